@@ -1,0 +1,7 @@
+"""``python -m grid_planning``: the command-line interface (see :mod:`grid_planning.cli`)."""
+
+import sys
+
+from grid_planning.cli import main
+
+sys.exit(main())

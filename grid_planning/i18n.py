@@ -1,0 +1,74 @@
+"""The one message catalogue: every piece of UI and report text, in Chinese (default) and English.
+
+The catalogue lives in ``grid_planning/messages/*.toml`` (one file per area so that pages, layers and
+the planner can each keep their own wording), loaded once into a single flat dictionary. Each entry is
+a TOML table with a ``zh`` and an ``en`` string; ``{name}`` placeholders are filled by :func:`t`.
+
+    [home.title]
+    zh = "网格化布局规划"
+    en = "Grid layout planner"
+"""
+
+from __future__ import annotations
+
+import tomllib
+from functools import lru_cache
+from pathlib import Path
+
+LANGUAGES: tuple[str, ...] = ("zh", "en")
+DEFAULT_LANGUAGE = "zh"
+_MESSAGES_DIR = Path(__file__).with_name("messages")
+
+
+def _flatten(table: dict, prefix: str = "") -> dict[str, dict[str, str]]:
+    out: dict[str, dict[str, str]] = {}
+    for key, value in table.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict) and ("zh" in value or "en" in value):
+            out[name] = {k: str(v) for k, v in value.items()}
+        elif isinstance(value, dict):
+            out.update(_flatten(value, f"{name}."))
+    return out
+
+
+@lru_cache(maxsize=1)
+def catalogue() -> dict[str, dict[str, str]]:
+    """All messages, ``{key: {"zh": ..., "en": ...}}``, merged from every catalogue file.
+
+    Raises
+    ------
+    ValueError
+        If two files define the same key (a silent override would hide a wording change).
+    """
+    merged: dict[str, dict[str, str]] = {}
+    for path in sorted(_MESSAGES_DIR.glob("*.toml")):
+        with path.open("rb") as fh:
+            entries = _flatten(tomllib.load(fh))
+        clash = merged.keys() & entries.keys()
+        if clash:
+            raise ValueError(f"{path.name} redefines message keys already defined: {sorted(clash)}")
+        merged.update(entries)
+    return merged
+
+
+def t(key: str, lang: str = DEFAULT_LANGUAGE, **params: object) -> str:
+    """Translate ``key`` into ``lang`` and fill its ``{placeholders}`` from ``params``.
+
+    A key missing from the catalogue is returned as itself (visible, never a crash); a language
+    missing for a key falls back to Chinese.
+    """
+    entry = catalogue().get(key)
+    if entry is None:
+        return key
+    text = entry.get(lang) or entry.get(DEFAULT_LANGUAGE) or key
+    if params:
+        try:
+            return text.format(**params)
+        except (KeyError, IndexError, ValueError):
+            return text
+    return text
+
+
+def has(key: str) -> bool:
+    """Whether ``key`` is in the catalogue."""
+    return key in catalogue()
