@@ -1,0 +1,143 @@
+"""Plan maps: grid colours, borders where grids meet, leads marked, travel classes, offline HTML."""
+
+import folium
+import numpy as np
+import pytest
+from plan_fixtures import make_costs, make_layers, make_plan
+
+from grid_planning import planmap
+from grid_planning.metrics import unit_metrics
+from grid_planning.offline import external_hosts
+
+
+@pytest.fixture(scope="module")
+def city():
+    layers = make_layers()
+    plan = make_plan()
+    costs = make_costs()
+    return layers, plan, costs, unit_metrics(layers, plan, costs)
+
+
+def _geojson_payloads(m) -> list[dict]:
+    """The data of every GeoJSON layer of a map (walking folium's element tree)."""
+    out, stack = [], [m]
+    while stack:
+        el = stack.pop()
+        if isinstance(el, folium.GeoJson):
+            out.append(el.data)
+        stack.extend(el._children.values())
+    return out
+
+
+def test_unit_display_finds_rook_neighbours_only(city):
+    layers, *_ = city
+    d = planmap.unit_display(layers)
+    # 4 x 4 squares: 2 * 4 * 3 = 24 shared edges; diagonal corners are not neighbours.
+    assert len(d.pairs) == 24
+    ids = d.ids
+    pairs = {tuple(sorted((ids[a], ids[b]))) for a, b in d.pairs}
+    assert ("U00", "U01") in pairs and ("U00", "U10") in pairs
+    assert ("U00", "U11") not in pairs
+
+
+def test_grid_borders_follow_the_grid_change(city):
+    layers, plan, *_ = city
+    d = planmap.unit_display(layers)
+    labels = planmap._labels(layers, plan)
+    diff = labels[d.pairs[:, 0]] != labels[d.pairs[:, 1]]
+    # G1 is the 2 x 2 block in a corner: 4 of its unit edges face G2.
+    assert int(diff.sum()) == 4
+    data = planmap.grid_borders(d, labels)
+    assert len(data["features"]) == 1
+    # A single merged line of about 2 km + 2 km (unit side 1 km, in degrees ~0.0093-0.0104).
+    coords = np.asarray(data["features"][0]["geometry"]["coordinates"])
+    length_deg = np.hypot(*np.diff(coords, axis=0).T).sum()
+    assert 0.035 < length_deg < 0.045
+    # Everything in one grid: no borders at all.
+    assert planmap.grid_borders(d, np.full(len(labels), "G1"))["features"] == []
+
+
+def test_label_points_lie_inside_their_grid(city):
+    layers, plan, *_ = city
+    d = planmap.unit_display(layers)
+    labels = planmap._labels(layers, plan)
+    pop = layers.units["population"].to_numpy(float)
+    pts = planmap.grid_label_points(d, labels, pop)
+    assert set(pts) == {"G1", "G2"}
+    for grid, (x, y) in pts.items():
+        hit = layers.units[layers.units.contains(__import__("shapely").Point(x, y))]
+        assert plan.assignment[hit["id"].iloc[0]] == grid
+
+
+def test_travel_classes_and_legend():
+    k = planmap.travel_class([0, 10, 10.5, 15, 29.9, 30, 61, np.nan])
+    # Upper bounds inclusive: 10 is in the first class, 10.5 in the second.
+    assert k.tolist() == [0, 0, 1, 1, 3, 3, 6, -1]
+    rows = planmap.travel_legend_rows("en")
+    assert len(rows) == len(planmap.TRAVEL_PALETTE) + 1
+    assert rows[0][1] == "0–10 min" and rows[-2][1] == "over 60 min" and rows[-1][1] == "no data"
+
+
+def test_grid_colours_are_distinct():
+    cols = planmap.grid_colours([f"G{i}" for i in range(1, 13)])
+    assert len(set(cols.values())) == 12
+
+
+@pytest.mark.parametrize("shade", ["grid", "travel"])
+def test_plan_map_html_is_offline_and_carries_the_plan(city, shade):
+    layers, plan, costs, ud = city
+    m = planmap.plan_map(layers, plan, unit_df=ud, shade=shade, selection=["U00", "U01"], lang="en")
+    text = m.get_root().render()
+    assert external_hosts(text) == set()
+    units = [p for p in _geojson_payloads(m) if p["features"] and "g" in p["features"][0]["properties"]]
+    assert len(units) == 1
+    props = {f["properties"]["id"]: f["properties"] for f in units[0]["features"]}
+    assert props["U00"]["g"] == "G1" and props["U33"]["g"] == "G2"
+    if shade == "grid":
+        assert props["U00"]["k"] == 0 and props["U33"]["k"] == 1
+    else:
+        # U00 holds the lead F1: 0 minutes; U03 is in G2, 3 km straight from F2 at U33 -> 6 min.
+        assert props["U00"]["m"] == 0.0 and props["U03"]["m"] == pytest.approx(6.0)
+        assert props["U03"]["k"] == 0
+    # Leads are labelled with their grid, the assumed/planned wording is in the catalogue.
+    assert "lead of G1" in text and "lead of G2" in text
+    assert "Selected units" in text
+    # The provincial hospital is drawn as a collaborator of both grids.
+    assert "collaborator supporting G1,G2" in text
+
+
+def test_locked_units_are_outlined_and_tooltipped(city):
+    layers, plan, costs, ud = city
+    locked = plan.with_locks(["U02"], "G2")
+    m = planmap.plan_map(layers, locked, unit_df=ud, lang="en")
+    text = m.get_root().render()
+    assert "Locked units" in text
+    units = [p for p in _geojson_payloads(m) if p["features"] and "lk" in p["features"][0]["properties"]]
+    props = {f["properties"]["id"]: f["properties"] for f in units[0]["features"]}
+    assert props["U02"]["lk"] == "locked" and props["U03"]["lk"] == ""
+
+
+@pytest.mark.parametrize("column", planmap.TRAVEL_COLUMNS)
+def test_coverage_map_shades_each_column(city, column):
+    layers, plan, costs, ud = city
+    m = planmap.coverage_map(layers, plan, ud, column, lang="en")
+    text = m.get_root().render()
+    assert external_hosts(text) == set()
+    units = [p for p in _geojson_payloads(m) if p["features"] and "m" in p["features"][0]["properties"]]
+    props = {f["properties"]["id"]: f["properties"] for f in units[0]["features"]}
+    for uid in ("U00", "U21", "U33"):
+        assert props[uid]["m"] == pytest.approx(round(float(ud.loc[uid, column]), 1))
+        assert props[uid]["k"] == int(planmap.travel_class([ud.loc[uid, column]])[0])
+    with pytest.raises(ValueError):
+        planmap.coverage_map(layers, plan, ud, "t_nowhere")
+
+
+def test_planned_facility_is_labelled(city):
+    layers, plan, costs, ud = city
+    fac = planmap.plan_facilities(layers, plan)
+    row = fac.iloc[2].to_dict() | {"source": "planned", "role": "member", "grid_id": "G1"}
+    tip = planmap._plan_tooltip(row, "en")
+    assert "planned (what-if" in tip and "member of G1" in tip
+    # Names from users' files are escaped.
+    tip = planmap._plan_tooltip(row | {"name": "<script>x</script>"}, "en")
+    assert "<script>" not in tip and "&lt;script&gt;" in tip
