@@ -694,10 +694,10 @@ def _read_facilities(
         names = names.where(~blank, gdf["id"])
     gdf["name"] = names.astype(str)
 
-    for column, normalise, fallback in (
-        ("level", schema.normalise_level, "unknown"),
-        ("type", schema.normalise_type, "other"),
-        ("owner_level", schema.normalise_owner, "unknown"),
+    for column, normalise, vocabulary, fallback in (
+        ("level", schema.normalise_level, schema.LEVELS, "unknown"),
+        ("type", schema.normalise_type, schema.TYPES, "other"),
+        ("owner_level", schema.normalise_owner, schema.OWNER_LEVELS, "unknown"),
     ):
         if column not in gdf.columns:
             report.warning(
@@ -711,7 +711,7 @@ def _read_facilities(
             gdf[column] = fallback
             continue
         raw = gdf[column]
-        norm = raw.map(normalise)
+        norm = _normalise_values(raw, normalise, vocabulary)
         unknown = norm.isna()
         if unknown.any():
             for value, idx in (
@@ -746,6 +746,26 @@ def _read_facilities(
     gdf["lon"] = gdf.geometry.x
     gdf["lat"] = gdf.geometry.y
     return _order_columns(gdf, (*FACILITY_COLUMNS, "district", "outpatient_slots", "lon", "lat"))
+
+
+def _normalise_values(raw: pd.Series, normalise, vocabulary: Sequence[str]) -> pd.Series:
+    """Canonical values: canonical codes as written (any case) first, then the schema rules.
+
+    Codes with underscores (``community_health_center``) are matched here directly because the
+    schema's folding drops underscores before its exact lookup.
+    """
+    canonical = {schema._fold(v): v for v in vocabulary}
+    cache: dict[object, str | None] = {}
+
+    def one(value: object) -> str | None:
+        if value not in cache:
+            folded = None if pd.isna(value) else schema._fold(value)
+            cache[value] = canonical.get(folded) if folded else None
+            if cache[value] is None:
+                cache[value] = normalise(value)
+        return cache[value]
+
+    return raw.map(one)
 
 
 def _order_columns(gdf: gpd.GeoDataFrame, first: Sequence[str]) -> gpd.GeoDataFrame:
@@ -1306,13 +1326,14 @@ def _check_inside(
     dist = pd.Series(shapely.distance(np.asarray(pts.values), outline), index=facilities.index)
     outside = dist > OUTSIDE_TOLERANCE_M
     if outside.any():
-        cand = facilities[outside]
+        # Only points whose swap is a valid lon/lat can be swapped (|lon| <= 90 to become a latitude).
+        cand = facilities[outside & (facilities.geometry.x.abs() <= 90)]
         swapped = gpd.GeoSeries(
             gpd.points_from_xy(cand.geometry.y, cand.geometry.x), index=cand.index, crs=WGS84
         )
         sdist = shapely.distance(np.asarray(swapped.to_crs(metric_crs).values), outline)
         fix = pd.Series(sdist <= OUTSIDE_TOLERANCE_M, index=cand.index)
-        if fix.any():
+        if len(cand) and fix.any():
             idx = fix.index[fix]
             facilities = facilities.copy()
             facilities.loc[idx, "geometry"] = swapped[idx]
@@ -1460,9 +1481,9 @@ def format_summary(summary: Mapping, lang: str = "en") -> str:
         f" ({t('layers.summary.real', lang)} {summary['real']:,},"
         f" {t('layers.summary.illustrative', lang)} {summary['illustrative']:,})",
         f"  {t('layers.summary.by_level', lang)}: "
-        + ", ".join(f"{t(f'layers.level.{k}', lang)} {v}" for k, v in summary["by_level"].items()),
+        + ", ".join(f"{t(f'vocab.level.{k}', lang)} {v}" for k, v in summary["by_level"].items()),
         f"  {t('layers.summary.by_type', lang)}: "
-        + ", ".join(f"{t(f'layers.type.{k}', lang)} {v}" for k, v in summary["by_type"].items()),
+        + ", ".join(f"{t(f'vocab.type.{k}', lang)} {v}" for k, v in summary["by_type"].items()),
         f"  {t('layers.summary.beds', lang)}: {num(summary['beds'])}"
         f" ({t('layers.summary.beds_per_1000', lang)}: {num(summary['beds_per_1000'], 2)})",
         f"  {t('layers.summary.eligible_leads', lang)}: {summary['eligible_leads']}",
