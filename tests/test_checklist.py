@@ -1,0 +1,142 @@
+"""The 15 evaluation criteria: spatial ones evaluated from the plan, the rest recorded."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import replace
+
+import numpy as np
+import pandas as pd
+import pytest
+from plan_fixtures import make_costs, make_layers, make_plan, minutes
+
+from grid_planning.checklist import (
+    CRITERIA,
+    SPATIAL_ITEMS,
+    ChecklistError,
+    checklist_table,
+    evaluate_spatial,
+    record,
+)
+from grid_planning.i18n import has
+
+
+@pytest.fixture(scope="module")
+def city():
+    return make_layers()
+
+
+@pytest.fixture(scope="module")
+def plan():
+    return make_plan()
+
+
+def ev(df, grid, item):
+    return df[(df["grid_id"] == grid) & (df["item"] == item)].iloc[0]
+
+
+def test_criteria_catalogue():
+    assert [c.number for c in CRITERIA] == list(range(1, 16))
+    assert [c.number for c in CRITERIA if c.spatial] == [1, 3, 8, 9, 12] == list(SPATIAL_ITEMS)
+    assert {c.dimension for c in CRITERIA} == {
+        "responsibility",
+        "resources",
+        "services",
+        "mechanisms",
+    }
+    assert CRITERIA[8].dimension == "resources" and CRITERIA[11].dimension == "services"
+    assert all(has(c.key) for c in CRITERIA)
+    assert "ECG" in CRITERIA[8].text("en")
+
+
+def test_spatial_items_on_the_hand_city(city, plan):
+    df = evaluate_spatial(city, plan, make_costs(), lang="en")
+    assert len(df) == 2 * 5
+    assert ev(df, "G1", 1)["status"] == "met"
+    # roster: G1 has member F3 + collaborator F7; G2 has cross-grid F4, F8 + F7
+    assert ev(df, "G1", 3)["status"] == "met" and ev(df, "G1", 3)["value"] == 1
+    assert ev(df, "G2", 3)["value"] == 2
+    # resources: ceil(1000 / 4)
+    row8 = ev(df, "G1", 8)
+    assert row8["status"] == "met" and row8["value"] == 250 and "illustrative" in row8["detail"]
+    # shared centres: in G1 the best host among F1, F3 is the one minimising the farthest resident
+    g1_units = ["U00", "U01", "U10", "U11"]
+    best = min(max(minutes(u, f) for u in g1_units) for f in ("F1", "F3"))
+    assert ev(df, "G1", 9)["value"] == pytest.approx(best, rel=1e-6)
+    assert ev(df, "G1", 9)["status"] == "met"
+    # referral: G2's primary-care facility F6 (U22) to lead F2 (U33)
+    assert ev(df, "G2", 12)["value"] == pytest.approx(minutes("U22", "F2"), rel=1e-6)
+
+
+def test_spatial_items_not_met_when_far_or_incomplete(city, plan):
+    slow = make_costs(min_per_km=12.0)  # G2's farthest residents: 12 * sqrt(10) > 30 minutes
+    df = evaluate_spatial(city, plan, slow, lang="en")
+    assert ev(df, "G2", 9)["status"] == "not_met" and ev(df, "G2", 9)["value"] > 30
+    g1_ref = ev(df, "G1", 12)
+    assert g1_ref["value"] == pytest.approx(minutes("U11", "F1", 12.0), rel=1e-6)
+    assert g1_ref["status"] == ("met" if g1_ref["value"] <= 30 else "not_met")
+    roles = plan.roles.copy()
+    roles.loc["F7", "supports"] = "G2"  # the collaborator no longer supports G1
+    fac = city.facilities.copy()
+    fac.loc[fac["id"] == "F1", "beds"] = np.nan
+    df = evaluate_spatial(
+        replace(city, facilities=fac), replace(plan, roles=roles), make_costs(), lang="en"
+    )
+    assert ev(df, "G1", 3)["status"] == "not_met" and "collaborator" in ev(df, "G1", 3)["detail"]
+    assert ev(df, "G1", 8)["status"] == "not_met" and math.isnan(ev(df, "G1", 8)["value"])
+
+
+def test_layout_item_follows_the_checks(city, plan):
+    a = plan.assignment.copy()
+    a["U00"] = "G2"  # F1 now lies outside its grid: G4 fails
+    df = evaluate_spatial(city, plan.with_assignment(a), make_costs(), lang="en")
+    assert ev(df, "G1", 1)["status"] == "not_met" and "G4" in ev(df, "G1", 1)["detail"]
+    assert ev(df, "G2", 1)["status"] == "met"
+
+
+def test_without_costs_travel_items_are_not_evaluated(city, plan):
+    df = evaluate_spatial(city, plan, None)
+    assert set(df.loc[df["item"].isin([9, 12]), "status"]) == {"not_evaluated"}
+
+
+def test_record_and_table(city, plan):
+    p = record(plan, "F1", 2, "done", "章程 2023-08 签署")
+    p = record(p, "G2", 15, "in_progress")  # a grid id maps to its lead
+    assert {(c.grid_lead, c.item, c.status) for c in p.checklist} == {
+        ("F1", 2, "done"),
+        ("F2", 15, "in_progress"),
+    }
+    p = record(p, "F1", 2, "not_applicable", "n/a")  # replaces
+    assert len(p.checklist) == 2
+    table = checklist_table(city, p, make_costs(), lang="en")
+    assert len(table) == 2 * 15
+    row = table[(table["grid_id"] == "G1") & (table["item"] == 2)].iloc[0]
+    assert row["status"] == "not_applicable" and row["note"] == "n/a"
+    assert table[(table["grid_id"] == "G2") & (table["item"] == 4)].iloc[0]["status"] == "todo"
+    spatial = table[table["spatial"]]
+    assert set(spatial["status"]) <= {"met", "not_met"} and len(spatial) == 10
+    assert plan.checklist == ()  # input unchanged
+
+
+@pytest.mark.parametrize(
+    ("args", "key"),
+    [
+        (("F9", 2, "done"), "plan.checklist_error.unknown_grid"),
+        (("F1", 16, "done"), "plan.checklist_error.bad_item"),
+        (("F1", 0, "done"), "plan.checklist_error.bad_item"),
+        (("F1", 9, "done"), "plan.checklist_error.spatial_item"),
+        (("F1", 2, "finished"), "plan.checklist_error.bad_status"),
+    ],
+)
+def test_record_validation(plan, args, key):
+    with pytest.raises(ChecklistError) as err:
+        record(plan, *args)
+    assert err.value.key == key and isinstance(err.value, ValueError)
+    assert has(key)
+
+
+def test_checklist_table_survives_a_plan_without_checklist(city, plan):
+    table = checklist_table(city, plan, None, lang="zh")
+    assert (
+        isinstance(table, pd.DataFrame) and (table.loc[~table["spatial"], "status"] == "todo").all()
+    )
