@@ -272,15 +272,40 @@ def read_table(path: PathLike) -> pd.DataFrame:
     return df
 
 
-def _vsi_path(path: Path) -> str:
-    """The GDAL path of the dataset inside a zip (the first .shp, else a GeoPackage/GeoJSON)."""
+def _vsi_path(path: Path) -> tuple[str, str | None]:
+    """The GDAL path of the dataset inside a zip (the first .shp, else a GeoPackage/GeoJSON).
+
+    Also returns the text encoding to read a Shapefile with when it has no ``.cpg`` (see
+    :func:`_dbf_encoding`), else ``None``.
+    """
     with zipfile.ZipFile(path) as zf:
         names = [n for n in zf.namelist() if not n.startswith("__MACOSX")]
-    for suffixes in ((".shp",), (".gpkg", ".geojson", ".json")):
-        inner = sorted(n for n in names if n.lower().endswith(suffixes))
-        if inner:
-            return f"/vsizip/{path.resolve()}/{inner[0]}"
+        for suffixes in ((".shp",), (".gpkg", ".geojson", ".json")):
+            inner = sorted(n for n in names if n.lower().endswith(suffixes))
+            if not inner:
+                continue
+            encoding = None
+            if suffixes == (".shp",):
+                stem = inner[0][:-4]
+                lower = {n.lower(): n for n in names}
+                dbf = lower.get(f"{stem}.dbf".lower())
+                if f"{stem}.cpg".lower() not in lower and dbf is not None:
+                    encoding = _dbf_encoding(zf.read(dbf))
+            return f"/vsizip/{path.resolve()}/{inner[0]}", encoding
     raise _ZipWithoutDataError(", ".join(names[:8]))
+
+
+def _dbf_encoding(raw: bytes) -> str:
+    """Encoding of a .dbf without a .cpg: UTF-8 when its bytes decode as such, else GB18030.
+
+    Shapefiles exported by Chinese GIS software often carry GBK text and no .cpg; GDAL would
+    then read them as Latin-1 and every Chinese column name would be garbled.
+    """
+    try:
+        raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return "GB18030"
+    return "UTF-8"
 
 
 class _ZipWithoutDataError(Exception):
@@ -290,11 +315,21 @@ class _ZipWithoutDataError(Exception):
 def read_vector(path: PathLike) -> gpd.GeoDataFrame:
     """Read a GeoJSON, GeoPackage (first layer), Shapefile or zipped Shapefile as it is stored.
 
-    No CRS check or conversion happens here; see :func:`load_city` and the ``read_*`` functions.
+    A Shapefile without a ``.cpg`` is read as UTF-8 when its text decodes as UTF-8, else as
+    GB18030 (GBK). No CRS check or conversion happens here; see :func:`load_city` and the
+    ``read_*`` functions.
     """
     path = Path(path)
-    target = _vsi_path(path) if path.suffix.lower() == ".zip" else str(path)
-    return gpd.read_file(target, engine="pyogrio")
+    encoding = None
+    if path.suffix.lower() == ".zip":
+        target, encoding = _vsi_path(path)
+    else:
+        target = str(path)
+        if path.suffix.lower() == ".shp" and not path.with_suffix(".cpg").exists():
+            dbf = path.with_suffix(".dbf")
+            encoding = _dbf_encoding(dbf.read_bytes()) if dbf.exists() else None
+    kwargs = {"encoding": encoding} if encoding else {}
+    return gpd.read_file(target, engine="pyogrio", **kwargs)
 
 
 def _read_any(
@@ -740,9 +775,22 @@ def _read_facilities(
         gdf["level_source"] = _clean_text(gdf["level_source"]).fillna("data").astype(str)
     else:
         gdf["level_source"] = "data"
-    for column in ("district",):
-        if column in gdf.columns:
-            gdf[column] = _clean_text(gdf[column])
+    if "district" in gdf.columns:
+        gdf["district"] = _clean_text(gdf["district"])
+    if "parent_id" in gdf.columns:
+        # A campus names its parent institution; the parent must be in the same file.
+        parents = _ids_as_text(gdf["parent_id"]).replace("", None)
+        orphan = parents.notna() & ~parents.isin(set(gdf["id"]))
+        if orphan.any():
+            for value, idx in parents[orphan].groupby(parents[orphan], sort=False).groups.items():
+                report.warning(
+                    "unknown_parent",
+                    label,
+                    _rows_text(rows[idx]),
+                    original.get("parent_id", "parent_id"),
+                    value=value,
+                )
+        gdf["parent_id"] = parents
     gdf["lon"] = gdf.geometry.x
     gdf["lat"] = gdf.geometry.y
     return _order_columns(gdf, (*FACILITY_COLUMNS, "district", "outpatient_slots", "lon", "lat"))

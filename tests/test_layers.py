@@ -630,3 +630,45 @@ def test_sample_city_loads_clean():
     assert set(city.facilities["type"]) <= set(layers.schema.TYPES)
     assert city.units.geometry.is_valid.all()
     assert city.sources["units"] == "population_units.geojson"
+
+
+def test_gbk_shapefile_without_cpg(tmp_path):
+    import zipfile
+
+    units = gpd.read_file(FIX / "town_units.geojson").iloc[:5]
+    zh = units.rename(columns={"id": "编号", "name": "街道", "population": "常住人口"}).drop(
+        columns="pop_65plus"
+    )
+    zh.to_file(tmp_path / "u.shp", encoding="GBK")
+    assert (tmp_path / "u.cpg").exists()
+    (tmp_path / "u.cpg").unlink()
+    with zipfile.ZipFile(tmp_path / "u.zip", "w") as zf:
+        for part in ("u.shp", "u.shx", "u.dbf", "u.prj"):
+            zf.write(tmp_path / part, part)
+    for source in (tmp_path / "u.zip", tmp_path / "u.shp"):
+        report = ValidationReport()
+        out = read_units(source, report=report)
+        assert report.findings == [], report.format()
+        assert out["name"].tolist()[:2] == ["单元1", "单元2"]
+        assert out["population"].tolist() == units["population"].tolist()
+
+
+def test_dataframes_in_memory_are_accepted():
+    table = pd.read_csv(FIX / "town_facilities_bom.csv", encoding="utf-8-sig")
+    units = gpd.read_file(FIX / "town_units.geojson")
+    city = load_city(units, table, labels={"facilities": "upload.csv"})
+    assert city.ok and len(city.facilities) == 8
+    assert city.sources == {"units": "units", "facilities": "upload.csv"}
+
+
+def test_parent_id_must_name_a_facility_in_the_file(tmp_path):
+    text = (
+        GOOD_CSV.replace("id,name,", "id,所属机构,name,")
+        .replace("F1,", "F1,,")
+        .replace("F2,", "F2,F1,")
+    )
+    text = text.replace("F3,", "F3,F9,")
+    fac, report = _facilities(tmp_path, text)
+    f = _one(report, "unknown_parent")
+    assert (f.severity, f.row, f.params["value"]) == ("warning", "4", "F9")
+    assert pd.isna(fac.loc[0, "parent_id"]) and fac.loc[1, "parent_id"] == "F1"
