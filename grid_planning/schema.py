@@ -75,6 +75,7 @@ FACILITY_ALIASES: dict[str, tuple[str, ...]] = {
     "level_source": ("level_source", "等级来源"),
     "district": ("district", "区", "所在区", "区县"),
     "outpatient_slots": ("outpatient_slots", "门诊号源", "门诊号源数", "日门诊号源"),
+    "parent_id": ("parent_id", "所属机构", "院区所属", "parent"),
 }
 UNIT_ALIASES: dict[str, tuple[str, ...]] = {
     "id": ("id", "编号", "代码", "code", "unit_id"),
@@ -350,12 +351,20 @@ def satisfies_g5(level: str, type_: str) -> bool:
 
 
 def eligible_lead_mask(facilities: pd.DataFrame) -> pd.Series:
-    """Boolean mask of the facilities that may lead a grid under G4 (no exceptions applied)."""
-    return (
+    """Boolean mask of the facilities that may lead a grid under G4 (no exceptions applied).
+
+    A campus (a row whose optional ``parent_id`` names another facility) belongs to its parent
+    institution, which leads at most one grid; so a campus is never a separate candidate.
+    """
+    mask = (
         facilities["level"].eq("tertiary")
         & facilities["type"].isin(LEAD_TYPES)
         & facilities["owner_level"].isin(LEAD_OWNER_LEVELS)
     )
+    if "parent_id" in facilities.columns:
+        parent = facilities["parent_id"].fillna("").astype(str).str.strip()
+        mask &= parent.eq("") | parent.str.lower().eq("nan")
+    return mask
 
 
 def g5_mask(facilities: pd.DataFrame) -> pd.Series:

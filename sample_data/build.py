@@ -109,6 +109,18 @@ CURATED_3A_MERGES: tuple[tuple[str, str, str], ...] = (
         "3A-0892",
         "武汉科技大学附属医院 is the unqualified form of 武汉科技大学附属天佑医院; same address 涂家岭9号",
     ),
+    (
+        "3A-0898",
+        "3A-0904",
+        "武汉市中西医结合医院 is the second name of 武汉市第一医院: same address and geocode (within 30 m); "
+        "two rows would let one institution lead two grids",
+    ),
+    (
+        "3A-0905",
+        "3A-0895",
+        "武汉市第二医院 and 武汉市中心医院: their Weibo POIs lie 15 m apart (the list is c. 2012-2015 and "
+        "carries old names); treated as one institution, kept under the current name 武汉市中心医院",
+    ),
 )
 #: 3A rows left out, with the reason.
 EXCLUDED_3A: dict[str, str] = {
@@ -269,6 +281,7 @@ FACILITY_COLUMNS = [
     "level_source",
     "capacity_source",
     "note",
+    "parent_id",
 ]
 
 
@@ -677,13 +690,15 @@ class _Entity:
     )  # id, name, m, users, by name
     notes: list[str] = field(default_factory=list)
     keys: set[str] = field(default_factory=set)
+    parent_id: str = ""
 
 
 def dedup_3a(rows: pd.DataFrame) -> tuple[list[_Entity], list[dict[str, str]]]:
     """Group the tertiary-A rows into institutions.
 
     Rows are merged when a normalised spelling (:func:`name_keys`) is shared, or by
-    :data:`CURATED_3A_MERGES`; :data:`EXCLUDED_3A` rows are dropped. The kept id is the lowest
+    :data:`CURATED_3A_MERGES`; :data:`EXCLUDED_3A` rows are dropped. A curated merge keeps its first
+    id (the current name); otherwise the kept id is the lowest
     id of the group and the name is that row's name.
 
     Returns
@@ -700,9 +715,10 @@ def dedup_3a(rows: pd.DataFrame) -> tuple[list[_Entity], list[dict[str, str]]]:
             x = parent[x]
         return x
 
-    def union(a: str, b: str) -> None:
-        ra, rb = sorted((find(a), find(b)))
-        parent[rb] = ra
+    def union(a: str, b: str, *, keep_first: bool = False) -> None:
+        ra, rb = (find(a), find(b)) if keep_first else sorted((find(a), find(b)))
+        if ra != rb:
+            parent[rb] = ra
 
     reasons: dict[str, str] = {}
     keys = {r.id: name_keys(r.name) for r in rows.itertuples()}
@@ -716,7 +732,7 @@ def dedup_3a(rows: pd.DataFrame) -> tuple[list[_Entity], list[dict[str, str]]]:
     for keep, drop, why in CURATED_3A_MERGES:
         if keep not in parent or drop not in parent:  # a subset of the list (tests)
             continue
-        union(keep, drop)
+        union(keep, drop, keep_first=True)
         reasons[drop] = why
     by_id = rows.set_index("id")
     entities: dict[str, _Entity] = {}
@@ -725,11 +741,12 @@ def dedup_3a(rows: pd.DataFrame) -> tuple[list[_Entity], list[dict[str, str]]]:
         root = find(rid)
         r = by_id.loc[rid]
         if root not in entities:
+            kept = by_id.loc[root]
             entities[root] = _Entity(
                 id=root,
-                name=r["name"],
-                lon=float(r["lon"]),
-                lat=float(r["lat"]),
+                name=kept["name"],
+                lon=float(kept["lon"]),
+                lat=float(kept["lat"]),
                 level="tertiary",
                 level_source="data",
             )
@@ -809,6 +826,7 @@ def merge_pois(
                 level="tertiary",
                 level_source=level_source,
                 keys=pkeys,
+                parent_id=parent_id,
             )
             ent.pois.append((p.id, p.name, 0.0, users, True))
             ent.notes.append(f"campus of {parent.name} ({parent_id}): {why}")
@@ -917,6 +935,7 @@ def build_real_facilities(
                 "lat": round(e.lat, DECIMALS),
                 "source": "real",
                 "level_source": e.level_source,
+                "parent_id": e.parent_id,
                 "note": notes,
             }
         )

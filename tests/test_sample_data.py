@@ -222,7 +222,10 @@ def test_no_duplicate_real_hospitals(facilities):
     assert count(r"中山医院") == 1
     assert count(r"协和医院外科楼|协和医院门诊部") == 0
     # 47 listed rows minus 10 merged and 1 excluded, plus unmatched POIs.
-    assert real["id"].str.startswith("3A-").sum() == 36
+    # One institution per pair known under two names (curated merges on address/geocode evidence).
+    assert count(r"^武汉市第一医院|^武汉市中西医结合医院") == 1
+    assert count(r"^武汉市中心医院|^武汉市第二医院") == 1
+    assert real["id"].str.startswith("3A-").sum() == 34
 
 
 def test_real_type_and_owner_rules(facilities):
@@ -251,9 +254,14 @@ def test_poi_coordinates_preferred_over_bad_geocodes(facilities):
     if pois is None:
         pytest.skip("shared source data not available")
     # 武汉市第二医院 and 湖北省妇幼保健院: the 3A geocodes are 2-4 km off; the POI is used.
-    for fid, poi in (("3A-0895", "WB-316"), ("3A-0852", "WB-263")):
+    # (武汉市第二医院 is merged into 武汉市中心医院, whose own POI lies 15 m from WB-316.)
+    for fid, poi in (("3A-0852", "WB-263"),):
         assert real.loc[fid, "lon"] == pytest.approx(pois.loc[poi, "lon"], abs=1e-6)
         assert real.loc[fid, "lat"] == pytest.approx(pois.loc[poi, "lat"], abs=1e-6)
+    d = build._distance_m(
+        real.loc["3A-0905", "lon"], real.loc["3A-0905", "lat"], pois.loc["WB-316", "lon"], pois.loc["WB-316", "lat"]
+    )
+    assert d < 50
 
 
 def test_every_district_has_secondary_general_and_primary_care(facilities, districts):
