@@ -1,0 +1,402 @@
+"""The plan GeoPackage (``data-format.md``): the deliverable and the scenario exchange format.
+
+Layers written (all WGS84):
+
+- ``units``: every population unit with its columns (user extras kept), ``grid_id``, ``locked``
+  and ``t_lead`` (minutes to its grid's lead, NaN without travel costs);
+- ``grids``: one dissolved polygon per grid with its figures (:func:`metrics.grid_metrics`);
+- ``facilities``: the facilities the plan works with (what-if edits applied) with ``grid_id``
+  (``""`` for collaborators), ``role``, ``home_grid`` and ``supports``;
+- ``facilities_source``: only when the plan has what-if edits: the facilities as loaded, so that
+  reading the file back gives the user's own data plus the edits, never the edits twice;
+- ``boundary``: the city outline;
+- ``plan_meta`` (attribute table, ``key``/``value``): format, tool version, created time, method,
+  parameters, the plan's own state (:meth:`Plan.meta_json`: leads, locks, exceptions, edits,
+  params, checklist), the metric CRS and the policy check results.
+
+:func:`read_plan` is the inverse: a plan written and read back compares equal in assignment,
+leads, roles, locks, exceptions, edits, params and checklist.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pyogrio
+
+from grid_planning import __version__
+from grid_planning.i18n import DEFAULT_LANGUAGE, t
+from grid_planning.layers import CityLayers
+from grid_planning.metrics import (
+    _roles,
+    check_policy,
+    checks_json,
+    checks_table,
+    city_metrics,
+    effective_facilities,
+    grid_metrics,
+    unit_metrics,
+)
+from grid_planning.plan import Plan
+
+FORMAT = "grid-planner-plan/1"
+UNIT_PLAN_COLUMNS = ("grid_id", "locked", "t_lead")
+ROLE_COLUMNS = ("grid_id", "role", "home_grid", "supports")
+GRID_COLUMNS = (
+    "grid_id",
+    "name",
+    "lead_id",
+    "lead_name",
+    "lead_level_source",
+    "population",
+    "area_km2",
+    "beds",
+    "beds_per_1000",
+    "mean_travel_min",
+    "p90_travel_min",
+    "max_travel_min",
+    "share_15_lead",
+    "share_30_lead",
+    "share_15_secondary",
+    "share_30_secondary",
+    "polsby_popper",
+    "n_parts",
+    "contiguous",
+    "n_units",
+    "n_facilities",
+    "balance_dev",
+)
+REQUIRED_LAYERS = ("units", "facilities", "plan_meta")
+
+
+class PlanFileError(ValueError):
+    """A plan GeoPackage that cannot be read; ``key``/``params`` give the catalogue message."""
+
+    def __init__(self, key: str, **params: object) -> None:
+        self.key = key
+        self.params = params
+        super().__init__(t(key, "en", **params))
+
+    def message(self, lang: str = DEFAULT_LANGUAGE) -> str:
+        """The problem in words, with what to do."""
+        return t(self.key, lang, **self.params)
+
+
+def _writable(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """Make every attribute column storable in a GeoPackage (mixed objects become text)."""
+    out = gdf.copy()
+    for col in out.columns:
+        if col == out.geometry.name:
+            continue
+        s = out[col]
+        if pd.api.types.is_bool_dtype(s) or pd.api.types.is_numeric_dtype(s):
+            continue
+        if pd.api.types.is_datetime64_any_dtype(s):
+            continue
+        out[col] = s.map(
+            lambda v: None if v is None or (isinstance(v, float) and math.isnan(v)) else str(v)
+        )
+    return out
+
+
+def _write(gdf: gpd.GeoDataFrame | pd.DataFrame, path: Path, layer: str) -> None:
+    pyogrio.write_dataframe(gdf, str(path), layer=layer, driver="GPKG")
+
+
+def write_plan(
+    path: str | Path,
+    layers: CityLayers,
+    plan: Plan,
+    costs: Any = None,
+    *,
+    lang: str = DEFAULT_LANGUAGE,
+) -> Path:
+    """Write the plan GeoPackage of ``data-format.md``.
+
+    Parameters
+    ----------
+    path : str or Path
+        Output file (``.gpkg``); replaced when it exists.
+    layers : CityLayers
+        The city as loaded (the plan's what-if edits are applied for the ``facilities`` layer).
+    plan : Plan
+        The plan.
+    costs : CostMatrix, optional
+        Travel costs; without them travel-time columns are empty (NaN).
+    lang : {"zh", "en"}
+        Language of grid names and stored check messages.
+
+    Returns
+    -------
+    Path
+        The file written.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if path.exists():
+        path.unlink()
+    ud = unit_metrics(layers, plan, costs)
+    gm = grid_metrics(layers, plan, costs, lang=lang, unit_df=ud)
+    checks = check_policy(layers, plan)
+
+    units = layers.units.copy().to_crs(4326)
+    units["id"] = units["id"].astype(str)
+    units["grid_id"] = ud["grid_id"].fillna("").to_numpy()
+    lock = plan.lock_map
+    units["locked"] = units["id"].map(lambda u: u in lock).astype(bool)
+    units["t_lead"] = ud["t_lead"].to_numpy(float)
+    _write(_writable(units), path, "units")
+
+    if len(gm):
+        geo = units[["grid_id", "geometry"]][units["grid_id"] != ""].to_crs(layers.metric_crs)
+        dissolved = geo.dissolve(by="grid_id").to_crs(4326)
+        grids = gpd.GeoDataFrame(
+            gm[[c for c in GRID_COLUMNS if c in gm.columns]].reset_index(drop=True),
+            geometry=dissolved.geometry.reindex(gm["grid_id"]).to_numpy(),
+            crs=4326,
+        )
+        _write(_writable(grids), path, "grids")
+
+    fac = effective_facilities(layers, plan).copy().to_crs(4326)
+    fac["id"] = fac["id"].astype(str)
+    roles = _roles(plan)
+    for col in ROLE_COLUMNS:
+        fac[col] = fac["id"].map(roles[col]).fillna("").astype(str) if len(roles) else ""
+    _write(_writable(fac), path, "facilities")
+    if plan.edits:
+        src = layers.facilities.copy().to_crs(4326)
+        src["id"] = src["id"].astype(str)
+        _write(_writable(src), path, "facilities_source")
+    if layers.boundary is not None and len(layers.boundary):
+        _write(_writable(layers.boundary.to_crs(4326)), path, "boundary")
+
+    params = plan.param_map
+    created = str(params.get("created") or _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"))
+    meta: list[tuple[str, str]] = [
+        ("format", FORMAT),
+        ("tool_version", __version__),
+        ("created", created),
+        ("written", _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")),
+        ("method", str(params.get("method", ""))),
+        ("city", str(layers.name)),
+        ("metric_crs", str(layers.metric_crs)),
+        ("k", str(plan.k)),
+        ("parameters", json.dumps(params, ensure_ascii=False, default=str)),
+        ("plan", plan.meta_json()),
+        ("checks", checks_json(checks)),
+        ("all_passed", json.dumps(not any(r.status == "fail" for r in checks))),
+        ("costs_mode", str(getattr(costs, "mode", "")) if costs is not None else ""),
+        ("sources", json.dumps(dict(layers.sources), ensure_ascii=False, default=str)),
+    ]
+    if costs is not None:
+        cm = city_metrics(layers, plan, costs, unit_df=ud, grid_df=gm)
+        meta.append(("city_metrics", json.dumps(cm, default=float)))
+    meta += [
+        (f"param.{k}", json.dumps(v, ensure_ascii=False, default=str)) for k, v in params.items()
+    ]
+    _write(pd.DataFrame(meta, columns=["key", "value"]), path, "plan_meta")
+    return path
+
+
+def _read_layer(path: Path, layer: str, **kwargs: Any) -> pd.DataFrame:
+    try:
+        return pyogrio.read_dataframe(str(path), layer=layer, **kwargs)
+    except Exception as exc:  # pyogrio raises several types for broken files
+        raise PlanFileError(
+            "plan.file_error.layer_unreadable", file=str(path), layer=layer, detail=str(exc)
+        ) from exc
+
+
+def read_meta(path: str | Path) -> dict[str, str]:
+    """The ``plan_meta`` table of a plan GeoPackage as ``{key: value}``."""
+    path = Path(path)
+    _require_layers(path)
+    meta = _read_layer(path, "plan_meta", read_geometry=False)
+    if not {"key", "value"} <= set(meta.columns):
+        raise PlanFileError(
+            "plan.file_error.bad_meta", file=str(path), detail="key/value columns missing"
+        )
+    return {
+        str(k): ("" if v is None else str(v))
+        for k, v in zip(meta["key"], meta["value"], strict=True)
+    }
+
+
+def _require_layers(path: Path) -> list[str]:
+    if not path.exists():
+        raise PlanFileError("plan.file_error.missing", file=str(path))
+    try:
+        names = [str(n) for n in pyogrio.list_layers(str(path))[:, 0]]
+    except Exception as exc:
+        raise PlanFileError("plan.file_error.not_gpkg", file=str(path), detail=str(exc)) from exc
+    missing = [n for n in REQUIRED_LAYERS if n not in names]
+    if missing:
+        raise PlanFileError(
+            "plan.file_error.missing_layers", file=str(path), layers=", ".join(missing)
+        )
+    return names
+
+
+def _clean_str(values: Any) -> list[str]:
+    return ["" if v is None or (isinstance(v, float) and math.isnan(v)) else str(v) for v in values]
+
+
+def read_plan(path: str | Path) -> tuple[CityLayers, Plan]:
+    """Read a plan GeoPackage written by :func:`write_plan`.
+
+    Returns
+    -------
+    (CityLayers, Plan)
+        The layers as the user loaded them (what-if edits are not baked in: they come back in
+        ``plan.edits``) and the plan.
+
+    Raises
+    ------
+    PlanFileError
+        With a catalogue key when the file is missing, not a GeoPackage, lacks a layer or has an
+        unreadable ``plan_meta``.
+    """
+    path = Path(path)
+    names = _require_layers(path)
+    meta = read_meta(path)
+    try:
+        parts = Plan.parts_from_meta(meta["plan"])
+    except (KeyError, ValueError, TypeError) as exc:
+        raise PlanFileError("plan.file_error.bad_meta", file=str(path), detail=str(exc)) from exc
+
+    units = _read_layer(path, "units")
+    for col in ("id", "population", "grid_id"):
+        if col not in units.columns:
+            raise PlanFileError(
+                "plan.file_error.missing_column", file=str(path), layer="units", column=col
+            )
+    units["id"] = _clean_str(units["id"])
+    assignment = pd.Series(_clean_str(units["grid_id"]), index=pd.Index(units["id"]), dtype=object)
+    assignment = assignment[assignment != ""]
+    units = units.drop(columns=[c for c in UNIT_PLAN_COLUMNS if c in units.columns])
+    if "name" in units:
+        units["name"] = _clean_str(units["name"])
+    units["population"] = pd.to_numeric(units["population"], errors="coerce").astype(float)
+
+    planned = _read_layer(path, "facilities")
+    for col in ("id", *ROLE_COLUMNS):
+        if col not in planned.columns:
+            raise PlanFileError(
+                "plan.file_error.missing_column", file=str(path), layer="facilities", column=col
+            )
+    planned["id"] = _clean_str(planned["id"])
+    roles = pd.DataFrame(
+        {c: _clean_str(planned[c]) for c in ROLE_COLUMNS}, index=pd.Index(planned["id"])
+    )
+    roles = roles[roles["role"] != ""]
+    facilities = _read_layer(path, "facilities_source") if "facilities_source" in names else planned
+    facilities = facilities.drop(columns=[c for c in ROLE_COLUMNS if c in facilities.columns])
+    facilities["id"] = _clean_str(facilities["id"])
+    if "beds" in facilities:
+        facilities["beds"] = pd.to_numeric(facilities["beds"], errors="coerce").astype(float)
+    for col in ("name", "level", "type", "owner_level", "source", "level_source"):
+        if col in facilities:
+            facilities[col] = _clean_str(facilities[col])
+
+    boundary = _read_layer(path, "boundary") if "boundary" in names else None
+    if boundary is None or not len(boundary):
+        boundary = gpd.GeoDataFrame(
+            {"name": [meta.get("city", "")]}, geometry=[units.union_all()], crs=4326
+        )
+    metric_crs = meta.get("metric_crs") or _utm_for(units)
+    layers = CityLayers(
+        name=meta.get("city", path.stem),
+        units=units,
+        facilities=facilities,
+        boundary=boundary,
+        metric_crs=metric_crs,
+        sources={"plan": str(path)},
+    )
+    plan = Plan(
+        assignment=assignment,
+        leads=parts["leads"],
+        roles=roles,
+        locks=parts["locks"],
+        exceptions=parts["exceptions"],
+        edits=parts["edits"],
+        params=parts["params"],
+        checklist=parts["checklist"],
+    )
+    return layers, plan
+
+
+def _utm_for(gdf: gpd.GeoDataFrame) -> str:
+    c = gdf.to_crs(4326).union_all().centroid
+    zone = int((c.x + 180) // 6) + 1
+    return f"EPSG:{32600 + zone if c.y >= 0 else 32700 + zone}"
+
+
+def stored_checks(path: str | Path) -> list:
+    """The check results stored when the plan was written (for a quick look without recomputing)."""
+    from grid_planning.metrics import CheckResult  # noqa: PLC0415
+
+    raw = read_meta(path).get("checks", "[]")
+    return [CheckResult.from_dict(d) for d in json.loads(raw or "[]")]
+
+
+def _headers(frame: pd.DataFrame, lang: str) -> pd.DataFrame:
+    """Column headers in words where the catalogue has them (``plan.col.<name>``)."""
+    return frame.rename(
+        columns={
+            c: t(f"plan.col.{c}", lang)
+            for c in frame.columns
+            if t(f"plan.col.{c}", lang) != f"plan.col.{c}"
+        }
+    )
+
+
+def plan_tables_xlsx(
+    path: str | Path,
+    layers: CityLayers,
+    plan: Plan,
+    costs: Any = None,
+    *,
+    lang: str = DEFAULT_LANGUAGE,
+) -> Path:
+    """Tables for approval documents: an Excel workbook with sheets ``grids``, ``roster``,
+    ``obligations``, ``checks`` and ``checklist``.
+
+    Returns
+    -------
+    Path
+        The file written.
+    """
+    from grid_planning.checklist import checklist_table  # noqa: PLC0415
+    from grid_planning.roster import lead_obligations, roster_table  # noqa: PLC0415
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    gm = grid_metrics(layers, plan, costs, lang=lang)
+    grids = gm[[c for c in GRID_COLUMNS if c in gm.columns]].reset_index(drop=True)
+    roster = roster_table(layers, plan, lang=lang)
+    checks = checks_table(check_policy(layers, plan), lang)
+    checklist = checklist_table(layers, plan, costs, lang=lang)
+    checklist["status"] = checklist["status"].map(lambda s: t(f"plan.checklist.status.{s}", lang))
+    with pd.ExcelWriter(path, engine="openpyxl") as writer:
+        for name, frame in (
+            ("grids", grids),
+            ("roster", roster),
+            ("obligations", lead_obligations(layers, plan)),
+            ("checks", checks),
+            ("checklist", checklist),
+        ):
+            out = frame.copy()
+            for col in out.columns:
+                if out[col].dtype == bool:
+                    out[col] = out[col].astype(int)
+                elif pd.api.types.is_float_dtype(out[col]):
+                    out[col] = out[col].astype(float).replace([np.inf, -np.inf], np.nan)
+            _headers(out, lang).to_excel(writer, sheet_name=name, index=False)
+    return path

@@ -1,0 +1,225 @@
+"""The plan GeoPackage: layout of data-format.md, round trip, approval workbook."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import openpyxl
+import pandas as pd
+import pyogrio
+import pytest
+from plan_fixtures import make_costs, make_layers, make_plan
+
+from grid_planning import plan as plan_module
+from grid_planning.checklist import record
+from grid_planning.export import (
+    PlanFileError,
+    plan_tables_xlsx,
+    read_meta,
+    read_plan,
+    stored_checks,
+    write_plan,
+)
+from grid_planning.metrics import check_policy
+from grid_planning.plan import FacilityEdit, PolicyException
+
+
+@pytest.fixture(scope="module")
+def city():
+    return make_layers()
+
+
+@pytest.fixture(scope="module")
+def rich_plan():
+    p = make_plan()
+    p = p.with_exception(PolicyException("G5", "F1", "相邻网格康复医院提供服务")).with_locks(
+        ["U00", "U23"], "G1"
+    )
+    p = p.with_locks(["U33"], "G2")
+    p = record(p, "F2", 4, "in_progress", "人事编制方案起草中")
+    return p.with_params(
+        balance=0.3, cost={"mode": "straight", "speed_kmh": 30.0}, created="2024-01-02T03:04:05"
+    )
+
+
+def assert_same_plan(a, b):
+    pd.testing.assert_series_equal(
+        a.assignment.sort_index(), b.assignment.sort_index(), check_dtype=False, check_names=False
+    )
+    assert a.leads.to_dict() == b.leads.to_dict() and list(a.leads.index) == list(b.leads.index)
+    cols = ["grid_id", "role", "home_grid", "supports"]
+    pd.testing.assert_frame_equal(
+        a.roles[cols].sort_index(), b.roles[cols].sort_index(), check_dtype=False, check_names=False
+    )
+    assert a.locks == b.locks
+    assert a.exceptions == b.exceptions
+    assert a.edits == b.edits
+    assert dict(a.params) == dict(b.params)
+    assert a.checklist == b.checklist
+
+
+def test_layers_and_columns_of_data_format(city, rich_plan, tmp_path):
+    path = write_plan(tmp_path / "plan.gpkg", city, rich_plan, make_costs())
+    names = set(pyogrio.list_layers(path)[:, 0])
+    assert {"units", "grids", "facilities", "plan_meta", "boundary"} <= names
+    assert "facilities_source" not in names  # no what-if edits
+    units = pyogrio.read_dataframe(path, layer="units")
+    assert {"id", "name", "population", "grid_id", "locked", "t_lead", "district"} <= set(
+        units.columns
+    )
+    assert units.crs.to_epsg() == 4326
+    u = units.set_index("id")
+    assert u.loc["U00", "locked"] and not u.loc["U01", "locked"]
+    assert u.loc["U23", "grid_id"] == "G2"  # a lock is kept as a lock, not applied by the writer
+    assert u.loc["U02", "t_lead"] == pytest.approx(2 * math.sqrt(10), rel=1e-6)
+    assert u.loc["U10", "district"] == "东区"  # user extra column carried through
+    grids = pyogrio.read_dataframe(path, layer="grids").set_index("grid_id")
+    for col in (
+        "name",
+        "lead_id",
+        "population",
+        "area_km2",
+        "beds",
+        "beds_per_1000",
+        "mean_travel_min",
+    ):
+        assert col in grids.columns
+    assert grids.loc["G1", "population"] == 1400 and grids.loc["G1", "beds"] == 1220
+    assert grids.loc["G1", "area_km2"] == pytest.approx(4.0, rel=1e-6)
+    g1 = grids.loc[["G1"]].to_crs(city.metric_crs).geometry.iloc[0]
+    assert g1.geom_type == "Polygon" and g1.area == pytest.approx(4e6, rel=1e-6)  # dissolved square
+    fac = pyogrio.read_dataframe(path, layer="facilities").set_index("id")
+    for col in (
+        "name",
+        "level",
+        "type",
+        "owner_level",
+        "beds",
+        "source",
+        "level_source",
+        "grid_id",
+        "role",
+        "supports",
+    ):
+        assert col in fac.columns
+    assert fac.loc["F7", "grid_id"] == "" and fac.loc["F7", "role"] == "collaborator"
+    assert fac.loc["F7", "supports"] == "G1,G2"
+    assert fac.loc["F3", "note"] == "extra F3"  # extra facility column kept
+    meta = read_meta(path)
+    for key in (
+        "format",
+        "tool_version",
+        "created",
+        "method",
+        "parameters",
+        "plan",
+        "checks",
+        "metric_crs",
+    ):
+        assert key in meta
+    assert meta["created"] == "2024-01-02T03:04:05" and meta["method"] == "hand"
+    assert json.loads(meta["parameters"])["balance"] == 0.3
+    assert json.loads(meta["all_passed"]) is True
+    assert [c.to_dict() for c in stored_checks(path)] == [
+        c.to_dict() for c in check_policy(city, rich_plan)
+    ]
+
+
+def test_round_trip(city, rich_plan, tmp_path):
+    path = write_plan(tmp_path / "plan.gpkg", city, rich_plan, make_costs())
+    layers2, plan2 = read_plan(path)
+    assert_same_plan(rich_plan, plan2)
+    assert layers2.metric_crs == city.metric_crs
+    assert list(layers2.units["id"]) == list(city.units["id"])
+    assert "grid_id" not in layers2.units.columns and "t_lead" not in layers2.units.columns
+    assert layers2.units["population"].sum() == 13600
+    assert "role" not in layers2.facilities.columns
+    assert list(layers2.facilities["id"]) == list(city.facilities["id"])
+    assert layers2.facilities["beds"].isna().sum() == 1  # F6's unknown beds stay unknown
+    # the round-tripped plan checks exactly as the original
+    assert [r.to_dict() for r in check_policy(layers2, plan2)] == [
+        r.to_dict() for r in check_policy(city, rich_plan)
+    ]
+
+
+def test_round_trip_with_what_if_edits(city, rich_plan, tmp_path):
+    edits = (
+        FacilityEdit("modify", "F3", (("level", "tertiary"),)),
+        FacilityEdit(
+            "add",
+            "NEW1",
+            (
+                ("name", "规划医院"),
+                ("level", "secondary"),
+                ("type", "general"),
+                ("owner_level", "district"),
+                ("beds", 300),
+                ("lon", 114.2),
+                ("lat", 30.55),
+            ),
+        ),
+    )
+    p = rich_plan.__class__(**{**vars(rich_plan), "edits": edits})
+    path = write_plan(tmp_path / "plan.gpkg", city, p, make_costs())
+    assert "facilities_source" in set(pyogrio.list_layers(path)[:, 0])
+    layers2, plan2 = read_plan(path)
+    assert plan2.edits == edits
+    assert_same_plan(p, plan2)
+    # the layers come back as loaded: the edit lives only in the plan, never applied twice
+    src = layers2.facilities.set_index("id")
+    assert src.loc["F3", "level"] == "secondary" and "NEW1" not in src.index
+    if hasattr(plan_module, "apply_facility_edits"):
+        shown = pyogrio.read_dataframe(path, layer="facilities").set_index("id")
+        assert shown.loc["F3", "level"] == "tertiary" and "NEW1" in shown.index
+
+
+def test_overwrites_existing_file(city, rich_plan, tmp_path):
+    path = tmp_path / "plan.gpkg"
+    write_plan(path, city, make_plan())
+    write_plan(path, city, rich_plan)
+    _, plan2 = read_plan(path)
+    assert plan2.locks == rich_plan.locks
+    assert len(pyogrio.read_dataframe(path, layer="units")) == 16
+
+
+def test_without_costs_travel_is_empty(city, tmp_path):
+    path = write_plan(tmp_path / "p.gpkg", city, make_plan())
+    units = pyogrio.read_dataframe(path, layer="units")
+    assert units["t_lead"].isna().all()
+
+
+def test_read_errors_are_specific(city, tmp_path):
+    with pytest.raises(PlanFileError) as err:
+        read_plan(tmp_path / "nope.gpkg")
+    assert err.value.key == "plan.file_error.missing"
+    bad = tmp_path / "bad.gpkg"
+    bad.write_text("not a geopackage")
+    with pytest.raises(PlanFileError) as err:
+        read_plan(bad)
+    assert err.value.key == "plan.file_error.not_gpkg"
+    partial = tmp_path / "partial.gpkg"
+    pyogrio.write_dataframe(city.units, str(partial), layer="units", driver="GPKG")
+    with pytest.raises(PlanFileError) as err:
+        read_plan(partial)
+    assert err.value.key == "plan.file_error.missing_layers" and "plan_meta" in err.value.message(
+        "en"
+    )
+    assert isinstance(err.value, ValueError)
+
+
+def test_approval_workbook(city, rich_plan, tmp_path):
+    path = plan_tables_xlsx(tmp_path / "plan.xlsx", city, rich_plan, make_costs(), lang="en")
+    wb = openpyxl.load_workbook(path)
+    assert wb.sheetnames == ["grids", "roster", "obligations", "checks", "checklist"]
+    grids = pd.read_excel(path, sheet_name="grids")
+    assert "population" in grids.columns and list(grids["grid"]) == ["G1", "G2"]
+    assert list(grids["population"]) == [1400, 12200]
+    checks = pd.read_excel(path, sheet_name="checks")
+    assert (
+        set(checks["status"]) == {"pass"}
+        and checks["message"].str.startswith("G1 full coverage").any()
+    )
+    assert len(pd.read_excel(path, sheet_name="roster")) == 8
+    checklist = pd.read_excel(path, sheet_name="checklist")
+    assert len(checklist) == 30 and "in progress" in set(checklist["status"])
