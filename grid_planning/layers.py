@@ -793,7 +793,10 @@ def _read_facilities(
         gdf["parent_id"] = parents
     gdf["lon"] = gdf.geometry.x
     gdf["lat"] = gdf.geometry.y
-    return _order_columns(gdf, (*FACILITY_COLUMNS, "district", "outpatient_slots", "lon", "lat"))
+    out = _order_columns(gdf, (*FACILITY_COLUMNS, "district", "outpatient_slots", "lon", "lat"))
+    # Later cross-layer checks (boundary) name rows the way the user's file does.
+    out.attrs["row_labels"] = dict(zip(gdf["id"], rows[gdf.index], strict=True))
+    return out
 
 
 def _normalise_values(raw: pd.Series, normalise, vocabulary: Sequence[str]) -> pd.Series:
@@ -1369,6 +1372,11 @@ def _check_inside(
     report: ValidationReport,
 ) -> gpd.GeoDataFrame:
     """Swap lon/lat where that puts an outside point inside the city; warn about far-away points."""
+    labels = dict(facilities.attrs.get("row_labels", {}))
+
+    def where(fid: str) -> str:
+        return str(labels.get(fid, fid))
+
     outline = shapely.union_all(np.asarray(boundary.to_crs(metric_crs).geometry.values))
     pts = facilities.to_crs(metric_crs).geometry
     dist = pd.Series(shapely.distance(np.asarray(pts.values), outline), index=facilities.index)
@@ -1388,7 +1396,7 @@ def _check_inside(
             facilities.loc[idx, "lon"] = swapped[idx].x
             facilities.loc[idx, "lat"] = swapped[idx].y
             report.warning(
-                "swapped_lonlat", label, _rows_text(facilities.loc[idx, "id"]), "lon/lat"
+                "swapped_lonlat", label, _rows_text(facilities.loc[idx, "id"].map(where)), "lon/lat"
             )
             outside[idx] = False
     far = facilities[outside]
@@ -1398,7 +1406,7 @@ def _check_inside(
             report.warning(
                 "outside_boundary_many",
                 label,
-                _rows_text(rest["id"]),
+                _rows_text(rest["id"].map(where)),
                 None,
                 count=len(rest),
                 tolerance_m=f"{OUTSIDE_TOLERANCE_M:g}",
@@ -1407,7 +1415,7 @@ def _check_inside(
         report.warning(
             "outside_boundary",
             label,
-            row["id"],
+            where(row["id"]),
             None,
             name=row["name"],
             distance_km=f"{dist[idx] / 1000:.1f}",

@@ -353,7 +353,7 @@ def test_swapped_lonlat_inside_boundary_west_of_90e(tmp_path):
     )
     city = load_city(tmp_path / "u.geojson", fac, tmp_path / "b.geojson")
     f = _one(city.report, "swapped_lonlat")
-    assert f.row == "F0002"
+    assert f.row == "3"
     assert (city.facilities.loc[1, "lon"], city.facilities.loc[1, "lat"]) == (87.5, 43.7)
     assert "outside_boundary" not in city.report.codes()
 
@@ -372,7 +372,7 @@ def test_points_outside_boundary_warn_beyond_tolerance(tmp_path):
         FIX / "town_units.geojson", _write(tmp_path, text), FIX / "town_boundary.geojson"
     )
     f = _one(city.report, "outside_boundary")
-    assert (f.severity, f.row, f.params["name"]) == ("warning", "F2", "乙医院")
+    assert (f.severity, f.row, f.params["name"]) == ("warning", "3", "乙医院")
     assert float(f.params["distance_km"]) == pytest.approx(3.6, abs=0.15)
     assert len(city.facilities) == 3 and city.ok
 
@@ -672,3 +672,34 @@ def test_parent_id_must_name_a_facility_in_the_file(tmp_path):
     f = _one(report, "unknown_parent")
     assert (f.severity, f.row, f.params["value"]) == ("warning", "4", "F9")
     assert pd.isna(fac.loc[0, "parent_id"]) and fac.loc[1, "parent_id"] == "F1"
+
+
+def test_every_finding_code_has_text_in_both_languages():
+    import re
+
+    from grid_planning.i18n import catalogue
+
+    source = Path(layers.__file__).read_text(encoding="utf-8")
+    codes = set(re.findall(r'(?:error|warning)\)?\(\s*"([a-z_]+)"', source))
+    assert {"duplicate_id", "swapped_lonlat", "no_eligible_lead", "wrong_geometry"} <= codes
+    for code in codes:
+        for kind in ("finding", "advice"):
+            entry = catalogue()[f"layers.{kind}.{code}"]
+            assert entry["zh"] and entry["en"], code
+
+
+def test_rendered_findings_have_no_unfilled_placeholders(tmp_path):
+    text = (
+        GOOD_CSV.replace("F3,丙中心", "F1,丙中心")
+        .replace(",500,", ",-5,")
+        .replace("三级甲等", "金牌")
+        .replace("114.25,30.55", "30.55,114.25")
+    )
+    text += "F4,丁,二级,综合医院,区属,x,,30.5\nF5,戊,二级,综合医院,区属,1,114.9,30.5\n"
+    city = load_city(
+        FIX / "town_units_noprj_shp.zip", _write(tmp_path, text), FIX / "town_boundary.geojson"
+    )
+    assert len(set(city.report.codes())) >= 7
+    for lang in ("zh", "en"):
+        for row in city.report.to_records(lang):
+            assert "{" not in row["message"] + row["advice"], row
