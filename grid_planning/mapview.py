@@ -1,0 +1,921 @@
+"""Folium map builders for the dashboard: a base map plus layers added by small functions.
+
+Every page builds its maps the same way::
+
+    m = base_map(layers.boundary.total_bounds, tiles="none", lang="zh")
+    add_outline(m, layers.boundary)
+    add_districts(m, layers.districts)
+    add_choropleth(m, units_geojson(layers), legend_title="...")
+    add_facilities(m, layers.facilities)
+    localise(m)        # grid_planning.offline: every asset from the app itself
+
+Design points:
+
+- **Offline first.** No tiles by default (``tiles="none"``): a light background, the city and
+  district outlines and district labels keep the map readable. Markers are circle markers, labels
+  ``DivIcon``s with inline CSS, legends plain HTML in a Leaflet control, so nothing needs an icon
+  font, jQuery or d3 (branca's colormap would make streamlit-folium fetch d3 from a CDN).
+- **Amap tiles are GCJ-02.** With ``tiles="amap"`` the map remembers it (:attr:`PlannerMap.gcj02`)
+  and every ``add_*`` function shifts its vector data WGS84 -> GCJ-02 so the overlays line up.
+- **One layer per dataset.** The ~7,000 population units are a single ``L.geoJson`` whose style is a
+  JavaScript function reading a class index ``k`` from each feature (no per-feature style table),
+  drawn on a canvas (``preferCanvas``); geometry is simplified in metric CRS and rounded to 5
+  decimals (~1 m) for display (:func:`display_geojson`), cached by the layers' fingerprint.
+- **Free text is escaped.** Names come from users' files; tooltips and popups are built with
+  :func:`html.escape` in Python or an escaping template filler in JavaScript.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import html
+import json
+import math
+import re
+import weakref
+from collections.abc import Iterable, Mapping, Sequence
+from functools import lru_cache
+
+import folium
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from branca.element import MacroElement
+from folium.template import Template
+from folium.utilities import JsCode
+
+from grid_planning.coords import convert_geometry, utm_epsg
+from grid_planning.i18n import DEFAULT_LANGUAGE, t
+from grid_planning.offline import VENDOR_URL, localise
+
+#: Basemap choices; "none" is the default and needs no network.
+TILES: tuple[str, ...] = ("none", "osm", "tianditu", "amap")
+
+#: Sequential palette for population density (ColorBrewer YlOrRd, 6 classes).
+DENSITY_PALETTE: tuple[str, ...] = (
+    "#ffffb2",
+    "#fed976",
+    "#feb24c",
+    "#fd8d3c",
+    "#f03b20",
+    "#bd0026",
+)
+NO_DATA_COLOUR = "#d9d9d9"
+
+#: Marker colour by facility type (fill for real data, outline for illustrative).
+TYPE_COLOURS: dict[str, str] = {
+    "general": "#1f4e9c",
+    "tcm": "#2e8b57",
+    "specialty": "#7b3fa0",
+    "maternal_child": "#d6378a",
+    "rehabilitation": "#e07b00",
+    "nursing": "#b8860b",
+    "public_health": "#008b8b",
+    "community_health_center": "#4f6d7a",
+    "township_health_center": "#6b8e23",
+    "clinic": "#8c8c8c",
+    "other": "#555555",
+}
+#: Marker radius (px) by level: the hierarchy should read at a glance.
+LEVEL_RADIUS: dict[str, float] = {
+    "tertiary": 8.0,
+    "secondary": 6.0,
+    "primary": 3.5,
+    "other": 3.5,
+    "unknown": 5.0,
+}
+
+_BACKGROUND = "#f3f2ee"
+_CSS = f"""
+.leaflet-container {{ background: {_BACKGROUND};
+  font-family: "Noto Sans CJK SC", "Source Han Sans SC", "PingFang SC", "Microsoft YaHei", sans-serif; }}
+.gp-label div {{ transform: translate(-50%, -50%); white-space: nowrap; font-size: 13px;
+  font-weight: 600; color: #37352f; pointer-events: none;
+  text-shadow: 0 0 3px #fff, 0 0 3px #fff, 0 0 2px #fff; }}
+.gp-legend {{ background: rgba(255,255,255,0.93); padding: 6px 9px; border-radius: 4px;
+  box-shadow: 0 1px 4px rgba(0,0,0,0.3); font-size: 11.5px; line-height: 1.3; color: #222;
+  max-height: 45vh; overflow-y: auto; }}
+.gp-legend summary {{ font-weight: 600; cursor: pointer; margin-bottom: 3px; }}
+.gp-legend .gp-row {{ display: flex; align-items: center; gap: 6px; white-space: nowrap; }}
+.gp-legend .gp-sw {{ display: inline-block; width: 16px; height: 12px; border: 1px solid #888; }}
+.gp-legend svg {{ flex: none; }}
+.gp-tip b {{ font-weight: 600; }}
+.gp-tip .gp-note {{ color: #a04000; }}
+"""
+
+
+class PlannerMap(folium.Map):
+    """A :class:`folium.Map` that knows its display conventions.
+
+    Attributes
+    ----------
+    gcj02 : bool
+        True when the basemap is in GCJ-02 (Amap); overlays are shifted to match.
+    lang : str
+        Language of legends and tooltips.
+    """
+
+    def __init__(self, *, gcj02: bool = False, lang: str = DEFAULT_LANGUAGE, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.gcj02 = gcj02
+        self.lang = lang
+
+
+class _Script(MacroElement):
+    """Raw JavaScript run after the map is created (``{map}`` is replaced by the map variable)."""
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        {{ this.code }}
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, code: str) -> None:
+        super().__init__()
+        self._name = "PlannerScript"
+        self._code = code
+
+    def render(self, **kwargs) -> None:
+        # The map variable is only known once the element sits in the tree.
+        self.code = self._code.replace("{map}", self._parent.get_name())
+        super().render(**kwargs)
+
+
+def _js(value: object) -> str:
+    """``value`` as a JavaScript literal safe inside an HTML ``<script>`` (no ``</script>`` break-out)."""
+    return json.dumps(value, ensure_ascii=False).replace("</", "<\\/")
+
+
+def _add_script(m: folium.Map, code: str) -> None:
+    _Script(code).add_to(m)
+
+
+# --- the base map ------------------------------------------------------------------------------
+
+
+def _validate_key(key: str | None) -> str:
+    if not key or not re.fullmatch(r"[A-Za-z0-9]{8,64}", key.strip()):
+        raise ValueError(t("map.tiles.bad_key", DEFAULT_LANGUAGE))
+    return key.strip()
+
+
+def base_map(
+    bounds: Sequence[float],
+    *,
+    tiles: str = "none",
+    tianditu_key: str | None = None,
+    lang: str = DEFAULT_LANGUAGE,
+    prefer_canvas: bool = True,
+    layer_control: bool = True,
+) -> PlannerMap:
+    """An empty map fitted to ``bounds`` (WGS84 ``minx, miny, maxx, maxy``), assets localised.
+
+    Parameters
+    ----------
+    bounds : sequence of 4 floats
+        Area to show, e.g. ``layers.boundary.total_bounds``.
+    tiles : {"none", "osm", "tianditu", "amap"}
+        Basemap. ``"none"`` needs no network; the others fetch tiles from their servers.
+    tianditu_key : str, optional
+        The user's Tianditu (天地图) key, required for ``tiles="tianditu"``.
+    lang : {"zh", "en"}
+        Language of legends, tooltips and tile labels.
+    prefer_canvas : bool
+        Draw vectors on one canvas (fast for thousands of polygons) instead of SVG.
+    layer_control : bool
+        Add a layer switcher; it is added when the map is rendered so it lists every layer.
+
+    Returns
+    -------
+    PlannerMap
+
+    Raises
+    ------
+    ValueError
+        Unknown ``tiles`` or a missing/malformed Tianditu key.
+    """
+    if tiles not in TILES:
+        raise ValueError(f"tiles must be one of {TILES}, not {tiles!r}")
+    minx, miny, maxx, maxy = (float(v) for v in bounds)
+    gcj02 = tiles == "amap"
+    if gcj02:
+        (minx, maxx), (miny, maxy) = _shift_xy([minx, maxx], [miny, maxy])
+    m = PlannerMap(
+        gcj02=gcj02,
+        lang=lang,
+        location=[(miny + maxy) / 2, (minx + maxx) / 2],
+        zoom_start=9,
+        tiles=None,
+        prefer_canvas=prefer_canvas,
+        zoom_snap=0.25,
+    )
+    m.fit_bounds([[miny, minx], [maxy, maxx]])
+    _add_script(
+        m,
+        "(function(){var id='gp-style';if(!document.getElementById(id)){"
+        "var s=document.createElement('style');s.id=id;s.textContent="
+        + _js(_CSS)
+        + ";document.head.appendChild(s);}})();"
+        # Metric-only scale bar (folium's control_scale adds miles too).
+        "L.control.scale({imperial:false,position:'bottomleft'}).addTo({map});",
+    )
+    if tiles == "osm":
+        folium.TileLayer(
+            "https://tile.openstreetmap.org/{z}/{x}/{y}.png",
+            attr="&copy; OpenStreetMap contributors",
+            name=t("map.tiles.osm", lang),
+            max_zoom=19,
+        ).add_to(m)
+    elif tiles == "tianditu":
+        key = _validate_key(tianditu_key)
+        label_layer = "cva" if lang == "zh" else "eva"
+        for layer, overlay in (("vec", False), (label_layer, True)):
+            folium.TileLayer(
+                f"https://t{{s}}.tianditu.gov.cn/{layer}_w/wmts?SERVICE=WMTS&REQUEST=GetTile"
+                f"&VERSION=1.0.0&LAYER={layer}&STYLE=default&TILEMATRIXSET=w&FORMAT=tiles"
+                f"&TILEMATRIX={{z}}&TILEROW={{y}}&TILECOL={{x}}&tk={key}",
+                attr="&copy; 天地图 Tianditu",
+                name=t("map.tiles.tianditu", lang) + (" ·" if overlay else ""),
+                subdomains="01234567",
+                overlay=overlay,
+                control=not overlay,
+                max_zoom=18,
+            ).add_to(m)
+    elif tiles == "amap":
+        amap_lang = "zh_cn" if lang == "zh" else "en"
+        folium.TileLayer(
+            f"https://webrd0{{s}}.is.autonavi.com/appmaptile?lang={amap_lang}&size=1&scale=1"
+            "&style=8&x={x}&y={y}&z={z}",
+            attr="&copy; 高德地图 AutoNavi",
+            name=t("map.tiles.amap", lang),
+            subdomains="1234",
+            max_zoom=18,
+        ).add_to(m)
+    if layer_control:
+        m._gp_layer_control = True
+    return m
+
+
+def finish(m: folium.Map, base_url: str = VENDOR_URL) -> folium.Map:
+    """Add the layer switcher (if requested) and localise assets; call once, before rendering."""
+    if getattr(m, "_gp_layer_control", False):
+        folium.LayerControl(collapsed=True, position="topright").add_to(m)
+        m._gp_layer_control = False
+    return localise(m, base_url)
+
+
+def map_html(m: folium.Map, base_url: str = VENDOR_URL) -> str:
+    """The whole map as a standalone HTML page (after :func:`finish`)."""
+    finish(m, base_url)
+    return m.get_root().render()
+
+
+# --- geometry for display ----------------------------------------------------------------------
+
+
+def _shift_xy(lon: Sequence[float], lat: Sequence[float]) -> tuple[np.ndarray, np.ndarray]:
+    from grid_planning.coords import wgs84_to_gcj02
+
+    x, y = wgs84_to_gcj02(np.asarray(lon, dtype=float), np.asarray(lat, dtype=float))
+    return np.atleast_1d(x), np.atleast_1d(y)
+
+
+def for_display(
+    gdf: gpd.GeoDataFrame, m: PlannerMap | None = None, gcj02: bool = False
+) -> gpd.GeoDataFrame:
+    """``gdf`` in WGS84, shifted to GCJ-02 when the map (or ``gcj02``) asks for it."""
+    out = gdf.to_crs(4326) if gdf.crs is not None and not gdf.crs.equals("EPSG:4326") else gdf
+    if gcj02 or getattr(m, "gcj02", False):
+        out = convert_geometry(out, "wgs84", "gcj02")
+    return out
+
+
+def _utm(gdf: gpd.GeoDataFrame | gpd.GeoSeries) -> str:
+    """UTM zone of the data's centre (geopandas' estimate_utm_crs costs ~50 ms per call)."""
+    minx, miny, maxx, maxy = gdf.to_crs(4326).total_bounds if gdf.crs else gdf.total_bounds
+    if not np.all(np.isfinite([minx, miny, maxx, maxy])):
+        return "EPSG:3857"
+    return utm_epsg((minx + maxx) / 2, (miny + maxy) / 2)
+
+
+def _simplify(geoms: np.ndarray, metric_crs: str | None, tolerance_m: float) -> np.ndarray:
+    """Simplify polygons in metric CRS; a coverage (tessellation) keeps its shared edges."""
+    if tolerance_m <= 0 or len(geoms) == 0:
+        return geoms
+    series = gpd.GeoSeries(geoms, crs=4326)
+    crs = metric_crs or _utm(series)
+    metric = np.asarray(series.to_crs(crs).values)
+    try:
+        simple = shapely.coverage_simplify(metric, tolerance_m)
+    except Exception:  # noqa: BLE001 - not a valid coverage (overlaps): plain per-polygon simplify
+        simple = shapely.simplify(metric, tolerance_m, preserve_topology=True)
+    simple = shapely.make_valid(simple)
+    return np.asarray(gpd.GeoSeries(simple, crs=crs).to_crs(4326).values)
+
+
+def _round_coords(geoms: np.ndarray, precision: int) -> np.ndarray:
+    return shapely.transform(geoms, lambda xy: np.round(xy, precision))
+
+
+def _feature_collection(geoms: np.ndarray, props: pd.DataFrame) -> dict:
+    features = []
+    records = props.to_dict("records")
+    mapping = shapely.to_geojson  # vectorised: one JSON string per geometry
+    texts = mapping(geoms)
+    for geom_json, rec in zip(texts, records, strict=True):
+        if geom_json is None:
+            continue
+        clean = {k: _json_value(v) for k, v in rec.items()}
+        features.append({"type": "Feature", "properties": clean, "geometry": json.loads(geom_json)})
+    return {"type": "FeatureCollection", "features": features}
+
+
+def _json_value(v: object) -> object:
+    if isinstance(v, np.generic):
+        v = v.item()
+    if isinstance(v, float) and not math.isfinite(v):
+        return None
+    return v
+
+
+def display_geojson(
+    gdf: gpd.GeoDataFrame,
+    properties: Iterable[str] = (),
+    *,
+    metric_crs: str | None = None,
+    tolerance_m: float = 30.0,
+    precision: int = 5,
+    gcj02: bool = False,
+) -> dict:
+    """A compact GeoJSON FeatureCollection for drawing ``gdf``.
+
+    Parameters
+    ----------
+    gdf : GeoDataFrame
+        Any CRS; converted to WGS84.
+    properties : iterable of str
+        Columns kept as feature properties; everything else is dropped.
+    metric_crs : str, optional
+        CRS in metres for simplification (estimated from the data when omitted).
+    tolerance_m : float
+        Simplification tolerance in metres (0 disables). 20-50 m is invisible at city zoom.
+    precision : int
+        Decimals kept in lon/lat (5 decimals ~ 1 m).
+    gcj02 : bool
+        Shift WGS84 -> GCJ-02 (for Amap tiles), after simplifying.
+
+    Returns
+    -------
+    dict
+        GeoJSON FeatureCollection; features with empty geometry are dropped.
+    """
+    wgs = gdf.to_crs(4326) if gdf.crs is not None else gdf.set_crs(4326)
+    geoms = np.asarray(wgs.geometry.values)
+    geoms = _simplify(geoms, metric_crs, tolerance_m)
+    if gcj02:
+        shifted = convert_geometry(gpd.GeoDataFrame(geometry=geoms, crs=4326), "wgs84", "gcj02")
+        geoms = np.asarray(shifted.geometry.values)
+    if precision is not None:
+        geoms = _round_coords(geoms, precision)
+    geoms = np.where(shapely.is_empty(geoms), None, geoms)
+    props = pd.DataFrame(wgs[list(properties)]).reset_index(drop=True)
+    return _feature_collection(geoms, props)
+
+
+# --- population choropleth ---------------------------------------------------------------------
+
+
+def nice_breaks(values: Iterable[float], n_classes: int = 6) -> list[float]:
+    """Class breaks (upper bounds of all but the last class) at quantiles, rounded to 2 digits.
+
+    Quantiles suit population density, which is very skewed (a few dense inner-city cells, many
+    sparse rural ones); rounding keeps the legend readable. Duplicate breaks are merged.
+    """
+    arr = np.asarray([v for v in values if v is not None and np.isfinite(v)], dtype=float)
+    if arr.size == 0:
+        return []
+    qs = np.quantile(arr, np.linspace(0, 1, n_classes + 1)[1:-1])
+    out: list[float] = []
+    for q in qs:
+        if q <= 0:
+            continue
+        digits = -int(math.floor(math.log10(q))) + 1
+        r = float(round(q, digits))
+        if r not in out and (not out or r > out[-1]):
+            out.append(r)
+    return out
+
+
+def classify(values: Iterable[float], breaks: Sequence[float]) -> np.ndarray:
+    """Class index of each value for ``breaks`` (``-1`` for missing values)."""
+    arr = np.asarray(list(values), dtype=float)
+    k = np.searchsorted(np.asarray(breaks, dtype=float), arr, side="right")
+    return np.where(np.isfinite(arr), k, -1).astype(int)
+
+
+def units_geojson(
+    units: gpd.GeoDataFrame,
+    *,
+    metric_crs: str | None = None,
+    column: str = "population",
+    density: bool = True,
+    n_classes: int = 6,
+    tolerance_m: float = 30.0,
+    precision: int = 5,
+    gcj02: bool = False,
+) -> tuple[dict, list[float]]:
+    """Population units as display GeoJSON with a class index, and the class breaks.
+
+    Each feature keeps ``id``, ``name`` (when present), ``v`` (the value: people per km² when
+    ``density``, else ``column``), ``p`` (the ``column`` total, rounded) and ``k`` (class index
+    into :data:`DENSITY_PALETTE`, -1 for no data).
+    """
+    metric_crs = metric_crs or _utm(units)
+    values = pd.to_numeric(units[column], errors="coerce").to_numpy(dtype=float)
+    if density:
+        area_km2 = units.to_crs(metric_crs).area.to_numpy() / 1e6
+        with np.errstate(divide="ignore", invalid="ignore"):
+            shown = np.where(area_km2 > 0, values / area_km2, np.nan)
+    else:
+        shown = values
+    breaks = nice_breaks(shown, n_classes)
+    props = pd.DataFrame(
+        {
+            "id": units["id"].astype(str).to_numpy()
+            if "id" in units
+            else np.arange(len(units)).astype(str),
+            "v": np.round(shown, 0),
+            "p": np.round(values, 0),
+            "k": classify(shown, breaks),
+        }
+    )
+    if "name" in units:
+        names = units["name"].astype(str).to_numpy()
+        ids = props["id"].to_numpy()
+        # A name equal to the id adds nothing to the tooltip and costs payload.
+        props["n"] = np.where(names == ids, "", names)
+    gdf = gpd.GeoDataFrame(props, geometry=units.geometry.values, crs=units.crs)
+    data = display_geojson(
+        gdf,
+        list(props.columns),
+        metric_crs=metric_crs,
+        tolerance_m=tolerance_m,
+        precision=precision,
+        gcj02=gcj02,
+    )
+    return data, breaks
+
+
+_FINGERPRINTS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def layers_fingerprint(layers: object) -> str:
+    """``layers.fingerprint()``, memoised per object (it hashes every row)."""
+    try:
+        return _FINGERPRINTS[layers]
+    except (KeyError, TypeError):
+        fp = layers.fingerprint()
+        with contextlib.suppress(TypeError):  # objects without weakref support are not memoised
+            _FINGERPRINTS[layers] = fp
+        return fp
+
+
+def units_geojson_for(
+    layers: object, *, gcj02: bool = False, tolerance_m: float = 30.0
+) -> tuple[dict, list[float]]:
+    """:func:`units_geojson` of ``layers.units``, cached by the layers' fingerprint."""
+    return _units_cached(layers_fingerprint(layers), gcj02, tolerance_m, _Holder(layers))
+
+
+class _Holder:
+    """Carries the layers into an ``lru_cache``d function without making them part of the key."""
+
+    def __init__(self, value: object) -> None:
+        self.value = value
+
+    def __hash__(self) -> int:
+        return 0
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, _Holder)
+
+
+@lru_cache(maxsize=8)
+def _units_cached(
+    fp: str, gcj02: bool, tolerance_m: float, holder: _Holder
+) -> tuple[dict, list[float]]:
+    layers = holder.value
+    return units_geojson(
+        layers.units, metric_crs=layers.metric_crs, gcj02=gcj02, tolerance_m=tolerance_m
+    )
+
+
+def _fmt_number(v: float, lang: str) -> str:
+    if v >= 1000:
+        return f"{v:,.0f}"
+    return f"{v:.0f}" if v >= 10 else f"{v:.1f}".rstrip("0").rstrip(".")
+
+
+def _legend(m: folium.Map, title: str, rows_html: str, position: str) -> None:
+    body = f'<details class="gp-legend" open><summary>{html.escape(title)}</summary>{rows_html}</details>'
+    _add_script(
+        m,
+        "(function(){var c=L.control({position:" + _js(position) + "});"
+        "c.onAdd=function(){var d=L.DomUtil.create('div','');d.innerHTML=" + _js(body) + ";"
+        "L.DomEvent.disableClickPropagation(d);L.DomEvent.disableScrollPropagation(d);return d;};"
+        "c.addTo({map});})();",
+    )
+
+
+def add_legend(
+    m: folium.Map, title: str, rows: Sequence[tuple[str, str]], position: str = "bottomleft"
+) -> None:
+    """A legend box on the map.
+
+    Parameters
+    ----------
+    m : folium.Map
+    title : str
+        Plain text (escaped here).
+    rows : sequence of (swatch_html, label)
+        ``swatch_html`` is trusted markup (a coloured box or SVG symbol built by the caller);
+        ``label`` is plain text and is escaped.
+    position : {"topleft", "topright", "bottomleft", "bottomright"}
+    """
+    body = "".join(
+        f'<div class="gp-row">{sw}<span>{html.escape(label)}</span></div>' for sw, label in rows
+    )
+    _legend(m, title, body, position)
+
+
+def swatch(colour: str) -> str:
+    """Legend swatch: a filled box."""
+    return f'<span class="gp-sw" style="background:{html.escape(colour)}"></span>'
+
+
+_TEMPLATE_FILL_JS = (
+    "function gpEsc(s){return String(s).replace(/[&<>\"']/g,function(c){return {'&':'&amp;',"
+    "'<':'&lt;','>':'&gt;','\"':'&quot;',\"'\":'&#39;'}[c];});}"
+    "function gpFill(tpl,p){return tpl.replace(/\\{(\\w+)\\}/g,function(_,k){var v=p[k];"
+    "if(v===null||v===undefined)return '';"
+    "if(typeof v==='number')return v.toLocaleString('en-US',{maximumFractionDigits:0});"
+    "return gpEsc(v);});}"
+)
+
+
+def add_polygons(
+    m: folium.Map,
+    data: dict,
+    *,
+    name: str,
+    palette: Sequence[str],
+    tooltip: str | None = None,
+    stroke: str = "#ffffff",
+    weight: float = 0.3,
+    fill_opacity: float = 0.75,
+    show: bool = True,
+    no_data: str = NO_DATA_COLOUR,
+) -> folium.GeoJson:
+    """Many polygons as ONE layer, coloured by each feature's class index ``properties.k``.
+
+    Parameters
+    ----------
+    m : folium.Map
+    data : dict
+        GeoJSON FeatureCollection (already shifted for ``m.gcj02``, e.g. from :func:`display_geojson`
+        with ``gcj02=m.gcj02``); each feature has an integer ``k`` property (-1 = no data).
+    name : str
+        Layer name in the layer switcher.
+    palette : sequence of str
+        Fill colour of class ``k``.
+    tooltip : str, optional
+        Trusted HTML template with ``{property}`` placeholders, filled in the browser with the
+        feature's properties (HTML-escaped; numbers with thousands separators).
+    stroke, weight, fill_opacity : outline colour, outline width (px) and fill opacity.
+    show : bool
+        Whether the layer is on when the map opens.
+
+    Returns
+    -------
+    folium.GeoJson
+    """
+    base = {"color": stroke, "weight": weight, "fillOpacity": fill_opacity, "opacity": 0.8}
+    style = JsCode(
+        "function(f){var P=" + _js(list(palette)) + ";var k=f.properties.k;"
+        "var s="
+        + _js(base)
+        + ";s.fillColor=(k>=0&&k<P.length)?P[k]:"
+        + _js(no_data)
+        + ";return s;}"
+    )
+    each = "function(f,layer){"
+    if tooltip:
+        each += (
+            _TEMPLATE_FILL_JS + "var tpl=" + _js(tooltip) + ";"
+            "layer.bindTooltip(function(){return gpFill(tpl,f.properties);},{sticky:true,className:'gp-tip'});"
+        )
+    each += (
+        "layer.on('mouseover',function(e){e.target.setStyle({weight:2,color:'#222'});});"
+        "layer.on('mouseout',function(e){e.target.setStyle({weight:"
+        + _js(weight)
+        + ",color:"
+        + _js(stroke)
+        + "});});}"
+    )
+    layer = folium.GeoJson(
+        data,
+        name=name,
+        show=show,
+        style=style,
+        on_each_feature=JsCode(each),
+        smooth_factor=1.0,
+    )
+    layer.add_to(m)
+    return layer
+
+
+def add_choropleth(
+    m: PlannerMap,
+    data: dict,
+    breaks: Sequence[float],
+    *,
+    name: str | None = None,
+    legend_title: str | None = None,
+    palette: Sequence[str] = DENSITY_PALETTE,
+    position: str = "bottomleft",
+    show: bool = True,
+) -> folium.GeoJson:
+    """Population density choropleth with its legend (data from :func:`units_geojson`).
+
+    ``data`` must already match the map's coordinate system (``units_geojson(..., gcj02=m.gcj02)``).
+    """
+    lang = getattr(m, "lang", DEFAULT_LANGUAGE)
+    pal = list(palette)[: len(breaks) + 1]
+    tip = (
+        "<b>{n}</b> <span style='color:#666'>{id}</span><br>"
+        + html.escape(t("map.units.population", lang))
+        + " {p}<br>"
+        + html.escape(t("map.units.density", lang))
+        + " {v}"
+    )
+    layer = add_polygons(
+        m, data, name=name or t("map.units.layer", lang), palette=pal, tooltip=tip, show=show
+    )
+    rows = []
+    lows = [0.0, *breaks]
+    for i, colour in enumerate(pal):
+        lo = lows[i]
+        label = (
+            f"{_fmt_number(lo, lang)} – {_fmt_number(breaks[i], lang)}"
+            if i < len(breaks)
+            else f"≥ {_fmt_number(lo, lang)}"
+        )
+        rows.append((swatch(colour), label))
+    add_legend(m, legend_title or t("map.units.legend", lang), rows, position)
+    return layer
+
+
+# --- outlines and labels -----------------------------------------------------------------------
+
+
+def add_outline(
+    m: PlannerMap,
+    boundary: gpd.GeoDataFrame,
+    *,
+    name: str | None = None,
+    colour: str = "#3a3a3a",
+    weight: float = 2.5,
+) -> folium.GeoJson:
+    """The city outline: a dark line, no fill, not interactive."""
+    lang = getattr(m, "lang", DEFAULT_LANGUAGE)
+    data = display_geojson(
+        boundary[[boundary.geometry.name]], tolerance_m=10.0, gcj02=getattr(m, "gcj02", False)
+    )
+    layer = folium.GeoJson(
+        data,
+        name=name or t("map.boundary.layer", lang),
+        style=JsCode(
+            "function(){return " + _js({"color": colour, "weight": weight, "fill": False}) + ";}"
+        ),
+        interactive=False,
+        control=False,
+    )
+    layer.add_to(m)
+    return layer
+
+
+def add_districts(
+    m: PlannerMap,
+    districts: gpd.GeoDataFrame | None,
+    *,
+    name_column: str = "name",
+    labels: bool = True,
+    name: str | None = None,
+    colour: str = "#5b5b5b",
+) -> folium.FeatureGroup | None:
+    """District outlines (dashed) and, optionally, their names as labels at interior points."""
+    if districts is None or len(districts) == 0:
+        return None
+    lang = getattr(m, "lang", DEFAULT_LANGUAGE)
+    group = folium.FeatureGroup(name=name or t("map.districts.layer", lang), show=True)
+    cols = [name_column] if name_column in districts else []
+    shown = for_display(districts, m)
+    data = display_geojson(shown[[*cols, shown.geometry.name]], cols, tolerance_m=10.0)
+    folium.GeoJson(
+        data,
+        style=JsCode(
+            "function(){return "
+            + _js({"color": colour, "weight": 1.2, "dashArray": "5 4", "fill": False})
+            + ";}"
+        ),
+        interactive=False,
+    ).add_to(group)
+    if labels and cols:
+        metric = shown.to_crs(_utm(shown))
+        points = gpd.GeoSeries(metric.geometry.representative_point(), crs=metric.crs).to_crs(4326)
+        for label, pt in zip(shown[name_column].astype(str), points, strict=True):
+            folium.Marker(
+                [pt.y, pt.x],
+                icon=folium.DivIcon(
+                    html=f"<div>{html.escape(label)}</div>", class_name="gp-label", icon_size=(0, 0)
+                ),
+                interactive=False,
+            ).add_to(group)
+    group.add_to(m)
+    return group
+
+
+# --- facilities --------------------------------------------------------------------------------
+
+
+def marker_svg(type_: str, level: str, illustrative: bool) -> str:
+    """Inline SVG of the marker drawn for a facility (used in legends)."""
+    colour = TYPE_COLOURS.get(type_, TYPE_COLOURS["other"])
+    r = LEVEL_RADIUS.get(level, 4.0)
+    size = int(2 * r + 4)
+    c = size / 2
+    if illustrative:
+        shape = f'<circle cx="{c}" cy="{c}" r="{r}" fill="#ffffff" stroke="{colour}" stroke-width="2" stroke-dasharray="3 2"/>'
+    else:
+        shape = (
+            f'<circle cx="{c}" cy="{c}" r="{r}" fill="{colour}" stroke="#ffffff" stroke-width="1"/>'
+        )
+    return f'<svg width="{size}" height="{size}">{shape}</svg>'
+
+
+def facility_tooltip(row: Mapping[str, object], lang: str = DEFAULT_LANGUAGE) -> str:
+    """Escaped tooltip HTML for one facility: name, level and type, provenance."""
+    name = html.escape(str(row.get("name", "")))
+    level = str(row.get("level", "unknown"))
+    type_ = str(row.get("type", "other"))
+    parts = [
+        f"<b>{name}</b>",
+        html.escape(f"{t(f'vocab.level.{level}', lang)} · {t(f'vocab.type.{type_}', lang)}"),
+    ]
+    source = str(row.get("source", ""))
+    if source == "illustrative":
+        parts.append(f"<span class='gp-note'>{html.escape(t('source.illustrative', lang))}</span>")
+    elif source == "real":
+        parts.append(html.escape(t("source.real", lang)))
+    if str(row.get("level_source", "")) == "assumed":
+        parts.append(f"<span class='gp-note'>{html.escape(t('source.assumed', lang))}</span>")
+    return "<br>".join(parts)
+
+
+def facility_popup(row: Mapping[str, object], lang: str = DEFAULT_LANGUAGE) -> str:
+    """Escaped popup HTML for one facility: tooltip lines plus id, owner, beds, district."""
+    lines = [facility_tooltip(row, lang)]
+    owner = str(row.get("owner_level", "unknown"))
+    details = [
+        (t("map.facility.id", lang), row.get("id")),
+        (t("map.facility.owner", lang), t(f"vocab.owner.{owner}", lang)),
+        (t("map.facility.beds", lang), row.get("beds")),
+        (t("map.facility.district", lang), row.get("district")),
+    ]
+    for label, value in details:
+        if value is None or (isinstance(value, float) and not math.isfinite(value)) or value == "":
+            continue
+        if isinstance(value, float):
+            value = f"{value:,.0f}"
+        lines.append(f"{html.escape(label)}: {html.escape(str(value))}")
+    return "<br>".join(lines)
+
+
+def add_facilities(
+    m: PlannerMap,
+    facilities: gpd.GeoDataFrame,
+    *,
+    name: str | None = None,
+    legend: bool = True,
+    position: str = "bottomright",
+    show: bool = True,
+) -> folium.GeoJson:
+    """Facilities as circle markers in ONE layer: colour by type, size by level, hollow and dashed
+    when illustrative (generated, not a real institution). Tooltips and popups are escaped.
+    """
+    lang = getattr(m, "lang", DEFAULT_LANGUAGE)
+    shown = for_display(facilities, m)
+    shown = shown[shown.geometry.notna() & ~shown.geometry.is_empty]
+    # Big markers first so small primary-care dots stay visible on top of hospitals.
+    order = shown["level"].map({"tertiary": 0, "secondary": 1, "unknown": 2}).fillna(3)
+    shown = shown.assign(_o=order.to_numpy()).sort_values("_o", kind="stable")
+    records = pd.DataFrame(shown.drop(columns=[shown.geometry.name, "_o"])).to_dict("records")
+    props = pd.DataFrame(
+        {
+            "t": shown["type"].astype(str).to_numpy(),
+            "l": shown["level"].astype(str).to_numpy(),
+            "i": (shown["source"].astype(str) == "illustrative").to_numpy()
+            if "source" in shown
+            else np.zeros(len(shown), bool),
+            "tip": [facility_tooltip(r, lang) for r in records],
+            "pop": [facility_popup(r, lang) for r in records],
+        }
+    )
+    gdf = gpd.GeoDataFrame(props, geometry=shown.geometry.values, crs=4326)
+    data = display_geojson(gdf, list(props.columns), tolerance_m=0, precision=6)
+    point = JsCode(
+        "function(f,latlng){var C="
+        + _js(TYPE_COLOURS)
+        + ",R="
+        + _js(LEVEL_RADIUS)
+        + ";var p=f.properties,c=C[p.t]||C.other,r=R[p.l]||4;"
+        "var o=p.i?{radius:r,color:c,weight:2,dashArray:'3 2',fillColor:'#ffffff',fillOpacity:0.85}"
+        ":{radius:r,color:'#ffffff',weight:1,fillColor:c,fillOpacity:0.95};"
+        "return L.circleMarker(latlng,o);}"
+    )
+    each = JsCode(
+        "function(f,layer){layer.bindTooltip(f.properties.tip,{className:'gp-tip'});"
+        "layer.bindPopup(f.properties.pop,{maxWidth:320});}"
+    )
+    layer = folium.GeoJson(
+        data,
+        name=name or t("map.facilities.layer", lang),
+        show=show,
+        pointToLayer=point,
+        on_each_feature=each,
+    )
+    layer.add_to(m)
+    if legend and len(shown):
+        add_facility_legend(m, shown, position=position)
+    return layer
+
+
+def add_facility_legend(
+    m: PlannerMap, facilities: pd.DataFrame, *, position: str = "bottomright"
+) -> None:
+    """Legend for :func:`add_facilities`: the types present, sizes by level, real vs illustrative."""
+    lang = getattr(m, "lang", DEFAULT_LANGUAGE)
+    present_types = [ty for ty in TYPE_COLOURS if ty in set(facilities["type"].astype(str))]
+    present_levels = [
+        lv
+        for lv in ("tertiary", "secondary", "primary")
+        if lv in set(facilities["level"].astype(str))
+    ]
+    rows = [
+        (marker_svg(ty, "secondary", False), t(f"vocab.type.{ty}", lang)) for ty in present_types
+    ]
+    rows += [
+        (marker_svg("other", lv, False), t(f"vocab.level.{lv}", lang)) for lv in present_levels
+    ]
+    sources = set(facilities["source"].astype(str)) if "source" in facilities else set()
+    rows.append((marker_svg("general", "secondary", False), t("map.facilities.solid", lang)))
+    if "illustrative" in sources:
+        rows.append((marker_svg("general", "secondary", True), t("source.illustrative", lang)))
+    add_legend(m, t("map.facilities.legend", lang), rows, position)
+
+
+# --- the city overview ---------------------------------------------------------------------------
+
+
+def city_overview_map(
+    layers: object,
+    *,
+    tiles: str = "none",
+    tianditu_key: str | None = None,
+    lang: str = DEFAULT_LANGUAGE,
+    tolerance_m: float = 30.0,
+) -> PlannerMap:
+    """The home page map: outline, districts with labels, density choropleth, facilities, legends.
+
+    Parameters
+    ----------
+    layers : CityLayers
+    tiles, tianditu_key, lang : see :func:`base_map`.
+    tolerance_m : float
+        Simplification tolerance for the units (metres).
+
+    Returns
+    -------
+    PlannerMap
+        Finished (layer control added, assets localised): ready for ``st_folium`` or :func:`map_html`.
+    """
+    m = base_map(layers.boundary.total_bounds, tiles=tiles, tianditu_key=tianditu_key, lang=lang)
+    data, breaks = units_geojson_for(layers, gcj02=m.gcj02, tolerance_m=tolerance_m)
+    add_choropleth(m, data, breaks)
+    add_outline(m, layers.boundary)
+    add_districts(m, layers.districts)
+    add_facilities(m, layers.facilities)
+    return finish(m)
