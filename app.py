@@ -1,0 +1,70 @@
+"""Grid Planner dashboard: `streamlit run app.py`.
+
+Routes with ``st.navigation`` over the page files listed in PAGES, holds the language switch and
+says which data is in use. Pages are thin: widgets and layout only, logic in ``grid_planning``.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from grid_planning.i18n import t
+from pages._common import LANG, active_layers, lang, page_guard, tr
+
+st.set_page_config(page_title="网格化布局规划 Grid Planner", layout="wide")
+
+# ---------------------------------------------------------------------------------------------
+# PAGES: every page file, in menu order, grouped by section (title key of the section first).
+# Workspace pages go in a new section here, e.g.
+#     ("app.nav.section.plan", [("pages/plan.py", "plan.nav", False),
+#                               ("pages/coverage.py", "coverage.nav", False),
+#                               ("pages/members.py", "members.nav", False)]),
+# Each entry: (file, catalogue key of the menu title, is the default page).
+# ---------------------------------------------------------------------------------------------
+PAGES: list[tuple[str, list[tuple[str, str, bool]]]] = [
+    (
+        "app.nav.section.city",
+        [
+            ("pages/home.py", "app.nav.home", True),
+            ("pages/data.py", "app.nav.data", False),
+        ],
+    ),
+]
+
+LANGUAGE_LABELS = {"zh": "中文", "en": "English"}
+
+if LANG not in st.session_state:
+    st.session_state[LANG] = "zh"
+st.sidebar.radio(
+    t("app.language", st.session_state[LANG]),
+    options=list(LANGUAGE_LABELS),
+    format_func=LANGUAGE_LABELS.__getitem__,
+    key=LANG,
+    horizontal=True,
+)
+
+navigation = st.navigation(
+    {
+        t(section, lang()): [
+            st.Page(
+                path, title=t(title, lang()), default=default, url_path=path.split("/")[-1][:-3]
+            )
+            for path, title, default in entries
+        ]
+        for section, entries in PAGES
+    }
+)
+
+with page_guard():
+    layers, is_sample = active_layers()
+    st.sidebar.caption(
+        tr(
+            "app.data_in_use",
+            name=tr("app.data_sample")
+            if is_sample
+            else f"{tr('app.data_uploaded')} · {layers.name}",
+        )
+    )
+    st.sidebar.caption(tr("app.offline_note"))
+
+navigation.run()

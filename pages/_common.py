@@ -1,0 +1,74 @@
+"""Shared page plumbing: language, the active layers, the error guard and map display.
+
+Everything computed lives in ``grid_planning`` (see ``grid_planning.ui_state``); this module only
+holds what needs Streamlit: session state, caching and widgets.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import Iterator
+
+import folium
+import streamlit as st
+from streamlit_folium import st_folium
+
+from grid_planning.i18n import DEFAULT_LANGUAGE, LANGUAGES, t
+from grid_planning.layers import CityLayers, load_sample_city
+from grid_planning.mapview import finish
+
+log = logging.getLogger("grid_planner")
+
+#: Session-state keys shared by the pages (one place, so pages agree on them).
+LANG = "lang"
+DATA_CHOICE = "data_choice"  # "sample" or "uploaded"
+UPLOAD_RESULT = "upload_result"  # grid_planning.ui_state.UploadResult of the last validation
+
+
+def lang() -> str:
+    """The language chosen in the sidebar (Chinese by default)."""
+    value = st.session_state.get(LANG, DEFAULT_LANGUAGE)
+    return value if value in LANGUAGES else DEFAULT_LANGUAGE
+
+
+def tr(key: str, **params: object) -> str:
+    """Translate ``key`` into the session's language."""
+    return t(key, lang(), **params)
+
+
+@contextlib.contextmanager
+def page_guard() -> Iterator[None]:
+    """Run a page body; an unexpected exception becomes a friendly message, never a traceback.
+
+    Streamlit's own control flow (rerun, stop, switch_page) derives from BaseException and passes
+    through untouched.
+    """
+    try:
+        yield
+    except Exception as exc:  # noqa: BLE001 - last line of defence for the planner
+        log.exception("page failed")
+        st.error(tr("app.error", detail=f"{type(exc).__name__}: {exc}"))
+
+
+@st.cache_resource(show_spinner=False)
+def sample_layers() -> CityLayers:
+    """The bundled sample city, loaded once per server process."""
+    return load_sample_city()
+
+
+def active_layers() -> tuple[CityLayers, bool]:
+    """The layers in use and whether they are the sample city.
+
+    Uploaded layers are used only when the user chose them and they validated without errors.
+    """
+    result = st.session_state.get(UPLOAD_RESULT)
+    if st.session_state.get(DATA_CHOICE) == "uploaded" and result is not None and result.usable:
+        return result.layers, False
+    return sample_layers(), True
+
+
+def show_map(m: folium.Map, *, key: str, height: int = 640) -> None:
+    """Show a map with every asset served locally; no interaction is sent back (cheap reruns)."""
+    finish(m)
+    st_folium(m, key=key, height=height, use_container_width=True, returned_objects=[])

@@ -1,0 +1,90 @@
+"""Data: upload the city's own layers, validate them, and choose sample or uploaded data."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from grid_planning.coords import COORD_SYSTEMS
+from grid_planning.ui_state import UPLOAD_SLOTS, load_uploads, report_table
+from pages._common import DATA_CHOICE, UPLOAD_RESULT, active_layers, lang, page_guard, tr
+
+
+def _report(result_report) -> None:
+    if result_report.findings:
+        st.dataframe(report_table(result_report, lang()), hide_index=True, width="stretch")
+    else:
+        st.caption(tr("data.report.empty"))
+
+
+with page_guard():
+    st.title(tr("data.title"))
+    st.markdown(tr("data.intro"))
+
+    with st.form("upload_form"):
+        uploads = {}
+        for slot, (_required, suffixes) in UPLOAD_SLOTS.items():
+            uploads[slot] = st.file_uploader(
+                tr(f"data.slot.{slot}"), type=list(suffixes), key=f"upload_{slot}"
+            )
+        c1, c2 = st.columns(2)
+        coords = c1.radio(
+            tr("data.coords"),
+            options=list(COORD_SYSTEMS),
+            format_func=lambda k: tr(f"data.coords.{k}"),
+            horizontal=True,
+        )
+        city_name = c2.text_input(tr("data.city_name"), value="")
+        submitted = st.form_submit_button(tr("data.validate"), type="primary")
+
+    if submitted:
+        files = {
+            slot: (f.name, f.getvalue()) if f is not None else None for slot, f in uploads.items()
+        }
+        with st.spinner(tr("data.validating")):
+            result = load_uploads(files, coords=coords, city_name=city_name.strip() or None)
+        st.session_state[UPLOAD_RESULT] = result
+        if not result.usable and st.session_state.get(DATA_CHOICE) == "uploaded":
+            st.session_state[DATA_CHOICE] = "sample"
+
+    result = st.session_state.get(UPLOAD_RESULT)
+    if result is not None:
+        st.subheader(tr("data.report.title"))
+        errors, warnings = len(result.report.errors), len(result.report.warnings)
+        if result.usable:
+            st.success(
+                tr(
+                    "data.result.ok",
+                    units=f"{len(result.layers.units):,}",
+                    facilities=f"{len(result.layers.facilities):,}",
+                    warnings=warnings,
+                )
+            )
+        else:
+            st.error(tr("data.result.errors", errors=errors, warnings=warnings))
+        _report(result.report)
+
+    st.subheader(tr("data.use.title"))
+    options = ["sample"]
+    if result is not None and result.usable:
+        options.append("uploaded")
+    elif result is not None:
+        st.caption(tr("data.use.blocked"))
+    else:
+        st.caption(tr("data.use.none"))
+    if st.session_state.get(DATA_CHOICE) not in options:
+        st.session_state[DATA_CHOICE] = "sample"
+    st.radio(
+        tr("data.use.title"),
+        options=options,
+        format_func=lambda k: (
+            tr("data.use.sample")
+            if k == "sample"
+            else tr("data.use.uploaded", name=result.layers.name)
+        ),
+        key=DATA_CHOICE,
+        label_visibility="collapsed",
+    )
+
+    layers, is_sample = active_layers()
+    with st.expander(tr("data.current.title") + f" · {layers.name}"):
+        _report(layers.report)

@@ -1,0 +1,148 @@
+"""Every page runs under Streamlit's AppTest; the home page shows the sample city; uploads report
+specific errors (upload handling itself is tested through grid_planning.ui_state.load_uploads,
+since AppTest cannot upload files)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import geopandas as gpd
+import pandas as pd
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from grid_planning.ui_state import load_uploads, report_table
+
+ROOT = Path(__file__).resolve().parents[1]
+SAMPLE = ROOT / "sample_data" / "wuhan"
+TIMEOUT = 120
+
+
+def _app() -> AppTest:
+    return AppTest.from_file(str(ROOT / "app.py"), default_timeout=TIMEOUT)
+
+
+def _text(at: AppTest) -> str:
+    parts = (
+        [e.value for e in at.markdown] + [e.value for e in at.caption] + [e.value for e in at.title]
+    )
+    parts += (
+        [e.body for e in at.error] + [e.body for e in at.success] + [e.body for e in at.warning]
+    )
+    return "\n".join(str(p) for p in parts)
+
+
+@pytest.fixture(scope="module")
+def small_city_files(tmp_path_factory) -> dict[str, tuple[str, bytes]]:
+    """One district of the sample city (硚口区) as upload payloads: units GeoJSON and facilities CSV."""
+    folder = tmp_path_factory.mktemp("small_city")
+    units = gpd.read_file(SAMPLE / "population_units.geojson")
+    units = units[units["district"] == "硚口区"][["id", "name", "population", "geometry"]]
+    units.to_file(folder / "units.geojson", driver="GeoJSON")
+    fac = pd.read_csv(SAMPLE / "facilities.csv")
+    fac = fac[fac["district"] == "硚口区"]
+    fac.to_csv(folder / "facilities.csv", index=False)
+    return {
+        "units": ("硚口 units.geojson", (folder / "units.geojson").read_bytes()),
+        "facilities": ("硚口 facilities.csv", (folder / "facilities.csv").read_bytes()),
+    }
+
+
+def test_every_page_runs_without_exception():
+    at = _app().run()
+    assert not at.exception, at.exception
+    at.switch_page("pages/data.py").run()
+    assert not at.exception, at.exception
+    assert at.title[0].value == "数据与校验"
+    at.switch_page("pages/home.py").run()
+    assert not at.exception
+
+
+def test_home_shows_the_sample_city():
+    at = _app().run()
+    assert at.title[0].value == "网格化布局规划"
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["常住人口"] == "12,326,518"  # the 2020 census total the sample is scaled to
+    assert metrics["人口单元"] == f"{len(gpd.read_file(SAMPLE / 'population_units.geojson')):,}"
+    fac = pd.read_csv(SAMPLE / "facilities.csv")
+    assert metrics["医疗卫生机构"] == f"{len(fac):,}"
+    text = _text(at)
+    real = int((fac["source"] == "real").sum())
+    illustrative = int((fac["source"] == "illustrative").sum())
+    assert real > 0 and illustrative > 0
+    assert f"真实机构 {real} 家" in text
+    assert f"示意机构 {illustrative} 家" in text
+    assert "内置示例城市（武汉）" in text  # the sidebar says which data is in use
+
+
+def test_english_switch_changes_texts():
+    at = _app().run()
+    at.sidebar.radio(key="lang").set_value("en").run()
+    assert not at.exception
+    assert at.title[0].value == "Grid Planner"
+    labels = [m.label for m in at.metric]
+    assert "Population" in labels and "常住人口" not in labels
+    assert "real facilities" in _text(at)
+
+
+def test_data_page_shows_upload_errors_from_session_state(tmp_path):
+    bad = "id,name,level,type,lon,lat\nA,一院,三级甲等,综合医院,114.3,30.6\nA,二院,三级甲等,综合医院,abc,30.6\n"
+    files = {
+        "units": ("units.geojson", (SAMPLE / "population_units.geojson").read_bytes()),
+        "facilities": ("医院名单.csv", bad.encode("gbk")),
+    }
+    result = load_uploads(files, workdir=tmp_path)
+    assert not result.usable
+    at = _app()
+    at.session_state["upload_result"] = result
+    at.switch_page("pages/data.py").run()
+    assert not at.exception
+    assert any("错误" in e.body for e in at.error)
+    table = at.dataframe[0].value
+    assert "医院名单.csv" in set(table["文件"])  # findings name the user's own file
+    assert (table["级别"] == "错误").any()
+
+
+def test_load_uploads_reports_missing_and_bad_files(tmp_path):
+    missing = load_uploads({"units": None, "facilities": ("f.csv", b"id\n1\n")}, workdir=tmp_path)
+    assert missing.layers is None and missing.report.codes() == ["upload_missing"]
+    empty = load_uploads(
+        {"units": ("u.geojson", b"{}"), "facilities": ("f.csv", b"")}, workdir=tmp_path / "e"
+    )
+    assert "upload_empty" in empty.report.codes() and not empty.usable
+    garbage = load_uploads(
+        {"units": ("u.geojson", b"\x00\x01not json"), "facilities": ("f.csv", b"id,name\n1,x\n")},
+        workdir=tmp_path / "g",
+    )
+    assert not garbage.usable and garbage.report.errors
+    rows = report_table(garbage.report, "en")
+    assert list(rows.columns) == ["Severity", "File", "Row / id", "Column", "Problem", "What to do"]
+    assert (rows["File"] == "u.geojson").any() or (rows["File"] == "f.csv").any()
+
+
+def test_uploaded_city_can_be_switched_to(small_city_files, tmp_path):
+    result = load_uploads(small_city_files, workdir=tmp_path, city_name="硚口试点")
+    assert result.usable, result.report.format("en")
+    at = _app()
+    at.session_state["upload_result"] = result
+    at.switch_page("pages/data.py").run()
+    assert not at.exception
+    at.radio(key="data_choice").set_value("uploaded").run()
+    at.switch_page("pages/home.py").run()
+    assert not at.exception
+    population = float(result.layers.units["population"].sum())
+    assert {m.label: m.value for m in at.metric}["常住人口"] == f"{population:,.0f}"
+    assert "硚口试点" in _text(at)
+
+
+def test_unexpected_failure_shows_a_friendly_error_not_a_traceback():
+    class Broken:
+        usable = True
+        layers = None  # pages will fail on it
+
+    at = _app()
+    at.session_state["upload_result"] = Broken()
+    at.session_state["data_choice"] = "uploaded"
+    at.run()
+    assert not at.exception
+    assert any(e.body.startswith("出错了") for e in at.error)
