@@ -273,6 +273,14 @@ _OWNER_EXACT: dict[str, str] = {o: o for o in OWNER_LEVELS} | {
 }
 
 
+# The exact tables are looked up with folded values, so fold their keys the same way once
+# (otherwise "community_health_center" would never match its own canonical code).
+_LEVEL_EXACT = {_fold(k): v for k, v in _LEVEL_EXACT.items()}
+_TYPE_EXACT = {_fold(k): v for k, v in _TYPE_EXACT.items()}
+_OWNER_EXACT = {_fold(k): v for k, v in _OWNER_EXACT.items()}
+_LEVEL_PREFIXES = tuple((_fold(k), v) for k, v in _LEVEL_PREFIXES)
+
+
 def _is_missing(value: object) -> bool:
     if value is None:
         return True

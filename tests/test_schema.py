@@ -1,0 +1,67 @@
+"""Vocabulary: aliases and value normalisation, Chinese and English."""
+
+import pandas as pd
+import pytest
+
+from grid_planning import schema
+
+
+@pytest.mark.parametrize("code", schema.TYPES)
+def test_every_canonical_type_maps_to_itself(code):
+    assert schema.normalise_type(code) == code
+    assert schema.normalise_type(code.upper()) == code
+
+
+@pytest.mark.parametrize("code", schema.LEVELS)
+def test_every_canonical_level_maps_to_itself(code):
+    assert schema.normalise_level(code) == code
+
+
+@pytest.mark.parametrize("code", schema.OWNER_LEVELS)
+def test_every_canonical_owner_maps_to_itself(code):
+    assert schema.normalise_owner(code) == code
+
+
+@pytest.mark.parametrize(
+    ("raw", "level"),
+    [("三级甲等", "tertiary"), ("三甲", "tertiary"), ("三乙", "tertiary"), ("二级甲等", "secondary"),
+     ("二甲", "secondary"), ("一级", "primary"), ("未定级", "unknown"), ("Tertiary", "tertiary"),
+     (None, "unknown"), ("gold", None)],
+)
+def test_levels(raw, level):
+    assert schema.normalise_level(raw) == level
+
+
+@pytest.mark.parametrize(
+    ("raw", "type_"),
+    [("综合医院", "general"), ("中医医院", "tcm"), ("中西医结合医院", "tcm"), ("妇幼保健院", "maternal_child"),
+     ("康复医院", "rehabilitation"), ("护理院", "nursing"), ("疾控中心", "public_health"),
+     ("社区卫生服务中心", "community_health_center"), ("乡镇卫生院", "township_health_center"),
+     ("诊所", "clinic"), ("区妇幼保健计划生育服务中心", "maternal_child"), ("spaceport", None)],
+)
+def test_types(raw, type_):
+    assert schema.normalise_type(raw) == type_
+
+
+def test_owner_levels():
+    assert [schema.normalise_owner(v) for v in ("省属", "市属", "区属", "县属", "军队", None, "？？")] == [
+        "provincial", "municipal", "district", "county", "other", "unknown", None]
+
+
+def test_column_aliases_any_language_and_case():
+    cols = ["机构名称", "LEVEL", "经度", "纬度", "床位数", "Type", "隶属", "extra"]
+    assert schema.resolve_columns(cols, schema.FACILITY_ALIASES) == {
+        "机构名称": "name", "LEVEL": "level", "经度": "lon", "纬度": "lat", "床位数": "beds",
+        "Type": "type", "隶属": "owner_level"}
+
+
+def test_eligible_leads_exclude_provincial_specialty_and_campuses():
+    df = pd.DataFrame({
+        "level": ["tertiary", "tertiary", "tertiary", "secondary", "tertiary", "tertiary"],
+        "type": ["general", "tcm", "specialty", "general", "general", "general"],
+        "owner_level": ["municipal", "district", "municipal", "district", "provincial", "municipal"],
+        "parent_id": ["", None, "", "", "", "H1"],
+    })
+    assert schema.eligible_lead_mask(df).tolist() == [True, True, False, False, False, False]
+    assert schema.g5_mask(pd.DataFrame({"level": ["secondary", "other", "secondary"],
+                                        "type": ["general", "nursing", "specialty"]})).tolist() == [True, True, False]
