@@ -6,6 +6,12 @@ Commands
     Load and check a city's layers, print the validation report and a summary. Exit code 0 when
     the layers can be used for planning, 2 when they cannot (or the check itself failed). Without
     file arguments it checks the bundled sample city.
+``plan``
+    Plan K grids, write the plan GeoPackage and print the per-grid summary and checks. Exit 0 when
+    all checks pass, 1 when one fails, 2 when the request is infeasible or the layers unusable.
+``check``
+    Print each policy check of a plan GeoPackage. Exit 0 when all pass (or pass by exception), 1
+    otherwise, 2 when the file cannot be read.
 
 Adding a command
 ----------------
@@ -108,6 +114,252 @@ def _cmd_validate(args: argparse.Namespace) -> int:
     return EXIT_NOT_USABLE
 
 
+# --- plan ------------------------------------------------------------------------------------
+EXIT_CHECKS_FAILED = 1
+
+
+def _add_plan(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
+    p = subparsers.add_parser(
+        "plan",
+        help="partition a city into grids and write the plan GeoPackage",
+        description=(
+            "Plan K grids led by eligible tertiary hospitals, write the plan GeoPackage and print a "
+            "per-grid summary and the policy checks. Without --units/--facilities the bundled sample "
+            "city is planned. Exit code 0: plan written and all checks pass; 1: written but a check "
+            "fails; 2: infeasible request or unusable layers (the reason and options are printed)."
+        ),
+    )
+    p.add_argument("--units", help="population units (as for validate)")
+    p.add_argument("--facilities", help="facilities (as for validate)")
+    p.add_argument("--boundary", help="city outline (polygons)")
+    p.add_argument("--roads", help="road lines; travel times follow them when given")
+    p.add_argument("--districts", help="district polygons (optional)")
+    p.add_argument(
+        "--coords",
+        choices=COORD_SYSTEMS,
+        default="wgs84",
+        help="coordinate system of lon/lat input",
+    )
+    p.add_argument("--name", help="city name")
+    p.add_argument("--grids", "-k", type=int, required=True, metavar="K", help="number of grids")
+    p.add_argument(
+        "--balance",
+        type=float,
+        help="population tolerance, e.g. 0.3 = every grid within +-30%% of the mean",
+    )
+    p.add_argument(
+        "--min-beds-per-1000", type=float, help="minimum beds per 1,000 residents in every grid"
+    )
+    p.add_argument(
+        "--fix-lead", nargs="+", default=[], metavar="ID", help="facilities that must lead a grid"
+    )
+    p.add_argument(
+        "--exclude-lead", nargs="+", default=[], metavar="ID", help="facilities that must not lead"
+    )
+    p.add_argument(
+        "--designate-lead",
+        nargs="+",
+        default=[],
+        metavar="ID=REASON",
+        help="designate an otherwise ineligible hospital as lead, with the written reason (G4 exception)",
+    )
+    p.add_argument(
+        "--waive-g5",
+        nargs="+",
+        default=[],
+        metavar="LEADID=REASON",
+        help="waive G5 for the grid of that lead, with the reason",
+    )
+    p.add_argument("--g2-reason", help="written reason allowing a single grid (G2 exception)")
+    p.add_argument(
+        "--cost-mode",
+        choices=("auto", "roads", "straight"),
+        default="auto",
+        help="travel-time model",
+    )
+    p.add_argument("--out", required=True, help="output plan GeoPackage (.gpkg)")
+    p.add_argument("--xlsx", help="also write the approval tables (Excel)")
+    p.add_argument(
+        "--lang", choices=LANGUAGES, default="en", help="language of the output (default en)"
+    )
+    return p
+
+
+def _pairs(values: Sequence[str], option: str, lang: str) -> tuple[tuple[str, str], ...] | None:
+    out = []
+    for value in values:
+        fid, sep, reason = value.partition("=")
+        if not sep or not fid.strip() or not reason.strip():
+            print(t("plan.cli.bad_pair", lang, option=option, value=value), file=sys.stderr)
+            return None
+        out.append((fid.strip(), reason.strip()))
+    return tuple(out)
+
+
+def _load_for_plan(args: argparse.Namespace):
+    from grid_planning.layers import load_city, load_sample_city
+
+    lang = args.lang
+    if args.units is None and args.facilities is None:
+        layers = load_sample_city()
+        print(t("plan.cli.sample", lang, city=layers.name))
+        return layers
+    if args.units is None or args.facilities is None:
+        missing = "--units" if args.units is None else "--facilities"
+        print(
+            t("layers.cli.failed", lang, detail=f"{missing} is required with the other"),
+            file=sys.stderr,
+        )
+        return None
+    files = [
+        f for f in (args.units, args.facilities, args.boundary, args.roads, args.districts) if f
+    ]
+    print(t("plan.cli.loading", lang, files=", ".join(files)))
+    return load_city(
+        args.units,
+        args.facilities,
+        args.boundary,
+        args.roads,
+        districts=args.districts,
+        coords=args.coords,
+        name=args.name,
+    )
+
+
+def _cmd_plan(args: argparse.Namespace) -> int:
+    import time
+
+    from grid_planning import schema
+    from grid_planning.costs import CostParams, travel_costs
+    from grid_planning.export import checks_text, plan_tables_xlsx, summary_text, write_plan
+    from grid_planning.metrics import (
+        all_passed,
+        check_policy,
+        city_metrics,
+        grid_metrics,
+        unit_metrics,
+    )
+    from grid_planning.planner import PlanRequest, plan_city
+
+    lang = args.lang
+    t0 = time.perf_counter()
+    designated = _pairs(args.designate_lead, "--designate-lead", lang)
+    waivers = _pairs(args.waive_g5, "--waive-g5", lang)
+    if designated is None or waivers is None:
+        return EXIT_NOT_USABLE
+    layers = _load_for_plan(args)
+    if layers is None:
+        return EXIT_NOT_USABLE
+    if not layers.ok:
+        print(
+            t("plan.cli.layers_not_usable", lang, errors=len(layers.report.errors)), file=sys.stderr
+        )
+        print(layers.report.format(lang=lang, limit=50), file=sys.stderr)
+        return EXIT_NOT_USABLE
+    cost = CostParams(mode=args.cost_mode)
+    request = PlanRequest(
+        k=args.grids,
+        fixed_leads=tuple(args.fix_lead),
+        excluded_leads=tuple(args.exclude_lead),
+        designated_leads=designated,
+        g5_waivers=waivers,
+        g2_reason=args.g2_reason,
+        balance=args.balance,
+        min_beds_per_1000=args.min_beds_per_1000,
+        cost=cost,
+    )
+    costs = travel_costs(layers, cost)
+    print(
+        t(
+            "plan.cli.planning",
+            lang,
+            k=args.grids,
+            units=len(layers.units),
+            eligible=int(schema.eligible_lead_mask(layers.facilities).sum()),
+            mode=costs.mode,
+        )
+    )
+    result = plan_city(layers, request, costs=costs)
+    if not result.ok:
+        print(t("plan.cli.infeasible", lang), file=sys.stderr)
+        print("  " + result.infeasible.message(lang), file=sys.stderr)
+        for tip in result.infeasible.suggestion_texts(lang):
+            print("  " + t("plan.cli.suggestion", lang, text=tip), file=sys.stderr)
+        return EXIT_NOT_USABLE
+    plan = result.plan
+    path = write_plan(args.out, layers, plan, costs, lang=lang)
+    ud = unit_metrics(layers, plan, costs)
+    gm = grid_metrics(layers, plan, costs, lang=lang, unit_df=ud)
+    cm = city_metrics(layers, plan, costs, unit_df=ud, grid_df=gm)
+    print(t("plan.cli.written", lang, path=path, seconds=f"{time.perf_counter() - t0:.1f}"))
+    if args.xlsx:
+        print(
+            t(
+                "plan.cli.xlsx_written",
+                lang,
+                path=plan_tables_xlsx(args.xlsx, layers, plan, costs, lang=lang),
+            )
+        )
+    print()
+    print(
+        t(
+            "plan.cli.summary_title",
+            lang,
+            k=plan.k,
+            population=f"{cm['population']:,.0f}",
+            mean=f"{cm['mean_travel_min']:.1f}",
+        )
+    )
+    print(summary_text(gm, lang))
+    print()
+    results = check_policy(layers, plan)
+    print(t("plan.cli.checks_title", lang))
+    print(checks_text(results, lang))
+    return _checks_verdict(results, lang, all_passed)
+
+
+def _checks_verdict(results: list, lang: str, all_passed: Callable[[list], bool]) -> int:
+    if all_passed(results):
+        print(t("plan.cli.all_passed", lang))
+        return EXIT_OK
+    print(t("plan.cli.some_failed", lang, count=sum(r.status == "fail" for r in results)))
+    return EXIT_CHECKS_FAILED
+
+
+# --- check -----------------------------------------------------------------------------------
+def _add_check(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
+    p = subparsers.add_parser(
+        "check",
+        help="check a plan GeoPackage against the policy rules G1-G5",
+        description=(
+            "Read a plan GeoPackage and print each policy check (rule, status, message). Exit code "
+            "0: all pass (or pass by a recorded exception); 1: a check fails; 2: the file cannot be read."
+        ),
+    )
+    p.add_argument("plan", help="plan GeoPackage written by the plan command or the dashboard")
+    p.add_argument(
+        "--lang", choices=LANGUAGES, default="en", help="language of the output (default en)"
+    )
+    return p
+
+
+def _cmd_check(args: argparse.Namespace) -> int:
+    from grid_planning.export import PlanFileError, checks_text, read_plan
+    from grid_planning.metrics import all_passed, check_policy
+
+    lang = args.lang
+    try:
+        layers, plan = read_plan(args.plan)
+    except PlanFileError as exc:
+        print(t("plan.cli.unreadable", lang, detail=exc.message(lang)), file=sys.stderr)
+        return EXIT_NOT_USABLE
+    print(t("plan.cli.checking_file", lang, path=args.plan, city=layers.name, k=plan.k))
+    # Recomputed from the layers, not the stored results: a file edited elsewhere is judged afresh.
+    results = check_policy(layers, plan)
+    print(checks_text(results, lang))
+    return _checks_verdict(results, lang, all_passed)
+
+
 # --- registry: the one place that lists the commands -----------------------------------------
 #: name -> (function adding the sub-parser, handler). Add new commands here.
 COMMANDS: dict[
@@ -118,6 +370,8 @@ COMMANDS: dict[
     ],
 ] = {
     "validate": (_add_validate, _cmd_validate),
+    "plan": (_add_plan, _cmd_plan),
+    "check": (_add_check, _cmd_check),
 }
 
 

@@ -400,3 +400,58 @@ def plan_tables_xlsx(
                     out[col] = out[col].astype(float).replace([np.inf, -np.inf], np.nan)
             _headers(out, lang).to_excel(writer, sheet_name=name, index=False)
     return path
+
+
+# ---- plain-text views (CLI) -------------------------------------------------------------------------
+def _fmt_num(value: object, digits: int = 1, pct: bool = False) -> str:
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        return str(value)
+    if math.isnan(v):
+        return "-"
+    if pct:
+        return f"{100 * v:.0f}%"
+    return f"{v:,.{digits}f}"
+
+
+def summary_text(grid_df: pd.DataFrame, lang: str = DEFAULT_LANGUAGE) -> str:
+    """Per-grid summary table for the terminal.
+
+    Columns: grid, lead (``*`` marks a lead whose level was assumed), population, area, beds per
+    1,000, mean and p90 minutes to the lead, 15/30-minute shares, contiguity.
+    """
+    yes, no = t("plan.cli.yes", lang), t("plan.cli.no", lang)
+    rows = []
+    for _, g in grid_df.iterrows():
+        assumed = str(g.get("lead_level_source", "")) == "assumed"
+        rows.append(
+            {
+                t("plan.col.grid_id", lang): g["grid_id"],
+                t("plan.col.lead_name", lang): f"{g['lead_name']} ({g['lead_id']})"
+                + (" *" if assumed else ""),
+                t("plan.col.population", lang): _fmt_num(g["population"], 0),
+                t("plan.col.area_km2", lang): _fmt_num(g["area_km2"], 1),
+                t("plan.col.beds_per_1000", lang): _fmt_num(g["beds_per_1000"], 2),
+                t("plan.col.mean_travel_min", lang): _fmt_num(g["mean_travel_min"], 1),
+                t("plan.col.p90_travel_min", lang): _fmt_num(g["p90_travel_min"], 1),
+                t("plan.cli.within15", lang): _fmt_num(g["share_15_lead"], pct=True),
+                t("plan.cli.within30", lang): _fmt_num(g["share_30_lead"], pct=True),
+                t("plan.col.contiguous", lang): yes
+                if bool(g["contiguous"])
+                else f"{no} ({int(g['n_parts'])})",
+            }
+        )
+    text = pd.DataFrame(rows).to_string(index=False)
+    if (grid_df.get("lead_level_source", pd.Series(dtype=str)) == "assumed").any():
+        text += "\n" + t("plan.cli.assumed_note", lang)
+    return text + "\n" + t("plan.cli.yardstick_note", lang)
+
+
+def checks_text(results: list, lang: str = DEFAULT_LANGUAGE) -> str:
+    """One line per check: rule, status, message."""
+    marks = {"pass": "PASS", "fail": "FAIL", "exception": "EXC ", "warning": "WARN"}
+    return "\n".join(
+        f"{marks.get(r.status, r.status):4} {r.rule:<10} {r.status_text(lang)}: {r.message(lang)}"
+        for r in results
+    )
