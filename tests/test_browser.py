@@ -94,7 +94,7 @@ def open_home(url: str, screenshot: Path, *, lang_en: bool = False) -> tuple[lis
     external: list[str] = []
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        page = browser.new_page(viewport={"width": 1440, "height": 1100})
+        page = browser.new_page(viewport={"width": 1440, "height": 1500})
 
         def route(r) -> None:
             if r.request.url.startswith(
