@@ -25,6 +25,7 @@ from grid_planning.metrics import (
     check_policy,
     cost_lookup,
     effective_facilities,
+    fac_table,
     facility_units,
 )
 from grid_planning.plan import ChecklistEntry, Plan
@@ -140,7 +141,7 @@ def evaluate_spatial(
 
     checks = check_policy(layers, plan) if checks is None else checks
     facilities = effective_facilities(layers, plan)
-    fac = facilities.assign(id=facilities["id"].astype(str)).drop_duplicates("id").set_index("id")
+    fac = fac_table(facilities)
     roles = _roles(plan)
     assignment = plan.assignment.copy()
     assignment.index = assignment.index.map(str)

@@ -60,7 +60,24 @@ def effective_facilities(layers: Any, plan: Any) -> gpd.GeoDataFrame:
 
 
 def _str_ids(values: Any) -> np.ndarray:
-    return np.asarray([str(v) for v in values], dtype=object)
+    idx = values if isinstance(values, pd.Index) else pd.Index(np.asarray(values, dtype=object))
+    return idx.astype(str).to_numpy(dtype=object)
+
+
+def fac_table(facilities: pd.DataFrame) -> pd.DataFrame:
+    """Facilities as a plain table indexed by str id (first of duplicate ids), without geometry.
+
+    Dropping the geometry and ``attrs`` (the loader keeps row labels there) keeps scalar lookups
+    cheap: pandas deep-copies ``attrs`` on every derived frame.
+    """
+    cols = [
+        c for c in facilities.columns if c != getattr(facilities, "_geometry_column_name", None)
+    ]
+    frame = pd.DataFrame({c: facilities[c].to_numpy() for c in cols})
+    frame["id"] = _str_ids(facilities["id"])
+    frame = frame.drop_duplicates("id").set_index("id")
+    frame.attrs = {}
+    return frame
 
 
 def cost_lookup(costs: Any, unit_ids: Any, facility_ids: Any) -> np.ndarray:
@@ -348,7 +365,7 @@ def grid_metrics(
     """
     ud = unit_metrics(layers, plan, costs) if unit_df is None else unit_df
     facilities = effective_facilities(layers, plan)
-    fac = facilities.assign(id=_str_ids(facilities["id"])).set_index("id")
+    fac = fac_table(facilities)
     roles = _roles(plan)
     info = _unit_geometry(layers)
     labels = np.asarray([g if g is not None else "" for g in ud["grid_id"]], dtype=object)
@@ -645,6 +662,7 @@ def _roles(plan: Any) -> pd.DataFrame:
         roles[col] = roles[col].map(
             lambda v: "" if v is None or (isinstance(v, float) and math.isnan(v)) else str(v)
         )
+    roles.attrs = {}
     return roles
 
 
@@ -684,8 +702,7 @@ def check_policy(layers: Any, plan: Any, costs: Any = None) -> list[CheckResult]
     """
     del costs  # the rules are about the layout, not travel times
     facilities = effective_facilities(layers, plan)
-    fac = facilities.assign(id=_str_ids(facilities["id"])).set_index("id")
-    fac = fac[~fac.index.duplicated(keep="first")]
+    fac = fac_table(facilities)
     roles = _roles(plan)
     leads = pd.Series(
         {str(g): ("" if pd.isna(f) else str(f)) for g, f in plan.leads.items()}, dtype=object

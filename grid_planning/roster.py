@@ -21,7 +21,7 @@ import pandas as pd
 
 from grid_planning import schema
 from grid_planning.i18n import DEFAULT_LANGUAGE, t
-from grid_planning.metrics import _roles, _split, effective_facilities, facility_units
+from grid_planning.metrics import _roles, _split, effective_facilities, fac_table, facility_units
 from grid_planning.plan import ChecklistEntry, Plan, PolicyException
 
 #: Share of the lead's beds and outpatient slots to be sent down to primary care (policy.md).
@@ -45,10 +45,7 @@ class RoleChangeError(ValueError):
 
 
 def _facility_frame(layers: Any, plan: Plan) -> pd.DataFrame:
-    fac = effective_facilities(layers, plan)
-    frame = pd.DataFrame(fac.drop(columns=fac.geometry.name))
-    frame["id"] = frame["id"].astype(str)
-    frame = frame.drop_duplicates("id").set_index("id")
+    frame = fac_table(effective_facilities(layers, plan))
     for col in _FAC_COLUMNS:
         if col not in frame:
             frame[col] = np.nan if col == "beds" else ""
