@@ -235,3 +235,116 @@ class Plan:
             "params": tuple(data.get("params", {}).items()),
             "checklist": tuple(ChecklistEntry(**c) for c in data.get("checklist", [])),
         }
+
+
+# ---- what-if facility edits -------------------------------------------------------------------------
+#: Columns a facility edit may set, with the schema normaliser for vocabulary columns.
+_EDIT_NORMALISERS = {"level": "normalise_level", "type": "normalise_type", "owner_level": "normalise_owner"}
+
+
+def apply_facility_edits(facilities, edits: Iterable[FacilityEdit]):
+    """The facilities with what-if edits applied, in order; the input is not modified.
+
+    ``modify`` sets columns of an existing facility (``level``/``type``/``owner_level`` values are
+    normalised through :mod:`grid_planning.schema`, ``lon``/``lat`` move the point); ``add`` appends a
+    planned facility (needs ``lon`` and ``lat`` in WGS84; ``source`` defaults to ``"what_if"``);
+    ``close`` removes one.
+
+    Parameters
+    ----------
+    facilities : GeoDataFrame
+        Facilities in the layers' contract (EPSG:4326 points).
+    edits : iterable of FacilityEdit
+
+    Returns
+    -------
+    GeoDataFrame
+        A new frame with a fresh RangeIndex.
+
+    Raises
+    ------
+    ValueError
+        Unknown facility id (modify/close), duplicate id (add), missing coordinates (add), or a value
+        that cannot be read as a level/type/owner level. The message names the facility.
+    """
+    import geopandas as gpd
+    import shapely
+
+    from grid_planning import schema
+
+    edits = tuple(edits)
+    if not edits:
+        return facilities
+    fac = facilities.copy()
+    fac["id"] = fac["id"].astype(str)
+    for edit in edits:
+        fid = str(edit.facility_id)
+        values = dict(edit.values)
+        for col, fn_name in _EDIT_NORMALISERS.items():
+            if col in values:
+                norm = getattr(schema, fn_name)(values[col])
+                if norm is None:
+                    raise ValueError(f"facility {fid}: cannot read {col}={values[col]!r}")
+                values[col] = norm
+        if "beds" in values:
+            try:
+                values["beds"] = float(values["beds"])
+            except (TypeError, ValueError):
+                raise ValueError(f"facility {fid}: beds={values['beds']!r} is not a number") from None
+        exists = fac["id"].eq(fid)
+        if edit.action == "close":
+            if not exists.any():
+                raise ValueError(f"cannot close facility {fid}: no such facility")
+            fac = fac[~exists]
+            continue
+        if edit.action == "modify":
+            if not exists.any():
+                raise ValueError(f"cannot modify facility {fid}: no such facility")
+            idx = fac.index[exists]
+            for col, val in values.items():
+                if col in ("lon", "lat", "geometry"):
+                    continue
+                if col not in fac.columns:
+                    fac[col] = None
+                fac.loc[idx, col] = val
+            if "lon" in values or "lat" in values:
+                old = fac.loc[idx[0], fac.geometry.name]
+                lon = float(values.get("lon", old.x))
+                lat = float(values.get("lat", old.y))
+                fac.loc[idx, fac.geometry.name] = shapely.Point(lon, lat)
+                if "lon" in fac.columns:
+                    fac.loc[idx, "lon"] = lon
+                if "lat" in fac.columns:
+                    fac.loc[idx, "lat"] = lat
+            continue
+        # add
+        if exists.any():
+            raise ValueError(f"cannot add facility {fid}: the id is already used")
+        try:
+            lon, lat = float(values["lon"]), float(values["lat"])
+        except (KeyError, TypeError, ValueError):
+            raise ValueError(f"cannot add facility {fid}: lon and lat are needed") from None
+        row = {
+            "id": fid,
+            "name": str(values.get("name", fid)),
+            "level": values.get("level", "unknown"),
+            "type": values.get("type", "other"),
+            "owner_level": values.get("owner_level", "unknown"),
+            "beds": values.get("beds", float("nan")),
+            "source": values.get("source", "what_if"),
+            "level_source": values.get("level_source", "data"),
+            "lon": lon,
+            "lat": lat,
+        } | {k: v for k, v in values.items() if k not in ("lon", "lat")}
+        new = gpd.GeoDataFrame([row], geometry=[shapely.Point(lon, lat)], crs=fac.crs)
+        fac = pd.concat([fac, new], ignore_index=True)
+    fac = fac.reset_index(drop=True)
+    return gpd.GeoDataFrame(fac, geometry=fac.geometry.name, crs=facilities.crs)
+
+
+def effective_layers(layers, edits: Iterable[FacilityEdit]):
+    """The layers with what-if facility edits applied (a new ``CityLayers``; the input is kept)."""
+    edits = tuple(edits)
+    if not edits:
+        return layers
+    return replace(layers, facilities=apply_facility_edits(layers.facilities, edits))

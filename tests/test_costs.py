@@ -1,0 +1,91 @@
+"""Travel costs: straight-line formula, road network minutes by hand, fallbacks and caching."""
+
+import geopandas as gpd
+import numpy as np
+import pytest
+import shapely
+
+from grid_planning.costs import CostParams, road_graph, travel_costs
+from grid_planning.layers import CityLayers
+
+CRS = "EPSG:32650"
+
+
+def _layers(roads=None):
+    units = gpd.GeoDataFrame(
+        {"id": ["A", "B", "C"], "population": [1.0, 2.0, 3.0]},
+        geometry=[
+            shapely.box(-50, 0, 50, 100),
+            shapely.box(950, 900, 1050, 1000),
+            shapely.box(5000, 0, 5100, 100),
+        ],
+        crs=CRS,
+    )
+    fac = gpd.GeoDataFrame(
+        {"id": ["F1", "F2"]}, geometry=[shapely.Point(1010, 1000), shapely.Point(0, 50)], crs=CRS
+    )
+    return CityLayers("t", units, fac, units[["geometry"]], CRS, roads=roads)
+
+
+def test_straight_line_minutes():
+    m = travel_costs(_layers(), CostParams(mode="straight", detour=1.3, speed_kmh=30))
+    # A's centroid (0, 50) to F1 (1010, 1000)
+    d = np.hypot(1010, 950)
+    assert m.minutes[0, 0] == pytest.approx(d * 1.3 / 30000 * 60, rel=1e-5)
+    assert m.minutes[0, 1] == pytest.approx(0.0, abs=1e-4)
+    assert m.minutes.dtype == np.float32 and m.mode == "straight"
+    assert m.cols(["F2", "F1"]).tolist() == m.minutes[:, [1, 0]].tolist()
+
+
+def _roads():
+    return gpd.GeoDataFrame(
+        {"highway": ["primary", "residential", "primary"], "speed_kmh": [np.nan, np.nan, np.nan]},
+        geometry=[
+            shapely.LineString([(0, 0), (1000, 0)]),
+            shapely.LineString([(1001, 1), (1000, 1000)]),  # starts 1.4 m off the node: snapped
+            shapely.LineString([(5000, -500), (5000, -900)]),  # separate component
+        ],
+        crs=CRS,
+    )
+
+
+def test_road_minutes_by_hand():
+    layers = _layers(_roads())
+    p = CostParams(mode="auto", access_speed_kmh=15)
+    m = travel_costs(layers, p)
+    assert m.mode == "roads"
+    access_a = 50 / 15000 * 60  # centroid (0,50) to node (0,0)
+    primary = 1000 / 45000 * 60
+    # snapped node is the mean of (1000,0) and (1001,1); the residential edge runs from it to (1000,1000)
+    resid = np.hypot(1000 - 1001, 1000 - 1) / 20000 * 60
+    access_f1 = 10 / 15000 * 60
+    assert m.minutes[0, 0] == pytest.approx(access_a + primary + resid + access_f1, rel=1e-4)
+    # C is only near the separate road piece: no path, so straight-line fallback
+    straight = travel_costs(layers, CostParams(mode="straight"))
+    assert m.minutes[2, 0] == pytest.approx(straight.minutes[2, 0])
+    assert np.isfinite(m.minutes).all()
+
+
+def test_speed_column_overrides_class():
+    roads = _roads()
+    roads["speed_kmh"] = [90.0, np.nan, np.nan]
+    g, _ = road_graph(roads, CostParams())
+    assert g.max() == pytest.approx(np.hypot(1, 999) / 20000 * 60, rel=1e-6)
+    assert np.isclose(g.data, 1000 / 90000 * 60).sum() == 2  # the 90 km/h edge, both directions
+    assert np.isclose(g.data, 400 / 45000 * 60).sum() == 2  # class speed where no speed is given
+
+
+def test_roads_mode_needs_roads_and_cache_hits():
+    layers = _layers()
+    with pytest.raises(ValueError, match="road layer"):
+        travel_costs(layers, CostParams(mode="roads"))
+    a = travel_costs(layers, CostParams(mode="straight"))
+    assert travel_costs(layers, CostParams(mode="straight")) is a
+    assert travel_costs(layers, CostParams(mode="straight", detour=1.5)) is not a
+
+
+def test_bad_params_rejected():
+    with pytest.raises(ValueError):
+        CostParams(mode="fly")
+    with pytest.raises(ValueError):
+        CostParams(speed_kmh=0)

@@ -1,0 +1,71 @@
+"""Unit adjacency (rook/queen, island linking), facility -> unit, contiguity counts."""
+
+import geopandas as gpd
+import numpy as np
+import shapely
+
+from grid_planning.graph import facility_units, is_contiguous, unit_adjacency
+from grid_planning.layers import CityLayers
+
+CRS = "EPSG:32650"
+
+
+def _grid_units(nx=3, ny=3, size=100.0, extra=()):
+    boxes = [
+        shapely.box(i * size, j * size, (i + 1) * size, (j + 1) * size)
+        for j in range(ny)
+        for i in range(nx)
+    ]
+    boxes += list(extra)
+    return gpd.GeoDataFrame(
+        {"id": [f"u{i}" for i in range(len(boxes))], "population": 1.0}, geometry=boxes, crs=CRS
+    )
+
+
+def test_rook_and_queen_on_a_3x3_grid():
+    units = _grid_units()
+    rook = unit_adjacency(units, CRS)
+    queen = unit_adjacency(units, CRS, contiguity="queen")
+    # centre cell (index 4): 4 rook neighbours, 8 queen neighbours
+    assert sorted(rook[4].indices.tolist()) == [1, 3, 5, 7]
+    assert len(queen[4].indices) == 8
+    assert (rook != rook.T).nnz == 0
+    assert rook.nnz == 2 * 12  # 12 shared edges in a 3x3 grid
+
+
+def test_island_is_linked_to_nearest_unit():
+    island = shapely.box(500, 0, 600, 100)  # 200 m east of the grid's right column
+    units = _grid_units(extra=[island])
+    adj = unit_adjacency(units, CRS)
+    nb = adj[9].indices.tolist()
+    assert nb == [2]  # nearest cell centroid: u2 at (250, 50)
+    raw = unit_adjacency(units, CRS, link_components=False)
+    assert raw[9].nnz == 0
+
+
+def test_is_contiguous_counts_parts():
+    units = _grid_units()
+    adj = unit_adjacency(units, CRS)
+    labels = ["A", "B", "A", "A", "A", "A", "A", "A", "A"]
+    assert is_contiguous(adj, labels) == {"A": 1, "B": 1}
+    split = ["A", "B", "A", "B", "B", "B", "A", "B", "A"]  # corners 0,2,6,8 of A are isolated
+    assert is_contiguous(adj, split) == {"A": 4, "B": 1}
+
+
+def test_facility_units_inside_and_nearest():
+    units = _grid_units()
+    fac = gpd.GeoDataFrame(
+        {"id": ["f1", "f2"]}, geometry=[shapely.Point(150, 150), shapely.Point(-20, 250)], crs=CRS
+    )
+    layers = CityLayers("t", units, fac, units[["geometry"]], CRS)
+    fu = facility_units(layers)
+    assert fu.to_dict() == {"f1": "u4", "f2": "u6"}
+
+
+def test_adjacency_is_cached_and_reprojected_input_agrees():
+    units = _grid_units()
+    a = unit_adjacency(units, CRS)
+    b = unit_adjacency(units.to_crs("EPSG:4326"), CRS)
+    assert (a != b).nnz == 0
+    assert unit_adjacency(units, CRS) is a
+    assert np.array_equal(np.asarray(a.sum(axis=1)).ravel(), [2, 3, 2, 3, 4, 3, 2, 3, 2])
