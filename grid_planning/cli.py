@@ -141,7 +141,7 @@ def _add_plan(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser
         help="coordinate system of lon/lat input",
     )
     p.add_argument("--name", help="city name")
-    p.add_argument("--grids", "-k", type=int, required=True, metavar="K", help="number of grids")
+    p.add_argument("--grids", "-k", type=int, metavar="K", help="number of grids (required)")
     p.add_argument(
         "--balance",
         type=float,
@@ -177,7 +177,7 @@ def _add_plan(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser
         default="auto",
         help="travel-time model",
     )
-    p.add_argument("--out", required=True, help="output plan GeoPackage (.gpkg)")
+    p.add_argument("--out", help="output plan GeoPackage (.gpkg, required)")
     p.add_argument("--xlsx", help="also write the approval tables (Excel)")
     p.add_argument(
         "--lang", choices=LANGUAGES, default="en", help="language of the output (default en)"
@@ -243,6 +243,11 @@ def _cmd_plan(args: argparse.Namespace) -> int:
 
     lang = args.lang
     t0 = time.perf_counter()
+    # Checked here rather than by argparse so the message comes from the catalogue.
+    for option, value in (("--grids", args.grids), ("--out", args.out)):
+        if value is None:
+            print(t("plan.cli.missing_option", lang, option=option), file=sys.stderr)
+            return EXIT_NOT_USABLE
     designated = _pairs(args.designate_lead, "--designate-lead", lang)
     waivers = _pairs(args.waive_g5, "--waive-g5", lang)
     if designated is None or waivers is None:
@@ -336,7 +341,9 @@ def _add_check(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
             "0: all pass (or pass by a recorded exception); 1: a check fails; 2: the file cannot be read."
         ),
     )
-    p.add_argument("plan", help="plan GeoPackage written by the plan command or the dashboard")
+    p.add_argument(
+        "plan", nargs="?", help="plan GeoPackage written by the plan command or the dashboard"
+    )
     p.add_argument(
         "--lang", choices=LANGUAGES, default="en", help="language of the output (default en)"
     )
@@ -348,6 +355,9 @@ def _cmd_check(args: argparse.Namespace) -> int:
     from grid_planning.metrics import all_passed, check_policy
 
     lang = args.lang
+    if not args.plan:
+        print(t("plan.cli.missing_option", lang, option="PLAN.gpkg"), file=sys.stderr)
+        return EXIT_NOT_USABLE
     try:
         layers, plan = read_plan(args.plan)
     except PlanFileError as exc:

@@ -175,3 +175,12 @@ def test_sample_city_plan_and_check(tmp_path, capsys):
     assert main(["check", str(out)]) == 0
     layers, plan = read_plan(out)
     assert plan.k == 3 and layers.units["population"].sum() == pytest.approx(12_326_518, rel=1e-9)
+
+
+def test_missing_required_options_exit_2_with_usage(tmp_path, capsys):
+    assert main(["plan", "--out", str(tmp_path / "p.gpkg")]) == 2
+    assert "Missing --grids" in capsys.readouterr().err
+    assert main(["plan", "--grids", "2"]) == 2
+    assert "Missing --out" in capsys.readouterr().err
+    assert main(["check"]) == 2
+    assert "python -m grid_planning check plan.gpkg" in capsys.readouterr().err
