@@ -1482,8 +1482,10 @@ def summarise(layers: CityLayers) -> dict:
         ``population`` (float), ``area_km2`` (boundary area in the metric CRS), ``units`` (count),
         ``facilities`` (count), ``by_level`` / ``by_type`` / ``by_source`` (value -> count),
         ``beds`` (total known beds), ``beds_per_1000`` (NaN without population or beds),
-        ``eligible_leads`` (count under G4), ``real`` / ``illustrative`` (facility counts),
-        ``errors`` / ``warnings`` (finding counts).
+        ``beds_illustrative_share`` (share of those beds that are generated, not data: from
+        illustrative facilities or ``capacity_source = illustrative``), ``eligible_leads`` (count
+        under G4), ``eligible_leads_assumed`` (of which ``level_source = assumed``), ``real`` /
+        ``illustrative`` (facility counts), ``errors`` / ``warnings`` (finding counts).
     """
     units, fac = layers.units, layers.facilities
     population = float(units["population"].fillna(0).sum()) if len(units) else 0.0
@@ -1493,6 +1495,18 @@ def summarise(layers: CityLayers) -> dict:
     beds_known = fac["beds"].notna().any() if len(fac) and "beds" in fac.columns else False
     beds = float(fac["beds"].fillna(0).sum()) if beds_known else 0.0
     by_source = fac["source"].value_counts().to_dict() if len(fac) else {}
+    # A figure that rests on generated data must say so (never present invented data as real).
+    generated = pd.Series(False, index=fac.index)
+    for col in ("source", "capacity_source"):
+        if col in fac.columns:
+            generated |= fac[col].astype(str).eq("illustrative")
+    beds_generated = float(fac.loc[generated, "beds"].fillna(0).sum()) if beds_known else 0.0
+    eligible = schema.eligible_lead_mask(fac) if len(fac) else pd.Series(False, index=fac.index)
+    assumed = (
+        fac["level_source"].astype(str).eq("assumed")
+        if "level_source" in fac.columns
+        else pd.Series(False, index=fac.index)
+    )
     return {
         "name": layers.name,
         "population": population,
@@ -1506,7 +1520,9 @@ def summarise(layers: CityLayers) -> dict:
         "beds_per_1000": beds / population * 1000
         if population > 0 and beds_known
         else float("nan"),
-        "eligible_leads": int(schema.eligible_lead_mask(fac).sum()) if len(fac) else 0,
+        "beds_illustrative_share": beds_generated / beds if beds > 0 else 0.0,
+        "eligible_leads": int(eligible.sum()),
+        "eligible_leads_assumed": int((eligible & assumed).sum()),
         "real": int(by_source.get("real", 0)),
         "illustrative": int(by_source.get("illustrative", 0)),
         "errors": len(layers.report.errors),
@@ -1541,8 +1557,18 @@ def format_summary(summary: Mapping, lang: str = "en") -> str:
         f"  {t('layers.summary.by_type', lang)}: "
         + ", ".join(f"{t(f'vocab.type.{k}', lang)} {v}" for k, v in summary["by_type"].items()),
         f"  {t('layers.summary.beds', lang)}: {num(summary['beds'])}"
-        f" ({t('layers.summary.beds_per_1000', lang)}: {num(summary['beds_per_1000'], 2)})",
-        f"  {t('layers.summary.eligible_leads', lang)}: {summary['eligible_leads']}",
+        f" ({t('layers.summary.beds_per_1000', lang)}: {num(summary['beds_per_1000'], 2)})"
+        + (
+            f" [{t('layers.summary.illustrative_share', lang, share=f'{share:.0%}')}]"
+            if (share := summary.get("beds_illustrative_share", 0.0)) > 0
+            else ""
+        ),
+        f"  {t('layers.summary.eligible_leads', lang)}: {summary['eligible_leads']}"
+        + (
+            f" [{t('layers.summary.assumed_count', lang, count=summary['eligible_leads_assumed'])}]"
+            if summary.get("eligible_leads_assumed")
+            else ""
+        ),
     ]
     return "\n".join(lines)
 

@@ -165,8 +165,20 @@ def headline_figures(summary: Mapping, lang: str = DEFAULT_LANGUAGE) -> list[tup
         (t("home.metric.area", lang), f"{_num(summary['area_km2'])} km²"),
         (t("home.metric.units", lang), _num(summary["units"])),
         (t("home.metric.facilities", lang), _num(summary["facilities"])),
-        (t("home.metric.beds_per_1000", lang), _num(summary["beds_per_1000"], 2)),
-        (t("home.metric.eligible_leads", lang), _num(summary["eligible_leads"])),
+        (
+            t("home.metric.beds_per_1000", lang)
+            + (t("home.metric.illustrative_suffix", lang) if summary.get("beds_illustrative_share") else ""),
+            _num(summary["beds_per_1000"], 2),
+        ),
+        (
+            t("home.metric.eligible_leads", lang)
+            + (
+                t("home.metric.assumed_suffix", lang, count=summary["eligible_leads_assumed"])
+                if summary.get("eligible_leads_assumed")
+                else ""
+            ),
+            _num(summary["eligible_leads"]),
+        ),
     ]
 
 

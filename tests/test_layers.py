@@ -630,6 +630,12 @@ def test_sample_city_loads_clean():
     assert set(city.facilities["type"]) <= set(layers.schema.TYPES)
     assert city.units.geometry.is_valid.all()
     assert city.sources["units"] == "population_units.geojson"
+    # Figures that rest on generated data say so: every sample bed count is illustrative,
+    # and three of the eight leads have an assumed level.
+    assert s["beds_illustrative_share"] == pytest.approx(1.0)
+    assert (s["eligible_leads"], s["eligible_leads_assumed"]) == (8, 3)
+    text = layers.format_summary(s, "en")
+    assert "100% of it illustrative" in text and "3 with an assumed level" in text
 
 
 def test_gbk_shapefile_without_cpg(tmp_path):
