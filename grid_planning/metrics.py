@@ -640,7 +640,9 @@ class CheckResult:
 def all_passed(results: list[CheckResult]) -> bool:
     """True when no check failed (every rule passed, or passed by a recorded exception).
 
-    Warnings (assumed lead level, a grid in several pieces) are shown but do not fail the plan.
+    Warnings (an assumed lead level) are shown but do not fail the plan. A grid in several pieces
+    or with no units fails: a hand edit may make one (and is allowed), but a plan that goes for
+    approval must follow geography, so ``check`` exits 1 until it is mended.
     """
     return not any(r.status == "fail" for r in results)
 
@@ -738,7 +740,7 @@ def check_policy(layers: Any, plan: Any, costs: Any = None) -> list[CheckResult]
             results.append(
                 CheckResult(
                     "contiguity",
-                    "warning",
+                    "fail",
                     "contiguity_empty",
                     {"grid": grid, "lead_name": name},
                     grid,
@@ -748,7 +750,7 @@ def check_policy(layers: Any, plan: Any, costs: Any = None) -> list[CheckResult]
             results.append(
                 CheckResult(
                     "contiguity",
-                    "warning",
+                    "fail",
                     "contiguity_broken",
                     {"grid": grid, "lead_name": name, "parts": n_parts},
                     grid,

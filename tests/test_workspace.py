@@ -124,7 +124,7 @@ def test_a_move_that_breaks_contiguity_is_allowed_and_flagged(ws, adjacency):
     fig = ws.figures("en")
     assert not fig.grids.at["G3", "contiguous"] and fig.grids.at["G3", "n_parts"] == 2
     broken = [c for c in fig.checks if c.rule == "contiguity" and c.grid_id == "G3"]
-    assert broken[0].status == "warning" and broken[0].code == "contiguity_broken"
+    assert broken[0].status == "fail" and broken[0].code == "contiguity_broken"
     assert "2" in broken[0].message("en")
 
 
