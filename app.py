@@ -29,6 +29,15 @@ PAGES: list[tuple[str, list[tuple[str, str, bool]]]] = [
             ("pages/data.py", "app.nav.data", False),
         ],
     ),
+    (
+        "ws.nav.section",
+        [
+            ("pages/plan.py", "ws.nav.plan", False),
+            ("pages/coverage.py", "ws.nav.coverage", False),
+            ("pages/members.py", "ws.nav.members", False),
+            ("pages/checklist.py", "ws.nav.checklist", False),
+        ],
+    ),
 ]
 
 LANGUAGE_LABELS = {"zh": "中文", "en": "English"}

@@ -46,6 +46,7 @@ from grid_planning.mapview import (
     finish,
     for_display,
     layers_fingerprint,
+    marker_svg,
     swatch,
     units_geojson_for,
 )
@@ -379,7 +380,7 @@ def add_leads(m: PlannerMap, fac: gpd.GeoDataFrame, plan: object, colours: Mappi
         tip = _plan_tooltip(rec | {"role": "lead", "grid_id": str(grid)}, lang)
         folium.Marker(
             [row.geometry.y, row.geometry.x],
-            icon=_lead_icon(colours.get(str(grid), "#ffffff"), str(grid), assumed),
+            icon=_lead_icon(colours.get(str(grid), "#ffffff"), "", assumed),
             tooltip=folium.Tooltip(tip, class_name="gp-tip"),
         ).add_to(group)
     group.add_to(m)
@@ -469,9 +470,10 @@ def plan_map(
     _outline_units(m, display, np.isin(display.ids, list(sel)), name=t("planmap.layer.selected", lang),
                    colour="#0050ff", weight=3.0)
     fac = plan_facilities(layers, plan)
-    add_plan_facilities(m, fac, lang=lang, show_primary=show_primary)
+    add_plan_facilities(m, fac, lang=lang, show_primary=show_primary, legend=False)
     add_leads(m, fac, plan, colours, lang=lang)
-    names = dict(grid_names or {})
+    fac_names = fac.set_index("id")["name"].astype(str).to_dict()
+    names = dict(grid_names or {g: f"{g} {short_name(fac_names.get(str(plan.leads[g]), ''))}" for g in grids})
     _add_grid_labels(m, grid_label_points(display, labels, population),
                      {g: names.get(g, g) for g in grids}, lang)
     if shade == "grid":
@@ -480,7 +482,7 @@ def plan_map(
         for g in grids:
             lead = str(plan.leads[g])
             lead_name = str(fac_by_id.at[lead, "name"]) if lead in fac_by_id.index else lead
-            rows.append((swatch(colours[g]), f"{g} · {lead_name}"))
+            rows.append((swatch(colours[g]), f"{g} · {short_name(lead_name, 20)}"))
         add_legend(m, t("planmap.legend.grids", lang), rows, "bottomleft")
     else:
         add_legend(m, t("planmap.legend.travel", lang), travel_legend_rows(lang), "bottomleft")
@@ -491,8 +493,22 @@ def plan_map(
          t("planmap.legend.selected", lang)),
         ("<span class='gp-sw' style='border:2px dashed #222;background:none'></span>",
          t("planmap.legend.locked", lang)),
+        (marker_svg("general", "secondary", False), t("planmap.legend.real", lang)),
+        (marker_svg("general", "secondary", True), t("source.illustrative", lang)),
+        (_collaborator_svg(), t("planmap.legend.collaborator", lang)),
     ], "topleft")
     return finish(m)
+
+
+def _collaborator_svg() -> str:
+    return ("<svg width='18' height='18'><circle cx='9' cy='9' r='6' fill='#1f4e9c' stroke='#000' "
+            "stroke-width='3'/></svg>")
+
+
+def short_name(name: str, limit: int = 12) -> str:
+    """A facility name short enough for a map label: without the bracketed alias, cut at ``limit``."""
+    base = str(name).split("（")[0].split("(")[0].strip() or str(name)
+    return base if len(base) <= limit else base[: limit - 1] + "…"
 
 
 def _lead_svg(colour: str, assumed: bool) -> str:

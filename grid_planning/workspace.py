@@ -144,6 +144,9 @@ class Workspace:
     _figures: dict[Any, Figures] = field(default_factory=dict)
     #: Incremented whenever the current plan changes (pages key their caches on it).
     revision: int = 0
+    #: Incremented when the request is replaced from outside the plan page's widgets (a scenario
+    #: load, a lead fixed from the map): the page re-seeds its widgets from the request.
+    request_revision: int = 0
 
     # ---- derived state ---------------------------------------------------------------------
     @property
@@ -591,6 +594,27 @@ class Workspace:
             self._figures[key] = hit
         return hit
 
+    # ---- export ----------------------------------------------------------------------------
+    def export_bytes(self, kind: str, lang: str = "zh") -> bytes:
+        """The current plan as a file for download: ``"gpkg"`` (the plan GeoPackage of
+        ``data-format.md``) or ``"xlsx"`` (the tables for approval documents)."""
+        import tempfile
+        from pathlib import Path
+
+        from grid_planning.export import plan_tables_xlsx, write_plan
+
+        plan = self._require_plan()
+        plan = plan.with_params(workspace_request=_request_params(self.request))
+        with tempfile.TemporaryDirectory() as tmp:
+            path = Path(tmp) / f"plan.{kind}"
+            if kind == "gpkg":
+                write_plan(path, self.layers, plan, self.costs(), lang=lang)
+            elif kind == "xlsx":
+                plan_tables_xlsx(path, self.layers, plan, self.costs(), lang=lang)
+            else:
+                raise ValueError(f"unknown export kind {kind!r}")
+            return path.read_bytes()
+
     # ---- scenarios -------------------------------------------------------------------------
     def save(self, store: ScenarioStore, name: str, *, note: str = "", overwrite: bool = False) -> int:
         """Save the current plan (with its locks, exceptions, edits and checklist) as a scenario."""
@@ -615,6 +639,7 @@ class Workspace:
                 raise WorkspaceError("other_city", name=str(scenario))
         self._push("load", plan, name=str(scenario))
         self.request = _request_from_params(self.request, plan)
+        self.request_revision += 1
         self._sync_request()
         self.selection = ()
         return self.plan

@@ -1,0 +1,215 @@
+"""Streamlit plumbing shared by the workspace pages (plan, coverage, members, checklist).
+
+The logic lives in :mod:`grid_planning.workspace`; here are only what needs Streamlit: the one
+:class:`~grid_planning.workspace.Workspace` of the session, travel costs cached across sessions with
+``st.cache_resource`` (keyed by the layers' fingerprint), friendly error display, the check panel
+and the scenario panel the plan and checklist pages share.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Iterator
+
+import geopandas as gpd
+import pandas as pd
+import streamlit as st
+
+from grid_planning.costs import CostMatrix, CostParams, facilities_fingerprint, travel_costs
+from grid_planning.i18n import has, t
+from grid_planning.layers import CityLayers
+from grid_planning.mapview import layers_fingerprint
+from grid_planning.planner import PlanRequest, eligible_leads
+from grid_planning.scenarios import ScenarioStore, ScenarioStoreError, default_store_path
+from grid_planning.workspace import Workspace, WorkspaceError
+from pages._common import active_layers, lang, tr
+
+WS = "workspace"
+#: Plain symbols (not emoji): they render in every CJK font, also in the canvas tables.
+STATUS_ICONS = {"pass": "✓", "fail": "✗", "exception": "◐", "warning": "⚠"}
+
+
+@st.cache_resource(show_spinner=False, max_entries=8)
+def _costs(
+    fp: str,
+    fac_fp: str,
+    params_key: str,
+    _layers: CityLayers,
+    _params: CostParams,
+    _facilities: gpd.GeoDataFrame | None,
+) -> CostMatrix:
+    return travel_costs(_layers, _params, _facilities)
+
+
+def cost_provider(
+    layers: CityLayers, params: CostParams, facilities: gpd.GeoDataFrame | None = None
+) -> CostMatrix:
+    """Travel costs shared by every session on the same layers (and what-if facilities)."""
+    fac_fp = facilities_fingerprint(facilities) if facilities is not None else ""
+    return _costs(layers_fingerprint(layers), fac_fp, repr(params), layers, params, facilities)
+
+
+def default_k(layers: CityLayers) -> int:
+    """A sensible first k: a handful of grids, never more than the eligible leads allow."""
+    n = len(eligible_leads(layers.facilities, PlanRequest(k=2)))
+    return max(2, min(4, n))
+
+
+def workspace() -> Workspace:
+    """The session's workspace, on the layers in use (a new one when the data changed)."""
+    layers, _ = active_layers()
+    ws = st.session_state.get(WS)
+    if (
+        ws is None
+        or ws.layers is not layers
+        and layers_fingerprint(ws.layers) != layers_fingerprint(layers)
+    ):
+        ws = Workspace(
+            layers, request=PlanRequest(k=default_k(layers)), cost_provider=cost_provider
+        )
+        st.session_state[WS] = ws
+    return ws
+
+
+@st.cache_resource(show_spinner=False)
+def scenario_store(path: str) -> ScenarioStore:
+    """The scenario database (one per server process and path)."""
+    return ScenarioStore(path)
+
+
+def store() -> ScenarioStore:
+    """The scenario store at the default location (``$GRID_PLANNER_HOME``)."""
+    return scenario_store(str(default_store_path()))
+
+
+def fmt(prefix: str, *, none_key: str | None = None) -> Callable[[object], str]:
+    """A ``format_func`` translating ``prefix + value``, with the language fixed now.
+
+    Streamlit may call a ``format_func`` outside the script run (AppTest does), where the session
+    language cannot be read; binding it at widget creation keeps labels in the chosen language.
+    """
+    lng = lang()
+
+    def format_value(value: object) -> str:
+        if value is None and none_key:
+            return t(none_key, lng)
+        return t(f"{prefix}{value}", lng)
+
+    return format_value
+
+
+def error_text(exc: Exception) -> str:
+    """A planner-facing sentence for any error the library raises with a catalogue key."""
+    if hasattr(exc, "message") and callable(exc.message):
+        try:
+            return exc.message(lang())
+        except TypeError:
+            pass
+    if isinstance(exc, ScenarioStoreError):
+        return tr(f"scenarios.error.{exc.code}", **exc.params)
+    key = getattr(exc, "key", None)
+    if key and has(key):
+        return tr(key, **getattr(exc, "params", {}))
+    return tr("app.error", detail=str(exc))
+
+
+@contextlib.contextmanager
+def action() -> Iterator[None]:
+    """Run one planner action; a refused action shows why (never a traceback)."""
+    try:
+        yield
+    except (WorkspaceError, ScenarioStoreError, ValueError, KeyError) as exc:
+        st.error(error_text(exc))
+
+
+def require_plan(ws: Workspace) -> bool:
+    """Say how to get a plan when there is none; True when there is one."""
+    if ws.plan is None:
+        st.info(tr("ws.no_plan"))
+        st.page_link("pages/plan.py", label=tr("ws.go_plan"), icon="🗺️")
+        return False
+    return True
+
+
+def check_panel(checks: list, *, compact: bool = False) -> None:
+    """The G1-G5 (+ contiguity, G8) results, failures first, exceptions with their reason."""
+    order = {"fail": 0, "warning": 1, "exception": 2, "pass": 3}
+    n_fail = sum(c.status == "fail" for c in checks)
+    n_warn = sum(c.status == "warning" for c in checks)
+    n_exc = sum(c.status == "exception" for c in checks)
+    if n_fail:
+        st.error(tr("ws.checks.failed", n=n_fail, warnings=n_warn))
+    elif n_warn:
+        st.warning(tr("ws.checks.warnings", n=n_warn, exceptions=n_exc))
+    else:
+        st.success(tr("ws.checks.all_pass", exceptions=n_exc))
+    rows = sorted(checks, key=lambda c: (order.get(c.status, 9), c.rule, c.grid_id or ""))
+    # What needs attention is spelled out in full; the passes are one table away.
+    for c in rows:
+        if c.status in ("fail", "warning", "exception"):
+            where = c.grid_id or tr("ws.checks.city")
+            st.markdown(f"{STATUS_ICONS[c.status]} **{c.rule} · {where}** — {c.message(lang())}")
+    with st.expander(tr("ws.checks.all", n=len(rows)), expanded=not compact):
+        table = pd.DataFrame(
+            [{
+                tr("ws.checks.col.status"): f"{STATUS_ICONS.get(c.status, '')} {c.status_text(lang())}",
+                tr("ws.checks.col.rule"): c.rule,
+                tr("ws.checks.col.grid"): c.grid_id or tr("ws.checks.city"),
+                tr("ws.checks.col.message"): c.message(lang()),
+            } for c in rows]
+        )
+        st.dataframe(table, hide_index=True, width="stretch", key="checks_table",
+                     column_config={tr("ws.checks.col.message"): st.column_config.TextColumn(width="large")})
+
+
+def scenario_panel(ws: Workspace, *, key: str) -> None:
+    """Save the current plan as a named scenario; load or delete saved ones."""
+    st.caption(tr("ws.scen.caption", path=str(store().path)))
+    left, right = st.columns(2)
+    with left:
+        name = st.text_input(tr("ws.scen.name"), key=f"{key}_name")
+        note = st.text_input(tr("ws.scen.note"), key=f"{key}_note")
+        overwrite = st.checkbox(tr("ws.scen.overwrite"), key=f"{key}_overwrite")
+        if st.button(tr("ws.scen.save"), key=f"{key}_save", disabled=ws.plan is None):
+            with action():
+                ws.save(store(), name, note=note, overwrite=overwrite)
+                st.success(tr("ws.scen.saved", name=name.strip()))
+    with right:
+        saved = store().list()
+        if saved.empty:
+            st.caption(tr("ws.scen.none"))
+            return
+        here = saved["city_fingerprint"] == layers_fingerprint(ws.layers)
+        labels = {
+            int(r.id): f"{r.name} · k={r.k} · {r.updated[:16]}"
+            + ("" if ok else f" · {tr('ws.scen.other_city')}")
+            for r, ok in zip(saved.itertuples(), here, strict=True)
+        }
+        sid = st.selectbox(
+            tr("ws.scen.saved_list"),
+            options=list(labels),
+            format_func=labels.__getitem__,
+            key=f"{key}_pick",
+        )
+        c1, c2 = st.columns(2)
+        if c1.button(tr("ws.scen.load"), key=f"{key}_load"):
+            with action():
+                ws.load(store(), int(sid))
+                st.success(tr("ws.scen.loaded", name=labels[int(sid)]))
+                st.rerun()
+        if c2.button(tr("ws.scen.delete"), key=f"{key}_delete"):
+            with action():
+                store().delete(int(sid))
+                st.rerun()
+
+
+def progress_runner(label_key: str):
+    """A ``(fraction, message_key)`` progress callback drawing into an ``st.status`` box."""
+    status = st.status(tr(label_key), expanded=True)
+    bar = status.progress(0.0)
+
+    def progress(fraction: float, message_key: str) -> None:
+        text = tr(message_key) if has(message_key) else message_key
+        bar.progress(min(max(float(fraction), 0.0), 1.0), text=text)
+
+    return status, progress

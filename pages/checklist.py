@@ -1,0 +1,60 @@
+"""Checklist: the 15 evaluation criteria per grid — spatial ones evaluated from the plan, the others
+recorded by the planner (status and note), kept with the plan and saved with the scenario."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from grid_planning.checklist import CRITERIA, RECORD_STATUSES, checklist_table
+from pages._common import lang, page_guard, tr
+from pages._ws import action, fmt, require_plan, scenario_panel, workspace
+
+ICONS = {"met": "✓", "not_met": "✗", "not_evaluated": "–", "done": "✓", "in_progress": "◔",
+         "todo": "○", "not_applicable": "–"}
+
+with page_guard():
+    ws = workspace()
+    st.title(tr("ws.chk.title"))
+    st.caption(tr("ws.chk.caption"))
+    if require_plan(ws):
+        table = checklist_table(ws.layers, ws.plan, ws.costs(), lang=lang())
+        grids = list(ws.plan.grid_ids)
+        names = ws.figures(lang()).grids["lead_name"].to_dict()
+        grid = st.selectbox(tr("ws.col.grid"), grids, key="chk_grid", format_func=lambda g: f"{g} · {names.get(g, '')}")
+        sub = table[table["grid_id"] == grid]
+        n_spatial = int(sub["spatial"].sum())
+        n_met = int((sub["status"] == "met").sum())
+        n_done = int((sub["status"] == "done").sum())
+        cols = st.columns(3)
+        cols[0].metric(tr("ws.chk.spatial_met"), f"{n_met}/{n_spatial}")
+        cols[1].metric(tr("ws.chk.recorded_done"), f"{n_done}/{len(sub) - n_spatial}")
+        cols[2].metric(tr("ws.chk.recorded_any"), int(sum(c.grid_lead == ws.plan.lead_of(grid) for c in ws.plan.checklist)))
+        shown = pd.DataFrame({
+            "#": sub["item"],
+            tr("ws.chk.dimension"): sub["dimension"],
+            tr("ws.chk.criterion"): sub["criterion"],
+            tr("ws.chk.how"): [tr("ws.chk.auto") if s else tr("ws.chk.recorded") for s in sub["spatial"]],
+            tr("ws.chk.status"): [f"{ICONS.get(s, '')} {tr(f'plan.checklist.status.{s}')}" for s in sub["status"]],
+            tr("ws.chk.detail"): [d or n for d, n in zip(sub["detail"], sub["note"], strict=True)],
+        })
+        st.dataframe(shown, hide_index=True, width="stretch", height=570, key="chk_table")
+
+        st.subheader(tr("ws.chk.record_title"))
+        items = [c.number for c in CRITERIA if not c.spatial]
+        texts = {c.number: c.text(lang()) for c in CRITERIA}
+        with st.form("chk_form"):
+            item = st.selectbox(tr("ws.chk.item"), items, format_func=texts.get, key="chk_item")
+            status = st.selectbox(tr("ws.chk.status"), list(RECORD_STATUSES), key="chk_status",
+                                  format_func=fmt("plan.checklist.status."))
+            note = st.text_area(tr("ws.chk.note"), key="chk_note", height=80)
+            if st.form_submit_button(tr("ws.chk.save_record")):
+                with action():
+                    ws.record(ws.plan.lead_of(grid), int(item), status, note)
+                    st.session_state["chk_done"] = tr("ws.chk.recorded_ok", item=int(item), grid=grid)
+                    st.rerun()
+        if st.session_state.get("chk_done"):
+            st.success(st.session_state.pop("chk_done"))
+        st.caption(tr("ws.chk.keep_note"))
+        st.subheader(tr("ws.tab.scenarios"))
+        scenario_panel(ws, key="chk_scen")

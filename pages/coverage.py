@@ -1,0 +1,91 @@
+"""Coverage: minutes from every unit to its lead, to the nearest secondary-or-higher hospital and to
+the nearest primary care; 15/30-minute shares (the planner's yardsticks); underserved units;
+population-weighted travel-time distributions per grid."""
+
+from __future__ import annotations
+
+import pandas as pd
+import plotly.express as px
+import streamlit as st
+from streamlit_folium import st_folium
+
+from grid_planning import planmap
+from grid_planning.metrics import travel_distribution, underserved_units
+from pages._common import lang, page_guard, tr
+from pages._ws import fmt, require_plan, workspace
+
+with page_guard():
+    ws = workspace()
+    st.title(tr("ws.cov.title"))
+    st.caption(tr("ws.yardstick"))
+    if require_plan(ws):
+        fig = ws.figures(lang())
+        column = st.radio(tr("ws.cov.column"), planmap.TRAVEL_COLUMNS, horizontal=True, key="cov_column",
+                          format_func=fmt("planmap.column."))
+        c = fig.city
+        kind = {"t_lead": "lead", "t_secondary": "secondary", "t_primary": "primary"}[column]
+        mean = {"t_lead": c["mean_travel_min"], "t_secondary": c["mean_secondary_min"],
+                "t_primary": c["mean_primary_min"]}[column]
+        cols = st.columns(3)
+        cols[0].metric(tr("ws.cov.city_mean"), f"{mean:.1f}")
+        cols[1].metric(tr("ws.cov.city_share15"), f"{c[f'share_15_{kind}'] * 100:.1f}%")
+        cols[2].metric(tr("ws.cov.city_share30"), f"{c[f'share_30_{kind}'] * 100:.1f}%")
+
+        map_col, table_col = st.columns([3, 2])
+        with map_col:
+            m = planmap.coverage_map(ws.layers, ws.plan, fig.units, column, lang=lang())
+            st_folium(m, key="coverage_map", height=560, use_container_width=True, returned_objects=[])
+        with table_col:
+            st.subheader(tr("ws.cov.shares"))
+            g = fig.grids
+            ud = fig.units
+            rows = []
+            for grid, row in g.iterrows():
+                sub = ud[ud["grid_id"] == grid]
+                w = sub["population"]
+                tp = sub["t_primary"]
+                rows.append({
+                    tr("ws.col.grid"): f"{grid} · {planmap.short_name(row['lead_name'])}",
+                    tr("ws.cov.lead15"): round(row["share_15_lead"] * 100, 1),
+                    tr("ws.cov.lead30"): round(row["share_30_lead"] * 100, 1),
+                    tr("ws.cov.sec15"): round(row["share_15_secondary"] * 100, 1),
+                    tr("ws.cov.sec30"): round(row["share_30_secondary"] * 100, 1),
+                    tr("ws.cov.pri15"): round(float(w[tp <= 15].sum() / w.sum() * 100), 1) if w.sum() else None,
+                })
+            rows.append({
+                tr("ws.col.grid"): tr("ws.cov.city"),
+                tr("ws.cov.lead15"): round(c["share_15_lead"] * 100, 1),
+                tr("ws.cov.lead30"): round(c["share_30_lead"] * 100, 1),
+                tr("ws.cov.sec15"): round(c["share_15_secondary"] * 100, 1),
+                tr("ws.cov.sec30"): round(c["share_30_secondary"] * 100, 1),
+                tr("ws.cov.pri15"): round(c["share_15_primary"] * 100, 1),
+            })
+            st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch", key="cov_shares")
+            st.caption(tr("ws.cov.shares_note"))
+
+        st.subheader(tr("ws.cov.under_title"))
+        c1, c2 = st.columns([1, 3])
+        threshold = c1.number_input(tr("ws.cov.threshold"), min_value=5, max_value=120, value=30, step=5,
+                                    key="cov_threshold")
+        under = underserved_units(fig.units, threshold_min=float(threshold), column=column)
+        c2.metric(tr("ws.cov.under_people"), f"{under['population'].sum():,.0f}",
+                  help=tr("ws.cov.under_help", n=len(under)))
+        top = under.head(25)
+        st.dataframe(pd.DataFrame({
+            tr("ws.cov.unit"): top["name"].astype(str) + " · " + top.index.astype(str),
+            tr("ws.col.grid"): top["grid_id"],
+            tr("ws.col.population"): top["population"].round(0),
+            tr("ws.cov.minutes"): top["minutes"].round(1),
+            tr("ws.cov.excess"): top["excess_min"].round(1),
+        }), hide_index=True, width="stretch", key="cov_under")
+
+        st.subheader(tr("ws.cov.dist_title"))
+        dist = travel_distribution(fig.units, column=column)
+        dist["share_pct"] = dist["share"] * 100
+        chart = px.bar(dist, x="bin", y="share_pct", color="grid_id", barmode="group",
+                       color_discrete_map=planmap.grid_colours(list(g.index)),
+                       labels={"bin": tr("ws.cov.dist_x"), "share_pct": tr("ws.cov.dist_y"),
+                               "grid_id": tr("ws.col.grid")})
+        chart.update_layout(height=380, margin={"l": 10, "r": 10, "t": 10, "b": 10}, legend_title_text=tr("ws.col.grid"))
+        st.plotly_chart(chart, width="stretch", key="cov_dist", config={"displaylogo": False})
+        st.caption(tr("ws.cov.dist_note"))

@@ -1,0 +1,127 @@
+"""Members: who belongs to each medical group — lead, members by type, primary care, cross-grid
+institutions, collaborators — with beds, counts, the lead's obligations, and validated role changes."""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+import streamlit as st
+
+from grid_planning import schema
+from grid_planning.roster import grid_roster, lead_obligations, roster_table
+from grid_planning.workspace import facility_label
+from pages._common import lang, page_guard, tr
+from pages._ws import action, fmt, require_plan, workspace
+
+
+def _beds(v: object) -> str:
+    return "–" if v is None or (isinstance(v, float) and math.isnan(v)) else f"{float(v):,.0f}"
+
+
+def _records_table(records: list[dict], *, with_supports: bool = False) -> pd.DataFrame:
+    rows = []
+    for r in records:
+        row = {
+            tr("ws.mem.name"): facility_label(r, lang()),
+            tr("ws.mem.level"): tr(f"vocab.level.{r['level']}"),
+            tr("ws.mem.type"): tr(f"vocab.type.{r['type']}"),
+            tr("ws.mem.owner"): tr(f"vocab.owner.{r['owner_level']}"),
+            tr("ws.col.beds"): _beds(r.get("beds")),
+            tr("ws.mem.source"): tr("source.illustrative") if r.get("source") == "illustrative"
+            else tr("source.real") if r.get("source") == "real" else str(r.get("source", "")),
+            "id": r["id"],
+        }
+        if with_supports:
+            row[tr("ws.mem.supports")] = ", ".join(r.get("supports") or []) if isinstance(r.get("supports"), list) \
+                else str(r.get("supports") or "")
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def _section(title: str, records: list[dict], key: str, *, with_supports: bool = False) -> None:
+    st.markdown(f"**{title}** ({len(records)})")
+    if records:
+        st.dataframe(_records_table(records, with_supports=with_supports), hide_index=True, width="stretch", key=key)
+    else:
+        st.caption(tr("ws.mem.none"))
+
+
+with page_guard():
+    ws = workspace()
+    st.title(tr("ws.mem.title"))
+    st.caption(tr("ws.mem.caption"))
+    if require_plan(ws):
+        rosters = grid_roster(ws.layers, ws.plan)
+        fig = ws.figures(lang())
+        grids = list(rosters)
+        grid = st.selectbox(tr("ws.col.grid"), grids, key="mem_grid",
+                            format_func=lambda g: f"{g} · {rosters[g]['lead']['name']}")
+        ros = rosters[grid]
+        counts = ros["counts"]
+        cols = st.columns(6)
+        cols[0].metric(tr("ws.col.population"), f"{fig.grids.at[grid, 'population']:,.0f}")
+        cols[1].metric(tr("ws.col.beds"), _beds(ros["beds"]))
+        cols[2].metric(tr("ws.col.beds_per_1000"), f"{fig.grids.at[grid, 'beds_per_1000']:.2f}")
+        cols[3].metric(tr("plan.role.member"), counts["member"])
+        cols[4].metric(tr("plan.role.primary"), counts["primary"])
+        cols[5].metric(tr("plan.role.collaborator"), counts["collaborator"])
+
+        lead = ros["lead"]
+        st.subheader(tr("ws.mem.lead"))
+        lead_level = tr("vocab.level." + str(lead["level"]))
+        lead_type = tr("vocab.type." + str(lead["type"]))
+        lead_owner = tr("vocab.owner." + str(lead["owner_level"]))
+        st.markdown(f"**{facility_label(lead, lang())}** · {lead_level} · {lead_type} · {lead_owner} · "
+                    f"{tr('ws.col.beds')} {_beds(lead.get('beds'))}")
+        if lead.get("level_source") == "assumed":
+            st.warning(tr("ws.mem.assumed_lead"))
+        exc = ws.plan.exception_for("G4", lead["id"])
+        if exc is not None:
+            st.info(tr("ws.mem.designated", reason=exc.reason))
+
+        ob = lead_obligations(ws.layers, ws.plan).set_index("grid_id").loc[grid]
+        st.markdown(f"**{tr('ws.mem.obligations')}**")
+        if ob["capacity_source"] == "unknown":
+            st.caption(tr("ws.mem.ob_unknown"))
+        else:
+            c1, c2 = st.columns(2)
+            c1.metric(tr("ws.mem.ob_beds", beds=_beds(ob["beds"])), _beds(ob["beds_to_primary"]))
+            c2.metric(tr("ws.mem.ob_slots", slots=_beds(ob["outpatient_slots"])), _beds(ob["slots_to_primary"]))
+            if ob["capacity_source"] == "illustrative":
+                st.warning(tr("ws.mem.ob_illustrative"))
+            else:
+                st.caption(tr("ws.mem.ob_source", source=ob["capacity_source"]))
+
+        st.subheader(tr("ws.mem.roster"))
+        for type_, recs in sorted(ros["members"].items()):
+            _section(tr("ws.mem.members_of", type=tr(f"vocab.type.{type_}")), recs, key=f"mem_m_{type_}")
+        if not ros["members"]:
+            _section(tr("plan.role.member"), [], key="mem_m_none")
+        _section(tr("plan.role.primary"), ros["primary"], key="mem_primary")
+        _section(tr("ws.mem.cross_home"), ros["cross_grid"], key="mem_cross", with_supports=True)
+        _section(tr("ws.mem.serving"), ros["serving"], key="mem_serving", with_supports=True)
+        _section(tr("ws.mem.collaborators"), ros["collaborators"], key="mem_collab", with_supports=True)
+
+        st.subheader(tr("ws.mem.change_title"))
+        st.caption(tr("ws.mem.change_caption"))
+        table = roster_table(ws.layers, ws.plan, lang=lang())
+        options = {str(r["id"]): f"{facility_label(r, lang())} · {r['grid_id'] or '–'} · {r['role_text']}"
+                   for r in table.to_dict("records")}
+        with st.form("role_form"):
+            fid = st.selectbox(tr("ws.mem.facility"), list(options), format_func=options.get, index=None, key="role_fid")
+            role = st.selectbox(tr("ws.mem.new_role"), list(schema.ROLES), format_func=fmt("plan.role."),
+                                key="role_new")
+            reason = st.text_input(tr("ws.mem.reason"), key="role_reason", help=tr("ws.mem.reason_help"))
+            if st.form_submit_button(tr("ws.mem.apply")):
+                if not fid:
+                    st.error(tr("ws.whatif.pick_facility"))
+                else:
+                    with action():
+                        ws.change_role(fid, role, reason=reason or None)
+                        st.session_state["role_done"] = tr("ws.mem.changed", name=options[fid], role=tr(f"plan.role.{role}"))
+                        st.rerun()
+        if st.session_state.get("role_done"):
+            st.success(st.session_state.pop("role_done"))
+        with st.expander(tr("ws.mem.all")):
+            st.dataframe(table, hide_index=True, width="stretch", key="mem_all")

@@ -1,0 +1,407 @@
+"""Plan: choose k (or compare a range), leads, exceptions, balance and cost mode; run; see the map,
+the per-grid figures and the G1-G5 checks; edit by hand, try what-ifs, save and export."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+
+import pandas as pd
+import streamlit as st
+from streamlit_folium import st_folium
+
+from grid_planning import planmap, schema
+from grid_planning.costs import MODES
+from grid_planning.planner import PlanRequest, eligible_leads
+from grid_planning.workspace import facility_label, interpret_click
+from pages._common import lang, page_guard, tr
+from pages._ws import action, check_panel, fmt, progress_runner, scenario_panel, workspace
+
+CLICK_MODES = ("select", "facility", "place")
+GRID_COLUMNS = {
+    "name": "ws.col.grid_name", "population": "ws.col.population", "area_km2": "ws.col.area",
+    "beds": "ws.col.beds", "beds_per_1000": "ws.col.beds_per_1000",
+    "mean_travel_min": "ws.col.mean_min", "p90_travel_min": "ws.col.p90_min", "max_travel_min": "ws.col.max_min",
+    "share_15_lead": "ws.col.share15", "share_30_lead": "ws.col.share30",
+    "balance_dev": "ws.col.balance", "polsby_popper": "ws.col.pp", "n_parts": "ws.col.parts",
+}
+
+
+def _labels(fac: pd.DataFrame) -> dict[str, str]:
+    return {str(r["id"]): facility_label(r, lang()) for r in fac.to_dict("records")}
+
+
+def _run(ws, fresh: bool) -> None:
+    status, progress = progress_runner("ws.plan.running")
+    result = ws.run(progress) if fresh else ws.replan(progress)
+    if result.ok:
+        status.update(label=tr("ws.plan.done", k=result.plan.k, seconds=f"{result.stats.get('seconds', 0):.2f}"),
+                      state="complete", expanded=False)
+    else:
+        status.update(label=tr("ws.plan.infeasible"), state="error", expanded=True)
+        st.session_state["plan_infeasible"] = result.infeasible
+
+
+def _parameters(ws) -> None:
+    """Request widgets (k, leads, exceptions, balance, cost mode) and the run/compare buttons."""
+    layers = ws.effective_layers()
+    fac = layers.facilities
+    req = ws.request
+    elig = eligible_leads(fac, PlanRequest(k=2))
+    elig_labels = _labels(elig)
+    n_elig = len(elig) + len(req.designated_leads)
+    st.subheader(tr("ws.plan.params"))
+    # Widget state is seeded from the request once (and after a scenario load), never passed as a
+    # default as well: Streamlit warns when both are given.
+    if st.session_state.get("plan_widgets_rev") != ws.request_revision:
+        st.session_state["plan_widgets_rev"] = ws.request_revision
+        st.session_state["plan_k"] = int(min(req.k, max(2, n_elig)))
+        st.session_state["plan_fixed"] = [f for f in req.fixed_leads if f in elig_labels]
+        st.session_state["plan_excluded"] = [f for f in req.excluded_leads if f in elig_labels]
+        st.session_state["plan_balance_on"] = req.balance is not None
+        st.session_state["plan_balance"] = float(req.balance or 0.3)
+    k = st.number_input(tr("ws.plan.k"), min_value=1, max_value=max(2, n_elig), step=1, key="plan_k",
+                        help=tr("ws.plan.k_help", n=len(elig)))
+    fixed = st.multiselect(tr("ws.plan.fixed"), options=list(elig_labels), format_func=elig_labels.get,
+                           key="plan_fixed")
+    excluded = st.multiselect(tr("ws.plan.excluded"), options=list(elig_labels), format_func=elig_labels.get,
+                              key="plan_excluded")
+    n_assumed = int((elig["eligibility"] == "assumed").sum())
+    if n_assumed:
+        st.caption(tr("ws.plan.assumed_note", n=n_assumed))
+    use_balance = st.checkbox(tr("ws.plan.balance_on"), key="plan_balance_on")
+    balance = st.slider(tr("ws.plan.balance"), 0.05, 1.0, step=0.05, key="plan_balance",
+                        disabled=not use_balance, help=tr("ws.plan.balance_help"))
+    has_roads = layers.roads is not None and len(layers.roads) > 0
+    modes = [m for m in MODES if has_roads or m != "roads"]
+    mode = st.radio(tr("ws.plan.cost_mode"), modes, index=modes.index(req.cost.mode) if req.cost.mode in modes else 0,
+                    format_func=fmt("ws.cost."), horizontal=True, key="plan_cost_mode")
+    if not has_roads:
+        st.caption(tr("ws.plan.no_roads"))
+    ws.set_request(k=int(k), fixed_leads=tuple(fixed), excluded_leads=tuple(excluded),
+                   balance=float(balance) if use_balance else None,
+                   cost=replace(req.cost, mode=mode))
+
+    with st.expander(tr("ws.exc.title"), expanded=bool(req.designated_leads or req.g5_waivers)):
+        st.caption(tr("ws.exc.caption"))
+        hospitals = fac[fac["level"].isin(["tertiary", "secondary", "unknown"])
+                        & fac["type"].isin(sorted(schema.LEAD_TYPES))
+                        & ~fac["id"].astype(str).isin(elig["id"].astype(str))]
+        h_labels = _labels(hospitals)
+        with st.form("designate_form", clear_on_submit=True):
+            fid = st.selectbox(tr("ws.exc.designate"), options=list(h_labels), format_func=h_labels.get,
+                               index=None, key="exc_fid")
+            reason = st.text_input(tr("ws.exc.reason"), key="exc_reason")
+            if st.form_submit_button(tr("ws.exc.add")):
+                if not fid or not reason.strip():
+                    st.error(tr("ws.exc.need_reason"))
+                else:
+                    ws.set_request(designated_leads=tuple(dict(ws.request.designated_leads, **{fid: reason.strip()}).items()))
+        lead_labels = _labels(fac[fac["id"].astype(str).isin(list(elig_labels) + [f for f, _ in ws.request.designated_leads])])
+        with st.form("waiver_form", clear_on_submit=True):
+            lid = st.selectbox(tr("ws.exc.g5_lead"), options=list(lead_labels), format_func=lead_labels.get,
+                               index=None, key="waiver_fid")
+            reason = st.text_input(tr("ws.exc.reason"), key="waiver_reason")
+            if st.form_submit_button(tr("ws.exc.add_g5")):
+                if not lid or not reason.strip():
+                    st.error(tr("ws.exc.need_reason"))
+                else:
+                    ws.set_request(g5_waivers=tuple(dict(ws.request.g5_waivers, **{lid: reason.strip()}).items()))
+        for rule, pairs, field in (("G4", ws.request.designated_leads, "designated_leads"),
+                                   ("G5", ws.request.g5_waivers, "g5_waivers")):
+            for i, (fid, reason) in enumerate(pairs):
+                c1, c2 = st.columns([5, 1])
+                c1.markdown(f"**{rule}** · {h_labels.get(fid) or lead_labels.get(fid) or fid} — {reason}")
+                if c2.button(tr("ws.remove"), key=f"rm_{rule}_{i}"):
+                    ws.set_request(**{field: tuple(p for p in pairs if p[0] != fid)})
+                    st.rerun()
+
+    c1, c2 = st.columns(2)
+    if c1.button(tr("ws.plan.run"), type="primary", key="plan_run", width="stretch"):
+        st.session_state.pop("plan_infeasible", None)
+        _run(ws, fresh=True)
+    if c2.button(tr("ws.plan.replan"), key="plan_replan", disabled=ws.plan is None, width="stretch",
+                 help=tr("ws.plan.replan_help")):
+        st.session_state.pop("plan_infeasible", None)
+        _run(ws, fresh=False)
+
+    with st.expander(tr("ws.cmp.title")):
+        hi = max(2, min(n_elig, 10))
+        lo_k, hi_k = st.slider(tr("ws.cmp.range"), 2, max(3, hi), (2, min(hi, 6)), key="cmp_range")
+        if st.button(tr("ws.cmp.run"), key="cmp_run"):
+            with st.spinner(tr("ws.cmp.running")):
+                st.session_state["cmp_table"] = ws.compare(range(lo_k, hi_k + 1))
+        table = st.session_state.get("cmp_table")
+        if table is not None:
+            shown = pd.DataFrame({
+                "k": table["k"],
+                tr("ws.cmp.status"): [tr("ws.cmp.ok") if s == "ok" else tr("ws.cmp.infeasible") for s in table["status"]],
+                tr("ws.cmp.objective"): table["objective"].round(2),
+                tr("ws.cmp.balance"): (table["max_balance_dev"] * 100).round(1),
+                tr("ws.cmp.noncontig"): table["n_noncontiguous"],
+                tr("ws.cmp.compliant"): table["compliant"].map(lambda v: "–" if pd.isna(v) else ("✓" if bool(v) else "✗")),
+                tr("ws.cmp.explanation"): table["explanation"],
+            })
+            st.dataframe(shown, hide_index=True, width="stretch", key="cmp_df")
+            ok_ks = [int(k) for k, s in zip(table["k"], table["status"], strict=True) if s == "ok"]
+            if ok_ks:
+                pick = st.selectbox(tr("ws.cmp.pick"), ok_ks, key="cmp_pick")
+                if st.button(tr("ws.cmp.use"), key="cmp_use"):
+                    ws.set_request(k=int(pick))
+                    ws.request_revision += 1
+                    _run(ws, fresh=True)
+                    st.rerun()
+
+
+def _history(ws) -> None:
+    c1, c2, c3 = st.columns([1, 1, 3])
+    if c1.button("↶ " + tr("ws.undo"), key="undo", disabled=not ws.can_undo, help=ws.undo_label(lang())):
+        ws.undo()
+        st.rerun()
+    if c2.button("↷ " + tr("ws.redo"), key="redo", disabled=not ws.can_redo, help=ws.redo_label(lang())):
+        ws.redo()
+        st.rerun()
+    if ws.undo_label(lang()):
+        c3.caption(tr("ws.last_action", what=ws.undo_label(lang())))
+
+
+def _map(ws, fig) -> None:
+    c1, c2, c3 = st.columns([2, 2, 1])
+    shade = c1.radio(tr("ws.map.shade_label"), planmap.SHADES, format_func=fmt("ws.map.shade."),
+                     horizontal=True, key="map_shade")
+    mode = c2.radio(tr("ws.map.click_label"), CLICK_MODES, format_func=fmt("ws.map.click."),
+                    horizontal=True, key="map_click_mode")
+    primary = c3.checkbox(tr("ws.map.primary"), value=False, key="map_primary")
+    m = planmap.plan_map(ws.layers, ws.plan, unit_df=fig.units, shade=shade, selection=ws.selection,
+                         show_primary=primary, lang=lang())
+    out = st_folium(m, key="plan_map", height=660, use_container_width=True,
+                    returned_objects=["last_clicked", "last_object_clicked", "last_active_drawing"])
+    sig = json.dumps([out.get(k) for k in ("last_clicked", "last_object_clicked")] if out else None, default=str)
+    if out and sig != st.session_state.get("plan_map_sig"):
+        st.session_state["plan_map_sig"] = sig
+        click = interpret_click(ws, out)
+        if mode == "place" and click.lon is not None:
+            st.session_state["place_lonlat"] = (click.lon, click.lat)
+            st.rerun()
+        elif click.kind == "facility":
+            st.session_state["clicked_facility"] = click.id
+            st.rerun()
+        elif click.kind == "unit" and mode == "select":
+            ws.select([click.id], "toggle")
+            st.rerun()
+    st.caption(tr("ws.map.caption"))
+
+
+def _clicked_facility(ws) -> None:
+    fid = st.session_state.get("clicked_facility")
+    if not fid:
+        return
+    fac = ws.effective_layers().facilities
+    row = fac[fac["id"].astype(str) == fid]
+    if row.empty:
+        st.session_state.pop("clicked_facility", None)
+        return
+    rec = row.iloc[0].to_dict()
+    eligible = fid in set(eligible_leads(fac, PlanRequest(k=2))["id"].astype(str))
+    st.info(tr("ws.fac.clicked", name=facility_label(rec, lang()), level=tr(f"vocab.level.{rec['level']}"),
+               type=tr(f"vocab.type.{rec['type']}"), owner=tr(f"vocab.owner.{rec['owner_level']}")))
+    c1, c2, c3 = st.columns(3)
+    req = ws.request
+    if c1.button(tr("ws.fac.fix"), key="fac_fix", disabled=not eligible):
+        ws.set_request(fixed_leads=tuple(dict.fromkeys((*req.fixed_leads, fid))),
+                       excluded_leads=tuple(f for f in req.excluded_leads if f != fid))
+        ws.request_revision += 1
+        st.rerun()
+    if c2.button(tr("ws.fac.exclude"), key="fac_exclude", disabled=not eligible):
+        ws.set_request(excluded_leads=tuple(dict.fromkeys((*req.excluded_leads, fid))),
+                       fixed_leads=tuple(f for f in req.fixed_leads if f != fid))
+        ws.request_revision += 1
+        st.rerun()
+    if c3.button(tr("ws.fac.dismiss"), key="fac_dismiss"):
+        st.session_state.pop("clicked_facility", None)
+        st.rerun()
+    if not eligible:
+        st.caption(tr("ws.fac.not_eligible"))
+
+
+def _hand_edits(ws, fig) -> None:
+    units = ws.layers.units
+    labels = dict(zip(units["id"].astype(str), units["name"].astype(str) + " · " + units["id"].astype(str), strict=True))
+    chosen = st.multiselect(tr("ws.edit.pick"), options=list(labels), format_func=labels.get,
+                            default=list(ws.selection), key=f"edit_pick_{ws.revision}_{hash(ws.selection)}")
+    if tuple(chosen) != ws.selection:
+        ws.select(chosen)
+    if ws.selection:
+        sel = fig.units.loc[list(ws.selection)]
+        st.caption(tr("ws.edit.selected", n=len(sel), population=f"{sel['population'].sum():,.0f}",
+                      grids=", ".join(sorted(set(sel["grid_id"].dropna())))))
+    c1, c2, c3, c4, c5 = st.columns([2, 1, 1, 1, 1])
+    target = c1.selectbox(tr("ws.edit.target"), ws.plan.grid_ids, key="edit_target",
+                          format_func=lambda g: f"{g} · {fig.grids.at[g, 'lead_name']}" if g in fig.grids.index else g)
+    if c2.button(tr("ws.edit.move"), key="edit_move", disabled=not ws.selection):
+        with action():
+            ws.move(target)
+            st.rerun()
+    if c3.button(tr("ws.edit.lock"), key="edit_lock", disabled=not ws.selection):
+        with action():
+            ws.lock()
+            st.rerun()
+    if c4.button(tr("ws.edit.unlock"), key="edit_unlock", disabled=not ws.selection):
+        with action():
+            ws.unlock()
+            st.rerun()
+    if c5.button(tr("ws.edit.clear"), key="edit_clear", disabled=not ws.selection):
+        ws.clear_selection()
+        st.rerun()
+    if ws.plan.locks:
+        st.caption(tr("ws.edit.locks", n=len(ws.plan.locks)))
+
+
+def _what_if(ws) -> None:
+    fac = ws.effective_layers().facilities
+    hospitals = fac[~fac["type"].isin(sorted(schema.PRIMARY_CARE_TYPES))]
+    h_labels = _labels(hospitals)
+    st.caption(tr("ws.whatif.caption"))
+    t1, t2, t3 = st.tabs([tr("ws.whatif.modify"), tr("ws.whatif.add"), tr("ws.whatif.close")])
+    with t1, st.form("whatif_modify"):
+        fid = st.selectbox(tr("ws.whatif.facility"), list(h_labels), format_func=h_labels.get, index=None, key="wi_mod_fid")
+        c1, c2, c3 = st.columns(3)
+        level = c1.selectbox(tr("ws.whatif.level"), [None, *schema.LEVELS], key="wi_mod_level",
+                             format_func=fmt("vocab.level.", none_key="ws.unchanged"))
+        type_ = c2.selectbox(tr("ws.whatif.type"), [None, *schema.TYPES], key="wi_mod_type",
+                             format_func=fmt("vocab.type.", none_key="ws.unchanged"))
+        owner = c3.selectbox(tr("ws.whatif.owner"), [None, *schema.OWNER_LEVELS], key="wi_mod_owner",
+                             format_func=fmt("vocab.owner.", none_key="ws.unchanged"))
+        if st.form_submit_button(tr("ws.whatif.apply")):
+            with action():
+                if not fid:
+                    st.error(tr("ws.whatif.pick_facility"))
+                else:
+                    res = ws.modify_facility(fid, level=level, type=type_, owner_level=owner)
+                    _after_edit(res)
+    with t2:
+        lonlat = st.session_state.get("place_lonlat")
+        if lonlat is None:
+            st.caption(tr("ws.whatif.place_hint"))
+        with st.form("whatif_add"):
+            c1, c2 = st.columns(2)
+            lon = c1.number_input(tr("ws.whatif.lon"), value=float(lonlat[0]) if lonlat else 114.30,
+                                  format="%.5f", key=f"wi_lon_{lonlat}")
+            lat = c2.number_input(tr("ws.whatif.lat"), value=float(lonlat[1]) if lonlat else 30.59,
+                                  format="%.5f", key=f"wi_lat_{lonlat}")
+            name = st.text_input(tr("ws.whatif.name"), value=tr("ws.whatif.default_name"), key="wi_name")
+            c1, c2, c3, c4 = st.columns(4)
+            level = c1.selectbox(tr("ws.whatif.level"), ["secondary", "tertiary", "primary"], key="wi_add_level",
+                                 format_func=fmt("vocab.level."))
+            type_ = c2.selectbox(tr("ws.whatif.type"), list(schema.TYPES), key="wi_add_type",
+                                 format_func=fmt("vocab.type."))
+            owner = c3.selectbox(tr("ws.whatif.owner"), ["district", "municipal", "county", "provincial", "other"],
+                                 key="wi_add_owner", format_func=fmt("vocab.owner."))
+            beds = c4.number_input(tr("ws.whatif.beds"), min_value=0, value=300, step=50, key="wi_beds")
+            if st.form_submit_button(tr("ws.whatif.add_button")):
+                with action():
+                    _, res = ws.add_facility(name, lon, lat, level=level, type_=type_, beds=beds, owner_level=owner)
+                    st.session_state.pop("place_lonlat", None)
+                    _after_edit(res)
+    with t3, st.form("whatif_close"):
+        fid = st.selectbox(tr("ws.whatif.facility"), list(h_labels), format_func=h_labels.get, index=None, key="wi_close_fid")
+        if st.form_submit_button(tr("ws.whatif.close_button")):
+            with action():
+                if not fid:
+                    st.error(tr("ws.whatif.pick_facility"))
+                else:
+                    _after_edit(ws.close_facility(fid))
+    st.markdown(f"**{tr('ws.whatif.active')}**")
+    edits = ws.describe_edits(lang())
+    if edits.empty:
+        st.caption(tr("ws.whatif.none"))
+    for i, row in edits.iterrows():
+        c1, c2 = st.columns([6, 1])
+        c1.markdown(f"{i + 1}. **{row['action']}** · {row['name']} (`{row['facility_id']}`) {row['detail']}")
+        if c2.button(tr("ws.remove"), key=f"wi_rm_{i}"):
+            with action():
+                _after_edit(ws.remove_edit(int(i)))
+
+
+def _after_edit(result) -> None:
+    if result is not None and not result.ok:
+        st.session_state["plan_infeasible"] = result.infeasible
+    else:
+        st.session_state.pop("plan_infeasible", None)
+    st.rerun()
+
+
+def _grid_table(fig) -> None:
+    g = fig.grids
+    table = pd.DataFrame({"grid": g.index})
+    for col, key in GRID_COLUMNS.items():
+        if col in g:
+            v = g[col].to_numpy()
+            if col.startswith("share_") or col == "balance_dev":
+                v = (g[col] * 100).round(1).to_numpy()
+            elif col in ("population", "beds"):
+                v = g[col].round(0).to_numpy()
+            elif g[col].dtype.kind == "f":
+                v = g[col].round(2).to_numpy()
+            table[tr(key)] = v
+    table[tr("ws.col.lead_level")] = [tr("source.assumed") if s == "assumed" else "" for s in g["lead_level_source"]]
+    table = table.rename(columns={"grid": tr("ws.col.grid")})
+    st.dataframe(table, hide_index=True, width="stretch", key="grid_table")
+    c = fig.city
+    cols = st.columns(5)
+    cols[0].metric(tr("ws.city.population"), f"{c['population']:,.0f}")
+    cols[1].metric(tr("ws.city.mean_min"), f"{c['mean_travel_min']:.1f}")
+    cols[2].metric(tr("ws.city.share30"), f"{c['share_30_lead'] * 100:.1f}%")
+    cols[3].metric(tr("ws.city.balance"), f"±{c['max_balance_dev'] * 100:.0f}%")
+    cols[4].metric(tr("ws.city.contiguous"), f"{c['n_contiguous']}/{c['k']}")
+    st.caption(tr("ws.yardstick"))
+
+
+def _export(ws) -> None:
+    st.caption(tr("ws.export.caption"))
+    c1, c2 = st.columns(2)
+    if c1.button(tr("ws.export.prepare"), key="export_prepare"):
+        with action(), st.spinner(tr("ws.export.preparing")):
+            st.session_state["export_files"] = (ws.revision, ws.export_bytes("gpkg", lang()), ws.export_bytes("xlsx", lang()))
+    files = st.session_state.get("export_files")
+    if files and files[0] == ws.revision:
+        c1.download_button(tr("ws.export.gpkg"), files[1], file_name="grid_plan.gpkg",
+                           mime="application/geopackage+sqlite3", key="dl_gpkg")
+        c2.download_button(tr("ws.export.xlsx"), files[2], file_name="grid_plan.xlsx",
+                           mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", key="dl_xlsx")
+
+
+with page_guard():
+    ws = workspace()
+    st.title(tr("ws.plan.title"))
+    st.caption(tr("ws.plan.caption", name=ws.layers.name))
+    with st.sidebar:
+        _parameters(ws)
+    infeasible = st.session_state.get("plan_infeasible")
+    if infeasible is not None:
+        st.error(infeasible.message(lang()))
+        for tip in infeasible.suggestion_texts(lang()):
+            st.markdown(f"- {tip}")
+    if ws.plan is None:
+        st.info(tr("ws.plan.start"))
+    else:
+        fig = ws.figures(lang())
+        _history(ws)
+        _clicked_facility(ws)
+        map_col, check_col = st.columns([5, 3])
+        with map_col:
+            _map(ws, fig)
+        with check_col:
+            st.subheader(tr("ws.checks.title"))
+            check_panel(fig.checks, compact=True)
+        st.subheader(tr("ws.grids.title"))
+        _grid_table(fig)
+        t1, t2, t3, t4 = st.tabs([tr("ws.tab.edit"), tr("ws.tab.whatif"), tr("ws.tab.scenarios"), tr("ws.tab.export")])
+        with t1:
+            _hand_edits(ws, fig)
+        with t2:
+            _what_if(ws)
+        with t3:
+            scenario_panel(ws, key="plan_scen")
+        with t4:
+            _export(ws)

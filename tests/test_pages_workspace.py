@@ -1,0 +1,283 @@
+"""The workspace pages under streamlit's AppTest: plan, compare k, move/lock/undo, what-if upgrade,
+role changes, checklist persistence — each asserting on the figures and checks the pages show.
+
+One AppTest session is driven through several steps per test; the sample city and its cost matrix
+are cached by ``st.cache_resource`` and the costs module, so later runs only re-plan.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from grid_planning.graph import facility_units, unit_adjacency
+
+APP = str(Path(__file__).resolve().parents[1] / "app.py")
+TIMEOUT = 120
+
+
+@pytest.fixture(autouse=True)
+def _scenario_home(tmp_path, monkeypatch):
+    # Scenarios go to a throw-away database, never the user's home.
+    monkeypatch.setenv("GRID_PLANNER_HOME", str(tmp_path))
+
+
+def _ok(at: AppTest) -> AppTest:
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def _open(page: str = "pages/plan.py", lang: str = "en") -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    at.session_state["lang"] = lang
+    at.switch_page(page)
+    return _ok(at.run())
+
+
+def _planned(k: int = 4) -> AppTest:
+    at = _open()
+    at.number_input(key="plan_k").set_value(k)
+    at.button(key="plan_run").click()
+    return _ok(at.run())
+
+
+def _ws(at: AppTest):
+    return at.session_state["workspace"]
+
+
+def _grid_table(at: AppTest) -> pd.DataFrame:
+    return next(d.value for d in at.dataframe if "Within 30 min (%)" in d.value.columns)
+
+
+def _metric(at: AppTest, label: str) -> str:
+    return next(m.value for m in at.metric if m.label == label)
+
+
+def _check_texts(at: AppTest) -> list[str]:
+    return [m.value for m in at.markdown if m.value.startswith(("✗", "⚠", "◐"))]
+
+
+def test_plan_page_runs_a_plan_and_shows_figures_and_checks():
+    at = _planned(4)
+    ws = _ws(at)
+    assert ws.plan is not None and ws.plan.k == 4
+    table = _grid_table(at)
+    assert table["Grid"].tolist() == ["G1", "G2", "G3", "G4"]
+    fig = ws.figures("en")
+    assert table["Population"].sum() == pytest.approx(round(fig.city["population"]), abs=4)
+    assert table["Mean to lead (min)"].tolist() == fig.grids["mean_travel_min"].round(2).tolist()
+    assert _metric(at, "City population") == f"{fig.city['population']:,.0f}"
+    assert _metric(at, "Contiguous grids") == "4/4"
+    # The check panel: nothing fails; the leads with an assumed level are flagged, naming the grid.
+    assert not any(e.value.startswith("1") for e in at.error)
+    warnings = _check_texts(at)
+    assumed = [c for c in fig.checks if c.code == "g4_assumed"]
+    assert len(warnings) == len(assumed) > 0
+    assert all("⚠ **G4" in w for w in warnings)
+    assert any("Nothing fails" in w.value for w in at.warning)
+
+
+def test_compare_k_table_and_pick():
+    at = _open()
+    at.slider(key="cmp_range").set_value((2, 4))
+    at.button(key="cmp_run").click()
+    _ok(at.run())
+    table = at.session_state["cmp_table"]
+    assert table["k"].tolist() == [2, 3, 4]
+    assert (table["status"] == "ok").all()
+    shown = next(d.value for d in at.dataframe if "Result" in d.value.columns)
+    assert shown["k"].tolist() == [2, 3, 4]
+    assert shown["Population-weighted mean (min)"].tolist() == table["objective"].round(2).tolist()
+    at.selectbox(key="cmp_pick").set_value(3)
+    at.button(key="cmp_use").click()
+    _ok(at.run())
+    assert _ws(at).plan.k == 3
+    assert _grid_table(at)["Grid"].tolist() == ["G1", "G2", "G3"]
+    assert at.number_input(key="plan_k").value == 3
+
+
+def _interior_unit(ws, src: str) -> str:
+    adj = unit_adjacency(ws.layers.units, ws.layers.metric_crs)
+    a = ws.plan.assignment
+    leads = set(facility_units(ws.layers, ws.layers.facilities).reindex(ws.plan.leads.astype(str)))
+    for i, uid in enumerate(a.index):
+        if a.iloc[i] == src and uid not in leads and {a.iloc[j] for j in adj[i].indices} == {src}:
+            return uid
+    raise AssertionError("no interior unit")
+
+
+def test_move_lock_flags_contiguity_and_undo_restores():
+    at = _planned(4)
+    ws = _ws(at)
+    before = _grid_table(at).set_index("Grid")
+    uid = _interior_unit(ws, "G1")
+    pop = float(ws.layers.units.set_index("id").at[uid, "population"])
+    # Pick the unit by name/id, move it into G3 (not adjacent): G3 falls in two pieces.
+    pick = next(m for m in at.multiselect if m.key.startswith("edit_pick"))
+    pick.set_value([uid])
+    _ok(at.run())
+    assert ws.selection == (uid,)
+    at.selectbox(key="edit_target").set_value("G3")
+    at.button(key="edit_move").click()
+    _ok(at.run())
+    after = _grid_table(at).set_index("Grid")
+    assert ws.plan.assignment[uid] == "G3"
+    assert after.at["G3", "Population"] == pytest.approx(before.at["G3", "Population"] + pop, abs=1)
+    assert after.at["G1", "Population"] == pytest.approx(before.at["G1", "Population"] - pop, abs=1)
+    assert after.at["G3", "Pieces"] == 2
+    assert _metric(at, "Contiguous grids") == "3/4"
+    flagged = [w for w in _check_texts(at) if "contiguity · G3" in w]
+    assert len(flagged) == 1 and "2" in flagged[0]
+
+    at.button(key="edit_lock").click()
+    _ok(at.run())
+    assert ws.plan.lock_map == {uid: "G3"}
+    assert any("1 units are locked" in c.value for c in at.caption)
+
+    # Undo the lock and the move: the figures and the checks are back to the first plan's.
+    at.button(key="undo").click()
+    _ok(at.run())
+    assert ws.plan.locks == ()
+    at.button(key="undo").click()
+    _ok(at.run())
+    restored = _grid_table(at).set_index("Grid")
+    pd.testing.assert_frame_equal(restored, before)
+    assert not [w for w in _check_texts(at) if "contiguity" in w]
+    assert _metric(at, "Contiguous grids") == "4/4"
+    at.button(key="redo").click()
+    _ok(at.run())
+    assert _grid_table(at).set_index("Grid").at["G3", "Pieces"] == 2
+
+
+def test_replan_keeps_a_locked_unit():
+    at = _planned(4)
+    ws = _ws(at)
+    uid = _interior_unit(ws, "G1")
+    ws.select([uid])
+    ws.move("G2")
+    ws.lock()
+    lead = ws.plan.leads["G2"]
+    at.button(key="plan_replan").click()
+    _ok(at.run())
+    assert ws.plan.lead_of(ws.plan.assignment[uid]) == lead
+    assert ws.undo_label("en").startswith("re-plan")
+    # The re-plan made the grid contiguous again around the locked unit.
+    assert _metric(at, "Contiguous grids") == "4/4"
+
+
+def test_what_if_upgrade_makes_a_lead_and_changes_the_plan():
+    at = _planned(4)
+    ws = _ws(at)
+    fac = ws.layers.facilities
+    sec = fac[(fac["level"] == "secondary") & (fac["type"] == "general")]
+    fid = str(sec["id"].iloc[0])
+    leads_before = set(ws.plan.leads)
+    at.selectbox(key="wi_mod_fid").set_value(fid)
+    at.selectbox(key="wi_mod_level").set_value("tertiary")
+    at.button(key="FormSubmitter:whatif_modify-Apply change").click()
+    _ok(at.run())
+    assert [e.facility_id for e in ws.edits] == [fid]
+    # The upgraded hospital is now offered as a lead, tagged as a what-if level.
+    assert fid in at.multiselect(key="plan_fixed").options or any(
+        "level changed as what-if" in o for o in at.multiselect(key="plan_fixed").options)
+    at.multiselect(key="plan_fixed").set_value([fid])
+    at.button(key="plan_replan").click()
+    _ok(at.run())
+    assert fid in set(ws.plan.leads) and set(ws.plan.leads) != leads_before
+    grid = ws.plan.grid_of_lead(fid)
+    assert grid in _grid_table(at)["Grid"].tolist()
+    g4 = [c for c in ws.figures("en").checks if c.rule == "G4" and c.grid_id == grid]
+    assert [c.status for c in g4] == ["pass"]
+    assert any(fid in m.value and "change" in m.value for m in at.markdown)
+    # The user's data are untouched.
+    assert ws.layers.facilities.set_index("id").at[fid, "level"] == "secondary"
+
+
+def test_members_role_change_valid_and_invalid():
+    at = _planned(3)
+    at.switch_page("pages/members.py")
+    _ok(at.run())
+    ws = _ws(at)
+    roles = ws.plan.roles
+    assert _metric(at, "Population") == f"{ws.figures('en').grids.at['G1', 'population']:,.0f}"
+    # Invalid: a provincial hospital cannot become a lead without a reason (G8/G4).
+    prov = roles.index[roles["role"] == "collaborator"][0]
+    at.selectbox(key="role_fid").set_value(prov)
+    at.selectbox(key="role_new").set_value("lead")
+    at.button(key="FormSubmitter:role_form-Apply").click()
+    _ok(at.run())
+    assert any("reason" in e.value.lower() for e in at.error)
+    assert ws.plan.roles.at[prov, "role"] == "collaborator"
+    # Valid with a reason: recorded as a G4 exception, and the checks say "passed by exception".
+    at.selectbox(key="role_fid").set_value(prov)
+    at.selectbox(key="role_new").set_value("lead")
+    at.text_input(key="role_reason").set_value("市政府文件指定")
+    at.button(key="FormSubmitter:role_form-Apply").click()
+    _ok(at.run())
+    assert ws.plan.roles.at[prov, "role"] == "lead"
+    exc = ws.plan.exception_for("G4", prov)
+    assert exc is not None and exc.reason == "市政府文件指定"
+    checks = [c for c in ws.figures("en").checks if c.rule == "G4" and c.params.get("lead") == prov]
+    assert checks[0].status == "exception"
+    assert any("is now: lead" in s.value for s in at.success)
+
+
+def test_checklist_record_persists_through_save_and_load():
+    at = _planned(3)
+    at.switch_page("pages/checklist.py")
+    _ok(at.run())
+    ws = _ws(at)
+    table = next(d.value for d in at.dataframe if "Criterion" in d.value.columns)
+    assert len(table) == 15
+    assert _metric(at, "Entries recorded") == "0"
+    at.selectbox(key="chk_item").set_value(2)
+    at.selectbox(key="chk_status").set_value("done")
+    at.text_area(key="chk_note").set_value("章程已签署")
+    at.button(key="FormSubmitter:chk_form-Record").click()
+    _ok(at.run())
+    assert _metric(at, "Entries recorded") == "1"
+    table = next(d.value for d in at.dataframe if "Criterion" in d.value.columns)
+    row = table[table["#"] == 2].iloc[0]
+    assert "Done" in row["Status"] or "done" in row["Status"].lower()
+    assert row["Evidence / note"] == "章程已签署"
+    at.text_input(key="chk_scen_name").set_value("scenario A")
+    at.button(key="chk_scen_save").click()
+    _ok(at.run())
+    assert any("Saved scenario" in s.value for s in at.success)
+    # Undo the record: it is gone from the plan; loading the scenario brings it back.
+    ws.undo()
+    _ok(at.run())
+    assert _metric(at, "Entries recorded") == "0"
+    at.button(key="chk_scen_load").click()
+    _ok(at.run())
+    assert _metric(at, "Entries recorded") == "1"
+    assert [(c.item, c.status, c.note) for c in ws.plan.checklist] == [(2, "done", "章程已签署")]
+
+
+def test_coverage_page_shows_shares_underserved_and_distribution():
+    at = _planned(4)
+    at.switch_page("pages/coverage.py")
+    _ok(at.run())
+    ws = _ws(at)
+    fig = ws.figures("en")
+    assert _metric(at, "Share within 30 min") == f"{fig.city['share_30_lead'] * 100:.1f}%"
+    shares = next(d.value for d in at.dataframe if "Lead ≤30 min" in d.value.columns)
+    assert len(shares) == 5  # 4 grids + city
+    assert shares["Lead ≤30 min"].iloc[:4].tolist() == (fig.grids["share_30_lead"] * 100).round(1).tolist()
+    under = next(d.value for d in at.dataframe if "Over by (min)" in d.value.columns)
+    assert (under["Minutes"] > 30).all()
+    assert under["Population"].is_monotonic_decreasing
+    assert "15- and 30-minute shares are this planner's own yardsticks" in " ".join(c.value for c in at.caption)
+    # Secondary-or-higher view: the figures switch with the column.
+    at.radio(key="cov_column").set_value("t_secondary")
+    _ok(at.run())
+    assert _metric(at, "Share within 30 min") == f"{fig.city['share_30_secondary'] * 100:.1f}%"
+
+
+def test_pages_without_a_plan_point_to_the_plan_page():
+    for page in ("pages/coverage.py", "pages/members.py", "pages/checklist.py"):
+        at = _open(page, lang="zh")
+        assert any("还没有方案" in i.value for i in at.info)
