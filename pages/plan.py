@@ -335,7 +335,9 @@ def _grid_table(fig) -> None:
     g = fig.grids
     table = pd.DataFrame({"grid": g.index})
     for col, key in GRID_COLUMNS.items():
-        if col in g:
+        if col == "name":
+            table[tr(key)] = [planmap.short_name(n, 16) for n in g["lead_name"]]
+        elif col in g:
             v = g[col].to_numpy()
             if col.startswith("share_") or col == "balance_dev":
                 v = (g[col] * 100).round(1).to_numpy()
@@ -343,6 +345,7 @@ def _grid_table(fig) -> None:
                 v = g[col].round(0).to_numpy()
             elif g[col].dtype.kind == "f":
                 v = g[col].round(2).to_numpy()
+        if col != "name" and col in g:
             table[tr(key)] = v
     table[tr("ws.col.lead_level")] = [tr("source.assumed") if s == "assumed" else "" for s in g["lead_level_source"]]
     table = table.rename(columns={"grid": tr("ws.col.grid")})
