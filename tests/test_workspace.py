@@ -289,3 +289,22 @@ def test_history_is_bounded(city):
         n += 1
     assert n == 3
     assert np.all(w.plan.assignment.index == city.units["id"].astype(str))
+
+
+def test_export_files_carry_the_edited_plan(ws, tmp_path, adjacency):
+    import openpyxl
+
+    from grid_planning.export import read_plan
+
+    uid = _border_unit(ws, adjacency, "G2", "G1")
+    ws.move("G1", [uid])
+    gpkg = tmp_path / "plan.gpkg"
+    gpkg.write_bytes(ws.export_bytes("gpkg", "en"))
+    _, plan = read_plan(gpkg)
+    assert plan.assignment[uid] == "G1"
+    assert plan.assignment.to_dict() == ws.plan.assignment.to_dict()
+    xlsx = tmp_path / "plan.xlsx"
+    xlsx.write_bytes(ws.export_bytes("xlsx", "en"))
+    book = openpyxl.load_workbook(xlsx, read_only=True)
+    assert {"grids", "roster", "checks", "checklist"} <= set(book.sheetnames)
+    assert book["grids"].max_row == 1 + ws.plan.k
