@@ -50,7 +50,21 @@ def metric_geometry(gdf: gpd.GeoDataFrame, metric_crs: str) -> np.ndarray:
 
 
 def units_fingerprint(units: gpd.GeoDataFrame) -> str:
-    """A cheap hash of unit ids and geometry (the adjacency cache key)."""
+    """A cheap hash of unit ids and geometry (the adjacency cache key), memoised per frame object."""
+    key = (id(units), "fingerprint")
+    hit = _GEOM_CACHE.get(key)
+    if hit is not None and hit[0]() is units and hit[1] == len(units):
+        return hit[2]
+    fp = _units_fingerprint(units)
+    try:
+        _GEOM_CACHE[key] = (weakref.ref(units), len(units), fp)
+        weakref.finalize(units, _GEOM_CACHE.pop, key, None)
+    except TypeError:
+        pass
+    return fp
+
+
+def _units_fingerprint(units: gpd.GeoDataFrame) -> str:
     import hashlib
 
     h = hashlib.sha256()
@@ -248,10 +262,36 @@ def facility_units(layers, facilities: gpd.GeoDataFrame | None = None) -> pd.Ser
     )
 
 
+_FU_CACHE: OrderedDict[tuple, np.ndarray] = OrderedDict()
+
+
 def facility_unit_index(layers, facilities: gpd.GeoDataFrame) -> np.ndarray:
-    """Positional unit index (into ``layers.units``) of each facility; see :func:`facility_units`."""
+    """Positional unit index (into ``layers.units``) of each facility; see :func:`facility_units`.
+
+    Cached per units fingerprint, metric CRS and facility ids/positions.
+    """
     if len(facilities) == 0:
         return np.zeros(0, dtype=np.int64)
+    import hashlib
+
+    h = hashlib.sha256()
+    h.update("\x1f".join(map(str, facilities["id"].to_numpy())).encode())
+    h.update(np.ascontiguousarray(shapely.get_coordinates(facilities.geometry.values)).tobytes())
+    h.update(str(facilities.crs).encode())
+    key = (units_fingerprint(layers.units), str(layers.metric_crs), h.hexdigest())
+    hit = _FU_CACHE.get(key)
+    if hit is not None:
+        _FU_CACHE.move_to_end(key)
+        return hit
+    out = _facility_unit_index(layers, facilities)
+    out.setflags(write=False)
+    _FU_CACHE[key] = out
+    while len(_FU_CACHE) > 16:
+        _FU_CACHE.popitem(last=False)
+    return out
+
+
+def _facility_unit_index(layers, facilities: gpd.GeoDataFrame) -> np.ndarray:
     units = metric_geometry(layers.units, layers.metric_crs)
     pts = np.asarray(facilities.to_crs(layers.metric_crs).geometry.values)
     tree = shapely.STRtree(units)

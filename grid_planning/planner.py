@@ -8,12 +8,14 @@ minimum beds per 1,000 residents; user locks kept.
 
 Method (fast path, all deterministic):
 
-1. **Lead selection** (p-median over the eligible candidates). When the number of lead sets is small
+1. **Lead selection** (p-median over the eligible candidates, then contiguity-aware swaps). When the number of lead sets is small
    (``C(m, k) * n * k`` below a budget) every set is evaluated (exact p-median optimum, reported as
    a lower bound of the contiguous problem). Otherwise greedy addition followed by Teitz-Bart vertex
    substitution with vectorised swap evaluation, from the greedy start and a few seeded random
    starts. Fixed, designated and lock-implied leads are always in; excluded ones never; two leads
-   never share a unit (a unit belongs to one grid).
+   never share a unit (a unit belongs to one grid). When contiguity repair of the chosen set costs
+   more than 0.2 % (e.g. a lead whose nearest-assignment region spans a lake), the most promising
+   single swaps are re-evaluated with the true contiguous objective.
 2. **Assignment**: each unit to its cheapest lead (plus a per-grid offset when balancing); units
    locked to a grid are forced, and a "skeleton" of units connecting each lead to its locked units
    (shortest path over the adjacency graph, never through units locked to other grids) is pinned.
@@ -62,6 +64,12 @@ CROSS_GRID_SUPPORT_MINUTES = 30.0
 EXHAUSTIVE_BUDGET = 4e7
 #: Random restarts of the swap heuristic (on top of the greedy start).
 SWAP_RESTARTS = 4
+#: Lead sets are re-examined with the contiguous objective when contiguity repair costs more than
+#: this share of the p-median objective.
+CONTIGUITY_SLACK = 0.002
+#: Rounds and candidate swaps per round of that re-examination.
+REFINE_ROUNDS = 3
+REFINE_SWAPS = 8
 
 Progress = Callable[[float, str], None]
 
@@ -271,7 +279,7 @@ def _plan_city(layers, request, costs, report, adjacency, t0) -> PlanResult:
         tick[0] = now
 
     report(0.0, "planner.progress.start")
-    facilities = _edited_facilities(layers, request.edits)
+    facilities = _plain(_edited_facilities(layers, request.edits))
     ctx = _validate(layers, facilities, request)
     report(0.05, "planner.progress.costs")
     costs = _costs_for(layers, facilities, request.cost, costs)
@@ -309,13 +317,15 @@ def _plan_city(layers, request, costs, report, adjacency, t0) -> PlanResult:
     report(0.35, "planner.progress.leads")
     dc = costs.minutes[:, cand_col]
     sel = _select_leads(dc, w, request.k, required, cand_unit)
+    nbrs = _neighbour_lists(adj)
+    sel = _refine_leads(dc, w, adj, nbrs, sel, required, cand_unit, cand_ids, layers, request)
     lap("leads")
     lead_ids = [cand_ids[i] for i in sel["leads"]]
     dm = np.ascontiguousarray(dc[:, sel["leads"]], dtype=np.float64)
     lead_units = cand_unit[sel["leads"]]
 
     report(0.5, "planner.progress.assign")
-    work = _Work(adj, w, dm, lead_units)
+    work = _Work(adj, w, dm, lead_units, nbrs)
     lock_grid = _lock_grid(layers, request, lead_ids)
     work.pin_skeletons(lock_grid, [cand_ids[i] for i in sel["leads"]], layers)
     g5_units = _g5_unit_counts(facilities, fac_unit, len(w))
@@ -369,6 +379,16 @@ def _plan_city(layers, request, costs, report, adjacency, t0) -> PlanResult:
     return PlanResult(plan, None, stats)
 
 
+def _plain(facilities: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """A shallow copy without ``attrs``: pandas deep-copies ``attrs`` (the loader's provenance) on
+    every operation, which costs more than the operations themselves here."""
+    if not facilities.attrs:
+        return facilities
+    out = facilities.copy(deep=False)
+    out.attrs = {}
+    return out
+
+
 def _edited_facilities(layers, edits) -> gpd.GeoDataFrame:
     if not edits:
         return layers.facilities
@@ -379,14 +399,15 @@ def _edited_facilities(layers, edits) -> gpd.GeoDataFrame:
 
 
 def _costs_for(layers, facilities, params: CostParams, costs: CostMatrix | None) -> CostMatrix:
-    ids = pd.Index(facilities["id"].astype(str))
-    if (
-        costs is not None
-        and len(costs.unit_ids) == len(layers.units)
-        and ids.isin(costs.facility_ids).all()
-        and (costs.unit_ids == pd.Index(layers.units["id"].astype(str))).all()
-    ):
-        return costs
+    if costs is not None and len(costs.unit_ids) == len(layers.units):
+        fac_ids = facilities["id"].to_numpy(dtype=object)
+        same_fac = len(costs.facility_ids) == len(fac_ids) and np.array_equal(
+            costs.facility_ids.to_numpy(dtype=object), fac_ids
+        )
+        if (same_fac or pd.Index(fac_ids).isin(costs.facility_ids).all()) and np.array_equal(
+            costs.unit_ids.to_numpy(dtype=object), layers.units["id"].to_numpy(dtype=object)
+        ):
+            return costs
     try:
         return travel_costs(layers, params, facilities=facilities)
     except ValueError as exc:
@@ -398,7 +419,7 @@ def _validate(layers, facilities, request: PlanRequest) -> dict:
     if len(layers.units) == 0:
         raise _infeasible("no_units")
     fac_ids = set(facilities["id"].astype(str))
-    unit_ids = set(layers.units["id"].astype(str))
+    unit_ids = set(layers.units["id"].astype(str)) if request.locks else set()
     named = (
         list(request.fixed_leads)
         + list(request.excluded_leads)
@@ -683,7 +704,8 @@ def _greedy(dm, w, k, required, free, cand_unit) -> list[int]:
 def _swap(dm, w, cur, required, free, cand_unit) -> tuple[list[int], float, int]:
     """Teitz-Bart vertex substitution, best improvement per pass."""
     cur = list(cur)
-    val = float(w @ dm[:, cur].min(axis=1))
+    dt = _transposed(dm)
+    val = float(dt[cur].min(axis=0) @ w)
     it = 0
     while True:
         it += 1
@@ -699,26 +721,125 @@ def _swap(dm, w, cur, required, free, cand_unit) -> tuple[list[int], float, int]
             opts = [j for j in out if int(cand_unit[j]) not in used]
             if not opts:
                 continue
-            d_wo = dm[:, rest].min(axis=1) if rest else np.full(dm.shape[0], np.inf, np.float32)
-            vals = w @ np.minimum(d_wo[:, None], dm[:, opts])
+            vals = _swap_values(dt, w, rest, opts)
             j = int(np.argmin(vals))
-            if vals[j] < val - 1e-7 * max(val, 1.0) and (
+            if vals[j] < val - 1e-5 * max(val, 1.0) and (
                 best_move is None or vals[j] < best_move[2]
             ):
                 best_move = (i, opts[j], float(vals[j]))
         if best_move is None or it > 200:
             break
-        i, j, v = best_move
+        i, j, _v = best_move
         cur[cur.index(i)] = j
-        val = v
+        val = float(dt[cur].min(axis=0).astype(np.float64) @ w)
     return cur, val, it
+
+
+_DT_CACHE: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+
+
+def _transposed(dm: np.ndarray) -> np.ndarray:
+    """Candidates x units copy (float32, C order): gathering candidate rows is then contiguous."""
+    hit = _DT_CACHE.get(id(dm))
+    if hit is not None and hit[0] is dm:
+        return hit[1]
+    dt = np.ascontiguousarray(np.asarray(dm, dtype=np.float32).T)
+    _DT_CACHE.clear()
+    _DT_CACHE[id(dm)] = (dm, dt)
+    return dt
+
+
+def _swap_values(dt: np.ndarray, w: np.ndarray, rest: list[int], opts: list[int]) -> np.ndarray:
+    """Weighted cost of ``rest + [j]`` for every ``j`` in ``opts`` (vectorised swap evaluation)."""
+    d_wo = dt[rest].min(axis=0) if rest else np.full(dt.shape[1], np.inf, np.float32)
+    # float32 BLAS (relative error ~1e-6): callers demand a larger improvement than that and
+    # recompute the accepted value in float64.
+    return (np.minimum(dt[opts], d_wo[None, :]) @ w.astype(np.float32)).astype(np.float64)
+
+
+def _neighbour_lists(adj: sp.csr_matrix) -> list[list[int]]:
+    adj = adj.tocsr()
+    ptr, idx = adj.indptr, adj.indices
+    return [idx[ptr[i] : ptr[i + 1]].tolist() for i in range(adj.shape[0])]
+
+
+def _contiguous_value(dc, w, adj, nbrs, leads, cand_unit, cand_ids, layers, request) -> float:
+    """Objective (weighted minutes) of a lead set after assignment, contiguity repair and local
+    search, without G5 / balance (used to compare lead sets); ``inf`` when locks make it infeasible."""
+    dm = np.ascontiguousarray(dc[:, leads], dtype=np.float64)
+    work = _Work(adj, w, dm, cand_unit[leads], nbrs)
+    lead_ids = [cand_ids[i] for i in leads]
+    try:
+        work.pin_skeletons(_lock_grid(layers, request, lead_ids), lead_ids, layers)
+    except _Stop:
+        return np.inf
+    work.assign(np.zeros(len(leads)))
+    work.repair()
+    work.improve()
+    return float(w @ dm[np.arange(len(w)), work.labels])
+
+
+def _refine_leads(dc, w, adj, nbrs, sel, required, cand_unit, cand_ids, layers, request) -> dict:
+    """Contiguity-aware lead swaps.
+
+    The p-median optimum ignores contiguity; when repairing contiguity costs more than
+    :data:`CONTIGUITY_SLACK` of the objective (typically a lead whose nearest-assignment region
+    spans a lake, or an island lead), the most promising single swaps (by p-median value) are
+    evaluated with the true contiguous objective and the best improving one is taken, for a few
+    rounds.
+    """
+    leads = list(sel["leads"])
+    cur = _contiguous_value(dc, w, adj, nbrs, leads, cand_unit, cand_ids, layers, request)
+    if not np.isfinite(cur) or cur <= sel["objective"] * (1 + CONTIGUITY_SLACK):
+        return sel
+    dt = _transposed(dc)
+    m = dt.shape[0]
+    evaluated = 0
+    for _round in range(REFINE_ROUNDS):
+        swaps: list[tuple[float, int, int]] = []
+        out = [j for j in range(m) if j not in leads]
+        for i in leads:
+            if i in required:
+                continue
+            rest = [j for j in leads if j != i]
+            used = {int(cand_unit[j]) for j in rest}
+            opts = [j for j in out if int(cand_unit[j]) not in used]
+            if not opts:
+                continue
+            vals = _swap_values(dt, w, rest, opts)
+            swaps += [(float(v), i, j) for v, j in zip(vals, opts, strict=True)]
+        swaps.sort()
+        best = None
+        for _v, i, j in swaps[:REFINE_SWAPS]:
+            trial = sorted([x for x in leads if x != i] + [j])
+            val = _contiguous_value(dc, w, adj, nbrs, trial, cand_unit, cand_ids, layers, request)
+            evaluated += 1
+            if val < cur - 1e-9 * max(cur, 1.0) and (best is None or val < best[0]):
+                best = (val, trial)
+        if best is None:
+            break
+        cur, leads = best
+    if leads == list(sel["leads"]):
+        return sel
+    return sel | {
+        "leads": sorted(leads),
+        "method": sel["method"] + "+contiguity-swaps",
+        "iterations": sel["iterations"] + evaluated,
+    }
 
 
 # ---- assignment state and repairs ---------------------------------------------------------------------
 class _Work:
     """Mutable assignment state for one planning run (labels = grid index per unit)."""
 
-    def __init__(self, adj: sp.csr_matrix, w: np.ndarray, dm: np.ndarray, lead_units: np.ndarray):
+    def __init__(
+        self,
+        adj: sp.csr_matrix,
+        w: np.ndarray,
+        dm: np.ndarray,
+        lead_units: np.ndarray,
+        nbrs: list[list[int]] | None = None,
+    ):
         self.adj = adj.tocsr()
         self.n = adj.shape[0]
         self.k = dm.shape[1]
@@ -727,9 +848,7 @@ class _Work:
         self.lead_units = np.asarray(lead_units, dtype=np.int64)
         self.indptr = self.adj.indptr
         self.indices = self.adj.indices
-        self.nbrs = [
-            self.indices[self.indptr[i] : self.indptr[i + 1]].tolist() for i in range(self.n)
-        ]
+        self.nbrs = nbrs if nbrs is not None else _neighbour_lists(self.adj)
         self.pinned = np.full(self.n, -1, dtype=np.int64)
         self.pinned[self.lead_units] = np.arange(self.k)
         self.locked = np.full(self.n, -1, dtype=np.int64)
@@ -1249,6 +1368,7 @@ def assign_roles(
     DataFrame
         Index facility id; columns ``grid_id``, ``role``, ``home_grid``, ``supports``.
     """
+    facilities = _plain(facilities)
     fac_ids = facilities["id"].astype(str).to_numpy()
     fu = facility_unit_index(layers, facilities)
     unit_grid = assignment.reindex(layers.units["id"].astype(str)).to_numpy(dtype=object)
