@@ -28,7 +28,21 @@ from grid_planning.plan import ChecklistEntry, Plan, PolicyException
 BEDS_SHARE_DOWN = 4  # 1/4 of beds
 SLOTS_SHARE_DOWN = 3  # 1/3 of outpatient slots
 
-_FAC_COLUMNS = ("name", "level", "type", "owner_level", "beds", "source", "level_source")
+_FAC_COLUMNS = (
+    "name", "level", "type", "owner_level", "beds", "source", "level_source", "capacity_source"
+)
+
+
+def _capacity_source(row: pd.Series) -> str:
+    """Where a facility's beds/slots come from: its ``capacity_source`` when given, else ``source``.
+
+    A real hospital can carry generated capacity (the sample city has no bed counts), so the
+    facility's own ``source`` alone would present invented beds as real.
+    """
+    cap = str(row.get("capacity_source", "") or "").strip()
+    if cap and cap.lower() != "nan":
+        return cap
+    return str(row.get("source", "") or "unknown")
 
 
 class RoleChangeError(ValueError):
@@ -72,6 +86,7 @@ def _record(fid: str, fac: pd.DataFrame, roles: pd.DataFrame) -> dict[str, Any]:
         "beds": _beds(row.get("beds")),
         "source": str(row.get("source", "")),
         "level_source": str(row.get("level_source", "")),
+        "capacity_source": _capacity_source(row),
         "home_grid": str(role.get("home_grid", "")),
         "supports": _split(role.get("supports", "")),
     }
@@ -89,7 +104,8 @@ def grid_roster(layers: Any, plan: Plan) -> dict[str, dict[str, Any]]:
         "collaborators" ([records], each with the grids it ``supports``), "counts" ({role: n}),
         "beds" (total of the lead, members, primary care and home cross-grid institutions)}}``.
         A record has ``id``, ``name``, ``level``, ``type``, ``owner_level``, ``beds``, ``source``,
-        ``level_source``, ``home_grid`` and ``supports`` (list of grid ids).
+        ``level_source``, ``capacity_source`` (where ``beds`` comes from), ``home_grid`` and
+        ``supports`` (list of grid ids).
     """
     fac = _facility_frame(layers, plan)
     roles = _roles(plan)
@@ -151,7 +167,8 @@ def roster_table(layers: Any, plan: Plan, lang: str | None = None) -> pd.DataFra
     pandas.DataFrame
         Columns ``id``, ``grid_id`` (``""`` for collaborators), ``role``, ``name``, ``level``,
         ``type``, ``owner_level``, ``beds``, ``source`` (real / illustrative / user),
-        ``level_source`` (data / assumed), ``home_grid``, ``supports``; sorted by grid then role.
+        ``level_source`` (data / assumed), ``capacity_source`` (where ``beds`` comes from),
+        ``home_grid``, ``supports``; sorted by grid then role.
     """
     fac = _facility_frame(layers, plan)
     roles = _roles(plan)
@@ -175,6 +192,7 @@ def roster_table(layers: Any, plan: Plan, lang: str | None = None) -> pd.DataFra
     table = pd.DataFrame(rows)
     if table.empty:
         return table
+    table["capacity_source"] = [_capacity_source(fac.loc[fid]) for fid in table["id"]]
     table["_o"] = table["role"].map(order).fillna(len(order))
     table = table.sort_values(["grid_id", "_o", "id"], kind="stable").drop(columns="_o")
     if lang is not None:
@@ -190,9 +208,9 @@ def lead_obligations(layers: Any, plan: Plan) -> pd.DataFrame:
     pandas.DataFrame
         One row per grid: ``grid_id``, ``lead_id``, ``lead_name``, ``beds``, ``outpatient_slots``,
         ``beds_to_primary`` (``ceil(beds / 4)``), ``slots_to_primary`` (``ceil(slots / 3)``), NaN
-        where the capacity is unknown, and ``capacity_source`` (the facility's ``source``: "real",
-        "illustrative", the user's label, or "unknown" when no capacity figure exists) so a view
-        can say the figures are illustrative.
+        where the capacity is unknown, and ``capacity_source`` (the facility's ``capacity_source``
+        column, else its ``source``: "real"/"data", "illustrative", the user's label, or "unknown"
+        when no capacity figure exists) so a view can say the figures are illustrative.
     """
     fac = _facility_frame(layers, plan)
     rows = []
@@ -215,7 +233,7 @@ def lead_obligations(layers: Any, plan: Plan) -> pd.DataFrame:
                 "slots_to_primary": math.ceil(slots / SLOTS_SHARE_DOWN)
                 if not math.isnan(slots)
                 else np.nan,
-                "capacity_source": str(row.get("source", "") or "unknown") if known else "unknown",
+                "capacity_source": _capacity_source(row) if known else "unknown",
             }
         )
     return pd.DataFrame(

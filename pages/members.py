@@ -27,7 +27,8 @@ def _records_table(records: list[dict], *, with_supports: bool = False) -> pd.Da
             tr("ws.mem.level"): tr(f"vocab.level.{r['level']}"),
             tr("ws.mem.type"): tr(f"vocab.type.{r['type']}"),
             tr("ws.mem.owner"): tr(f"vocab.owner.{r['owner_level']}"),
-            tr("ws.col.beds"): _beds(r.get("beds")),
+            tr("ws.col.beds"): _beds(r.get("beds"))
+            + (tr("ws.mem.illustrative_tag") if r.get("capacity_source") == "illustrative" else ""),
             tr("ws.mem.source"): tr("source.illustrative") if r.get("source") == "illustrative"
             else tr("source.real") if r.get("source") == "real" else str(r.get("source", "")),
             "id": r["id"],

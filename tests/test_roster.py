@@ -79,6 +79,24 @@ def test_lead_obligations(city, plan):
     assert ob2.loc["G2", "beds_to_primary"] == 201  # rounded up
 
 
+def test_generated_capacity_of_a_real_hospital_is_labelled_illustrative(city, plan):
+    # The sample city's real hospitals carry generated beds: the real name must not vouch for them.
+    fac = city.facilities.copy()
+    lead = plan.leads["G2"]
+    fac.loc[fac["id"] == lead, "source"] = "real"
+    fac["capacity_source"] = ""
+    fac.loc[fac["id"] == lead, "capacity_source"] = "illustrative"
+    layers2 = replace(city, facilities=fac)
+    ob = lead_obligations(layers2, plan).set_index("grid_id")
+    assert ob.loc["G2", "capacity_source"] == "illustrative"
+    table = roster_table(layers2, plan).set_index("id")
+    assert table.loc[lead, "source"] == "real" and table.loc[lead, "capacity_source"] == "illustrative"
+    assert grid_roster(layers2, plan)["G2"]["lead"]["capacity_source"] == "illustrative"
+    # Without a capacity_source column the facility's own source decides.
+    fac.loc[fac["id"] == lead, "capacity_source"] = ""
+    assert lead_obligations(replace(city, facilities=fac), plan).set_index("grid_id").loc["G2", "capacity_source"] == "real"
+
+
 def test_provincial_lead_needs_reason_recorded_as_g4_exception(city, plan):
     with pytest.raises(RoleChangeError) as err:
         change_role(city, plan, "F7", "lead")
