@@ -110,7 +110,7 @@ with page_guard():
         options = {str(r["id"]): f"{facility_label(r, lang())} · {r['grid_id'] or '–'} · {r['role_text']}"
                    for r in table.to_dict("records")}
         with st.form("role_form"):
-            fid = st.selectbox(tr("ws.mem.facility"), list(options), format_func=options.get, index=None, key="role_fid")
+            fid = st.selectbox(tr("ws.mem.facility"), list(options), format_func=options.get, index=None, placeholder=tr("ws.choose"), key="role_fid")
             role = st.selectbox(tr("ws.mem.new_role"), list(schema.ROLES), format_func=fmt("plan.role."),
                                 key="role_new")
             reason = st.text_input(tr("ws.mem.reason"), key="role_reason", help=tr("ws.mem.reason_help"))

@@ -63,9 +63,9 @@ def _parameters(ws) -> None:
     k = st.number_input(tr("ws.plan.k"), min_value=1, max_value=max(2, n_elig), step=1, key="plan_k",
                         help=tr("ws.plan.k_help", n=len(elig)))
     fixed = st.multiselect(tr("ws.plan.fixed"), options=list(elig_labels), format_func=elig_labels.get,
-                           key="plan_fixed")
+                           key="plan_fixed", placeholder=tr("ws.choose"))
     excluded = st.multiselect(tr("ws.plan.excluded"), options=list(elig_labels), format_func=elig_labels.get,
-                              key="plan_excluded")
+                              key="plan_excluded", placeholder=tr("ws.choose"))
     n_assumed = int((elig["eligibility"] == "assumed").sum())
     if n_assumed:
         st.caption(tr("ws.plan.assumed_note", n=n_assumed))
@@ -90,7 +90,7 @@ def _parameters(ws) -> None:
         h_labels = _labels(hospitals)
         with st.form("designate_form", clear_on_submit=True):
             fid = st.selectbox(tr("ws.exc.designate"), options=list(h_labels), format_func=h_labels.get,
-                               index=None, key="exc_fid")
+                               index=None, placeholder=tr("ws.choose"), key="exc_fid")
             reason = st.text_input(tr("ws.exc.reason"), key="exc_reason")
             if st.form_submit_button(tr("ws.exc.add")):
                 if not fid or not reason.strip():
@@ -100,7 +100,7 @@ def _parameters(ws) -> None:
         lead_labels = _labels(fac[fac["id"].astype(str).isin(list(elig_labels) + [f for f, _ in ws.request.designated_leads])])
         with st.form("waiver_form", clear_on_submit=True):
             lid = st.selectbox(tr("ws.exc.g5_lead"), options=list(lead_labels), format_func=lead_labels.get,
-                               index=None, key="waiver_fid")
+                               index=None, placeholder=tr("ws.choose"), key="waiver_fid")
             reason = st.text_input(tr("ws.exc.reason"), key="waiver_reason")
             if st.form_submit_button(tr("ws.exc.add_g5")):
                 if not lid or not reason.strip():
@@ -228,7 +228,7 @@ def _hand_edits(ws, fig) -> None:
     units = ws.layers.units
     labels = dict(zip(units["id"].astype(str), units["name"].astype(str) + " · " + units["id"].astype(str), strict=True))
     chosen = st.multiselect(tr("ws.edit.pick"), options=list(labels), format_func=labels.get,
-                            default=list(ws.selection), key=f"edit_pick_{ws.revision}_{hash(ws.selection)}")
+                            default=list(ws.selection), placeholder=tr("ws.choose"), key=f"edit_pick_{ws.revision}_{hash(ws.selection)}")
     if tuple(chosen) != ws.selection:
         ws.select(chosen)
     if ws.selection:
@@ -264,7 +264,7 @@ def _what_if(ws) -> None:
     st.caption(tr("ws.whatif.caption"))
     t1, t2, t3 = st.tabs([tr("ws.whatif.modify"), tr("ws.whatif.add"), tr("ws.whatif.close")])
     with t1, st.form("whatif_modify"):
-        fid = st.selectbox(tr("ws.whatif.facility"), list(h_labels), format_func=h_labels.get, index=None, key="wi_mod_fid")
+        fid = st.selectbox(tr("ws.whatif.facility"), list(h_labels), format_func=h_labels.get, index=None, placeholder=tr("ws.choose"), key="wi_mod_fid")
         c1, c2, c3 = st.columns(3)
         level = c1.selectbox(tr("ws.whatif.level"), [None, *schema.LEVELS], key="wi_mod_level",
                              format_func=fmt("vocab.level.", none_key="ws.unchanged"))
@@ -304,7 +304,7 @@ def _what_if(ws) -> None:
                     st.session_state.pop("place_lonlat", None)
                     _after_edit(res)
     with t3, st.form("whatif_close"):
-        fid = st.selectbox(tr("ws.whatif.facility"), list(h_labels), format_func=h_labels.get, index=None, key="wi_close_fid")
+        fid = st.selectbox(tr("ws.whatif.facility"), list(h_labels), format_func=h_labels.get, index=None, placeholder=tr("ws.choose"), key="wi_close_fid")
         if st.form_submit_button(tr("ws.whatif.close_button")):
             with action():
                 if not fid:
