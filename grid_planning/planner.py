@@ -61,9 +61,12 @@ from grid_planning.plan import FacilityEdit, Plan, PolicyException, apply_facili
 #: A cross-grid institution (G7) supports every grid whose lead is within this many minutes.
 CROSS_GRID_SUPPORT_MINUTES = 30.0
 #: Work budget (units x lead sets x k) below which lead selection enumerates every lead set.
-EXHAUSTIVE_BUDGET = 4e7
-#: Random restarts of the swap heuristic (on top of the greedy start).
-SWAP_RESTARTS = 4
+EXHAUSTIVE_BUDGET = 2e6
+#: Random restarts of the swap heuristic (on top of the greedy start); more when there are many
+#: candidates (more local optima), see :func:`_select_leads`.
+SWAP_RESTARTS = 2
+SWAP_RESTARTS_MANY = 5
+MANY_CANDIDATES = 20
 #: Lead sets are re-examined with the contiguous objective when contiguity repair costs more than
 #: this share of the p-median objective.
 CONTIGUITY_SLACK = 0.002
@@ -605,7 +608,8 @@ def _select_leads(
         return _exhaustive(dm, wf, k, required, free, n_free, cand_unit)
     best = None
     rng = np.random.default_rng(12345)
-    starts = [None] + [rng.permutation(free)[:n_free].tolist() for _ in range(SWAP_RESTARTS)]
+    restarts = SWAP_RESTARTS_MANY if m > MANY_CANDIDATES else SWAP_RESTARTS
+    starts = [None] + [rng.permutation(free)[:n_free].tolist() for _ in range(restarts)]
     iters = 0
     for start in starts:
         if start is None:
