@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from grid_planning import schema
-from grid_planning.i18n import DEFAULT_LANGUAGE, t
+from grid_planning.i18n import DEFAULT_LANGUAGE, CatalogueError, t
 from grid_planning.metrics import (
     _roles,
     _split,
@@ -83,17 +83,8 @@ CRITERIA: tuple[Criterion, ...] = tuple(
 )
 
 
-class ChecklistError(ValueError):
+class ChecklistError(CatalogueError):
     """An invalid checklist record; ``key`` and ``params`` give the catalogue message."""
-
-    def __init__(self, key: str, **params: object) -> None:
-        self.key = key
-        self.params = params
-        super().__init__(t(key, "en", **params))
-
-    def message(self, lang: str = DEFAULT_LANGUAGE) -> str:
-        """The problem in words."""
-        return t(self.key, lang, **self.params)
 
 
 def _row(

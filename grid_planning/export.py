@@ -32,7 +32,7 @@ import pandas as pd
 import pyogrio
 
 from grid_planning import __version__
-from grid_planning.i18n import DEFAULT_LANGUAGE, t
+from grid_planning.i18n import DEFAULT_LANGUAGE, CatalogueError, t
 from grid_planning.layers import CityLayers
 from grid_planning.metrics import (
     _roles,
@@ -76,17 +76,8 @@ GRID_COLUMNS = (
 REQUIRED_LAYERS = ("units", "facilities", "plan_meta")
 
 
-class PlanFileError(ValueError):
+class PlanFileError(CatalogueError):
     """A plan GeoPackage that cannot be read; ``key``/``params`` give the catalogue message."""
-
-    def __init__(self, key: str, **params: object) -> None:
-        self.key = key
-        self.params = params
-        super().__init__(t(key, "en", **params))
-
-    def message(self, lang: str = DEFAULT_LANGUAGE) -> str:
-        """The problem in words, with what to do."""
-        return t(self.key, lang, **self.params)
 
 
 def _writable(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:

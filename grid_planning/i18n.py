@@ -72,3 +72,21 @@ def t(key: str, lang: str = DEFAULT_LANGUAGE, **params: object) -> str:
 def has(key: str) -> bool:
     """Whether ``key`` is in the catalogue."""
     return key in catalogue()
+
+
+class CatalogueError(ValueError):
+    """An error a planner reads: its text is a catalogue ``key`` with ``params``, in any language.
+
+    ``str(exc)`` is the English text (for logs and the CLI); views call :meth:`message` with the
+    user's language. Library errors that reach a planner derive from this class, so a page needs
+    one ``except`` and never shows a traceback.
+    """
+
+    def __init__(self, key: str, **params: object) -> None:
+        self.key = key
+        self.params = params
+        super().__init__(t(key, "en", **params))
+
+    def message(self, lang: str = DEFAULT_LANGUAGE) -> str:
+        """The problem in words, in ``lang``."""
+        return t(self.key, lang, **self.params)

@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from grid_planning import schema
-from grid_planning.i18n import DEFAULT_LANGUAGE, t
+from grid_planning.i18n import CatalogueError, t
 from grid_planning.metrics import _roles, _split, effective_facilities, fac_table, facility_units
 from grid_planning.plan import ChecklistEntry, Plan, PolicyException
 
@@ -45,17 +45,8 @@ def _capacity_source(row: pd.Series) -> str:
     return str(row.get("source", "") or "unknown")
 
 
-class RoleChangeError(ValueError):
+class RoleChangeError(CatalogueError):
     """A role change the policy does not allow; ``key`` and ``params`` give the catalogue message."""
-
-    def __init__(self, key: str, **params: object) -> None:
-        self.key = key
-        self.params = params
-        super().__init__(t(key, "en", **params))
-
-    def message(self, lang: str = DEFAULT_LANGUAGE) -> str:
-        """The reason in words."""
-        return t(self.key, lang, **self.params)
 
 
 def _facility_frame(layers: Any, plan: Plan) -> pd.DataFrame:

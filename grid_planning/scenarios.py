@@ -21,6 +21,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from grid_planning.i18n import CatalogueError
 from grid_planning.plan import Plan
 
 SCHEMA_VERSION = 1
@@ -42,7 +43,7 @@ CREATE TABLE IF NOT EXISTS scenarios (
 """
 
 
-class ScenarioStoreError(RuntimeError):
+class ScenarioStoreError(CatalogueError):
     """A scenario database problem, with a catalogue key and parameters for the message.
 
     Attributes
@@ -55,8 +56,7 @@ class ScenarioStoreError(RuntimeError):
 
     def __init__(self, code: str, **params: object) -> None:
         self.code = code
-        self.params = params
-        super().__init__(f"{code}: {params}")
+        super().__init__(f"scenarios.error.{code}", **params)
 
 
 def default_store_path() -> Path:

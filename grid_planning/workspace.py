@@ -38,7 +38,7 @@ import pandas as pd
 import shapely
 
 from grid_planning.costs import CostMatrix, CostParams, travel_costs
-from grid_planning.i18n import t
+from grid_planning.i18n import CatalogueError, t
 from grid_planning.layers import CityLayers
 from grid_planning.plan import FacilityEdit, Plan, apply_facility_edits, effective_layers
 from grid_planning.planner import PlanRequest, PlanResult, compare_k, move_units, plan_city, replan
@@ -55,7 +55,7 @@ Progress = Callable[[float, str], None]
 HISTORY_LIMIT = 50
 
 
-class WorkspaceError(RuntimeError):
+class WorkspaceError(CatalogueError):
     """A planner's action that cannot be carried out, with a catalogue key for the message.
 
     Attributes
@@ -68,12 +68,7 @@ class WorkspaceError(RuntimeError):
 
     def __init__(self, code: str, **params: object) -> None:
         self.code = code
-        self.params = params
-        super().__init__(f"{code}: {params}")
-
-    def message(self, lang: str = "zh") -> str:
-        """The explanation in ``lang``."""
-        return t(f"workspace.error.{self.code}", lang, **self.params)
+        super().__init__(f"workspace.error.{code}", **params)
 
 
 @dataclass(frozen=True)

@@ -16,12 +16,12 @@ import pandas as pd
 import streamlit as st
 
 from grid_planning.costs import CostMatrix, CostParams, facilities_fingerprint, travel_costs
-from grid_planning.i18n import has, t
+from grid_planning.i18n import CatalogueError, has, t
 from grid_planning.layers import CityLayers
 from grid_planning.mapview import layers_fingerprint
 from grid_planning.planner import PlanRequest, eligible_leads
-from grid_planning.scenarios import ScenarioStore, ScenarioStoreError, default_store_path
-from grid_planning.workspace import Workspace, WorkspaceError
+from grid_planning.scenarios import ScenarioStore, default_store_path
+from grid_planning.workspace import Workspace
 from pages._common import active_layers, lang, tr
 
 WS = "workspace"
@@ -100,16 +100,8 @@ def fmt(prefix: str, *, none_key: str | None = None) -> Callable[[object], str]:
 
 def error_text(exc: Exception) -> str:
     """A planner-facing sentence for any error the library raises with a catalogue key."""
-    if hasattr(exc, "message") and callable(exc.message):
-        try:
-            return exc.message(lang())
-        except TypeError:
-            pass
-    if isinstance(exc, ScenarioStoreError):
-        return tr(f"scenarios.error.{exc.code}", **exc.params)
-    key = getattr(exc, "key", None)
-    if key and has(key):
-        return tr(key, **getattr(exc, "params", {}))
+    if isinstance(exc, CatalogueError):
+        return exc.message(lang())
     return tr("app.error", detail=str(exc))
 
 
@@ -118,7 +110,7 @@ def action() -> Iterator[None]:
     """Run one planner action; a refused action shows why (never a traceback)."""
     try:
         yield
-    except (WorkspaceError, ScenarioStoreError, ValueError, KeyError) as exc:
+    except (CatalogueError, ValueError, KeyError) as exc:
         st.error(error_text(exc))
 
 
