@@ -32,7 +32,7 @@ import pandas as pd
 import pyogrio
 
 from grid_planning import __version__
-from grid_planning.i18n import DEFAULT_LANGUAGE, CatalogueError, t
+from grid_planning.i18n import DEFAULT_LANGUAGE, CatalogueError, has, t
 from grid_planning.layers import CityLayers
 from grid_planning.metrics import (
     _roles,
@@ -59,6 +59,7 @@ GRID_COLUMNS = (
     "area_km2",
     "beds",
     "beds_per_1000",
+    "beds_illustrative_share",
     "mean_travel_min",
     "p90_travel_min",
     "max_travel_min",
@@ -337,15 +338,22 @@ def stored_checks(path: str | Path) -> list:
     return [CheckResult.from_dict(d) for d in json.loads(raw or "[]")]
 
 
-def _headers(frame: pd.DataFrame, lang: str) -> pd.DataFrame:
-    """Column headers in words where the catalogue has them (``plan.col.<name>``)."""
-    return frame.rename(
-        columns={
-            c: t(f"plan.col.{c}", lang)
-            for c in frame.columns
-            if t(f"plan.col.{c}", lang) != f"plan.col.{c}"
-        }
-    )
+def column_headers(frame: pd.DataFrame, lang: str = DEFAULT_LANGUAGE) -> pd.DataFrame:
+    """The frame with column headers in words where the catalogue has them (``plan.col.<name>``).
+
+    Parameters
+    ----------
+    frame : DataFrame
+        A table of this package (grid metrics, roster, obligations, checks, checklist).
+    lang : {"zh", "en"}
+        Language of the headers; columns without a catalogue entry keep their name.
+
+    Returns
+    -------
+    DataFrame
+        A renamed copy.
+    """
+    return frame.rename(columns={c: t(f"plan.col.{c}", lang) for c in frame.columns if has(f"plan.col.{c}")})
 
 
 def plan_tables_xlsx(
@@ -389,7 +397,7 @@ def plan_tables_xlsx(
                     out[col] = out[col].astype(int)
                 elif pd.api.types.is_float_dtype(out[col]):
                     out[col] = out[col].astype(float).replace([np.inf, -np.inf], np.nan)
-            _headers(out, lang).to_excel(writer, sheet_name=name, index=False)
+            column_headers(out, lang).to_excel(writer, sheet_name=name, index=False)
     return path
 
 
@@ -410,7 +418,8 @@ def summary_text(grid_df: pd.DataFrame, lang: str = DEFAULT_LANGUAGE) -> str:
     """Per-grid summary table for the terminal.
 
     Columns: grid, lead (``*`` marks a lead whose level was assumed), population, area, beds per
-    1,000, mean and p90 minutes to the lead, 15/30-minute shares, contiguity.
+    1,000, mean and p90 minutes to the lead, 15/30-minute shares, contiguity. Notes below the table
+    say when a lead's level was assumed and how much of the beds are illustrative.
     """
     yes, no = t("plan.cli.yes", lang), t("plan.cli.no", lang)
     rows = []
@@ -436,6 +445,11 @@ def summary_text(grid_df: pd.DataFrame, lang: str = DEFAULT_LANGUAGE) -> str:
     text = pd.DataFrame(rows).to_string(index=False)
     if (grid_df.get("lead_level_source", pd.Series(dtype=str)) == "assumed").any():
         text += "\n" + t("plan.cli.assumed_note", lang)
+    if "beds_illustrative_share" in grid_df and grid_df["beds"].sum() > 0:
+        generated = float((grid_df["beds"] * grid_df["beds_illustrative_share"]).sum())
+        if generated > 0:
+            share = generated / float(grid_df["beds"].sum())
+            text += "\n" + t("plan.cli.beds_illustrative_note", lang, share=f"{share:.0%}")
     return text + "\n" + t("plan.cli.yardstick_note", lang)
 
 

@@ -1496,10 +1496,7 @@ def summarise(layers: CityLayers) -> dict:
     beds = float(fac["beds"].fillna(0).sum()) if beds_known else 0.0
     by_source = fac["source"].value_counts().to_dict() if len(fac) else {}
     # A figure that rests on generated data must say so (never present invented data as real).
-    generated = pd.Series(False, index=fac.index)
-    for col in ("source", "capacity_source"):
-        if col in fac.columns:
-            generated |= fac[col].astype(str).eq("illustrative")
+    generated = schema.generated_capacity_mask(fac)
     beds_generated = float(fac.loc[generated, "beds"].fillna(0).sum()) if beds_known else 0.0
     eligible = schema.eligible_lead_mask(fac) if len(fac) else pd.Series(False, index=fac.index)
     assumed = (

@@ -30,8 +30,9 @@ import shapely
 from scipy import sparse
 from scipy.sparse.csgraph import connected_components
 
-from grid_planning import schema
+from grid_planning import graph, schema
 from grid_planning.i18n import DEFAULT_LANGUAGE, t
+from grid_planning.plan import apply_facility_edits
 
 #: Travel-time yardsticks (minutes) for coverage shares; the policy sets none, these are ours.
 THRESHOLDS: tuple[int, ...] = (15, 30)
@@ -51,12 +52,7 @@ def effective_facilities(layers: Any, plan: Any) -> gpd.GeoDataFrame:
     facilities = layers.facilities
     if plan is None or not getattr(plan, "edits", ()):
         return facilities
-    from grid_planning import plan as plan_module  # noqa: PLC0415 - may be extended after import
-
-    apply = getattr(plan_module, "apply_facility_edits", None)
-    if apply is None:
-        return facilities
-    return apply(facilities, plan.edits)
+    return apply_facility_edits(facilities, plan.edits)
 
 
 def _str_ids(values: Any) -> np.ndarray:
@@ -151,37 +147,10 @@ def _finite_max(values: np.ndarray) -> float:
 def facility_units(layers: Any, facilities: gpd.GeoDataFrame | None = None) -> pd.Series:
     """Unit id containing each facility (nearest unit for a facility just outside every unit).
 
-    Delegates to :func:`grid_planning.graph.facility_units` when the planner provides it, so the
-    checks locate facilities exactly as the planner does.
+    :func:`grid_planning.graph.facility_units` (cached) as an object Series, so the checks locate
+    facilities exactly as the planner does.
     """
-    facilities = layers.facilities if facilities is None else facilities
-    try:
-        from grid_planning import graph  # noqa: PLC0415
-
-        fu = getattr(graph, "facility_units", None)
-    except ImportError:
-        fu = None
-    if fu is not None:
-        try:
-            res = fu(layers, facilities)
-            return pd.Series(res).astype(object).map(lambda x: None if pd.isna(x) else str(x))
-        except TypeError:
-            pass
-    return _own_facility_units(layers, facilities)
-
-
-def _own_facility_units(layers: Any, facilities: gpd.GeoDataFrame) -> pd.Series:
-    ids = _str_ids(facilities["id"])
-    if len(facilities) == 0:
-        return pd.Series([], dtype=object)
-    units = layers.units[["id", "geometry"]].to_crs(layers.metric_crs)
-    pts = gpd.GeoDataFrame({"fid": ids}, geometry=facilities.geometry.values, crs=facilities.crs)
-    pts = pts.to_crs(layers.metric_crs)
-    joined = gpd.sjoin_nearest(pts, units, how="left")
-    joined = joined[~joined.index.duplicated(keep="first")]
-    return pd.Series(
-        [None if pd.isna(u) else str(u) for u in joined["id"]], index=pd.Index(ids), dtype=object
-    )
+    return graph.facility_units(layers, facilities).astype(object)
 
 
 # ---- unit adjacency and shared edge lengths (cached per units table) --------------------------
@@ -192,7 +161,7 @@ class _Geometry:
     perimeter_km: np.ndarray
     pairs: np.ndarray  # (m, 2) positions of units whose polygons touch
     shared_km: np.ndarray  # shared boundary length of each pair
-    adjacency: Any = None  # csr from graph.unit_adjacency (planner's definition) or None
+    adjacency: Any  # csr from graph.unit_adjacency: contiguity as the planner defines it
     extra: dict = field(default_factory=dict)
 
 
@@ -217,17 +186,14 @@ def _unit_geometry(layers: Any) -> _Geometry:
         np.column_stack([left, right]).astype(np.int64) if len(left) else np.zeros((0, 2), np.int64)
     )
     info = _Geometry(
-        _str_ids(units["id"]), np.asarray(area), np.asarray(perim), pairs, np.asarray(shared)
+        _str_ids(units["id"]),
+        np.asarray(area),
+        np.asarray(perim),
+        pairs,
+        np.asarray(shared),
+        sparse.csr_matrix(graph.unit_adjacency(units, layers.metric_crs)),
     )
     info.extra["crs"] = layers.metric_crs
-    try:
-        from grid_planning import graph  # noqa: PLC0415
-
-        ua = getattr(graph, "unit_adjacency", None)
-        if ua is not None:
-            info.adjacency = sparse.csr_matrix(ua(units, layers.metric_crs))
-    except ImportError:
-        pass
     _GEOM_CACHE[key] = (weakref.ref(units), info)
     for stale in [k for k, (ref, _) in _GEOM_CACHE.items() if ref() is None]:
         _GEOM_CACHE.pop(stale, None)
@@ -237,13 +203,8 @@ def _unit_geometry(layers: Any) -> _Geometry:
 def _parts_per_grid(info: _Geometry, labels: np.ndarray) -> dict[str, int]:
     """Number of connected pieces of each grid (1 = contiguous)."""
     n = len(labels)
-    if info.adjacency is not None:
-        coo = info.adjacency.tocoo()
-        rows, cols = coo.row, coo.col
-    else:
-        # Own fallback: units are neighbours when they share a boundary of positive length.
-        rook = info.shared_km > 0
-        rows, cols = info.pairs[rook, 0], info.pairs[rook, 1]
+    coo = info.adjacency.tocoo()
+    rows, cols = coo.row, coo.col
     same = labels[rows] == labels[cols]
     graph = sparse.coo_matrix(
         (np.ones(int(same.sum())), (rows[same], cols[same])), shape=(n, n)
@@ -356,7 +317,8 @@ def grid_metrics(
     pandas.DataFrame
         Index grid id (in plan order); columns ``grid_id``, ``name``, ``lead_id``, ``lead_name``,
         ``lead_level_source``, ``population``, ``area_km2``, ``beds`` (facilities of the grid,
-        collaborators excluded), ``beds_per_1000``, ``mean_travel_min``, ``p90_travel_min``,
+        collaborators excluded), ``beds_per_1000``, ``beds_illustrative_share`` (share of those
+        beds that are generated, not data: a view must say so), ``mean_travel_min``, ``p90_travel_min``,
         ``max_travel_min`` (to the lead, population-weighted), ``share_15_lead``, ``share_30_lead``,
         ``share_15_secondary``, ``share_30_secondary`` (population shares), ``polsby_popper``,
         ``n_parts``, ``contiguous``, ``n_units``, ``n_facilities``, ``n_lead``, ``n_member``,
@@ -366,6 +328,8 @@ def grid_metrics(
     ud = unit_metrics(layers, plan, costs) if unit_df is None else unit_df
     facilities = effective_facilities(layers, plan)
     fac = fac_table(facilities)
+    fac_beds = pd.to_numeric(fac["beds"], errors="coerce") if "beds" in fac else None
+    fac_generated = schema.generated_capacity_mask(fac)
     roles = _roles(plan)
     info = _unit_geometry(layers)
     labels = np.asarray([g if g is not None else "" for g in ud["grid_id"]], dtype=object)
@@ -399,11 +363,9 @@ def grid_metrics(
         lead_name = str(lead_row["name"]) if lead_row is not None else lead
         in_grid = roles[(roles["grid_id"] == grid) & (roles["role"] != "collaborator")]
         in_grid_ids = [f for f in in_grid.index if f in fac.index]
-        beds = (
-            pd.to_numeric(fac.loc[in_grid_ids, "beds"], errors="coerce").sum(min_count=0)
-            if in_grid_ids
-            else 0.0
-        )
+        grid_beds = fac_beds.loc[in_grid_ids] if fac_beds is not None else pd.Series(dtype=float)
+        beds = float(grid_beds.sum(min_count=0)) if in_grid_ids else 0.0
+        generated_beds = float(grid_beds[fac_generated.loc[grid_beds.index]].sum())
         population = grid_pops[grid]
         a = float(area.get(grid, 0.0))
         p = float(perim.get(grid, 0.0))
@@ -425,6 +387,7 @@ def grid_metrics(
             "area_km2": a,
             "beds": float(beds),
             "beds_per_1000": float(beds) / population * 1000 if population > 0 else float("nan"),
+            "beds_illustrative_share": generated_beds / beds if beds > 0 else 0.0,
             **_travel_stats(t_lead, w),
             "share_15_lead": _share_within(t_lead, w, 15),
             "share_30_lead": _share_within(t_lead, w, 30),
@@ -460,7 +423,7 @@ def city_metrics(
     -------
     dict
         ``k``, ``population`` (city), ``assigned_population``, ``area_km2``, ``beds``,
-        ``beds_per_1000``, ``mean/p90/max_travel_min`` (to the lead), ``share_15_lead``,
+        ``beds_per_1000``, ``beds_illustrative_share``, ``mean/p90/max_travel_min`` (to the lead), ``share_15_lead``,
         ``share_30_lead``, ``share_15_secondary``, ``share_30_secondary``, ``share_15_primary``,
         ``share_30_primary``, ``mean_secondary_min``, ``mean_primary_min``, ``n_contiguous``,
         ``max_balance_dev`` (largest absolute deviation), ``min_polsby_popper``,
@@ -475,6 +438,11 @@ def city_metrics(
     t_pri = ud["t_primary"].to_numpy(float)
     population = float(w.sum())
     beds = float(gd["beds"].sum()) if len(gd) else 0.0
+    generated_beds = (
+        float((gd["beds"] * gd["beds_illustrative_share"]).sum())
+        if len(gd) and "beds_illustrative_share" in gd
+        else 0.0
+    )
     out: dict[str, float] = {
         "k": int(len(plan.leads)),
         "population": population,
@@ -482,6 +450,7 @@ def city_metrics(
         "area_km2": float(_unit_geometry(layers).area_km2.sum()),
         "beds": beds,
         "beds_per_1000": beds / population * 1000 if population > 0 else float("nan"),
+        "beds_illustrative_share": generated_beds / beds if beds > 0 else 0.0,
         **_travel_stats(t_lead, w),
         "share_15_lead": _share_within(t_lead, w, 15),
         "share_30_lead": _share_within(t_lead, w, 30),
@@ -599,7 +568,10 @@ class CheckResult:
 
     def message(self, lang: str = DEFAULT_LANGUAGE) -> str:
         """The result in words; an exception shows its reason."""
-        return t(f"plan.check.{self.code}", lang, **self.params)
+        params = self.params
+        if "ineligible" in params:  # what keeps a lead from G4, in the reader's language
+            params = params | {"why": _why_text(params, lang)}
+        return t(f"plan.check.{self.code}", lang, **params)
 
     def status_text(self, lang: str = DEFAULT_LANGUAGE) -> str:
         """``pass`` / ``passed by exception`` ... in words."""
@@ -730,32 +702,14 @@ def check_policy(layers: Any, plan: Any, costs: Any = None) -> list[CheckResult]
             results += _check_g4(grid, lead, name, fac.loc[lead], plan, unit_grid, fu)
             results.append(_check_g5(grid, lead, name, fac, roles, plan))
         n_parts = int(parts.get(grid, 0))
+        p = {"grid": grid, "lead_name": name}
         if n_parts == 1:
-            results.append(
-                CheckResult(
-                    "contiguity", "pass", "contiguity_ok", {"grid": grid, "lead_name": name}, grid
-                )
-            )
+            results.append(CheckResult("contiguity", "pass", "contiguity_ok", p, grid))
         elif n_parts == 0:
-            results.append(
-                CheckResult(
-                    "contiguity",
-                    "fail",
-                    "contiguity_empty",
-                    {"grid": grid, "lead_name": name},
-                    grid,
-                )
-            )
+            results.append(CheckResult("contiguity", "fail", "contiguity_empty", p, grid))
         else:
-            results.append(
-                CheckResult(
-                    "contiguity",
-                    "fail",
-                    "contiguity_broken",
-                    {"grid": grid, "lead_name": name, "parts": n_parts},
-                    grid,
-                )
-            )
+            p["parts"] = n_parts
+            results.append(CheckResult("contiguity", "fail", "contiguity_broken", p, grid))
     return results
 
 
@@ -878,15 +832,32 @@ def _check_g3_grid(
     return [CheckResult("G3", "pass", "g3_ok", p, grid)]
 
 
-def _why_ineligible(row: pd.Series) -> str:
+#: Facility column -> catalogue prefix of its value labels (``vocab.<prefix>.<code>``).
+_VOCAB_PREFIX = {"level": "level", "type": "type", "owner_level": "owner"}
+
+
+def _why_ineligible(row: pd.Series) -> list[str]:
+    """The columns of ``row`` that keep it from leading under G4."""
     reasons = []
     if row["level"] != "tertiary":
-        reasons.append(f"level={row['level']}")
+        reasons.append("level")
     if row["type"] not in schema.LEAD_TYPES:
-        reasons.append(f"type={row['type']}")
+        reasons.append("type")
     if row["owner_level"] not in schema.LEAD_OWNER_LEVELS:
-        reasons.append(f"owner_level={row['owner_level']}")
-    return ", ".join(reasons)
+        reasons.append("owner_level")
+    return reasons
+
+
+def _why_text(params: dict, lang: str) -> str:
+    """``level=secondary, type=specialty`` in English, the vocabulary labels in Chinese."""
+    parts = []
+    for col in params["ineligible"]:
+        value = str(params.get(col, ""))
+        label = t(f"vocab.{_VOCAB_PREFIX.get(col, col)}.{value}", lang) if lang != "en" else value
+        parts.append(
+            t("plan.check.why_item", lang, field=t(f"plan.check.field.{col}", lang), value=label)
+        )
+    return t("plan.check.why_sep", lang).join(parts)
 
 
 def _check_g4(
@@ -923,7 +894,9 @@ def _check_g4(
         out.append(CheckResult("G4", "exception", "g4_exception", p | {"reason": exc.reason}, grid))
     else:
         out.append(
-            CheckResult("G4", "fail", "g4_ineligible", p | {"why": _why_ineligible(row)}, grid)
+            CheckResult(
+                "G4", "fail", "g4_ineligible", p | {"ineligible": _why_ineligible(row)}, grid
+            )
         )
     return out
 

@@ -9,6 +9,7 @@ import pandas as pd
 import streamlit as st
 
 from grid_planning import schema
+from grid_planning.export import column_headers
 from grid_planning.roster import grid_roster, lead_obligations, roster_table
 from grid_planning.workspace import facility_label
 from pages._common import lang, page_guard, tr
@@ -62,8 +63,10 @@ with page_guard():
         counts = ros["counts"]
         cols = st.columns(6)
         cols[0].metric(tr("ws.col.population"), f"{fig.grids.at[grid, 'population']:,.0f}")
-        cols[1].metric(tr("ws.col.beds"), _beds(ros["beds"]))
-        cols[2].metric(tr("ws.col.beds_per_1000"), f"{fig.grids.at[grid, 'beds_per_1000']:.2f}")
+        # Beds resting on generated data say so (the sample city has no bed counts).
+        illustrative = tr("home.metric.illustrative_suffix") if fig.grids.at[grid, "beds_illustrative_share"] > 0 else ""
+        cols[1].metric(tr("ws.col.beds") + illustrative, _beds(ros["beds"]))
+        cols[2].metric(tr("ws.col.beds_per_1000") + illustrative, f"{fig.grids.at[grid, 'beds_per_1000']:.2f}")
         cols[3].metric(tr("plan.role.member"), counts["member"])
         cols[4].metric(tr("plan.role.primary"), counts["primary"])
         cols[5].metric(tr("plan.role.collaborator"), counts["collaborator"])
@@ -125,4 +128,4 @@ with page_guard():
         if st.session_state.get("role_done"):
             st.success(st.session_state.pop("role_done"))
         with st.expander(tr("ws.mem.all")):
-            st.dataframe(table, hide_index=True, width="stretch", key="mem_all")
+            st.dataframe(column_headers(table, lang()), hide_index=True, width="stretch", key="mem_all")

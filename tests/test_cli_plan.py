@@ -61,6 +61,8 @@ def test_plan_then_check(city_files, tmp_path, capsys):
     for g in ("G1", "G2", "G3"):
         assert f"\n  {g} " in printed
     assert "PASS G1" in printed and "All checks passed" in printed
+    # every synthetic facility is generated, so beds per 1,000 must say it is illustrative
+    assert "100% of the beds counted are illustrative" in printed
     layers, plan = read_plan(out)
     assert plan.k == 3 and all_passed(check_policy(layers, plan))
     gm = pyogrio.read_dataframe(out, layer="grids")

@@ -86,6 +86,7 @@ def test_layers_and_columns_of_data_format(city, rich_plan, tmp_path):
     ):
         assert col in grids.columns
     assert grids.loc["G1", "population"] == 1400 and grids.loc["G1", "beds"] == 1220
+    assert (grids["beds_illustrative_share"] == 1.0).all()  # the fixture's beds are all generated
     assert grids.loc["G1", "area_km2"] == pytest.approx(4.0, rel=1e-6)
     g1 = grids.loc[["G1"]].to_crs(city.metric_crs).geometry.iloc[0]
     assert g1.geom_type == "Polygon" and g1.area == pytest.approx(4e6, rel=1e-6)  # dissolved square
@@ -215,6 +216,7 @@ def test_approval_workbook(city, rich_plan, tmp_path):
     grids = pd.read_excel(path, sheet_name="grids")
     assert "population" in grids.columns and list(grids["grid"]) == ["G1", "G2"]
     assert list(grids["population"]) == [1400, 12200]
+    assert list(grids["share of beds illustrative"]) == [1.0, 1.0]
     checks = pd.read_excel(path, sheet_name="checks")
     assert (
         set(checks["status"]) == {"pass"}

@@ -233,6 +233,8 @@ def test_g4_ineligible_then_exception(city):
     p = replace(plan, leads=pd.Series({"G1": "F3", "G2": "F2"}, dtype=object), roles=roles)
     res = by_rule(m.check_policy(city, p), "G4", "G1")
     assert res[0].status == "fail" and "level=secondary" in res[0].message("en")
+    # the Chinese text names the level in Chinese, no English code leaks into it
+    assert "等级为二级" in res[0].message("zh") and "level" not in res[0].message("zh")
     p2 = p.with_exception(PolicyException("G4", "F3", "大学附属医院，市政府指定"))
     res = by_rule(m.check_policy(city, p2), "G4", "G1")
     assert res[0].status == "exception" and "大学附属医院，市政府指定" in res[0].message("en")
@@ -250,6 +252,7 @@ def test_g4_provincial_lead_fails(city):
     p = replace(plan, leads=pd.Series({"G1": "F1", "G2": "F7"}, dtype=object), roles=roles)
     res = by_rule(m.check_policy(city, p), "G4", "G2")
     assert res[0].status == "fail" and "owner_level=provincial" in res[0].message("en")
+    assert "举办主体层级为省属" in res[0].message("zh")
 
 
 def test_g4_assumed_level_is_a_visible_warning(city, plan):
@@ -303,3 +306,21 @@ def test_check_result_round_trip_and_table(city, plan):
     assert (table["status_text"] == "pass").all()
     with pytest.raises(ValueError):
         m.CheckResult("G1", "ok", "g1_ok")
+
+
+def test_beds_say_how_much_of_them_is_illustrative(city, plan):
+    # every fixture facility is illustrative; make F1 (1000 beds, G1) and F2 (800, G2) real data
+    fac = city.facilities.copy()
+    fac.loc[fac["id"].isin(["F1", "F2"]), "source"] = "real"
+    mixed = replace(city, facilities=fac)
+    gm = m.grid_metrics(mixed, plan, make_costs())
+    assert gm.at["G1", "beds_illustrative_share"] == pytest.approx(220 / 1220)
+    assert gm.at["G2", "beds_illustrative_share"] == pytest.approx(250 / 1050)
+    cm = m.city_metrics(mixed, plan, make_costs(), grid_df=gm)
+    assert cm["beds_illustrative_share"] == pytest.approx(470 / 2270)
+    # a real hospital with generated capacity still counts as illustrative
+    fac.loc[fac["id"] == "F1", "capacity_source"] = "illustrative"
+    gm = m.grid_metrics(replace(city, facilities=fac), plan, make_costs())
+    assert gm.at["G1", "beds_illustrative_share"] == pytest.approx(1.0)
+    all_generated = m.grid_metrics(city, plan, make_costs())
+    assert (all_generated["beds_illustrative_share"] == 1.0).all()

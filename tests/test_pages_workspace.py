@@ -203,6 +203,9 @@ def test_members_role_change_valid_and_invalid():
     ws = _ws(at)
     roles = ws.plan.roles
     assert _metric(at, "Population") == f"{ws.figures('en').grids.at['G1', 'population']:,.0f}"
+    # The sample city's beds are generated: the bed figures say so in their labels.
+    per_1000 = f"{ws.figures('en').grids.at['G1', 'beds_per_1000']:.2f}"
+    assert _metric(at, "Beds per 1,000 (illustrative)") == per_1000
     # Invalid: a provincial hospital cannot become a lead without a reason (G8/G4).
     prov = roles.index[roles["role"] == "collaborator"][0]
     at.selectbox(key="role_fid").set_value(prov)
