@@ -34,6 +34,67 @@ EXIT_OK = 0
 EXIT_NOT_USABLE = 2
 
 
+# --- shared by the commands that load a city -------------------------------------------------
+def _add_layer_args(p: argparse.ArgumentParser, *, roads_help: str) -> None:
+    """The layer files, their coordinate system and the city name (validate and plan)."""
+    p.add_argument(
+        "--units", help="population units: GeoJSON/GeoPackage/zipped Shapefile, or points CSV"
+    )
+    p.add_argument(
+        "--facilities",
+        help="facilities: CSV/XLSX with lon/lat, or GeoJSON/GeoPackage/zipped Shapefile",
+    )
+    p.add_argument("--boundary", help="city outline (polygons)")
+    p.add_argument("--roads", help=roads_help)
+    p.add_argument("--districts", help="district polygons (optional)")
+    p.add_argument(
+        "--coords",
+        choices=COORD_SYSTEMS,
+        default="wgs84",
+        help="coordinate system of lon/lat input: gcj02 = Amap/Tencent, bd09 = Baidu (default wgs84)",
+    )
+    p.add_argument("--name", help="city name shown in the summary")
+
+
+def _add_lang_arg(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--lang", choices=LANGUAGES, default="en", help="language of the output (default en)"
+    )
+
+
+def _load_layers(args: argparse.Namespace, loading_key: str, sample_key: str | None = None):
+    """The city the arguments name, the sample city without files, or ``None`` (message printed)
+    when only one of ``--units``/``--facilities`` is given."""
+    from grid_planning.layers import load_city, load_sample_city
+
+    lang = args.lang
+    if args.units is None and args.facilities is None:
+        layers = load_sample_city()
+        if sample_key:
+            print(t(sample_key, lang, city=layers.name))
+        return layers
+    if args.units is None or args.facilities is None:
+        missing, given = (
+            ("--units", "--facilities") if args.units is None else ("--facilities", "--units")
+        )
+        detail = t("layers.cli.needs_both", lang, missing=missing, given=given)
+        print(t("layers.cli.failed", lang, detail=detail), file=sys.stderr)
+        return None
+    files = [
+        f for f in (args.units, args.facilities, args.boundary, args.roads, args.districts) if f
+    ]
+    print(t(loading_key, lang, files=", ".join(files)))
+    return load_city(
+        args.units,
+        args.facilities,
+        args.boundary,
+        args.roads,
+        districts=args.districts,
+        coords=args.coords,
+        name=args.name,
+    )
+
+
 # --- validate --------------------------------------------------------------------------------
 def _add_validate(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     p = subparsers.add_parser(
@@ -45,57 +106,19 @@ def _add_validate(subparsers: argparse._SubParsersAction) -> argparse.ArgumentPa
             "(Wuhan) is checked. Exit code 0: usable for planning; 2: not usable."
         ),
     )
-    p.add_argument(
-        "--units", help="population units: GeoJSON/GeoPackage/zipped Shapefile, or points CSV"
-    )
-    p.add_argument(
-        "--facilities",
-        help="facilities: CSV/XLSX with lon/lat, or GeoJSON/GeoPackage/zipped Shapefile",
-    )
-    p.add_argument("--boundary", help="city outline (polygons)")
-    p.add_argument("--roads", help="road lines (optional)")
-    p.add_argument("--districts", help="district polygons (optional)")
-    p.add_argument(
-        "--coords",
-        choices=COORD_SYSTEMS,
-        default="wgs84",
-        help="coordinate system of lon/lat input: gcj02 = Amap/Tencent, bd09 = Baidu (default wgs84)",
-    )
-    p.add_argument("--name", help="city name shown in the summary")
-    p.add_argument(
-        "--lang", choices=LANGUAGES, default="en", help="language of the report (default en)"
-    )
+    _add_layer_args(p, roads_help="road lines (optional)")
+    _add_lang_arg(p)
     p.add_argument("--all", action="store_true", help="list every finding (default: the first 50)")
     return p
 
 
 def _cmd_validate(args: argparse.Namespace) -> int:
-    from grid_planning.layers import format_summary, load_city, load_sample_city, summarise
+    from grid_planning.layers import format_summary, summarise
 
     lang = args.lang
-    if args.units is None and args.facilities is None:
-        layers = load_sample_city()
-    elif args.units is None or args.facilities is None:
-        missing = "--units" if args.units is None else "--facilities"
-        print(
-            t("layers.cli.failed", lang, detail=f"{missing} is required with the other"),
-            file=sys.stderr,
-        )
+    layers = _load_layers(args, "layers.cli.checking")
+    if layers is None:
         return EXIT_NOT_USABLE
-    else:
-        files = [
-            f for f in (args.units, args.facilities, args.boundary, args.roads, args.districts) if f
-        ]
-        print(t("layers.cli.checking", lang, files=", ".join(files)))
-        layers = load_city(
-            args.units,
-            args.facilities,
-            args.boundary,
-            args.roads,
-            districts=args.districts,
-            coords=args.coords,
-            name=args.name,
-        )
     report = layers.report
     print(
         t("layers.cli.report_title", lang, errors=len(report.errors), warnings=len(report.warnings))
@@ -129,18 +152,7 @@ def _add_plan(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser
             "fails; 2: infeasible request or unusable layers (the reason and options are printed)."
         ),
     )
-    p.add_argument("--units", help="population units (as for validate)")
-    p.add_argument("--facilities", help="facilities (as for validate)")
-    p.add_argument("--boundary", help="city outline (polygons)")
-    p.add_argument("--roads", help="road lines; travel times follow them when given")
-    p.add_argument("--districts", help="district polygons (optional)")
-    p.add_argument(
-        "--coords",
-        choices=COORD_SYSTEMS,
-        default="wgs84",
-        help="coordinate system of lon/lat input",
-    )
-    p.add_argument("--name", help="city name")
+    _add_layer_args(p, roads_help="road lines; travel times follow them when given")
     p.add_argument("--grids", "-k", type=int, metavar="K", help="number of grids (required)")
     p.add_argument(
         "--balance",
@@ -179,9 +191,7 @@ def _add_plan(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser
     )
     p.add_argument("--out", help="output plan GeoPackage (.gpkg, required)")
     p.add_argument("--xlsx", help="also write the approval tables (Excel)")
-    p.add_argument(
-        "--lang", choices=LANGUAGES, default="en", help="language of the output (default en)"
-    )
+    _add_lang_arg(p)
     return p
 
 
@@ -196,49 +206,13 @@ def _pairs(values: Sequence[str], option: str, lang: str) -> tuple[tuple[str, st
     return tuple(out)
 
 
-def _load_for_plan(args: argparse.Namespace):
-    from grid_planning.layers import load_city, load_sample_city
-
-    lang = args.lang
-    if args.units is None and args.facilities is None:
-        layers = load_sample_city()
-        print(t("plan.cli.sample", lang, city=layers.name))
-        return layers
-    if args.units is None or args.facilities is None:
-        missing = "--units" if args.units is None else "--facilities"
-        print(
-            t("layers.cli.failed", lang, detail=f"{missing} is required with the other"),
-            file=sys.stderr,
-        )
-        return None
-    files = [
-        f for f in (args.units, args.facilities, args.boundary, args.roads, args.districts) if f
-    ]
-    print(t("plan.cli.loading", lang, files=", ".join(files)))
-    return load_city(
-        args.units,
-        args.facilities,
-        args.boundary,
-        args.roads,
-        districts=args.districts,
-        coords=args.coords,
-        name=args.name,
-    )
-
-
 def _cmd_plan(args: argparse.Namespace) -> int:
     import time
 
     from grid_planning import schema
     from grid_planning.costs import CostParams, travel_costs
     from grid_planning.export import checks_text, plan_tables_xlsx, summary_text, write_plan
-    from grid_planning.metrics import (
-        all_passed,
-        check_policy,
-        city_metrics,
-        grid_metrics,
-        unit_metrics,
-    )
+    from grid_planning.metrics import check_policy, city_metrics, grid_metrics, unit_metrics
     from grid_planning.planner import PlanRequest, plan_city
 
     lang = args.lang
@@ -252,7 +226,7 @@ def _cmd_plan(args: argparse.Namespace) -> int:
     waivers = _pairs(args.waive_g5, "--waive-g5", lang)
     if designated is None or waivers is None:
         return EXIT_NOT_USABLE
-    layers = _load_for_plan(args)
+    layers = _load_layers(args, "plan.cli.loading", "plan.cli.sample")
     if layers is None:
         return EXIT_NOT_USABLE
     if not layers.ok:
@@ -320,10 +294,12 @@ def _cmd_plan(args: argparse.Namespace) -> int:
     results = check_policy(layers, plan)
     print(t("plan.cli.checks_title", lang))
     print(checks_text(results, lang))
-    return _checks_verdict(results, lang, all_passed)
+    return _checks_verdict(results, lang)
 
 
-def _checks_verdict(results: list, lang: str, all_passed: Callable[[list], bool]) -> int:
+def _checks_verdict(results: list, lang: str) -> int:
+    from grid_planning.metrics import all_passed
+
     if all_passed(results):
         print(t("plan.cli.all_passed", lang))
         return EXIT_OK
@@ -344,15 +320,13 @@ def _add_check(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     p.add_argument(
         "plan", nargs="?", help="plan GeoPackage written by the plan command or the dashboard"
     )
-    p.add_argument(
-        "--lang", choices=LANGUAGES, default="en", help="language of the output (default en)"
-    )
+    _add_lang_arg(p)
     return p
 
 
 def _cmd_check(args: argparse.Namespace) -> int:
     from grid_planning.export import PlanFileError, checks_text, read_plan
-    from grid_planning.metrics import all_passed, check_policy
+    from grid_planning.metrics import check_policy
 
     lang = args.lang
     if not args.plan:
@@ -367,7 +341,7 @@ def _cmd_check(args: argparse.Namespace) -> int:
     # Recomputed from the layers, not the stored results: a file edited elsewhere is judged afresh.
     results = check_policy(layers, plan)
     print(checks_text(results, lang))
-    return _checks_verdict(results, lang, all_passed)
+    return _checks_verdict(results, lang)
 
 
 # --- registry: the one place that lists the commands -----------------------------------------

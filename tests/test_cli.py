@@ -117,6 +117,15 @@ def test_units_without_facilities_is_a_clear_error(capsys):
     assert cli.main(["validate", "--units", str(FIX / "town_units.geojson")]) == 2
     err = capsys.readouterr().err
     assert "--facilities is required" in err
+    # the same in Chinese, with no English sentence inside it; plan shares the rule
+    assert (
+        cli.main(
+            ["plan", "--facilities", "f.csv", "--grids", "2", "--out", "p.gpkg", "--lang", "zh"]
+        )
+        == 2
+    )
+    err = capsys.readouterr().err
+    assert "给出 --facilities 时也须给出 --units" in err and "required" not in err
 
 
 def test_bad_arguments_exit_2_without_traceback(capsys):
