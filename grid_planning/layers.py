@@ -158,6 +158,33 @@ def _empty_gdf(columns: Iterable[str]) -> gpd.GeoDataFrame:
     return gpd.GeoDataFrame({c: pd.Series(dtype=object) for c in columns}, geometry=[], crs=WGS84)
 
 
+_POLYGONS = ("Polygon", "MultiPolygon")
+
+
+def _run_reader(
+    read,
+    path: LayerInput,
+    coords: str,
+    report: ValidationReport | None,
+    label: str | None,
+    layer: str,
+    empty_columns: Iterable[str],
+    *args,
+) -> gpd.GeoDataFrame:
+    """What every public ``read_*`` does around its reader: a report of its own (raising
+    :class:`LayerError` on error) unless one is given, and an empty layer when reading aborts."""
+    own = report is None
+    report = ValidationReport() if own else report
+    label = _label(path, label, layer)
+    coords = _coords.normalise_coord_system(coords)
+    try:
+        out = read(path, coords, label, report, *args)
+    except _AbortError:
+        out = _empty_gdf(empty_columns)
+    _finish(report, own)
+    return out
+
+
 def _nfkc(value: object) -> str:
     return unicodedata.normalize("NFKC", str(value)).strip()
 
@@ -614,6 +641,33 @@ def _polygonal_part(geom):
     return shapely.union_all(parts)
 
 
+def _drop_wrong_kinds(
+    gdf: gpd.GeoDataFrame,
+    kinds: pd.Series,
+    allowed: Sequence[str],
+    expected: str,
+    rows: pd.Series,
+    label: str,
+    report: ValidationReport,
+    *,
+    error: bool = True,
+) -> gpd.GeoDataFrame:
+    """Drop the rows whose geometry kind is not ``allowed``, one finding per kind found (an error,
+    or a warning for an optional layer), then abort when no row is left."""
+    wrong = ~kinds.isin(allowed)
+    if wrong.any():
+        emit = report.error if error else report.warning
+        for kind, idx in kinds[wrong].groupby(kinds[wrong]).groups.items():
+            emit(
+                "wrong_geometry", label, _rows_text(rows[idx]), None, expected=expected, found=kind
+            )
+        gdf = gdf[~wrong]
+    if len(gdf) == 0:
+        report.error("no_rows_left", label)
+        raise _AbortError
+    return gdf
+
+
 def _drop_null_geometry(
     gdf: gpd.GeoDataFrame, rows: pd.Series, label: str, report: ValidationReport, *, error: bool
 ) -> gpd.GeoDataFrame:
@@ -659,16 +713,15 @@ def read_facilities(
         Points in EPSG:4326 with the canonical columns of the module contract plus ``lon``/``lat``
         (WGS84); rows without a usable position are dropped.
     """
-    own = report is None
-    report = ValidationReport() if own else report
-    label = _label(path, label, "facilities")
-    coords = _coords.normalise_coord_system(coords)
-    try:
-        out = _read_facilities(path, coords, label, report)
-    except _AbortError:
-        out = _empty_gdf((*FACILITY_COLUMNS, "lon", "lat"))
-    _finish(report, own)
-    return out
+    return _run_reader(
+        _read_facilities,
+        path,
+        coords,
+        report,
+        label,
+        "facilities",
+        (*FACILITY_COLUMNS, "lon", "lat"),
+    )
 
 
 def _read_facilities(
@@ -701,18 +754,7 @@ def _read_facilities(
         if single.any():
             gdf.loc[single, gdf.geometry.name] = gdf.geometry[single].map(lambda g: g.geoms[0])
             kinds = _geometry_kinds(gdf)
-        wrong = kinds != "Point"
-        if wrong.any():
-            for kind, idx in kinds[wrong].groupby(kinds[wrong]).groups.items():
-                report.error(
-                    "wrong_geometry",
-                    label,
-                    _rows_text(rows[idx]),
-                    None,
-                    expected="Point",
-                    found=kind,
-                )
-            gdf = gdf[~wrong]
+        gdf = _drop_wrong_kinds(gdf, kinds, ("Point",), "Point", rows, label, report)
         if gdf.geometry.name != "geometry":
             gdf = gdf.rename_geometry("geometry")
     if len(gdf) == 0:
@@ -866,16 +908,9 @@ def read_units(
         Polygons in EPSG:4326 with ``id``, ``name``, ``population`` (+ ``pop_65plus``,
         ``district`` and extras when present).
     """
-    own = report is None
-    report = ValidationReport() if own else report
-    label = _label(path, label, "units")
-    coords = _coords.normalise_coord_system(coords)
-    try:
-        out = _read_units(path, coords, label, report, boundary, cell_m)
-    except _AbortError:
-        out = _empty_gdf(UNIT_COLUMNS)
-    _finish(report, own)
-    return out
+    return _run_reader(
+        _read_units, path, coords, report, label, "units", UNIT_COLUMNS, boundary, cell_m
+    )
 
 
 def _read_units(
@@ -919,21 +954,7 @@ def _read_units(
             points.geometry.centroid if (kinds == "MultiPoint").any() else points.geometry
         )
         return _points_to_units(points, original, rows, label, report, boundary, cell_m)
-    wrong = ~kinds.isin(["Polygon", "MultiPolygon"])
-    if wrong.any():
-        for kind, idx in kinds[wrong].groupby(kinds[wrong]).groups.items():
-            report.error(
-                "wrong_geometry",
-                label,
-                _rows_text(rows[idx]),
-                None,
-                expected="Polygon/MultiPolygon",
-                found=kind,
-            )
-        gdf = gdf[~wrong]
-    if len(gdf) == 0:
-        report.error("no_rows_left", label)
-        raise _AbortError
+    gdf = _drop_wrong_kinds(gdf, kinds, _POLYGONS, "Polygon/MultiPolygon", rows, label, report)
     rows = rows[gdf.index]
     gdf = _repair_polygons(gdf, rows, label, report)
     return _finish_units(gdf.copy(), original, rows, label, report)
@@ -1094,16 +1115,7 @@ def read_boundary(
     With ``dissolve`` (default) all polygons become one row (``name``, geometry); otherwise each
     polygon is kept with its ``name`` (this is how districts are read).
     """
-    own = report is None
-    report = ValidationReport() if own else report
-    label = _label(path, label, "boundary")
-    coords = _coords.normalise_coord_system(coords)
-    try:
-        out = _read_polygons(path, coords, label, report, dissolve)
-    except _AbortError:
-        out = _empty_gdf(("name",))
-    _finish(report, own)
-    return out
+    return _run_reader(_read_polygons, path, coords, report, label, "boundary", ("name",), dissolve)
 
 
 def read_districts(
@@ -1138,21 +1150,7 @@ def _read_polygons(
     if gdf.geometry.name != "geometry":
         gdf = gdf.rename_geometry("geometry")
     kinds = _geometry_kinds(gdf)
-    wrong = ~kinds.isin(["Polygon", "MultiPolygon"])
-    if wrong.any():
-        for kind, idx in kinds[wrong].groupby(kinds[wrong]).groups.items():
-            report.error(
-                "wrong_geometry",
-                label,
-                _rows_text(rows[idx]),
-                None,
-                expected="Polygon/MultiPolygon",
-                found=kind,
-            )
-        gdf = gdf[~wrong]
-    if len(gdf) == 0:
-        report.error("no_rows_left", label)
-        raise _AbortError
+    gdf = _drop_wrong_kinds(gdf, kinds, _POLYGONS, "Polygon/MultiPolygon", rows, label, report)
     gdf = _repair_polygons(gdf, rows[gdf.index], label, report)
     if "name" not in gdf.columns:
         gdf["name"] = [f"{Path(label).stem}" if dissolve else f"#{k + 1}" for k in range(len(gdf))]
@@ -1175,16 +1173,7 @@ def read_roads(
 
     Non-line features are dropped with a warning (roads are optional, so they never block).
     """
-    own = report is None
-    report = ValidationReport() if own else report
-    label = _label(path, label, "roads")
-    coords = _coords.normalise_coord_system(coords)
-    try:
-        out = _read_roads(path, coords, label, report)
-    except _AbortError:
-        out = _empty_gdf(("highway", "speed_kmh"))
-    _finish(report, own)
-    return out
+    return _run_reader(_read_roads, path, coords, report, label, "roads", ("highway", "speed_kmh"))
 
 
 def _read_roads(
@@ -1201,21 +1190,16 @@ def _read_roads(
     if gdf.geometry.name != "geometry":
         gdf = gdf.rename_geometry("geometry")
     kinds = _geometry_kinds(gdf)
-    wrong = ~kinds.isin(["LineString", "MultiLineString"])
-    if wrong.any():
-        for kind, idx in kinds[wrong].groupby(kinds[wrong]).groups.items():
-            report.warning(
-                "wrong_geometry",
-                label,
-                _rows_text(rows[idx]),
-                None,
-                expected="LineString",
-                found=kind,
-            )
-        gdf = gdf[~wrong]
-    if len(gdf) == 0:
-        report.error("no_rows_left", label)
-        raise _AbortError
+    gdf = _drop_wrong_kinds(
+        gdf,
+        kinds,
+        ("LineString", "MultiLineString"),
+        "LineString",
+        rows,
+        label,
+        report,
+        error=False,
+    )
     gdf = gdf.copy()
     gdf["highway"] = (
         _clean_text(gdf["highway"]).astype(object) if "highway" in gdf.columns else None
