@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from grid_planning import schema
-from grid_planning.i18n import DEFAULT_LANGUAGE, CatalogueError, t
+from grid_planning.i18n import DEFAULT_LANGUAGE, CatalogueError, source_text, t
 from grid_planning.metrics import (
     _roles,
     _split,
@@ -228,9 +228,7 @@ def evaluate_spatial(
                     lead_name=ob["lead_name"],
                     beds=int(ob["beds"]),
                     down=int(ob["beds_to_primary"]),
-                    source=t(f"source.{ob['capacity_source']}", lang)
-                    if ob["capacity_source"] in ("real", "illustrative")
-                    else ob["capacity_source"],
+                    source=source_text(ob["capacity_source"], lang),
                 )
             )
         if costs is None:

@@ -74,6 +74,15 @@ def has(key: str) -> bool:
     return key in catalogue()
 
 
+def source_text(source: object, lang: str = DEFAULT_LANGUAGE) -> str:
+    """Where a figure comes from (``real``, ``illustrative``, ``user``, ``what_if`` ...) in words.
+
+    A code the catalogue does not know (a user's own label) is shown as given.
+    """
+    code = str(source or "").strip()
+    return t(f"source.{code}", lang) if code and has(f"source.{code}") else code
+
+
 class CatalogueError(ValueError):
     """An error a planner reads: its text is a catalogue ``key`` with ``params``, in any language.
 

@@ -10,6 +10,7 @@ import streamlit as st
 
 from grid_planning import schema
 from grid_planning.export import column_headers
+from grid_planning.i18n import source_text
 from grid_planning.roster import grid_roster, lead_obligations, roster_table
 from grid_planning.workspace import facility_label
 from pages._common import lang, page_guard, tr
@@ -30,8 +31,7 @@ def _records_table(records: list[dict], *, with_supports: bool = False) -> pd.Da
             tr("ws.mem.owner"): tr(f"vocab.owner.{r['owner_level']}"),
             tr("ws.col.beds"): _beds(r.get("beds"))
             + (tr("ws.mem.illustrative_tag") if r.get("capacity_source") == "illustrative" else ""),
-            tr("ws.mem.source"): tr("source.illustrative") if r.get("source") == "illustrative"
-            else tr("source.real") if r.get("source") == "real" else str(r.get("source", "")),
+            tr("ws.mem.source"): source_text(r.get("source"), lang()),
             "id": r["id"],
         }
         if with_supports:
@@ -95,7 +95,7 @@ with page_guard():
             if ob["capacity_source"] == "illustrative":
                 st.warning(tr("ws.mem.ob_illustrative"))
             else:
-                st.caption(tr("ws.mem.ob_source", source=ob["capacity_source"]))
+                st.caption(tr("ws.mem.ob_source", source=source_text(ob["capacity_source"], lang())))
 
         st.subheader(tr("ws.mem.roster"))
         for type_, recs in sorted(ros["members"].items()):

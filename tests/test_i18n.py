@@ -36,3 +36,13 @@ def test_chinese_texts_contain_chinese():
     no_han = [k for k, v in catalogue().items() if not han.search(v["zh"]) and re.search("[A-Za-z]{4,}", v["zh"])]
     # Chinese entries may quote codes (G1, CSV), but a purely English "Chinese" text is a missing translation.
     assert no_han == [] or all(len(catalogue()[k]["zh"]) < 12 for k in no_han)
+
+
+def test_source_text_names_every_source_in_the_readers_language():
+    from grid_planning.i18n import source_text
+
+    assert source_text("user", "zh") == "用户数据" and source_text("user", "en") == "your data"
+    assert source_text("illustrative", "zh").startswith("示意数据")
+    assert source_text("what_if", "en") == "what-if (planned)"
+    # a label of the user's own is shown as given, never as a catalogue key
+    assert source_text("卫健委2023年报", "zh") == "卫健委2023年报" and source_text(None) == ""
