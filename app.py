@@ -11,7 +11,9 @@ import streamlit as st
 from grid_planning.i18n import t
 from pages._common import LANG, active_layers, lang, page_guard, tr
 
-st.set_page_config(page_title="网格化布局规划 Grid Planner", layout="wide")
+# The tab title follows the language chosen in this session (reading session state is not a
+# page element, so set_page_config still comes first).
+st.set_page_config(page_title=t("app.title", st.session_state.get(LANG, "zh")), layout="wide")
 
 # ---------------------------------------------------------------------------------------------
 # PAGES: every page file, in menu order, grouped by section (title key of the section first).
