@@ -36,6 +36,8 @@ from grid_planning.mapview import (
     NO_DATA_COLOUR,
     TYPE_COLOURS,
     PlannerMap,
+    _add_script,
+    _js,
     add_districts,
     add_facility_legend,
     add_legend,
@@ -188,18 +190,32 @@ def grid_borders(display: UnitDisplay, labels: np.ndarray) -> dict:
 
 
 def grid_label_points(display: UnitDisplay, labels: np.ndarray, population: np.ndarray) -> dict[str, tuple[float, float]]:
-    """A label position per grid: the unit of the grid closest to its population centre.
+    """A label position per grid: a unit deep inside the grid, near its population centre.
 
     Snapping to a unit keeps the label inside the grid even when the grid is crescent-shaped.
+    Only units at least half as far from the other grids as the grid's innermost unit are
+    candidates: a grid whose people live along its border with the centre (a suburban grid next to
+    the core) is otherwise labelled on that border, on top of the neighbouring grid's label.
     """
+    from scipy.spatial import cKDTree
+
     out: dict[str, tuple[float, float]] = {}
     pts = display.points
+    finite = np.isfinite(pts[:, 0])
+    # Rough metric coordinates: degrees of longitude shrink with latitude.
+    lat0 = float(np.nanmean(pts[finite, 1])) if finite.any() else 0.0
+    xy = np.column_stack([pts[:, 0] * np.cos(np.radians(lat0)), pts[:, 1]])
     for grid in pd.unique(labels):
         if not grid:
             continue
-        idx = np.flatnonzero((labels == grid) & np.isfinite(pts[:, 0]))
+        mine = (labels == grid) & finite
+        idx = np.flatnonzero(mine)
         if len(idx) == 0:
             continue
+        others = np.flatnonzero(~mine & finite)
+        if len(others):
+            depth, _ = cKDTree(xy[others]).query(xy[idx])
+            idx = idx[depth >= 0.5 * depth.max()]
         w = population[idx]
         w = w if w.sum() > 0 else np.ones(len(idx))
         cx, cy = np.average(pts[idx, 0], weights=w), np.average(pts[idx, 1], weights=w)
@@ -252,10 +268,13 @@ def _add_grid_labels(m: PlannerMap, points: Mapping[str, tuple[float, float]], n
         folium.Marker(
             [y, x],
             icon=folium.DivIcon(
+                # Centred on the point (not hanging right of it), so the label stays over its grid.
                 html=f"<div style='font-size:14px;background:rgba(255,255,255,.75);padding:1px 4px;"
-                     f"border-radius:3px'>{text}</div>",
+                     f"border-radius:3px;white-space:nowrap;display:inline-block;"
+                     f"transform:translate(-50%,-50%)'>{text}</div>",
                 class_name="gp-label", icon_size=(0, 0)),
             interactive=False,
+            z_index_offset=1000,  # above the lead markers, which would otherwise cover the text
         ).add_to(group)
     group.add_to(m)
 
@@ -400,6 +419,7 @@ def plan_map(
     tiles: str = "none",
     tianditu_key: str | None = None,
     tolerance_m: float = 30.0,
+    view_key: str | None = None,
 ) -> PlannerMap:
     """The plan on a map: grids, borders, labels, leads, members; selection and locks outlined.
 
@@ -421,6 +441,9 @@ def plan_map(
         Draw primary-care facilities (many small dots).
     lang, tiles, tianditu_key, tolerance_m
         As for :func:`grid_planning.mapview.base_map` / :func:`units_geojson`.
+    view_key : str, optional
+        Keep the planner's view (centre, zoom) under this name across re-draws: see
+        :func:`keep_view`.
 
     Returns
     -------
@@ -497,7 +520,35 @@ def plan_map(
         (marker_svg("general", "secondary", True), t("source.illustrative", lang)),
         (_collaborator_svg(), t("planmap.legend.collaborator", lang)),
     ], "topleft")
+    if view_key:
+        keep_view(m, f"{view_key}:{layers_fingerprint(layers)}")
     return finish(m)
+
+
+def keep_view(m: folium.Map, key: str) -> None:
+    """Keep the map's centre and zoom across re-draws, in the browser tab only.
+
+    ``st_folium`` builds a new map whenever its content changes (a click that selects a unit, a
+    move, a lock), which would throw the planner back to the whole city after every edit. The view
+    is kept in the tab's ``sessionStorage`` under ``key`` and restored when the map is rebuilt;
+    it never goes to the server, so panning causes no rerun.
+
+    Parameters
+    ----------
+    m : folium.Map
+    key : str
+        Name of the view (one per map and city: a different city starts from its full extent).
+    """
+    store = _js("gp-view:" + key)
+    _add_script(m, (
+        "(function(map){var k=" + store + ",s;"
+        "try{s=window.sessionStorage;var v=JSON.parse(s.getItem(k)||'null');"
+        "if(v&&isFinite(v.lat)&&isFinite(v.lng)&&isFinite(v.zoom)){map.setView([v.lat,v.lng],v.zoom,{animate:false});}}"
+        "catch(e){return;}"
+        "map.on('moveend',function(){var c=map.getCenter();"
+        "try{s.setItem(k,JSON.stringify({lat:c.lat,lng:c.lng,zoom:map.getZoom()}));}catch(e){}});"
+        "})({map});"
+    ))
 
 
 def _collaborator_svg() -> str:

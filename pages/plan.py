@@ -18,6 +18,8 @@ from pages._common import lang, page_guard, tr
 from pages._ws import action, check_panel, fmt, progress_runner, scenario_panel, workspace
 
 CLICK_MODES = ("select", "facility", "place")
+#: What st_folium returns about a click (a new value of any of them is a new click).
+CLICK_KEYS = ("last_clicked", "last_object_clicked", "last_object_clicked_count")
 GRID_COLUMNS = {
     "name": "ws.col.grid_name", "population": "ws.col.population", "area_km2": "ws.col.area",
     "beds": "ws.col.beds", "beds_per_1000": "ws.col.beds_per_1000",
@@ -173,10 +175,11 @@ def _map(ws, fig) -> None:
                     horizontal=True, key="map_click_mode")
     primary = c3.checkbox(tr("ws.map.primary"), value=False, key="map_primary")
     m = planmap.plan_map(ws.layers, ws.plan, unit_df=fig.units, shade=shade, selection=ws.selection,
-                         show_primary=primary, lang=lang())
+                         show_primary=primary, lang=lang(), view_key="plan")
     out = st_folium(m, key="plan_map", height=660, use_container_width=True,
-                    returned_objects=["last_clicked", "last_object_clicked", "last_active_drawing"])
-    sig = json.dumps([out.get(k) for k in ("last_clicked", "last_object_clicked")] if out else None, default=str)
+                    returned_objects=[*CLICK_KEYS, "last_active_drawing"])
+    # The count tells a second click on the same spot (toggling a unit off) from a plain rerun.
+    sig = json.dumps([out.get(k) for k in CLICK_KEYS] if out else None, default=str)
     if out and sig != st.session_state.get("plan_map_sig"):
         st.session_state["plan_map_sig"] = sig
         click = interpret_click(ws, out)

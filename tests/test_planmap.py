@@ -69,6 +69,19 @@ def test_label_points_lie_inside_their_grid(city):
         assert plan.assignment[hit["id"].iloc[0]] == grid
 
 
+def test_label_of_a_grid_peopled_along_its_border_sits_inside_it(city):
+    layers, plan, *_ = city
+    d = planmap.unit_display(layers)
+    labels = planmap._labels(layers, plan)
+    # All of G2's people live next to G1 (the 2 x 2 corner block): the label still goes inside G2,
+    # not on the border where it would cover G1's label.
+    pop = np.where(np.isin(d.ids, ["U02", "U20"]), 1000.0, 0.0)
+    x, y = planmap.grid_label_points(d, labels, pop)["G2"]
+    at = d.ids[int(np.argmin((d.points[:, 0] - x) ** 2 + (d.points[:, 1] - y) ** 2))]
+    assert labels[list(d.ids).index(at)] == "G2"
+    assert at not in {"U02", "U12", "U20", "U21", "U22"}
+
+
 def test_travel_classes_and_legend():
     k = planmap.travel_class([0, 10, 10.5, 15, 29.9, 30, 61, np.nan])
     # Upper bounds inclusive: 10 is in the first class, 10.5 in the second.
@@ -141,3 +154,31 @@ def test_planned_facility_is_labelled(city):
     # Names from users' files are escaped.
     tip = planmap._plan_tooltip(row | {"name": "<script>x</script>"}, "en")
     assert "<script>" not in tip and "&lt;script&gt;" in tip
+
+
+def test_plan_map_keeps_the_view_per_city_in_the_browser_tab(city):
+    layers, plan, costs, ud = city
+    text = planmap.plan_map(layers, plan, unit_df=ud, lang="en", view_key="plan").get_root().render()
+    # Restored from and saved to the tab's sessionStorage, under a key naming the city.
+    key = f"gp-view:plan:{planmap.layers_fingerprint(layers)}"
+    assert f'"{key}"' in text
+    assert "sessionStorage" in text and ".setView([v.lat,v.lng],v.zoom" in text
+    assert "map.on('moveend'" in text
+    plain = planmap.plan_map(layers, plan, unit_df=ud, lang="en").get_root().render()
+    assert "sessionStorage" not in plain
+
+
+def test_same_plan_gives_the_same_st_folium_component(city):
+    """st_folium keys its component on the map's script: a rerun that changes nothing on the map
+    must give the same script (else the map is rebuilt on every rerun and loses its view)."""
+    from streamlit_folium import _generate_leaflet_string, generate_js_hash
+
+    layers, plan, costs, ud = city
+
+    def js_hash(selection):
+        m = planmap.plan_map(layers, plan, unit_df=ud, lang="en", selection=selection, view_key="plan")
+        m.render()
+        return generate_js_hash(_generate_leaflet_string(m)[0], "plan_map")
+
+    assert js_hash(["U00"]) == js_hash(["U00"])
+    assert js_hash(["U00"]) != js_hash(["U01"])

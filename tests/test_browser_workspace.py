@@ -1,0 +1,322 @@
+"""The planning workspace end to end in headless Debian Chromium, offline: run a plan, click a unit
+on the map, move it to another grid, undo; pick a hospital on the map; read the coverage and
+member pages. One server and one browser session for the module (the plan carries over).
+
+Every figure asserted is read from the page (the grid table's accessible table, the metrics, the
+check panel), never from the server's memory.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+from conftest import HAS_CHROMIUM, NO_CHROMIUM, open_offline
+
+pytestmark = [pytest.mark.browser, pytest.mark.skipif(not HAS_CHROMIUM, reason=NO_CHROMIUM)]
+
+MAP_IFRAME = "iframe[title*='st_folium']"
+TIMEOUT = 90_000
+#: What Streamlit shows when a script raises (page_guard should make it unreachable).
+TRACEBACK_MARKERS = ("Traceback", "Error:", "Exception:")
+#: The start of the message page_guard shows instead of a traceback (catalogue key app.error).
+GUARD_MESSAGE = "出错了："
+
+
+# ---- helpers ------------------------------------------------------------------------------------
+def settle(page, ms: int = 400) -> None:
+    """Wait until the script run is over (the "running" indicator gone) and the page repainted."""
+    page.wait_for_timeout(ms)
+    page.wait_for_function(
+        "() => !document.querySelector('[data-testid^=\"stStatusWidgetRunning\"]')",
+        timeout=TIMEOUT,
+    )
+    page.wait_for_timeout(ms)
+
+
+def map_frame(page):
+    """The Leaflet frame of the page's (single) st_folium map, once its layers are drawn."""
+    page.wait_for_selector(MAP_IFRAME, timeout=TIMEOUT)
+    handle = page.locator(MAP_IFRAME).last.element_handle()
+    frame = handle.content_frame()
+    frame.wait_for_function("() => window.map && window.map._loaded", timeout=TIMEOUT)
+    frame.wait_for_selector(".leaflet-overlay-pane canvas", state="attached", timeout=TIMEOUT)
+    return frame
+
+
+def tables(page) -> list[list[list[str]]]:
+    """Every data grid on the page as rows of cell texts (from their accessible tables)."""
+    return [
+        t.evaluate("t => [...t.rows].map(r => [...r.cells].map(c => c.innerText.trim()))")
+        for t in page.locator("[data-testid='stDataFrame'] table").all()
+    ]
+
+
+def table_with(page, column: str) -> list[dict[str, str]]:
+    """The rows of the (first) data grid that has a column headed ``column``."""
+    for _ in range(40):  # a data grid draws its accessible table a moment after it appears
+        rows = next((r for r in tables(page) if r and column in r[0]), None)
+        if rows:
+            return [dict(zip(rows[0], r, strict=True)) for r in rows[1:]]
+        page.wait_for_timeout(250)
+    pytest.fail(f"no table with a column {column!r} on the page")
+
+
+def grid_table(page) -> dict[str, dict[str, str]]:
+    """The per-grid table of the plan page as {grid: {column: cell}}."""
+    return {r["网格"]: r for r in table_with(page, "面积（km²）")}
+
+
+def populations(table: dict[str, dict[str, str]]) -> dict[str, int]:
+    return {g: int(float(r["常住人口"].replace(",", ""))) for g, r in table.items()}
+
+
+def metric(page, label: str) -> str:
+    box = page.get_by_test_id("stMetric").filter(has=page.get_by_text(label, exact=True)).first
+    return box.get_by_test_id("stMetricValue").inner_text().strip()
+
+
+def assert_clean(page) -> None:
+    """No exception block, no traceback text, no request left the machine."""
+    assert page.get_by_test_id("stException").count() == 0
+    text = page.inner_text("body")
+    for marker in (*TRACEBACK_MARKERS, GUARD_MESSAGE):
+        assert marker not in text, f"{marker!r} on the page: {text[text.find(marker) - 200:][:600]}"
+    assert page.external == [], f"external requests attempted: {page.external}"
+
+
+def choose(page, label: str, option: str) -> None:
+    """Pick the option matching the regex ``option`` in the selectbox labelled ``label``.
+
+    A rerun that lands while the list is open (the map reporting back) closes it: try again.
+    """
+    box = page.get_by_test_id("stSelectbox").filter(has_text=label)
+    for _ in range(4):
+        settle(page)
+        box.click()
+        item = page.get_by_role("option", name=re.compile(option))
+        try:
+            item.click(timeout=5_000)
+        except Exception:  # noqa: BLE001 - the list closed under us; reopen it
+            page.keyboard.press("Escape")
+            continue
+        settle(page)
+        if re.search(option, box.get_by_role("combobox").input_value()):
+            return
+    pytest.fail(f"could not choose {option!r} in {label!r}")
+
+
+def nav(page, title: str) -> None:
+    page.get_by_test_id("stSidebarNav").get_by_role("link", name=title).click()
+    settle(page)
+
+
+def pick_unit() -> tuple[str, int, float, float]:
+    """A populous sample unit well away from any facility marker: (id, population, lon, lat)."""
+    from grid_planning.layers import load_sample_city
+
+    layers = load_sample_city()
+    units = layers.units
+    pts = units.geometry.representative_point()
+    ux, uy = pts.x.to_numpy(), pts.y.to_numpy()
+    fac = layers.facilities
+    fx, fy = fac.geometry.x.to_numpy(), fac.geometry.y.to_numpy()
+    # Kilometres, roughly (Wuhan is at 30.5°N); markers are at most ~8 px (2 km at zoom 9).
+    near = np.sqrt(((ux[:, None] - fx) * 96.0) ** 2 + ((uy[:, None] - fy) * 111.0) ** 2).min(1)
+    pop = units["population"].to_numpy(float)
+    i = int(np.argmax(np.where(near > 2.5, pop, -1)))
+    return str(units["id"].iloc[i]), round(pop[i]), float(ux[i]), float(uy[i])
+
+
+def click_lonlat(page, lon: float, lat: float, zoom: int = 12) -> None:
+    """Zoom the map onto a point and click it with the mouse (a real click on the canvas)."""
+    frame = map_frame(page)
+    frame.evaluate(
+        "([lat, lon, z]) => window.map.setView([lat, lon], z, {animate: false})", [lat, lon, zoom]
+    )
+    page.wait_for_timeout(500)  # let the canvas redraw at the new zoom
+    xy = frame.evaluate(
+        "([lat, lon]) => {const p = window.map.latLngToContainerPoint([lat, lon]);"
+        " const r = window.map.getContainer().getBoundingClientRect();"
+        " return [p.x + r.left, p.y + r.top];}",
+        [lat, lon],
+    )
+    box = page.locator(MAP_IFRAME).last.bounding_box()
+    page.mouse.click(box["x"] + xy[0], box["y"] + xy[1])
+
+
+# ---- fixtures -----------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def session(app_url, chromium):
+    """One planner's browser session, opened at the home page as a user would."""
+    page = open_offline(chromium, width=1600, height=1400)
+    page.goto(app_url, wait_until="domcontentloaded")
+    page.get_by_test_id("stSidebarNav").wait_for(timeout=TIMEOUT)
+    map_frame(page)
+    yield page
+    page.close()
+
+
+@pytest.fixture(scope="module")
+def planned(session):
+    """The plan page after a k=4 run."""
+    page = session
+    nav(page, "规划网格")
+    k = page.get_by_role("spinbutton", name="网格数 k")
+    k.fill("4")
+    k.press("Enter")
+    settle(page)
+    page.get_by_role("button", name="运行规划").click()
+    page.get_by_text("已完成：4 个网格").wait_for(timeout=TIMEOUT)
+    settle(page)
+    map_frame(page)
+    page.get_by_text("各网格指标").wait_for(timeout=TIMEOUT)
+    return page
+
+
+# ---- scenarios ----------------------------------------------------------------------------------
+@pytest.mark.xfail(
+    strict=True,
+    raises=AssertionError,
+    reason="Streamlit's MPA-v1 fallback: while app.py has not run on a fresh server, a folder named "
+    "pages/ makes Streamlit run the page file alone (no app.py: no navigation, language switch or "
+    "page config); renaming pages/ fixes it",
+)
+def test_first_visit_straight_to_the_plan_page_gets_the_app_shell(app_url, chromium):
+    # Must run first in the module: the server has not run app.py yet (a bookmark after a restart).
+    page = open_offline(chromium)
+    try:
+        page.goto(f"{app_url}/plan", wait_until="domcontentloaded")
+        page.get_by_role("button", name="运行规划").wait_for(timeout=TIMEOUT)
+        settle(page)
+        sidebar = page.get_by_test_id("stSidebar").inner_text()
+        assert "规划工作区" in sidebar and "语言 / Language" in sidebar
+    finally:
+        page.close()
+
+
+def test_run_plan_k4_shows_grids_figures_and_checks(planned):
+    page = planned
+    table = grid_table(page)
+    assert list(table) == ["G1", "G2", "G3", "G4"]
+    pops = populations(table)
+    assert all(p > 0 for p in pops.values())
+    city = int(metric(page, "全市常住人口").replace(",", ""))
+    assert city == 12_326_518
+    assert abs(sum(pops.values()) - city) <= 4  # each grid rounded to a person
+    assert metric(page, "连通的网格") == "4/4"
+    # The check panel: its summary sentence matches the lines spelled out beneath it.
+    text = page.inner_text("body")
+    assert "政策检查 G1–G5" in text
+    summary = re.search(r"无未通过项；(\d+) 项提示需要留意|全部通过", text)
+    assert summary, text[:2000]
+    n_warn = int(summary.group(1)) if summary.group(1) else 0
+    assert len(re.findall(r"^⚠ G\d+ · ", text, flags=re.M)) == n_warn
+    # Every rule G1-G5 is in the full check table, with a status per grid.
+    page.get_by_text(re.compile(r"全部 \d+ 项检查结果")).click()
+    page.wait_for_timeout(500)
+    rules = {r["规则"] for r in table_with(page, "规则")}
+    assert {"G1", "G2", "G3", "G4", "G5"} <= rules
+    assert_clean(page)
+
+
+def test_click_unit_on_map_move_it_and_undo(planned, tmp_path):
+    page = planned
+    before = populations(grid_table(page))
+    uid, pop, lon, lat = pick_unit()
+
+    click_lonlat(page, lon, lat)
+    caption = page.get_by_text(re.compile(r"已选 1 个单元，人口 [\d,]+，当前属于 G\d"))
+    caption.wait_for(timeout=TIMEOUT)
+    settle(page)
+    m = re.search(r"已选 1 个单元，人口 ([\d,]+)，当前属于 (G\d)", caption.inner_text())
+    assert int(m.group(1).replace(",", "")) == pop
+    source = m.group(2)
+    # The unit is the one picked by id in the edit list too, and outlined on the re-drawn map.
+    assert uid in page.get_by_test_id("stMultiSelect").filter(has_text="按名称或编号选择单元").inner_text()
+    frame = map_frame(page)
+    outlined = frame.evaluate(
+        "() => {let n = 0; window.map.eachLayer(l => { if (l.feature && l.options"
+        " && l.options.color === '#0050ff' && l.options.fill === false) n++; }); return n;}"
+    )
+    assert outlined == 1
+    # The re-drawn map stays where the planner was looking (not back to the whole city).
+    assert frame.evaluate("() => window.map.getZoom()") == 12
+    settle(page, 800)
+    page.screenshot(path=str(tmp_path / "plan_edit.png"), full_page=False)
+    if os.environ.get("GRID_SCREENSHOT_DIR"):  # refresh docs/screenshots on request
+        out = Path(os.environ["GRID_SCREENSHOT_DIR"]) / "workspace_plan_edit.png"
+        out.write_bytes((tmp_path / "plan_edit.png").read_bytes())
+
+    # Move it to another grid with the page's controls.
+    target = next(g for g in before if g != source)
+    choose(page, "移入网格", rf"^{target} · ")
+    page.get_by_role("button", name="移动", exact=True).click()
+    page.get_by_text(f"上一步：将 1 个单元移入 {target}", exact=True).wait_for(timeout=TIMEOUT)
+    settle(page)
+    after = populations(grid_table(page))
+    assert after[source] == pytest.approx(before[source] - pop, abs=1)
+    assert after[target] == pytest.approx(before[target] + pop, abs=1)
+    assert {g: p for g, p in after.items() if g not in (source, target)} == {
+        g: p for g, p in before.items() if g not in (source, target)
+    }
+    assert sum(after.values()) == pytest.approx(sum(before.values()), abs=4)
+
+    page.get_by_role("button", name="↶ 撤销").click()
+    page.get_by_text("上一步：规划（4 个网格）", exact=True).wait_for(timeout=TIMEOUT)
+    settle(page)
+    assert populations(grid_table(page)) == before
+    assert metric(page, "连通的网格") == "4/4"
+    assert_clean(page)
+
+
+def test_click_lead_marker_picks_the_hospital(planned):
+    page = planned
+    leads = {g: r["牵头医院"] for g, r in grid_table(page).items()}
+    page.get_by_text("选择医院", exact=True).click()
+    settle(page)
+    frame = map_frame(page)
+    frame.evaluate("() => window.map.setZoom(10, {animate: false})")
+    page.wait_for_timeout(400)
+    frame.locator(".gp-lead").first.click()
+    info = page.get_by_text(re.compile(r"已选医院："))
+    info.wait_for(timeout=TIMEOUT)
+    assert any(name.rstrip("…") in info.inner_text() for name in leads.values())
+    assert page.get_by_role("button", name="指定为牵头医院").count() + page.get_by_role(
+        "button", name="排除出牵头医院"
+    ).count() >= 1
+    assert_clean(page)
+
+
+def test_coverage_and_members_pages_read_the_plan(planned):
+    page = planned
+    table = grid_table(page)
+    share30 = metric(page, "30 分钟内到达牵头医院")
+    leads = {g: r["牵头医院"] for g, r in table.items()}
+
+    nav(page, "覆盖与可达性")
+    page.get_by_text("各网格覆盖率（%，参考标尺）").wait_for(timeout=TIMEOUT)
+    frame = map_frame(page)
+    assert frame.locator(".gp-legend").count() >= 1
+    share15_city = metric(page, "15 分钟内人口占比")
+    assert re.fullmatch(r"\d{1,3}\.\d%", share15_city)
+    # The same yardstick on both pages: share of residents within 30 minutes of their lead.
+    assert metric(page, "30 分钟内人口占比") == share30
+    by_grid = {r["网格"].split(" · ")[0]: r for r in table_with(page, "牵头医院 30 分钟")}
+    assert set(by_grid) == {"G1", "G2", "G3", "G4", "全市"}
+    for g, r in table.items():
+        assert float(by_grid[g]["牵头医院 30 分钟"]) == pytest.approx(float(r["30 分钟内（%）"]), abs=0.05)
+    assert f"{float(by_grid['全市']['牵头医院 30 分钟']):.1f}%" == share30
+    assert_clean(page)
+
+    nav(page, "成员名单")
+    page.get_by_text("牵头医院", exact=True).wait_for(timeout=TIMEOUT)
+    text = page.inner_text("body")
+    assert leads["G1"].rstrip("…") in text
+    assert metric(page, "常住人口") == f"{populations(table)['G1']:,}"
+    roster = page.locator("[data-testid='stDataFrame']")
+    assert roster.count() >= 1
+    assert_clean(page)
