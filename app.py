@@ -9,7 +9,7 @@ from __future__ import annotations
 import streamlit as st
 
 from grid_planning.i18n import t
-from pages._common import LANG, active_layers, lang, page_guard, tr
+from pages._common import APP_RAN, LANG, REDIRECT, active_layers, lang, page_guard, tr
 
 # The tab title follows the language chosen in this session (reading session state is not a
 # page element, so set_page_config still comes first).
@@ -65,6 +65,12 @@ navigation = st.navigation(
         for section, entries in PAGES
     }
 )
+
+# Pages check this flag (pages._common.ensure_navigation); a page first served without app.py
+# (Streamlit's pages/ folder fallback on a fresh server) is sent here and then back.
+st.session_state[APP_RAN] = True
+if (target := st.session_state.pop(REDIRECT, None)) is not None:
+    st.switch_page(target)
 
 with page_guard():
     layers, is_sample = active_layers()

@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import logging
 from collections.abc import Iterator
+from pathlib import Path
 
 import folium
 import streamlit as st
@@ -24,6 +25,8 @@ log = logging.getLogger("grid_planner")
 LANG = "lang"
 DATA_CHOICE = "data_choice"  # "sample" or "uploaded"
 UPLOAD_RESULT = "upload_result"  # grid_planning.ui_state.UploadResult of the last validation
+APP_RAN = "_app_ran"  # set by app.py on every run: the page runs inside its navigation
+REDIRECT = "_redirect_to"  # page to return to once app.py has built the navigation
 
 
 def lang() -> str:
@@ -35,6 +38,21 @@ def lang() -> str:
 def tr(key: str, **params: object) -> str:
     """Translate ``key`` into the session's language."""
     return t(key, lang(), **params)
+
+
+def ensure_navigation(page_file: str) -> None:
+    """Make sure a page runs inside ``app.py``'s navigation, never on its own.
+
+    On a fresh server, Streamlit answers a first request for ``/plan`` (a bookmark, a tab reloaded
+    after a restart) from its older ``pages/`` folder convention and runs the page file alone:
+    no navigation sections, no language switch, no wide layout, for every session until someone
+    opens ``/``. Such a run goes through ``app.py`` first, which registers the navigation for the
+    whole server, and then comes back to the page asked for.
+    """
+    if st.session_state.get(APP_RAN):
+        return
+    st.session_state[REDIRECT] = f"pages/{Path(page_file).name}"
+    st.switch_page("app.py")
 
 
 @contextlib.contextmanager

@@ -7,8 +7,10 @@ import pandas as pd
 import streamlit as st
 
 from grid_planning.checklist import CRITERIA, RECORD_STATUSES, checklist_table
-from pages._common import lang, page_guard, tr
+from pages._common import ensure_navigation, lang, page_guard, tr
 from pages._ws import action, fmt, require_plan, scenario_panel, workspace
+
+ensure_navigation(__file__)
 
 ICONS = {"met": "✓", "not_met": "✗", "not_evaluated": "–", "done": "✓", "in_progress": "◔",
          "todo": "○", "not_applicable": "–"}

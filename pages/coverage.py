@@ -11,8 +11,10 @@ from streamlit_folium import st_folium
 
 from grid_planning import planmap
 from grid_planning.metrics import travel_distribution, underserved_units
-from pages._common import lang, page_guard, tr
+from pages._common import ensure_navigation, lang, page_guard, tr
 from pages._ws import fmt, require_plan, workspace
+
+ensure_navigation(__file__)
 
 with page_guard():
     ws = workspace()

@@ -6,7 +6,17 @@ import streamlit as st
 
 from grid_planning.coords import COORD_SYSTEMS
 from grid_planning.ui_state import UPLOAD_SLOTS, load_uploads, report_table
-from pages._common import DATA_CHOICE, UPLOAD_RESULT, active_layers, lang, page_guard, tr
+from pages._common import (
+    DATA_CHOICE,
+    UPLOAD_RESULT,
+    active_layers,
+    ensure_navigation,
+    lang,
+    page_guard,
+    tr,
+)
+
+ensure_navigation(__file__)
 
 
 def _report(result_report) -> None:

@@ -9,7 +9,9 @@ import streamlit as st
 from grid_planning import mapview
 from grid_planning.layers import summarise
 from grid_planning.ui_state import counts_table, headline_figures, provenance_rows, report_table
-from pages._common import active_layers, lang, page_guard, show_map, tr
+from pages._common import active_layers, ensure_navigation, lang, page_guard, show_map, tr
+
+ensure_navigation(__file__)
 
 SOURCES_MD = Path(__file__).resolve().parents[1] / "sample_data" / "SOURCES.md"
 

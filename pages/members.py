@@ -13,8 +13,10 @@ from grid_planning.export import column_headers
 from grid_planning.i18n import source_text
 from grid_planning.roster import grid_roster, lead_obligations, roster_table
 from grid_planning.workspace import facility_label
-from pages._common import lang, page_guard, tr
+from pages._common import ensure_navigation, lang, page_guard, tr
 from pages._ws import action, fmt, require_plan, workspace
+
+ensure_navigation(__file__)
 
 
 def _beds(v: object) -> str:

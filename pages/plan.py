@@ -14,8 +14,10 @@ from grid_planning import planmap, schema
 from grid_planning.costs import MODES
 from grid_planning.planner import PlanRequest, eligible_leads
 from grid_planning.workspace import facility_label, interpret_click
-from pages._common import lang, page_guard, tr
+from pages._common import ensure_navigation, lang, page_guard, tr
 from pages._ws import action, check_panel, fmt, progress_runner, scenario_panel, workspace
+
+ensure_navigation(__file__)
 
 CLICK_MODES = ("select", "facility", "place")
 #: What st_folium returns about a click (a new value of any of them is a new click).

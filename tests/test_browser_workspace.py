@@ -178,15 +178,10 @@ def planned(session):
 
 
 # ---- scenarios ----------------------------------------------------------------------------------
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="Streamlit's MPA-v1 fallback: while app.py has not run on a fresh server, a folder named "
-    "pages/ makes Streamlit run the page file alone (no app.py: no navigation, language switch or "
-    "page config); renaming pages/ fixes it",
-)
 def test_first_visit_straight_to_the_plan_page_gets_the_app_shell(app_url, chromium):
     # Must run first in the module: the server has not run app.py yet (a bookmark after a restart).
+    # Streamlit then serves the page from its pages/ folder fallback; pages._common.ensure_navigation
+    # sends the run through app.py and back, so the shell (navigation, language, layout) is there.
     page = open_offline(chromium)
     try:
         page.goto(f"{app_url}/plan", wait_until="domcontentloaded")
