@@ -51,16 +51,31 @@ def catalogue() -> dict[str, dict[str, str]]:
     return merged
 
 
+#: Placeholders that carry a vocabulary code (``schema.LEVELS`` ...) and are shown in words.
+_VOCAB_PARAMS = {
+    "level": "vocab.level.",
+    "type": "vocab.type.",
+    "owner": "vocab.owner.",
+    "owner_level": "vocab.owner.",
+}
+
+
 def t(key: str, lang: str = DEFAULT_LANGUAGE, **params: object) -> str:
     """Translate ``key`` into ``lang`` and fill its ``{placeholders}`` from ``params``.
 
     A key missing from the catalogue is returned as itself (visible, never a crash); a language
-    missing for a key falls back to Chinese.
+    missing for a key falls back to Chinese. A ``level``, ``type``, ``owner`` or ``owner_level``
+    placeholder holding a vocabulary code (``tertiary``, ``general``, ``municipal`` ...) is shown
+    in words of ``lang``, so no code leaks into a sentence; any other value is kept as given.
     """
     entry = catalogue().get(key)
     if entry is None:
         return key
     text = entry.get(lang) or entry.get(DEFAULT_LANGUAGE) or key
+    for name, prefix in _VOCAB_PARAMS.items():
+        value = params.get(name)
+        if isinstance(value, str) and (word := catalogue().get(prefix + value)) is not None:
+            params[name] = word.get(lang) or word.get(DEFAULT_LANGUAGE) or value
     if params:
         try:
             return text.format(**params)

@@ -27,6 +27,16 @@ def test_chinese_is_the_default_and_params_fill():
     assert "坏了" in t("app.error", detail="坏了")
 
 
+def test_vocabulary_codes_in_placeholders_read_as_words():
+    zh = t("plan.check.g4_ok", "zh", grid="G1", lead_name="市一医院", lead="H1", owner_level="municipal",
+           type="general")
+    assert "市属三级综合医院" in zh and "municipal" not in zh and "general" not in zh
+    en = t("plan.check.g4_ok", "en", grid="G1", lead_name="H", lead="H1", owner_level="district", type="tcm")
+    assert "district tertiary TCM hospital" in en
+    # A value that is not a code is kept as given.
+    assert "自定义类别" in t("plan.role_error.not_primary_care", "zh", name="x", id="1", type="自定义类别", level="tertiary")
+
+
 def test_unknown_key_is_visible_not_a_crash():
     assert t("no.such.key", "en") == "no.such.key"
 
