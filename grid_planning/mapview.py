@@ -120,6 +120,18 @@ class PlannerMap(folium.Map):
         super().__init__(**kwargs)
         self.gcj02 = gcj02
         self.lang = lang
+        self.view_bounds: list[list[float]] | None = None
+
+    def get_bounds(self) -> list[list[float | None]]:
+        """The bounds the map was fitted to, ``[[south, west], [north, east]]``.
+
+        folium computes bounds by walking every coordinate of every layer, and streamlit-folium
+        asks for them on each rerun (~0.2 s for the 7,000-unit choropleth). The map already knows
+        the area it shows, so it answers with that.
+        """
+        if self.view_bounds is not None:
+            return [list(corner) for corner in self.view_bounds]
+        return super().get_bounds()
 
 
 class _Script(MacroElement):
@@ -212,7 +224,8 @@ def base_map(
         prefer_canvas=prefer_canvas,
         zoom_snap=0.25,
     )
-    m.fit_bounds([[miny, minx], [maxy, maxx]])
+    m.view_bounds = [[miny, minx], [maxy, maxx]]
+    m.fit_bounds(m.view_bounds)
     _add_script(
         m,
         "(function(){var id='gp-style';if(!document.getElementById(id)){"

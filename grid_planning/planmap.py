@@ -89,6 +89,9 @@ class UnitDisplay:
         The shared boundary of each pair (shapely lines, display coordinates).
     points : numpy.ndarray
         ``(n_units, 2)`` lon/lat of a point inside each unit (for labels).
+    geoms : numpy.ndarray
+        The display polygons as shapely geometries (empty where a unit has none), for dissolving
+        units into grids.
     """
 
     features: list
@@ -96,6 +99,7 @@ class UnitDisplay:
     pairs: np.ndarray
     edges: np.ndarray
     points: np.ndarray
+    geoms: np.ndarray
 
 
 _DISPLAY_CACHE: dict[tuple, UnitDisplay] = {}
@@ -134,7 +138,7 @@ def unit_display(layers: object, *, gcj02: bool = False, tolerance_m: float = 30
     if len(points) != len(ids):  # an empty geometry gives no coordinate: fall back per unit
         points = np.asarray([[p.x, p.y] if not p.is_empty else [np.nan, np.nan] for p in pts])
     out = UnitDisplay(features=features, ids=ids, pairs=pairs, edges=np.asarray(edges, dtype=object),
-                      points=points)
+                      points=points, geoms=geoms)
     if len(_DISPLAY_CACHE) > 4:
         _DISPLAY_CACHE.clear()
     _DISPLAY_CACHE[key] = out
@@ -152,6 +156,28 @@ def _collection(display: UnitDisplay, props: pd.DataFrame, mask: np.ndarray | No
             continue
         feats.append({"type": "Feature", "geometry": f["geometry"],
                       "properties": {k: _clean(v) for k, v in records[i].items()}})
+    return {"type": "FeatureCollection", "features": feats}
+
+
+def grid_collection(display: UnitDisplay, labels: np.ndarray, grids: Sequence[str],
+                    props: Mapping[str, Mapping[str, object]]) -> dict:
+    """One dissolved polygon per grid (a FeatureCollection), with ``k`` = the grid's position.
+
+    The units of a grid tile it, so a coverage union is exact and fast (~20 ms for 7,000 units);
+    drawing k polygons instead of every unit cuts the plan map from ~3 MB to well under 1 MB,
+    which is what makes a re-plan show quickly.
+    """
+    feats = []
+    for pos, grid in enumerate(grids):
+        parts = display.geoms[(labels == grid) & ~shapely.is_empty(display.geoms)]
+        if not len(parts):
+            continue
+        shape = shapely.coverage_union_all(parts)
+        if shape.is_empty:
+            continue
+        geom = json.loads(shapely.to_geojson(shapely.set_precision(shape, 1e-5)))
+        feats.append({"type": "Feature", "geometry": geom,
+                      "properties": {"k": pos, **{k: _clean(v) for k, v in props.get(grid, {}).items()}}})
     return {"type": "FeatureCollection", "features": feats}
 
 
@@ -478,12 +504,27 @@ def plan_map(
         props["k"] = travel_class(minutes)
         palette = list(TRAVEL_PALETTE)
         name = t("planmap.layer.travel", lang)
-    tip = ("<b>{n}</b> <span style='color:#666'>{id}</span><br>"
-           + html.escape(t("planmap.tip.grid", lang)) + " {g} <i>{lk}</i><br>"
-           + html.escape(t("planmap.tip.population", lang)) + " {p}<br>"
-           + html.escape(t("planmap.tip.minutes", lang)) + " {m}")
-    add_polygons(m, _collection(display, props), name=name, palette=palette, tooltip=tip,
-                 fill_opacity=0.7 if shade == "grid" else 0.8, weight=0.2)
+    if shade == "grid":
+        # Grids drawn as k dissolved polygons; a click still finds its unit by position
+        # (workspace.interpret_click falls back to Workspace.unit_at).
+        fac_names0 = plan_facilities(layers, plan).set_index("id")["name"].astype(str).to_dict()
+        grid_props = {
+            g: {"g": g, "lead": fac_names0.get(str(plan.leads[g]), str(plan.leads[g])),
+                "p": float(np.round(population[labels == g].sum())), "nu": int((labels == g).sum())}
+            for g in grids
+        }
+        tip = ("<b>{g}</b> {lead}<br>"
+               + html.escape(t("planmap.tip.population", lang)) + " {p}<br>"
+               + html.escape(t("planmap.tip.units", lang)) + " {nu}")
+        add_polygons(m, grid_collection(display, labels, grids, grid_props), name=name,
+                     palette=palette, tooltip=tip, fill_opacity=0.7, weight=0.2)
+    else:
+        tip = ("<b>{n}</b> <span style='color:#666'>{id}</span><br>"
+               + html.escape(t("planmap.tip.grid", lang)) + " {g} <i>{lk}</i><br>"
+               + html.escape(t("planmap.tip.population", lang)) + " {p}<br>"
+               + html.escape(t("planmap.tip.minutes", lang)) + " {m}")
+        add_polygons(m, _collection(display, props), name=name, palette=palette, tooltip=tip,
+                     fill_opacity=0.8, weight=0.2)
     _add_grid_borders(m, display, labels, lang)
     add_outline(m, layers.boundary)
     add_districts(m, layers.districts, labels=False)

@@ -278,6 +278,20 @@ class Workspace:
         """Select nothing."""
         self.selection = ()
 
+    def unit_choices(self, query: str = "", limit: int = 50) -> dict[str, str]:
+        """Units to offer in a picker: the current selection, then up to ``limit`` units whose id
+        or name contains ``query`` (case-insensitive), as ``{unit id: "name · id"}``."""
+        units = self.layers.units
+        ids = units["id"].astype(str)
+        names = units["name"].astype(str) if "name" in units else ids
+        label = names + " · " + ids
+        keep = ids.isin(self.selection)
+        q = query.strip().lower()
+        if q:
+            hits = ids.str.lower().str.contains(q, regex=False) | names.str.lower().str.contains(q, regex=False)
+            keep |= hits & (hits.cumsum() <= limit)
+        return dict(zip(ids[keep], label[keep], strict=True))
+
     def unit_at(self, lon: float, lat: float) -> str | None:
         """The id of the unit containing a WGS84 point (a map click), or ``None`` outside the city."""
         units = self.layers.units

@@ -20,6 +20,7 @@ from pages._ws import action, check_panel, fmt, progress_runner, scenario_panel,
 ensure_navigation(__file__)
 
 CLICK_MODES = ("select", "facility", "place")
+UNIT_CHOICES = 50  # units offered per search in the hand-edit picker
 #: What st_folium returns about a click (a new value of any of them is a new click).
 CLICK_KEYS = ("last_clicked", "last_object_clicked", "last_object_clicked_count")
 GRID_COLUMNS = {
@@ -230,10 +231,13 @@ def _clicked_facility(ws) -> None:
 
 
 def _hand_edits(ws, fig) -> None:
-    units = ws.layers.units
-    labels = dict(zip(units["id"].astype(str), units["name"].astype(str) + " · " + units["id"].astype(str), strict=True))
+    # Offer the selection plus the units matching a search, not all units: thousands of options
+    # would be sent to the browser on every rerun and slow down every re-plan.
+    query = st.text_input(tr("ws.edit.search"), key="edit_search", placeholder=tr("ws.edit.search_hint"))
+    labels = ws.unit_choices(query, limit=UNIT_CHOICES)
     chosen = st.multiselect(tr("ws.edit.pick"), options=list(labels), format_func=labels.get,
-                            default=list(ws.selection), placeholder=tr("ws.choose"), key=f"edit_pick_{ws.revision}_{hash(ws.selection)}")
+                            default=list(ws.selection), placeholder=tr("ws.choose"),
+                            key=f"edit_pick_{ws.revision}_{hash(ws.selection)}_{query}")
     if tuple(chosen) != ws.selection:
         ws.select(chosen)
     if ws.selection:
@@ -355,6 +359,10 @@ def _grid_table(fig) -> None:
     table[tr("ws.col.lead_level")] = [tr("source.assumed") if s == "assumed" else "" for s in g["lead_level_source"]]
     table = table.rename(columns={"grid": tr("ws.col.grid")})
     st.dataframe(table, hide_index=True, width="stretch", key="grid_table")
+    # Beds that rest on generated capacity say so right under the table.
+    share = float(fig.city.get("beds_illustrative_share", 0.0) or 0.0)
+    if share > 0:
+        st.warning(tr("plan.cli.beds_illustrative_note", share=f"{share:.0%}"))
     c = fig.city
     cols = st.columns(5)
     cols[0].metric(tr("ws.city.population"), f"{c['population']:,.0f}")

@@ -135,7 +135,8 @@ def click_lonlat(page, lon: float, lat: float, zoom: int = 12) -> None:
     """Zoom the map onto a point and click it with the mouse (a real click on the canvas)."""
     frame = map_frame(page)
     frame.evaluate(
-        "([lat, lon, z]) => window.map.setView([lat, lon], z, {animate: false})", [lat, lon, zoom]
+        "([lat, lon, z]) => { window.map.setView([lat, lon], z, {animate: false}); return null; }",
+        [lat, lon, zoom],
     )
     page.wait_for_timeout(500)  # let the canvas redraw at the new zoom
     xy = frame.evaluate(
@@ -274,7 +275,7 @@ def test_click_lead_marker_picks_the_hospital(planned):
     page.get_by_text("选择医院", exact=True).click()
     settle(page)
     frame = map_frame(page)
-    frame.evaluate("() => window.map.setZoom(10, {animate: false})")
+    frame.evaluate("() => { window.map.setZoom(10, {animate: false}); return null; }")
     page.wait_for_timeout(400)
     frame.locator(".gp-lead").first.click()
     info = page.get_by_text(re.compile(r"已选医院："))

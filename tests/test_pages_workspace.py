@@ -116,7 +116,11 @@ def test_move_lock_flags_contiguity_and_undo_restores():
     uid = _interior_unit(ws, "G1")
     pop = float(ws.layers.units.set_index("id").at[uid, "population"])
     # Pick the unit by name/id, move it into G3 (not adjacent): G3 falls in two pieces.
+    at.text_input(key="edit_search").set_value(uid)
+    _ok(at.run())
     pick = next(m for m in at.multiselect if m.key.startswith("edit_pick"))
+    assert uid in pick.options[0] or any(uid in o for o in pick.options)
+    assert len(pick.options) <= 50  # the picker never ships every unit to the browser
     pick.set_value([uid])
     _ok(at.run())
     assert ws.selection == (uid,)
@@ -124,6 +128,8 @@ def test_move_lock_flags_contiguity_and_undo_restores():
     at.button(key="edit_move").click()
     _ok(at.run())
     after = _grid_table(at).set_index("Grid")
+    # The sample's beds are generated: the page says so under the per-grid table.
+    assert any("100% of the beds counted are illustrative" in w.value for w in at.warning)
     assert ws.plan.assignment[uid] == "G3"
     assert after.at["G3", "Population"] == pytest.approx(before.at["G3", "Population"] + pop, abs=1)
     assert after.at["G1", "Population"] == pytest.approx(before.at["G1", "Population"] - pop, abs=1)

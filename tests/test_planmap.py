@@ -3,6 +3,7 @@
 import folium
 import numpy as np
 import pytest
+import shapely
 from plan_fixtures import make_costs, make_layers, make_plan
 
 from grid_planning import planmap
@@ -102,13 +103,24 @@ def test_plan_map_html_is_offline_and_carries_the_plan(city, shade):
     m = planmap.plan_map(layers, plan, unit_df=ud, shade=shade, selection=["U00", "U01"], lang="en")
     text = m.get_root().render()
     assert external_hosts(text) == set()
-    units = [p for p in _geojson_payloads(m) if p["features"] and "g" in p["features"][0]["properties"]]
-    assert len(units) == 1
-    props = {f["properties"]["id"]: f["properties"] for f in units[0]["features"]}
-    assert props["U00"]["g"] == "G1" and props["U33"]["g"] == "G2"
+    layer = [p for p in _geojson_payloads(m) if p["features"] and "g" in p["features"][0]["properties"]]
+    assert len(layer) == 1
     if shade == "grid":
-        assert props["U00"]["k"] == 0 and props["U33"]["k"] == 1
+        # One dissolved polygon per grid, exactly the union of its units, with its population.
+        grids = {f["properties"]["g"]: f for f in layer[0]["features"]}
+        assert sorted(grids) == ["G1", "G2"]
+        assert grids["G1"]["properties"]["k"] == 0 and grids["G2"]["properties"]["k"] == 1
+        units = layers.units.set_index(layers.units["id"].astype(str))
+        for g, f in grids.items():
+            members = plan.assignment.index[plan.assignment == g].astype(str)
+            assert f["properties"]["p"] == pytest.approx(units.loc[members, "population"].sum())
+            assert f["properties"]["nu"] == len(members)
+            dissolved = shapely.geometry.shape(f["geometry"])
+            assert dissolved.area == pytest.approx(units.loc[members].geometry.union_all().area, rel=1e-3)
+        assert shapely.geometry.shape(grids["G1"]["geometry"]).contains(units.loc["U00"].geometry.centroid)
     else:
+        props = {f["properties"]["id"]: f["properties"] for f in layer[0]["features"]}
+        assert props["U00"]["g"] == "G1" and props["U33"]["g"] == "G2"
         # U00 holds the lead F1: 0 minutes; U03 is in G2, 3 km straight from F2 at U33 -> 6 min.
         assert props["U00"]["m"] == 0.0 and props["U03"]["m"] == pytest.approx(6.0)
         assert props["U03"]["k"] == 0
@@ -119,12 +131,26 @@ def test_plan_map_html_is_offline_and_carries_the_plan(city, shade):
     assert "collaborator supporting G1,G2" in text
 
 
+def test_grid_shading_sends_far_less_than_one_polygon_per_unit():
+    from grid_planning.layers import load_sample_city
+    from grid_planning.workspace import Workspace
+
+    ws = Workspace(load_sample_city())
+    ws.set_request(k=4)
+    ws.run()
+    sizes = {shade: len(planmap.plan_map(ws.layers, ws.plan, unit_df=ws.figures("en").units,
+                                         shade=shade).get_root().render())
+             for shade in ("grid", "travel")}
+    assert sizes["grid"] < sizes["travel"] / 3
+
+
 def test_locked_units_are_outlined_and_tooltipped(city):
     layers, plan, costs, ud = city
     locked = plan.with_locks(["U02"], "G2")
-    m = planmap.plan_map(layers, locked, unit_df=ud, lang="en")
-    text = m.get_root().render()
-    assert "Locked units" in text
+    for shade in ("grid", "travel"):
+        text = planmap.plan_map(layers, locked, unit_df=ud, lang="en", shade=shade).get_root().render()
+        assert "Locked units" in text
+    m = planmap.plan_map(layers, locked, unit_df=ud, lang="en", shade="travel")
     units = [p for p in _geojson_payloads(m) if p["features"] and "lk" in p["features"][0]["properties"]]
     props = {f["properties"]["id"]: f["properties"] for f in units[0]["features"]}
     assert props["U02"]["lk"] == "locked" and props["U03"]["lk"] == ""

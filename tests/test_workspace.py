@@ -241,6 +241,17 @@ def test_scenario_round_trip_keeps_edits_locks_checklist(ws, tmp_path, adjacency
     assert err.value.code == "other_city"
 
 
+def test_unit_choices_offer_the_selection_and_a_bounded_search(ws, city):
+    ids = city.units["id"].astype(str)
+    assert ws.unit_choices("") == {}
+    ws.select([ids.iloc[3]])
+    assert list(ws.unit_choices("")) == [ids.iloc[3]]
+    hits = ws.unit_choices(ids.iloc[7].upper(), limit=5)
+    assert ids.iloc[7] in hits and ids.iloc[3] in hits and len(hits) <= 6
+    assert hits[ids.iloc[7]].endswith(" · " + ids.iloc[7])
+    assert len(ws.unit_choices("u", limit=5)) <= 6  # selection + at most 5 matches
+
+
 def test_selection_and_map_clicks(ws, city):
     units = city.units
     u0, u1 = str(units["id"].iloc[0]), str(units["id"].iloc[1])
@@ -256,6 +267,11 @@ def test_selection_and_map_clicks(ws, city):
     poly = {"last_active_drawing": {"geometry": {"type": "Polygon"}, "properties": {"id": u1}},
             "last_clicked": {"lng": pt.x, "lat": pt.y}}
     assert interpret_click(ws, poly).kind == "unit" and interpret_click(ws, poly).id == u1
+    # A click on a dissolved grid polygon (no unit id) finds the unit under the pointer.
+    grid_poly = {"last_active_drawing": {"geometry": {"type": "MultiPolygon"}, "properties": {"g": "G1", "k": 0}},
+                 "last_clicked": {"lng": pt.x, "lat": pt.y}}
+    assert interpret_click(ws, grid_poly).kind == "unit"
+    assert interpret_click(ws, grid_poly).id == str(units["id"].iloc[5])
     fac = city.facilities.iloc[3]
     member = {"last_active_drawing": {"geometry": {"type": "Point", "coordinates": [fac.geometry.x, fac.geometry.y]},
                                       "properties": {"id": fac["id"]}}}
