@@ -991,26 +991,11 @@ class _Work:
         same = [v for v in self.nbrs[u] if lab[v] == g]
         if len(same) <= 1:
             return True
+        # Breadth-first from one same-grid neighbour until every other one is reached: usually a
+        # few steps around ``u``, the whole grid only when ``u`` is a cut vertex.
         targets = set(same[1:])
         seen = {u, same[0]}
         queue = deque([same[0]])
-        budget = 400
-        while queue:
-            x = queue.popleft()
-            for y in self.nbrs[x]:
-                if y in seen or lab[y] != g:
-                    continue
-                seen.add(y)
-                targets.discard(y)
-                if not targets:
-                    return True
-                queue.append(y)
-            budget -= 1
-            if budget == 0:
-                break
-        if not queue:
-            return False
-        # Bounded search inconclusive: full BFS.
         while queue:
             x = queue.popleft()
             for y in self.nbrs[x]:
