@@ -46,8 +46,11 @@ LANGUAGE_LABELS = {"zh": "中文", "en": "English"}
 
 if LANG not in st.session_state:
     st.session_state[LANG] = "zh"
+# The label must not change with the language: Streamlit identifies a widget by its label too, so a
+# label that follows the choice makes a new widget that falls back to Chinese on the very click that
+# chose English. The label is bilingual anyway.
 st.sidebar.radio(
-    t("app.language", st.session_state[LANG]),
+    t("app.language", "zh"),
     options=list(LANGUAGE_LABELS),
     format_func=LANGUAGE_LABELS.__getitem__,
     key=LANG,

@@ -41,3 +41,14 @@ def test_home_renders_offline_with_map(app_url, offline_page, tmp_path):
     assert shot.exists() and shot.stat().st_size > 50_000
     if os.environ.get("GRID_SCREENSHOT"):  # refresh docs/screenshots/home.png on request
         Path(os.environ["GRID_SCREENSHOT"]).write_bytes(shot.read_bytes())
+
+
+def test_english_switch_takes_effect_on_the_first_click(app_url, offline_page, tmp_path):
+    # A language label that followed the choice made Streamlit see a new widget on the click that
+    # chose English, which fell back to Chinese: the page never switched.
+    open_home(offline_page, app_url, tmp_path / "zh.png")
+    offline_page.get_by_role("radio", name="English").check(force=True)
+    offline_page.get_by_role("heading", name="Grid Planner").first.wait_for(timeout=60_000)
+    assert offline_page.get_by_role("radio", name="English").is_checked()
+    assert "Population" in offline_page.inner_text("body")
+    assert offline_page.external == []
