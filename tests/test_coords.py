@@ -8,21 +8,13 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pytest
+from geo_reference import haversine_m
 from shapely.geometry import LineString, Point, Polygon
 
 from grid_planning import coords
 
 FIXTURES = Path(__file__).parent / "fixtures" / "layers"
 
-
-def _metres(lon1, lat1, lon2, lat2) -> np.ndarray:
-    """Haversine distance in metres (independent of the code under test)."""
-    lon1, lat1, lon2, lat2 = map(np.radians, (lon1, lat1, lon2, lat2))
-    a = (
-        np.sin((lat2 - lat1) / 2) ** 2
-        + np.cos(lat1) * np.cos(lat2) * np.sin((lon2 - lon1) / 2) ** 2
-    )
-    return 2 * 6371008.8 * np.arcsin(np.sqrt(a))
 
 
 # Reference values published with the widely used coordtransform library (wandergis/coordtransform,
@@ -51,10 +43,10 @@ def test_gcj02_to_wgs84_matches_weibo_reference_columns():
     # Rows copied from /work/shared/data/wuhan/wuhan_hospital_pois_weibo.csv (GCJ-02 and WGS84 columns).
     ref = pd.read_csv(FIXTURES / "weibo_pois_gcj02.csv")
     lon, lat = coords.gcj02_to_wgs84(ref["lon"].to_numpy(), ref["lat"].to_numpy())
-    err = _metres(lon, lat, ref["ref_wgs84_lon"].to_numpy(), ref["ref_wgs84_lat"].to_numpy())
+    err = haversine_m(lon, lat, ref["ref_wgs84_lon"].to_numpy(), ref["ref_wgs84_lat"].to_numpy())
     assert err.max() < 0.5  # the reference is rounded to 1e-6 deg (~0.1 m)
     # ... while the raw GCJ-02 position is hundreds of metres off, so the test can tell.
-    raw = _metres(ref["lon"], ref["lat"], ref["ref_wgs84_lon"], ref["ref_wgs84_lat"])
+    raw = haversine_m(ref["lon"], ref["lat"], ref["ref_wgs84_lon"], ref["ref_wgs84_lat"])
     assert raw.min() > 300
 
 
@@ -70,9 +62,9 @@ def test_round_trip_below_one_metre_over_china(fwd, inv):
     lon = rng.uniform(75, 134, 2000)
     lat = rng.uniform(18, 53, 2000)
     back_lon, back_lat = inv(*fwd(lon, lat))
-    err = _metres(lon, lat, back_lon, back_lat)
+    err = haversine_m(lon, lat, back_lon, back_lat)
     assert err.max() < 1.0
-    shifted = _metres(lon, lat, *fwd(lon, lat))
+    shifted = haversine_m(lon, lat, *fwd(lon, lat))
     assert np.median(shifted) > 100  # the shift itself is real, not a no-op
 
 

@@ -8,6 +8,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pytest
+from geo_reference import haversine_m
 from shapely.geometry import LineString, Point, Polygon
 
 from grid_planning import layers
@@ -52,14 +53,6 @@ def _one(report: ValidationReport, code: str):
     assert len(found) == 1, report.format()
     return found[0]
 
-
-def _metres(lon1, lat1, lon2, lat2) -> np.ndarray:
-    lon1, lat1, lon2, lat2 = map(np.radians, (lon1, lat1, lon2, lat2))
-    a = (
-        np.sin((lat2 - lat1) / 2) ** 2
-        + np.cos(lat1) * np.cos(lat2) * np.sin((lon2 - lon1) / 2) ** 2
-    )
-    return 2 * 6371008.8 * np.arcsin(np.sqrt(a))
 
 
 # --- formats and encodings ---------------------------------------------------------------------
@@ -158,7 +151,7 @@ def test_projected_numbers_in_a_csv_are_an_error(tmp_path):
 def test_gcj02_facilities_match_reference_wgs84():
     report = ValidationReport()
     fac = read_facilities(FIX / "weibo_pois_gcj02.csv", coords="gcj02", report=report)
-    err = _metres(
+    err = haversine_m(
         fac.geometry.x,
         fac.geometry.y,
         fac["ref_wgs84_lon"].astype(float),
@@ -167,12 +160,12 @@ def test_gcj02_facilities_match_reference_wgs84():
     assert err.max() < 1.0
     assert np.allclose(fac["lon"], fac.geometry.x)  # lon/lat columns hold the WGS84 position
     raw = read_facilities(FIX / "weibo_pois_gcj02.csv", report=ValidationReport())
-    assert _metres(raw.geometry.x, raw.geometry.y, fac.geometry.x, fac.geometry.y).min() > 300
+    assert haversine_m(raw.geometry.x, raw.geometry.y, fac.geometry.x, fac.geometry.y).min() > 300
 
 
 def test_bd09_facilities_match_reference_wgs84():
     fac = read_facilities(FIX / "weibo_pois_bd09.csv", coords="bd09", report=ValidationReport())
-    err = _metres(
+    err = haversine_m(
         fac.geometry.x,
         fac.geometry.y,
         fac["ref_wgs84_lon"].astype(float),
