@@ -36,6 +36,21 @@ def _labels(fac: pd.DataFrame) -> dict[str, str]:
     return {str(r["id"]): facility_label(r, lang()) for r in fac.to_dict("records")}
 
 
+def _exception_form(ws, form: str, field: str, labels: dict[str, str], label_key: str, button_key: str,
+                    *, select_key: str, reason_key: str) -> None:
+    """A facility plus a written reason, added to the request's ``field`` ("in principle" exception)."""
+    with st.form(form, clear_on_submit=True):
+        fid = st.selectbox(tr(label_key), options=list(labels), format_func=labels.get,
+                           index=None, placeholder=tr("ws.choose"), key=select_key)
+        reason = st.text_input(tr("ws.exc.reason"), key=reason_key)
+        if st.form_submit_button(tr(button_key)):
+            if not fid or not reason.strip():
+                st.error(tr("ws.exc.need_reason"))
+            else:
+                pairs = dict(getattr(ws.request, field), **{fid: reason.strip()})
+                ws.set_request(**{field: tuple(pairs.items())})
+
+
 def _run(ws, fresh: bool) -> None:
     status, progress = progress_runner("ws.plan.running")
     result = ws.run(progress) if fresh else ws.replan(progress)
@@ -93,25 +108,11 @@ def _parameters(ws) -> None:
                         & fac["type"].isin(sorted(schema.LEAD_TYPES))
                         & ~fac["id"].astype(str).isin(elig["id"].astype(str))]
         h_labels = _labels(hospitals)
-        with st.form("designate_form", clear_on_submit=True):
-            fid = st.selectbox(tr("ws.exc.designate"), options=list(h_labels), format_func=h_labels.get,
-                               index=None, placeholder=tr("ws.choose"), key="exc_fid")
-            reason = st.text_input(tr("ws.exc.reason"), key="exc_reason")
-            if st.form_submit_button(tr("ws.exc.add")):
-                if not fid or not reason.strip():
-                    st.error(tr("ws.exc.need_reason"))
-                else:
-                    ws.set_request(designated_leads=tuple(dict(ws.request.designated_leads, **{fid: reason.strip()}).items()))
+        _exception_form(ws, "designate_form", "designated_leads", h_labels, "ws.exc.designate", "ws.exc.add",
+                        select_key="exc_fid", reason_key="exc_reason")
         lead_labels = _labels(fac[fac["id"].astype(str).isin(list(elig_labels) + [f for f, _ in ws.request.designated_leads])])
-        with st.form("waiver_form", clear_on_submit=True):
-            lid = st.selectbox(tr("ws.exc.g5_lead"), options=list(lead_labels), format_func=lead_labels.get,
-                               index=None, placeholder=tr("ws.choose"), key="waiver_fid")
-            reason = st.text_input(tr("ws.exc.reason"), key="waiver_reason")
-            if st.form_submit_button(tr("ws.exc.add_g5")):
-                if not lid or not reason.strip():
-                    st.error(tr("ws.exc.need_reason"))
-                else:
-                    ws.set_request(g5_waivers=tuple(dict(ws.request.g5_waivers, **{lid: reason.strip()}).items()))
+        _exception_form(ws, "waiver_form", "g5_waivers", lead_labels, "ws.exc.g5_lead", "ws.exc.add_g5",
+                        select_key="waiver_fid", reason_key="waiver_reason")
         for rule, pairs, field in (("G4", ws.request.designated_leads, "designated_leads"),
                                    ("G5", ws.request.g5_waivers, "g5_waivers")):
             for i, (fid, reason) in enumerate(pairs):

@@ -290,3 +290,33 @@ def test_pages_without_a_plan_point_to_the_plan_page():
     for page in ("pages/coverage.py", "pages/members.py", "pages/checklist.py"):
         at = _open(page, lang="zh")
         assert any("还没有方案" in i.value for i in at.info)
+
+
+
+def test_exception_forms_need_a_reason_and_record_it():
+    at = _open()
+    ws = _ws(at)
+    # The waiver form offers the eligible leads; waive G5 for the first one.
+    lid = _eligible_ids(ws)[0]
+    at.selectbox(key="waiver_fid").set_value(lid)
+    next(b for b in at.button if b.label == _tr("ws.exc.add_g5")).click()
+    _ok(at.run())
+    assert ws.request.g5_waivers == ()  # no reason: refused
+    assert any(_tr("ws.exc.need_reason") in e.value for e in at.error)
+    at.selectbox(key="waiver_fid").set_value(lid)
+    at.text_input(key="waiver_reason").set_value("唯一的护理院在网格边界外 300 米")
+    next(b for b in at.button if b.label == _tr("ws.exc.add_g5")).click()
+    _ok(at.run())
+    assert ws.request.g5_waivers == ((lid, "唯一的护理院在网格边界外 300 米"),)
+
+
+def _tr(key: str) -> str:
+    from grid_planning.i18n import t
+
+    return t(key, "en")
+
+
+def _eligible_ids(ws):
+    from grid_planning.planner import eligible_leads
+
+    return eligible_leads(ws.layers.facilities, ws.request)["id"].astype(str).tolist()
