@@ -1,0 +1,180 @@
+"""A user's text is data: the one place that makes it safe for each kind of output.
+
+Names, ids, reasons and notes come from the planner's files and forms. Every renderer that puts such
+text somewhere it could be *interpreted* goes through one function here:
+
+- :func:`script_json` — data for a map script. branca (under folium) renders each element's script
+  and then parses the result *again* as a Jinja2 template, so text that reaches a map's template
+  output is evaluated on the server (``{{7*7}}`` became ``49``; worse ran code). JSON from here holds
+  no Jinja delimiter, no ``</script>`` break-out and no raw line separator, whatever the text.
+- :func:`escape_markdown` — text inside Streamlit Markdown (titles, captions, labels, messages):
+  no link, image, emphasis or HTML comes out of it.
+- :func:`terminal_text` — text printed by the CLI: no escape sequence or control character reaches
+  the terminal.
+- :func:`spreadsheet_text` / :func:`spreadsheet_frame` / :func:`write_xlsx` — cells of CSV and XLSX
+  exports: a value starting with ``= + - @`` (or a tab or carriage return) is written as text, never
+  as a formula.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import unicodedata
+from collections.abc import Mapping
+from typing import IO, Any
+
+import pandas as pd
+
+# ---- map scripts ------------------------------------------------------------------------------------
+#: Jinja2's block openers with the default delimiters (branca uses them).
+_JINJA_OPENERS = ("{{", "{%", "{#")
+_JSON_STRING = re.compile(r'"(?:[^"\\]|\\.)*"')
+_BRACES = str.maketrans({"{": "\\u007b", "}": "\\u007d"})
+#: Characters that are never structural in JSON and are escaped everywhere: HTML-significant ones
+#: (no ``</script>`` or ``<!--`` in a script element) and the two line separators JavaScript did not
+#: allow in string literals before ES2019.
+_GLOBAL = str.maketrans(
+    {
+        "<": "\\u003c",
+        ">": "\\u003e",
+        "&": "\\u0026",
+        "'": "\\u0027",
+        "\u2028": "\\u2028",
+        "\u2029": "\\u2029",
+    }
+)
+
+
+def _escape_braces(match: re.Match) -> str:
+    token = match.group(0)
+    return token.translate(_BRACES) if ("{" in token or "}" in token) else token
+
+
+def script_json(value: Any) -> str:
+    """``value`` as JSON safe to embed in an HTML ``<script>`` that is later rendered by Jinja2.
+
+    The result is valid JSON and a valid JavaScript expression. Inside string values, ``{`` and
+    ``}`` are written as ``\\u007b``/``\\u007d`` (so no ``{{``, ``{%`` or ``{#`` reaches a template
+    engine), and ``< > & '`` and U+2028/U+2029 are escaped everywhere (so nothing can close the
+    script element). A browser decodes every escape back to the original character.
+
+    Parameters
+    ----------
+    value : JSON-serialisable object
+        NaN and infinities are not allowed (they are not JSON); map them to ``None`` first.
+
+    Examples
+    --------
+    >>> script_json({"name": "Clinic {{7*7}}</script>"})
+    '{"name": "Clinic \\\\u007b\\\\u007b7*7\\\\u007d\\\\u007d\\\\u003c/script\\\\u003e"}'
+    """
+    text = json.dumps(value, ensure_ascii=False, allow_nan=False).translate(_GLOBAL)
+    # Structural braces never form a Jinja opener ("{" is always followed by '"' or "}"), so an
+    # opener can only come from a string's content; most payloads have none and skip the scan.
+    if any(opener in text for opener in _JINJA_OPENERS):
+        text = _JSON_STRING.sub(_escape_braces, text)
+    return text
+
+
+# ---- Markdown -----------------------------------------------------------------------------------------
+_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()<>#+\-.!|~:$=^&])")
+
+
+def escape_markdown(text: object) -> str:
+    """``text`` for Streamlit Markdown: shown as written, never as a link, image, emphasis or HTML.
+
+    Every Markdown-significant ASCII punctuation character is backslash-escaped (CommonMark allows
+    escaping any ASCII punctuation), line breaks become spaces (no heading, list or block from a
+    name), and control characters are dropped.
+    """
+    s = _strip_controls(str(text), keep_newlines=False)
+    return _MD_SPECIAL.sub(r"\\\1", s)
+
+
+# ---- terminal -----------------------------------------------------------------------------------------
+#: ANSI / VT escape sequences (CSI, OSC, and two-character escapes).
+_ANSI = re.compile(r"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)?|[@-Z\\-_])")
+#: Unicode bidirectional controls: they reorder what a reader sees (Trojan-source style).
+_BIDI = frozenset("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+
+
+def _strip_controls(text: str, *, keep_newlines: bool) -> str:
+    text = _ANSI.sub("", text)
+    keep = {"\n", "\t"} if keep_newlines else set()
+    out = []
+    for ch in text:
+        if ch in keep:
+            out.append(ch)
+        elif ch in ("\n", "\r", "\t") and not keep_newlines:
+            out.append(" ")
+        elif ch in _BIDI or unicodedata.category(ch) == "Cc":
+            continue
+        else:
+            out.append(ch)
+    return "".join(out)
+
+
+def terminal_text(text: object) -> str:
+    """``text`` with escape sequences, control and bidirectional characters removed (newlines and
+    tabs kept), for printing to a terminal."""
+    return _strip_controls(str(text).replace("\r\n", "\n"), keep_newlines=True)
+
+
+# ---- spreadsheets -------------------------------------------------------------------------------------
+#: A cell starting with one of these is read as a formula by Excel / LibreOffice / WPS.
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_text(value: object) -> object:
+    """A CSV cell value that a spreadsheet shows as text: strings starting with a formula prefix get
+    a leading apostrophe (the OWASP recommendation); anything else is returned unchanged."""
+    if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
+        return "'" + value
+    return value
+
+
+def spreadsheet_frame(frame: pd.DataFrame) -> pd.DataFrame:
+    """A copy of ``frame`` for CSV export with :func:`spreadsheet_text` applied to text cells and
+    headers (numeric columns are left alone: a negative number is a number)."""
+    out = frame.copy()
+    for col in out.columns:
+        if not (pd.api.types.is_numeric_dtype(out[col]) or pd.api.types.is_bool_dtype(out[col])):
+            out[col] = out[col].map(spreadsheet_text)
+    out.columns = [spreadsheet_text(c) if isinstance(c, str) else c for c in out.columns]
+    return out
+
+
+def write_xlsx(target: str | IO[bytes] | Any, sheets: Mapping[str, pd.DataFrame], **kwargs: Any) -> None:
+    """Write ``sheets`` (name -> frame) to an XLSX workbook where every string is a text cell.
+
+    openpyxl stores a string starting with ``=`` as a formula; here each string cell is forced to
+    the text type after writing, so ``=HYPERLINK(...)`` or ``=cmd|' /C calc'!A0`` shows as typed
+    and is never evaluated. Sheet names are cut to Excel's 31 characters with its forbidden
+    characters replaced.
+
+    Parameters
+    ----------
+    target : path or binary file
+        Where to write.
+    sheets : mapping of str to DataFrame
+    **kwargs
+        Passed to :meth:`pandas.DataFrame.to_excel` (e.g. ``index=False``).
+    """
+    with pd.ExcelWriter(target, engine="openpyxl") as writer:
+        for name, frame in sheets.items():
+            frame.to_excel(writer, sheet_name=sheet_name(name), **kwargs)
+        for ws in writer.book.worksheets:
+            for row in ws.iter_rows():
+                for cell in row:
+                    if isinstance(cell.value, str) and cell.data_type == "f":
+                        cell.data_type = "s"
+
+
+_SHEET_FORBIDDEN = re.compile(r"[\[\]:*?/\\]")
+
+
+def sheet_name(name: object) -> str:
+    """An Excel-valid sheet name (<= 31 characters, no ``[ ] : * ? / \\``, not empty)."""
+    text = _SHEET_FORBIDDEN.sub("_", _strip_controls(str(name), keep_newlines=False)).strip("'")
+    return text[:31] or "_"
