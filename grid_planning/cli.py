@@ -184,6 +184,19 @@ def _add_plan(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser
     )
     p.add_argument("--g2-reason", help="written reason allowing a single grid (G2 exception)")
     p.add_argument(
+        "--lock",
+        nargs="+",
+        default=[],
+        metavar="UNITID=LEADID",
+        help="keep a population unit in the grid of that lead (the lead is then fixed)",
+    )
+    p.add_argument(
+        "--method",
+        choices=("auto", "heuristic", "exact"),
+        default="auto",
+        help="auto: exact (provably optimal) on small cities, heuristic on large ones",
+    )
+    p.add_argument(
         "--cost-mode",
         choices=("auto", "roads", "straight"),
         default="auto",
@@ -209,7 +222,7 @@ def _pairs(values: Sequence[str], option: str, lang: str) -> tuple[tuple[str, st
 def _cmd_plan(args: argparse.Namespace) -> int:
     import time
 
-    from grid_planning import schema
+    from grid_planning import rules
     from grid_planning.costs import CostParams, travel_costs
     from grid_planning.export import checks_text, plan_tables_xlsx, summary_text, write_plan
     from grid_planning.metrics import check_policy, city_metrics, grid_metrics, unit_metrics
@@ -224,7 +237,8 @@ def _cmd_plan(args: argparse.Namespace) -> int:
             return EXIT_NOT_USABLE
     designated = _pairs(args.designate_lead, "--designate-lead", lang)
     waivers = _pairs(args.waive_g5, "--waive-g5", lang)
-    if designated is None or waivers is None:
+    locks = _pairs(args.lock, "--lock", lang)
+    if designated is None or waivers is None or locks is None:
         return EXIT_NOT_USABLE
     layers = _load_layers(args, "plan.cli.loading", "plan.cli.sample")
     if layers is None:
@@ -246,6 +260,8 @@ def _cmd_plan(args: argparse.Namespace) -> int:
         balance=args.balance,
         min_beds_per_1000=args.min_beds_per_1000,
         cost=cost,
+        locks=locks,
+        method=args.method,
     )
     costs = travel_costs(layers, cost)
     print(
@@ -254,15 +270,18 @@ def _cmd_plan(args: argparse.Namespace) -> int:
             lang,
             k=args.grids,
             units=len(layers.units),
-            eligible=int(schema.eligible_lead_mask(layers.facilities).sum()),
-            mode=costs.mode,
+            eligible=int(rules.g4_eligible(layers.facilities).sum()),
+            mode=t(f"ws.cost.{costs.mode}", lang),
         )
     )
     result = plan_city(layers, request, costs=costs)
     if not result.ok:
+        inf = result.infeasible
         print(t("plan.cli.infeasible", lang), file=sys.stderr)
-        print("  " + result.infeasible.message(lang), file=sys.stderr)
-        for tip in result.infeasible.suggestion_texts(lang):
+        print("  " + inf.message(lang), file=sys.stderr)
+        if inf.proven:
+            print("  " + t("plan.cli.proven", lang), file=sys.stderr)
+        for tip in inf.suggestion_texts(lang):
             print("  " + t("plan.cli.suggestion", lang, text=tip), file=sys.stderr)
         return EXIT_NOT_USABLE
     plan = result.plan

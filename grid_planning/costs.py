@@ -20,14 +20,12 @@ Two modes:
 
 ``auto`` picks ``roads`` when the layers have roads, else ``straight``.
 
-Results are cached in-process (LRU) per unit geometry / metric CRS / roads fingerprint (what the times
-depend on; much cheaper than the full ``layers.fingerprint()``), facilities fingerprint and parameters.
+Results are kept by the city's :class:`~grid_planning.cityindex.CityIndex` (``layers.index``) per set
+of facilities and parameters, so every session planning the same city shares them.
 """
 
 from __future__ import annotations
 
-import hashlib
-from collections import OrderedDict
 from dataclasses import dataclass
 
 import geopandas as gpd
@@ -39,7 +37,7 @@ from scipy.sparse.csgraph import dijkstra
 from scipy.spatial import cKDTree
 from scipy.spatial.distance import cdist
 
-from grid_planning.graph import metric_geometry, units_fingerprint
+from grid_planning.cityindex import facilities_key
 
 #: Free-flow urban speeds (km/h) by OSM-like ``highway`` class.
 DEFAULT_ROAD_SPEEDS: tuple[tuple[str, float], ...] = (
@@ -145,49 +143,9 @@ class CostMatrix:
         return pd.DataFrame(self.minutes, index=self.unit_ids, columns=self.facility_ids)
 
 
-_CACHE: OrderedDict[tuple, CostMatrix] = OrderedDict()
-_CACHE_SIZE = 6
-
-
 def facilities_fingerprint(facilities: gpd.GeoDataFrame) -> str:
     """Hash of facility ids and positions (what travel times depend on)."""
-    h = hashlib.sha256()
-    h.update("\x1f".join(map(str, facilities["id"])).encode())
-    h.update(np.ascontiguousarray(shapely.get_coordinates(facilities.geometry.values)).tobytes())
-    h.update(str(facilities.crs).encode())
-    return h.hexdigest()[:16]
-
-
-def _layers_key(layers, mode: str) -> tuple:
-    """What travel times depend on: unit geometry, the metric CRS and (in roads mode) the roads.
-
-    Narrower (and ~20x cheaper on 20k units) than ``layers.fingerprint()``, which also hashes every
-    attribute column.
-    """
-    roads = None
-    if mode == "roads":
-        h = hashlib.sha256()
-        r = layers.roads
-        h.update(b"".join(shapely.to_wkb(r.geometry.values)))
-        for col in ("highway", "speed_kmh"):
-            if col in r.columns:
-                h.update(r[col].astype(str).str.cat(sep="\x1f").encode())
-        roads = h.hexdigest()[:16]
-    return (units_fingerprint(layers.units), str(layers.metric_crs), roads)
-
-
-def unit_points(layers) -> np.ndarray:
-    """``(n_units, 2)`` metric coordinates of each unit's representative point.
-
-    The centroid is used when it lies inside the unit (the usual case), else a point on the surface
-    (crescent-shaped units).
-    """
-    g = metric_geometry(layers.units, layers.metric_crs)
-    c = shapely.centroid(g)
-    inside = shapely.contains(g, c)
-    if not inside.all():
-        c = np.where(inside, c, shapely.point_on_surface(g))
-    return shapely.get_coordinates(c)
+    return facilities_key(facilities)
 
 
 def travel_costs(
@@ -209,7 +167,7 @@ def travel_costs(
     Returns
     -------
     CostMatrix
-        Cached per (layers fingerprint, facilities fingerprint, params).
+        Kept by the city's index (``layers.index``) per facilities and parameters.
 
     Raises
     ------
@@ -217,25 +175,21 @@ def travel_costs(
         ``mode="roads"`` without roads in the layers.
     """
     fac = layers.facilities if facilities is None else facilities
+    return layers.index.costs(params, fac)
+
+
+def compute_costs(index, params: CostParams, facilities: gpd.GeoDataFrame) -> CostMatrix:
+    """The travel minutes of :func:`travel_costs`, computed (no caching) from a city index."""
+    roads_m = index.roads_metric()
     mode = params.mode
     if mode == "auto":
-        mode = "roads" if layers.roads is not None and len(layers.roads) else "straight"
-    if mode == "roads" and (layers.roads is None or not len(layers.roads)):
+        mode = "roads" if roads_m is not None else "straight"
+    if mode == "roads" and roads_m is None:
         raise ValueError("cost mode 'roads' needs a road layer; use 'straight' or load roads")
-    key = (_layers_key(layers, mode), facilities_fingerprint(fac), params, mode)
-    hit = _CACHE.get(key)
-    if hit is not None:
-        _CACHE.move_to_end(key)
-        return hit
-    upts = unit_points(layers)
-    fpts = shapely.get_coordinates(fac.to_crs(layers.metric_crs).geometry.values)
+    upts = index.points
+    fpts = shapely.get_coordinates(facilities.to_crs(index.metric_crs).geometry.values)
     straight = straight_minutes(upts, fpts, params)
     if mode == "roads":
-        roads_m = gpd.GeoDataFrame(
-            layers.roads.drop(columns=layers.roads.geometry.name),
-            geometry=metric_geometry(layers.roads, layers.metric_crs),
-            crs=layers.metric_crs,
-        )
         minutes = road_minutes(roads_m, upts, fpts, params)
         bad = ~np.isfinite(minutes)
         minutes[bad] = straight[bad]
@@ -243,14 +197,11 @@ def travel_costs(
         minutes = straight
     out = CostMatrix(
         minutes=np.ascontiguousarray(minutes, dtype=np.float32),
-        unit_ids=pd.Index(layers.units["id"].astype(str), name="unit_id"),
-        facility_ids=pd.Index(fac["id"].astype(str), name="facility_id"),
+        unit_ids=index.unit_ids,
+        facility_ids=pd.Index(facilities["id"].astype(str), name="facility_id"),
         mode=mode,
     )
     out.minutes.setflags(write=False)
-    _CACHE[key] = out
-    while len(_CACHE) > _CACHE_SIZE:
-        _CACHE.popitem(last=False)
     return out
 
 

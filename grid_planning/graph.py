@@ -11,9 +11,8 @@ exclaves are linked to their nearest neighbour" in the planner's rules.
 
 from __future__ import annotations
 
-import weakref
-from collections import OrderedDict
 from collections.abc import Hashable, Sequence
+from dataclasses import dataclass
 
 import geopandas as gpd
 import numpy as np
@@ -23,54 +22,37 @@ import shapely
 from scipy.sparse.csgraph import connected_components
 from scipy.spatial import cKDTree
 
-_ADJ_CACHE: OrderedDict[tuple, sp.csr_matrix] = OrderedDict()
-_ADJ_CACHE_SIZE = 8
-_GEOM_CACHE: dict[tuple, tuple] = {}
+#: A facility farther than this from every unit lies outside the city (it is still placed in the
+#: nearest unit for travel times, but it cannot lead a grid without a recorded G4 designation).
+#: Closer than this it is taken to lie in the nearest unit (coordinate noise at a river bank or a
+#: simplified boundary).
+OUTSIDE_CITY_M = 500.0
+
+
+@dataclass(frozen=True)
+class Adjacency:
+    """Which units touch, and the links added so that the city is one connected graph.
+
+    Attributes
+    ----------
+    matrix : scipy.sparse.csr_matrix
+        ``n x n`` symmetric int8 matrix, 1 where two units are neighbours (including the links).
+    links : pandas.DataFrame
+        One row per added link: ``a``, ``b`` (unit positions), ``distance_m`` (the gap between the
+        two units' polygons). Empty when the units already form one connected piece.
+    parts : int
+        Number of separate pieces the units form before linking (1 = no island).
+    """
+
+    matrix: sp.csr_matrix
+    links: pd.DataFrame
+    parts: int
 
 
 def metric_geometry(gdf: gpd.GeoDataFrame, metric_crs: str) -> np.ndarray:
-    """``gdf``'s geometry in ``metric_crs`` as a shapely array, memoised per frame object.
-
-    Reprojecting 20k polygons takes ~0.1 s and the planner needs them in several places; the cache
-    holds a weak reference so it never keeps a frame alive, and is keyed by the frame's identity
-    (layers are immutable by contract).
-    """
-    key = (id(gdf), str(metric_crs))
-    hit = _GEOM_CACHE.get(key)
-    if hit is not None and hit[0]() is gdf and hit[1] == len(gdf):
-        return hit[2]
-    geoms = np.asarray(gdf.to_crs(metric_crs).geometry.values if gdf.crs else gdf.geometry.values)
-    try:
-        ref = weakref.ref(gdf)
-    except TypeError:
-        return geoms
-    _GEOM_CACHE[key] = (ref, len(gdf), geoms)
-    weakref.finalize(gdf, _GEOM_CACHE.pop, key, None)
-    return geoms
-
-
-def units_fingerprint(units: gpd.GeoDataFrame) -> str:
-    """A cheap hash of unit ids and geometry (the adjacency cache key), memoised per frame object."""
-    key = (id(units), "fingerprint")
-    hit = _GEOM_CACHE.get(key)
-    if hit is not None and hit[0]() is units and hit[1] == len(units):
-        return hit[2]
-    fp = _units_fingerprint(units)
-    try:
-        _GEOM_CACHE[key] = (weakref.ref(units), len(units), fp)
-        weakref.finalize(units, _GEOM_CACHE.pop, key, None)
-    except TypeError:
-        pass
-    return fp
-
-
-def _units_fingerprint(units: gpd.GeoDataFrame) -> str:
-    import hashlib
-
-    h = hashlib.sha256()
-    h.update("\x1f".join(map(str, units["id"])).encode())
-    h.update(b"".join(shapely.to_wkb(units.geometry.values)))
-    return h.hexdigest()[:16]
+    """``gdf``'s geometry in ``metric_crs`` as a shapely array (no caching: see
+    :class:`grid_planning.cityindex.CityIndex`, which keeps it per city)."""
+    return np.asarray(gdf.to_crs(metric_crs).geometry.values if gdf.crs else gdf.geometry.values)
 
 
 def unit_adjacency(
@@ -101,24 +83,35 @@ def unit_adjacency(
     Returns
     -------
     scipy.sparse.csr_matrix
-        ``n x n`` boolean-valued (int8) matrix; ``adj[i, j] = 1`` when units ``i`` and ``j`` are
-        neighbours. Cached per units fingerprint and parameters.
+        ``n x n`` int8 matrix; ``adj[i, j] = 1`` when units ``i`` and ``j`` are neighbours. The
+        city's :class:`~grid_planning.cityindex.CityIndex` keeps it (``layers.index.adjacency``).
     """
-    key = (
-        units_fingerprint(units),
-        str(metric_crs),
-        contiguity,
-        float(min_shared_m),
-        link_components,
-    )
-    hit = _ADJ_CACHE.get(key)
-    if hit is not None:
-        _ADJ_CACHE.move_to_end(key)
-        return hit
-    n = len(units)
     geoms = metric_geometry(units, metric_crs)
+    return build_adjacency(
+        geoms, contiguity=contiguity, min_shared_m=min_shared_m, link_components=link_components
+    ).matrix
+
+
+def build_adjacency(
+    geoms: np.ndarray,
+    *,
+    contiguity: str = "rook",
+    min_shared_m: float = 1.0,
+    link_components: bool = True,
+) -> Adjacency:
+    """:func:`unit_adjacency` on metric geometries, with the island links it added.
+
+    Raises
+    ------
+    ValueError
+        When a unit has no geometry (validated layers never have one: see ``layers.read_units``).
+    """
+    n = len(geoms)
     if n == 0:
-        return sp.csr_matrix((0, 0), dtype=np.int8)
+        return Adjacency(sp.csr_matrix((0, 0), dtype=np.int8), _links_frame([], []), 0)
+    empty = shapely.is_empty(geoms) | shapely.is_missing(geoms)
+    if empty.any():
+        raise ValueError(f"units without geometry at positions {np.flatnonzero(empty)[:10].tolist()}")
     tree = shapely.STRtree(geoms)
     left, right = tree.query(geoms, predicate="dwithin", distance=0.5)
     sel = left < right
@@ -126,18 +119,36 @@ def unit_adjacency(
     if contiguity == "rook" and len(left):
         ok = _rook_filter(geoms, left, right, min_shared_m)
         left, right = left[ok], right[ok]
-    if link_components:
-        left, right = _link_components(geoms, n, left, right)
+    parts = _n_components(n, left, right)
+    link_a: list[int] = []
+    link_b: list[int] = []
+    if link_components and parts > 1:
+        link_a, link_b = _link_components(geoms, n, left, right)
+        left = np.concatenate([left, np.asarray(link_a, dtype=np.int64)])
+        right = np.concatenate([right, np.asarray(link_b, dtype=np.int64)])
     data = np.ones(2 * len(left), dtype=np.int8)
     adj = sp.csr_matrix(
         (data, (np.concatenate([left, right]), np.concatenate([right, left]))), shape=(n, n)
     )
     adj.sum_duplicates()
     adj.data[:] = 1
-    _ADJ_CACHE[key] = adj
-    while len(_ADJ_CACHE) > _ADJ_CACHE_SIZE:
-        _ADJ_CACHE.popitem(last=False)
-    return adj
+    dist = shapely.distance(geoms[link_a], geoms[link_b]) if link_a else np.zeros(0)
+    return Adjacency(adj, _links_frame(link_a, link_b, dist), parts)
+
+
+def _links_frame(a, b, dist=None) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "a": np.asarray(a, dtype=np.int64),
+            "b": np.asarray(b, dtype=np.int64),
+            "distance_m": np.asarray(dist if dist is not None else [], dtype=float),
+        }
+    )
+
+
+def _n_components(n: int, left: np.ndarray, right: np.ndarray) -> int:
+    g = sp.csr_matrix((np.ones(len(left)), (left, right)), shape=(n, n))
+    return int(connected_components(g, directed=False)[0])
 
 
 def _rook_filter(
@@ -190,11 +201,17 @@ def _rook_filter(
 
 def _link_components(
     geoms: np.ndarray, n: int, left: np.ndarray, right: np.ndarray
-) -> tuple[np.ndarray, np.ndarray]:
-    """Add one edge per component towards its nearest other component until all are connected."""
-    pts = shapely.get_coordinates(shapely.point_on_surface(geoms))
+) -> tuple[list[int], list[int]]:
+    """Add one edge per component towards its nearest other component until all are connected.
+
+    Returns the added edges as two lists of unit positions (``a < b``), in a deterministic order.
+    """
+    surface = shapely.point_on_surface(geoms)
+    pts = np.column_stack([shapely.get_x(surface), shapely.get_y(surface)])
     tree = cKDTree(pts)
     left, right = list(left), list(right)
+    added_a: list[int] = []
+    added_b: list[int] = []
     while True:
         g = sp.csr_matrix((np.ones(len(left)), (left, right)), shape=(n, n))
         ncomp, comp = connected_components(g, directed=False)
@@ -211,22 +228,26 @@ def _link_components(
             if best is not None:
                 a, b = sorted(best)
                 added.add((a, b))
+        if not added:  # pragma: no cover - a finite point set always has an outside neighbour
+            break
         for a, b in sorted(added):
             left.append(a)
             right.append(b)
-    return np.asarray(left, dtype=np.int64), np.asarray(right, dtype=np.int64)
+            added_a.append(a)
+            added_b.append(b)
+    return added_a, added_b
 
 
 def _nearest_outside(
     tree: cKDTree, pts: np.ndarray, members: np.ndarray, comp: np.ndarray, c: int
 ) -> tuple[int, int] | None:
-    """Closest (member, non-member) pair of points, by centroid distance."""
+    """Closest (member, non-member) pair of points, by representative-point distance."""
     n = len(pts)
     k = 16
     while True:
         dist, idx = tree.query(pts[members], k=min(k, n))
-        dist = np.atleast_2d(dist)
-        idx = np.atleast_2d(idx)
+        dist = np.atleast_2d(dist).reshape(len(members), -1)
+        idx = np.atleast_2d(idx).reshape(len(members), -1)
         outside = comp[np.minimum(idx, n - 1)] != c
         if outside.any():
             masked = np.where(outside, dist, np.inf)
@@ -238,74 +259,72 @@ def _nearest_outside(
         k = min(n, k * 4)
 
 
+def locate_points(unit_geoms: np.ndarray, points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The unit each point lies in, and how far outside every unit it is.
+
+    Parameters
+    ----------
+    unit_geoms : ndarray of shapely geometries
+        Units, metric CRS.
+    points : ndarray of shapely Points
+        Same CRS.
+
+    Returns
+    -------
+    (ndarray of int, ndarray of float)
+        Position of the unit that covers the point (a point exactly on a shared border belongs to
+        the first unit, in layer order, that touches it), else of the nearest unit; and the
+        distance in metres to that unit (0 inside). The one rule used by the planner, the checks,
+        the rosters and the maps.
+    """
+    n = len(points)
+    out = np.full(n, -1, dtype=np.int64)
+    dist = np.zeros(n)
+    if n == 0 or len(unit_geoms) == 0:
+        return out, np.full(n, np.inf)
+    tree = shapely.STRtree(unit_geoms)
+    pt_i, unit_i = tree.query(points, predicate="intersects")
+    if len(pt_i):
+        order = np.lexsort((unit_i, pt_i))
+        pt_i, unit_i = pt_i[order], unit_i[order]
+        first = np.r_[True, pt_i[1:] != pt_i[:-1]]
+        out[pt_i[first]] = unit_i[first]
+    missing = np.flatnonzero(out < 0)
+    if len(missing):
+        near = tree.nearest(points[missing])
+        out[missing] = near
+        dist[missing] = shapely.distance(points[missing], unit_geoms[near])
+    return out, dist
+
+
 def facility_units(layers, facilities: gpd.GeoDataFrame | None = None) -> pd.Series:
     """Unit id each facility lies in (the nearest unit when it lies outside every unit).
 
     Parameters
     ----------
     layers : CityLayers
-        City layers (units and metric CRS are used).
+        City layers.
     facilities : GeoDataFrame, optional
         Facilities to place; default ``layers.facilities``.
 
     Returns
     -------
     pandas.Series
-        Index: facility id; values: unit id (str).
+        Index: facility id; values: unit id (str). See :meth:`CityIndex.locate` for whether a
+        facility lies outside the city.
     """
     fac = layers.facilities if facilities is None else facilities
-    idx = facility_unit_index(layers, fac)
+    loc = layers.index.locate(fac)
     return pd.Series(
-        layers.units["id"].astype(str).to_numpy()[idx],
+        layers.index.unit_ids.to_numpy()[loc.unit],
         index=pd.Index(fac["id"].astype(str)),
         name="unit_id",
     )
 
 
-_FU_CACHE: OrderedDict[tuple, np.ndarray] = OrderedDict()
-
-
 def facility_unit_index(layers, facilities: gpd.GeoDataFrame) -> np.ndarray:
-    """Positional unit index (into ``layers.units``) of each facility; see :func:`facility_units`.
-
-    Cached per units fingerprint, metric CRS and facility ids/positions.
-    """
-    if len(facilities) == 0:
-        return np.zeros(0, dtype=np.int64)
-    import hashlib
-
-    h = hashlib.sha256()
-    h.update("\x1f".join(map(str, facilities["id"].to_numpy())).encode())
-    h.update(np.ascontiguousarray(shapely.get_coordinates(facilities.geometry.values)).tobytes())
-    h.update(str(facilities.crs).encode())
-    key = (units_fingerprint(layers.units), str(layers.metric_crs), h.hexdigest())
-    hit = _FU_CACHE.get(key)
-    if hit is not None:
-        _FU_CACHE.move_to_end(key)
-        return hit
-    out = _facility_unit_index(layers, facilities)
-    out.setflags(write=False)
-    _FU_CACHE[key] = out
-    while len(_FU_CACHE) > 16:
-        _FU_CACHE.popitem(last=False)
-    return out
-
-
-def _facility_unit_index(layers, facilities: gpd.GeoDataFrame) -> np.ndarray:
-    units = metric_geometry(layers.units, layers.metric_crs)
-    pts = np.asarray(facilities.to_crs(layers.metric_crs).geometry.values)
-    tree = shapely.STRtree(units)
-    fac_i, unit_i = tree.query(pts, predicate="within")
-    out = np.full(len(pts), -1, dtype=np.int64)
-    # A point on a shared edge lies in no unit ("within" is strict); the first hit otherwise.
-    order = np.argsort(fac_i, kind="stable")
-    fac_i, unit_i = fac_i[order], unit_i[order]
-    first = np.r_[True, fac_i[1:] != fac_i[:-1]] if len(fac_i) else np.zeros(0, bool)
-    out[fac_i[first]] = unit_i[first]
-    missing = np.flatnonzero(out < 0)
-    if len(missing):
-        out[missing] = tree.nearest(pts[missing])
-    return out
+    """Positional unit index (into ``layers.units``) of each facility; see :func:`facility_units`."""
+    return layers.index.locate(facilities).unit
 
 
 def is_contiguous(adj: sp.csr_matrix, labels: Sequence[Hashable] | pd.Series | np.ndarray) -> dict:
@@ -339,3 +358,17 @@ def component_counts(adj: sp.csr_matrix, codes: np.ndarray, n_labels: int) -> np
     valid = codes >= 0
     pairs = np.unique(np.column_stack([codes[valid], comp[valid]]), axis=0)
     return np.bincount(pairs[:, 0], minlength=n_labels)
+
+
+def linked_islands(links: pd.DataFrame, codes: np.ndarray, n_labels: int) -> np.ndarray:
+    """Island links inside each label: how many of a grid's pieces hang on an added link.
+
+    A grid that holds both ends of a link is contiguous only through that link (an island, an
+    exclave, a unit across a river); the checks say so instead of calling it plainly contiguous.
+    """
+    if links.empty or n_labels == 0:
+        return np.zeros(n_labels, dtype=np.int64)
+    a = codes[links["a"].to_numpy()]
+    b = codes[links["b"].to_numpy()]
+    inside = (a == b) & (a >= 0)
+    return np.bincount(a[inside], minlength=n_labels).astype(np.int64)

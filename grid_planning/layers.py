@@ -48,10 +48,11 @@ import codecs
 import hashlib
 import io
 import re
+import threading
 import unicodedata
 import zipfile
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
 
@@ -61,11 +62,14 @@ import pandas as pd
 import shapely
 
 from grid_planning import coords as _coords
-from grid_planning import schema
+from grid_planning import rules, schema
+from grid_planning.cityindex import CityIndex
+from grid_planning.graph import OUTSIDE_CITY_M
 from grid_planning.report import ValidationReport
 
-#: Facilities farther than this outside the city boundary get a warning.
-OUTSIDE_TOLERANCE_M = 500.0
+#: Facilities farther than this outside the city boundary get a warning (the same distance makes a
+#: hospital "outside the city" for the lead rule G4).
+OUTSIDE_TOLERANCE_M = OUTSIDE_CITY_M
 #: Default side of the cells that point population is aggregated onto.
 DEFAULT_CELL_M = 1000.0
 #: At most this many rows are listed in one finding; the rest are counted.
@@ -82,6 +86,8 @@ WGS84 = "EPSG:4326"
 _FALLBACK_METRIC_CRS = "EPSG:3857"
 
 PathLike = str | Path
+# Guards the creation of a city's index (two sessions asking at once get the same one).
+_INDEX_LOCK = threading.Lock()
 LayerInput = PathLike | pd.DataFrame
 
 
@@ -111,6 +117,26 @@ class CityLayers:
     def ok(self) -> bool:
         """True when no error blocks planning."""
         return self.report.ok
+
+    @property
+    def index(self) -> CityIndex:
+        """The city's :class:`~grid_planning.cityindex.CityIndex` (adjacency, facility locations,
+        travel costs ...), built on first use and shared by everything that plans this city."""
+        idx = self.__dict__.get("_index")
+        if idx is None or idx.units is not self.units:
+            with _INDEX_LOCK:
+                idx = self.__dict__.get("_index")
+                if idx is None or idx.units is not self.units:
+                    idx = CityIndex(self.units, self.metric_crs, self.roads)
+                    object.__setattr__(self, "_index", idx)
+        return idx
+
+    def with_facilities(self, facilities: gpd.GeoDataFrame) -> CityLayers:
+        """The same city with other facilities (what-if edits); it shares this city's index, since
+        units, roads and the metric CRS are unchanged."""
+        new = replace(self, facilities=facilities)
+        object.__setattr__(new, "_index", self.index)
+        return new
 
     def fingerprint(self) -> str:
         """A stable hash of the units, facilities and roads, used as a cache key for travel costs."""
@@ -449,7 +475,7 @@ def _to_wgs84(
 ) -> gpd.GeoDataFrame:
     """CRS checks, reprojection to WGS84 and the GCJ-02/BD-09 shift for a GIS layer."""
     geoms = gdf.geometry
-    valid = geoms.notna() & ~geoms.is_empty
+    valid = _present(geoms)
     bounds = geoms[valid].total_bounds if valid.any() else np.array([0.0, 0.0, 0.0, 0.0])
     lonlat_source = True
     if gdf.crs is None:
@@ -943,21 +969,22 @@ def _read_units(
         return _points_to_units(points, original, rows, label, report, boundary, cell_m)
 
     gdf = _to_wgs84(df, coords, label, report)
-    gdf = _drop_null_geometry(gdf, rows, label, report, error=False)
     if gdf.geometry.name != "geometry":
         gdf = gdf.rename_geometry("geometry")
+    # One positional index for the frame and its row labels (an in-memory frame may have any).
+    rows = pd.Series(rows.to_numpy(), index=pd.RangeIndex(len(gdf)))
+    gdf = gdf.reset_index(drop=True)
     kinds = _geometry_kinds(gdf)
+    present = _present(gdf.geometry)
     pointlike = kinds.isin(["Point", "MultiPoint"])
-    if len(gdf) and pointlike.all():
-        points = gdf.copy()
+    if present.any() and pointlike[present].all():
+        points = _drop_null_geometry(gdf, rows, label, report, error=False).copy()
         points["geometry"] = (
             points.geometry.centroid if (kinds == "MultiPoint").any() else points.geometry
         )
         return _points_to_units(points, original, rows, label, report, boundary, cell_m)
-    gdf = _drop_wrong_kinds(gdf, kinds, _POLYGONS, "Polygon/MultiPolygon", rows, label, report)
-    rows = rows[gdf.index]
-    gdf = _repair_polygons(gdf, rows, label, report)
-    return _finish_units(gdf.copy(), original, rows, label, report)
+    gdf = _finish_units(gdf.copy(), original, rows, label, report)
+    return _usable_units(gdf, rows, label, report)
 
 
 def _finish_units(
@@ -983,6 +1010,141 @@ def _finish_units(
     if "district" in gdf.columns:
         gdf["district"] = _clean_text(gdf["district"])
     return _order_columns(gdf, (*UNIT_COLUMNS, "pop_65plus", "district"))
+
+
+#: A unit whose area (after repair) is below this many square metres has no usable geometry.
+MIN_UNIT_AREA_M2 = 1.0
+#: A repair that changes a unit's area by more than this share is reported unit by unit.
+AREA_CHANGE_REPORTED = 0.01
+
+
+def _usable_units(
+    gdf: gpd.GeoDataFrame, rows: pd.Series, label: str, report: ValidationReport
+) -> gpd.GeoDataFrame:
+    """Never lose a resident: repair what can be repaired, place what cannot, refuse the rest.
+
+    - Invalid polygons are made valid (polygon parts kept); a unit whose area changes by more than
+      :data:`AREA_CHANGE_REPORTED` is listed with its area before and after.
+    - A unit whose geometry is unusable (no geometry, empty, not a polygon, or under
+      :data:`MIN_UNIT_AREA_M2` after repair) cannot be planned. Its residents are kept when its own
+      points (vertices) lie in another unit: they move to that unit, with a warning naming the rows,
+      the residents and where they went. Otherwise it is an error naming the rows and the residents
+      (a unit without residents is dropped with a warning).
+    """
+    geoms = gdf.geometry
+    metric = _metric_for(gdf)
+    kinds = _geometry_kinds(gdf)
+    polygonal = kinds.isin(_POLYGONS)
+    present = _present(geoms)
+    fixed = geoms.copy()
+    invalid = polygonal & present & ~geoms.is_valid
+    if invalid.any():
+        repaired = [_polygonal_part(g) for g in shapely.make_valid(np.asarray(geoms[invalid].values))]
+        fixed.loc[invalid] = gpd.GeoSeries(repaired, index=gdf.index[invalid], crs=gdf.crs)
+    area = pd.Series(0.0, index=gdf.index)
+    if (polygonal & present).any():
+        sel = polygonal & present
+        area[sel] = fixed[sel].to_crs(metric).area.to_numpy()
+    usable = polygonal & present & ~fixed.is_empty & (area >= MIN_UNIT_AREA_M2)
+    if invalid.any():
+        before = pd.Series(0.0, index=gdf.index)
+        before[invalid] = np.abs(geoms[invalid].to_crs(metric).area.to_numpy())
+        ok = invalid & usable
+        change = (area[ok] - before[ok]).abs() / before[ok].where(before[ok] > 0, np.nan)
+        changed = change.index[(change > AREA_CHANGE_REPORTED) | change.isna()]
+        report.warning(
+            "geometry_repaired", label, _rows_text(rows[invalid & usable]), count=int(ok.sum())
+        )
+        if len(changed):
+            detail = "; ".join(
+                f"{rows[i]}: {before[i] / 1e6:,.3f} → {area[i] / 1e6:,.3f} km²" for i in changed[:MAX_ROWS_LISTED]
+            ) + (f"; … (+{len(changed) - MAX_ROWS_LISTED})" if len(changed) > MAX_ROWS_LISTED else "")
+            report.warning(
+                "geometry_area_changed", label, _rows_text(rows[changed]), count=len(changed),
+                detail=detail,
+            )
+    wrong = present & ~polygonal
+    for kind, idx in kinds[wrong].groupby(kinds[wrong]).groups.items():
+        report.warning(
+            "wrong_geometry", label, _rows_text(rows[idx]), None,
+            expected="Polygon/MultiPolygon", found=kind,
+        )
+    bad = gdf.index[~usable]
+    if not len(bad):
+        return gdf.set_geometry(fixed)
+    pop = pd.to_numeric(gdf["population"], errors="coerce").fillna(0.0)
+    keep = gdf.loc[usable].set_geometry(fixed[usable])
+    keep_metric = np.asarray(keep.geometry.to_crs(metric).values)
+    tree = shapely.STRtree(keep_metric) if len(keep_metric) else None
+    weights = [c for c in ("population", "pop_65plus") if c in gdf.columns]
+    moved: list[tuple[object, object, float]] = []
+    lost: list[object] = []
+    empty: list[object] = []
+    for i in bad:
+        residents = float(pop[i])
+        target = _host_unit(geoms[i], tree, metric, gdf.crs) if tree is not None else None
+        if target is not None and residents > 0:
+            host = keep.index[target]
+            for col in weights:
+                add = pd.to_numeric(pd.Series([gdf.at[i, col]]), errors="coerce").fillna(0.0).iloc[0]
+                keep.at[host, col] = float(pd.to_numeric(pd.Series([keep.at[host, col]]), errors="coerce").fillna(0.0).iloc[0]) + float(add)
+            moved.append((i, host, residents))
+        elif residents > 0:
+            lost.append(i)
+        else:
+            empty.append(i)
+    if moved:
+        report.warning(
+            "unit_merged",
+            label,
+            _rows_text([rows[i] for i, _, _ in moved]),
+            count=len(moved),
+            residents=f"{sum(r for _, _, r in moved):,.0f}",
+            where="; ".join(
+                f"{rows[i]} → {keep.at[h, 'id']} ({r:,.0f})" for i, h, r in moved[:MAX_ROWS_LISTED]
+            ),
+        )
+    if lost:
+        report.error(
+            "unit_unusable",
+            label,
+            _rows_text([rows[i] for i in lost]),
+            count=len(lost),
+            residents=f"{sum(float(pop[i]) for i in lost):,.0f}",
+        )
+    if empty:
+        report.warning("unit_unusable_empty", label, _rows_text([rows[i] for i in empty]), count=len(empty))
+    if len(keep) == 0:
+        report.error("no_rows_left", label)
+        raise _AbortError
+    return keep.reset_index(drop=True)
+
+
+def _present(geoms: gpd.GeoSeries) -> pd.Series:
+    """Rows with a geometry that is neither missing nor empty."""
+    arr = np.asarray(geoms.values)
+    return pd.Series(~(shapely.is_missing(arr) | shapely.is_empty(arr)), index=geoms.index)
+
+
+def _metric_for(gdf: gpd.GeoDataFrame) -> str:
+    valid = gdf[_present(gdf.geometry).to_numpy()]
+    return _coords.pick_metric_crs(valid) if len(valid) else _FALLBACK_METRIC_CRS
+
+
+def _host_unit(geom, tree, metric: str, crs) -> int | None:
+    """The usable unit that holds most of ``geom``'s own points (vertices), or None."""
+    if geom is None or geom.is_empty:
+        return None
+    pts = gpd.GeoSeries(
+        shapely.points(shapely.get_coordinates(geom)), crs=crs
+    ).to_crs(metric)
+    if not len(pts):
+        return None
+    p_idx, u_idx = tree.query(np.asarray(pts.values), predicate="intersects")
+    if not len(u_idx):
+        return None
+    counts = np.bincount(u_idx)
+    return int(np.argmax(counts))
 
 
 def _points_to_units(
@@ -1284,7 +1446,38 @@ def load_city(
     for value in layers.values():
         if isinstance(value, pd.DataFrame):
             value.attrs = {}
-    return CityLayers(**layers, report=report, sources=sources)
+    city = CityLayers(**layers, report=report, sources=sources)
+    if len(city.units) and len(city.facilities):
+        _lead_findings(city, sources.get("facilities", "facilities"), report)
+    if report.ok and len(city.units):
+        _island_findings(city, sources.get("units", "units"), report)
+    return city
+
+
+def _island_findings(layers: CityLayers, label: str, report: ValidationReport) -> None:
+    """Say every link the planner adds between separate parts of the city (islands, exclaves,
+    units across water): contiguity through them is a choice the planner should see."""
+    try:
+        links = layers.index.links
+    except ValueError as exc:  # a unit without geometry would be a reader bug: say it, don't crash
+        report.error("internal_error", label, detail=str(exc)[:300])
+        return
+    for k, row in enumerate(links.itertuples()):
+        if k == MAX_OUTSIDE_FINDINGS:
+            rest = links.iloc[k:]
+            report.warning(
+                "island_links_many", label, _rows_text(rest["unit_a"]), None, count=len(rest)
+            )
+            break
+        report.warning(
+            "island_link_corner" if row.distance_m < 1.0 else "island_link",
+            label,
+            f"{row.unit_a}, {row.unit_b}",
+            None,
+            unit_a=f"{row.unit_a} ({row.name_a})",
+            unit_b=f"{row.unit_b} ({row.name_b})",
+            distance_km=f"{row.distance_m / 1000:.2f}",
+        )
 
 
 def _load_city(
@@ -1421,16 +1614,37 @@ def _planning_checks(
     facilities_label: str,
     report: ValidationReport,
 ) -> None:
-    """Checks of the layers as a whole: something to plan with."""
+    """Checks of the layers as a whole that need no geometry index: something to plan with."""
     if len(units) and float(units["population"].fillna(0).sum()) <= 0:
         report.error("population_zero", units_label)
-    if len(facilities) == 0:
+
+
+def _lead_findings(layers: CityLayers, label: str, report: ValidationReport) -> None:
+    """Who can lead (G4, :mod:`grid_planning.rules`): an error only when nobody can, not even by a
+    recorded designation; a warning when leads are few, lie outside the city or need one."""
+    fac = layers.facilities
+    if len(fac) == 0:
         return
-    leads = int(schema.eligible_lead_mask(facilities).sum())
-    if leads == 0:
-        report.error("no_eligible_lead", facilities_label)
-    elif leads < 2:
-        report.warning("few_eligible_leads", facilities_label, count=leads)
+    outside = layers.index.locate(fac).outside
+    eligible = rules.g4_eligible(fac).to_numpy()
+    designatable = rules.g4_designatable(fac, outside).to_numpy()
+    inside = int((eligible & ~outside).sum())
+    names = fac["name"].astype(str).to_numpy()
+    for i in np.flatnonzero(eligible & outside):
+        report.warning(
+            "lead_outside_city", label, str(fac["id"].iloc[i]), None, name=names[i],
+            tolerance_m=f"{OUTSIDE_TOLERANCE_M:g}",
+        )
+    listed = ", ".join(names[designatable][:5]) + (" …" if designatable.sum() > 5 else "")
+    if inside == 0 and not designatable.any():
+        report.error("no_eligible_lead", label)
+    elif inside == 0:
+        report.warning("no_eligible_lead_designatable", label, count=int(designatable.sum()), names=listed)
+    elif inside < 2:
+        report.warning(
+            "few_eligible_leads", label, count=inside, designatable=int(designatable.sum()),
+            names=listed or "-",
+        )
 
 
 # =============================================================================================
@@ -1488,7 +1702,11 @@ def summarise(layers: CityLayers) -> dict:
     # A figure that rests on generated data must say so (never present invented data as real).
     generated = schema.generated_capacity_mask(fac)
     beds_generated = float(fac.loc[generated, "beds"].fillna(0).sum()) if beds_known else 0.0
-    eligible = schema.eligible_lead_mask(fac) if len(fac) else pd.Series(False, index=fac.index)
+    eligible = (
+        rules.g4_eligible(fac) & ~layers.index.locate(fac).outside
+        if len(fac) and len(units)
+        else pd.Series(False, index=fac.index)
+    )
     assumed = (
         fac["level_source"].astype(str).eq("assumed")
         if "level_source" in fac.columns

@@ -19,18 +19,14 @@ from __future__ import annotations
 
 import json
 import math
-import weakref
 from dataclasses import dataclass, field
 from typing import Any
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-import shapely
-from scipy import sparse
-from scipy.sparse.csgraph import connected_components
 
-from grid_planning import graph, schema
+from grid_planning import graph, rules, schema
 from grid_planning.i18n import DEFAULT_LANGUAGE, t
 from grid_planning.plan import apply_facility_edits
 
@@ -153,67 +149,6 @@ def facility_units(layers: Any, facilities: gpd.GeoDataFrame | None = None) -> p
     return graph.facility_units(layers, facilities).astype(object)
 
 
-# ---- unit adjacency and shared edge lengths (cached per units table) --------------------------
-@dataclass
-class _Geometry:
-    unit_ids: np.ndarray
-    area_km2: np.ndarray
-    perimeter_km: np.ndarray
-    pairs: np.ndarray  # (m, 2) positions of units whose polygons touch
-    shared_km: np.ndarray  # shared boundary length of each pair
-    adjacency: Any  # csr from graph.unit_adjacency: contiguity as the planner defines it
-    extra: dict = field(default_factory=dict)
-
-
-_GEOM_CACHE: dict[int, tuple[weakref.ref, _Geometry]] = {}
-
-
-def _unit_geometry(layers: Any) -> _Geometry:
-    units = layers.units
-    key = id(units)
-    hit = _GEOM_CACHE.get(key)
-    if hit is not None and hit[0]() is units and hit[1].extra.get("crs") == layers.metric_crs:
-        return hit[1]
-    geoms = units.geometry.to_crs(layers.metric_crs).values
-    area = shapely.area(geoms) / 1e6
-    perim = shapely.length(geoms) / 1e3
-    tree = shapely.STRtree(geoms)
-    left, right = tree.query(geoms, predicate="intersects")
-    keep = left < right
-    left, right = left[keep], right[keep]
-    shared = shapely.length(shapely.intersection(geoms[left], geoms[right])) / 1e3
-    pairs = (
-        np.column_stack([left, right]).astype(np.int64) if len(left) else np.zeros((0, 2), np.int64)
-    )
-    info = _Geometry(
-        _str_ids(units["id"]),
-        np.asarray(area),
-        np.asarray(perim),
-        pairs,
-        np.asarray(shared),
-        sparse.csr_matrix(graph.unit_adjacency(units, layers.metric_crs)),
-    )
-    info.extra["crs"] = layers.metric_crs
-    _GEOM_CACHE[key] = (weakref.ref(units), info)
-    for stale in [k for k, (ref, _) in _GEOM_CACHE.items() if ref() is None]:
-        _GEOM_CACHE.pop(stale, None)
-    return info
-
-
-def _parts_per_grid(info: _Geometry, labels: np.ndarray) -> dict[str, int]:
-    """Number of connected pieces of each grid (1 = contiguous)."""
-    n = len(labels)
-    coo = info.adjacency.tocoo()
-    rows, cols = coo.row, coo.col
-    same = labels[rows] == labels[cols]
-    graph = sparse.coo_matrix(
-        (np.ones(int(same.sum())), (rows[same], cols[same])), shape=(n, n)
-    ).tocsr()
-    _, comp = connected_components(graph, directed=False)
-    frame = pd.DataFrame({"grid": labels, "comp": comp})
-    return frame.groupby("grid")["comp"].nunique().to_dict()
-
-
 # ---- unit, grid and city metrics ----------------------------------------------------------------
 def _assignment_for(layers: Any, plan: Any) -> pd.Series:
     ids = _str_ids(layers.units["id"])
@@ -331,22 +266,21 @@ def grid_metrics(
     fac_beds = pd.to_numeric(fac["beds"], errors="coerce") if "beds" in fac else None
     fac_generated = schema.generated_capacity_mask(fac)
     roles = _roles(plan)
-    info = _unit_geometry(layers)
+    index = layers.index
     labels = np.asarray([g if g is not None else "" for g in ud["grid_id"]], dtype=object)
-    parts = _parts_per_grid(info, labels)
+    contiguity = index.contiguity(labels)
 
     # Perimeter of a dissolved grid = its units' perimeters minus both sides of every edge shared
     # inside the grid; exact for a tiling and avoids a costly dissolve on every edit.
-    same = (
-        labels[info.pairs[:, 0]] == labels[info.pairs[:, 1]]
-        if len(info.pairs)
-        else np.zeros(0, bool)
-    )
-    inner = pd.Series(info.shared_km[same]).groupby(labels[info.pairs[same, 0]]).sum()
-    perim = pd.Series(info.perimeter_km).groupby(labels).sum() - 2 * inner.reindex(
-        pd.Series(info.perimeter_km).groupby(labels).sum().index, fill_value=0.0
-    )
-    area = pd.Series(info.area_km2).groupby(labels).sum()
+    pairs, shared_km = index.shared_edges
+    same = labels[pairs[:, 0]] == labels[pairs[:, 1]] if len(pairs) else np.zeros(0, bool)
+    inner = pd.Series(shared_km[same]).groupby(labels[pairs[same, 0]]).sum()
+    outer = pd.Series(index.perimeter_km).groupby(labels).sum()
+    perim = outer - 2 * inner.reindex(outer.index, fill_value=0.0)
+    area = pd.Series(index.area_km2).groupby(labels).sum()
+    collab_supports = [
+        _split(s) for s in roles.loc[roles["role"] == "collaborator", "supports"].tolist()
+    ]
 
     pop = ud["population"].to_numpy(float)
     grid_pops = {g: float(pop[labels == g].sum()) for g in plan.leads.index.map(str)}
@@ -370,11 +304,10 @@ def grid_metrics(
         a = float(area.get(grid, 0.0))
         p = float(perim.get(grid, 0.0))
         counts = in_grid["role"].value_counts()
-        n_collab = int(
-            roles.loc[roles["role"] == "collaborator", "supports"]
-            .map(lambda s, g=grid: g in _split(s))
-            .sum()
-        )
+        # Counted in Python: a text column's .map(...).sum() is "" under pandas' string dtype
+        # when a city has no collaborator at all (both Liaoning pilot cities).
+        n_collab = sum(1 for sup in collab_supports if grid in sup)
+        n_parts = int(contiguity["parts"].get(grid, 0))
         row = {
             "grid_id": grid,
             "name": t("plan.grid.name", lang, lead=lead_name),
@@ -394,8 +327,9 @@ def grid_metrics(
             "share_15_secondary": _share_within(t_sec, w, 15),
             "share_30_secondary": _share_within(t_sec, w, 30),
             "polsby_popper": 4 * math.pi * a / p**2 if p > 0 else float("nan"),
-            "n_parts": int(parts.get(grid, 0)),
-            "contiguous": int(parts.get(grid, 0)) == 1,
+            "n_parts": n_parts,
+            "contiguous": n_parts == 1,
+            "linked_islands": int(contiguity["linked_islands"].get(grid, 0)),
             "n_units": int(mask.sum()),
             "n_facilities": int(len(in_grid)),
             **{f"n_{r}": int(counts.get(r, 0)) for r in schema.ROLES if r != "collaborator"},
@@ -447,7 +381,7 @@ def city_metrics(
         "k": int(len(plan.leads)),
         "population": population,
         "assigned_population": float(w[assigned].sum()),
-        "area_km2": float(_unit_geometry(layers).area_km2.sum()),
+        "area_km2": float(layers.index.area_km2.sum()),
         "beds": beds,
         "beds_per_1000": beds / population * 1000 if population > 0 else float("nan"),
         "beds_illustrative_share": generated_beds / beds if beds > 0 else 0.0,
@@ -690,27 +624,58 @@ def check_policy(layers: Any, plan: Any, costs: Any = None) -> list[CheckResult]
 
     assignment = _assignment_for(layers, plan)
     unit_grid = assignment.to_dict()
-    fu = facility_units(layers, facilities) if len(grids) else pd.Series([], dtype=object)
-    info = _unit_geometry(layers)
+    location = layers.index.locate(facilities)
+    unit_ids = layers.index.unit_ids
+    fu = pd.Series(unit_ids.to_numpy()[location.unit], index=location.ids)
+    fu = fu[~fu.index.duplicated()]
+    first = ~location.ids.duplicated()
+    outside = pd.Series(location.outside[first], index=location.ids[first])
+    eligible = pd.Series(
+        rules.g4_eligible(facilities).to_numpy()[first] & ~location.outside[first],
+        index=location.ids[first],
+    )
+    designatable = pd.Series(
+        rules.g4_designatable(facilities, location.outside).to_numpy()[first],
+        index=location.ids[first],
+    )
     labels = np.asarray([g if g is not None else "" for g in assignment], dtype=object)
-    parts = _parts_per_grid(info, labels) if len(labels) else {}
+    contiguity = layers.index.contiguity(labels)
     for grid in grids:
         lead = leads[grid]
         name = _name(fac, lead)
         results += _check_g3_grid(grid, lead, name, fac, roles)
         if lead and lead in fac.index:
-            results += _check_g4(grid, lead, name, fac.loc[lead], plan, unit_grid, fu)
-            results.append(_check_g5(grid, lead, name, fac, roles, plan))
-        n_parts = int(parts.get(grid, 0))
-        p = {"grid": grid, "lead_name": name}
-        if n_parts == 1:
-            results.append(CheckResult("contiguity", "pass", "contiguity_ok", p, grid))
-        elif n_parts == 0:
-            results.append(CheckResult("contiguity", "fail", "contiguity_empty", p, grid))
-        else:
-            p["parts"] = n_parts
-            results.append(CheckResult("contiguity", "fail", "contiguity_broken", p, grid))
+            results += _check_g4(
+                grid,
+                lead,
+                name,
+                fac.loc[lead],
+                plan,
+                unit_grid,
+                fu,
+                bool(outside.get(lead, False)),
+                bool(eligible.get(lead, False)),
+                bool(designatable.get(lead, False)),
+            )
+            results.append(_check_g5(grid, lead, name, fac, roles, plan, outside))
+        results.append(_check_contiguity(grid, name, contiguity))
     return results
+
+
+def _check_contiguity(grid: str, name: str, contiguity: pd.DataFrame) -> CheckResult:
+    """One grid in one piece on the adjacency graph (:meth:`CityIndex.contiguity`)."""
+    n_parts = int(contiguity["parts"].get(grid, 0))
+    islands = int(contiguity["linked_islands"].get(grid, 0))
+    p = {"grid": grid, "lead_name": name}
+    if n_parts == 1 and islands:
+        return CheckResult(
+            "contiguity", "pass", "contiguity_islands", p | {"islands": islands}, grid
+        )
+    if n_parts == 1:
+        return CheckResult("contiguity", "pass", "contiguity_ok", p, grid)
+    if n_parts == 0:
+        return CheckResult("contiguity", "fail", "contiguity_empty", p, grid)
+    return CheckResult("contiguity", "fail", "contiguity_broken", p | {"parts": n_parts}, grid)
 
 
 def _name(fac: pd.DataFrame, fid: str) -> str:
@@ -836,22 +801,13 @@ def _check_g3_grid(
 _VOCAB_PREFIX = {"level": "level", "type": "type", "owner_level": "owner"}
 
 
-def _why_ineligible(row: pd.Series) -> list[str]:
-    """The columns of ``row`` that keep it from leading under G4."""
-    reasons = []
-    if row["level"] != "tertiary":
-        reasons.append("level")
-    if row["type"] not in schema.LEAD_TYPES:
-        reasons.append("type")
-    if row["owner_level"] not in schema.LEAD_OWNER_LEVELS:
-        reasons.append("owner_level")
-    return reasons
-
-
 def _why_text(params: dict, lang: str) -> str:
     """``level=secondary, type=specialty`` in English, the vocabulary labels in Chinese."""
     parts = []
     for col in params["ineligible"]:
+        if col in ("location", "parent_id"):  # not a value: a fact about the hospital
+            parts.append(t(f"plan.check.why_{col}", lang))
+            continue
         value = str(params.get(col, ""))
         label = t(f"vocab.{_VOCAB_PREFIX.get(col, col)}.{value}", lang) if lang != "en" else value
         parts.append(
@@ -861,8 +817,19 @@ def _why_text(params: dict, lang: str) -> str:
 
 
 def _check_g4(
-    grid: str, lead: str, name: str, row: pd.Series, plan: Any, unit_grid: dict, fu: pd.Series
+    grid: str,
+    lead: str,
+    name: str,
+    row: pd.Series,
+    plan: Any,
+    unit_grid: dict,
+    fu: pd.Series,
+    outside: bool,
+    eligible: bool,
+    designatable: bool,
 ) -> list[CheckResult]:
+    """G4: the lead lies in its grid, inside the city, and is eligible (:mod:`grid_planning.rules`)
+    or designated under a recorded exception — which only a designatable hospital can have."""
     p = {
         "grid": grid,
         "lead": lead,
@@ -884,33 +851,37 @@ def _check_g4(
                 grid,
             )
         )
-    eligible = schema.is_eligible_lead(row["level"], row["type"], row["owner_level"])
     exc = plan.exception_for("G4", lead)
     if eligible and str(row.get("level_source", "data")) == "assumed":
         out.append(CheckResult("G4", "warning", "g4_assumed", p, grid))
     elif eligible:
         out.append(CheckResult("G4", "pass", "g4_ok", p, grid))
-    elif exc is not None:
-        out.append(CheckResult("G4", "exception", "g4_exception", p | {"reason": exc.reason}, grid))
+    elif exc is not None and designatable:
+        code = "g4_exception_outside" if outside else "g4_exception"
+        out.append(CheckResult("G4", "exception", code, p | {"reason": exc.reason}, grid))
     else:
-        out.append(
-            CheckResult(
-                "G4", "fail", "g4_ineligible", p | {"ineligible": _why_ineligible(row)}, grid
-            )
-        )
+        fields = rules.g4_ineligible_fields(row, outside=outside)
+        code = "g4_not_designatable" if exc is not None else "g4_ineligible"
+        out.append(CheckResult("G4", "fail", code, p | {"ineligible": fields}, grid))
     return out
 
 
 def _check_g5(
-    grid: str, lead: str, name: str, fac: pd.DataFrame, roles: pd.DataFrame, plan: Any
+    grid: str,
+    lead: str,
+    name: str,
+    fac: pd.DataFrame,
+    roles: pd.DataFrame,
+    plan: Any,
+    outside: pd.Series,
 ) -> CheckResult:
+    """G5: a member of the grid (not its lead, not a collaborator, inside the city) qualifies
+    under :func:`grid_planning.rules.g5_qualifies`."""
     p = {"grid": grid, "lead": lead, "lead_name": name}
-    inside = roles[
-        ((roles["grid_id"] == grid) | (roles["home_grid"] == grid))
-        & ~roles["role"].isin(["collaborator", "lead"])
-    ]
-    cand = fac.loc[[f for f in inside.index if f in fac.index and f != lead]]
-    hits = cand[schema.g5_mask(cand)] if len(cand) else cand
+    inside = roles[(roles["grid_id"] == grid) & roles["role"].isin(["member", "cross_grid"])]
+    ids = [f for f in inside.index if f in fac.index and f != lead and not outside.get(f, False)]
+    cand = fac.loc[ids].reset_index(names="id") if ids else fac.iloc[0:0].reset_index(names="id")
+    hits = cand[rules.g5_qualifies(cand).to_numpy()] if len(cand) else cand
     if len(hits):
         return CheckResult(
             "G5",
@@ -928,14 +899,26 @@ def _check_g5(
 def _check_g8(
     fac: pd.DataFrame, roles: pd.DataFrame, leads: pd.Series, plan: Any
 ) -> list[CheckResult]:
-    provincial = fac.index[fac["owner_level"].isin(schema.COLLABORATOR_OWNER_LEVELS)]
-    lead_ids = set(leads)
+    """G8: provincial and national hospitals are collaborators; one that leads a grid does so
+    only by a G4 exception, and says so here too."""
+    frame = fac.reset_index(names="id")
+    provincial = frame.loc[rules.collaborator_owner(frame).to_numpy(), "id"].tolist()
+    lead_grid = {str(f): str(g) for g, f in leads.items() if f}
     out = []
     misplaced = []
     for fid in provincial:
+        if fid in lead_grid:
+            exc = plan.exception_for("G4", fid)
+            p = {"grid": lead_grid[fid], "lead": fid, "lead_name": _name(fac, fid)}
+            if exc is not None:
+                out.append(
+                    CheckResult(
+                        "G8", "exception", "g8_leads_by_exception", p | {"reason": exc.reason},
+                        lead_grid[fid],
+                    )
+                )
+            continue  # without an exception G4 fails for it
         role = roles.at[fid, "role"] if fid in roles.index else ""
-        if fid in lead_ids:
-            continue  # a provincial lead is judged by G4 (fail, or passed by a designation)
         if role != "collaborator":
             misplaced.append(fid)
     if misplaced:
@@ -960,7 +943,10 @@ def _check_g8(
             )
         )
     if not out:
-        out.append(CheckResult("G8", "pass", "g8_ok", {"count": len(collab)}))
+        if len(collab):
+            out.append(CheckResult("G8", "pass", "g8_ok", {"count": len(collab)}))
+        else:
+            out.append(CheckResult("G8", "pass", "g8_none", {}))
     return out
 
 

@@ -347,4 +347,4 @@ def effective_layers(layers, edits: Iterable[FacilityEdit]):
     edits = tuple(edits)
     if not edits:
         return layers
-    return replace(layers, facilities=apply_facility_edits(layers.facilities, edits))
+    return layers.with_facilities(apply_facility_edits(layers.facilities, edits))

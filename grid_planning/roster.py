@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from grid_planning import schema
+from grid_planning import rules, schema
 from grid_planning.i18n import CatalogueError, t
 from grid_planning.metrics import _roles, _split, effective_facilities, fac_table, facility_units
 from grid_planning.plan import ChecklistEntry, Plan, PolicyException
@@ -242,6 +242,104 @@ def lead_obligations(layers: Any, plan: Plan) -> pd.DataFrame:
     )
 
 
+# ---- roles -------------------------------------------------------------------------------------------
+#: A cross-grid institution (G7) supports every grid whose lead is within this many minutes.
+CROSS_GRID_SUPPORT_MINUTES = 30.0
+
+
+def assign_roles(
+    layers: Any, facilities: pd.DataFrame, assignment: pd.Series, leads: pd.Series, costs: Any
+) -> pd.DataFrame:
+    """Roles of every facility (G6-G8), from the rules in :mod:`grid_planning.rules`.
+
+    In order of precedence:
+
+    - ``lead``: the lead of each grid (a designated provincial hospital included).
+    - ``collaborator`` (:func:`rules.collaborator_owner`, G8): ``grid_id`` is ``""``; ``supports``
+      lists the grid it lies in and every grid without a collaborator inside it for which it is the
+      nearest collaborator (minutes from that grid's lead).
+    - ``cross_grid`` (:func:`rules.cross_grid_type`, G7): keeps its home grid as ``grid_id``;
+      ``supports`` = home grid plus every grid whose lead is within
+      :data:`CROSS_GRID_SUPPORT_MINUTES` minutes of it.
+    - ``primary`` (:func:`rules.primary_care`, G6).
+    - ``member``: everything else (other tertiary, secondary, specialty, unknown level).
+
+    A facility's home grid is the grid of the unit it lies in (``layers.index.locate``; the
+    nearest unit for one just outside the city).
+
+    Parameters
+    ----------
+    layers : CityLayers
+    facilities : DataFrame
+        Facilities (after edits) with schema columns.
+    assignment : Series
+        Unit id -> grid id.
+    leads : Series
+        Grid id -> lead facility id.
+    costs : CostMatrix
+        Travel minutes covering ``facilities``.
+
+    Returns
+    -------
+    DataFrame
+        Index facility id; columns ``grid_id``, ``role``, ``home_grid``, ``supports``.
+    """
+    index = layers.index
+    fac_ids = facilities["id"].astype(str).to_numpy()
+    fu = index.locate(facilities).unit
+    unit_grid = assignment.reindex(index.unit_ids).to_numpy(dtype=object)
+    home = np.asarray(unit_grid[fu], dtype=object) if len(fu) else np.array([], dtype=object)
+    grid_ids = [str(g) for g in leads.index]
+    lead_set = {str(v): str(g) for g, v in leads.items()}
+    fac_pos = pd.Index(fac_ids)
+    lead_rows = np.array(
+        [int(fu[fac_pos.get_loc(str(leads[g]))]) for g in leads.index], dtype=np.int64
+    )
+    cols = costs.col_index(fac_ids)
+    # minutes from each grid's lead unit to every facility (k x n_fac)
+    to_fac = costs.minutes[lead_rows][:, cols] if len(grid_ids) else np.zeros((0, len(fac_ids)))
+
+    role = np.full(len(fac_ids), "member", dtype=object)
+    grid = home.copy()
+    supports: list[list[str]] = [[] for _ in fac_ids]
+    is_lead = np.array([f in lead_set for f in fac_ids], dtype=bool)
+    collab = rules.collaborator_owner(facilities).to_numpy() & ~is_lead
+    cross = rules.cross_grid_type(facilities).to_numpy() & ~is_lead & ~collab
+    primary = rules.primary_care(facilities).to_numpy() & ~is_lead & ~collab & ~cross
+    role[primary] = "primary"
+    role[cross] = "cross_grid"
+    role[collab] = "collaborator"
+    role[is_lead] = "lead"
+    for i in np.flatnonzero(is_lead):
+        grid[i] = lead_set[fac_ids[i]]
+    for i in np.flatnonzero(collab):
+        grid[i] = ""
+        supports[i].append(home[i])
+    gpos = {g: j for j, g in enumerate(grid_ids)}
+    collab_idx = np.flatnonzero(collab)
+    if len(collab_idx):
+        covered = {home[i] for i in collab_idx}
+        for g in grid_ids:
+            if g in covered:
+                continue
+            j = collab_idx[int(np.argmin(to_fac[gpos[g], collab_idx]))]
+            supports[j].append(g)
+    for i in np.flatnonzero(cross):
+        near = [g for g in grid_ids if to_fac[gpos[g], i] <= CROSS_GRID_SUPPORT_MINUTES]
+        supports[i] = [home[i]] + [g for g in near if g != home[i]]
+    order = {g: j for j, g in enumerate(grid_ids)}
+    sup_text = [",".join(sorted(set(s), key=lambda g: order.get(g, 1 << 30))) for s in supports]
+    return pd.DataFrame(
+        {
+            "grid_id": [str(g) for g in grid],
+            "role": role.astype(str),
+            "home_grid": [str(h) for h in home],
+            "supports": sup_text,
+        },
+        index=pd.Index(fac_ids, name="id"),
+    )
+
+
 # ---- role changes ---------------------------------------------------------------------------------
 def _home_grid(layers: Any, plan: Plan, fid: str, roles: pd.DataFrame) -> str:
     home = roles.at[fid, "home_grid"] if fid in roles.index else ""
@@ -296,7 +394,8 @@ def change_role(
     p = {"id": fid, "name": name, "role": new_role, "current": current}
     if current == new_role:
         raise RoleChangeError("plan.role_error.same_role", **p)
-    is_primary_care = type_ in schema.PRIMARY_CARE_TYPES or level == "primary"
+    one = fac.loc[[fid]].reset_index()
+    is_primary_care = bool(rules.primary_care(one).iloc[0])
     leads = plan.leads.map(str)
     current_grid = plan.grid_of_lead(fid)
     if current_grid is not None:
@@ -312,7 +411,12 @@ def change_role(
     if new_role == "lead":
         if is_primary_care:
             raise RoleChangeError("plan.role_error.primary_cannot_lead", **p)
-        eligible = schema.is_eligible_lead(level, type_, owner)
+        outside = rules.row_outside(layers.index.locate(effective_facilities(layers, plan)), fid)
+        eligible = bool(rules.g4_eligible(one).iloc[0]) and not outside
+        if not eligible and not bool(rules.g4_designatable(one, [outside]).iloc[0]):
+            raise RoleChangeError(
+                "plan.role_error.cannot_lead", level=level, type=type_, owner=owner, **p
+            )
         if not eligible and not (reason and reason.strip()):
             raise RoleChangeError(
                 "plan.role_error.lead_needs_reason", level=level, type=type_, owner=owner, **p
@@ -323,7 +427,7 @@ def change_role(
         if old in new_roles.index:
             old_row = fac.loc[old] if old in fac.index else None
             demoted = "member"
-            if old_row is not None and str(old_row["type"]) in schema.CROSS_GRID_TYPES:
+            if old_row is not None and bool(rules.cross_grid_type(fac.loc[[old]]).iloc[0]):
                 demoted = "cross_grid"
             new_roles.loc[old, ["grid_id", "role"]] = [home, demoted]
         new_roles.loc[fid, ["grid_id", "role", "supports"]] = [home, "lead", ""]
@@ -343,7 +447,7 @@ def change_role(
         )
         new_plan = replace(plan, leads=new_leads, exceptions=tuple(exceptions), checklist=checklist)
     elif new_role == "member":
-        if owner in schema.COLLABORATOR_OWNER_LEVELS:
+        if bool(rules.collaborator_owner(one).iloc[0]):
             raise RoleChangeError("plan.role_error.provincial_member", **p)
         if is_primary_care:
             raise RoleChangeError("plan.role_error.primary_not_member", **p)
@@ -353,7 +457,7 @@ def change_role(
             raise RoleChangeError("plan.role_error.not_primary_care", type=type_, level=level, **p)
         new_roles.loc[fid, ["grid_id", "role", "supports"]] = [home, "primary", ""]
     elif new_role == "cross_grid":
-        if type_ not in schema.CROSS_GRID_TYPES:
+        if not bool(rules.cross_grid_type(one).iloc[0]):
             raise RoleChangeError("plan.role_error.not_cross_grid", type=type_, **p)
         supports = roles.at[fid, "supports"] if fid in roles.index else ""
         new_roles.loc[fid, ["grid_id", "role", "supports"]] = [home, "cross_grid", supports or home]

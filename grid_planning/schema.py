@@ -44,6 +44,8 @@ OWNER_LEVELS: tuple[str, ...] = (
 )
 ROLES: tuple[str, ...] = ("lead", "member", "primary", "cross_grid", "collaborator")
 
+# The rules themselves (who may lead, which members count for G5, who collaborates) live in
+# grid_planning.rules; these are the vocabularies they are written in.
 #: Types that count as "general" for the lead rule G4 (TCM hospitals count as general).
 LEAD_TYPES = frozenset({"general", "tcm"})
 #: Owner levels a lead may have (G4); provincial/national hospitals are collaborators (G8).
@@ -346,40 +348,6 @@ def normalise_owner(value: object) -> str | None:
     if folded in _OWNER_EXACT:
         return _OWNER_EXACT[folded]
     return None
-
-
-def is_eligible_lead(level: str, type_: str, owner_level: str) -> bool:
-    """Rule G4: tertiary, general or TCM, owned by a municipality, district or county."""
-    return level == "tertiary" and type_ in LEAD_TYPES and owner_level in LEAD_OWNER_LEVELS
-
-
-def satisfies_g5(level: str, type_: str) -> bool:
-    """Rule G5: a secondary general (or TCM) hospital, or any continuing-care facility."""
-    return (level == "secondary" and type_ in LEAD_TYPES) or type_ in CONTINUING_CARE_TYPES
-
-
-def eligible_lead_mask(facilities: pd.DataFrame) -> pd.Series:
-    """Boolean mask of the facilities that may lead a grid under G4 (no exceptions applied).
-
-    A campus (a row whose optional ``parent_id`` names another facility) belongs to its parent
-    institution, which leads at most one grid; so a campus is never a separate candidate.
-    """
-    mask = (
-        facilities["level"].eq("tertiary")
-        & facilities["type"].isin(LEAD_TYPES)
-        & facilities["owner_level"].isin(LEAD_OWNER_LEVELS)
-    )
-    if "parent_id" in facilities.columns:
-        parent = facilities["parent_id"].fillna("").astype(str).str.strip()
-        mask &= parent.eq("") | parent.str.lower().eq("nan")
-    return mask
-
-
-def g5_mask(facilities: pd.DataFrame) -> pd.Series:
-    """Boolean mask of the facilities that satisfy G5 for the grid they belong to."""
-    return (facilities["level"].eq("secondary") & facilities["type"].isin(LEAD_TYPES)) | facilities[
-        "type"
-    ].isin(CONTINUING_CARE_TYPES)
 
 
 def generated_capacity_mask(facilities: pd.DataFrame) -> pd.Series:

@@ -2,9 +2,16 @@
 
 import geopandas as gpd
 import numpy as np
+import pytest
 import shapely
 
-from grid_planning.graph import facility_units, is_contiguous, unit_adjacency
+from grid_planning.graph import (
+    build_adjacency,
+    facility_units,
+    is_contiguous,
+    locate_points,
+    unit_adjacency,
+)
 from grid_planning.layers import CityLayers
 
 CRS = "EPSG:32650"
@@ -62,10 +69,57 @@ def test_facility_units_inside_and_nearest():
     assert fu.to_dict() == {"f1": "u4", "f2": "u6"}
 
 
-def test_adjacency_is_cached_and_reprojected_input_agrees():
+def test_index_keeps_adjacency_and_reprojected_input_agrees():
     units = _grid_units()
     a = unit_adjacency(units, CRS)
     b = unit_adjacency(units.to_crs("EPSG:4326"), CRS)
     assert (a != b).nnz == 0
-    assert unit_adjacency(units, CRS) is a
+    layers = CityLayers(
+        "t", units, units.iloc[0:0][["geometry"]].assign(id=[]), units[["geometry"]], CRS
+    )
+    assert layers.index.adjacency is layers.index.adjacency  # built once per city
+    assert (layers.index.adjacency != a).nnz == 0
     assert np.array_equal(np.asarray(a.sum(axis=1)).ravel(), [2, 3, 2, 3, 4, 3, 2, 3, 2])
+
+
+def test_island_links_are_listed_with_their_gap():
+    island = shapely.box(500, 0, 600, 100)  # 200 m east of the grid's right column
+    adj = build_adjacency(np.asarray(_grid_units(extra=[island]).geometry.values))
+    assert adj.parts == 2
+    assert adj.links[["a", "b"]].values.tolist() == [[2, 9]]
+    assert adj.links["distance_m"].tolist() == [200.0]
+    plain = build_adjacency(np.asarray(_grid_units().geometry.values))
+    assert plain.parts == 1 and plain.links.empty
+
+
+def test_linked_islands_are_counted_per_grid():
+    island = shapely.box(500, 0, 600, 100)
+    units = _grid_units(extra=[island])
+    layers = CityLayers(
+        "t", units, units.iloc[0:0][["geometry"]].assign(id=[]), units[["geometry"]], CRS
+    )
+    together = ["A"] * 10
+    table = layers.index.contiguity(together)
+    assert table.loc["A"].tolist() == [1, 1]  # one piece, through one link
+    apart = ["A"] * 9 + ["B"]
+    table = layers.index.contiguity(apart)
+    assert table["linked_islands"].tolist() == [0, 0]
+
+
+def test_a_point_on_a_shared_border_belongs_to_the_first_unit():
+    units = _grid_units()
+    geoms = np.asarray(units.geometry.values)
+    pts = np.asarray([shapely.Point(100, 50), shapely.Point(100, 100), shapely.Point(-30, 50)])
+    unit, dist = locate_points(geoms, pts)
+    assert unit.tolist() == [
+        0,
+        0,
+        0,
+    ]  # (100, 50) touches u0 and u1; the corner touches u0, u1, u3, u4
+    assert dist.tolist() == [0.0, 0.0, 30.0]
+
+
+def test_units_without_geometry_are_refused_not_mislinked():
+    geoms = np.asarray([shapely.box(0, 0, 1, 1), shapely.Polygon(), shapely.box(5, 5, 6, 6)])
+    with pytest.raises(ValueError, match="positions \\[1\\]"):
+        build_adjacency(geoms)

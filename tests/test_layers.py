@@ -453,6 +453,11 @@ def test_lines_in_units_are_wrong_geometry(tmp_path):
     f = _one(report, "wrong_geometry")
     assert (f.row, f.params["found"]) == ("U002", "LineString")
     assert units["id"].tolist() == ["U001", "U003"]
+    # Its residents are not lost: the line's own points lie in U001, so they move there.
+    moved = _one(report, "unit_merged")
+    before = gpd.read_file(FIX / "town_units.geojson").iloc[:3]
+    assert moved.params["where"].startswith("U002 → U001")
+    assert units["population"].sum() == before["population"].sum()
 
 
 def test_invalid_polygon_repaired_with_warning(tmp_path):

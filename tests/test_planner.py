@@ -12,7 +12,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from grid_planning import planner, schema
+from grid_planning import planner, rules, schema
 from grid_planning.costs import CostParams, travel_costs
 from grid_planning.graph import facility_units, is_contiguous, unit_adjacency
 from grid_planning.plan import FacilityEdit, apply_facility_edits, effective_layers
@@ -33,7 +33,7 @@ def city():
 
 
 def _lead_ids(layers):
-    return sorted(layers.facilities.loc[schema.eligible_lead_mask(layers.facilities), "id"])
+    return sorted(layers.facilities.loc[rules.g4_eligible(layers.facilities), "id"])
 
 
 def assert_valid(layers, plan, request):
@@ -51,7 +51,7 @@ def assert_valid(layers, plan, request):
     for g, lead in plan.leads.items():
         assert a[fu[lead]] == g  # lead inside its grid
         assert plan.roles.loc[lead, "role"] == "lead" and plan.roles.loc[lead, "grid_id"] == g
-    g5_ids = fac.loc[schema.g5_mask(fac).to_numpy(), "id"].astype(str)
+    g5_ids = fac.loc[rules.g5_qualifies(fac).to_numpy(), "id"].astype(str)
     g5_grids = set(a[fu[g5_ids]].tolist())
     waived = {e.subject for e in plan.exceptions if e.rule == "G5"}
     for g, lead in plan.leads.items():
@@ -293,7 +293,7 @@ def test_locks_are_kept_and_replan_keeps_them(city):
 
 def test_g5_unsatisfiable_then_waived(city):
     fac = city.facilities
-    g5 = fac.loc[schema.g5_mask(fac), "id"].astype(str)
+    g5 = fac.loc[rules.g5_qualifies(fac), "id"].astype(str)
     # keep a single G5 facility: two grids cannot both have one
     edits = tuple(FacilityEdit("close", f) for f in g5.iloc[1:])
     inf = _code(city, k=2, edits=edits)
@@ -311,7 +311,7 @@ def test_g5_unsatisfiable_then_waived(city):
 def test_g5_pull_fixes_a_grid_without_members():
     layers = synthetic_city(300, 40, 6, seed=11)
     fac = layers.facilities
-    g5 = fac.loc[schema.g5_mask(fac), "id"].astype(str).tolist()
+    g5 = fac.loc[rules.g5_qualifies(fac), "id"].astype(str).tolist()
     # close all but two G5 facilities: each of two grids must end up with one
     edits = tuple(FacilityEdit("close", f) for f in g5[2:])
     res = plan_city(layers, PlanRequest(k=2, edits=edits))

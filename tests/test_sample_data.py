@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 import shapely
 
-from grid_planning import schema
+from grid_planning import rules, schema
 
 REPO = Path(__file__).resolve().parents[1]
 OUT = REPO / "sample_data" / "wuhan"
@@ -189,7 +189,7 @@ def test_illustrative_rows_are_unmistakable(facilities):
 
 
 def test_eligible_leads_with_assumed_ones_flagged(facilities):
-    leads = facilities[schema.eligible_lead_mask(facilities)]
+    leads = facilities[rules.g4_eligible(facilities)]
     assert len(leads) >= 4
     assert leads["source"].eq("real").all()
     assumed = leads[leads["level_source"].eq("assumed")]
@@ -270,7 +270,7 @@ def test_every_district_has_secondary_general_and_primary_care(facilities, distr
         sec = here["level"].eq("secondary") & here["type"].eq("general")
         assert sec.sum() >= 2, name
         assert here["type"].isin(schema.PRIMARY_CARE_TYPES).sum() >= 1, name
-        assert schema.g5_mask(here).any(), name
+        assert rules.g5_qualifies(here).any(), name
         ill = here[here["source"].eq("illustrative")]
         assert ill["type"].eq("maternal_child").sum() == 1, name
         assert ill["type"].eq("public_health").sum() == 1, name

@@ -3,7 +3,7 @@
 import pandas as pd
 import pytest
 
-from grid_planning import schema
+from grid_planning import rules, schema
 
 
 @pytest.mark.parametrize("code", schema.TYPES)
@@ -62,6 +62,6 @@ def test_eligible_leads_exclude_provincial_specialty_and_campuses():
         "owner_level": ["municipal", "district", "municipal", "district", "provincial", "municipal"],
         "parent_id": ["", None, "", "", "", "H1"],
     })
-    assert schema.eligible_lead_mask(df).tolist() == [True, True, False, False, False, False]
-    assert schema.g5_mask(pd.DataFrame({"level": ["secondary", "other", "secondary"],
+    assert rules.g4_eligible(df).tolist() == [True, True, False, False, False, False]
+    assert rules.g5_qualifies(pd.DataFrame({"level": ["secondary", "other", "secondary"],
                                         "type": ["general", "nursing", "specialty"]})).tolist() == [True, True, False]

@@ -3,7 +3,7 @@
 import numpy as np
 from scipy.sparse.csgraph import connected_components
 
-from grid_planning import schema
+from grid_planning import rules, schema
 from grid_planning.graph import unit_adjacency
 from grid_planning.synthetic import synthetic_city
 
@@ -23,9 +23,9 @@ def test_same_seed_same_city_and_sizes():
 def test_facility_mix_covers_every_role():
     city = synthetic_city(1000, 100, 15, seed=0)
     fac = city.facilities
-    eligible = schema.eligible_lead_mask(fac)
+    eligible = rules.g4_eligible(fac)
     assert eligible.sum() == 15
-    assert schema.g5_mask(fac).sum() >= 10
+    assert rules.g5_qualifies(fac).sum() >= 10
     assert fac["owner_level"].isin(schema.COLLABORATOR_OWNER_LEVELS).sum() >= 2
     assert fac["type"].isin(schema.CROSS_GRID_TYPES).any()
     assert fac["type"].isin(schema.PRIMARY_CARE_TYPES).any()

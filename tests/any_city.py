@@ -1,0 +1,121 @@
+"""One awkward city end to end: CLI validate -> plan -> check, the Workspace, every export.
+
+Used by the property tests ``test_any_city_*.py`` (the seeds are split over two files so that the
+two CI workers share them). Each city either gives a plan file that ``check`` passes and that the
+independent oracle (:mod:`oracle`) finds valid, or a refusal that is verified true: every option it
+offers gives a valid plan, and on small cities the oracle's exhaustive search finds no plan for the
+request as asked. Nothing may raise.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+from pathlib import Path
+
+import oracle
+from awkward_cities import REASON, awkward_city
+
+from grid_planning import cli
+from grid_planning.costs import CostParams, travel_costs
+from grid_planning.layers import load_city
+from grid_planning.metrics import check_policy
+from grid_planning.planner import plan_city
+from grid_planning.workspace import Workspace
+
+#: Exports the Workspace offers (every one is produced for every planned city).
+EXPORTS = ("gpkg", "xlsx")
+
+
+def _run(argv: list[str]) -> tuple[int, str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = cli.main(argv)
+    return code, out.getvalue(), err.getvalue()
+
+
+def check_city(seed: int, folder: Path) -> str:
+    """Run one city through everything; returns a short outcome label (for the test report)."""
+    city = awkward_city(seed, folder)
+    code, out, err = _run(
+        ["validate", "--units", str(city.units), "--facilities", str(city.facilities), "--lang", "en"]
+    )
+    assert code in (0, 2), (code, err)
+    assert "Traceback" not in out + err
+    layers = load_city(city.units, city.facilities)
+    if code == 2:
+        _verify_unusable(layers, city)
+        return "unusable:" + ",".join(sorted({f.code for f in layers.report.errors}))
+    assert layers.ok
+    # No resident lost: every resident of the file is in some unit.
+    assert abs(layers.units["population"].sum() - _file_population(city)) < 1e-6
+
+    gpkg = folder / "plan.gpkg"
+    code, out, err = _run(city.plan_args(gpkg))
+    assert "Traceback" not in out + err
+    assert code in (0, 2), (code, out, err)  # 1 = a plan that fails its checks: never
+    request = city.request()
+    costs = travel_costs(layers, CostParams())
+    result = plan_city(layers, request, costs=costs)
+    assert result.ok == (code == 0), (code, result.infeasible and result.infeasible.explain("en"))
+    if code == 0:
+        ccode, cout, cerr = _run(["check", str(gpkg), "--lang", "en"])
+        assert ccode == 0, cout + cerr
+        assert oracle.problems(layers, request, result.plan, costs) == []
+        _workspace(layers, request, folder)
+        return "plan"
+    inf = result.infeasible
+    m = oracle.model(layers, request, costs)
+    # The refusal is true: on a small city, exhaustive search finds no plan either.
+    if not isinstance(m, str) and m.n <= oracle.MAX_UNITS:
+        try:
+            feasible, _ = oracle.brute_force(m)
+        except ValueError:  # too many assignments to enumerate
+            feasible = None
+        assert feasible is not True, f"refused ({inf.code}) but a plan exists"
+    # ... and what it offers works: each option gives a plan the checks and the oracle accept.
+    assert inf.options or inf.binding == ("request",), inf.explain("en")
+    for option in inf.options:
+        relaxed = option.apply(request, reason=REASON)
+        res = plan_city(layers, relaxed, costs=costs, analyse=False)
+        assert res.ok, (inf.code, option.text("en"), res.infeasible and res.infeasible.explain("en"))
+        assert all(c.status != "fail" for c in check_policy(layers, res.plan))
+        assert oracle.problems(layers, relaxed, res.plan, costs) == [], option.text("en")
+        if "k" in dict(option.steps):
+            assert dict(option.steps)["k"]["k"] != request.k  # never the k already asked
+        if relaxed.k < 2:
+            assert relaxed.g2_reason  # never fewer than 2 grids without a G2 reason
+    return f"refused:{inf.code}"
+
+
+def _file_population(city) -> float:
+    import json
+
+    data = json.loads(city.units.read_text(encoding="utf-8"))
+    return float(sum(f["properties"]["population"] for f in data["features"]))
+
+
+def _verify_unusable(layers, city) -> None:
+    """A layers error is true: lost residents really have no unit, no lead really exists."""
+    codes = {f.code for f in layers.report.errors}
+    assert codes <= {"unit_unusable", "no_eligible_lead"}, layers.report.format()
+    if "unit_unusable" in codes:
+        assert "lost_residents" in city.features
+        finding = next(f for f in layers.report.errors if f.code == "unit_unusable")
+        assert finding.params["residents"] == "1,234"
+    if "no_eligible_lead" in codes:
+        fac = layers.facilities
+        assert not ((fac["level"] == "tertiary") & fac["type"].isin(["general", "tcm"])).any()
+
+
+def _workspace(layers, request, folder: Path) -> None:
+    ws = Workspace(layers, request=request)
+    result = ws.run()
+    assert result.ok, result.infeasible and result.infeasible.explain("en")
+    figures = ws.figures("zh")
+    assert figures.n_failed == 0
+    assert abs(figures.grids["population"].sum() - layers.units["population"].sum()) < 1e-6
+    for kind in EXPORTS:
+        data = ws.export_bytes(kind, "zh")
+        assert len(data) > 0
+        (folder / f"export.{kind}").write_bytes(data)

@@ -1,0 +1,9 @@
+"""Cities nobody prepared for, seeds 0-149 (see ``tests/any_city.py``)."""
+
+import pytest
+from any_city import check_city
+
+
+@pytest.mark.parametrize("seed", range(0, 150))
+def test_awkward_city(seed, tmp_path):
+    check_city(seed, tmp_path)
