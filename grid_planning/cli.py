@@ -54,6 +54,32 @@ def _add_layer_args(p: argparse.ArgumentParser, *, roads_help: str) -> None:
         help="coordinate system of lon/lat input: gcj02 = Amap/Tencent, bd09 = Baidu (default wgs84)",
     )
     p.add_argument("--name", help="city name shown in the summary")
+    p.add_argument(
+        "--layer",
+        nargs="+",
+        action="extend",
+        default=[],
+        metavar="INPUT=NAME",
+        help=(
+            "layer or sheet to read from a file that holds several, e.g. units=streets "
+            "facilities=医院 (INPUT: units, facilities, boundary, districts, roads); by default "
+            "the one layer with usable data is read"
+        ),
+    )
+
+
+def _layer_choices(values: Sequence[str], lang: str) -> dict[str, str] | None:
+    """``--layer`` values as input -> layer name, or ``None`` (message printed) when malformed."""
+    from grid_planning.inputs import KINDS
+
+    out: dict[str, str] = {}
+    for value in values:
+        slot, sep, name = value.partition("=")
+        if not sep or slot.strip() not in KINDS or not name.strip():
+            print(t("input.cli.bad_layer", lang, value=value), file=sys.stderr)
+            return None
+        out[slot.strip()] = name.strip()
+    return out
 
 
 def _add_lang_arg(p: argparse.ArgumentParser) -> None:
@@ -64,7 +90,7 @@ def _add_lang_arg(p: argparse.ArgumentParser) -> None:
 
 def _load_layers(args: argparse.Namespace, loading_key: str, sample_key: str | None = None):
     """The city the arguments name, the sample city without files, or ``None`` (message printed)
-    when only one of ``--units``/``--facilities`` is given."""
+    when only one of ``--units``/``--facilities`` is given or a ``--layer`` value is malformed."""
     from grid_planning.layers import load_city, load_sample_city
 
     lang = args.lang
@@ -80,6 +106,9 @@ def _load_layers(args: argparse.Namespace, loading_key: str, sample_key: str | N
         detail = t("layers.cli.needs_both", lang, missing=missing, given=given)
         print(t("layers.cli.failed", lang, detail=detail), file=sys.stderr)
         return None
+    choices = _layer_choices(args.layer, lang)
+    if choices is None:
+        return None
     files = [
         f for f in (args.units, args.facilities, args.boundary, args.roads, args.districts) if f
     ]
@@ -92,6 +121,7 @@ def _load_layers(args: argparse.Namespace, loading_key: str, sample_key: str | N
         districts=args.districts,
         coords=args.coords,
         name=args.name,
+        layers=choices,
     )
 
 
