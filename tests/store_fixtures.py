@@ -20,6 +20,15 @@ PG_URL = os.environ.get(PG_URL_ENV, "")
 NO_PG = f"no PostgreSQL server given ({PG_URL_ENV} is not set; .ci/run starts one)"
 
 
+def require_pg() -> None:
+    """Skip without a server URL, except in CI, where the store must be tested on PostgreSQL."""
+    if PG_URL:
+        return
+    if os.environ.get("CI"):
+        pytest.fail(f"{NO_PG}; in CI the PostgreSQL tests must run")
+    pytest.skip(NO_PG)
+
+
 @dataclass(frozen=True)
 class Location:
     """A store location: what ``ScenarioStore(location, schema=...)`` takes."""
@@ -51,8 +60,7 @@ def store_location(request, tmp_path) -> Iterator[Location]:
     if request.param == "sqlite":
         yield Location("sqlite", str(tmp_path / "scenarios.sqlite"))
         return
-    if not PG_URL:
-        pytest.skip(NO_PG)
+    require_pg()
     schema = new_schema()
     yield Location("postgresql", PG_URL, schema)
     drop_schema(schema)

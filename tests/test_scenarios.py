@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from store_fixtures import NO_PG, PG_URL, drop_schema, new_schema
+from store_fixtures import PG_URL, drop_schema, new_schema, require_pg
 
 from grid_planning.identity import ANONYMOUS, User
 from grid_planning.plan import ChecklistEntry, FacilityEdit, Plan, PolicyException
@@ -318,10 +318,10 @@ def test_a_store_from_a_newer_version_is_left_alone(tmp_path):
 
 
 @pytest.mark.postgres
-@pytest.mark.skipif(not PG_URL, reason=NO_PG)
 def test_a_foreign_postgres_schema_is_never_modified():
     import psycopg
 
+    require_pg()
     schema = new_schema()
     try:
         with psycopg.connect(PG_URL, autocommit=True) as con:
@@ -340,8 +340,8 @@ def test_a_foreign_postgres_schema_is_never_modified():
 
 
 @pytest.mark.postgres
-@pytest.mark.skipif(not PG_URL, reason=NO_PG)
 def test_an_unreachable_server_is_a_message_without_the_password():
+    require_pg()
     url = "postgresql://planner:s3cret@127.0.0.1:9/nowhere"
     with pytest.raises(ScenarioStoreError) as err:
         ScenarioStore(url, schema="x")
