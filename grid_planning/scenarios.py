@@ -272,8 +272,8 @@ class ScenarioStore:
             self.backend = PostgresBackend(str(location), schema)
         else:
             text = str(location)
-            if text.startswith("sqlite:///"):
-                text = text[len("sqlite:///") - 1:] if text.startswith("sqlite:////") else text[len("sqlite:///"):]
+            if text.startswith("sqlite:///"):  # sqlite:///relative or sqlite:////absolute (SQLAlchemy's form)
+                text = text[len("sqlite:///"):]
             self.backend = SQLiteBackend(Path(text))
         self._open()
 
