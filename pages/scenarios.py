@@ -100,7 +100,9 @@ with page_guard():
 
         with st.expander(tr("team.edit_title"), expanded=True):
             new_name = st.text_input(tr("team.rename_to"), value=info.name, key=f"scn_rename_to_{info.id}")
-            if st.button(tr("team.rename"), key="scn_rename", disabled=not can_change):
+            # Who may change what is the store's rule (one implementation): the caption above says
+            # it, and a refused action says why; the page does not second-guess it.
+            if st.button(tr("team.rename"), key="scn_rename"):
                 try:
                     scen.rename(info.id, new_name, user=user)
                 except (CatalogueError, ValueError) as exc:
@@ -108,7 +110,7 @@ with page_guard():
                 else:
                     _flash("success", tr("team.renamed", name=escape_markdown(scen.info(info.id).name)))
             note = st.text_area(tr("team.note"), value=info.note, key=f"scn_note_{info.id}")
-            if st.button(tr("team.save_note"), key="scn_note_save", disabled=not can_change):
+            if st.button(tr("team.save_note"), key="scn_note_save"):
                 try:
                     scen.set_note(info.id, note, user=user)
                 except (CatalogueError, ValueError) as exc:
@@ -126,9 +128,8 @@ with page_guard():
                     _flash("success", tr("team.duplicated", name=escape_markdown(scen.info(new_id).name)),
                            pick=new_id)
             confirm = st.checkbox(tr("team.delete_confirm", name=escape_markdown(info.name)),
-                                  key=f"scn_delete_confirm_{info.id}", disabled=not can_change)
-            # The button is disabled for others; the store refuses them anyway (a crafted request).
-            if st.button(tr("team.delete"), key="scn_delete", disabled=not (can_change and confirm)):
+                                  key=f"scn_delete_confirm_{info.id}")
+            if st.button(tr("team.delete"), key="scn_delete", disabled=not confirm):
                 try:
                     scen.delete(info.id, user=user)
                 except (CatalogueError, ValueError) as exc:
