@@ -78,12 +78,8 @@ with page_guard():
                     ws.load(scen, info.id)
                 except (CatalogueError, ValueError) as exc:
                     _failed(exc)
-                else:
-                    hit = ws.loaded_scenario
-                    text = tr("team.opened", name=escape_markdown(info.name))
-                    if hit is not None and hit.changed:
-                        _flash("warning", text + " " + changes_text(hit.changed, lang()), pick=info.id)
-                    _flash("success", text, pick=info.id)
+                else:  # a change of layers since it was saved is flagged by loaded_flag above
+                    _flash("success", tr("team.opened", name=escape_markdown(info.name)), pick=info.id)
             st.page_link("pages/plan.py", label=tr("team.to_plan"), icon=":material/map:")
         with c_export:
             if st.button(tr("team.export"), key="scn_export"):
@@ -99,6 +95,8 @@ with page_guard():
                                    mime="application/geopackage+sqlite3", key="scn_download")
 
         with st.expander(tr("team.edit_title"), expanded=True):
+            c_left, c_right = st.columns(2)
+        with c_left:
             new_name = st.text_input(tr("team.rename_to"), value=info.name, key=f"scn_rename_to_{info.id}")
             # Who may change what is the store's rule (one implementation): the caption above says
             # it, and a refused action says why; the page does not second-guess it.
@@ -117,6 +115,7 @@ with page_guard():
                     _failed(exc)
                 else:
                     _flash("success", tr("team.note_saved"))
+        with c_right:
             dup_name = st.text_input(tr("team.duplicate_as"), value=tr("team.copy_of", name=info.name),
                                      key=f"scn_dup_name_{info.id}")
             if st.button(tr("team.duplicate"), key="scn_dup", disabled=user.anonymous):
