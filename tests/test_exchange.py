@@ -9,12 +9,13 @@ import pandas as pd
 import pytest
 import shapely
 from plan_fixtures import make_costs, make_layers, make_plan
+from store_fixtures import PG_URL, drop_schema, new_schema, require_pg
 
 from grid_planning.exchange import ExchangeError, import_gpkg, scenario_gpkg
 from grid_planning.export import PlanFileError
 from grid_planning.identity import User
 from grid_planning.plan import ChecklistEntry, FacilityEdit, PolicyException
-from grid_planning.scenarios import grid_outlines, layer_fingerprints
+from grid_planning.scenarios import ScenarioStore, grid_outlines, layer_fingerprints
 from grid_planning.synthetic import synthetic_city
 from grid_planning.team import changes_text, scenario_table
 from grid_planning.workspace import Workspace
@@ -165,22 +166,28 @@ def test_grid_outlines_are_stored_as_wgs84_multipolygons(store_location):
     assert shapely.equals(store.outlines(copy).geometry.iloc[0], got.geometry.iloc[0])
 
 
+@pytest.fixture
+def pg_schema():
+    require_pg()
+    schema = new_schema()
+    yield schema
+    drop_schema(schema)
+
+
 @pytest.mark.postgres
-def test_postgis_holds_the_outlines_for_a_gis_client(store_location):
-    if store_location.kind != "postgresql":
-        pytest.skip("PostGIS only")
+def test_postgis_holds_the_outlines_for_a_gis_client(pg_schema):
     import psycopg
 
-    layers, store = make_layers(), store_location.open()
+    layers, store = make_layers(), ScenarioStore(PG_URL, schema=pg_schema)
     _save(store, layers, make_plan(), "for QGIS")
-    with psycopg.connect(store_location.location) as con:
+    with psycopg.connect(PG_URL) as con:
         rows = con.execute(
             f'SELECT scenario, grid_id, ST_GeometryType(geom), ST_SRID(geom), '
-            f'ST_Area(ST_Transform(geom, 32650)) FROM "{store_location.schema}".scenario_grid_map '
+            f'ST_Area(ST_Transform(geom, 32650)) FROM "{pg_schema}".scenario_grid_map '
             "ORDER BY grid_id").fetchall()
         geom_type = con.execute(
             "SELECT type FROM geometry_columns WHERE f_table_schema = %s AND f_table_name = 'scenario_grids'",
-            (store_location.schema,)).fetchone()
+            (pg_schema,)).fetchone()
     assert [(r[0], r[1], r[2], r[3]) for r in rows] == [
         ("for QGIS", "G1", "ST_MultiPolygon", 4326), ("for QGIS", "G2", "ST_MultiPolygon", 4326)]
     assert rows[0][4] == pytest.approx(4e6, rel=1e-4)
