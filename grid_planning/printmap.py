@@ -669,7 +669,11 @@ def source_lines(layers: Any, lang: str = DEFAULT_LANGUAGE, *, sample: bool | No
         names = list(source_names or [])
         if not names:
             names = [_basename(v) for v in getattr(layers, "sources", {}).values()]
-        lines.append(t("exports.sources.user", lang, files="、".join(names) if lang == "zh" else ", ".join(names)))
+        if names:
+            sep = "、" if lang == "zh" else ", "
+            lines.append(t("exports.sources.user", lang, files=sep.join(names)))
+        else:
+            lines.append(t("exports.sources.user_unnamed", lang))
     lines += provenance_rows(layers, lang, sample=False)
     fac = layers.facilities
     generated = False
