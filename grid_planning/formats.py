@@ -280,10 +280,10 @@ def shapefile_zip(layers: Any, plan: Any, costs: Any = None, *, lang: str = DEFA
             mapping = shp_field_names(name, cols)
             frame = gdf.rename(columns=mapping)
             for col in mapping.values():
-                if frame[col].dtype == object:
-                    frame[col] = frame[col].map(_cut_bytes)
-                elif pd.api.types.is_bool_dtype(frame[col]):
+                if pd.api.types.is_bool_dtype(frame[col]):
                     frame[col] = frame[col].astype(int)
+                elif not pd.api.types.is_numeric_dtype(frame[col]):
+                    frame[col] = frame[col].map(_cut_bytes)
             path = Path(tmp) / f"{name}.shp"
             pyogrio.write_dataframe(frame, str(path), driver="ESRI Shapefile", encoding="UTF-8")
             for part in sorted(Path(tmp).glob(f"{name}.*")):
@@ -435,16 +435,29 @@ def _grid_roster(roster: pd.DataFrame, grid: str) -> pd.DataFrame:
     return mine.drop(columns="_o").reset_index(drop=True)
 
 
+def xlsx_storable(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with the characters XML 1.0 cannot hold (ESC, BEL, NUL ... : a terminal escape
+    in a name) removed from its text cells; openpyxl refuses the whole workbook otherwise."""
+    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+
+    out = frame.copy()
+    for col in out.columns:
+        if not (pd.api.types.is_numeric_dtype(out[col]) or pd.api.types.is_bool_dtype(out[col])):
+            out[col] = out[col].map(lambda v: ILLEGAL_CHARACTERS_RE.sub("", v) if isinstance(v, str) else v)
+    return out
+
+
 def xlsx_bytes(layers: Any, plan: Any, costs: Any = None, *, lang: str = DEFAULT_LANGUAGE,
                tables: PlanTables | None = None) -> bytes:
     """The workbook: summary, one sheet per grid (figures above its roster), obligations, checks,
     checklist. Every string is a text cell (:func:`textsafe.write_xlsx`); numbers are numbers with
     a display format; the summary's city row equals :func:`metrics.city_metrics`."""
     from openpyxl import load_workbook
+    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
     from openpyxl.styles import Font
 
     tb = tables or plan_tables(layers, plan, costs, lang=lang)
-    sheets = _sheets(tb, lang, per_grid=True)
+    sheets = {name: xlsx_storable(frame) for name, frame in _sheets(tb, lang, per_grid=True).items()}
     buf = io.BytesIO()
     write_xlsx(buf, sheets, index=False)
     buf.seek(0)
@@ -476,7 +489,7 @@ def xlsx_bytes(layers: Any, plan: Any, costs: Any = None, *, lang: str = DEFAULT
             ws.cell(row=i, column=1, value=label).font = bold
             cell = ws.cell(row=i, column=2)
             if isinstance(value, str):
-                cell.value = value
+                cell.value = ILLEGAL_CHARACTERS_RE.sub("", value)
                 cell.data_type = "s"  # a lead's name is user text: never a formula
             elif value is not None and not (isinstance(value, float) and np.isnan(value)):
                 cell.value = float(value)

@@ -36,6 +36,7 @@ from grid_planning.i18n import DEFAULT_LANGUAGE, t
 from grid_planning.mapview import LEVEL_RADIUS, TYPE_COLOURS
 from grid_planning.numfmt import integer
 from grid_planning.planmap import grid_colours, plan_facilities, short_name
+from grid_planning.textsafe import terminal_text
 
 #: Paper sizes in millimetres (portrait width, height).
 PAPER_MM: dict[str, tuple[float, float]] = {"A4": (210.0, 297.0), "A3": (297.0, 420.0)}
@@ -75,8 +76,9 @@ def paper_pixels(paper: str = "A4", orientation: str = "landscape", dpi: int = P
 
 
 def plain(text: object) -> str:
-    """``text`` for a matplotlib label: shown as typed (``$`` would start mathtext)."""
-    return str(text).replace("$", r"\$")
+    """``text`` for a matplotlib label: shown as typed (``$`` would start mathtext); control
+    characters, escape sequences and bidirectional overrides dropped (they have no glyph)."""
+    return terminal_text(text).replace("\n", " ").replace("$", r"\$")
 
 
 # ---- what the map shows (computed once, drawn many times) ---------------------------------------
@@ -835,7 +837,12 @@ def print_figure(layers: Any, plan: Any, *, paper: str = "A4", orientation: str 
             leg_box = box(cw - lw, 0, lw, ch)
             ncols = 1
     else:
-        lh = min(ch * 0.36, 80 * k)
+        ncols_est = 2 if inset is not None else 3
+        entries = sum(len(rows) + 1 for _, rows in legend_handles(data, lang))
+        # rows x line height (7 pt type, 1.45 spacing: ~3.6 mm) + a margin, within 36 % of the page
+        lh = min(ch * 0.36, (math.ceil(entries / ncols_est) * 3.65 + 4) * k)
+        if inset is not None:
+            lh = max(lh, ch * 0.3)
         map_box = box(0, lh + 4, cw, ch - lh - 4)
         if inset is not None:
             iw = cw * 0.46

@@ -26,6 +26,7 @@ from grid_planning import __version__
 from grid_planning.fonts import use_in_reportlab
 from grid_planning.i18n import DEFAULT_LANGUAGE, t
 from grid_planning.numfmt import MISSING, integer, number, percent
+from grid_planning.textsafe import terminal_text
 
 #: Resolution of the map images inside the report.
 REPORT_DPI = 200
@@ -50,8 +51,13 @@ GRID_FIGURES: tuple[tuple[str, str], ...] = (
 
 
 def text(value: object) -> str:
-    """User text for a Paragraph: escaped (shown as typed), line breaks kept."""
-    return escape(str(value)).replace("\n", "<br/>")
+    """User text for a Paragraph: escaped (markup shown as typed), line breaks kept.
+
+    Control characters, terminal escape sequences and bidirectional overrides are dropped
+    (:func:`textsafe.terminal_text`): they have no glyph and would print as boxes or reorder what
+    the reader sees.
+    """
+    return escape(terminal_text(value)).replace("\n", "<br/>")
 
 
 def fmt(value: object, kind: str, lang: str) -> str:
@@ -387,7 +393,7 @@ def plan_report(
     story.append(Paragraph(text(t("exports.report.fonts", lang)), st.small))
 
     buf = io.BytesIO()
-    footer = t("exports.report.footer", lang, city=layers.name, printed=today.isoformat())
+    footer = terminal_text(t("exports.report.footer", lang, city=layers.name, printed=today.isoformat()))
 
     def on_page(canvas: Any, doc: Any) -> None:
         canvas.saveState()
