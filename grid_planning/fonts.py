@@ -48,7 +48,7 @@ def use_in_matplotlib() -> str:
         font_manager.fontManager.addfont(str(path))
     # One family for every text (legend, scale bar, ticks): with the default DejaVu list in front,
     # matplotlib builds a second font object with Noto as fallback and embeds the 10 MB face twice.
-    matplotlib.rcParams["font.family"] = "sans-serif"
+    matplotlib.rcParams["font.family"] = [FAMILY]
     matplotlib.rcParams["font.sans-serif"] = [FAMILY]
     matplotlib.rcParams["pdf.fonttype"] = 42
     matplotlib.rcParams["ps.fonttype"] = 42

@@ -336,12 +336,27 @@ def draw_plan(ax: Any, data: MapData, *, lang: str = DEFAULT_LANGUAGE, focus: st
                        ha="center", va="center", zorder=7, path_effects=halo, color="#1b1b1b",
                        clip_on=True)
         if len(row) and focus is None and label != g:
-            # A label mostly outside its grid would sit over the neighbours: show the id only
-            # (the legend names the lead).
-            bb = text.get_window_extent(renderer)
-            (bx0, by0), (bx1, by1) = inv.transform([(bb.x0, bb.y0), (bb.x1, bb.y1)])
-            box = shapely.box(bx0, by0, bx1, by1)
-            if shapely.intersection(box, row.geometry.iloc[0]).area < 0.8 * box.area:
+            # A label mostly outside its grid would sit over the neighbours: try the grid's pole
+            # of inaccessibility (the point farthest inside), else show the id only (the legend
+            # names the lead).
+            fill = row["fill"].iloc[0]
+            candidates = [(x, y)]
+            parts = [p for p in getattr(fill, "geoms", [fill]) if p.geom_type == "Polygon"]
+            if parts:
+                from shapely.ops import polylabel
+
+                big = max(parts, key=lambda p: p.area)
+                pole = polylabel(big, tolerance=max(big.length / 2000, 1.0))
+                candidates.append((pole.x, pole.y))
+            for cx, cy in candidates:
+                text.set_position((cx, cy))
+                bb = text.get_window_extent(renderer)
+                (bx0, by0), (bx1, by1) = inv.transform([(bb.x0, bb.y0), (bb.x1, bb.y1)])
+                box = shapely.box(bx0, by0, bx1, by1)
+                if shapely.intersection(box, fill).area >= 0.75 * box.area:
+                    break
+            else:
+                text.set_position((x, y))
                 text.set_text(plain(g))
         texts.append(text)
     _declutter(ax, texts)
