@@ -318,12 +318,19 @@ def plan_report(
                                st.h2))
         rrows = [[t("plan.col.role", lang), t("plan.col.name", lang), t("plan.col.level", lang),
                   t("plan.col.type", lang), t("plan.col.beds", lang), t("plan.col.source", lang)]]
+        generated_beds = False
         for _, f in mine_r.iterrows():
+            beds = integer(f["beds"], lang)
+            if str(f.get("capacity_source", "")) == "illustrative" and beds != MISSING:
+                beds += " ※"  # the facility may be real, its bed count is not
+                generated_beds = True
             rrows.append([text(t(f"plan.role.{f['role']}", lang)), text(f["name"]),
                           text(t(f"vocab.level.{f['level']}", lang)),
-                          text(t(f"vocab.type.{f['type']}", lang)), integer(f["beds"], lang),
+                          text(t(f"vocab.type.{f['type']}", lang)), beds,
                           text(_source_word(f["source"], lang))])
         story.append(_table(rrows, [24 * mm, 70 * mm, 17 * mm, 30 * mm, 14 * mm, 25 * mm], st))
+        if generated_beds:
+            story.append(Paragraph(text(t("exports.report.beds_note", lang)), st.small))
         if len(primary):
             sep = "、" if lang == "zh" else "; "
             story.append(Spacer(1, 2 * mm))

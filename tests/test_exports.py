@@ -281,6 +281,7 @@ def test_report_holds_names_reasons_and_notes_as_typed(report_text):
                      CITY, *HOSTILE_NAMES):
         assert squash(expected) in text, expected
     assert squash("按例外通过") in text  # the G5 exception is shown as such, with its reason
+    assert squash("※ 床位数为示意值") in text  # generated bed counts are marked as such
 
 
 def test_report_has_every_section(report_text, plan):
