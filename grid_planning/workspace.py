@@ -607,25 +607,30 @@ class Workspace:
         return hit
 
     # ---- export ----------------------------------------------------------------------------
-    def export_bytes(self, kind: str, lang: str = "zh") -> bytes:
-        """The current plan as a file for download: ``"gpkg"`` (the plan GeoPackage of
-        ``data-format.md``) or ``"xlsx"`` (the tables for approval documents)."""
-        import tempfile
-        from pathlib import Path
+    def export_file(self, kind: str, lang: str = "zh", **options: Any):
+        """The current plan as a download: an :class:`grid_planning.formats.ExportFile` (bytes,
+        file name, MIME type).
 
-        from grid_planning.export import plan_tables_xlsx, write_plan
+        Parameters
+        ----------
+        kind : str
+            A format of :data:`grid_planning.formats.FORMATS`: ``gpkg``, ``geojson``, ``shp``,
+            ``csv``, ``xlsx``, ``html``, ``png``, ``pdf`` (print map) or ``report``.
+        lang : {"zh", "en"}
+        **options
+            ``paper`` ("A4"/"A3"), ``orientation`` ("landscape"/"portrait") for the print map,
+            ``sample`` (cite the sample city's sources), ``source_names``.
+        """
+        from grid_planning.formats import export_plan
 
         plan = self._require_plan()
         plan = plan.with_params(workspace_request=_request_params(self.request))
-        with tempfile.TemporaryDirectory() as tmp:
-            path = Path(tmp) / f"plan.{kind}"
-            if kind == "gpkg":
-                write_plan(path, self.layers, plan, self.costs(), lang=lang)
-            elif kind == "xlsx":
-                plan_tables_xlsx(path, self.layers, plan, self.costs(), lang=lang)
-            else:
-                raise ValueError(f"unknown export kind {kind!r}")
-            return path.read_bytes()
+        return export_plan(self.layers, plan, self.costs(), kind, lang=lang, **options)
+
+    def export_bytes(self, kind: str, lang: str = "zh", **options: Any) -> bytes:
+        """The bytes of :meth:`export_file` (``"gpkg"`` is the plan GeoPackage of
+        ``data-format.md``, ``"xlsx"`` the tables for approval documents)."""
+        return self.export_file(kind, lang, **options).data
 
     # ---- scenarios -------------------------------------------------------------------------
     def save(self, store: ScenarioStore, name: str, *, note: str = "", overwrite: bool = False,
