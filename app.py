@@ -38,6 +38,7 @@ PAGES: list[tuple[str, list[tuple[str, str, bool]]]] = [
             ("pages/coverage.py", "ws.nav.coverage", False),
             ("pages/members.py", "ws.nav.members", False),
             ("pages/checklist.py", "ws.nav.checklist", False),
+            ("pages/scenarios.py", "team.nav", False),
         ],
     ),
 ]

@@ -12,6 +12,10 @@ Commands
 ``check``
     Print each policy check of a plan GeoPackage. Exit 0 when all pass (or pass by exception), 1
     otherwise, 2 when the file cannot be read.
+``export``
+    Write a plan GeoPackage in another format (GeoJSON, Shapefile, CSV, XLSX, HTML map, print map
+    PNG/PDF, PDF report), from the file alone. Exit 0 when written, 2 when the file cannot be read
+    or the option is unknown.
 
 Adding a command
 ----------------
@@ -54,6 +58,32 @@ def _add_layer_args(p: argparse.ArgumentParser, *, roads_help: str) -> None:
         help="coordinate system of lon/lat input: gcj02 = Amap/Tencent, bd09 = Baidu (default wgs84)",
     )
     p.add_argument("--name", help="city name shown in the summary")
+    p.add_argument(
+        "--layer",
+        nargs="+",
+        action="extend",
+        default=[],
+        metavar="INPUT=NAME",
+        help=(
+            "layer or sheet to read from a file that holds several, e.g. units=streets "
+            "facilities=医院 (INPUT: units, facilities, boundary, districts, roads); by default "
+            "the one layer with usable data is read"
+        ),
+    )
+
+
+def _layer_choices(values: Sequence[str], lang: str) -> dict[str, str] | None:
+    """``--layer`` values as input -> layer name, or ``None`` (message printed) when malformed."""
+    from grid_planning.inputs import KINDS
+
+    out: dict[str, str] = {}
+    for value in values:
+        slot, sep, name = value.partition("=")
+        if not sep or slot.strip() not in KINDS or not name.strip():
+            print(t("input.cli.bad_layer", lang, value=value), file=sys.stderr)
+            return None
+        out[slot.strip()] = name.strip()
+    return out
 
 
 def _add_lang_arg(p: argparse.ArgumentParser) -> None:
@@ -64,7 +94,7 @@ def _add_lang_arg(p: argparse.ArgumentParser) -> None:
 
 def _load_layers(args: argparse.Namespace, loading_key: str, sample_key: str | None = None):
     """The city the arguments name, the sample city without files, or ``None`` (message printed)
-    when only one of ``--units``/``--facilities`` is given."""
+    when only one of ``--units``/``--facilities`` is given or a ``--layer`` value is malformed."""
     from grid_planning.layers import load_city, load_sample_city
 
     lang = args.lang
@@ -80,6 +110,9 @@ def _load_layers(args: argparse.Namespace, loading_key: str, sample_key: str | N
         detail = t("layers.cli.needs_both", lang, missing=missing, given=given)
         print(t("layers.cli.failed", lang, detail=detail), file=sys.stderr)
         return None
+    choices = _layer_choices(args.layer, lang)
+    if choices is None:
+        return None
     files = [
         f for f in (args.units, args.facilities, args.boundary, args.roads, args.districts) if f
     ]
@@ -92,6 +125,7 @@ def _load_layers(args: argparse.Namespace, loading_key: str, sample_key: str | N
         districts=args.districts,
         coords=args.coords,
         name=args.name,
+        layers=choices,
     )
 
 
@@ -363,6 +397,92 @@ def _cmd_check(args: argparse.Namespace) -> int:
     return _checks_verdict(results, lang)
 
 
+# --- export ----------------------------------------------------------------------------------
+def _add_export(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
+    from grid_planning.formats import FORMATS
+    from grid_planning.printmap import ORIENTATIONS, PAPER_MM
+
+    p = subparsers.add_parser(
+        "export",
+        help="write a plan GeoPackage as GeoJSON, Shapefile, CSV, XLSX, HTML map, print map or PDF report",
+        description=(
+            "Read a plan GeoPackage (from the plan command or the dashboard) and write it in another "
+            "format. Formats: gpkg, geojson (zip of layers), shp (zipped Shapefiles, UTF-8), csv "
+            "(zip, UTF-8 with BOM), xlsx, html (standalone map, works offline), png (print map, "
+            "300 dpi), pdf (print map, vector), report (multi-page PDF plan report). Exit code 0: "
+            "written; 2: the file cannot be read or an option is unknown."
+        ),
+    )
+    p.add_argument("plan", nargs="?", help="plan GeoPackage")
+    p.add_argument("--format", "-f", choices=tuple(FORMATS), help="output format (required)")
+    p.add_argument("--out", "-o", help="output file (required)")
+    p.add_argument("--paper", choices=tuple(PAPER_MM), default="A4", help="print map paper (default A4)")
+    p.add_argument(
+        "--orientation", choices=ORIENTATIONS, default="landscape",
+        help="print map orientation (default landscape)",
+    )
+    p.add_argument("--lang", choices=LANGUAGES, default="zh", help="language of the output (default zh)")
+    return p
+
+
+def plan_costs(layers, plan):
+    """Travel costs for a plan read from a file: the plan's own travel model (its ``cost``
+    parameters); ``roads`` falls back to straight lines since the file holds no roads."""
+    import dataclasses
+
+    from grid_planning.costs import CostParams, travel_costs
+
+    stored = plan.param_map.get("cost") or {}
+    names = {f.name for f in dataclasses.fields(CostParams)}
+    kwargs = {k: v for k, v in dict(stored).items() if k in names and k != "road_speeds"}
+    if layers.roads is None:
+        kwargs["mode"] = "straight" if kwargs.get("mode") == "roads" else kwargs.get("mode", "auto")
+    try:
+        params = CostParams(**kwargs)
+    except (TypeError, ValueError):
+        params = CostParams()
+    return travel_costs(layers, params)
+
+
+def _cmd_export(args: argparse.Namespace) -> int:
+    import json
+    import time
+    from pathlib import Path
+
+    from grid_planning.export import PlanFileError, read_meta, read_plan
+    from grid_planning.formats import export_plan
+    from grid_planning.printmap import _basename, is_sample_city
+
+    lang = args.lang
+    for option, value in (("PLAN.gpkg", args.plan), ("--format", args.format), ("--out", args.out)):
+        if not value:
+            print(t("plan.cli.missing_option", lang, option=option), file=sys.stderr)
+            return EXIT_NOT_USABLE
+    t0 = time.perf_counter()
+    try:
+        layers, plan = read_plan(args.plan)
+        meta = read_meta(args.plan)
+    except PlanFileError as exc:
+        print(t("plan.cli.unreadable", lang, detail=exc.message(lang)), file=sys.stderr)
+        return EXIT_NOT_USABLE
+    try:
+        sources = json.loads(meta.get("sources") or "{}")
+    except ValueError:
+        sources = {}
+    sources = sources if isinstance(sources, dict) else {}
+    sample = is_sample_city(layers, sources)
+    names = [_basename(v) for v in sources.values()] or [Path(args.plan).name]
+    costs = plan_costs(layers, plan)
+    result = export_plan(layers, plan, costs, args.format, lang=lang, paper=args.paper,
+                         orientation=args.orientation, sample=sample, source_names=names)
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_bytes(result.data)
+    print(t("exports.cli.written", lang, path=out, format=args.format, size=f"{len(result.data):,}",
+            seconds=f"{time.perf_counter() - t0:.1f}"))
+    return EXIT_OK
+
+
 # --- registry: the one place that lists the commands -----------------------------------------
 #: name -> (function adding the sub-parser, handler). Add new commands here.
 COMMANDS: dict[
@@ -375,6 +495,7 @@ COMMANDS: dict[
     "validate": (_add_validate, _cmd_validate),
     "plan": (_add_plan, _cmd_plan),
     "check": (_add_check, _cmd_check),
+    "export": (_add_export, _cmd_export),
 }
 
 

@@ -10,6 +10,7 @@ Layers written (all WGS84):
 - ``facilities_source``: only when the plan has what-if edits: the facilities as loaded, so that
   reading the file back gives the user's own data plus the edits, never the edits twice;
 - ``boundary``: the city outline;
+- ``districts``: district outlines, when the city has them (print maps draw them);
 - ``plan_meta`` (attribute table, ``key``/``value``): format, tool version, created time, method,
   parameters, the plan's own state (:meth:`Plan.meta_json`: leads, locks, exceptions, edits,
   params, checklist), the metric CRS and the policy check results.
@@ -27,7 +28,6 @@ from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
-import numpy as np
 import pandas as pd
 import pyogrio
 
@@ -38,7 +38,6 @@ from grid_planning.metrics import (
     _roles,
     check_policy,
     checks_json,
-    checks_table,
     city_metrics,
     effective_facilities,
     grid_metrics,
@@ -168,6 +167,9 @@ def write_plan(
         _write(_writable(src), path, "facilities_source")
     if layers.boundary is not None and len(layers.boundary):
         _write(_writable(layers.boundary.to_crs(4326)), path, "boundary")
+    districts = getattr(layers, "districts", None)
+    if districts is not None and len(districts):
+        _write(_writable(districts.to_crs(4326)), path, "districts")
 
     params = plan.param_map
     created = str(params.get("created") or _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"))
@@ -303,12 +305,14 @@ def read_plan(path: str | Path) -> tuple[CityLayers, Plan]:
             {"name": [meta.get("city", "")]}, geometry=[units.union_all()], crs=4326
         )
     metric_crs = meta.get("metric_crs") or _utm_for(units)
+    districts = _read_layer(path, "districts") if "districts" in names else None
     layers = CityLayers(
         name=meta.get("city", path.stem),
         units=units,
         facilities=facilities,
         boundary=boundary,
         metric_crs=metric_crs,
+        districts=districts if districts is not None and len(districts) else None,
         sources={"plan": str(path)},
     )
     plan = Plan(
@@ -364,40 +368,20 @@ def plan_tables_xlsx(
     *,
     lang: str = DEFAULT_LANGUAGE,
 ) -> Path:
-    """Tables for approval documents: an Excel workbook with sheets ``grids``, ``roster``,
-    ``obligations``, ``checks`` and ``checklist``.
+    """Tables for approval documents: the workbook of :func:`grid_planning.formats.xlsx_bytes`
+    (summary with the city total, one sheet per grid with its figures and roster, lead
+    obligations, checks, checklist; every string a text cell, never a formula).
 
     Returns
     -------
     Path
         The file written.
     """
-    from grid_planning.checklist import checklist_table  # noqa: PLC0415
-    from grid_planning.roster import lead_obligations, roster_table  # noqa: PLC0415
+    from grid_planning.formats import xlsx_bytes  # noqa: PLC0415 - formats imports this module
 
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    gm = grid_metrics(layers, plan, costs, lang=lang)
-    grids = gm[[c for c in GRID_COLUMNS if c in gm.columns]].reset_index(drop=True)
-    roster = roster_table(layers, plan, lang=lang)
-    checks = checks_table(check_policy(layers, plan), lang)
-    checklist = checklist_table(layers, plan, costs, lang=lang)
-    checklist["status"] = checklist["status"].map(lambda s: t(f"plan.checklist.status.{s}", lang))
-    with pd.ExcelWriter(path, engine="openpyxl") as writer:
-        for name, frame in (
-            ("grids", grids),
-            ("roster", roster),
-            ("obligations", lead_obligations(layers, plan)),
-            ("checks", checks),
-            ("checklist", checklist),
-        ):
-            out = frame.copy()
-            for col in out.columns:
-                if out[col].dtype == bool:
-                    out[col] = out[col].astype(int)
-                elif pd.api.types.is_float_dtype(out[col]):
-                    out[col] = out[col].astype(float).replace([np.inf, -np.inf], np.nan)
-            column_headers(out, lang).to_excel(writer, sheet_name=name, index=False)
+    path.write_bytes(xlsx_bytes(layers, plan, costs, lang=lang))
     return path
 
 

@@ -33,6 +33,11 @@ report, a reader raises :class:`LayerError` when it finds an error (warnings are
 
 Choices worth knowing
 ---------------------
+- Files are opened by :mod:`grid_planning.inputs`: limits checked before memory is spent (zip
+  directory, feature count, line count, vertices), zips unpacked safely into a temporary folder
+  removed after reading, and the layer or sheet chosen (``layer=`` / ``load_city(layers=...)``;
+  without a choice the one layer with usable data, named in a warning when the file holds others;
+  several candidates are an error listing them).
 - Swapped lon/lat is fixed automatically, with a warning naming the rows, in the two cases where
   the swap is unambiguous: the latitude is beyond +-90 deg while the longitude is a valid latitude,
   or the point lies outside the city boundary and the swapped point lies inside it.
@@ -44,13 +49,10 @@ Choices worth knowing
 
 from __future__ import annotations
 
-import codecs
 import hashlib
-import io
 import re
 import threading
 import unicodedata
-import zipfile
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
@@ -62,9 +64,12 @@ import pandas as pd
 import shapely
 
 from grid_planning import coords as _coords
+from grid_planning import inputs as _inputs
 from grid_planning import rules, schema
 from grid_planning.cityindex import CityIndex
+from grid_planning.config import SettingError
 from grid_planning.graph import OUTSIDE_CITY_M
+from grid_planning.inputs import read_table, read_vector
 from grid_planning.report import ValidationReport
 
 #: Facilities farther than this outside the city boundary get a warning (the same distance makes a
@@ -77,8 +82,6 @@ MAX_ROWS_LISTED = 10
 #: At most this many per-facility "outside the boundary" findings before they are grouped.
 MAX_OUTSIDE_FINDINGS = 20
 
-TABLE_SUFFIXES = (".csv", ".txt", ".tsv", ".xlsx", ".xlsm")
-VECTOR_SUFFIXES = (".geojson", ".json", ".gpkg", ".shp", ".zip", ".kml", ".fgb")
 SAMPLE_DIR = Path(__file__).resolve().parent.parent / "sample_data" / "wuhan"
 
 WGS84 = "EPSG:4326"
@@ -193,18 +196,22 @@ def _run_reader(
     coords: str,
     report: ValidationReport | None,
     label: str | None,
-    layer: str,
+    kind: str,
     empty_columns: Iterable[str],
     *args,
+    choice: str | None = None,
 ) -> gpd.GeoDataFrame:
-    """What every public ``read_*`` does around its reader: a report of its own (raising
-    :class:`LayerError` on error) unless one is given, and an empty layer when reading aborts."""
+    """What every public ``read_*`` does around its reader: open the file (``choice``: its layer
+    or sheet), a report of its own (raising :class:`LayerError` on error) unless one is given,
+    and an empty layer when reading aborts. ``read`` gets the raw rows and whether they are a
+    table."""
     own = report is None
     report = ValidationReport() if own else report
-    label = _label(path, label, layer)
+    label = _label(path, label, kind)
     coords = _coords.normalise_coord_system(coords)
     try:
-        out = read(path, coords, label, report, *args)
+        df, is_table = _read_any(path, label, report, kind, choice)
+        out = read(df, is_table, coords, label, report, *args)
     except _AbortError:
         out = _empty_gdf(empty_columns)
     _finish(report, own)
@@ -250,147 +257,18 @@ def _ids_as_text(series: pd.Series) -> pd.Series:
 # =============================================================================================
 # Reading raw files
 # =============================================================================================
-def _decode(raw: bytes) -> tuple[str, str]:
-    """Text of a CSV file and the encoding used: UTF-8 (with or without BOM), UTF-16, GB18030."""
-    if raw.startswith(codecs.BOM_UTF8):
-        return raw[len(codecs.BOM_UTF8) :].decode("utf-8"), "utf-8-sig"
-    if raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        return raw.decode("utf-16"), "utf-16"
-    try:
-        return raw.decode("utf-8"), "utf-8"
-    except UnicodeDecodeError:
-        pass
-    # GB18030 is a superset of GBK and GB2312, the usual encodings of a CSV saved by Chinese Excel.
-    return raw.decode("gb18030"), "gb18030"
-
-
-def _sniff_delimiter(text: str) -> str:
-    header = text.split("\n", 1)[0]
-    counts = {d: header.count(d) for d in (",", "\t", ";", "|", "，")}
-    best = max(counts, key=counts.get)
-    return best if counts[best] > 0 else ","
-
-
-def read_table(path: PathLike) -> pd.DataFrame:
-    """Read a CSV or Excel table with every cell as text.
-
-    Parameters
-    ----------
-    path : str or Path
-        ``.csv``/``.txt``/``.tsv`` in UTF-8, UTF-8 with BOM, UTF-16 or GBK/GB18030 (detected), with
-        a comma, tab, semicolon or bar delimiter (detected); or ``.xlsx``/``.xlsm`` (first sheet).
-
-    Returns
-    -------
-    DataFrame
-        Cells as strings (NaN when empty), so ids such as ``"007"`` keep their zeros. The index
-        is the spreadsheet row number minus 2 (header = row 1), kept even where blank rows are
-        dropped, so ``index + 2`` is the row the user sees. ``attrs["encoding"]`` tells the
-        encoding found.
-
-    Raises
-    ------
-    ValueError
-        For an unsupported suffix (``.xls``: save as ``.xlsx``) or undecodable text.
-    """
-    path = Path(path)
-    suffix = path.suffix.lower()
-    if suffix in (".csv", ".txt", ".tsv"):
-        text, encoding = _decode(path.read_bytes())
-        if not text.strip():
-            df = pd.DataFrame()
-        else:
-            try:
-                df = pd.read_csv(
-                    io.StringIO(text),
-                    sep=_sniff_delimiter(text),
-                    dtype=str,
-                    skip_blank_lines=False,
-                    keep_default_na=False,
-                    na_values=[""],
-                    skipinitialspace=True,
-                )
-            except pd.errors.EmptyDataError:
-                df = pd.DataFrame()
-    elif suffix in (".xlsx", ".xlsm"):
-        encoding = "xlsx"
-        df = pd.read_excel(path, sheet_name=0, dtype=str, engine="openpyxl")
-    else:
-        raise ValueError(f"unsupported table format {suffix!r}")
-    df.columns = [str(c).strip() for c in df.columns]
-    # Drop unnamed all-empty columns (a trailing comma on every line) and blank rows.
-    df = df.loc[:, ~(df.columns.str.startswith("Unnamed:") & df.isna().all().to_numpy())]
-    df = df.dropna(how="all")
-    df.attrs["encoding"] = encoding
-    return df
-
-
-def _vsi_path(path: Path) -> tuple[str, str | None]:
-    """The GDAL path of the dataset inside a zip (the first .shp, else a GeoPackage/GeoJSON).
-
-    Also returns the text encoding to read a Shapefile with when it has no ``.cpg`` (see
-    :func:`_dbf_encoding`), else ``None``.
-    """
-    with zipfile.ZipFile(path) as zf:
-        names = [n for n in zf.namelist() if not n.startswith("__MACOSX")]
-        for suffixes in ((".shp",), (".gpkg", ".geojson", ".json")):
-            inner = sorted(n for n in names if n.lower().endswith(suffixes))
-            if not inner:
-                continue
-            encoding = None
-            if suffixes == (".shp",):
-                stem = inner[0][:-4]
-                lower = {n.lower(): n for n in names}
-                dbf = lower.get(f"{stem}.dbf".lower())
-                if f"{stem}.cpg".lower() not in lower and dbf is not None:
-                    encoding = _dbf_encoding(zf.read(dbf))
-            return f"/vsizip/{path.resolve()}/{inner[0]}", encoding
-    raise _ZipWithoutDataError(", ".join(names[:8]))
-
-
-def _dbf_encoding(raw: bytes) -> str:
-    """Encoding of a .dbf without a .cpg: UTF-8 when its bytes decode as such, else GB18030.
-
-    Shapefiles exported by Chinese GIS software often carry GBK text and no .cpg; GDAL would
-    then read them as Latin-1 and every Chinese column name would be garbled.
-    """
-    try:
-        raw.decode("utf-8")
-    except UnicodeDecodeError:
-        return "GB18030"
-    return "UTF-8"
-
-
-class _ZipWithoutDataError(Exception):
-    pass
-
-
-def read_vector(path: PathLike) -> gpd.GeoDataFrame:
-    """Read a GeoJSON, GeoPackage (first layer), Shapefile or zipped Shapefile as it is stored.
-
-    A Shapefile without a ``.cpg`` is read as UTF-8 when its text decodes as UTF-8, else as
-    GB18030 (GBK). No CRS check or conversion happens here; see :func:`load_city` and the
-    ``read_*`` functions.
-    """
-    path = Path(path)
-    encoding = None
-    if path.suffix.lower() == ".zip":
-        target, encoding = _vsi_path(path)
-    else:
-        target = str(path)
-        if path.suffix.lower() == ".shp" and not path.with_suffix(".cpg").exists():
-            dbf = path.with_suffix(".dbf")
-            encoding = _dbf_encoding(dbf.read_bytes()) if dbf.exists() else None
-    kwargs = {"encoding": encoding} if encoding else {}
-    return gpd.read_file(target, engine="pyogrio", **kwargs)
-
-
 def _read_any(
-    source: LayerInput, label: str, report: ValidationReport
+    source: LayerInput,
+    label: str,
+    report: ValidationReport,
+    kind: str | None = None,
+    choice: str | None = None,
 ) -> tuple[pd.DataFrame, bool]:
     """The raw rows of a layer and whether they came from a table (no geometry column).
 
-    Raises :class:`_AbortError` after recording the finding when the file cannot be read.
+    Files are opened by :func:`grid_planning.inputs.open_layer` (limits, archives, the choice of
+    a layer or sheet); its problems become findings on ``label``. Raises :class:`_AbortError`
+    after recording the finding when the file cannot be used.
     """
     if isinstance(source, pd.DataFrame):
         df = source.copy()
@@ -403,36 +281,31 @@ def _read_any(
         return df, is_table
     path = Path(source)
     if not path.exists():
-        report.error("file_missing", label, path=str(path))
+        report.error("file_missing", label, path=str(source))
         raise _AbortError
     if path.stat().st_size == 0:
         report.error("file_empty", label)
         raise _AbortError
-    suffix = path.suffix.lower()
-    if suffix == ".xls":
-        report.error("unsupported_format", label, suffix=suffix)
+    if path.suffix.lower() == ".xls":
+        report.error("unsupported_format", label, suffix=".xls")
         raise _AbortError
     try:
-        if suffix in TABLE_SUFFIXES:
-            df, is_table = read_table(path), True
-        elif suffix in VECTOR_SUFFIXES:
-            df, is_table = read_vector(path), False
-        else:
-            report.error("unsupported_format", label, suffix=suffix or "?")
-            raise _AbortError
-    except _ZipWithoutDataError as exc:
-        report.error("zip_without_data", label, contents=str(exc) or "-")
-        raise _AbortError from exc
-    except _AbortError:
-        raise
+        opened = _inputs.open_layer(path, kind=kind, choice=choice, label=label)
+    except _inputs.InputError as problem:
+        report.error(problem.code, label, None, problem.column, **problem.params)
+        raise _AbortError from problem
+    except SettingError:
+        raise  # the server's configuration, not the user's file
     except Exception as exc:  # any reader failure is the user's file, not our crash
-        detail = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else type(exc).__name__
-        report.error("file_unreadable", label, detail=detail)
+        report.error("file_unreadable", label, detail=_inputs.short_detail(exc, label, [path]))
         raise _AbortError from exc
+    for code, params in opened.notes:
+        report.warning(code, label, **params)
+    df = opened.frame
     if len(df) == 0:
         report.error("file_empty", label)
         raise _AbortError
-    return df, is_table
+    return df, opened.is_table
 
 
 def _row_labels(df: pd.DataFrame, is_table: bool, id_col: object | None) -> pd.Series:
@@ -718,6 +591,7 @@ def read_facilities(
     report: ValidationReport | None = None,
     *,
     label: str | None = None,
+    layer: str | None = None,
 ) -> gpd.GeoDataFrame:
     """Read and validate facilities from CSV/XLSX (lon/lat columns) or a GIS point layer.
 
@@ -732,6 +606,9 @@ def read_facilities(
         Where findings go; without one, the first error raises :class:`LayerError`.
     label : str, optional
         File name shown in findings (default: the file's name).
+    layer : str, optional
+        The layer (GeoPackage, zip of several files) or sheet (XLSX) to read; by default the one
+        that holds usable data (see :mod:`grid_planning.inputs`).
 
     Returns
     -------
@@ -747,13 +624,13 @@ def read_facilities(
         label,
         "facilities",
         (*FACILITY_COLUMNS, "lon", "lat"),
+        choice=layer,
     )
 
 
 def _read_facilities(
-    source: LayerInput, coords: str, label: str, report: ValidationReport
+    df: pd.DataFrame, is_table: bool, coords: str, label: str, report: ValidationReport
 ) -> gpd.GeoDataFrame:
-    df, is_table = _read_any(source, label, report)
     geometry_name = None if is_table else df.geometry.name
     df, original = _rename(df, schema.FACILITY_ALIASES, geometry_name)
     rows = _row_labels(df, is_table, "id" if "id" in df.columns else None)
@@ -908,6 +785,7 @@ def read_units(
     boundary: gpd.GeoDataFrame | None = None,
     cell_m: float = DEFAULT_CELL_M,
     label: str | None = None,
+    layer: str | None = None,
 ) -> gpd.GeoDataFrame:
     """Read and validate population units.
 
@@ -927,6 +805,9 @@ def read_units(
         Cell side in metres for point population.
     label : str, optional
         File name shown in findings.
+    layer : str, optional
+        The layer (GeoPackage, zip of several files) or sheet (XLSX) to read; by default the one
+        that holds usable data (see :mod:`grid_planning.inputs`).
 
     Returns
     -------
@@ -935,19 +816,28 @@ def read_units(
         ``district`` and extras when present).
     """
     return _run_reader(
-        _read_units, path, coords, report, label, "units", UNIT_COLUMNS, boundary, cell_m
+        _read_units,
+        path,
+        coords,
+        report,
+        label,
+        "units",
+        UNIT_COLUMNS,
+        boundary,
+        cell_m,
+        choice=layer,
     )
 
 
 def _read_units(
-    source: LayerInput,
+    df: pd.DataFrame,
+    is_table: bool,
     coords: str,
     label: str,
     report: ValidationReport,
     boundary: gpd.GeoDataFrame | None,
     cell_m: float,
 ) -> gpd.GeoDataFrame:
-    df, is_table = _read_any(source, label, report)
     geometry_name = None if is_table else df.geometry.name
     aliases = schema.UNIT_ALIASES | (
         {"lon": schema.FACILITY_ALIASES["lon"], "lat": schema.FACILITY_ALIASES["lat"]}
@@ -1271,13 +1161,18 @@ def read_boundary(
     *,
     label: str | None = None,
     dissolve: bool = True,
+    layer: str | None = None,
 ) -> gpd.GeoDataFrame:
     """Read the city outline (polygons from GeoJSON, GeoPackage or zipped Shapefile).
 
     With ``dissolve`` (default) all polygons become one row (``name``, geometry); otherwise each
-    polygon is kept with its ``name`` (this is how districts are read).
+    polygon is kept with its ``name`` (this is how districts are read). ``layer`` chooses the
+    layer of a multi-layer file.
     """
-    return _run_reader(_read_polygons, path, coords, report, label, "boundary", ("name",), dissolve)
+    kind = "boundary" if dissolve else "districts"
+    return _run_reader(
+        _read_polygons, path, coords, report, label, kind, ("name",), dissolve, choice=layer
+    )
 
 
 def read_districts(
@@ -1286,9 +1181,10 @@ def read_districts(
     report: ValidationReport | None = None,
     *,
     label: str | None = None,
+    layer: str | None = None,
 ) -> gpd.GeoDataFrame:
     """Read district polygons (``name``, geometry; other columns kept)."""
-    return read_boundary(path, coords, report, label=label, dissolve=False)
+    return read_boundary(path, coords, report, label=label, dissolve=False, layer=layer)
 
 
 _POLYGON_ALIASES: dict[str, tuple[str, ...]] = {
@@ -1297,9 +1193,13 @@ _POLYGON_ALIASES: dict[str, tuple[str, ...]] = {
 
 
 def _read_polygons(
-    source: LayerInput, coords: str, label: str, report: ValidationReport, dissolve: bool
+    df: pd.DataFrame,
+    is_table: bool,
+    coords: str,
+    label: str,
+    report: ValidationReport,
+    dissolve: bool,
 ) -> gpd.GeoDataFrame:
-    df, is_table = _read_any(source, label, report)
     if is_table:
         report.error(
             "wrong_geometry", label, None, None, expected="Polygon/MultiPolygon", found="table"
@@ -1330,18 +1230,28 @@ def read_roads(
     report: ValidationReport | None = None,
     *,
     label: str | None = None,
+    layer: str | None = None,
 ) -> gpd.GeoDataFrame:
     """Read a road network (lines) with optional ``highway`` class and ``speed_kmh``.
 
     Non-line features are dropped with a warning (roads are optional, so they never block).
+    ``layer`` chooses the layer of a multi-layer file.
     """
-    return _run_reader(_read_roads, path, coords, report, label, "roads", ("highway", "speed_kmh"))
+    return _run_reader(
+        _read_roads,
+        path,
+        coords,
+        report,
+        label,
+        "roads",
+        ("highway", "speed_kmh"),
+        choice=layer,
+    )
 
 
 def _read_roads(
-    source: LayerInput, coords: str, label: str, report: ValidationReport
+    df: pd.DataFrame, is_table: bool, coords: str, label: str, report: ValidationReport
 ) -> gpd.GeoDataFrame:
-    df, is_table = _read_any(source, label, report)
     if is_table:
         report.error("wrong_geometry", label, None, None, expected="LineString", found="table")
         raise _AbortError
@@ -1389,6 +1299,7 @@ def load_city(
     name: str | None = None,
     labels: Mapping[str, str] | None = None,
     cell_m: float = DEFAULT_CELL_M,
+    layers: Mapping[str, str] | None = None,
 ) -> CityLayers:
     """Load, validate and reproject a city's layers. Never raises for bad data.
 
@@ -1407,6 +1318,11 @@ def load_city(
         Layer -> name shown in findings (e.g. the uploaded file's original name).
     cell_m : float
         Cell side for point population.
+    layers : mapping, optional
+        Input -> layer or sheet to read from a file that holds several (``{"units": "streets",
+        "facilities": "医院"}``). Without a choice, the one layer that holds usable data for that
+        input is read (with a warning naming it when the file holds others); when several do, an
+        error lists them.
 
     Returns
     -------
@@ -1416,6 +1332,10 @@ def load_city(
     report = ValidationReport()
     labels = dict(labels or {})
     sources: dict[str, str] = {}
+    choices = {str(k): str(v) for k, v in (layers or {}).items() if v is not None and str(v).strip()}
+    for slot in sorted(set(choices) - set(_inputs.KINDS)):
+        report.error("layer_choice_unknown_input", "-", slot=slot)
+        del choices[slot]
 
     def lab(layer: str, source: LayerInput | None) -> str:
         text = _label(source, labels.get(layer), layer)
@@ -1423,13 +1343,14 @@ def load_city(
         return text
 
     try:
-        layers = _load_city(
-            units, facilities, boundary, roads, districts, coords, name, lab, report, cell_m
+        loaded = _load_city(
+            units, facilities, boundary, roads, districts, coords, name, lab, report, cell_m, choices
         )
     except Exception as exc:  # a bug must not hide behind a traceback in the dashboard either
-        report.error("internal_error", "-", detail=f"{type(exc).__name__}: {exc}"[:300])
-        layers = None
-    if layers is None:
+        detail = _inputs.short_detail(exc, "-", [units, facilities, boundary, roads, districts])
+        report.error("internal_error", "-", detail=f"{type(exc).__name__}: {detail}"[:300])
+        loaded = None
+    if loaded is None:
         empty_units = _empty_gdf(UNIT_COLUMNS)
         return CityLayers(
             name=name or "city",
@@ -1443,10 +1364,10 @@ def load_city(
     # The readers keep bookkeeping (row labels for findings) in DataFrame.attrs; pandas deep-copies
     # attrs on every operation, which costs ~0.1 s per map or metrics call on the sample city.
     # It has served its purpose once the report is written.
-    for value in layers.values():
+    for value in loaded.values():
         if isinstance(value, pd.DataFrame):
             value.attrs = {}
-    city = CityLayers(**layers, report=report, sources=sources)
+    city = CityLayers(**loaded, report=report, sources=sources)
     if len(city.units) and len(city.facilities):
         _lead_findings(city, sources.get("facilities", "facilities"), report)
     if report.ok and len(city.units):
@@ -1481,12 +1402,16 @@ def _island_findings(layers: CityLayers, label: str, report: ValidationReport) -
 
 
 def _load_city(
-    units, facilities, boundary, roads, districts, coords, name, lab, report, cell_m
+    units, facilities, boundary, roads, districts, coords, name, lab, report, cell_m, choices
 ) -> dict:
     boundary_gdf = None
     if boundary is not None:
         boundary_gdf = read_boundary(
-            boundary, _coord_system(coords, "boundary"), report, label=lab("boundary", boundary)
+            boundary,
+            _coord_system(coords, "boundary"),
+            report,
+            label=lab("boundary", boundary),
+            layer=choices.get("boundary"),
         )
         if len(boundary_gdf) == 0:
             boundary_gdf = None
@@ -1497,19 +1422,32 @@ def _load_city(
         boundary=boundary_gdf,
         cell_m=cell_m,
         label=lab("units", units),
+        layer=choices.get("units"),
     )
     facilities_gdf = read_facilities(
-        facilities, _coord_system(coords, "facilities"), report, label=lab("facilities", facilities)
+        facilities,
+        _coord_system(coords, "facilities"),
+        report,
+        label=lab("facilities", facilities),
+        layer=choices.get("facilities"),
     )
     districts_gdf = None
     if districts is not None:
         districts_gdf = read_districts(
-            districts, _coord_system(coords, "districts"), report, label=lab("districts", districts)
+            districts,
+            _coord_system(coords, "districts"),
+            report,
+            label=lab("districts", districts),
+            layer=choices.get("districts"),
         )
     roads_gdf = None
     if roads is not None:
         roads_gdf = read_roads(
-            roads, _coord_system(coords, "roads"), report, label=lab("roads", roads)
+            roads,
+            _coord_system(coords, "roads"),
+            report,
+            label=lab("roads", roads),
+            layer=choices.get("roads"),
         )
 
     if boundary_gdf is None:

@@ -104,6 +104,32 @@ def _fold(text: object) -> str:
     return re.sub(r"[\s_\-\.()（）]+", "", s)
 
 
+#: A dBase (.dbf) field name holds at most this many bytes: Shapefile writers cut longer names.
+DBF_NAME_BYTES = 10
+
+
+def dbf_truncations(spelling: str) -> set[str]:
+    """The names a Shapefile writer leaves of ``spelling`` when it is longer than 10 bytes.
+
+    The cut is in bytes of the file's encoding: ``outpatient_slots`` becomes ``outpatient``,
+    ``常住人口`` (12 bytes in UTF-8) becomes ``常住人`` plus a partial character, which readers drop
+    (GBK keeps 5 Chinese characters). Returns an empty set when the name fits.
+    """
+    out: set[str] = set()
+    for codec in ("utf-8", "gb18030"):
+        raw = spelling.encode(codec)
+        if len(raw) > DBF_NAME_BYTES:
+            cut = raw[:DBF_NAME_BYTES].decode(codec, errors="ignore").strip()
+            if cut:
+                out.add(cut)
+    return out
+
+
+def _fold_cut(text: object) -> str:
+    # A reader may show the cut character as U+FFFD instead of dropping it.
+    return _fold(str(text).rstrip("\ufffd?"))
+
+
 def resolve_columns(
     columns: Iterable[object], aliases: Mapping[str, tuple[str, ...]]
 ) -> dict[object, str]:
@@ -121,16 +147,37 @@ def resolve_columns(
     dict
         ``{original_label: canonical_name}`` for every column recognised. The first column that
         matches a canonical name wins; later duplicates are left under their own name so they are
-        carried through untouched.
+        carried through untouched. A Shapefile's 10-byte cut of a spelling (``owner_leve``,
+        ``level_sour``, ``常住人``; see :func:`dbf_truncations`) is recognised too, after every
+        exact spelling, and only when it is not the cut of two different canonical names.
     """
     lookup: dict[str, str] = {}
     for canonical, spellings in aliases.items():
         for spelling in spellings:
             lookup.setdefault(_fold(spelling), canonical)
+    cut_lookup: dict[str, str | None] = {}
+    for canonical, spellings in aliases.items():
+        for spelling in spellings:
+            for cut in dbf_truncations(spelling):
+                key = _fold(cut)
+                if key in lookup:
+                    continue
+                if cut_lookup.get(key, canonical) != canonical:
+                    cut_lookup[key] = None  # the cut of two canonical names: not recognised
+                else:
+                    cut_lookup[key] = canonical
     mapping: dict[object, str] = {}
     taken: set[str] = set()
+    columns = list(columns)
     for col in columns:
         canonical = lookup.get(_fold(col))
+        if canonical is not None and canonical not in taken:
+            mapping[col] = canonical
+            taken.add(canonical)
+    for col in columns:
+        if col in mapping:
+            continue
+        canonical = cut_lookup.get(_fold_cut(col))
         if canonical is not None and canonical not in taken:
             mapping[col] = canonical
             taken.add(canonical)

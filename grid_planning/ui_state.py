@@ -1,7 +1,14 @@
 """What the dashboard pages compute, kept out of the pages so it is tested without a browser.
 
-- :func:`load_uploads`: the data page's upload handling (bytes from the browser -> temp files ->
-  :func:`grid_planning.layers.load_city`), never raising for bad files.
+- :func:`load_uploads`: the data page's upload handling (bytes from the browser -> a private
+  temporary folder, removed as soon as the files are read -> :func:`grid_planning.layers.load_city`),
+  never raising for bad files.
+- :func:`upload_layers`: the layers or sheets of an uploaded file that the planner may choose from
+  (the data page shows a select box when there are several).
+- :data:`MAX_UPLOAD_BYTES` / :func:`max_upload_bytes`: the largest upload, from the setting
+  ``max_upload_mb`` (the same number as Streamlit's ``server.maxUploadSize``).
+- :func:`sweep_stale_temp`: removes temporary folders a killed process left (run once per process
+  by the first :func:`load_uploads`).
 - :func:`headline_figures`, :func:`provenance_rows`, :func:`report_table`: the home and data
   pages' figures and tables, already translated and formatted.
 
@@ -12,13 +19,16 @@ from __future__ import annotations
 
 import math
 import re
+import shutil
 import tempfile
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
 
+from grid_planning import inputs
 from grid_planning.i18n import DEFAULT_LANGUAGE, t
 from grid_planning.layers import CityLayers, load_city
 from grid_planning.report import ValidationReport
@@ -32,8 +42,61 @@ UPLOAD_SLOTS: dict[str, tuple[bool, tuple[str, ...]]] = {
     "roads": (False, ("geojson", "json", "gpkg", "zip")),
 }
 
-#: Largest upload accepted per file (a city's layers are a few MB; this stops accidents).
-MAX_UPLOAD_BYTES = 200 * 1024 * 1024
+
+
+def max_upload_bytes() -> int:
+    """Largest upload accepted per file: the setting ``max_upload_mb`` (default 100), read now.
+
+    Streamlit refuses larger files itself when ``server.maxUploadSize`` in
+    ``.streamlit/config.toml`` holds the same number (a test keeps the two equal).
+    """
+    return inputs.limits().upload_mb * 1024 * 1024
+
+
+def __getattr__(name: str) -> int:
+    # ``MAX_UPLOAD_BYTES`` reads the setting on every access, so a server's configuration (and a
+    # test's environment) is seen without a restart of the interpreter.
+    if name == "MAX_UPLOAD_BYTES":
+        return max_upload_bytes()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+#: Prefixes of the temporary folders this package makes (uploads; unpacked archives and copies).
+TEMP_PREFIXES = ("grid_upload_", "grid_read_")
+#: A temporary folder of ours older than this is a leftover (a killed server, an older version
+#: that kept every upload): reading one upload takes seconds.
+STALE_AFTER_S = 3600.0
+_swept = False
+
+
+def sweep_stale_temp(folder: str | Path | None = None, *, older_than_s: float = STALE_AFTER_S) -> int:
+    """Remove this package's temporary folders older than ``older_than_s`` from ``folder`` (the
+    system temporary folder by default); returns how many were removed.
+
+    Every upload's folder is removed as soon as it is read, and at interpreter exit; this clears
+    what a killed process (or a version before that) left behind. Folders younger than the limit
+    may be another server process's upload being read, so they are left alone.
+    """
+    root = Path(folder) if folder is not None else Path(tempfile.gettempdir())
+    now = time.time()
+    removed = 0
+    try:
+        entries = list(root.iterdir())
+    except OSError:
+        return 0
+    for entry in entries:
+        try:
+            if (
+                entry.name.startswith(TEMP_PREFIXES)
+                and entry.is_dir()
+                and not entry.is_symlink()
+                and now - entry.stat().st_mtime > older_than_s
+            ):
+                shutil.rmtree(entry, ignore_errors=True)
+                removed += 1
+        except OSError:
+            continue
+    return removed
 
 
 @dataclass(frozen=True)
@@ -74,6 +137,7 @@ def load_uploads(
     coords: str = "wgs84",
     workdir: str | Path | None = None,
     city_name: str | None = None,
+    layers: Mapping[str, str | None] | None = None,
 ) -> UploadResult:
     """Validate uploaded layers exactly as the CLI does.
 
@@ -84,10 +148,14 @@ def load_uploads(
     coords : {"wgs84", "gcj02", "bd09"}
         Coordinate system of lon/lat inputs (files with a projected CRS are never shifted).
     workdir : path, optional
-        Where to write the files (a new temporary directory by default; it is kept because the
-        loaders may read lazily and the user may reload).
+        Folder in which the private temporary folder is made (default: the system's temporary
+        folder). The files live there only while they are read: the folder is removed before
+        this returns (the layers are read eagerly), whatever happens.
     city_name : str, optional
         Name shown for the uploaded city.
+    layers : mapping, optional
+        Slot -> layer or sheet to read from a file that holds several (see :func:`upload_layers`);
+        ``None`` or ``""`` means automatic.
 
     Returns
     -------
@@ -105,48 +173,93 @@ def load_uploads(
     if not report.ok:
         return UploadResult(None, report)
 
-    folder = Path(workdir) if workdir is not None else Path(tempfile.mkdtemp(prefix="grid_upload_"))
-    folder.mkdir(parents=True, exist_ok=True)
-    paths: dict[str, Path] = {}
-    labels: dict[str, str] = {}
+    limit = max_upload_bytes()
     for slot in UPLOAD_SLOTS:
         item = files.get(slot)
         if not item:
             continue
         original, content = item
-        if len(content) > MAX_UPLOAD_BYTES:
-            report.error("upload_too_large", original, mb=MAX_UPLOAD_BYTES // (1024 * 1024))
-            continue
-        if len(content) == 0:
+        if len(content) > limit:
+            report.error("upload_too_large", original, mb=limit // (1024 * 1024))
+        elif len(content) == 0:
             report.error("upload_empty", original)
-            continue
-        sub = folder / slot  # one folder per slot: two uploads with the same name do not clash
-        sub.mkdir(exist_ok=True)
-        path = sub / _safe_name(original, slot)
-        path.write_bytes(content)
-        paths[slot] = path
-        labels[slot] = str(original)
     if not report.ok:
         return UploadResult(None, report)
 
-    try:
-        layers = load_city(
-            paths["units"],
-            paths["facilities"],
-            paths.get("boundary"),
-            paths.get("roads"),
-            districts=paths.get("districts"),
-            coords=coords,
-            name=city_name,
-            labels=labels,
-        )
-    except Exception as exc:  # noqa: BLE001 - a bad file must never crash the page
-        report.error(
-            "upload_failed", ", ".join(labels.values()), detail=f"{type(exc).__name__}: {exc}"
-        )
-        return UploadResult(None, report)
-    report.extend(layers.report)
-    return UploadResult(layers, report)
+    global _swept
+    if not _swept:  # once per process: leftovers of a killed server or an older version
+        _swept = True
+        sweep_stale_temp()
+    if workdir is not None:
+        Path(workdir).mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="grid_upload_", dir=workdir) as tmp:
+        paths: dict[str, Path] = {}
+        labels: dict[str, str] = {}
+        for slot in UPLOAD_SLOTS:
+            item = files.get(slot)
+            if not item:
+                continue
+            original, content = item
+            paths[slot] = _write_upload(Path(tmp), slot, original, content)
+            labels[slot] = str(original)
+        try:
+            city = load_city(
+                paths["units"],
+                paths["facilities"],
+                paths.get("boundary"),
+                paths.get("roads"),
+                districts=paths.get("districts"),
+                coords=coords,
+                name=city_name,
+                labels=labels,
+                layers={k: v for k, v in (layers or {}).items() if v},
+            )
+        except Exception as exc:  # noqa: BLE001 - a bad file must never crash the page
+            detail = inputs.short_detail(exc, ", ".join(labels.values()), [tmp, *paths.values()])
+            report.error(
+                "upload_failed", ", ".join(labels.values()), detail=f"{type(exc).__name__}: {detail}"
+            )
+            return UploadResult(None, report)
+    report.extend(city.report)
+    return UploadResult(city, report)
+
+
+def _write_upload(folder: Path, slot: str, original: str, content: bytes) -> Path:
+    sub = folder / slot  # one folder per slot: two uploads with the same name do not clash
+    sub.mkdir(exist_ok=True)
+    path = sub / _safe_name(original, slot)
+    path.write_bytes(content)
+    return path
+
+
+def upload_layers(slot: str, name: str, content: bytes) -> list[str]:
+    """The layers or sheets of an uploaded file that the planner may choose from for ``slot``.
+
+    Parameters
+    ----------
+    slot : str
+        Upload slot (:data:`UPLOAD_SLOTS`); decides which layers fit (polygons for units, ...).
+    name, content : str, bytes
+        The file as uploaded.
+
+    Returns
+    -------
+    list of str
+        Names of the layers (GeoPackage, zip of several files) or sheets (XLSX) that hold data,
+        those fitting the slot when any does; empty when the file has at most one such layer or
+        cannot be opened (validation then reports why). The file is written to a private
+        temporary folder, listed, and removed.
+    """
+    if not content or len(content) > max_upload_bytes() or slot not in UPLOAD_SLOTS:
+        return []
+    with tempfile.TemporaryDirectory(prefix="grid_upload_") as tmp:
+        path = _write_upload(Path(tmp), slot, name, content)
+        try:
+            subs = inputs.list_layers(path, label=name)
+        except Exception:  # noqa: BLE001 - the validation names the problem; no choice to offer
+            return []
+    names = [s.name for s in inputs.candidates(subs, slot)]
+    return names if len(names) > 1 else []
 
 
 # --- figures and tables for the pages ---------------------------------------------------------

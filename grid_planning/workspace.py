@@ -39,10 +39,11 @@ import shapely
 
 from grid_planning.costs import CostMatrix, CostParams, travel_costs
 from grid_planning.i18n import CatalogueError, t
+from grid_planning.identity import User
 from grid_planning.layers import CityLayers
 from grid_planning.plan import FacilityEdit, Plan, apply_facility_edits, effective_layers
 from grid_planning.planner import PlanRequest, PlanResult, compare_k, move_units, plan_city, replan
-from grid_planning.scenarios import ScenarioStore
+from grid_planning.scenarios import ScenarioStore, changed_parts, grid_outlines, layer_fingerprints
 
 #: Signature of a cost provider: ``(layers, params, facilities or None) -> CostMatrix``, as
 #: :func:`grid_planning.costs.travel_costs` (the default, cached per fingerprint). ``facilities`` is
@@ -142,6 +143,8 @@ class Workspace:
     #: Incremented when the request is replaced from outside the plan page's widgets (a scenario
     #: load, a lead fixed from the map): the page re-seeds its widgets from the request.
     request_revision: int = 0
+    #: The scenario last opened with :meth:`load` (see :attr:`loaded_scenario`).
+    loaded: LoadedScenario | None = None
 
     # ---- derived state ---------------------------------------------------------------------
     @property
@@ -604,54 +607,96 @@ class Workspace:
         return hit
 
     # ---- export ----------------------------------------------------------------------------
-    def export_bytes(self, kind: str, lang: str = "zh") -> bytes:
-        """The current plan as a file for download: ``"gpkg"`` (the plan GeoPackage of
-        ``data-format.md``) or ``"xlsx"`` (the tables for approval documents)."""
-        import tempfile
-        from pathlib import Path
+    def export_file(self, kind: str, lang: str = "zh", **options: Any):
+        """The current plan as a download: an :class:`grid_planning.formats.ExportFile` (bytes,
+        file name, MIME type).
 
-        from grid_planning.export import plan_tables_xlsx, write_plan
+        Parameters
+        ----------
+        kind : str
+            A format of :data:`grid_planning.formats.FORMATS`: ``gpkg``, ``geojson``, ``shp``,
+            ``csv``, ``xlsx``, ``html``, ``png``, ``pdf`` (print map) or ``report``.
+        lang : {"zh", "en"}
+        **options
+            ``paper`` ("A4"/"A3"), ``orientation`` ("landscape"/"portrait") for the print map,
+            ``sample`` (cite the sample city's sources), ``source_names``.
+        """
+        from grid_planning.formats import export_plan
 
         plan = self._require_plan()
         plan = plan.with_params(workspace_request=_request_params(self.request))
-        with tempfile.TemporaryDirectory() as tmp:
-            path = Path(tmp) / f"plan.{kind}"
-            if kind == "gpkg":
-                write_plan(path, self.layers, plan, self.costs(), lang=lang)
-            elif kind == "xlsx":
-                plan_tables_xlsx(path, self.layers, plan, self.costs(), lang=lang)
-            else:
-                raise ValueError(f"unknown export kind {kind!r}")
-            return path.read_bytes()
+        return export_plan(self.layers, plan, self.costs(), kind, lang=lang, **options)
+
+    def export_bytes(self, kind: str, lang: str = "zh", **options: Any) -> bytes:
+        """The bytes of :meth:`export_file` (``"gpkg"`` is the plan GeoPackage of
+        ``data-format.md``, ``"xlsx"`` the tables for approval documents)."""
+        return self.export_file(kind, lang, **options).data
 
     # ---- scenarios -------------------------------------------------------------------------
-    def save(self, store: ScenarioStore, name: str, *, note: str = "", overwrite: bool = False) -> int:
-        """Save the current plan (with its locks, exceptions, edits and checklist) as a scenario."""
+    def save(self, store: ScenarioStore, name: str, *, note: str = "", overwrite: bool = False,
+             user: User | None = None) -> int:
+        """Save the current plan (with its locks, exceptions, edits and checklist) as a scenario,
+        with the fingerprints of each layer and the grid outlines (see :meth:`ScenarioStore.save`)."""
         plan = self._require_plan()
         plan = plan.with_params(workspace_request=_request_params(self.request))
         return store.save(name, plan, city=self.layers.name, city_fingerprint=self.layers.fingerprint(),
-                          note=note, overwrite=overwrite)
+                          note=note, overwrite=overwrite, user=user,
+                          layer_fingerprints=layer_fingerprints(self.layers),
+                          outlines=grid_outlines(self.layers, plan))
 
     def load(self, store: ScenarioStore, scenario: int | str) -> Plan:
         """Load a saved scenario as the current plan (undoable).
 
+        When the layers in use differ from those the scenario was saved on (but have the same
+        units), the plan is loaded and :attr:`loaded` says which parts changed.
+
         Raises
         ------
         WorkspaceError
-            ``other_city`` when the scenario was saved on different layers, or its units do not
-            match this city's.
+            ``other_city`` when the scenario's units are not this city's units.
         """
-        plan = store.load(scenario)
-        if store.fingerprint_of(scenario) != self.layers.fingerprint():
+        info = store.info(scenario)
+        plan = store.load(info.id)
+        changed: tuple[str, ...] = ()
+        if info.city_fingerprint != self.layers.fingerprint():
             units = set(self.layers.units["id"].astype(str))
             if set(plan.assignment.index.astype(str)) != units:
-                raise WorkspaceError("other_city", name=str(scenario))
-        self._push("load", plan, name=str(scenario))
+                raise WorkspaceError("other_city", name=info.name)
+            changed = changed_parts(info.layer_fingerprints, layer_fingerprints(self.layers)) or ("layers",)
+        self._push("load", plan, name=info.name)
         self.request = _request_from_params(self.request, plan)
         self.request_revision += 1
         self._sync_request()
         self.selection = ()
+        self.loaded = LoadedScenario(info.id, info.name, changed, self.revision)
         return self.plan
+
+    @property
+    def loaded_scenario(self) -> LoadedScenario | None:
+        """The scenario last opened, while the plan on screen is still the one it loaded."""
+        hit = self.loaded
+        return hit if hit is not None and hit.revision == self.revision else None
+
+
+@dataclass(frozen=True)
+class LoadedScenario:
+    """Which scenario the current plan came from, and which layers changed since it was saved.
+
+    Attributes
+    ----------
+    id : int
+    name : str
+    changed : tuple of str
+        Parts of the layers that differ (``units``, ``facilities``, ``roads``, ``crs``, or
+        ``layers`` when the scenario cannot say which); empty when it was made on these layers.
+    revision : int
+        The workspace revision it was loaded at (a later edit makes it no longer "the" scenario).
+    """
+
+    id: int
+    name: str
+    changed: tuple[str, ...]
+    revision: int
 
 
 # ---- map clicks and labels ----------------------------------------------------------------------

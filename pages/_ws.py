@@ -17,10 +17,14 @@ import streamlit as st
 
 from grid_planning.costs import CostMatrix, CostParams, facilities_fingerprint, travel_costs
 from grid_planning.i18n import CatalogueError, has, t
+from grid_planning.identity import User
+from grid_planning.identity import current_user as identify
 from grid_planning.layers import CityLayers
 from grid_planning.mapview import layers_fingerprint
 from grid_planning.planner import PlanRequest, eligible_leads
-from grid_planning.scenarios import ScenarioStore, default_store_path
+from grid_planning.scenarios import ScenarioStore, default_store_url
+from grid_planning.team import changes_text, markdown_message
+from grid_planning.textsafe import escape_markdown
 from grid_planning.workspace import Workspace
 from pages._common import active_layers, lang, tr
 
@@ -72,14 +76,28 @@ def workspace() -> Workspace:
 
 
 @st.cache_resource(show_spinner=False)
-def scenario_store(path: str) -> ScenarioStore:
-    """The scenario database (one per server process and path)."""
-    return ScenarioStore(path)
+def scenario_store(location: str) -> ScenarioStore:
+    """The scenario store (one per server process and location; checked and migrated once)."""
+    return ScenarioStore(location)
 
 
 def store() -> ScenarioStore:
-    """The scenario store at the default location (``$GRID_PLANNER_HOME``)."""
-    return scenario_store(str(default_store_path()))
+    """The scenario store of this server (setting ``store_url``; default under ``$GRID_PLANNER_HOME``)."""
+    return scenario_store(default_store_url())
+
+
+def current_user() -> User:
+    """Who is using this session: Streamlit sign-in, else the configured proxy header, else the
+    local user (see :mod:`grid_planning.identity`)."""
+    try:
+        info = dict(st.user)
+    except Exception:  # noqa: BLE001 - no script context (bare tests): nobody signed in
+        info = {}
+    try:
+        headers = dict(st.context.headers or {})
+    except Exception:  # noqa: BLE001 - AppTest has no request
+        headers = {}
+    return identify(info, headers)
 
 
 def fmt(prefix: str, *, none_key: str | None = None) -> Callable[[object], str]:
@@ -155,44 +173,58 @@ def check_panel(checks: list, *, compact: bool = False) -> None:
 
 
 def scenario_panel(ws: Workspace, *, key: str) -> None:
-    """Save the current plan as a named scenario; load or delete saved ones."""
-    st.caption(tr("ws.scen.caption", path=str(store().path)))
+    """Save the current plan as a named scenario, open one of this city's; the rest (rename,
+    duplicate, delete, notes, import/export) is on the scenarios page."""
+    try:
+        scen = store()
+    except CatalogueError as exc:
+        st.error(markdown_message(exc, lang()))
+        return
+    user = current_user()
+    st.caption(tr("team.panel.caption", store=escape_markdown(scen.label)))
+    loaded_flag(ws)
     left, right = st.columns(2)
     with left:
         name = st.text_input(tr("ws.scen.name"), key=f"{key}_name")
         note = st.text_input(tr("ws.scen.note"), key=f"{key}_note")
         overwrite = st.checkbox(tr("ws.scen.overwrite"), key=f"{key}_overwrite")
-        if st.button(tr("ws.scen.save"), key=f"{key}_save", disabled=ws.plan is None):
-            with action():
-                ws.save(store(), name, note=note, overwrite=overwrite)
-                st.success(tr("ws.scen.saved", name=name.strip()))
+        if st.button(tr("ws.scen.save"), key=f"{key}_save", disabled=ws.plan is None or user.anonymous):
+            try:
+                sid = ws.save(scen, name, note=note, overwrite=overwrite, user=user)
+                st.success(tr("ws.scen.saved", name=escape_markdown(scen.info(sid).name)))
+            except (CatalogueError, ValueError) as exc:
+                st.error(markdown_message(exc, lang()))
     with right:
-        saved = store().list()
+        try:
+            saved = scen.list(layers_fingerprint(ws.layers))
+        except CatalogueError as exc:
+            st.error(markdown_message(exc, lang()))
+            return
         if saved.empty:
             st.caption(tr("ws.scen.none"))
-            return
-        here = saved["city_fingerprint"] == layers_fingerprint(ws.layers)
-        labels = {
-            int(r.id): f"{r.name} · k={r.k} · {r.updated[:16]}"
-            + ("" if ok else f" · {tr('ws.scen.other_city')}")
-            for r, ok in zip(saved.itertuples(), here, strict=True)
-        }
-        sid = st.selectbox(
-            tr("ws.scen.saved_list"),
-            options=list(labels),
-            format_func=labels.__getitem__,
-            key=f"{key}_pick",
-        )
-        c1, c2 = st.columns(2)
-        if c1.button(tr("ws.scen.load"), key=f"{key}_load"):
-            with action():
-                ws.load(store(), int(sid))
-                st.success(tr("ws.scen.loaded", name=labels[int(sid)]))
-                st.rerun()
-        if c2.button(tr("ws.scen.delete"), key=f"{key}_delete"):
-            with action():
-                store().delete(int(sid))
-                st.rerun()
+        else:
+            labels = {int(r.id): f"{r.name} · k={r.k} · {r.updated[:16]}" for r in saved.itertuples()}
+            sid = st.selectbox(tr("ws.scen.saved_list"), options=list(labels),
+                               format_func=labels.__getitem__, key=f"{key}_pick")
+            if st.button(tr("ws.scen.load"), key=f"{key}_load"):
+                try:
+                    ws.load(scen, int(sid))
+                    st.success(tr("ws.scen.loaded", name=escape_markdown(labels[int(sid)])))
+                    st.rerun()
+                except (CatalogueError, ValueError) as exc:
+                    st.error(markdown_message(exc, lang()))
+        st.page_link("pages/scenarios.py", label=tr("team.panel.manage"), icon=":material/folder_open:")
+
+
+def loaded_flag(ws: Workspace) -> None:
+    """Which scenario is on screen; a warning when it was saved on other layers than those in use."""
+    hit = ws.loaded_scenario
+    if hit is None:
+        return
+    if hit.changed:
+        st.warning(tr("team.opened_name", name=escape_markdown(hit.name)) + " " + changes_text(hit.changed, lang()))
+    else:
+        st.caption(tr("team.opened_name", name=escape_markdown(hit.name)))
 
 
 def progress_runner(label_key: str):

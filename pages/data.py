@@ -5,7 +5,8 @@ from __future__ import annotations
 import streamlit as st
 
 from grid_planning.coords import COORD_SYSTEMS
-from grid_planning.ui_state import UPLOAD_SLOTS, load_uploads, report_table
+from grid_planning.textsafe import escape_markdown
+from grid_planning.ui_state import UPLOAD_SLOTS, load_uploads, report_table, upload_layers
 from pages._common import (
     DATA_CHOICE,
     UPLOAD_RESULT,
@@ -17,6 +18,32 @@ from pages._common import (
 )
 
 ensure_navigation(__file__)
+
+
+#: Session key: (slot, uploaded file id) -> the layers/sheets of that file to choose from.
+LAYER_LISTS = "_upload_layer_lists"
+
+
+def _layer_choice(slot: str, upload) -> str | None:
+    """A select box of the file's layers or sheets when it holds several (inside the form: the
+    choice is sent with the next "validate"); ``None`` means automatic."""
+    if upload is None:
+        return None
+    lists = st.session_state.setdefault(LAYER_LISTS, {})
+    key = (slot, upload.file_id)
+    if key not in lists:
+        lists[key] = upload_layers(slot, upload.name, upload.getvalue())
+    names = lists[key]
+    if not names:
+        return None
+    choice = st.selectbox(
+        tr("input.layer.label", file=escape_markdown(upload.name)),
+        options=["", *names],
+        format_func=lambda k: k or tr("input.layer.auto"),
+        key=f"layer_{slot}",
+        help=tr("input.layer.help"),
+    )
+    return choice or None
 
 
 def _report(result_report) -> None:
@@ -32,10 +59,12 @@ with page_guard():
 
     with st.form("upload_form"):
         uploads = {}
+        choices = {}
         for slot, (_required, suffixes) in UPLOAD_SLOTS.items():
             uploads[slot] = st.file_uploader(
                 tr(f"data.slot.{slot}"), type=list(suffixes), key=f"upload_{slot}"
             )
+            choices[slot] = _layer_choice(slot, uploads[slot])
         c1, c2 = st.columns(2)
         coords = c1.radio(
             tr("data.coords"),
@@ -51,7 +80,9 @@ with page_guard():
             slot: (f.name, f.getvalue()) if f is not None else None for slot, f in uploads.items()
         }
         with st.spinner(tr("data.validating")):
-            result = load_uploads(files, coords=coords, city_name=city_name.strip() or None)
+            result = load_uploads(
+                files, coords=coords, city_name=city_name.strip() or None, layers=choices
+            )
         st.session_state[UPLOAD_RESULT] = result
         if not result.usable and st.session_state.get(DATA_CHOICE) == "uploaded":
             st.session_state[DATA_CHOICE] = "sample"

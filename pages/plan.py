@@ -375,17 +375,28 @@ def _grid_table(fig) -> None:
 
 
 def _export(ws) -> None:
-    st.caption(tr("ws.export.caption"))
-    c1, c2 = st.columns(2)
-    if c1.button(tr("ws.export.prepare"), key="export_prepare"):
+    from grid_planning.formats import FORMATS, PAPER_FORMATS
+    from grid_planning.printmap import ORIENTATIONS, PAPER_MM
+
+    st.caption(tr("exports.ui.caption"))
+    c1, c2, c3 = st.columns([2, 1, 1])
+    kind = c1.selectbox(tr("exports.ui.format"), list(FORMATS), key="export_kind",
+                        format_func=lambda k: tr(f"exports.ui.format.{k}"))
+    options = {}
+    if kind in PAPER_FORMATS:
+        options["paper"] = c2.selectbox(tr("exports.ui.paper"), list(PAPER_MM), key="export_paper")
+        options["orientation"] = c3.selectbox(tr("exports.ui.orientation"), list(ORIENTATIONS),
+                                              key="export_orientation",
+                                              format_func=lambda o: tr(f"exports.ui.orientation.{o}"))
+    request = (ws.revision, lang(), kind, tuple(sorted(options.items())))
+    if st.button(tr("ws.export.prepare"), key="export_prepare"):
         with action(), st.spinner(tr("ws.export.preparing")):
-            st.session_state["export_files"] = (ws.revision, ws.export_bytes("gpkg", lang()), ws.export_bytes("xlsx", lang()))
-    files = st.session_state.get("export_files")
-    if files and files[0] == ws.revision:
-        c1.download_button(tr("ws.export.gpkg"), files[1], file_name="grid_plan.gpkg",
-                           mime="application/geopackage+sqlite3", key="dl_gpkg")
-        c2.download_button(tr("ws.export.xlsx"), files[2], file_name="grid_plan.xlsx",
-                           mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", key="dl_xlsx")
+            st.session_state["export_file"] = (request, ws.export_file(kind, lang(), **options))
+    ready = st.session_state.get("export_file")
+    if ready and ready[0] == request:
+        f = ready[1]
+        st.download_button(tr("exports.ui.download", name=f.filename), f.data, file_name=f.filename,
+                           mime=f.mime, key="dl_export")
 
 
 with page_guard():

@@ -212,16 +212,25 @@ def test_read_errors_are_specific(city, tmp_path):
 def test_approval_workbook(city, rich_plan, tmp_path):
     path = plan_tables_xlsx(tmp_path / "plan.xlsx", city, rich_plan, make_costs(), lang="en")
     wb = openpyxl.load_workbook(path)
-    assert wb.sheetnames == ["grids", "roster", "obligations", "checks", "checklist"]
-    grids = pd.read_excel(path, sheet_name="grids")
-    assert "population" in grids.columns and list(grids["grid"]) == ["G1", "G2"]
-    assert list(grids["population"]) == [1400, 12200]
-    assert list(grids["share of beds illustrative"]) == [1.0, 1.0]
-    checks = pd.read_excel(path, sheet_name="checks")
+    assert wb.sheetnames[0] == "Summary" and wb.sheetnames[-3:] == ["Lead obligations", "Checks", "Checklist"]
+    assert len(wb.sheetnames) == 4 + rich_plan.k  # one sheet per grid
+    grids = pd.read_excel(path, sheet_name="Summary")
+    assert "population" in grids.columns and list(grids["grid"]) == ["G1", "G2", "City total"]
+    assert list(grids["population"]) == [1400, 12200, 13600]
+    assert list(grids["share of beds illustrative"])[:2] == [1.0, 1.0]
+    checks = pd.read_excel(path, sheet_name="Checks")
     assert (
-        set(checks["status"]) == {"pass"}
+        set(checks["result"]) == {"pass"}
         and checks["message"].str.startswith("G1 full coverage").any()
     )
-    assert len(pd.read_excel(path, sheet_name="roster")) == 8
-    checklist = pd.read_excel(path, sheet_name="checklist")
+    # each grid sheet: its figures (population first), a blank row, then its roster with the
+    # collaborator F7 that supports both grids
+    rosters = {}
+    for name in wb.sheetnames[1:3]:
+        rows = list(wb[name].iter_rows(values_only=True))
+        assert rows[2][:2] == ("population", 1400 if name.startswith("G1") else 12200)
+        blank = next(i for i, r in enumerate(rows) if all(v is None for v in r))
+        rosters[name[:2]] = [r[0] for r in rows[blank + 2 :]]
+    assert rosters == {"G1": ["F1", "F3", "F7", "F5"], "G2": ["F2", "F4", "F8", "F7", "F6"]}
+    checklist = pd.read_excel(path, sheet_name="Checklist")
     assert len(checklist) == 30 and "in progress" in set(checklist["status"])

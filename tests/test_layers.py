@@ -501,7 +501,7 @@ def test_unreadable_and_unsupported_files(tmp_path):
     city = load_city(tmp_path / "broken.gpkg", tmp_path / "old.xls", tmp_path / "nothing.zip")
     got = {f.file: f.code for f in city.report.findings}
     assert got == {
-        "broken.gpkg": "file_unreadable",
+        "broken.gpkg": "format_not_recognised",
         "old.xls": "unsupported_format",
         "nothing.zip": "zip_without_data",
     }

@@ -1,13 +1,36 @@
-"""Scenario store: round trips through a real SQLite file, refusals that protect saved work."""
+"""Scenario store on both backends: round trips, names, owners, restarts, races between processes,
+files that are not a store, and the upgrade of a store written by the single-user version (v1).
 
+Every store test runs on an SQLite file and on a real PostgreSQL server (``store_location``; see
+``tests/store_fixtures.py``).
+"""
+
+from __future__ import annotations
+
+import json
+import multiprocessing as mp
+import shutil
 import sqlite3
+from pathlib import Path
 
 import pandas as pd
 import pytest
+from store_fixtures import PG_URL, drop_schema, new_schema, require_pg
 
-from grid_planning.i18n import t
+from grid_planning.identity import ANONYMOUS, User
 from grid_planning.plan import ChecklistEntry, FacilityEdit, Plan, PolicyException
-from grid_planning.scenarios import ScenarioStore, ScenarioStoreError
+from grid_planning.scenarios import (
+    SCHEMA_VERSION,
+    ScenarioStore,
+    ScenarioStoreError,
+    display_name,
+    name_key,
+)
+
+FIXTURES = Path(__file__).parent / "fixtures"
+ALICE = User("alice@example.cn", "Alice", "header")
+BOB = User("bob@example.cn", "Bob", "header")
+BOSS = User("boss@example.cn", "Boss", "header", is_admin=True)
 
 
 def _plan() -> Plan:
@@ -34,10 +57,23 @@ def _plan() -> Plan:
     )
 
 
-def test_round_trip_keeps_every_part_of_the_plan(tmp_path):
-    store = ScenarioStore(tmp_path / "s.sqlite")
+def _save(store, name, plan=None, **kw):
+    return store.save(name, plan or _plan(), city=kw.pop("city", "c"), city_fingerprint=kw.pop("fp", "f"), **kw)
+
+
+def _code(fn, *args, **kwargs) -> str:
+    with pytest.raises(ScenarioStoreError) as err:
+        fn(*args, **kwargs)
+    return err.value.code
+
+
+# ---- round trips ----------------------------------------------------------------------------------
+def test_round_trip_keeps_every_part_of_the_plan(store_location):
+    store = store_location.open()
+    assert store.kind == store_location.kind
     plan = _plan()
-    sid = store.save("方案 A", plan, city="武汉市", city_fingerprint="abc", note="k=2")
+    sid = store.save("方案 A", plan, city="武汉市", city_fingerprint="abc", note="k=2",
+                     layer_fingerprints={"units": "u1", "facilities": "f1"})
     back = store.load(sid)
     assert back.assignment.to_dict() == plan.assignment.to_dict()
     assert back.leads.to_dict() == {"G1": "H1", "G2": "H2"}
@@ -51,52 +87,299 @@ def test_round_trip_keeps_every_part_of_the_plan(tmp_path):
     assert store.load("方案 A").k == 2
     listed = store.list("abc")
     assert listed["name"].tolist() == ["方案 A"] and listed["k"].tolist() == [2]
+    assert listed["owner"].tolist() == ["local"] and listed["note"].tolist() == ["k=2"]
     assert store.list("other").empty
+    info = store.info(sid)
+    assert info.layer_fingerprints == {"units": "u1", "facilities": "f1"}
+    assert info.created == info.updated and info.created.endswith("+00:00")
 
 
-def test_existing_name_is_never_overwritten_silently(tmp_path):
-    store = ScenarioStore(tmp_path / "s.sqlite")
-    store.save("A", _plan(), city="c", city_fingerprint="f")
-    with pytest.raises(ScenarioStoreError) as err:
-        store.save("A", _plan().with_params(k=3), city="c", city_fingerprint="f")
-    assert err.value.code == "name_taken"
+def test_existing_name_is_never_overwritten_silently(store_location):
+    store = store_location.open()
+    _save(store, "A")
+    assert _code(_save, store, "A", _plan().with_params(k=3)) == "name_taken"
     assert store.load("A").param_map["k"] == 2
-    store.save("A", _plan().with_params(k=3), city="c", city_fingerprint="f", overwrite=True)
+    _save(store, "A", _plan().with_params(k=3), overwrite=True)
     assert store.load("A").param_map["k"] == 3
     assert len(store.list()) == 1
 
 
-def test_a_foreign_sqlite_file_is_left_untouched(tmp_path):
-    path = tmp_path / "other.sqlite"
+def test_create_rename_duplicate_note_delete_survive_a_restart(store_location):
+    store = store_location.open()
+    a = _save(store, "Option A", user=ALICE, note="first")
+    b = _save(store, "Option B", user=ALICE)
+    store.rename(a, "Option A2", user=ALICE)
+    store.set_note(b, "moved the river units\nsecond line", user=ALICE)
+    c = store.duplicate(b, "Option C", user=BOB)
+    store.delete(a, user=ALICE)
+    del store
+    again = store_location.open()  # a new store object: the server restarted
+    listed = again.list().set_index("name")
+    assert sorted(listed.index) == ["Option B", "Option C"]
+    assert listed.loc["Option B", "note"] == "moved the river units\nsecond line"
+    assert listed.loc["Option C", "note"] == "moved the river units\nsecond line"
+    assert (listed.loc["Option C", "owner"], listed.loc["Option C", "author"]) == (BOB.id, BOB.id)
+    assert (listed.loc["Option B", "owner"], listed.loc["Option B", "author_name"]) == (ALICE.id, "Alice")
+    assert again.load(c).assignment.to_dict() == _plan().assignment.to_dict()
+    assert _code(again.load, a) == "not_found"
+    assert _code(again.load, "Option A2") == "not_found"
+
+
+# ---- names ----------------------------------------------------------------------------------------
+SAME_NAMES = [
+    "plan a",
+    "Ｐｌａｎ Ａ",  # full width letters and ideographic space
+    "Plan\u200bA",  # zero-width space
+    "PLAN\u00ad A",  # soft hyphen
+    "\u202ePlan A\u202c",  # bidi override
+    "\ufeffplan\u2060a",  # BOM, word joiner
+    "Plan A\ufe0f",  # variation selector
+    "  plan\t\na  ",
+]
+
+
+def test_name_key_folds_width_case_space_and_invisibles():
+    assert len({name_key(n) for n in SAME_NAMES}) == 1
+    assert name_key("方案 A") == name_key("方案Ａ")
+    assert name_key("方案 A") != name_key("方案 B")
+    assert name_key("Straße") == name_key("STRASSE")  # full case folding
+    assert name_key("\u200b\u200d \u00ad") == ""
+    # Shown as typed, only the invisible characters gone and white space tidied.
+    assert display_name("Ｐｌａｎ Ａ") == "Ｐｌａｎ Ａ"
+    assert display_name("Plan\u200bA") == "PlanA"
+    assert display_name("\u202ePlan  A\u202c\n") == "Plan A"
+
+
+def test_one_name_however_it_is_typed(store_location):
+    store = store_location.open()
+    sid = _save(store, "Plan\u200b A\u00ad")
+    assert store.info(sid).name == "Plan A"
+    for variant in SAME_NAMES:
+        assert _code(_save, store, variant) == "name_taken", repr(variant)
+        assert store.info(variant).id == sid  # and it finds the scenario
+    other = _save(store, "Plan B")
+    assert _code(store.rename, other, "ｐｌａｎａ") == "name_taken"
+    assert _code(store.duplicate, sid, "PLAN\u200dA") == "name_taken"
+    assert _code(_save, store, "\u200b \u2060") == "empty_name"
+    assert _code(_save, store, "x" * 121) == "name_too_long"
+    assert len(store.list()) == 2
+
+
+# ---- owners ---------------------------------------------------------------------------------------
+def test_only_owner_or_admin_changes_anybody_opens_and_duplicates(store_location):
+    store = store_location.open()
+    sid = _save(store, "Alice's", user=ALICE)
+    for act in (
+        lambda u: store.rename(sid, "Renamed", user=u),
+        lambda u: store.set_note(sid, "mine now", user=u),
+        lambda u: _save(store, "alice's", _plan().with_params(k=9), overwrite=True, user=u),
+        lambda u: store.delete(sid, user=u),
+    ):
+        assert _code(act, BOB) == "not_owner"
+        assert _code(act, ANONYMOUS) == "sign_in"
+    assert store.load(sid).param_map["k"] == 2 and store.info(sid).name == "Alice's"
+    # Bob may open and duplicate; the copy is his and Alice cannot delete it.
+    assert store.load(sid).k == 2
+    copy = store.duplicate(sid, "Bob's copy", user=BOB)
+    assert store.info(copy).owner == BOB.id
+    assert _code(store.delete, copy, user=ALICE) == "not_owner"
+    # The owner may; identities compare without case.
+    store.rename(sid, "Alice v2", user=User("ALICE@example.cn", "Alice", "auth"))
+    # An administrator may change anybody's, and is recorded as the author.
+    store.set_note(sid, "checked", user=BOSS)
+    info = store.info(sid)
+    assert (info.owner, info.author, info.note) == (ALICE.id, BOSS.id, "checked")
+    _save(store, "alice v2", _plan().with_params(k=5), overwrite=True, user=BOSS)
+    assert store.info(sid).owner == ALICE.id and store.load(sid).param_map["k"] == 5
+    store.delete(sid, user=BOSS)
+    store.delete(copy, user=BOB)
+    assert store.list().empty
+    assert _code(_save, store, "nobody's", user=ANONYMOUS) == "sign_in"
+
+
+def test_not_owner_message_names_the_owner_not_the_identity_source(store_location):
+    store = store_location.open()
+    sid = _save(store, "A", user=ALICE)
+    with pytest.raises(ScenarioStoreError) as err:
+        store.delete(sid, user=BOB)
+    assert "Alice" in err.value.message("en") and "Alice" in err.value.message("zh")
+
+
+# ---- concurrency ----------------------------------------------------------------------------------
+N_PROCESSES = 4
+
+
+def _race(target, args_for) -> list[tuple]:
+    ctx = mp.get_context("spawn")
+    barrier = ctx.Barrier(N_PROCESSES)
+    results = ctx.Queue()
+    procs = [ctx.Process(target=target, args=(*args_for(i), barrier, results)) for i in range(N_PROCESSES)]
+    for p in procs:
+        p.start()
+    out = [results.get(timeout=120) for _ in procs]
+    for p in procs:
+        p.join(timeout=60)
+        assert p.exitcode == 0
+    return out
+
+
+def test_processes_saving_one_name_at_once_give_one_winner(store_location):
+    from store_workers import save_same_name
+
+    store_location.open()  # the store exists; the race is on the name
+    out = _race(save_same_name, lambda i: (store_location.location, store_location.schema,
+                                            ["Plan A", "plan a", "Ｐｌａｎ Ａ", "Plan\u200bA"][i], f"user{i}"))
+    winners = [o for o in out if o[1] == "ok"]
+    losers = [o for o in out if o[1] != "ok"]
+    assert len(winners) == 1, out
+    assert all(o[1:] == ("StoreError", "name_taken") for o in losers), out
+    store = store_location.open()
+    listed = store.list()
+    assert len(listed) == 1 and listed["owner"].iloc[0] == winners[0][0]
+    assert store.load(int(listed["id"].iloc[0])).param_map["saved_by"] == winners[0][0]
+
+
+def test_processes_creating_one_new_sqlite_store_at_once(tmp_path):
+    from store_workers import open_new_store
+
+    path = tmp_path / "new" / "scenarios.sqlite"
+    out = _race(open_new_store, lambda i: (str(path),))
+    assert out == [("ok", 0)] * N_PROCESSES
+    assert sorted(p.name for p in path.parent.iterdir()) == ["scenarios.sqlite"]  # no temp file left
+
+
+# ---- files and schemas that are not a store -------------------------------------------------------
+def _empty_sqlite(path: Path) -> None:
     con = sqlite3.connect(path)
-    con.execute("CREATE TABLE patients (id INTEGER)")
+    con.execute("CREATE TABLE t (x)")
+    con.execute("DROP TABLE t")
+    con.commit()
+    con.execute("VACUUM")
+    con.close()
+
+
+def _foreign_sqlite(path: Path) -> None:
+    con = sqlite3.connect(path)
+    con.execute("CREATE TABLE patients (id INTEGER, name TEXT)")
+    con.execute("INSERT INTO patients VALUES (1, 'x')")
+    con.commit()
+    con.close()
+
+
+def _lookalike_sqlite(path: Path) -> None:
+    # Tables with our names but not our content (no schema version): still not a store.
+    con = sqlite3.connect(path)
+    con.execute("CREATE TABLE meta (key TEXT, value TEXT)")
+    con.execute("CREATE TABLE scenarios (id INTEGER)")
+    con.commit()
+    con.close()
+
+
+@pytest.mark.parametrize("make", [
+    lambda p: p.write_bytes(b""),
+    _empty_sqlite,
+    _foreign_sqlite,
+    _lookalike_sqlite,
+    lambda p: p.write_text("not a database at all\n" * 100),
+    lambda p: p.write_bytes(b"SQLite format 3\x00" + b"\xff" * 200),
+], ids=["zero_bytes", "empty_sqlite", "foreign_sqlite", "lookalike_sqlite", "text", "truncated_header"])
+def test_a_file_that_is_not_a_store_is_never_modified(tmp_path, make):
+    folder = tmp_path / "secret_server_folder"
+    folder.mkdir()
+    path = folder / "other.sqlite"
+    make(path)
+    before = (path.read_bytes(), path.stat().st_mtime_ns)
+    listing = sorted(p.name for p in folder.iterdir())
+    with pytest.raises(ScenarioStoreError) as err:
+        ScenarioStore(path)
+    assert err.value.code == "not_a_store"
+    assert (path.read_bytes(), path.stat().st_mtime_ns) == before
+    assert sorted(p.name for p in folder.iterdir()) == listing  # no journal, no backup
+    for lang in ("zh", "en"):
+        text = err.value.message(lang)
+        assert "other.sqlite" in text and "secret_server_folder" not in text and str(tmp_path) not in text
+
+
+def test_a_folder_is_not_a_store(tmp_path):
+    (tmp_path / "dir.sqlite").mkdir()
+    assert _code(ScenarioStore, tmp_path / "dir.sqlite") == "not_a_store"
+
+
+def test_a_store_from_a_newer_version_is_left_alone(tmp_path):
+    path = tmp_path / "s.sqlite"
+    ScenarioStore(path)
+    con = sqlite3.connect(path)
+    con.execute("UPDATE meta SET value = '99' WHERE key = 'schema_version'")
     con.commit()
     con.close()
     before = path.read_bytes()
-    with pytest.raises(ScenarioStoreError) as err:
-        ScenarioStore(path)
-    assert err.value.code == "not_a_store"
+    assert _code(ScenarioStore, path) == "newer_store"
     assert path.read_bytes() == before
-    assert str(path) in t("scenarios.error.not_a_store", "en", **err.value.params)
 
 
-def test_a_file_that_is_not_sqlite_is_reported(tmp_path):
-    path = tmp_path / "notes.sqlite"
-    path.write_text("not a database at all " * 100)
+@pytest.mark.postgres
+def test_a_foreign_postgres_schema_is_never_modified():
+    import psycopg
+
+    require_pg()
+    schema = new_schema()
+    try:
+        with psycopg.connect(PG_URL, autocommit=True) as con:
+            con.execute(f'CREATE SCHEMA "{schema}"')
+            con.execute(f'CREATE TABLE "{schema}".patients (id int)')
+        with pytest.raises(ScenarioStoreError) as err:
+            ScenarioStore(PG_URL, schema=schema)
+        assert err.value.code == "not_a_store"
+        with psycopg.connect(PG_URL, autocommit=True) as con:
+            tables = [r[0] for r in con.execute(
+                "SELECT table_name FROM information_schema.tables WHERE table_schema = %s", (schema,))]
+        assert tables == ["patients"]
+        assert "@" not in err.value.message("en")  # no user or host in the message
+    finally:
+        drop_schema(schema)
+
+
+@pytest.mark.postgres
+def test_an_unreachable_server_is_a_message_without_the_password():
+    require_pg()
+    url = "postgresql://planner:s3cret@127.0.0.1:9/nowhere"
     with pytest.raises(ScenarioStoreError) as err:
-        ScenarioStore(path)
-    assert err.value.code == "not_a_store"
+        ScenarioStore(url, schema="x")
+    assert err.value.code == "unavailable"
+    assert "s3cret" not in err.value.message("en") and "nowhere" in err.value.message("en")
 
 
-def test_missing_and_blank_names(tmp_path):
-    store = ScenarioStore(tmp_path / "s.sqlite")
-    with pytest.raises(ScenarioStoreError) as err:
-        store.save("  ", _plan(), city="c", city_fingerprint="f")
-    assert err.value.code == "empty_name"
-    with pytest.raises(ScenarioStoreError) as err:
-        store.load("nope")
-    assert err.value.code == "not_found"
-    sid = store.save("B", _plan(), city="c", city_fingerprint="f")
-    store.delete(sid)
-    with pytest.raises(ScenarioStoreError):
-        store.delete(sid)
+# ---- upgrade of a v1 store ------------------------------------------------------------------------
+def test_a_v1_store_is_upgraded_and_nothing_is_lost(tmp_path):
+    # tests/fixtures/scenarios_v1.sqlite was written by the single-user store (schema 1, no owners):
+    # "方案 A", "plan a" and "Plan A" (two names the new rule makes one).
+    path = tmp_path / "scenarios.sqlite"
+    shutil.copy(FIXTURES / "scenarios_v1.sqlite", path)
+    old = sqlite3.connect(path)
+    old_rows = {r[0]: r[1:] for r in old.execute("SELECT id, name, assignment, plan_meta FROM scenarios")}
+    old.close()
+    store = ScenarioStore(path)
+    con = sqlite3.connect(path)
+    assert dict(con.execute("SELECT key, value FROM meta"))["schema_version"] == str(SCHEMA_VERSION)
+    con.close()
+    assert (tmp_path / "scenarios.sqlite.v1.bak").exists()
+    listed = store.list().set_index("id")
+    assert sorted(listed.index) == sorted(old_rows)
+    assert listed.loc[1, "name"] == "方案 A" and listed.loc[2, "name"] == "plan a"
+    assert listed.loc[3, "name"] == "Plan A (2)"  # kept, numbered, not lost
+    assert set(listed["owner"]) == {"local"}
+    for sid, (_name, assignment, meta) in old_rows.items():
+        plan = store.load(sid)
+        parts = Plan.parts_from_meta(meta)
+        assert plan.exceptions == parts["exceptions"] and plan.checklist == parts["checklist"]
+        assert plan.leads.to_dict() == parts["leads"].to_dict()
+        assert plan.assignment.to_dict() == json.loads(assignment)
+    assert store.load(1).exceptions[0].reason == "护理院在边界外"
+    assert store.load(1).checklist[0].note == "章程已签署"
+    assert store.load(3).param_map["variant"] == "upper"
+    # The local user owns the old scenarios; another user can only read them.
+    store.rename(1, "方案 甲")
+    assert _code(store.delete, 2, user=BOB) == "not_owner"
+    # Opening it again (another process, a restart) does not migrate twice.
+    again = ScenarioStore(path)
+    assert len(again.list()) == 3 and again.info(1).name == "方案 甲"

@@ -322,5 +322,9 @@ def test_export_files_carry_the_edited_plan(ws, tmp_path, adjacency):
     xlsx = tmp_path / "plan.xlsx"
     xlsx.write_bytes(ws.export_bytes("xlsx", "en"))
     book = openpyxl.load_workbook(xlsx, read_only=True)
-    assert {"grids", "roster", "checks", "checklist"} <= set(book.sheetnames)
-    assert book["grids"].max_row == 1 + ws.plan.k
+    assert {"Summary", "Checks", "Checklist"} <= set(book.sheetnames)
+    # header, one row per grid, the city total
+    assert book["Summary"].max_row == 1 + ws.plan.k + 1
+    # the moved unit is counted in G1's population
+    summary = pd.read_excel(xlsx, sheet_name="Summary")
+    assert summary.loc[summary["grid"] == "G1", "population"].iloc[0] == ws.figures("en").grids.loc["G1", "population"]
