@@ -32,6 +32,7 @@ import pandas as pd
 import shapely
 
 from grid_planning import graph
+from grid_planning.rules import OUTSIDE_CITY_M
 
 T = TypeVar("T")
 
@@ -60,8 +61,8 @@ class FacilityLocation:
 
     @property
     def outside(self) -> np.ndarray:
-        """True where a facility lies outside the city (beyond :data:`graph.OUTSIDE_CITY_M`)."""
-        return self.distance_m > graph.OUTSIDE_CITY_M
+        """True where a facility lies outside the city (beyond :data:`grid_planning.rules.OUTSIDE_CITY_M`)."""
+        return self.distance_m > OUTSIDE_CITY_M
 
     def unit_of(self, facility_id: str) -> int:
         """Unit position of one facility (``KeyError`` for an unknown id)."""

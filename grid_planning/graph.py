@@ -22,11 +22,7 @@ import shapely
 from scipy.sparse.csgraph import connected_components
 from scipy.spatial import cKDTree
 
-#: A facility farther than this from every unit lies outside the city (it is still placed in the
-#: nearest unit for travel times, but it cannot lead a grid without a recorded G4 designation).
-#: Closer than this it is taken to lie in the nearest unit (coordinate noise at a river bank or a
-#: simplified boundary).
-OUTSIDE_CITY_M = 500.0
+from grid_planning.rules import OUTSIDE_CITY_M  # noqa: F401 - re-exported for callers
 
 
 @dataclass(frozen=True)

@@ -57,6 +57,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import geopandas as gpd
 import numpy as np
@@ -66,11 +67,13 @@ import shapely
 from grid_planning import coords as _coords
 from grid_planning import inputs as _inputs
 from grid_planning import rules, schema
-from grid_planning.cityindex import CityIndex
 from grid_planning.config import SettingError
-from grid_planning.graph import OUTSIDE_CITY_M
 from grid_planning.inputs import read_table, read_vector
 from grid_planning.report import ValidationReport
+from grid_planning.rules import OUTSIDE_CITY_M
+
+if TYPE_CHECKING:
+    from grid_planning.cityindex import CityIndex
 
 #: Facilities farther than this outside the city boundary get a warning (the same distance makes a
 #: hospital "outside the city" for the lead rule G4).
@@ -127,6 +130,8 @@ class CityLayers:
         travel costs ...), built on first use and shared by everything that plans this city."""
         idx = self.__dict__.get("_index")
         if idx is None or idx.units is not self.units:
+            from grid_planning.cityindex import CityIndex
+
             with _INDEX_LOCK:
                 idx = self.__dict__.get("_index")
                 if idx is None or idx.units is not self.units:

@@ -32,6 +32,12 @@ from grid_planning.schema import (
     PRIMARY_CARE_TYPES,
 )
 
+#: A facility farther than this from every unit lies outside the city (it is still placed in the
+#: nearest unit for travel times, but it cannot lead a grid without a recorded G4 designation, and
+#: does not count as a G5 member). Closer than this it is taken to lie in the nearest unit
+#: (coordinate noise at a river bank or a simplified boundary).
+OUTSIDE_CITY_M = 500.0
+
 
 def _values(fac: pd.DataFrame, name: str) -> np.ndarray:
     """A column as a plain object array (missing -> ""): the rules are element-wise tests on a

@@ -235,11 +235,22 @@ def test_g4_ineligible_then_exception(city):
     assert res[0].status == "fail" and "level=secondary" in res[0].message("en")
     # the Chinese text names the level in Chinese, no English code leaks into it
     assert "等级为二级" in res[0].message("zh") and "level" not in res[0].message("zh")
+    # An exception cannot make a secondary hospital a lead: only a tertiary general/TCM one.
     p2 = p.with_exception(PolicyException("G4", "F3", "大学附属医院，市政府指定"))
     res = by_rule(m.check_policy(city, p2), "G4", "G1")
+    assert (res[0].status, res[0].code) == ("fail", "g4_not_designatable")
+    # A tertiary general hospital of another owner (a university's) can, with the reason shown.
+    uni = replace(
+        city,
+        facilities=city.facilities.assign(
+            level=lambda f: f["level"].where(f["id"] != "F3", "tertiary"),
+            owner_level=lambda f: f["owner_level"].where(f["id"] != "F3", "other"),
+        ),
+    )
+    res = by_rule(m.check_policy(uni, p2), "G4", "G1")
     assert res[0].status == "exception" and "大学附属医院，市政府指定" in res[0].message("en")
-    # the secondary hospital now leads, so G1 has no G5 member left: the only failure
-    fails = [r.code for r in m.check_policy(city, p2) if r.status == "fail"]
+    # F3 now leads, so G1 has no G5 member left (F3 was the secondary one): the only failure
+    fails = [r.code for r in m.check_policy(uni, p2) if r.status == "fail"]
     assert fails == ["g5_fail"]
 
 

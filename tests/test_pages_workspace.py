@@ -212,10 +212,22 @@ def test_members_role_change_valid_and_invalid():
     # The sample city's beds are generated: the bed figures say so in their labels.
     per_1000 = f"{ws.figures('en').grids.at['G1', 'beds_per_1000']:.2f}"
     assert _metric(at, "Beds per 1,000 (illustrative)") == per_1000
-    # Invalid: a provincial hospital cannot become a lead without a reason (G8/G4).
-    prov = roles.index[roles["role"] == "collaborator"][0]
+    # Invalid whatever the reason: only a tertiary general or TCM hospital can lead (G4).
+    fac = ws.layers.facilities.set_index(ws.layers.facilities["id"].astype(str))
+    collab = roles.index[roles["role"] == "collaborator"]
+    special = next(f for f in collab if fac.at[f, "type"] not in ("general", "tcm"))
+    at.selectbox(key="role_fid").set_value(special)
+    at.selectbox(key="role_new").set_value("lead")
+    at.text_input(key="role_reason").set_value("市政府文件指定")
+    at.button(key="FormSubmitter:role_form-Apply").click()
+    _ok(at.run())
+    assert any("only a tertiary general or TCM hospital" in e.value for e in at.error)
+    assert ws.plan.roles.at[special, "role"] == "collaborator"
+    # Invalid: a provincial general hospital cannot become a lead without a reason (G8/G4).
+    prov = next(f for f in collab if fac.at[f, "type"] in ("general", "tcm"))
     at.selectbox(key="role_fid").set_value(prov)
     at.selectbox(key="role_new").set_value("lead")
+    at.text_input(key="role_reason").set_value("")
     at.button(key="FormSubmitter:role_form-Apply").click()
     _ok(at.run())
     assert any("reason" in e.value.lower() for e in at.error)
