@@ -22,7 +22,7 @@ from grid_planning.mapview import layers_fingerprint
 from grid_planning.planner import PlanRequest, eligible_leads
 from grid_planning.scenarios import ScenarioStore, default_store_path
 from grid_planning.workspace import Workspace
-from pages._common import active_layers, lang, tr
+from pages._common import active_layers, lang, md_text, tr, tr_md
 
 WS = "workspace"
 #: Plain symbols (not emoji): they render in every CJK font, also in the canvas tables.
@@ -111,7 +111,7 @@ def action() -> Iterator[None]:
     try:
         yield
     except (CatalogueError, ValueError, KeyError) as exc:
-        st.error(error_text(exc))
+        st.error(md_text(error_text(exc)))
 
 
 def require_plan(ws: Workspace) -> bool:
@@ -140,7 +140,8 @@ def check_panel(checks: list, *, compact: bool = False) -> None:
     for c in rows:
         if c.status in ("fail", "warning", "exception"):
             where = c.grid_id or tr("ws.checks.city")
-            st.markdown(f"{STATUS_ICONS[c.status]} **{c.rule} · {where}** — {c.message(lang())}")
+            st.markdown(f"{STATUS_ICONS[c.status]} **{md_text(c.rule)} · {md_text(where)}** — "
+                        f"{md_text(c.message(lang()))}")
     with st.expander(tr("ws.checks.all", n=len(rows)), expanded=not compact):
         table = pd.DataFrame(
             [{
@@ -156,7 +157,7 @@ def check_panel(checks: list, *, compact: bool = False) -> None:
 
 def scenario_panel(ws: Workspace, *, key: str) -> None:
     """Save the current plan as a named scenario; load or delete saved ones."""
-    st.caption(tr("ws.scen.caption", path=str(store().path)))
+    st.caption(tr_md("ws.scen.caption", path=str(store().path)))
     left, right = st.columns(2)
     with left:
         name = st.text_input(tr("ws.scen.name"), key=f"{key}_name")
@@ -165,7 +166,7 @@ def scenario_panel(ws: Workspace, *, key: str) -> None:
         if st.button(tr("ws.scen.save"), key=f"{key}_save", disabled=ws.plan is None):
             with action():
                 ws.save(store(), name, note=note, overwrite=overwrite)
-                st.success(tr("ws.scen.saved", name=name.strip()))
+                st.success(tr_md("ws.scen.saved", name=name.strip()))
     with right:
         saved = store().list()
         if saved.empty:
@@ -187,7 +188,7 @@ def scenario_panel(ws: Workspace, *, key: str) -> None:
         if c1.button(tr("ws.scen.load"), key=f"{key}_load"):
             with action():
                 ws.load(store(), int(sid))
-                st.success(tr("ws.scen.loaded", name=labels[int(sid)]))
+                st.success(tr_md("ws.scen.loaded", name=labels[int(sid)]))
                 st.rerun()
         if c2.button(tr("ws.scen.delete"), key=f"{key}_delete"):
             with action():
