@@ -45,6 +45,7 @@ from grid_planning.metrics import (
     unit_metrics,
 )
 from grid_planning.plan import Plan
+from grid_planning.textsafe import write_xlsx
 
 FORMAT = "grid-planner-plan/1"
 UNIT_PLAN_COLUMNS = ("grid_id", "locked", "t_lead")
@@ -365,7 +366,8 @@ def plan_tables_xlsx(
     lang: str = DEFAULT_LANGUAGE,
 ) -> Path:
     """Tables for approval documents: an Excel workbook with sheets ``grids``, ``roster``,
-    ``obligations``, ``checks`` and ``checklist``.
+    ``obligations``, ``checks`` and ``checklist``. Every string is a text cell (a name such as
+    ``=1+1`` is shown as typed, never evaluated; see :func:`grid_planning.textsafe.write_xlsx`).
 
     Returns
     -------
@@ -383,21 +385,23 @@ def plan_tables_xlsx(
     checks = checks_table(check_policy(layers, plan), lang)
     checklist = checklist_table(layers, plan, costs, lang=lang)
     checklist["status"] = checklist["status"].map(lambda s: t(f"plan.checklist.status.{s}", lang))
-    with pd.ExcelWriter(path, engine="openpyxl") as writer:
-        for name, frame in (
-            ("grids", grids),
-            ("roster", roster),
-            ("obligations", lead_obligations(layers, plan)),
-            ("checks", checks),
-            ("checklist", checklist),
-        ):
-            out = frame.copy()
-            for col in out.columns:
-                if out[col].dtype == bool:
-                    out[col] = out[col].astype(int)
-                elif pd.api.types.is_float_dtype(out[col]):
-                    out[col] = out[col].astype(float).replace([np.inf, -np.inf], np.nan)
-            column_headers(out, lang).to_excel(writer, sheet_name=name, index=False)
+    sheets = {}
+    for name, frame in (
+        ("grids", grids),
+        ("roster", roster),
+        ("obligations", lead_obligations(layers, plan)),
+        ("checks", checks),
+        ("checklist", checklist),
+    ):
+        out = frame.copy()
+        for col in out.columns:
+            if out[col].dtype == bool:
+                out[col] = out[col].astype(int)
+            elif pd.api.types.is_float_dtype(out[col]):
+                out[col] = out[col].astype(float).replace([np.inf, -np.inf], np.nan)
+        sheets[name] = column_headers(out, lang)
+    # Names, ids and reasons are text cells, never formulas (textsafe.write_xlsx).
+    write_xlsx(path, sheets, index=False)
     return path
 
 
