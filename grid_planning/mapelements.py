@@ -10,7 +10,8 @@ and worse ran code. streamlit-folium renders each element's script once more and
 - their templates hold no user text; data comes in through template variables as
   :func:`grid_planning.textsafe.script_json` (no ``{{``/``{%``/``{#``, no ``</script>``, whatever
   the text), and JavaScript turns it into DOM only through :data:`HELPERS_JS` (``gpEsc``,
-  ``gpFill``, ``gpLines``, ``gpLegend``: HTML-escaped text or ``textContent``);
+  ``gpText``, ``gpFill``, ``gpLines``, ``gpLegend``: HTML-escaped text or ``textContent``, in
+  ``<bdi>`` so that bidirectional controls stay inside the name);
 - their rendered macros go into the page verbatim (:class:`SafeElement`): branca never parses
   them a second time.
 
@@ -36,29 +37,32 @@ from grid_planning.textsafe import script_json
 #: Helpers every map defines once (:func:`grid_planning.mapview.base_map` adds them first).
 #:
 #: - ``gpEsc(s)``: ``s`` as HTML text (``& < > " '`` escaped);
+#: - ``gpText(s)``: ``gpEsc(s)`` in a ``<bdi>`` element, so that bidirectional controls in a name
+#:   cannot reorder the text around it;
 #: - ``gpFill(tpl, props)``: a trusted HTML template with ``{key}`` placeholders filled from a
-#:   feature's properties, each value escaped (numbers with thousands separators);
+#:   feature's properties, each value as ``gpText`` (numbers with thousands separators);
 #: - ``gpLines(lines)``: tooltip/popup lines, each a string or ``[text, style]`` with style ``b``
-#:   (bold), ``n`` (note) or ``m`` (muted), escaped and joined by ``<br>``;
+#:   (bold), ``n`` (note) or ``m`` (muted), as ``gpText`` joined by ``<br>``;
 #: - ``gpLegend(map, position, title, rows)``: a legend box; ``rows`` are ``[swatch_html, label]``
 #:   where the swatch is the app's own markup and the title and labels are set as text.
 HELPERS_JS = r"""(function(w){
 var E={'&':'&amp;','<':'&lt;','>':'&gt;','"':'&quot;',"'":'&#39;'};
 w.gpEsc=function(s){return String(s).replace(/[&<>"']/g,function(c){return E[c];});};
+w.gpText=function(s){return '<bdi>'+w.gpEsc(s)+'</bdi>';};
 w.gpFill=function(tpl,p){return tpl.replace(/\{(\w+)\}/g,function(_,k){var v=p[k];
 if(v===null||v===undefined)return '';
 if(typeof v==='number')return v.toLocaleString('en-US',{maximumFractionDigits:0});
-return w.gpEsc(v);});};
+return w.gpText(v);});};
 var S={b:['<b>','</b>'],n:['<span class="gp-note">','</span>'],m:['<span style="color:#666">','</span>']};
 w.gpLines=function(a){return (a||[]).map(function(l){
-if(typeof l==='string')return w.gpEsc(l);
-var s=S[l[1]]||['',''];return s[0]+w.gpEsc(l[0])+s[1];}).join('<br>');};
+if(typeof l==='string')return w.gpText(l);
+var s=S[l[1]]||['',''];return s[0]+w.gpText(l[0])+s[1];}).join('<br>');};
 w.gpLegend=function(map,pos,title,rows){var c=L.control({position:pos});
 c.onAdd=function(){var d=L.DomUtil.create('div','');
 var box=L.DomUtil.create('details','gp-legend',d);box.open=true;
-L.DomUtil.create('summary','',box).textContent=title;
+L.DomUtil.create('bdi','',L.DomUtil.create('summary','',box)).textContent=title;
 rows.forEach(function(r){var row=L.DomUtil.create('div','gp-row',box);
-row.insertAdjacentHTML('beforeend',r[0]);L.DomUtil.create('span','',row).textContent=r[1];});
+row.insertAdjacentHTML('beforeend',r[0]);L.DomUtil.create('bdi','',row).textContent=r[1];});
 L.DomEvent.disableClickPropagation(d);L.DomEvent.disableScrollPropagation(d);return d;};
 c.addTo(map);};
 })(window);"""

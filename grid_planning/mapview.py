@@ -771,7 +771,7 @@ def add_labels(
     point = JsCode(
         "function(f,ll){return L.marker(ll,{icon:L.divIcon({html:"
         + script_json(_LABEL_DIVS[style])
-        + "+gpEsc(f.properties.t)+'</div>',className:'gp-label',iconSize:[0,0]}),"
+        + "+gpText(f.properties.t)+'</div>',className:'gp-label',iconSize:[0,0]}),"
         "interactive:false,zIndexOffset:" + script_json(int(z_index_offset)) + "});}"
     )
     layer = DataLayer(
