@@ -59,7 +59,7 @@ class _Parser(argparse.ArgumentParser):
             _print(message, file=file if file is not None else sys.stderr, end="")
 
 
-def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:  # noqa: ANN001
+def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
     """Python warnings (a library's, quoting a file's content) through :func:`_print`."""
     _print(warnings.formatwarning(message, category, filename, lineno, line), file=sys.stderr, end="")
 

@@ -98,6 +98,11 @@ def script_json(value: Any) -> str:
 
 # ---- Markdown -----------------------------------------------------------------------------------------
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()<>#+\-.!|~:$=^&])")
+#: What Streamlit's Markdown turns into a link or an icon *after* parsing, in plain text where
+#: backslash escapes no longer count: URLs and e-mail addresses (GFM autolinks) and
+#: ``:material/...:`` icons. A WORD JOINER (U+2060, invisible) right after the trigger stops it.
+_TEXT_TRIGGERS = re.compile(r"(?i)\b(?:https?|ftp|mailto|xmpp)(?=:)|\bwww(?=\.)|@(?=[\w-])|material(?=/)")
+WORD_JOINER = "\u2060"
 
 
 def escape_markdown(text: object) -> str:
@@ -105,10 +110,13 @@ def escape_markdown(text: object) -> str:
 
     Every Markdown-significant ASCII punctuation character is backslash-escaped (CommonMark allows
     escaping any ASCII punctuation; this also covers Streamlit's ``:color[...]`` directives and
-    ``$...$`` maths), line breaks become spaces (no heading, list or block from a name), and
-    control and bidirectional characters are dropped.
+    ``$...$`` maths); URLs, e-mail addresses and ``:material/...:`` get an invisible word joiner
+    so that they are not linked or turned into icons (:data:`WORD_JOINER`); line breaks become
+    spaces (no heading, list or block from a name), and control and bidirectional characters
+    are dropped.
     """
     s = _strip_controls(str(text), keep_newlines=False)
+    s = _TEXT_TRIGGERS.sub(lambda m: m.group(0) + WORD_JOINER, s)
     return _MD_SPECIAL.sub(r"\\\1", s)
 
 

@@ -20,6 +20,7 @@ is evaluated on the server (no "Clinic 49", no ``gp_pwned`` folder), and the nam
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -39,6 +40,7 @@ from test_browser_workspace import TIMEOUT, map_frame, nav, settle
 from grid_planning import mapview, planmap
 from grid_planning.i18n import t
 from grid_planning.metrics import unit_metrics
+from grid_planning.textsafe import escape_markdown
 
 pytestmark = [pytest.mark.browser, pytest.mark.skipif(not HAS_CHROMIUM, reason=NO_CHROMIUM)]
 
@@ -49,8 +51,14 @@ WHAT_IF_NAME = f"{HOSTILE['jinja_cycler']} {HOSTILE['img_onerror']}"
 REASON = HOSTILE["md_image"] + " " + HOSTILE["script_tag"]
 
 
+def shown(text: str) -> str:
+    """``text`` as a Markdown element shows it: as typed, with the invisible word joiners that
+    keep Streamlit from linking a URL in it (textsafe.escape_markdown)."""
+    return re.sub(r"\\(.)", r"\1", escape_markdown(text))
+
+
 def uploaded_caption() -> str:
-    return t("app.data_in_use", ZH, name=t("app.data_uploaded", ZH) + " · " + HOSTILE_CITY_NAME)
+    return t("app.data_in_use", ZH, name=shown(t("app.data_uploaded", ZH) + " · " + HOSTILE_CITY_NAME))
 
 
 def sidebar(page) -> str:
@@ -65,6 +73,8 @@ def assert_harmless(page) -> None:
         images = frame.evaluate("() => [...document.images].map(i => i.src)")
         assert all(src.startswith(LOCAL_PREFIXES) for src in images), images
         assert frame.evaluate("() => document.querySelectorAll('[onerror],[onload]').length") == 0
+        links = frame.evaluate("() => [...document.querySelectorAll('a[href]')].map(a => a.href)")
+        assert not [h for h in links if "198.51.100.7" in h or h.startswith("javascript:")], links
     text = page.inner_text("body")
     assert "Clinic 49" not in text
     assert "出错了" not in text, text[text.find("出错了"):][:300]
@@ -137,7 +147,7 @@ def test_upload_hostile_city_and_choose_it(session, files):
         uploader = page.get_by_test_id("stFileUploader").filter(has_text=t(f"data.slot.{slot}", ZH))
         uploader.locator("input[type=file]").set_input_files(str(files[slot]))
     page.get_by_role("button", name=t("data.validate", ZH)).click()
-    choice = t("data.use.uploaded", ZH, name=HOSTILE_CITY_NAME)
+    choice = t("data.use.uploaded", ZH, name=shown(HOSTILE_CITY_NAME))
     # The radio option shows the city's name as typed: the Markdown image is text.
     page.get_by_text(choice, exact=True).wait_for(timeout=TIMEOUT)
     settle(page)
@@ -175,7 +185,7 @@ def test_what_if_hospital_and_exception_reason_show_as_typed(session):
     form.get_by_role("textbox", name=t("ws.exc.reason", ZH)).fill(REASON)
     form.get_by_role("button", name=t("ws.exc.add", ZH)).click()
     settle(page)
-    assert REASON in sidebar(page)  # the recorded exception, as typed
+    assert shown(REASON) in sidebar(page)  # the recorded exception, as typed
     # Run a plan, then add the what-if hospital: the plan is redone with it.
     page.get_by_role("button", name=t("ws.plan.run", ZH)).click()
     page.get_by_text(t("ws.grids.title", ZH)).wait_for(timeout=TIMEOUT)
@@ -188,10 +198,10 @@ def test_what_if_hospital_and_exception_reason_show_as_typed(session):
     settle(page, 1000)
     page.get_by_role("tab", name=t("ws.tab.whatif", ZH)).click()
     body = page.inner_text("body")
-    assert WHAT_IF_NAME in body  # the list of what-if changes (Markdown), as typed
+    assert shown(WHAT_IF_NAME) in body  # the list of what-if changes (Markdown), as typed
     frame = map_frame(page)
-    shown = tooltips(frame, "p.tip && p.tip[0] && p.tip[0][0] === " + json.dumps(WHAT_IF_NAME))
-    assert shown and shown[0][0] == WHAT_IF_NAME, shown  # the tooltip's first line, exactly
+    tips = tooltips(frame, "p.tip && p.tip[0] && p.tip[0][0] === " + json.dumps(WHAT_IF_NAME))
+    assert tips and tips[0][0] == WHAT_IF_NAME, tips  # the tooltip's first line, exactly
     assert frame.evaluate("() => document.querySelectorAll('.leaflet-tooltip img, .leaflet-pane img').length") == 0
     assert_harmless(page)
 

@@ -344,6 +344,8 @@ def _assert_markdown_safe(at) -> list[str]:
         assert "<img" not in rendered and "<a " not in rendered, text
         assert "<script" not in rendered and "<div" not in rendered, text
         assert not _UNESCAPED_IMAGE_OR_LINK.search(text), text
+        # Streamlit also links bare URLs found in the text: none may be left whole.
+        assert not re.search(r"(?i)\b(?:https?|ftp)://|\bwww\.", re.sub(r"<[^>]+>", "", rendered)), text
     return texts
 
 

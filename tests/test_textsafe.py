@@ -28,6 +28,7 @@ from markdown_it import MarkdownIt
 from grid_planning.i18n import t
 from grid_planning.textsafe import (
     FORMULA_PREFIXES,
+    WORD_JOINER,
     escape_markdown,
     formula_like,
     markdown_params,
@@ -44,6 +45,8 @@ VALUES = list(HOSTILE.values())
 IDS = list(HOSTILE)
 #: Streamlit's Markdown flavour, as far as CommonMark + GFM goes (what the page renders).
 MARKDOWN = MarkdownIt("commonmark").enable(["strikethrough", "table"])
+#: What GFM autolinks in text (URLs, www., e-mail addresses).
+AUTOLINK = re.compile(r"(?i)\b(?:https?|ftp)://|\bwww\.|[\w.+-]@[\w-]")
 BIDI = set("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
 
 
@@ -120,13 +123,23 @@ def test_escape_markdown_shows_the_text_and_makes_no_markup(value):
     out, shown = _shown(escape_markdown(value))
     for tag in ("<img", "<a ", "<em", "<strong", "<code", "<h1", "<h2", "<script", "<del", "<ul", "<ol"):
         assert tag not in out, (value, out)
-    assert shown == _as_shown(value)
+    # Streamlit links URLs and e-mail addresses in the text after parsing: none is left whole.
+    assert not AUTOLINK.search(shown), shown
+    assert shown.replace(WORD_JOINER, "") == _as_shown(value)
+
+
+def test_escape_markdown_defuses_what_streamlit_links_or_turns_into_icons():
+    text = "see https://198.51.100.7/x, WWW.example.com, a@b.org and :material/home:"
+    out, shown = _shown(escape_markdown(text))
+    assert not AUTOLINK.search(shown) and ":material/" not in shown
+    assert shown.replace(WORD_JOINER, "") == text
 
 
 def test_markdown_params_escape_parameters_not_the_catalogue_text():
     name = HOSTILE["md_image"]
     text = t("ws.scen.saved", "en", **markdown_params({"name": name}))
     out, shown = _shown(text)
+    shown = shown.replace(WORD_JOINER, "")
     assert "<img" not in out and name in shown
     assert shown == t("ws.scen.saved", "en", name=name)
     # Vocabulary codes are still shown in words; numbers keep their format spec.
