@@ -13,8 +13,8 @@ Design points:
 
 - **Offline first.** No tiles by default (``tiles="none"``): a light background, the city and
   district outlines and district labels keep the map readable. Markers are circle markers, labels
-  ``DivIcon``s with inline CSS, legends plain HTML in a Leaflet control, so nothing needs an icon
-  font, jQuery or d3 (branca's colormap would make streamlit-folium fetch d3 from a CDN).
+  Leaflet ``divIcon``s with inline CSS, legends plain HTML in a Leaflet control, so nothing needs
+  an icon font, jQuery or d3 (branca's colormap would make streamlit-folium fetch d3 from a CDN).
 - **Amap tiles are GCJ-02.** With ``tiles="amap"`` the map remembers it (:attr:`PlannerMap.gcj02`)
   and every ``add_*`` function shifts its vector data WGS84 -> GCJ-02 so the overlays line up.
 - **One layer per dataset.** The ~7,000 population units are a single ``L.geoJson`` whose style is a
@@ -25,7 +25,7 @@ Design points:
   only as :func:`grid_planning.textsafe.script_json` inside the elements of
   :mod:`grid_planning.mapelements` (never folium's ``GeoJson``, ``DivIcon``, ``Tooltip`` or
   ``Popup``, whose output branca parses as a template again), and the browser turns them into
-  DOM only HTML-escaped (``gpEsc``, ``gpFill``, ``gpLines``) or as ``textContent``. Tooltips and
+  DOM only HTML-escaped (``gpText``, ``gpFill``, ``gpLines``) or as ``textContent``. Tooltips and
   popups are lists of plain-text lines (:func:`facility_lines`), styled in JavaScript.
 """
 
