@@ -262,12 +262,18 @@ def write_xlsx(target: str | IO[bytes] | Any, sheets: Mapping[str, pd.DataFrame]
         for ws in writer.book.worksheets:
             for row in ws.iter_rows():
                 for cell in row:
-                    if not isinstance(cell.value, str):
-                        continue
-                    if cell.data_type != "s":  # "f" (formula) or "e" (error code)
-                        cell.data_type = "s"
-                    if formula_like(cell.value):
-                        cell.quotePrefix = True
+                    if isinstance(cell.value, str):
+                        text_cell(cell, cell.value)
+
+
+def text_cell(cell: Any, value: str) -> None:
+    """Put ``value`` into an openpyxl cell as text: storable characters only (:func:`xlsx_text`),
+    the text type even when it starts with ``=`` or looks like an error code, and Excel's quote
+    prefix when it looks like a formula (so editing the cell keeps it text)."""
+    cell.value = xlsx_text(value)
+    cell.data_type = "s"  # not "f" (formula) or "e" (error code)
+    if formula_like(cell.value):
+        cell.quotePrefix = True
 
 
 def _text_cells(frame: pd.DataFrame) -> pd.DataFrame:
