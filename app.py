@@ -9,7 +9,7 @@ from __future__ import annotations
 import streamlit as st
 
 from grid_planning.i18n import t
-from pages._common import APP_RAN, LANG, REDIRECT, active_layers, lang, page_guard, tr
+from pages._common import APP_RAN, LANG, REDIRECT, active_layers, lang, page_guard, tr, tr_md
 
 # The tab title follows the language chosen in this session (reading session state is not a
 # page element, so set_page_config still comes first).
@@ -79,7 +79,7 @@ if (target := st.session_state.pop(REDIRECT, None)) is not None:
 with page_guard():
     layers, is_sample = active_layers()
     st.sidebar.caption(
-        tr(
+        tr_md(
             "app.data_in_use",
             name=tr("app.data_sample")
             if is_sample

@@ -23,19 +23,49 @@ Every command is one ``_add_<name>(subparsers)`` function that declares its argu
 ``_cmd_<name>(args) -> int`` handler; both are registered in :data:`COMMANDS` below, the only
 place that lists the commands. :func:`main` catches every exception, so a user never sees a
 traceback: a failure prints one clear line and exits with 2.
+
+Everything the CLI writes goes through :func:`_print` (argparse's usage and errors and Python's
+warnings too), which passes it through :func:`grid_planning.textsafe.terminal_text`: names and
+ids from a user's files never reach the terminal as escape sequences, control or bidirectional
+characters. Handlers call ``_print``, never ``print``.
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
+import warnings
 from collections.abc import Callable, Sequence
+from typing import IO
 
 from grid_planning.coords import COORD_SYSTEMS
 from grid_planning.i18n import LANGUAGES, t
+from grid_planning.textsafe import terminal_text
 
 EXIT_OK = 0
 EXIT_NOT_USABLE = 2
+
+
+def _print(*values: object, file: IO[str] | None = None, sep: str = " ", end: str = "\n") -> None:
+    """``print`` for everything the CLI writes: escape sequences, control and bidirectional
+    characters removed (:func:`grid_planning.textsafe.terminal_text`), newlines and tabs kept."""
+    text = terminal_text(sep.join(str(v) for v in values) + end)
+    stream = file if file is not None else sys.stdout
+    stream.write(text)
+    stream.flush()
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse quotes the user's arguments in its errors: they are printed through :func:`_print`."""
+
+    def _print_message(self, message: str, file: IO[str] | None = None) -> None:
+        if message:
+            _print(message, file=file if file is not None else sys.stderr, end="")
+
+
+def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    """Python warnings (a library's, quoting a file's content) through :func:`_print`."""
+    _print(warnings.formatwarning(message, category, filename, lineno, line), file=sys.stderr, end="")
 
 
 # --- shared by the commands that load a city -------------------------------------------------
@@ -80,7 +110,7 @@ def _layer_choices(values: Sequence[str], lang: str) -> dict[str, str] | None:
     for value in values:
         slot, sep, name = value.partition("=")
         if not sep or slot.strip() not in KINDS or not name.strip():
-            print(t("input.cli.bad_layer", lang, value=value), file=sys.stderr)
+            _print(t("input.cli.bad_layer", lang, value=value), file=sys.stderr)
             return None
         out[slot.strip()] = name.strip()
     return out
@@ -101,14 +131,14 @@ def _load_layers(args: argparse.Namespace, loading_key: str, sample_key: str | N
     if args.units is None and args.facilities is None:
         layers = load_sample_city()
         if sample_key:
-            print(t(sample_key, lang, city=layers.name))
+            _print(t(sample_key, lang, city=layers.name))
         return layers
     if args.units is None or args.facilities is None:
         missing, given = (
             ("--units", "--facilities") if args.units is None else ("--facilities", "--units")
         )
         detail = t("layers.cli.needs_both", lang, missing=missing, given=given)
-        print(t("layers.cli.failed", lang, detail=detail), file=sys.stderr)
+        _print(t("layers.cli.failed", lang, detail=detail), file=sys.stderr)
         return None
     choices = _layer_choices(args.layer, lang)
     if choices is None:
@@ -116,7 +146,7 @@ def _load_layers(args: argparse.Namespace, loading_key: str, sample_key: str | N
     files = [
         f for f in (args.units, args.facilities, args.boundary, args.roads, args.districts) if f
     ]
-    print(t(loading_key, lang, files=", ".join(files)))
+    _print(t(loading_key, lang, files=", ".join(files)))
     return load_city(
         args.units,
         args.facilities,
@@ -154,20 +184,20 @@ def _cmd_validate(args: argparse.Namespace) -> int:
     if layers is None:
         return EXIT_NOT_USABLE
     report = layers.report
-    print(
+    _print(
         t("layers.cli.report_title", lang, errors=len(report.errors), warnings=len(report.warnings))
     )
-    print(
+    _print(
         report.format(lang=lang, limit=None if args.all else 50)
         or t("layers.cli.no_findings", lang)
     )
-    print()
-    print(format_summary(summarise(layers), lang))
-    print()
+    _print()
+    _print(format_summary(summarise(layers), lang))
+    _print()
     if layers.ok:
-        print(t("layers.cli.usable", lang))
+        _print(t("layers.cli.usable", lang))
         return EXIT_OK
-    print(t("layers.cli.not_usable", lang))
+    _print(t("layers.cli.not_usable", lang))
     return EXIT_NOT_USABLE
 
 
@@ -247,7 +277,7 @@ def _pairs(values: Sequence[str], option: str, lang: str) -> tuple[tuple[str, st
     for value in values:
         fid, sep, reason = value.partition("=")
         if not sep or not fid.strip() or not reason.strip():
-            print(t("plan.cli.bad_pair", lang, option=option, value=value), file=sys.stderr)
+            _print(t("plan.cli.bad_pair", lang, option=option, value=value), file=sys.stderr)
             return None
         out.append((fid.strip(), reason.strip()))
     return tuple(out)
@@ -267,7 +297,7 @@ def _cmd_plan(args: argparse.Namespace) -> int:
     # Checked here rather than by argparse so the message comes from the catalogue.
     for option, value in (("--grids", args.grids), ("--out", args.out)):
         if value is None:
-            print(t("plan.cli.missing_option", lang, option=option), file=sys.stderr)
+            _print(t("plan.cli.missing_option", lang, option=option), file=sys.stderr)
             return EXIT_NOT_USABLE
     designated = _pairs(args.designate_lead, "--designate-lead", lang)
     waivers = _pairs(args.waive_g5, "--waive-g5", lang)
@@ -278,10 +308,10 @@ def _cmd_plan(args: argparse.Namespace) -> int:
     if layers is None:
         return EXIT_NOT_USABLE
     if not layers.ok:
-        print(
+        _print(
             t("plan.cli.layers_not_usable", lang, errors=len(layers.report.errors)), file=sys.stderr
         )
-        print(layers.report.format(lang=lang, limit=50), file=sys.stderr)
+        _print(layers.report.format(lang=lang, limit=50), file=sys.stderr)
         return EXIT_NOT_USABLE
     cost = CostParams(mode=args.cost_mode)
     request = PlanRequest(
@@ -298,7 +328,7 @@ def _cmd_plan(args: argparse.Namespace) -> int:
         method=args.method,
     )
     costs = travel_costs(layers, cost)
-    print(
+    _print(
         t(
             "plan.cli.planning",
             lang,
@@ -311,29 +341,29 @@ def _cmd_plan(args: argparse.Namespace) -> int:
     result = plan_city(layers, request, costs=costs)
     if not result.ok:
         inf = result.infeasible
-        print(t("plan.cli.infeasible", lang), file=sys.stderr)
-        print("  " + inf.message(lang), file=sys.stderr)
+        _print(t("plan.cli.infeasible", lang), file=sys.stderr)
+        _print("  " + inf.message(lang), file=sys.stderr)
         if inf.proven:
-            print("  " + t("plan.cli.proven", lang), file=sys.stderr)
+            _print("  " + t("plan.cli.proven", lang), file=sys.stderr)
         for tip in inf.suggestion_texts(lang):
-            print("  " + t("plan.cli.suggestion", lang, text=tip), file=sys.stderr)
+            _print("  " + t("plan.cli.suggestion", lang, text=tip), file=sys.stderr)
         return EXIT_NOT_USABLE
     plan = result.plan
     path = write_plan(args.out, layers, plan, costs, lang=lang)
     ud = unit_metrics(layers, plan, costs)
     gm = grid_metrics(layers, plan, costs, lang=lang, unit_df=ud)
     cm = city_metrics(layers, plan, costs, unit_df=ud, grid_df=gm)
-    print(t("plan.cli.written", lang, path=path, seconds=f"{time.perf_counter() - t0:.1f}"))
+    _print(t("plan.cli.written", lang, path=path, seconds=f"{time.perf_counter() - t0:.1f}"))
     if args.xlsx:
-        print(
+        _print(
             t(
                 "plan.cli.xlsx_written",
                 lang,
                 path=plan_tables_xlsx(args.xlsx, layers, plan, costs, lang=lang),
             )
         )
-    print()
-    print(
+    _print()
+    _print(
         t(
             "plan.cli.summary_title",
             lang,
@@ -342,11 +372,11 @@ def _cmd_plan(args: argparse.Namespace) -> int:
             mean=f"{cm['mean_travel_min']:.1f}",
         )
     )
-    print(summary_text(gm, lang))
-    print()
+    _print(summary_text(gm, lang))
+    _print()
     results = check_policy(layers, plan)
-    print(t("plan.cli.checks_title", lang))
-    print(checks_text(results, lang))
+    _print(t("plan.cli.checks_title", lang))
+    _print(checks_text(results, lang))
     return _checks_verdict(results, lang)
 
 
@@ -354,9 +384,9 @@ def _checks_verdict(results: list, lang: str) -> int:
     from grid_planning.metrics import all_passed
 
     if all_passed(results):
-        print(t("plan.cli.all_passed", lang))
+        _print(t("plan.cli.all_passed", lang))
         return EXIT_OK
-    print(t("plan.cli.some_failed", lang, count=sum(r.status == "fail" for r in results)))
+    _print(t("plan.cli.some_failed", lang, count=sum(r.status == "fail" for r in results)))
     return EXIT_CHECKS_FAILED
 
 
@@ -383,17 +413,17 @@ def _cmd_check(args: argparse.Namespace) -> int:
 
     lang = args.lang
     if not args.plan:
-        print(t("plan.cli.missing_option", lang, option="PLAN.gpkg"), file=sys.stderr)
+        _print(t("plan.cli.missing_option", lang, option="PLAN.gpkg"), file=sys.stderr)
         return EXIT_NOT_USABLE
     try:
         layers, plan = read_plan(args.plan)
     except PlanFileError as exc:
-        print(t("plan.cli.unreadable", lang, detail=exc.message(lang)), file=sys.stderr)
+        _print(t("plan.cli.unreadable", lang, detail=exc.message(lang)), file=sys.stderr)
         return EXIT_NOT_USABLE
-    print(t("plan.cli.checking_file", lang, path=args.plan, city=layers.name, k=plan.k))
+    _print(t("plan.cli.checking_file", lang, path=args.plan, city=layers.name, k=plan.k))
     # Recomputed from the layers, not the stored results: a file edited elsewhere is judged afresh.
     results = check_policy(layers, plan)
-    print(checks_text(results, lang))
+    _print(checks_text(results, lang))
     return _checks_verdict(results, lang)
 
 
@@ -456,14 +486,14 @@ def _cmd_export(args: argparse.Namespace) -> int:
     lang = args.lang
     for option, value in (("PLAN.gpkg", args.plan), ("--format", args.format), ("--out", args.out)):
         if not value:
-            print(t("plan.cli.missing_option", lang, option=option), file=sys.stderr)
+            _print(t("plan.cli.missing_option", lang, option=option), file=sys.stderr)
             return EXIT_NOT_USABLE
     t0 = time.perf_counter()
     try:
         layers, plan = read_plan(args.plan)
         meta = read_meta(args.plan)
     except PlanFileError as exc:
-        print(t("plan.cli.unreadable", lang, detail=exc.message(lang)), file=sys.stderr)
+        _print(t("plan.cli.unreadable", lang, detail=exc.message(lang)), file=sys.stderr)
         return EXIT_NOT_USABLE
     try:
         sources = json.loads(meta.get("sources") or "{}")
@@ -478,7 +508,7 @@ def _cmd_export(args: argparse.Namespace) -> int:
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_bytes(result.data)
-    print(t("exports.cli.written", lang, path=out, format=args.format, size=f"{len(result.data):,}",
+    _print(t("exports.cli.written", lang, path=out, format=args.format, size=f"{len(result.data):,}",
             seconds=f"{time.perf_counter() - t0:.1f}"))
     return EXIT_OK
 
@@ -500,11 +530,11 @@ COMMANDS: dict[
 
 
 def _build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="python -m grid_planning",
         description="Grid Planner: tight urban medical groups laid out on a grid (紧密型城市医疗集团网格化布局).",
     )
-    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     for name, (add, handler) in COMMANDS.items():
         sub = add(subparsers)
         sub.set_defaults(_handler=handler, _command=name)
@@ -517,6 +547,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     Never raises: argument errors exit through argparse's message, anything else prints one line
     (``--lang`` language when known) and returns 2.
     """
+    with warnings.catch_warnings():
+        warnings.showwarning = _show_warning
+        return _main(argv)
+
+
+def _main(argv: Sequence[str] | None) -> int:
     parser = _build_parser()
     try:
         args = parser.parse_args(argv)
@@ -534,5 +570,5 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     except Exception as exc:  # the user sees one line, never a traceback
         detail = f"{type(exc).__name__}: {exc}".strip()
-        print(t("layers.cli.failed", lang, detail=detail), file=sys.stderr)
+        _print(t("layers.cli.failed", lang, detail=detail), file=sys.stderr)
         return EXIT_NOT_USABLE

@@ -44,7 +44,7 @@ import pandas as pd
 import pyogrio
 
 from grid_planning.i18n import DEFAULT_LANGUAGE, has, source_text, t
-from grid_planning.textsafe import spreadsheet_frame, write_xlsx
+from grid_planning.textsafe import spreadsheet_frame, text_cell, write_xlsx
 
 #: format -> (file suffix, MIME type).
 FORMATS: dict[str, tuple[str, str]] = {
@@ -435,29 +435,16 @@ def _grid_roster(roster: pd.DataFrame, grid: str) -> pd.DataFrame:
     return mine.drop(columns="_o").reset_index(drop=True)
 
 
-def xlsx_storable(frame: pd.DataFrame) -> pd.DataFrame:
-    """``frame`` with the characters XML 1.0 cannot hold (ESC, BEL, NUL ... : a terminal escape
-    in a name) removed from its text cells; openpyxl refuses the whole workbook otherwise."""
-    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
-
-    out = frame.copy()
-    for col in out.columns:
-        if not (pd.api.types.is_numeric_dtype(out[col]) or pd.api.types.is_bool_dtype(out[col])):
-            out[col] = out[col].map(lambda v: ILLEGAL_CHARACTERS_RE.sub("", v) if isinstance(v, str) else v)
-    return out
-
-
 def xlsx_bytes(layers: Any, plan: Any, costs: Any = None, *, lang: str = DEFAULT_LANGUAGE,
                tables: PlanTables | None = None) -> bytes:
     """The workbook: summary, one sheet per grid (figures above its roster), obligations, checks,
     checklist. Every string is a text cell (:func:`textsafe.write_xlsx`); numbers are numbers with
     a display format; the summary's city row equals :func:`metrics.city_metrics`."""
     from openpyxl import load_workbook
-    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
     from openpyxl.styles import Font
 
     tb = tables or plan_tables(layers, plan, costs, lang=lang)
-    sheets = {name: xlsx_storable(frame) for name, frame in _sheets(tb, lang, per_grid=True).items()}
+    sheets = _sheets(tb, lang, per_grid=True)  # write_xlsx keeps only storable characters
     buf = io.BytesIO()
     write_xlsx(buf, sheets, index=False)
     buf.seek(0)
@@ -489,8 +476,7 @@ def xlsx_bytes(layers: Any, plan: Any, costs: Any = None, *, lang: str = DEFAULT
             ws.cell(row=i, column=1, value=label).font = bold
             cell = ws.cell(row=i, column=2)
             if isinstance(value, str):
-                cell.value = ILLEGAL_CHARACTERS_RE.sub("", value)
-                cell.data_type = "s"  # a lead's name is user text: never a formula
+                text_cell(cell, value)  # a lead's name is user text: never a formula
             elif value is not None and not (isinstance(value, float) and np.isnan(value)):
                 cell.value = float(value)
                 cell.number_format = fmt or "General"

@@ -13,16 +13,20 @@ Design points:
 
 - **Offline first.** No tiles by default (``tiles="none"``): a light background, the city and
   district outlines and district labels keep the map readable. Markers are circle markers, labels
-  ``DivIcon``s with inline CSS, legends plain HTML in a Leaflet control, so nothing needs an icon
-  font, jQuery or d3 (branca's colormap would make streamlit-folium fetch d3 from a CDN).
+  Leaflet ``divIcon``s with inline CSS, legends plain HTML in a Leaflet control, so nothing needs
+  an icon font, jQuery or d3 (branca's colormap would make streamlit-folium fetch d3 from a CDN).
 - **Amap tiles are GCJ-02.** With ``tiles="amap"`` the map remembers it (:attr:`PlannerMap.gcj02`)
   and every ``add_*`` function shifts its vector data WGS84 -> GCJ-02 so the overlays line up.
 - **One layer per dataset.** The ~7,000 population units are a single ``L.geoJson`` whose style is a
   JavaScript function reading a class index ``k`` from each feature (no per-feature style table),
   drawn on a canvas (``preferCanvas``); geometry is simplified in metric CRS and rounded to 5
   decimals (~1 m) for display (:func:`display_geojson`), cached by the layers' fingerprint.
-- **Free text is escaped.** Names come from users' files; tooltips and popups are built with
-  :func:`html.escape` in Python or an escaping template filler in JavaScript.
+- **A user's text is data.** Names, ids and reasons come from users' files. They reach the page
+  only as :func:`grid_planning.textsafe.script_json` inside the elements of
+  :mod:`grid_planning.mapelements` (never folium's ``GeoJson``, ``DivIcon``, ``Tooltip`` or
+  ``Popup``, whose output branca parses as a template again), and the browser turns them into
+  DOM only HTML-escaped (``gpText``, ``gpFill``, ``gpLines``) or as ``textContent``. Tooltips and
+  popups are lists of plain-text lines (:func:`facility_lines`), styled in JavaScript.
 """
 
 from __future__ import annotations
@@ -41,13 +45,13 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
-from branca.element import MacroElement
-from folium.template import Template
 from folium.utilities import JsCode
 
 from grid_planning.coords import convert_geometry, utm_epsg
 from grid_planning.i18n import DEFAULT_LANGUAGE, t
+from grid_planning.mapelements import HELPERS_JS, DataLayer, LayerSwitcher, add_script
 from grid_planning.offline import VENDOR_URL, localise
+from grid_planning.textsafe import script_json
 
 #: Basemap choices; "none" is the default and needs no network.
 TILES: tuple[str, ...] = ("none", "osm", "tianditu", "amap")
@@ -134,37 +138,6 @@ class PlannerMap(folium.Map):
         return super().get_bounds()
 
 
-class _Script(MacroElement):
-    """Raw JavaScript run after the map is created (``{map}`` is replaced by the map variable)."""
-
-    _template = Template(
-        """
-        {% macro script(this, kwargs) %}
-        {{ this.code }}
-        {% endmacro %}
-        """
-    )
-
-    def __init__(self, code: str) -> None:
-        super().__init__()
-        self._name = "PlannerScript"
-        self._code = code
-
-    def render(self, **kwargs) -> None:
-        # The map variable is only known once the element sits in the tree.
-        self.code = self._code.replace("{map}", self._parent.get_name())
-        super().render(**kwargs)
-
-
-def _js(value: object) -> str:
-    """``value`` as a JavaScript literal safe inside an HTML ``<script>`` (no ``</script>`` break-out)."""
-    return json.dumps(value, ensure_ascii=False).replace("</", "<\\/")
-
-
-def _add_script(m: folium.Map, code: str) -> None:
-    _Script(code).add_to(m)
-
-
 # --- the base map ------------------------------------------------------------------------------
 
 
@@ -226,14 +199,15 @@ def base_map(
     )
     m.view_bounds = [[miny, minx], [maxy, maxx]]
     m.fit_bounds(m.view_bounds)
-    _add_script(
+    add_script(
         m,
-        "(function(){var id='gp-style';if(!document.getElementById(id)){"
+        HELPERS_JS
+        + "(function(){var id='gp-style';if(!document.getElementById(id)){"
         "var s=document.createElement('style');s.id=id;s.textContent="
-        + _js(_CSS)
+        + script_json(_CSS)
         + ";document.head.appendChild(s);}})();"
         # Metric-only scale bar (folium's control_scale adds miles too).
-        "L.control.scale({imperial:false,position:'bottomleft'}).addTo({map});",
+        "L.control.scale({imperial:false,position:'bottomleft'}).addTo(map);",
     )
     if tiles == "osm":
         folium.TileLayer(
@@ -275,7 +249,7 @@ def base_map(
 def finish(m: folium.Map, base_url: str = VENDOR_URL) -> folium.Map:
     """Add the layer switcher (if requested) and localise assets; call once, before rendering."""
     if getattr(m, "_gp_layer_control", False):
-        folium.LayerControl(collapsed=True, position="topright").add_to(m)
+        LayerSwitcher(collapsed=True, position="topright").add_to(m)
         m._gp_layer_control = False
     return localise(m, base_url)
 
@@ -532,17 +506,6 @@ def _fmt_number(v: float, lang: str) -> str:
     return f"{v:.0f}" if v >= 10 else f"{v:.1f}".rstrip("0").rstrip(".")
 
 
-def _legend(m: folium.Map, title: str, rows_html: str, position: str) -> None:
-    body = f'<details class="gp-legend" open><summary>{html.escape(title)}</summary>{rows_html}</details>'
-    _add_script(
-        m,
-        "(function(){var c=L.control({position:" + _js(position) + "});"
-        "c.onAdd=function(){var d=L.DomUtil.create('div','');d.innerHTML=" + _js(body) + ";"
-        "L.DomEvent.disableClickPropagation(d);L.DomEvent.disableScrollPropagation(d);return d;};"
-        "c.addTo({map});})();",
-    )
-
-
 def add_legend(
     m: folium.Map, title: str, rows: Sequence[tuple[str, str]], position: str = "bottomleft"
 ) -> None:
@@ -552,31 +515,27 @@ def add_legend(
     ----------
     m : folium.Map
     title : str
-        Plain text (escaped here).
+        Plain text (set as the box's text, never markup).
     rows : sequence of (swatch_html, label)
-        ``swatch_html`` is trusted markup (a coloured box or SVG symbol built by the caller);
-        ``label`` is plain text and is escaped.
+        ``swatch_html`` is the app's own markup (a coloured box or SVG symbol from :func:`swatch`,
+        :func:`marker_svg`); ``label`` is plain text and may hold a user's names.
     position : {"topleft", "topright", "bottomleft", "bottomright"}
     """
-    body = "".join(
-        f'<div class="gp-row">{sw}<span>{html.escape(label)}</span></div>' for sw, label in rows
+    add_script(
+        m,
+        "gpLegend(map,"
+        + script_json(position)
+        + ","
+        + script_json(str(title))
+        + ","
+        + script_json([[str(sw), str(label)] for sw, label in rows])
+        + ");",
     )
-    _legend(m, title, body, position)
 
 
 def swatch(colour: str) -> str:
     """Legend swatch: a filled box."""
     return f'<span class="gp-sw" style="background:{html.escape(colour)}"></span>'
-
-
-_TEMPLATE_FILL_JS = (
-    "function gpEsc(s){return String(s).replace(/[&<>\"']/g,function(c){return {'&':'&amp;',"
-    "'<':'&lt;','>':'&gt;','\"':'&quot;',\"'\":'&#39;'}[c];});}"
-    "function gpFill(tpl,p){return tpl.replace(/\\{(\\w+)\\}/g,function(_,k){var v=p[k];"
-    "if(v===null||v===undefined)return '';"
-    "if(typeof v==='number')return v.toLocaleString('en-US',{maximumFractionDigits:0});"
-    "return gpEsc(v);});}"
-)
 
 
 def add_polygons(
@@ -591,7 +550,7 @@ def add_polygons(
     fill_opacity: float = 0.75,
     show: bool = True,
     no_data: str = NO_DATA_COLOUR,
-) -> folium.GeoJson:
+) -> DataLayer:
     """Many polygons as ONE layer, coloured by each feature's class index ``properties.k``.
 
     Parameters
@@ -605,46 +564,47 @@ def add_polygons(
     palette : sequence of str
         Fill colour of class ``k``.
     tooltip : str, optional
-        Trusted HTML template with ``{property}`` placeholders, filled in the browser with the
-        feature's properties (HTML-escaped; numbers with thousands separators).
+        The app's own HTML template with ``{property}`` placeholders (catalogue words in it already
+        HTML-escaped), filled in the browser by ``gpFill`` with the feature's properties
+        (HTML-escaped; numbers with thousands separators).
     stroke, weight, fill_opacity : outline colour, outline width (px) and fill opacity.
     show : bool
         Whether the layer is on when the map opens.
 
     Returns
     -------
-    folium.GeoJson
+    DataLayer
     """
     base = {"color": stroke, "weight": weight, "fillOpacity": fill_opacity, "opacity": 0.8}
     style = JsCode(
-        "function(f){var P=" + _js(list(palette)) + ";var k=f.properties.k;"
+        "function(f){var P=" + script_json(list(palette)) + ";var k=f.properties.k;"
         "var s="
-        + _js(base)
+        + script_json(base)
         + ";s.fillColor=(k>=0&&k<P.length)?P[k]:"
-        + _js(no_data)
+        + script_json(no_data)
         + ";return s;}"
     )
     each = "function(f,layer){"
     if tooltip:
         each += (
-            _TEMPLATE_FILL_JS + "var tpl=" + _js(tooltip) + ";"
+            "var tpl=" + script_json(tooltip) + ";"
             "layer.bindTooltip(function(){return gpFill(tpl,f.properties);},{sticky:true,className:'gp-tip'});"
         )
     each += (
         "layer.on('mouseover',function(e){e.target.setStyle({weight:2,color:'#222'});});"
         "layer.on('mouseout',function(e){e.target.setStyle({weight:"
-        + _js(weight)
+        + script_json(weight)
         + ",color:"
-        + _js(stroke)
+        + script_json(stroke)
         + "});});}"
     )
-    layer = folium.GeoJson(
+    layer = DataLayer(
         data,
         name=name,
         show=show,
         style=style,
         on_each_feature=JsCode(each),
-        smooth_factor=1.0,
+        smoothFactor=1.0,
     )
     layer.add_to(m)
     return layer
@@ -660,7 +620,7 @@ def add_choropleth(
     palette: Sequence[str] = DENSITY_PALETTE,
     position: str = "bottomleft",
     show: bool = True,
-) -> folium.GeoJson:
+) -> DataLayer:
     """Population density choropleth with its legend (data from :func:`units_geojson`).
 
     ``data`` must already match the map's coordinate system (``units_geojson(..., gcj02=m.gcj02)``).
@@ -701,18 +661,16 @@ def add_outline(
     name: str | None = None,
     colour: str = "#3a3a3a",
     weight: float = 2.5,
-) -> folium.GeoJson:
+) -> DataLayer:
     """The city outline: a dark line, no fill, not interactive."""
     lang = getattr(m, "lang", DEFAULT_LANGUAGE)
     data = display_geojson(
         boundary[[boundary.geometry.name]], tolerance_m=10.0, gcj02=getattr(m, "gcj02", False)
     )
-    layer = folium.GeoJson(
+    layer = DataLayer(
         data,
         name=name or t("map.boundary.layer", lang),
-        style=JsCode(
-            "function(){return " + _js({"color": colour, "weight": weight, "fill": False}) + ";}"
-        ),
+        style=fixed_style({"color": colour, "weight": weight, "fill": False}),
         interactive=False,
         control=False,
     )
@@ -737,28 +695,94 @@ def add_districts(
     cols = [name_column] if name_column in districts else []
     shown = for_display(districts, m)
     data = display_geojson(shown[[*cols, shown.geometry.name]], cols, tolerance_m=10.0)
-    folium.GeoJson(
+    DataLayer(
         data,
-        style=JsCode(
-            "function(){return "
-            + _js({"color": colour, "weight": 1.2, "dashArray": "5 4", "fill": False})
-            + ";}"
-        ),
+        style=fixed_style({"color": colour, "weight": 1.2, "dashArray": "5 4", "fill": False}),
         interactive=False,
+        control=False,
     ).add_to(group)
     if labels and cols:
         metric = shown.to_crs(_utm(shown))
         points = gpd.GeoSeries(metric.geometry.representative_point(), crs=metric.crs).to_crs(4326)
-        for label, pt in zip(shown[name_column].astype(str), points, strict=True):
-            folium.Marker(
-                [pt.y, pt.x],
-                icon=folium.DivIcon(
-                    html=f"<div>{html.escape(label)}</div>", class_name="gp-label", icon_size=(0, 0)
-                ),
-                interactive=False,
-            ).add_to(group)
+        add_labels(
+            group,
+            [
+                (pt.x, pt.y, label)
+                for label, pt in zip(shown[name_column].astype(str), points, strict=True)
+                if not pt.is_empty
+            ],
+            control=False,
+        )
     group.add_to(m)
     return group
+
+
+def fixed_style(style: Mapping[str, object]) -> JsCode:
+    """A Leaflet style function returning the same style for every feature."""
+    return JsCode("function(){return " + script_json(dict(style)) + ";}")
+
+
+#: The two kinds of map label: district names (plain) and grid names (on a white box).
+_LABEL_DIVS = {
+    "plain": "<div>",
+    "boxed": "<div style='font-size:14px;background:rgba(255,255,255,.75);padding:1px 4px;"
+    "border-radius:3px;white-space:nowrap;display:inline-block;transform:translate(-50%,-50%)'>",
+}
+
+
+def add_labels(
+    parent: folium.Map | folium.FeatureGroup,
+    points: Iterable[tuple[float, float, str]],
+    *,
+    name: str | None = None,
+    style: str = "plain",
+    control: bool = True,
+    z_index_offset: int = 0,
+) -> DataLayer:
+    """Text labels centred on points, as ONE layer; the text is set HTML-escaped in the browser.
+
+    Parameters
+    ----------
+    parent : folium.Map or folium.FeatureGroup
+    points : iterable of (lon, lat, text)
+        Display coordinates (already shifted for a GCJ-02 map) and the label text (any text).
+    name : str, optional
+        Name in the layer switcher.
+    style : {"plain", "boxed"}
+        District-style text, or a grid label on a white box.
+    control : bool
+        List the layer in the layer switcher.
+    z_index_offset : int
+        Raise the labels above markers (Leaflet ``zIndexOffset``).
+
+    Returns
+    -------
+    DataLayer
+    """
+    features = [
+        {
+            "type": "Feature",
+            "properties": {"t": str(text)},
+            "geometry": {"type": "Point", "coordinates": [round(float(x), 6), round(float(y), 6)]},
+        }
+        for x, y, text in points
+        if math.isfinite(float(x)) and math.isfinite(float(y))
+    ]
+    point = JsCode(
+        "function(f,ll){return L.marker(ll,{icon:L.divIcon({html:"
+        + script_json(_LABEL_DIVS[style])
+        + "+gpText(f.properties.t)+'</div>',className:'gp-label',iconSize:[0,0]}),"
+        "interactive:false,zIndexOffset:" + script_json(int(z_index_offset)) + "});}"
+    )
+    layer = DataLayer(
+        {"type": "FeatureCollection", "features": features},
+        name=name,
+        control=control,
+        point_to_layer=point,
+        interactive=False,
+    )
+    layer.add_to(parent)
+    return layer
 
 
 # --- facilities --------------------------------------------------------------------------------
@@ -779,28 +803,30 @@ def marker_svg(type_: str, level: str, illustrative: bool) -> str:
     return f'<svg width="{size}" height="{size}">{shape}</svg>'
 
 
-def facility_tooltip(row: Mapping[str, object], lang: str = DEFAULT_LANGUAGE) -> str:
-    """Escaped tooltip HTML for one facility: name, level and type, provenance."""
-    name = html.escape(str(row.get("name", "")))
+def facility_lines(row: Mapping[str, object], lang: str = DEFAULT_LANGUAGE) -> list:
+    """Tooltip lines of one facility: name (bold), level and type, provenance.
+
+    Each line is plain text, or ``[text, style]`` with style ``"b"`` (bold) or ``"n"`` (note);
+    the browser escapes and styles them (``gpLines``). Names are never markup.
+    """
     level = str(row.get("level", "unknown"))
     type_ = str(row.get("type", "other"))
-    parts = [
-        f"<b>{name}</b>",
-        html.escape(f"{t(f'vocab.level.{level}', lang)} · {t(f'vocab.type.{type_}', lang)}"),
+    lines: list = [
+        [str(row.get("name", "")), "b"],
+        f"{t(f'vocab.level.{level}', lang)} · {t(f'vocab.type.{type_}', lang)}",
     ]
     source = str(row.get("source", ""))
     if source == "illustrative":
-        parts.append(f"<span class='gp-note'>{html.escape(t('source.illustrative', lang))}</span>")
+        lines.append([t("source.illustrative", lang), "n"])
     elif source == "real":
-        parts.append(html.escape(t("source.real", lang)))
+        lines.append(t("source.real", lang))
     if str(row.get("level_source", "")) == "assumed":
-        parts.append(f"<span class='gp-note'>{html.escape(t('source.assumed', lang))}</span>")
-    return "<br>".join(parts)
+        lines.append([t("source.assumed", lang), "n"])
+    return lines
 
 
-def facility_popup(row: Mapping[str, object], lang: str = DEFAULT_LANGUAGE) -> str:
-    """Escaped popup HTML for one facility: tooltip lines plus id, owner, beds, district."""
-    lines = [facility_tooltip(row, lang)]
+def facility_details(row: Mapping[str, object], lang: str = DEFAULT_LANGUAGE) -> list[str]:
+    """Popup lines added below :func:`facility_lines`: id, owner, beds, district (plain text)."""
     owner = str(row.get("owner_level", "unknown"))
     details = [
         (t("map.facility.id", lang), row.get("id")),
@@ -808,13 +834,35 @@ def facility_popup(row: Mapping[str, object], lang: str = DEFAULT_LANGUAGE) -> s
         (t("map.facility.beds", lang), row.get("beds")),
         (t("map.facility.district", lang), row.get("district")),
     ]
+    lines = []
     for label, value in details:
         if value is None or (isinstance(value, float) and not math.isfinite(value)) or value == "":
             continue
         if isinstance(value, float):
             value = f"{value:,.0f}"
-        lines.append(f"{html.escape(label)}: {html.escape(str(value))}")
-    return "<br>".join(lines)
+        lines.append(f"{label}: {value}")
+    return lines
+
+
+#: ``pointToLayer`` of facility markers: colour by type, size by level, hollow when illustrative
+#: (``i``), double-ringed when a collaborator (``c``).
+FACILITY_POINT_JS = JsCode(
+    "function(f,latlng){var C="
+    + script_json(TYPE_COLOURS)
+    + ",R="
+    + script_json(LEVEL_RADIUS)
+    + ";var p=f.properties,c=C[p.t]||C.other,r=R[p.l]||4;"
+    "var o=p.i?{radius:r,color:c,weight:2,dashArray:'3 2',fillColor:'#ffffff',fillOpacity:0.85}"
+    ":{radius:r,color:'#ffffff',weight:1,fillColor:c,fillOpacity:0.95};"
+    "if(p.c){o.color='#000000';o.weight=3;o.dashArray=null;}"
+    "return L.circleMarker(latlng,o);}"
+)
+#: ``onEachFeature`` binding a tooltip from ``tip`` lines and, when ``more`` lines exist, a popup.
+FACILITY_EACH_JS = JsCode(
+    "function(f,layer){var p=f.properties;"
+    "layer.bindTooltip(function(){return gpLines(p.tip);},{className:'gp-tip'});"
+    "if(p.more){layer.bindPopup(function(){return gpLines(p.tip.concat(p.more));},{maxWidth:320});}}"
+)
 
 
 def add_facilities(
@@ -825,9 +873,10 @@ def add_facilities(
     legend: bool = True,
     position: str = "bottomright",
     show: bool = True,
-) -> folium.GeoJson:
+) -> DataLayer:
     """Facilities as circle markers in ONE layer: colour by type, size by level, hollow and dashed
-    when illustrative (generated, not a real institution). Tooltips and popups are escaped.
+    when illustrative (generated, not a real institution). Tooltips and popups are plain-text
+    lines (:func:`facility_lines`, :func:`facility_details`) escaped in the browser.
     """
     lang = getattr(m, "lang", DEFAULT_LANGUAGE)
     shown = for_display(facilities, m)
@@ -843,32 +892,18 @@ def add_facilities(
             "i": (shown["source"].astype(str) == "illustrative").to_numpy()
             if "source" in shown
             else np.zeros(len(shown), bool),
-            "tip": [facility_tooltip(r, lang) for r in records],
-            "pop": [facility_popup(r, lang) for r in records],
+            "tip": [facility_lines(r, lang) for r in records],
+            "more": [facility_details(r, lang) for r in records],
         }
     )
     gdf = gpd.GeoDataFrame(props, geometry=shown.geometry.values, crs=4326)
     data = display_geojson(gdf, list(props.columns), tolerance_m=0, precision=6)
-    point = JsCode(
-        "function(f,latlng){var C="
-        + _js(TYPE_COLOURS)
-        + ",R="
-        + _js(LEVEL_RADIUS)
-        + ";var p=f.properties,c=C[p.t]||C.other,r=R[p.l]||4;"
-        "var o=p.i?{radius:r,color:c,weight:2,dashArray:'3 2',fillColor:'#ffffff',fillOpacity:0.85}"
-        ":{radius:r,color:'#ffffff',weight:1,fillColor:c,fillOpacity:0.95};"
-        "return L.circleMarker(latlng,o);}"
-    )
-    each = JsCode(
-        "function(f,layer){layer.bindTooltip(f.properties.tip,{className:'gp-tip'});"
-        "layer.bindPopup(f.properties.pop,{maxWidth:320});}"
-    )
-    layer = folium.GeoJson(
+    layer = DataLayer(
         data,
         name=name or t("map.facilities.layer", lang),
         show=show,
-        pointToLayer=point,
-        on_each_feature=each,
+        point_to_layer=FACILITY_POINT_JS,
+        on_each_feature=FACILITY_EACH_JS,
     )
     layer.add_to(m)
     if legend and len(shown):

@@ -9,6 +9,8 @@ module only adds what a *plan* needs:
 - lead hospitals as large ringed markers labelled with their grid, other facilities by type and
   level as on the overview map, collaborators with a double ring; illustrative facilities hollow
   and dashed, assumed lead levels and planned (what-if) hospitals said so in the tooltip;
+- every name, id and reason as data (:mod:`grid_planning.mapelements`): tooltips are plain-text
+  lines, labels are set escaped in the browser;
 - the selected units and the locked units outlined, so hand edits are visible.
 
 Speed: the simplified unit polygons and the edges shared by neighbouring units are computed once per
@@ -31,21 +33,22 @@ import shapely
 from folium.utilities import JsCode
 
 from grid_planning.i18n import DEFAULT_LANGUAGE, t
+from grid_planning.mapelements import DataLayer, add_script
 from grid_planning.mapview import (
-    LEVEL_RADIUS,
+    FACILITY_EACH_JS,
+    FACILITY_POINT_JS,
     NO_DATA_COLOUR,
-    TYPE_COLOURS,
     PlannerMap,
-    _add_script,
-    _js,
     add_districts,
     add_facility_legend,
+    add_labels,
     add_legend,
     add_outline,
     add_polygons,
     base_map,
-    facility_tooltip,
+    facility_lines,
     finish,
+    fixed_style,
     for_display,
     layers_fingerprint,
     marker_svg,
@@ -53,6 +56,7 @@ from grid_planning.mapview import (
     units_geojson_for,
 )
 from grid_planning.schema import PRIMARY_CARE_TYPES, SECONDARY_OR_HIGHER
+from grid_planning.textsafe import script_json
 
 #: Distinct grid colours (ColorBrewer Set3 / Paired, light enough to read labels on); cycled
 #: beyond 20 grids.
@@ -278,31 +282,23 @@ def _add_grid_borders(m: PlannerMap, display: UnitDisplay, labels: np.ndarray, l
     data = grid_borders(display, labels)
     if not data["features"]:
         return
-    folium.GeoJson(
+    DataLayer(
         data,
         name=t("planmap.layer.borders", lang),
-        style=JsCode("function(){return " + json.dumps({"color": "#1b1b1b", "weight": 2.6, "opacity": 0.9}) + ";}"),
+        style=fixed_style({"color": "#1b1b1b", "weight": 2.6, "opacity": 0.9}),
         interactive=False,
     ).add_to(m)
 
 
 def _add_grid_labels(m: PlannerMap, points: Mapping[str, tuple[float, float]], names: Mapping[str, str],
                      lang: str) -> None:
-    group = folium.FeatureGroup(name=t("planmap.layer.labels", lang), show=True)
-    for grid, (x, y) in points.items():
-        text = html.escape(names.get(grid, grid))
-        folium.Marker(
-            [y, x],
-            icon=folium.DivIcon(
-                # Centred on the point (not hanging right of it), so the label stays over its grid.
-                html=f"<div style='font-size:14px;background:rgba(255,255,255,.75);padding:1px 4px;"
-                     f"border-radius:3px;white-space:nowrap;display:inline-block;"
-                     f"transform:translate(-50%,-50%)'>{text}</div>",
-                class_name="gp-label", icon_size=(0, 0)),
-            interactive=False,
-            z_index_offset=1000,  # above the lead markers, which would otherwise cover the text
-        ).add_to(group)
-    group.add_to(m)
+    add_labels(
+        m,
+        [(x, y, names.get(grid, grid)) for grid, (x, y) in points.items()],
+        name=t("planmap.layer.labels", lang),
+        style="boxed",
+        z_index_offset=1000,  # above the lead markers, which would otherwise cover the text
+    )
 
 
 def _outline_units(m: PlannerMap, display: UnitDisplay, mask: np.ndarray, *, name: str, colour: str,
@@ -313,8 +309,7 @@ def _outline_units(m: PlannerMap, display: UnitDisplay, mask: np.ndarray, *, nam
     style = {"color": colour, "weight": weight, "fill": False, "opacity": 1.0}
     if dash:
         style["dashArray"] = dash
-    folium.GeoJson(data, name=name, style=JsCode("function(){return " + json.dumps(style) + ";}"),
-                   interactive=False).add_to(m)
+    DataLayer(data, name=name, style=fixed_style(style), interactive=False).add_to(m)
 
 
 def plan_facilities(layers: object, plan: object) -> gpd.GeoDataFrame:
@@ -335,21 +330,23 @@ def _role_line(row: Mapping[str, object], lang: str) -> str:
     if not role:
         return ""
     if role == "collaborator":
-        return html.escape(t("planmap.role.collaborator_of", lang, grids=row.get("supports") or "-"))
+        return t("planmap.role.collaborator_of", lang, grids=row.get("supports") or "-")
     text = t(f"planmap.role.{role}", lang, grid=row.get("grid_id") or "-")
     if role == "cross_grid" and row.get("supports"):
         text += " · " + t("planmap.role.serves", lang, grids=row.get("supports"))
-    return html.escape(text)
+    return text
 
 
-def _plan_tooltip(row: Mapping[str, object], lang: str) -> str:
-    parts = [facility_tooltip(row, lang)]
+def plan_tooltip_lines(row: Mapping[str, object], lang: str = DEFAULT_LANGUAGE) -> list:
+    """Tooltip lines of a facility on a plan map: :func:`~grid_planning.mapview.facility_lines`,
+    its role and grid, and whether it is a planned (what-if) hospital. Plain text throughout."""
+    lines = facility_lines(row, lang)
     line = _role_line(row, lang)
     if line:
-        parts.append(line)
+        lines.append(line)
     if str(row.get("source", "")) == "planned":
-        parts.append(f"<span class='gp-note'>{html.escape(t('planmap.planned', lang))}</span>")
-    return "<br>".join(parts)
+        lines.append([t("planmap.planned", lang), "n"])
+    return lines
 
 
 def add_plan_facilities(m: PlannerMap, fac: gpd.GeoDataFrame, *, lang: str = DEFAULT_LANGUAGE,
@@ -372,63 +369,66 @@ def add_plan_facilities(m: PlannerMap, fac: gpd.GeoDataFrame, *, lang: str = DEF
         else np.zeros(len(shown), bool),
         "c": (shown["role"] == "collaborator").to_numpy(),
         "id": shown["id"].astype(str).to_numpy(),
-        "tip": [_plan_tooltip(r, lang) for r in records],
+        "tip": [plan_tooltip_lines(r, lang) for r in records],
     })
     feats = [
         {"type": "Feature", "properties": {k: _clean(v) for k, v in rec.items()},
          "geometry": {"type": "Point", "coordinates": [round(float(g.x), 6), round(float(g.y), 6)]}}
         for rec, g in zip(props.to_dict("records"), shown.geometry, strict=True)
     ]
-    point = JsCode(
-        "function(f,latlng){var C=" + json.dumps(TYPE_COLOURS) + ",R=" + json.dumps(LEVEL_RADIUS) + ";"
-        "var p=f.properties,c=C[p.t]||C.other,r=R[p.l]||4;"
-        "var o=p.i?{radius:r,color:c,weight:2,dashArray:'3 2',fillColor:'#ffffff',fillOpacity:0.85}"
-        ":{radius:r,color:'#ffffff',weight:1,fillColor:c,fillOpacity:0.95};"
-        "if(p.c){o.color='#000000';o.weight=3;o.dashArray=null;}"
-        "return L.circleMarker(latlng,o);}"
-    )
-    each = JsCode("function(f,layer){layer.bindTooltip(f.properties.tip,{className:'gp-tip'});}")
-    folium.GeoJson({"type": "FeatureCollection", "features": feats},
-                   name=t("planmap.layer.members", lang), pointToLayer=point,
-                   on_each_feature=each).add_to(m)
+    DataLayer({"type": "FeatureCollection", "features": feats}, name=t("planmap.layer.members", lang),
+              point_to_layer=FACILITY_POINT_JS, on_each_feature=FACILITY_EACH_JS).add_to(m)
     if legend:
         add_facility_legend(m, shown, position="bottomright")
 
 
-def _lead_icon(colour: str, label: str, assumed: bool) -> folium.DivIcon:
-    ring = "#b35900" if assumed else "#111111"
-    dash = " stroke-dasharray='4 2'" if assumed else ""
-    svg = (f"<svg width='30' height='30' viewBox='0 0 30 30'><circle cx='15' cy='15' r='12' fill='{colour}' "
-           f"stroke='{ring}' stroke-width='3'{dash}/><circle cx='15' cy='15' r='5' fill='#111'/></svg>")
-    return folium.DivIcon(
-        html=f"<div style='position:relative;width:30px;height:30px'>{svg}"
-             f"<span style='position:absolute;left:32px;top:6px;font-weight:700;font-size:12px;"
-             f"text-shadow:0 0 3px #fff,0 0 3px #fff'>{html.escape(label)}</span></div>",
-        icon_size=(30, 30), icon_anchor=(15, 15), class_name="gp-lead")
+#: ``pointToLayer`` of lead markers: a ring in the grid's colour (``c``), dashed orange when the
+#: lead's level was assumed (``a``). The colour is the app's palette, escaped all the same.
+_LEAD_POINT_JS = JsCode(
+    "function(f,ll){var p=f.properties,ring=p.a?'#b35900':'#111111',"
+    "dash=p.a?\" stroke-dasharray='4 2'\":'';"
+    "var svg=\"<svg width='30' height='30' viewBox='0 0 30 30'><circle cx='15' cy='15' r='12' fill='\""
+    "+gpEsc(p.c)+\"' stroke='\"+ring+\"' stroke-width='3'\"+dash+\"/><circle cx='15' cy='15' r='5' "
+    "fill='#111'/></svg>\";"
+    "return L.marker(ll,{icon:L.divIcon({html:\"<div style='position:relative;width:30px;height:30px'>\""
+    "+svg+'</div>',iconSize:[30,30],iconAnchor:[15,15],className:'gp-lead'})});}"
+)
 
 
 def add_leads(m: PlannerMap, fac: gpd.GeoDataFrame, plan: object, colours: Mapping[str, str], *,
-              lang: str = DEFAULT_LANGUAGE) -> None:
+              lang: str = DEFAULT_LANGUAGE) -> DataLayer:
     """Each grid's lead hospital: a ringed marker in the grid's colour, labelled with the grid.
 
     An assumed lead level (the data did not give the grade) gets a dashed orange ring and says so.
+    Each marker's feature carries the lead's ``id`` (a click on it names the hospital).
     """
     shown = for_display(fac, m).set_index("id", drop=False)
-    group = folium.FeatureGroup(name=t("planmap.layer.leads", lang), show=True)
+    feats = []
     for grid, lead in plan.leads.items():
         lead = str(lead)
         if lead not in shown.index:
             continue
         row = shown.loc[lead]
+        if row.geometry is None or row.geometry.is_empty:
+            continue
         rec = row.drop(labels=[shown.geometry.name]).to_dict()
-        assumed = str(rec.get("level_source", "")) == "assumed"
-        tip = _plan_tooltip(rec | {"role": "lead", "grid_id": str(grid)}, lang)
-        folium.Marker(
-            [row.geometry.y, row.geometry.x],
-            icon=_lead_icon(colours.get(str(grid), "#ffffff"), "", assumed),
-            tooltip=folium.Tooltip(tip, class_name="gp-tip"),
-        ).add_to(group)
-    group.add_to(m)
+        feats.append({
+            "type": "Feature",
+            "properties": {
+                "id": lead,
+                "c": colours.get(str(grid), "#ffffff"),
+                "a": str(rec.get("level_source", "")) == "assumed",
+                "tip": plan_tooltip_lines(rec | {"role": "lead", "grid_id": str(grid)}, lang),
+            },
+            "geometry": {"type": "Point",
+                         "coordinates": [round(float(row.geometry.x), 6), round(float(row.geometry.y), 6)]},
+        })
+    layer = DataLayer({"type": "FeatureCollection", "features": feats}, name=t("planmap.layer.leads", lang),
+                      point_to_layer=_LEAD_POINT_JS, on_each_feature=JsCode(
+                          "function(f,layer){layer.bindTooltip(function(){return gpLines(f.properties.tip);},"
+                          "{className:'gp-tip'});}"))
+    layer.add_to(m)
+    return layer
 
 
 # ---- whole maps ---------------------------------------------------------------------------------
@@ -580,15 +580,15 @@ def keep_view(m: folium.Map, key: str) -> None:
     key : str
         Name of the view (one per map and city: a different city starts from its full extent).
     """
-    store = _js("gp-view:" + key)
-    _add_script(m, (
+    store = script_json("gp-view:" + key)
+    add_script(m, (
         "(function(map){var k=" + store + ",s;"
         "try{s=window.sessionStorage;var v=JSON.parse(s.getItem(k)||'null');"
         "if(v&&isFinite(v.lat)&&isFinite(v.lng)&&isFinite(v.zoom)){map.setView([v.lat,v.lng],v.zoom,{animate:false});}}"
         "catch(e){return;}"
         "map.on('moveend',function(){var c=map.getCenter();"
         "try{s.setItem(k,JSON.stringify({lat:c.lat,lng:c.lng,zoom:map.getZoom()}));}catch(e){}});"
-        "})({map});"
+        "})(map);"
     ))
 
 

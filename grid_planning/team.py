@@ -100,9 +100,8 @@ def markdown_message(exc: Exception, lang: str = DEFAULT_LANGUAGE) -> str:
     """A library error as Markdown: a catalogue message with every parameter escaped (they hold
     names and notes the user typed), or the error's text escaped."""
     from grid_planning.i18n import CatalogueError
-    from grid_planning.textsafe import escape_markdown
+    from grid_planning.textsafe import escape_markdown, markdown_params
 
     if isinstance(exc, CatalogueError):
-        params = {k: escape_markdown(v) if isinstance(v, str) else v for k, v in exc.params.items()}
-        return t(exc.key, lang, **params)
+        return t(exc.key, lang, **markdown_params(exc.params))
     return t("app.error", lang, detail=escape_markdown(str(exc)))

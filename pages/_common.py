@@ -2,6 +2,12 @@
 
 Everything computed lives in ``grid_planning`` (see ``grid_planning.ui_state``); this module only
 holds what needs Streamlit: session state, caching and widgets.
+
+A user's text is never Markdown. Streamlit renders titles, captions, ``st.markdown``, alerts
+(``st.error`` ...), metric and expander labels, radio options and tooltips (``help``) as Markdown,
+so text that holds names, ids or reasons goes there through :func:`tr_md` (a catalogue message
+with its parameters escaped) or :func:`md_text` (any text, e.g. a library's message). Plain-text
+places (select box and multiselect options, data frames) take the text as it is.
 """
 
 from __future__ import annotations
@@ -18,6 +24,7 @@ from streamlit_folium import st_folium
 from grid_planning.i18n import DEFAULT_LANGUAGE, LANGUAGES, t
 from grid_planning.layers import CityLayers, load_sample_city
 from grid_planning.mapview import finish
+from grid_planning.textsafe import escape_markdown, markdown_params
 
 log = logging.getLogger("grid_planner")
 
@@ -38,6 +45,18 @@ def lang() -> str:
 def tr(key: str, **params: object) -> str:
     """Translate ``key`` into the session's language."""
     return t(key, lang(), **params)
+
+
+def tr_md(key: str, **params: object) -> str:
+    """:func:`tr` for a Markdown element: the catalogue's wording as written, every parameter
+    (name, id, reason, number) shown exactly as typed, never as a link, image or emphasis."""
+    return t(key, lang(), **markdown_params(params))
+
+
+def md_text(text: object) -> str | None:
+    """Any text (a name, a library's message) for a Markdown element, shown as typed;
+    ``None`` stays ``None`` (e.g. no ``help`` tooltip)."""
+    return None if text is None else escape_markdown(text)
 
 
 def ensure_navigation(page_file: str) -> None:
@@ -66,7 +85,7 @@ def page_guard() -> Iterator[None]:
         yield
     except Exception as exc:  # noqa: BLE001 - last line of defence for the planner
         log.exception("page failed")
-        st.error(tr("app.error", detail=f"{type(exc).__name__}: {exc}"))
+        st.error(tr_md("app.error", detail=f"{type(exc).__name__}: {exc}"))
 
 
 @st.cache_resource(show_spinner=False)

@@ -26,7 +26,7 @@ from grid_planning.scenarios import ScenarioStore, default_store_url
 from grid_planning.team import changes_text, markdown_message
 from grid_planning.textsafe import escape_markdown
 from grid_planning.workspace import Workspace
-from pages._common import active_layers, lang, tr
+from pages._common import active_layers, lang, md_text, tr
 
 WS = "workspace"
 #: Plain symbols (not emoji): they render in every CJK font, also in the canvas tables.
@@ -129,7 +129,7 @@ def action() -> Iterator[None]:
     try:
         yield
     except (CatalogueError, ValueError, KeyError) as exc:
-        st.error(error_text(exc))
+        st.error(md_text(error_text(exc)))
 
 
 def require_plan(ws: Workspace) -> bool:
@@ -158,7 +158,8 @@ def check_panel(checks: list, *, compact: bool = False) -> None:
     for c in rows:
         if c.status in ("fail", "warning", "exception"):
             where = c.grid_id or tr("ws.checks.city")
-            st.markdown(f"{STATUS_ICONS[c.status]} **{c.rule} · {where}** — {c.message(lang())}")
+            st.markdown(f"{STATUS_ICONS[c.status]} **{md_text(c.rule)} · {md_text(where)}** — "
+                        f"{md_text(c.message(lang()))}")
     with st.expander(tr("ws.checks.all", n=len(rows)), expanded=not compact):
         table = pd.DataFrame(
             [{

@@ -7,7 +7,7 @@ import pandas as pd
 import streamlit as st
 
 from grid_planning.checklist import CRITERIA, RECORD_STATUSES, checklist_table
-from pages._common import ensure_navigation, lang, page_guard, tr
+from pages._common import ensure_navigation, lang, page_guard, tr, tr_md
 from pages._ws import action, fmt, require_plan, scenario_panel, workspace
 
 ensure_navigation(__file__)
@@ -53,7 +53,7 @@ with page_guard():
             if st.form_submit_button(tr("ws.chk.save_record")):
                 with action():
                     ws.record(ws.plan.lead_of(grid), int(item), status, note)
-                    st.session_state["chk_done"] = tr("ws.chk.recorded_ok", item=int(item), grid=grid)
+                    st.session_state["chk_done"] = tr_md("ws.chk.recorded_ok", item=int(item), grid=grid)
                     st.rerun()
         if st.session_state.get("chk_done"):
             st.success(st.session_state.pop("chk_done"))

@@ -13,8 +13,10 @@ from pages._common import (
     active_layers,
     ensure_navigation,
     lang,
+    md_text,
     page_guard,
     tr,
+    tr_md,
 )
 
 ensure_navigation(__file__)
@@ -120,12 +122,12 @@ with page_guard():
         format_func=lambda k: (
             tr("data.use.sample")
             if k == "sample"
-            else tr("data.use.uploaded", name=result.layers.name)
+            else tr_md("data.use.uploaded", name=result.layers.name)
         ),
         key=DATA_CHOICE,
         label_visibility="collapsed",
     )
 
     layers, is_sample = active_layers()
-    with st.expander(tr("data.current.title") + f" · {layers.name}"):
+    with st.expander(tr("data.current.title") + f" · {md_text(layers.name)}"):
         _report(layers.report)

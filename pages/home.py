@@ -9,7 +9,16 @@ import streamlit as st
 from grid_planning import mapview
 from grid_planning.layers import summarise
 from grid_planning.ui_state import counts_table, headline_figures, provenance_rows, report_table
-from pages._common import active_layers, ensure_navigation, lang, page_guard, show_map, tr
+from pages._common import (
+    active_layers,
+    ensure_navigation,
+    lang,
+    md_text,
+    page_guard,
+    show_map,
+    tr,
+    tr_md,
+)
 
 ensure_navigation(__file__)
 
@@ -40,7 +49,7 @@ with page_guard():
     layers, is_sample = active_layers()
     summary = summarise(layers)
     st.title(tr("app.title"))
-    st.caption(tr("home.caption", name=layers.name) + " " + tr("app.subtitle"))
+    st.caption(tr_md("home.caption", name=layers.name) + " " + tr("app.subtitle"))
 
     figures = headline_figures(summary, lang())
     for start in (0, 3):  # two rows of three: a city's population needs the width
@@ -68,7 +77,7 @@ with page_guard():
                 layers, tiles=tiles, tianditu_key=tianditu_key, lang=lang()
             )
         except ValueError as exc:  # a malformed Tianditu key: say so, show the offline map
-            st.warning(str(exc))
+            st.warning(md_text(exc))
             m = mapview.city_overview_map(layers, lang=lang())
         show_map(m, key="home_map")
 

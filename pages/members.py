@@ -13,7 +13,7 @@ from grid_planning.export import column_headers
 from grid_planning.i18n import source_text
 from grid_planning.roster import grid_roster, lead_obligations, roster_table
 from grid_planning.workspace import facility_label
-from pages._common import ensure_navigation, lang, page_guard, tr
+from pages._common import ensure_navigation, lang, md_text, page_guard, tr, tr_md
 from pages._ws import action, fmt, require_plan, workspace
 
 ensure_navigation(__file__)
@@ -78,13 +78,13 @@ with page_guard():
         lead_level = tr("vocab.level." + str(lead["level"]))
         lead_type = tr("vocab.type." + str(lead["type"]))
         lead_owner = tr("vocab.owner." + str(lead["owner_level"]))
-        st.markdown(f"**{facility_label(lead, lang())}** · {lead_level} · {lead_type} · {lead_owner} · "
+        st.markdown(f"**{md_text(facility_label(lead, lang()))}** · {lead_level} · {lead_type} · {lead_owner} · "
                     f"{tr('ws.col.beds')} {_beds(lead.get('beds'))}")
         if lead.get("level_source") == "assumed":
             st.warning(tr("ws.mem.assumed_lead"))
         exc = ws.plan.exception_for("G4", lead["id"])
         if exc is not None:
-            st.info(tr("ws.mem.designated", reason=exc.reason))
+            st.info(tr_md("ws.mem.designated", reason=exc.reason))
 
         ob = lead_obligations(ws.layers, ws.plan).set_index("grid_id").loc[grid]
         st.markdown(f"**{tr('ws.mem.obligations')}**")
@@ -97,7 +97,7 @@ with page_guard():
             if ob["capacity_source"] == "illustrative":
                 st.warning(tr("ws.mem.ob_illustrative"))
             else:
-                st.caption(tr("ws.mem.ob_source", source=source_text(ob["capacity_source"], lang())))
+                st.caption(tr_md("ws.mem.ob_source", source=source_text(ob["capacity_source"], lang())))
 
         st.subheader(tr("ws.mem.roster"))
         for type_, recs in sorted(ros["members"].items()):
@@ -125,7 +125,8 @@ with page_guard():
                 else:
                     with action():
                         ws.change_role(fid, role, reason=reason or None)
-                        st.session_state["role_done"] = tr("ws.mem.changed", name=options[fid], role=tr(f"plan.role.{role}"))
+                        st.session_state["role_done"] = tr_md("ws.mem.changed", name=options[fid],
+                                                              role=tr(f"plan.role.{role}"))
                         st.rerun()
         if st.session_state.get("role_done"):
             st.success(st.session_state.pop("role_done"))

@@ -14,7 +14,7 @@ from grid_planning import planmap, schema
 from grid_planning.costs import MODES
 from grid_planning.planner import PlanRequest, eligible_leads
 from grid_planning.workspace import facility_label, interpret_click
-from pages._common import ensure_navigation, lang, page_guard, tr
+from pages._common import ensure_navigation, lang, md_text, page_guard, tr, tr_md
 from pages._ws import action, check_panel, fmt, progress_runner, scenario_panel, workspace
 
 ensure_navigation(__file__)
@@ -117,7 +117,8 @@ def _parameters(ws) -> None:
                                    ("G5", ws.request.g5_waivers, "g5_waivers")):
             for i, (fid, reason) in enumerate(pairs):
                 c1, c2 = st.columns([5, 1])
-                c1.markdown(f"**{rule}** · {h_labels.get(fid) or lead_labels.get(fid) or fid} — {reason}")
+                label = h_labels.get(fid) or lead_labels.get(fid) or fid
+                c1.markdown(f"**{rule}** · {md_text(label)} — {md_text(reason)}")
                 if c2.button(tr("ws.remove"), key=f"rm_{rule}_{i}"):
                     ws.set_request(**{field: tuple(p for p in pairs if p[0] != fid)})
                     st.rerun()
@@ -161,14 +162,14 @@ def _parameters(ws) -> None:
 
 def _history(ws) -> None:
     c1, c2, c3 = st.columns([1, 1, 3])
-    if c1.button("↶ " + tr("ws.undo"), key="undo", disabled=not ws.can_undo, help=ws.undo_label(lang())):
+    if c1.button("↶ " + tr("ws.undo"), key="undo", disabled=not ws.can_undo, help=md_text(ws.undo_label(lang()))):
         ws.undo()
         st.rerun()
-    if c2.button("↷ " + tr("ws.redo"), key="redo", disabled=not ws.can_redo, help=ws.redo_label(lang())):
+    if c2.button("↷ " + tr("ws.redo"), key="redo", disabled=not ws.can_redo, help=md_text(ws.redo_label(lang()))):
         ws.redo()
         st.rerun()
     if ws.undo_label(lang()):
-        c3.caption(tr("ws.last_action", what=ws.undo_label(lang())))
+        c3.caption(tr_md("ws.last_action", what=ws.undo_label(lang())))
 
 
 def _map(ws, fig) -> None:
@@ -210,8 +211,8 @@ def _clicked_facility(ws) -> None:
         return
     rec = row.iloc[0].to_dict()
     eligible = fid in set(eligible_leads(fac, PlanRequest(k=2))["id"].astype(str))
-    st.info(tr("ws.fac.clicked", name=facility_label(rec, lang()), level=tr(f"vocab.level.{rec['level']}"),
-               type=tr(f"vocab.type.{rec['type']}"), owner=tr(f"vocab.owner.{rec['owner_level']}")))
+    st.info(tr_md("ws.fac.clicked", name=facility_label(rec, lang()), level=tr(f"vocab.level.{rec['level']}"),
+                  type=tr(f"vocab.type.{rec['type']}"), owner=tr(f"vocab.owner.{rec['owner_level']}")))
     c1, c2, c3 = st.columns(3)
     req = ws.request
     if c1.button(tr("ws.fac.fix"), key="fac_fix", disabled=not eligible):
@@ -243,8 +244,8 @@ def _hand_edits(ws, fig) -> None:
         ws.select(chosen)
     if ws.selection:
         sel = fig.units.loc[list(ws.selection)]
-        st.caption(tr("ws.edit.selected", n=len(sel), population=f"{sel['population'].sum():,.0f}",
-                      grids=", ".join(sorted(set(sel["grid_id"].dropna())))))
+        st.caption(tr_md("ws.edit.selected", n=len(sel), population=f"{sel['population'].sum():,.0f}",
+                         grids=", ".join(sorted(set(sel["grid_id"].dropna())))))
     c1, c2, c3, c4, c5 = st.columns([2, 1, 1, 1, 1])
     target = c1.selectbox(tr("ws.edit.target"), ws.plan.grid_ids, key="edit_target",
                           format_func=lambda g: f"{g} · {fig.grids.at[g, 'lead_name']}" if g in fig.grids.index else g)
@@ -327,7 +328,8 @@ def _what_if(ws) -> None:
         st.caption(tr("ws.whatif.none"))
     for i, row in edits.iterrows():
         c1, c2 = st.columns([6, 1])
-        c1.markdown(f"{i + 1}. **{row['action']}** · {row['name']} (`{row['facility_id']}`) {row['detail']}")
+        c1.markdown(f"{i + 1}. **{md_text(row['action'])}** · {md_text(row['name'])} "
+                    f"({md_text(row['facility_id'])}) {md_text(row['detail'])}")
         if c2.button(tr("ws.remove"), key=f"wi_rm_{i}"):
             with action():
                 _after_edit(ws.remove_edit(int(i)))
@@ -402,14 +404,14 @@ def _export(ws) -> None:
 with page_guard():
     ws = workspace()
     st.title(tr("ws.plan.title"))
-    st.caption(tr("ws.plan.caption", name=ws.layers.name))
+    st.caption(tr_md("ws.plan.caption", name=ws.layers.name))
     with st.sidebar:
         _parameters(ws)
     infeasible = st.session_state.get("plan_infeasible")
     if infeasible is not None:
-        st.error(infeasible.message(lang()))
+        st.error(md_text(infeasible.message(lang())))
         for tip in infeasible.suggestion_texts(lang()):
-            st.markdown(f"- {tip}")
+            st.markdown(f"- {md_text(tip)}")
     if ws.plan is None:
         st.info(tr("ws.plan.start"))
     else:

@@ -323,10 +323,6 @@ def test_html_map_is_self_contained(clean_html):
     assert "区人民医院" in page and "示意数据说明" in page
 
 
-@pytest.mark.xfail(reason="folium/branca renders map data as a Jinja template: hostile names break "
-                          "the map builders until mapview/planmap pass their data through "
-                          "textsafe.script_json (parallel branch); the export inherits that fix",
-                   strict=False)
 def test_html_map_keeps_hostile_text_as_data(exported):
     page = exported("html").data.decode("utf-8")
     assert "网格市 &lt;b&gt;示例&lt;/b&gt;" in page and "<b>示例</b>" not in page

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-
 import geopandas as gpd
 import numpy as np
 import pytest
@@ -12,6 +10,7 @@ from shapely.geometry import Point, box
 from grid_planning import mapview
 from grid_planning.coords import wgs84_to_gcj02
 from grid_planning.layers import load_sample_city
+from grid_planning.textsafe import script_json
 
 
 @pytest.fixture(scope="module")
@@ -83,7 +82,7 @@ def test_units_geojson_is_cached_by_fingerprint(city):
     assert a is b
 
 
-def test_facility_text_is_escaped_and_provenance_is_told():
+def test_facility_text_is_plain_lines_and_provenance_is_told():
     row = {
         "id": "f1",
         "name": "<script>alert(1)</script>&医院",
@@ -94,13 +93,14 @@ def test_facility_text_is_escaped_and_provenance_is_told():
         "source": "illustrative",
         "level_source": "assumed",
     }
-    tip = mapview.facility_tooltip(row, "zh")
-    assert "<script>" not in tip and "&lt;script&gt;" in tip and "&amp;医院" in tip
-    assert "示意数据" in tip and "假定等级" in tip
-    pop = mapview.facility_popup(row, "en")
-    assert "Beds: 120" in pop and "illustrative" in pop
-    real = mapview.facility_tooltip({**row, "source": "real", "level_source": "data"}, "zh")
-    assert "真实数据" in real and "示意" not in real
+    tip = mapview.facility_lines(row, "zh")
+    # The name is text (escaped by the browser's gpLines), not markup made in Python.
+    assert tip[0] == ["<script>alert(1)</script>&医院", "b"]
+    assert ["示意数据（生成，非真实机构）", "n"] in tip and ["假定等级", "n"] in tip
+    details = mapview.facility_details(row, "en")
+    assert "Beds: 120" in details and "ID: f1" in details
+    real = mapview.facility_lines({**row, "source": "real", "level_source": "data"}, "zh")
+    assert "真实数据" in real and not any("示意" in str(line) for line in real)
 
 
 def test_marker_styles_differ_for_illustrative():
@@ -112,14 +112,15 @@ def test_marker_styles_differ_for_illustrative():
 
 def test_overview_map_contents(city):
     html = mapview.map_html(mapview.city_overview_map(city, lang="zh"))
-    assert "人口密度（人/平方公里）" in html  # choropleth legend
+    # Text reaches the page as script_json: UTF-8, with "/" written "\/".
+    assert script_json("人口密度（人/平方公里）") in html  # choropleth legend
     assert "示意数据" in html  # facility legend tells illustrative apart
     for name in city.districts["name"]:  # district labels
-        assert json.dumps(name)[1:-1] in html
+        assert script_json(name)[1:-1] in html
     assert "preferCanvas" in html or "prefer_canvas" in html.lower()
     assert "openstreetmap" not in html and "tianditu" not in html  # no tiles by default
     en = mapview.map_html(mapview.city_overview_map(city, lang="en"))
-    assert "Population density (people/km²)" in en
+    assert script_json("Population density (people/km²)") in en
 
 
 def test_amap_tiles_shift_overlays_to_gcj02(city):

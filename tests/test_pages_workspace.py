@@ -14,6 +14,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from grid_planning.graph import facility_units, unit_adjacency
+from grid_planning.textsafe import escape_markdown
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
 TIMEOUT = 120
@@ -197,7 +198,8 @@ def test_what_if_upgrade_makes_a_lead_and_changes_the_plan():
     assert grid in _grid_table(at)["Grid"].tolist()
     g4 = [c for c in ws.figures("en").checks if c.rule == "G4" and c.grid_id == grid]
     assert [c.status for c in g4] == ["pass"]
-    assert any(fid in m.value and "change" in m.value for m in at.markdown)
+    # The id is shown as typed: Markdown-escaped in the element's source (textsafe.escape_markdown).
+    assert any(escape_markdown(fid) in m.value and "change" in m.value for m in at.markdown)
     # The user's data are untouched.
     assert ws.layers.facilities.set_index("id").at[fid, "level"] == "secondary"
 

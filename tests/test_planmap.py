@@ -1,12 +1,12 @@
 """Plan maps: grid colours, borders where grids meet, leads marked, travel classes, offline HTML."""
 
-import folium
 import numpy as np
 import pytest
 import shapely
 from plan_fixtures import make_costs, make_layers, make_plan
 
 from grid_planning import planmap
+from grid_planning.mapelements import DataLayer
 from grid_planning.metrics import unit_metrics
 from grid_planning.offline import external_hosts
 
@@ -24,7 +24,7 @@ def _geojson_payloads(m) -> list[dict]:
     out, stack = [], [m]
     while stack:
         el = stack.pop()
-        if isinstance(el, folium.GeoJson):
+        if isinstance(el, DataLayer):
             out.append(el.data)
         stack.extend(el._children.values())
     return out
@@ -175,11 +175,12 @@ def test_planned_facility_is_labelled(city):
     layers, plan, costs, ud = city
     fac = planmap.plan_facilities(layers, plan)
     row = fac.iloc[2].to_dict() | {"source": "planned", "role": "member", "grid_id": "G1"}
-    tip = planmap._plan_tooltip(row, "en")
-    assert "planned (what-if" in tip and "member of G1" in tip
-    # Names from users' files are escaped.
-    tip = planmap._plan_tooltip(row | {"name": "<script>x</script>"}, "en")
-    assert "<script>" not in tip and "&lt;script&gt;" in tip
+    tip = planmap.plan_tooltip_lines(row, "en")
+    assert ["planned (what-if, not an existing institution)", "n"] in tip
+    assert "member of G1" in tip
+    # Names from users' files stay text: the browser escapes each line (gpLines).
+    tip = planmap.plan_tooltip_lines(row | {"name": "<script>x</script>"}, "en")
+    assert tip[0] == ["<script>x</script>", "b"]
 
 
 def test_plan_map_keeps_the_view_per_city_in_the_browser_tab(city):
