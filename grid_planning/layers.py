@@ -936,10 +936,15 @@ def _usable_units(
     if invalid.any():
         repaired = [_polygonal_part(g) for g in shapely.make_valid(np.asarray(geoms[invalid].values))]
         fixed.loc[invalid] = gpd.GeoSeries(repaired, index=gdf.index[invalid], crs=gdf.crs)
-    area = pd.Series(0.0, index=gdf.index)
-    if (polygonal & present).any():
-        sel = polygonal & present
-        area[sel] = fixed[sel].to_crs(metric).area.to_numpy()
+    # Areas in metres only where they matter: repaired units, and units small even in degrees
+    # (a square degree is ~1e10 m², so 1e-6 deg² is far above MIN_UNIT_AREA_M2); reprojecting a
+    # whole city only to find it has no sliver would double the memory a load takes.
+    sel = polygonal & present
+    lonlat_area = pd.Series(np.asarray(shapely.area(np.asarray(fixed.values))), index=gdf.index)
+    area = pd.Series(np.where(sel, np.inf, 0.0), index=gdf.index)
+    measure = sel & (invalid | (lonlat_area < 1e-6))
+    if measure.any():
+        area[measure] = fixed[measure].to_crs(metric).area.to_numpy()
     usable = polygonal & present & ~fixed.is_empty & (area >= MIN_UNIT_AREA_M2)
     if invalid.any():
         before = pd.Series(0.0, index=gdf.index)
