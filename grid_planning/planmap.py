@@ -290,6 +290,52 @@ def _add_grid_borders(m: PlannerMap, display: UnitDisplay, labels: np.ndarray, l
     ).add_to(m)
 
 
+def island_links(layers: object, *, gcj02: bool = False, lang: str = DEFAULT_LANGUAGE) -> dict:
+    """The links the planner added between separate parts of the city (islands, exclaves, units
+    that touch the rest only at a corner; :attr:`grid_planning.cityindex.CityIndex.links`) as
+    GeoJSON lines between the two units' representative points, each with its tooltip lines."""
+    links = layers.index.links
+    if links.empty:
+        return {"type": "FeatureCollection", "features": []}
+    pts = gpd.GeoSeries(
+        gpd.points_from_xy(*layers.index.points.T), crs=layers.metric_crs
+    ).to_crs(4326)
+    if gcj02:
+        pts = for_display(gpd.GeoDataFrame(geometry=pts), gcj02=True).geometry
+    xy = np.column_stack([pts.x, pts.y])
+    feats = []
+    for row in links.itertuples():
+        a, b = xy[int(row.a)], xy[int(row.b)]
+        tip = [
+            [t("planmap.link.title", lang), "b"],
+            f"{row.unit_a} {row.name_a} — {row.unit_b} {row.name_b}",
+            t("planmap.link.gap", lang, km=f"{row.distance_m / 1000:.2f}"),
+        ]
+        feats.append({
+            "type": "Feature",
+            "properties": {"tip": tip},
+            "geometry": {"type": "LineString",
+                         "coordinates": [[round(float(a[0]), 6), round(float(a[1]), 6)],
+                                         [round(float(b[0]), 6), round(float(b[1]), 6)]]},
+        })
+    return {"type": "FeatureCollection", "features": feats}
+
+
+def _add_island_links(m: PlannerMap, layers: object, lang: str) -> None:
+    data = island_links(layers, gcj02=m.gcj02, lang=lang)
+    if not data["features"]:
+        return
+    DataLayer(
+        data,
+        name=t("planmap.layer.links", lang),
+        style=fixed_style({"color": "#c2185b", "weight": 2.2, "dashArray": "6 4", "opacity": 0.95}),
+        on_each_feature=JsCode(
+            "function(f,layer){layer.bindTooltip(function(){return gpLines(f.properties.tip);},"
+            "{className:'gp-tip',sticky:true});}"
+        ),
+    ).add_to(m)
+
+
 def _add_grid_labels(m: PlannerMap, points: Mapping[str, tuple[float, float]], names: Mapping[str, str],
                      lang: str) -> None:
     add_labels(
@@ -526,6 +572,7 @@ def plan_map(
         add_polygons(m, _collection(display, props), name=name, palette=palette, tooltip=tip,
                      fill_opacity=0.8, weight=0.2)
     _add_grid_borders(m, display, labels, lang)
+    _add_island_links(m, layers, lang)
     add_outline(m, layers.boundary)
     add_districts(m, layers.districts, labels=False)
     sel = set(map(str, selection))
@@ -560,6 +607,8 @@ def plan_map(
         (marker_svg("general", "secondary", False), t("planmap.legend.real", lang)),
         (marker_svg("general", "secondary", True), t("source.illustrative", lang)),
         (_collaborator_svg(), t("planmap.legend.collaborator", lang)),
+        ("<svg width='22' height='10'><line x1='1' y1='5' x2='21' y2='5' stroke='#c2185b' "
+         "stroke-width='2.2' stroke-dasharray='6 4'/></svg>", t("planmap.legend.link", lang)),
     ], "topleft")
     if view_key:
         keep_view(m, f"{view_key}:{layers_fingerprint(layers)}")

@@ -55,7 +55,7 @@ def cost_provider(
 
 def default_k(layers: CityLayers) -> int:
     """A sensible first k: a handful of grids, never more than the eligible leads allow."""
-    n = len(eligible_leads(layers.facilities, PlanRequest(k=2)))
+    n = len(eligible_leads(layers.facilities, PlanRequest(k=2), layers))
     return max(2, min(4, n))
 
 

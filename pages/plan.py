@@ -12,7 +12,7 @@ from streamlit_folium import st_folium
 
 from grid_planning import planmap, schema
 from grid_planning.costs import MODES
-from grid_planning.planner import PlanRequest, eligible_leads
+from grid_planning.planner import PlanRequest, designation_candidates, eligible_leads
 from grid_planning.workspace import facility_label, interpret_click
 from pages._common import ensure_navigation, lang, md_text, page_guard, tr, tr_md
 from pages._ws import action, check_panel, fmt, progress_runner, scenario_panel, workspace
@@ -67,7 +67,7 @@ def _parameters(ws) -> None:
     layers = ws.effective_layers()
     fac = layers.facilities
     req = ws.request
-    elig = eligible_leads(fac, PlanRequest(k=2))
+    elig = eligible_leads(fac, PlanRequest(k=2), layers)
     elig_labels = _labels(elig)
     n_elig = len(elig) + len(req.designated_leads)
     st.subheader(tr("ws.plan.params"))
@@ -104,10 +104,8 @@ def _parameters(ws) -> None:
 
     with st.expander(tr("ws.exc.title"), expanded=bool(req.designated_leads or req.g5_waivers)):
         st.caption(tr("ws.exc.caption"))
-        hospitals = fac[fac["level"].isin(["tertiary", "secondary", "unknown"])
-                        & fac["type"].isin(sorted(schema.LEAD_TYPES))
-                        & ~fac["id"].astype(str).isin(elig["id"].astype(str))]
-        h_labels = _labels(hospitals)
+        # Only the hospitals the G4 rule lets lead by designation (grid_planning.rules).
+        h_labels = _labels(designation_candidates(layers, fac))
         _exception_form(ws, "designate_form", "designated_leads", h_labels, "ws.exc.designate", "ws.exc.add",
                         select_key="exc_fid", reason_key="exc_reason")
         lead_labels = _labels(fac[fac["id"].astype(str).isin(list(elig_labels) + [f for f, _ in ws.request.designated_leads])])
@@ -210,7 +208,7 @@ def _clicked_facility(ws) -> None:
         st.session_state.pop("clicked_facility", None)
         return
     rec = row.iloc[0].to_dict()
-    eligible = fid in set(eligible_leads(fac, PlanRequest(k=2))["id"].astype(str))
+    eligible = fid in set(eligible_leads(fac, PlanRequest(k=2), ws.effective_layers())["id"].astype(str))
     st.info(tr_md("ws.fac.clicked", name=facility_label(rec, lang()), level=tr(f"vocab.level.{rec['level']}"),
                   type=tr(f"vocab.type.{rec['type']}"), owner=tr(f"vocab.owner.{rec['owner_level']}")))
     c1, c2, c3 = st.columns(3)
