@@ -23,11 +23,14 @@ _MESSAGES_DIR = Path(__file__).with_name("messages")
 def _flatten(table: dict, prefix: str = "") -> dict[str, dict[str, str]]:
     out: dict[str, dict[str, str]] = {}
     for key, value in table.items():
+        if not isinstance(value, dict):
+            continue
         name = f"{prefix}{key}"
-        if isinstance(value, dict) and ("zh" in value or "en" in value):
-            out[name] = {k: str(v) for k, v in value.items()}
-        elif isinstance(value, dict):
-            out.update(_flatten(value, f"{name}."))
+        texts = {k: str(v) for k, v in value.items() if not isinstance(v, dict)}
+        if "zh" in texts or "en" in texts:
+            out[name] = texts
+        # A message may have messages under it ([exports.ui.format] and [exports.ui.format.gpkg]).
+        out.update(_flatten({k: v for k, v in value.items() if isinstance(v, dict)}, f"{name}."))
     return out
 
 

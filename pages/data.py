@@ -5,6 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from grid_planning.coords import COORD_SYSTEMS
+from grid_planning.i18n import t
 from grid_planning.textsafe import escape_markdown
 from grid_planning.ui_state import UPLOAD_SLOTS, load_uploads, report_table, upload_layers
 from pages._common import (
@@ -68,10 +69,11 @@ with page_guard():
             )
             choices[slot] = _layer_choice(slot, uploads[slot])
         c1, c2 = st.columns(2)
+        lng = lang()  # bound now: Streamlit may call format_func outside the script run
         coords = c1.radio(
             tr("data.coords"),
             options=list(COORD_SYSTEMS),
-            format_func=lambda k: tr(f"data.coords.{k}"),
+            format_func=lambda k: t(f"data.coords.{k}", lng),
             horizontal=True,
         )
         city_name = c2.text_input(tr("data.city_name"), value="")

@@ -92,7 +92,8 @@ with page_guard():
             ready = st.session_state.get("scn_export_data")
             if ready is not None and ready[0] == info.id:
                 st.download_button(tr("team.download"), data=ready[1], file_name=f"scenario_{info.id}.gpkg",
-                                   mime="application/geopackage+sqlite3", key="scn_download")
+                                   mime="application/geopackage+sqlite3", key="scn_download",
+                                   on_click="ignore")  # no rerun that could cancel the download
 
         with st.expander(tr("team.edit_title"), expanded=True):
             c_left, c_right = st.columns(2)

@@ -42,7 +42,8 @@ def test_unknown_key_is_visible_not_a_crash():
 
 
 def test_chinese_texts_contain_chinese():
-    han = re.compile(r"[\u4e00-\u9fff]")
+    # Han characters or full-width (Chinese) punctuation: "Shapefile（UTF-8，zip）" is Chinese text.
+    han = re.compile(r"[\u4e00-\u9fff\u3000-\u303f\uff00-\uffef]")
     no_han = [k for k, v in catalogue().items() if not han.search(v["zh"]) and re.search("[A-Za-z]{4,}", v["zh"])]
     # Chinese entries may quote codes (G1, CSV), but a purely English "Chinese" text is a missing translation.
     assert no_han == [] or all(len(catalogue()[k]["zh"]) < 12 for k in no_han)
@@ -56,3 +57,24 @@ def test_source_text_names_every_source_in_the_readers_language():
     assert source_text("what_if", "en") == "what-if (planned)"
     # a label of the user's own is shown as given, never as a catalogue key
     assert source_text("卫健委2023年报", "zh") == "卫健委2023年报" and source_text(None) == ""
+
+
+def test_a_message_with_messages_under_it_keeps_both():
+    # [exports.ui.format] (the label) and [exports.ui.format.gpkg] (an option): both are messages;
+    # the options used to be lost, and the export format list showed raw keys.
+    assert t("exports.ui.format", "zh") == "格式"
+    assert t("exports.ui.format.gpkg", "en").startswith("Plan GeoPackage")
+    assert t("data.coords.gcj02", "zh") != "data.coords.gcj02"
+    import tomllib
+    from pathlib import Path
+
+    def tables(table: dict, prefix: str = ""):
+        for key, value in table.items():
+            if isinstance(value, dict):
+                if "zh" in value:
+                    yield prefix + key
+                yield from tables(value, f"{prefix}{key}.")
+
+    for path in Path(catalogue.__module__.replace(".", "/")).parent.joinpath("messages").glob("*.toml"):
+        for key in tables(tomllib.loads(path.read_text(encoding="utf-8"))):
+            assert key in catalogue(), (path.name, key)
