@@ -36,9 +36,11 @@ import html
 import json
 import math
 import re
+import threading
 import weakref
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from functools import lru_cache
+from typing import TypeVar
 
 import folium
 import geopandas as gpd
@@ -52,6 +54,8 @@ from grid_planning.i18n import DEFAULT_LANGUAGE, t
 from grid_planning.mapelements import HELPERS_JS, DataLayer, LayerSwitcher, add_script
 from grid_planning.offline import VENDOR_URL, localise
 from grid_planning.textsafe import script_json
+
+T = TypeVar("T")
 
 #: Basemap choices; "none" is the default and needs no network.
 TILES: tuple[str, ...] = ("none", "osm", "tianditu", "amap")
@@ -147,6 +151,20 @@ def _validate_key(key: str | None) -> str:
     return key.strip()
 
 
+def check_tiles(tiles: str, tianditu_key: str | None = None) -> None:
+    """Check a basemap choice before building a map with it.
+
+    Raises
+    ------
+    ValueError
+        Unknown ``tiles``, or ``"tianditu"`` without a well-formed key (the message says so).
+    """
+    if tiles not in TILES:
+        raise ValueError(f"tiles must be one of {TILES}, not {tiles!r}")
+    if tiles == "tianditu":
+        _validate_key(tianditu_key)
+
+
 def base_map(
     bounds: Sequence[float],
     *,
@@ -182,8 +200,7 @@ def base_map(
     ValueError
         Unknown ``tiles`` or a missing/malformed Tianditu key.
     """
-    if tiles not in TILES:
-        raise ValueError(f"tiles must be one of {TILES}, not {tiles!r}")
+    check_tiles(tiles, tianditu_key)
     minx, miny, maxx, maxy = (float(v) for v in bounds)
     gcj02 = tiles == "amap"
     if gcj02:
@@ -550,6 +567,7 @@ def add_polygons(
     fill_opacity: float = 0.75,
     show: bool = True,
     no_data: str = NO_DATA_COLOUR,
+    precision: int = 5,
 ) -> DataLayer:
     """Many polygons as ONE layer, coloured by each feature's class index ``properties.k``.
 
@@ -570,6 +588,8 @@ def add_polygons(
     stroke, weight, fill_opacity : outline colour, outline width (px) and fill opacity.
     show : bool
         Whether the layer is on when the map opens.
+    precision : int
+        Decimals of the coordinates sent (:func:`display_geojson` rounds to 5 by default).
 
     Returns
     -------
@@ -604,6 +624,7 @@ def add_polygons(
         show=show,
         style=style,
         on_each_feature=JsCode(each),
+        precision=precision,
         smoothFactor=1.0,
     )
     layer.add_to(m)
@@ -664,15 +685,17 @@ def add_outline(
 ) -> DataLayer:
     """The city outline: a dark line, no fill, not interactive."""
     lang = getattr(m, "lang", DEFAULT_LANGUAGE)
-    data = display_geojson(
-        boundary[[boundary.geometry.name]], tolerance_m=10.0, gcj02=getattr(m, "gcj02", False)
-    )
+    gcj02 = bool(getattr(m, "gcj02", False))
+    data = memo(boundary, ("outline", gcj02), lambda: display_geojson(
+        boundary[[boundary.geometry.name]], tolerance_m=10.0, gcj02=gcj02
+    ))
     layer = DataLayer(
         data,
         name=name or t("map.boundary.layer", lang),
         style=fixed_style({"color": colour, "weight": weight, "fill": False}),
         interactive=False,
         control=False,
+        precision=5,
     )
     layer.add_to(m)
     return layer
@@ -692,29 +715,63 @@ def add_districts(
         return None
     lang = getattr(m, "lang", DEFAULT_LANGUAGE)
     group = folium.FeatureGroup(name=name or t("map.districts.layer", lang), show=True)
-    cols = [name_column] if name_column in districts else []
-    shown = for_display(districts, m)
-    data = display_geojson(shown[[*cols, shown.geometry.name]], cols, tolerance_m=10.0)
+    gcj02 = bool(getattr(m, "gcj02", False))
+    data, label_points = memo(districts, ("districts", name_column, gcj02),
+                              lambda: _district_display(districts, name_column, gcj02))
     DataLayer(
         data,
         style=fixed_style({"color": colour, "weight": 1.2, "dashArray": "5 4", "fill": False}),
         interactive=False,
         control=False,
+        precision=5,
     ).add_to(group)
-    if labels and cols:
-        metric = shown.to_crs(_utm(shown))
-        points = gpd.GeoSeries(metric.geometry.representative_point(), crs=metric.crs).to_crs(4326)
-        add_labels(
-            group,
-            [
-                (pt.x, pt.y, label)
-                for label, pt in zip(shown[name_column].astype(str), points, strict=True)
-                if not pt.is_empty
-            ],
-            control=False,
-        )
+    if labels and label_points:
+        add_labels(group, label_points, control=False)
     group.add_to(m)
     return group
+
+
+def _district_display(
+    districts: gpd.GeoDataFrame, name_column: str, gcj02: bool
+) -> tuple[dict, list[tuple[float, float, str]]]:
+    """Display GeoJSON of the district outlines and their label points (lon, lat, name)."""
+    cols = [name_column] if name_column in districts else []
+    shown = for_display(districts, gcj02=gcj02)
+    data = display_geojson(shown[[*cols, shown.geometry.name]], cols, tolerance_m=10.0)
+    if not cols:
+        return data, []
+    metric = shown.to_crs(_utm(shown))
+    points = gpd.GeoSeries(metric.geometry.representative_point(), crs=metric.crs).to_crs(4326)
+    return data, [
+        (pt.x, pt.y, label)
+        for label, pt in zip(shown[name_column].astype(str), points, strict=True)
+        if not pt.is_empty
+    ]
+
+
+_MEMO: dict[tuple, tuple[weakref.ref, object]] = {}
+_MEMO_LOCK = threading.Lock()
+
+
+def memo(owner: object, key: tuple, compute: Callable[[], T]) -> T:
+    """``compute()``, kept as long as ``owner`` (a layer of a city) lives, under ``key``.
+
+    Display geometry of a city's outline, districts and island links is the same for every map
+    drawn of it; every plan map used to simplify and reproject it again. The value is shared:
+    treat it as read-only.
+    """
+    k = (id(owner), key)
+    with _MEMO_LOCK:
+        hit = _MEMO.get(k)
+    if hit is not None and hit[0]() is owner:
+        return hit[1]
+    value = compute()
+    with _MEMO_LOCK:
+        if len(_MEMO) > 64:
+            for dead in [d for d, (ref, _) in _MEMO.items() if ref() is None]:
+                del _MEMO[dead]
+        _MEMO[k] = (weakref.ref(owner), value)
+    return value
 
 
 def fixed_style(style: Mapping[str, object]) -> JsCode:

@@ -52,6 +52,7 @@ from grid_planning.mapview import (
     for_display,
     layers_fingerprint,
     marker_svg,
+    memo,
     swatch,
     units_geojson_for,
 )
@@ -322,7 +323,8 @@ def island_links(layers: object, *, gcj02: bool = False, lang: str = DEFAULT_LAN
 
 
 def _add_island_links(m: PlannerMap, layers: object, lang: str) -> None:
-    data = island_links(layers, gcj02=m.gcj02, lang=lang)
+    data = memo(layers, ("island_links", m.gcj02, lang),
+                lambda: island_links(layers, gcj02=m.gcj02, lang=lang))
     if not data["features"]:
         return
     DataLayer(
@@ -355,7 +357,7 @@ def _outline_units(m: PlannerMap, display: UnitDisplay, mask: np.ndarray, *, nam
     style = {"color": colour, "weight": weight, "fill": False, "opacity": 1.0}
     if dash:
         style["dashArray"] = dash
-    DataLayer(data, name=name, style=fixed_style(style), interactive=False).add_to(m)
+    DataLayer(data, name=name, style=fixed_style(style), interactive=False, precision=5).add_to(m)
 
 
 def plan_facilities(layers: object, plan: object) -> gpd.GeoDataFrame:

@@ -78,9 +78,9 @@ def script_json(value: Any) -> str:
     Examples
     --------
     >>> script_json({"name": "Clinic {{7*7}}</script>"})
-    '{"name": "Clinic \\\\u007b\\\\u007b7*7\\\\u007d\\\\u007d\\\\u003c\\\\/script\\\\u003e"}'
+    '{"name":"Clinic \\\\u007b\\\\u007b7*7\\\\u007d\\\\u007d\\\\u003c\\\\/script\\\\u003e"}'
     """
-    text = json.dumps(value, ensure_ascii=False, allow_nan=False)
+    text = json.dumps(value, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
     for char, escaped in _GLOBAL:
         if char in text:  # str.replace is far faster than translate on megabytes of GeoJSON
             text = text.replace(char, escaped)

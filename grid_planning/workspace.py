@@ -44,6 +44,7 @@ from grid_planning.layers import CityLayers
 from grid_planning.plan import FacilityEdit, Plan, apply_facility_edits, effective_layers
 from grid_planning.planner import PlanRequest, PlanResult, compare_k, move_units, plan_city, replan
 from grid_planning.scenarios import ScenarioStore, changed_parts, grid_outlines, layer_fingerprints
+from grid_planning.shared import SharedCache, content_key, plan_digest
 
 #: Signature of a cost provider: ``(layers, params, facilities or None) -> CostMatrix``, as
 #: :func:`grid_planning.costs.travel_costs` (the default, cached per fingerprint). ``facilities`` is
@@ -54,6 +55,8 @@ Progress = Callable[[float, str], None]
 
 #: How many earlier plans undo can go back to (plans are small: ids only).
 HISTORY_LIMIT = 50
+#: Figures of recent plans, shared by every workspace of the process (the sessions of a server).
+SHARED_FIGURES: SharedCache = SharedCache(max_entries=32)
 
 
 class WorkspaceError(CatalogueError):
@@ -590,18 +593,29 @@ class Workspace:
     # ---- metrics ---------------------------------------------------------------------------
     def figures(self, lang: str = "zh") -> Figures:
         """Unit, grid and city figures and the policy checks of the current plan, computed once per
-        plan revision and language (the pages call this on every rerun)."""
+        plan content, travel model and language for the whole server (the pages call this on every
+        rerun; :data:`SHARED_FIGURES`). The frames are shared: read them, never change them."""
+        from grid_planning.mapview import layers_fingerprint
         from grid_planning.metrics import check_policy, city_metrics, grid_metrics, unit_metrics
 
         plan = self._require_plan()
         key = (self.revision, lang, id(plan))
         hit = self._figures.get(key)
         if hit is None:
-            costs = self.costs()
-            ud = unit_metrics(self.layers, plan, costs)
-            gd = grid_metrics(self.layers, plan, costs, lang=lang, unit_df=ud)
-            hit = Figures(units=ud, grids=gd, city=city_metrics(self.layers, plan, costs, unit_df=ud, grid_df=gd),
-                          checks=check_policy(self.layers, plan))
+
+            def compute() -> Figures:
+                costs = self.costs()
+                ud = unit_metrics(self.layers, plan, costs)
+                gd = grid_metrics(self.layers, plan, costs, lang=lang, unit_df=ud)
+                return Figures(units=ud, grids=gd,
+                               city=city_metrics(self.layers, plan, costs, unit_df=ud, grid_df=gd),
+                               checks=check_policy(self.layers, plan))
+
+            # The same plan on the same city gives the same figures in every session: computed
+            # once per server (sessions must treat them as read-only).
+            shared = content_key("figures", layers_fingerprint(self.layers), plan_digest(plan),
+                                 repr(self.edits), repr(self.request.cost), lang)
+            hit = SHARED_FIGURES.get(shared, compute)
             self._figures.clear()
             self._figures[key] = hit
         return hit

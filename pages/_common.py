@@ -14,12 +14,14 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import folium
 import streamlit as st
-from streamlit_folium import st_folium
+import streamlit_folium as sf
+from folium.elements import JSCSSMixin
 
 from grid_planning.i18n import DEFAULT_LANGUAGE, LANGUAGES, t
 from grid_planning.layers import CityLayers, load_sample_city
@@ -105,7 +107,114 @@ def active_layers() -> tuple[CityLayers, bool]:
     return sample_layers(), True
 
 
-def show_map(m: folium.Map, *, key: str, height: int = 640) -> None:
-    """Show a map with every asset served locally; no interaction is sent back (cheap reruns)."""
+@dataclass
+class MapPayload:
+    """A map rendered for the ``st_folium`` component: what it sends to the browser.
+
+    Rendering (folium's templates, then streamlit-folium's pass over every element's script) is
+    most of a map's cost; the payload is what is kept and shared between sessions.
+    """
+
+    script: str
+    header: str
+    html: str
+    map_id: str
+    css_links: list[str]
+    js_links: list[str]
+    bounds: list
+    zoom: object
+    #: streamlit-folium's component key per widget key (a hash over the whole script).
+    hashes: dict[str, str] = field(default_factory=dict)
+
+
+def render_payload(m: folium.Map) -> MapPayload:
+    """What :func:`streamlit_folium.st_folium` sends for ``m``, computed the same way (its own
+    functions, in its order), without showing it. ``m`` is finished first (layer switcher,
+    local assets)."""
     finish(m)
-    st_folium(m, key=key, height=height, use_container_width=True, returned_objects=[])
+    m.get_root().render()
+    m.render()
+    html = sf._get_html(m)
+    header = sf._get_header(m)
+    script = sf._get_map_string(m)
+    css: list[str] = []
+    js: list[str] = []
+    stack = [m]
+    while stack:  # st_folium's walk: the assets of every element, in tree order
+        el = stack.pop(0)
+        if isinstance(el, JSCSSMixin):
+            css += [href for _, href in getattr(el, "default_css", [])]
+            js += [src for _, src in getattr(el, "default_js", [])]
+        stack[:0] = list(getattr(el, "_children", {}).values())
+    try:
+        bounds = m.get_bounds()
+    except AttributeError:
+        bounds = [[None, None], [None, None]]
+    return MapPayload(script=script, header=header, html=html, map_id=sf.get_full_id(m),
+                      css_links=list(dict.fromkeys(css)), js_links=list(dict.fromkeys(js)),
+                      bounds=bounds, zoom=m.options.get("zoom"))
+
+
+@st.cache_resource(show_spinner=False, max_entries=48)
+def _shared_payload(key: str, _build: Callable[[], folium.Map]) -> MapPayload:
+    """One rendered map per content key for the whole server (see grid_planning.shared)."""
+    return render_payload(_build())
+
+
+def show_map(
+    m: folium.Map | Callable[[], folium.Map],
+    *,
+    key: str,
+    height: int = 640,
+    cache_key: str | None = None,
+    returned_objects: Sequence[str] = (),
+) -> dict | None:
+    """Show a map (every asset served locally) and return what ``st_folium`` returns.
+
+    Parameters
+    ----------
+    m : folium.Map or callable
+        The map, or a function building it.
+    key : str
+        Widget key.
+    height : int
+        Pixels.
+    cache_key : str, optional
+        :func:`grid_planning.shared.content_key` of everything the map is drawn from. With it, ``m``
+        (a function) is called only when no session of this server has shown that map yet; the
+        rendered map is shared, so reruns and other sessions cost no map building at all.
+    returned_objects : sequence of str
+        What the browser sends back on interaction (``st_folium``'s names); nothing by default,
+        so panning and zooming cause no rerun.
+    """
+    build = m if callable(m) and not isinstance(m, folium.Map) else (lambda: m)
+    if cache_key is not None:
+        payload = _shared_payload(cache_key, build)
+    else:
+        payload = render_payload(build())
+    returned = list(returned_objects)
+    hash_key = payload.hashes.get(key)
+    if hash_key is None:
+        hash_key = payload.hashes[key] = sf.generate_js_hash(payload.script, key, False)
+    bounds = payload.bounds
+    defaults = {
+        "last_clicked": None, "last_object_clicked": None, "last_object_clicked_count": None,
+        "last_object_clicked_tooltip": None, "last_object_clicked_popup": None,
+        "all_drawings": None, "last_active_drawing": None,
+        "bounds": {"_southWest": {"lat": bounds[0][0], "lng": bounds[0][1]},
+                   "_northEast": {"lat": bounds[1][0], "lng": bounds[1][1]}},
+        "zoom": payload.zoom, "last_circle_radius": None, "last_circle_polygon": None,
+        "selected_layers": None, "selected_tags": None, "last_geocoder_result": None,
+    }
+
+    def on_change() -> None:
+        st.session_state[key] = st.session_state.get(hash_key, {})
+
+    return sf._component_func(
+        script=payload.script, header=payload.header, html=payload.html, id=payload.map_id,
+        key=hash_key, height=height, width=None, returned_objects=returned,
+        default={k: v for k, v in defaults.items() if k in returned}, zoom=None, center=None,
+        feature_group=None, return_on_hover=False, layer_control=None, pixelated=False,
+        css_links=payload.css_links, js_links=payload.js_links, on_change=on_change,
+        wrap_longitude=False,
+    )

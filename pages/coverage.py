@@ -7,11 +7,12 @@ from __future__ import annotations
 import pandas as pd
 import plotly.express as px
 import streamlit as st
-from streamlit_folium import st_folium
 
 from grid_planning import planmap
+from grid_planning.mapview import layers_fingerprint
 from grid_planning.metrics import travel_distribution, underserved_units
-from pages._common import ensure_navigation, lang, page_guard, tr
+from grid_planning.shared import content_key, plan_digest
+from pages._common import ensure_navigation, lang, page_guard, show_map, tr
 from pages._ws import fmt, require_plan, workspace
 
 ensure_navigation(__file__)
@@ -35,8 +36,12 @@ with page_guard():
 
         map_col, table_col = st.columns([3, 2])
         with map_col:
-            m = planmap.coverage_map(ws.layers, ws.plan, fig.units, column, lang=lang())
-            st_folium(m, key="coverage_map", height=560, use_container_width=True, returned_objects=[])
+            show_map(
+                lambda: planmap.coverage_map(ws.layers, ws.plan, fig.units, column, lang=lang()),
+                key="coverage_map", height=560,
+                cache_key=content_key("coverage", layers_fingerprint(ws.layers), plan_digest(ws.plan),
+                                  column, lang()),
+            )
         with table_col:
             st.subheader(tr("ws.cov.shares"))
             g = fig.grids

@@ -8,6 +8,8 @@ import streamlit as st
 
 from grid_planning import mapview
 from grid_planning.layers import summarise
+from grid_planning.mapview import layers_fingerprint
+from grid_planning.shared import content_key
 from grid_planning.ui_state import counts_table, headline_figures, provenance_rows, report_table
 from pages._common import (
     active_layers,
@@ -73,13 +75,17 @@ with page_guard():
                     st.caption(tr("home.prov.no_sources"))
     with map_col:
         try:
-            m = mapview.city_overview_map(
-                layers, tiles=tiles, tianditu_key=tianditu_key, lang=lang()
-            )
+            mapview.check_tiles(tiles, tianditu_key)
         except ValueError as exc:  # a malformed Tianditu key: say so, show the offline map
             st.warning(md_text(exc))
-            m = mapview.city_overview_map(layers, lang=lang())
-        show_map(m, key="home_map")
+            tiles, tianditu_key = "none", None
+        # Built once per server for a city, language and basemap; every session shares it.
+        show_map(
+            lambda: mapview.city_overview_map(layers, tiles=tiles, tianditu_key=tianditu_key,
+                                              lang=lang()),
+            key="home_map",
+            cache_key=content_key("home", layers_fingerprint(layers), lang(), tiles, tianditu_key),
+        )
 
     left, right = st.columns(2)
     with left:

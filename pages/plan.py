@@ -8,13 +8,14 @@ from dataclasses import replace
 
 import pandas as pd
 import streamlit as st
-from streamlit_folium import st_folium
 
 from grid_planning import planmap, schema
 from grid_planning.costs import MODES
+from grid_planning.mapview import layers_fingerprint
 from grid_planning.planner import PlanRequest, designation_candidates, eligible_leads
+from grid_planning.shared import content_key, plan_digest
 from grid_planning.workspace import facility_label, interpret_click
-from pages._common import ensure_navigation, lang, md_text, page_guard, tr, tr_md
+from pages._common import ensure_navigation, lang, md_text, page_guard, show_map, tr, tr_md
 from pages._ws import action, check_panel, fmt, progress_runner, scenario_panel, workspace
 
 ensure_navigation(__file__)
@@ -177,10 +178,17 @@ def _map(ws, fig) -> None:
     mode = c2.radio(tr("ws.map.click_label"), CLICK_MODES, format_func=fmt("ws.map.click."),
                     horizontal=True, key="map_click_mode")
     primary = c3.checkbox(tr("ws.map.primary"), value=False, key="map_primary")
-    m = planmap.plan_map(ws.layers, ws.plan, unit_df=fig.units, shade=shade, selection=ws.selection,
-                         show_primary=primary, lang=lang(), view_key="plan")
-    out = st_folium(m, key="plan_map", height=660, use_container_width=True,
-                    returned_objects=[*CLICK_KEYS, "last_active_drawing"])
+    # Built once per server for what it shows (a plan's content, not this session's revision):
+    # a rerun, and any session with the same plan and selection, reuses the rendered map.
+    selection = tuple(sorted(ws.selection))
+    out = show_map(
+        lambda: planmap.plan_map(ws.layers, ws.plan, unit_df=fig.units, shade=shade,
+                                 selection=selection, show_primary=primary, lang=lang(),
+                                 view_key="plan"),
+        key="plan_map", height=660, returned_objects=[*CLICK_KEYS, "last_active_drawing"],
+        cache_key=content_key("plan", layers_fingerprint(ws.layers), plan_digest(ws.plan), shade,
+                          selection, primary, lang(), "plan"),
+    )
     # The count tells a second click on the same spot (toggling a unit off) from a plain rerun.
     sig = json.dumps([out.get(k) for k in CLICK_KEYS] if out else None, default=str)
     if out and sig != st.session_state.get("plan_map_sig"):
@@ -381,13 +389,13 @@ def _export(ws) -> None:
     st.caption(tr("exports.ui.caption"))
     c1, c2, c3 = st.columns([2, 1, 1])
     kind = c1.selectbox(tr("exports.ui.format"), list(FORMATS), key="export_kind",
-                        format_func=lambda k: tr(f"exports.ui.format.{k}"))
+                        format_func=fmt("exports.ui.format."))
     options = {}
     if kind in PAPER_FORMATS:
         options["paper"] = c2.selectbox(tr("exports.ui.paper"), list(PAPER_MM), key="export_paper")
         options["orientation"] = c3.selectbox(tr("exports.ui.orientation"), list(ORIENTATIONS),
                                               key="export_orientation",
-                                              format_func=lambda o: tr(f"exports.ui.orientation.{o}"))
+                                              format_func=fmt("exports.ui.orientation."))
     request = (ws.revision, lang(), kind, tuple(sorted(options.items())))
     if st.button(tr("ws.export.prepare"), key="export_prepare"):
         with action(), st.spinner(tr("ws.export.preparing")):
@@ -395,8 +403,10 @@ def _export(ws) -> None:
     ready = st.session_state.get("export_file")
     if ready and ready[0] == request:
         f = ready[1]
+        # No rerun on the click: a rerun that ends before the browser has fetched the file drops
+        # it from the media store and the download is cancelled (seen under load).
         st.download_button(tr("exports.ui.download", name=f.filename), f.data, file_name=f.filename,
-                           mime=f.mime, key="dl_export")
+                           mime=f.mime, key="dl_export", on_click="ignore")
 
 
 with page_guard():

@@ -42,6 +42,7 @@ from grid_planning import cli, mapview, planmap
 from grid_planning.costs import CostParams
 from grid_planning.export import plan_tables_xlsx
 from grid_planning.i18n import t
+from grid_planning.mapelements import unpack_geojson
 from grid_planning.metrics import unit_metrics
 from grid_planning.planner import PlanRequest
 from grid_planning.textsafe import escape_markdown, formula_like, markdown_params, xlsx_text
@@ -128,14 +129,14 @@ def _st_folium_script(m, monkeypatch) -> dict:
     return captured
 
 
-_ADD_DATA = re.compile(r"\.addData\((.*)\);$", re.M)
+_ADD_DATA = re.compile(r"\.addData\(gpGeo\((.*)\)\);$", re.M)
 _LEGEND = re.compile(r"gpLegend\(map,(.*)\);$", re.M)
 _TEMPLATE = re.compile(r'var tpl=("(?:[^"\\]|\\.)*");')
 
 
 def _embedded(text: str) -> list:
     """Every JSON value the page hands to the browser: layer data, legends, tooltip templates."""
-    out = [json.loads(m) for m in _ADD_DATA.findall(text)]
+    out = [unpack_geojson(json.loads(m)) for m in _ADD_DATA.findall(text)]
     out += [json.loads("[" + m + "]") for m in _LEGEND.findall(text)]
     out += [json.loads(m) for m in _TEMPLATE.findall(text)]
     return out

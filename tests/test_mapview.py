@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+import re
+
 import geopandas as gpd
 import numpy as np
 import pytest
@@ -10,7 +13,13 @@ from shapely.geometry import Point, box
 from grid_planning import mapview
 from grid_planning.coords import wgs84_to_gcj02
 from grid_planning.layers import load_sample_city
+from grid_planning.mapelements import unpack_geojson
 from grid_planning.textsafe import script_json
+
+
+def embedded_layers(html: str) -> list[dict]:
+    """The GeoJSON of every layer a rendered map carries (packed in the page, unpacked here)."""
+    return [unpack_geojson(json.loads(m)) for m in re.findall(r"\.addData\(gpGeo\((.*)\)\);$", html, re.M)]
 
 
 @pytest.fixture(scope="module")
@@ -131,7 +140,9 @@ def test_amap_tiles_shift_overlays_to_gcj02(city):
     mapview.add_facilities(amap, fac, legend=False)
     html = mapview.map_html(amap)
     lon, lat = wgs84_to_gcj02(fac.geometry.x.iloc[0], fac.geometry.y.iloc[0])
-    assert f"{float(lon):.6f}"[:-1] in html and f"{float(lat):.6f}"[:-1] in html
+    points = [f["geometry"]["coordinates"] for layer in embedded_layers(html) for f in layer["features"]
+              if f["geometry"]["type"] == "Point"]
+    assert points == [[pytest.approx(float(lon), abs=1e-6), pytest.approx(float(lat), abs=1e-6)]]
     assert "autonavi.com" in html
     # a real shift of a few hundred metres, not a no-op
     assert abs(float(lon) - fac.geometry.x.iloc[0]) > 1e-3

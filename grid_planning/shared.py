@@ -1,0 +1,132 @@
+"""Work shared by the sessions of one server: content digests and a cache that computes once.
+
+A dashboard server does the same heavy work for many planners: every session opens the same city
+overview, and plans made from the same request are the same plan, with the same figures and maps.
+Each such result is kept per server under a *content* key (:func:`content_key`, built from a
+layers fingerprint and :func:`plan_digest`, never a session or a revision counter), so two
+sessions share a result exactly when it would come out the same, and an uploaded city's results are
+only ever found by a session that has the same data. :class:`SharedCache` computes a missing key
+once while other sessions asking for it wait, and keeps a bounded number of results.
+
+Used by :meth:`grid_planning.workspace.Workspace.figures` (figures and policy checks) and by the
+pages' map display (``pages._common.show_map``: rendered maps).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import threading
+import weakref
+from collections import OrderedDict
+from collections.abc import Callable, Hashable
+from typing import Any, Generic, TypeVar
+
+import pandas as pd
+
+#: Plan parameters that do not change what is drawn (the moment it was made, how long it took).
+VOLATILE_PARAMS = frozenset({"created", "seconds"})
+
+_DIGESTS: dict[int, tuple[weakref.ref, str]] = {}
+_LOCK = threading.Lock()
+
+
+def _frame_bytes(obj: pd.Series | pd.DataFrame) -> bytes:
+    """Bytes that change when any value, label or column of ``obj`` changes (order included)."""
+    cols = list(obj.columns) if isinstance(obj, pd.DataFrame) else [obj.name]
+    hashed = pd.util.hash_pandas_object(obj.astype(str), index=True).to_numpy()
+    return json.dumps([str(c) for c in cols]).encode() + hashed.tobytes()
+
+
+def plan_digest(plan: Any) -> str:
+    """A digest of a :class:`~grid_planning.plan.Plan`'s content: assignment, leads, roles, locks,
+    exceptions, what-if edits, checklist and parameters (less :data:`VOLATILE_PARAMS`).
+
+    Two plans with the same digest draw the same maps and give the same figures; a moved unit, a
+    lock, a changed role or a what-if edit gives another digest. Memoised per plan object (plans
+    are immutable).
+    """
+    with _LOCK:
+        hit = _DIGESTS.get(id(plan))
+        if hit is not None and hit[0]() is plan:
+            return hit[1]
+    h = hashlib.sha256()
+    for part in (plan.assignment, plan.leads, plan.roles):
+        h.update(_frame_bytes(part))
+        h.update(b"\x1e")
+    params = {k: v for k, v in plan.params if k not in VOLATILE_PARAMS}
+    rest = [plan.locks, plan.exceptions, plan.edits, plan.checklist]
+    h.update(json.dumps([repr(r) for r in rest] + [params], sort_keys=True, default=repr).encode())
+    digest = h.hexdigest()
+    with _LOCK:
+        if len(_DIGESTS) > 256:  # drop entries of plans that are gone
+            for key in [k for k, (ref, _) in _DIGESTS.items() if ref() is None]:
+                del _DIGESTS[key]
+        _DIGESTS[id(plan)] = (weakref.ref(plan), digest)
+    return digest
+
+
+def content_key(kind: str, *parts: object) -> str:
+    """A cache key for one result: its kind and everything it is made from (layers fingerprint,
+    :func:`plan_digest`, language, tiles, options ...), hashed so that no part (a user's tile key,
+    say) is kept in the clear."""
+    text = json.dumps([kind, *parts], sort_keys=True, default=repr, ensure_ascii=False)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+T = TypeVar("T")
+
+
+class SharedCache(Generic[T]):
+    """A bounded, thread-safe cache whose missing values are computed once.
+
+    Sessions run in threads of one process; when twenty of them ask for the same missing key at
+    once, one computes and the others wait for its result instead of repeating the work.
+
+    Parameters
+    ----------
+    max_entries : int
+        Results kept (least recently used dropped first).
+    """
+
+    def __init__(self, max_entries: int = 32) -> None:
+        self.max_entries = max_entries
+        self._values: OrderedDict[Hashable, T] = OrderedDict()
+        self._lock = threading.Lock()
+        self._computing: dict[Hashable, threading.Lock] = {}
+
+    def get(self, key: Hashable, compute: Callable[[], T]) -> T:
+        """The value under ``key``, computed by ``compute()`` if no session has done it yet.
+
+        An exception from ``compute`` reaches the caller and nothing is kept.
+        """
+        with self._lock:
+            if key in self._values:
+                self._values.move_to_end(key)
+                return self._values[key]
+            gate = self._computing.setdefault(key, threading.Lock())
+        with gate:
+            with self._lock:
+                if key in self._values:  # computed by another session while we waited
+                    self._values.move_to_end(key)
+                    return self._values[key]
+            try:
+                value = compute()
+            except BaseException:
+                with self._lock:
+                    self._computing.pop(key, None)
+                raise
+            with self._lock:
+                self._values[key] = value
+                while len(self._values) > self.max_entries:
+                    self._values.popitem(last=False)
+                self._computing.pop(key, None)
+            return value
+
+    def clear(self) -> None:
+        """Forget every value."""
+        with self._lock:
+            self._values.clear()
+
+    def __len__(self) -> int:
+        return len(self._values)
