@@ -571,9 +571,60 @@ async def _timed(session: Session, name: str, results: list[StepResult], coro) -
     return True
 
 
+async def _steps(s: Session, url: str, groups: Sequence[str], out_dir: Path,
+                 results: list[StepResult]) -> bool:
+    """The planner's steps, in order; False at the first that failed."""
+    index = s.index
+    if not await _timed(s, "home", results, s.home(url)):
+        return False
+    if "plan" not in groups:
+        return True
+    if not await _timed(s, "plan_open", results, s.plan_open()):
+        return False
+    try:
+        await s.set_k(4)
+    except Exception as exc:  # noqa: BLE001
+        results.append(StepResult(index, "plan_run", None, error=f"setting k: {_short(exc)}"))
+        return False
+    if not await _timed(s, "plan_run", results, s.plan_run()):
+        return False
+    if "move" in groups:
+        await s.settle()
+        if not await _timed(s, "select", results, s.select()):
+            return False
+        try:
+            target = await s.choose_target()
+        except Exception as exc:  # noqa: BLE001
+            results.append(StepResult(index, "move", None, error=f"choosing a grid: {_short(exc)}"))
+            return False
+        if not await _timed(s, "move", results, s.move(target)):
+            return False
+    if "export" in groups:
+        await s.settle()
+        try:
+            await s.open_export()
+        except Exception as exc:  # noqa: BLE001
+            results.append(StepResult(index, "export", None, error=f"export tab: {_short(exc)}"))
+            return False
+        if not await _timed(s, "export", results, s.export(out_dir)):
+            return False
+    return True
+
+
+async def _at_rest(s: Session, idle_s: float, results: list[StepResult]) -> None:
+    """A page nobody touches must not rerun by itself (a map reporting in after it is drawn
+    reruns the page, and under load such a rerun can drop the user's next click)."""
+    t0 = time.monotonic()
+    await s.page.wait_for_timeout(idle_s * 1000)
+    reruns = [r for r in s.frames.reruns if r >= t0]
+    if reruns:
+        results.append(StepResult(s.index, "at_rest", None,
+                                  error=f"{len(reruns)} rerun(s) in {idle_s:.0f} s with no action"))
+
+
 async def _session(index: int, browser, url: str, groups: Sequence[str], timeout_s: float,
                    unit, out_dir: Path, results: list[StepResult], external: list[str],
-                   start_gate: asyncio.Event) -> None:
+                   start_gate: asyncio.Event, idle_s: float) -> None:
     context = await browser.new_context(viewport={"width": 1600, "height": 1400},
                                         accept_downloads=True)
     context.set_default_timeout(timeout_s * 1000)
@@ -588,38 +639,8 @@ async def _session(index: int, browser, url: str, groups: Sequence[str], timeout
         cdp.on("Network.webSocketFrameReceived", frames.on_received)
         s = Session(index, context, page, frames, timeout_s, unit)
         await start_gate.wait()
-        if not await _timed(s, "home", results, s.home(url)):
-            return
-        if "plan" not in groups:
-            return
-        if not await _timed(s, "plan_open", results, s.plan_open()):
-            return
-        try:
-            await s.set_k(4)
-        except Exception as exc:  # noqa: BLE001
-            results.append(StepResult(index, "plan_run", None, error=f"setting k: {_short(exc)}"))
-            return
-        if not await _timed(s, "plan_run", results, s.plan_run()):
-            return
-        if "move" in groups:
-            await s.settle()
-            if not await _timed(s, "select", results, s.select()):
-                return
-            try:
-                target = await s.choose_target()
-            except Exception as exc:  # noqa: BLE001
-                results.append(StepResult(index, "move", None, error=f"choosing a grid: {_short(exc)}"))
-                return
-            if not await _timed(s, "move", results, s.move(target)):
-                return
-        if "export" in groups:
-            await s.settle()
-            try:
-                await s.open_export()
-            except Exception as exc:  # noqa: BLE001
-                results.append(StepResult(index, "export", None, error=f"export tab: {_short(exc)}"))
-                return
-            await _timed(s, "export", results, s.export(out_dir))
+        if await _steps(s, url, groups, out_dir, results) and idle_s > 0:
+            await _at_rest(s, idle_s, results)  # from the moment the last result showed
     finally:
         await context.close()
 
@@ -657,7 +678,7 @@ def _niced_chromium() -> Iterator[str]:
 
 def run_load(url: str, *, sessions: int = 20, groups: Sequence[str] = tuple(STEP_GROUPS),
              server_pid: int | None = None, timeout_s: float = 300.0,
-             nice_browsers: bool = False) -> LoadResult:
+             nice_browsers: bool = False, idle_s: float = 3.0) -> LoadResult:
     """Drive ``sessions`` concurrent browser sessions through ``groups`` of steps.
 
     Parameters
@@ -676,6 +697,9 @@ def run_load(url: str, *, sessions: int = 20, groups: Sequence[str] = tuple(STEP
         Run Chromium at the lowest CPU priority, so that the server gets the cores whenever it
         wants them: the browsers' own CPU is then taken out of the server's timings (they still
         share the machine with it, and with everything else running on it).
+    idle_s : float
+        After its last step, each session waits this long touching nothing; any rerun in that
+        time is an error (0: no check).
 
     Returns
     -------
@@ -702,7 +726,8 @@ def run_load(url: str, *, sessions: int = 20, groups: Sequence[str] = tuple(STEP
                 with tempfile.TemporaryDirectory(prefix="bench_load_dl_") as out:
                     gate = asyncio.Event()
                     tasks = [asyncio.create_task(_session(i, browser, url, groups, timeout_s, units[i],
-                                                          Path(out), results, external, gate))
+                                                          Path(out), results, external, gate,
+                                                          idle_s))
                              for i in range(sessions)]
                     await asyncio.sleep(1.0)  # every context open before the clock starts
                     monitor.begin()

@@ -197,8 +197,12 @@ def show_map(
     if hash_key is None:
         hash_key = payload.hashes[key] = sf.generate_js_hash(payload.script, key, False)
     bounds = payload.bounds
+    # The browser starts counting clicks at 0 and sends its value whenever it differs from this
+    # default: st_folium's own default (None) made every newly drawn map send one value as soon as
+    # it was drawn, i.e. one more rerun per map, which under load could land on the next click
+    # and drop that click's button press.
     defaults = {
-        "last_clicked": None, "last_object_clicked": None, "last_object_clicked_count": None,
+        "last_clicked": None, "last_object_clicked": None, "last_object_clicked_count": 0,
         "last_object_clicked_tooltip": None, "last_object_clicked_popup": None,
         "all_drawings": None, "last_active_drawing": None,
         "bounds": {"_southWest": {"lat": bounds[0][0], "lng": bounds[0][1]},

@@ -1,0 +1,38 @@
+"""Smoke test of the load benchmark's driver (benchmarks/bench_load.py): three concurrent headless
+Chromium sessions open the dashboard, run a plan and move a unit on the map, with nothing failing,
+nothing leaving the machine, and no page rerunning by itself once drawn (a newly drawn plan map
+used to report in, rerunning the page). The 20-session run stays a benchmark."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+
+import pytest
+from conftest import HAS_CHROMIUM, NO_CHROMIUM, ROOT
+
+pytestmark = [pytest.mark.browser, pytest.mark.skipif(not HAS_CHROMIUM, reason=NO_CHROMIUM)]
+
+
+def _bench():
+    spec = importlib.util.spec_from_file_location("bench_load", ROOT / "benchmarks" / "bench_load.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules.setdefault("bench_load", module)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_three_sessions_open_home_plan_and_move_without_errors(app_url):
+    bench = _bench()
+    res = bench.run_load(app_url, sessions=3, groups=["home", "plan", "move"], timeout_s=240,
+                         idle_s=3.0)
+    report = bench.report(res)
+    assert res.errors == [] and res.external == [], report
+    for step in ("home", "plan_open", "plan_run", "select", "move"):
+        assert len(res.times(step)) == 3, report
+    # The server's share of a step comes from the websocket frames and cannot exceed the step.
+    for r in res.results:
+        assert r.server_s is not None and 0 < r.server_s <= r.seconds + 0.5, report
+    home = [r for r in res.results if r.step == "home"]
+    assert all(0.5 < r.mbytes < 5 for r in home), report  # the overview map is sent, and packed
+    assert "home" in report and "p95" in report
