@@ -94,19 +94,23 @@ def free_port() -> int:
 
 @contextlib.contextmanager
 def dashboard(port: int | None = None, *, app_dir: Path = ROOT,
-              timeout_s: float = 90.0) -> Iterator[tuple[str, int]]:
+              timeout_s: float = 90.0) -> Iterator[tuple[str, int, Path]]:
     """Run ``streamlit run app.py`` (of ``app_dir``) on a local port with a throw-away
     ``GRID_PLANNER_HOME``.
 
-    Yields ``(url, pid)``; the server is stopped (and its home removed) afterwards.
+    Yields ``(url, pid, timing log)``: the server runs under ``timed_server.py``, which writes a
+    line per rerun request received and per script run finished; it is stopped (and its home
+    removed) afterwards.
     """
     port = port or free_port()
     app_dir = Path(app_dir).resolve()
     with tempfile.TemporaryDirectory(prefix="bench_load_home_") as home:
         env = {**os.environ, "PYTHONPATH": str(app_dir), "GRID_PLANNER_HOME": home}
         log = open(Path(home) / "server.log", "wb")  # noqa: SIM115 - closed below
+        timing = Path(home) / "timing.log"
         proc = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", str(app_dir / "app.py"),
+            [sys.executable, str(Path(__file__).with_name("timed_server.py")), str(timing),
+             "run", str(app_dir / "app.py"),
              "--server.port", str(port), "--server.address", "127.0.0.1",
              "--server.headless", "true", "--browser.gatherUsageStats", "false"],
             cwd=app_dir, env=env, stdout=log, stderr=subprocess.STDOUT,
@@ -127,7 +131,7 @@ def dashboard(port: int | None = None, *, app_dir: Path = ROOT,
                             + (Path(home) / "server.log").read_text(errors="replace")[-2000:]
                         ) from None
                     time.sleep(0.3)
-            yield url, proc.pid
+            yield url, proc.pid, timing
         finally:
             proc.terminate()
             try:
@@ -294,6 +298,8 @@ class Frames:
     triggers: list[str] = field(default_factory=list)
     finished: list[tuple[float, bool]] = field(default_factory=list)  # (time, stopped early)
     received: list[tuple[float, int]] = field(default_factory=list)  # (time, bytes)
+    #: The server's ids of this page's session (from its first message; a new one on reconnect).
+    session_ids: set[str] = field(default_factory=set)
 
     def on_sent(self, event: dict) -> None:
         from streamlit.proto.BackMsg_pb2 import BackMsg
@@ -319,49 +325,80 @@ class Frames:
         size = len(payload) * 3 // 4 if resp.get("opcode") == 2 else len(payload)
         ts = float(event["timestamp"])
         self.received.append((ts, size))
-        if resp.get("opcode") != 2 or len(payload) > 4096:  # big frames are elements, not "finished"
+        if resp.get("opcode") != 2 or len(payload) > 65536:  # big frames are elements
             return
         msg = ForwardMsg()
         with contextlib.suppress(Exception):
             msg.ParseFromString(base64.b64decode(payload))
-            if msg.WhichOneof("type") == "script_finished":
+            if msg.WhichOneof("type") == "new_session":
+                self.session_ids.add(msg.new_session.initialize.session_id)
+            elif msg.WhichOneof("type") == "script_finished":
                 early = msg.script_finished == ForwardMsg.ScriptFinishedStatus.FINISHED_EARLY_FOR_RERUN
                 self.finished.append((ts, early))
 
-    def server_seconds(self, start: float, end: float) -> float:
-        """Time the server spent on this page's runs requested in ``[start, end]``: the union of
-        the intervals from each rerun request to the first complete ``script_finished`` after it."""
-        spans = []
-        for r in (r for r in self.reruns if start <= r <= end):
-            done = next((f for f, early in self.finished if f >= r and not early), None)
-            if done is None:
-                done = next((f for f, _ in self.finished if f >= r), end)
-            spans.append((r, min(done, end)))
-        total, cur_a, cur_b = 0.0, None, None
-        for a, b in sorted(spans):
-            if cur_b is None or a > cur_b:
-                if cur_b is not None:
-                    total += cur_b - cur_a
-                cur_a, cur_b = a, b
-            else:
-                cur_b = max(cur_b, b)
-        if cur_b is not None:
-            total += cur_b - cur_a
-        return total
+    def network_seconds(self, start: float, end: float) -> float:
+        """Time from each rerun request this page sent in ``[start, end]`` to the first complete
+        ``script_finished`` it received after it (union of those intervals), by the browser's
+        network clock: the server's run plus the transfer, not the page's drawing."""
+        return _busy(self.reruns, self.finished, start, end)
 
     def bytes_between(self, start: float, end: float) -> int:
+        """Bytes this page received from the server in ``[start, end]``."""
         return sum(n for ts, n in self.received if start <= ts <= end)
 
+
+def _busy(requests: Sequence[float], finished: Sequence[tuple[float, bool]], start: float,
+          end: float) -> float:
+    """Union of the intervals from each request in ``[start, end]`` to the first finished run
+    after it that did not stop early for another (else the first finished run at all)."""
+    spans = []
+    for r in (r for r in requests if start <= r <= end):
+        done = next((f for f, early in finished if f >= r and not early), None)
+        if done is None:
+            done = next((f for f, _ in finished if f >= r), end)
+        spans.append((r, min(done, end)))
+    total, cur_a, cur_b = 0.0, None, None
+    for a, b in sorted(spans):
+        if cur_b is None or a > cur_b:
+            if cur_b is not None:
+                total += cur_b - cur_a
+            cur_a, cur_b = a, b
+        else:
+            cur_b = max(cur_b, b)
+    if cur_b is not None:
+        total += cur_b - cur_a
+    return total
+
+
+def read_timing_log(path: Path) -> dict[str, tuple[list[float], list[tuple[float, bool]]]]:
+    """``timed_server.py``'s marks per session id: (requests received, runs finished)."""
+    out: dict[str, tuple[list[float], list[tuple[float, bool]]]] = {}
+    if not path or not Path(path).exists():
+        return out
+    for line in Path(path).read_text().splitlines():
+        parts = line.split()
+        if len(parts) != 3:
+            continue
+        sid, kind, ts = parts
+        reqs, fins = out.setdefault(sid, ([], []))
+        if kind == "req":
+            reqs.append(float(ts))
+        else:
+            fins.append((float(ts), kind == "early"))
+    return out
 
 # ---- one session ---------------------------------------------------------------------------------
 @dataclass
 class StepResult:
     session: int
     step: str
-    seconds: float | None  # None when it failed
-    server_s: float | None = None
+    seconds: float | None  # None when it failed: from the action to the result shown
+    server_s: float | None = None  # the server's own time (timed_server.py's marks)
+    net_s: float | None = None  # the server's time plus the transfer (browser's network clock)
     mbytes: float | None = None
     error: str | None = None
+    t0: float = 0.0
+    t1: float = 0.0
 
 
 @dataclass
@@ -565,8 +602,9 @@ async def _timed(session: Session, name: str, results: list[StepResult], coro) -
     t1 = time.monotonic()
     results.append(StepResult(
         session.index, name, t1 - t0,
-        server_s=session.frames.server_seconds(t0, t1),
+        net_s=session.frames.network_seconds(t0, t1),
         mbytes=session.frames.bytes_between(t0, t1) / 1e6,
+        t0=t0, t1=t1,
     ))
     return True
 
@@ -624,7 +662,7 @@ async def _at_rest(s: Session, idle_s: float, results: list[StepResult]) -> None
 
 async def _session(index: int, browser, url: str, groups: Sequence[str], timeout_s: float,
                    unit, out_dir: Path, results: list[StepResult], external: list[str],
-                   start_gate: asyncio.Event, idle_s: float) -> None:
+                   start_gate: asyncio.Event, idle_s: float, frames_of: dict[int, Frames]) -> None:
     context = await browser.new_context(viewport={"width": 1600, "height": 1400},
                                         accept_downloads=True)
     context.set_default_timeout(timeout_s * 1000)
@@ -632,7 +670,7 @@ async def _session(index: int, browser, url: str, groups: Sequence[str], timeout
         page = await context.new_page()
         page.on("request", lambda r: None if r.url.startswith(LOCAL_PREFIXES)
                 else external.append(f"session {index}: {r.url}"))
-        frames = Frames()
+        frames = frames_of[index] = Frames()
         cdp = await context.new_cdp_session(page)
         await cdp.send("Network.enable")
         cdp.on("Network.webSocketFrameSent", frames.on_sent)
@@ -678,7 +716,8 @@ def _niced_chromium() -> Iterator[str]:
 
 def run_load(url: str, *, sessions: int = 20, groups: Sequence[str] = tuple(STEP_GROUPS),
              server_pid: int | None = None, timeout_s: float = 300.0,
-             nice_browsers: bool = False, idle_s: float = 3.0) -> LoadResult:
+             nice_browsers: bool = False, idle_s: float = 3.0,
+             timing_log: Path | None = None) -> LoadResult:
     """Drive ``sessions`` concurrent browser sessions through ``groups`` of steps.
 
     Parameters
@@ -700,6 +739,9 @@ def run_load(url: str, *, sessions: int = 20, groups: Sequence[str] = tuple(STEP
     idle_s : float
         After its last step, each session waits this long touching nothing; any rerun in that
         time is an error (0: no check).
+    timing_log : Path, optional
+        The marks of a server started by :func:`dashboard` (``timed_server.py``): each step's
+        server time is then the server's own, from receiving a request to finishing the run.
 
     Returns
     -------
@@ -712,6 +754,7 @@ def run_load(url: str, *, sessions: int = 20, groups: Sequence[str] = tuple(STEP
     monitor = Monitor(server_pid)
     results: list[StepResult] = []
     external: list[str] = []
+    frames_of: dict[int, Frames] = {}
 
     async def main() -> float:
         from playwright.async_api import async_playwright
@@ -727,7 +770,7 @@ def run_load(url: str, *, sessions: int = 20, groups: Sequence[str] = tuple(STEP
                     gate = asyncio.Event()
                     tasks = [asyncio.create_task(_session(i, browser, url, groups, timeout_s, units[i],
                                                           Path(out), results, external, gate,
-                                                          idle_s))
+                                                          idle_s, frames_of))
                              for i in range(sessions)]
                     await asyncio.sleep(1.0)  # every context open before the clock starts
                     monitor.begin()
@@ -741,6 +784,17 @@ def run_load(url: str, *, sessions: int = 20, groups: Sequence[str] = tuple(STEP
                 await browser.close()
 
     wall = asyncio.run(main())
+    if timing_log is not None:
+        marks = read_timing_log(timing_log)
+        for r in results:
+            if r.seconds is None or r.session not in frames_of:
+                continue
+            reqs: list[float] = []
+            fins: list[tuple[float, bool]] = []
+            for sid in frames_of[r.session].session_ids:
+                reqs += marks.get(sid, ([], []))[0]
+                fins += marks.get(sid, ([], []))[1]
+            r.server_s = _busy(sorted(reqs), sorted(fins), r.t0, r.t1)
     return LoadResult(
         sessions=sessions,
         steps=tuple(s for g in groups for s in STEP_GROUPS[g]),
@@ -774,34 +828,44 @@ def report(res: LoadResult) -> str:
         f"load average before/after: {' '.join(f'{v:.2f}' for v in res.load_before or ())} / "
         f"{' '.join(f'{v:.2f}' for v in res.load_after or ())}",
         "",
-        f"{'step':<10}{'ok':>5}{'p50_s':>8}{'p95_s':>8}{'max_s':>8}"
-        f"{'srv_p50':>9}{'srv_p95':>9}{'srv_max':>9}{'MB/sess':>9}",
+        "seconds per step: browser = from the action to the result shown; server = the server's "
+        "own time (request received -> run finished); net = server + transfer (browser's network)",
+        f"{'step':<10}{'ok':>6}{'browser p50':>12}{'p95':>7}{'max':>7}{'server p50':>11}{'p95':>7}"
+        f"{'max':>7}{'net p50':>8}{'p95':>7}{'MB/sess':>8}",
     ]
+
+    def pct(values: list, q: float) -> float:
+        return _pct([v for v in values if v is not None], q)
+
     for step in res.steps:
         rows = [r for r in res.results if r.step == step and r.seconds is not None]
         secs = [r.seconds for r in rows]
-        srv = [r.server_s for r in rows if r.server_s is not None]
+        srv = [r.server_s for r in rows]
+        net = [r.net_s for r in rows]
         mb = [r.mbytes for r in rows if r.mbytes is not None]
         lines.append(
-            f"{step:<10}{len(rows):>3}/{res.sessions:<2}{_pct(secs, 50):>7.2f}{_pct(secs, 95):>8.2f}"
-            f"{max(secs, default=math.nan):>8.2f}{_pct(srv, 50):>9.2f}{_pct(srv, 95):>9.2f}"
-            f"{max(srv, default=math.nan):>9.2f}{statistics.median(mb) if mb else math.nan:>9.2f}"
+            f"{step:<10}{len(rows):>3}/{res.sessions:<2}{_pct(secs, 50):>12.2f}{_pct(secs, 95):>7.2f}"
+            f"{max(secs, default=math.nan):>7.2f}{pct(srv, 50):>11.2f}{pct(srv, 95):>7.2f}"
+            f"{max((v for v in srv if v is not None), default=math.nan):>7.2f}"
+            f"{pct(net, 50):>8.2f}{pct(net, 95):>7.2f}"
+            f"{statistics.median(mb) if mb else math.nan:>8.2f}"
         )
-    lines += ["", f"{'target':<34}{'measured':>10}{'target':>9}{'ratio':>8}  met"]
+    lines += ["", f"{'target':<36}{'measured':>10}{'target':>9}{'ratio':>8}  met"]
 
     def target(label: str, value: float, limit: float) -> None:
         ok = value <= limit
-        lines.append(f"{label:<34}{value:>10.2f}{limit:>9.2f}{value / limit:>8.2f}  "
+        lines.append(f"{label:<36}{value:>10.2f}{limit:>9.2f}{value / limit:>8.2f}  "
                      f"{'yes' if ok else 'NO'}")
 
     n_err = len(res.errors) + len(res.external)
-    lines.append(f"{'errors (steps failed, external)':<34}{n_err:>10}{0:>9}{'':>8}  "
+    lines.append(f"{'errors (steps failed, external)':<36}{n_err:>10}{0:>9}{'':>8}  "
                  f"{'yes' if n_err == 0 else 'NO'}")
     for step, limit in TARGETS_S.items():
         if step in res.steps:
             target(f"{step} p95 (s, browser clock)", _pct(res.times(step), 95), limit)
             srv = [r.server_s for r in res.results if r.step == step and r.server_s is not None]
-            target(f"{step} p95 (s, server share)", _pct(srv, 95), limit)
+            if srv:
+                target(f"{step} p95 (s, server's own time)", _pct(srv, 95), limit)
     if res.peak_rss_mb is not None:
         target("server peak RSS (MB)", res.peak_rss_mb, TARGET_MEMORY_MB)
     if res.cpu_s:
@@ -850,14 +914,14 @@ def main() -> None:
     sessions, groups = args.sessions, [g.strip() for g in args.steps.split(",") if g.strip()]
     if args.quick:
         sessions, groups = 3, ["home", "plan"]
-    server = (contextlib.nullcontext((args.url, args.pid)) if args.url
+    server = (contextlib.nullcontext((args.url, args.pid, None)) if args.url
               else dashboard(args.port, app_dir=args.app))
-    with server as (url, pid):
+    with server as (url, pid, timing):
         if not args.cold:
             warm = run_load(url, sessions=1, groups=["home", "plan"], timeout_s=args.timeout)
             print(f"warm-up (one session, home + plan): {warm.wall_s:.1f} s", flush=True)
         res = run_load(url, sessions=sessions, groups=groups, server_pid=pid, timeout_s=args.timeout,
-                       nice_browsers=args.nice_browsers)
+                       nice_browsers=args.nice_browsers, timing_log=timing)
     print(report(res))
     sys.exit(1 if res.errors or res.external else 0)
 
