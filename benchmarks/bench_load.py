@@ -387,6 +387,7 @@ def read_timing_log(path: Path) -> dict[str, tuple[list[float], list[tuple[float
             fins.append((float(ts), kind == "early"))
     return out
 
+
 # ---- one session ---------------------------------------------------------------------------------
 @dataclass
 class StepResult:
