@@ -306,12 +306,23 @@ def designation_candidates(layers, facilities: pd.DataFrame | None = None) -> pd
     another owner, or an eligible one outside the city), largest first. The plan page offers
     exactly these."""
     fac = layers.facilities if facilities is None else facilities
-    outside = layers.index.locate(fac).outside
-    mask = rules.g4_designatable(fac, outside)
-    out = pd.DataFrame(fac[mask.to_numpy()]).copy()
-    out["outside_city"] = outside[mask.to_numpy()]
-    beds = pd.to_numeric(out.get("beds"), errors="coerce").fillna(0)
-    return out.assign(_b=beds).sort_values(["_b", "id"], ascending=[False, True]).drop(columns="_b")
+    return _designation_order(fac, layers.index.locate(fac).outside)
+
+
+def _designation_order(fac: pd.DataFrame, outside: np.ndarray) -> pd.DataFrame:
+    """Designatable hospitals, the ones a planner would consider first first: other owners
+    (enterprise, university, army ...) and eligible hospitals just outside the city before
+    provincial and national ones, which the policy makes collaborators (G8); larger first."""
+    mask = rules.g4_designatable(fac, outside).to_numpy()
+    out = pd.DataFrame(fac[mask]).copy()
+    out["outside_city"] = np.asarray(outside)[mask]
+    collab = rules.collaborator_owner(out).to_numpy().astype(int)
+    beds = pd.to_numeric(out["beds"], errors="coerce").fillna(0) if "beds" in out else 0
+    return (
+        out.assign(_c=collab, _b=beds)
+        .sort_values(["_c", "_b", "id"], ascending=[True, False, True])
+        .drop(columns=["_c", "_b"])
+    )
 
 
 # ---- the public entry points ------------------------------------------------------------------------
@@ -544,11 +555,8 @@ class _Run:
             )
 
     def _designatable(self, cand_set: set[str]) -> list[str]:
-        fac = self.facilities
-        mask = rules.g4_designatable(fac, self.location.outside).to_numpy()
-        ids = [f for f in fac.loc[mask, "id"].astype(str) if f not in cand_set]
-        beds = pd.to_numeric(fac.set_index(fac["id"].astype(str)).get("beds"), errors="coerce")
-        return sorted(ids, key=lambda f: (-(beds.get(f, 0) or 0), f))[:3]
+        order = _designation_order(self.facilities, self.location.outside)
+        return [f for f in order["id"].astype(str) if f not in cand_set][:3]
 
     def _outside_eligible(self) -> str:
         fac = self.facilities

@@ -421,3 +421,43 @@ def test_sample_city_every_allowed_k():
         assert metrics.all_passed(results), [r.as_row("en") for r in results if r.status == "fail"]
     inf = plan_city(layers, replace(PlanRequest(k=n + 1)), costs=costs).infeasible
     assert inf.code == "k_above_eligible"
+
+
+def test_only_a_tertiary_general_or_tcm_hospital_can_be_designated(city):
+    fac = city.facilities
+    chc = str(fac.loc[fac["type"] == "community_health_center", "id"].iloc[0])
+    inf = _code(city, k=2, designated_leads=((chc, "the district asked for it"),))
+    assert inf.code == "designation_not_allowed" and inf.binding == ("g4",)
+    assert inf.options[0].steps[0][0] == "undesignate" and inf.options[0].verified
+    sec = str(fac.loc[(fac["level"] == "secondary") & (fac["type"] == "general"), "id"].iloc[0])
+    assert _code(city, k=2, designated_leads=((sec, "x"),)).code == "designation_not_allowed"
+
+
+def test_designation_candidates_put_provincial_hospitals_last(city):
+    from grid_planning.planner import designation_candidates
+
+    cands = designation_candidates(city)
+    owners = cands["owner_level"].tolist()
+    assert set(cands["level"]) == {"tertiary"} and set(cands["type"]) <= {"general", "tcm"}
+    provincial = [o in ("provincial", "national") for o in owners]
+    assert provincial == sorted(provincial)  # every other owner comes before the collaborators
+    assert any(provincial) and not all(provincial)
+
+
+def test_a_lead_outside_the_city_leads_only_when_designated(city):
+    from grid_planning.metrics import check_policy
+    from grid_planning.plan import FacilityEdit
+
+    # An eligible municipal hospital placed 20 km beyond the city's edge.
+    minx, miny, maxx, maxy = city.units.total_bounds
+    edit = FacilityEdit("add", "FAR", (("lon", maxx + 0.25), ("lat", (miny + maxy) / 2),
+                                       ("level", "tertiary"), ("type", "general"),
+                                       ("owner_level", "municipal")))
+    req = PlanRequest(k=2, fixed_leads=("FAR",), edits=(edit,))
+    inf = _code(city, **{k: getattr(req, k) for k in ("k", "fixed_leads", "edits")})
+    assert inf.code == "fixed_not_eligible" and "location" in inf.params["why"]
+    assert inf.options[0].steps[0][0] == "designate"
+    res = plan_city(city, inf.options[0].apply(req, reason="serves the west bank by agreement"))
+    assert res.ok and "FAR" in set(res.plan.leads)
+    g4 = [c for c in check_policy(city, res.plan) if c.rule == "G4" and c.params.get("lead") == "FAR"]
+    assert [(c.status, c.code) for c in g4] == [("exception", "g4_exception_outside")]
