@@ -220,21 +220,40 @@ def grid_borders(display: UnitDisplay, labels: np.ndarray) -> dict:
 
 
 def grid_label_points(display: UnitDisplay, labels: np.ndarray, population: np.ndarray) -> dict[str, tuple[float, float]]:
-    """A label position per grid: a unit deep inside the grid, near its population centre.
-
-    Snapping to a unit keeps the label inside the grid even when the grid is crescent-shaped.
-    Only units at least half as far from the other grids as the grid's innermost unit are
-    candidates: a grid whose people live along its border with the centre (a suburban grid next to
-    the core) is otherwise labelled on that border, on top of the neighbouring grid's label.
-    """
-    from scipy.spatial import cKDTree
-
-    out: dict[str, tuple[float, float]] = {}
+    """A label position per grid (lon/lat): see :func:`label_points`."""
     pts = display.points
     finite = np.isfinite(pts[:, 0])
     # Rough metric coordinates: degrees of longitude shrink with latitude.
     lat0 = float(np.nanmean(pts[finite, 1])) if finite.any() else 0.0
     xy = np.column_stack([pts[:, 0] * np.cos(np.radians(lat0)), pts[:, 1]])
+    return label_points(pts, xy, labels, population)
+
+
+def label_points(pts: np.ndarray, xy: np.ndarray, labels: np.ndarray,
+                 population: np.ndarray) -> dict[str, tuple[float, float]]:
+    """A label position per grid: a unit deep inside the grid, near its population centre (the
+    rule of the plan map and the print map).
+
+    Snapping to a unit keeps the label inside the grid even when the grid is crescent-shaped.
+    Only units at least half as far from the other grids as the grid's innermost unit are
+    candidates: a grid whose people live along its border with the centre (a suburban grid next to
+    the core) is otherwise labelled on that border, on top of the neighbouring grid's label.
+
+    Parameters
+    ----------
+    pts : ndarray
+        ``(n_units, 2)`` a point inside each unit (NaN where a unit has none), in the output CRS.
+    xy : ndarray
+        The same points in (roughly) metric coordinates, for the distances.
+    labels : ndarray
+        Grid of each unit (``""`` or None for none).
+    population : ndarray
+        Residents of each unit.
+    """
+    from scipy.spatial import cKDTree
+
+    out: dict[str, tuple[float, float]] = {}
+    finite = np.isfinite(pts[:, 0])
     for grid in pd.unique(labels):
         if not grid:
             continue

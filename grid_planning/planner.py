@@ -685,15 +685,7 @@ class _Run:
         raise _stop("exact_timeout", ["request"], seconds=round(res.seconds, 1))
 
     def _active(self) -> list[str]:
-        req = self.request
-        active = ["g5"]
-        if req.balance is not None:
-            active.append("balance")
-        if req.min_beds_per_1000:
-            active.append("beds")
-        if req.locks:
-            active.append("locks")
-        return active
+        return active_constraints(self.request)
 
     def _solve_heuristic(self) -> tuple[list[int], np.ndarray, dict, Partition | None]:
         req = self.request
@@ -1088,6 +1080,19 @@ def _named(layers, request: PlanRequest, option: Option) -> Option:
     return replace(option, steps=tuple(steps))
 
 
+def active_constraints(request: PlanRequest) -> list[str]:
+    """The constraints of the solve stage a request holds: always G5 (waivers aside), and
+    balance, beds and locks when asked for."""
+    active = ["g5"]
+    if request.balance is not None:
+        active.append("balance")
+    if request.min_beds_per_1000:
+        active.append("beds")
+    if request.locks:
+        active.append("locks")
+    return active
+
+
 def _binding(layers, request: PlanRequest, costs, inf: Infeasible) -> Infeasible:
     """Which of G5, balance, beds and locks binds, by relaxing each alone (then all together)."""
     relax = {
@@ -1098,13 +1103,7 @@ def _binding(layers, request: PlanRequest, costs, inf: Infeasible) -> Infeasible
         "beds": lambda r: replace(r, min_beds_per_1000=None),
         "locks": lambda r: replace(r, locks=()),
     }
-    active = ["g5"]
-    if request.balance is not None:
-        active.append("balance")
-    if request.min_beds_per_1000:
-        active.append("beds")
-    if request.locks:
-        active.append("locks")
+    active = active_constraints(request)
     alone = [c for c in active if _feasible(layers, relax[c](request), costs)]
     options: list[Option] = []
     params = dict(inf.params) | {"k": request.k}
