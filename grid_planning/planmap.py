@@ -176,13 +176,27 @@ def grid_collection(display: UnitDisplay, labels: np.ndarray, grids: Sequence[st
         parts = display.geoms[(labels == grid) & ~shapely.is_empty(display.geoms)]
         if not len(parts):
             continue
-        shape = shapely.coverage_union_all(parts)
+        shape = _dissolve(parts)
         if shape.is_empty:
             continue
-        geom = json.loads(shapely.to_geojson(shapely.set_precision(shape, 1e-5)))
+        geom = json.loads(shapely.to_geojson(shape))
         feats.append({"type": "Feature", "geometry": geom,
                       "properties": {"k": pos, **{k: _clean(v) for k, v in props.get(grid, {}).items()}}})
     return {"type": "FeatureCollection", "features": feats}
+
+
+def _dissolve(parts: np.ndarray):
+    """The union of a grid's display polygons, rounded to ~1 m. A coverage union is exact and
+    fast when the units tile the grid; units that do not (overlaps, a repaired bowtie touching
+    itself at a point) make it fail or come out invalid, and the robust union is used instead."""
+    try:
+        shape = shapely.coverage_union_all(parts)
+        if shape.is_valid:
+            return shapely.set_precision(shape, 1e-5)
+    except shapely.errors.GEOSException:
+        pass
+    shape = shapely.make_valid(shapely.union_all(shapely.make_valid(parts)))
+    return shapely.set_precision(shape, 1e-5, mode="pointwise")
 
 
 def _clean(v: object) -> object:
