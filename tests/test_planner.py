@@ -282,16 +282,22 @@ def test_g5_unsatisfiable_then_waived(city):
 
 
 def test_g5_pull_fixes_a_grid_without_members():
+    """Both remaining G5 members lie next to one lead: the other grid must pull one in (with a
+    path of units to its lead), and the plan keeps every rule."""
     layers = synthetic_city(300, 40, 6, seed=11)
     fac = layers.facilities
     g5 = fac.loc[rules.g5_qualifies(fac), "id"].astype(str).tolist()
-    # close all but two G5 facilities: each of two grids must end up with one
-    edits = tuple(FacilityEdit("close", f) for f in g5[2:])
-    res = plan_city(layers, PlanRequest(k=2, edits=edits))
-    if res.ok:
-        assert_valid(layers, res.plan, PlanRequest(k=2, edits=edits))
-    else:
-        assert res.infeasible.code == "g5_unsatisfiable"
+    leads = _lead_ids(layers)[:2]
+    a = fac.set_index(fac["id"].astype(str)).loc[leads[0]].geometry
+    edits = tuple(FacilityEdit("close", f) for f in g5[2:]) + tuple(
+        FacilityEdit("modify", f, (("lon", a.x + 0.025 * (i + 1)), ("lat", a.y)))
+        for i, f in enumerate(g5[:2])
+    )
+    req = PlanRequest(k=2, fixed_leads=tuple(leads), edits=edits)
+    res = plan_city(layers, req)
+    assert res.ok, res.infeasible and res.infeasible.explain("en")
+    assert res.stats["g5_pulls"] >= 1  # the nearest assignment left one grid without a member
+    assert_valid(layers, res.plan, req)
 
 
 def test_balance_met_or_explained(city):
