@@ -676,7 +676,8 @@ def changes_frame(changes: pd.DataFrame, lang: str = DEFAULT_LANGUAGE, limit: in
 
 
 def flows_frame(summary: ChangeSummary, lang: str = DEFAULT_LANGUAGE) -> pd.DataFrame:
-    """The moves between grids (:attr:`ChangeSummary.flows`) as a table: from, to, units, residents."""
+    """The moves between grids (:attr:`ChangeSummary.flows`) as a table: residents, units, from, to
+    (the figures first: they stay on screen when the names are long)."""
     from grid_planning.planmap import short_name
 
     f = summary.flows
@@ -687,10 +688,10 @@ def flows_frame(summary: ChangeSummary, lang: str = DEFAULT_LANGUAGE) -> pd.Data
         return [short_name(n, 18) if lead else unassigned for lead, n in zip(leads, texts, strict=True)]
 
     return pd.DataFrame({
+        t("meeting.col.residents", lang): f["residents"].round(0).astype("int64").to_numpy(),
+        t("meeting.col.n_units", lang): f["n_units"].astype("int64").to_numpy(),
         t("meeting.col.from_lead", lang): names(f["from_lead"], f["from_lead_name"]),
         t("meeting.col.to_lead", lang): names(f["to_lead"], f["to_lead_name"]),
-        t("meeting.col.n_units", lang): f["n_units"].astype("int64").to_numpy(),
-        t("meeting.col.residents", lang): f["residents"].round(0).astype("int64").to_numpy(),
     })
 
 

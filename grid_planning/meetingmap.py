@@ -452,7 +452,7 @@ _PRESENT_BODY = (
 )
 
 _PRESENT_JS = r"""
-var map=gpNewMap(document.getElementById('map'),DATA,{keyboard:false,gpHome:'bottomright'});
+var map=gpNewMap(document.getElementById('map'),DATA,{keyboard:false,gpHome:'bottomright',zoomSnap:0.1,zoomDelta:0.5});
 map.zoomControl.setPosition('bottomright');
 var n=DATA.options.length,cur=-1,groups=[],tabs=[];
 DATA.options.forEach(function(o,i){

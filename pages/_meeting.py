@@ -23,7 +23,7 @@ CHOSEN = "meeting_ids"
 
 
 @st.cache_resource(show_spinner=False, max_entries=32)
-def _option(store_label: str, sid: int, updated: str, layers_fp: str, lang: str,
+def _option(store_where: str, sid: int, updated: str, layers_fp: str, lang: str,
             _store: ScenarioStore, _layers: CityLayers) -> Option:
     # Keyed by the scenario's last change: an overwritten scenario is a new entry.
     return load_option(_store, sid, _layers, cost_provider=cost_provider, lang=lang)
@@ -41,7 +41,9 @@ def options(store: ScenarioStore, layers: CityLayers, found: pd.DataFrame, ids: 
     """The options of ``ids`` (in that order), each computed once per version and language."""
     updated = dict(zip(found["id"], found["updated"], strict=True))
     fp = layers_fingerprint(layers)
-    return [_option(store.label, int(i), str(updated[i]), fp, lang, store, layers) for i in ids if i in updated]
+    # Where the store is (a full path, a server and schema): two stores may share a file name.
+    where = f"{store.backend.describe()}|{getattr(store.backend, 'schema', '')}"
+    return [_option(where, int(i), str(updated[i]), fp, lang, store, layers) for i in ids if i in updated]
 
 
 def label(row: pd.Series | object, flag: str) -> str:

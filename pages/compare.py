@@ -27,6 +27,7 @@ from grid_planning.compare import (
 from grid_planning.i18n import CatalogueError
 from grid_planning.mapview import layers_fingerprint
 from grid_planning.meetingmap import changes_html, compare_html
+from grid_planning.numfmt import integer
 from grid_planning.team import markdown_message
 from pages._common import active_layers, ensure_navigation, lang, md_text, page_guard, tr, tr_md
 from pages._meeting import CHOSEN, candidates, label, options, remember_requested, requested_ids
@@ -129,7 +130,7 @@ with page_guard():
     changes, summary, html = _changes((a_pos, b_pos, version), lang(), layers, a, b,
                                       lead_colours(opts))
     st.markdown(md_text(summary.text(lang(), a=option_label(a_pos, a.name), b=option_label(b_pos, b.name))))
-    map_col, flow_col = st.columns([3, 2])
+    map_col, flow_col = st.columns([11, 9])
     with map_col:
         st.iframe(html, height=520, alt=tr("meeting.compare.changes_frame"))
     with flow_col:
@@ -138,7 +139,7 @@ with page_guard():
                      column_config={tr("meeting.col.residents"): st.column_config.NumberColumn(format="localized"),
                                     tr("meeting.col.n_units"): st.column_config.NumberColumn(format="localized")})
     if len(changes):
-        st.markdown(f"**{tr('meeting.compare.unit_list', n=len(changes))}**")
+        st.markdown(f"**{tr('meeting.compare.unit_list', n=integer(len(changes), lang()))}**")
         st.dataframe(changes_frame(changes, lang()), hide_index=True, width="stretch", height=420,
                      key="cmp_changes",
                      column_config={tr("meeting.col.residents"): st.column_config.NumberColumn(format="localized")})

@@ -9,14 +9,16 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from grid_planning.plan import PolicyException
 from grid_planning.planner import PlanRequest
-from grid_planning.scenarios import ScenarioStore
+from grid_planning.scenarios import ScenarioStore, grid_outlines, layer_fingerprints
 from grid_planning.workspace import Workspace
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
 TIMEOUT = 300
 GUARD = ("出错了", "Something went wrong")
 HOSTILE_NAME = "Plan [C](http://198.51.100.7/) **k=5**"
+REASON = "见 [附件](http://198.51.100.7/) **紧急** <b>x</b>"
 
 
 @pytest.fixture(scope="module")
@@ -32,6 +34,14 @@ def saved(tmp_path_factory):
         ws.set_request(k=k)
         assert ws.run().ok
         ids.append(ws.save(store, name))
+    # A fourth, saved before the facilities changed (its fingerprints say so), with a recorded
+    # exception whose reason is Markdown.
+    layers = ws.layers
+    plan = store.load(ids[0])
+    plan = plan.with_exception(PolicyException("G5", str(plan.leads.iloc[0]), REASON))
+    fps = layer_fingerprints(layers) | {"facilities": "made-on-older-facilities"}
+    ids.append(store.save("方案丁", plan, city=layers.name, city_fingerprint="older", layer_fingerprints=fps,
+                          outlines=grid_outlines(layers, plan)))
     return home, ids
 
 
@@ -106,6 +116,21 @@ def test_compare_changing_the_picker_is_not_undone_by_the_address(home):
     assert at.query_params["ids"] == f"{ids[1]},{ids[2]}"
 
 
+def test_compare_flags_changed_data_and_shows_exception_reasons(home):
+    _, ids = home
+    at = _ok(_app("pages/compare.py", "en", ids=f"{ids[0]},{ids[3]}").run())
+    warning = " ".join(w.value for w in at.warning).replace("\\", "")
+    assert "Option “方案丁”: ⚠ Data changed since it was saved: facilities. Its figures are recomputed" in warning
+    assert any("⚠ Data changed since it was saved: facilities" in o for o in
+               at.multiselect(key="cmp_pick").options)
+    # The reason is on the page as typed: escaped, never a link or emphasis.
+    shown = [m.value for m in at.markdown if "附件" in m.value]
+    assert shown and all("](http" not in m and "**紧急**" not in m for m in shown)
+    assert "G5" in shown[0]
+    # Same plan, same figures: nothing changes grid between the two.
+    assert any(m.value.startswith("From “1 · 方案甲” to “2 · 方案丁”, no unit changes grid") for m in at.markdown)
+
+
 def test_compare_with_too_few_options(tmp_path, monkeypatch):
     monkeypatch.setenv("GRID_PLANNER_HOME", str(tmp_path))
     monkeypatch.delenv("GRID_PLANNER_STORE_URL", raising=False)
@@ -133,7 +158,7 @@ def test_present_without_options_offers_the_chooser(home):
     _, ids = home
     at = _ok(_app("pages/present.py", "en").run())
     pick = at.multiselect(key="present_pick")
-    assert pick.value == [ids[2], ids[1], ids[0]]  # the three most recent
+    assert pick.value == [ids[3], ids[2], ids[1]]  # the three most recent
     assert not at.button(key="present_start").disabled
     # An address with ids that do not exist falls back to the chooser too.
     at = _ok(_app("pages/present.py", "en", ids="999,abc").run())
