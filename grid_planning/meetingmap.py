@@ -199,16 +199,20 @@ w.gpPlan=function(d,o){
   if(o.labels!==false){var marks=d.labels.map(function(p){
     var mk=L.marker(p.ll,{interactive:false,keyboard:false,icon:L.divIcon({className:'gp-label '+(o.labelClass||''),
       html:'<div>'+gpText(p.text)+'</div>',iconSize:[0,0]})});mk.gpFull=p.text;mk.gpShort=p.short;mk.addTo(g);return mk;});
+    // Placed again whenever the labels may have moved: the frame laid out or resized (a page's
+    // iframe may be sized after this runs), a zoom, the web font arriving.
     var tidy=function(){if(g._map){gpDeclutter(marks);}};
-    g.on('add',function(){tidy();g._map.on('zoomend',tidy);});
-    g.on('remove',function(){if(g._map){g._map.off('zoomend',tidy);}});}
+    g.on('add',function(){tidy();g._map.on('zoomend moveend resize',tidy);
+      if(document.fonts&&document.fonts.ready){document.fonts.ready.then(tidy);}});
+    g.on('remove',function(){if(g._map){g._map.off('zoomend moveend resize',tidy);}});}
   return g;
 };
 // Grid labels that would overlap: the larger grid's (first) stays; a later one moves a line up
 // or down, else shows its grid id only, else hides. Text is set with textContent.
 w.gpDeclutter=function(marks){
   var placed=[];
-  function free(r){return !placed.some(function(p){return r.left<p.right&&r.right>p.left&&r.top<p.bottom&&r.bottom>p.top;});}
+  var gap=4;  // px kept between two labels
+  function free(r){return !placed.some(function(p){return r.left<p.right+gap&&r.right+gap>p.left&&r.top<p.bottom+gap&&r.bottom+gap>p.top;});}
   marks.forEach(function(mk){var el=mk.getElement();if(!el||!el.firstChild)return;var d=el.firstChild;
     d.style.visibility='visible';
     var texts=[mk.gpFull,mk.gpShort],shifts=[0,-1.3,1.3,-2.6,2.6];
@@ -249,7 +253,7 @@ w.gpLegendBox=function(parent,title,rows){
 _BASE_CSS = """
 html, body { height: 100%; margin: 0; padding: 0; overflow: hidden; font-family: FONT; color: #1f1f1f; }
 .leaflet-container { background: #f3f2ee; font-family: FONT; }
-.gp-label div { transform: translate(-50%, -50%); white-space: nowrap; font-size: 13px; font-weight: 600;
+.gp-label div { width: max-content; transform: translate(-50%, -50%); white-space: nowrap; font-size: 13px; font-weight: 600;
   color: #2b2a26; pointer-events: none; text-shadow: 0 0 3px #fff, 0 0 3px #fff, 0 0 2px #fff; }
 .gp-tip { font-size: 13px; }
 .gp-tip .gp-note { color: #a04000; }

@@ -357,3 +357,66 @@ def test_comparable_scenarios_flag_changed_layers_and_leave_out_other_cities(sam
     option = c.load_option(other, changed_id, sample)
     assert option.changed == ("facilities",)
 
+
+
+# ---- cities this was not built for ------------------------------------------------------------------
+def test_a_synthetic_city_with_lakes_and_an_island(tmp_path):
+    """k = 3 and k = 4 on a seeded synthetic city (lakes, an island linked to the mainland): every
+    moved resident is counted once, and the meeting pages build."""
+    from grid_planning import meetingmap
+    from grid_planning.synthetic import synthetic_city
+
+    layers = synthetic_city(n_units=300, n_facilities=60, n_eligible=8, seed=3)
+    store = ScenarioStore(tmp_path / "s.sqlite")
+    ws = Workspace(layers, request=PlanRequest(k=3))
+    ids = []
+    for k in (3, 4):
+        ws.set_request(k=k)
+        assert ws.run().ok
+        ids.append(ws.save(store, f"k{k}"))
+    assert len(c.comparable_scenarios(store, layers)) == 2
+    a, b = (c.load_option(store, i, layers, lang="en") for i in ids)
+    changes = c.changed_units(layers, a.plan, b.plan)
+    summary = c.change_summary(layers, a.plan, b.plan, changes)
+    assert summary.flows["n_units"].sum() == len(changes) == summary.n_units
+    assert summary.residents == pytest.approx(changes["population"].sum())
+    lead_a = a.plan.assignment.map(a.plan.leads)
+    lead_b = b.plan.assignment.map(b.plan.leads).reindex(lead_a.index)
+    assert set(changes["unit_id"]) == set(lead_a.index[lead_a != lead_b])
+    table = c.metrics_table([a, b], "en")
+    assert table.row("city", "k").values == (3.0, 4.0)
+    assert {r.section for r in table.grids()} == set(a.plan.leads) | set(b.plan.leads)
+    for page in (meetingmap.compare_html(layers, [a, b], "en"), meetingmap.present_html(layers, [a, b], "en"),
+                 meetingmap.changes_html(layers, a, b, changes, None, "en")):
+        assert "var DATA=" in page
+
+
+def test_a_planned_hospital_is_compared_as_the_plan_page_shows_it(sample, tmp_path):
+    """An option with a what-if hospital: its figures use the hospital (costs over the edited
+    facilities), and it is drawn at its planned place."""
+    from grid_planning import meetingmap
+
+    store = ScenarioStore(tmp_path / "s.sqlite")
+    ws = Workspace(sample, request=PlanRequest(k=4))
+    assert ws.run().ok
+    base = ws.save(store, "base")
+    fid, result = ws.add_facility("规划新院区", 114.42, 30.48, level="tertiary", type_="general", beds=1200)
+    ws.set_request(fixed_leads=(fid,))
+    assert ws.run().ok and fid in set(ws.plan.leads)
+    planned = ws.save(store, "with planned hospital")
+    a = c.load_option(store, base, sample, lang="zh")
+    b = c.load_option(store, planned, sample, lang="zh")
+    expected = ws.figures("zh")
+    pd.testing.assert_frame_equal(b.figures.grids, expected.grids)
+    assert np.isfinite(b.figures.grids.set_index("lead_id").at[fid, "mean_travel_min"])
+    table = c.metrics_table([a, b], "zh")
+    assert table.grid_names[fid] == "规划新院区网格"
+    assert table.row(fid, "population").texts[0] == "—"
+    changes = c.changed_units(sample, a.plan, b.plan)
+    assert (changes["to_lead"] == fid).any()
+    assert set(changes.loc[changes["to_lead"] == fid, "to_lead_name"]) == {"规划新院区"}
+    page = meetingmap.present_html(sample, [a, b], "zh")
+    leads = [p for p in meetingmap.plan_data(sample, b.plan, c.lead_colours([a, b]))["leads"]
+             if p["tip"][0][0] == "规划新院区"]
+    assert leads and leads[0]["ll"] == [30.48, 114.42]
+    assert "规划新院区" in page
