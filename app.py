@@ -39,6 +39,8 @@ PAGES: list[tuple[str, list[tuple[str, str, bool]]]] = [
             ("pages/members.py", "ws.nav.members", False),
             ("pages/checklist.py", "ws.nav.checklist", False),
             ("pages/scenarios.py", "team.nav", False),
+            ("pages/compare.py", "meeting.nav.compare", False),
+            ("pages/present.py", "meeting.nav.present", False),
         ],
     ),
 ]

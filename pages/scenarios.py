@@ -56,6 +56,9 @@ with page_guard():
     else:
         st.dataframe(scenario_table(saved, ws.layers, lang()), hide_index=True, width="stretch",
                      key="scn_table")
+        with st.container(horizontal=True):  # the meeting pages: compare options, present them
+            st.page_link("pages/compare.py", label=tr("meeting.compare.link"), icon=":material/compare:")
+            st.page_link("pages/present.py", label=tr("meeting.present.link"), icon=":material/slideshow:")
         labels = {int(r.id): f"{r.name} · k={r.k} · {person(r.owner, r.owner_name, lang())}"
                   for r in saved.itertuples()}
         if (nxt := st.session_state.pop(NEXT_PICK, None)) in labels:
