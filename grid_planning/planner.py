@@ -513,13 +513,14 @@ class _Run:
             raise _stop("k_below_two", ["g2"], options=opts, k=k)
         designate = [_opt(("designate", {"id": f})) for f in self._designatable(cand_set)]
         if k >= 2 and n_cand < 2:
+            outside = self._outside_eligible()
             raise _stop(
-                "too_few_eligible",
+                "too_few_eligible_outside" if outside else "too_few_eligible",
                 ["g4", "k"],
                 options=designate + [_opt(("g2_reason", {}))],
                 count=n_cand,
                 k=k,
-                outside=self._outside_eligible(),
+                outside=outside,
             )
         if k > n_cand:
             units = self.location.unit[pd.Index(fac["id"].astype(str)).get_indexer(self.cand_ids)]
@@ -561,7 +562,7 @@ class _Run:
     def _outside_eligible(self) -> str:
         fac = self.facilities
         mask = rules.g4_eligible(fac).to_numpy() & self.location.outside
-        return ", ".join(f"{r['id']} ({r['name']})" for _, r in fac[mask].iterrows()) or "-"
+        return ", ".join(f"{r['id']} ({r['name']})" for _, r in fac[mask].iterrows())
 
     def _check_units(self) -> None:
         """Leads are in distinct units: required ones must be; k must not exceed the units the
@@ -941,7 +942,10 @@ def _verify(
             valid.append(replace(opt, verified=True))
         else:
             failed.append((opt, trial, res.infeasible))
-    if valid or depth + 1 >= OPTION_DEPTH:
+    # A failed option is completed by its own refusal's options (the designation that also
+    # needs a G5 exception ...), even when another option works alone: one grid with a G2 reason
+    # "works" for a pilot city, but designating its enterprise hospital is what a planner wants.
+    if depth + 1 >= OPTION_DEPTH or (valid and depth > 0):
         return valid
     for opt, trial, inf in failed:
         if budget.runs <= 0:
@@ -1049,9 +1053,17 @@ def _analyse(
             options += [o for o in _k_options(layers, request, costs, limit) if _key(o) not in known]
         if not options and request.k >= 2 and depth == 0:  # the last resort: one grid, said why
             options = _verify(layers, request, costs, [_opt(("g2_reason", {}))], depth, budget)
+        options.sort(key=lambda o: _distance(o, request))
         return replace(inf, options=tuple(_named(layers, request, o) for o in options))
     except Exception:  # noqa: BLE001 - the refusal itself must still reach the planner
         return inf
+
+
+def _distance(option: Option, request: PlanRequest) -> tuple[int, int]:
+    """How far an option goes from what was asked: keeping k first, another k next, one grid
+    (a G2 exception) last; then the fewest changes."""
+    k = option.apply(request, reason=_PROBE).k
+    return (0 if k == request.k else 2 if k == 1 else 1, len(option.steps))
 
 
 def _key(option: Option) -> str:
