@@ -11,6 +11,9 @@
   by the first :func:`load_uploads`).
 - :func:`headline_figures`, :func:`provenance_rows`, :func:`report_table`: the home and data
   pages' figures and tables, already translated and formatted.
+- :func:`seed_widget`, :func:`remember_widget`, :func:`kept_value`: what the planner chose in a
+  widget survives page changes and the language switch (see :func:`seed_widget` for why Streamlit
+  alone loses it).
 
 No streamlit import here (the library never depends on the UI).
 """
@@ -22,7 +25,7 @@ import re
 import shutil
 import tempfile
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, MutableMapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -353,3 +356,80 @@ def report_table(report: ValidationReport, lang: str = DEFAULT_LANGUAGE) -> pd.D
     columns = ["severity", "file", "row", "column", "message", "advice"]
     frame = pd.DataFrame(report.to_records(lang), columns=columns)
     return frame.rename(columns={c: t(f"data.col.{c}", lang) for c in columns})
+
+
+# --- widget state that survives page changes and the language switch ------------------------------
+
+#: Session key of the values the planner chose in persistent widgets (``{widget key: value}``).
+KEPT = "_kept_widgets"
+#: Session key of when each persistent widget was last seeded (``{widget key: (lang, revision)}``).
+SEEDED = "_seeded_widgets"
+_UNSET = object()
+
+
+def seed_widget(
+    state: MutableMapping, key: str, value: object, *, lang: str, revision: object = None
+) -> bool:
+    """Give widget ``key`` the planner's ``value`` before it is drawn, whenever Streamlit would not.
+
+    Streamlit loses a widget's value in two ways:
+
+    - it deletes the state of every widget that a run does not draw, so opening another page (which
+      draws other widgets) drops the choice and coming back shows the widget's default;
+    - a radio, select box or multiselect remembers the *label* of the chosen option, so when the
+      labels change language the choice no longer matches and falls back to the default.
+
+    The value therefore lives outside the widget (a non-widget session key, the workspace's request
+    ...) and is written into the widget's key when the key is missing, when the language differs
+    from the one it was last seeded in, or when ``revision`` changed (the value was replaced from
+    outside the widget, e.g. a scenario was opened). Otherwise the widget keeps what the planner
+    is doing with it.
+
+    Parameters
+    ----------
+    state : mutable mapping
+        ``st.session_state`` (a plain dict in tests).
+    key : str
+        The widget's key.
+    value : object
+        The option value (not its label) to show.
+    lang : str
+        The language the page is drawn in now.
+    revision : object, optional
+        Changes whenever ``value`` was changed from outside the widget.
+
+    Returns
+    -------
+    bool
+        True when the widget was seeded.
+    """
+    marks = state.get(SEEDED)
+    if marks is None:
+        marks = state[SEEDED] = {}
+    mark = (lang, revision)
+    if key in state and marks.get(key) == mark:
+        return False
+    state[key] = value
+    marks[key] = mark
+    return True
+
+
+def remember_widget(state: MutableMapping, key: str, value: object) -> None:
+    """Record what widget ``key`` shows now (call right after drawing it)."""
+    kept = state.get(KEPT)
+    if kept is None:
+        kept = state[KEPT] = {}
+    kept[key] = value
+
+
+def kept_value(state: Mapping, key: str, default: object = None) -> object:
+    """The value last recorded for widget ``key`` by :func:`remember_widget`, else ``default``."""
+    return (state.get(KEPT) or {}).get(key, default)
+
+
+def keep_widget(state: MutableMapping, key: str, *, lang: str, default: object = _UNSET) -> None:
+    """:func:`seed_widget` from the value recorded by :func:`remember_widget` (or ``default``);
+    with neither, the widget starts at its own default."""
+    value = kept_value(state, key, default)
+    if value is not _UNSET:
+        seed_widget(state, key, value, lang=lang)

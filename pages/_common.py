@@ -14,8 +14,9 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any, TypeVar
 
 import folium
 import streamlit as st
@@ -25,15 +26,40 @@ from grid_planning.i18n import DEFAULT_LANGUAGE, LANGUAGES, t
 from grid_planning.layers import CityLayers, load_sample_city
 from grid_planning.mapview import finish
 from grid_planning.textsafe import escape_markdown, markdown_params
+from grid_planning.ui_state import keep_widget, remember_widget
 
 log = logging.getLogger("grid_planner")
 
 #: Session-state keys shared by the pages (one place, so pages agree on them).
 LANG = "lang"
-DATA_CHOICE = "data_choice"  # "sample" or "uploaded"
+#: "sample" or "uploaded": which data every page uses. A plain session key, not a widget's: Streamlit
+#: deletes a widget's state when a page that does not draw it runs (see ui_state.seed_widget).
+DATA_CHOICE = "data_choice"
 UPLOAD_RESULT = "upload_result"  # grid_planning.ui_state.UploadResult of the last validation
 APP_RAN = "_app_ran"  # set by app.py on every run: the page runs inside its navigation
 REDIRECT = "_redirect_to"  # page to return to once app.py has built the navigation
+
+
+_T = TypeVar("_T")
+_UNSET: Any = object()
+
+
+def kept(widget: Callable[..., _T], label: str, *, key: str, default: Any = _UNSET, **kwargs: Any) -> _T:
+    """Draw ``widget`` (``st.selectbox``, ``column.radio``, ``st.sidebar.slider`` ...) so that its
+    value survives page changes and the language switch.
+
+    The value the planner chose is recorded after every draw and written back into the widget
+    whenever Streamlit dropped it or relabelled its options (:func:`grid_planning.ui_state.seed_widget`).
+    ``default`` is the first value (else the widget's own default); do not pass ``value``/``index``
+    as well (Streamlit warns when a widget gets both).
+    """
+    if default is _UNSET:
+        keep_widget(st.session_state, key, lang=lang())
+    else:
+        keep_widget(st.session_state, key, lang=lang(), default=default)
+    value = widget(label, key=key, **kwargs)
+    remember_widget(st.session_state, key, value)
+    return value
 
 
 def lang() -> str:

@@ -21,11 +21,11 @@ from grid_planning.identity import User
 from grid_planning.identity import current_user as identify
 from grid_planning.layers import CityLayers
 from grid_planning.mapview import layers_fingerprint
-from grid_planning.planner import PlanRequest, eligible_leads
+from grid_planning.planner import BalanceAdvice, PlanRequest
 from grid_planning.scenarios import ScenarioStore, default_store_url
 from grid_planning.team import changes_text, markdown_message
 from grid_planning.textsafe import escape_markdown
-from grid_planning.workspace import Workspace
+from grid_planning.workspace import Workspace, first_request
 from pages._common import active_layers, lang, md_text, tr
 
 WS = "workspace"
@@ -53,14 +53,28 @@ def cost_provider(
     return _costs(layers_fingerprint(layers), fac_fp, repr(params), layers, params, facilities)
 
 
-def default_k(layers: CityLayers) -> int:
-    """A sensible first k: a handful of grids, never more than the eligible leads allow."""
-    n = len(eligible_leads(layers.facilities, PlanRequest(k=2), layers))
-    return max(2, min(4, n))
+@st.cache_resource(show_spinner=False, max_entries=16)
+def _first_request(fp: str, _layers: CityLayers) -> tuple[PlanRequest, BalanceAdvice]:
+    return first_request(_layers, cost_provider(_layers, PlanRequest(k=2).cost))
+
+
+@st.cache_resource(show_spinner=False, max_entries=64)
+def _balance_advice(fp: str, request_key: str, _ws: Workspace) -> BalanceAdvice:
+    return _ws.balance_advice()
+
+
+def balance_advice(ws: Workspace) -> BalanceAdvice:
+    """:meth:`Workspace.balance_advice`, shared by every session on the same layers and request
+    (it costs a few planning runs)."""
+    return _balance_advice(layers_fingerprint(ws.layers), repr(ws.balance_request()), ws)
 
 
 def workspace() -> Workspace:
-    """The session's workspace, on the layers in use (a new one when the data changed)."""
+    """The session's workspace, on the layers in use (a new one when the data changed).
+
+    A new workspace starts from :func:`grid_planning.workspace.first_request`: balance on at the
+    tightest tolerance the city meets (computed once per city for every session).
+    """
     layers, _ = active_layers()
     ws = st.session_state.get(WS)
     if (
@@ -68,9 +82,9 @@ def workspace() -> Workspace:
         or ws.layers is not layers
         and layers_fingerprint(ws.layers) != layers_fingerprint(layers)
     ):
-        ws = Workspace(
-            layers, request=PlanRequest(k=default_k(layers)), cost_provider=cost_provider
-        )
+        with st.spinner(tr("dash.balance.computing")):
+            request, _ = _first_request(layers_fingerprint(layers), layers)
+        ws = Workspace(layers, request=request, cost_provider=cost_provider)
         st.session_state[WS] = ws
     return ws
 

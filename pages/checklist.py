@@ -7,7 +7,7 @@ import pandas as pd
 import streamlit as st
 
 from grid_planning.checklist import CRITERIA, RECORD_STATUSES, checklist_table
-from pages._common import ensure_navigation, lang, page_guard, tr, tr_md
+from pages._common import ensure_navigation, kept, lang, page_guard, tr, tr_md
 from pages._ws import action, fmt, require_plan, scenario_panel, workspace
 
 ensure_navigation(__file__)
@@ -23,7 +23,8 @@ with page_guard():
         table = checklist_table(ws.layers, ws.plan, ws.costs(), lang=lang())
         grids = list(ws.plan.grid_ids)
         names = ws.figures(lang()).grids["lead_name"].to_dict()
-        grid = st.selectbox(tr("ws.col.grid"), grids, key="chk_grid", format_func=lambda g: f"{g} · {names.get(g, '')}")
+        grid = kept(st.selectbox, tr("ws.col.grid"), options=grids, key="chk_grid",
+                    format_func=lambda g: f"{g} · {names.get(g, '')}")
         sub = table[table["grid_id"] == grid]
         n_spatial = int(sub["spatial"].sum())
         n_met = int((sub["status"] == "met").sum())

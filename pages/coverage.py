@@ -11,7 +11,7 @@ from streamlit_folium import st_folium
 
 from grid_planning import planmap
 from grid_planning.metrics import travel_distribution, underserved_units
-from pages._common import ensure_navigation, lang, page_guard, tr
+from pages._common import ensure_navigation, kept, lang, page_guard, tr
 from pages._ws import fmt, require_plan, workspace
 
 ensure_navigation(__file__)
@@ -22,8 +22,8 @@ with page_guard():
     st.caption(tr("ws.yardstick"))
     if require_plan(ws):
         fig = ws.figures(lang())
-        column = st.radio(tr("ws.cov.column"), planmap.TRAVEL_COLUMNS, horizontal=True, key="cov_column",
-                          format_func=fmt("planmap.column."))
+        column = kept(st.radio, tr("ws.cov.column"), options=planmap.TRAVEL_COLUMNS, horizontal=True,
+                      key="cov_column", format_func=fmt("planmap.column."))
         c = fig.city
         kind = {"t_lead": "lead", "t_secondary": "secondary", "t_primary": "primary"}[column]
         mean = {"t_lead": c["mean_travel_min"], "t_secondary": c["mean_secondary_min"],
@@ -67,8 +67,8 @@ with page_guard():
 
         st.subheader(tr("ws.cov.under_title"))
         c1, c2 = st.columns([1, 3])
-        threshold = c1.number_input(tr("ws.cov.threshold"), min_value=5, max_value=120, value=30, step=5,
-                                    key="cov_threshold")
+        threshold = kept(c1.number_input, tr("ws.cov.threshold"), min_value=5, max_value=120, step=5,
+                         key="cov_threshold", default=30)
         under = underserved_units(fig.units, threshold_min=float(threshold), column=column)
         c2.metric(tr("ws.cov.under_people"), f"{under['population'].sum():,.0f}",
                   help=tr("ws.cov.under_help", n=len(under)))

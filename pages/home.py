@@ -12,6 +12,7 @@ from grid_planning.ui_state import counts_table, headline_figures, provenance_ro
 from pages._common import (
     active_layers,
     ensure_navigation,
+    kept,
     lang,
     md_text,
     page_guard,
@@ -26,7 +27,8 @@ SOURCES_MD = Path(__file__).resolve().parents[1] / "sample_data" / "SOURCES.md"
 
 
 def _tiles_choice() -> tuple[str, str | None]:
-    tiles = st.selectbox(
+    tiles = kept(
+        st.selectbox,
         tr("home.map.tiles"),
         options=list(mapview.TILES),
         format_func=lambda k: tr(f"map.tiles.{k}"),

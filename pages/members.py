@@ -13,7 +13,7 @@ from grid_planning.export import column_headers
 from grid_planning.i18n import source_text
 from grid_planning.roster import grid_roster, lead_obligations, roster_table
 from grid_planning.workspace import facility_label
-from pages._common import ensure_navigation, lang, md_text, page_guard, tr, tr_md
+from pages._common import ensure_navigation, kept, lang, md_text, page_guard, tr, tr_md
 from pages._ws import action, fmt, require_plan, workspace
 
 ensure_navigation(__file__)
@@ -59,7 +59,7 @@ with page_guard():
         rosters = grid_roster(ws.layers, ws.plan)
         fig = ws.figures(lang())
         grids = list(rosters)
-        grid = st.selectbox(tr("ws.col.grid"), grids, key="mem_grid",
+        grid = kept(st.selectbox, tr("ws.col.grid"), options=grids, key="mem_grid",
                             format_func=lambda g: f"{g} · {rosters[g]['lead']['name']}")
         ros = rosters[grid]
         counts = ros["counts"]

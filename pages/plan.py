@@ -12,14 +12,30 @@ from streamlit_folium import st_folium
 
 from grid_planning import planmap, schema
 from grid_planning.costs import MODES
-from grid_planning.planner import PlanRequest, designation_candidates, eligible_leads
+from grid_planning.numfmt import percent
+from grid_planning.planner import (
+    BALANCE_CHOICES,
+    PlanRequest,
+    designation_candidates,
+    eligible_leads,
+)
+from grid_planning.ui_state import seed_widget
 from grid_planning.workspace import facility_label, interpret_click
-from pages._common import ensure_navigation, lang, md_text, page_guard, tr, tr_md
-from pages._ws import action, check_panel, fmt, progress_runner, scenario_panel, workspace
+from pages._common import ensure_navigation, kept, lang, md_text, page_guard, tr, tr_md
+from pages._ws import (
+    action,
+    balance_advice,
+    check_panel,
+    fmt,
+    progress_runner,
+    scenario_panel,
+    workspace,
+)
 
 ensure_navigation(__file__)
 
 CLICK_MODES = ("select", "facility", "place")
+DONE = "plan_done"  # (plan revision, confirmation) of the last successful run
 UNIT_CHOICES = 50  # units offered per search in the hand-edit picker
 #: What st_folium returns about a click (a new value of any of them is a new click).
 CLICK_KEYS = ("last_clicked", "last_object_clicked", "last_object_clicked_count")
@@ -55,33 +71,81 @@ def _run(ws, fresh: bool) -> None:
     status, progress = progress_runner("ws.plan.running")
     result = ws.run(progress) if fresh else ws.replan(progress)
     if result.ok:
-        status.update(label=tr("ws.plan.done", k=result.plan.k, seconds=f"{result.stats.get('seconds', 0):.2f}"),
-                      state="complete", expanded=False)
+        done = tr("ws.plan.done", k=result.plan.k, seconds=f"{result.stats.get('seconds', 0):.2f}")
+        status.update(label=done, state="complete", expanded=False)
+        # Shown under the buttons until the plan changes: the map drawing reruns the page, which
+        # would otherwise take the confirmation away with the status box.
+        st.session_state[DONE] = (ws.revision, done)
     else:
         status.update(label=tr("ws.plan.infeasible"), state="error", expanded=True)
         st.session_state["plan_infeasible"] = result.infeasible
 
 
+def _seed(ws, n_elig: int, elig_labels: dict[str, str], modes: list[str]) -> None:
+    """Show the request in the widgets whenever Streamlit would not (grid_planning.ui_state.seed_widget):
+    the request is the planner's choice, the widgets only display and change it."""
+    req = ws.request
+    values = {
+        "plan_k": int(min(max(req.k, 1), max(2, n_elig))),
+        "plan_fixed": [f for f in req.fixed_leads if f in elig_labels],
+        "plan_excluded": [f for f in req.excluded_leads if f in elig_labels],
+        "plan_balance_on": req.balance is not None,
+        "plan_balance": _percent_step(req.balance if req.balance is not None else 0.3),
+        "plan_cost_mode": req.cost.mode if req.cost.mode in modes else modes[0],
+    }
+    for key, value in values.items():
+        seed_widget(st.session_state, key, value, lang=lang(), revision=ws.request_revision)
+
+
+def _percent_step(share: float) -> int:
+    """A tolerance as the slider's whole percent (5 % steps, 5-100)."""
+    return int(min(max(round(float(share) * 20) * 5, 5), 100))
+
+
+def _balance_note(ws, use_balance: bool, balance: float | None) -> None:
+    """Say which balance the city can meet and what the plan would look like without it."""
+    with st.spinner(tr("dash.balance.computing")):
+        advice = balance_advice(ws)
+    if advice.unbalanced_dev is None:
+        st.caption(tr("dash.balance.unknown"))
+        return
+    without = percent(advice.unbalanced_dev, 0, lang())
+    tol = advice.tolerance
+    if tol is None:
+        st.caption(tr("dash.balance.none_met", dev=without, max=percent(BALANCE_CHOICES[-1], 0, lang())))
+        return
+    tol_text = percent(tol, 0, lang())
+    if use_balance and balance is not None and abs(balance - tol) < 1e-9:
+        st.caption(tr("dash.balance.on", tol=tol_text, dev=without, k=ws.request.k))
+        return
+    st.caption(tr("dash.balance.suggest", tol=tol_text, dev=without, k=ws.request.k))
+    if st.button(tr("dash.balance.use", tol=tol_text), key="plan_balance_use"):
+        ws.set_request(balance=tol)
+        ws.request_revision += 1
+        st.rerun()
+
+
 def _parameters(ws) -> None:
-    """Request widgets (k, leads, exceptions, balance, cost mode) and the run/compare buttons."""
+    """Request widgets (k, balance, leads, exceptions, cost mode) and the run/compare buttons.
+
+    k, balance and the run button come first, so "run" is on the first screen of the sidebar."""
     layers = ws.effective_layers()
     fac = layers.facilities
     req = ws.request
     elig = eligible_leads(fac, PlanRequest(k=2), layers)
     elig_labels = _labels(elig)
     n_elig = len(elig) + len(req.designated_leads)
-    st.subheader(tr("ws.plan.params"))
-    # Widget state is seeded from the request once (and after a scenario load), never passed as a
-    # default as well: Streamlit warns when both are given.
-    if st.session_state.get("plan_widgets_rev") != ws.request_revision:
-        st.session_state["plan_widgets_rev"] = ws.request_revision
-        st.session_state["plan_k"] = int(min(req.k, max(2, n_elig)))
-        st.session_state["plan_fixed"] = [f for f in req.fixed_leads if f in elig_labels]
-        st.session_state["plan_excluded"] = [f for f in req.excluded_leads if f in elig_labels]
-        st.session_state["plan_balance_on"] = req.balance is not None
-        st.session_state["plan_balance"] = float(req.balance or 0.3)
+    has_roads = layers.roads is not None and len(layers.roads) > 0
+    modes = [m for m in MODES if has_roads or m != "roads"]
+    _seed(ws, n_elig, elig_labels, modes)
+
     k = st.number_input(tr("ws.plan.k"), min_value=1, max_value=max(2, n_elig), step=1, key="plan_k",
                         help=tr("ws.plan.k_help", n=len(elig)))
+    use_balance = st.checkbox(tr("ws.plan.balance_on"), key="plan_balance_on")
+    balance_pct = st.slider(tr("ws.plan.balance"), 5, 100, step=5, key="plan_balance", format="±%d%%",
+                            disabled=not use_balance, help=tr("ws.plan.balance_help"))
+    note = st.container()
+    actions = st.container()
     fixed = st.multiselect(tr("ws.plan.fixed"), options=list(elig_labels), format_func=elig_labels.get,
                            key="plan_fixed", placeholder=tr("ws.choose"))
     excluded = st.multiselect(tr("ws.plan.excluded"), options=list(elig_labels), format_func=elig_labels.get,
@@ -89,18 +153,31 @@ def _parameters(ws) -> None:
     n_assumed = int((elig["eligibility"] == "assumed").sum())
     if n_assumed:
         st.caption(tr("ws.plan.assumed_note", n=n_assumed))
-    use_balance = st.checkbox(tr("ws.plan.balance_on"), key="plan_balance_on")
-    balance = st.slider(tr("ws.plan.balance"), 0.05, 1.0, step=0.05, key="plan_balance",
-                        disabled=not use_balance, help=tr("ws.plan.balance_help"))
-    has_roads = layers.roads is not None and len(layers.roads) > 0
-    modes = [m for m in MODES if has_roads or m != "roads"]
-    mode = st.radio(tr("ws.plan.cost_mode"), modes, index=modes.index(req.cost.mode) if req.cost.mode in modes else 0,
-                    format_func=fmt("ws.cost."), horizontal=True, key="plan_cost_mode")
+    mode = st.radio(tr("ws.plan.cost_mode"), modes, format_func=fmt("ws.cost."), horizontal=True,
+                    key="plan_cost_mode")
     if not has_roads:
         st.caption(tr("ws.plan.no_roads"))
-    ws.set_request(k=int(k), fixed_leads=tuple(fixed), excluded_leads=tuple(excluded),
-                   balance=float(balance) if use_balance else None,
+    balance = balance_pct / 100 if use_balance else None
+    ws.set_request(k=int(k), fixed_leads=tuple(fixed), excluded_leads=tuple(excluded), balance=balance,
                    cost=replace(req.cost, mode=mode))
+
+    with note:
+        _balance_note(ws, use_balance, balance)
+    with actions:
+        c1, c2 = st.columns(2)
+        ran = False
+        if c1.button(tr("ws.plan.run"), type="primary", key="plan_run", width="stretch"):
+            st.session_state.pop("plan_infeasible", None)
+            _run(ws, fresh=True)
+            ran = True
+        if c2.button(tr("ws.plan.replan"), key="plan_replan", disabled=ws.plan is None, width="stretch",
+                     help=tr("ws.plan.replan_help")):
+            st.session_state.pop("plan_infeasible", None)
+            _run(ws, fresh=False)
+            ran = True
+        done = st.session_state.get(DONE)
+        if not ran and done and done[0] == ws.revision and ws.plan is not None:
+            st.success(done[1], icon=":material/check_circle:")
 
     with st.expander(tr("ws.exc.title"), expanded=bool(req.designated_leads or req.g5_waivers)):
         st.caption(tr("ws.exc.caption"))
@@ -120,15 +197,6 @@ def _parameters(ws) -> None:
                 if c2.button(tr("ws.remove"), key=f"rm_{rule}_{i}"):
                     ws.set_request(**{field: tuple(p for p in pairs if p[0] != fid)})
                     st.rerun()
-
-    c1, c2 = st.columns(2)
-    if c1.button(tr("ws.plan.run"), type="primary", key="plan_run", width="stretch"):
-        st.session_state.pop("plan_infeasible", None)
-        _run(ws, fresh=True)
-    if c2.button(tr("ws.plan.replan"), key="plan_replan", disabled=ws.plan is None, width="stretch",
-                 help=tr("ws.plan.replan_help")):
-        st.session_state.pop("plan_infeasible", None)
-        _run(ws, fresh=False)
 
     with st.expander(tr("ws.cmp.title")):
         hi = max(2, min(n_elig, 10))
@@ -172,11 +240,11 @@ def _history(ws) -> None:
 
 def _map(ws, fig) -> None:
     c1, c2, c3 = st.columns([2, 2, 1])
-    shade = c1.radio(tr("ws.map.shade_label"), planmap.SHADES, format_func=fmt("ws.map.shade."),
-                     horizontal=True, key="map_shade")
-    mode = c2.radio(tr("ws.map.click_label"), CLICK_MODES, format_func=fmt("ws.map.click."),
-                    horizontal=True, key="map_click_mode")
-    primary = c3.checkbox(tr("ws.map.primary"), value=False, key="map_primary")
+    shade = kept(c1.radio, tr("ws.map.shade_label"), options=planmap.SHADES, format_func=fmt("ws.map.shade."),
+                 horizontal=True, key="map_shade")
+    mode = kept(c2.radio, tr("ws.map.click_label"), options=CLICK_MODES, format_func=fmt("ws.map.click."),
+                horizontal=True, key="map_click_mode")
+    primary = kept(c3.checkbox, tr("ws.map.primary"), key="map_primary", default=False)
     m = planmap.plan_map(ws.layers, ws.plan, unit_df=fig.units, shade=shade, selection=ws.selection,
                          show_primary=primary, lang=lang(), view_key="plan")
     out = st_folium(m, key="plan_map", height=660, use_container_width=True,
@@ -380,14 +448,13 @@ def _export(ws) -> None:
 
     st.caption(tr("exports.ui.caption"))
     c1, c2, c3 = st.columns([2, 1, 1])
-    kind = c1.selectbox(tr("exports.ui.format"), list(FORMATS), key="export_kind",
-                        format_func=lambda k: tr(f"exports.ui.format.{k}"))
+    kind = kept(c1.selectbox, tr("exports.ui.format"), options=list(FORMATS), key="export_kind",
+                format_func=fmt("exports.ui.format."))
     options = {}
     if kind in PAPER_FORMATS:
-        options["paper"] = c2.selectbox(tr("exports.ui.paper"), list(PAPER_MM), key="export_paper")
-        options["orientation"] = c3.selectbox(tr("exports.ui.orientation"), list(ORIENTATIONS),
-                                              key="export_orientation",
-                                              format_func=lambda o: tr(f"exports.ui.orientation.{o}"))
+        options["paper"] = kept(c2.selectbox, tr("exports.ui.paper"), options=list(PAPER_MM), key="export_paper")
+        options["orientation"] = kept(c3.selectbox, tr("exports.ui.orientation"), options=list(ORIENTATIONS),
+                                      key="export_orientation", format_func=fmt("exports.ui.orientation."))
     request = (ws.revision, lang(), kind, tuple(sorted(options.items())))
     if st.button(tr("ws.export.prepare"), key="export_prepare"):
         with action(), st.spinner(tr("ws.export.preparing")):
