@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import html
 import json
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
@@ -646,9 +647,14 @@ def _collaborator_svg() -> str:
             "stroke-width='3'/></svg>")
 
 
+_TRAILING_ALIAS = re.compile(r"\s*[（(][^（）()]*[）)]\s*$")
+
+
 def short_name(name: str, limit: int = 12) -> str:
-    """A facility name short enough for a map label: without the bracketed alias, cut at ``limit``."""
-    base = str(name).split("（")[0].split("(")[0].strip() or str(name)
+    """A facility name short enough for a map label: without a trailing bracketed alias
+    (``武汉市中心医院（华中科技大学…）``), cut at ``limit``. Brackets inside the name stay
+    (``阜新矿业（集团）总医院`` is not ``阜新矿业``)."""
+    base = _TRAILING_ALIAS.sub("", str(name)).strip() or str(name)
     return base if len(base) <= limit else base[: limit - 1] + "…"
 
 
