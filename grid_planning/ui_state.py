@@ -414,12 +414,17 @@ def seed_widget(
     return True
 
 
-def remember_widget(state: MutableMapping, key: str, value: object) -> None:
-    """Record what widget ``key`` shows now (call right after drawing it)."""
+def remember_widget(state: MutableMapping, key: str, value: object, *, lang: str) -> None:
+    """Record what widget ``key`` shows now, drawn in ``lang`` (call right after drawing it): the
+    value to seed it with later, and that the widget matches this language (no seed needed)."""
     kept = state.get(KEPT)
     if kept is None:
         kept = state[KEPT] = {}
     kept[key] = value
+    marks = state.get(SEEDED)
+    if marks is None:
+        marks = state[SEEDED] = {}
+    marks[key] = (lang, None)
 
 
 def kept_value(state: Mapping, key: str, default: object = None) -> object:

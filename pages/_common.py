@@ -58,7 +58,7 @@ def kept(widget: Callable[..., _T], label: str, *, key: str, default: Any = _UNS
     else:
         keep_widget(st.session_state, key, lang=lang(), default=default)
     value = widget(label, key=key, **kwargs)
-    remember_widget(st.session_state, key, value)
+    remember_widget(st.session_state, key, value, lang=lang())
     return value
 
 
@@ -71,6 +71,22 @@ def lang() -> str:
 def tr(key: str, **params: object) -> str:
     """Translate ``key`` into the session's language."""
     return t(key, lang(), **params)
+
+
+def fmt(prefix: str, *, none_key: str | None = None) -> Callable[[object], str]:
+    """A ``format_func`` translating ``prefix + value``, with the language fixed now.
+
+    Streamlit may call a ``format_func`` outside the script run (AppTest does), where the session
+    language cannot be read; binding it at widget creation keeps labels in the chosen language.
+    """
+    lng = lang()
+
+    def format_value(value: object) -> str:
+        if value is None and none_key:
+            return t(none_key, lng)
+        return t(f"{prefix}{value}", lng)
+
+    return format_value
 
 
 def tr_md(key: str, **params: object) -> str:

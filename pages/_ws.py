@@ -9,14 +9,14 @@ and the scenario panel the plan and checklist pages share.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 
 import geopandas as gpd
 import pandas as pd
 import streamlit as st
 
 from grid_planning.costs import CostMatrix, CostParams, facilities_fingerprint, travel_costs
-from grid_planning.i18n import CatalogueError, has, t
+from grid_planning.i18n import CatalogueError, has
 from grid_planning.identity import User
 from grid_planning.identity import current_user as identify
 from grid_planning.layers import CityLayers
@@ -26,7 +26,7 @@ from grid_planning.scenarios import ScenarioStore, default_store_url
 from grid_planning.team import changes_text, markdown_message
 from grid_planning.textsafe import escape_markdown
 from grid_planning.workspace import Workspace, first_request
-from pages._common import active_layers, lang, md_text, tr
+from pages._common import active_layers, fmt, lang, md_text, tr  # noqa: F401 - fmt for the pages
 
 WS = "workspace"
 #: Plain symbols (not emoji): they render in every CJK font, also in the canvas tables.
@@ -112,22 +112,6 @@ def current_user() -> User:
     except Exception:  # noqa: BLE001 - AppTest has no request
         headers = {}
     return identify(info, headers)
-
-
-def fmt(prefix: str, *, none_key: str | None = None) -> Callable[[object], str]:
-    """A ``format_func`` translating ``prefix + value``, with the language fixed now.
-
-    Streamlit may call a ``format_func`` outside the script run (AppTest does), where the session
-    language cannot be read; binding it at widget creation keeps labels in the chosen language.
-    """
-    lng = lang()
-
-    def format_value(value: object) -> str:
-        if value is None and none_key:
-            return t(none_key, lng)
-        return t(f"{prefix}{value}", lng)
-
-    return format_value
 
 
 def error_text(exc: Exception) -> str:

@@ -18,6 +18,7 @@ from pages._common import (
     UPLOAD_RESULT,
     active_layers,
     ensure_navigation,
+    fmt,
     kept,
     lang,
     md_text,
@@ -55,7 +56,7 @@ def _layer_choice(slot: str, upload) -> str | None:
     choice = st.selectbox(
         tr("input.layer.label", file=escape_markdown(upload.name)),
         options=["", *names],
-        format_func=lambda k: k or tr("input.layer.auto"),
+        format_func={"": tr("input.layer.auto"), **{n: n for n in names}}.__getitem__,
         key=f"layer_{slot}",
         help=tr("input.layer.help"),
     )
@@ -87,7 +88,7 @@ with page_guard():
             tr("data.coords"),
             key="data_coords",
             options=list(COORD_SYSTEMS),
-            format_func=lambda k: tr(f"data.coords.{k}"),
+            format_func=fmt("data.coords."),
             horizontal=True,
         )
         city_name = kept(c2.text_input, tr("data.city_name"), key="data_city_name", default="")
@@ -137,11 +138,10 @@ with page_guard():
     st.radio(
         tr("data.use.title"),
         options=options,
-        format_func=lambda k: (
-            tr("data.use.sample")
-            if k == "sample"
-            else tr_md("data.use.uploaded", name=result.layers.name)
-        ),
+        format_func={
+            "sample": tr("data.use.sample"),
+            "uploaded": tr_md("data.use.uploaded", name=result.layers.name) if "uploaded" in options else "",
+        }.__getitem__,
         key=CHOICE_WIDGET,
         on_change=_chosen,
         label_visibility="collapsed",

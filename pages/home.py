@@ -12,6 +12,7 @@ from grid_planning.ui_state import counts_table, headline_figures, provenance_ro
 from pages._common import (
     active_layers,
     ensure_navigation,
+    fmt,
     kept,
     lang,
     md_text,
@@ -31,7 +32,7 @@ def _tiles_choice() -> tuple[str, str | None]:
         st.selectbox,
         tr("home.map.tiles"),
         options=list(mapview.TILES),
-        format_func=lambda k: tr(f"map.tiles.{k}"),
+        format_func=fmt("map.tiles."),
         key="home_tiles",
     )
     key = None

@@ -150,19 +150,24 @@ def test_unexpected_failure_shows_a_friendly_error_not_a_traceback():
     assert any(e.body.startswith("出错了") for e in at.error)
 
 
-@pytest.mark.parametrize("lang", ["zh", "en"])
-@pytest.mark.parametrize("page", ["pages/home.py", "pages/plan.py", "pages/coverage.py"])
-def test_a_crash_behind_the_guard_fails_the_apptest(page, lang, monkeypatch):
-    # The guard turns the exception into a friendly st.error, so at.exception stays empty; the
-    # suite's autouse fixture (conftest._no_guard_message) makes the run fail all the same.
-    import pages._common as common
+class _Unreadable:
+    """An upload result whose layers cannot be read: ``active_layers`` raises on it."""
 
-    def broken():
+    @property
+    def usable(self) -> bool:
         raise RuntimeError("layers unreadable")
 
-    monkeypatch.setattr(common, "active_layers", broken)
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+@pytest.mark.parametrize("page", ["pages/home.py", "pages/plan.py", "pages/coverage.py"])
+def test_a_crash_behind_the_guard_fails_the_apptest(page, lang):
+    # active_layers raises (the session holds an upload it cannot read). The guard turns the
+    # exception into a friendly st.error, so at.exception stays empty; the suite's autouse fixture
+    # (conftest._no_guard_message) makes the run fail all the same.
     at = _app()
     at.session_state["lang"] = lang
+    at.session_state["upload_result"] = _Unreadable()
+    at.session_state["data_choice"] = "uploaded"
     at.switch_page(page)
     with pytest.raises(GuardMessageError, match="layers unreadable"):
         at.run()

@@ -26,7 +26,7 @@ def draw(state: dict, key: str, *, lang: str = "zh", user: object = None, defaul
         state[key] = default
     if user is not None:
         state[key] = user
-    remember_widget(state, key, state[key])
+    remember_widget(state, key, state[key], lang=lang)
     return state[key]
 
 
@@ -35,6 +35,18 @@ def test_first_draw_uses_the_default_then_the_planners_choice_stays():
     assert draw(state, "home_tiles") == "none"
     assert draw(state, "home_tiles", user="osm") == "osm"
     assert draw(state, "home_tiles") == "osm"
+
+
+def test_a_change_right_after_a_first_draw_without_default_is_kept():
+    # Drawn once at the widget's own default (nothing seeded), then changed: the next run must not
+    # put the recorded first value back over the planner's change.
+    state: dict = {}
+    keep_widget(state, "home_tiles", lang="zh")
+    state["home_tiles"] = "none"  # Streamlit's default
+    remember_widget(state, "home_tiles", "none", lang="zh")
+    state["home_tiles"] = "osm"  # the planner's choice arrives with the next run
+    keep_widget(state, "home_tiles", lang="zh")
+    assert state["home_tiles"] == "osm"
 
 
 def test_a_page_change_drops_the_widget_and_the_choice_comes_back():
