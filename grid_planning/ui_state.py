@@ -11,6 +11,10 @@
   by the first :func:`load_uploads`).
 - :func:`headline_figures`, :func:`provenance_rows`, :func:`report_table`: the home and data
   pages' figures and tables, already translated and formatted.
+- :class:`Column`, :func:`format_table`: a page's figure table with its numbers formatted for
+  the language (:mod:`grid_planning.numfmt`) and the headers of the columns to right-align.
+- :func:`chrome_css`: Streamlit's own English texts (file upload button and limits, input hints)
+  replaced by the catalogue's, in the session's language.
 - :func:`seed_widget`, :func:`remember_widget`, :func:`kept_value`: what the planner chose in a
   widget survives page changes and the language switch (see :func:`seed_widget` for why Streamlit
   alone loses it).
@@ -25,13 +29,13 @@ import re
 import shutil
 import tempfile
 import time
-from collections.abc import Mapping, MutableMapping
+from collections.abc import Mapping, MutableMapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
 
-from grid_planning import inputs
+from grid_planning import inputs, numfmt
 from grid_planning.i18n import DEFAULT_LANGUAGE, t
 from grid_planning.layers import CityLayers, load_city
 from grid_planning.report import ValidationReport
@@ -269,9 +273,63 @@ def upload_layers(slot: str, name: str, content: bytes) -> list[str]:
 
 
 def _num(value: float, digits: int = 0) -> str:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "–"
-    return f"{value:,.{digits}f}"
+    return numfmt.number(value, digits)
+
+
+@dataclass(frozen=True)
+class Column:
+    """One column of a figure table (:func:`format_table`).
+
+    Attributes
+    ----------
+    header : str
+        Catalogue key of the header.
+    source : str
+        Column of the frame (``""``: the frame's index).
+    kind : {"text", "integer", "number", "percent", "signed_percent"}
+        How the values read: as given, whole numbers with separators, ``digits`` decimals, or a
+        share (0.557) as a percentage (``+12.0%`` for a signed deviation).
+    digits : int
+        Decimals of ``number`` and the percentages.
+    """
+
+    header: str
+    source: str
+    kind: str = "text"
+    digits: int = 1
+
+
+def format_table(
+    frame: pd.DataFrame, columns: Sequence[Column], lang: str = DEFAULT_LANGUAGE
+) -> tuple[pd.DataFrame, list[str]]:
+    """A table to show: translated headers, every figure formatted for ``lang``.
+
+    Returns
+    -------
+    (DataFrame, list of str)
+        The table (text cells: ``12,326,518``, ``55.7%`` / ``55.7 %``, ``—`` for a missing value)
+        and the headers of its figure columns, which the page right-aligns.
+    """
+    out: dict[str, list[str]] = {}
+    figures = []
+    for col in columns:
+        values = frame.index if col.source == "" else frame[col.source]
+        header = t(col.header, lang)
+        if col.kind == "text":
+            out[header] = ["" if v is None or (isinstance(v, float) and math.isnan(v)) else str(v)
+                           for v in values]
+            continue
+        figures.append(header)
+        if col.kind == "integer":
+            out[header] = [numfmt.integer(v, lang) for v in values]
+        elif col.kind == "number":
+            out[header] = [numfmt.number(v, col.digits, lang) for v in values]
+        elif col.kind in ("percent", "signed_percent"):
+            out[header] = [numfmt.percent(v, col.digits, lang, signed=col.kind == "signed_percent")
+                           for v in values]
+        else:
+            raise ValueError(f"unknown column kind {col.kind!r}")
+    return pd.DataFrame(out), figures
 
 
 def headline_figures(summary: Mapping, lang: str = DEFAULT_LANGUAGE) -> list[tuple[str, str]]:
@@ -438,3 +496,55 @@ def keep_widget(state: MutableMapping, key: str, *, lang: str, default: object =
     value = kept_value(state, key, default)
     if value is not _UNSET:
         seed_widget(state, key, value, lang=lang)
+
+
+# --- Streamlit's own texts in the planner's language ------------------------------------------------
+
+
+def css_string(text: str) -> str:
+    """``text`` as a CSS string literal: quotes and backslashes escaped, line breaks as ``\\A``,
+    ``<`` and ``>`` as escapes (the CSS sits in a ``<style>`` element)."""
+    out = []
+    for ch in str(text):
+        if ch in '\\"':
+            out.append("\\" + ch)
+        elif ch == "\n":
+            out.append("\\A ")
+        elif ch in "<>" or ord(ch) < 0x20:
+            out.append(f"\\{ord(ch):x} ")
+        else:
+            out.append(ch)
+    return '"' + "".join(out) + '"'
+
+
+def chrome_css(lang: str = DEFAULT_LANGUAGE) -> str:
+    """CSS that shows the catalogue's words where Streamlit 1.67 writes fixed English.
+
+    Streamlit has no setting for these texts: the file uploader's "Upload" button and its
+    "100MB per file • CSV, XLSX" line, the "Press Enter to apply" hint under text fields and the
+    "Stop" button beside the running indicator. Their text is hidden (``font-size: 0``, so it
+    takes no room) and ours is drawn in its place with ``::after``; the upload limit is the
+    setting ``max_upload_mb``. The accepted formats are in each uploader's own label. The
+    viewer's main menu (Rerun, Settings, Print, About: English only) is hidden; "Deploy" is off
+    in ``.streamlit/config.toml`` (``client.toolbarMode = "viewer"``).
+    """
+    mb = max_upload_bytes() // (1024 * 1024)
+    button = css_string(t("dash.chrome.upload_button", lang))
+    limit = css_string(t("dash.chrome.upload_limit", lang, mb=mb))
+    enter = css_string(t("dash.chrome.enter", lang))
+    ctrl_enter = css_string(t("dash.chrome.ctrl_enter", lang))
+    stop = css_string(t("dash.chrome.stop", lang))
+    drop = '[data-testid="stFileUploaderDropzone"]'
+    hint = '[data-testid="InputInstructions"]'
+    return "\n".join([
+        f'{drop} button [data-testid="stMarkdownContainer"] p {{ font-size: 0; }}',
+        f'{drop} button [data-testid="stMarkdownContainer"] p::after {{ content: {button}; font-size: 0.875rem; }}',
+        f'{drop} [data-testid="stFileUploaderDropzoneInstructions"] span {{ font-size: 0; }}',
+        f'{drop} [data-testid="stFileUploaderDropzoneInstructions"] span::after {{ content: {limit}; font-size: 0.875rem; }}',
+        f"{hint} > span {{ display: none; }}",
+        f"{hint}::after {{ content: {enter}; }}",
+        f'[data-testid="stTextArea"] {hint}::after {{ content: {ctrl_enter}; }}',
+        '[data-testid="stMainMenu"] { display: none; }',
+        '[data-testid="stStatusWidget"] button { font-size: 0; }',
+        f'[data-testid="stStatusWidget"] button::after {{ content: {stop}; font-size: 0.875rem; }}',
+    ])

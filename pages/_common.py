@@ -14,11 +14,12 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
 import folium
+import pandas as pd
 import streamlit as st
 from streamlit_folium import st_folium
 
@@ -36,6 +37,14 @@ LANG = "lang"
 #: deletes a widget's state when a page that does not draw it runs (see ui_state.seed_widget).
 DATA_CHOICE = "data_choice"
 UPLOAD_RESULT = "upload_result"  # grid_planning.ui_state.UploadResult of the last validation
+#: Menu title keys of the pages other pages send the planner to: a text naming a page takes its
+#: name from here, so it always reads as the menu does (app.py PAGES uses the same keys; a test
+#: keeps them equal).
+PAGE_NAMES = {
+    "pages/plan.py": "ws.nav.plan",
+    "pages/data.py": "app.nav.data",
+    "pages/scenarios.py": "team.nav",
+}
 APP_RAN = "_app_ran"  # set by app.py on every run: the page runs inside its navigation
 REDIRECT = "_redirect_to"  # page to return to once app.py has built the navigation
 
@@ -145,6 +154,22 @@ def active_layers() -> tuple[CityLayers, bool]:
     if st.session_state.get(DATA_CHOICE) == "uploaded" and result is not None and result.usable:
         return result.layers, False
     return sample_layers(), True
+
+
+def show_table(
+    table: pd.DataFrame,
+    figures: Sequence[str] = (),
+    *,
+    key: str | None = None,
+    widths: Mapping[str, str | int] | None = None,
+    **kwargs: Any,
+) -> None:
+    """A table whose cells are already formatted text (:func:`grid_planning.ui_state.format_table`):
+    figure columns right-aligned, as wide as the page; ``widths`` per header (px or a size word)."""
+    config = {h: st.column_config.TextColumn(alignment="right") for h in figures}
+    for header, width in (widths or {}).items():
+        config[header] = st.column_config.TextColumn(width=width, alignment="right" if header in figures else None)
+    st.dataframe(table, hide_index=True, width="stretch", key=key, column_config=config, **kwargs)
 
 
 def show_map(m: folium.Map, *, key: str, height: int = 640) -> None:

@@ -26,7 +26,7 @@ from grid_planning.scenarios import ScenarioStore, default_store_url
 from grid_planning.team import changes_text, markdown_message
 from grid_planning.textsafe import escape_markdown
 from grid_planning.workspace import Workspace, first_request
-from pages._common import active_layers, fmt, lang, md_text, tr  # noqa: F401 - fmt for the pages
+from pages._common import PAGE_NAMES, active_layers, fmt, lang, md_text, tr  # noqa: F401 - fmt for the pages
 
 WS = "workspace"
 #: Plain symbols (not emoji): they render in every CJK font, also in the canvas tables.
@@ -133,8 +133,9 @@ def action() -> Iterator[None]:
 def require_plan(ws: Workspace) -> bool:
     """Say how to get a plan when there is none; True when there is one."""
     if ws.plan is None:
-        st.info(tr("ws.no_plan"))
-        st.page_link("pages/plan.py", label=tr("ws.go_plan"), icon="🗺️")
+        page = tr(PAGE_NAMES["pages/plan.py"])
+        st.info(tr("ws.no_plan", page=page))
+        st.page_link("pages/plan.py", label=tr("ws.go_plan", page=page), icon=":material/map:")
         return False
     return True
 

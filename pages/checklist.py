@@ -41,7 +41,12 @@ with page_guard():
             tr("ws.chk.status"): [f"{ICONS.get(s, '')} {tr(f'plan.checklist.status.{s}')}" for s in sub["status"]],
             tr("ws.chk.detail"): [d or n for d, n in zip(sub["detail"], sub["note"], strict=True)],
         })
-        st.dataframe(shown, hide_index=True, width="stretch", height=570, key="chk_table")
+        # The criterion and its evidence get the room; the short columns stay narrow.
+        narrow = {"#": 40, tr("ws.chk.dimension"): 90, tr("ws.chk.how"): 90, tr("ws.chk.status"): 100}
+        st.dataframe(shown, hide_index=True, width="stretch", height=570, key="chk_table",
+                     column_config={**{h: st.column_config.Column(width=w) for h, w in narrow.items()},
+                                    tr("ws.chk.criterion"): st.column_config.TextColumn(width=320),
+                                    tr("ws.chk.detail"): st.column_config.TextColumn(width="large")})
 
         st.subheader(tr("ws.chk.record_title"))
         items = [c.number for c in CRITERIA if not c.spatial]

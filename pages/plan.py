@@ -12,16 +12,16 @@ from streamlit_folium import st_folium
 
 from grid_planning import planmap, schema
 from grid_planning.costs import MODES
-from grid_planning.numfmt import percent
+from grid_planning.numfmt import integer, number, percent
 from grid_planning.planner import (
     BALANCE_CHOICES,
     PlanRequest,
     designation_candidates,
     eligible_leads,
 )
-from grid_planning.ui_state import seed_widget
+from grid_planning.ui_state import Column, format_table, seed_widget
 from grid_planning.workspace import facility_label, interpret_click
-from pages._common import ensure_navigation, kept, lang, md_text, page_guard, tr, tr_md
+from pages._common import ensure_navigation, kept, lang, md_text, page_guard, show_table, tr, tr_md
 from pages._ws import (
     action,
     balance_advice,
@@ -39,13 +39,26 @@ DONE = "plan_done"  # (plan revision, confirmation) of the last successful run
 UNIT_CHOICES = 50  # units offered per search in the hand-edit picker
 #: What st_folium returns about a click (a new value of any of them is a new click).
 CLICK_KEYS = ("last_clicked", "last_object_clicked", "last_object_clicked_count")
-GRID_COLUMNS = {
-    "name": "ws.col.grid_name", "population": "ws.col.population", "area_km2": "ws.col.area",
-    "beds": "ws.col.beds", "beds_per_1000": "ws.col.beds_per_1000",
-    "mean_travel_min": "ws.col.mean_min", "p90_travel_min": "ws.col.p90_min", "max_travel_min": "ws.col.max_min",
-    "share_15_lead": "ws.col.share15", "share_30_lead": "ws.col.share30",
-    "balance_dev": "ws.col.balance", "polsby_popper": "ws.col.pp", "n_parts": "ws.col.parts",
-}
+#: The k-comparison table (planner.compare_k, with the page's texts added).
+CMP_COLUMNS = (
+    Column("ws.cmp.k", "k", "integer"), Column("ws.cmp.status", "status_text"),
+    Column("ws.cmp.objective", "objective", "number", 1), Column("ws.cmp.balance", "max_balance_dev", "percent", 0),
+    Column("ws.cmp.noncontig", "n_noncontiguous", "integer"), Column("ws.cmp.compliant", "compliant_text"),
+    Column("ws.cmp.explanation", "why"),
+)
+#: The per-grid tables: size and resources, access and shape (grid_planning.metrics.grid_metrics).
+GRID_SIZE = (
+    Column("ws.col.grid", ""), Column("ws.col.grid_name", "lead_short"),
+    Column("ws.col.population", "population", "integer"), Column("ws.col.area", "area_km2", "number", 1),
+    Column("ws.col.balance", "balance_dev", "signed_percent", 1), Column("ws.col.beds", "beds", "integer"),
+    Column("ws.col.beds_per_1000", "beds_per_1000", "number", 2), Column("ws.col.lead_level", "lead_level"),
+)
+GRID_ACCESS = (
+    Column("ws.col.grid", ""), Column("ws.col.mean_min", "mean_travel_min", "number", 1),
+    Column("ws.col.p90_min", "p90_travel_min", "number", 1), Column("ws.col.max_min", "max_travel_min", "number", 1),
+    Column("ws.col.share15", "share_15_lead", "percent", 1), Column("ws.col.share30", "share_30_lead", "percent", 1),
+    Column("ws.col.pp", "polsby_popper", "number", 2), Column("ws.col.parts", "n_parts", "integer"),
+)
 
 
 def _labels(fac: pd.DataFrame) -> dict[str, str]:
@@ -204,26 +217,30 @@ def _parameters(ws) -> None:
         if st.button(tr("ws.cmp.run"), key="cmp_run"):
             with st.spinner(tr("ws.cmp.running")):
                 st.session_state["cmp_table"] = ws.compare(range(lo_k, hi_k + 1))
-        table = st.session_state.get("cmp_table")
-        if table is not None:
-            shown = pd.DataFrame({
-                "k": table["k"],
-                tr("ws.cmp.status"): [tr("ws.cmp.ok") if s == "ok" else tr("ws.cmp.infeasible") for s in table["status"]],
-                tr("ws.cmp.objective"): table["objective"].round(2),
-                tr("ws.cmp.balance"): (table["max_balance_dev"] * 100).round(1),
-                tr("ws.cmp.noncontig"): table["n_noncontiguous"],
-                tr("ws.cmp.compliant"): table["compliant"].map(lambda v: "–" if pd.isna(v) else ("✓" if bool(v) else "✗")),
-                tr("ws.cmp.explanation"): table["explanation"],
-            })
-            st.dataframe(shown, hide_index=True, width="stretch", key="cmp_df")
-            ok_ks = [int(k) for k, s in zip(table["k"], table["status"], strict=True) if s == "ok"]
-            if ok_ks:
-                pick = st.selectbox(tr("ws.cmp.pick"), ok_ks, key="cmp_pick")
-                if st.button(tr("ws.cmp.use"), key="cmp_use"):
-                    ws.set_request(k=int(pick))
-                    ws.request_revision += 1
-                    _run(ws, fresh=True)
-                    st.rerun()
+
+
+def _comparison(ws) -> None:
+    """The k-comparison in the page (the sidebar is too narrow for its table), with "use this k"."""
+    table = st.session_state.get("cmp_table")
+    if table is None:
+        return
+    with st.expander(tr("ws.cmp.title"), expanded=True):
+        rows = table.assign(
+            status_text=[tr("ws.cmp.ok") if s == "ok" else tr("ws.cmp.infeasible") for s in table["status"]],
+            compliant_text=table["compliant"].map(lambda v: "–" if pd.isna(v) else ("✓" if bool(v) else "✗")),
+            why=[inf.explain(lang()) if inf is not None else "" for inf in table["infeasible"]],
+        )
+        shown, figures = format_table(rows, CMP_COLUMNS, lang())
+        show_table(shown, figures, key="cmp_df", widths={tr("ws.cmp.k"): 50, tr("ws.cmp.explanation"): "large"})
+        ok_ks = [int(k) for k, s in zip(table["k"], table["status"], strict=True) if s == "ok"]
+        if ok_ks:
+            c1, c2 = st.columns([1, 3], vertical_alignment="bottom")
+            pick = c1.selectbox(tr("ws.cmp.pick"), ok_ks, key="cmp_pick")
+            if c2.button(tr("ws.cmp.use"), key="cmp_use"):
+                ws.set_request(k=int(pick))
+                ws.request_revision += 1
+                _run(ws, fresh=True)
+                st.rerun()
 
 
 def _history(ws) -> None:
@@ -409,35 +426,26 @@ def _after_edit(result) -> None:
     st.rerun()
 
 
-def _grid_table(fig) -> None:
-    g = fig.grids
-    table = pd.DataFrame({"grid": g.index})
-    for col, key in GRID_COLUMNS.items():
-        if col == "name":
-            table[tr(key)] = [planmap.short_name(n, 16) for n in g["lead_name"]]
-        elif col in g:
-            v = g[col].to_numpy()
-            if col.startswith("share_") or col == "balance_dev":
-                v = (g[col] * 100).round(1).to_numpy()
-            elif col in ("population", "beds"):
-                v = g[col].round(0).to_numpy()
-            elif g[col].dtype.kind == "f":
-                v = g[col].round(2).to_numpy()
-        if col != "name" and col in g:
-            table[tr(key)] = v
-    table[tr("ws.col.lead_level")] = [tr("source.assumed") if s == "assumed" else "" for s in g["lead_level_source"]]
-    table = table.rename(columns={"grid": tr("ws.col.grid")})
-    st.dataframe(table, hide_index=True, width="stretch", key="grid_table")
+def _grid_tables(fig) -> None:
+    """The per-grid figures as two tables that fit the page: size and resources, then access and
+    shape (one table of 15 columns would hide its right-hand ones)."""
+    g = fig.grids.assign(
+        lead_short=[planmap.short_name(n, 16) for n in fig.grids["lead_name"]],
+        lead_level=[tr("source.assumed") if s == "assumed" else "" for s in fig.grids["lead_level_source"]],
+    )
+    for columns, key in ((GRID_SIZE, "grid_table"), (GRID_ACCESS, "grid_access")):
+        table, figures = format_table(g, [c for c in columns if c.source in g.columns or c.source == ""], lang())
+        show_table(table, figures, key=key, widths={tr("ws.col.grid"): 70})
     # Beds that rest on generated capacity say so right under the table.
     share = float(fig.city.get("beds_illustrative_share", 0.0) or 0.0)
     if share > 0:
-        st.warning(tr("plan.cli.beds_illustrative_note", share=f"{share:.0%}"))
+        st.warning(tr("plan.cli.beds_illustrative_note", share=percent(share, 0, lang())))
     c = fig.city
     cols = st.columns(5)
-    cols[0].metric(tr("ws.city.population"), f"{c['population']:,.0f}")
-    cols[1].metric(tr("ws.city.mean_min"), f"{c['mean_travel_min']:.1f}")
-    cols[2].metric(tr("ws.city.share30"), f"{c['share_30_lead'] * 100:.1f}%")
-    cols[3].metric(tr("ws.city.balance"), f"±{c['max_balance_dev'] * 100:.0f}%")
+    cols[0].metric(tr("ws.city.population"), integer(c["population"], lang()))
+    cols[1].metric(tr("ws.city.mean_min"), number(c["mean_travel_min"], 1, lang()))
+    cols[2].metric(tr("ws.city.share30"), percent(c["share_30_lead"], 1, lang()))
+    cols[3].metric(tr("ws.city.balance"), "±" + percent(c["max_balance_dev"], 0, lang()))
     cols[4].metric(tr("ws.city.contiguous"), f"{c['n_contiguous']}/{c['k']}")
     st.caption(tr("ws.yardstick"))
 
@@ -472,13 +480,14 @@ with page_guard():
     st.caption(tr_md("ws.plan.caption", name=ws.layers.name))
     with st.sidebar:
         _parameters(ws)
+    _comparison(ws)
     infeasible = st.session_state.get("plan_infeasible")
     if infeasible is not None:
         st.error(md_text(infeasible.message(lang())))
         for tip in infeasible.suggestion_texts(lang()):
             st.markdown(f"- {md_text(tip)}")
     if ws.plan is None:
-        st.info(tr("ws.plan.start"))
+        st.info(tr("ws.plan.start", button=tr("ws.plan.run")))
     else:
         fig = ws.figures(lang())
         _history(ws)
@@ -490,7 +499,7 @@ with page_guard():
             st.subheader(tr("ws.checks.title"))
             check_panel(fig.checks, compact=True)
         st.subheader(tr("ws.grids.title"))
-        _grid_table(fig)
+        _grid_tables(fig)
         t1, t2, t3, t4 = st.tabs([tr("ws.tab.edit"), tr("ws.tab.whatif"), tr("ws.tab.scenarios"), tr("ws.tab.export")])
         with t1:
             _hand_edits(ws, fig)

@@ -120,3 +120,35 @@ def test_a_table_with_texts_and_sub_tables_keeps_both():
 def test_a_field_that_is_not_a_language_is_refused(bad):
     with pytest.raises(ValueError, match="'a'"):
         _flatten(bad)
+
+
+def _menu() -> dict[str, str]:
+    """app.py's PAGES as {page file: menu title key} (read from the source: app.py is a script)."""
+    tree = ast.parse((ROOT / "app.py").read_text(encoding="utf-8"))
+    node = next(n for n in tree.body if isinstance(n, ast.AnnAssign) and getattr(n.target, "id", "") == "PAGES")
+    return {path: key for _, entries in ast.literal_eval(node.value) for path, key, _ in entries}
+
+
+def test_a_text_naming_a_page_uses_its_menu_title():
+    # The empty state used to send the planner to a page called "规划" while the menu said "规划网格".
+    menu = _menu()
+    titles = {lang: {t(key, lang) for key in menu.values()} | {"{page}"} for lang in LANGUAGES}
+    quoted = {"zh": re.compile(r"“([^”]+)”页"), "en": re.compile(r"“([^”]+)” page")}
+    wrong = [(key, lang, name) for key, entry in catalogue().items() for lang in LANGUAGES
+             for name in quoted[lang].findall(entry[lang]) if name not in titles[lang]]
+    assert not wrong, wrong
+    unquoted = [(key, entry["en"]) for key, entry in catalogue().items()
+                if re.search(r"\b(the|on) (Plan|Data|Scenarios|Coverage|Members|Checklist) page", entry["en"])]
+    assert not unquoted, unquoted
+
+
+def test_pages_name_other_pages_with_the_menus_keys():
+    from pages._common import PAGE_NAMES
+
+    menu = _menu()
+    assert {path: menu[path] for path in PAGE_NAMES} == PAGE_NAMES
+    # The empty state and its link read as the menu does, in both languages.
+    for lang in LANGUAGES:
+        page = t(menu["pages/plan.py"], lang)
+        assert f"“{page}”" in t("ws.no_plan", lang, page=page)
+        assert page in t("ws.go_plan", lang, page=page)
