@@ -161,7 +161,7 @@ def test_run_is_on_the_first_screen_and_its_confirmation_stays(page):
     done = page.get_by_test_id("stSidebar").get_by_text(re.compile(re.escape(t("ws.plan.done", "zh", k=4, seconds="\0").split("\0")[0])))
     assert done.is_visible()
     box = done.bounding_box()
-    assert 0 <= box["y"] and box["y"] + box["height"] <= HEIGHT, box
+    assert box["y"] >= 0 and box["y"] + box["height"] <= HEIGHT, box
 
 
 @pytest.mark.parametrize("lang", ["zh", "en"])
