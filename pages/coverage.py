@@ -79,6 +79,9 @@ with page_guard():
                   help=tr("ws.cov.under_help", n=len(under)))
         top = under.head(25).assign(unit=lambda d: d["name"].astype(str) + " · " + d.index.astype(str))
         table, figures = format_table(top, UNDER_COLUMNS, lang())
+        # A few seconds over the threshold is over it: never shown as "0.0".
+        table[tr("ws.cov.excess")] = ["<" + number(0.1, 1, lang()) if 0 < v < 0.05 else number(v, 1, lang())
+                                      for v in top["excess_min"]]
         show_table(table, figures, key="cov_under")
 
         st.subheader(tr("ws.cov.dist_title"))

@@ -256,7 +256,7 @@ def _history(ws) -> None:
 
 
 def _map(ws, fig) -> None:
-    c1, c2, c3 = st.columns([2, 2, 1])
+    c1, c2, c3 = st.columns([4, 4, 3])
     shade = kept(c1.radio, tr("ws.map.shade_label"), options=planmap.SHADES, format_func=fmt("ws.map.shade."),
                  horizontal=True, key="map_shade")
     mode = kept(c2.radio, tr("ws.map.click_label"), options=CLICK_MODES, format_func=fmt("ws.map.click."),
