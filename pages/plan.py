@@ -107,7 +107,8 @@ def _seed(ws, n_elig: int, elig_labels: dict[str, str], modes: list[str]) -> Non
         "plan_cost_mode": req.cost.mode if req.cost.mode in modes else modes[0],
     }
     for key, value in values.items():
-        seed_widget(st.session_state, key, value, lang=lang(), revision=ws.request_revision)
+        # Per workspace too: another city (a new workspace) starts its own revisions at 0.
+        seed_widget(st.session_state, key, value, lang=lang(), revision=(id(ws), ws.request_revision))
 
 
 def _percent_step(share: float) -> int:
