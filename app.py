@@ -9,6 +9,7 @@ from __future__ import annotations
 import streamlit as st
 
 from grid_planning.i18n import t
+from grid_planning.ui_state import chrome_css
 from pages._common import APP_RAN, LANG, REDIRECT, active_layers, lang, page_guard, tr, tr_md
 
 # The tab title follows the language chosen in this session (reading session state is not a
@@ -60,6 +61,10 @@ st.sidebar.radio(
     horizontal=True,
 )
 
+# Streamlit's own English (upload button and limit, input hints) in the chosen language; a style
+# element only, so it takes no room on the page.
+st.html(f"<style>{chrome_css(lang())}</style>")
+
 navigation = st.navigation(
     {
         t(section, lang()): [
@@ -88,6 +93,5 @@ with page_guard():
             else f"{tr('app.data_uploaded')} · {layers.name}",
         )
     )
-    st.sidebar.caption(tr("app.offline_note"))
 
 navigation.run()

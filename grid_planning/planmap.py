@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import html
 import json
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
@@ -429,9 +430,10 @@ def plan_tooltip_lines(row: Mapping[str, object], lang: str = DEFAULT_LANGUAGE) 
 
 
 def add_plan_facilities(m: PlannerMap, fac: gpd.GeoDataFrame, *, lang: str = DEFAULT_LANGUAGE,
-                        show_primary: bool = True, legend: bool = True) -> None:
+                        show_primary: bool = True, legend: bool = True, sources: bool = True) -> None:
     """Members by type and level (as on the overview map), collaborators double-ringed; leads
-    are drawn by :func:`add_leads`. Tooltips say the role and grid."""
+    are drawn by :func:`add_leads`. Tooltips say the role and grid; the legend names the colours
+    (types) and sizes (levels) drawn, and (``sources``) real vs illustrative."""
     shown = for_display(fac, m)
     shown = shown[(shown["role"] != "lead") & shown.geometry.notna() & ~shown.geometry.is_empty]
     if not show_primary:
@@ -458,7 +460,7 @@ def add_plan_facilities(m: PlannerMap, fac: gpd.GeoDataFrame, *, lang: str = DEF
     DataLayer({"type": "FeatureCollection", "features": feats}, name=t("planmap.layer.members", lang),
               point_to_layer=FACILITY_POINT_JS, on_each_feature=FACILITY_EACH_JS).add_to(m)
     if legend:
-        add_facility_legend(m, shown, position="bottomright")
+        add_facility_legend(m, shown, position="bottomright", sources=sources)
 
 
 #: ``pointToLayer`` of lead markers: a ring in the grid's colour (``c``), dashed orange when the
@@ -614,7 +616,8 @@ def plan_map(
     _outline_units(m, display, np.isin(display.ids, list(sel)), name=t("planmap.layer.selected", lang),
                    colour="#0050ff", weight=3.0)
     fac = plan_facilities(layers, plan)
-    add_plan_facilities(m, fac, lang=lang, show_primary=show_primary, legend=False)
+    # Colours by type and sizes by level get their legend; real vs illustrative is in the key.
+    add_plan_facilities(m, fac, lang=lang, show_primary=show_primary, sources=False)
     add_leads(m, fac, plan, colours, lang=lang)
     fac_names = fac.set_index("id")["name"].astype(str).to_dict()
     names = dict(grid_names or {g: f"{g} {short_name(fac_names.get(str(plan.leads[g]), ''))}" for g in grids})
@@ -679,9 +682,14 @@ def _collaborator_svg() -> str:
             "stroke-width='3'/></svg>")
 
 
+_TRAILING_ALIAS = re.compile(r"\s*[（(][^（）()]*[）)]\s*$")
+
+
 def short_name(name: str, limit: int = 12) -> str:
-    """A facility name short enough for a map label: without the bracketed alias, cut at ``limit``."""
-    base = str(name).split("（")[0].split("(")[0].strip() or str(name)
+    """A facility name short enough for a map label: without a trailing bracketed alias
+    (``武汉市中心医院（华中科技大学…）``), cut at ``limit``. Brackets inside the name stay
+    (``阜新矿业（集团）总医院`` is not ``阜新矿业``)."""
+    base = _TRAILING_ALIAS.sub("", str(name)).strip() or str(name)
     return base if len(base) <= limit else base[: limit - 1] + "…"
 
 

@@ -1230,7 +1230,8 @@ def compare_k(
     DataFrame
         One row per k: ``k``, ``status`` ("ok" or the infeasible code), ``objective``
         (population-weighted mean minutes), ``max_balance_dev``, ``n_noncontiguous``, ``compliant``
-        (every check passes or passes by exception), ``seconds`` and ``explanation``.
+        (every check passes or passes by exception), ``seconds``, ``explanation`` (in Chinese) and
+        ``infeasible`` (the refusal, or None: ``.explain(lang)`` in any language).
     """
     from grid_planning.metrics import check_policy
 
@@ -1246,6 +1247,7 @@ def compare_k(
             "compliant": np.nan,
             "seconds": res.stats.get("seconds", np.nan),
             "explanation": "",
+            "infeasible": None,
         }
         if res.ok:
             parts = layers.index.contiguity(res.plan.assignment.to_numpy())
@@ -1259,6 +1261,7 @@ def compare_k(
         else:
             row["status"] = res.infeasible.code
             row["explanation"] = res.infeasible.explain()
+            row["infeasible"] = res.infeasible  # to explain it in the reader's language
         rows.append(row)
     return pd.DataFrame(
         rows,
@@ -1271,6 +1274,7 @@ def compare_k(
             "compliant",
             "seconds",
             "explanation",
+            "infeasible",
         ],
     )
 
