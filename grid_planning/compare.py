@@ -767,7 +767,7 @@ def checks_text(checks: Iterable[Any], lang: str = DEFAULT_LANGUAGE) -> str:
 
 
 # ---- presentation ---------------------------------------------------------------------------------
-#: The figures shown over the presentation map, in order (catalogue ``meeting.present.<key>``).
+#: The figures shown over the presentation map, in order (catalogue ``meeting.figure.<key>``).
 KEY_FIGURES = ("k", "residents", "mean_min", "share_30", "balance", "checks")
 
 
@@ -787,7 +787,7 @@ def key_figures(option: Option, lang: str = DEFAULT_LANGUAGE) -> list[tuple[str,
         "balance": format_value(v["balance"], "absdev", lang),
         "checks": checks_text(option.figures.checks, lang),
     }
-    return [(k, t(f"meeting.present.{k}", lang), values[k]) for k in KEY_FIGURES]
+    return [(k, t(f"meeting.figure.{k}", lang), values[k]) for k in KEY_FIGURES]
 
 
 def flag_text(changed: Sequence[str], lang: str = DEFAULT_LANGUAGE) -> str:

@@ -29,7 +29,7 @@ from grid_planning.mapview import layers_fingerprint
 from grid_planning.meetingmap import changes_html, compare_html
 from grid_planning.numfmt import integer
 from grid_planning.team import markdown_message
-from pages._common import active_layers, ensure_navigation, lang, md_text, page_guard, tr, tr_md
+from pages._common import PAGE_NAMES, active_layers, ensure_navigation, lang, md_text, page_guard, tr, tr_md
 from pages._meeting import CHOSEN, candidates, label, options, remember_requested, requested_ids
 from pages._ws import store
 
@@ -73,8 +73,9 @@ with page_guard():
     if others:
         st.caption(tr("meeting.compare.other_data", n=others))
     if len(found) < MIN_OPTIONS:
-        st.info(tr("meeting.compare.too_few"))
-        st.page_link("pages/plan.py", label=tr("ws.go_plan"), icon=":material/map:")
+        page = tr(PAGE_NAMES["pages/plan.py"])
+        st.info(tr("meeting.compare.too_few", page=page))
+        st.page_link("pages/plan.py", label=tr("ws.go_plan", page=page), icon=":material/map:")
         st.stop()
 
     flags = {int(r.id): flag_text(r.changed, lang()) for r in found.itertuples()}

@@ -158,8 +158,10 @@ def _parameters(ws) -> None:
     use_balance = st.checkbox(tr("ws.plan.balance_on"), key="plan_balance_on")
     balance_pct = st.slider(tr("ws.plan.balance"), 5, 100, step=5, key="plan_balance", format="±%d%%",
                             disabled=not use_balance, help=tr("ws.plan.balance_help"))
-    note = st.container()
+    # The run buttons and their confirmation before the balance note: with the meeting pages in the
+    # menu, the confirmation under a three-line note fell below a 1000-pixel-high screen.
     actions = st.container()
+    note = st.container()
     fixed = st.multiselect(tr("ws.plan.fixed"), options=list(elig_labels), format_func=elig_labels.get,
                            key="plan_fixed", placeholder=tr("ws.choose"))
     excluded = st.multiselect(tr("ws.plan.excluded"), options=list(elig_labels), format_func=elig_labels.get,

@@ -11,7 +11,7 @@ from grid_planning.i18n import CatalogueError
 from grid_planning.mapview import layers_fingerprint
 from grid_planning.meetingmap import present_html
 from grid_planning.team import markdown_message
-from pages._common import active_layers, ensure_navigation, lang, page_guard, tr, tr_md
+from pages._common import PAGE_NAMES, active_layers, ensure_navigation, lang, page_guard, tr, tr_md
 from pages._meeting import CHOSEN, candidates, label, options, remember_requested, requested_ids
 from pages._ws import store
 
@@ -41,8 +41,9 @@ def _chooser(found, ids) -> None:
     st.title(tr("meeting.present.title"))
     st.caption(tr("meeting.present.caption"))
     if found.empty:
-        st.info(tr("meeting.present.none"))
-        st.page_link("pages/plan.py", label=tr("ws.go_plan"), icon=":material/map:")
+        page = tr(PAGE_NAMES["pages/plan.py"])
+        st.info(tr("meeting.present.none", page=page))
+        st.page_link("pages/plan.py", label=tr("ws.go_plan", page=page), icon=":material/map:")
         return
     labels = {int(r.id): label(r, "") for r in found.itertuples()}
     if PICK not in st.session_state:

@@ -31,6 +31,8 @@ BRANCHED = {
     ("grid_planning/planmap.py", "planmap.role.serves"),
     # _why_text: f"plan.check.why_{col}" only for location/parent_id; why_item is called with its params.
     ("grid_planning/metrics.py", "plan.check.why_item"),
+    # the comparison's columns: f"meeting.col.{c}" over rule/subject/grid/reason; delta has its n.
+    ("grid_planning/compare.py", "meeting.col.delta"),
 }
 
 
