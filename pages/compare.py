@@ -29,7 +29,16 @@ from grid_planning.mapview import layers_fingerprint
 from grid_planning.meetingmap import changes_html, compare_html
 from grid_planning.numfmt import integer
 from grid_planning.team import markdown_message
-from pages._common import PAGE_NAMES, active_layers, ensure_navigation, lang, md_text, page_guard, tr, tr_md
+from pages._common import (
+    PAGE_NAMES,
+    active_layers,
+    ensure_navigation,
+    lang,
+    md_text,
+    page_guard,
+    tr,
+    tr_md,
+)
 from pages._meeting import CHOSEN, candidates, label, options, remember_requested, requested_ids
 from pages._ws import store
 
