@@ -9,6 +9,7 @@ from __future__ import annotations
 import streamlit as st
 
 from grid_planning.i18n import t
+from grid_planning.ui_state import chrome_css
 from pages._common import APP_RAN, LANG, REDIRECT, active_layers, lang, page_guard, tr, tr_md
 
 # The tab title follows the language chosen in this session (reading session state is not a
@@ -39,6 +40,8 @@ PAGES: list[tuple[str, list[tuple[str, str, bool]]]] = [
             ("pages/members.py", "ws.nav.members", False),
             ("pages/checklist.py", "ws.nav.checklist", False),
             ("pages/scenarios.py", "team.nav", False),
+            ("pages/compare.py", "meeting.nav.compare", False),
+            ("pages/present.py", "meeting.nav.present", False),
         ],
     ),
 ]
@@ -57,6 +60,10 @@ st.sidebar.radio(
     key=LANG,
     horizontal=True,
 )
+
+# Streamlit's own English (upload button and limit, input hints) in the chosen language; a style
+# element only, so it takes no room on the page.
+st.html(f"<style>{chrome_css(lang())}</style>")
 
 navigation = st.navigation(
     {
@@ -86,6 +93,5 @@ with page_guard():
             else f"{tr('app.data_uploaded')} · {layers.name}",
         )
     )
-    st.sidebar.caption(tr("app.offline_note"))
 
 navigation.run()

@@ -21,16 +21,26 @@ _MESSAGES_DIR = Path(__file__).with_name("messages")
 
 
 def _flatten(table: dict, prefix: str = "") -> dict[str, dict[str, str]]:
+    """``{dotted key: {"zh": ..., "en": ...}}`` from a parsed catalogue file.
+
+    A table may hold its own texts *and* sub-tables (``[data.coords]`` with ``zh``/``en`` and
+    ``[data.coords.wgs84]`` below it): both are entries. A scalar that is not a language (a typo
+    such as ``cn = ...``) is refused, so a text never silently goes missing.
+    """
     out: dict[str, dict[str, str]] = {}
     for key, value in table.items():
-        if not isinstance(value, dict):
-            continue
         name = f"{prefix}{key}"
-        texts = {k: str(v) for k, v in value.items() if not isinstance(v, dict)}
-        if "zh" in texts or "en" in texts:
-            out[name] = texts
-        # A message may have messages under it ([exports.ui.format] and [exports.ui.format.gpkg]).
-        out.update(_flatten({k: v for k, v in value.items() if isinstance(v, dict)}, f"{name}."))
+        if not isinstance(value, dict):
+            raise ValueError(f"catalogue entry {name!r} must be a table of languages, not {value!r}")
+        texts = {k: v for k, v in value.items() if not isinstance(v, dict)}
+        unknown = sorted(set(texts) - set(LANGUAGES))
+        if unknown:
+            raise ValueError(f"catalogue entry {name!r} has fields that are not languages: {unknown}")
+        if texts:
+            out[name] = {k: str(v) for k, v in texts.items()}
+        subs = {k: v for k, v in value.items() if isinstance(v, dict)}
+        if subs:
+            out.update(_flatten(subs, f"{name}."))
     return out
 
 

@@ -37,6 +37,7 @@ import json
 import math
 import re
 import threading
+import unicodedata
 import weakref
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from functools import lru_cache
@@ -98,7 +99,7 @@ _BACKGROUND = "#f3f2ee"
 _CSS = f"""
 .leaflet-container {{ background: {_BACKGROUND};
   font-family: "Noto Sans CJK SC", "Source Han Sans SC", "PingFang SC", "Microsoft YaHei", sans-serif; }}
-.gp-label div {{ transform: translate(-50%, -50%); white-space: nowrap; font-size: 13px;
+.gp-label div {{ display: inline-block; transform: translate(-50%, -50%); white-space: nowrap; font-size: 13px;
   font-weight: 600; color: #37352f; pointer-events: none;
   text-shadow: 0 0 3px #fff, 0 0 3px #fff, 0 0 2px #fff; }}
 .gp-legend {{ background: rgba(255,255,255,0.93); padding: 6px 9px; border-radius: 4px;
@@ -716,8 +717,8 @@ def add_districts(
     lang = getattr(m, "lang", DEFAULT_LANGUAGE)
     group = folium.FeatureGroup(name=name or t("map.districts.layer", lang), show=True)
     gcj02 = bool(getattr(m, "gcj02", False))
-    data, label_points = memo(districts, ("districts", name_column, gcj02),
-                              lambda: _district_display(districts, name_column, gcj02))
+    data, label_points, label_zooms = memo(districts, ("districts", name_column, gcj02),
+                                           lambda: _district_display(districts, name_column, gcj02))
     DataLayer(
         data,
         style=fixed_style({"color": colour, "weight": 1.2, "dashArray": "5 4", "fill": False}),
@@ -726,27 +727,33 @@ def add_districts(
         precision=5,
     ).add_to(group)
     if labels and label_points:
-        add_labels(group, label_points, control=False)
+        # The small districts of a city core crowd each other at the city's zoom: the larger
+        # ones are named first, a name that would overlap waits for a closer zoom.
+        add_labels(group, label_points, control=False, min_zooms=label_zooms)
+        add_label_zoom_script(m)
     group.add_to(m)
     return group
 
 
 def _district_display(
     districts: gpd.GeoDataFrame, name_column: str, gcj02: bool
-) -> tuple[dict, list[tuple[float, float, str]]]:
-    """Display GeoJSON of the district outlines and their label points (lon, lat, name)."""
+) -> tuple[dict, list[tuple[float, float, str]], list[int]]:
+    """Display GeoJSON of the district outlines, their label points (lon, lat, name) and the
+    zoom from which each label shows (:func:`label_min_zooms`, larger districts first)."""
     cols = [name_column] if name_column in districts else []
     shown = for_display(districts, gcj02=gcj02)
     data = display_geojson(shown[[*cols, shown.geometry.name]], cols, tolerance_m=10.0)
     if not cols:
-        return data, []
+        return data, [], []
     metric = shown.to_crs(_utm(shown))
     points = gpd.GeoSeries(metric.geometry.representative_point(), crs=metric.crs).to_crs(4326)
-    return data, [
+    keep = ~points.is_empty.to_numpy()
+    placed = [
         (pt.x, pt.y, label)
-        for label, pt in zip(shown[name_column].astype(str), points, strict=True)
-        if not pt.is_empty
+        for label, pt, ok in zip(shown[name_column].astype(str), points, keep, strict=True)
+        if ok
     ]
+    return data, placed, label_min_zooms(placed, metric.geometry.area.to_numpy(float)[keep])
 
 
 _MEMO: dict[tuple, tuple[weakref.ref, object]] = {}
@@ -774,6 +781,99 @@ def memo(owner: object, key: tuple, compute: Callable[[], T]) -> T:
     return value
 
 
+#: Zoom levels at which labels are laid out (a city opens at about 8-10).
+LABEL_ZOOMS: tuple[int, ...] = tuple(range(4, 19))
+#: Label font size (px) and the clear margin kept around each label (px), as in ``.gp-label``.
+LABEL_FONT_PX = 13.0
+LABEL_MARGIN_PX = 4.0
+
+
+def _text_px(text: str, font_px: float) -> float:
+    """Approximate rendered width: CJK and full-width characters one em, others 0.6 em."""
+    return sum(font_px if unicodedata.east_asian_width(c) in "WF" else 0.6 * font_px for c in text)
+
+
+def _world_px(lon: float, lat: float, zoom: int) -> tuple[float, float]:
+    """Web Mercator pixel coordinates of a WGS84 point at ``zoom`` (256 px tiles)."""
+    scale = 256.0 * 2.0**zoom
+    lat = max(min(lat, 85.05112878), -85.05112878)
+    y = math.log(math.tan(math.pi / 4 + math.radians(lat) / 2))
+    return (lon + 180.0) / 360.0 * scale, (1.0 - y / math.pi) / 2.0 * scale
+
+
+def label_min_zooms(
+    points: Sequence[tuple[float, float, str]],
+    priority: Sequence[float] | None = None,
+    *,
+    font_px: float = LABEL_FONT_PX,
+    margin_px: float = LABEL_MARGIN_PX,
+    zooms: Sequence[int] = LABEL_ZOOMS,
+) -> list[int]:
+    """The lowest zoom at which each centred label can be shown without overlapping another.
+
+    Labels are placed greedily, zoom by zoom from the widest view, in order of ``priority``
+    (highest first; e.g. district area): a label is shown from the first zoom at which its box
+    clears every label already shown there. Distances double with each zoom while labels keep
+    their size, so a label shown at one zoom stays clear at every closer one.
+
+    Parameters
+    ----------
+    points : sequence of (lon, lat, text)
+        WGS84 (display) coordinates of the label centres and their text.
+    priority : sequence of float, optional
+        Larger first (default: the order given).
+    font_px, margin_px : float
+        Label size: width from the text at ``font_px``, height 1.3 ``font_px``; ``margin_px``
+        kept clear around each.
+    zooms : sequence of int
+        Zoom levels tried, widest first; a label that never clears gets the last one.
+
+    Returns
+    -------
+    list of int
+        Minimum zoom per label, in the order of ``points``.
+    """
+    n = len(points)
+    order = list(range(n)) if priority is None else sorted(range(n), key=lambda i: -float(priority[i]))
+    half = [(_text_px(str(text), font_px) / 2 + margin_px, 0.65 * font_px + margin_px)
+            for _, _, text in points]
+    least: list[int | None] = [None] * n
+    for zoom in zooms:
+        xy = [_world_px(float(lon), float(lat), zoom) for lon, lat, _ in points]
+        shown = [i for i in range(n) if least[i] is not None]
+        for i in order:
+            if least[i] is not None:
+                continue
+            clear = all(
+                abs(xy[i][0] - xy[j][0]) >= half[i][0] + half[j][0]
+                or abs(xy[i][1] - xy[j][1]) >= half[i][1] + half[j][1]
+                for j in shown
+            )
+            if clear:
+                least[i] = zoom
+                shown.append(i)
+    return [z if z is not None else zooms[-1] for z in least]
+
+
+#: Shows a label (a marker with the ``gpMinZoom`` option) only from its minimum zoom on.
+_LABEL_ZOOM_JS = (
+    "(function(map){function show(l){if(l.options&&l.options.gpMinZoom!==undefined&&l.setOpacity){"
+    "l.setOpacity(map.getZoom()>=l.options.gpMinZoom?1:0);}}"
+    "function all(){map.eachLayer(show);}"
+    "map.on('zoomend',all);map.on('layeradd',function(e){if(map._loaded){show(e.layer);}});"
+    "map.whenReady(all);})(map);"
+)
+
+
+def add_label_zoom_script(m: folium.Map) -> None:
+    """Make labels drawn with ``min_zooms`` (:func:`add_labels`) appear from their zoom on
+    (once per map)."""
+    if getattr(m, "_gp_label_zoom", False):
+        return
+    m._gp_label_zoom = True
+    add_script(m, _LABEL_ZOOM_JS)
+
+
 def fixed_style(style: Mapping[str, object]) -> JsCode:
     """A Leaflet style function returning the same style for every feature."""
     return JsCode("function(){return " + script_json(dict(style)) + ";}")
@@ -795,6 +895,7 @@ def add_labels(
     style: str = "plain",
     control: bool = True,
     z_index_offset: int = 0,
+    min_zooms: Sequence[int] | None = None,
 ) -> DataLayer:
     """Text labels centred on points, as ONE layer; the text is set HTML-escaped in the browser.
 
@@ -811,25 +912,30 @@ def add_labels(
         List the layer in the layer switcher.
     z_index_offset : int
         Raise the labels above markers (Leaflet ``zIndexOffset``).
+    min_zooms : sequence of int, optional
+        Per label, the zoom from which it shows (:func:`label_min_zooms`); needs
+        :func:`add_label_zoom_script` on the map. Default: always shown.
 
     Returns
     -------
     DataLayer
     """
+    points = list(points)
+    zooms = list(min_zooms) if min_zooms is not None else [None] * len(points)
     features = [
         {
             "type": "Feature",
-            "properties": {"t": str(text)},
+            "properties": {"t": str(text)} if z is None else {"t": str(text), "z": int(z)},
             "geometry": {"type": "Point", "coordinates": [round(float(x), 6), round(float(y), 6)]},
         }
-        for x, y, text in points
+        for (x, y, text), z in zip(points, zooms, strict=True)
         if math.isfinite(float(x)) and math.isfinite(float(y))
     ]
     point = JsCode(
         "function(f,ll){return L.marker(ll,{icon:L.divIcon({html:"
         + script_json(_LABEL_DIVS[style])
         + "+gpText(f.properties.t)+'</div>',className:'gp-label',iconSize:[0,0]}),"
-        "interactive:false,zIndexOffset:" + script_json(int(z_index_offset)) + "});}"
+        "interactive:false,gpMinZoom:f.properties.z,zIndexOffset:" + script_json(int(z_index_offset)) + "});}"
     )
     layer = DataLayer(
         {"type": "FeatureCollection", "features": features},
@@ -969,9 +1075,10 @@ def add_facilities(
 
 
 def add_facility_legend(
-    m: PlannerMap, facilities: pd.DataFrame, *, position: str = "bottomright"
+    m: PlannerMap, facilities: pd.DataFrame, *, position: str = "bottomright", sources: bool = True
 ) -> None:
-    """Legend for :func:`add_facilities`: the types present, sizes by level, real vs illustrative."""
+    """Legend for :func:`add_facilities`: the types present, sizes by level and (``sources``)
+    real vs illustrative (the plan map says that in its own key)."""
     lang = getattr(m, "lang", DEFAULT_LANGUAGE)
     present_types = [ty for ty in TYPE_COLOURS if ty in set(facilities["type"].astype(str))]
     present_levels = [
@@ -985,10 +1092,11 @@ def add_facility_legend(
     rows += [
         (marker_svg("other", lv, False), t(f"vocab.level.{lv}", lang)) for lv in present_levels
     ]
-    sources = set(facilities["source"].astype(str)) if "source" in facilities else set()
-    rows.append((marker_svg("general", "secondary", False), t("map.facilities.solid", lang)))
-    if "illustrative" in sources:
-        rows.append((marker_svg("general", "secondary", True), t("source.illustrative", lang)))
+    present = set(facilities["source"].astype(str)) if "source" in facilities else set()
+    if sources:
+        rows.append((marker_svg("general", "secondary", False), t("map.facilities.solid", lang)))
+        if "illustrative" in present:
+            rows.append((marker_svg("general", "secondary", True), t("source.illustrative", lang)))
     add_legend(m, t("map.facilities.legend", lang), rows, position)
 
 

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import html
 import json
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
@@ -177,13 +178,27 @@ def grid_collection(display: UnitDisplay, labels: np.ndarray, grids: Sequence[st
         parts = display.geoms[(labels == grid) & ~shapely.is_empty(display.geoms)]
         if not len(parts):
             continue
-        shape = shapely.coverage_union_all(parts)
+        shape = _dissolve(parts)
         if shape.is_empty:
             continue
-        geom = json.loads(shapely.to_geojson(shapely.set_precision(shape, 1e-5)))
+        geom = json.loads(shapely.to_geojson(shape))
         feats.append({"type": "Feature", "geometry": geom,
                       "properties": {"k": pos, **{k: _clean(v) for k, v in props.get(grid, {}).items()}}})
     return {"type": "FeatureCollection", "features": feats}
+
+
+def _dissolve(parts: np.ndarray):
+    """The union of a grid's display polygons, rounded to ~1 m. A coverage union is exact and
+    fast when the units tile the grid; units that do not (overlaps, a repaired bowtie touching
+    itself at a point) make it fail or come out invalid, and the robust union is used instead."""
+    try:
+        shape = shapely.coverage_union_all(parts)
+        if shape.is_valid:
+            return shapely.set_precision(shape, 1e-5)
+    except shapely.errors.GEOSException:
+        pass
+    shape = shapely.make_valid(shapely.union_all(shapely.make_valid(parts)))
+    return shapely.set_precision(shape, 1e-5, mode="pointwise")
 
 
 def _clean(v: object) -> object:
@@ -221,21 +236,40 @@ def grid_borders(display: UnitDisplay, labels: np.ndarray) -> dict:
 
 
 def grid_label_points(display: UnitDisplay, labels: np.ndarray, population: np.ndarray) -> dict[str, tuple[float, float]]:
-    """A label position per grid: a unit deep inside the grid, near its population centre.
-
-    Snapping to a unit keeps the label inside the grid even when the grid is crescent-shaped.
-    Only units at least half as far from the other grids as the grid's innermost unit are
-    candidates: a grid whose people live along its border with the centre (a suburban grid next to
-    the core) is otherwise labelled on that border, on top of the neighbouring grid's label.
-    """
-    from scipy.spatial import cKDTree
-
-    out: dict[str, tuple[float, float]] = {}
+    """A label position per grid (lon/lat): see :func:`label_points`."""
     pts = display.points
     finite = np.isfinite(pts[:, 0])
     # Rough metric coordinates: degrees of longitude shrink with latitude.
     lat0 = float(np.nanmean(pts[finite, 1])) if finite.any() else 0.0
     xy = np.column_stack([pts[:, 0] * np.cos(np.radians(lat0)), pts[:, 1]])
+    return label_points(pts, xy, labels, population)
+
+
+def label_points(pts: np.ndarray, xy: np.ndarray, labels: np.ndarray,
+                 population: np.ndarray) -> dict[str, tuple[float, float]]:
+    """A label position per grid: a unit deep inside the grid, near its population centre (the
+    rule of the plan map and the print map).
+
+    Snapping to a unit keeps the label inside the grid even when the grid is crescent-shaped.
+    Only units at least half as far from the other grids as the grid's innermost unit are
+    candidates: a grid whose people live along its border with the centre (a suburban grid next to
+    the core) is otherwise labelled on that border, on top of the neighbouring grid's label.
+
+    Parameters
+    ----------
+    pts : ndarray
+        ``(n_units, 2)`` a point inside each unit (NaN where a unit has none), in the output CRS.
+    xy : ndarray
+        The same points in (roughly) metric coordinates, for the distances.
+    labels : ndarray
+        Grid of each unit (``""`` or None for none).
+    population : ndarray
+        Residents of each unit.
+    """
+    from scipy.spatial import cKDTree
+
+    out: dict[str, tuple[float, float]] = {}
+    finite = np.isfinite(pts[:, 0])
     for grid in pd.unique(labels):
         if not grid:
             continue
@@ -398,9 +432,10 @@ def plan_tooltip_lines(row: Mapping[str, object], lang: str = DEFAULT_LANGUAGE) 
 
 
 def add_plan_facilities(m: PlannerMap, fac: gpd.GeoDataFrame, *, lang: str = DEFAULT_LANGUAGE,
-                        show_primary: bool = True, legend: bool = True) -> None:
+                        show_primary: bool = True, legend: bool = True, sources: bool = True) -> None:
     """Members by type and level (as on the overview map), collaborators double-ringed; leads
-    are drawn by :func:`add_leads`. Tooltips say the role and grid."""
+    are drawn by :func:`add_leads`. Tooltips say the role and grid; the legend names the colours
+    (types) and sizes (levels) drawn, and (``sources``) real vs illustrative."""
     shown = for_display(fac, m)
     shown = shown[(shown["role"] != "lead") & shown.geometry.notna() & ~shown.geometry.is_empty]
     if not show_primary:
@@ -427,7 +462,7 @@ def add_plan_facilities(m: PlannerMap, fac: gpd.GeoDataFrame, *, lang: str = DEF
     DataLayer({"type": "FeatureCollection", "features": feats}, name=t("planmap.layer.members", lang),
               point_to_layer=FACILITY_POINT_JS, on_each_feature=FACILITY_EACH_JS).add_to(m)
     if legend:
-        add_facility_legend(m, shown, position="bottomright")
+        add_facility_legend(m, shown, position="bottomright", sources=sources)
 
 
 #: ``pointToLayer`` of lead markers: a ring in the grid's colour (``c``), dashed orange when the
@@ -583,7 +618,8 @@ def plan_map(
     _outline_units(m, display, np.isin(display.ids, list(sel)), name=t("planmap.layer.selected", lang),
                    colour="#0050ff", weight=3.0)
     fac = plan_facilities(layers, plan)
-    add_plan_facilities(m, fac, lang=lang, show_primary=show_primary, legend=False)
+    # Colours by type and sizes by level get their legend; real vs illustrative is in the key.
+    add_plan_facilities(m, fac, lang=lang, show_primary=show_primary, sources=False)
     add_leads(m, fac, plan, colours, lang=lang)
     fac_names = fac.set_index("id")["name"].astype(str).to_dict()
     names = dict(grid_names or {g: f"{g} {short_name(fac_names.get(str(plan.leads[g]), ''))}" for g in grids})
@@ -648,9 +684,14 @@ def _collaborator_svg() -> str:
             "stroke-width='3'/></svg>")
 
 
+_TRAILING_ALIAS = re.compile(r"\s*[（(][^（）()]*[）)]\s*$")
+
+
 def short_name(name: str, limit: int = 12) -> str:
-    """A facility name short enough for a map label: without the bracketed alias, cut at ``limit``."""
-    base = str(name).split("（")[0].split("(")[0].strip() or str(name)
+    """A facility name short enough for a map label: without a trailing bracketed alias
+    (``武汉市中心医院（华中科技大学…）``), cut at ``limit``. Brackets inside the name stay
+    (``阜新矿业（集团）总医院`` is not ``阜新矿业``)."""
+    base = _TRAILING_ALIAS.sub("", str(name)).strip() or str(name)
     return base if len(base) <= limit else base[: limit - 1] + "…"
 
 

@@ -306,12 +306,23 @@ def designation_candidates(layers, facilities: pd.DataFrame | None = None) -> pd
     another owner, or an eligible one outside the city), largest first. The plan page offers
     exactly these."""
     fac = layers.facilities if facilities is None else facilities
-    outside = layers.index.locate(fac).outside
-    mask = rules.g4_designatable(fac, outside)
-    out = pd.DataFrame(fac[mask.to_numpy()]).copy()
-    out["outside_city"] = outside[mask.to_numpy()]
-    beds = pd.to_numeric(out.get("beds"), errors="coerce").fillna(0)
-    return out.assign(_b=beds).sort_values(["_b", "id"], ascending=[False, True]).drop(columns="_b")
+    return _designation_order(fac, layers.index.locate(fac).outside)
+
+
+def _designation_order(fac: pd.DataFrame, outside: np.ndarray) -> pd.DataFrame:
+    """Designatable hospitals, the ones a planner would consider first first: other owners
+    (enterprise, university, army ...) and eligible hospitals just outside the city before
+    provincial and national ones, which the policy makes collaborators (G8); larger first."""
+    mask = rules.g4_designatable(fac, outside).to_numpy()
+    out = pd.DataFrame(fac[mask]).copy()
+    out["outside_city"] = np.asarray(outside)[mask]
+    collab = rules.collaborator_owner(out).to_numpy().astype(int)
+    beds = pd.to_numeric(out["beds"], errors="coerce").fillna(0) if "beds" in out else 0
+    return (
+        out.assign(_c=collab, _b=beds)
+        .sort_values(["_c", "_b", "id"], ascending=[True, False, True])
+        .drop(columns=["_c", "_b"])
+    )
 
 
 # ---- the public entry points ------------------------------------------------------------------------
@@ -502,13 +513,14 @@ class _Run:
             raise _stop("k_below_two", ["g2"], options=opts, k=k)
         designate = [_opt(("designate", {"id": f})) for f in self._designatable(cand_set)]
         if k >= 2 and n_cand < 2:
+            outside = self._outside_eligible()
             raise _stop(
-                "too_few_eligible",
+                "too_few_eligible_outside" if outside else "too_few_eligible",
                 ["g4", "k"],
                 options=designate + [_opt(("g2_reason", {}))],
                 count=n_cand,
                 k=k,
-                outside=self._outside_eligible(),
+                outside=outside,
             )
         if k > n_cand:
             units = self.location.unit[pd.Index(fac["id"].astype(str)).get_indexer(self.cand_ids)]
@@ -544,16 +556,13 @@ class _Run:
             )
 
     def _designatable(self, cand_set: set[str]) -> list[str]:
-        fac = self.facilities
-        mask = rules.g4_designatable(fac, self.location.outside).to_numpy()
-        ids = [f for f in fac.loc[mask, "id"].astype(str) if f not in cand_set]
-        beds = pd.to_numeric(fac.set_index(fac["id"].astype(str)).get("beds"), errors="coerce")
-        return sorted(ids, key=lambda f: (-(beds.get(f, 0) or 0), f))[:3]
+        order = _designation_order(self.facilities, self.location.outside)
+        return [f for f in order["id"].astype(str) if f not in cand_set][:3]
 
     def _outside_eligible(self) -> str:
         fac = self.facilities
         mask = rules.g4_eligible(fac).to_numpy() & self.location.outside
-        return ", ".join(f"{r['id']} ({r['name']})" for _, r in fac[mask].iterrows()) or "-"
+        return ", ".join(f"{r['id']} ({r['name']})" for _, r in fac[mask].iterrows())
 
     def _check_units(self) -> None:
         """Leads are in distinct units: required ones must be; k must not exceed the units the
@@ -677,15 +686,7 @@ class _Run:
         raise _stop("exact_timeout", ["request"], seconds=round(res.seconds, 1))
 
     def _active(self) -> list[str]:
-        req = self.request
-        active = ["g5"]
-        if req.balance is not None:
-            active.append("balance")
-        if req.min_beds_per_1000:
-            active.append("beds")
-        if req.locks:
-            active.append("locks")
-        return active
+        return active_constraints(self.request)
 
     def _solve_heuristic(self) -> tuple[list[int], np.ndarray, dict, Partition | None]:
         req = self.request
@@ -941,7 +942,10 @@ def _verify(
             valid.append(replace(opt, verified=True))
         else:
             failed.append((opt, trial, res.infeasible))
-    if valid or depth + 1 >= OPTION_DEPTH:
+    # A failed option is completed by its own refusal's options (the designation that also
+    # needs a G5 exception ...), even when another option works alone: one grid with a G2 reason
+    # "works" for a pilot city, but designating its enterprise hospital is what a planner wants.
+    if depth + 1 >= OPTION_DEPTH or (valid and depth > 0):
         return valid
     for opt, trial, inf in failed:
         if budget.runs <= 0:
@@ -1049,9 +1053,17 @@ def _analyse(
             options += [o for o in _k_options(layers, request, costs, limit) if _key(o) not in known]
         if not options and request.k >= 2 and depth == 0:  # the last resort: one grid, said why
             options = _verify(layers, request, costs, [_opt(("g2_reason", {}))], depth, budget)
+        options.sort(key=lambda o: _distance(o, request))
         return replace(inf, options=tuple(_named(layers, request, o) for o in options))
     except Exception:  # noqa: BLE001 - the refusal itself must still reach the planner
         return inf
+
+
+def _distance(option: Option, request: PlanRequest) -> tuple[int, int]:
+    """How far an option goes from what was asked: keeping k first, another k next, one grid
+    (a G2 exception) last; then the fewest changes."""
+    k = option.apply(request, reason=_PROBE).k
+    return (0 if k == request.k else 2 if k == 1 else 1, len(option.steps))
 
 
 def _key(option: Option) -> str:
@@ -1080,6 +1092,19 @@ def _named(layers, request: PlanRequest, option: Option) -> Option:
     return replace(option, steps=tuple(steps))
 
 
+def active_constraints(request: PlanRequest) -> list[str]:
+    """The constraints of the solve stage a request holds: always G5 (waivers aside), and
+    balance, beds and locks when asked for."""
+    active = ["g5"]
+    if request.balance is not None:
+        active.append("balance")
+    if request.min_beds_per_1000:
+        active.append("beds")
+    if request.locks:
+        active.append("locks")
+    return active
+
+
 def _binding(layers, request: PlanRequest, costs, inf: Infeasible) -> Infeasible:
     """Which of G5, balance, beds and locks binds, by relaxing each alone (then all together)."""
     relax = {
@@ -1090,13 +1115,7 @@ def _binding(layers, request: PlanRequest, costs, inf: Infeasible) -> Infeasible
         "beds": lambda r: replace(r, min_beds_per_1000=None),
         "locks": lambda r: replace(r, locks=()),
     }
-    active = ["g5"]
-    if request.balance is not None:
-        active.append("balance")
-    if request.min_beds_per_1000:
-        active.append("beds")
-    if request.locks:
-        active.append("locks")
+    active = active_constraints(request)
     alone = [c for c in active if _feasible(layers, relax[c](request), costs)]
     options: list[Option] = []
     params = dict(inf.params) | {"k": request.k}
@@ -1211,7 +1230,8 @@ def compare_k(
     DataFrame
         One row per k: ``k``, ``status`` ("ok" or the infeasible code), ``objective``
         (population-weighted mean minutes), ``max_balance_dev``, ``n_noncontiguous``, ``compliant``
-        (every check passes or passes by exception), ``seconds`` and ``explanation``.
+        (every check passes or passes by exception), ``seconds``, ``explanation`` (in Chinese) and
+        ``infeasible`` (the refusal, or None: ``.explain(lang)`` in any language).
     """
     from grid_planning.metrics import check_policy
 
@@ -1227,6 +1247,7 @@ def compare_k(
             "compliant": np.nan,
             "seconds": res.stats.get("seconds", np.nan),
             "explanation": "",
+            "infeasible": None,
         }
         if res.ok:
             parts = layers.index.contiguity(res.plan.assignment.to_numpy())
@@ -1240,6 +1261,7 @@ def compare_k(
         else:
             row["status"] = res.infeasible.code
             row["explanation"] = res.infeasible.explain()
+            row["infeasible"] = res.infeasible  # to explain it in the reader's language
         rows.append(row)
     return pd.DataFrame(
         rows,
@@ -1252,6 +1274,7 @@ def compare_k(
             "compliant",
             "seconds",
             "explanation",
+            "infeasible",
         ],
     )
 

@@ -227,31 +227,14 @@ def _borders(grids: gpd.GeoDataFrame) -> Any:
 
 def _label_points(geoms: np.ndarray, labels: np.ndarray, population: np.ndarray,
                   grids: Sequence[str]) -> dict[str, tuple[float, float]]:
-    """A point inside each grid, as deep as possible and near where its people live (same rule as
-    :func:`planmap.grid_label_points`, in metric coordinates)."""
-    from scipy.spatial import cKDTree
+    """A point inside each grid, as deep as possible and near where its people live
+    (:func:`grid_planning.planmap.label_points`, in metric coordinates)."""
+    from grid_planning.planmap import label_points
 
-    pts = shapely.get_coordinates(shapely.point_on_surface(geoms))
-    if len(pts) != len(geoms):
-        pts = np.asarray([[p.x, p.y] if not p.is_empty else [np.nan, np.nan]
-                          for p in shapely.point_on_surface(geoms)])
-    finite = np.isfinite(pts[:, 0])
-    out: dict[str, tuple[float, float]] = {}
-    for g in grids:
-        mine = (labels == g) & finite
-        idx = np.flatnonzero(mine)
-        if not len(idx):
-            continue
-        others = np.flatnonzero(~mine & finite)
-        if len(others):
-            depth, _ = cKDTree(pts[others]).query(pts[idx])
-            idx = idx[depth >= 0.5 * depth.max()]
-        w = population[idx]
-        w = w if w.sum() > 0 else np.ones(len(idx))
-        cx, cy = np.average(pts[idx, 0], weights=w), np.average(pts[idx, 1], weights=w)
-        j = idx[int(np.argmin((pts[idx, 0] - cx) ** 2 + (pts[idx, 1] - cy) ** 2))]
-        out[g] = (float(pts[j, 0]), float(pts[j, 1]))
-    return out
+    pts = np.asarray([[p.x, p.y] if not p.is_empty else [np.nan, np.nan]
+                      for p in shapely.point_on_surface(geoms)]).reshape(-1, 2)
+    found = label_points(pts, pts, np.asarray(labels, dtype=object), population)
+    return {g: found[g] for g in grids if g in found}
 
 
 # ---- drawing ----------------------------------------------------------------------------------

@@ -11,6 +11,13 @@
   by the first :func:`load_uploads`).
 - :func:`headline_figures`, :func:`provenance_rows`, :func:`report_table`: the home and data
   pages' figures and tables, already translated and formatted.
+- :class:`Column`, :func:`format_table`: a page's figure table with its numbers formatted for
+  the language (:mod:`grid_planning.numfmt`) and the headers of the columns to right-align.
+- :func:`chrome_css`: Streamlit's own English texts (file upload button and limits, input hints)
+  replaced by the catalogue's, in the session's language.
+- :func:`seed_widget`, :func:`remember_widget`, :func:`kept_value`: what the planner chose in a
+  widget survives page changes and the language switch (see :func:`seed_widget` for why Streamlit
+  alone loses it).
 
 No streamlit import here (the library never depends on the UI).
 """
@@ -22,13 +29,13 @@ import re
 import shutil
 import tempfile
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, MutableMapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
 
-from grid_planning import inputs
+from grid_planning import inputs, numfmt
 from grid_planning.i18n import DEFAULT_LANGUAGE, t
 from grid_planning.layers import CityLayers, load_city
 from grid_planning.report import ValidationReport
@@ -266,9 +273,63 @@ def upload_layers(slot: str, name: str, content: bytes) -> list[str]:
 
 
 def _num(value: float, digits: int = 0) -> str:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "–"
-    return f"{value:,.{digits}f}"
+    return numfmt.number(value, digits)
+
+
+@dataclass(frozen=True)
+class Column:
+    """One column of a figure table (:func:`format_table`).
+
+    Attributes
+    ----------
+    header : str
+        Catalogue key of the header.
+    source : str
+        Column of the frame (``""``: the frame's index).
+    kind : {"text", "integer", "number", "percent", "signed_percent"}
+        How the values read: as given, whole numbers with separators, ``digits`` decimals, or a
+        share (0.557) as a percentage (``+12.0%`` for a signed deviation).
+    digits : int
+        Decimals of ``number`` and the percentages.
+    """
+
+    header: str
+    source: str
+    kind: str = "text"
+    digits: int = 1
+
+
+def format_table(
+    frame: pd.DataFrame, columns: Sequence[Column], lang: str = DEFAULT_LANGUAGE
+) -> tuple[pd.DataFrame, list[str]]:
+    """A table to show: translated headers, every figure formatted for ``lang``.
+
+    Returns
+    -------
+    (DataFrame, list of str)
+        The table (text cells: ``12,326,518``, ``55.7%`` / ``55.7 %``, ``—`` for a missing value)
+        and the headers of its figure columns, which the page right-aligns.
+    """
+    out: dict[str, list[str]] = {}
+    figures = []
+    for col in columns:
+        values = frame.index if col.source == "" else frame[col.source]
+        header = t(col.header, lang)
+        if col.kind == "text":
+            out[header] = ["" if v is None or (isinstance(v, float) and math.isnan(v)) else str(v)
+                           for v in values]
+            continue
+        figures.append(header)
+        if col.kind == "integer":
+            out[header] = [numfmt.integer(v, lang) for v in values]
+        elif col.kind == "number":
+            out[header] = [numfmt.number(v, col.digits, lang) for v in values]
+        elif col.kind in ("percent", "signed_percent"):
+            out[header] = [numfmt.percent(v, col.digits, lang, signed=col.kind == "signed_percent")
+                           for v in values]
+        else:
+            raise ValueError(f"unknown column kind {col.kind!r}")
+    return pd.DataFrame(out), figures
 
 
 def headline_figures(summary: Mapping, lang: str = DEFAULT_LANGUAGE) -> list[tuple[str, str]]:
@@ -353,3 +414,137 @@ def report_table(report: ValidationReport, lang: str = DEFAULT_LANGUAGE) -> pd.D
     columns = ["severity", "file", "row", "column", "message", "advice"]
     frame = pd.DataFrame(report.to_records(lang), columns=columns)
     return frame.rename(columns={c: t(f"data.col.{c}", lang) for c in columns})
+
+
+# --- widget state that survives page changes and the language switch ------------------------------
+
+#: Session key of the values the planner chose in persistent widgets (``{widget key: value}``).
+KEPT = "_kept_widgets"
+#: Session key of when each persistent widget was last seeded (``{widget key: (lang, revision)}``).
+SEEDED = "_seeded_widgets"
+_UNSET = object()
+
+
+def seed_widget(
+    state: MutableMapping, key: str, value: object, *, lang: str, revision: object = None
+) -> bool:
+    """Give widget ``key`` the planner's ``value`` before it is drawn, whenever Streamlit would not.
+
+    Streamlit loses a widget's value in two ways:
+
+    - it deletes the state of every widget that a run does not draw, so opening another page (which
+      draws other widgets) drops the choice and coming back shows the widget's default;
+    - a radio, select box or multiselect remembers the *label* of the chosen option, so when the
+      labels change language the choice no longer matches and falls back to the default.
+
+    The value therefore lives outside the widget (a non-widget session key, the workspace's request
+    ...) and is written into the widget's key when the key is missing, when the language differs
+    from the one it was last seeded in, or when ``revision`` changed (the value was replaced from
+    outside the widget, e.g. a scenario was opened). Otherwise the widget keeps what the planner
+    is doing with it.
+
+    Parameters
+    ----------
+    state : mutable mapping
+        ``st.session_state`` (a plain dict in tests).
+    key : str
+        The widget's key.
+    value : object
+        The option value (not its label) to show.
+    lang : str
+        The language the page is drawn in now.
+    revision : object, optional
+        Changes whenever ``value`` was changed from outside the widget.
+
+    Returns
+    -------
+    bool
+        True when the widget was seeded.
+    """
+    marks = state.get(SEEDED)
+    if marks is None:
+        marks = state[SEEDED] = {}
+    mark = (lang, revision)
+    if key in state and marks.get(key) == mark:
+        return False
+    state[key] = value
+    marks[key] = mark
+    return True
+
+
+def remember_widget(state: MutableMapping, key: str, value: object, *, lang: str) -> None:
+    """Record what widget ``key`` shows now, drawn in ``lang`` (call right after drawing it): the
+    value to seed it with later, and that the widget matches this language (no seed needed)."""
+    kept = state.get(KEPT)
+    if kept is None:
+        kept = state[KEPT] = {}
+    kept[key] = value
+    marks = state.get(SEEDED)
+    if marks is None:
+        marks = state[SEEDED] = {}
+    marks[key] = (lang, None)
+
+
+def kept_value(state: Mapping, key: str, default: object = None) -> object:
+    """The value last recorded for widget ``key`` by :func:`remember_widget`, else ``default``."""
+    return (state.get(KEPT) or {}).get(key, default)
+
+
+def keep_widget(state: MutableMapping, key: str, *, lang: str, default: object = _UNSET) -> None:
+    """:func:`seed_widget` from the value recorded by :func:`remember_widget` (or ``default``);
+    with neither, the widget starts at its own default."""
+    value = kept_value(state, key, default)
+    if value is not _UNSET:
+        seed_widget(state, key, value, lang=lang)
+
+
+# --- Streamlit's own texts in the planner's language ------------------------------------------------
+
+
+def css_string(text: str) -> str:
+    """``text`` as a CSS string literal: quotes and backslashes escaped, line breaks as ``\\A``,
+    ``<`` and ``>`` as escapes (the CSS sits in a ``<style>`` element)."""
+    out = []
+    for ch in str(text):
+        if ch in '\\"':
+            out.append("\\" + ch)
+        elif ch == "\n":
+            out.append("\\A ")
+        elif ch in "<>" or ord(ch) < 0x20:
+            out.append(f"\\{ord(ch):x} ")
+        else:
+            out.append(ch)
+    return '"' + "".join(out) + '"'
+
+
+def chrome_css(lang: str = DEFAULT_LANGUAGE) -> str:
+    """CSS that shows the catalogue's words where Streamlit 1.67 writes fixed English.
+
+    Streamlit has no setting for these texts: the file uploader's "Upload" button and its
+    "100MB per file • CSV, XLSX" line, the "Press Enter to apply" hint under text fields and the
+    "Stop" button beside the running indicator. Their text is hidden (``font-size: 0``, so it
+    takes no room) and ours is drawn in its place with ``::after``; the upload limit is the
+    setting ``max_upload_mb``. The accepted formats are in each uploader's own label. The
+    viewer's main menu (Rerun, Settings, Print, About: English only) is hidden; "Deploy" is off
+    in ``.streamlit/config.toml`` (``client.toolbarMode = "viewer"``).
+    """
+    mb = max_upload_bytes() // (1024 * 1024)
+    button = css_string(t("dash.chrome.upload_button", lang))
+    limit = css_string(t("dash.chrome.upload_limit", lang, mb=mb))
+    enter = css_string(t("dash.chrome.enter", lang))
+    ctrl_enter = css_string(t("dash.chrome.ctrl_enter", lang))
+    stop = css_string(t("dash.chrome.stop", lang))
+    drop = '[data-testid="stFileUploaderDropzone"]'
+    hint = '[data-testid="InputInstructions"]'
+    return "\n".join([
+        f'{drop} button [data-testid="stMarkdownContainer"] p {{ font-size: 0; }}',
+        f'{drop} button [data-testid="stMarkdownContainer"] p::after {{ content: {button}; font-size: 0.875rem; }}',
+        f'{drop} [data-testid="stFileUploaderDropzoneInstructions"] span {{ font-size: 0; }}',
+        f'{drop} [data-testid="stFileUploaderDropzoneInstructions"] span::after {{ content: {limit}; font-size: 0.875rem; }}',
+        f"{hint} > span {{ display: none; }}",
+        f"{hint}::after {{ content: {enter}; }}",
+        f'[data-testid="stTextArea"] {hint}::after {{ content: {ctrl_enter}; }}',
+        '[data-testid="stMainMenu"] { display: none; }',
+        '[data-testid="stStatusWidget"] button { font-size: 0; }',
+        f'[data-testid="stStatusWidget"] button::after {{ content: {stop}; font-size: 0.875rem; }}',
+    ])

@@ -42,7 +42,17 @@ from grid_planning.i18n import CatalogueError, t
 from grid_planning.identity import User
 from grid_planning.layers import CityLayers
 from grid_planning.plan import FacilityEdit, Plan, apply_facility_edits, effective_layers
-from grid_planning.planner import PlanRequest, PlanResult, compare_k, move_units, plan_city, replan
+from grid_planning.planner import (
+    BalanceAdvice,
+    PlanRequest,
+    PlanResult,
+    compare_k,
+    eligible_leads,
+    move_units,
+    plan_city,
+    replan,
+    suggest_balance,
+)
 from grid_planning.scenarios import ScenarioStore, changed_parts, grid_outlines, layer_fingerprints
 from grid_planning.shared import SharedCache, content_key, plan_digest
 
@@ -248,6 +258,17 @@ class Workspace:
         if result.ok:
             self._push("replan", _carry_over(self.plan, result.plan), k=result.plan.k)
         return result
+
+    def balance_request(self) -> PlanRequest:
+        """The request :meth:`balance_advice` judges: the current one (with locks and what-if
+        edits, as :meth:`run` would plan it) without its balance. Pages key caches on it."""
+        return replace(self._request_for(self.plan, self.edits), balance=None)
+
+    def balance_advice(self) -> BalanceAdvice:
+        """The tightest population tolerance (10/20/30/50 %) the current request can meet, and
+        the largest deviation from the mean grid without any balance (a few planning runs:
+        pages cache it per city and :meth:`balance_request`)."""
+        return suggest_balance(self.layers, self.balance_request(), costs=self.costs())
 
     def compare(self, ks: Iterable[int]) -> pd.DataFrame:
         """The k-comparison table (k, status, objective, balance, contiguity, compliance)."""
@@ -731,6 +752,29 @@ class Click:
     id: str | None = None
     lon: float | None = None
     lat: float | None = None
+
+
+def default_k(layers: CityLayers) -> int:
+    """A sensible first k: a handful of grids (4), never more than the eligible leads allow,
+    never fewer than 2 (G2)."""
+    n = len(eligible_leads(layers.facilities, PlanRequest(k=2), layers))
+    return max(2, min(4, n))
+
+
+def first_request(layers: CityLayers, costs: CostMatrix | None = None) -> tuple[PlanRequest, BalanceAdvice]:
+    """The request a new workspace starts from, and the balance advice behind it.
+
+    k is :func:`default_k`; population balance is on at the tightest tolerance of
+    :data:`~grid_planning.planner.BALANCE_CHOICES` the city meets at that k
+    (:func:`~grid_planning.planner.suggest_balance`), off only when none does or the city cannot
+    be planned without exceptions yet. Unbalanced, the sample city's k = 4 plan puts 7.0 M
+    residents in one grid and 1.55 M in another: not a plan anyone would present.
+    """
+    request = PlanRequest(k=default_k(layers))
+    advice = suggest_balance(layers, request, costs=costs)
+    if advice.tolerance is not None:
+        request = replace(request, balance=advice.tolerance)
+    return request, advice
 
 
 def interpret_click(ws: Workspace, returned: Mapping[str, Any] | None) -> Click:

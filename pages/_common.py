@@ -14,11 +14,13 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, TypeVar
 
 import folium
+import pandas as pd
 import streamlit as st
 import streamlit_folium as sf
 from folium.elements import JSCSSMixin
@@ -27,15 +29,48 @@ from grid_planning.i18n import DEFAULT_LANGUAGE, LANGUAGES, t
 from grid_planning.layers import CityLayers, load_sample_city
 from grid_planning.mapview import finish
 from grid_planning.textsafe import escape_markdown, markdown_params
+from grid_planning.ui_state import keep_widget, remember_widget
 
 log = logging.getLogger("grid_planner")
 
 #: Session-state keys shared by the pages (one place, so pages agree on them).
 LANG = "lang"
-DATA_CHOICE = "data_choice"  # "sample" or "uploaded"
+#: "sample" or "uploaded": which data every page uses. A plain session key, not a widget's: Streamlit
+#: deletes a widget's state when a page that does not draw it runs (see ui_state.seed_widget).
+DATA_CHOICE = "data_choice"
 UPLOAD_RESULT = "upload_result"  # grid_planning.ui_state.UploadResult of the last validation
+#: Menu title keys of the pages other pages send the planner to: a text naming a page takes its
+#: name from here, so it always reads as the menu does (app.py PAGES uses the same keys; a test
+#: keeps them equal).
+PAGE_NAMES = {
+    "pages/plan.py": "ws.nav.plan",
+    "pages/data.py": "app.nav.data",
+    "pages/scenarios.py": "team.nav",
+}
 APP_RAN = "_app_ran"  # set by app.py on every run: the page runs inside its navigation
 REDIRECT = "_redirect_to"  # page to return to once app.py has built the navigation
+
+
+_T = TypeVar("_T")
+_UNSET: Any = object()
+
+
+def kept(widget: Callable[..., _T], label: str, *, key: str, default: Any = _UNSET, **kwargs: Any) -> _T:
+    """Draw ``widget`` (``st.selectbox``, ``column.radio``, ``st.sidebar.slider`` ...) so that its
+    value survives page changes and the language switch.
+
+    The value the planner chose is recorded after every draw and written back into the widget
+    whenever Streamlit dropped it or relabelled its options (:func:`grid_planning.ui_state.seed_widget`).
+    ``default`` is the first value (else the widget's own default); do not pass ``value``/``index``
+    as well (Streamlit warns when a widget gets both).
+    """
+    if default is _UNSET:
+        keep_widget(st.session_state, key, lang=lang())
+    else:
+        keep_widget(st.session_state, key, lang=lang(), default=default)
+    value = widget(label, key=key, **kwargs)
+    remember_widget(st.session_state, key, value, lang=lang())
+    return value
 
 
 def lang() -> str:
@@ -47,6 +82,22 @@ def lang() -> str:
 def tr(key: str, **params: object) -> str:
     """Translate ``key`` into the session's language."""
     return t(key, lang(), **params)
+
+
+def fmt(prefix: str, *, none_key: str | None = None) -> Callable[[object], str]:
+    """A ``format_func`` translating ``prefix + value``, with the language fixed now.
+
+    Streamlit may call a ``format_func`` outside the script run (AppTest does), where the session
+    language cannot be read; binding it at widget creation keeps labels in the chosen language.
+    """
+    lng = lang()
+
+    def format_value(value: object) -> str:
+        if value is None and none_key:
+            return t(none_key, lng)
+        return t(f"{prefix}{value}", lng)
+
+    return format_value
 
 
 def tr_md(key: str, **params: object) -> str:
@@ -105,6 +156,22 @@ def active_layers() -> tuple[CityLayers, bool]:
     if st.session_state.get(DATA_CHOICE) == "uploaded" and result is not None and result.usable:
         return result.layers, False
     return sample_layers(), True
+
+
+def show_table(
+    table: pd.DataFrame,
+    figures: Sequence[str] = (),
+    *,
+    key: str | None = None,
+    widths: Mapping[str, str | int] | None = None,
+    **kwargs: Any,
+) -> None:
+    """A table whose cells are already formatted text (:func:`grid_planning.ui_state.format_table`):
+    figure columns right-aligned, as wide as the page; ``widths`` per header (px or a size word)."""
+    config = {h: st.column_config.TextColumn(alignment="right") for h in figures}
+    for header, width in (widths or {}).items():
+        config[header] = st.column_config.TextColumn(width=width, alignment="right" if header in figures else None)
+    st.dataframe(table, hide_index=True, width="stretch", key=key, column_config=config, **kwargs)
 
 
 @dataclass

@@ -9,24 +9,24 @@ and the scenario panel the plan and checklist pages share.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 
 import geopandas as gpd
 import pandas as pd
 import streamlit as st
 
 from grid_planning.costs import CostMatrix, CostParams, facilities_fingerprint, travel_costs
-from grid_planning.i18n import CatalogueError, has, t
+from grid_planning.i18n import CatalogueError, has
 from grid_planning.identity import User
 from grid_planning.identity import current_user as identify
 from grid_planning.layers import CityLayers
 from grid_planning.mapview import layers_fingerprint
-from grid_planning.planner import PlanRequest, eligible_leads
+from grid_planning.planner import BalanceAdvice, PlanRequest
 from grid_planning.scenarios import ScenarioStore, default_store_url
 from grid_planning.team import changes_text, markdown_message
 from grid_planning.textsafe import escape_markdown
-from grid_planning.workspace import Workspace
-from pages._common import active_layers, lang, md_text, tr
+from grid_planning.workspace import Workspace, first_request
+from pages._common import PAGE_NAMES, active_layers, fmt, lang, md_text, tr  # noqa: F401 - fmt for the pages
 
 WS = "workspace"
 #: Plain symbols (not emoji): they render in every CJK font, also in the canvas tables.
@@ -53,14 +53,28 @@ def cost_provider(
     return _costs(layers_fingerprint(layers), fac_fp, repr(params), layers, params, facilities)
 
 
-def default_k(layers: CityLayers) -> int:
-    """A sensible first k: a handful of grids, never more than the eligible leads allow."""
-    n = len(eligible_leads(layers.facilities, PlanRequest(k=2), layers))
-    return max(2, min(4, n))
+@st.cache_resource(show_spinner=False, max_entries=16)
+def _first_request(fp: str, _layers: CityLayers) -> tuple[PlanRequest, BalanceAdvice]:
+    return first_request(_layers, cost_provider(_layers, PlanRequest(k=2).cost))
+
+
+@st.cache_resource(show_spinner=False, max_entries=64)
+def _balance_advice(fp: str, request_key: str, _ws: Workspace) -> BalanceAdvice:
+    return _ws.balance_advice()
+
+
+def balance_advice(ws: Workspace) -> BalanceAdvice:
+    """:meth:`Workspace.balance_advice`, shared by every session on the same layers and request
+    (it costs a few planning runs)."""
+    return _balance_advice(layers_fingerprint(ws.layers), repr(ws.balance_request()), ws)
 
 
 def workspace() -> Workspace:
-    """The session's workspace, on the layers in use (a new one when the data changed)."""
+    """The session's workspace, on the layers in use (a new one when the data changed).
+
+    A new workspace starts from :func:`grid_planning.workspace.first_request`: balance on at the
+    tightest tolerance the city meets (computed once per city for every session).
+    """
     layers, _ = active_layers()
     ws = st.session_state.get(WS)
     if (
@@ -68,9 +82,9 @@ def workspace() -> Workspace:
         or ws.layers is not layers
         and layers_fingerprint(ws.layers) != layers_fingerprint(layers)
     ):
-        ws = Workspace(
-            layers, request=PlanRequest(k=default_k(layers)), cost_provider=cost_provider
-        )
+        with st.spinner(tr("dash.balance.computing")):
+            request, _ = _first_request(layers_fingerprint(layers), layers)
+        ws = Workspace(layers, request=request, cost_provider=cost_provider)
         st.session_state[WS] = ws
     return ws
 
@@ -100,22 +114,6 @@ def current_user() -> User:
     return identify(info, headers)
 
 
-def fmt(prefix: str, *, none_key: str | None = None) -> Callable[[object], str]:
-    """A ``format_func`` translating ``prefix + value``, with the language fixed now.
-
-    Streamlit may call a ``format_func`` outside the script run (AppTest does), where the session
-    language cannot be read; binding it at widget creation keeps labels in the chosen language.
-    """
-    lng = lang()
-
-    def format_value(value: object) -> str:
-        if value is None and none_key:
-            return t(none_key, lng)
-        return t(f"{prefix}{value}", lng)
-
-    return format_value
-
-
 def error_text(exc: Exception) -> str:
     """A planner-facing sentence for any error the library raises with a catalogue key."""
     if isinstance(exc, CatalogueError):
@@ -135,8 +133,9 @@ def action() -> Iterator[None]:
 def require_plan(ws: Workspace) -> bool:
     """Say how to get a plan when there is none; True when there is one."""
     if ws.plan is None:
-        st.info(tr("ws.no_plan"))
-        st.page_link("pages/plan.py", label=tr("ws.go_plan"), icon="🗺️")
+        page = tr(PAGE_NAMES["pages/plan.py"])
+        st.info(tr("ws.no_plan", page=page))
+        st.page_link("pages/plan.py", label=tr("ws.go_plan", page=page), icon=":material/map:")
         return False
     return True
 

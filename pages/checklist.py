@@ -7,7 +7,7 @@ import pandas as pd
 import streamlit as st
 
 from grid_planning.checklist import CRITERIA, RECORD_STATUSES, checklist_table
-from pages._common import ensure_navigation, lang, page_guard, tr, tr_md
+from pages._common import ensure_navigation, kept, lang, page_guard, tr, tr_md
 from pages._ws import action, fmt, require_plan, scenario_panel, workspace
 
 ensure_navigation(__file__)
@@ -23,7 +23,8 @@ with page_guard():
         table = checklist_table(ws.layers, ws.plan, ws.costs(), lang=lang())
         grids = list(ws.plan.grid_ids)
         names = ws.figures(lang()).grids["lead_name"].to_dict()
-        grid = st.selectbox(tr("ws.col.grid"), grids, key="chk_grid", format_func=lambda g: f"{g} · {names.get(g, '')}")
+        grid = kept(st.selectbox, tr("ws.col.grid"), options=grids, key="chk_grid",
+                    format_func=lambda g: f"{g} · {names.get(g, '')}")
         sub = table[table["grid_id"] == grid]
         n_spatial = int(sub["spatial"].sum())
         n_met = int((sub["status"] == "met").sum())
@@ -40,7 +41,12 @@ with page_guard():
             tr("ws.chk.status"): [f"{ICONS.get(s, '')} {tr(f'plan.checklist.status.{s}')}" for s in sub["status"]],
             tr("ws.chk.detail"): [d or n for d, n in zip(sub["detail"], sub["note"], strict=True)],
         })
-        st.dataframe(shown, hide_index=True, width="stretch", height=570, key="chk_table")
+        # The criterion and its evidence get the room; the short columns stay narrow.
+        narrow = {"#": 40, tr("ws.chk.dimension"): 90, tr("ws.chk.how"): 90, tr("ws.chk.status"): 100}
+        st.dataframe(shown, hide_index=True, width="stretch", height=570, key="chk_table",
+                     column_config={**{h: st.column_config.Column(width=w) for h, w in narrow.items()},
+                                    tr("ws.chk.criterion"): st.column_config.TextColumn(width=320),
+                                    tr("ws.chk.detail"): st.column_config.TextColumn(width="large")})
 
         st.subheader(tr("ws.chk.record_title"))
         items = [c.number for c in CRITERIA if not c.spatial]

@@ -5,14 +5,21 @@ from __future__ import annotations
 import streamlit as st
 
 from grid_planning.coords import COORD_SYSTEMS
-from grid_planning.i18n import t
 from grid_planning.textsafe import escape_markdown
-from grid_planning.ui_state import UPLOAD_SLOTS, load_uploads, report_table, upload_layers
+from grid_planning.ui_state import (
+    UPLOAD_SLOTS,
+    load_uploads,
+    report_table,
+    seed_widget,
+    upload_layers,
+)
 from pages._common import (
     DATA_CHOICE,
     UPLOAD_RESULT,
     active_layers,
     ensure_navigation,
+    fmt,
+    kept,
     lang,
     md_text,
     page_guard,
@@ -25,6 +32,13 @@ ensure_navigation(__file__)
 
 #: Session key: (slot, uploaded file id) -> the layers/sheets of that file to choose from.
 LAYER_LISTS = "_upload_layer_lists"
+#: The radio showing DATA_CHOICE (the choice itself lives in DATA_CHOICE, which every page reads).
+CHOICE_WIDGET = "data_choice_widget"
+
+
+def _chosen() -> None:
+    # A callback runs before the script: app.py's sidebar already names the data just chosen.
+    st.session_state[DATA_CHOICE] = st.session_state[CHOICE_WIDGET]
 
 
 def _layer_choice(slot: str, upload) -> str | None:
@@ -42,7 +56,7 @@ def _layer_choice(slot: str, upload) -> str | None:
     choice = st.selectbox(
         tr("input.layer.label", file=escape_markdown(upload.name)),
         options=["", *names],
-        format_func=lambda k: k or tr("input.layer.auto"),
+        format_func={"": tr("input.layer.auto"), **{n: n for n in names}}.__getitem__,
         key=f"layer_{slot}",
         help=tr("input.layer.help"),
     )
@@ -69,14 +83,15 @@ with page_guard():
             )
             choices[slot] = _layer_choice(slot, uploads[slot])
         c1, c2 = st.columns(2)
-        lng = lang()  # bound now: Streamlit may call format_func outside the script run
-        coords = c1.radio(
+        coords = kept(
+            c1.radio,
             tr("data.coords"),
+            key="data_coords",
             options=list(COORD_SYSTEMS),
-            format_func=lambda k: t(f"data.coords.{k}", lng),
+            format_func=fmt("data.coords."),
             horizontal=True,
         )
-        city_name = c2.text_input(tr("data.city_name"), value="")
+        city_name = kept(c2.text_input, tr("data.city_name"), key="data_city_name", default="")
         submitted = st.form_submit_button(tr("data.validate"), type="primary")
 
     if submitted:
@@ -118,15 +133,17 @@ with page_guard():
         st.caption(tr("data.use.none"))
     if st.session_state.get(DATA_CHOICE) not in options:
         st.session_state[DATA_CHOICE] = "sample"
+    choice = st.session_state[DATA_CHOICE]
+    seed_widget(st.session_state, CHOICE_WIDGET, choice, lang=lang(), revision=choice)
     st.radio(
         tr("data.use.title"),
         options=options,
-        format_func=lambda k: (
-            tr("data.use.sample")
-            if k == "sample"
-            else tr_md("data.use.uploaded", name=result.layers.name)
-        ),
-        key=DATA_CHOICE,
+        format_func={
+            "sample": tr("data.use.sample"),
+            "uploaded": tr_md("data.use.uploaded", name=result.layers.name) if "uploaded" in options else "",
+        }.__getitem__,
+        key=CHOICE_WIDGET,
+        on_change=_chosen,
         label_visibility="collapsed",
     )
 

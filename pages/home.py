@@ -12,8 +12,11 @@ from grid_planning.mapview import layers_fingerprint
 from grid_planning.shared import content_key
 from grid_planning.ui_state import counts_table, headline_figures, provenance_rows, report_table
 from pages._common import (
+    PAGE_NAMES,
     active_layers,
     ensure_navigation,
+    fmt,
+    kept,
     lang,
     md_text,
     page_guard,
@@ -28,10 +31,11 @@ SOURCES_MD = Path(__file__).resolve().parents[1] / "sample_data" / "SOURCES.md"
 
 
 def _tiles_choice() -> tuple[str, str | None]:
-    tiles = st.selectbox(
+    tiles = kept(
+        st.selectbox,
         tr("home.map.tiles"),
         options=list(mapview.TILES),
-        format_func=lambda k: tr(f"map.tiles.{k}"),
+        format_func=fmt("map.tiles."),
         key="home_tiles",
     )
     key = None
@@ -42,8 +46,7 @@ def _tiles_choice() -> tuple[str, str | None]:
         if not key:
             st.info(tr("home.map.tianditu_needed"))
             return "none", None
-    if tiles != "none":
-        st.caption(tr("home.map.online_warning"))
+    st.caption(tr("home.map.online_warning") if tiles != "none" else tr("app.offline_note"))
     return tiles, key
 
 
@@ -59,7 +62,7 @@ with page_guard():
             col.metric(label, value, border=True)
 
     if not layers.ok:
-        st.error(tr("home.validation.errors", errors=summary["errors"]))
+        st.error(tr("home.validation.errors", errors=summary["errors"], page=tr(PAGE_NAMES["pages/data.py"])))
 
     map_col, side_col = st.columns([3, 1])
     with side_col:

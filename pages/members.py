@@ -3,24 +3,23 @@ institutions, collaborators — with beds, counts, the lead's obligations, and v
 
 from __future__ import annotations
 
-import math
-
 import pandas as pd
 import streamlit as st
 
 from grid_planning import schema
 from grid_planning.export import column_headers
 from grid_planning.i18n import source_text
+from grid_planning.numfmt import integer, number
 from grid_planning.roster import grid_roster, lead_obligations, roster_table
 from grid_planning.workspace import facility_label
-from pages._common import ensure_navigation, lang, md_text, page_guard, tr, tr_md
+from pages._common import ensure_navigation, kept, lang, md_text, page_guard, tr, tr_md
 from pages._ws import action, fmt, require_plan, workspace
 
 ensure_navigation(__file__)
 
 
 def _beds(v: object) -> str:
-    return "–" if v is None or (isinstance(v, float) and math.isnan(v)) else f"{float(v):,.0f}"
+    return integer(v, lang())
 
 
 def _records_table(records: list[dict], *, with_supports: bool = False) -> pd.DataFrame:
@@ -59,16 +58,16 @@ with page_guard():
         rosters = grid_roster(ws.layers, ws.plan)
         fig = ws.figures(lang())
         grids = list(rosters)
-        grid = st.selectbox(tr("ws.col.grid"), grids, key="mem_grid",
+        grid = kept(st.selectbox, tr("ws.col.grid"), options=grids, key="mem_grid",
                             format_func=lambda g: f"{g} · {rosters[g]['lead']['name']}")
         ros = rosters[grid]
         counts = ros["counts"]
         cols = st.columns(6)
-        cols[0].metric(tr("ws.col.population"), f"{fig.grids.at[grid, 'population']:,.0f}")
+        cols[0].metric(tr("ws.col.population"), integer(fig.grids.at[grid, "population"], lang()))
         # Beds resting on generated data say so (the sample city has no bed counts).
         illustrative = tr("home.metric.illustrative_suffix") if fig.grids.at[grid, "beds_illustrative_share"] > 0 else ""
         cols[1].metric(tr("ws.col.beds") + illustrative, _beds(ros["beds"]))
-        cols[2].metric(tr("ws.col.beds_per_1000") + illustrative, f"{fig.grids.at[grid, 'beds_per_1000']:.2f}")
+        cols[2].metric(tr("ws.col.beds_per_1000") + illustrative, number(fig.grids.at[grid, "beds_per_1000"], 2, lang()))
         cols[3].metric(tr("plan.role.member"), counts["member"])
         cols[4].metric(tr("plan.role.primary"), counts["primary"])
         cols[5].metric(tr("plan.role.collaborator"), counts["collaborator"])

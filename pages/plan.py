@@ -12,25 +12,64 @@ import streamlit as st
 from grid_planning import planmap, schema
 from grid_planning.costs import MODES
 from grid_planning.mapview import layers_fingerprint
-from grid_planning.planner import PlanRequest, designation_candidates, eligible_leads
+from grid_planning.numfmt import integer, number, percent
+from grid_planning.planner import (
+    BALANCE_CHOICES,
+    PlanRequest,
+    designation_candidates,
+    eligible_leads,
+)
 from grid_planning.shared import content_key, plan_digest
+from grid_planning.ui_state import Column, format_table, seed_widget
 from grid_planning.workspace import facility_label, interpret_click
-from pages._common import ensure_navigation, lang, md_text, page_guard, show_map, tr, tr_md
-from pages._ws import action, check_panel, fmt, progress_runner, scenario_panel, workspace
+from pages._common import (
+    ensure_navigation,
+    kept,
+    lang,
+    md_text,
+    page_guard,
+    show_map,
+    show_table,
+    tr,
+    tr_md,
+)
+from pages._ws import (
+    action,
+    balance_advice,
+    check_panel,
+    fmt,
+    progress_runner,
+    scenario_panel,
+    workspace,
+)
 
 ensure_navigation(__file__)
 
 CLICK_MODES = ("select", "facility", "place")
+DONE = "plan_done"  # (plan revision, confirmation) of the last successful run
 UNIT_CHOICES = 50  # units offered per search in the hand-edit picker
 #: What st_folium returns about a click (a new value of any of them is a new click).
 CLICK_KEYS = ("last_clicked", "last_object_clicked", "last_object_clicked_count")
-GRID_COLUMNS = {
-    "name": "ws.col.grid_name", "population": "ws.col.population", "area_km2": "ws.col.area",
-    "beds": "ws.col.beds", "beds_per_1000": "ws.col.beds_per_1000",
-    "mean_travel_min": "ws.col.mean_min", "p90_travel_min": "ws.col.p90_min", "max_travel_min": "ws.col.max_min",
-    "share_15_lead": "ws.col.share15", "share_30_lead": "ws.col.share30",
-    "balance_dev": "ws.col.balance", "polsby_popper": "ws.col.pp", "n_parts": "ws.col.parts",
-}
+#: The k-comparison table (planner.compare_k, with the page's texts added).
+CMP_COLUMNS = (
+    Column("ws.cmp.k", "k", "integer"), Column("ws.cmp.status", "status_text"),
+    Column("ws.cmp.objective", "objective", "number", 1), Column("ws.cmp.balance", "max_balance_dev", "percent", 0),
+    Column("ws.cmp.noncontig", "n_noncontiguous", "integer"), Column("ws.cmp.compliant", "compliant_text"),
+    Column("ws.cmp.explanation", "why"),
+)
+#: The per-grid tables: size and resources, access and shape (grid_planning.metrics.grid_metrics).
+GRID_SIZE = (
+    Column("ws.col.grid", ""), Column("ws.col.grid_name", "lead_short"),
+    Column("ws.col.population", "population", "integer"), Column("ws.col.area", "area_km2", "number", 1),
+    Column("ws.col.balance", "balance_dev", "signed_percent", 1), Column("ws.col.beds", "beds", "integer"),
+    Column("ws.col.beds_per_1000", "beds_per_1000", "number", 2), Column("ws.col.lead_level", "lead_level"),
+)
+GRID_ACCESS = (
+    Column("ws.col.grid", ""), Column("ws.col.mean_min", "mean_travel_min", "number", 1),
+    Column("ws.col.p90_min", "p90_travel_min", "number", 1), Column("ws.col.max_min", "max_travel_min", "number", 1),
+    Column("ws.col.share15", "share_15_lead", "percent", 1), Column("ws.col.share30", "share_30_lead", "percent", 1),
+    Column("ws.col.pp", "polsby_popper", "number", 2), Column("ws.col.parts", "n_parts", "integer"),
+)
 
 
 def _labels(fac: pd.DataFrame) -> dict[str, str]:
@@ -56,33 +95,84 @@ def _run(ws, fresh: bool) -> None:
     status, progress = progress_runner("ws.plan.running")
     result = ws.run(progress) if fresh else ws.replan(progress)
     if result.ok:
-        status.update(label=tr("ws.plan.done", k=result.plan.k, seconds=f"{result.stats.get('seconds', 0):.2f}"),
-                      state="complete", expanded=False)
+        done = tr("ws.plan.done", k=result.plan.k, seconds=f"{result.stats.get('seconds', 0):.2f}")
+        status.update(label=done, state="complete", expanded=False)
+        # Shown under the buttons until the plan changes: the map drawing reruns the page, which
+        # would otherwise take the confirmation away with the status box.
+        st.session_state[DONE] = (ws.revision, done)
     else:
         status.update(label=tr("ws.plan.infeasible"), state="error", expanded=True)
         st.session_state["plan_infeasible"] = result.infeasible
 
 
+def _seed(ws, n_elig: int, elig_labels: dict[str, str], modes: list[str]) -> None:
+    """Show the request in the widgets whenever Streamlit would not (grid_planning.ui_state.seed_widget):
+    the request is the planner's choice, the widgets only display and change it."""
+    req = ws.request
+    values = {
+        "plan_k": int(min(max(req.k, 1), max(2, n_elig))),
+        "plan_fixed": [f for f in req.fixed_leads if f in elig_labels],
+        "plan_excluded": [f for f in req.excluded_leads if f in elig_labels],
+        "plan_balance_on": req.balance is not None,
+        "plan_balance": _percent_step(req.balance if req.balance is not None else 0.3),
+        "plan_cost_mode": req.cost.mode if req.cost.mode in modes else modes[0],
+    }
+    for key, value in values.items():
+        # Per workspace too: another city (a new workspace) starts its own revisions at 0.
+        seed_widget(st.session_state, key, value, lang=lang(), revision=(id(ws), ws.request_revision))
+
+
+def _percent_step(share: float) -> int:
+    """A tolerance as the slider's whole percent (5 % steps, 5-100)."""
+    return int(min(max(round(float(share) * 20) * 5, 5), 100))
+
+
+def _balance_note(ws, use_balance: bool, balance: float | None) -> None:
+    """Say which balance the city can meet and what the plan would look like without it."""
+    with st.spinner(tr("dash.balance.computing")):
+        advice = balance_advice(ws)
+    if advice.unbalanced_dev is None:
+        st.caption(tr("dash.balance.unknown"))
+        return
+    without = percent(advice.unbalanced_dev, 0, lang())
+    tol = advice.tolerance
+    if tol is None:
+        st.caption(tr("dash.balance.none_met", dev=without, max=percent(BALANCE_CHOICES[-1], 0, lang())))
+        return
+    tol_text = percent(tol, 0, lang())
+    if use_balance and balance is not None and abs(balance - tol) < 1e-9:
+        st.caption(tr("dash.balance.on", tol=tol_text, dev=without, k=ws.request.k))
+        return
+    st.caption(tr("dash.balance.suggest", tol=tol_text, dev=without, k=ws.request.k))
+    if st.button(tr("dash.balance.use", tol=tol_text), key="plan_balance_use"):
+        ws.set_request(balance=tol)
+        ws.request_revision += 1
+        st.rerun()
+
+
 def _parameters(ws) -> None:
-    """Request widgets (k, leads, exceptions, balance, cost mode) and the run/compare buttons."""
+    """Request widgets (k, balance, leads, exceptions, cost mode) and the run/compare buttons.
+
+    k, balance and the run button come first, so "run" is on the first screen of the sidebar."""
     layers = ws.effective_layers()
     fac = layers.facilities
     req = ws.request
     elig = eligible_leads(fac, PlanRequest(k=2), layers)
     elig_labels = _labels(elig)
     n_elig = len(elig) + len(req.designated_leads)
-    st.subheader(tr("ws.plan.params"))
-    # Widget state is seeded from the request once (and after a scenario load), never passed as a
-    # default as well: Streamlit warns when both are given.
-    if st.session_state.get("plan_widgets_rev") != ws.request_revision:
-        st.session_state["plan_widgets_rev"] = ws.request_revision
-        st.session_state["plan_k"] = int(min(req.k, max(2, n_elig)))
-        st.session_state["plan_fixed"] = [f for f in req.fixed_leads if f in elig_labels]
-        st.session_state["plan_excluded"] = [f for f in req.excluded_leads if f in elig_labels]
-        st.session_state["plan_balance_on"] = req.balance is not None
-        st.session_state["plan_balance"] = float(req.balance or 0.3)
+    has_roads = layers.roads is not None and len(layers.roads) > 0
+    modes = [m for m in MODES if has_roads or m != "roads"]
+    _seed(ws, n_elig, elig_labels, modes)
+
     k = st.number_input(tr("ws.plan.k"), min_value=1, max_value=max(2, n_elig), step=1, key="plan_k",
                         help=tr("ws.plan.k_help", n=len(elig)))
+    use_balance = st.checkbox(tr("ws.plan.balance_on"), key="plan_balance_on")
+    balance_pct = st.slider(tr("ws.plan.balance"), 5, 100, step=5, key="plan_balance", format="±%d%%",
+                            disabled=not use_balance, help=tr("ws.plan.balance_help"))
+    # The run buttons and their confirmation before the balance note: with the meeting pages in the
+    # menu, the confirmation under a three-line note fell below a 1000-pixel-high screen.
+    actions = st.container()
+    note = st.container()
     fixed = st.multiselect(tr("ws.plan.fixed"), options=list(elig_labels), format_func=elig_labels.get,
                            key="plan_fixed", placeholder=tr("ws.choose"))
     excluded = st.multiselect(tr("ws.plan.excluded"), options=list(elig_labels), format_func=elig_labels.get,
@@ -90,18 +180,31 @@ def _parameters(ws) -> None:
     n_assumed = int((elig["eligibility"] == "assumed").sum())
     if n_assumed:
         st.caption(tr("ws.plan.assumed_note", n=n_assumed))
-    use_balance = st.checkbox(tr("ws.plan.balance_on"), key="plan_balance_on")
-    balance = st.slider(tr("ws.plan.balance"), 0.05, 1.0, step=0.05, key="plan_balance",
-                        disabled=not use_balance, help=tr("ws.plan.balance_help"))
-    has_roads = layers.roads is not None and len(layers.roads) > 0
-    modes = [m for m in MODES if has_roads or m != "roads"]
-    mode = st.radio(tr("ws.plan.cost_mode"), modes, index=modes.index(req.cost.mode) if req.cost.mode in modes else 0,
-                    format_func=fmt("ws.cost."), horizontal=True, key="plan_cost_mode")
+    mode = st.radio(tr("ws.plan.cost_mode"), modes, format_func=fmt("ws.cost."), horizontal=True,
+                    key="plan_cost_mode")
     if not has_roads:
         st.caption(tr("ws.plan.no_roads"))
-    ws.set_request(k=int(k), fixed_leads=tuple(fixed), excluded_leads=tuple(excluded),
-                   balance=float(balance) if use_balance else None,
+    balance = balance_pct / 100 if use_balance else None
+    ws.set_request(k=int(k), fixed_leads=tuple(fixed), excluded_leads=tuple(excluded), balance=balance,
                    cost=replace(req.cost, mode=mode))
+
+    with note:
+        _balance_note(ws, use_balance, balance)
+    with actions:
+        c1, c2 = st.columns(2)
+        ran = False
+        if c1.button(tr("ws.plan.run"), type="primary", key="plan_run", width="stretch"):
+            st.session_state.pop("plan_infeasible", None)
+            _run(ws, fresh=True)
+            ran = True
+        if c2.button(tr("ws.plan.replan"), key="plan_replan", disabled=ws.plan is None, width="stretch",
+                     help=tr("ws.plan.replan_help")):
+            st.session_state.pop("plan_infeasible", None)
+            _run(ws, fresh=False)
+            ran = True
+        done = st.session_state.get(DONE)
+        if not ran and done and done[0] == ws.revision and ws.plan is not None:
+            st.success(done[1], icon=":material/check_circle:")
 
     with st.expander(tr("ws.exc.title"), expanded=bool(req.designated_leads or req.g5_waivers)):
         st.caption(tr("ws.exc.caption"))
@@ -122,41 +225,36 @@ def _parameters(ws) -> None:
                     ws.set_request(**{field: tuple(p for p in pairs if p[0] != fid)})
                     st.rerun()
 
-    c1, c2 = st.columns(2)
-    if c1.button(tr("ws.plan.run"), type="primary", key="plan_run", width="stretch"):
-        st.session_state.pop("plan_infeasible", None)
-        _run(ws, fresh=True)
-    if c2.button(tr("ws.plan.replan"), key="plan_replan", disabled=ws.plan is None, width="stretch",
-                 help=tr("ws.plan.replan_help")):
-        st.session_state.pop("plan_infeasible", None)
-        _run(ws, fresh=False)
-
     with st.expander(tr("ws.cmp.title")):
         hi = max(2, min(n_elig, 10))
         lo_k, hi_k = st.slider(tr("ws.cmp.range"), 2, max(3, hi), (2, min(hi, 6)), key="cmp_range")
         if st.button(tr("ws.cmp.run"), key="cmp_run"):
             with st.spinner(tr("ws.cmp.running")):
                 st.session_state["cmp_table"] = ws.compare(range(lo_k, hi_k + 1))
-        table = st.session_state.get("cmp_table")
-        if table is not None:
-            shown = pd.DataFrame({
-                "k": table["k"],
-                tr("ws.cmp.status"): [tr("ws.cmp.ok") if s == "ok" else tr("ws.cmp.infeasible") for s in table["status"]],
-                tr("ws.cmp.objective"): table["objective"].round(2),
-                tr("ws.cmp.balance"): (table["max_balance_dev"] * 100).round(1),
-                tr("ws.cmp.noncontig"): table["n_noncontiguous"],
-                tr("ws.cmp.compliant"): table["compliant"].map(lambda v: "–" if pd.isna(v) else ("✓" if bool(v) else "✗")),
-                tr("ws.cmp.explanation"): table["explanation"],
-            })
-            st.dataframe(shown, hide_index=True, width="stretch", key="cmp_df")
-            ok_ks = [int(k) for k, s in zip(table["k"], table["status"], strict=True) if s == "ok"]
-            if ok_ks:
-                pick = st.selectbox(tr("ws.cmp.pick"), ok_ks, key="cmp_pick")
-                if st.button(tr("ws.cmp.use"), key="cmp_use"):
-                    ws.set_request(k=int(pick))
-                    ws.request_revision += 1
-                    _run(ws, fresh=True)
-                    st.rerun()
+
+
+def _comparison(ws) -> None:
+    """The k-comparison in the page (the sidebar is too narrow for its table), with "use this k"."""
+    table = st.session_state.get("cmp_table")
+    if table is None:
+        return
+    with st.expander(tr("ws.cmp.title"), expanded=True):
+        rows = table.assign(
+            status_text=[tr("ws.cmp.ok") if s == "ok" else tr("ws.cmp.infeasible") for s in table["status"]],
+            compliant_text=table["compliant"].map(lambda v: "–" if pd.isna(v) else ("✓" if bool(v) else "✗")),
+            why=[inf.explain(lang()) if inf is not None else "" for inf in table["infeasible"]],
+        )
+        shown, figures = format_table(rows, CMP_COLUMNS, lang())
+        show_table(shown, figures, key="cmp_df", widths={tr("ws.cmp.k"): 50, tr("ws.cmp.explanation"): "large"})
+        ok_ks = [int(k) for k, s in zip(table["k"], table["status"], strict=True) if s == "ok"]
+        if ok_ks:
+            c1, c2 = st.columns([1, 3], vertical_alignment="bottom")
+            pick = c1.selectbox(tr("ws.cmp.pick"), ok_ks, key="cmp_pick")
+            if c2.button(tr("ws.cmp.use"), key="cmp_use"):
+                ws.set_request(k=int(pick))
+                ws.request_revision += 1
+                _run(ws, fresh=True)
+                st.rerun()
 
 
 def _history(ws) -> None:
@@ -172,12 +270,12 @@ def _history(ws) -> None:
 
 
 def _map(ws, fig) -> None:
-    c1, c2, c3 = st.columns([2, 2, 1])
-    shade = c1.radio(tr("ws.map.shade_label"), planmap.SHADES, format_func=fmt("ws.map.shade."),
-                     horizontal=True, key="map_shade")
-    mode = c2.radio(tr("ws.map.click_label"), CLICK_MODES, format_func=fmt("ws.map.click."),
-                    horizontal=True, key="map_click_mode")
-    primary = c3.checkbox(tr("ws.map.primary"), value=False, key="map_primary")
+    c1, c2, c3 = st.columns([4, 4, 3])
+    shade = kept(c1.radio, tr("ws.map.shade_label"), options=planmap.SHADES, format_func=fmt("ws.map.shade."),
+                 horizontal=True, key="map_shade")
+    mode = kept(c2.radio, tr("ws.map.click_label"), options=CLICK_MODES, format_func=fmt("ws.map.click."),
+                horizontal=True, key="map_click_mode")
+    primary = kept(c3.checkbox, tr("ws.map.primary"), key="map_primary", default=False)
     # Built once per server for what it shows (a plan's content, not this session's revision):
     # a rerun, and any session with the same plan and selection, reuses the rendered map.
     selection = tuple(sorted(ws.selection))
@@ -187,7 +285,7 @@ def _map(ws, fig) -> None:
                                  view_key="plan"),
         key="plan_map", height=660, returned_objects=[*CLICK_KEYS, "last_active_drawing"],
         cache_key=content_key("plan", layers_fingerprint(ws.layers), plan_digest(ws.plan), shade,
-                          selection, primary, lang(), "plan"),
+                              selection, primary, lang(), "plan"),
     )
     # The count tells a second click on the same spot (toggling a unit off) from a plain rerun.
     sig = json.dumps([out.get(k) for k in CLICK_KEYS] if out else None, default=str)
@@ -349,35 +447,26 @@ def _after_edit(result) -> None:
     st.rerun()
 
 
-def _grid_table(fig) -> None:
-    g = fig.grids
-    table = pd.DataFrame({"grid": g.index})
-    for col, key in GRID_COLUMNS.items():
-        if col == "name":
-            table[tr(key)] = [planmap.short_name(n, 16) for n in g["lead_name"]]
-        elif col in g:
-            v = g[col].to_numpy()
-            if col.startswith("share_") or col == "balance_dev":
-                v = (g[col] * 100).round(1).to_numpy()
-            elif col in ("population", "beds"):
-                v = g[col].round(0).to_numpy()
-            elif g[col].dtype.kind == "f":
-                v = g[col].round(2).to_numpy()
-        if col != "name" and col in g:
-            table[tr(key)] = v
-    table[tr("ws.col.lead_level")] = [tr("source.assumed") if s == "assumed" else "" for s in g["lead_level_source"]]
-    table = table.rename(columns={"grid": tr("ws.col.grid")})
-    st.dataframe(table, hide_index=True, width="stretch", key="grid_table")
+def _grid_tables(fig) -> None:
+    """The per-grid figures as two tables that fit the page: size and resources, then access and
+    shape (one table of 15 columns would hide its right-hand ones)."""
+    g = fig.grids.assign(
+        lead_short=[planmap.short_name(n, 16) for n in fig.grids["lead_name"]],
+        lead_level=[tr("source.assumed") if s == "assumed" else "" for s in fig.grids["lead_level_source"]],
+    )
+    for columns, key in ((GRID_SIZE, "grid_table"), (GRID_ACCESS, "grid_access")):
+        table, figures = format_table(g, [c for c in columns if c.source in g.columns or c.source == ""], lang())
+        show_table(table, figures, key=key, widths={tr("ws.col.grid"): 70})
     # Beds that rest on generated capacity say so right under the table.
     share = float(fig.city.get("beds_illustrative_share", 0.0) or 0.0)
     if share > 0:
-        st.warning(tr("plan.cli.beds_illustrative_note", share=f"{share:.0%}"))
+        st.warning(tr("plan.cli.beds_illustrative_note", share=percent(share, 0, lang())))
     c = fig.city
     cols = st.columns(5)
-    cols[0].metric(tr("ws.city.population"), f"{c['population']:,.0f}")
-    cols[1].metric(tr("ws.city.mean_min"), f"{c['mean_travel_min']:.1f}")
-    cols[2].metric(tr("ws.city.share30"), f"{c['share_30_lead'] * 100:.1f}%")
-    cols[3].metric(tr("ws.city.balance"), f"±{c['max_balance_dev'] * 100:.0f}%")
+    cols[0].metric(tr("ws.city.population"), integer(c["population"], lang()))
+    cols[1].metric(tr("ws.city.mean_min"), number(c["mean_travel_min"], 1, lang()))
+    cols[2].metric(tr("ws.city.share30"), percent(c["share_30_lead"], 1, lang()))
+    cols[3].metric(tr("ws.city.balance"), "±" + percent(c["max_balance_dev"], 0, lang()))
     cols[4].metric(tr("ws.city.contiguous"), f"{c['n_contiguous']}/{c['k']}")
     st.caption(tr("ws.yardstick"))
 
@@ -388,14 +477,13 @@ def _export(ws) -> None:
 
     st.caption(tr("exports.ui.caption"))
     c1, c2, c3 = st.columns([2, 1, 1])
-    kind = c1.selectbox(tr("exports.ui.format"), list(FORMATS), key="export_kind",
-                        format_func=fmt("exports.ui.format."))
+    kind = kept(c1.selectbox, tr("exports.ui.format"), options=list(FORMATS), key="export_kind",
+                format_func=fmt("exports.ui.format."))
     options = {}
     if kind in PAPER_FORMATS:
-        options["paper"] = c2.selectbox(tr("exports.ui.paper"), list(PAPER_MM), key="export_paper")
-        options["orientation"] = c3.selectbox(tr("exports.ui.orientation"), list(ORIENTATIONS),
-                                              key="export_orientation",
-                                              format_func=fmt("exports.ui.orientation."))
+        options["paper"] = kept(c2.selectbox, tr("exports.ui.paper"), options=list(PAPER_MM), key="export_paper")
+        options["orientation"] = kept(c3.selectbox, tr("exports.ui.orientation"), options=list(ORIENTATIONS),
+                                      key="export_orientation", format_func=fmt("exports.ui.orientation."))
     request = (ws.revision, lang(), kind, tuple(sorted(options.items())))
     if st.button(tr("ws.export.prepare"), key="export_prepare"):
         with action(), st.spinner(tr("ws.export.preparing")):
@@ -415,13 +503,14 @@ with page_guard():
     st.caption(tr_md("ws.plan.caption", name=ws.layers.name))
     with st.sidebar:
         _parameters(ws)
+    _comparison(ws)
     infeasible = st.session_state.get("plan_infeasible")
     if infeasible is not None:
         st.error(md_text(infeasible.message(lang())))
         for tip in infeasible.suggestion_texts(lang()):
             st.markdown(f"- {md_text(tip)}")
     if ws.plan is None:
-        st.info(tr("ws.plan.start"))
+        st.info(tr("ws.plan.start", button=tr("ws.plan.run")))
     else:
         fig = ws.figures(lang())
         _history(ws)
@@ -433,7 +522,7 @@ with page_guard():
             st.subheader(tr("ws.checks.title"))
             check_panel(fig.checks, compact=True)
         st.subheader(tr("ws.grids.title"))
-        _grid_table(fig)
+        _grid_tables(fig)
         t1, t2, t3, t4 = st.tabs([tr("ws.tab.edit"), tr("ws.tab.whatif"), tr("ws.tab.scenarios"), tr("ws.tab.export")])
         with t1:
             _hand_edits(ws, fig)

@@ -10,7 +10,7 @@ from grid_planning.exchange import import_gpkg, scenario_gpkg
 from grid_planning.i18n import CatalogueError
 from grid_planning.team import changes_text, markdown_message, person, scenario_table, user_label
 from grid_planning.textsafe import escape_markdown
-from pages._common import ensure_navigation, lang, page_guard, tr
+from pages._common import PAGE_NAMES, ensure_navigation, lang, page_guard, tr
 from pages._ws import current_user, loaded_flag, store, workspace
 
 ensure_navigation(__file__)
@@ -52,10 +52,13 @@ with page_guard():
 
     saved = scen.list()
     if saved.empty:
-        st.info(tr("team.none"))
+        st.info(tr("team.none", page=tr(PAGE_NAMES["pages/plan.py"])))
     else:
         st.dataframe(scenario_table(saved, ws.layers, lang()), hide_index=True, width="stretch",
                      key="scn_table")
+        with st.container(horizontal=True):  # the meeting pages: compare options, present them
+            st.page_link("pages/compare.py", label=tr("meeting.compare.link"), icon=":material/compare:")
+            st.page_link("pages/present.py", label=tr("meeting.present.link"), icon=":material/slideshow:")
         labels = {int(r.id): f"{r.name} · k={r.k} · {person(r.owner, r.owner_name, lang())}"
                   for r in saved.itertuples()}
         if (nxt := st.session_state.pop(NEXT_PICK, None)) in labels:

@@ -16,15 +16,18 @@ from pathlib import Path
 import oracle
 from awkward_cities import REASON, awkward_city
 
-from grid_planning import cli
+from grid_planning import cli, mapview, planmap
 from grid_planning.costs import CostParams, travel_costs
 from grid_planning.layers import load_city
 from grid_planning.metrics import check_policy
 from grid_planning.planner import plan_city
 from grid_planning.workspace import Workspace
 
-#: Exports the Workspace offers (every one is produced for every planned city).
-EXPORTS = ("gpkg", "xlsx")
+#: Exports the Workspace offers: the data formats for every planned city, the drawn ones (print
+#: map PNG and vector PDF, the PDF report: ~4 s a city) for every sixth seed, so the whole
+#: corpus still reaches every renderer with islands, holes, multi-part and repaired units.
+EXPORTS = ("gpkg", "xlsx", "csv", "geojson", "shp", "html")
+DRAWN = ("png", "pdf", "report")
 
 
 def _run(argv: list[str]) -> tuple[int, str, str]:
@@ -62,7 +65,7 @@ def check_city(seed: int, folder: Path) -> str:
         ccode, cout, cerr = _run(["check", str(gpkg), "--lang", "en"])
         assert ccode == 0, cout + cerr
         assert oracle.problems(layers, request, result.plan, costs) == []
-        _workspace(layers, request, folder)
+        _workspace(layers, request, folder, EXPORTS + (DRAWN if seed % 6 == 0 else ()))
         return "plan"
     inf = result.infeasible
     m = oracle.model(layers, request, costs)
@@ -108,14 +111,24 @@ def _verify_unusable(layers, city) -> None:
         assert not ((fac["level"] == "tertiary") & fac["type"].isin(["general", "tcm"])).any()
 
 
-def _workspace(layers, request, folder: Path) -> None:
+def _workspace(layers, request, folder: Path, kinds: tuple[str, ...]) -> None:
     ws = Workspace(layers, request=request)
     result = ws.run()
     assert result.ok, result.infeasible and result.infeasible.explain("en")
     figures = ws.figures("zh")
     assert figures.n_failed == 0
     assert abs(figures.grids["population"].sum() - layers.units["population"].sum()) < 1e-6
-    for kind in EXPORTS:
+    # Every map the dashboard draws for this city and plan renders (mapview.map_html: the page
+    # st_folium shows is built from the same elements).
+    maps = [
+        mapview.city_overview_map(layers),
+        planmap.plan_map(layers, ws.plan, unit_df=figures.units, shade="grid"),
+        planmap.plan_map(layers, ws.plan, unit_df=figures.units, shade="travel", lang="en"),
+        *[planmap.coverage_map(layers, ws.plan, figures.units, c) for c in planmap.TRAVEL_COLUMNS],
+    ]
+    for m in maps:
+        assert "L.geoJson" in mapview.map_html(m)
+    for kind in kinds:
         data = ws.export_bytes(kind, "zh")
         assert len(data) > 0
         (folder / f"export.{kind}").write_bytes(data)

@@ -1,4 +1,10 @@
-"""Shared fixtures for the end-to-end browser tests (``-m browser``).
+"""Shared fixtures: every AppTest fails on the error guard's message; the end-to-end browser tests
+(``-m browser``).
+
+``_no_guard_message`` (autouse) makes an AppTest run raise :class:`GuardMessageError` when a page shows
+the message of ``pages._common.page_guard`` (an exception the guard turned into ``st.error``): the
+guard keeps a traceback from the planner, and would otherwise keep it from the tests as well
+(``at.exception`` stays empty). A test that means to show it is marked ``guard_message_expected``.
 
 ``app_url`` runs ``streamlit run app.py`` in a subprocess on a free local port, once per test
 module; ``chromium`` is headless Debian Chromium driven by Playwright (never a downloaded browser);
@@ -19,6 +25,8 @@ from pathlib import Path
 
 import pytest
 from store_fixtures import store_location  # noqa: F401 - the scenario store on SQLite and PostgreSQL
+
+from grid_planning.i18n import LANGUAGES, t
 
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = "/usr/bin/chromium"
@@ -43,6 +51,46 @@ LOCAL_PREFIXES = (
 )
 HAS_CHROMIUM = Path(CHROMIUM).exists()
 NO_CHROMIUM = f"Debian chromium not installed at {CHROMIUM}"
+
+
+def pytest_configure(config):
+    config.addinivalue_line(
+        "markers", "guard_message_expected: the test shows the error guard's message on purpose"
+    )
+
+
+#: How the guard's message starts in each language (catalogue key app.error, before {detail}).
+GUARD_PREFIXES = tuple(t("app.error", lang).split("{detail}")[0] for lang in LANGUAGES)
+
+
+class GuardMessageError(AssertionError):
+    """A page crashed and the guard showed its friendly message instead of a traceback."""
+
+
+def guard_messages(at) -> list[str]:
+    """The guard's messages on the AppTest's current page (sidebar included)."""
+    return [str(e.value) for e in at.error if str(e.value).startswith(GUARD_PREFIXES)]
+
+
+@pytest.fixture(autouse=True)
+def _no_guard_message(request, monkeypatch):
+    """Every AppTest run in every test fails when a page shows the guard's message."""
+    if request.node.get_closest_marker("guard_message_expected"):
+        yield
+        return
+    from streamlit.testing.v1 import AppTest
+
+    original = AppTest._run
+
+    def run(self, *args, **kwargs):
+        at = original(self, *args, **kwargs)
+        shown = guard_messages(at)
+        if shown:
+            raise GuardMessageError(f"a page crashed behind the error guard: {shown}")
+        return at
+
+    monkeypatch.setattr(AppTest, "_run", run)
+    yield
 
 
 def _free_port() -> int:

@@ -7,9 +7,9 @@ is evaluated on the server (no "Clinic 49", no ``gp_pwned`` folder), and the nam
 1. The planner's files (``tests/hostile.py``: names, ids, districts and the city's name made of
    template syntax, script tags, Markdown images and links, escape sequences ...) are uploaded on
    the data page, validated and chosen: the choice and the sidebar show the city's name as text.
-2. That choice should survive a page change; today it is dropped (Streamlit removes the data
-   page's radio state when another page runs; a known bug another change fixes), documented by a
-   strict xfail. Once it passes, the same test checks the home map of the uploaded city.
+2. That choice survives a page change (it lives in a plain session key, not in the data page's
+   radio, whose state Streamlit removes when another page runs): the home map of the uploaded
+   city draws its names as text.
 3. On the sample city's plan page (the issue's own path): a what-if hospital named with template
    and HTML payloads and a G4 exception whose reason is a Markdown image; the plan map's tooltip,
    the list of changes and the exception show them as typed.
@@ -157,10 +157,6 @@ def test_upload_hostile_city_and_choose_it(session, files):
     assert_harmless(page)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="known bug, fixed elsewhere: the data page's choice is dropped when another page runs",
-)
 def test_uploaded_hostile_city_survives_a_page_change_and_draws_as_text(session):
     page = session
     nav(page, t("app.nav.home", ZH))

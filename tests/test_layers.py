@@ -707,3 +707,87 @@ def test_rendered_findings_have_no_unfilled_placeholders(tmp_path):
     for lang in ("zh", "en"):
         for row in city.report.to_records(lang):
             assert "{" not in row["message"] + row["advice"], row
+
+
+# ---- never lose a resident (issue 9) ------------------------------------------------------------------
+def _units_file(tmp_path, features) -> Path:
+    import json
+
+    path = tmp_path / "u.geojson"
+    path.write_text(json.dumps({"type": "FeatureCollection", "features": features}), encoding="utf-8")
+    return path
+
+
+def _feature(uid, pop, geometry):
+    return {"type": "Feature", "properties": {"id": uid, "population": pop}, "geometry": geometry}
+
+
+SQUARE = {"type": "Polygon", "coordinates": [[[114.0, 30.0], [114.02, 30.0], [114.02, 30.02], [114.0, 30.02], [114.0, 30.0]]]}
+FAR = {"type": "Polygon", "coordinates": [[[115.0, 31.0], [115.01, 31.0], [115.02, 31.0], [115.0, 31.0]]]}  # zero area
+INSIDE = {"type": "Polygon", "coordinates": [[[114.005, 30.005], [114.01, 30.01], [114.005, 30.005]]]}  # 3 points
+
+
+def test_units_with_unusable_geometry_and_residents_are_an_error_naming_rows_and_residents(tmp_path):
+    path = _units_file(tmp_path, [
+        _feature("A", 1000, SQUARE),
+        _feature("lost", 126_598, FAR),
+        _feature("none", 12, None),
+        _feature("empty", 0, {"type": "Polygon", "coordinates": []}),
+    ])
+    report = ValidationReport()
+    units = read_units(path, report=report)
+    f = _one(report, "unit_unusable")
+    assert f.severity == "error" and f.row == "lost, none"
+    assert f.params["residents"] == "126,610" and f.params["count"] == 2
+    assert _one(report, "unit_unusable_empty").row == "empty"  # nobody lived there: a warning
+    assert units["id"].tolist() == ["A"]
+    assert "126,610" in f.message("en") and "126,610" in f.message("zh")
+
+
+def test_a_degenerate_unit_inside_another_moves_its_residents_there_and_says_so(tmp_path):
+    path = _units_file(tmp_path, [_feature("A", 1000, SQUARE), _feature("sliver", 345, INSIDE)])
+    report = ValidationReport()
+    units = read_units(path, report=report)
+    assert report.ok
+    f = _one(report, "unit_merged")
+    assert f.row == "sliver" and f.params["residents"] == "345"
+    assert f.params["where"] == "sliver → A (345)"
+    assert units.set_index("id").loc["A", "population"] == 1345  # nobody lost
+
+
+def test_a_repair_that_changes_an_area_names_the_unit_and_both_areas(tmp_path):
+    bowtie = {"type": "Polygon", "coordinates": [[[114.0, 30.0], [114.02, 30.02], [114.02, 30.0], [114.0, 30.02], [114.0, 30.0]]]}
+    path = _units_file(tmp_path, [_feature("bow", 10, bowtie), _feature("B", 5, SQUARE)])
+    report = ValidationReport()
+    units = read_units(path, report=report)
+    f = _one(report, "geometry_area_changed")
+    assert f.row == "bow" and f.params["detail"].startswith("bow: 0.000 → 2.")
+    assert units.set_index("id").loc["bow"].geometry.area > 0
+
+
+def test_islands_are_listed_by_validation_and_shown_as_linked_in_the_checks(tmp_path):
+    import json
+
+    from grid_planning.metrics import check_policy
+    from grid_planning.planner import PlanRequest, plan_city
+
+    island = {"type": "Polygon", "coordinates": [[[114.05, 30.0], [114.07, 30.0], [114.07, 30.02], [114.05, 30.02], [114.05, 30.0]]]}
+    east = {"type": "Polygon", "coordinates": [[[114.02, 30.0], [114.04, 30.0], [114.04, 30.02], [114.02, 30.02], [114.02, 30.0]]]}
+    units = _units_file(tmp_path, [_feature("A", 1000, SQUARE), _feature("B", 900, east), _feature("I", 300, island)])
+    fac = tmp_path / "f.csv"
+    fac.write_text(
+        "id,name,level,type,owner_level,lon,lat\n"
+        "H1,H1,tertiary,general,municipal,114.01,30.01\n"
+        "H2,H2,tertiary,general,municipal,114.03,30.01\n"
+        "S1,S1,secondary,general,district,114.011,30.011\n"
+        "S2,S2,secondary,general,district,114.031,30.011\n",
+        encoding="utf-8",
+    )
+    city = load_city(units, fac)
+    link = _one(city.report, "island_link")
+    gap_km = haversine_m(114.04, 30.01, 114.05, 30.01) / 1000  # the 0.01° of water between them
+    assert link.row == "B, I" and abs(float(link.params["distance_km"]) - gap_km) < 0.01
+    plan = plan_city(city, PlanRequest(k=2)).plan
+    text = [c.message("en") for c in check_policy(city, plan) if c.code == "contiguity_islands"]
+    assert text and "with 1 linked island" in text[0]
+    assert json.dumps(city.index.links[["unit_a", "unit_b"]].values.tolist()) == '[["B", "I"]]'

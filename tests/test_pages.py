@@ -9,6 +9,7 @@ from pathlib import Path
 import geopandas as gpd
 import pandas as pd
 import pytest
+from conftest import GUARD_PREFIXES, GuardMessageError, guard_messages
 from streamlit.testing.v1 import AppTest
 
 from grid_planning.ui_state import load_uploads, report_table
@@ -127,7 +128,7 @@ def test_uploaded_city_can_be_switched_to(small_city_files, tmp_path):
     at.session_state["upload_result"] = result
     at.switch_page("pages/data.py").run()
     assert not at.exception
-    at.radio(key="data_choice").set_value("uploaded").run()
+    at.radio(key="data_choice_widget").set_value("uploaded").run()
     at.switch_page("pages/home.py").run()
     assert not at.exception
     population = float(result.layers.units["population"].sum())
@@ -135,6 +136,7 @@ def test_uploaded_city_can_be_switched_to(small_city_files, tmp_path):
     assert "硚口试点" in _text(at)
 
 
+@pytest.mark.guard_message_expected
 def test_unexpected_failure_shows_a_friendly_error_not_a_traceback():
     class Broken:
         usable = True
@@ -146,3 +148,28 @@ def test_unexpected_failure_shows_a_friendly_error_not_a_traceback():
     at.run()
     assert not at.exception
     assert any(e.body.startswith("出错了") for e in at.error)
+
+
+class _Unreadable:
+    """An upload result whose layers cannot be read: ``active_layers`` raises on it."""
+
+    @property
+    def usable(self) -> bool:
+        raise RuntimeError("layers unreadable")
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+@pytest.mark.parametrize("page", ["pages/home.py", "pages/plan.py", "pages/coverage.py"])
+def test_a_crash_behind_the_guard_fails_the_apptest(page, lang):
+    # active_layers raises (the session holds an upload it cannot read). The guard turns the
+    # exception into a friendly st.error, so at.exception stays empty; the suite's autouse fixture
+    # (conftest._no_guard_message) makes the run fail all the same.
+    at = _app()
+    at.session_state["lang"] = lang
+    at.session_state["upload_result"] = _Unreadable()
+    at.session_state["data_choice"] = "uploaded"
+    at.switch_page(page)
+    with pytest.raises(GuardMessageError, match="layers unreadable"):
+        at.run()
+    assert not at.exception  # what the tests relied on before: it never saw the crash
+    assert guard_messages(at)[0].startswith(GUARD_PREFIXES[("zh", "en").index(lang)])

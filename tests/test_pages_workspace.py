@@ -14,6 +14,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from grid_planning.graph import facility_units, unit_adjacency
+from grid_planning.metrics import underserved_units
 from grid_planning.textsafe import escape_markdown
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
@@ -49,8 +50,21 @@ def _ws(at: AppTest):
     return at.session_state["workspace"]
 
 
+def _number(cell: str) -> float:
+    """A formatted figure ("12,326,518", "+10.0%", "55.7 %", "—") as a number."""
+    text = cell.replace(",", "").replace("%", "").replace("\u00a0", "").strip()
+    return float("nan") if text in ("", "—") else float(text)
+
+
 def _grid_table(at: AppTest) -> pd.DataFrame:
-    return next(d.value for d in at.dataframe if "Within 30 min (%)" in d.value.columns)
+    """The plan page's two per-grid tables (size, access) as one, figures as numbers."""
+    size = next(d.value for d in at.dataframe if "Area (km²)" in d.value.columns)
+    access = next(d.value for d in at.dataframe if "Within 30 min (%)" in d.value.columns)
+    table = size.merge(access, on="Grid")
+    for col in table.columns:
+        if col not in ("Grid", "Lead hospital", "Lead level"):
+            table[col] = table[col].map(_number)
+    return table
 
 
 def _metric(at: AppTest, label: str) -> str:
@@ -69,7 +83,11 @@ def test_plan_page_runs_a_plan_and_shows_figures_and_checks():
     assert table["Grid"].tolist() == ["G1", "G2", "G3", "G4"]
     fig = ws.figures("en")
     assert table["Population"].sum() == pytest.approx(round(fig.city["population"]), abs=4)
-    assert table["Mean to lead (min)"].tolist() == fig.grids["mean_travel_min"].round(2).tolist()
+    assert table["Mean to lead (min)"].tolist() == fig.grids["mean_travel_min"].round(1).tolist()
+    # As shown: thousands separators, a percent sign with the English no-break space.
+    size = next(d.value for d in at.dataframe if "Area (km²)" in d.value.columns)
+    assert size["Population"].tolist() == [f"{p:,.0f}" for p in fig.grids["population"]]
+    assert size["Population deviation (%)"].tolist() == [f"{d * 100:+.1f}\u00a0%" for d in fig.grids["balance_dev"]]
     assert _metric(at, "City population") == f"{fig.city['population']:,.0f}"
     assert _metric(at, "Contiguous grids") == "4/4"
     # The check panel: nothing fails; the leads with an assumed level are flagged, naming the grid.
@@ -90,8 +108,8 @@ def test_compare_k_table_and_pick():
     assert table["k"].tolist() == [2, 3, 4]
     assert (table["status"] == "ok").all()
     shown = next(d.value for d in at.dataframe if "Result" in d.value.columns)
-    assert shown["k"].tolist() == [2, 3, 4]
-    assert shown["Population-weighted mean (min)"].tolist() == table["objective"].round(2).tolist()
+    assert shown["k"].tolist() == ["2", "3", "4"]
+    assert shown["Population-weighted mean (min)"].tolist() == [f"{v:.1f}" for v in table["objective"]]
     at.selectbox(key="cmp_pick").set_value(3)
     at.button(key="cmp_use").click()
     _ok(at.run())
@@ -130,7 +148,7 @@ def test_move_lock_flags_contiguity_and_undo_restores():
     _ok(at.run())
     after = _grid_table(at).set_index("Grid")
     # The sample's beds are generated: the page says so under the per-grid table.
-    assert any("100% of the beds counted are illustrative" in w.value for w in at.warning)
+    assert any("100\u00a0% of the beds counted are illustrative" in w.value for w in at.warning)
     assert ws.plan.assignment[uid] == "G3"
     assert after.at["G3", "Population"] == pytest.approx(before.at["G3", "Population"] + pop, abs=1)
     assert after.at["G1", "Population"] == pytest.approx(before.at["G1", "Population"] - pop, abs=1)
@@ -286,18 +304,21 @@ def test_coverage_page_shows_shares_underserved_and_distribution():
     _ok(at.run())
     ws = _ws(at)
     fig = ws.figures("en")
-    assert _metric(at, "Share within 30 min") == f"{fig.city['share_30_lead'] * 100:.1f}%"
+    assert _metric(at, "Share within 30 min") == f"{fig.city['share_30_lead'] * 100:.1f}\u00a0%"
     shares = next(d.value for d in at.dataframe if "Lead ≤30 min" in d.value.columns)
     assert len(shares) == 5  # 4 grids + city
-    assert shares["Lead ≤30 min"].iloc[:4].tolist() == (fig.grids["share_30_lead"] * 100).round(1).tolist()
+    assert shares["Lead ≤30 min"].iloc[:4].tolist() == [f"{v * 100:.1f}\u00a0%" for v in fig.grids["share_30_lead"]]
     under = next(d.value for d in at.dataframe if "Over by (min)" in d.value.columns)
-    assert (under["Minutes"] > 30).all()
-    assert under["Population"].is_monotonic_decreasing
+    expected = underserved_units(fig.units, threshold_min=30.0, column="t_lead").head(25)
+    assert len(under) == len(expected) > 0
+    assert under["Minutes"].tolist() == [f"{m:.1f}" for m in expected["minutes"]]
+    assert under["Population"].tolist() == [f"{p:,.0f}" for p in expected["population"]]
+    assert expected["population"].is_monotonic_decreasing and (expected["minutes"] > 30).all()
     assert "15- and 30-minute shares are this planner's own yardsticks" in " ".join(c.value for c in at.caption)
     # Secondary-or-higher view: the figures switch with the column.
     at.radio(key="cov_column").set_value("t_secondary")
     _ok(at.run())
-    assert _metric(at, "Share within 30 min") == f"{fig.city['share_30_secondary'] * 100:.1f}%"
+    assert _metric(at, "Share within 30 min") == f"{fig.city['share_30_secondary'] * 100:.1f}\u00a0%"
 
 
 def test_pages_without_a_plan_point_to_the_plan_page():

@@ -92,3 +92,20 @@ def test_pilot_city_with_district_units_is_refused_naming_the_district(tmp_path)
     assert PILOT_SHARED_DISTRICT in text  # the district both hospitals lie in
     assert "更细的人口单元" in text  # finer units suggested
     assert not (tmp_path / "plan.gpkg").exists()
+
+
+def test_pilot_city_without_a_designation_is_offered_the_enterprise_hospital_first(tmp_path):
+    """Asked for 2 grids with only one eligible lead, the planner offers what keeps k = 2 first:
+    designate the enterprise hospital (with the G5 exception it then needs), verified; one grid
+    with a G2 reason comes last."""
+    from grid_planning.planner import plan_city
+
+    u, f = pilot_city(tmp_path, "streets")
+    layers = load_city(u, f)
+    inf = plan_city(layers, PlanRequest(k=2)).infeasible
+    assert inf.code == "too_few_eligible" and "市域外" not in inf.message("zh")
+    first = [kind for kind, _ in inf.options[0].steps]
+    assert first == ["designate", "g5_waiver"] and inf.options[0].steps[0][1]["id"] == "P02"
+    assert [kind for kind, _ in inf.options[-1].steps] == ["g2_reason"]
+    assert all(o.verified for o in inf.options)
+    assert plan_city(layers, inf.options[0].apply(PlanRequest(k=2), reason="市政府文件")).ok

@@ -282,16 +282,22 @@ def test_g5_unsatisfiable_then_waived(city):
 
 
 def test_g5_pull_fixes_a_grid_without_members():
+    """Both remaining G5 members lie next to one lead: the other grid must pull one in (with a
+    path of units to its lead), and the plan keeps every rule."""
     layers = synthetic_city(300, 40, 6, seed=11)
     fac = layers.facilities
     g5 = fac.loc[rules.g5_qualifies(fac), "id"].astype(str).tolist()
-    # close all but two G5 facilities: each of two grids must end up with one
-    edits = tuple(FacilityEdit("close", f) for f in g5[2:])
-    res = plan_city(layers, PlanRequest(k=2, edits=edits))
-    if res.ok:
-        assert_valid(layers, res.plan, PlanRequest(k=2, edits=edits))
-    else:
-        assert res.infeasible.code == "g5_unsatisfiable"
+    leads = _lead_ids(layers)[:2]
+    a = fac.set_index(fac["id"].astype(str)).loc[leads[0]].geometry
+    edits = tuple(FacilityEdit("close", f) for f in g5[2:]) + tuple(
+        FacilityEdit("modify", f, (("lon", a.x + 0.025 * (i + 1)), ("lat", a.y)))
+        for i, f in enumerate(g5[:2])
+    )
+    req = PlanRequest(k=2, fixed_leads=tuple(leads), edits=edits)
+    res = plan_city(layers, req)
+    assert res.ok, res.infeasible and res.infeasible.explain("en")
+    assert res.stats["g5_pulls"] >= 1  # the nearest assignment left one grid without a member
+    assert_valid(layers, res.plan, req)
 
 
 def test_balance_met_or_explained(city):
@@ -421,3 +427,43 @@ def test_sample_city_every_allowed_k():
         assert metrics.all_passed(results), [r.as_row("en") for r in results if r.status == "fail"]
     inf = plan_city(layers, replace(PlanRequest(k=n + 1)), costs=costs).infeasible
     assert inf.code == "k_above_eligible"
+
+
+def test_only_a_tertiary_general_or_tcm_hospital_can_be_designated(city):
+    fac = city.facilities
+    chc = str(fac.loc[fac["type"] == "community_health_center", "id"].iloc[0])
+    inf = _code(city, k=2, designated_leads=((chc, "the district asked for it"),))
+    assert inf.code == "designation_not_allowed" and inf.binding == ("g4",)
+    assert inf.options[0].steps[0][0] == "undesignate" and inf.options[0].verified
+    sec = str(fac.loc[(fac["level"] == "secondary") & (fac["type"] == "general"), "id"].iloc[0])
+    assert _code(city, k=2, designated_leads=((sec, "x"),)).code == "designation_not_allowed"
+
+
+def test_designation_candidates_put_provincial_hospitals_last(city):
+    from grid_planning.planner import designation_candidates
+
+    cands = designation_candidates(city)
+    owners = cands["owner_level"].tolist()
+    assert set(cands["level"]) == {"tertiary"} and set(cands["type"]) <= {"general", "tcm"}
+    provincial = [o in ("provincial", "national") for o in owners]
+    assert provincial == sorted(provincial)  # every other owner comes before the collaborators
+    assert any(provincial) and not all(provincial)
+
+
+def test_a_lead_outside_the_city_leads_only_when_designated(city):
+    from grid_planning.metrics import check_policy
+    from grid_planning.plan import FacilityEdit
+
+    # An eligible municipal hospital placed 20 km beyond the city's edge.
+    minx, miny, maxx, maxy = city.units.total_bounds
+    edit = FacilityEdit("add", "FAR", (("lon", maxx + 0.25), ("lat", (miny + maxy) / 2),
+                                       ("level", "tertiary"), ("type", "general"),
+                                       ("owner_level", "municipal")))
+    req = PlanRequest(k=2, fixed_leads=("FAR",), edits=(edit,))
+    inf = _code(city, **{k: getattr(req, k) for k in ("k", "fixed_leads", "edits")})
+    assert inf.code == "fixed_not_eligible" and "location" in inf.params["why"]
+    assert inf.options[0].steps[0][0] == "designate"
+    res = plan_city(city, inf.options[0].apply(req, reason="serves the west bank by agreement"))
+    assert res.ok and "FAR" in set(res.plan.leads)
+    g4 = [c for c in check_policy(city, res.plan) if c.rule == "G4" and c.params.get("lead") == "FAR"]
+    assert [(c.status, c.code) for c in g4] == [("exception", "g4_exception_outside")]

@@ -1,0 +1,71 @@
+"""Streamlit plumbing shared by the compare and present pages: the saved options of the layers in
+use and their figures, cached per scenario version so moving between the two pages (or several
+people opening the same options) computes each option once.
+
+The logic is :mod:`grid_planning.compare` and :mod:`grid_planning.meetingmap`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import pandas as pd
+import streamlit as st
+
+from grid_planning.compare import Option, comparable_scenarios, load_option, option_keys
+from grid_planning.layers import CityLayers
+from grid_planning.mapview import layers_fingerprint
+from grid_planning.scenarios import ScenarioStore
+from pages._ws import cost_provider
+
+#: The scenario ids of the options chosen last in this session (compare and present share them).
+CHOSEN = "meeting_ids"
+
+
+@st.cache_resource(show_spinner=False, max_entries=32)
+def _option(store_where: str, sid: int, updated: str, layers_fp: str, lang: str,
+            _store: ScenarioStore, _layers: CityLayers) -> Option:
+    # Keyed by the scenario's last change: an overwritten scenario is a new entry.
+    return load_option(_store, sid, _layers, cost_provider=cost_provider, lang=lang)
+
+
+def candidates(store: ScenarioStore, layers: CityLayers) -> tuple[pd.DataFrame, int]:
+    """The comparable saved scenarios (:func:`comparable_scenarios`) and how many others exist."""
+    found = comparable_scenarios(store, layers)
+    total = len(store.list())
+    return found, total - len(found)
+
+
+def options(store: ScenarioStore, layers: CityLayers, found: pd.DataFrame, ids: Sequence[int],
+            lang: str) -> list[Option]:
+    """The options of ``ids`` (in that order), each computed once per version and language."""
+    updated = dict(zip(found["id"], found["updated"], strict=True))
+    fp = layers_fingerprint(layers)
+    # Where the store is (a full path, a server and schema): two stores may share a file name.
+    where = f"{store.backend.describe()}|{getattr(store.backend, 'schema', '')}"
+    return [_option(where, int(i), str(updated[i]), fp, lang, store, layers) for i in ids if i in updated]
+
+
+def label(row: pd.Series | object, flag: str) -> str:
+    """A scenario in a picker: name, k, last change, and the flag when its layers changed."""
+    text = f"{row.name} · k={row.k} · {str(row.updated)[:16].replace('T', ' ')}"
+    return text + (f" · {flag}" if flag else "")
+
+
+def remember_requested() -> None:
+    """Keep the options asked for in the address (``?ids=3,5``) in the session.
+
+    Call before :func:`pages._common.ensure_navigation`: a first request that is sent through
+    ``app.py`` loses the address's parameters on the way back.
+    """
+    raw = st.query_params.get_all("ids")
+    if raw:
+        st.session_state[CHOSEN] = option_keys(raw)
+
+
+def requested_ids() -> list[int]:
+    """Scenario ids asked for in the address (``?ids=3,5``), else the session's last choice."""
+    raw = st.query_params.get_all("ids")
+    if raw:
+        return option_keys(raw)
+    return list(st.session_state.get(CHOSEN, []))
