@@ -208,9 +208,11 @@ class Infeasible:
 
     def suggestion_texts(self, lang: str = DEFAULT_LANGUAGE) -> list[str]:
         """The options, then the other advice, in words."""
-        return [o.text(lang) for o in self.options] + [
-            t(f"planner.suggest.{key}", lang, **_fmt(p)) for key, p in self.suggestions
-        ]
+        return [o.text(lang) for o in self.options] + self.advice_texts(lang)
+
+    def advice_texts(self, lang: str = DEFAULT_LANGUAGE) -> list[str]:
+        """The advice that is not a change of the request (check the ids, use finer units ...)."""
+        return [t(f"planner.suggest.{key}", lang, **_fmt(p)) for key, p in self.suggestions]
 
     def explain(self, lang: str = DEFAULT_LANGUAGE) -> str:
         """Message and suggestions as one text (CLI, tables)."""

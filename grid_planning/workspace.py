@@ -44,6 +44,7 @@ from grid_planning.layers import CityLayers
 from grid_planning.plan import FacilityEdit, Plan, apply_facility_edits, effective_layers
 from grid_planning.planner import (
     BalanceAdvice,
+    Option,
     PlanRequest,
     PlanResult,
     compare_k,
@@ -210,6 +211,29 @@ class Workspace:
             if key not in names:
                 raise WorkspaceError("unknown_parameter", name=key)
         self.request = replace(self.request, **changes)
+        return self.request
+
+    def apply_option(self, option: Option, reason: str | None = None) -> PlanRequest:
+        """Take one of a refusal's options (:attr:`grid_planning.planner.Infeasible.options`): the
+        request changes as the option says, and the widgets showing it are told so
+        (:attr:`request_revision`).
+
+        Parameters
+        ----------
+        option : Option
+        reason : str, optional
+            The written reason the option's "in principle" exceptions (G2, G4 designation, G5
+            waiver) are recorded with; required when :attr:`Option.needs_reason`.
+
+        Raises
+        ------
+        WorkspaceError
+            ``reason_required`` when the option records an exception and no reason is given.
+        """
+        if option.needs_reason and not (reason or "").strip():
+            raise WorkspaceError("reason_required")
+        self.request = option.apply(self.request, reason)
+        self.request_revision += 1
         return self.request
 
     def _base_for_replan(self, plan: Plan, edits: tuple[FacilityEdit, ...]) -> Plan:

@@ -447,6 +447,26 @@ def _after_edit(result) -> None:
     st.rerun()
 
 
+def _refusal(ws, infeasible) -> None:
+    """Why the request cannot be planned; each option the planner offers can be taken here (with
+    the reason its exceptions need) and planned at once; the other advice is listed."""
+    st.error(md_text(infeasible.message(lang())))
+    if infeasible.options:
+        st.markdown(f"**{tr('ws.opt.title')}**")
+    for i, option in enumerate(infeasible.options):
+        with st.form(f"plan_option_{i}"):
+            st.markdown(md_text(option.text(lang())))
+            reason = st.text_input(tr("ws.opt.reason"), key=f"plan_option_reason_{i}") if option.needs_reason else None
+            if st.form_submit_button(tr("ws.opt.apply")):
+                with action():
+                    ws.apply_option(option, reason)
+                    st.session_state.pop("plan_infeasible", None)
+                    _run(ws, fresh=True)
+                    st.rerun()  # the sidebar shows the changed request
+    for tip in infeasible.advice_texts(lang()):
+        st.markdown(f"- {md_text(tip)}")
+
+
 def _grid_tables(fig) -> None:
     """The per-grid figures as two tables that fit the page: size and resources, then access and
     shape (one table of 15 columns would hide its right-hand ones)."""
@@ -506,9 +526,7 @@ with page_guard():
     _comparison(ws)
     infeasible = st.session_state.get("plan_infeasible")
     if infeasible is not None:
-        st.error(md_text(infeasible.message(lang())))
-        for tip in infeasible.suggestion_texts(lang()):
-            st.markdown(f"- {md_text(tip)}")
+        _refusal(ws, infeasible)
     if ws.plan is None:
         st.info(tr("ws.plan.start", button=tr("ws.plan.run")))
     else:

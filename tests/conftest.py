@@ -14,6 +14,8 @@ server is aborted and recorded in ``page.external``.
 
 from __future__ import annotations
 
+import contextlib
+import importlib.util
 import os
 import socket
 import subprocess
@@ -22,6 +24,7 @@ import time
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 from store_fixtures import store_location  # noqa: F401 - the scenario store on SQLite and PostgreSQL
@@ -99,55 +102,82 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+#: Settings a developer's shell may hold that must not reach a test's server (it gets its own).
+_SERVER_SETTINGS = ("STORE_URL", "STORE_SCHEMA", "USER_HEADER", "CONFIG", "ADMINS")
+
+
+def start_dashboard(home: Path, **settings: str) -> tuple[subprocess.Popen, str]:
+    """Start ``streamlit run app.py`` on a free local port: (process, url); not yet ready.
+
+    ``GRID_PLANNER_HOME`` is ``home`` (never the user's); ``settings`` are further
+    ``GRID_PLANNER_<NAME>`` values (``store_url=...``); the shell's own are not passed on.
+    """
+    port = _free_port()
+    own = {f"GRID_PLANNER_{name}" for name in _SERVER_SETTINGS}
+    env = {k: v for k, v in os.environ.items() if k not in own}
+    env.update({"PYTHONPATH": str(ROOT), "GRID_PLANNER_HOME": str(home)})
+    env.update({f"GRID_PLANNER_{k.upper()}": v for k, v in settings.items()})
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.port", str(port),
+         "--server.address", "127.0.0.1", "--server.headless", "true", "--browser.gatherUsageStats", "false"],
+        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+    )
+    return proc, f"http://127.0.0.1:{port}"
+
+
+def wait_ready(proc: subprocess.Popen, url: str, timeout_s: float = 90.0) -> None:
+    """Wait for the server's health check; fail the test with its output if it does not come."""
+    deadline = time.time() + timeout_s
+    while time.time() < deadline and proc.poll() is None:
+        try:
+            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
+                if r.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.3)
+    proc.kill()
+    out = proc.stdout.read().decode(errors="replace") if proc.stdout else ""
+    pytest.fail(f"streamlit did not start: {out[-2000:]}")
+
+
+def stop_dashboard(proc: subprocess.Popen) -> None:
+    proc.terminate()
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+
+
+@contextlib.contextmanager
+def dashboard(home: Path, **settings: str) -> Iterator[str]:
+    """A running dashboard (:func:`start_dashboard`): its url; stopped afterwards."""
+    proc, url = start_dashboard(home, **settings)
+    try:
+        wait_ready(proc, url)
+        yield url
+    finally:
+        stop_dashboard(proc)
+
+
+def benchmark_module(name: str) -> ModuleType:
+    """``benchmarks/<name>.py`` imported as a module (the benchmarks are scripts, not a package)."""
+    if name in sys.modules:
+        return sys.modules[name]
+    spec = importlib.util.spec_from_file_location(name, ROOT / "benchmarks" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
 @pytest.fixture(scope="module")
 def app_url(tmp_path_factory) -> Iterator[str]:
     """A running dashboard on a free local port (stopped after the module's tests).
 
     Saved scenarios go to a throw-away ``GRID_PLANNER_HOME``, never the user's home.
     """
-    port = _free_port()
-    home = tmp_path_factory.mktemp("planner_home")
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "GRID_PLANNER_HOME": str(home)}
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "streamlit",
-            "run",
-            str(ROOT / "app.py"),
-            "--server.port",
-            str(port),
-            "--server.address",
-            "127.0.0.1",
-            "--server.headless",
-            "true",
-            "--browser.gatherUsageStats",
-            "false",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 60
-    while time.time() < deadline:
-        try:
-            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
-                if r.status == 200:
-                    break
-        except OSError:
-            time.sleep(0.3)
-    else:
-        proc.kill()
-        out = proc.stdout.read().decode(errors="replace") if proc.stdout else ""
-        pytest.fail(f"streamlit did not start: {out[-2000:]}")
-    yield url
-    proc.terminate()
-    try:
-        proc.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
+    with dashboard(tmp_path_factory.mktemp("planner_home")) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")

@@ -5,21 +5,14 @@ used to report in, rerunning the page). The 20-session run stays a benchmark."""
 
 from __future__ import annotations
 
-import importlib.util
-import sys
-
 import pytest
-from conftest import HAS_CHROMIUM, NO_CHROMIUM, ROOT
+from conftest import HAS_CHROMIUM, NO_CHROMIUM, benchmark_module
 
 pytestmark = [pytest.mark.browser, pytest.mark.skipif(not HAS_CHROMIUM, reason=NO_CHROMIUM)]
 
 
 def _bench():
-    spec = importlib.util.spec_from_file_location("bench_load", ROOT / "benchmarks" / "bench_load.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules.setdefault("bench_load", module)
-    spec.loader.exec_module(module)
-    return module
+    return benchmark_module("bench_load")
 
 
 def test_three_sessions_open_home_plan_and_move_without_errors():

@@ -11,15 +11,11 @@ of both pages at 1600×1000 and 1920×1080 go to ``$GRID_SCREENSHOT_DIR`` when i
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import HAS_CHROMIUM, NO_CHROMIUM, ROOT, _free_port, open_offline
+from conftest import HAS_CHROMIUM, NO_CHROMIUM, dashboard, open_offline
 from test_browser_workspace import TIMEOUT, assert_clean, nav, settle, table_with
 
 from grid_planning import compare as c
@@ -58,36 +54,8 @@ def meeting(tmp_path_factory) -> Iterator[tuple[str, Path]]:
         ws.set_request(k=k)
         assert ws.run().ok
         ws.save(store, NAMES[k], note=f"k = {k}")
-    port = _free_port()
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "GRID_PLANNER_HOME": str(home)}
-    for name in ("STORE_URL", "USER_HEADER", "CONFIG"):
-        env.pop(f"GRID_PLANNER_{name}", None)
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.port", str(port),
-         "--server.address", "127.0.0.1", "--server.headless", "true", "--browser.gatherUsageStats", "false"],
-        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.time() + 90
-        while True:
-            try:
-                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
-                    if r.status == 200:
-                        break
-            except OSError:
-                if time.time() > deadline:
-                    proc.kill()
-                    pytest.fail("streamlit did not start: "
-                                + (proc.stdout.read().decode(errors="replace")[-2000:] if proc.stdout else ""))
-                time.sleep(0.3)
+    with dashboard(home) as url:
         yield url, home
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
 
 
 def _same_view(a: dict, b: dict) -> bool:

@@ -7,15 +7,17 @@ Needs Debian chromium and a PostgreSQL server (``GRID_PLANNER_TEST_PG_URL``; ``.
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 
 import pytest
-from conftest import HAS_CHROMIUM, NO_CHROMIUM, ROOT, _free_port, open_offline
+from conftest import (
+    HAS_CHROMIUM,
+    NO_CHROMIUM,
+    open_offline,
+    start_dashboard,
+    stop_dashboard,
+    wait_ready,
+)
 from store_fixtures import PG_URL, drop_schema, new_schema, require_pg
 from test_browser_workspace import TIMEOUT, assert_clean, grid_table, nav, settle, table_with
 
@@ -23,51 +25,20 @@ pytestmark = [pytest.mark.browser, pytest.mark.postgres,
               pytest.mark.skipif(not HAS_CHROMIUM, reason=NO_CHROMIUM)]
 
 
-def _start(home, schema: str) -> tuple[subprocess.Popen, str]:
-    port = _free_port()
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "GRID_PLANNER_HOME": str(home),
-           "GRID_PLANNER_STORE_URL": PG_URL, "GRID_PLANNER_STORE_SCHEMA": schema}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.port", str(port),
-         "--server.address", "127.0.0.1", "--server.headless", "true",
-         "--browser.gatherUsageStats", "false"],
-        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-    )
-    return proc, f"http://127.0.0.1:{port}"
-
-
-def _wait(proc: subprocess.Popen, url: str) -> None:
-    deadline = time.time() + 90
-    while time.time() < deadline:
-        try:
-            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
-                if r.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.3)
-    proc.kill()
-    out = proc.stdout.read().decode(errors="replace") if proc.stdout else ""
-    pytest.fail(f"streamlit did not start: {out[-2000:]}")
-
-
 @pytest.fixture(scope="module")
 def team(tmp_path_factory) -> Iterator[tuple[str, str, str]]:
     """Two dashboards (each its own home folder) on one PostgreSQL schema: (url A, url B, schema)."""
     require_pg()
     schema = new_schema()
-    servers = [_start(tmp_path_factory.mktemp(f"home_{n}"), schema) for n in "ab"]
+    servers = [start_dashboard(tmp_path_factory.mktemp(f"home_{n}"), store_url=PG_URL, store_schema=schema)
+               for n in "ab"]
     try:
         for proc, url in servers:
-            _wait(proc, url)
+            wait_ready(proc, url)
         yield servers[0][1], servers[1][1], schema
     finally:
         for proc, _ in servers:
-            proc.terminate()
-        for proc, _ in servers:
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+            stop_dashboard(proc)
         drop_schema(schema)
 
 

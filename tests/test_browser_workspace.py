@@ -12,9 +12,8 @@ import os
 import re
 from pathlib import Path
 
-import numpy as np
 import pytest
-from conftest import HAS_CHROMIUM, NO_CHROMIUM, open_offline
+from conftest import HAS_CHROMIUM, NO_CHROMIUM, benchmark_module, open_offline
 
 pytestmark = [pytest.mark.browser, pytest.mark.skipif(not HAS_CHROMIUM, reason=NO_CHROMIUM)]
 
@@ -122,19 +121,7 @@ def nav(page, title: str) -> None:
 
 def pick_unit() -> tuple[str, int, float, float]:
     """A populous sample unit well away from any facility marker: (id, population, lon, lat)."""
-    from grid_planning.layers import load_sample_city
-
-    layers = load_sample_city()
-    units = layers.units
-    pts = units.geometry.representative_point()
-    ux, uy = pts.x.to_numpy(), pts.y.to_numpy()
-    fac = layers.facilities
-    fx, fy = fac.geometry.x.to_numpy(), fac.geometry.y.to_numpy()
-    # Kilometres, roughly (Wuhan is at 30.5°N); markers are at most ~8 px (2 km at zoom 9).
-    near = np.sqrt(((ux[:, None] - fx) * 96.0) ** 2 + ((uy[:, None] - fy) * 111.0) ** 2).min(1)
-    pop = units["population"].to_numpy(float)
-    i = int(np.argmax(np.where(near > 2.5, pop, -1)))
-    return str(units["id"].iloc[i]), round(pop[i]), float(ux[i]), float(uy[i])
+    return benchmark_module("bench_load").pick_units(1)[0]
 
 
 def click_lonlat(page, lon: float, lat: float, zoom: int = 12) -> None:

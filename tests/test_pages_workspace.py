@@ -355,3 +355,56 @@ def _eligible_ids(ws):
     from grid_planning.planner import eligible_leads
 
     return eligible_leads(ws.layers.facilities, ws.request)["id"].astype(str).tolist()
+
+
+def test_a_refusal_s_option_is_taken_on_the_page_with_its_reason(tmp_path):
+    """The pilot city cannot be planned as asked (one eligible lead): the page offers the planner's
+    verified options; taking the first needs the written reason, then plans at once, and the
+    sidebar shows the changed request."""
+    from awkward_cities import pilot_city
+
+    from grid_planning.ui_state import load_uploads
+
+    units, facilities = pilot_city(tmp_path, "streets")
+    uploaded = load_uploads(
+        {"units": (units.name, units.read_bytes()), "facilities": (facilities.name, facilities.read_bytes())},
+        city_name="Fuxin pilot", workdir=tmp_path / "tmp",
+    )
+    assert uploaded.usable
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    at.session_state["lang"] = "en"
+    at.session_state["upload_result"] = uploaded
+    at.session_state["data_choice"] = "uploaded"
+    at.switch_page("pages/plan.py")
+    _ok(at.run())
+    ws = _ws(at)
+    at.number_input(key="plan_k").set_value(2)
+    at.button(key="plan_run").click()
+    _ok(at.run())
+    refusal = at.session_state["plan_infeasible"]
+    assert ws.plan is None and refusal is not None and refusal.options
+    option = refusal.options[0]
+    assert option.verified and option.needs_reason  # a designation and the waiver it needs
+    shown = [m.value for m in at.markdown]
+    assert any(escape_markdown(option.text("en")) in v for v in shown)
+    apply = [b for b in at.button if b.label == _tr("ws.opt.apply")]
+    assert len(apply) == len(refusal.options)
+
+    apply[0].click()  # no reason: refused, nothing changes
+    _ok(at.run())
+    assert ws.plan is None and ws.request.designated_leads == ()
+    assert any(escape_markdown(_tr("workspace.error.reason_required")) in e.value for e in at.error)
+
+    reason = "市政府文件指定该院牵头第二网格"
+    at.text_input(key="plan_option_reason_0").set_value(reason)
+    [b for b in at.button if b.label == _tr("ws.opt.apply")][0].click()
+    _ok(at.run())
+    assert ws.plan is not None and ws.plan.k == 2
+    assert "plan_infeasible" not in at.session_state
+    exceptions = {(e.rule, e.subject): e.reason for e in ws.plan.exceptions}
+    designated = [fid for kind, p in option.steps if kind == "designate" for fid in [p["id"]]]
+    assert designated and all(exceptions[("G4", fid)] == reason for fid in designated)
+    assert all(r == reason for (rule, _), r in exceptions.items() if rule == "G5")
+    assert at.number_input(key="plan_k").value == 2
+    # The checks pass, the exceptions shown with their reason (never silently).
+    assert not [c for c in ws.figures("en").checks if c.status == "fail"]
