@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
@@ -100,6 +100,10 @@ class PlanRequest:
     method: str = "auto"
 
 
+#: The option steps that record an "in principle" exception, and its rule.
+_REASON_RULE = {"g2_reason": "G2", "designate": "G4", "g5_waiver": "G5"}
+
+
 @dataclass(frozen=True)
 class Option:
     """A change to the request that resolves a refusal.
@@ -121,13 +125,24 @@ class Option:
     @property
     def needs_reason(self) -> bool:
         """True when applying it records an exception that needs the planner's written reason."""
-        return any(kind in ("g2_reason", "designate", "g5_waiver") for kind, _ in self.steps)
+        return bool(self.reason_rules)
 
-    def apply(self, request: PlanRequest, reason: str | None = None) -> PlanRequest:
-        """The request with this option applied (``reason`` for the exceptions it records)."""
+    @property
+    def reason_rules(self) -> tuple[str, ...]:
+        """The rules whose "in principle" exception this option records (``G2``, ``G4``, ``G5``),
+        each needing its own written reason, in the order of the steps."""
+        return tuple(dict.fromkeys(_REASON_RULE[k] for k, _ in self.steps if k in _REASON_RULE))
+
+    def apply(self, request: PlanRequest, reason: str | Mapping[str, str] | None = None) -> PlanRequest:
+        """The request with this option applied.
+
+        ``reason`` is what the exceptions it records are recorded with: one text for all, or a
+        text per rule (``{"G4": ..., "G5": ...}``, see :attr:`reason_rules`).
+        """
+        reasons = reason if isinstance(reason, Mapping) else dict.fromkeys(self.reason_rules, reason)
         req = request
-        why = (reason or "").strip()
         for kind, p in self.steps:
+            why = (reasons.get(_REASON_RULE.get(kind, ""), "") or "").strip()
             if kind == "k":
                 req = replace(req, k=int(p["k"]))
             elif kind == "g2_reason":

@@ -213,7 +213,7 @@ class Workspace:
         self.request = replace(self.request, **changes)
         return self.request
 
-    def apply_option(self, option: Option, reason: str | None = None) -> PlanRequest:
+    def apply_option(self, option: Option, reason: str | Mapping[str, str] | None = None) -> PlanRequest:
         """Take one of a refusal's options (:attr:`grid_planning.planner.Infeasible.options`): the
         request changes as the option says, and the widgets showing it are told so
         (:attr:`request_revision`).
@@ -221,17 +221,19 @@ class Workspace:
         Parameters
         ----------
         option : Option
-        reason : str, optional
-            The written reason the option's "in principle" exceptions (G2, G4 designation, G5
-            waiver) are recorded with; required when :attr:`Option.needs_reason`.
+        reason : str or mapping, optional
+            The written reason the option's "in principle" exceptions are recorded with: one text,
+            or one per rule of :attr:`Option.reason_rules` (``{"G4": ..., "G5": ...}``).
 
         Raises
         ------
         WorkspaceError
-            ``reason_required`` when the option records an exception and no reason is given.
+            ``reason_required`` (naming the rule) when an exception the option records has no reason.
         """
-        if option.needs_reason and not (reason or "").strip():
-            raise WorkspaceError("reason_required")
+        reasons = reason if isinstance(reason, Mapping) else dict.fromkeys(option.reason_rules, reason)
+        for rule in option.reason_rules:
+            if not (reasons.get(rule) or "").strip():
+                raise WorkspaceError("reason_required", rule=rule)
         self.request = option.apply(self.request, reason)
         self.request_revision += 1
         return self.request

@@ -456,10 +456,11 @@ def _refusal(ws, infeasible) -> None:
     for i, option in enumerate(infeasible.options):
         with st.form(f"plan_option_{i}"):
             st.markdown(md_text(option.text(lang())))
-            reason = st.text_input(tr("ws.opt.reason"), key=f"plan_option_reason_{i}") if option.needs_reason else None
+            reasons = {rule: st.text_input(tr("ws.opt.reason", rule=rule), key=f"plan_option_reason_{i}_{rule}")
+                       for rule in option.reason_rules}
             if st.form_submit_button(tr("ws.opt.apply")):
                 with action():
-                    ws.apply_option(option, reason)
+                    ws.apply_option(option, reasons)
                     st.session_state.pop("plan_infeasible", None)
                     _run(ws, fresh=True)
                     st.rerun()  # the sidebar shows the changed request

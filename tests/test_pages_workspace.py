@@ -363,6 +363,7 @@ def test_a_refusal_s_option_is_taken_on_the_page_with_its_reason(tmp_path):
     sidebar shows the changed request."""
     from awkward_cities import pilot_city
 
+    from grid_planning.i18n import t
     from grid_planning.ui_state import load_uploads
 
     units, facilities = pilot_city(tmp_path, "streets")
@@ -390,21 +391,29 @@ def test_a_refusal_s_option_is_taken_on_the_page_with_its_reason(tmp_path):
     apply = [b for b in at.button if b.label == _tr("ws.opt.apply")]
     assert len(apply) == len(refusal.options)
 
-    apply[0].click()  # no reason: refused, nothing changes
+    assert option.reason_rules == ("G4", "G5")
+    apply[0].click()  # no reasons: refused, nothing changes
     _ok(at.run())
     assert ws.plan is None and ws.request.designated_leads == ()
-    assert any(escape_markdown(_tr("workspace.error.reason_required")) in e.value for e in at.error)
+    refused = escape_markdown(t("workspace.error.reason_required", "en", rule="G4"))
+    assert any(refused in e.value for e in at.error)
 
-    reason = "市政府文件指定该院牵头第二网格"
-    at.text_input(key="plan_option_reason_0").set_value(reason)
+    reasons = {"G4": "市政府文件指定该院牵头第二网格", "G5": "接续性医疗机构跨网格提供服务"}
+    at.text_input(key="plan_option_reason_0_G4").set_value(reasons["G4"])
+    [b for b in at.button if b.label == _tr("ws.opt.apply")][0].click()
+    _ok(at.run())  # the G5 reason still missing: refused
+    assert ws.plan is None
+    assert any(escape_markdown(t("workspace.error.reason_required", "en", rule="G5")) in e.value for e in at.error)
+    at.text_input(key="plan_option_reason_0_G5").set_value(reasons["G5"])
     [b for b in at.button if b.label == _tr("ws.opt.apply")][0].click()
     _ok(at.run())
     assert ws.plan is not None and ws.plan.k == 2
     assert "plan_infeasible" not in at.session_state
     exceptions = {(e.rule, e.subject): e.reason for e in ws.plan.exceptions}
-    designated = [fid for kind, p in option.steps if kind == "designate" for fid in [p["id"]]]
-    assert designated and all(exceptions[("G4", fid)] == reason for fid in designated)
-    assert all(r == reason for (rule, _), r in exceptions.items() if rule == "G5")
+    designated = [p["id"] for kind, p in option.steps if kind == "designate"]
+    assert designated and all(exceptions[("G4", fid)] == reasons["G4"] for fid in designated)
+    g5 = [r for (rule, _), r in exceptions.items() if rule == "G5"]
+    assert g5 and set(g5) == {reasons["G5"]}
     assert at.number_input(key="plan_k").value == 2
     # The checks pass, the exceptions shown with their reason (never silently).
     assert not [c for c in ws.figures("en").checks if c.status == "fail"]

@@ -109,3 +109,27 @@ def test_pilot_city_without_a_designation_is_offered_the_enterprise_hospital_fir
     assert [kind for kind, _ in inf.options[-1].steps] == ["g2_reason"]
     assert all(o.verified for o in inf.options)
     assert plan_city(layers, inf.options[0].apply(PlanRequest(k=2), reason="市政府文件")).ok
+
+
+def test_taking_the_option_records_each_exception_with_its_own_reason(tmp_path):
+    """``Workspace.apply_option``: the designation (G4) and the waiver (G5) each need their reason;
+    with both, the plan records each with its own and ``check`` passes by exception."""
+    from grid_planning.workspace import WorkspaceError
+
+    u, f = pilot_city(tmp_path, "streets")
+    ws = Workspace(load_city(u, f), request=PlanRequest(k=2))
+    option = ws.run().infeasible.options[0]
+    assert option.reason_rules == ("G4", "G5")
+    with pytest.raises(WorkspaceError) as err:
+        ws.apply_option(option, {"G4": "市政府文件指定", "G5": "  "})
+    assert err.value.code == "reason_required" and err.value.params == {"rule": "G5"}
+    assert ws.request.designated_leads == () and ws.request_revision == 0  # nothing changed
+    ws.apply_option(option, {"G4": "市政府文件指定", "G5": "护理院跨网格服务"})
+    assert ws.request_revision == 1
+    assert ws.run().ok
+    recorded = {(e.rule, e.subject): e.reason for e in ws.plan.exceptions}
+    assert recorded[("G4", "P02")] == "市政府文件指定"
+    assert {r for (rule, _), r in recorded.items() if rule == "G5"} == {"护理院跨网格服务"}
+    results = check_policy(ws.layers, ws.plan)
+    assert not [r for r in results if r.status == "fail"]
+    assert {r.rule for r in results if r.status == "exception"} >= {"G4", "G5"}
