@@ -247,9 +247,8 @@ class CityIndex:
             Index grid label; ``parts`` (connected pieces on the adjacency graph, links
             included; 1 = contiguous) and ``linked_islands`` (links the grid depends on).
         """
-        lab = pd.Series(np.asarray(labels, dtype=object)).map(
-            lambda v: None if v is None or (isinstance(v, float) and np.isnan(v)) or v == "" else v
-        )
+        lab = np.array(labels, dtype=object)  # a copy; plain objects, not a string column
+        lab[pd.isna(lab) | (lab == "")] = None
         codes, uniques = pd.factorize(lab, sort=True)
         parts = graph.component_counts(self.adjacency, codes, len(uniques))
         islands = graph.linked_islands(self.graph.links, codes, len(uniques))
