@@ -11,7 +11,7 @@ import streamlit as st
 
 from grid_planning import planmap, schema
 from grid_planning.costs import MODES
-from grid_planning.mapview import layers_fingerprint
+from grid_planning.mapview import layers_fingerprint, memo
 from grid_planning.numfmt import integer, number, percent
 from grid_planning.planner import (
     BALANCE_CHOICES,
@@ -74,6 +74,27 @@ GRID_ACCESS = (
 
 def _labels(fac: pd.DataFrame) -> dict[str, str]:
     return {str(r["id"]): facility_label(r, lang()) for r in fac.to_dict("records")}
+
+
+def _choices(layers, kind: str):
+    """What the plan page's lists offer, per city layers and language, computed once for every
+    session on the same layers (they change only with a what-if edit); read-only.
+
+    ``elig``: the G4-eligible leads (frame); ``elig_labels``, ``designatable`` (designation
+    candidates) and ``hospitals`` (what-if targets): id -> label.
+    """
+    fac = layers.facilities
+
+    def compute():
+        if kind == "elig":
+            return eligible_leads(fac, PlanRequest(k=2), layers)
+        if kind == "elig_labels":
+            return _labels(_choices(layers, "elig"))
+        if kind == "designatable":
+            return _labels(designation_candidates(layers, fac))
+        return _labels(fac[~fac["type"].isin(sorted(schema.PRIMARY_CARE_TYPES))])
+
+    return memo(fac, ("plan_page", kind, lang()), compute)
 
 
 def _exception_form(ws, form: str, field: str, labels: dict[str, str], label_key: str, button_key: str,
@@ -157,8 +178,8 @@ def _parameters(ws) -> None:
     layers = ws.effective_layers()
     fac = layers.facilities
     req = ws.request
-    elig = eligible_leads(fac, PlanRequest(k=2), layers)
-    elig_labels = _labels(elig)
+    elig = _choices(layers, "elig")
+    elig_labels = _choices(layers, "elig_labels")
     n_elig = len(elig) + len(req.designated_leads)
     has_roads = layers.roads is not None and len(layers.roads) > 0
     modes = [m for m in MODES if has_roads or m != "roads"]
@@ -209,7 +230,7 @@ def _parameters(ws) -> None:
     with st.expander(tr("ws.exc.title"), expanded=bool(req.designated_leads or req.g5_waivers)):
         st.caption(tr("ws.exc.caption"))
         # Only the hospitals the G4 rule lets lead by designation (grid_planning.rules).
-        h_labels = _labels(designation_candidates(layers, fac))
+        h_labels = _choices(layers, "designatable")
         _exception_form(ws, "designate_form", "designated_leads", h_labels, "ws.exc.designate", "ws.exc.add",
                         select_key="exc_fid", reason_key="exc_reason")
         lead_labels = _labels(fac[fac["id"].astype(str).isin(list(elig_labels) + [f for f, _ in ws.request.designated_leads])])
@@ -373,9 +394,7 @@ def _hand_edits(ws, fig) -> None:
 
 
 def _what_if(ws) -> None:
-    fac = ws.effective_layers().facilities
-    hospitals = fac[~fac["type"].isin(sorted(schema.PRIMARY_CARE_TYPES))]
-    h_labels = _labels(hospitals)
+    h_labels = _choices(ws.effective_layers(), "hospitals")
     st.caption(tr("ws.whatif.caption"))
     t1, t2, t3 = st.tabs([tr("ws.whatif.modify"), tr("ws.whatif.add"), tr("ws.whatif.close")])
     with t1, st.form("whatif_modify"):
