@@ -897,6 +897,9 @@ def main() -> None:
                         help="drive a dashboard that is already running (no server is started)")
     parser.add_argument("--pid", type=int, default=None,
                         help="with --url: the server's process id, for its memory and CPU")
+    parser.add_argument("--timing-log", type=Path, default=None,
+                        help="with --url: the log of a server started as benchmarks/timed_server.py LOG run app.py "
+                             "..., for the server's own time per step")
     parser.add_argument("--timeout", type=float, default=300.0, help="longest wait per step (s)")
     parser.add_argument("--quick", action="store_true", help="smoke run: 3 sessions, home + plan")
     parser.add_argument("--cold", action="store_true",
@@ -915,7 +918,7 @@ def main() -> None:
     sessions, groups = args.sessions, [g.strip() for g in args.steps.split(",") if g.strip()]
     if args.quick:
         sessions, groups = 3, ["home", "plan"]
-    server = (contextlib.nullcontext((args.url, args.pid, None)) if args.url
+    server = (contextlib.nullcontext((args.url, args.pid, args.timing_log)) if args.url
               else dashboard(args.port, app_dir=args.app))
     with server as (url, pid, timing):
         if not args.cold:
