@@ -22,8 +22,6 @@ import shapely
 from scipy.sparse.csgraph import connected_components
 from scipy.spatial import cKDTree
 
-from grid_planning.rules import OUTSIDE_CITY_M  # noqa: F401 - re-exported for callers
-
 
 @dataclass(frozen=True)
 class Adjacency:
@@ -316,11 +314,6 @@ def facility_units(layers, facilities: gpd.GeoDataFrame | None = None) -> pd.Ser
         index=pd.Index(fac["id"].astype(str)),
         name="unit_id",
     )
-
-
-def facility_unit_index(layers, facilities: gpd.GeoDataFrame) -> np.ndarray:
-    """Positional unit index (into ``layers.units``) of each facility; see :func:`facility_units`."""
-    return layers.index.locate(facilities).unit
 
 
 def is_contiguous(adj: sp.csr_matrix, labels: Sequence[Hashable] | pd.Series | np.ndarray) -> dict:

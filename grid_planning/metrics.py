@@ -718,8 +718,7 @@ def _check_g1(layers: Any, plan: Any, grids: list[str]) -> list[CheckResult]:
                 {"count": len(unknown_units), "ids": _fmt_ids(unknown_units)},
             )
         )
-    values = raw
-    bad_grid = values[(values != "") & ~values.isin(grids)]
+    bad_grid = raw[(raw != "") & ~raw.isin(grids)]
     if len(bad_grid):
         out.append(
             CheckResult(
@@ -729,7 +728,7 @@ def _check_g1(layers: Any, plan: Any, grids: list[str]) -> list[CheckResult]:
                 {"count": len(bad_grid), "grids": _fmt_ids(sorted(set(bad_grid)))},
             )
         )
-    valid = values[values.isin(grids)]
+    valid = raw[raw.isin(grids)]
     valid = valid[~valid.index.duplicated(keep="first")]
     unit_ids = pd.Index(pop.index, dtype=object)
     missing = unit_ids[~unit_ids.isin(valid.index)].tolist()

@@ -480,17 +480,15 @@ class Partition:
         mean = self.w.sum() / self.k
         scale = float(np.median(self.dm.min(axis=1))) or 1.0
         for _ in range(rounds - 1):
-            if self.constrained:
-                lam = self._offsets(lam)
+            lam = self._offsets(lam)
             self._round(lam)
             score = self.score()
             if score < best[0]:
                 best = (score, self.labels.copy(), self.pinned.copy(), self.lam.copy())
             if score[:2] == (0, 0.0):
                 break
-            if self.constrained:
-                # Push the offsets on from where this round ended.
-                lam = self.lam + 0.5 * scale * np.sign(self.pops() / mean - 1)
+            # Push the offsets on from where this round ended.
+            lam = self.lam + 0.5 * scale * np.sign(self.pops() / mean - 1)
         _, self.labels, self.pinned, self.lam = best
         return best[0]
 

@@ -327,8 +327,7 @@ def assign_roles(
     for i in np.flatnonzero(cross):
         near = [g for g in grid_ids if to_fac[gpos[g], i] <= CROSS_GRID_SUPPORT_MINUTES]
         supports[i] = [home[i]] + [g for g in near if g != home[i]]
-    order = {g: j for j, g in enumerate(grid_ids)}
-    sup_text = [",".join(sorted(set(s), key=lambda g: order.get(g, 1 << 30))) for s in supports]
+    sup_text = [",".join(sorted(set(s), key=lambda g: gpos.get(g, 1 << 30))) for s in supports]
     return pd.DataFrame(
         {
             "grid_id": [str(g) for g in grid],
