@@ -35,7 +35,7 @@ from hostile import (
     hostile_plan,
     write_hostile_files,
 )
-from test_browser_workspace import TIMEOUT, map_frame, nav, settle
+from test_browser_workspace import TIMEOUT, map_frame, nav, open_app, settle
 
 from grid_planning import mapview, planmap
 from grid_planning.i18n import t
@@ -132,8 +132,7 @@ def session(app_url, chromium):
     page = open_offline(chromium, width=1600, height=1400)
     page.dialogs = []
     page.on("dialog", lambda d: (page.dialogs.append(d.message), d.dismiss()))
-    page.goto(app_url, wait_until="domcontentloaded")
-    page.get_by_test_id("stSidebarNav").wait_for(timeout=TIMEOUT)
+    open_app(page, app_url)
     map_frame(page)  # the sample city's home map, drawn
     yield page
     page.close()

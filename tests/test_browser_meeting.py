@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 from conftest import HAS_CHROMIUM, NO_CHROMIUM, dashboard, open_offline
-from test_browser_workspace import TIMEOUT, assert_clean, nav, settle, table_with
+from test_browser_workspace import TIMEOUT, assert_clean, nav, open_app, settle, table_with
 
 from grid_planning import compare as c
 
@@ -80,8 +80,7 @@ def _frame(page, selector: str):
 
 
 def _save_through_the_plan_page(page, url: str) -> None:
-    page.goto(url, wait_until="domcontentloaded")
-    page.get_by_test_id("stSidebarNav").wait_for(timeout=TIMEOUT)
+    open_app(page, url)
     nav(page, "规划网格")
     k = page.get_by_role("spinbutton", name="网格数 k")
     k.fill("5")

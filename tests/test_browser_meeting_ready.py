@@ -18,7 +18,15 @@ import re
 
 import pytest
 from conftest import HAS_CHROMIUM, NO_CHROMIUM, open_offline
-from test_browser_workspace import TIMEOUT, assert_clean, map_frame, nav, settle, table_with
+from test_browser_workspace import (
+    TIMEOUT,
+    assert_clean,
+    map_frame,
+    nav,
+    open_app,
+    settle,
+    table_with,
+)
 
 from grid_planning.i18n import t
 from grid_planning.ui_state import css_string, max_upload_bytes
@@ -70,8 +78,7 @@ def boxes_overlap(a, b) -> bool:
 @pytest.fixture(scope="module")
 def page(app_url, chromium):
     page = open_offline(chromium, width=WIDTH, height=HEIGHT)
-    page.goto(app_url, wait_until="domcontentloaded")
-    page.get_by_test_id("stSidebarNav").wait_for(timeout=TIMEOUT)
+    open_app(page, app_url)
     map_frame(page)
     settle(page)
     yield page

@@ -21,7 +21,16 @@ import re
 import pytest
 from awkward_cities import pilot_city
 from conftest import HAS_CHROMIUM, NO_CHROMIUM, open_offline
-from test_browser_workspace import TIMEOUT, assert_clean, choose, map_frame, nav, settle, table_with
+from test_browser_workspace import (
+    TIMEOUT,
+    assert_clean,
+    choose,
+    map_frame,
+    nav,
+    open_app,
+    settle,
+    table_with,
+)
 
 from grid_planning.export import read_plan
 from grid_planning.i18n import t
@@ -99,8 +108,7 @@ def files(tmp_path_factory):
 @pytest.fixture(scope="module")
 def page(app_url, chromium):
     page = open_offline(chromium, width=1600, height=1000)
-    page.goto(app_url, wait_until="domcontentloaded")
-    page.get_by_test_id("stSidebarNav").wait_for(timeout=TIMEOUT)
+    open_app(page, app_url)
     map_frame(page)
     yield page
     page.close()

@@ -19,7 +19,15 @@ from conftest import (
     wait_ready,
 )
 from store_fixtures import PG_URL, drop_schema, new_schema, require_pg
-from test_browser_workspace import TIMEOUT, assert_clean, grid_table, nav, settle, table_with
+from test_browser_workspace import (
+    TIMEOUT,
+    assert_clean,
+    grid_table,
+    nav,
+    open_app,
+    settle,
+    table_with,
+)
 
 pytestmark = [pytest.mark.browser, pytest.mark.postgres,
               pytest.mark.skipif(not HAS_CHROMIUM, reason=NO_CHROMIUM)]
@@ -49,8 +57,7 @@ def test_saved_in_one_dashboard_opened_in_the_other(team, chromium):
     b = open_offline(chromium, width=1600, height=1400)
     try:
         # Dashboard A: plan k = 3 and save it from the plan page's scenario tab.
-        a.goto(url_a, wait_until="domcontentloaded")
-        a.get_by_test_id("stSidebarNav").wait_for(timeout=TIMEOUT)
+        open_app(a, url_a)
         nav(a, "规划网格")
         k = a.get_by_role("spinbutton", name="网格数 k")
         k.fill("3")
@@ -71,8 +78,7 @@ def test_saved_in_one_dashboard_opened_in_the_other(team, chromium):
         assert_clean(a)
 
         # Dashboard B, another process: the scenarios page lists it; open it.
-        b.goto(url_b, wait_until="domcontentloaded")
-        b.get_by_test_id("stSidebarNav").wait_for(timeout=TIMEOUT)
+        open_app(b, url_b)
         nav(b, "方案管理")
         b.get_by_role("button", name="打开方案").wait_for(timeout=TIMEOUT)
         settle(b)

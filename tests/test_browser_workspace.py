@@ -114,6 +114,11 @@ def choose(page, label: str, option: str) -> None:
     pytest.fail(f"could not choose {option!r} in {label!r}")
 
 
+def open_app(page, url: str) -> None:
+    """Open the dashboard at ``url`` and wait until its navigation is drawn."""
+    open_app(page, url)
+
+
 def nav(page, title: str) -> None:
     page.get_by_test_id("stSidebarNav").get_by_role("link", name=title).click()
     settle(page)
@@ -147,8 +152,7 @@ def click_lonlat(page, lon: float, lat: float, zoom: int = 12) -> None:
 def session(app_url, chromium):
     """One planner's browser session, opened at the home page as a user would."""
     page = open_offline(chromium, width=1600, height=1400)
-    page.goto(app_url, wait_until="domcontentloaded")
-    page.get_by_test_id("stSidebarNav").wait_for(timeout=TIMEOUT)
+    open_app(page, app_url)
     map_frame(page)
     yield page
     page.close()
