@@ -3,7 +3,7 @@
 An *option* (:class:`Option`) is a plan with its figures: a saved scenario opened exactly as the
 plan page opens it (:func:`load_option`, through :meth:`Workspace.load`, so its travel model,
 what-if facilities and exceptions are the scenario's own), or any plan with its costs
-(:func:`evaluate`). From two or three options this module builds:
+(:func:`plan_option`). From two or three options this module builds:
 
 - :func:`metrics_table`: one table of figures, city-wide and per grid, the cells formatted for the
   reader's language (:mod:`grid_planning.numfmt`), each row marked when the options differ, each
@@ -83,35 +83,13 @@ class Option:
         return self.plan.k
 
 
-def evaluate(layers: Any, plan: Plan, costs: Any = None, *, lang: str = DEFAULT_LANGUAGE):
-    """The figures of ``plan`` (unit, grid and city metrics and the policy checks).
-
-    Parameters
-    ----------
-    layers : CityLayers
-    plan : Plan
-    costs : CostMatrix, optional
-        Travel minutes over the plan's effective facilities (what-if edits applied); ``None``
-        leaves the travel figures empty.
-    lang : {"zh", "en"}
-
-    Returns
-    -------
-    grid_planning.workspace.Figures
-    """
-    from grid_planning.metrics import check_policy, city_metrics, grid_metrics, unit_metrics
-    from grid_planning.workspace import Figures
-
-    ud = unit_metrics(layers, plan, costs)
-    gd = grid_metrics(layers, plan, costs, lang=lang, unit_df=ud)
-    return Figures(units=ud, grids=gd, city=city_metrics(layers, plan, costs, unit_df=ud, grid_df=gd),
-                   checks=check_policy(layers, plan))
-
-
 def plan_option(layers: Any, plan: Plan, name: str, costs: Any = None, *, key: int | str | None = None,
                 lang: str = DEFAULT_LANGUAGE) -> Option:
-    """An :class:`Option` of a plan that is not (necessarily) saved."""
-    return Option(name if key is None else key, str(name), plan, evaluate(layers, plan, costs, lang=lang))
+    """An :class:`Option` of a plan that is not (necessarily) saved (its figures:
+    :func:`grid_planning.workspace.plan_figures`)."""
+    from grid_planning.workspace import plan_figures
+
+    return Option(name if key is None else key, str(name), plan, plan_figures(layers, plan, costs, lang=lang))
 
 
 def load_option(

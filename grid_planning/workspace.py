@@ -107,6 +107,9 @@ class Figures:
     grids: pd.DataFrame  # grid_metrics: one row per grid
     city: dict  # city_metrics
     checks: list  # check_policy: list of CheckResult
+    #: Content key of what they were computed from (city, plan, what-if edits, travel model,
+    #: language; see :meth:`Workspace.figures`); a view drawn from them is cached under it.
+    key: str = ""
 
     @property
     def n_failed(self) -> int:
@@ -117,6 +120,28 @@ class Figures:
     def n_warnings(self) -> int:
         """Number of warnings (contiguity broken, assumed lead level ...)."""
         return sum(1 for c in self.checks if c.status == "warning")
+
+
+def plan_figures(layers: Any, plan: Plan, costs: Any = None, *, lang: str = "zh", key: str = "") -> Figures:
+    """The figures of ``plan``: unit, grid and city metrics and the policy checks.
+
+    Parameters
+    ----------
+    layers : CityLayers
+    plan : Plan
+    costs : CostMatrix, optional
+        Travel minutes over the plan's effective facilities (what-if edits applied); ``None``
+        leaves the travel figures empty.
+    lang : {"zh", "en"}
+    key : str
+        :attr:`Figures.key`.
+    """
+    from grid_planning.metrics import check_policy, city_metrics, grid_metrics, unit_metrics
+
+    ud = unit_metrics(layers, plan, costs)
+    gd = grid_metrics(layers, plan, costs, lang=lang, unit_df=ud)
+    return Figures(units=ud, grids=gd, city=city_metrics(layers, plan, costs, unit_df=ud, grid_df=gd),
+                   checks=check_policy(layers, plan), key=key)
 
 
 def _default_costs(layers: CityLayers, params: CostParams,
@@ -643,26 +668,18 @@ class Workspace:
         plan content, travel model and language for the whole server (the pages call this on every
         rerun; :data:`SHARED_FIGURES`). The frames are shared: read them, never change them."""
         from grid_planning.mapview import layers_fingerprint
-        from grid_planning.metrics import check_policy, city_metrics, grid_metrics, unit_metrics
 
         plan = self._require_plan()
         key = (self.revision, lang, id(plan))
         hit = self._figures.get(key)
         if hit is None:
-
-            def compute() -> Figures:
-                costs = self.costs()
-                ud = unit_metrics(self.layers, plan, costs)
-                gd = grid_metrics(self.layers, plan, costs, lang=lang, unit_df=ud)
-                return Figures(units=ud, grids=gd,
-                               city=city_metrics(self.layers, plan, costs, unit_df=ud, grid_df=gd),
-                               checks=check_policy(self.layers, plan))
-
             # The same plan on the same city gives the same figures in every session: computed
             # once per server (sessions must treat them as read-only).
             shared = content_key("figures", layers_fingerprint(self.layers), plan_digest(plan),
                                  repr(self.edits), repr(self.request.cost), lang)
-            hit = SHARED_FIGURES.get(shared, compute)
+            hit = SHARED_FIGURES.get(
+                shared, lambda: plan_figures(self.layers, plan, self.costs(), lang=lang, key=shared)
+            )
             self._figures.clear()
             self._figures[key] = hit
         return hit

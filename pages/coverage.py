@@ -9,10 +9,9 @@ import plotly.express as px
 import streamlit as st
 
 from grid_planning import planmap
-from grid_planning.mapview import layers_fingerprint
 from grid_planning.metrics import travel_distribution, underserved_units
 from grid_planning.numfmt import integer, number, percent
-from grid_planning.shared import content_key, plan_digest
+from grid_planning.shared import content_key
 from grid_planning.ui_state import Column, format_table
 from pages._common import ensure_navigation, kept, lang, page_guard, show_map, show_table, tr
 from pages._ws import fmt, require_plan, workspace
@@ -50,8 +49,7 @@ with page_guard():
         show_map(
             lambda: planmap.coverage_map(ws.layers, ws.plan, fig.units, column, lang=lang()),
             key="coverage_map", height=560,
-            cache_key=content_key("coverage", layers_fingerprint(ws.layers), plan_digest(ws.plan),
-                                  column, lang()),
+            cache_key=content_key("coverage", fig.key, column),
         )
 
         # Below the map at full width: six columns do not fit beside it.

@@ -11,7 +11,7 @@ import streamlit as st
 
 from grid_planning import planmap, schema
 from grid_planning.costs import MODES
-from grid_planning.mapview import layers_fingerprint, memo
+from grid_planning.mapview import memo
 from grid_planning.numfmt import integer, number, percent
 from grid_planning.planner import (
     BALANCE_CHOICES,
@@ -19,7 +19,7 @@ from grid_planning.planner import (
     designation_candidates,
     eligible_leads,
 )
-from grid_planning.shared import content_key, plan_digest
+from grid_planning.shared import content_key
 from grid_planning.ui_state import Column, format_table, seed_widget
 from grid_planning.workspace import facility_label, interpret_click
 from pages._common import (
@@ -297,16 +297,16 @@ def _map(ws, fig) -> None:
     mode = kept(c2.radio, tr("ws.map.click_label"), options=CLICK_MODES, format_func=fmt("ws.map.click."),
                 horizontal=True, key="map_click_mode")
     primary = kept(c3.checkbox, tr("ws.map.primary"), key="map_primary", default=False)
-    # Built once per server for what it shows (a plan's content, not this session's revision):
-    # a rerun, and any session with the same plan and selection, reuses the rendered map.
+    # Built once per server for what it shows (the figures' content key: city, plan, what-if
+    # edits, travel model, language; not this session's revision): a rerun, and any session with
+    # the same plan and selection, reuses the rendered map.
     selection = tuple(sorted(ws.selection))
     out = show_map(
         lambda: planmap.plan_map(ws.layers, ws.plan, unit_df=fig.units, shade=shade,
                                  selection=selection, show_primary=primary, lang=lang(),
                                  view_key="plan"),
         key="plan_map", height=660, returned_objects=[*CLICK_KEYS, "last_active_drawing"],
-        cache_key=content_key("plan", layers_fingerprint(ws.layers), plan_digest(ws.plan), shade,
-                              selection, primary, lang(), "plan"),
+        cache_key=content_key("plan", fig.key, shade, selection, primary, "plan"),
     )
     # The count tells a second click on the same spot (toggling a unit off) from a plain rerun.
     sig = json.dumps([out.get(k) for k in CLICK_KEYS] if out else None, default=str)
