@@ -147,17 +147,29 @@ class CityLayers:
         return new
 
     def fingerprint(self) -> str:
-        """A stable hash of the units, facilities and roads, used as a cache key for travel costs."""
-        h = hashlib.sha256()
-        h.update(self.metric_crs.encode())
-        for gdf in (self.units, self.facilities, self.roads):
-            if gdf is None:
-                h.update(b"none")
-                continue
-            cols = [c for c in gdf.columns if c != gdf.geometry.name]
-            h.update(gdf[cols].to_csv(index=False).encode())
-            h.update(gdf.geometry.to_wkb().sum() if len(gdf) else b"")
-        return h.hexdigest()[:16]
+        """A stable hash of the units, facilities and roads (and the metric CRS): the key of
+        everything computed from these layers (travel costs, figures, maps) and the city a
+        scenario was made on. Computed once per object (it hashes every row)."""
+        fp = self.__dict__.get("_fingerprint")
+        if fp is None:
+            h = hashlib.sha256()
+            h.update(self.metric_crs.encode())
+            for gdf in (self.units, self.facilities, self.roads):
+                hash_frame(h, gdf)
+            fp = h.hexdigest()[:16]
+            object.__setattr__(self, "_fingerprint", fp)
+        return fp
+
+
+def hash_frame(h: hashlib._Hash, frame: gpd.GeoDataFrame | None) -> None:
+    """Feed one layer into the hash ``h``: its attributes as CSV and its geometry as WKB
+    (``None``: a marker), as :meth:`CityLayers.fingerprint` does for each of its layers."""
+    if frame is None:
+        h.update(b"none")
+        return
+    cols = [c for c in frame.columns if c != frame.geometry.name]
+    h.update(frame[cols].to_csv(index=False).encode())
+    h.update(frame.geometry.to_wkb().sum() if len(frame) else b"")
 
 
 # =============================================================================================

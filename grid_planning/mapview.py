@@ -31,7 +31,6 @@ Design points:
 
 from __future__ import annotations
 
-import contextlib
 import html
 import json
 import math
@@ -474,25 +473,11 @@ def units_geojson(
     return data, breaks
 
 
-_FINGERPRINTS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
-
-
-def layers_fingerprint(layers: object) -> str:
-    """``layers.fingerprint()``, memoised per object (it hashes every row)."""
-    try:
-        return _FINGERPRINTS[layers]
-    except (KeyError, TypeError):
-        fp = layers.fingerprint()
-        with contextlib.suppress(TypeError):  # objects without weakref support are not memoised
-            _FINGERPRINTS[layers] = fp
-        return fp
-
-
 def units_geojson_for(
     layers: object, *, gcj02: bool = False, tolerance_m: float = 30.0
 ) -> tuple[dict, list[float]]:
     """:func:`units_geojson` of ``layers.units``, cached by the layers' fingerprint."""
-    return _units_cached(layers_fingerprint(layers), gcj02, tolerance_m, _Holder(layers))
+    return _units_cached(layers.fingerprint(), gcj02, tolerance_m, _Holder(layers))
 
 
 class _Holder:

@@ -51,7 +51,6 @@ from grid_planning.mapview import (
     finish,
     fixed_style,
     for_display,
-    layers_fingerprint,
     marker_svg,
     memo,
     swatch,
@@ -113,7 +112,7 @@ _DISPLAY_CACHE: dict[tuple, UnitDisplay] = {}
 
 def unit_display(layers: object, *, gcj02: bool = False, tolerance_m: float = 30.0) -> UnitDisplay:
     """The :class:`UnitDisplay` of a city, computed once per layers fingerprint and projection."""
-    key = (layers_fingerprint(layers), gcj02, tolerance_m)
+    key = (layers.fingerprint(), gcj02, tolerance_m)
     hit = _DISPLAY_CACHE.get(key)
     if hit is not None:
         return hit
@@ -649,7 +648,7 @@ def plan_map(
          "stroke-width='2.2' stroke-dasharray='6 4'/></svg>", t("planmap.legend.link", lang)),
     ], "topleft")
     if view_key:
-        keep_view(m, f"{view_key}:{layers_fingerprint(layers)}")
+        keep_view(m, f"{view_key}:{layers.fingerprint()}")
     return finish(m)
 
 

@@ -143,13 +143,10 @@ _PART_FINGERPRINTS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 def part_fingerprint(frame: Any) -> str:
     """A stable hash of one layer (attributes and geometry), as ``CityLayers.fingerprint`` does
     for all of them together."""
+    from grid_planning.layers import hash_frame
+
     h = hashlib.sha256()
-    if frame is None:
-        h.update(b"none")
-    else:
-        cols = [c for c in frame.columns if c != frame.geometry.name]
-        h.update(frame[cols].to_csv(index=False).encode())
-        h.update(frame.geometry.to_wkb().sum() if len(frame) else b"")
+    hash_frame(h, frame)
     return h.hexdigest()[:16]
 
 

@@ -667,7 +667,6 @@ class Workspace:
         """Unit, grid and city figures and the policy checks of the current plan, computed once per
         plan content, travel model and language for the whole server (the pages call this on every
         rerun; :data:`SHARED_FIGURES`). The frames are shared: read them, never change them."""
-        from grid_planning.mapview import layers_fingerprint
 
         plan = self._require_plan()
         key = (self.revision, lang, id(plan))
@@ -675,7 +674,7 @@ class Workspace:
         if hit is None:
             # The same plan on the same city gives the same figures in every session: computed
             # once per server (sessions must treat them as read-only).
-            shared = content_key("figures", layers_fingerprint(self.layers), plan_digest(plan),
+            shared = content_key("figures", self.layers.fingerprint(), plan_digest(plan),
                                  repr(self.edits), repr(self.request.cost), lang)
             hit = SHARED_FIGURES.get(
                 shared, lambda: plan_figures(self.layers, plan, self.costs(), lang=lang, key=shared)

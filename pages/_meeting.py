@@ -14,7 +14,6 @@ import streamlit as st
 
 from grid_planning.compare import Option, comparable_scenarios, load_option, option_keys
 from grid_planning.layers import CityLayers
-from grid_planning.mapview import layers_fingerprint
 from grid_planning.scenarios import ScenarioStore
 from pages._ws import cost_provider
 
@@ -40,7 +39,7 @@ def options(store: ScenarioStore, layers: CityLayers, found: pd.DataFrame, ids: 
             lang: str) -> list[Option]:
     """The options of ``ids`` (in that order), each computed once per version and language."""
     updated = dict(zip(found["id"], found["updated"], strict=True))
-    fp = layers_fingerprint(layers)
+    fp = layers.fingerprint()
     # Where the store is (a full path, a server and schema): two stores may share a file name.
     where = f"{store.backend.describe()}|{getattr(store.backend, 'schema', '')}"
     return [_option(where, int(i), str(updated[i]), fp, lang, store, layers) for i in ids if i in updated]

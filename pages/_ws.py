@@ -20,7 +20,6 @@ from grid_planning.i18n import CatalogueError, has
 from grid_planning.identity import User
 from grid_planning.identity import current_user as identify
 from grid_planning.layers import CityLayers
-from grid_planning.mapview import layers_fingerprint
 from grid_planning.planner import BalanceAdvice, PlanRequest
 from grid_planning.scenarios import ScenarioStore, default_store_url
 from grid_planning.team import changes_text, markdown_message
@@ -50,7 +49,7 @@ def cost_provider(
 ) -> CostMatrix:
     """Travel costs shared by every session on the same layers (and what-if facilities)."""
     fac_fp = facilities_fingerprint(facilities) if facilities is not None else ""
-    return _costs(layers_fingerprint(layers), fac_fp, repr(params), layers, params, facilities)
+    return _costs(layers.fingerprint(), fac_fp, repr(params), layers, params, facilities)
 
 
 @st.cache_resource(show_spinner=False, max_entries=16)
@@ -66,7 +65,7 @@ def _balance_advice(fp: str, request_key: str, _ws: Workspace) -> BalanceAdvice:
 def balance_advice(ws: Workspace) -> BalanceAdvice:
     """:meth:`Workspace.balance_advice`, shared by every session on the same layers and request
     (it costs a few planning runs)."""
-    return _balance_advice(layers_fingerprint(ws.layers), repr(ws.balance_request()), ws)
+    return _balance_advice(ws.layers.fingerprint(), repr(ws.balance_request()), ws)
 
 
 def workspace() -> Workspace:
@@ -80,10 +79,10 @@ def workspace() -> Workspace:
     if (
         ws is None
         or ws.layers is not layers
-        and layers_fingerprint(ws.layers) != layers_fingerprint(layers)
+        and ws.layers.fingerprint() != layers.fingerprint()
     ):
         with st.spinner(tr("dash.balance.computing")):
-            request, _ = _first_request(layers_fingerprint(layers), layers)
+            request, _ = _first_request(layers.fingerprint(), layers)
         ws = Workspace(layers, request=request, cost_provider=cost_provider)
         st.session_state[WS] = ws
     return ws
@@ -196,7 +195,7 @@ def scenario_panel(ws: Workspace, *, key: str) -> None:
                 st.error(markdown_message(exc, lang()))
     with right:
         try:
-            saved = scen.list(layers_fingerprint(ws.layers))
+            saved = scen.list(ws.layers.fingerprint())
         except CatalogueError as exc:
             st.error(markdown_message(exc, lang()))
             return

@@ -25,7 +25,6 @@ from grid_planning.compare import (
     option_label,
 )
 from grid_planning.i18n import CatalogueError
-from grid_planning.mapview import layers_fingerprint
 from grid_planning.meetingmap import changes_html, compare_html
 from grid_planning.numfmt import integer
 from grid_planning.team import markdown_message
@@ -113,7 +112,7 @@ with page_guard():
         if o.changed:
             st.warning(tr_md("meeting.compare.flag", name=o.name, what=flag_text(o.changed, lang())))
     # What the cached maps depend on: each option's version and the layers they are drawn on.
-    version = (layers_fingerprint(layers),) + tuple((o.key, o.info.updated if o.info else "") for o in opts)
+    version = (layers.fingerprint(),) + tuple((o.key, o.info.updated if o.info else "") for o in opts)
 
     st.subheader(tr("meeting.compare.maps"))
     st.caption(tr("meeting.compare.maps_caption"))

@@ -8,7 +8,6 @@ import streamlit as st
 
 from grid_planning import mapview
 from grid_planning.layers import summarise
-from grid_planning.mapview import layers_fingerprint
 from grid_planning.shared import content_key
 from grid_planning.ui_state import counts_table, headline_figures, provenance_rows, report_table
 from pages._common import (
@@ -87,7 +86,7 @@ with page_guard():
             lambda: mapview.city_overview_map(layers, tiles=tiles, tianditu_key=tianditu_key,
                                               lang=lang()),
             key="home_map",
-            cache_key=content_key("home", layers_fingerprint(layers), lang(), tiles, tianditu_key),
+            cache_key=content_key("home", layers.fingerprint(), lang(), tiles, tianditu_key),
         )
 
     left, right = st.columns(2)

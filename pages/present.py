@@ -8,7 +8,6 @@ from __future__ import annotations
 import streamlit as st
 
 from grid_planning.i18n import CatalogueError
-from grid_planning.mapview import layers_fingerprint
 from grid_planning.meetingmap import present_html
 from grid_planning.team import markdown_message
 from pages._common import PAGE_NAMES, active_layers, ensure_navigation, lang, page_guard, tr, tr_md
@@ -86,6 +85,6 @@ with page_guard():
             st.caption(tr_md("meeting.present.missing", n=len(asked) - len(ids)))
     with st.spinner(tr("meeting.computing")):
         opts = options(scen, layers, found, ids, lang())
-    html = present_html(layers, opts, lang(), key=f"{layers_fingerprint(layers)}:{query}")
+    html = present_html(layers, opts, lang(), key=f"{layers.fingerprint()}:{query}")
     with st.container(key="present_map"):
         st.iframe(html, height=820, alt=tr("meeting.present.frame"))

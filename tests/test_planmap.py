@@ -187,7 +187,7 @@ def test_plan_map_keeps_the_view_per_city_in_the_browser_tab(city):
     layers, plan, costs, ud = city
     text = planmap.plan_map(layers, plan, unit_df=ud, lang="en", view_key="plan").get_root().render()
     # Restored from and saved to the tab's sessionStorage, under a key naming the city.
-    key = f"gp-view:plan:{planmap.layers_fingerprint(layers)}"
+    key = f"gp-view:plan:{layers.fingerprint()}"
     assert f'"{key}"' in text
     assert "sessionStorage" in text and ".setView([v.lat,v.lng],v.zoom" in text
     assert "map.on('moveend'" in text
