@@ -35,10 +35,8 @@ import html
 import json
 import math
 import re
-import threading
 import unicodedata
-import weakref
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from functools import lru_cache
 from typing import TypeVar
 
@@ -53,6 +51,7 @@ from grid_planning.coords import convert_geometry, utm_epsg
 from grid_planning.i18n import DEFAULT_LANGUAGE, t
 from grid_planning.mapelements import HELPERS_JS, DataLayer, LayerSwitcher, add_script
 from grid_planning.offline import VENDOR_URL, localise
+from grid_planning.shared import memo
 from grid_planning.textsafe import script_json
 
 T = TypeVar("T")
@@ -739,31 +738,6 @@ def _district_display(
         if ok
     ]
     return data, placed, label_min_zooms(placed, metric.geometry.area.to_numpy(float)[keep])
-
-
-_MEMO: dict[tuple, tuple[weakref.ref, object]] = {}
-_MEMO_LOCK = threading.Lock()
-
-
-def memo(owner: object, key: tuple, compute: Callable[[], T]) -> T:
-    """``compute()``, kept as long as ``owner`` (a layer of a city) lives, under ``key``.
-
-    Display geometry of a city's outline, districts and island links is the same for every map
-    drawn of it; every plan map used to simplify and reproject it again. The value is shared:
-    treat it as read-only.
-    """
-    k = (id(owner), key)
-    with _MEMO_LOCK:
-        hit = _MEMO.get(k)
-    if hit is not None and hit[0]() is owner:
-        return hit[1]
-    value = compute()
-    with _MEMO_LOCK:
-        if len(_MEMO) > 64:
-            for dead in [d for d, (ref, _) in _MEMO.items() if ref() is None]:
-                del _MEMO[dead]
-        _MEMO[k] = (weakref.ref(owner), value)
-    return value
 
 
 #: Zoom levels at which labels are laid out (a city opens at about 8-10).

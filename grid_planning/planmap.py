@@ -52,11 +52,11 @@ from grid_planning.mapview import (
     fixed_style,
     for_display,
     marker_svg,
-    memo,
     swatch,
     units_geojson_for,
 )
 from grid_planning.schema import PRIMARY_CARE_TYPES, SECONDARY_OR_HIGHER
+from grid_planning.shared import memo
 from grid_planning.textsafe import script_json
 
 #: Distinct grid colours (ColorBrewer Set3 / Paired, light enough to read labels on); cycled

@@ -7,6 +7,8 @@ layers fingerprint and :func:`plan_digest`, never a session or a revision counte
 sessions share a result exactly when it would come out the same, and an uploaded city's results are
 only ever found by a session that has the same data. :class:`SharedCache` computes a missing key
 once while other sessions asking for it wait, and keeps a bounded number of results.
+:func:`memo` keeps a value derived from one object (a plan's digest, a city's display geometry)
+as long as that object lives.
 
 Used by :meth:`grid_planning.workspace.Workspace.figures` (figures and policy checks) and by the
 pages' map display (``pages._common.show_map``: rendered maps).
@@ -27,8 +29,30 @@ import pandas as pd
 #: Plan parameters that do not change what is drawn (the moment it was made, how long it took).
 VOLATILE_PARAMS = frozenset({"created", "seconds"})
 
-_DIGESTS: dict[int, tuple[weakref.ref, str]] = {}
-_LOCK = threading.Lock()
+T = TypeVar("T")
+_MEMO: dict[tuple, tuple[weakref.ref, object]] = {}
+_MEMO_LOCK = threading.Lock()
+
+
+def memo(owner: object, key: tuple, compute: Callable[[], T]) -> T:
+    """``compute()``, kept under ``key`` as long as ``owner`` lives (a plan, a layer of a city).
+
+    For values derived from one object that every session reuses: a plan's digest, the display
+    geometry of a city's outline and districts, the plan page's lists of a city's hospitals. The
+    value is shared: treat it as read-only.
+    """
+    k = (id(owner), key)
+    with _MEMO_LOCK:
+        hit = _MEMO.get(k)
+    if hit is not None and hit[0]() is owner:
+        return hit[1]
+    value = compute()
+    with _MEMO_LOCK:
+        if len(_MEMO) > 256:  # drop the entries of objects that are gone
+            for dead in [d for d, (ref, _) in _MEMO.items() if ref() is None]:
+                del _MEMO[dead]
+        _MEMO[k] = (weakref.ref(owner), value)
+    return value
 
 
 def _frame_bytes(obj: pd.Series | pd.DataFrame) -> bytes:
@@ -46,10 +70,10 @@ def plan_digest(plan: Any) -> str:
     lock, a changed role or a what-if edit gives another digest. Memoised per plan object (plans
     are immutable).
     """
-    with _LOCK:
-        hit = _DIGESTS.get(id(plan))
-        if hit is not None and hit[0]() is plan:
-            return hit[1]
+    return memo(plan, ("digest",), lambda: _digest(plan))
+
+
+def _digest(plan: Any) -> str:
     h = hashlib.sha256()
     for part in (plan.assignment, plan.leads, plan.roles):
         h.update(_frame_bytes(part))
@@ -57,13 +81,7 @@ def plan_digest(plan: Any) -> str:
     params = {k: v for k, v in plan.params if k not in VOLATILE_PARAMS}
     rest = [plan.locks, plan.exceptions, plan.edits, plan.checklist]
     h.update(json.dumps([repr(r) for r in rest] + [params], sort_keys=True, default=repr).encode())
-    digest = h.hexdigest()
-    with _LOCK:
-        if len(_DIGESTS) > 256:  # drop entries of plans that are gone
-            for key in [k for k, (ref, _) in _DIGESTS.items() if ref() is None]:
-                del _DIGESTS[key]
-        _DIGESTS[id(plan)] = (weakref.ref(plan), digest)
-    return digest
+    return h.hexdigest()
 
 
 def content_key(kind: str, *parts: object) -> str:
@@ -74,7 +92,6 @@ def content_key(kind: str, *parts: object) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-T = TypeVar("T")
 
 
 class SharedCache(Generic[T]):

@@ -11,7 +11,6 @@ import streamlit as st
 
 from grid_planning import planmap, schema
 from grid_planning.costs import MODES
-from grid_planning.mapview import memo
 from grid_planning.numfmt import integer, number, percent
 from grid_planning.planner import (
     BALANCE_CHOICES,
@@ -19,7 +18,7 @@ from grid_planning.planner import (
     designation_candidates,
     eligible_leads,
 )
-from grid_planning.shared import content_key
+from grid_planning.shared import content_key, memo
 from grid_planning.ui_state import Column, format_table, seed_widget
 from grid_planning.workspace import facility_label, interpret_click
 from pages._common import (
