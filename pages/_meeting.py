@@ -13,9 +13,12 @@ import pandas as pd
 import streamlit as st
 
 from grid_planning.compare import Option, comparable_scenarios, load_option, option_keys
+from grid_planning.i18n import CatalogueError
 from grid_planning.layers import CityLayers
 from grid_planning.scenarios import ScenarioStore
-from pages._ws import cost_provider
+from grid_planning.team import markdown_message
+from pages._common import lang
+from pages._ws import cost_provider, store
 
 #: The scenario ids of the options chosen last in this session (compare and present share them).
 CHOSEN = "meeting_ids"
@@ -33,6 +36,18 @@ def candidates(store: ScenarioStore, layers: CityLayers) -> tuple[pd.DataFrame, 
     found = comparable_scenarios(store, layers)
     total = len(store.list())
     return found, total - len(found)
+
+
+def saved_options(layers: CityLayers) -> tuple[ScenarioStore, pd.DataFrame, int]:
+    """The scenario store, its scenarios comparable on ``layers`` and how many others it holds
+    (:func:`candidates`); a store that cannot be read stops the page with its message."""
+    try:
+        scen = store()
+        found, others = candidates(scen, layers)
+    except CatalogueError as exc:
+        st.error(markdown_message(exc, lang()))
+        st.stop()
+    return scen, found, others
 
 
 def options(store: ScenarioStore, layers: CityLayers, found: pd.DataFrame, ids: Sequence[int],

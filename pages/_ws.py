@@ -132,11 +132,17 @@ def action() -> Iterator[None]:
 def require_plan(ws: Workspace) -> bool:
     """Say how to get a plan when there is none; True when there is one."""
     if ws.plan is None:
-        page = tr(PAGE_NAMES["pages/plan.py"])
-        st.info(tr("ws.no_plan", page=page))
-        st.page_link("pages/plan.py", label=tr("ws.go_plan", page=page), icon=":material/map:")
+        go_plan("ws.no_plan")
         return False
     return True
+
+
+def go_plan(message_key: str) -> None:
+    """Show ``message_key`` (a text that names the plan page as ``{page}``, as the menu does) and a
+    link to the plan page."""
+    page = tr(PAGE_NAMES["pages/plan.py"])
+    st.info(tr(message_key, page=page))
+    st.page_link("pages/plan.py", label=tr("ws.go_plan", page=page), icon=":material/map:")
 
 
 def check_panel(checks: list, *, compact: bool = False) -> None:

@@ -24,12 +24,9 @@ from grid_planning.compare import (
     metrics_table,
     option_label,
 )
-from grid_planning.i18n import CatalogueError
 from grid_planning.meetingmap import changes_html, compare_html
 from grid_planning.numfmt import integer
-from grid_planning.team import markdown_message
 from pages._common import (
-    PAGE_NAMES,
     active_layers,
     ensure_navigation,
     lang,
@@ -38,8 +35,8 @@ from pages._common import (
     tr,
     tr_md,
 )
-from pages._meeting import CHOSEN, candidates, label, options, remember_requested, requested_ids
-from pages._ws import store
+from pages._meeting import CHOSEN, label, options, remember_requested, requested_ids, saved_options
+from pages._ws import go_plan
 
 remember_requested()
 ensure_navigation(__file__)
@@ -72,18 +69,11 @@ with page_guard():
     st.title(tr("meeting.compare.title"))
     layers, _ = active_layers()
     st.caption(tr_md("meeting.compare.caption", city=layers.name))
-    try:
-        scen = store()
-        found, others = candidates(scen, layers)
-    except CatalogueError as exc:
-        st.error(markdown_message(exc, lang()))
-        st.stop()
+    scen, found, others = saved_options(layers)
     if others:
         st.caption(tr("meeting.compare.other_data", n=others))
     if len(found) < MIN_OPTIONS:
-        page = tr(PAGE_NAMES["pages/plan.py"])
-        st.info(tr("meeting.compare.too_few", page=page))
-        st.page_link("pages/plan.py", label=tr("ws.go_plan", page=page), icon=":material/map:")
+        go_plan("meeting.compare.too_few")
         st.stop()
 
     flags = {int(r.id): flag_text(r.changed, lang()) for r in found.itertuples()}

@@ -334,7 +334,7 @@ def _clicked_facility(ws) -> None:
         st.session_state.pop("clicked_facility", None)
         return
     rec = row.iloc[0].to_dict()
-    eligible = fid in set(eligible_leads(fac, PlanRequest(k=2), ws.effective_layers())["id"].astype(str))
+    eligible = fid in _choices(ws.effective_layers(), "elig_labels")
     st.info(tr_md("ws.fac.clicked", name=facility_label(rec, lang()), level=tr(f"vocab.level.{rec['level']}"),
                   type=tr(f"vocab.type.{rec['type']}"), owner=tr(f"vocab.owner.{rec['owner_level']}")))
     c1, c2, c3 = st.columns(3)

@@ -7,12 +7,10 @@ from __future__ import annotations
 
 import streamlit as st
 
-from grid_planning.i18n import CatalogueError
 from grid_planning.meetingmap import present_html
-from grid_planning.team import markdown_message
-from pages._common import PAGE_NAMES, active_layers, ensure_navigation, lang, page_guard, tr, tr_md
-from pages._meeting import CHOSEN, candidates, label, options, remember_requested, requested_ids
-from pages._ws import store
+from pages._common import active_layers, ensure_navigation, lang, page_guard, tr, tr_md
+from pages._meeting import CHOSEN, label, options, remember_requested, requested_ids, saved_options
+from pages._ws import go_plan
 
 remember_requested()
 ensure_navigation(__file__)
@@ -40,9 +38,7 @@ def _chooser(found, ids) -> None:
     st.title(tr("meeting.present.title"))
     st.caption(tr("meeting.present.caption"))
     if found.empty:
-        page = tr(PAGE_NAMES["pages/plan.py"])
-        st.info(tr("meeting.present.none", page=page))
-        st.page_link("pages/plan.py", label=tr("ws.go_plan", page=page), icon=":material/map:")
+        go_plan("meeting.present.none")
         return
     labels = {int(r.id): label(r, "") for r in found.itertuples()}
     if PICK not in st.session_state:
@@ -58,12 +54,7 @@ def _chooser(found, ids) -> None:
 with page_guard():
     st.html(_FULL_SCREEN)
     layers, _ = active_layers()
-    try:
-        scen = store()
-        found, _others = candidates(scen, layers)
-    except CatalogueError as exc:
-        st.error(markdown_message(exc, lang()))
-        st.stop()
+    scen, found, _others = saved_options(layers)
     asked = requested_ids()[:MAX_PRESENTED]
     known = set(found["id"].astype(int))
     ids = [i for i in asked if i in known]

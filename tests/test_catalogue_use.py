@@ -21,7 +21,8 @@ from grid_planning.i18n import LANGUAGES, _flatten, catalogue, t
 ROOT = Path(__file__).resolve().parents[1]
 SOURCES = sorted([*(ROOT / "grid_planning").rglob("*.py"), *(ROOT / "pages").glob("*.py"), ROOT / "app.py"])
 #: Functions whose first argument is a catalogue key (grid_planning.i18n.t, pages._common.tr/tr_md);
-#: ``pages._common.fmt(prefix)`` makes a format_func of ``prefix + option``, with no params.
+#: ``pages._common.fmt(prefix)`` makes a format_func of ``prefix + option``, with no params;
+#: ``pages._ws.go_plan(key)`` shows ``key`` with ``page`` filled.
 KEY_FUNCTIONS = {"t", "tr", "tr_md"}
 KEY_SHAPE = re.compile(r"[a-z][a-z0-9_]*(\.[a-z0-9_]+)+")
 #: f-string keys whose caller's own branch rules out an entry under the prefix (file, entry).
@@ -49,13 +50,15 @@ def _calls():
                 continue
             func = node.func
             name = func.id if isinstance(func, ast.Name) else func.attr if isinstance(func, ast.Attribute) else ""
-            if name not in KEY_FUNCTIONS | {"fmt"}:
+            if name not in KEY_FUNCTIONS | {"fmt", "go_plan"}:
                 continue
             where = f"{path.relative_to(ROOT)}:{node.lineno}"
             kwargs = None if any(k.arg is None for k in node.keywords) else {k.arg for k in node.keywords}
             first = node.args[0]
             if name == "fmt" and isinstance(first, ast.Constant):  # a format_func over prefix + option
                 yield where, first.value, True, set()
+            elif name == "go_plan" and isinstance(first, ast.Constant):  # pages._ws.go_plan fills {page}
+                yield where, first.value, False, {"page"}
             elif isinstance(first, ast.Constant) and isinstance(first.value, str):
                 yield where, first.value, False, kwargs
             elif isinstance(first, ast.JoinedStr) and first.values and isinstance(first.values[0], ast.Constant):
