@@ -295,9 +295,11 @@ def evaluate_spatial(
 
 
 def checklist_table(
-    layers: Any, plan: Plan, costs: Any = None, *, lang: str = DEFAULT_LANGUAGE
+    layers: Any, plan: Plan, costs: Any = None, *, lang: str = DEFAULT_LANGUAGE, checks: list | None = None
 ) -> pd.DataFrame:
-    """All 15 criteria for every grid: spatial ones evaluated, the others as recorded.
+    """All 15 criteria for every grid: spatial ones evaluated, the others as recorded
+    (``checks``: the plan's :func:`~grid_planning.metrics.check_policy` results when the caller
+    has them).
 
     Returns
     -------
@@ -307,7 +309,7 @@ def checklist_table(
         status, or ``"todo"`` when nothing is recorded, for the others), ``value``, ``detail``
         (the figure behind a spatial verdict) and ``note`` (the planner's note).
     """
-    spatial = evaluate_spatial(layers, plan, costs, lang=lang).set_index(["grid_id", "item"])
+    spatial = evaluate_spatial(layers, plan, costs, lang=lang, checks=checks).set_index(["grid_id", "item"])
     recorded = {(c.grid_lead, int(c.item)): c for c in plan.checklist}
     rows = []
     for grid, lead in plan.leads.items():

@@ -62,7 +62,7 @@ class Option:
         The scenario's name as typed.
     plan : Plan
     figures : Figures
-        :class:`grid_planning.workspace.Figures` (units, grids, city, checks).
+        :class:`grid_planning.metrics.Figures` (units, grids, city, checks).
     changed : tuple of str
         Parts of the layers that changed since the scenario was saved (``units``, ``facilities``,
         ``roads``, ``crs`` or ``layers``); empty when it was made on the layers in use.
@@ -86,8 +86,8 @@ class Option:
 def plan_option(layers: Any, plan: Plan, name: str, costs: Any = None, *, key: int | str | None = None,
                 lang: str = DEFAULT_LANGUAGE) -> Option:
     """An :class:`Option` of a plan that is not (necessarily) saved (its figures:
-    :func:`grid_planning.workspace.plan_figures`)."""
-    from grid_planning.workspace import plan_figures
+    :func:`grid_planning.metrics.plan_figures`)."""
+    from grid_planning.metrics import plan_figures
 
     return Option(name if key is None else key, str(name), plan, plan_figures(layers, plan, costs, lang=lang))
 

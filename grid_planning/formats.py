@@ -325,18 +325,11 @@ class PlanTables:
 def plan_tables(layers: Any, plan: Any, costs: Any = None, *, lang: str = DEFAULT_LANGUAGE) -> PlanTables:
     """Compute the tables once (metrics, roster, obligations, checks, checklist, units)."""
     from grid_planning.checklist import checklist_table
-    from grid_planning.metrics import (
-        check_policy,
-        checks_table,
-        city_metrics,
-        grid_metrics,
-        unit_metrics,
-    )
+    from grid_planning.metrics import checks_table, plan_figures
     from grid_planning.roster import lead_obligations, roster_table
 
-    ud = unit_metrics(layers, plan, costs)
-    gm = grid_metrics(layers, plan, costs, lang=lang, unit_df=ud)
-    cm = city_metrics(layers, plan, costs, unit_df=ud, grid_df=gm)
+    fig = plan_figures(layers, plan, costs, lang=lang)
+    ud, gm, cm = fig.units, fig.grids, fig.city
     cols = [c for c, _ in SUMMARY_COLUMNS]
     summary = gm[["grid_id", "name", "lead_id", "lead_name", *cols]].reset_index(drop=True)
     total = {"grid_id": t("exports.table.city_total", lang), "name": str(layers.name), "lead_id": "",
@@ -348,13 +341,13 @@ def plan_tables(layers: Any, plan: Any, costs: Any = None, *, lang: str = DEFAUL
     total["balance_dev"] = cm["max_balance_dev"]
     total["polsby_popper"] = cm["mean_polsby_popper"]
     summary = pd.concat([summary, pd.DataFrame([total])], ignore_index=True)
-    checklist = checklist_table(layers, plan, costs, lang=lang)
+    checklist = checklist_table(layers, plan, costs, lang=lang, checks=fig.checks)
     units = ud.reset_index().rename(columns={"unit_id": "id"})
     return PlanTables(
         summary=summary,
         roster=roster_table(layers, plan),
         obligations=lead_obligations(layers, plan),
-        checks=checks_table(check_policy(layers, plan), lang),
+        checks=checks_table(fig.checks, lang),
         checklist=checklist,
         units=units[[c for c in ("id", "name", "grid_id", "population", "t_lead", "t_secondary",
                                  "t_primary") if c in units]],

@@ -969,3 +969,50 @@ def _check_g8(
 def checks_json(results: list[CheckResult]) -> str:
     """Results as JSON (kept in the plan GeoPackage's ``plan_meta``)."""
     return json.dumps([r.to_dict() for r in results], ensure_ascii=False, default=str)
+
+
+# ---- all of a plan's figures ------------------------------------------------------------------
+@dataclass(frozen=True)
+class Figures:
+    """Everything the pages, the comparison and the exports show about one plan
+    (:func:`plan_figures`)."""
+
+    units: pd.DataFrame  # unit_metrics: t_lead, t_secondary, t_primary per unit
+    grids: pd.DataFrame  # grid_metrics: one row per grid
+    city: dict  # city_metrics
+    checks: list  # check_policy: list of CheckResult
+    #: Content key of what they were computed from (city, plan, what-if edits, travel model,
+    #: language; see :meth:`grid_planning.workspace.Workspace.figures`); a view drawn from them
+    #: is cached under it.
+    key: str = ""
+
+    @property
+    def n_failed(self) -> int:
+        """Number of failed checks."""
+        return sum(1 for c in self.checks if c.status == "fail")
+
+    @property
+    def n_warnings(self) -> int:
+        """Number of warnings (contiguity broken, assumed lead level ...)."""
+        return sum(1 for c in self.checks if c.status == "warning")
+
+
+def plan_figures(layers: Any, plan: Any, costs: Any = None, *, lang: str = DEFAULT_LANGUAGE,
+                 key: str = "") -> Figures:
+    """The figures of ``plan``: unit, grid and city metrics and the policy checks.
+
+    Parameters
+    ----------
+    layers : CityLayers
+    plan : Plan
+    costs : CostMatrix, optional
+        Travel minutes over the plan's effective facilities (what-if edits applied); ``None``
+        leaves the travel figures empty.
+    lang : {"zh", "en"}
+    key : str
+        :attr:`Figures.key`.
+    """
+    ud = unit_metrics(layers, plan, costs)
+    gd = grid_metrics(layers, plan, costs, lang=lang, unit_df=ud)
+    return Figures(units=ud, grids=gd, city=city_metrics(layers, plan, costs, unit_df=ud, grid_df=gd),
+                   checks=check_policy(layers, plan), key=key)

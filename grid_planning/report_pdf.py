@@ -223,18 +223,16 @@ def plan_report(
 
     from grid_planning import printmap
     from grid_planning.checklist import CRITERIA, checklist_table
-    from grid_planning.metrics import check_policy, city_metrics, grid_metrics, unit_metrics
+    from grid_planning.metrics import plan_figures
     from grid_planning.roster import lead_obligations, roster_table
 
     st = _Styles()
     today = today or _dt.date.today()
-    ud = unit_metrics(layers, plan, costs)
-    gm = grid_metrics(layers, plan, costs, lang=lang, unit_df=ud)
-    cm = city_metrics(layers, plan, costs, unit_df=ud, grid_df=gm)
-    checks = check_policy(layers, plan)
+    fig = plan_figures(layers, plan, costs, lang=lang)
+    gm, cm, checks = fig.grids, fig.city, fig.checks
     roster = roster_table(layers, plan, lang=lang)
     obligations = lead_obligations(layers, plan).set_index("grid_id")
-    checklist = checklist_table(layers, plan, costs, lang=lang)
+    checklist = checklist_table(layers, plan, costs, lang=lang, checks=checks)
     data = printmap.map_data(layers, plan)
     sources = printmap.source_lines(layers, lang, sample=sample, source_names=source_names)
     doc_title = title if title is not None else t("exports.report.title", lang, city=layers.name)

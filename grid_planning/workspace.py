@@ -41,6 +41,7 @@ from grid_planning.costs import CostMatrix, CostParams, travel_costs
 from grid_planning.i18n import CatalogueError, t
 from grid_planning.identity import User
 from grid_planning.layers import CityLayers
+from grid_planning.metrics import Figures, plan_figures
 from grid_planning.plan import FacilityEdit, Plan, apply_facility_edits, effective_layers
 from grid_planning.planner import (
     BalanceAdvice,
@@ -97,51 +98,6 @@ class Step:
     def label(self, lang: str = "zh") -> str:
         """A short description of the action (for the undo/redo buttons)."""
         return t(f"workspace.action.{self.action}", lang, **dict(self.params))
-
-
-@dataclass(frozen=True)
-class Figures:
-    """Everything the pages show about one plan (see :mod:`grid_planning.metrics`)."""
-
-    units: pd.DataFrame  # unit_metrics: t_lead, t_secondary, t_primary per unit
-    grids: pd.DataFrame  # grid_metrics: one row per grid
-    city: dict  # city_metrics
-    checks: list  # check_policy: list of CheckResult
-    #: Content key of what they were computed from (city, plan, what-if edits, travel model,
-    #: language; see :meth:`Workspace.figures`); a view drawn from them is cached under it.
-    key: str = ""
-
-    @property
-    def n_failed(self) -> int:
-        """Number of failed checks."""
-        return sum(1 for c in self.checks if c.status == "fail")
-
-    @property
-    def n_warnings(self) -> int:
-        """Number of warnings (contiguity broken, assumed lead level ...)."""
-        return sum(1 for c in self.checks if c.status == "warning")
-
-
-def plan_figures(layers: Any, plan: Plan, costs: Any = None, *, lang: str = "zh", key: str = "") -> Figures:
-    """The figures of ``plan``: unit, grid and city metrics and the policy checks.
-
-    Parameters
-    ----------
-    layers : CityLayers
-    plan : Plan
-    costs : CostMatrix, optional
-        Travel minutes over the plan's effective facilities (what-if edits applied); ``None``
-        leaves the travel figures empty.
-    lang : {"zh", "en"}
-    key : str
-        :attr:`Figures.key`.
-    """
-    from grid_planning.metrics import check_policy, city_metrics, grid_metrics, unit_metrics
-
-    ud = unit_metrics(layers, plan, costs)
-    gd = grid_metrics(layers, plan, costs, lang=lang, unit_df=ud)
-    return Figures(units=ud, grids=gd, city=city_metrics(layers, plan, costs, unit_df=ud, grid_df=gd),
-                   checks=check_policy(layers, plan), key=key)
 
 
 def _default_costs(layers: CityLayers, params: CostParams,
