@@ -723,7 +723,7 @@ def _sublayers(path: Path, label: str, lim: Limits) -> Iterator[list[SubLayer]]:
             if nested:
                 raise InputError("archive_nested", member=", ".join(nested[:3]))
             names = [p.relative_to(root).as_posix() for p in written]
-            raise _ZipWithoutDataError(", ".join(names[:8]) or "-")
+            raise InputError("zip_without_data", contents=", ".join(names[:8]) or "-")
         subs: list[SubLayer] = []
         first_error: BaseException | None = None
         for file in data:
@@ -738,11 +738,6 @@ def _sublayers(path: Path, label: str, lim: Limits) -> Iterator[list[SubLayer]]:
             assert first_error is not None
             raise _unreadable(first_error, data[0].suffix.lower(), label, [path, *folders])
         yield subs
-
-
-class _ZipWithoutDataError(InputError):
-    def __init__(self, contents: str):
-        super().__init__("zip_without_data", contents=contents)
 
 
 def list_layers(path: str | Path, *, label: str | None = None) -> list[SubLayer]:

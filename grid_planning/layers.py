@@ -303,9 +303,6 @@ def _read_any(
     if path.stat().st_size == 0:
         report.error("file_empty", label)
         raise _AbortError
-    if path.suffix.lower() == ".xls":
-        report.error("unsupported_format", label, suffix=".xls")
-        raise _AbortError
     try:
         opened = _inputs.open_layer(path, kind=kind, choice=choice, label=label)
     except _inputs.InputError as problem:
@@ -1492,9 +1489,8 @@ def _load_city(
         facilities_gdf = _check_inside(
             facilities_gdf, boundary_gdf, metric_crs, lab("facilities", facilities), report
         )
-    _planning_checks(
-        units_gdf, facilities_gdf, lab("units", units), lab("facilities", facilities), report
-    )
+    if len(units_gdf) and float(units_gdf["population"].fillna(0).sum()) <= 0:
+        report.error("population_zero", lab("units", units))  # nothing to plan for
 
     return {
         "name": city_name,
@@ -1565,18 +1561,6 @@ def _check_inside(
             tolerance_m=f"{OUTSIDE_TOLERANCE_M:g}",
         )
     return facilities
-
-
-def _planning_checks(
-    units: gpd.GeoDataFrame,
-    facilities: gpd.GeoDataFrame,
-    units_label: str,
-    facilities_label: str,
-    report: ValidationReport,
-) -> None:
-    """Checks of the layers as a whole that need no geometry index: something to plan with."""
-    if len(units) and float(units["population"].fillna(0).sum()) <= 0:
-        report.error("population_zero", units_label)
 
 
 def _lead_findings(layers: CityLayers, label: str, report: ValidationReport) -> None:

@@ -233,11 +233,6 @@ def default_store_url() -> str:
     return str(config.setting("store_url", str(config.home() / "scenarios.sqlite")))
 
 
-def default_store_path() -> Path:
-    """The default SQLite file (kept for callers of the single-user store)."""
-    return config.home() / "scenarios.sqlite"
-
-
 def _now() -> datetime:
     return datetime.now(UTC).replace(microsecond=0)
 
@@ -664,10 +659,6 @@ class ScenarioStore:
         """The plan saved under an id or a name (``not_found`` when none)."""
         row = self._run(lambda con: self._row(con, scenario, "assignment, roles, plan_meta"), write=False)
         return plan_from_record(*row)
-
-    def fingerprint_of(self, scenario: int | str) -> str:
-        """The city fingerprint a scenario was saved with."""
-        return str(self._run(lambda con: self._row(con, scenario, "city_fingerprint"), write=False)[0])
 
     def outlines(self, scenario: int | str):
         """The scenario's grid outlines as a GeoDataFrame in EPSG:4326 (grid_id, lead_id, population)."""
