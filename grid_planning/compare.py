@@ -528,11 +528,9 @@ def _lead_names(layers: Any, plans: Iterable[Plan]) -> dict[str, str]:
 
 def _unit_leads(layers: Any, plan: Plan) -> tuple[np.ndarray, np.ndarray]:
     """Per unit of ``layers`` (in order): its grid id and its grid's lead id (``""`` when none)."""
-    assign = plan.assignment.copy()
-    assign.index = assign.index.map(str)
-    assign = assign[~assign.index.duplicated(keep="first")]
-    ids = layers.units["id"].astype(str)
-    grids = ids.map(assign).fillna("").astype(str).to_numpy(dtype=object)
+    from grid_planning.metrics import unit_grids
+
+    grids = unit_grids(layers, plan)
     leads = {str(g): str(f) for g, f in plan.leads.items()}
     return grids, np.asarray([leads.get(g, "") for g in grids], dtype=object)
 

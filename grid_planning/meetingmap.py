@@ -45,6 +45,7 @@ from grid_planning.htmlmap import inline_assets
 from grid_planning.i18n import DEFAULT_LANGUAGE, t
 from grid_planning.mapelements import HELPERS_JS
 from grid_planning.mapview import display_geojson
+from grid_planning.metrics import unit_grids
 from grid_planning.offline import VENDOR_URL
 from grid_planning.planmap import (
     grid_borders,
@@ -62,13 +63,6 @@ _FONT = ('"Noto Sans SC", "Noto Sans CJK SC", "Source Han Sans SC", "PingFang SC
 
 
 # ---- data -----------------------------------------------------------------------------------------
-def _labels(layers: Any, plan: Any) -> np.ndarray:
-    assign = plan.assignment.copy()
-    assign.index = assign.index.map(str)
-    assign = assign[~assign.index.duplicated(keep="first")]
-    return assign.reindex(layers.units["id"].astype(str)).fillna("").astype(str).to_numpy()
-
-
 def _population(layers: Any) -> np.ndarray:
     return pd.to_numeric(layers.units["population"], errors="coerce").fillna(0).to_numpy(float)
 
@@ -98,7 +92,7 @@ def plan_data(layers: Any, plan: Any, colours: Mapping[str, str], lang: str = DE
     """One plan as drawing data: dissolved grids (colour by lead, tooltip lines), grid borders,
     lead markers, grid labels and legend rows. Names are data, never markup."""
     display = unit_display(layers)
-    labels = _labels(layers, plan)
+    labels = unit_grids(layers, plan)
     grids = [str(g) for g in plan.leads.index]
     pop = _population(layers)
     fac = plan_facilities(layers, plan).drop_duplicates("id").set_index("id")

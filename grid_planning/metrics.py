@@ -173,6 +173,13 @@ def _assignment_for(layers: Any, plan: Any) -> pd.Series:
     return pd.Series(out, index=pd.Index(ids, dtype=object), dtype=object)
 
 
+def unit_grids(layers: Any, plan: Any) -> np.ndarray:
+    """The grid id of every unit of ``layers``, in unit order (``""`` when unassigned; a unit the
+    plan lists twice counts once, with its first grid): how maps and tables read an assignment."""
+    grids = _assignment_for(layers, plan).to_numpy(dtype=object)
+    return np.where(pd.isna(grids), "", grids).astype(object)
+
+
 def _hospital_masks(facilities: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     level = facilities["level"].astype(str)
     type_ = facilities["type"].astype(str)

@@ -55,6 +55,7 @@ from grid_planning.mapview import (
     swatch,
     units_geojson_for,
 )
+from grid_planning.metrics import unit_grids
 from grid_planning.schema import PRIMARY_CARE_TYPES, SECONDARY_OR_HIGHER
 from grid_planning.shared import memo
 from grid_planning.textsafe import script_json
@@ -212,12 +213,6 @@ def _clean(v: object) -> object:
 def grid_colours(grid_ids: Sequence[str]) -> dict[str, str]:
     """A distinct colour per grid, stable for a given grid order."""
     return {str(g): GRID_PALETTE[i % len(GRID_PALETTE)] for i, g in enumerate(grid_ids)}
-
-
-def _labels(layers: object, plan: object) -> np.ndarray:
-    assign = plan.assignment.copy()
-    assign.index = assign.index.map(str)
-    return assign.reindex(layers.units["id"].astype(str)).fillna("").astype(str).to_numpy()
 
 
 def grid_borders(display: UnitDisplay, labels: np.ndarray) -> dict:
@@ -562,7 +557,7 @@ def plan_map(
         raise ValueError(f"shade must be one of {SHADES}")
     m = base_map(layers.boundary.total_bounds, tiles=tiles, tianditu_key=tianditu_key, lang=lang)
     display = unit_display(layers, gcj02=m.gcj02, tolerance_m=tolerance_m)
-    labels = _labels(layers, plan)
+    labels = unit_grids(layers, plan)
     grids = [str(g) for g in plan.leads.index]
     colours = grid_colours(grids)
     gpos = {g: i for i, g in enumerate(grids)}
@@ -720,7 +715,7 @@ def coverage_map(
         raise ValueError(f"column must be one of {TRAVEL_COLUMNS}")
     m = base_map(layers.boundary.total_bounds, tiles=tiles, tianditu_key=tianditu_key, lang=lang)
     display = unit_display(layers, gcj02=m.gcj02, tolerance_m=tolerance_m)
-    labels = _labels(layers, plan)
+    labels = unit_grids(layers, plan)
     population = pd.to_numeric(layers.units["population"], errors="coerce").fillna(0).to_numpy(float)
     minutes = unit_df[column].reindex(display.ids).to_numpy(float)
     props = pd.DataFrame({

@@ -34,6 +34,7 @@ from grid_planning import __version__
 from grid_planning.fonts import use_in_matplotlib
 from grid_planning.i18n import DEFAULT_LANGUAGE, t
 from grid_planning.mapview import LEVEL_RADIUS, TYPE_COLOURS
+from grid_planning.metrics import unit_grids
 from grid_planning.numfmt import integer
 from grid_planning.planmap import grid_colours, plan_facilities, short_name
 from grid_planning.textsafe import terminal_text
@@ -123,10 +124,7 @@ def map_data(layers: Any, plan: Any) -> MapData:
     """
     crs = str(layers.metric_crs)
     units = layers.units.to_crs(crs)
-    ids = units["id"].astype(str).to_numpy()
-    assign = plan.assignment.copy()
-    assign.index = assign.index.map(str)
-    labels = assign.reindex(ids).fillna("").astype(str).to_numpy()
+    labels = unit_grids(layers, plan)
     geoms = shapely.make_valid(units.geometry.to_numpy())
     population = pd.to_numeric(units["population"], errors="coerce").fillna(0).to_numpy(float)
     grids = [str(g) for g in plan.leads.index]

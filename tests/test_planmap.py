@@ -7,7 +7,7 @@ from plan_fixtures import make_costs, make_layers, make_plan
 
 from grid_planning import planmap
 from grid_planning.mapelements import DataLayer
-from grid_planning.metrics import unit_metrics
+from grid_planning.metrics import unit_grids, unit_metrics
 from grid_planning.offline import external_hosts
 
 
@@ -44,7 +44,7 @@ def test_unit_display_finds_rook_neighbours_only(city):
 def test_grid_borders_follow_the_grid_change(city):
     layers, plan, *_ = city
     d = planmap.unit_display(layers)
-    labels = planmap._labels(layers, plan)
+    labels = unit_grids(layers, plan)
     diff = labels[d.pairs[:, 0]] != labels[d.pairs[:, 1]]
     # G1 is the 2 x 2 block in a corner: 4 of its unit edges face G2.
     assert int(diff.sum()) == 4
@@ -61,7 +61,7 @@ def test_grid_borders_follow_the_grid_change(city):
 def test_label_points_lie_inside_their_grid(city):
     layers, plan, *_ = city
     d = planmap.unit_display(layers)
-    labels = planmap._labels(layers, plan)
+    labels = unit_grids(layers, plan)
     pop = layers.units["population"].to_numpy(float)
     pts = planmap.grid_label_points(d, labels, pop)
     assert set(pts) == {"G1", "G2"}
@@ -73,7 +73,7 @@ def test_label_points_lie_inside_their_grid(city):
 def test_label_of_a_grid_peopled_along_its_border_sits_inside_it(city):
     layers, plan, *_ = city
     d = planmap.unit_display(layers)
-    labels = planmap._labels(layers, plan)
+    labels = unit_grids(layers, plan)
     # All of G2's people live next to G1 (the 2 x 2 corner block): the label still goes inside G2,
     # not on the border where it would cover G1's label.
     pop = np.where(np.isin(d.ids, ["U02", "U20"]), 1000.0, 0.0)
