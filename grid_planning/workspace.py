@@ -194,6 +194,13 @@ class Workspace:
         self.request = replace(self.request, **changes)
         return self.request
 
+    def change_request(self, **changes: object) -> PlanRequest:
+        """:meth:`set_request` for a change made anywhere but the widgets that show the request
+        (a button, a suggestion taken): the widgets are told to show it (:attr:`request_revision`)."""
+        request = self.set_request(**changes)
+        self.request_revision += 1
+        return request
+
     def apply_option(self, option: Option, reason: str | Mapping[str, str] | None = None) -> PlanRequest:
         """Take one of a refusal's options (:attr:`grid_planning.planner.Infeasible.options`): the
         request changes as the option says, and the widgets showing it are told so

@@ -165,8 +165,7 @@ def _balance_note(ws, use_balance: bool, balance: float | None) -> None:
         return
     st.caption(tr("dash.balance.suggest", tol=tol_text, dev=without, k=ws.request.k))
     if st.button(tr("dash.balance.use", tol=tol_text), key="plan_balance_use"):
-        ws.set_request(balance=tol)
-        ws.request_revision += 1
+        ws.change_request(balance=tol)
         st.rerun()
 
 
@@ -271,8 +270,7 @@ def _comparison(ws) -> None:
             c1, c2 = st.columns([1, 3], vertical_alignment="bottom")
             pick = c1.selectbox(tr("ws.cmp.pick"), ok_ks, key="cmp_pick")
             if c2.button(tr("ws.cmp.use"), key="cmp_use"):
-                ws.set_request(k=int(pick))
-                ws.request_revision += 1
+                ws.change_request(k=int(pick))
                 _run(ws, fresh=True)
                 st.rerun()
 
@@ -340,14 +338,12 @@ def _clicked_facility(ws) -> None:
     c1, c2, c3 = st.columns(3)
     req = ws.request
     if c1.button(tr("ws.fac.fix"), key="fac_fix", disabled=not eligible):
-        ws.set_request(fixed_leads=tuple(dict.fromkeys((*req.fixed_leads, fid))),
-                       excluded_leads=tuple(f for f in req.excluded_leads if f != fid))
-        ws.request_revision += 1
+        ws.change_request(fixed_leads=tuple(dict.fromkeys((*req.fixed_leads, fid))),
+                          excluded_leads=tuple(f for f in req.excluded_leads if f != fid))
         st.rerun()
     if c2.button(tr("ws.fac.exclude"), key="fac_exclude", disabled=not eligible):
-        ws.set_request(excluded_leads=tuple(dict.fromkeys((*req.excluded_leads, fid))),
-                       fixed_leads=tuple(f for f in req.fixed_leads if f != fid))
-        ws.request_revision += 1
+        ws.change_request(excluded_leads=tuple(dict.fromkeys((*req.excluded_leads, fid))),
+                          fixed_leads=tuple(f for f in req.fixed_leads if f != fid))
         st.rerun()
     if c3.button(tr("ws.fac.dismiss"), key="fac_dismiss"):
         st.session_state.pop("clicked_facility", None)

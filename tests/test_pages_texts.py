@@ -139,8 +139,7 @@ def test_no_raw_key_or_placeholder_on_any_page(city, lang, uploaded, tmp_path, m
         at.button(key="plan_run").click().run()
         assert at.session_state["plan_infeasible"] is not None
         seen[f"{city}/{lang}/refused · plan"] = problems(at)
-        ws.set_request(designated_leads=(DESIGNATION,), g5_waivers=WAIVERS)
-        ws.request_revision += 1
+        ws.change_request(designated_leads=(DESIGNATION,), g5_waivers=WAIVERS)
         at.run()
     at.button(key="plan_run").click().run()
     assert ws.plan is not None, at.session_state["plan_infeasible"]

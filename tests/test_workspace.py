@@ -328,3 +328,13 @@ def test_export_files_carry_the_edited_plan(ws, tmp_path, adjacency):
     # the moved unit is counted in G1's population
     summary = pd.read_excel(xlsx, sheet_name="Summary")
     assert summary.loc[summary["grid"] == "G1", "population"].iloc[0] == ws.figures("en").grids.loc["G1", "population"]
+
+
+def test_a_request_changed_outside_its_widgets_tells_them(ws):
+    # The widgets change the request with set_request (they show it already); a button or a
+    # taken suggestion uses change_request, and the widgets re-read the request.
+    before = ws.request_revision
+    ws.set_request(k=3)
+    assert (ws.request.k, ws.request_revision) == (3, before)
+    ws.change_request(k=5, balance=0.2)
+    assert (ws.request.k, ws.request.balance, ws.request_revision) == (5, 0.2, before + 1)
