@@ -116,7 +116,8 @@ def choose(page, label: str, option: str) -> None:
 
 def open_app(page, url: str) -> None:
     """Open the dashboard at ``url`` and wait until its navigation is drawn."""
-    open_app(page, url)
+    page.goto(url, wait_until="domcontentloaded")
+    page.get_by_test_id("stSidebarNav").wait_for(timeout=TIMEOUT)
 
 
 def nav(page, title: str) -> None:
