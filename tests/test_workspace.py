@@ -338,3 +338,18 @@ def test_a_request_changed_outside_its_widgets_tells_them(ws):
     assert (ws.request.k, ws.request_revision) == (3, before)
     ws.change_request(k=5, balance=0.2)
     assert (ws.request.k, ws.request.balance, ws.request_revision) == (5, 0.2, before + 1)
+
+
+def test_figures_carry_a_key_that_follows_the_travel_model(ws):
+    # Maps drawn from the figures are cached under their key: a slower travel model without a
+    # re-plan gives other travel times, so it must give another key (and another map).
+    from dataclasses import replace as _replace
+
+    assert ws.run().ok
+    first = ws.figures("zh")
+    assert first.key and ws.figures("zh").key == first.key
+    assert ws.figures("en").key != first.key
+    ws.set_request(cost=_replace(ws.request.cost, speed_kmh=ws.request.cost.speed_kmh / 2))
+    slower = ws.figures("zh")
+    assert slower.key != first.key
+    assert slower.units["t_lead"].mean() > first.units["t_lead"].mean()
