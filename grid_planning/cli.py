@@ -457,10 +457,13 @@ def _add_export(subparsers: argparse._SubParsersAction) -> argparse.ArgumentPars
 
 def plan_costs(layers, plan):
     """Travel costs for a plan read from a file: the plan's own travel model (its ``cost``
-    parameters); ``roads`` falls back to straight lines since the file holds no roads."""
+    parameters) to the facilities it works with (the file's layers are the city as loaded; its
+    what-if edits are applied again, as the dashboard does); ``roads`` falls back to straight
+    lines since the file holds no roads."""
     import dataclasses
 
     from grid_planning.costs import CostParams, travel_costs
+    from grid_planning.plan import apply_facility_edits
 
     stored = plan.param_map.get("cost") or {}
     names = {f.name for f in dataclasses.fields(CostParams)}
@@ -471,7 +474,8 @@ def plan_costs(layers, plan):
         params = CostParams(**kwargs)
     except (TypeError, ValueError):
         params = CostParams()
-    return travel_costs(layers, params)
+    facilities = apply_facility_edits(layers.facilities, plan.edits) if plan.edits else None
+    return travel_costs(layers, params, facilities)
 
 
 def _cmd_export(args: argparse.Namespace) -> int:

@@ -8,6 +8,7 @@ import sys
 import zipfile
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from export_fixtures import HOSTILE_FACILITIES, hostile_city, hostile_plan
 from PIL import Image
@@ -87,3 +88,33 @@ def test_export_refuses_missing_file_and_options(tmp_path, capsys):
     assert "--format" in capsys.readouterr().err
     assert main(["export", "x.gpkg", "--format", "docx", "--out", "y"]) == 2  # argparse choices
     assert not (tmp_path / "x.xlsx").exists()
+
+
+def test_export_of_a_plan_with_a_planned_hospital_matches_the_dashboard(tmp_path):
+    """A what-if hospital's travel times come from the plan file too: the command's tables are the
+    dashboard's (the file holds the city as loaded plus the edit; the command re-applies it)."""
+    from plan_fixtures import X0, Y0, make_layers
+    from pyproj import Transformer
+
+    from grid_planning.planner import PlanRequest
+    from grid_planning.workspace import Workspace
+
+    ws = Workspace(make_layers(), request=PlanRequest(k=2))
+    assert ws.run().ok
+    lon, lat = Transformer.from_crs("EPSG:32650", 4326, always_xy=True).transform(X0 + 500, Y0 + 3500)
+    fid, result = ws.add_facility("规划医院", lon, lat, level="tertiary", type_="general", beds=600)
+    assert result is not None and result.ok
+    assert fid in set(ws.plan.leads)  # it leads a grid: every unit there needs its travel time
+
+    plan_path = tmp_path / "plan.gpkg"
+    plan_path.write_bytes(ws.export_bytes("gpkg", "en"))
+    out = tmp_path / "tables.csv.zip"
+    assert main(["export", str(plan_path), "--format", "csv", "--out", str(out), "--lang", "en"]) == 0
+    ours = zipfile.ZipFile(io.BytesIO(ws.export_bytes("csv", "en")))
+    theirs = zipfile.ZipFile(out)
+    assert sorted(ours.namelist()) == sorted(theirs.namelist())
+    for name in ours.namelist():
+        assert theirs.read(name) == ours.read(name), name
+    units = pd.read_csv(io.BytesIO(theirs.read("units.csv")), encoding="utf-8-sig")
+    assert units["Minutes to lead"].notna().all() and len(units) == 16
+    assert any("规划医院" in theirs.read(n).decode("utf-8-sig") for n in theirs.namelist())
