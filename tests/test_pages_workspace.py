@@ -7,6 +7,7 @@ are cached by ``st.cache_resource`` and the costs module, so later runs only re-
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -417,3 +418,28 @@ def test_a_refusal_s_option_is_taken_on_the_page_with_its_reason(tmp_path):
     assert at.number_input(key="plan_k").value == 2
     # The checks pass, the exceptions shown with their reason (never silently).
     assert not [c for c in ws.figures("en").checks if c.status == "fail"]
+
+
+def test_first_visit_judges_the_balance_once(monkeypatch):
+    """A new workspace starts balanced at the tolerance its first request was judged to meet, and
+    the plan page's balance note shows that same advice: one judgement (a few planning runs), not
+    two on a city's first visit."""
+    import streamlit as st
+
+    import grid_planning.workspace as workspace_module
+
+    judged = []
+    real = workspace_module.suggest_balance
+
+    def counted(*args, **kwargs):
+        judged.append(args[1])
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(workspace_module, "suggest_balance", counted)
+    st.cache_resource.clear()  # a server that has not seen the city yet
+    at = _open()
+    assert len(judged) == 1, judged
+    ws = _ws(at)
+    assert ws.request.balance is not None  # the sample city meets a tolerance at its first k
+    note = re.sub(r"\s", "", " ".join(c.value for c in at.caption))
+    assert f"±{ws.request.balance:.0%},thetightestthiscitymeets" in note, note
