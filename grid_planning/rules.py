@@ -56,10 +56,20 @@ def _mask(fac: pd.DataFrame, values: np.ndarray) -> pd.Series:
     return pd.Series(np.asarray(values, dtype=bool), index=fac.index)
 
 
+#: ``parent_id`` texts that name no parent (empty cells as spreadsheets and pandas write them).
+_NO_PARENT = frozenset({"", "nan", "none", "<na>"})
+
+
+def names_parent(value: object) -> bool:
+    """Whether one ``parent_id`` cell names a parent institution (the row is then a campus)."""
+    if value is None or (not isinstance(value, str) and pd.isna(value)):
+        return False
+    return str(value).strip().lower() not in _NO_PARENT
+
+
 def is_campus(fac: pd.DataFrame) -> pd.Series:
     """Rows that are a campus of another institution (``parent_id`` set): never a separate lead."""
-    parent = np.array([str(v).strip().lower() for v in _values(fac, "parent_id")], dtype=object)
-    return _mask(fac, ~np.isin(parent, ["", "nan", "none"]))
+    return _mask(fac, np.array([names_parent(v) for v in _values(fac, "parent_id")], dtype=bool))
 
 
 def g4_eligible(fac: pd.DataFrame) -> pd.Series:
@@ -103,8 +113,7 @@ def g4_ineligible_fields(row: pd.Series | dict, *, outside: bool = False) -> lis
         fields.append("type")
     if str(get("owner_level", "")) not in LEAD_OWNER_LEVELS:
         fields.append("owner_level")
-    parent = str(get("parent_id", "") or "").strip()
-    if parent and parent.lower() != "nan":
+    if names_parent(get("parent_id")):
         fields.append("parent_id")
     if outside:
         fields.append("location")

@@ -1,5 +1,6 @@
 """Vocabulary: aliases and value normalisation, Chinese and English."""
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -65,3 +66,16 @@ def test_eligible_leads_exclude_provincial_specialty_and_campuses():
     assert rules.g4_eligible(df).tolist() == [True, True, False, False, False, False]
     assert rules.g5_qualifies(pd.DataFrame({"level": ["secondary", "other", "secondary"],
                                         "type": ["general", "nursing", "specialty"]})).tolist() == [True, True, False]
+
+
+def test_campus_is_one_rule_for_the_plan_and_for_the_reason_given():
+    """Whether a row names a parent institution is decided once: the eligibility mask and the
+    fields a refusal names agree on every way a file leaves it empty, and on a real parent."""
+    values = ["", None, np.nan, pd.NA, "nan", "None", " none ", "H1", " H2 ", "0"]
+    df = pd.DataFrame({"level": "tertiary", "type": "general", "owner_level": "municipal",
+                       "parent_id": pd.Series(values, dtype=object)})
+    campus = rules.is_campus(df).tolist()
+    assert campus == [False] * 7 + [True] * 3
+    named = ["parent_id" in rules.g4_ineligible_fields(row) for _, row in df.iterrows()]
+    assert named == campus
+    assert rules.g4_eligible(df).tolist() == [not c for c in campus]
