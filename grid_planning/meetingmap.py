@@ -48,6 +48,7 @@ from grid_planning.mapview import display_geojson
 from grid_planning.metrics import unit_grids
 from grid_planning.offline import VENDOR_URL
 from grid_planning.planmap import (
+    dissolve,
     grid_borders,
     grid_collection,
     grid_label_points,
@@ -151,7 +152,7 @@ def flow_data(layers: Any, changes: pd.DataFrame, colours: Mapping[str, str], la
             parts = parts[~shapely.is_empty(parts)]
             if not len(parts):
                 continue
-            shape = shapely.set_precision(shapely.coverage_union_all(parts), 1e-5)
+            shape = dissolve(parts)
             first = sub.iloc[0]
             src_text = f"{first['from_grid']} · {first['from_lead_name']}" if src else t("meeting.changes.unassigned", lang)
             dst_text = f"{first['to_grid']} · {first['to_lead_name']}" if dst else t("meeting.changes.unassigned", lang)

@@ -178,7 +178,7 @@ def grid_collection(display: UnitDisplay, labels: np.ndarray, grids: Sequence[st
         parts = display.geoms[(labels == grid) & ~shapely.is_empty(display.geoms)]
         if not len(parts):
             continue
-        shape = _dissolve(parts)
+        shape = dissolve(parts)
         if shape.is_empty:
             continue
         geom = json.loads(shapely.to_geojson(shape))
@@ -187,18 +187,31 @@ def grid_collection(display: UnitDisplay, labels: np.ndarray, grids: Sequence[st
     return {"type": "FeatureCollection", "features": feats}
 
 
-def _dissolve(parts: np.ndarray):
-    """The union of a grid's display polygons, rounded to ~1 m. A coverage union is exact and
-    fast when the units tile the grid; units that do not (overlaps, a repaired bowtie touching
-    itself at a point) make it fail or come out invalid, and the robust union is used instead."""
+def dissolve(parts: np.ndarray, grid_size: float | None = 1e-5):
+    """The union of some units' polygons (a grid, the units that changed grid): the one way
+    every map and print dissolves units.
+
+    A coverage union is exact and fast when the units tile the area; units that do not
+    (overlaps, a repaired bowtie touching itself at a point) make it fail or come out invalid,
+    and the robust union is used instead.
+
+    Parameters
+    ----------
+    parts : array of shapely geometries
+    grid_size : float or None
+        Precision of the result in the parts' units (default ~1 m for WGS84 display geometry);
+        None keeps full precision (metric print geometry).
+    """
+    def rounded(shape, mode: str = "valid_output"):
+        return shape if grid_size is None else shapely.set_precision(shape, grid_size, mode=mode)
+
     try:
         shape = shapely.coverage_union_all(parts)
         if shape.is_valid:
-            return shapely.set_precision(shape, 1e-5)
+            return rounded(shape)
     except shapely.errors.GEOSException:
         pass
-    shape = shapely.make_valid(shapely.union_all(shapely.make_valid(parts)))
-    return shapely.set_precision(shape, 1e-5, mode="pointwise")
+    return rounded(shapely.make_valid(shapely.union_all(shapely.make_valid(parts))), "pointwise")
 
 
 def _clean(v: object) -> object:

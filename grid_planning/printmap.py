@@ -36,7 +36,7 @@ from grid_planning.i18n import DEFAULT_LANGUAGE, t
 from grid_planning.mapview import LEVEL_RADIUS, TYPE_COLOURS
 from grid_planning.metrics import unit_grids
 from grid_planning.numfmt import integer
-from grid_planning.planmap import grid_colours, plan_facilities, short_name
+from grid_planning.planmap import dissolve, grid_colours, plan_facilities, short_name
 from grid_planning.textsafe import terminal_text
 
 #: Paper sizes in millimetres (portrait width, height).
@@ -135,9 +135,7 @@ def map_data(layers: Any, plan: Any) -> MapData:
     for g in grids:
         mask = labels == g
         parts = geoms[mask]
-        shape = shapely.coverage_union_all(parts) if len(parts) else shapely.Polygon()
-        if not shape.is_valid:
-            shape = shapely.make_valid(shape)
+        shape = dissolve(parts, grid_size=None) if len(parts) else shapely.Polygon()
         lead = str(plan.leads[g])
         lead_name = names.get(lead, lead)
         rows.append({"grid_id": g, "colour": colours[g], "lead_id": lead, "lead_name": lead_name,
