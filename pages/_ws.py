@@ -118,20 +118,13 @@ def current_user() -> User:
     return identify(info, headers)
 
 
-def error_text(exc: Exception) -> str:
-    """A planner-facing sentence for any error the library raises with a catalogue key."""
-    if isinstance(exc, CatalogueError):
-        return exc.message(lang())
-    return tr("app.error", detail=str(exc))
-
-
 @contextlib.contextmanager
 def action() -> Iterator[None]:
     """Run one planner action; a refused action shows why (never a traceback)."""
     try:
         yield
     except (CatalogueError, ValueError, KeyError) as exc:
-        st.error(md_text(error_text(exc)))
+        st.error(markdown_message(exc, lang()))
 
 
 def require_plan(ws: Workspace) -> bool:

@@ -364,8 +364,9 @@ def test_a_refusal_s_option_is_taken_on_the_page_with_its_reason(tmp_path):
     sidebar shows the changed request."""
     from awkward_cities import pilot_city
 
-    from grid_planning.i18n import t
+    from grid_planning.team import markdown_message
     from grid_planning.ui_state import load_uploads
+    from grid_planning.workspace import WorkspaceError
 
     units, facilities = pilot_city(tmp_path, "streets")
     uploaded = load_uploads(
@@ -396,7 +397,7 @@ def test_a_refusal_s_option_is_taken_on_the_page_with_its_reason(tmp_path):
     apply[0].click()  # no reasons: refused, nothing changes
     _ok(at.run())
     assert ws.plan is None and ws.request.designated_leads == ()
-    refused = escape_markdown(t("workspace.error.reason_required", "en", rule="G4"))
+    refused = markdown_message(WorkspaceError("reason_required", rule="G4"), "en")
     assert any(refused in e.value for e in at.error)
 
     reasons = {"G4": "市政府文件指定该院牵头第二网格", "G5": "接续性医疗机构跨网格提供服务"}
@@ -404,7 +405,7 @@ def test_a_refusal_s_option_is_taken_on_the_page_with_its_reason(tmp_path):
     [b for b in at.button if b.label == _tr("ws.opt.apply")][0].click()
     _ok(at.run())  # the G5 reason still missing: refused
     assert ws.plan is None
-    assert any(escape_markdown(t("workspace.error.reason_required", "en", rule="G5")) in e.value for e in at.error)
+    assert any(markdown_message(WorkspaceError("reason_required", rule="G5"), "en") in e.value for e in at.error)
     at.text_input(key="plan_option_reason_0_G5").set_value(reasons["G5"])
     [b for b in at.button if b.label == _tr("ws.opt.apply")][0].click()
     _ok(at.run())

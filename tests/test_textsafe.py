@@ -212,3 +212,18 @@ def test_sheet_name_is_valid_for_excel():
     assert sheet_name("a" * 40) == "a" * 31
     assert sheet_name("x[1]:*?/\\") == "x_1______"
     assert sheet_name("") == "_" and sheet_name("\x1b[2J") == "_"
+
+
+def test_error_messages_escape_the_user_s_text_and_keep_the_catalogue_s():
+    """Every error a page shows goes through team.markdown_message: the catalogue sentence as
+    written, the names in it (typed by a user) escaped, an uncatalogued error escaped whole."""
+    from grid_planning.team import markdown_message
+    from grid_planning.textsafe import escape_markdown
+    from grid_planning.workspace import WorkspaceError
+
+    name = "**院** ![x](http://203.0.113.9/x.png) <b>"
+    text = markdown_message(WorkspaceError("lead_unit", unit="U1", grid="G1", name=name), "en")
+    assert text.startswith("Unit U1 holds the lead hospital of G1 (")
+    assert escape_markdown(name) in text and name not in text
+    plain = markdown_message(ValueError("bad *value* [here](http://203.0.113.9)"), "en")
+    assert "*value*" not in plain and "](http" not in plain
