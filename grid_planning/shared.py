@@ -10,8 +10,9 @@ once while other sessions asking for it wait, and keeps a bounded number of resu
 :func:`memo` keeps a value derived from one object (a plan's digest, a city's display geometry)
 as long as that object lives.
 
-Used by :meth:`grid_planning.workspace.Workspace.figures` (figures and policy checks) and by the
-pages' map display (``pages._common.show_map``: rendered maps).
+Used by :meth:`grid_planning.workspace.Workspace.run` (plans), :meth:`~grid_planning.workspace.
+Workspace.figures` (figures and policy checks) and by the pages' map display
+(``pages._common.show_map``: rendered maps).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from typing import Any, Generic, TypeVar
 
+import numpy as np
 import pandas as pd
 
 #: Plan parameters that do not change what is drawn (the moment it was made, how long it took).
@@ -82,6 +84,23 @@ def _digest(plan: Any) -> str:
     rest = [plan.locks, plan.exceptions, plan.edits, plan.checklist]
     h.update(json.dumps([repr(r) for r in rest] + [params], sort_keys=True, default=repr).encode())
     return h.hexdigest()
+
+
+def costs_digest(costs: Any) -> str | None:
+    """A digest of a travel-cost matrix's content (minutes, unit and facility ids, mode), memoised
+    per matrix object; None for a cost source that is not a
+    :class:`~grid_planning.costs.CostMatrix` (nothing is shared on it)."""
+    if getattr(costs, "minutes", None) is None:
+        return None
+
+    def compute() -> str:
+        h = hashlib.sha256(np.ascontiguousarray(costs.minutes).tobytes())
+        for ids in (costs.unit_ids, costs.facility_ids):
+            h.update(json.dumps([str(i) for i in ids], ensure_ascii=False).encode("utf-8"))
+        h.update(str(costs.mode).encode())
+        return h.hexdigest()
+
+    return memo(costs, ("digest",), compute)
 
 
 def content_key(kind: str, *parts: object) -> str:

@@ -30,6 +30,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
 from typing import Any
 
 import geopandas as gpd
@@ -56,7 +57,7 @@ from grid_planning.planner import (
     suggest_balance,
 )
 from grid_planning.scenarios import ScenarioStore, changed_parts, grid_outlines, layer_fingerprints
-from grid_planning.shared import SharedCache, content_key, plan_digest
+from grid_planning.shared import SharedCache, content_key, costs_digest, plan_digest
 
 #: Signature of a cost provider: ``(layers, params, facilities or None) -> CostMatrix``, as
 #: :func:`grid_planning.costs.travel_costs` (the default, cached per fingerprint). ``facilities`` is
@@ -69,6 +70,10 @@ Progress = Callable[[float, str], None]
 HISTORY_LIMIT = 50
 #: Figures of recent plans, shared by every workspace of the process (the sessions of a server).
 SHARED_FIGURES: SharedCache = SharedCache(max_entries=32)
+#: Results of recent planning runs by content (city, request, travel costs): the planner gives
+#: the same result for the same input, so sessions that ask for it at once wait for one run
+#: instead of queueing twenty on the server's one interpreter (:meth:`Workspace.run`).
+SHARED_PLANS: SharedCache = SharedCache(max_entries=32)
 
 
 class WorkspaceError(CatalogueError):
@@ -254,7 +259,18 @@ class Workspace:
         """
         request = self._request_for(self.plan, self.edits)
         self.request = request
-        result = plan_city(self.layers, request, costs=self.costs(), progress=progress)
+        costs = self.costs()
+        digest = costs_digest(costs)
+        if digest is None:
+            result = plan_city(self.layers, request, costs=costs, progress=progress)
+        else:
+            key = content_key("plan_city", self.layers.fingerprint(), self.layers.name, repr(request),
+                              digest)
+            result = SHARED_PLANS.get(
+                key, lambda: plan_city(self.layers, request, costs=costs, progress=progress))
+            if result.ok:  # this planner's plan, made now (the shared run may be older)
+                result = replace(result, plan=result.plan.with_params(
+                    created=datetime.now(UTC).isoformat(timespec="seconds")))
         self.last_result = result
         if result.ok:
             self._push("run", result.plan, k=result.plan.k)

@@ -353,3 +353,40 @@ def test_figures_carry_a_key_that_follows_the_travel_model(ws):
     slower = ws.figures("zh")
     assert slower.key != first.key
     assert slower.units["t_lead"].mean() > first.units["t_lead"].mean()
+
+
+def test_sessions_asking_the_same_plan_share_one_run(city, monkeypatch):
+    """Twenty planners clicking "run" with the same request on the same city wait for one planning
+    run (it is deterministic), each gets the plan stamped with its own time; another request, a
+    what-if edit or other travel costs are planned anew."""
+    import grid_planning.workspace as workspace_module
+    from grid_planning.costs import CostParams
+
+    workspace_module.SHARED_PLANS.clear()
+    runs = []
+    real = workspace_module.plan_city
+
+    def counted(layers, request, **kwargs):
+        runs.append(request.k)
+        return real(layers, request, **kwargs)
+
+    monkeypatch.setattr(workspace_module, "plan_city", counted)
+    a, b = Workspace(city, request=PlanRequest(k=3)), Workspace(city, request=PlanRequest(k=3))
+    first, second = a.run(), b.run()
+    assert runs == [3]
+    assert second.plan.assignment.equals(first.plan.assignment)
+    assert second.plan.leads.equals(first.plan.leads)
+    assert second.plan is not first.plan and "created" in second.plan.param_map
+    b.set_request(k=5)
+    assert b.run().ok and runs == [3, 5]
+    b.set_request(k=3, cost=CostParams(mode="straight", speed_kmh=20.0))
+    assert b.run().ok and runs == [3, 5, 3]
+    assert b.plan.param_map["cost"]["speed_kmh"] == 20.0
+    # A session's hand edit leaves the other's plan as it was (plans are values).
+    before = a.plan.assignment.copy()
+    lead_units = set(facility_units(a.layers, a.effective_layers().facilities).to_numpy())
+    unit = next(u for u in a.plan.assignment.index if u not in lead_units and a.plan.assignment[u] == "G1")
+    b2 = Workspace(city, request=PlanRequest(k=3))
+    b2.run()
+    b2.move("G2", [unit])
+    assert runs == [3, 5, 3] and a.plan.assignment.equals(before)
