@@ -48,8 +48,10 @@ PAGES: list[tuple[str, list[tuple[str, str, bool]]]] = [
 
 LANGUAGE_LABELS = {"zh": "中文", "en": "English"}
 
-if LANG not in st.session_state:
-    st.session_state[LANG] = "zh"
+# Written back on every run, before the radio: the first session of a freshly started server runs
+# app.py once before the navigation is registered, so the radio's id (Streamlit hashes the page into
+# it) changes on the next run and the language chosen on that first click would fall back to Chinese.
+st.session_state[LANG] = lang()
 # The label must not change with the language: Streamlit identifies a widget by its label too, so a
 # label that follows the choice makes a new widget that falls back to Chinese on the very click that
 # chose English. The label is bilingual anyway.
