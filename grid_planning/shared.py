@@ -131,10 +131,12 @@ class SharedCache(Generic[T]):
         self._lock = threading.Lock()
         self._computing: dict[Hashable, threading.Lock] = {}
 
-    def get(self, key: Hashable, compute: Callable[[], T]) -> T:
+    def get(self, key: Hashable, compute: Callable[[], T],
+            keep: Callable[[T], bool] | None = None) -> T:
         """The value under ``key``, computed by ``compute()`` if no session has done it yet.
 
-        An exception from ``compute`` reaches the caller and nothing is kept.
+        An exception from ``compute`` reaches the caller and nothing is kept; neither is a value
+        ``keep`` rejects (a session waiting for it then computes its own).
         """
         with self._lock:
             if key in self._values:
@@ -153,9 +155,10 @@ class SharedCache(Generic[T]):
                     self._computing.pop(key, None)
                 raise
             with self._lock:
-                self._values[key] = value
-                while len(self._values) > self.max_entries:
-                    self._values.popitem(last=False)
+                if keep is None or keep(value):
+                    self._values[key] = value
+                    while len(self._values) > self.max_entries:
+                        self._values.popitem(last=False)
                 self._computing.pop(key, None)
             return value
 

@@ -28,6 +28,7 @@ shows a sentence, never a traceback.
 from __future__ import annotations
 
 import dataclasses
+import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
@@ -264,17 +265,42 @@ class Workspace:
         if digest is None:
             result = plan_city(self.layers, request, costs=costs, progress=progress)
         else:
-            key = content_key("plan_city", self.layers.fingerprint(), self.layers.name, repr(request),
-                              digest)
-            result = SHARED_PLANS.get(
-                key, lambda: plan_city(self.layers, request, costs=costs, progress=progress))
-            if result.ok:  # this planner's plan, made now (the shared run may be older)
-                result = replace(result, plan=result.plan.with_params(
-                    created=datetime.now(UTC).isoformat(timespec="seconds")))
+            result = self._shared_run(request, costs, digest, progress)
         self.last_result = result
         if result.ok:
             self._push("run", result.plan, k=result.plan.k)
         return result
+
+    def _shared_run(self, request: PlanRequest, costs: CostMatrix, digest: str,
+                    progress: Progress | None) -> PlanResult:
+        """:func:`plan_city` through :data:`SHARED_PLANS`. Only plans are kept: a refusal may rest
+        on a time limit under load, and asking again must try again. The run goes on for the
+        sessions waiting on it when this session's progress display is interrupted (the planner
+        clicked elsewhere); the interruption reaches this session afterwards."""
+        interrupted: list[BaseException] = []
+
+        def report(fraction: float, message: str) -> None:
+            if progress is not None and not interrupted:
+                try:
+                    progress(fraction, message)
+                except BaseException as exc:  # noqa: BLE001 - Streamlit's stop/rerun, re-raised below
+                    interrupted.append(exc)
+
+        key = content_key("plan_city", self.layers.fingerprint(), self.layers.name, repr(request),
+                          digest)
+        t0 = time.perf_counter()
+        result = SHARED_PLANS.get(key, lambda: plan_city(self.layers, request, costs=costs,
+                                                         progress=report),
+                                  keep=lambda r: r.ok)
+        if interrupted:
+            raise interrupted[0]
+        # This planner's result: made now, in the time they waited (the shared run may be older);
+        # its own stats dict, the shared one left as it was.
+        stats = {**result.stats, "seconds": time.perf_counter() - t0}
+        if not result.ok:
+            return replace(result, stats=stats)
+        plan = result.plan.with_params(created=datetime.now(UTC).isoformat(timespec="seconds"))
+        return replace(result, plan=plan, stats=stats)
 
     def replan(self, progress: Progress | None = None) -> PlanResult:
         """Re-plan from the current plan, keeping its locks, exceptions, edits and checklist."""

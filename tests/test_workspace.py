@@ -390,3 +390,55 @@ def test_sessions_asking_the_same_plan_share_one_run(city, monkeypatch):
     b2.run()
     b2.move("G2", [unit])
     assert runs == [3, 5, 3] and a.plan.assignment.equals(before)
+
+
+def test_shared_runs_keep_plans_not_refusals_and_survive_an_interrupted_display(monkeypatch):
+    """A refusal is asked again, never served from the cache (it may rest on a time limit under
+    load); a session whose progress display is interrupted (Streamlit stops its run when the
+    planner clicks elsewhere) gets the interruption, and the sessions waiting get the plan."""
+    from plan_fixtures import make_layers
+
+    import grid_planning.workspace as workspace_module
+
+    workspace_module.SHARED_PLANS.clear()
+    runs = []
+    real = workspace_module.plan_city
+
+    def counted(layers, request, **kwargs):
+        runs.append(request.k)
+        return real(layers, request, **kwargs)
+
+    monkeypatch.setattr(workspace_module, "plan_city", counted)
+    city = make_layers()  # two eligible leads: k = 3 is refused
+    assert not Workspace(city, request=PlanRequest(k=3)).run().ok
+    assert not Workspace(city, request=PlanRequest(k=3)).run().ok
+    assert runs == [3, 3]
+
+    class Stopped(BaseException):  # what Streamlit raises in a stopped script run
+        pass
+
+    def interrupted(fraction, message):
+        raise Stopped
+
+    with pytest.raises(Stopped):
+        Workspace(city, request=PlanRequest(k=2)).run(progress=interrupted)
+    waiting = Workspace(city, request=PlanRequest(k=2))
+    result = waiting.run()
+    assert result.ok and runs == [3, 3, 2]  # the interrupted session's run was finished and kept
+    assert result.stats["seconds"] < 1.0  # the time this planner waited, not the shared run's
+
+
+def test_shared_cache_keeps_only_what_it_is_told_to():
+    from grid_planning.shared import SharedCache
+
+    cache: SharedCache = SharedCache(max_entries=4)
+    made = []
+
+    def make(value):
+        made.append(value)
+        return value
+
+    assert cache.get("a", lambda: make(-1), keep=lambda v: v > 0) == -1
+    assert cache.get("a", lambda: make(1), keep=lambda v: v > 0) == 1
+    assert cache.get("a", lambda: make(2), keep=lambda v: v > 0) == 1
+    assert made == [-1, 1] and len(cache) == 1
