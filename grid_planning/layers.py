@@ -738,7 +738,9 @@ def _read_facilities(
         gdf["district"] = _clean_text(gdf["district"])
     if "parent_id" in gdf.columns:
         # A campus names its parent institution; the parent must be in the same file.
-        parents = _ids_as_text(gdf["parent_id"]).replace("", None)
+        parents = _ids_as_text(gdf["parent_id"])
+        # Empty, "nan" or "None" name no parent (rules.names_parent, as the G4 rule reads it).
+        parents = parents.where(parents.map(rules.names_parent), None)
         orphan = parents.notna() & ~parents.isin(set(gdf["id"]))
         if orphan.any():
             for value, idx in parents[orphan].groupby(parents[orphan], sort=False).groups.items():

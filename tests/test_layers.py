@@ -791,3 +791,21 @@ def test_islands_are_listed_by_validation_and_shown_as_linked_in_the_checks(tmp_
     text = [c.message("en") for c in check_policy(city, plan) if c.code == "contiguity_islands"]
     assert text and "with 1 linked island" in text[0]
     assert json.dumps(city.index.links[["unit_a", "unit_b"]].values.tolist()) == '[["B", "I"]]'
+
+
+def test_a_parent_id_of_none_or_nan_text_names_no_parent(tmp_path):
+    """Spreadsheets write an empty cell as "None" or "nan": no parent, no "unknown parent" warning,
+    and the hospital may lead (the same reading as rules.names_parent)."""
+    from grid_planning import rules
+
+    text = (
+        GOOD_CSV.replace("id,name,", "id,parent_id,name,")
+        .replace("F1,", "F1,None,")
+        .replace("F2,", "F2, nan ,")
+        .replace("F3,", "F3,F1,")
+    )
+    fac, report = _facilities(tmp_path, text)
+    assert not [f for f in report.findings if f.code == "unknown_parent"]
+    assert pd.isna(fac.loc[0, "parent_id"]) and pd.isna(fac.loc[1, "parent_id"])
+    assert fac.loc[2, "parent_id"] == "F1"
+    assert rules.g4_eligible(fac).tolist()[:2] == [True, True]
