@@ -426,6 +426,9 @@ class LoadResult:
     load_after: tuple[float, float, float] | None = None
     external: list[str] = field(default_factory=list)
     nice_browsers: bool = False
+    #: With nice_browsers: whether the browsers' scheduling group was found at nice 19 (else
+    #: only the processes were niced, and the server still shares the CPU with them).
+    browsers_group_niced: bool | None = None
     #: Sessions at once in the observers' browser (0: none).
     n_observers: int = 0
     #: The loaded sessions clicked "run" at the same moment.
@@ -761,6 +764,27 @@ def pick_units(n: int) -> list[tuple[str, int, float, float]]:
     return [(str(units["id"].iloc[i]), round(pop[i]), float(ux[i]), float(uy[i])) for i in order]
 
 
+def browser_groups() -> dict[int, list[str]]:
+    """The scheduling group of every Chromium process below this one: pid -> the words of
+    ``/proc/PID/autogroup`` (``["/autogroup-123", "nice", "19"]``)."""
+    groups = {}
+    for pid in _tree(os.getpid(), _children_map())[1:]:
+        with contextlib.suppress(OSError):
+            if Path(f"/proc/{pid}/comm").read_text().strip().startswith("chrom"):
+                groups[pid] = Path(f"/proc/{pid}/autogroup").read_text().split()
+    return groups
+
+
+def _browser_group_niced() -> bool | None:
+    """Whether every Chromium process started so far is in a scheduling group at nice 19 (what
+    :func:`_niced_chromium` asks for; the kernel may refuse the write). None without autogroups
+    (plain nice values then apply)."""
+    if not Path("/proc/self/autogroup").exists():
+        return None
+    groups = browser_groups()
+    return bool(groups) and all(g[-1] == "19" for g in groups.values())
+
+
 @contextlib.contextmanager
 def _niced_chromium() -> Iterator[str]:
     """A wrapper that starts Chromium at the lowest CPU priority.
@@ -841,6 +865,9 @@ def run_load(url: str, *, sessions: int = 20, groups: Sequence[str] = tuple(STEP
         raise ValueError("observers need nice_browsers: otherwise every browser is an observer")
     if not 0 <= observers <= sessions:
         raise ValueError(f"observers must be between 0 and the {sessions} sessions")
+    ks = tuple(int(k) for k in ks)
+    if not ks or min(ks) < 2:
+        raise ValueError(f"ks must list numbers of grids of at least 2 (G2), got {list(ks)}")
     n_units = sessions + OBSERVER_ROUNDS * observers
     units = pick_units(n_units) if "move" in groups else [None] * n_units
     watched: list[int] = []
@@ -848,6 +875,8 @@ def run_load(url: str, *, sessions: int = 20, groups: Sequence[str] = tuple(STEP
     results: list[StepResult] = []
     external: list[str] = []
     frames_of: dict[int, Frames] = {}
+    lowered: list[bool | None] = []
+    loaded_end: list[float] = []
 
     async def main() -> float:
         from playwright.async_api import async_playwright
@@ -856,6 +885,8 @@ def run_load(url: str, *, sessions: int = 20, groups: Sequence[str] = tuple(STEP
             args = [*CHROMIUM_ARGS, f"--proxy-server={DEAD_PROXY}"]
             with (_niced_chromium() if nice_browsers else contextlib.nullcontext(CHROMIUM)) as exe:
                 browser = await p.chromium.launch(executable_path=exe, args=args)
+            if nice_browsers:
+                lowered.append(_browser_group_niced())
             own = await p.chromium.launch(executable_path=CHROMIUM, args=args) if observers else None
             try:
                 with tempfile.TemporaryDirectory(prefix="bench_load_dl_") as out:
@@ -884,6 +915,7 @@ def run_load(url: str, *, sessions: int = 20, groups: Sequence[str] = tuple(STEP
                     t0 = time.monotonic()
                     gate.set()
                     await asyncio.gather(*loaded)
+                    loaded_end.append(time.monotonic())
                     loaded_done.set()
                     await asyncio.gather(*watching)
                     wall = time.monotonic() - t0
@@ -895,6 +927,11 @@ def run_load(url: str, *, sessions: int = 20, groups: Sequence[str] = tuple(STEP
                     await own.close()
 
     wall = asyncio.run(main())
+    # An observer's steps begun once the loaded sessions were done ran on an idle server.
+    late = {id(r) for r in results if r.session in watched and r.seconds is not None
+            and loaded_end and r.t0 > loaded_end[0]}
+    results = [r for r in results if id(r) not in late]
+    watched = [i for i in watched if any(r.session == i for r in results)]
     if timing_log is not None:
         marks = read_timing_log(timing_log)
         for r in results:
@@ -918,6 +955,7 @@ def run_load(url: str, *, sessions: int = 20, groups: Sequence[str] = tuple(STEP
         load_after=monitor.load_after,
         external=external,
         nice_browsers=nice_browsers,
+        browsers_group_niced=lowered[0] if lowered else None,
         observers=tuple(watched),
         n_observers=observers,
         burst=burst,
@@ -934,11 +972,19 @@ def _pct(values: Sequence[float], q: float) -> float:
     return ordered[max(0, math.ceil(q / 100 * len(ordered)) - 1)]
 
 
+def _priority(res: LoadResult) -> str:
+    if not res.nice_browsers:
+        return "same priority as the server"
+    if res.browsers_group_niced is False:
+        return "nice 19 in their own scheduling group only (NOT lowered: they still share the CPU with the server)"
+    return "nice 19 (the server first)"
+
+
 def report(res: LoadResult) -> str:
     """The figures as text: per-step table, targets with ratios, CPU split, errors."""
     lines = [
         f"sessions: {res.sessions}   browsers: "
-        f"{'nice 19 (the server first)' if res.nice_browsers else 'same priority as the server'}"
+        f"{_priority(res)}"
         f"{f', observers at normal priority ({len(res.observers)} sessions)' if res.observers else ''}"
         f"{', plan runs clicked together' if res.burst else ''}"
         f"{', k = ' + '/'.join(map(str, res.ks)) if res.ks != (4,) else ''}   "
