@@ -355,12 +355,10 @@ def test_figures_carry_a_key_that_follows_the_travel_model(ws):
     assert slower.units["t_lead"].mean() > first.units["t_lead"].mean()
 
 
-def test_sessions_asking_the_same_plan_share_one_run(city, monkeypatch):
-    """Twenty planners clicking "run" with the same request on the same city wait for one planning
-    run (it is deterministic), each gets the plan stamped with its own time; another request, a
-    what-if edit or other travel costs are planned anew."""
+@pytest.fixture
+def planning_runs(monkeypatch):
+    """The k of every planning run the workspaces start (none shared yet)."""
     import grid_planning.workspace as workspace_module
-    from grid_planning.costs import CostParams
 
     workspace_module.SHARED_PLANS.clear()
     runs = []
@@ -371,6 +369,16 @@ def test_sessions_asking_the_same_plan_share_one_run(city, monkeypatch):
         return real(layers, request, **kwargs)
 
     monkeypatch.setattr(workspace_module, "plan_city", counted)
+    return runs
+
+
+def test_sessions_asking_the_same_plan_share_one_run(city, planning_runs):
+    """Twenty planners clicking "run" with the same request on the same city wait for one planning
+    run (it is deterministic), each gets the plan stamped with its own time; another request, a
+    what-if edit or other travel costs are planned anew."""
+    from grid_planning.costs import CostParams
+
+    runs = planning_runs
     a, b = Workspace(city, request=PlanRequest(k=3)), Workspace(city, request=PlanRequest(k=3))
     first, second = a.run(), b.run()
     assert runs == [3]
@@ -392,23 +400,13 @@ def test_sessions_asking_the_same_plan_share_one_run(city, monkeypatch):
     assert runs == [3, 5, 3] and a.plan.assignment.equals(before)
 
 
-def test_shared_runs_keep_plans_not_refusals_and_survive_an_interrupted_display(monkeypatch):
+def test_shared_runs_keep_plans_not_refusals_and_survive_an_interrupted_display(planning_runs):
     """A refusal is asked again, never served from the cache (it may rest on a time limit under
     load); a session whose progress display is interrupted (Streamlit stops its run when the
     planner clicks elsewhere) gets the interruption, and the sessions waiting get the plan."""
     from plan_fixtures import make_layers
 
-    import grid_planning.workspace as workspace_module
-
-    workspace_module.SHARED_PLANS.clear()
-    runs = []
-    real = workspace_module.plan_city
-
-    def counted(layers, request, **kwargs):
-        runs.append(request.k)
-        return real(layers, request, **kwargs)
-
-    monkeypatch.setattr(workspace_module, "plan_city", counted)
+    runs = planning_runs
     city = make_layers()  # two eligible leads: k = 3 is refused
     assert not Workspace(city, request=PlanRequest(k=3)).run().ok
     assert not Workspace(city, request=PlanRequest(k=3)).run().ok
