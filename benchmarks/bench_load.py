@@ -764,6 +764,16 @@ def pick_units(n: int) -> list[tuple[str, int, float, float]]:
     return [(str(units["id"].iloc[i]), round(pop[i]), float(ux[i]), float(uy[i])) for i in order]
 
 
+def autogroups_apply() -> bool:
+    """Whether the kernel schedules this process in an autogroup (``/proc/self/autogroup`` names
+    one). It does not when autogrouping is off or the process sits in a CPU cgroup other than the
+    root (containers, CI runners): plain nice values apply then."""
+    try:
+        return bool(Path("/proc/self/autogroup").read_text().split())
+    except OSError:
+        return False
+
+
 def browser_groups() -> dict[int, list[str]]:
     """The scheduling group of every Chromium process below this one: pid -> the words of
     ``/proc/PID/autogroup`` (``["/autogroup-123", "nice", "19"]``)."""
@@ -771,7 +781,11 @@ def browser_groups() -> dict[int, list[str]]:
     for pid in _tree(os.getpid(), _children_map())[1:]:
         with contextlib.suppress(OSError):
             if Path(f"/proc/{pid}/comm").read_text().strip().startswith("chrom"):
-                groups[pid] = Path(f"/proc/{pid}/autogroup").read_text().split()
+                words = Path(f"/proc/{pid}/autogroup").read_text().split()
+                # The kernel prints nothing for a process that is exiting (Chromium starts
+                # short-lived helpers) or that sits in a CPU cgroup of its own: no group to judge.
+                if words:
+                    groups[pid] = words
     return groups
 
 
@@ -779,7 +793,7 @@ def _browser_group_niced() -> bool | None:
     """Whether every Chromium process started so far is in a scheduling group at nice 19 (what
     :func:`_niced_chromium` asks for; the kernel may refuse the write). None without autogroups
     (plain nice values then apply)."""
-    if not Path("/proc/self/autogroup").exists():
+    if not autogroups_apply():
         return None
     groups = browser_groups()
     return bool(groups) and all(g[-1] == "19" for g in groups.values())

@@ -27,7 +27,7 @@ def test_three_sessions_open_home_plan_and_move_without_errors():
                              observers=1, burst=True)
     report = bench.report(res)
     assert res.errors == [] and res.external == [], report
-    if Path("/proc/self/autogroup").exists():
+    if bench.autogroups_apply():
         assert res.browsers_group_niced is True and "(the server first)" in report, report
     assert res.observers and res.n_observers == 1, report
     for step in ("home", "plan_open", "plan_run", "select", "move"):
@@ -51,7 +51,7 @@ def test_three_sessions_open_home_plan_and_move_without_errors():
     assert "home p95 (s, server's own time)" in report
 
 
-@pytest.mark.skipif(not Path("/proc/self/autogroup").exists(), reason="no scheduler autogroups")
+@pytest.mark.skipif(not _bench().autogroups_apply(), reason="no scheduler autogroups here")
 def test_niced_browsers_are_niced_as_a_scheduling_group():
     """``--nice-browsers`` must put the browsers behind the server. Playwright starts Chromium in
     a session of its own, which the kernel schedules as its own group whatever the nice values
