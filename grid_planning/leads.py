@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import itertools
 import math
+from collections.abc import Iterator
 
 import numpy as np
 import scipy.sparse as sp
@@ -167,15 +168,7 @@ def _swap(dt, w, cur, required, free, cand_unit) -> tuple[list[int], float, int]
         out = [j for j in free if j not in cur]
         if not out:
             break
-        for i in cur:
-            if i in required:
-                continue
-            rest = [j for j in cur if j != i]
-            used = {int(cand_unit[j]) for j in rest}
-            opts = [j for j in out if int(cand_unit[j]) not in used]
-            if not opts:
-                continue
-            vals = swap_values(dt, w, rest, opts)
+        for i, opts, vals in _swaps(dt, w, cur, required, out, cand_unit):
             j = int(np.argmin(vals))
             if vals[j] < val - 1e-5 * max(val, 1.0) and (
                 best_move is None or vals[j] < best_move[2]
@@ -187,6 +180,20 @@ def _swap(dt, w, cur, required, free, cand_unit) -> tuple[list[int], float, int]
         cur[cur.index(i)] = j
         val = float(dt[cur].min(axis=0).astype(np.float64) @ w)
     return cur, val, it
+
+
+def _swaps(dt, w, leads, required, out, cand_unit) -> Iterator[tuple[int, list[int], np.ndarray]]:
+    """Every allowed single swap: for each lead ``i`` that is not required, the candidates of
+    ``out`` that may replace it (one lead per unit: not on a unit another lead holds) and the
+    weighted cost of each replacement."""
+    for i in leads:
+        if i in required:
+            continue
+        rest = [j for j in leads if j != i]
+        used = {int(cand_unit[j]) for j in rest}
+        opts = [j for j in out if int(cand_unit[j]) not in used]
+        if opts:
+            yield i, opts, swap_values(dt, w, rest, opts)
 
 
 def swap_values(dt: np.ndarray, w: np.ndarray, rest: list[int], opts: list[int]) -> np.ndarray:
@@ -229,15 +236,7 @@ def refine_leads(
     for _round in range(REFINE_ROUNDS):
         swaps: list[tuple[float, int, int]] = []
         out = [j for j in range(m) if j not in leads]
-        for i in leads:
-            if i in required:
-                continue
-            rest = [j for j in leads if j != i]
-            used = {int(cand_unit[j]) for j in rest}
-            opts = [j for j in out if int(cand_unit[j]) not in used]
-            if not opts:
-                continue
-            vals = swap_values(dt, w, rest, opts)
+        for i, opts, vals in _swaps(dt, w, leads, required, out, cand_unit):
             swaps += [(float(v), i, j) for v, j in zip(vals, opts, strict=True)]
         swaps.sort()
         best = None

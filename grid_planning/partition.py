@@ -143,34 +143,46 @@ class Partition:
             u = int(np.flatnonzero(clash)[0])
             raise LockError("on_other_lead", u, int(lock_grid[u]))
         pinned = np.where(lock_grid >= 0, lock_grid, pinned)
-        coo = self.coo
         for g in range(self.k):
             targets = np.flatnonzero(lock_grid == g)
             if not len(targets):
                 continue
-            # Node-weighted shortest paths: entering unit v costs its minutes to the lead (next to
-            # nothing for units already pinned to g); units pinned to other grids are impassable.
-            node_cost = np.where(pinned == g, 1e-6, self.dm[:, g] + 0.01)
-            blocked = (pinned >= 0) & (pinned != g)
-            keep = ~blocked[coo.col] & ~blocked[coo.row]
-            graph = sp.csr_matrix(
-                (node_cost[coo.col[keep]], (coo.row[keep], coo.col[keep])), shape=(self.n, self.n)
-            )
-            dist, pred = dijkstra(
-                graph, directed=True, indices=int(self.lead_units[g]), return_predecessors=True
-            )
+            dist, pred = self._lead_paths(g, pinned == g, (pinned >= 0) & (pinned != g))
             for u in targets:
                 if not np.isfinite(dist[u]):
                     raise LockError("unreachable", int(u), g)
-                v = int(u)
-                while v >= 0:
-                    if pinned[v] < 0:
-                        pinned[v] = g
-                    if v == self.lead_units[g]:
-                        break
-                    v = int(pred[v])
+                path = self._walk_to_lead(pred, int(u), g)
+                pinned[path] = np.where(pinned[path] < 0, g, pinned[path])
         self.base_pinned = pinned
         self.pinned = pinned.copy()
+
+    def _lead_paths(
+        self, g: int, own: np.ndarray, blocked: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Cheapest unit paths from grid ``g``'s lead unit (scipy's distances and predecessors).
+
+        Node-weighted: entering unit v costs its minutes to the lead, next to nothing for the
+        units in ``own`` (already the grid's); ``blocked`` units are impassable.
+        """
+        coo = self.coo
+        node_cost = np.where(own, 1e-6, self.dm[:, g] + 0.01)
+        keep = ~blocked[coo.col] & ~blocked[coo.row]
+        graph = sp.csr_matrix(
+            (node_cost[coo.col[keep]], (coo.row[keep], coo.col[keep])), shape=(self.n, self.n)
+        )
+        return dijkstra(
+            graph, directed=True, indices=int(self.lead_units[g]), return_predecessors=True
+        )
+
+    def _walk_to_lead(self, pred: np.ndarray, v: int, g: int) -> list[int]:
+        """The units from ``v`` back to grid ``g``'s lead unit along :meth:`_lead_paths`."""
+        path = []
+        while v >= 0:
+            path.append(v)
+            if v == self.lead_units[g]:
+                break
+            v = int(pred[v])
+        return path
 
     # ---- assignment and contiguity ----------------------------------------------------------------
     def assign(self, lam: np.ndarray) -> None:
@@ -404,29 +416,15 @@ class Partition:
         ]
         if not donors:
             return False
-        coo = self.coo
         blocked = (self.pinned >= 0) & (self.pinned != g)
         # Units holding another grid's only G5 member are not crossed either.
         blocked |= (self.g5 > 0) & (g5c[lab] - self.g5 <= 0) & (lab != g) & ~self.waived[lab]
-        keep = ~blocked[coo.col] & ~blocked[coo.row]
-        node_cost = np.where(lab == g, 1e-6, self.dm[:, g] + 0.01)
-        graph = sp.csr_matrix(
-            (node_cost[coo.col[keep]], (coo.row[keep], coo.col[keep])), shape=(self.n, self.n)
-        )
-        dist, pred = dijkstra(
-            graph, directed=True, indices=int(self.lead_units[g]), return_predecessors=True
-        )
+        dist, pred = self._lead_paths(g, lab == g, blocked)
         donors = [u for u in donors if np.isfinite(dist[u])]
         if not donors:
             return False
-        v = min(donors, key=lambda u: (dist[u], u))
-        path = []
         # Back to the lead itself, pinned for this round: later moves cannot cut the member off.
-        while v >= 0:
-            path.append(v)
-            if v == self.lead_units[g]:
-                break
-            v = int(pred[v])
+        path = self._walk_to_lead(pred, min(donors, key=lambda u: (dist[u], u)), g)
         lab[path] = g
         self.pinned[path] = g
         self.repair()
