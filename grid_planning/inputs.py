@@ -55,6 +55,7 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path, PurePosixPath
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 
 from grid_planning import schema
@@ -71,6 +72,9 @@ ARCHIVE_SUFFIXES = (".zip", ".7z", ".rar", ".tar", ".gz", ".tgz", ".bz2", ".xz",
 DBF_SNIFF_BYTES = 1 * MB
 #: Geometry is counted in batches of this many features (memory of one batch, not of the layer).
 VERTEX_BATCH = 20_000
+#: Widest header row a sheet may have. Cells right of the header's last heading are never read:
+#: a workbook of a few KB may declare 16,384 columns, which a reader would pad every row to.
+MAX_SHEET_COLUMNS = 1_000
 #: Fewest bytes one vertex takes in a file (``0,0 `` in KML; 16 bytes in binary formats): a file
 #: smaller than ``limit * bytes`` cannot hold more vertices than the limit, so it is not counted.
 _TEXT_BYTES_PER_VERTEX = 4
@@ -647,24 +651,64 @@ def _sheet_sublayers(path: Path) -> list[SubLayer]:
     try:
         out = []
         for sheet in book.worksheets:
-            header: tuple[str, ...] | None = None
+            header: tuple[str, ...] = ()
             has_data = False
-            for values in sheet.iter_rows(values_only=True):
-                if not any(v is not None and str(v).strip() for v in values):
-                    continue
-                if header is None:
-                    header = tuple("" if v is None else str(v).strip() for v in values)
-                    continue
-                has_data = True
-                break
-            out.append(
-                SubLayer(
-                    sheet.title, None if has_data else 0, None, header or (), path, sheet.title
-                )
-            )
+            rows = _sheet_rows(sheet)
+            found = next(rows, None)
+            if found is not None:
+                header = tuple("" if v is None else str(v).strip() for v in found[1])
+                has_data = next(rows, None) is not None
+            out.append(SubLayer(sheet.title, None if has_data else 0, None, header, path, sheet.title))
         return out
     finally:
         book.close()
+
+
+def _blank(values: tuple) -> bool:
+    if values.count(None) == len(values):  # the common case at C speed (gaps between rows)
+        return True
+    return not any(v is not None and str(v).strip() for v in values)
+
+
+def _sheet_rows(sheet) -> Iterator[tuple[int, tuple]]:
+    """The non-blank rows of a read-only worksheet, first the header (the first non-blank row),
+    as ``(row number, values)`` cut to the header's width.
+
+    Never as wide as the sheet says it is: ``reset_dimensions`` drops the declared size and the
+    header is looked for in the first :data:`MAX_SHEET_COLUMNS` + 1 columns only.
+
+    Raises
+    ------
+    InputError
+        ``too_many_columns`` when the header is wider than :data:`MAX_SHEET_COLUMNS`.
+    """
+    sheet.reset_dimensions()
+    header_row = width = None
+    gap = None  # openpyxl yields one shared tuple for every row missing from the file
+    for number, values in enumerate(
+        sheet.iter_rows(max_col=MAX_SHEET_COLUMNS + 1, values_only=True), start=1
+    ):
+        if values is gap:
+            continue
+        if _blank(values):
+            gap = values
+            continue
+        filled = [i for i, v in enumerate(values) if v is not None and str(v).strip()]
+        header_row, width = number, filled[-1] + 1
+        break
+    if header_row is None:
+        return
+    if width > MAX_SHEET_COLUMNS:
+        raise InputError("too_many_columns", limit=f"{MAX_SHEET_COLUMNS:,}")
+    rows = sheet.iter_rows(min_row=header_row, max_col=width, values_only=True)
+    gap = None
+    for number, values in enumerate(rows, start=header_row):
+        if values is gap:
+            continue
+        if _blank(values):
+            gap = values
+            continue
+        yield number, values
 
 
 def _plain_sublayers(path: Path, owned: bool, scratch, display: str | None) -> list[SubLayer]:
@@ -944,17 +988,122 @@ def _tidy_table(df: pd.DataFrame, encoding: str) -> pd.DataFrame:
     return df
 
 
+def _sheet_header(values: tuple) -> list[str]:
+    """Column names as pandas gives them (``Unnamed: i`` for a blank heading, ``a.1`` for a
+    second ``a``), so that a sheet reads like the same table saved as CSV."""
+    names: list[str] = []
+    seen: dict[str, int] = {}
+    for i, v in enumerate(values):
+        name = str(v).strip() if v is not None and str(v).strip() else f"Unnamed: {i}"
+        base = name
+        while name in seen:
+            seen[base] += 1
+            name = f"{base}.{seen[base]}"
+        seen[name] = 0
+        names.append(name)
+    return names
+
+
+def _uncached_formulas(sub: SubLayer, saved: dict[int, tuple], first: int, width: int) -> list[str]:
+    """Up to five cells (``"E2"``) from row ``first`` on that hold a formula with no saved result
+    (a workbook written by a script or a web export, never opened in Excel): read as results
+    they are blank. ``saved`` maps row numbers to the values read as results."""
+    import openpyxl
+    from openpyxl.utils import get_column_letter
+    from openpyxl.worksheet.formula import ArrayFormula, DataTableFormula
+
+    book = openpyxl.load_workbook(sub.path, read_only=True, data_only=False, keep_links=False)
+    try:
+        sheet = book[sub.layer] if sub.layer is not None else book.worksheets[0]
+        sheet.reset_dimensions()
+        cells = []
+        blank = (None,) * width
+        for number, values in enumerate(
+            sheet.iter_rows(min_row=first, max_col=width, values_only=True), start=first
+        ):
+            for col, (cell, value) in enumerate(zip(values, saved.get(number, blank), strict=False), start=1):
+                formula = isinstance(cell, ArrayFormula | DataTableFormula) or (
+                    isinstance(cell, str) and cell.startswith("=")
+                )
+                if formula and value is None:
+                    cells.append(f"{get_column_letter(col)}{number}")
+            if len(cells) >= 5:
+                return cells[:5]
+        return cells
+    finally:
+        book.close()
+
+
+def _has_formulas(sheet) -> bool:
+    """Whether the sheet's XML holds a formula element (a byte scan, no parsing)."""
+    try:
+        source = sheet._get_source()  # openpyxl's read-only sheets open their part this way
+    except AttributeError:
+        return True  # cannot tell: look at the cells
+    with source:
+        tail = b""
+        while chunk := source.read(MB):
+            if b"<f>" in tail + chunk or b"<f " in tail + chunk or b":f>" in tail + chunk:
+                return True
+            tail = chunk[-8:]
+    return False
+
+
 def _read_sheet(sub: SubLayer, lim: Limits) -> pd.DataFrame:
-    df = pd.read_excel(
-        sub.path,
-        sheet_name=sub.layer if sub.layer is not None else 0,
-        dtype=str,
-        engine="openpyxl",
-        nrows=lim.rows + 1,
-    )
-    if len(df) > lim.rows:
-        raise _too_many_rows(lim)
-    return df
+    """One sheet as text cells (blank cells NaN), the first non-blank row the header.
+
+    Read as a stream of rows no wider than the header (see :func:`_sheet_rows`); stops at the
+    row limit.
+
+    Raises
+    ------
+    InputError
+        ``too_many_rows``, ``too_many_columns``, or ``formula_without_value`` for formulas whose
+        result was never saved (their cells would read as empty).
+    """
+    import openpyxl
+
+    book = openpyxl.load_workbook(sub.path, read_only=True, data_only=True, keep_links=False)
+    try:
+        sheet = book[sub.layer] if sub.layer is not None else book.worksheets[0]
+        rows = _sheet_rows(sheet)
+        first = next(rows, None)
+        numbers: list[int] = []
+        data: list[tuple] = []
+        for number, values in rows:
+            if len(data) >= lim.rows:
+                raise _too_many_rows(lim)
+            numbers.append(number)
+            data.append(values)
+        formulas = _has_formulas(sheet)
+    finally:
+        book.close()
+    if formulas:
+        saved = dict(zip(numbers, data, strict=True))
+        if first is not None:
+            saved[first[0]] = first[1]
+        start, width = (first[0], len(first[1])) if first else (1, MAX_SHEET_COLUMNS)
+        cells = _uncached_formulas(sub, saved, start, width)
+        if cells:
+            raise InputError("formula_without_value", cells=", ".join(cells))
+    if first is None:
+        return pd.DataFrame()
+    header = first[1]
+    columns = {}
+    for i, name in enumerate(_sheet_header(header)):
+        columns[name] = np.array([_cell_text(row[i]) for row in data], dtype=object)
+    # Index = spreadsheet row - 2, as for a CSV read with its blank lines: findings name the row
+    # the planner sees in Excel (layers._row_labels).
+    return pd.DataFrame(columns, index=pd.Index([n - 2 for n in numbers], dtype="int64"))
+
+
+def _cell_text(value: object) -> object:
+    """A cell as text the way pandas' Excel reader gives it (a whole float without ``.0``)."""
+    if value is None:
+        return np.nan
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
 
 
 def _vertex_bound(sub: SubLayer) -> int:

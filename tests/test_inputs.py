@@ -176,6 +176,105 @@ def test_row_and_vertex_limits_refuse_before_reading(tmp_path, monkeypatch):
     assert _codes(_units(units)) == []
 
 
+SPARSE_SHEET_SCRIPT = r"""
+import json, time
+from pathlib import Path
+import openpyxl
+from grid_planning.inputs import open_layer
+from grid_planning.ui_state import upload_layers
+
+path = Path({tmp!r}) / "医院.xlsx"
+book = openpyxl.Workbook()
+sheet = book.active
+sheet.append(["id", "name", "level", "type", "lon", "lat", "beds"])
+for i in range(5):
+    sheet.append([f"F{{i}}", f"H{{i}}", "tertiary", "general", 114.3 + i / 100, 30.5, 100])
+sheet.cell(row={row}, column=16384, value="x")  # one stray cell in column XFD
+book.save(path)
+out = {{"bytes": path.stat().st_size}}
+t0 = time.process_time()
+opened = open_layer(path, kind="facilities")
+out["shape"] = list(opened.frame.shape)
+out["columns"] = list(opened.frame.columns)
+out["beds"] = opened.frame["beds"].tolist()
+out["listed"] = upload_layers("facilities", "医院.xlsx", path.read_bytes())
+out["cpu_s"] = time.process_time() - t0
+status = Path("/proc/self/status").read_text()
+out["vmhwm_kb"] = int(next(l for l in status.splitlines() if l.startswith("VmHWM")).split()[1])
+print(json.dumps(out))
+"""
+
+
+@pytest.mark.parametrize("row", [3_000, 1_048_576])
+def test_a_sheet_that_declares_16384_columns_is_read_as_wide_as_its_header(tmp_path, row):
+    """A 5 KB workbook with one stray cell in the last column (XFD): the old reader padded every
+    row to 16,384 cells (row 3,000: 1.3 GB, 10 s; row 20,000: 7.8 GB). Now only the header's
+    seven columns are read, by the layer reader and by the upload page's sheet listing."""
+    proc = _run_python(SPARSE_SHEET_SCRIPT.format(tmp=str(tmp_path), row=row))
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    out = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert out["bytes"] < 10_000
+    assert out["shape"] == [5, 7] and out["columns"][-1] == "beds" and out["beds"] == ["100"] * 5
+    assert out["listed"] == []  # one sheet: nothing to choose
+    assert out["vmhwm_kb"] / 1024 < PEAK_RSS_LIMIT_MB, out
+    assert out["cpu_s"] < 20, out  # generous: the bound is the width, not the speed
+
+
+def test_a_header_wider_than_the_column_limit_is_refused(tmp_path):
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    book.active.append([f"c{i}" for i in range(inputs.MAX_SHEET_COLUMNS + 1)])
+    book.active.append(list(range(inputs.MAX_SHEET_COLUMNS + 1)))
+    book.save(tmp_path / "wide.xlsx")
+    report = ValidationReport()
+    read_facilities(tmp_path / "wide.xlsx", report=report)
+    f = _one(report, "too_many_columns")
+    assert f.file == "wide.xlsx" and f.params == {"limit": "1,000"}
+
+
+def _formula_book(path: Path, saved: bool) -> Path:
+    """Facilities whose name and beds are formulas, with their results saved as Excel saves
+    them (``saved``) or not, as a script or web export writes them."""
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.append(["id", "name", "level", "type", "lon", "lat", "beds"])
+    sheet.append(["F1", "=\"示例市第一医院\"", "三级", "综合", 114.3, 30.5, "=100*12"])
+    sheet.append(["F2", "示例市第二医院", "二级", "综合", 114.31, 30.51, 300])
+    book.save(path)
+    if saved:
+        with zipfile.ZipFile(path) as src:
+            parts = {n: src.read(n) for n in src.namelist()}
+        xml = parts["xl/worksheets/sheet1.xml"].decode()
+        xml = xml.replace('<f>"示例市第一医院"</f><v />', '<f>"示例市第一医院"</f><v>示例市第一医院</v>')
+        xml = xml.replace('<c r="B2">', '<c r="B2" t="str">')
+        xml = xml.replace("<f>100*12</f><v />", "<f>100*12</f><v>1200</v>")
+        parts["xl/worksheets/sheet1.xml"] = xml.encode()
+        with zipfile.ZipFile(path, "w") as dst:
+            for name, data in parts.items():
+                dst.writestr(name, data)
+    return path
+
+
+def test_formulas_read_as_their_saved_results(tmp_path):
+    report = ValidationReport()
+    fac = read_facilities(_formula_book(tmp_path / "医院.xlsx", saved=True), report=report)
+    assert report.errors == [], report.format("en")
+    assert fac.set_index("id").loc["F1", ["name", "beds"]].tolist() == ["示例市第一医院", 1200]
+
+
+def test_formulas_without_saved_results_are_named_not_read_as_blank(tmp_path):
+    """The old reader gave "the name is empty" and 0 beds, saying nothing of formulas."""
+    report = ValidationReport()
+    read_facilities(_formula_book(tmp_path / "医院.xlsx", saved=False), report=report)
+    f = _one(report, "formula_without_value")
+    assert f.file == "医院.xlsx" and f.params == {"cells": "B2, G2"}
+    assert "B2, G2" in f.message("zh") and "WPS" in f.advice("zh")
+    assert _codes(report) == ["formula_without_value"]
+
+
 def test_vertex_count_reads_geometry_in_batches(monkeypatch):
     units = gpd.read_file(SAMPLE / "population_units.geojson")
     expected = int(units.geometry.count_coordinates().sum())
