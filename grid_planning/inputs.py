@@ -916,20 +916,22 @@ def _check_plain_size(path: Path, lim: Limits) -> None:
 def _count_lines(path: Path) -> int:
     """Line breaks in a text file, streamed (a UTF-16 file is decoded: its "上" holds a 0x0A byte).
 
-    In UTF-8 and GB18030 a 0x0A byte is always a line break, so bytes are counted there.
+    In UTF-8 and GB18030 a 0x0A or 0x0D byte is always a line break, so bytes are counted there.
+    Line feeds or carriage returns, whichever are more: a file saved as "CSV (Macintosh)" ends
+    its lines with a carriage return alone, which the CSV reader takes as a line break too.
     """
     with path.open("rb") as fh:
         bom = fh.read(2)
-    count = 0
+    lf = cr = 0
     if bom in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE):
         with path.open(encoding="utf-16", errors="replace", newline="") as fh:
             while chunk := fh.read(MB):
-                count += chunk.count("\n")
-        return count
+                lf, cr = lf + chunk.count("\n"), cr + chunk.count("\r")
+        return max(lf, cr)
     with path.open("rb") as fh:
         while chunk := fh.read(MB):
-            count += chunk.count(b"\n")
-    return count
+            lf, cr = lf + chunk.count(b"\n"), cr + chunk.count(b"\r")
+    return max(lf, cr)
 
 
 def _decode(raw: bytes) -> tuple[str, str]:
@@ -976,6 +978,8 @@ def _read_csv(path: Path, lim: Limits) -> tuple[pd.DataFrame, str]:
         )
     except pd.errors.EmptyDataError:
         df = pd.DataFrame()
+    if len(df) > lim.rows:  # never cut at nrows in silence, whatever the count above missed
+        raise _too_many_rows(lim)
     return df, encoding
 
 

@@ -275,6 +275,22 @@ def test_formulas_without_saved_results_are_named_not_read_as_blank(tmp_path):
     assert _codes(report) == ["formula_without_value"]
 
 
+@pytest.mark.parametrize("newline", ["\n", "\r\n", "\r"])
+def test_csv_rows_are_counted_whatever_ends_the_lines(tmp_path, monkeypatch, newline):
+    """A CSV saved with carriage returns alone ("CSV (Macintosh)") was cut at the row limit in
+    silence: 30 points, limit 10, "0 errors", 11 points summed."""
+    lines = ["id,lon,lat,population"]
+    lines += [f"P{i},{114.25 + i / 1000:.3f},30.55,{i + 1}" for i in range(30)]
+    path = tmp_path / "人口点.csv"
+    path.write_bytes(newline.join(lines).encode())
+    monkeypatch.setenv("GRID_PLANNER_MAX_ROWS", "10")
+    f = _one(_units(path), "too_many_rows")
+    assert f.file == "人口点.csv" and f.params == {"limit": "10"}
+    monkeypatch.setenv("GRID_PLANNER_MAX_ROWS", "30")
+    opened = inputs.open_layer(path, kind="units")
+    assert len(opened.frame) == 30 and opened.frame["population"].iloc[-1] == "30"
+
+
 def test_vertex_count_reads_geometry_in_batches(monkeypatch):
     units = gpd.read_file(SAMPLE / "population_units.geojson")
     expected = int(units.geometry.count_coordinates().sum())
