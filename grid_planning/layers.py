@@ -243,16 +243,19 @@ def _parse_numbers(series: pd.Series) -> tuple[pd.Series, pd.Series]:
     """Numbers from user text: full-width digits and thousands separators accepted.
 
     Returns the parsed values (NaN where empty or unreadable) and a mask of the cells that had
-    text but could not be read as a number.
+    text but could not be read as a number. Infinity ("inf", "1e309", a GIS file's float) is
+    not a number here: a population or a bed count of infinity would pass every check above 0.
     """
     if pd.api.types.is_numeric_dtype(series):
         values = series.astype(float)
-        return values, pd.Series(False, index=series.index)
+        bad = pd.Series(np.isinf(values.to_numpy()), index=series.index)
+        return values.where(~bad), bad
     present = series.notna() & series.astype(str).str.strip().ne("")
     text = series.where(present).map(
         lambda v: re.sub(r"[,\s，]", "", _nfkc(v)) if isinstance(v, str) else v
     )
     values = pd.to_numeric(text, errors="coerce").astype(float)
+    values = values.where(~np.isinf(values.to_numpy()))
     bad = present & values.isna()
     return values, bad
 

@@ -400,6 +400,29 @@ def test_negative_and_missing_population_in_units(tmp_path):
     assert (f.row, f.column, f.params["value"]) == ("U004", "population", "many")
 
 
+def test_infinity_is_not_a_number(tmp_path):
+    """"inf" population passed validation ("Population: inf ... can be used") and crashed the
+    planner; "Infinity" beds wrote a plan with "beds per 1,000: inf", all checks passed."""
+    text = GOOD_CSV.replace(",500,", ",Infinity,").replace(",400,", ",1e309,")
+    fac, report = _facilities(tmp_path, text)
+    found = sorted((f.row, f.column, f.params["value"]) for f in report.findings
+                   if f.code == "not_numeric")
+    assert found == [("2", "beds", "Infinity"), ("3", "beds", "1e309")]
+    assert fac["beds"].isna().tolist() == [True, True, False]
+    # A GIS file's own floats: a GeoPackage column of REAL holding inf.
+    gdf = gpd.read_file(FIX / "town_units.geojson").iloc[:3].copy()
+    gdf.loc[1, "population"] = np.inf
+    gdf.loc[2, "pop_65plus"] = -np.inf
+    gdf.to_file(tmp_path / "u.gpkg")
+    report = ValidationReport()
+    units = read_units(tmp_path / "u.gpkg", report=report)
+    found = sorted((f.row, f.column, f.params["value"]) for f in report.findings
+                   if f.code == "not_numeric")
+    assert found == [("U002", "population", "inf"), ("U003", "pop_65plus", "-inf")]
+    assert np.isfinite(units["population"].dropna()).all()
+    assert not np.isinf(pd.to_numeric(units["pop_65plus"], errors="coerce")).any()
+
+
 def test_unknown_level_type_owner_are_warnings(tmp_path):
     text = (
         GOOD_CSV.replace("三级甲等", "金牌")
