@@ -26,6 +26,7 @@ import pandas as pd
 from grid_planning.export import PlanFileError, read_plan, write_plan
 from grid_planning.i18n import DEFAULT_LANGUAGE, CatalogueError
 from grid_planning.identity import User
+from grid_planning.inputs import limits
 from grid_planning.plan import Plan
 from grid_planning.scenarios import (
     ScenarioStore,
@@ -37,8 +38,8 @@ from grid_planning.scenarios import (
 
 #: Facility columns whose difference makes a plan "made on other facilities".
 FACILITY_KEYS = ("level", "type", "owner_level")
-#: Largest GeoPackage accepted for import (a plan of a very large city is a few tens of MB).
-MAX_IMPORT_BYTES = 200 * 1024 * 1024
+#: Name of an imported file while it is read (never shown: messages name the user's file).
+UPLOAD_NAME = "upload.gpkg"
 
 
 class ExchangeError(CatalogueError):
@@ -109,10 +110,11 @@ def scenario_gpkg(
 
 def _public(exc: PlanFileError, filename: str, tmp: str) -> ExchangeError | PlanFileError:
     """The reader's error with the upload's name in place of the temporary path."""
-    params = {
-        k: (str(v).replace(str(Path(tmp) / "upload.gpkg"), filename).replace(tmp, "") if isinstance(v, str) else v)
-        for k, v in exc.params.items()
-    }
+    def public(text: str) -> str:
+        # read_plan's details name the file by its base name (inputs.short_detail).
+        return text.replace(str(Path(tmp) / UPLOAD_NAME), filename).replace(tmp, "").replace(UPLOAD_NAME, filename)
+
+    params = {k: public(v) if isinstance(v, str) else v for k, v in exc.params.items()}
     params["file"] = filename
     return PlanFileError(exc.key, **params)
 
@@ -179,10 +181,11 @@ def import_gpkg(
         ``name_taken`` and the store's other refusals.
     """
     filename = _safe_filename(filename)
-    if len(data) > MAX_IMPORT_BYTES:
-        raise ExchangeError("too_large", file=filename, limit_mb=MAX_IMPORT_BYTES // (1024 * 1024))
+    limit_mb = limits().upload_mb  # the upload limit: a plan file is an upload like any other
+    if len(data) > limit_mb * 1024 * 1024:
+        raise ExchangeError("too_large", file=filename, limit_mb=limit_mb)
     with tempfile.TemporaryDirectory(prefix="grid_import_") as tmp:
-        path = Path(tmp) / "upload.gpkg"
+        path = Path(tmp) / UPLOAD_NAME
         path.write_bytes(data)
         try:
             file_layers, plan = read_plan(path)

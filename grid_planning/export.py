@@ -28,11 +28,13 @@ from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 import pyogrio
 
 from grid_planning import __version__
 from grid_planning.i18n import DEFAULT_LANGUAGE, CatalogueError, has, t
+from grid_planning.inputs import SubLayer, count_vertices, limits, short_detail
 from grid_planning.layers import CityLayers
 from grid_planning.metrics import (
     _roles,
@@ -74,6 +76,8 @@ GRID_COLUMNS = (
     "balance_dev",
 )
 REQUIRED_LAYERS = ("units", "facilities", "plan_meta")
+#: Every layer :func:`read_plan` reads (the input limits apply to each).
+READ_LAYERS = (*REQUIRED_LAYERS, "facilities_source", "boundary", "districts")
 
 
 class PlanFileError(CatalogueError):
@@ -199,13 +203,54 @@ def write_plan(
     return path
 
 
+def _detail(exc: BaseException, path: Path) -> str:
+    """A reader's error without server paths or GDAL's advice (:func:`inputs.short_detail`)."""
+    return short_detail(exc, path.name, [path])
+
+
 def _read_layer(path: Path, layer: str, **kwargs: Any) -> pd.DataFrame:
     try:
         return pyogrio.read_dataframe(str(path), layer=layer, **kwargs)
     except Exception as exc:  # pyogrio raises several types for broken files
         raise PlanFileError(
-            "plan.file_error.layer_unreadable", file=str(path), layer=layer, detail=str(exc)
+            "plan.file_error.layer_unreadable", file=str(path), layer=layer, detail=_detail(exc, path)
         ) from exc
+
+
+def _check_limits(path: Path, names: list[str]) -> None:
+    """The input limits (:func:`inputs.limits`) for the layers a plan file is read from: a plan
+    GeoPackage is a user's file like any other, however it was made."""
+    lim = limits()
+    for name in (n for n in READ_LAYERS if n in names):
+        try:
+            info = pyogrio.read_info(str(path), layer=name, force_feature_count=True)
+        except Exception as exc:  # noqa: BLE001 - a broken layer
+            raise PlanFileError(
+                "plan.file_error.layer_unreadable", file=str(path), layer=name, detail=_detail(exc, path)
+            ) from exc
+        if int(info.get("features") or 0) > lim.rows:
+            raise PlanFileError(
+                "plan.file_error.too_many_rows", file=str(path), layer=name, limit=f"{lim.rows:,}"
+            )
+        if info.get("geometry_type") in (None, "", "None"):
+            continue
+        sub = SubLayer(name, None, str(info["geometry_type"]), (), path, name)
+        if count_vertices(sub, stop_above=lim.vertices) > lim.vertices:
+            raise PlanFileError(
+                "plan.file_error.too_many_vertices", file=str(path), layer=name, limit=f"{lim.vertices:,}"
+            )
+
+
+def _finite(frame: pd.DataFrame, column: str, layer: str, path: Path) -> pd.Series:
+    """``column`` as numbers; a value that is infinite or below zero refuses the file."""
+    values = pd.to_numeric(frame[column], errors="coerce").astype(float)
+    bad = np.isinf(values.to_numpy()) | (values.to_numpy() < 0)
+    if bad.any():
+        row = str(frame["id"].iloc[int(np.flatnonzero(bad)[0])])
+        raise PlanFileError(
+            "plan.file_error.bad_value", file=str(path), layer=layer, column=column, id=row
+        )
+    return values
 
 
 def read_meta(path: str | Path) -> dict[str, str]:
@@ -214,8 +259,9 @@ def read_meta(path: str | Path) -> dict[str, str]:
     _require_layers(path)
     meta = _read_layer(path, "plan_meta", read_geometry=False)
     if not {"key", "value"} <= set(meta.columns):
+        column = "key" if "key" not in meta.columns else "value"
         raise PlanFileError(
-            "plan.file_error.bad_meta", file=str(path), detail="key/value columns missing"
+            "plan.file_error.missing_column", file=str(path), layer="plan_meta", column=column
         )
     return {
         str(k): ("" if v is None else str(v))
@@ -229,7 +275,7 @@ def _require_layers(path: Path) -> list[str]:
     try:
         names = [str(n) for n in pyogrio.list_layers(str(path))[:, 0]]
     except Exception as exc:
-        raise PlanFileError("plan.file_error.not_gpkg", file=str(path), detail=str(exc)) from exc
+        raise PlanFileError("plan.file_error.not_gpkg", file=str(path), detail=_detail(exc, path)) from exc
     missing = [n for n in REQUIRED_LAYERS if n not in names]
     if missing:
         raise PlanFileError(
@@ -259,11 +305,14 @@ def read_plan(path: str | Path) -> tuple[CityLayers, Plan]:
     """
     path = Path(path)
     names = _require_layers(path)
+    _check_limits(path, names)
     meta = read_meta(path)
+    if "plan" not in meta:
+        raise PlanFileError("plan.file_error.bad_entry", file=str(path), entry="plan")
     try:
         parts = Plan.parts_from_meta(meta["plan"])
-    except (KeyError, ValueError, TypeError) as exc:
-        raise PlanFileError("plan.file_error.bad_meta", file=str(path), detail=str(exc)) from exc
+    except Exception as exc:  # noqa: BLE001 - any shape that is not the one written (RecursionError too)
+        raise PlanFileError("plan.file_error.bad_entry", file=str(path), entry="plan") from exc
 
     units = _read_layer(path, "units")
     for col in ("id", "population", "grid_id"):
@@ -277,7 +326,7 @@ def read_plan(path: str | Path) -> tuple[CityLayers, Plan]:
     units = units.drop(columns=[c for c in UNIT_PLAN_COLUMNS if c in units.columns])
     if "name" in units:
         units["name"] = _clean_str(units["name"])
-    units["population"] = pd.to_numeric(units["population"], errors="coerce").astype(float)
+    units["population"] = _finite(units, "population", "units", path)
 
     planned = _read_layer(path, "facilities")
     for col in ("id", *ROLE_COLUMNS):
@@ -294,7 +343,7 @@ def read_plan(path: str | Path) -> tuple[CityLayers, Plan]:
     facilities = facilities.drop(columns=[c for c in ROLE_COLUMNS if c in facilities.columns])
     facilities["id"] = _clean_str(facilities["id"])
     if "beds" in facilities:
-        facilities["beds"] = pd.to_numeric(facilities["beds"], errors="coerce").astype(float)
+        facilities["beds"] = _finite(facilities, "beds", "facilities", path)
     for col in ("name", "level", "type", "owner_level", "source", "level_source"):
         if col in facilities:
             facilities[col] = _clean_str(facilities[col])
@@ -315,9 +364,14 @@ def read_plan(path: str | Path) -> tuple[CityLayers, Plan]:
         districts=districts if districts is not None and len(districts) else None,
         sources={"plan": str(path)},
     )
+    grids = set(assignment.unique())
+    leads = parts["leads"]
+    if set(leads.index) != grids or not set(leads.astype(str)) <= set(facilities["id"]):
+        # A lead for a grid no unit belongs to, or a lead that is no facility of the file.
+        raise PlanFileError("plan.file_error.bad_entry", file=str(path), entry="plan")
     plan = Plan(
         assignment=assignment,
-        leads=parts["leads"],
+        leads=leads,
         roles=roles,
         locks=parts["locks"],
         exceptions=parts["exceptions"],
@@ -339,7 +393,10 @@ def stored_checks(path: str | Path) -> list:
     from grid_planning.metrics import CheckResult  # noqa: PLC0415
 
     raw = read_meta(path).get("checks", "[]")
-    return [CheckResult.from_dict(d) for d in json.loads(raw or "[]")]
+    try:
+        return [CheckResult.from_dict(d) for d in json.loads(raw or "[]")]
+    except Exception as exc:  # noqa: BLE001 - any shape that is not the one written
+        raise PlanFileError("plan.file_error.bad_entry", file=str(path), entry="checks") from exc
 
 
 def column_headers(frame: pd.DataFrame, lang: str = DEFAULT_LANGUAGE) -> pd.DataFrame:

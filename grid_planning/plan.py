@@ -222,8 +222,33 @@ class Plan:
 
     @staticmethod
     def parts_from_meta(meta: str | Mapping) -> dict[str, object]:
-        """Inverse of :meth:`meta_json` for the non-table fields (used by the GeoPackage reader)."""
+        """Inverse of :meth:`meta_json` for the non-table fields (used by the GeoPackage reader).
+
+        Raises
+        ------
+        ValueError, TypeError, KeyError
+            When ``meta`` does not have the shape :meth:`meta_json` writes (a file that was
+            altered or damaged): a plan is never rebuilt from a guess.
+        """
         data = json.loads(meta) if isinstance(meta, str) else dict(meta)
+        if not isinstance(data, dict):
+            raise TypeError("not an object")
+        leads = data.get("leads", {})
+        if not isinstance(leads, dict) or not all(
+            isinstance(g, str) and isinstance(f, str) for g, f in leads.items()
+        ):
+            raise TypeError("leads")
+        locks = data.get("locks", [])
+        if not isinstance(locks, list) or not all(
+            isinstance(pair, list) and len(pair) == 2 and all(isinstance(v, str) for v in pair)
+            for pair in locks
+        ):
+            raise TypeError("locks")
+        for key in ("exceptions", "edits", "checklist"):
+            if not isinstance(data.get(key, []), list):
+                raise TypeError(key)
+        if not isinstance(data.get("params", {}), dict):
+            raise TypeError("params")
         return {
             "leads": pd.Series(data.get("leads", {}), dtype=object),
             "locks": tuple(tuple(p) for p in data.get("locks", [])),

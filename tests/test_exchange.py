@@ -110,6 +110,16 @@ def test_a_file_that_is_not_a_plan_names_the_upload_not_a_server_path(store_loca
     assert store.list().empty
 
 
+def test_import_size_is_the_upload_limit(store_location, monkeypatch):
+    """It was a fixed 200 MB, twice the upload limit and not a setting."""
+    store = store_location.open()
+    monkeypatch.setenv("GRID_PLANNER_MAX_UPLOAD_MB", "1")
+    with pytest.raises(ExchangeError) as err:
+        import_gpkg(store, b"\0" * (1024 * 1024 + 1), "big.gpkg", make_layers(), user=ALICE)
+    assert err.value.code == "too_large" and err.value.params["limit_mb"] == 1
+    assert store.list().empty
+
+
 def test_import_on_changed_facilities_is_flagged(store_location):
     layers, store = make_layers(), store_location.open()
     sid = _save(store, layers, make_plan(), "A")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+from pathlib import Path
 
 import openpyxl
 import pandas as pd
@@ -207,6 +208,105 @@ def test_read_errors_are_specific(city, tmp_path):
         "en"
     )
     assert isinstance(err.value, ValueError)
+
+
+def _altered(tmp_path, city, rich_plan, name: str, sql: str, *args) -> Path:
+    """A plan GeoPackage with one SQL statement applied to it (a file altered by hand)."""
+    import sqlite3
+
+    path = write_plan(tmp_path / f"{name}.gpkg", city, rich_plan, make_costs())
+    with sqlite3.connect(path) as con:
+        # GDAL's spatial-index triggers call functions plain SQLite lacks; edits here leave the
+        # geometry alone, so the index stays right without them.
+        for (trigger,) in con.execute("select name from sqlite_master where type = 'trigger'").fetchall():
+            con.execute(f'drop trigger "{trigger}"')
+        con.execute(sql, args)
+    return path
+
+
+ALTERED_PLAN_ENTRIES = {
+    "a list": [1, 2],
+    "null": None,
+    "leads as a list": {"leads": ["F1", "F2"]},
+    "leads of a grid no unit is in": {"leads": {"G1": "F1", "G9": "F2"}},
+    "a lead that is no facility": {"leads": {"G1": "F1", "G2": "NOPE"}},
+    "locks as text": {"locks": "abc"},
+    "params as a list": {"params": [1, 2]},
+    "exceptions as text": {"exceptions": "x"},
+    "an edit of no known shape": {"edits": [5]},
+}
+
+
+@pytest.mark.parametrize("change", list(ALTERED_PLAN_ENTRIES))
+def test_an_altered_plan_entry_is_refused_not_guessed(city, rich_plan, tmp_path, change):
+    """Some of these were imported as broken scenarios (locks "abc" became three one-letter
+    locks), others raised AttributeError past the pages' handling."""
+    value = ALTERED_PLAN_ENTRIES[change]
+    if isinstance(value, dict):
+        value = {**json.loads(read_meta(write_plan(tmp_path / "o.gpkg", city, rich_plan))["plan"]), **value}
+    path = _altered(tmp_path, city, rich_plan, "p", "update plan_meta set value = ? where key = 'plan'",
+                    json.dumps(value))
+    with pytest.raises(PlanFileError) as err:
+        read_plan(path)
+    assert err.value.key == "plan.file_error.bad_entry" and err.value.params["entry"] == "plan"
+    assert "'plan'" in err.value.message("en") and "“plan”" in err.value.message("zh")
+
+
+def test_deeply_nested_plan_entry_is_refused(city, rich_plan, tmp_path):
+    path = _altered(tmp_path, city, rich_plan, "p", "update plan_meta set value = ? where key = 'plan'",
+                    "[" * 200_000 + "]" * 200_000)
+    with pytest.raises(PlanFileError) as err:  # was a RecursionError
+        read_plan(path)
+    assert err.value.key == "plan.file_error.bad_entry"
+    path = _altered(tmp_path, city, rich_plan, "c", "update plan_meta set value = '{' where key = 'checks'")
+    with pytest.raises(PlanFileError) as err:
+        stored_checks(path)
+    assert err.value.params["entry"] == "checks"
+
+
+def test_infinite_population_or_beds_in_a_plan_file_is_refused(city, rich_plan, tmp_path):
+    path = _altered(tmp_path, city, rich_plan, "u", "update units set population = 9e999 where id = 'U12'")
+    with pytest.raises(PlanFileError) as err:
+        read_plan(path)
+    assert err.value.key == "plan.file_error.bad_value"
+    assert err.value.params == {"file": str(path), "layer": "units", "column": "population", "id": "U12"}
+    path = _altered(tmp_path, city, rich_plan, "f", "update facilities set beds = -3 where id = 'F2'")
+    with pytest.raises(PlanFileError) as err:
+        read_plan(path)
+    assert (err.value.params["column"], err.value.params["id"]) == ("beds", "F2")
+
+
+def test_plan_files_are_read_within_the_input_limits(city, rich_plan, tmp_path, monkeypatch):
+    path = write_plan(tmp_path / "p.gpkg", city, rich_plan, make_costs())
+    monkeypatch.setenv("GRID_PLANNER_MAX_ROWS", str(len(city.units) - 1))
+    with pytest.raises(PlanFileError) as err:
+        read_plan(path)
+    assert err.value.key == "plan.file_error.too_many_rows" and err.value.params["layer"] == "units"
+    monkeypatch.setenv("GRID_PLANNER_MAX_ROWS", "1000")  # plan_meta has more rows than the units
+    monkeypatch.setenv("GRID_PLANNER_MAX_VERTICES", "10")
+    with pytest.raises(PlanFileError) as err:
+        read_plan(path)
+    assert err.value.key == "plan.file_error.too_many_vertices" and err.value.params["limit"] == "10"
+    monkeypatch.delenv("GRID_PLANNER_MAX_VERTICES")
+    assert len(read_plan(path)[0].units) == len(city.units)
+
+
+def test_broken_files_get_no_gdal_or_sqlite_text(tmp_path):
+    import sqlite3
+
+    junk = tmp_path / "junk.gpkg"
+    junk.write_bytes(b"hello world" * 10)
+    plain = tmp_path / "plain.gpkg"
+    with sqlite3.connect(plain) as con:
+        con.execute("create table x(a)")
+    for path in (junk, plain):
+        with pytest.raises(PlanFileError) as err:
+            read_plan(path)
+        for lang in ("zh", "en"):
+            text = err.value.message(lang)
+            assert path.name in text, text
+            for noise in ("It might help", "sqlite3_", "<DRIVER>", str(tmp_path)):
+                assert noise not in err.value.params.get("detail", ""), text
 
 
 def test_approval_workbook(city, rich_plan, tmp_path):
