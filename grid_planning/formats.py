@@ -44,7 +44,7 @@ import pandas as pd
 import pyogrio
 
 from grid_planning.i18n import DEFAULT_LANGUAGE, has, source_text, t
-from grid_planning.textsafe import spreadsheet_frame, text_cell, write_xlsx
+from grid_planning.textsafe import csv_bytes, text_cell, write_xlsx
 
 #: format -> (file suffix, MIME type).
 FORMATS: dict[str, tuple[str, str]] = {
@@ -289,7 +289,8 @@ def shapefile_zip(layers: Any, plan: Any, costs: Any = None, *, lang: str = DEFA
             for part in sorted(Path(tmp).glob(f"{name}.*")):
                 zf.write(part, part.name)
             rows += [{"layer": name, "column": c, "shapefile_field": s} for c, s in mapping.items()]
-        zf.writestr("fields.csv", "\ufeff" + pd.DataFrame(rows).to_csv(index=False))
+        # Column names are the user's headers: text, never a formula (textsafe.csv_bytes).
+        zf.writestr("fields.csv", csv_bytes(pd.DataFrame(rows)))
     return out.getvalue()
 
 
@@ -397,8 +398,7 @@ def csv_zip(layers: Any, plan: Any, costs: Any = None, *, lang: str = DEFAULT_LA
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zf:
         for name, frame in _sheets(tb, lang, per_grid=False).items():
-            text = spreadsheet_frame(frame).to_csv(index=False, lineterminator="\r\n")
-            zf.writestr(f"{name}.csv", ("\ufeff" + text).encode("utf-8"))
+            zf.writestr(f"{name}.csv", csv_bytes(frame))
     return out.getvalue()
 
 

@@ -148,6 +148,26 @@ def test_shapefile_round_trip_keeps_chinese_and_hostile_names(exported, city, tm
     assert row["shapefile_field"].iloc[0] == formats.SHP_FIELDS["grids"]["beds_per_1000"]
 
 
+def test_shapefile_field_table_holds_column_headers_as_text(city, plan, costs):
+    """The user's own column headers are listed in fields.csv: they were written there as live
+    formulas (``=HYPERLINK(...)`` with no leading ')."""
+    import dataclasses
+
+    heads = ['=HYPERLINK("http://198.51.100.7/","x")', "+cmd", "@SUM(A1)", "-1+2"]
+    fac = city.facilities.copy()
+    for head in heads:
+        fac[head] = "v"
+    layers = dataclasses.replace(city, facilities=fac)
+    zf = zipfile.ZipFile(io.BytesIO(formats.shapefile_zip(layers, plan, costs, lang="en")))
+    raw = zf.read("fields.csv")
+    assert raw.startswith("\ufeff".encode()) and b"\r\n" in raw
+    rows = list(csv.DictReader(io.StringIO(raw.decode("utf-8-sig"))))
+    listed = {r["column"] for r in rows if r["layer"] == "facilities"}
+    assert {spreadsheet_text(h) for h in heads} <= listed
+    assert all(spreadsheet_text(h) == "'" + h for h in heads)
+    assert not any(r[k][:1] in "=+-@" for r in rows for k in r)
+
+
 def test_shapefile_field_names_are_short_and_unique():
     names = formats.shp_field_names(
         "units", ["id", "population", "population_2020", "population_2021", "人口密度", "人口"])
