@@ -23,7 +23,7 @@ from __future__ import annotations
 import json
 import re
 import unicodedata
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import IO, Any
 
 import pandas as pd
@@ -253,7 +253,7 @@ def write_xlsx(target: str | IO[bytes] | Any, sheets: Mapping[str, pd.DataFrame]
     shows as typed and is never evaluated, and a cell that looks like a formula
     (:func:`formula_like`) gets Excel's "quote prefix" so that editing it keeps it text. Strings pass
     :func:`xlsx_text` first (XML cannot hold most control characters). Sheet names go through
-    :func:`sheet_name`.
+    :func:`sheet_names`: one sheet per entry, in order, whatever the names.
 
     Parameters
     ----------
@@ -264,8 +264,8 @@ def write_xlsx(target: str | IO[bytes] | Any, sheets: Mapping[str, pd.DataFrame]
         Passed to :meth:`pandas.DataFrame.to_excel` (e.g. ``index=False``).
     """
     with pd.ExcelWriter(target, engine="openpyxl") as writer:
-        for name, frame in sheets.items():
-            _text_cells(frame).to_excel(writer, sheet_name=sheet_name(name), **kwargs)
+        for name, frame in zip(sheet_names(list(sheets)), sheets.values(), strict=True):
+            _text_cells(frame).to_excel(writer, sheet_name=name, **kwargs)
         for ws in writer.book.worksheets:
             for row in ws.iter_rows():
                 for cell in row:
@@ -301,3 +301,21 @@ def sheet_name(name: object) -> str:
     """An Excel-valid sheet name (<= 31 characters, no ``[ ] : * ? / \\``, not empty)."""
     text = _SHEET_FORBIDDEN.sub("_", _strip_controls(str(name), keep_newlines=False)).strip("'")
     return text[:31] or "_"
+
+
+def sheet_names(names: Sequence[object]) -> list[str]:
+    """:func:`sheet_name` of each, made distinct the way Excel compares them (ignoring case):
+    a later name that meets an earlier one is cut and numbered (``"… (2)"``). Two grids whose
+    names agree in their first 31 characters wrote one sheet over the other."""
+    out: list[str] = []
+    seen: set[str] = set()
+    for name in names:
+        text = sheet_name(name)
+        n = 1
+        while text.casefold() in seen:
+            n += 1
+            tail = f" ({n})"
+            text = sheet_name(name)[: 31 - len(tail)] + tail
+        seen.add(text.casefold())
+        out.append(text)
+    return out

@@ -177,6 +177,40 @@ def test_shapefile_field_names_are_short_and_unique():
 
 
 # ---- spreadsheets -----------------------------------------------------------------------------
+def test_xlsx_has_one_sheet_per_grid_when_names_meet_after_the_cut():
+    """Grid ids from a user's plan file that agree in their first 31 characters (or differ only
+    by characters a sheet name cannot hold) wrote one sheet over another, and the figure blocks
+    of the lost grids landed on the obligations and checks sheets."""
+    from hostile import rename_grids
+
+    from grid_planning.costs import CostParams, travel_costs
+    from grid_planning.planner import PlanRequest, plan_city
+    from grid_planning.synthetic import synthetic_city
+
+    town = synthetic_city(n_units=40, n_facilities=40, n_eligible=6, seed=3, lakes=False)
+    town_costs = travel_costs(town, CostParams(mode="straight"))
+    res = plan_city(town, PlanRequest(k=3, cost=CostParams(mode="straight")), costs=town_costs)
+    ids = ["Northern-district-grid-number-01-A", "Northern-district-grid-number-01-B", "grid/1"]
+    plan3 = rename_grids(res.plan, ids)
+    book = openpyxl.load_workbook(io.BytesIO(formats.xlsx_bytes(town, plan3, town_costs, lang="en")))
+    names = book.sheetnames
+    assert len(names) == 1 + 3 + 3, names  # summary, three grids, obligations, checks, checklist
+    assert len({n.casefold() for n in names}) == len(names)
+    assert names[-3:] == ["Lead obligations", "Checks", "Checklist"]
+    for ws, grid in zip(book.worksheets[1:4], ids, strict=True):
+        assert ws.cell(row=1, column=2).value == grid  # each grid's figures on its own sheet
+    for other in ("Lead obligations", "Checks"):
+        assert book[other].cell(row=1, column=2).value not in ids  # no figure block on them
+
+
+def test_sheet_names_are_distinct_ignoring_case():
+    from grid_planning.textsafe import sheet_names
+
+    long = "x" * 40
+    assert sheet_names([long, long + "y", "A", "a", "b:c", "b/c"]) == [
+        "x" * 31, "x" * 27 + " (2)", "A", "a (2)", "b_c", "b_c (2)"]
+
+
 def test_xlsx_totals_equal_the_metrics_and_names_are_text(exported, city, plan, costs, tmp_path):
     path = tmp_path / "plan.xlsx"
     path.write_bytes(exported("xlsx").data)
