@@ -4,7 +4,8 @@ Three sources, first match wins (the pages pass in what Streamlit gives; nothing
 
 1. **Streamlit authentication** (``st.user``, OpenID Connect configured in ``.streamlit/secrets.toml``
    ``[auth]``). When it is configured, ``st.user`` carries ``is_logged_in``; a signed-in user is
-   identified by the ``email`` claim (else ``sub``). A visitor who has not signed in is
+   identified by the ``email`` claim (else ``sub``; ``sub`` also when the provider marks the
+   address unverified, ``email_verified: false``, for anybody may claim an unverified address). A visitor who has not signed in is
    :data:`ANONYMOUS`: they may look at scenarios but not save or change any.
 2. **A trusted reverse-proxy header** whose name is the setting ``user_header`` (e.g.
    ``X-Forwarded-User`` set by the commission's single sign-on proxy). Only configure it when every
@@ -27,6 +28,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from grid_planning.config import setting
+from grid_planning.textsafe import invisible
 
 #: The identity of the planner on a single-user installation (and owner of scenarios saved before
 #: the store recorded owners).
@@ -74,7 +76,7 @@ ANONYMOUS = User(id="", name="", source="anonymous")
 def clean_identity(value: object) -> str:
     """An identity as stored: NFKC, no control or invisible character, trimmed, bounded."""
     text = unicodedata.normalize("NFKC", str(value))
-    text = "".join(ch for ch in text if unicodedata.category(ch) not in ("Cc", "Cf", "Zl", "Zp"))
+    text = "".join(ch for ch in text if not invisible(ch) and unicodedata.category(ch) not in ("Zl", "Zp"))
     return text.strip()[:MAX_ID_LENGTH]
 
 
@@ -134,7 +136,11 @@ def current_user(
     if "is_logged_in" in info:
         if not info.get("is_logged_in"):
             return ANONYMOUS
-        ident = clean_identity(info.get("email") or info.get("sub") or "")
+        # An address the identity provider says it has not verified is anybody's claim (an
+        # admin's, another planner's): such a user is their subject id instead.
+        unverified = str(info.get("email_verified", "")).strip().lower() in ("false", "0", "no")
+        email = "" if unverified else info.get("email")
+        ident = clean_identity(email or info.get("sub") or "")
         if not ident:
             return ANONYMOUS
         name = clean_identity(info.get("name") or ident)

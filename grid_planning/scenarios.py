@@ -56,6 +56,7 @@ from grid_planning.store_backends import (
     StoreError,
     is_postgres_url,
 )
+from grid_planning.textsafe import invisible
 
 log = logging.getLogger(__name__)
 
@@ -71,23 +72,11 @@ ScenarioStoreError = StoreError
 
 
 # ---- names ----------------------------------------------------------------------------------------
-#: Characters that are not letters, category aside: fillers and joiners that render as nothing.
-_INVISIBLE_EXTRA = frozenset(
-    "\u034f\u115f\u1160\u17b4\u17b5\u180b\u180c\u180d\u180e\u2800\u3164\uffa0"
-) | frozenset(chr(c) for c in range(0xFE00, 0xFE10)) | frozenset(chr(c) for c in range(0xE0100, 0xE01F0))
-
-
-def _visible(ch: str) -> bool:
-    # Cf: format characters (zero-width space/joiners, bidi controls, soft hyphen, BOM, tags);
-    # Cc: control characters (newlines and tabs are turned into spaces before this check).
-    return unicodedata.category(ch) not in ("Cf", "Cc", "Co", "Cs") and ch not in _INVISIBLE_EXTRA
-
-
 def display_name(name: object) -> str:
     """A name as stored and shown: the user's text without invisible or control characters, runs
     of white space (line breaks included) made one space, trimmed."""
     text = "".join(" " if ch.isspace() else ch for ch in str(name))
-    text = "".join(ch for ch in text if _visible(ch))
+    text = "".join(ch for ch in text if not invisible(ch))
     return " ".join(text.split())
 
 
@@ -99,13 +88,13 @@ def name_key(name: object) -> str:
     """
     text = unicodedata.normalize("NFKC", display_name(name))
     text = unicodedata.normalize("NFKC", text.casefold())
-    return "".join(ch for ch in text if _visible(ch) and not ch.isspace())
+    return "".join(ch for ch in text if not invisible(ch) and not ch.isspace())
 
 
 def clean_note(note: object) -> str:
     """A note as stored: line breaks kept, other control and invisible characters removed."""
     lines = str(note or "").replace("\r\n", "\n").split("\n")
-    return "\n".join("".join(ch for ch in line if _visible(ch)).rstrip() for line in lines).strip()
+    return "\n".join("".join(ch for ch in line if not invisible(ch)).rstrip() for line in lines).strip()
 
 
 # ---- plans as records -----------------------------------------------------------------------------

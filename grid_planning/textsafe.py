@@ -186,6 +186,28 @@ def terminal_text(text: object) -> str:
 
 # ---- spreadsheets -------------------------------------------------------------------------------------
 #: A cell starting with one of these is read as a formula by Excel / LibreOffice / WPS.
+#: Unicode's Default_Ignorable_Code_Point (DerivedCoreProperties.txt, Unicode 15.1): code points
+#: a renderer shows as nothing, assigned or not (fillers, joiners, variation selectors, tags).
+_DEFAULT_IGNORABLE = (
+    (0x00AD, 0x00AD), (0x034F, 0x034F), (0x061C, 0x061C), (0x115F, 0x1160), (0x17B4, 0x17B5),
+    (0x180B, 0x180F), (0x200B, 0x200F), (0x202A, 0x202E), (0x2060, 0x206F), (0x3164, 0x3164),
+    (0xFE00, 0xFE0F), (0xFEFF, 0xFEFF), (0xFFA0, 0xFFA0), (0xFFF0, 0xFFF8), (0x1BCA0, 0x1BCA3),
+    (0x16FE4, 0x16FE4), (0x1D173, 0x1D17A), (0xE0000, 0xE0FFF),
+)
+#: Blank all the same, though not in that list: the braille blank pattern.
+_BLANK_EXTRA = frozenset("\u2800")
+
+
+def invisible(ch: str) -> bool:
+    """Whether a character shows as nothing or is no character of text: Default_Ignorable code
+    points, format (Cf), control (Cc), private-use (Co) and surrogate (Cs) characters. The one rule
+    for names that are compared (scenario names, user identities)."""
+    code = ord(ch)
+    if any(lo <= code <= hi for lo, hi in _DEFAULT_IGNORABLE) or ch in _BLANK_EXTRA:
+        return True
+    return unicodedata.category(ch) in ("Cf", "Cc", "Co", "Cs")
+
+
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
 

@@ -27,6 +27,13 @@ def test_streamlit_sign_in_comes_first(monkeypatch):
     user = current_user(info, {"X-Forwarded-User": "someone-else"})
     assert (user.id, user.name, user.source) == ("Li.Ming@wuhan.gov.cn", "李明", "auth")
     assert current_user({"is_logged_in": True, "sub": "abc"}).id == "abc"
+    # An address the provider has not verified is not an identity (anybody may claim the admin's).
+    monkeypatch.setenv("GRID_PLANNER_ADMINS", "boss@x.cn")
+    claim = {"is_logged_in": True, "email": "boss@x.cn", "sub": "u-77"}
+    assert current_user({**claim, "email_verified": True}).is_admin
+    forged = current_user({**claim, "email_verified": False})
+    assert (forged.id, forged.is_admin) == ("u-77", False)
+    assert current_user({**claim, "email_verified": "false", "sub": ""}) is ANONYMOUS
     # Sign-in configured but not signed in: a visitor, never the local user or the header.
     assert current_user({"is_logged_in": False}, {"X-Forwarded-User": "x"}) is ANONYMOUS
 

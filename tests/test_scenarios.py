@@ -135,6 +135,12 @@ SAME_NAMES = [
     "\ufeffplan\u2060a",  # BOM, word joiner
     "Plan A\ufe0f",  # variation selector
     "  plan\t\na  ",
+    # Default_Ignorable code points a hand-made list missed: Mongolian FVS4, the Khitan filler,
+    # an unassigned one (U+2065), a tag character.
+    "Plan\u180f A",
+    "Plan A\U00016fe4",
+    "Plan\u2065 A",
+    "Plan A\U000e0041",
 ]
 
 
