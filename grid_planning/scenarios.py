@@ -61,6 +61,11 @@ from grid_planning.textsafe import invisible
 log = logging.getLogger(__name__)
 
 SCHEMA_VERSION = 2
+#: The columns of schema 1's scenarios table (all of them are read by the migration).
+V1_COLUMNS = frozenset(
+    ("id", "name", "city", "city_fingerprint", "note", "created", "updated", "k", "assignment",
+     "roles", "plan_meta")
+)
 #: Marker in ``meta`` saying the tables are a Grid Planner scenario store.
 STORE_MARK = "grid_planner_scenarios"
 #: Longest name and note kept (a name is a label, a note a paragraph).
@@ -283,13 +288,20 @@ class ScenarioStore:
             return None
         version = meta.get("schema_version", "")
         ours = tables >= STORE_TABLES and version.isdigit() and (
-            meta.get("store") == STORE_MARK or version == "1"
+            meta.get("store") == STORE_MARK or (version == "1" and self._looks_like_v1())
         )
         if not ours:
             raise StoreError("not_a_store", file=self.label)
         if int(version) > SCHEMA_VERSION:
             raise StoreError("newer_store", file=self.label, version=version)
         return int(version)
+
+    def _looks_like_v1(self) -> bool:
+        """A schema-1 store had no mark; its scenarios table's columns are the proof (before
+        anything is written, a backup included): another program's ``meta`` and ``scenarios``
+        tables are not migrated."""
+        be = self.backend
+        return isinstance(be, SQLiteBackend) and be.columns("scenarios") >= V1_COLUMNS
 
     def _init_schema(self, con: Any) -> None:
         for stmt in self.backend.ddl():

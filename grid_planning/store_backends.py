@@ -223,6 +223,16 @@ class SQLiteBackend(Backend):
             raise StoreError("not_a_store", file=self.label) from None
         return tables, meta
 
+    def columns(self, table: str) -> set[str]:
+        """The columns of ``table`` in the existing file, read without writing anything (empty
+        when there is no such table)."""
+        uri = f"{self.path.resolve().as_uri()}?mode=ro"
+        try:
+            with contextlib.closing(sqlite3.connect(uri, uri=True, timeout=15)) as con:
+                return {str(r[1]) for r in con.execute("SELECT * FROM pragma_table_info(?)", (table,))}
+        except sqlite3.Error:
+            return set()
+
     def create(self, init: Any) -> None:
         """Create a new store file atomically: ``init(con)`` fills a temporary file in the same
         folder, which is then hard-linked to the path (never replacing a file made meanwhile)."""

@@ -281,14 +281,26 @@ def _lookalike_sqlite(path: Path) -> None:
     con.close()
 
 
+def _versioned_lookalike_sqlite(path: Path) -> None:
+    # Another program's meta says schema_version 1, as our unmarked schema 1 did: it was backed
+    # up and half-migrated ("cannot be reached right now") instead of refused.
+    _lookalike_sqlite(path)
+    con = sqlite3.connect(path)
+    con.execute("INSERT INTO meta VALUES ('schema_version', '1')")
+    con.commit()
+    con.close()
+
+
 @pytest.mark.parametrize("make", [
     lambda p: p.write_bytes(b""),
     _empty_sqlite,
     _foreign_sqlite,
     _lookalike_sqlite,
+    _versioned_lookalike_sqlite,
     lambda p: p.write_text("not a database at all\n" * 100),
     lambda p: p.write_bytes(b"SQLite format 3\x00" + b"\xff" * 200),
-], ids=["zero_bytes", "empty_sqlite", "foreign_sqlite", "lookalike_sqlite", "text", "truncated_header"])
+], ids=["zero_bytes", "empty_sqlite", "foreign_sqlite", "lookalike_sqlite", "lookalike_v1", "text",
+        "truncated_header"])
 def test_a_file_that_is_not_a_store_is_never_modified(tmp_path, make):
     folder = tmp_path / "secret_server_folder"
     folder.mkdir()
