@@ -64,7 +64,8 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
-    """Python warnings (a library's, quoting a file's content) through :func:`_print`."""
+    """Python warnings (a library's, quoting a file's content) through :func:`_print`, when asked
+    for with ``python -W`` or ``PYTHONWARNINGS`` (they name files of the installation)."""
     _print(warnings.formatwarning(message, category, filename, lineno, line), file=sys.stderr, end="")
 
 
@@ -552,7 +553,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     (``--lang`` language when known) and returns 2.
     """
     with warnings.catch_warnings():
-        warnings.showwarning = _show_warning
+        if sys.warnoptions:
+            warnings.showwarning = _show_warning
+        else:
+            # What a planner must know about a file is in the validation report; a library's
+            # warning ("invalid value encountered in ...", a site-packages path) is noise to them.
+            warnings.simplefilter("ignore")
         return _main(argv)
 
 

@@ -360,10 +360,31 @@ def _looks_like_degrees(bounds: np.ndarray) -> bool:
     return bool(-180.0 <= minx <= maxx <= 180.0 and -90.0 <= miny <= maxy <= 90.0)
 
 
-def _to_wgs84(
-    gdf: gpd.GeoDataFrame, coords: str, label: str, report: ValidationReport
+def _drop_non_finite(
+    gdf: gpd.GeoDataFrame, rows: pd.Series, label: str, report: ValidationReport
 ) -> gpd.GeoDataFrame:
-    """CRS checks, reprojection to WGS84 and the GCJ-02/BD-09 shift for a GIS layer."""
+    """Geometries with a coordinate that is not a number (NaN, infinity) become missing, with a
+    warning naming the rows: GEOS cannot repair or measure them (``make_valid`` raised on a unit
+    with one NaN vertex), and the layer's extent would be NaN. What a missing geometry costs is
+    reported where it matters (a facility not placed, a unit's residents)."""
+    arr = np.asarray(gdf.geometry.values)
+    coords, index = shapely.get_coordinates(arr, return_index=True)
+    bad_pos = np.unique(index[~np.isfinite(coords).all(axis=1)])
+    if not len(bad_pos):
+        return gdf
+    report.warning("geometry_not_finite", label, _rows_text(rows.iloc[bad_pos]), count=len(bad_pos))
+    gdf = gdf.copy()
+    arr = arr.copy()
+    arr[bad_pos] = None
+    return gdf.set_geometry(gpd.GeoSeries(arr, index=gdf.index, crs=gdf.crs))
+
+
+def _to_wgs84(
+    gdf: gpd.GeoDataFrame, coords: str, label: str, report: ValidationReport, rows: pd.Series
+) -> gpd.GeoDataFrame:
+    """CRS checks, reprojection to WGS84 and the GCJ-02/BD-09 shift for a GIS layer (geometries
+    with non-finite coordinates dropped first: :func:`_drop_non_finite`)."""
+    gdf = _drop_non_finite(gdf, rows, label, report)
     geoms = gdf.geometry
     valid = _present(geoms)
     bounds = geoms[valid].total_bounds if valid.any() else np.array([0.0, 0.0, 0.0, 0.0])
@@ -664,7 +685,7 @@ def _read_facilities(
     if is_table:
         gdf = _points_from_table(df, original, rows, coords, label, report)
     else:
-        gdf = _to_wgs84(df, coords, label, report)
+        gdf = _to_wgs84(df, coords, label, report, rows)
         gdf = _drop_null_geometry(gdf, rows, label, report, error=True)
         kinds = _geometry_kinds(gdf)
         # A MultiPoint of one point is a common export artefact: take the point.
@@ -877,7 +898,7 @@ def _read_units(
         points = _points_from_table(df, original, rows, coords, label, report)
         return _points_to_units(points, original, rows, label, report, boundary, cell_m)
 
-    gdf = _to_wgs84(df, coords, label, report)
+    gdf = _to_wgs84(df, coords, label, report, rows)
     if gdf.geometry.name != "geometry":
         gdf = gdf.rename_geometry("geometry")
     # One positional index for the frame and its row labels (an in-memory frame may have any).
@@ -966,9 +987,10 @@ def _usable_units(
         ok = invalid & usable
         change = (area[ok] - before[ok]).abs() / before[ok].where(before[ok] > 0, np.nan)
         changed = change.index[(change > AREA_CHANGE_REPORTED) | change.isna()]
-        report.warning(
-            "geometry_repaired", label, _rows_text(rows[invalid & usable]), count=int(ok.sum())
-        )
+        if ok.any():  # a repair that left nothing usable is reported below, with its residents
+            report.warning(
+                "geometry_repaired", label, _rows_text(rows[ok]), count=int(ok.sum())
+            )
         if len(changed):
             detail = "; ".join(
                 f"{rows[i]}: {before[i] / 1e6:,.3f} → {area[i] / 1e6:,.3f} km²" for i in changed[:MAX_ROWS_LISTED]
@@ -1231,7 +1253,7 @@ def _read_polygons(
         raise _AbortError
     df, _ = _rename(df, _POLYGON_ALIASES, df.geometry.name)
     rows = _row_labels(df, False, None)
-    gdf = _to_wgs84(df, coords, label, report)
+    gdf = _to_wgs84(df, coords, label, report, rows)
     gdf = _drop_null_geometry(gdf, rows, label, report, error=False)
     if gdf.geometry.name != "geometry":
         gdf = gdf.rename_geometry("geometry")
@@ -1281,7 +1303,7 @@ def _read_roads(
         raise _AbortError
     df, original = _rename(df, schema.ROAD_ALIASES, df.geometry.name)
     rows = _row_labels(df, False, None)
-    gdf = _to_wgs84(df, coords, label, report)
+    gdf = _to_wgs84(df, coords, label, report, rows)
     gdf = _drop_null_geometry(gdf, rows, label, report, error=False)
     if gdf.geometry.name != "geometry":
         gdf = gdf.rename_geometry("geometry")

@@ -175,3 +175,24 @@ def test_all_findings_flag_lists_everything(tmp_path, capsys, lang):
     full = capsys.readouterr().out
     assert "... and" in short and "... and" not in full
     assert full.count("金牌") >= 60
+
+
+def test_library_warnings_stay_off_the_planners_terminal(monkeypatch, capsys):
+    """shapely/geopandas warnings printed site-packages paths under the report; with ``-W`` (or
+    PYTHONWARNINGS) they are shown, terminal-safe."""
+    import warnings
+
+    from grid_planning import cli
+
+    def noisy(argv):
+        warnings.warn("invalid value encountered in intersection \x1b[31m", RuntimeWarning, stacklevel=1)
+        return 0
+
+    monkeypatch.setattr(cli, "_main", noisy)
+    monkeypatch.setattr(sys, "warnoptions", [])
+    assert cli.main([]) == 0
+    assert capsys.readouterr().err == ""
+    monkeypatch.setattr(sys, "warnoptions", ["default"])
+    assert cli.main([]) == 0
+    err = capsys.readouterr().err
+    assert "RuntimeWarning: invalid value" in err and "\x1b" not in err

@@ -423,6 +423,35 @@ def test_infinity_is_not_a_number(tmp_path):
     assert not np.isinf(pd.to_numeric(units["pop_65plus"], errors="coerce")).any()
 
 
+def test_coordinates_that_are_not_numbers_make_a_geometry_missing(tmp_path):
+    """One NaN vertex in a unit made GEOS raise ("an unexpected problem occurred ...
+    orientationIndex encountered NaN"), losing the whole layer; as missing geometry the unit's
+    residents are named instead."""
+    import json
+
+    data = json.loads((FIX / "town_units.geojson").read_text(encoding="utf-8"))
+    ring = data["features"][2]["geometry"]["coordinates"][0]
+    ring[1] = [float("nan"), ring[1][1]]
+    (tmp_path / "u.geojson").write_text(json.dumps(data), encoding="utf-8")
+    report = ValidationReport()
+    units = read_units(tmp_path / "u.geojson", report=report)
+    f = _one(report, "geometry_not_finite")
+    assert (f.severity, f.row, f.params["count"]) == ("warning", "U003", 1)
+    lost = [x for x in report.errors if x.row == "U003"]
+    assert len(lost) == 1 and "7,776" in lost[0].message("en")
+    assert len(units) == len(data["features"]) - 1 and "U003" not in set(units["id"])
+    assert not any(x.code == "geometry_repaired" for x in report.findings)
+    # A facility point at infinity: not placed, said so.
+    fac = gpd.read_file(FIX / "town_facilities.geojson")
+    fac.loc[0, "geometry"] = Point(np.inf, 30.5)
+    fac.to_file(tmp_path / "f.gpkg")
+    report = ValidationReport()
+    out = read_facilities(tmp_path / "f.gpkg", report=report)
+    assert _one(report, "geometry_not_finite").row == str(fac.loc[0, "id"])
+    assert _one(report, "missing_geometry").severity == "error"
+    assert len(out) == len(fac) - 1
+
+
 def test_unknown_level_type_owner_are_warnings(tmp_path):
     text = (
         GOOD_CSV.replace("三级甲等", "金牌")
