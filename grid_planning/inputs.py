@@ -72,9 +72,6 @@ ARCHIVE_SUFFIXES = (".zip", ".7z", ".rar", ".tar", ".gz", ".tgz", ".bz2", ".xz",
 DBF_SNIFF_BYTES = 1 * MB
 #: Geometry is counted in batches of this many features (memory of one batch, not of the layer).
 VERTEX_BATCH = 20_000
-#: Widest header row a sheet may have. Cells right of the header's last heading are never read:
-#: a workbook of a few KB may declare 16,384 columns, which a reader would pad every row to.
-MAX_SHEET_COLUMNS = 1_000
 #: Fewest bytes one vertex takes in a file (``0,0 `` in KML; 16 bytes in binary formats): a file
 #: smaller than ``limit * bytes`` cannot hold more vertices than the limit, so it is not counted.
 _TEXT_BYTES_PER_VERTEX = 4
@@ -130,6 +127,13 @@ class Limits:
         Most rows (tables) or features (GIS layers) in one layer.
     vertices : int
         Most vertices in one GIS layer.
+    columns : int
+        Most columns in one layer (a sheet's header row, a CSV's first line, a GIS layer's
+        fields). Cells right of a sheet's last heading are never read: a workbook of a few KB
+        may declare 16,384 columns, which a reader would pad every row to.
+    cells : int
+        Most cells (rows x columns) in one layer: every cell is read as text, some 60-100 bytes
+        of memory each.
     """
 
     upload_mb: int = 100
@@ -137,6 +141,8 @@ class Limits:
     uncompressed_mb: int = 500
     rows: int = 500_000
     vertices: int = 5_000_000
+    columns: int = 1_000
+    cells: int = 10_000_000
 
 
 DEFAULT_LIMITS = Limits()
@@ -653,7 +659,7 @@ def _sheet_sublayers(path: Path) -> list[SubLayer]:
         for sheet in book.worksheets:
             header: tuple[str, ...] = ()
             has_data = False
-            rows = _sheet_rows(sheet)
+            rows = _sheet_rows(sheet, limits())
             found = next(rows, None)
             if found is not None:
                 header = tuple("" if v is None else str(v).strip() for v in found[1])
@@ -670,23 +676,23 @@ def _blank(values: tuple) -> bool:
     return not any(v is not None and str(v).strip() for v in values)
 
 
-def _sheet_rows(sheet) -> Iterator[tuple[int, tuple]]:
+def _sheet_rows(sheet, lim: Limits) -> Iterator[tuple[int, tuple]]:
     """The non-blank rows of a read-only worksheet, first the header (the first non-blank row),
     as ``(row number, values)`` cut to the header's width.
 
     Never as wide as the sheet says it is: ``reset_dimensions`` drops the declared size and the
-    header is looked for in the first :data:`MAX_SHEET_COLUMNS` + 1 columns only.
+    header is looked for in the first ``lim.columns`` + 1 columns only.
 
     Raises
     ------
     InputError
-        ``too_many_columns`` when the header is wider than :data:`MAX_SHEET_COLUMNS`.
+        ``too_many_columns`` when the header is wider than ``lim.columns``.
     """
     sheet.reset_dimensions()
     header_row = width = None
     gap = None  # openpyxl yields one shared tuple for every row missing from the file
     for number, values in enumerate(
-        sheet.iter_rows(max_col=MAX_SHEET_COLUMNS + 1, values_only=True), start=1
+        sheet.iter_rows(max_col=lim.columns + 1, values_only=True), start=1
     ):
         if values is gap:
             continue
@@ -698,8 +704,8 @@ def _sheet_rows(sheet) -> Iterator[tuple[int, tuple]]:
         break
     if header_row is None:
         return
-    if width > MAX_SHEET_COLUMNS:
-        raise InputError("too_many_columns", limit=f"{MAX_SHEET_COLUMNS:,}")
+    if width > lim.columns:
+        raise _too_many_columns(lim)
     rows = sheet.iter_rows(min_row=header_row, max_col=width, values_only=True)
     gap = None
     for number, values in enumerate(rows, start=header_row):
@@ -959,16 +965,32 @@ def _too_many_rows(lim: Limits) -> InputError:
     return InputError("too_many_rows", limit=f"{lim.rows:,}")
 
 
+def _too_many_columns(lim: Limits) -> InputError:
+    return InputError("too_many_columns", limit=f"{lim.columns:,}")
+
+
+def _too_many_cells(lim: Limits) -> InputError:
+    return InputError("too_many_cells", limit=f"{lim.cells:,}")
+
+
 def _read_csv(path: Path, lim: Limits) -> tuple[pd.DataFrame, str]:
-    if _count_lines(path) > lim.rows + 1:
+    lines = _count_lines(path)
+    if lines > lim.rows + 1:
         raise _too_many_rows(lim)
     text, encoding = _decode(path.read_bytes())
     if not text.strip():
         return pd.DataFrame(), encoding
+    sep = _sniff_delimiter(text)
+    # The header's fields (quoting aside: an upper bound), before pandas makes a column of each.
+    width = re.split(r"\r\n|\r|\n", text, maxsplit=1)[0].count(sep) + 1
+    if width > lim.columns:
+        raise _too_many_columns(lim)
+    if lines * width > lim.cells:
+        raise _too_many_cells(lim)
     try:
         df = pd.read_csv(
             io.StringIO(text),
-            sep=_sniff_delimiter(text),
+            sep=sep,
             dtype=str,
             skip_blank_lines=False,
             keep_default_na=False,
@@ -1070,13 +1092,16 @@ def _read_sheet(sub: SubLayer, lim: Limits) -> pd.DataFrame:
     book = openpyxl.load_workbook(sub.path, read_only=True, data_only=True, keep_links=False)
     try:
         sheet = book[sub.layer] if sub.layer is not None else book.worksheets[0]
-        rows = _sheet_rows(sheet)
+        rows = _sheet_rows(sheet, lim)
         first = next(rows, None)
         numbers: list[int] = []
         data: list[tuple] = []
+        width = len(first[1]) if first else 0
         for number, values in rows:
             if len(data) >= lim.rows:
                 raise _too_many_rows(lim)
+            if (len(data) + 2) * width > lim.cells:
+                raise _too_many_cells(lim)
             numbers.append(number)
             data.append(values)
         formulas = _has_formulas(sheet)
@@ -1086,7 +1111,7 @@ def _read_sheet(sub: SubLayer, lim: Limits) -> pd.DataFrame:
         saved = dict(zip(numbers, data, strict=True))
         if first is not None:
             saved[first[0]] = first[1]
-        start, width = (first[0], len(first[1])) if first else (1, MAX_SHEET_COLUMNS)
+        start, width = (first[0], width) if first else (1, lim.columns)
         cells = _uncached_formulas(sub, saved, start, width)
         if cells:
             raise InputError("formula_without_value", cells=", ".join(cells))
@@ -1151,6 +1176,10 @@ def count_vertices(sub: SubLayer, stop_above: int | None = None) -> int:
 def _read_gis(sub: SubLayer, lim: Limits) -> pd.DataFrame:
     if sub.rows is not None and sub.rows > lim.rows:
         raise _too_many_rows(lim)
+    if len(sub.columns) > lim.columns:
+        raise _too_many_columns(lim)
+    if sub.rows is not None and sub.rows * (len(sub.columns) + 1) > lim.cells:
+        raise _too_many_cells(lim)
     if (
         not sub.is_table
         and _vertex_bound(sub) > lim.vertices

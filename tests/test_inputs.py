@@ -220,17 +220,42 @@ def test_a_sheet_that_declares_16384_columns_is_read_as_wide_as_its_header(tmp_p
     assert out["cpu_s"] < 20, out  # generous: the bound is the width, not the speed
 
 
-def test_a_header_wider_than_the_column_limit_is_refused(tmp_path):
+def test_column_and_cell_limits_refuse_before_reading(tmp_path, monkeypatch):
+    """A sheet, a CSV and a GIS layer wider than ``max_columns``, or with more cells than
+    ``max_cells``, are refused naming the limit (a 27 MB CSV of 3,000 x 3,000 cells took 300 MB)."""
     import openpyxl
 
+    fac = pd.read_csv(SAMPLE / "facilities.csv").head(50)
+    fac.to_csv(tmp_path / "f.csv", index=False)
+    fac.to_excel(tmp_path / "f.xlsx", index=False)
+    points = gpd.points_from_xy(fac["lon"], fac["lat"])
+    gpd.GeoDataFrame(fac.drop(columns=["lon", "lat"]), geometry=points, crs=4326).to_file(
+        tmp_path / "f.gpkg"
+    )
+    width = {p: len(inputs.open_layer(tmp_path / p).frame.columns) for p in ("f.csv", "f.xlsx")}
+    monkeypatch.setenv("GRID_PLANNER_MAX_COLUMNS", "5")
+    for name in ("f.csv", "f.xlsx", "f.gpkg"):
+        report = ValidationReport()
+        read_facilities(tmp_path / name, report=report)
+        f = _one(report, "too_many_columns")
+        assert f.file == name and f.params == {"limit": "5"} and "max_columns" in f.advice("en")
+    monkeypatch.delenv("GRID_PLANNER_MAX_COLUMNS")
+    monkeypatch.setenv("GRID_PLANNER_MAX_CELLS", str(40 * width["f.csv"]))
+    for name in ("f.csv", "f.xlsx", "f.gpkg"):
+        report = ValidationReport()
+        read_facilities(tmp_path / name, report=report)
+        assert _codes(report) == ["too_many_cells"], (name, report.format("en"))
+    monkeypatch.setenv("GRID_PLANNER_MAX_CELLS", str(60 * width["f.csv"]))
+    assert len(inputs.open_layer(tmp_path / "f.xlsx").frame) == 50
+    # The default: a header of 1,001 headings.
+    monkeypatch.delenv("GRID_PLANNER_MAX_CELLS")
     book = openpyxl.Workbook()
-    book.active.append([f"c{i}" for i in range(inputs.MAX_SHEET_COLUMNS + 1)])
-    book.active.append(list(range(inputs.MAX_SHEET_COLUMNS + 1)))
+    book.active.append([f"c{i}" for i in range(inputs.DEFAULT_LIMITS.columns + 1)])
+    book.active.append(list(range(inputs.DEFAULT_LIMITS.columns + 1)))
     book.save(tmp_path / "wide.xlsx")
     report = ValidationReport()
     read_facilities(tmp_path / "wide.xlsx", report=report)
-    f = _one(report, "too_many_columns")
-    assert f.file == "wide.xlsx" and f.params == {"limit": "1,000"}
+    assert _one(report, "too_many_columns").params == {"limit": "1,000"}
 
 
 def _formula_book(path: Path, saved: bool) -> Path:
