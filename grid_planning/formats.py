@@ -205,7 +205,7 @@ def gpkg_bytes(layers: Any, plan: Any, costs: Any = None, *, lang: str = DEFAULT
     """The plan GeoPackage as bytes."""
     from grid_planning.export import write_plan
 
-    with tempfile.TemporaryDirectory() as tmp:
+    with tempfile.TemporaryDirectory(prefix="grid_export_") as tmp:
         path = Path(tmp) / "plan.gpkg"
         write_plan(path, layers, plan, costs, lang=lang)
         return path.read_bytes()
@@ -218,7 +218,7 @@ def plan_layers(layers: Any, plan: Any, costs: Any = None, *,
     format carries the same columns and values)."""
     from grid_planning.export import write_plan
 
-    with tempfile.TemporaryDirectory() as tmp:
+    with tempfile.TemporaryDirectory(prefix="grid_export_") as tmp:
         path = Path(tmp) / "plan.gpkg"
         write_plan(path, layers, plan, costs, lang=lang)
         names = {str(n) for n in pyogrio.list_layers(str(path))[:, 0]}
@@ -229,7 +229,7 @@ def plan_layers(layers: Any, plan: Any, costs: Any = None, *,
 def geojson_zip(layers: Any, plan: Any, costs: Any = None, *, lang: str = DEFAULT_LANGUAGE) -> bytes:
     """A zip of ``grids.geojson``, ``units.geojson`` and ``facilities.geojson`` (RFC 7946)."""
     out = io.BytesIO()
-    with tempfile.TemporaryDirectory() as tmp, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zf:
+    with tempfile.TemporaryDirectory(prefix="grid_export_") as tmp, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zf:
         for name, gdf in plan_layers(layers, plan, costs, lang=lang).items():
             path = Path(tmp) / f"{name}.geojson"
             pyogrio.write_dataframe(gdf, str(path), driver="GeoJSON", layer_options={"RFC7946": "YES"})
@@ -274,7 +274,7 @@ def shapefile_zip(layers: Any, plan: Any, costs: Any = None, *, lang: str = DEFA
     """Zipped Shapefiles ``grids``, ``units``, ``facilities`` (UTF-8 ``.cpg``) and ``fields.csv``."""
     out = io.BytesIO()
     rows = []
-    with tempfile.TemporaryDirectory() as tmp, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zf:
+    with tempfile.TemporaryDirectory(prefix="grid_export_") as tmp, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zf:
         for name, gdf in plan_layers(layers, plan, costs, lang=lang).items():
             cols = [c for c in gdf.columns if c != gdf.geometry.name]
             mapping = shp_field_names(name, cols)

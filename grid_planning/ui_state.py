@@ -68,8 +68,9 @@ def __getattr__(name: str) -> int:
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-#: Prefixes of the temporary folders this package makes (uploads; unpacked archives and copies).
-TEMP_PREFIXES = ("grid_upload_", "grid_read_")
+#: Prefixes of the temporary folders this package makes (uploads; unpacked archives and copies;
+#: exports being written; imported scenario files being read).
+TEMP_PREFIXES = ("grid_upload_", "grid_read_", "grid_export_", "grid_import_")
 #: A temporary folder of ours older than this is a leftover (a killed server, an older version
 #: that kept every upload): reading one upload takes seconds.
 STALE_AFTER_S = 3600.0

@@ -839,14 +839,13 @@ def test_uploads_and_exports_leave_no_temporary_files(tmp_path, two_layer_gpkg, 
 def test_stale_temporary_folders_are_swept(tmp_path):
     from grid_planning.ui_state import sweep_stale_temp
 
-    old_upload = tmp_path / "grid_upload_abc"
-    old_read = tmp_path / "grid_read_def"
+    old = [tmp_path / n for n in ("grid_upload_abc", "grid_read_def", "grid_export_g", "grid_import_h")]
     fresh = tmp_path / "grid_upload_new"
     foreign = tmp_path / "someone_else_old"
-    for folder in (old_upload, old_read, fresh, foreign):
+    for folder in (*old, fresh, foreign):
         (folder / "units").mkdir(parents=True)
         (folder / "units" / "u.geojson").write_text("{}")
-    for folder in (old_upload, old_read, foreign):
+    for folder in (*old, foreign):
         os.utime(folder, (0, 0))
-    assert sweep_stale_temp(tmp_path) == 2
+    assert sweep_stale_temp(tmp_path) == 4  # exports and imports too, not only uploads
     assert sorted(p.name for p in tmp_path.iterdir()) == ["grid_upload_new", "someone_else_old"]
