@@ -201,6 +201,19 @@ class SQLiteBackend(Backend):
     def is_database_error(self, exc: BaseException) -> bool:
         return isinstance(exc, sqlite3.Error)
 
+    def _read_only(self) -> sqlite3.Connection:
+        """A connection that writes nothing next to the file either. A database in WAL mode
+        makes even a read-only reader create ``-wal``/``-shm`` files and leave them; with no
+        ``-wal`` file there (no writer has it open) all of it is in the file, and it is read as
+        immutable, touching nothing."""
+        uri = f"{self.path.resolve().as_uri()}?mode=ro"
+        with self.path.open("rb") as fh:
+            header = fh.read(20)
+        wal = header.startswith(b"SQLite format 3\x00") and header[18:20] == b"\x02\x02"
+        if wal and not self.path.with_name(self.path.name + "-wal").exists():
+            uri += "&immutable=1"
+        return sqlite3.connect(uri, uri=True, timeout=15)
+
     def inspect(self) -> tuple[set[str], dict[str, str]] | None:
         """The tables and ``meta`` of the existing file, read without writing anything.
 
@@ -211,14 +224,13 @@ class SQLiteBackend(Backend):
             return None
         if not self.path.is_file():
             raise StoreError("not_a_store", file=self.label)
-        uri = f"{self.path.resolve().as_uri()}?mode=ro"
         try:
-            with contextlib.closing(sqlite3.connect(uri, uri=True, timeout=15)) as con:
+            with contextlib.closing(self._read_only()) as con:
                 tables = {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type='table'")}
                 meta: dict[str, str] = {}
                 if "meta" in tables:
                     meta = {str(k): str(v) for k, v in con.execute("SELECT key, value FROM meta")}
-        except sqlite3.Error as exc:
+        except (sqlite3.Error, OSError) as exc:
             log.info("%s is not a scenario store: %s", self.path, exc)
             raise StoreError("not_a_store", file=self.label) from None
         return tables, meta
@@ -226,11 +238,10 @@ class SQLiteBackend(Backend):
     def columns(self, table: str) -> set[str]:
         """The columns of ``table`` in the existing file, read without writing anything (empty
         when there is no such table)."""
-        uri = f"{self.path.resolve().as_uri()}?mode=ro"
         try:
-            with contextlib.closing(sqlite3.connect(uri, uri=True, timeout=15)) as con:
+            with contextlib.closing(self._read_only()) as con:
                 return {str(r[1]) for r in con.execute("SELECT * FROM pragma_table_info(?)", (table,))}
-        except sqlite3.Error:
+        except (sqlite3.Error, OSError):
             return set()
 
     def create(self, init: Any) -> None:

@@ -272,6 +272,15 @@ def _foreign_sqlite(path: Path) -> None:
     con.close()
 
 
+def _foreign_wal_sqlite(path: Path) -> None:
+    # In WAL mode even a read-only reader left -wal and -shm files beside it.
+    con = sqlite3.connect(path)
+    con.execute("PRAGMA journal_mode=WAL")
+    con.execute("CREATE TABLE patients (id INTEGER, name TEXT)")
+    con.commit()
+    con.close()
+
+
 def _lookalike_sqlite(path: Path) -> None:
     # Tables with our names but not our content (no schema version): still not a store.
     con = sqlite3.connect(path)
@@ -295,11 +304,12 @@ def _versioned_lookalike_sqlite(path: Path) -> None:
     lambda p: p.write_bytes(b""),
     _empty_sqlite,
     _foreign_sqlite,
+    _foreign_wal_sqlite,
     _lookalike_sqlite,
     _versioned_lookalike_sqlite,
     lambda p: p.write_text("not a database at all\n" * 100),
     lambda p: p.write_bytes(b"SQLite format 3\x00" + b"\xff" * 200),
-], ids=["zero_bytes", "empty_sqlite", "foreign_sqlite", "lookalike_sqlite", "lookalike_v1", "text",
+], ids=["zero_bytes", "empty_sqlite", "foreign_sqlite", "foreign_wal", "lookalike_sqlite", "lookalike_v1", "text",
         "truncated_header"])
 def test_a_file_that_is_not_a_store_is_never_modified(tmp_path, make):
     folder = tmp_path / "secret_server_folder"
