@@ -366,8 +366,10 @@ def read_plan(path: str | Path) -> tuple[CityLayers, Plan]:
     )
     grids = set(assignment.unique())
     leads = parts["leads"]
-    if set(leads.index) != grids or not set(leads.astype(str)) <= set(facilities["id"]):
-        # A lead for a grid no unit belongs to, or a lead that is no facility of the file.
+    known = set(facilities["id"]) | {e.facility_id for e in parts["edits"] if e.action == "add"}
+    if set(leads.index) != grids or not set(leads.astype(str)) <= known:
+        # A lead for a grid no unit belongs to, or a lead that is no facility of the file (nor
+        # a what-if hospital the plan adds).
         raise PlanFileError("plan.file_error.bad_entry", file=str(path), entry="plan")
     plan = Plan(
         assignment=assignment,
