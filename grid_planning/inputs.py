@@ -50,7 +50,7 @@ import tempfile
 import unicodedata
 import zipfile
 import zlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, fields
 from pathlib import Path, PurePosixPath
 
@@ -1030,10 +1030,11 @@ def _sheet_header(values: tuple) -> list[str]:
     return names
 
 
-def _uncached_formulas(sub: SubLayer, saved: dict[int, tuple], first: int, width: int) -> list[str]:
+def _uncached_formulas(sub: SubLayer, blank: Callable[[int, int], bool], first: int, width: int) -> list[str]:
     """Up to five cells (``"E2"``) from row ``first`` on that hold a formula with no saved result
     (a workbook written by a script or a web export, never opened in Excel): read as results
-    they are blank. ``saved`` maps row numbers to the values read as results."""
+    they are blank. ``blank(row number, column index)`` says whether the results read left the
+    cell blank."""
     import openpyxl
     from openpyxl.utils import get_column_letter
     from openpyxl.worksheet.formula import ArrayFormula, DataTableFormula
@@ -1043,16 +1044,15 @@ def _uncached_formulas(sub: SubLayer, saved: dict[int, tuple], first: int, width
         sheet = book[sub.layer] if sub.layer is not None else book.worksheets[0]
         sheet.reset_dimensions()
         cells = []
-        blank = (None,) * width
         for number, values in enumerate(
             sheet.iter_rows(min_row=first, max_col=width, values_only=True), start=first
         ):
-            for col, (cell, value) in enumerate(zip(values, saved.get(number, blank), strict=False), start=1):
+            for col, cell in enumerate(values):
                 formula = isinstance(cell, ArrayFormula | DataTableFormula) or (
                     isinstance(cell, str) and cell.startswith("=")
                 )
-                if formula and value is None:
-                    cells.append(f"{get_column_letter(col)}{number}")
+                if formula and blank(number, col):
+                    cells.append(f"{get_column_letter(col + 1)}{number}")
             if len(cells) >= 5:
                 return cells[:5]
         return cells
@@ -1092,38 +1092,45 @@ def _read_sheet(sub: SubLayer, lim: Limits) -> pd.DataFrame:
     book = openpyxl.load_workbook(sub.path, read_only=True, data_only=True, keep_links=False)
     try:
         sheet = book[sub.layer] if sub.layer is not None else book.worksheets[0]
+        formulas = _has_formulas(sheet)
         rows = _sheet_rows(sheet, lim)
         first = next(rows, None)
-        numbers: list[int] = []
-        data: list[tuple] = []
         width = len(first[1]) if first else 0
+        # Column by column as the rows stream: no row is kept (the memory of the text only).
+        columns: list[list[object]] = [[] for _ in range(width)]
+        numbers: list[int] = []
         for number, values in rows:
-            if len(data) >= lim.rows:
+            if len(numbers) >= lim.rows:
                 raise _too_many_rows(lim)
-            if (len(data) + 2) * width > lim.cells:
+            if (len(numbers) + 2) * width > lim.cells:
                 raise _too_many_cells(lim)
             numbers.append(number)
-            data.append(values)
-        formulas = _has_formulas(sheet)
+            for column, value in zip(columns, values, strict=True):
+                column.append(_cell_text(value))
     finally:
         book.close()
     if formulas:
-        saved = dict(zip(numbers, data, strict=True))
-        if first is not None:
-            saved[first[0]] = first[1]
-        start, width = (first[0], width) if first else (1, lim.columns)
-        cells = _uncached_formulas(sub, saved, start, width)
+        where = {n: i for i, n in enumerate(numbers)}
+
+        def blank(number: int, col: int) -> bool:
+            if first is not None and number == first[0]:
+                return first[1][col] is None
+            i = where.get(number)
+            return i is None or col >= width or not isinstance(columns[col][i], str)
+
+        start, scan = (first[0], width) if first else (1, lim.columns)
+        cells = _uncached_formulas(sub, blank, start, scan)
         if cells:
             raise InputError("formula_without_value", cells=", ".join(cells))
     if first is None:
         return pd.DataFrame()
-    header = first[1]
-    columns = {}
-    for i, name in enumerate(_sheet_header(header)):
-        columns[name] = np.array([_cell_text(row[i]) for row in data], dtype=object)
+    frame = {
+        name: np.array(column, dtype=object)
+        for name, column in zip(_sheet_header(first[1]), columns, strict=True)
+    }
     # Index = spreadsheet row - 2, as for a CSV read with its blank lines: findings name the row
     # the planner sees in Excel (layers._row_labels).
-    return pd.DataFrame(columns, index=pd.Index([n - 2 for n in numbers], dtype="int64"))
+    return pd.DataFrame(frame, index=pd.Index([n - 2 for n in numbers], dtype="int64"))
 
 
 def _cell_text(value: object) -> object:
