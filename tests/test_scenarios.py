@@ -264,40 +264,29 @@ def _empty_sqlite(path: Path) -> None:
     con.close()
 
 
-def _foreign_sqlite(path: Path) -> None:
-    con = sqlite3.connect(path)
-    con.execute("CREATE TABLE patients (id INTEGER, name TEXT)")
-    con.execute("INSERT INTO patients VALUES (1, 'x')")
-    con.commit()
-    con.close()
+def _sqlite(*statements: str):
+    """A maker of a SQLite file holding what ``statements`` make."""
+
+    def make(path: Path) -> None:
+        con = sqlite3.connect(path)
+        for stmt in statements:
+            con.execute(stmt)
+        con.commit()
+        con.close()
+
+    return make
 
 
-def _foreign_wal_sqlite(path: Path) -> None:
-    # In WAL mode even a read-only reader left -wal and -shm files beside it.
-    con = sqlite3.connect(path)
-    con.execute("PRAGMA journal_mode=WAL")
-    con.execute("CREATE TABLE patients (id INTEGER, name TEXT)")
-    con.commit()
-    con.close()
-
-
-def _lookalike_sqlite(path: Path) -> None:
-    # Tables with our names but not our content (no schema version): still not a store.
-    con = sqlite3.connect(path)
-    con.execute("CREATE TABLE meta (key TEXT, value TEXT)")
-    con.execute("CREATE TABLE scenarios (id INTEGER)")
-    con.commit()
-    con.close()
-
-
-def _versioned_lookalike_sqlite(path: Path) -> None:
-    # Another program's meta says schema_version 1, as our unmarked schema 1 did: it was backed
-    # up and half-migrated ("cannot be reached right now") instead of refused.
-    _lookalike_sqlite(path)
-    con = sqlite3.connect(path)
-    con.execute("INSERT INTO meta VALUES ('schema_version', '1')")
-    con.commit()
-    con.close()
+_PATIENTS = ("CREATE TABLE patients (id INTEGER, name TEXT)", "INSERT INTO patients VALUES (1, 'x')")
+_foreign_sqlite = _sqlite(*_PATIENTS)
+# In WAL mode even a read-only reader left -wal and -shm files beside it.
+_foreign_wal_sqlite = _sqlite("PRAGMA journal_mode=WAL", *_PATIENTS)
+# Tables with our names but not our content (no schema version): still not a store.
+_LOOKALIKE = ("CREATE TABLE meta (key TEXT, value TEXT)", "CREATE TABLE scenarios (id INTEGER)")
+_lookalike_sqlite = _sqlite(*_LOOKALIKE)
+# Another program's meta says schema_version 1, as our unmarked schema 1 did: it was backed up
+# and half-migrated ("cannot be reached right now") instead of refused.
+_versioned_lookalike_sqlite = _sqlite(*_LOOKALIKE, "INSERT INTO meta VALUES ('schema_version', '1')")
 
 
 @pytest.mark.parametrize("make", [
