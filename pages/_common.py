@@ -38,7 +38,10 @@ LANG = "lang"
 #: "sample" or "uploaded": which data every page uses. A plain session key, not a widget's: Streamlit
 #: deletes a widget's state when a page that does not draw it runs (see ui_state.seed_widget).
 DATA_CHOICE = "data_choice"
-UPLOAD_RESULT = "upload_result"  # grid_planning.ui_state.UploadResult of the last validation
+#: grid_planning.ui_state.UploadResult of the last upload that validated (the uploaded city that
+#: can be in use). A refused upload never replaces it: it is kept under LAST_CHECK only.
+UPLOAD_RESULT = "upload_result"
+LAST_CHECK = "upload_last_check"  # the UploadResult of the last validation, accepted or refused
 #: Menu title keys of the pages other pages send the planner to: a text naming a page takes its
 #: name from here, so it always reads as the menu does (app.py PAGES uses the same keys; a test
 #: keeps them equal).

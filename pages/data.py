@@ -15,6 +15,7 @@ from grid_planning.ui_state import (
 )
 from pages._common import (
     DATA_CHOICE,
+    LAST_CHECK,
     UPLOAD_RESULT,
     active_layers,
     ensure_navigation,
@@ -102,32 +103,35 @@ with page_guard():
             result = load_uploads(
                 files, coords=coords, city_name=city_name.strip() or None, layers=choices
             )
-        st.session_state[UPLOAD_RESULT] = result
-        if not result.usable and st.session_state.get(DATA_CHOICE) == "uploaded":
-            st.session_state[DATA_CHOICE] = "sample"
-
-    result = st.session_state.get(UPLOAD_RESULT)
-    if result is not None:
-        st.subheader(tr("data.report.title"))
-        errors, warnings = len(result.report.errors), len(result.report.warnings)
+        st.session_state[LAST_CHECK] = result
         if result.usable:
+            st.session_state[UPLOAD_RESULT] = result
+        # A refused upload changes nothing in use: the city and the plan made on it stay.
+
+    checked = st.session_state.get(LAST_CHECK)
+    result = st.session_state.get(UPLOAD_RESULT)
+    if checked is not None:
+        st.subheader(tr("data.report.title"))
+        errors, warnings = len(checked.report.errors), len(checked.report.warnings)
+        if checked.usable:
             st.success(
                 tr(
                     "data.result.ok",
-                    units=f"{len(result.layers.units):,}",
-                    facilities=f"{len(result.layers.facilities):,}",
+                    units=f"{len(checked.layers.units):,}",
+                    facilities=f"{len(checked.layers.facilities):,}",
                     warnings=warnings,
                 )
             )
         else:
             st.error(tr("data.result.errors", errors=errors, warnings=warnings))
-        _report(result.report)
+            st.info(tr_md("data.result.kept", name=active_layers()[0].name))
+        _report(checked.report)
 
     st.subheader(tr("data.use.title"))
     options = ["sample"]
     if result is not None and result.usable:
         options.append("uploaded")
-    elif result is not None:
+    elif checked is not None:
         st.caption(tr("data.use.blocked"))
     else:
         st.caption(tr("data.use.none"))

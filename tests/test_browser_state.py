@@ -228,3 +228,25 @@ def test_export_downloads_the_plan_on_screen(page, tmp_path):
     assert plan.exception_for("G4", "P02").reason == DESIGNATION[1]
     assert layers.name == CITY
     assert_clean(page)
+
+
+def test_a_refused_upload_keeps_the_city_in_use_and_its_plan(page, files, tmp_path):
+    """Validating files that are refused replaced the uploaded city in use with the sample city
+    and dropped the plan made on it (reviewer's AppTest; here in the browser)."""
+    _units, facilities = files
+    junk = tmp_path / "units.geojson"
+    junk.write_bytes(b"\x00\x01 not json")
+    before = grid_rows(page, "zh")
+    nav(page, t("app.nav.data", "zh"))
+    for slot, path in (("units", junk), ("facilities", facilities)):
+        uploader = page.get_by_test_id("stFileUploader").filter(has_text=t(f"data.slot.{slot}", "zh"))
+        uploader.locator("input[type=file]").set_input_files(str(path))
+    page.get_by_role("button", name=t("data.validate", "zh")).click()
+    kept = t("data.result.kept", "zh", name=CITY)
+    page.get_by_text(kept, exact=True).wait_for(timeout=TIMEOUT)
+    settle(page)
+    assert uploaded_in_use(page, "zh"), sidebar(page)[:600]
+    nav(page, t("ws.nav.plan", "zh"))
+    assert uploaded_in_use(page, "zh"), sidebar(page)[:600]
+    assert grid_rows(page, "zh") == before and len(before) == 2
+    assert_clean(page)

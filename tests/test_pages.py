@@ -95,7 +95,7 @@ def test_data_page_shows_upload_errors_from_session_state(tmp_path):
     result = load_uploads(files, workdir=tmp_path)
     assert not result.usable
     at = _app()
-    at.session_state["upload_result"] = result
+    at.session_state["upload_last_check"] = result
     at.switch_page("pages/data.py").run()
     assert not at.exception
     assert any("错误" in e.body for e in at.error)
