@@ -334,9 +334,15 @@ class ScenarioStore:
         except StoreError:
             raise
         except Exception as exc:
+            if be.is_permission_error(exc):
+                log.warning("scenario store %s refused: %s", be.describe(), be.error_text(exc))
+                raise StoreError("no_permission", store=be.label) from None
             if be.is_database_error(exc):
-                log.warning("scenario store %s cannot be opened: %s", be.describe(), exc)
+                log.warning("scenario store %s cannot be opened: %s", be.describe(), be.error_text(exc))
                 raise StoreError("unavailable", store=be.label) from None
+            if isinstance(exc, OSError | ValueError):  # a folder that is a file, a NUL in the path
+                log.warning("scenario store %s cannot be opened: %s", be.describe(), exc)
+                raise StoreError("bad_location", store=be.label) from None
             raise
 
     def _migrate_v1(self) -> None:
@@ -390,8 +396,11 @@ class ScenarioStore:
         except Exception as exc:
             if be.is_unique_violation(exc):
                 raise _NameRaceError() from None
+            if be.is_permission_error(exc):
+                log.warning("scenario store %s refused: %s", be.describe(), be.error_text(exc))
+                raise StoreError("no_permission", store=be.label) from None
             if be.is_database_error(exc):
-                log.warning("scenario store %s failed: %s", be.describe(), exc)
+                log.warning("scenario store %s failed: %s", be.describe(), be.error_text(exc))
                 raise StoreError("unavailable", store=be.label) from None
             raise
 
@@ -586,19 +595,23 @@ class ScenarioStore:
         be = self.backend
 
         def write(con: Any) -> int:
-            (src,) = self._row(con, scenario, "id")
+            # Locked: a delete in another session waits for the copy (or the copy sees it gone).
+            (src,) = self._row(con, scenario, "id", lock=True)
             taken = be.execute(con, "SELECT name FROM scenarios WHERE name_key = ?", (key,)).fetchone()
             if taken is not None:
                 raise StoreError("name_taken", name=taken[0])
             now = be.ts(_now())
-            sid = be.execute(
+            row = be.execute(
                 con,
                 "INSERT INTO scenarios (name, name_key, city, city_fingerprint, layer_fingerprints, note, "
                 "owner, owner_name, author, author_name, created, updated, k, assignment, roles, plan_meta) "
                 "SELECT ?, ?, city, city_fingerprint, layer_fingerprints, note, ?, ?, ?, ?, ?, ?, k, "
                 "assignment, roles, plan_meta FROM scenarios WHERE id = ? RETURNING id",
                 (shown, key, user.id, user.name, user.id, user.name, now, now, src),
-            ).fetchone()[0]
+            ).fetchone()
+            if row is None:
+                raise StoreError("not_found", name=str(scenario))
+            sid = row[0]
             be.execute(
                 con,
                 "INSERT INTO scenario_grids (scenario_id, grid_id, lead_id, population, geom) "

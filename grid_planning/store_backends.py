@@ -56,6 +56,14 @@ class StoreError(CatalogueError):
 class Backend:
     """What a database engine must provide to the store (see the module docstring)."""
 
+    def is_permission_error(self, exc: BaseException) -> bool:
+        """Whether ``exc`` is a refusal of rights (asking again will not help)."""
+        return False
+
+    def error_text(self, exc: BaseException) -> str:
+        """``exc`` as the server log may hold it (never a password)."""
+        return str(exc)
+
     kind: str = ""
     #: Column type of the primary key, timestamps and a scenario's grid outline.
     id_type: str = ""
@@ -201,6 +209,12 @@ class SQLiteBackend(Backend):
     def is_database_error(self, exc: BaseException) -> bool:
         return isinstance(exc, sqlite3.Error)
 
+    def is_permission_error(self, exc: BaseException) -> bool:
+        # SQLITE_PERM (3), SQLITE_READONLY (8) and its extended codes; a folder that cannot be
+        # written (the journal) gives SQLITE_CANTOPEN (14).
+        code = getattr(exc, "sqlite_errorcode", None)
+        return isinstance(exc, PermissionError) or (code is not None and code & 0xFF in (3, 8, 14))
+
     def _read_only(self) -> sqlite3.Connection:
         """A connection that writes nothing next to the file either. A database in WAL mode
         makes even a read-only reader create ``-wal``/``-shm`` files and leave them; with no
@@ -333,7 +347,7 @@ class PostgresBackend(Backend):
         try:
             con = psycopg.connect(self.url, autocommit=True, connect_timeout=10)
         except psycopg.Error as exc:
-            log.warning("cannot connect to the scenario store %s: %s", self.describe(), exc)
+            log.warning("cannot connect to the scenario store %s: %s", self.describe(), self.error_text(exc))
             raise StoreError("unavailable", store=self.label) from None
         con.execute(f'SET search_path TO "{self.schema}", "{self._gis_schema}"')
         return con
@@ -350,6 +364,25 @@ class PostgresBackend(Backend):
         import psycopg
 
         return isinstance(exc, psycopg.Error)
+
+    def is_permission_error(self, exc: BaseException) -> bool:
+        return getattr(exc, "sqlstate", None) == "42501"  # insufficient_privilege
+
+    def error_text(self, exc: BaseException) -> str:
+        """libpq quotes the URL, or a token of it, when it cannot parse it: the password and
+        the whole URL are cut out of what is logged."""
+        text = str(exc)
+        secrets_ = [self.url]
+        found = re.match(r"[a-z]+://[^:/@\s]*:([^@\s]+)@", self.url)
+        if found:
+            secrets_.append(found.group(1))
+        with contextlib.suppress(Exception):
+            from psycopg.conninfo import conninfo_to_dict
+
+            secrets_.append(str(conninfo_to_dict(self.url).get("password") or ""))
+        for secret in sorted({x for x in secrets_ if x}, key=len, reverse=True):
+            text = text.replace(secret, "***")
+        return text
 
     def ts(self, when: datetime) -> Any:
         return when
@@ -368,15 +401,22 @@ class PostgresBackend(Backend):
 
     def inspect(self, con: Any) -> tuple[set[str], dict[str, str]] | None:
         """The store schema's tables and ``meta``; ``None`` when the schema does not exist."""
+        # The catalogues, not information_schema: that lists only what this account has rights
+        # on, so a schema (or tables) it may not use looked absent, and the store was created
+        # in "public" or beside another application's tables.
         row = con.execute(
-            "SELECT 1 FROM information_schema.schemata WHERE schema_name = %s", (self.schema,)
+            "SELECT has_schema_privilege(oid, 'USAGE') FROM pg_namespace WHERE nspname = %s",
+            (self.schema,),
         ).fetchone()
         if row is None:
             return None
+        if not row[0]:
+            raise StoreError("no_permission", store=self.label)
         tables = {
             r[0]
             for r in con.execute(
-                "SELECT table_name FROM information_schema.tables WHERE table_schema = %s",
+                "SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+                "WHERE n.nspname = %s AND c.relkind IN ('r', 'p', 'v', 'm', 'f')",
                 (self.schema,),
             )
         }

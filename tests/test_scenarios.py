@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import multiprocessing as mp
+import secrets
 import shutil
 import sqlite3
 from pathlib import Path
@@ -364,6 +365,124 @@ def test_an_unreachable_server_is_a_message_without_the_password():
         ScenarioStore(url, schema="x")
     assert err.value.code == "unavailable"
     assert "s3cret" not in err.value.message("en") and "nowhere" in err.value.message("en")
+
+
+@pytest.mark.postgres
+def test_a_malformed_url_never_puts_the_password_in_the_log(caplog):
+    require_pg()
+    for url in ("postgresql://planner:S3cret%zzPW@127.0.0.1:9/nowhere",
+                "postgresql://planner:S3cretPW@[127.0.0.1:9/nowhere"):
+        with caplog.at_level("WARNING"), pytest.raises(ScenarioStoreError):
+            ScenarioStore(url, schema="x")
+    logged = "\n".join(r.getMessage() for r in caplog.records)
+    assert logged and "S3cret" not in logged  # libpq quoted the token, or the whole URL
+
+
+@pytest.fixture()
+def planner_role():
+    """A login role of its own (the test server trusts local logins) and its URL; dropped after."""
+    from urllib.parse import urlsplit
+
+    import psycopg
+
+    require_pg()
+    role = f"planner_{secrets.token_hex(4)}"
+    parts = urlsplit(PG_URL)
+    with psycopg.connect(PG_URL, autocommit=True) as con:
+        con.execute(f'CREATE ROLE "{role}" LOGIN')
+        con.execute(f'GRANT CREATE ON DATABASE "{parts.path.lstrip("/")}" TO "{role}"')
+        con.execute(f'GRANT CREATE ON SCHEMA public TO "{role}"')  # everyone's, before PostgreSQL 15
+    yield role, f"postgresql://{role}@{parts.hostname}:{parts.port}{parts.path}"
+    with psycopg.connect(PG_URL, autocommit=True) as con:
+        con.execute(f'DROP OWNED BY "{role}" CASCADE')
+        con.execute(f'DROP ROLE "{role}"')
+
+
+def _public_tables() -> set[str]:
+    import psycopg
+
+    with psycopg.connect(PG_URL, autocommit=True) as con:
+        return {r[0] for r in con.execute("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")}
+
+
+@pytest.mark.postgres
+def test_postgres_rights_are_checked_not_worked_around(planner_role):
+    """A schema the account may not use looked absent (information_schema lists only what it has
+    rights on): the store was created in "public", the team's scenarios invisible; tables it
+    could not read in another application's schema looked absent, and the store's were added."""
+    import psycopg
+
+    role, url = planner_role
+    team, app = new_schema(), new_schema()
+    public_before = _public_tables()
+    try:
+        _save(ScenarioStore(PG_URL, schema=team), "团队方案")
+        with psycopg.connect(PG_URL, autocommit=True) as con:
+            con.execute(f'CREATE SCHEMA "{app}"')
+            con.execute(f'CREATE TABLE "{app}".patients (id int)')
+            con.execute(f'GRANT USAGE, CREATE ON SCHEMA "{app}" TO "{role}"')
+        with pytest.raises(ScenarioStoreError) as err:
+            ScenarioStore(url, schema=team)
+        assert err.value.code == "no_permission" and team in err.value.message("en")
+        with pytest.raises(ScenarioStoreError) as err:
+            ScenarioStore(url, schema=app)
+        assert err.value.code == "not_a_store"
+        # Reading granted, writing not: the list works, a save says why it cannot be done.
+        with psycopg.connect(PG_URL, autocommit=True) as con:
+            con.execute(f'GRANT USAGE ON SCHEMA "{team}" TO "{role}"')
+            con.execute(f'GRANT SELECT ON ALL TABLES IN SCHEMA "{team}" TO "{role}"')
+        reader = ScenarioStore(url, schema=team)
+        assert list(reader.list()["name"]) == ["团队方案"]
+        with pytest.raises(ScenarioStoreError) as err:
+            _save(reader, "我的方案")
+        assert err.value.code == "no_permission"
+        with psycopg.connect(PG_URL, autocommit=True) as con:
+            tables = {r[0] for r in con.execute("SELECT tablename FROM pg_tables WHERE schemaname = %s", (app,))}
+        assert tables == {"patients"}
+        assert _public_tables() == public_before
+    finally:
+        drop_schema(team)
+        drop_schema(app)
+
+
+def test_a_duplicate_of_a_scenario_deleted_meanwhile_is_not_found(store_location, monkeypatch):
+    """On PostgreSQL a delete landing between duplicate's two statements gave a TypeError."""
+    store = store_location.open()
+    sid = _save(store, "A")
+    store.delete(sid)
+    monkeypatch.setattr(store, "_row", lambda con, scenario, columns, lock=False: (sid,))
+    assert _code(store.duplicate, sid, "B") == "not_found"
+
+
+def test_a_store_location_that_cannot_be_a_folder_is_named_not_raised(tmp_path):
+    (tmp_path / "afile").write_text("x")
+    for where in (tmp_path / "afile" / "scenarios.sqlite", str(tmp_path / "a\0b.sqlite")):
+        with pytest.raises(ScenarioStoreError) as err:
+            ScenarioStore(where)
+        assert err.value.code == "bad_location"
+        assert str(tmp_path) not in err.value.message("en")
+
+
+def test_a_read_only_store_says_so(tmp_path, monkeypatch):
+    """A store the server may read but not write (a file mode, a read-only mount) said "cannot be
+    reached right now, try again later"; asking again cannot help. The database is opened
+    read-only the way SQLite reports it (mode=ro: SQLITE_READONLY, as for a read-only file;
+    file modes do not bind the root user the suite may run as)."""
+    import sqlite3
+
+    from grid_planning.store_backends import SQLiteBackend
+
+    path = tmp_path / "scenarios.sqlite"
+    _save(ScenarioStore(path), "A")
+    store = ScenarioStore(path)
+
+    def read_only(self):
+        return sqlite3.connect(f"{self.path.as_uri()}?mode=ro", uri=True, isolation_level=None)
+
+    monkeypatch.setattr(SQLiteBackend, "connect", read_only)
+    assert list(store.list()["name"]) == ["A"]
+    assert _code(_save, store, "B") == "no_permission"
+    assert "scenarios.sqlite" in str(store.label)
 
 
 # ---- upgrade of a v1 store ------------------------------------------------------------------------
