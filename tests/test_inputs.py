@@ -258,6 +258,47 @@ def test_column_and_cell_limits_refuse_before_reading(tmp_path, monkeypatch):
     assert _one(report, "too_many_columns").params == {"limit": "1,000"}
 
 
+def test_a_workbook_whose_shared_text_table_is_huge_is_refused_unparsed(tmp_path, monkeypatch):
+    """openpyxl loads a workbook's shared strings whole, even read-only: a 1 MB upload whose table
+    held 25 million strings took 5.5 minutes and 2.4 GB before its one data row was read. The
+    strings are counted from bytes (``<si`` tags), at most 4 per allowed row."""
+    import io
+    import re
+
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    book.active.append(["id", "name", "lon", "lat", "level"])
+    book.active.append(["F1", "A", 114.3, 30.5, "三级"])
+    raw = io.BytesIO()
+    book.save(raw)
+    with zipfile.ZipFile(raw) as src:
+        parts = {n: src.read(n) for n in src.namelist()}
+    # openpyxl writes its text inline: add a shared string table as Excel writes one, registered.
+    main = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+    extra = "".join(f"<si><t>{i:x}</t></si>" for i in range(4_001))
+    parts["xl/sharedStrings.xml"] = f'<sst xmlns="{main}" count="4001" uniqueCount="4001">{extra}</sst>'.encode()
+    kind = "application/vnd.openxmlformats-officedocument.spreadsheetml.sharedStrings+xml"
+    parts["[Content_Types].xml"] = re.sub(
+        "</Types>", f'<Override PartName="/xl/sharedStrings.xml" ContentType="{kind}"/></Types>',
+        parts["[Content_Types].xml"].decode()).encode()
+    rel = "http://schemas.openxmlformats.org/officeDocument/2006/relationships/sharedStrings"
+    parts["xl/_rels/workbook.xml.rels"] = re.sub(
+        "</Relationships>", f'<Relationship Id="rIdSS" Type="{rel}" Target="sharedStrings.xml"/></Relationships>',
+        parts["xl/_rels/workbook.xml.rels"].decode()).encode()
+    with zipfile.ZipFile(tmp_path / "医院.xlsx", "w", zipfile.ZIP_DEFLATED) as dst:
+        for name, data in parts.items():
+            dst.writestr(name, data)
+    monkeypatch.setenv("GRID_PLANNER_MAX_ROWS", "1000")
+    report = ValidationReport()
+    read_facilities(tmp_path / "医院.xlsx", report=report)
+    f = _one(report, "workbook_text_too_large")
+    assert f.file == "医院.xlsx" and f.params["limit"] == "4,000" and "max_rows" in f.advice("en")
+    assert upload_layers("facilities", "医院.xlsx", (tmp_path / "医院.xlsx").read_bytes()) == []
+    monkeypatch.setenv("GRID_PLANNER_MAX_ROWS", "2000")
+    assert len(inputs.open_layer(tmp_path / "医院.xlsx").frame) == 1
+
+
 def _formula_book(path: Path, saved: bool) -> Path:
     """Facilities whose name and beds are formulas, with their results saved as Excel saves
     them (``saved``) or not, as a script or web export writes them."""
