@@ -50,14 +50,22 @@ GRID_FIGURES: tuple[tuple[str, str], ...] = (
 )
 
 
-def text(value: object) -> str:
+def text(value: object, limit: int | None = None) -> str:
     """User text for a Paragraph: escaped (markup shown as typed), line breaks kept.
 
     Control characters, terminal escape sequences and bidirectional overrides are dropped
     (:func:`textsafe.terminal_text`): they have no glyph and would print as boxes or reorder what
-    the reader sees.
+    the reader sees. ``limit`` cuts the text (with "…") before it is escaped, for a cell that
+    cannot grow: a table's header row is repeated on every page and must fit on one.
     """
-    return escape(terminal_text(value)).replace("\n", "<br/>")
+    plain = terminal_text(value)
+    if limit is not None and len(plain) > limit:
+        plain = plain[: limit - 1] + "…"
+    return escape(plain).replace("\n", "<br/>")
+
+
+#: Characters of a grid id shown in a column header (the full id is in the tables above it).
+HEADER_CHARS = 40
 
 
 def fmt(value: object, kind: str, lang: str) -> str:
@@ -111,7 +119,9 @@ def _table(rows: Sequence[Sequence[Any]], widths: Sequence[float], st: _Styles, 
     for r, row in enumerate(rows):
         style = st.cell_bold if header and r == 0 else st.cell
         data.append([c if not isinstance(c, str) else Paragraph(c, style) for c in row])
-    table = Table(data, colWidths=widths, repeatRows=1 if header else 0)
+    # splitInRow: a row taller than a page (a long checklist note, a long name) goes on over the
+    # page instead of failing the whole report with LayoutError.
+    table = Table(data, colWidths=widths, repeatRows=1 if header else 0, splitInRow=1)
     cmds = [
         ("VALIGN", (0, 0), (-1, -1), "TOP"),
         ("LINEBELOW", (0, 0), (-1, -1), 0.25, colors.HexColor("#cccccc")),
@@ -354,7 +364,7 @@ def plan_report(
     for start in range(0, len(grids), per_page):
         chunk = grids[start:start + per_page]
         col_w = min(22.0, (frame_w - 70) / max(len(chunk), 1))
-        head = [t("plan.col.item", lang), t("plan.col.criterion", lang)] + [text(g) for g in chunk]
+        head = [t("plan.col.item", lang), t("plan.col.criterion", lang)] + [text(g, HEADER_CHARS) for g in chunk]
         rows = [head]
         for crit in CRITERIA:
             line = [str(crit.number), text(crit.text(lang))]

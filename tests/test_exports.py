@@ -356,6 +356,26 @@ def test_report_in_english(exported, tmp_path):
         assert squash(expected) in text, expected
 
 
+def test_report_with_a_page_long_note_and_grid_id(city, plan, costs, tmp_path):
+    """A checklist note of 1,500 characters (the checklist form has no limit) or a grid id of
+    2,000 made the report fail with LayoutError (a table row taller than a page), which the
+    dashboard showed as "Something went wrong". Rows now go on over the page; a grid id in a
+    repeated column header is cut."""
+    from hostile import rename_grids
+
+    from grid_planning.checklist import record
+
+    note = "已与区卫健委沟通，签署协议。" * 1_500  # 21,000 characters
+    long_id = "网格" + "甲" * 2_000
+    lead = list(plan.leads.values)[0]
+    wide = rename_grids(record(plan, lead, 4, "in_progress", note), [long_id, plan.grid_ids[1]])
+    data = formats.export_plan(city, wide, costs, "report", lang="zh").data
+    text = squash(pdf_text(data, tmp_path))
+    # The whole note, over pages (a page's header and footer split the phrase where it breaks).
+    assert text.count(squash("已与区卫健委沟通，签署协议。")) > 1_450
+    assert "网格" + "甲" * 37 + "…" in text  # the header's cut id (40 characters)
+
+
 # ---- HTML map ---------------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def clean_html():
