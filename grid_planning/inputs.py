@@ -245,7 +245,8 @@ class Opened:
 # Error details without server paths
 # =============================================================================================
 _PATHS = re.compile(
-    r"(?:/vsi\w+/)?(?:[A-Za-z]:[\\/]|/)(?:[^\s'\":;,()\[\]]+[\\/])*[^\s'\":;,()\[\]]*"
+    # Not after a letter, digit or dot: "and/or", "TCP/IP", "1/2" are words, not paths.
+    r"(?<![\w.])(?:/vsi\w+/)?(?:[A-Za-z]:[\\/]|/)(?:[^\s'\":;,()\[\]]+[\\/])*[^\s'\":;,()\[\]]*"
 )
 _NOISE = (
     re.compile(r"sqlite3_\w+\(.*?\) failed: ", re.S),
@@ -262,6 +263,9 @@ def short_detail(exc: BaseException, label: str, paths: Sequence[object] = ()) -
     text = str(exc).strip() or type(exc).__name__
     known = {str(p) for p in paths if isinstance(p, (str, os.PathLike)) and str(p) not in ("", ".")}
     known |= {str(Path(p).resolve()) for p in list(known)}
+    # A bare relative name ("in", a folder given as the CLI's cwd-relative path) is a word too:
+    # "in" was replaced inside "invalid continuation byte".
+    known = {p for p in known if "/" in p or "\\" in p}
     for path in sorted(known, key=len, reverse=True):
         text = text.replace(path, label)
     text = _PATHS.sub(label, text)
@@ -986,7 +990,10 @@ def _count_lines(path: Path) -> int:
 def _decode(raw: bytes) -> tuple[str, str]:
     """Text of a CSV file and the encoding used: UTF-8 (with or without BOM), UTF-16, GB18030."""
     if raw.startswith(codecs.BOM_UTF8):
-        return raw[len(codecs.BOM_UTF8) :].decode("utf-8"), "utf-8-sig"
+        with contextlib.suppress(UnicodeDecodeError):
+            return raw[len(codecs.BOM_UTF8) :].decode("utf-8"), "utf-8-sig"
+        # A UTF-8 mark before GBK text: a GBK file edited by a tool that added the mark.
+        return raw[len(codecs.BOM_UTF8) :].decode("gb18030"), "gb18030"
     if raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         return raw.decode("utf-16"), "utf-16"
     try:

@@ -739,6 +739,20 @@ def test_short_detail_strips_every_server_path():
     assert "/tmp" not in text and "vsizip" not in text and "C:\\" not in text
     assert "database disk image is malformed" in text and "SELECT" not in text
     assert text.count("units.zip") == 2
+    # Words are not paths: a relative folder "in" (the CLI's cwd-relative file) and "and/or".
+    exc = ValueError("invalid continuation byte in in/f.csv; too many nested objects and/or arrays")
+    text = inputs.short_detail(exc, "f.csv", ["in/f.csv", "in"])
+    assert text == "invalid continuation byte in f.csv; too many nested objects and/or arrays"
+
+
+def test_a_gbk_csv_behind_a_utf8_mark_is_read(tmp_path):
+    """A UTF-8 mark (BOM) before GBK text failed with "'utf-8' codec can't decode byte 0xce"."""
+    path = tmp_path / "医院.csv"
+    path.write_bytes(b"\xef\xbb\xbf" + (SAMPLE / "facilities.csv").read_text(encoding="utf-8").encode("gbk"))
+    report = ValidationReport()
+    fac = read_facilities(path, report=report)
+    assert report.errors == [], report.format("en")
+    assert len(fac) == len(pd.read_csv(SAMPLE / "facilities.csv"))
 
 
 # =============================================================================================
