@@ -44,7 +44,7 @@ import pandas as pd
 import pyogrio
 
 from grid_planning.i18n import DEFAULT_LANGUAGE, has, source_text, t
-from grid_planning.textsafe import csv_bytes, text_cell, write_xlsx
+from grid_planning.textsafe import csv_bytes, invisible, text_cell, write_xlsx
 
 #: format -> (file suffix, MIME type).
 FORMATS: dict[str, tuple[str, str]] = {
@@ -117,10 +117,13 @@ class ExportError(ValueError):
 def file_name(city: str, k: int, fmt: str, *, paper: str = "A4", orientation: str = "landscape") -> str:
     """A file name for the export: ``grid_plan_<city>_k<k>[_A4_landscape].<suffix>``.
 
-    Characters not allowed in file names on Windows are replaced; Chinese is kept.
+    Characters not allowed in file names on Windows are replaced; Chinese is kept. Characters
+    that show as nothing (:func:`textsafe.invisible`: a right-to-left override would make
+    ``…\u202egpj.exe`` read as ending in ``.jpg``) and DEL are dropped.
     """
     suffix = FORMATS[fmt][0]
-    safe = re.sub(r'[\\/:*?"<>|\x00-\x1f\s]+', "_", str(city)).strip("._") or "city"
+    visible = "".join(ch for ch in str(city) if not invisible(ch) and ch != "\x7f")
+    safe = re.sub(r'[\\/:*?"<>|\x00-\x1f\s]+', "_", visible).strip("._") or "city"
     extra = f"_{paper}_{orientation}" if fmt in PAPER_FORMATS else ""
     return f"grid_plan_{safe[:40]}_k{k}{extra}.{suffix}"
 

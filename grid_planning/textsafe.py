@@ -320,9 +320,13 @@ _SHEET_FORBIDDEN = re.compile(r"[\[\]:*?/\\]")
 
 
 def sheet_name(name: object) -> str:
-    """An Excel-valid sheet name (<= 31 characters, no ``[ ] : * ? / \\``, not empty)."""
+    """An Excel-valid sheet name: <= 31 characters, no ``[ ] : * ? / \\``, not empty, not starting
+    or ending with ``'`` (also after the cut), not the reserved "History"."""
     text = _SHEET_FORBIDDEN.sub("_", _strip_controls(str(name), keep_newlines=False)).strip("'")
-    return text[:31] or "_"
+    text = text[:31].strip("'")
+    if text.casefold() == "history":
+        text = "History_"
+    return text or "_"
 
 
 def sheet_names(names: Sequence[object]) -> list[str]:

@@ -209,6 +209,8 @@ def test_sheet_names_are_distinct_ignoring_case():
     long = "x" * 40
     assert sheet_names([long, long + "y", "A", "a", "b:c", "b/c"]) == [
         "x" * 31, "x" * 27 + " (2)", "A", "a (2)", "b_c", "b_c (2)"]
+    # Excel refuses a name ending in an apostrophe (here once cut to 31) and the name "History".
+    assert sheet_names(["x" * 30 + "'s grid", "history"]) == ["x" * 30, "History_"]
 
 
 def test_xlsx_totals_equal_the_metrics_and_names_are_text(exported, city, plan, costs, tmp_path):
@@ -417,6 +419,9 @@ def test_file_names_are_safe_and_keep_chinese():
     assert formats.file_name('a/b:c*"<>|', 2, "png", paper="A3", orientation="portrait") == (
         "grid_plan_a_b_c_k2_A3_portrait.png")
     assert formats.file_name("..", 2, "report") == "grid_plan_city_k2.report.pdf"
+    # A right-to-left override made "武汉\u202egpj.exe…report.pdf" read as ending in ".jpg".
+    assert formats.file_name("武汉\u202egpj.exe", 3, "report") == "grid_plan_武汉gpj.exe_k3.report.pdf"
+    assert formats.file_name("del\x7fa\u200bb", 3, "xlsx") == "grid_plan_delab_k3.xlsx"
 
 
 def test_workspace_export_file_gives_bytes_name_and_type():
