@@ -13,7 +13,7 @@ Three sources, first match wins (the pages pass in what Streamlit gives; nothing
    a real one. When the setting is given but a request lacks the header, the visitor is
    :data:`ANONYMOUS` (never the local user, who owns what was saved before the server was shared).
 3. **The single local user** (:data:`LOCAL_USER_ID`), for a planner running the dashboard on their
-   own machine.
+   own machine. That identity is reserved: a sign-in or a header naming it is :data:`ANONYMOUS`.
 
 Administrators (who may rename, overwrite and delete anybody's scenario) are listed in the setting
 ``admins`` (identities separated by commas or whitespace, or a TOML list), compared case-insensitively.
@@ -141,7 +141,7 @@ def current_user(
         unverified = str(info.get("email_verified", "")).strip().lower() in ("false", "0", "no")
         email = "" if unverified else info.get("email")
         ident = clean_identity(email or info.get("sub") or "")
-        if not ident:
+        if not ident or _reserved(ident):
             return ANONYMOUS
         name = clean_identity(info.get("name") or ident)
         return _with_admin(User(ident, name, "auth"))
@@ -149,5 +149,11 @@ def current_user(
     if header:
         value = _header(headers or {}, str(header))
         ident = clean_identity(value) if value is not None else ""
-        return _with_admin(User(ident, ident, "header")) if ident else ANONYMOUS
+        return _with_admin(User(ident, ident, "header")) if ident and not _reserved(ident) else ANONYMOUS
     return local_user()
+
+
+def _reserved(ident: str) -> bool:
+    """The single local user's identity is never a signed-in or proxied one: whoever it named
+    would own what was saved before the server was shared."""
+    return same_identity(ident, LOCAL_USER_ID)  # NFKC and case-folded: "ＬＯＣＡＬ" too

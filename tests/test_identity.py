@@ -44,6 +44,11 @@ def test_trusted_proxy_header_when_configured(monkeypatch):
     assert (user.id, user.source) == ("wang.fang", "header")
     assert current_user({}, {}) is ANONYMOUS  # configured but missing: not the local user
     assert current_user({}, {"X-Forwarded-User": "\u202e\u200b"}) is ANONYMOUS
+    # The single local user's identity is reserved: "X-User: local" owned (and could delete) what
+    # the local user saved before the server was shared.
+    for forged in ("local", "LOCAL", "ｌｏｃａｌ", " local\u200b"):
+        assert current_user({}, {"X-Forwarded-User": forged}) is ANONYMOUS, forged
+        assert current_user({"is_logged_in": True, "sub": forged}) is ANONYMOUS, forged
     assert len(current_user({}, {"X-Forwarded-User": "a" * 5000}).id) == 200
 
 
