@@ -16,12 +16,12 @@ lists them; everything else in the page is checked to name no host at all.
 from __future__ import annotations
 
 import base64
-import html
 import re
 from typing import Any
 
 from grid_planning.i18n import DEFAULT_LANGUAGE, t
 from grid_planning.offline import VENDOR_DIR, VENDOR_URL
+from grid_planning.textsafe import html_text
 
 #: Hosts named inside the inlined Leaflet source that are identifiers or a disabled link, not
 #: requests (see the module docstring).
@@ -108,11 +108,11 @@ def header_html(layers: Any, plan: Any, lang: str = DEFAULT_LANGUAGE, *,
     title = t("exports.map.title", lang, city=layers.name, k=plan.k)
     lines = printmap.source_lines(layers, lang, sample=sample)
     note = t("exports.note.illustrative", lang)
-    parts = [f"<h1>{html.escape(title)}</h1>"]
+    parts = [f"<h1>{html_text(title)}</h1>"]
     for line in lines:
         cls = " class='gp-ill'" if line == note else ""
-        parts.append(f"<p{cls}>{html.escape(line)}</p>")
-    parts.append(f"<p>{html.escape(t('exports.html.offline', lang))}</p>")
+        parts.append(f"<p{cls}>{html_text(line)}</p>")
+    parts.append(f"<p>{html_text(t('exports.html.offline', lang))}</p>")
     return "<div class='gp-head'>" + "".join(parts) + "</div>"
 
 

@@ -208,6 +208,15 @@ def invisible(ch: str) -> bool:
     return unicodedata.category(ch) in ("Cf", "Cc", "Co", "Cs")
 
 
+def html_text(value: object) -> str:
+    """Text for HTML outside scripts: escaped, and without the control characters, terminal
+    escapes and bidirectional overrides :func:`terminal_text` drops (HTML shows a NUL or BEL as
+    a box, and a right-to-left override reorders what follows)."""
+    import html
+
+    return html.escape(terminal_text(value))
+
+
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
 

@@ -406,6 +406,16 @@ def test_html_map_keeps_hostile_text_as_data(exported):
     assert '<img src=x onerror="alert(document.domain)">' not in page
 
 
+def test_html_map_title_holds_no_control_characters(city, plan):
+    """The title put a city name's NUL, BEL and DEL and a right-to-left override into <h1>."""
+    import dataclasses
+
+    named = dataclasses.replace(city, name="bell\x07 null\x00 del\x7f rtl\u202e 市")
+    head = re.search(r"<h1>(.*?)</h1>", formats.export_plan(named, plan, None, "html").data.decode())
+    assert head is not None and "bell null del rtl 市" in head.group(1)
+    assert not re.search("[\x00-\x08\x7f\u202e]", head.group(1))
+
+
 # ---- one entry point --------------------------------------------------------------------------
 def test_unknown_format_or_paper_is_refused(city, plan):
     with pytest.raises(formats.ExportError, match="format must be one of"):
