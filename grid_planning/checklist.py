@@ -337,6 +337,10 @@ def checklist_table(
     return pd.DataFrame(rows)
 
 
+#: Longest note on a checklist entry (who, what, which document: a paragraph, not a report).
+MAX_NOTE = 2_000
+
+
 def record(plan: Plan, grid_lead: str, item: int, status: str, note: str = "") -> Plan:
     """Record the status of a non-spatial criterion for one grid.
 
@@ -352,7 +356,7 @@ def record(plan: Plan, grid_lead: str, item: int, status: str, note: str = "") -
     status : {"todo", "in_progress", "done", "not_applicable"}
         The recorded status.
     note : str
-        Free text (who, what, document reference).
+        Free text (who, what, document reference), at most :data:`MAX_NOTE` characters.
 
     Returns
     -------
@@ -383,4 +387,7 @@ def record(plan: Plan, grid_lead: str, item: int, status: str, note: str = "") -
         raise ChecklistError(
             "plan.checklist_error.bad_status", status=status, allowed=", ".join(RECORD_STATUSES)
         )
-    return plan.with_checklist(ChecklistEntry(lead, number, status, str(note or "")))
+    text = str(note or "")
+    if len(text) > MAX_NOTE:
+        raise ChecklistError("plan.checklist_error.note_too_long", limit=f"{MAX_NOTE:,}", length=f"{len(text):,}")
+    return plan.with_checklist(ChecklistEntry(lead, number, status, text))

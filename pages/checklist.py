@@ -6,7 +6,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from grid_planning.checklist import CRITERIA, RECORD_STATUSES, checklist_table
+from grid_planning.checklist import CRITERIA, MAX_NOTE, RECORD_STATUSES, checklist_table
 from pages._common import ensure_navigation, kept, lang, page_guard, tr, tr_md
 from pages._ws import action, fmt, require_plan, scenario_panel, workspace
 
@@ -55,7 +55,7 @@ with page_guard():
             item = st.selectbox(tr("ws.chk.item"), items, format_func=texts.get, key="chk_item")
             status = st.selectbox(tr("ws.chk.status"), list(RECORD_STATUSES), key="chk_status",
                                   format_func=fmt("plan.checklist.status."))
-            note = st.text_area(tr("ws.chk.note"), key="chk_note", height=80)
+            note = st.text_area(tr("ws.chk.note"), key="chk_note", height=80, max_chars=MAX_NOTE)
             if st.form_submit_button(tr("ws.chk.save_record")):
                 with action():
                     ws.record(ws.plan.lead_of(grid), int(item), status, note)

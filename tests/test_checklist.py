@@ -126,6 +126,7 @@ def test_record_and_table(city, plan):
         (("F1", 0, "done"), "plan.checklist_error.bad_item"),
         (("F1", 9, "done"), "plan.checklist_error.spatial_item"),
         (("F1", 2, "finished"), "plan.checklist_error.bad_status"),
+        (("F1", 2, "done", "备" * 2_001), "plan.checklist_error.note_too_long"),
     ],
 )
 def test_record_validation(plan, args, key):
@@ -133,6 +134,15 @@ def test_record_validation(plan, args, key):
         record(plan, *args)
     assert err.value.key == key and isinstance(err.value, ValueError)
     assert has(key)
+
+
+def test_a_note_of_the_longest_length_is_kept():
+    from plan_fixtures import make_plan
+
+    from grid_planning.checklist import MAX_NOTE
+
+    note = "备" * MAX_NOTE
+    assert record(make_plan(), "F1", 2, "done", note).checklist[0].note == note
 
 
 def test_checklist_table_survives_a_plan_without_checklist(city, plan):
