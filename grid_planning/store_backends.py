@@ -293,9 +293,16 @@ class SQLiteBackend(Backend):
 
 
 # ---- PostgreSQL -----------------------------------------------------------------------------------
+#: A libpq key=value connection string ("host=db dbname=plans user=planner").
+_CONNINFO = re.compile(r"^\s*(?:host|hostaddr|dbname|service|user|port)\s*=", re.I)
+
+
 def is_postgres_url(location: object) -> bool:
-    """Whether a store location is a PostgreSQL connection URL."""
-    return isinstance(location, str) and location.startswith(("postgresql://", "postgres://"))
+    """Whether a store location is a PostgreSQL connection URL, or a libpq key=value string
+    (which was taken for a file name: a SQLite store named "host=… dbname=…" appeared)."""
+    return isinstance(location, str) and (
+        location.startswith(("postgresql://", "postgres://")) or bool(_CONNINFO.match(location))
+    )
 
 
 class PostgresBackend(Backend):

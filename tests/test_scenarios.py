@@ -378,6 +378,24 @@ def test_a_malformed_url_never_puts_the_password_in_the_log(caplog):
     assert logged and "S3cret" not in logged  # libpq quoted the token, or the whole URL
 
 
+@pytest.mark.postgres
+def test_a_key_value_connection_string_is_postgres_not_a_file_name(tmp_path, monkeypatch):
+    """libpq's "host=… dbname=…" form was taken for a SQLite file of that name."""
+    from psycopg.conninfo import conninfo_to_dict, make_conninfo
+
+    require_pg()
+    monkeypatch.chdir(tmp_path)
+    schema = new_schema()
+    try:
+        store = ScenarioStore(make_conninfo(**conninfo_to_dict(PG_URL)), schema=schema)
+        assert store.kind == "postgresql"
+        _save(store, "A")
+        assert list(ScenarioStore(PG_URL, schema=schema).list()["name"]) == ["A"]
+        assert list(tmp_path.iterdir()) == []
+    finally:
+        drop_schema(schema)
+
+
 @pytest.fixture()
 def planner_role():
     """A login role of its own (the test server trusts local logins) and its URL; dropped after."""
