@@ -46,6 +46,7 @@ from grid_planning.metrics import (
     unit_metrics,
 )
 from grid_planning.plan import Plan
+from grid_planning.roster import rehome
 
 FORMAT = "grid-planner-plan/1"
 UNIT_PLAN_COLUMNS = ("grid_id", "locked", "t_lead")
@@ -381,7 +382,9 @@ def read_plan(path: str | Path) -> tuple[CityLayers, Plan]:
         params=parts["params"],
         checklist=parts["checklist"],
     )
-    return layers, plan
+    # Units reassigned outside this tool (the file edited in a GIS): the facilities' grids are
+    # taken from where they lie, as the dashboard gives them, so the checks judge the file afresh.
+    return layers, rehome(layers, plan)
 
 
 def _utm_for(gdf: gpd.GeoDataFrame) -> str:

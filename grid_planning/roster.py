@@ -247,6 +247,50 @@ def lead_obligations(layers: Any, plan: Plan) -> pd.DataFrame:
 CROSS_GRID_SUPPORT_MINUTES = 30.0
 
 
+def _located(layers: Any, facilities: pd.DataFrame, assignment: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """Each facility's unit position (``layers.index.locate``: the unit it lies in, the nearest
+    for one just outside the city) and the grid of that unit, its home grid."""
+    index = layers.index
+    fu = index.locate(facilities).unit
+    unit_grid = assignment.reindex(index.unit_ids).to_numpy(dtype=object)
+    home = np.asarray(unit_grid[fu], dtype=object) if len(fu) else np.array([], dtype=object)
+    return fu, home
+
+
+#: Roles whose grid is the grid the facility lies in (a lead's is the grid it leads; a
+#: collaborator has none).
+_HOME_ROLES = ("member", "primary", "cross_grid")
+
+
+def rehome(layers: Any, plan: Plan) -> Plan:
+    """``plan`` with every member's, primary-care and cross-grid institution's grid the grid it
+    lies in, as :func:`assign_roles` gives it; roles themselves (a planner's choices too) are kept.
+
+    For a plan whose units were reassigned outside this tool (a plan file edited in a GIS): its
+    stored facility grids no longer say where the facilities are, and G5 counted members of a
+    grid that none of them lies in any more. A cross-grid institution's ``supports`` gains its
+    new home grid.
+    """
+    roles = plan.roles.copy()
+    if roles.empty:
+        return plan
+    facilities = effective_facilities(layers, plan)
+    _fu, home = _located(layers, facilities, plan.assignment)
+    where = pd.Series(home, index=facilities["id"].astype(str).to_numpy()).reindex(roles.index.astype(str))
+    known = where.notna().to_numpy()
+    new_home = where.where(known, roles["home_grid"].to_numpy()).astype(str).to_numpy()
+    moves = known & roles["role"].isin(_HOME_ROLES).to_numpy() & (roles["grid_id"].astype(str).to_numpy() != new_home)
+    if not moves.any() and (roles["home_grid"].astype(str).to_numpy() == new_home).all():
+        return plan
+    roles["home_grid"] = new_home
+    roles.loc[moves, "grid_id"] = new_home[moves]
+    cross = moves & (roles["role"] == "cross_grid").to_numpy()
+    for i in np.flatnonzero(cross):
+        grids = [g for g in str(roles["supports"].iloc[i]).split(",") if g.strip()]
+        roles.iloc[i, roles.columns.get_loc("supports")] = ",".join(dict.fromkeys([new_home[i], *grids]))
+    return replace(plan, roles=roles)
+
+
 def assign_roles(
     layers: Any, facilities: pd.DataFrame, assignment: pd.Series, leads: pd.Series, costs: Any
 ) -> pd.DataFrame:
@@ -284,11 +328,8 @@ def assign_roles(
     DataFrame
         Index facility id; columns ``grid_id``, ``role``, ``home_grid``, ``supports``.
     """
-    index = layers.index
     fac_ids = facilities["id"].astype(str).to_numpy()
-    fu = index.locate(facilities).unit
-    unit_grid = assignment.reindex(index.unit_ids).to_numpy(dtype=object)
-    home = np.asarray(unit_grid[fu], dtype=object) if len(fu) else np.array([], dtype=object)
+    fu, home = _located(layers, facilities, assignment)
     grid_ids = [str(g) for g in leads.index]
     lead_set = {str(v): str(g) for g, v in leads.items()}
     fac_pos = pd.Index(fac_ids)

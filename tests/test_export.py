@@ -309,6 +309,41 @@ def test_broken_files_get_no_gdal_or_sqlite_text(tmp_path):
                 assert noise not in err.value.params.get("detail", ""), text
 
 
+def test_a_plan_file_edited_in_a_gis_is_judged_where_its_facilities_lie(city, tmp_path):
+    """Units moved to another grid in QGIS (their grid_id edited): the facilities' stored grids
+    went on counting for the old grid, so G5 passed for a grid none of its members lay in any
+    more ("All checks passed", exit 0). Read back, the file must equal the same move made in the
+    dashboard (planner.move_units) for every facility that belongs where it lies."""
+    import geopandas as gpd
+
+    from grid_planning.graph import facility_units
+    from grid_planning.planner import move_units
+
+    plan = make_plan()
+    path = write_plan(tmp_path / "p.gpkg", city, plan, make_costs())
+    lead_unit = facility_units(city, city.facilities)[plan.leads["G2"]]
+    moved = [u for u, g in plan.assignment.items() if g == "G2" and u != lead_unit]
+    units = gpd.read_file(path, layer="units")
+    units.loc[units["id"].isin(moved), "grid_id"] = "G1"
+    units.to_file(path, layer="units", driver="GPKG")
+
+    _, read = read_plan(path)
+    made = move_units(city, plan, moved, "G1")
+    home = made.roles["role"].isin(["member", "primary", "cross_grid"])
+    cols = ["grid_id", "role", "home_grid"]
+    pd.testing.assert_frame_equal(read.roles.loc[made.roles.index[home], cols].sort_index(),
+                                  made.roles.loc[home, cols].sort_index(), check_names=False)
+    assert (read.roles.loc[home[home].index, "grid_id"] != plan.roles.loc[home[home].index, "grid_id"]).any()
+
+    def g5(p):
+        return sorted((r.grid_id, r.status) for r in check_policy(city, p) if r.rule == "G5")
+
+    assert g5(read) == g5(made)
+    # A file the dashboard wrote is read back unchanged (nothing to re-home).
+    _, same = read_plan(write_plan(tmp_path / "q.gpkg", city, plan, make_costs()))
+    pd.testing.assert_frame_equal(same.roles[cols].sort_index(), plan.roles[cols].sort_index(), check_names=False)
+
+
 def test_approval_workbook(city, rich_plan, tmp_path):
     path = plan_tables_xlsx(tmp_path / "plan.xlsx", city, rich_plan, make_costs(), lang="en")
     wb = openpyxl.load_workbook(path)
