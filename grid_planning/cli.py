@@ -36,6 +36,7 @@ import argparse
 import sys
 import warnings
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import IO
 
 from grid_planning.coords import COORD_SYSTEMS
@@ -67,6 +68,17 @@ def _show_warning(message, category, filename, lineno, file=None, line=None) -> 
     """Python warnings (a library's, quoting a file's content) through :func:`_print`, when asked
     for with ``python -W`` or ``PYTHONWARNINGS`` (they name files of the installation)."""
     _print(warnings.formatwarning(message, category, filename, lineno, line), file=sys.stderr, end="")
+
+
+def _bad_output(option: str, value: str, lang: str) -> bool:
+    """Whether an output path cannot take a file (a folder, or below a file), said in one line
+    before any work is done (it was found after a whole planning run, as "IsADirectoryError")."""
+    path = Path(value)
+    blocked = next((p for p in path.parents if p.exists() and not p.is_dir()), None)
+    if path.is_dir() or blocked is not None:
+        _print(t("plan.cli.bad_output", lang, option=option, path=value), file=sys.stderr)
+        return True
+    return False
 
 
 # --- shared by the commands that load a city -------------------------------------------------
@@ -300,6 +312,8 @@ def _cmd_plan(args: argparse.Namespace) -> int:
         if value is None:
             _print(t("plan.cli.missing_option", lang, option=option), file=sys.stderr)
             return EXIT_NOT_USABLE
+    if _bad_output("--out", args.out, lang) or (args.xlsx and _bad_output("--xlsx", args.xlsx, lang)):
+        return EXIT_NOT_USABLE
     designated = _pairs(args.designate_lead, "--designate-lead", lang)
     waivers = _pairs(args.waive_g5, "--waive-g5", lang)
     locks = _pairs(args.lock, "--lock", lang)
@@ -482,7 +496,6 @@ def plan_costs(layers, plan):
 def _cmd_export(args: argparse.Namespace) -> int:
     import json
     import time
-    from pathlib import Path
 
     from grid_planning.export import PlanFileError, read_meta, read_plan
     from grid_planning.formats import export_plan
@@ -493,6 +506,8 @@ def _cmd_export(args: argparse.Namespace) -> int:
         if not value:
             _print(t("plan.cli.missing_option", lang, option=option), file=sys.stderr)
             return EXIT_NOT_USABLE
+    if _bad_output("--out", args.out, lang):
+        return EXIT_NOT_USABLE
     t0 = time.perf_counter()
     try:
         layers, plan = read_plan(args.plan)

@@ -144,7 +144,7 @@ def test_unexpected_failure_is_one_line(monkeypatch, capsys):
     code = cli.main(["validate", "--units", "u.geojson", "--facilities", "f.csv"])
     captured = capsys.readouterr()
     assert code == 2
-    assert "The check could not be completed: RuntimeError: disk on fire" in captured.err
+    assert "The command could not be completed: RuntimeError: disk on fire" in captured.err
     assert "Traceback" not in captured.out + captured.err
 
 
@@ -196,3 +196,24 @@ def test_library_warnings_stay_off_the_planners_terminal(monkeypatch, capsys):
     assert cli.main([]) == 0
     err = capsys.readouterr().err
     assert "RuntimeWarning: invalid value" in err and "\x1b" not in err
+
+
+def test_an_output_that_cannot_take_a_file_is_refused_before_planning(tmp_path, capsys, monkeypatch):
+    """`plan --out FOLDER` planned the whole city, then failed with "The check could not be
+    completed: IsADirectoryError ..."; `export --out FOLDER` likewise."""
+    from grid_planning import planner
+
+    def no_planning(*args, **kwargs):
+        raise AssertionError("planned before the output was checked")
+
+    monkeypatch.setattr(planner, "plan_city", no_planning)
+    folder = tmp_path / "adir"
+    folder.mkdir()
+    (tmp_path / "afile").write_text("x")
+    for argv in (["plan", "--grids", "4", "--out", str(folder)],
+                 ["plan", "--grids", "4", "--out", str(tmp_path / "p.gpkg"), "--xlsx", str(tmp_path / "afile" / "t.xlsx")],
+                 ["export", str(tmp_path / "nope.gpkg"), "--format", "xlsx", "--out", str(folder), "--lang", "en"]):
+        assert cli.main(argv) == cli.EXIT_NOT_USABLE
+        err = capsys.readouterr().err
+        assert "cannot take a file" in err or "不能写入文件" in err, err
+        assert "Error" not in err and not (tmp_path / "p.gpkg").exists()
