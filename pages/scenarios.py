@@ -63,8 +63,13 @@ with page_guard():
                   for r in saved.itertuples()}
         if (nxt := st.session_state.pop(NEXT_PICK, None)) in labels:
             st.session_state[PICK] = nxt
+        # The scenario chosen before was deleted in another session meanwhile:
+        # a button clicked in this run was meant for it, never for whichever one is shown now.
+        gone = st.session_state.get(PICK) is not None and st.session_state.get(PICK) not in labels
         if st.session_state.get(PICK) not in labels:
             st.session_state.pop(PICK, None)
+        if gone:
+            st.warning(tr("team.gone"))
         sid = st.selectbox(tr("team.pick"), options=list(labels), format_func=labels.__getitem__, key=PICK)
         info = scen.info(int(sid))
         can_change = user.can_change(info.owner)
@@ -76,7 +81,7 @@ with page_guard():
 
         c_open, c_export = st.columns(2)
         with c_open:
-            if st.button(tr("team.open"), key="scn_open", type="primary"):
+            if st.button(tr("team.open"), key="scn_open", type="primary") and not gone:
                 try:
                     ws.load(scen, info.id)
                 except (CatalogueError, ValueError) as exc:
@@ -85,7 +90,7 @@ with page_guard():
                     _flash("success", tr("team.opened", name=escape_markdown(info.name)), pick=info.id)
             st.page_link("pages/plan.py", label=tr("team.to_plan"), icon=":material/map:")
         with c_export:
-            if st.button(tr("team.export"), key="scn_export"):
+            if st.button(tr("team.export"), key="scn_export") and not gone:
                 try:
                     with st.spinner(tr("team.exporting")):
                         st.session_state["scn_export_data"] = (
@@ -104,7 +109,7 @@ with page_guard():
             new_name = st.text_input(tr("team.rename_to"), value=info.name, key=f"scn_rename_to_{info.id}")
             # Who may change what is the store's rule (one implementation): the caption above says
             # it, and a refused action says why; the page does not second-guess it.
-            if st.button(tr("team.rename"), key="scn_rename"):
+            if st.button(tr("team.rename"), key="scn_rename") and not gone:
                 try:
                     scen.rename(info.id, new_name, user=user)
                 except (CatalogueError, ValueError) as exc:
@@ -112,7 +117,7 @@ with page_guard():
                 else:
                     _flash("success", tr("team.renamed", name=escape_markdown(scen.info(info.id).name)))
             note = st.text_area(tr("team.note"), value=info.note, key=f"scn_note_{info.id}")
-            if st.button(tr("team.save_note"), key="scn_note_save"):
+            if st.button(tr("team.save_note"), key="scn_note_save") and not gone:
                 try:
                     scen.set_note(info.id, note, user=user)
                 except (CatalogueError, ValueError) as exc:
@@ -122,7 +127,7 @@ with page_guard():
         with c_right:
             dup_name = st.text_input(tr("team.duplicate_as"), value=tr("team.copy_of", name=info.name),
                                      key=f"scn_dup_name_{info.id}")
-            if st.button(tr("team.duplicate"), key="scn_dup", disabled=user.anonymous):
+            if st.button(tr("team.duplicate"), key="scn_dup", disabled=user.anonymous) and not gone:
                 try:
                     new_id = scen.duplicate(info.id, dup_name, user=user)
                 except (CatalogueError, ValueError) as exc:
@@ -132,7 +137,7 @@ with page_guard():
                            pick=new_id)
             confirm = st.checkbox(tr("team.delete_confirm", name=escape_markdown(info.name)),
                                   key=f"scn_delete_confirm_{info.id}")
-            if st.button(tr("team.delete"), key="scn_delete", disabled=not confirm):
+            if st.button(tr("team.delete"), key="scn_delete", disabled=not confirm) and not gone:
                 try:
                     scen.delete(info.id, user=user)
                 except (CatalogueError, ValueError) as exc:

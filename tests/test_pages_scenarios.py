@@ -114,3 +114,28 @@ def test_scenarios_page_list_rename_note_duplicate_and_refused_delete(tmp_path):
     _ok(at.run())
     assert "Plan B" not in _table(at).index
     assert len(ScenarioStore(tmp_path / "scenarios.sqlite").list()) == 2
+
+
+def test_a_button_meant_for_a_scenario_deleted_elsewhere_acts_on_no_other(tmp_path):
+    """Another session deletes the chosen scenario; this one then clicks Open (or Delete): the
+    page silently moved to the next scenario, and Open would have opened that one instead."""
+    from grid_planning.layers import load_sample_city
+    from grid_planning.planner import PlanRequest
+    from grid_planning.workspace import Workspace
+
+    store = ScenarioStore(tmp_path / "scenarios.sqlite")
+    ws = Workspace(load_sample_city(), request=PlanRequest(k=3, balance=0.3))
+    assert ws.run().ok
+    ids = {name: ws.save(store, name) for name in ("A-first", "X-target", "Y-keep")}
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    at.session_state["lang"] = "en"
+    at.switch_page("pages/scenarios.py")
+    _ok(at.run())
+    at.selectbox(key="scn_pick").set_value(ids["X-target"])
+    _ok(at.run())
+    store.delete(ids["X-target"])  # the colleague's session
+    at.button(key="scn_open").click()
+    _ok(at.run())
+    assert any("deleted in another session" in w for w in _texts(at.warning))
+    assert not at.success  # nothing opened ("Opened Y-keep" before)
+    assert set(_table(at).index) == {"A-first", "Y-keep"}
