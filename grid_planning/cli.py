@@ -70,6 +70,19 @@ def _show_warning(message, category, filename, lineno, file=None, line=None) -> 
     _print(warnings.formatwarning(message, category, filename, lineno, line), file=sys.stderr, end="")
 
 
+def _finite(text: str) -> float:
+    """A number option: "nan" and "inf" are refused by argparse like any other non-number."""
+    import math
+
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(text)
+    return value
+
+
+_finite.__name__ = "number"  # argparse names the type in its message: "invalid number value"
+
+
 def _bad_output(option: str, value: str, lang: str) -> bool:
     """Whether an output path cannot take a file (a folder, or below a file), said in one line
     before any work is done (it was found after a whole planning run, as "IsADirectoryError")."""
@@ -233,11 +246,11 @@ def _add_plan(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser
     p.add_argument("--grids", "-k", type=int, metavar="K", help="number of grids (required)")
     p.add_argument(
         "--balance",
-        type=float,
+        type=_finite,
         help="population tolerance, e.g. 0.3 = every grid within +-30%% of the mean",
     )
     p.add_argument(
-        "--min-beds-per-1000", type=float, help="minimum beds per 1,000 residents in every grid"
+        "--min-beds-per-1000", type=_finite, help="minimum beds per 1,000 residents in every grid"
     )
     p.add_argument(
         "--fix-lead", nargs="+", default=[], metavar="ID", help="facilities that must lead a grid"
