@@ -222,5 +222,5 @@ def test_an_output_that_cannot_take_a_file_is_refused_before_planning(tmp_path, 
 @pytest.mark.parametrize("value", ["nan", "inf", "-inf"])
 def test_a_number_option_that_is_not_finite_is_an_argument_error(value, capsys):
     """`--balance nan` went through to a refusal that printed "nan%"."""
-    assert cli.main(["plan", "--grids", "4", "--balance", value, "--out", "x.gpkg"]) == 2
+    assert cli.main(["plan", "--grids", "4", f"--balance={value}", "--out", "x.gpkg"]) == 2
     assert f"--balance: invalid number value: '{value}'" in capsys.readouterr().err
