@@ -32,16 +32,16 @@ def hostile_city():
     fac = layers.facilities.copy()
     fac["name"] = [HOSTILE_FACILITIES.get(f, n) for f, n in zip(fac["id"], fac["name"], strict=True)]
     fac.loc[fac["id"] == "F1", "source"] = "real"  # one real facility: solid marker, real source
+    # G1's one secondary hospital is a specialty one: G1 lacks a G5 member (secondary general or
+    # continuing care) and passes by a recorded exception.
+    fac.loc[fac["id"] == "F3", "type"] = "specialty"
     return replace(layers, name=CITY, facilities=fac)
 
 
 def hostile_plan():
-    """The two-grid plan, with F3 moved to G2 so G1 lacks a G5 member and passes by a recorded
-    exception, and two checklist notes."""
+    """The two-grid plan on :func:`hostile_city`, G1 passing G5 by a recorded exception, and two
+    checklist notes."""
     plan = make_plan()
-    roles = plan.roles.copy()
-    roles.loc["F3", ["grid_id", "home_grid"]] = ["G2", "G2"]
-    plan = replace(plan, roles=roles)
     plan = plan.with_exception(PolicyException("G5", "F1", G5_REASON))
     plan = record(plan, "F2", 4, "in_progress", NOTE_4)
     plan = record(plan, "F1", 5, "done", NOTE_5)

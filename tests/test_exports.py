@@ -294,8 +294,10 @@ def _streams(pdf: bytes) -> list[bytes]:
 
     out = []
     for m in re.finditer(rb"stream\r?\n(.*?)\r?\nendstream", pdf, re.S):
+        # A decompressor object, not zlib.decompress: when the stream's last byte is a "\r" the
+        # pattern takes it for the line end, and the whole stream failed to inflate.
         try:
-            out.append(zlib.decompress(m.group(1)))
+            out.append(zlib.decompressobj().decompress(m.group(1)))
         except zlib.error:
             out.append(m.group(1))
     return out
