@@ -34,7 +34,7 @@ import pyogrio
 
 from grid_planning import __version__
 from grid_planning.i18n import DEFAULT_LANGUAGE, CatalogueError, has, t
-from grid_planning.inputs import SubLayer, count_vertices, limits, short_detail
+from grid_planning.inputs import InputError, SubLayer, check_layer_size, limits, short_detail
 from grid_planning.layers import CityLayers
 from grid_planning.metrics import (
     _roles,
@@ -229,17 +229,13 @@ def _check_limits(path: Path, names: list[str]) -> None:
             raise PlanFileError(
                 "plan.file_error.layer_unreadable", file=str(path), layer=name, detail=_detail(exc, path)
             ) from exc
-        if int(info.get("features") or 0) > lim.rows:
-            raise PlanFileError(
-                "plan.file_error.too_many_rows", file=str(path), layer=name, limit=f"{lim.rows:,}"
-            )
-        if info.get("geometry_type") in (None, "", "None"):
-            continue
-        sub = SubLayer(name, None, str(info["geometry_type"]), (), path, name)
-        if count_vertices(sub, stop_above=lim.vertices) > lim.vertices:
-            raise PlanFileError(
-                "plan.file_error.too_many_vertices", file=str(path), layer=name, limit=f"{lim.vertices:,}"
-            )
+        geometry = info.get("geometry_type")
+        sub = SubLayer(name, int(info.get("features") or 0),
+                       None if geometry in (None, "", "None") else str(geometry), (), path, name)
+        try:
+            check_layer_size(sub, lim)  # the rule every GIS input is read by
+        except InputError as exc:
+            raise PlanFileError(f"plan.file_error.{exc.code}", file=str(path), layer=name, **exc.params) from None
 
 
 def _finite(frame: pd.DataFrame, column: str, layer: str, path: Path) -> pd.Series:

@@ -682,16 +682,22 @@ def _check_workbook_parts(path: Path, lim: Limits) -> None:
             if not info.filename.lower().endswith(".xml"):
                 continue
             with zf.open(info) as fh:
-                tail = b""
-                while chunk := fh.read(MB):
-                    text = tail + chunk
-                    # "<si>" / "<si " and a prefixed "<x:si>"; the tail never holds a whole tag.
-                    count += text.count(b"<si>") + text.count(b"<si ") + text.count(b":si>") + text.count(b":si ")
-                    tail = text[-3:]
+                count += sum(_tags_in(fh, (b"<si>", b"<si ", b":si>", b":si ")))  # ":" a prefixed <x:si>
             if count > most:
                 raise InputError(
                     "workbook_text_too_large", limit=f"{most:,}", limit_mb=MAX_WORKBOOK_PARTS_MB
                 )
+
+
+def _tags_in(stream, tags: tuple[bytes, ...]) -> Iterator[int]:
+    """How many of ``tags`` (all of one length) each megabyte of a streamed XML part holds: a
+    byte count, no parsing; a tag cut between two reads is counted once."""
+    keep = len(tags[0]) - 1  # shorter than a tag: the carried tail never holds a whole one
+    tail = b""
+    while chunk := stream.read(MB):
+        text = tail + chunk
+        yield sum(text.count(tag) for tag in tags)
+        tail = text[-keep:]
 
 
 def _sheet_sublayers(path: Path) -> list[SubLayer]:
@@ -716,10 +722,15 @@ def _sheet_sublayers(path: Path) -> list[SubLayer]:
         book.close()
 
 
+def _filled(value: object) -> bool:
+    """Whether a cell holds something (not empty, not only spaces)."""
+    return value is not None and bool(str(value).strip())
+
+
 def _blank(values: tuple) -> bool:
     if values.count(None) == len(values):  # the common case at C speed (gaps between rows)
         return True
-    return not any(v is not None and str(v).strip() for v in values)
+    return not any(_filled(v) for v in values)
 
 
 def _sheet_rows(sheet, lim: Limits) -> Iterator[tuple[int, tuple]]:
@@ -735,26 +746,20 @@ def _sheet_rows(sheet, lim: Limits) -> Iterator[tuple[int, tuple]]:
         ``too_many_columns`` when the header is wider than ``lim.columns``.
     """
     sheet.reset_dimensions()
-    header_row = width = None
-    gap = None  # openpyxl yields one shared tuple for every row missing from the file
-    for number, values in enumerate(
-        sheet.iter_rows(max_col=lim.columns + 1, values_only=True), start=1
-    ):
-        if values is gap:
-            continue
-        if _blank(values):
-            gap = values
-            continue
-        filled = [i for i, v in enumerate(values) if v is not None and str(v).strip()]
-        header_row, width = number, filled[-1] + 1
-        break
-    if header_row is None:
+    found = next(_nonblank(sheet.iter_rows(max_col=lim.columns + 1, values_only=True), 1), None)
+    if found is None:
         return
+    header_row, header = found
+    width = max(i for i, v in enumerate(header) if _filled(v)) + 1
     if width > lim.columns:
         raise _too_many_columns(lim)
-    rows = sheet.iter_rows(min_row=header_row, max_col=width, values_only=True)
-    gap = None
-    for number, values in enumerate(rows, start=header_row):
+    yield from _nonblank(sheet.iter_rows(min_row=header_row, max_col=width, values_only=True), header_row)
+
+
+def _nonblank(rows: Iterator[tuple], start: int) -> Iterator[tuple[int, tuple]]:
+    """``(row number, values)`` of the rows that hold something, numbered from ``start``."""
+    gap = None  # openpyxl yields one shared tuple for every row missing from the file
+    for number, values in enumerate(rows, start=start):
         if values is gap:
             continue
         if _blank(values):
@@ -1070,7 +1075,7 @@ def _sheet_header(values: tuple) -> list[str]:
     names: list[str] = []
     seen: dict[str, int] = {}
     for i, v in enumerate(values):
-        name = str(v).strip() if v is not None and str(v).strip() else f"Unnamed: {i}"
+        name = str(v).strip() if _filled(v) else f"Unnamed: {i}"
         base = name
         while name in seen:
             seen[base] += 1
@@ -1117,12 +1122,7 @@ def _has_formulas(sheet) -> bool:
     except AttributeError:
         return True  # cannot tell: look at the cells
     with source:
-        tail = b""
-        while chunk := source.read(MB):
-            if b"<f>" in tail + chunk or b"<f " in tail + chunk or b":f>" in tail + chunk:
-                return True
-            tail = chunk[-8:]
-    return False
+        return any(_tags_in(source, (b"<f>", b"<f ", b":f>")))
 
 
 def _read_sheet(sub: SubLayer, lim: Limits) -> pd.DataFrame:
@@ -1166,7 +1166,7 @@ def _read_sheet(sub: SubLayer, lim: Limits) -> pd.DataFrame:
             if first is not None and number == first[0]:
                 return first[1][col] is None
             i = where.get(number)
-            return i is None or col >= width or not isinstance(columns[col][i], str)
+            return i is None or not isinstance(columns[col][i], str)
 
         start, scan = (first[0], width) if first else (1, lim.columns)
         cells = _uncached_formulas(sub, blank, start, scan)
@@ -1230,7 +1230,16 @@ def count_vertices(sub: SubLayer, stop_above: int | None = None) -> int:
     return total
 
 
-def _read_gis(sub: SubLayer, lim: Limits) -> pd.DataFrame:
+def check_layer_size(sub: SubLayer, lim: Limits) -> None:
+    """The limits on a GIS layer's rows, columns, cells and vertices, before it is read: from
+    its feature count and fields, and its geometry counted in batches only when the file is
+    large enough to exceed the vertex limit.
+
+    Raises
+    ------
+    InputError
+        ``too_many_rows``, ``too_many_columns``, ``too_many_cells`` or ``too_many_vertices``.
+    """
     if sub.rows is not None and sub.rows > lim.rows:
         raise _too_many_rows(lim)
     if len(sub.columns) > lim.columns:
@@ -1243,6 +1252,10 @@ def _read_gis(sub: SubLayer, lim: Limits) -> pd.DataFrame:
         and count_vertices(sub, stop_above=lim.vertices) > lim.vertices
     ):
         raise InputError("too_many_vertices", limit=f"{lim.vertices:,}")
+
+
+def _read_gis(sub: SubLayer, lim: Limits) -> pd.DataFrame:
+    check_layer_size(sub, lim)
     kwargs = {"encoding": sub.encoding} if sub.encoding else {}
     df = gpd.read_file(
         sub.path, layer=sub.layer, engine="pyogrio", max_features=lim.rows + 1, **kwargs
