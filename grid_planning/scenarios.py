@@ -334,12 +334,8 @@ class ScenarioStore:
         except StoreError:
             raise
         except Exception as exc:
-            if be.is_permission_error(exc):
-                log.warning("scenario store %s refused: %s", be.describe(), be.error_text(exc))
-                raise StoreError("no_permission", store=be.label) from None
-            if be.is_database_error(exc):
-                log.warning("scenario store %s cannot be opened: %s", be.describe(), be.error_text(exc))
-                raise StoreError("unavailable", store=be.label) from None
+            if (problem := self._database_error(exc, "cannot be opened")) is not None:
+                raise problem from None
             if isinstance(exc, OSError | ValueError):  # a folder that is a file, a NUL in the path
                 log.warning("scenario store %s cannot be opened: %s", be.describe(), exc)
                 raise StoreError("bad_location", store=be.label) from None
@@ -396,13 +392,23 @@ class ScenarioStore:
         except Exception as exc:
             if be.is_unique_violation(exc):
                 raise _NameRaceError() from None
-            if be.is_permission_error(exc):
-                log.warning("scenario store %s refused: %s", be.describe(), be.error_text(exc))
-                raise StoreError("no_permission", store=be.label) from None
-            if be.is_database_error(exc):
-                log.warning("scenario store %s failed: %s", be.describe(), be.error_text(exc))
-                raise StoreError("unavailable", store=be.label) from None
+            if (problem := self._database_error(exc, "failed")) is not None:
+                raise problem from None
             raise
+
+    def _database_error(self, exc: BaseException, what: str) -> StoreError | None:
+        """The planner's message for a database failure, logged without secrets; ``None`` when
+        ``exc`` is no database failure. Refused rights are "no permission" (asking again will
+        not help), anything else "unavailable"."""
+        be = self.backend
+        if be.is_permission_error(exc):
+            code = "no_permission"
+        elif be.is_database_error(exc):
+            code = "unavailable"
+        else:
+            return None
+        log.warning("scenario store %s %s: %s", be.describe(), what, be.error_text(exc))
+        return StoreError(code, store=be.label)
 
     def _row(self, con: Any, scenario: int | str, columns: str, *, lock: bool = False) -> tuple:
         be = self.backend
