@@ -122,7 +122,7 @@ def file_name(city: str, k: int, fmt: str, *, paper: str = "A4", orientation: st
     ``…\u202egpj.exe`` read as ending in ``.jpg``) and DEL are dropped.
     """
     suffix = FORMATS[fmt][0]
-    visible = "".join(ch for ch in str(city) if not invisible(ch) and ch != "\x7f")
+    visible = "".join(ch for ch in str(city) if not invisible(ch))  # DEL is a control (Cc)
     safe = re.sub(r'[\\/:*?"<>|\x00-\x1f\s]+', "_", visible).strip("._") or "city"
     extra = f"_{paper}_{orientation}" if fmt in PAPER_FORMATS else ""
     return f"grid_plan_{safe[:40]}_k{k}{extra}.{suffix}"
