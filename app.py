@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from grid_planning.i18n import t
-from grid_planning.ui_state import chrome_css
+from grid_planning.base.i18n import t
+from grid_planning.session.ui_state import chrome_css
 from pages._common import APP_RAN, LANG, REDIRECT, active_layers, lang, page_guard, tr, tr_md
 
 # The tab title follows the language chosen in this session (reading session state is not a

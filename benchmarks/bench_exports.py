@@ -3,8 +3,8 @@
 Run:  python benchmarks/bench_exports.py [--reps 3] [--ks 4 8]
 
 For the sample city (Wuhan, 7,065 units, 383 facilities) at each k: the plan comes from
-:func:`grid_planning.planner.plan_city` with the straight-line cost matrix; then every export is
-made ``--reps`` times through :func:`grid_planning.formats.export_plan` (the call behind the
+:func:`grid_planning.planning.planner.plan_city` with the straight-line cost matrix; then every export is
+made ``--reps`` times through :func:`grid_planning.exports.formats.export_plan` (the call behind the
 download buttons and the ``export`` command, metrics and geometry included) and the best and
 median wall times are printed with the targets of issue 10: print map <= 3 s, report <= 10 s.
 The first export of a process also loads matplotlib, reportlab and the fonts; it is reported
@@ -22,10 +22,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from grid_planning.costs import CostParams, travel_costs  # noqa: E402
-from grid_planning.formats import export_plan  # noqa: E402
-from grid_planning.layers import load_sample_city  # noqa: E402
-from grid_planning.planner import PlanRequest, plan_city  # noqa: E402
+from grid_planning.city.costs import travel_costs  # noqa: E402
+from grid_planning.city.provenance import load_sample_city  # noqa: E402
+from grid_planning.domain.request import CostParams, PlanRequest  # noqa: E402
+from grid_planning.exports.formats import export_plan  # noqa: E402
+from grid_planning.planning.planner import plan_city  # noqa: E402
 
 TARGETS = {"png": 3.0, "pdf": 3.0, "report": 10.0}
 LABELS = {"png": "print map PNG A4 300 dpi", "pdf": "print map PDF A4 (vector)", "report": "PDF report"}

@@ -72,7 +72,7 @@ for _p in (str(ROOT), str(ROOT / "tests")):
 
 from conftest import CHROMIUM, CHROMIUM_ARGS, LOCAL_PREFIXES  # noqa: E402
 
-from grid_planning.i18n import t  # noqa: E402
+from grid_planning.base.i18n import t  # noqa: E402
 
 LANG = "zh"  # the dashboard's default language: sessions never touch the switch
 #: Step groups on the command line and the timed steps each one runs.
@@ -749,7 +749,7 @@ def pick_units(n: int) -> list[tuple[str, int, float, float]]:
     ``(id, population, lon, lat)``."""
     import numpy as np
 
-    from grid_planning.layers import load_sample_city
+    from grid_planning.city.provenance import load_sample_city
 
     layers = load_sample_city()
     units = layers.units

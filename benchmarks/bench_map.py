@@ -7,7 +7,7 @@ Variants, all drawing the same ~7,000 population units of the sample city plus i
 - ``naive``: what folium does out of the box: every unit column, full-precision coordinates,
   a Python ``style_function`` (folium then writes a per-feature style table into the page), SVG.
 - ``unsimplified``: the planner's single-layer JS style and canvas, but full geometry/precision.
-- ``simplified``: what the dashboard ships: :func:`grid_planning.mapview.units_geojson`
+- ``simplified``: what the dashboard ships: :func:`grid_planning.maps.mapview.units_geojson`
   (coverage-simplified at 30 m in metric CRS, 5 decimals, only the properties the tooltip needs).
 
 Each page is served from a local HTTP server (``/app/static`` mapped to ``static/``, like Streamlit)
@@ -35,9 +35,9 @@ sys.path.insert(0, str(ROOT))
 
 import folium  # noqa: E402
 
-from grid_planning import mapview  # noqa: E402
-from grid_planning.layers import load_sample_city  # noqa: E402
-from grid_planning.offline import external_hosts  # noqa: E402
+from grid_planning.city.provenance import load_sample_city  # noqa: E402
+from grid_planning.maps import mapview  # noqa: E402
+from grid_planning.maps.offline import external_hosts  # noqa: E402
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [

@@ -3,7 +3,7 @@ sends, for the sample city's home map and plan maps (k = 4).
 
 Run:  python benchmarks/bench_map_build.py [--reps 3]
 
-For each map: HTML size (characters and UTF-8 bytes) of :func:`grid_planning.mapview.map_html`,
+For each map: HTML size (characters and UTF-8 bytes) of :func:`grid_planning.maps.mapview.map_html`,
 the median time to build and render it, and the size and median time of the path streamlit-folium
 takes on every rerun (``get_root().render()``, ``render()``, then each element's script once more).
 Caches warmed first (display geometry, costs), as on a running server.
@@ -22,9 +22,9 @@ sys.path.insert(0, str(ROOT))
 
 from streamlit_folium import _get_map_string  # noqa: E402
 
-from grid_planning import mapview, planmap  # noqa: E402
-from grid_planning.layers import load_sample_city  # noqa: E402
-from grid_planning.workspace import Workspace  # noqa: E402
+from grid_planning.city.provenance import load_sample_city  # noqa: E402
+from grid_planning.maps import mapview, planmap  # noqa: E402
+from grid_planning.session.workspace import Workspace  # noqa: E402
 
 
 def _st_folium_script(m) -> str:

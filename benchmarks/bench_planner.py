@@ -4,7 +4,7 @@ Run ``python benchmarks/bench_planner.py [--quick]`` from the repository root. O
 instances and the same cost matrix for every method:
 
 - instances: the Wuhan sample city (when it loads) and seeded synthetic cities of 1k, 5k and 20k units;
-- ours: ``grid_planning.planner.plan_city`` -- "cold" = every cache (costs, adjacency, reprojected
+- ours: ``grid_planning.planning.planner.plan_city`` -- "cold" = every cache (costs, adjacency, reprojected
   geometry) cleared first, i.e. the full plan from layers; "warm" = costs and adjacency cached (what
   the dashboard sees when only k or a tolerance changes); both best of 3 (the machine is shared);
 - bound: exact p-median over the same candidates (population-weighted minutes, leads in distinct
@@ -35,10 +35,12 @@ import scipy.sparse as sp
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from grid_planning.costs import travel_costs  # noqa: E402
-from grid_planning.graph import facility_units, is_contiguous  # noqa: E402
-from grid_planning.planner import PlanRequest, eligible_leads, plan_city  # noqa: E402
-from grid_planning.synthetic import synthetic_city  # noqa: E402
+from grid_planning.city.costs import travel_costs  # noqa: E402
+from grid_planning.city.synthetic import synthetic_city  # noqa: E402
+from grid_planning.domain.request import PlanRequest
+from grid_planning.geo.graph import facility_units, is_contiguous  # noqa: E402
+from grid_planning.planning.planner import plan_city  # noqa: E402
+from grid_planning.planning.run import eligible_leads
 
 
 def cold(layers):
@@ -50,7 +52,7 @@ def cold(layers):
 def instances(quick: bool):
     out = []
     try:
-        from grid_planning.layers import load_sample_city
+        from grid_planning.city.provenance import load_sample_city
 
         out.append(("wuhan-sample", load_sample_city))
     except Exception as exc:  # noqa: BLE001 - the sample is optional here

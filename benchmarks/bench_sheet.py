@@ -1,4 +1,4 @@
-"""Reading a spreadsheet: the stream reader (``grid_planning.inputs._read_sheet``) against the
+"""Reading a spreadsheet: the stream reader (``grid_planning.io.inputs._read_sheet``) against the
 pandas reader it replaced (``pd.read_excel(dtype=str, nrows=...)``), side by side.
 
 Two workbooks, written here with openpyxl:

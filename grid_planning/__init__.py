@@ -3,4 +3,6 @@
 The library behind the dashboard and the CLI. It never imports streamlit.
 """
 
-__version__ = "0.1.0"
+from grid_planning.base.version import __version__
+
+__all__ = ["__version__"]

@@ -25,7 +25,7 @@ place that lists the commands. :func:`main` catches every exception, so a user n
 traceback: a failure prints one clear line and exits with 2.
 
 Everything the CLI writes goes through :func:`_print` (argparse's usage and errors and Python's
-warnings too), which passes it through :func:`grid_planning.textsafe.terminal_text`: names and
+warnings too), which passes it through :func:`grid_planning.base.textsafe.terminal_text`: names and
 ids from a user's files never reach the terminal as escape sequences, control or bidirectional
 characters. Handlers call ``_print``, never ``print``.
 """
@@ -39,17 +39,39 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import IO
 
-from grid_planning.coords import COORD_SYSTEMS
-from grid_planning.i18n import LANGUAGES, t
-from grid_planning.textsafe import terminal_text
+from grid_planning.assess.checks import all_passed, check_policy
+from grid_planning.assess.metrics import city_metrics, grid_metrics, unit_metrics
+from grid_planning.base.i18n import LANGUAGES, t
+from grid_planning.base.textsafe import terminal_text
+from grid_planning.city.costs import travel_costs
+from grid_planning.city.layers import format_summary, load_city, summarise
+from grid_planning.city.provenance import file_basename, is_sample_city, load_sample_city
+from grid_planning.domain import rules
+from grid_planning.domain.plan import apply_facility_edits
+from grid_planning.domain.request import CostParams, PlanRequest
+from grid_planning.exports.formats import FORMATS, export_plan, plan_tables_xlsx
+from grid_planning.exports.planfile import (
+    PlanFileError,
+    checks_text,
+    read_meta,
+    read_plan,
+    summary_text,
+    write_plan,
+)
+from grid_planning.geo.coords import COORD_SYSTEMS
+from grid_planning.io.inputs import KINDS
+from grid_planning.planning.planner import plan_city
+from grid_planning.prints.printmap import ORIENTATIONS, PAPER_MM
 
 EXIT_OK = 0
+
+
 EXIT_NOT_USABLE = 2
 
 
 def _print(*values: object, file: IO[str] | None = None, sep: str = " ", end: str = "\n") -> None:
     """``print`` for everything the CLI writes: escape sequences, control and bidirectional
-    characters removed (:func:`grid_planning.textsafe.terminal_text`), newlines and tabs kept."""
+    characters removed (:func:`grid_planning.base.textsafe.terminal_text`), newlines and tabs kept."""
     text = terminal_text(sep.join(str(v) for v in values) + end)
     stream = file if file is not None else sys.stdout
     stream.write(text)
@@ -130,8 +152,6 @@ def _add_layer_args(p: argparse.ArgumentParser, *, roads_help: str) -> None:
 
 def _layer_choices(values: Sequence[str], lang: str) -> dict[str, str] | None:
     """``--layer`` values as input -> layer name, or ``None`` (message printed) when malformed."""
-    from grid_planning.inputs import KINDS
-
     out: dict[str, str] = {}
     for value in values:
         slot, sep, name = value.partition("=")
@@ -151,8 +171,6 @@ def _add_lang_arg(p: argparse.ArgumentParser) -> None:
 def _load_layers(args: argparse.Namespace, loading_key: str, sample_key: str | None = None):
     """The city the arguments name, the sample city without files, or ``None`` (message printed)
     when only one of ``--units``/``--facilities`` is given or a ``--layer`` value is malformed."""
-    from grid_planning.layers import load_city, load_sample_city
-
     lang = args.lang
     if args.units is None and args.facilities is None:
         layers = load_sample_city()
@@ -203,8 +221,6 @@ def _add_validate(subparsers: argparse._SubParsersAction) -> argparse.ArgumentPa
 
 
 def _cmd_validate(args: argparse.Namespace) -> int:
-    from grid_planning.layers import format_summary, summarise
-
     lang = args.lang
     layers = _load_layers(args, "layers.cli.checking")
     if layers is None:
@@ -312,12 +328,6 @@ def _pairs(values: Sequence[str], option: str, lang: str) -> tuple[tuple[str, st
 def _cmd_plan(args: argparse.Namespace) -> int:
     import time
 
-    from grid_planning import rules
-    from grid_planning.costs import CostParams, travel_costs
-    from grid_planning.export import checks_text, plan_tables_xlsx, summary_text, write_plan
-    from grid_planning.metrics import check_policy, city_metrics, grid_metrics, unit_metrics
-    from grid_planning.planner import PlanRequest, plan_city
-
     lang = args.lang
     t0 = time.perf_counter()
     # Checked here rather than by argparse so the message comes from the catalogue.
@@ -409,8 +419,6 @@ def _cmd_plan(args: argparse.Namespace) -> int:
 
 
 def _checks_verdict(results: list, lang: str) -> int:
-    from grid_planning.metrics import all_passed
-
     if all_passed(results):
         _print(t("plan.cli.all_passed", lang))
         return EXIT_OK
@@ -436,9 +444,6 @@ def _add_check(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
 
 
 def _cmd_check(args: argparse.Namespace) -> int:
-    from grid_planning.export import PlanFileError, checks_text, read_plan
-    from grid_planning.metrics import check_policy
-
     lang = args.lang
     if not args.plan:
         _print(t("plan.cli.missing_option", lang, option="PLAN.gpkg"), file=sys.stderr)
@@ -457,9 +462,6 @@ def _cmd_check(args: argparse.Namespace) -> int:
 
 # --- export ----------------------------------------------------------------------------------
 def _add_export(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
-    from grid_planning.formats import FORMATS
-    from grid_planning.printmap import ORIENTATIONS, PAPER_MM
-
     p = subparsers.add_parser(
         "export",
         help="write a plan GeoPackage as GeoJSON, Shapefile, CSV, XLSX, HTML map, print map or PDF report",
@@ -490,9 +492,6 @@ def plan_costs(layers, plan):
     lines since the file holds no roads."""
     import dataclasses
 
-    from grid_planning.costs import CostParams, travel_costs
-    from grid_planning.plan import apply_facility_edits
-
     stored = plan.param_map.get("cost") or {}
     names = {f.name for f in dataclasses.fields(CostParams)}
     kwargs = {k: v for k, v in dict(stored).items() if k in names and k != "road_speeds"}
@@ -509,10 +508,6 @@ def plan_costs(layers, plan):
 def _cmd_export(args: argparse.Namespace) -> int:
     import json
     import time
-
-    from grid_planning.export import PlanFileError, read_meta, read_plan
-    from grid_planning.formats import export_plan
-    from grid_planning.printmap import _basename, is_sample_city
 
     lang = args.lang
     for option, value in (("PLAN.gpkg", args.plan), ("--format", args.format), ("--out", args.out)):
@@ -534,7 +529,7 @@ def _cmd_export(args: argparse.Namespace) -> int:
         sources = {}
     sources = sources if isinstance(sources, dict) else {}
     sample = is_sample_city(layers, sources)
-    names = [_basename(v) for v in sources.values()] or [Path(args.plan).name]
+    names = [file_basename(v) for v in sources.values()] or [Path(args.plan).name]
     costs = plan_costs(layers, plan)
     result = export_plan(layers, plan, costs, args.format, lang=lang, paper=args.paper,
                          orientation=args.orientation, sample=sample, source_names=names)

@@ -1,6 +1,6 @@
 """Shared page plumbing: language, the active layers, the error guard and map display.
 
-Everything computed lives in ``grid_planning`` (see ``grid_planning.ui_state``); this module only
+Everything computed lives in ``grid_planning`` (see ``grid_planning.session.ui_state``); this module only
 holds what needs Streamlit: session state, caching and widgets.
 
 A user's text is never Markdown. Streamlit renders titles, captions, ``st.markdown``, alerts
@@ -25,11 +25,12 @@ import streamlit as st
 import streamlit_folium as sf
 from folium.elements import JSCSSMixin
 
-from grid_planning.i18n import DEFAULT_LANGUAGE, LANGUAGES, t
-from grid_planning.layers import CityLayers, load_sample_city
-from grid_planning.mapview import finish
-from grid_planning.textsafe import escape_markdown, markdown_params
-from grid_planning.ui_state import keep_widget, remember_widget
+from grid_planning.base.i18n import DEFAULT_LANGUAGE, LANGUAGES, t
+from grid_planning.base.textsafe import escape_markdown, markdown_params
+from grid_planning.city.layers import CityLayers
+from grid_planning.city.provenance import load_sample_city
+from grid_planning.maps.mapview import finish
+from grid_planning.session.ui_state import keep_widget, remember_widget
 
 log = logging.getLogger("grid_planner")
 
@@ -38,7 +39,7 @@ LANG = "lang"
 #: "sample" or "uploaded": which data every page uses. A plain session key, not a widget's: Streamlit
 #: deletes a widget's state when a page that does not draw it runs (see ui_state.seed_widget).
 DATA_CHOICE = "data_choice"
-#: grid_planning.ui_state.UploadResult of the last upload that validated (the uploaded city that
+#: grid_planning.session.ui_state.UploadResult of the last upload that validated (the uploaded city that
 #: can be in use). A refused upload never replaces it: it is kept under LAST_CHECK only.
 UPLOAD_RESULT = "upload_result"
 LAST_CHECK = "upload_last_check"  # the UploadResult of the last validation, accepted or refused
@@ -63,7 +64,7 @@ def kept(widget: Callable[..., _T], label: str, *, key: str, default: Any = _UNS
     value survives page changes and the language switch.
 
     The value the planner chose is recorded after every draw and written back into the widget
-    whenever Streamlit dropped it or relabelled its options (:func:`grid_planning.ui_state.seed_widget`).
+    whenever Streamlit dropped it or relabelled its options (:func:`grid_planning.session.ui_state.seed_widget`).
     ``default`` is the first value (else the widget's own default); do not pass ``value``/``index``
     as well (Streamlit warns when a widget gets both).
     """
@@ -169,7 +170,7 @@ def show_table(
     widths: Mapping[str, str | int] | None = None,
     **kwargs: Any,
 ) -> None:
-    """A table whose cells are already formatted text (:func:`grid_planning.ui_state.format_table`):
+    """A table whose cells are already formatted text (:func:`grid_planning.session.ui_state.format_table`):
     figure columns right-aligned, as wide as the page; ``widths`` per header (px or a size word)."""
     config = {h: st.column_config.TextColumn(alignment="right") for h in figures}
     for header, width in (widths or {}).items():
@@ -227,7 +228,7 @@ def render_payload(m: folium.Map) -> MapPayload:
 
 @st.cache_resource(show_spinner=False, max_entries=48)
 def _shared_payload(key: str, _build: Callable[[], folium.Map]) -> MapPayload:
-    """One rendered map per content key for the whole server (see grid_planning.shared)."""
+    """One rendered map per content key for the whole server (see grid_planning.base.cache)."""
     return render_payload(_build())
 
 
@@ -250,7 +251,7 @@ def show_map(
     height : int
         Pixels.
     cache_key : str, optional
-        :func:`grid_planning.shared.content_key` of everything the map is drawn from. With it, ``m``
+        :func:`grid_planning.base.cache.content_key` of everything the map is drawn from. With it, ``m``
         (a function) is called only when no session of this server has shown that map yet; the
         rendered map is shared, so reruns and other sessions cost no map building at all.
     returned_objects : sequence of str

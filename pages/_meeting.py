@@ -2,7 +2,7 @@
 use and their figures, cached per scenario version so moving between the two pages (or several
 people opening the same options) computes each option once.
 
-The logic is :mod:`grid_planning.compare` and :mod:`grid_planning.meetingmap`.
+The logic is :mod:`grid_planning.meeting.compare` and :mod:`grid_planning.meeting.meetingmap`.
 """
 
 from __future__ import annotations
@@ -12,11 +12,11 @@ from collections.abc import Sequence
 import pandas as pd
 import streamlit as st
 
-from grid_planning.compare import Option, comparable_scenarios, load_option, option_keys
-from grid_planning.i18n import CatalogueError
-from grid_planning.layers import CityLayers
-from grid_planning.scenarios import ScenarioStore
-from grid_planning.team import markdown_message
+from grid_planning.base.i18n import CatalogueError
+from grid_planning.city.layers import CityLayers
+from grid_planning.meeting.compare import Option, comparable_scenarios, load_option, option_keys
+from grid_planning.session.team import markdown_message
+from grid_planning.store.scenarios import ScenarioStore
 from pages._common import lang
 from pages._ws import cost_provider, store
 

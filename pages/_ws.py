@@ -1,7 +1,7 @@
 """Streamlit plumbing shared by the workspace pages (plan, coverage, members, checklist).
 
-The logic lives in :mod:`grid_planning.workspace`; here are only what needs Streamlit: the one
-:class:`~grid_planning.workspace.Workspace` of the session, travel costs cached across sessions with
+The logic lives in :mod:`grid_planning.session.workspace`; here are only what needs Streamlit: the one
+:class:`~grid_planning.session.workspace.Workspace` of the session, travel costs cached across sessions with
 ``st.cache_resource`` (keyed by the layers' fingerprint), friendly error display, the check panel
 and the scenario panel the plan and checklist pages share.
 """
@@ -16,16 +16,17 @@ import geopandas as gpd
 import pandas as pd
 import streamlit as st
 
-from grid_planning.costs import CostMatrix, CostParams, facilities_fingerprint, travel_costs
-from grid_planning.i18n import CatalogueError, has
-from grid_planning.identity import User
-from grid_planning.identity import current_user as identify
-from grid_planning.layers import CityLayers
-from grid_planning.planner import BalanceAdvice, PlanRequest
-from grid_planning.scenarios import ScenarioStore, default_store_url
-from grid_planning.team import changes_text, markdown_message
-from grid_planning.textsafe import escape_markdown
-from grid_planning.workspace import Workspace, first_request
+from grid_planning.base.cache import facilities_fingerprint
+from grid_planning.base.i18n import CatalogueError, has
+from grid_planning.base.textsafe import escape_markdown
+from grid_planning.city.costs import CostMatrix, travel_costs
+from grid_planning.city.layers import CityLayers
+from grid_planning.domain.request import BalanceAdvice, CostParams, PlanRequest
+from grid_planning.session.team import changes_text, markdown_message
+from grid_planning.session.workspace import Workspace, first_request
+from grid_planning.store.identity import User
+from grid_planning.store.identity import current_user as identify
+from grid_planning.store.scenarios import ScenarioStore, default_store_url
 from pages._common import PAGE_NAMES, active_layers, fmt, lang, md_text, tr  # noqa: F401 - fmt for the pages
 
 WS = "workspace"
@@ -76,7 +77,7 @@ def balance_advice(ws: Workspace) -> BalanceAdvice:
 def workspace() -> Workspace:
     """The session's workspace, on the layers in use (a new one when the data changed).
 
-    A new workspace starts from :func:`grid_planning.workspace.first_request`: balance on at the
+    A new workspace starts from :func:`grid_planning.session.workspace.first_request`: balance on at the
     tightest tolerance the city meets (computed once per city for every session).
     """
     layers, _ = active_layers()
@@ -106,7 +107,7 @@ def store() -> ScenarioStore:
 
 def current_user() -> User:
     """Who is using this session: Streamlit sign-in, else the configured proxy header, else the
-    local user (see :mod:`grid_planning.identity`)."""
+    local user (see :mod:`grid_planning.store.identity`)."""
     try:
         info = dict(st.user)
     except Exception:  # noqa: BLE001 - no script context (bare tests): nobody signed in

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from grid_planning.checklist import CRITERIA, MAX_NOTE, RECORD_STATUSES, checklist_table
+from grid_planning.assess.checklist import CRITERIA, MAX_NOTE, RECORD_STATUSES, checklist_table
 from pages._common import ensure_navigation, kept, lang, page_guard, tr, tr_md
 from pages._ws import action, fmt, require_plan, scenario_panel, workspace
 

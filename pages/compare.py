@@ -1,13 +1,14 @@
 """Compare page: two or three saved options side by side — maps that pan and zoom together, one
 table of figures with the differences marked, the units that change grid (map and list), and each
-option's checks and exceptions. Widgets only: the figures are :mod:`grid_planning.compare`, the
-maps :mod:`grid_planning.meetingmap`."""
+option's checks and exceptions. Widgets only: the figures are :mod:`grid_planning.meeting.compare`, the
+maps :mod:`grid_planning.meeting.meetingmap`."""
 
 from __future__ import annotations
 
 import streamlit as st
 
-from grid_planning.compare import (
+from grid_planning.base.numfmt import integer
+from grid_planning.meeting.compare import (
     MAX_OPTIONS,
     MIN_OPTIONS,
     attention,
@@ -24,8 +25,7 @@ from grid_planning.compare import (
     metrics_table,
     option_label,
 )
-from grid_planning.meetingmap import changes_html, compare_html
-from grid_planning.numfmt import integer
+from grid_planning.meeting.meetingmap import changes_html, compare_html
 from pages._common import (
     active_layers,
     ensure_navigation,

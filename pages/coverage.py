@@ -8,11 +8,11 @@ import pandas as pd
 import plotly.express as px
 import streamlit as st
 
-from grid_planning import planmap
-from grid_planning.metrics import travel_distribution, underserved_units
-from grid_planning.numfmt import integer, number, percent
-from grid_planning.shared import content_key
-from grid_planning.ui_state import Column, format_table
+from grid_planning.assess.metrics import travel_distribution, underserved_units
+from grid_planning.base.cache import content_key
+from grid_planning.base.numfmt import integer, number, percent
+from grid_planning.maps import planmap
+from grid_planning.session.ui_state import Column, format_table
 from pages._common import ensure_navigation, kept, lang, page_guard, show_map, show_table, tr
 from pages._ws import fmt, require_plan, workspace
 

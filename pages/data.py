@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import streamlit as st
 
-from grid_planning.coords import COORD_SYSTEMS
-from grid_planning.textsafe import escape_markdown
-from grid_planning.ui_state import (
+from grid_planning.base.textsafe import escape_markdown
+from grid_planning.geo.coords import COORD_SYSTEMS
+from grid_planning.session.ui_state import (
     UPLOAD_SLOTS,
     load_uploads,
     report_table,

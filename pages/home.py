@@ -6,10 +6,11 @@ from pathlib import Path
 
 import streamlit as st
 
-from grid_planning import mapview
-from grid_planning.layers import summarise
-from grid_planning.shared import content_key
-from grid_planning.ui_state import counts_table, headline_figures, provenance_rows, report_table
+from grid_planning.base.cache import content_key
+from grid_planning.city.layers import summarise
+from grid_planning.city.provenance import provenance_rows
+from grid_planning.maps import mapview
+from grid_planning.session.ui_state import counts_table, headline_figures, report_table
 from pages._common import (
     PAGE_NAMES,
     active_layers,

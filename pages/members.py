@@ -6,12 +6,12 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from grid_planning import schema
-from grid_planning.export import column_headers
-from grid_planning.i18n import source_text
-from grid_planning.numfmt import integer, number
-from grid_planning.roster import grid_roster, lead_obligations, roster_table
-from grid_planning.workspace import facility_label
+from grid_planning.assess.roster import grid_roster, lead_obligations, roster_table
+from grid_planning.base.i18n import source_text
+from grid_planning.base.numfmt import integer, number
+from grid_planning.domain import schema
+from grid_planning.exports.planfile import column_headers
+from grid_planning.session.workspace import facility_label
 from pages._common import ensure_navigation, kept, lang, md_text, page_guard, tr, tr_md
 from pages._ws import action, fmt, require_plan, workspace
 

@@ -9,18 +9,14 @@ from dataclasses import replace
 import pandas as pd
 import streamlit as st
 
-from grid_planning import planmap, schema
-from grid_planning.costs import MODES
-from grid_planning.numfmt import integer, number, percent
-from grid_planning.planner import (
-    BALANCE_CHOICES,
-    PlanRequest,
-    designation_candidates,
-    eligible_leads,
-)
-from grid_planning.shared import content_key, memo
-from grid_planning.ui_state import Column, format_table, seed_widget
-from grid_planning.workspace import facility_label, interpret_click
+from grid_planning.base.cache import content_key, memo
+from grid_planning.base.numfmt import integer, number, percent
+from grid_planning.domain import schema
+from grid_planning.domain.request import BALANCE_CHOICES, MODES, PlanRequest
+from grid_planning.maps import planmap
+from grid_planning.planning.run import designation_candidates, eligible_leads
+from grid_planning.session.ui_state import Column, format_table, seed_widget
+from grid_planning.session.workspace import facility_label, interpret_click
 from pages._common import (
     ensure_navigation,
     kept,
@@ -56,7 +52,7 @@ CMP_COLUMNS = (
     Column("ws.cmp.noncontig", "n_noncontiguous", "integer"), Column("ws.cmp.compliant", "compliant_text"),
     Column("ws.cmp.explanation", "why"),
 )
-#: The per-grid tables: size and resources, access and shape (grid_planning.metrics.grid_metrics).
+#: The per-grid tables: size and resources, access and shape (grid_planning.assess.metrics.grid_metrics).
 GRID_SIZE = (
     Column("ws.col.grid", ""), Column("ws.col.grid_name", "lead_short"),
     Column("ws.col.population", "population", "integer"), Column("ws.col.area", "area_km2", "number", 1),
@@ -126,7 +122,7 @@ def _run(ws, fresh: bool) -> None:
 
 
 def _seed(ws, n_elig: int, elig_labels: dict[str, str], modes: list[str]) -> None:
-    """Show the request in the widgets whenever Streamlit would not (grid_planning.ui_state.seed_widget):
+    """Show the request in the widgets whenever Streamlit would not (grid_planning.session.ui_state.seed_widget):
     the request is the planner's choice, the widgets only display and change it."""
     req = ws.request
     values = {
@@ -227,7 +223,7 @@ def _parameters(ws) -> None:
 
     with st.expander(tr("ws.exc.title"), expanded=bool(req.designated_leads or req.g5_waivers)):
         st.caption(tr("ws.exc.caption"))
-        # Only the hospitals the G4 rule lets lead by designation (grid_planning.rules).
+        # Only the hospitals the G4 rule lets lead by designation (grid_planning.domain.rules).
         h_labels = _choices(layers, "designatable")
         _exception_form(ws, "designate_form", "designated_leads", h_labels, "ws.exc.designate", "ws.exc.add",
                         select_key="exc_fid", reason_key="exc_reason")
@@ -507,8 +503,8 @@ def _grid_tables(fig) -> None:
 
 
 def _export(ws) -> None:
-    from grid_planning.formats import FORMATS, PAPER_FORMATS
-    from grid_planning.printmap import ORIENTATIONS, PAPER_MM
+    from grid_planning.exports.formats import FORMATS, PAPER_FORMATS
+    from grid_planning.prints.printmap import ORIENTATIONS, PAPER_MM
 
     st.caption(tr("exports.ui.caption"))
     c1, c2, c3 = st.columns([2, 1, 1])

@@ -1,13 +1,13 @@
 """Presentation mode: the chosen saved options on a full-window map without the sidebar, key
 figures in large type over the map, switched in the browser (arrow keys, a click) so a meeting
 never waits. Reached from the compare page (``?ids=`` carries the options) and the scenarios page.
-Widgets only: the presentation is :func:`grid_planning.meetingmap.present_html`."""
+Widgets only: the presentation is :func:`grid_planning.meeting.meetingmap.present_html`."""
 
 from __future__ import annotations
 
 import streamlit as st
 
-from grid_planning.meetingmap import present_html
+from grid_planning.meeting.meetingmap import present_html
 from pages._common import active_layers, ensure_navigation, lang, page_guard, tr, tr_md
 from pages._meeting import CHOSEN, label, options, remember_requested, requested_ids, saved_options
 from pages._ws import go_plan

@@ -1,15 +1,21 @@
 """Scenarios page: the team's saved options — list, open, rename, duplicate, delete, notes, and
-exchange as the plan GeoPackage. Widgets only: the store is :mod:`grid_planning.scenarios`, the
-table and texts :mod:`grid_planning.team`, the files :mod:`grid_planning.exchange`."""
+exchange as the plan GeoPackage. Widgets only: the store is :mod:`grid_planning.store.scenarios`, the
+table and texts :mod:`grid_planning.session.team`, the files :mod:`grid_planning.store.exchange`."""
 
 from __future__ import annotations
 
 import streamlit as st
 
-from grid_planning.exchange import import_gpkg, scenario_gpkg
-from grid_planning.i18n import CatalogueError
-from grid_planning.team import changes_text, markdown_message, person, scenario_table, user_label
-from grid_planning.textsafe import escape_markdown
+from grid_planning.base.i18n import CatalogueError
+from grid_planning.base.textsafe import escape_markdown
+from grid_planning.session.team import (
+    changes_text,
+    markdown_message,
+    person,
+    scenario_table,
+    user_label,
+)
+from grid_planning.store.exchange import import_gpkg, scenario_gpkg
 from pages._common import PAGE_NAMES, ensure_navigation, lang, page_guard, tr
 from pages._ws import current_user, loaded_flag, store, workspace
 

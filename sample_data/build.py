@@ -1284,7 +1284,7 @@ def build(source: Path) -> Built:
 def report(b: Built, seed: int = SEED) -> str:
     """The figures of a build as Markdown (written to ``build_report.md`` and printed)."""
     fac = b.facilities
-    from grid_planning.rules import g4_eligible as eligible_lead_mask
+    from grid_planning.domain.rules import g4_eligible as eligible_lead_mask
 
     lines = [
         "# Wuhan sample city — build report",

@@ -16,12 +16,14 @@ from pathlib import Path
 import oracle
 from awkward_cities import REASON, awkward_city
 
-from grid_planning import cli, mapview, planmap
-from grid_planning.costs import CostParams, travel_costs
-from grid_planning.layers import load_city
-from grid_planning.metrics import check_policy
-from grid_planning.planner import plan_city
-from grid_planning.workspace import Workspace
+from grid_planning import cli
+from grid_planning.assess.checks import check_policy
+from grid_planning.city.costs import travel_costs
+from grid_planning.city.layers import load_city
+from grid_planning.domain.request import CostParams
+from grid_planning.maps import mapview, planmap
+from grid_planning.planning.planner import plan_city
+from grid_planning.session.workspace import Workspace
 
 #: Exports the Workspace offers: the data formats for every planned city, the drawn ones (print
 #: map PNG and vector PDF, the PDF report: ~4 s a city) for every sixth seed, so the whole

@@ -82,8 +82,8 @@ class AwkwardCity:
         return args
 
     def request(self):
-        """The same request as a :class:`grid_planning.planner.PlanRequest`."""
-        from grid_planning.planner import PlanRequest
+        """The same request as a :class:`grid_planning.domain.request.PlanRequest`."""
+        from grid_planning.domain.request import PlanRequest
 
         return PlanRequest(
             k=self.k,

@@ -29,7 +29,7 @@ from types import ModuleType
 import pytest
 from store_fixtures import store_location  # noqa: F401 - the scenario store on SQLite and PostgreSQL
 
-from grid_planning.i18n import LANGUAGES, t
+from grid_planning.base.i18n import LANGUAGES, t
 
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = "/usr/bin/chromium"

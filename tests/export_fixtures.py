@@ -8,8 +8,8 @@ from dataclasses import replace
 from hostile import HOSTILE_SHORT
 from plan_fixtures import make_layers, make_plan
 
-from grid_planning.checklist import record
-from grid_planning.plan import PolicyException
+from grid_planning.assess.checklist import record
+from grid_planning.domain.plan import PolicyException
 
 #: Facility id -> hostile name (F1 and F2, the leads, keep their Chinese names).
 HOSTILE_FACILITIES = {

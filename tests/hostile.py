@@ -106,7 +106,7 @@ def hostile_city(seed: int = 3):
     import geopandas as gpd
     import shapely
 
-    from grid_planning.synthetic import synthetic_city
+    from grid_planning.city.synthetic import synthetic_city
 
     city = synthetic_city(n_units=40, n_facilities=40, n_eligible=6, seed=seed, lakes=False)
     values = list(HOSTILE.values())
@@ -173,8 +173,9 @@ def rename_grids(plan, names):
 def hostile_plan(layers, k: int = 3, *, rename: bool = True):
     """A k-grid plan of ``layers`` (straight-line travel), grid ids :data:`HOSTILE_GRID_IDS`
     when ``rename``; returns ``(plan, costs)``."""
-    from grid_planning.costs import CostParams, travel_costs
-    from grid_planning.planner import PlanRequest, plan_city
+    from grid_planning.city.costs import travel_costs
+    from grid_planning.domain.request import CostParams, PlanRequest
+    from grid_planning.planning.planner import plan_city
 
     costs = travel_costs(layers, CostParams(mode="straight"))
     result = plan_city(layers, PlanRequest(k=k, cost=CostParams(mode="straight")), costs=costs)
@@ -191,7 +192,7 @@ def write_hostile_files(directory, layers=None) -> dict:
     and the CSV reader splits a row at a lone CR (how the loaders treat such files is the input
     validation's business); every other hostile character is written as is.
 
-    Returns ``{slot: path}`` with the slots of ``grid_planning.ui_state.UPLOAD_SLOTS``.
+    Returns ``{slot: path}`` with the slots of ``grid_planning.session.ui_state.UPLOAD_SLOTS``.
     """
     import dataclasses
     from pathlib import Path

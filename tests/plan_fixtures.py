@@ -30,8 +30,8 @@ import numpy as np
 import pandas as pd
 from shapely.geometry import Point, box
 
-from grid_planning.layers import CityLayers
-from grid_planning.plan import Plan
+from grid_planning.city.layers import CityLayers
+from grid_planning.domain.plan import Plan
 
 CRS = "EPSG:32650"
 X0, Y0 = 230_000.0, 3_380_000.0  # near Wuhan

@@ -38,7 +38,7 @@ class Location:
     schema: str | None = None
 
     def open(self):
-        from grid_planning.scenarios import ScenarioStore
+        from grid_planning.store.scenarios import ScenarioStore
 
         return ScenarioStore(self.location, schema=self.schema)
 

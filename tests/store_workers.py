@@ -7,8 +7,8 @@ def save_same_name(location: str, schema: str | None, name: str, user_id: str, b
     """Open the store, wait for every other process, then save ``name``; report the outcome."""
     from plan_fixtures import make_plan
 
-    from grid_planning.identity import User
-    from grid_planning.scenarios import ScenarioStore
+    from grid_planning.store.identity import User
+    from grid_planning.store.scenarios import ScenarioStore
 
     store = ScenarioStore(location, schema=schema)
     plan = make_plan().with_params(saved_by=user_id)
@@ -22,7 +22,7 @@ def save_same_name(location: str, schema: str | None, name: str, user_id: str, b
 
 def open_new_store(location: str, barrier, results) -> None:
     """Open (create) the same new store as other processes at the same moment."""
-    from grid_planning.scenarios import ScenarioStore
+    from grid_planning.store.scenarios import ScenarioStore
 
     barrier.wait(timeout=60)
     try:

@@ -37,10 +37,10 @@ from hostile import (
 )
 from test_browser_workspace import TIMEOUT, map_frame, nav, open_app, settle
 
-from grid_planning import mapview, planmap
-from grid_planning.i18n import t
-from grid_planning.metrics import unit_metrics
-from grid_planning.textsafe import escape_markdown
+from grid_planning.assess.metrics import unit_metrics
+from grid_planning.base.i18n import t
+from grid_planning.base.textsafe import escape_markdown
+from grid_planning.maps import mapview, planmap
 
 pytestmark = [pytest.mark.browser, pytest.mark.skipif(not HAS_CHROMIUM, reason=NO_CHROMIUM)]
 

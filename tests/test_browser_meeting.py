@@ -18,7 +18,7 @@ import pytest
 from conftest import HAS_CHROMIUM, NO_CHROMIUM, dashboard, open_offline
 from test_browser_workspace import TIMEOUT, assert_clean, nav, open_app, settle, table_with
 
-from grid_planning import compare as c
+from grid_planning.meeting import compare as c
 
 pytestmark = [pytest.mark.browser, pytest.mark.skipif(not HAS_CHROMIUM, reason=NO_CHROMIUM)]
 
@@ -42,10 +42,10 @@ def _shot(page, tmp_path: Path, name: str) -> Path:
 def meeting(tmp_path_factory) -> Iterator[tuple[str, Path]]:
     """A dashboard whose store (under its ``GRID_PLANNER_HOME``) already holds two options of the
     sample city, saved as the plan page saves them: (url, home)."""
-    from grid_planning.layers import load_sample_city
-    from grid_planning.planner import PlanRequest
-    from grid_planning.scenarios import ScenarioStore
-    from grid_planning.workspace import Workspace
+    from grid_planning.city.provenance import load_sample_city
+    from grid_planning.domain.request import PlanRequest
+    from grid_planning.session.workspace import Workspace
+    from grid_planning.store.scenarios import ScenarioStore
 
     home = tmp_path_factory.mktemp("meeting_home")
     store = ScenarioStore(home / "scenarios.sqlite")
@@ -178,8 +178,8 @@ def test_compare_two_options_then_present_them(meeting, chromium, tmp_path):
         shown = dict(zip(present.locator(".fig .l").all_inner_texts(), present.locator(".fig .v").all_inner_texts(),
                          strict=True))
         # The figures on screen are the option's, as the library computes them from the same store.
-        from grid_planning.layers import load_sample_city
-        from grid_planning.scenarios import ScenarioStore
+        from grid_planning.city.provenance import load_sample_city
+        from grid_planning.store.scenarios import ScenarioStore
 
         store = ScenarioStore(home / "scenarios.sqlite")
         option = c.load_option(store, NAMES[4], load_sample_city(), lang="zh")
@@ -227,7 +227,7 @@ def test_hostile_names_in_the_presentation_are_text(chromium, tmp_path):
 
     from plan_fixtures import make_costs, make_layers, make_plan
 
-    from grid_planning.meetingmap import present_html
+    from grid_planning.meeting.meetingmap import present_html
 
     name = '<img src=x onerror="alert(1)">{{7*7}}'
     city = make_layers()

@@ -28,8 +28,8 @@ from test_browser_workspace import (
     table_with,
 )
 
-from grid_planning.i18n import t
-from grid_planning.ui_state import css_string, max_upload_bytes
+from grid_planning.base.i18n import t
+from grid_planning.session.ui_state import css_string, max_upload_bytes
 
 pytestmark = [pytest.mark.browser, pytest.mark.skipif(not HAS_CHROMIUM, reason=NO_CHROMIUM)]
 

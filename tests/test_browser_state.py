@@ -32,8 +32,8 @@ from test_browser_workspace import (
     table_with,
 )
 
-from grid_planning.export import read_plan
-from grid_planning.i18n import t
+from grid_planning.base.i18n import t
+from grid_planning.exports.planfile import read_plan
 
 pytestmark = [pytest.mark.browser, pytest.mark.skipif(not HAS_CHROMIUM, reason=NO_CHROMIUM)]
 

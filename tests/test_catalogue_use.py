@@ -16,11 +16,11 @@ from pathlib import Path
 
 import pytest
 
-from grid_planning.i18n import LANGUAGES, _flatten, catalogue, t
+from grid_planning.base.i18n import LANGUAGES, _flatten, catalogue, t
 
 ROOT = Path(__file__).resolve().parents[1]
 SOURCES = sorted([*(ROOT / "grid_planning").rglob("*.py"), *(ROOT / "pages").glob("*.py"), ROOT / "app.py"])
-#: Functions whose first argument is a catalogue key (grid_planning.i18n.t, pages._common.tr/tr_md);
+#: Functions whose first argument is a catalogue key (grid_planning.base.i18n.t, pages._common.tr/tr_md);
 #: ``pages._common.fmt(prefix)`` makes a format_func of ``prefix + option``, with no params;
 #: ``pages._ws.go_plan(key)`` shows ``key`` with ``page`` filled.
 KEY_FUNCTIONS = {"t", "tr", "tr_md"}
@@ -28,12 +28,12 @@ KEY_SHAPE = re.compile(r"[a-z][a-z0-9_]*(\.[a-z0-9_]+)+")
 #: f-string keys whose caller's own branch rules out an entry under the prefix (file, entry).
 BRANCHED = {
     # _role_line: "collaborator" and "serves" are handled before the f-string, with their params.
-    ("grid_planning/planmap.py", "planmap.role.collaborator_of"),
-    ("grid_planning/planmap.py", "planmap.role.serves"),
+    ("grid_planning/maps/planmap.py", "planmap.role.collaborator_of"),
+    ("grid_planning/maps/planmap.py", "planmap.role.serves"),
     # _why_text: f"plan.check.why_{col}" only for location/parent_id; why_item is called with its params.
-    ("grid_planning/metrics.py", "plan.check.why_item"),
+    ("grid_planning/assess/checks.py", "plan.check.why_item"),
     # the comparison's columns: f"meeting.col.{c}" over rule/subject/grid/reason; delta has its n.
-    ("grid_planning/compare.py", "meeting.col.delta"),
+    ("grid_planning/meeting/compare.py", "meeting.col.delta"),
 }
 
 
@@ -70,7 +70,7 @@ CALLS = list(_calls())
 
 def test_the_scan_sees_the_pages_and_the_library():
     files = {c[0].split(":")[0] for c in CALLS}
-    assert {"app.py", "pages/plan.py", "pages/data.py", "grid_planning/ui_state.py"} <= files
+    assert {"app.py", "pages/plan.py", "pages/data.py", "grid_planning/session/ui_state.py"} <= files
     assert len(CALLS) > 500
 
 

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 from plan_fixtures import make_costs, make_layers, make_plan, minutes
 
-from grid_planning.checklist import (
+from grid_planning.assess.checklist import (
     CRITERIA,
     SPATIAL_ITEMS,
     ChecklistError,
@@ -18,7 +18,7 @@ from grid_planning.checklist import (
     evaluate_spatial,
     record,
 )
-from grid_planning.i18n import has
+from grid_planning.base.i18n import has
 
 
 @pytest.fixture(scope="module")
@@ -139,7 +139,7 @@ def test_record_validation(plan, args, key):
 def test_a_note_of_the_longest_length_is_kept():
     from plan_fixtures import make_plan
 
-    from grid_planning.checklist import MAX_NOTE
+    from grid_planning.assess.checklist import MAX_NOTE
 
     note = "备" * MAX_NOTE
     assert record(make_plan(), "F1", 2, "done", note).checklist[0].note == note

@@ -8,11 +8,12 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 import pytest
 
-from grid_planning import graph
-from grid_planning.costs import CostParams, travel_costs
-from grid_planning.plan import FacilityEdit, effective_layers
-from grid_planning.planner import PlanRequest, plan_city
-from grid_planning.synthetic import synthetic_city
+from grid_planning.city.costs import travel_costs
+from grid_planning.city.synthetic import synthetic_city
+from grid_planning.domain.plan import FacilityEdit, effective_layers
+from grid_planning.domain.request import CostParams, PlanRequest
+from grid_planning.geo import graph
+from grid_planning.planning.planner import plan_city
 
 
 def _fresh():

@@ -140,7 +140,7 @@ def test_unexpected_failure_is_one_line(monkeypatch, capsys):
     def boom(*args, **kwargs):
         raise RuntimeError("disk on fire")
 
-    monkeypatch.setattr("grid_planning.layers.load_city", boom)
+    monkeypatch.setattr(cli, "load_city", boom)
     code = cli.main(["validate", "--units", "u.geojson", "--facilities", "f.csv"])
     captured = capsys.readouterr()
     assert code == 2
@@ -201,7 +201,7 @@ def test_library_warnings_stay_off_the_planners_terminal(monkeypatch, capsys):
 def test_an_output_that_cannot_take_a_file_is_refused_before_planning(tmp_path, capsys, monkeypatch):
     """`plan --out FOLDER` planned the whole city, then failed with "The check could not be
     completed: IsADirectoryError ..."; `export --out FOLDER` likewise."""
-    from grid_planning import planner
+    from grid_planning.planning import planner
 
     def no_planning(*args, **kwargs):
         raise AssertionError("planned before the output was checked")

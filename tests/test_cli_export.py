@@ -15,9 +15,9 @@ from PIL import Image
 from plan_fixtures import make_costs
 
 from grid_planning.cli import main
-from grid_planning.export import write_plan
-from grid_planning.formats import FORMATS
-from grid_planning.printmap import paper_pixels
+from grid_planning.exports.formats import FORMATS
+from grid_planning.exports.planfile import write_plan
+from grid_planning.prints.printmap import paper_pixels
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -44,7 +44,7 @@ def test_export_html_map(tmp_path):
     # plain names: hostile ones wait for the map builders' script_json fix (see test_exports.py)
     from plan_fixtures import make_layers, make_plan
 
-    from grid_planning.offline import external_hosts
+    from grid_planning.maps.offline import external_hosts
 
     plan = write_plan(tmp_path / "plan.gpkg", make_layers(), make_plan(), make_costs())
     out = tmp_path / "map.html"
@@ -96,8 +96,8 @@ def test_export_of_a_plan_with_a_planned_hospital_matches_the_dashboard(tmp_path
     from plan_fixtures import X0, Y0, make_layers
     from pyproj import Transformer
 
-    from grid_planning.planner import PlanRequest
-    from grid_planning.workspace import Workspace
+    from grid_planning.domain.request import PlanRequest
+    from grid_planning.session.workspace import Workspace
 
     ws = Workspace(make_layers(), request=PlanRequest(k=2))
     assert ws.run().ok

@@ -1,4 +1,4 @@
-"""The comparison of options (grid_planning.compare): exact values on the hand-built 4 x 4 city of
+"""The comparison of options (grid_planning.meeting.compare): exact values on the hand-built 4 x 4 city of
 ``plan_fixtures``, then the sample city through a real scenario store."""
 
 from __future__ import annotations
@@ -10,11 +10,12 @@ import pandas as pd
 import pytest
 from plan_fixtures import make_costs, make_layers, make_plan, minutes
 
-from grid_planning import compare as c
-from grid_planning.plan import Plan, PolicyException
-from grid_planning.planner import PlanRequest, move_units
-from grid_planning.scenarios import ScenarioStore
-from grid_planning.workspace import Workspace
+from grid_planning.domain.plan import Plan, PolicyException
+from grid_planning.domain.request import PlanRequest
+from grid_planning.meeting import compare as c
+from grid_planning.planning.planner import move_units
+from grid_planning.session.workspace import Workspace
+from grid_planning.store.scenarios import ScenarioStore
 
 MIN_PER_KM = 5.0  # 4 km across: some residents are beyond 15 minutes, so the shares differ
 UNITS = [f"U{r}{c}" for r in range(4) for c in range(4)]
@@ -263,7 +264,7 @@ def test_lead_colours_follow_the_lead(plan_a, plan_b):
 # ---- the sample city, through the store -------------------------------------------------------------
 @pytest.fixture(scope="module")
 def sample():
-    from grid_planning.layers import load_sample_city
+    from grid_planning.city.provenance import load_sample_city
 
     return load_sample_city()
 
@@ -363,8 +364,8 @@ def test_comparable_scenarios_flag_changed_layers_and_leave_out_other_cities(sam
 def test_a_synthetic_city_with_lakes_and_an_island(tmp_path):
     """k = 3 and k = 4 on a seeded synthetic city (lakes, an island linked to the mainland): every
     moved resident is counted once, and the meeting pages build."""
-    from grid_planning import meetingmap
-    from grid_planning.synthetic import synthetic_city
+    from grid_planning.city.synthetic import synthetic_city
+    from grid_planning.meeting import meetingmap
 
     layers = synthetic_city(n_units=300, n_facilities=60, n_eligible=8, seed=3)
     store = ScenarioStore(tmp_path / "s.sqlite")
@@ -394,7 +395,7 @@ def test_a_synthetic_city_with_lakes_and_an_island(tmp_path):
 def test_a_planned_hospital_is_compared_as_the_plan_page_shows_it(sample, tmp_path):
     """An option with a what-if hospital: its figures use the hospital (costs over the edited
     facilities), and it is drawn at its planned place."""
-    from grid_planning import meetingmap
+    from grid_planning.meeting import meetingmap
 
     store = ScenarioStore(tmp_path / "s.sqlite")
     ws = Workspace(sample, request=PlanRequest(k=4))

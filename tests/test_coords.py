@@ -11,7 +11,7 @@ import pytest
 from geo_reference import haversine_m
 from shapely.geometry import LineString, Point, Polygon
 
-from grid_planning import coords
+from grid_planning.geo import coords
 
 FIXTURES = Path(__file__).parent / "fixtures" / "layers"
 

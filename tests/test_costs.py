@@ -5,8 +5,9 @@ import numpy as np
 import pytest
 import shapely
 
-from grid_planning.costs import CostParams, road_graph, travel_costs
-from grid_planning.layers import CityLayers
+from grid_planning.city.costs import road_graph, travel_costs
+from grid_planning.city.layers import CityLayers
+from grid_planning.domain.request import CostParams
 
 CRS = "EPSG:32650"
 

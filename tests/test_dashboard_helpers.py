@@ -11,12 +11,12 @@ import geopandas as gpd
 import pytest
 from plan_fixtures import make_costs, make_layers, make_plan
 
-from grid_planning import mapview, planmap
-from grid_planning.i18n import t
-from grid_planning.layers import load_sample_city
-from grid_planning.mapelements import DataLayer
-from grid_planning.metrics import unit_metrics
-from grid_planning.ui_state import Column, chrome_css, css_string, format_table
+from grid_planning.assess.metrics import unit_metrics
+from grid_planning.base.i18n import t
+from grid_planning.city.provenance import load_sample_city
+from grid_planning.maps import mapview, planmap
+from grid_planning.maps.mapelements import DataLayer
+from grid_planning.session.ui_state import Column, chrome_css, css_string, format_table
 
 
 def _boxes(points, zoom):
@@ -120,7 +120,7 @@ def test_plan_map_has_a_legend_of_facility_types_and_levels():
     layers, plan = make_layers(), make_plan()
     m = planmap.plan_map(layers, plan, unit_df=unit_metrics(layers, plan, make_costs()), lang="zh")
     html = mapview.map_html(m)
-    from grid_planning.textsafe import script_json
+    from grid_planning.base.textsafe import script_json
 
     assert script_json(t("map.facilities.legend", "zh")) in html
     fac = planmap.plan_facilities(layers, plan)

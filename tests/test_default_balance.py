@@ -10,11 +10,13 @@ import pytest
 from awkward_cities import pilot_city
 from streamlit.testing.v1 import AppTest
 
-from grid_planning.i18n import t
-from grid_planning.layers import load_city, load_sample_city
-from grid_planning.planner import BALANCE_CHOICES, PlanRequest, plan_city, suggest_balance
-from grid_planning.synthetic import synthetic_city
-from grid_planning.workspace import Workspace, default_k, first_request
+from grid_planning.base.i18n import t
+from grid_planning.city.layers import load_city
+from grid_planning.city.provenance import load_sample_city
+from grid_planning.city.synthetic import synthetic_city
+from grid_planning.domain.request import BALANCE_CHOICES, PlanRequest
+from grid_planning.planning.planner import plan_city, suggest_balance
+from grid_planning.session.workspace import Workspace, default_k, first_request
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
 

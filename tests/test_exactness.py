@@ -21,9 +21,10 @@ import pandas as pd
 import pytest
 import shapely
 
-from grid_planning.costs import travel_costs
-from grid_planning.layers import load_city
-from grid_planning.planner import PlanRequest, plan_city
+from grid_planning.city.costs import travel_costs
+from grid_planning.city.layers import load_city
+from grid_planning.domain.request import PlanRequest
+from grid_planning.planning.planner import plan_city
 
 CRS = "EPSG:32650"
 

@@ -11,14 +11,14 @@ import shapely
 from plan_fixtures import make_costs, make_layers, make_plan
 from store_fixtures import PG_URL, drop_schema, new_schema, require_pg
 
-from grid_planning.exchange import ExchangeError, import_gpkg, scenario_gpkg
-from grid_planning.export import PlanFileError
-from grid_planning.identity import User
-from grid_planning.plan import ChecklistEntry, FacilityEdit, PolicyException
-from grid_planning.scenarios import ScenarioStore, grid_outlines, layer_fingerprints
-from grid_planning.synthetic import synthetic_city
-from grid_planning.team import changes_text, scenario_table
-from grid_planning.workspace import Workspace
+from grid_planning.city.synthetic import synthetic_city
+from grid_planning.domain.plan import ChecklistEntry, FacilityEdit, PolicyException
+from grid_planning.exports.planfile import PlanFileError
+from grid_planning.session.team import changes_text, scenario_table
+from grid_planning.session.workspace import Workspace
+from grid_planning.store.exchange import ExchangeError, import_gpkg, scenario_gpkg
+from grid_planning.store.identity import User
+from grid_planning.store.scenarios import ScenarioStore, grid_outlines, layer_fingerprints
 
 ALICE = User("alice", "Alice", "header")
 BOB = User("bob", "Bob", "header")

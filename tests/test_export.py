@@ -12,18 +12,18 @@ import pyogrio
 import pytest
 from plan_fixtures import make_costs, make_layers, make_plan
 
-from grid_planning import plan as plan_module
-from grid_planning.checklist import record
-from grid_planning.export import (
+from grid_planning.assess.checklist import record
+from grid_planning.assess.checks import check_policy
+from grid_planning.domain import plan as plan_module
+from grid_planning.domain.plan import FacilityEdit, PolicyException
+from grid_planning.exports.formats import plan_tables_xlsx
+from grid_planning.exports.planfile import (
     PlanFileError,
-    plan_tables_xlsx,
     read_meta,
     read_plan,
     stored_checks,
     write_plan,
 )
-from grid_planning.metrics import check_policy
-from grid_planning.plan import FacilityEdit, PolicyException
 
 
 @pytest.fixture(scope="module")
@@ -316,8 +316,8 @@ def test_a_plan_file_edited_in_a_gis_is_judged_where_its_facilities_lie(city, tm
     dashboard (planner.move_units) for every facility that belongs where it lies."""
     import geopandas as gpd
 
-    from grid_planning.graph import facility_units
-    from grid_planning.planner import move_units
+    from grid_planning.geo.graph import facility_units
+    from grid_planning.planning.planner import move_units
 
     plan = make_plan()
     path = write_plan(tmp_path / "p.gpkg", city, plan, make_costs())

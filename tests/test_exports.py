@@ -32,12 +32,14 @@ from hostile import HOSTILE_SHORT
 from PIL import Image
 from plan_fixtures import make_costs
 
-from grid_planning import formats, printmap
-from grid_planning.export import read_plan
-from grid_planning.htmlmap import LIBRARY_IDENTIFIERS
-from grid_planning.metrics import check_policy, city_metrics, grid_metrics
-from grid_planning.offline import VENDOR_DIR, external_hosts
-from grid_planning.textsafe import spreadsheet_text, terminal_text
+from grid_planning.assess.checks import check_policy
+from grid_planning.assess.metrics import city_metrics, grid_metrics
+from grid_planning.base.textsafe import spreadsheet_text, terminal_text
+from grid_planning.exports import formats
+from grid_planning.exports.planfile import read_plan
+from grid_planning.maps.htmlmap import LIBRARY_IDENTIFIERS
+from grid_planning.maps.offline import VENDOR_DIR, external_hosts
+from grid_planning.prints import printmap
 
 HOSTILE_NAMES = sorted(HOSTILE_FACILITIES.values())
 
@@ -183,9 +185,10 @@ def test_xlsx_has_one_sheet_per_grid_when_names_meet_after_the_cut():
     of the lost grids landed on the obligations and checks sheets."""
     from hostile import rename_grids
 
-    from grid_planning.costs import CostParams, travel_costs
-    from grid_planning.planner import PlanRequest, plan_city
-    from grid_planning.synthetic import synthetic_city
+    from grid_planning.city.costs import travel_costs
+    from grid_planning.city.synthetic import synthetic_city
+    from grid_planning.domain.request import CostParams, PlanRequest
+    from grid_planning.planning.planner import plan_city
 
     town = synthetic_city(n_units=40, n_facilities=40, n_eligible=6, seed=3, lakes=False)
     town_costs = travel_costs(town, CostParams(mode="straight"))
@@ -204,7 +207,7 @@ def test_xlsx_has_one_sheet_per_grid_when_names_meet_after_the_cut():
 
 
 def test_sheet_names_are_distinct_ignoring_case():
-    from grid_planning.textsafe import sheet_names
+    from grid_planning.base.textsafe import sheet_names
 
     long = "x" * 40
     assert sheet_names([long, long + "y", "A", "a", "b:c", "b/c"]) == [
@@ -367,7 +370,7 @@ def test_report_with_a_page_long_note_and_grid_id(city, plan, costs, tmp_path):
     repeated column header is cut."""
     from hostile import rename_grids
 
-    from grid_planning.plan import ChecklistEntry
+    from grid_planning.domain.plan import ChecklistEntry
 
     # 21,000 characters: more than the form takes now (checklist.MAX_NOTE), as a plan file made
     # before, or by hand, may hold.
@@ -440,8 +443,8 @@ def test_file_names_are_safe_and_keep_chinese():
 
 
 def test_workspace_export_file_gives_bytes_name_and_type():
-    from grid_planning.synthetic import synthetic_city
-    from grid_planning.workspace import Workspace
+    from grid_planning.city.synthetic import synthetic_city
+    from grid_planning.session.workspace import Workspace
 
     ws = Workspace(synthetic_city(n_units=150, n_facilities=30, n_eligible=4, seed=3))
     ws.run()

@@ -10,7 +10,7 @@ from conftest import open_offline
 from PIL import Image
 from plan_fixtures import make_costs, make_layers, make_plan
 
-from grid_planning.formats import export_plan
+from grid_planning.exports.formats import export_plan
 
 pytestmark = pytest.mark.browser
 

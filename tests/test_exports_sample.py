@@ -14,12 +14,13 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from grid_planning.costs import CostParams, travel_costs
-from grid_planning.formats import export_plan
-from grid_planning.layers import load_sample_city
-from grid_planning.metrics import grid_metrics
-from grid_planning.planner import PlanRequest, plan_city
-from grid_planning.printmap import paper_pixels
+from grid_planning.assess.metrics import grid_metrics
+from grid_planning.city.costs import travel_costs
+from grid_planning.city.provenance import load_sample_city
+from grid_planning.domain.request import CostParams, PlanRequest
+from grid_planning.exports.formats import export_plan
+from grid_planning.planning.planner import plan_city
+from grid_planning.prints.printmap import paper_pixels
 
 
 @pytest.fixture(scope="module")

@@ -5,14 +5,14 @@ import numpy as np
 import pytest
 import shapely
 
-from grid_planning.graph import (
+from grid_planning.city.layers import CityLayers
+from grid_planning.geo.graph import (
     build_adjacency,
     facility_units,
     is_contiguous,
     locate_points,
     unit_adjacency,
 )
-from grid_planning.layers import CityLayers
 
 CRS = "EPSG:32650"
 

@@ -38,15 +38,15 @@ from hostile import (
 )
 from markdown_it import MarkdownIt
 
-from grid_planning import cli, mapview, planmap
-from grid_planning.costs import CostParams
-from grid_planning.export import plan_tables_xlsx
-from grid_planning.i18n import t
-from grid_planning.mapelements import unpack_geojson
-from grid_planning.metrics import unit_metrics
-from grid_planning.planner import PlanRequest
-from grid_planning.textsafe import escape_markdown, formula_like, markdown_params, xlsx_text
-from grid_planning.workspace import Workspace, facility_label
+from grid_planning import cli
+from grid_planning.assess.metrics import unit_metrics
+from grid_planning.base.i18n import t
+from grid_planning.base.textsafe import escape_markdown, formula_like, markdown_params, xlsx_text
+from grid_planning.domain.request import CostParams, PlanRequest
+from grid_planning.exports.formats import plan_tables_xlsx
+from grid_planning.maps import mapview, planmap
+from grid_planning.maps.mapelements import unpack_geojson
+from grid_planning.session.workspace import Workspace, facility_label
 
 ROOT = Path(__file__).resolve().parents[1]
 #: What the template payloads would turn into if a template engine evaluated them.
@@ -359,7 +359,7 @@ def _shows(texts: list[str], name: str) -> bool:
 def app_session(city, ws):
     from streamlit.testing.v1 import AppTest
 
-    from grid_planning.ui_state import UploadResult
+    from grid_planning.session.ui_state import UploadResult
 
     def open_page(page: str, lang: str = "zh") -> AppTest:
         at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)

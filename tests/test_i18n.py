@@ -3,7 +3,7 @@
 import re
 import string
 
-from grid_planning.i18n import catalogue, t
+from grid_planning.base.i18n import catalogue, t
 
 
 def test_every_message_has_chinese_and_english():
@@ -50,7 +50,7 @@ def test_chinese_texts_contain_chinese():
 
 
 def test_source_text_names_every_source_in_the_readers_language():
-    from grid_planning.i18n import source_text
+    from grid_planning.base.i18n import source_text
 
     assert source_text("user", "zh") == "用户数据" and source_text("user", "en") == "your data"
     assert source_text("illustrative", "zh").startswith("示意数据")

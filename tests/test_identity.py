@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from grid_planning.identity import ANONYMOUS, LOCAL_USER_ID, current_user, same_identity
-from grid_planning.scenarios import ScenarioStore
+from grid_planning.store.identity import ANONYMOUS, LOCAL_USER_ID, current_user, same_identity
+from grid_planning.store.scenarios import ScenarioStore
 
 
 @pytest.fixture(autouse=True)

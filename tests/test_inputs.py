@@ -20,18 +20,14 @@ import pandas as pd
 import pytest
 from archives import dbf_bomb_zip, member, write_zip, zip_with
 
-from grid_planning import inputs, schema
-from grid_planning.i18n import LANGUAGES
-from grid_planning.layers import (
-    load_city,
-    read_facilities,
-    read_roads,
-    read_table,
-    read_units,
-    read_vector,
-)
-from grid_planning.report import ValidationReport
-from grid_planning.ui_state import load_uploads, max_upload_bytes, upload_layers
+from grid_planning.base.i18n import LANGUAGES
+from grid_planning.city.layers import load_city
+from grid_planning.domain import schema
+from grid_planning.io import inputs
+from grid_planning.io.findings import ValidationReport
+from grid_planning.io.inputs import read_table, read_vector
+from grid_planning.io.readers import read_facilities, read_roads, read_units
+from grid_planning.session.ui_state import load_uploads, max_upload_bytes, upload_layers
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "sample_data" / "wuhan"
@@ -82,8 +78,8 @@ BOMB_SCRIPT = r"""
 import json, resource
 from pathlib import Path
 from archives import dbf_bomb_zip
-from grid_planning.layers import load_city
-from grid_planning.ui_state import load_uploads
+from grid_planning.city.layers import load_city
+from grid_planning.session.ui_state import load_uploads
 
 tmp = Path({tmp!r})
 bomb = dbf_bomb_zip(tmp / "bomb.zip")
@@ -180,8 +176,8 @@ SPARSE_SHEET_SCRIPT = r"""
 import json, time
 from pathlib import Path
 import openpyxl
-from grid_planning.inputs import open_layer
-from grid_planning.ui_state import upload_layers
+from grid_planning.io.inputs import open_layer
+from grid_planning.session.ui_state import upload_layers
 
 path = Path({tmp!r}) / "医院.xlsx"
 book = openpyxl.Workbook()
@@ -380,7 +376,7 @@ def test_plain_file_size_limit(monkeypatch):
 def test_upload_limit_is_the_setting_and_streamlits(monkeypatch, facilities_csv):
     config = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text())
     assert config["server"]["maxUploadSize"] == inputs.DEFAULT_LIMITS.upload_mb == 100
-    from grid_planning import ui_state
+    from grid_planning.session import ui_state
 
     assert ui_state.MAX_UPLOAD_BYTES == max_upload_bytes() == 100 * 1024 * 1024
     monkeypatch.setenv("GRID_PLANNER_MAX_UPLOAD_MB", "1")
@@ -832,11 +828,11 @@ def test_read_vector_and_read_table_take_a_layer(two_layer_gpkg):
 TEMP_SCRIPT = r"""
 import json, os, tempfile
 from pathlib import Path
-from grid_planning import inputs
-from grid_planning.planner import PlanRequest
-from grid_planning.synthetic import synthetic_city
-from grid_planning.ui_state import load_uploads, upload_layers
-from grid_planning.workspace import Workspace
+from grid_planning.io import inputs
+from grid_planning.domain.request import PlanRequest
+from grid_planning.city.synthetic import synthetic_city
+from grid_planning.session.ui_state import load_uploads, upload_layers
+from grid_planning.session.workspace import Workspace
 
 root = Path(tempfile.gettempdir())
 def entries():
@@ -892,7 +888,7 @@ def test_uploads_and_exports_leave_no_temporary_files(tmp_path, two_layer_gpkg, 
 
 
 def test_stale_temporary_folders_are_swept(tmp_path):
-    from grid_planning.ui_state import sweep_stale_temp
+    from grid_planning.session.ui_state import sweep_stale_temp
 
     old = [tmp_path / n for n in ("grid_upload_abc", "grid_read_def", "grid_export_g", "grid_import_h")]
     fresh = tmp_path / "grid_upload_new"

@@ -11,22 +11,22 @@ import pytest
 from geo_reference import haversine_m
 from shapely.geometry import LineString, Point, Polygon
 
-from grid_planning import layers
-from grid_planning.coords import convert_geometry, gcj02_to_wgs84
-from grid_planning.layers import (
+from grid_planning.city import layers
+from grid_planning.city.layers import load_city, summarise
+from grid_planning.city.provenance import load_sample_city
+from grid_planning.geo.coords import convert_geometry, gcj02_to_wgs84
+from grid_planning.io import readers
+from grid_planning.io.findings import ValidationReport
+from grid_planning.io.inputs import read_table
+from grid_planning.io.readers import (
     LayerError,
     aggregate_points_to_cells,
-    load_city,
-    load_sample_city,
     read_boundary,
     read_districts,
     read_facilities,
     read_roads,
-    read_table,
     read_units,
-    summarise,
 )
-from grid_planning.report import ValidationReport
 
 FIX = Path(__file__).parent / "fixtures" / "layers"
 TOWN_IDS = [f"F0{k}" for k in range(1, 9)]
@@ -733,9 +733,9 @@ def test_parent_id_must_name_a_facility_in_the_file(tmp_path):
 def test_every_finding_code_has_text_in_both_languages():
     import re
 
-    from grid_planning.i18n import catalogue
+    from grid_planning.base.i18n import catalogue
 
-    source = Path(layers.__file__).read_text(encoding="utf-8")
+    source = "".join(Path(m.__file__).read_text(encoding="utf-8") for m in (layers, readers))
     codes = set(re.findall(r'(?:error|warning)\)?\(\s*"([a-z_]+)"', source))
     assert {"duplicate_id", "swapped_lonlat", "no_eligible_lead", "wrong_geometry"} <= codes
     for code in codes:
@@ -820,8 +820,9 @@ def test_a_repair_that_changes_an_area_names_the_unit_and_both_areas(tmp_path):
 def test_islands_are_listed_by_validation_and_shown_as_linked_in_the_checks(tmp_path):
     import json
 
-    from grid_planning.metrics import check_policy
-    from grid_planning.planner import PlanRequest, plan_city
+    from grid_planning.assess.checks import check_policy
+    from grid_planning.domain.request import PlanRequest
+    from grid_planning.planning.planner import plan_city
 
     island = {"type": "Polygon", "coordinates": [[[114.05, 30.0], [114.07, 30.0], [114.07, 30.02], [114.05, 30.02], [114.05, 30.0]]]}
     east = {"type": "Polygon", "coordinates": [[[114.02, 30.0], [114.04, 30.0], [114.04, 30.02], [114.02, 30.02], [114.02, 30.0]]]}
@@ -848,7 +849,7 @@ def test_islands_are_listed_by_validation_and_shown_as_linked_in_the_checks(tmp_
 def test_a_parent_id_of_none_or_nan_text_names_no_parent(tmp_path):
     """Spreadsheets write an empty cell as "None" or "nan": no parent, no "unknown parent" warning,
     and the hospital may lead (the same reading as rules.names_parent)."""
-    from grid_planning import rules
+    from grid_planning.domain import rules
 
     text = (
         GOOD_CSV.replace("id,name,", "id,parent_id,name,")

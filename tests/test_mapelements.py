@@ -10,10 +10,10 @@ import pytest
 from conftest import HAS_CHROMIUM, NO_CHROMIUM
 from hostile import HOSTILE
 
-from grid_planning import mapview
-from grid_planning.layers import load_sample_city
-from grid_planning.mapelements import HELPERS_JS, pack_geojson, unpack_geojson
-from grid_planning.textsafe import script_json
+from grid_planning.base.textsafe import script_json
+from grid_planning.city.provenance import load_sample_city
+from grid_planning.maps import mapview
+from grid_planning.maps.mapelements import HELPERS_JS, pack_geojson, unpack_geojson
 
 
 def _feature(geometry, **props):

@@ -10,11 +10,11 @@ import numpy as np
 import pytest
 from shapely.geometry import Point, box
 
-from grid_planning import mapview
-from grid_planning.coords import wgs84_to_gcj02
-from grid_planning.layers import load_sample_city
-from grid_planning.mapelements import unpack_geojson
-from grid_planning.textsafe import script_json
+from grid_planning.base.textsafe import script_json
+from grid_planning.city.provenance import load_sample_city
+from grid_planning.geo.coords import wgs84_to_gcj02
+from grid_planning.maps import mapview
+from grid_planning.maps.mapelements import unpack_geojson
 
 
 def embedded_layers(html: str) -> list[dict]:

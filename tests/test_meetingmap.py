@@ -1,4 +1,4 @@
-"""The meeting maps (grid_planning.meetingmap): self-contained pages, data as data, one colour per
+"""The meeting maps (grid_planning.meeting.meetingmap): self-contained pages, data as data, one colour per
 lead across maps. Hostile names go through every page; the browser test shows them as text."""
 
 from __future__ import annotations
@@ -12,11 +12,11 @@ from hostile import HOSTILE_SHORT
 from plan_fixtures import make_costs, make_layers, make_plan
 from test_compare import MOVED, relabel
 
-from grid_planning import compare as c
-from grid_planning import meetingmap as mm
-from grid_planning.htmlmap import LIBRARY_IDENTIFIERS
-from grid_planning.offline import VENDOR_URL, external_hosts
-from grid_planning.planner import move_units
+from grid_planning.maps.htmlmap import LIBRARY_IDENTIFIERS
+from grid_planning.maps.offline import VENDOR_URL, external_hosts
+from grid_planning.meeting import compare as c
+from grid_planning.meeting import meetingmap as mm
+from grid_planning.planning.planner import move_units
 
 
 def page_data(page: str) -> dict:

@@ -10,8 +10,9 @@ import pandas as pd
 import pytest
 from plan_fixtures import make_costs, make_layers, make_plan, minutes
 
-from grid_planning import metrics as m
-from grid_planning.plan import PolicyException
+from grid_planning.assess import checks
+from grid_planning.assess import metrics as m
+from grid_planning.domain.plan import PolicyException
 
 G1_UNITS = ["U00", "U01", "U10", "U11"]
 
@@ -124,10 +125,10 @@ def test_broken_contiguity_is_counted(city, plan):
     gm = m.grid_metrics(city, moved, make_costs())
     assert gm.loc["G1", "n_parts"] == 2 and not gm.loc["G1", "contiguous"]
     assert gm.loc["G2", "n_parts"] == 1
-    res = [r for r in m.check_policy(city, moved) if r.rule == "contiguity" and r.grid_id == "G1"]
+    res = [r for r in checks.check_policy(city, moved) if r.rule == "contiguity" and r.grid_id == "G1"]
     assert res[0].status == "fail" and res[0].params["parts"] == 2
     assert "2 parts" in res[0].message("en")
-    assert not m.all_passed(m.check_policy(city, moved))  # `check` exits 1 until it is mended
+    assert not checks.all_passed(checks.check_policy(city, moved))  # `check` exits 1 until it is mended
 
 
 def test_city_metrics(city, plan):
@@ -168,8 +169,8 @@ def by_rule(results, rule, grid=None):
 
 
 def test_compliant_plan_passes_everything(city, plan):
-    res = m.check_policy(city, plan)
-    assert m.all_passed(res)
+    res = checks.check_policy(city, plan)
+    assert checks.all_passed(res)
     assert {r.status for r in res} == {"pass"}
     assert {r.rule for r in res} >= {"G1", "G2", "G3", "G4", "G5", "contiguity", "G8"}
     assert len(by_rule(res, "G4")) == 2
@@ -177,20 +178,20 @@ def test_compliant_plan_passes_everything(city, plan):
 
 def test_g1_unassigned_reports_shortfall(city, plan):
     short = plan.with_assignment(plan.assignment.drop(["U30", "U31"]))
-    res = by_rule(m.check_policy(city, short), "G1")
+    res = by_rule(checks.check_policy(city, short), "G1")
     assert [r.status for r in res] == ["fail"]
     assert res[0].params["shortfall"] == 1300 + 1400 and res[0].params["count"] == 2
     assert "U30" in res[0].message("en") and "2700" in res[0].message("en")
-    assert not m.all_passed(m.check_policy(city, short))
+    assert not checks.all_passed(checks.check_policy(city, short))
 
 
 def test_g1_unknown_grid_and_duplicates(city, plan):
     a = plan.assignment.copy()
     a["U00"] = "G9"
-    res = by_rule(m.check_policy(city, plan.with_assignment(a)), "G1")
+    res = by_rule(checks.check_policy(city, plan.with_assignment(a)), "G1")
     assert {r.code for r in res} == {"g1_unknown_grid", "g1_unassigned"}
     dup = pd.concat([plan.assignment, pd.Series({"U00": "G2"})])
-    res = by_rule(m.check_policy(city, plan.with_assignment(dup)), "G1")
+    res = by_rule(checks.check_policy(city, plan.with_assignment(dup)), "G1")
     assert [r.code for r in res] == ["g1_duplicate"]
 
 
@@ -200,10 +201,10 @@ def test_g2_fail_and_exception(city, plan):
         assignment=pd.Series("G1", index=plan.assignment.index, dtype=object),
         leads=pd.Series({"G1": "F1"}, dtype=object),
     )
-    res = by_rule(m.check_policy(city, one), "G2")
+    res = by_rule(checks.check_policy(city, one), "G2")
     assert res[0].status == "fail" and res[0].params["k"] == 1
     waived = one.with_exception(PolicyException("G2", "city", "小城市，仅一家三级医院"))
-    res = by_rule(m.check_policy(city, waived), "G2")
+    res = by_rule(checks.check_policy(city, waived), "G2")
     assert res[0].status == "exception"
     assert "小城市，仅一家三级医院" in res[0].message("zh")
     assert res[0].message("en").startswith("G2 passed by exception")
@@ -211,17 +212,17 @@ def test_g2_fail_and_exception(city, plan):
 
 def test_g3_shared_lead_and_missing_lead(city, plan):
     shared = replace(plan, leads=pd.Series({"G1": "F1", "G2": "F1"}, dtype=object))
-    res = m.check_policy(city, shared)
+    res = checks.check_policy(city, shared)
     assert any(r.code == "g3_shared_lead" and "G1, G2" in r.message("en") for r in res)
     gone = replace(plan, leads=pd.Series({"G1": "F1", "G2": "FX"}, dtype=object))
-    res = by_rule(m.check_policy(city, gone), "G3", "G2")
+    res = by_rule(checks.check_policy(city, gone), "G3", "G2")
     assert res[0].code == "g3_lead_unknown" and res[0].status == "fail"
 
 
 def test_g3_two_leads_in_roster(city, plan):
     roles = plan.roles.copy()
     roles.loc["F3", "role"] = "lead"
-    res = by_rule(m.check_policy(city, replace(plan, roles=roles)), "G3", "G1")
+    res = by_rule(checks.check_policy(city, replace(plan, roles=roles)), "G3", "G1")
     assert res[0].code == "g3_two_leads" and "F3" in res[0].message("en")
 
 
@@ -231,13 +232,13 @@ def test_g4_ineligible_then_exception(city):
     roles = plan.roles.copy()
     roles.loc["F3", "role"], roles.loc["F1", "role"] = "lead", "member"
     p = replace(plan, leads=pd.Series({"G1": "F3", "G2": "F2"}, dtype=object), roles=roles)
-    res = by_rule(m.check_policy(city, p), "G4", "G1")
+    res = by_rule(checks.check_policy(city, p), "G4", "G1")
     assert res[0].status == "fail" and "level=secondary" in res[0].message("en")
     # the Chinese text names the level in Chinese, no English code leaks into it
     assert "等级为二级" in res[0].message("zh") and "level" not in res[0].message("zh")
     # An exception cannot make a secondary hospital a lead: only a tertiary general/TCM one.
     p2 = p.with_exception(PolicyException("G4", "F3", "大学附属医院，市政府指定"))
-    res = by_rule(m.check_policy(city, p2), "G4", "G1")
+    res = by_rule(checks.check_policy(city, p2), "G4", "G1")
     assert (res[0].status, res[0].code) == ("fail", "g4_not_designatable")
     # A tertiary general hospital of another owner (a university's) can, with the reason shown.
     uni = replace(
@@ -247,10 +248,10 @@ def test_g4_ineligible_then_exception(city):
             owner_level=lambda f: f["owner_level"].where(f["id"] != "F3", "other"),
         ),
     )
-    res = by_rule(m.check_policy(uni, p2), "G4", "G1")
+    res = by_rule(checks.check_policy(uni, p2), "G4", "G1")
     assert res[0].status == "exception" and "大学附属医院，市政府指定" in res[0].message("en")
     # F3 now leads, so G1 has no G5 member left (F3 was the secondary one): the only failure
-    fails = [r.code for r in m.check_policy(uni, p2) if r.status == "fail"]
+    fails = [r.code for r in checks.check_policy(uni, p2) if r.status == "fail"]
     assert fails == ["g5_fail"]
 
 
@@ -261,7 +262,7 @@ def test_g4_provincial_lead_fails(city):
     roles.loc["F2", "role"] = "member"
     # F7 lies in U12 (G2)
     p = replace(plan, leads=pd.Series({"G1": "F1", "G2": "F7"}, dtype=object), roles=roles)
-    res = by_rule(m.check_policy(city, p), "G4", "G2")
+    res = by_rule(checks.check_policy(city, p), "G4", "G2")
     assert res[0].status == "fail" and "owner_level=provincial" in res[0].message("en")
     assert "举办主体层级为省属" in res[0].message("zh")
 
@@ -269,10 +270,10 @@ def test_g4_provincial_lead_fails(city):
 def test_g4_assumed_level_is_a_visible_warning(city, plan):
     fac = city.facilities.copy()
     fac.loc[fac["id"] == "F2", "level_source"] = "assumed"
-    res = m.check_policy(replace(city, facilities=fac), plan)
+    res = checks.check_policy(replace(city, facilities=fac), plan)
     g4 = by_rule(res, "G4", "G2")
     assert g4[0].status == "warning" and "assumed" in g4[0].message("en")
-    assert m.all_passed(res)  # a warning does not fail the plan
+    assert checks.all_passed(res)  # a warning does not fail the plan
     gm = m.grid_metrics(replace(city, facilities=fac), plan, make_costs())
     assert gm.loc["G2", "lead_level_source"] == "assumed"
 
@@ -281,7 +282,7 @@ def test_g4_lead_outside_its_grid(city, plan):
     # hand the lead's unit U00 to G2: F1 no longer lies in G1
     a = plan.assignment.copy()
     a["U00"] = "G2"
-    res = by_rule(m.check_policy(city, plan.with_assignment(a)), "G4", "G1")
+    res = by_rule(checks.check_policy(city, plan.with_assignment(a)), "G4", "G1")
     out = [r for r in res if r.code == "g4_outside"]
     assert out and out[0].status == "fail" and out[0].params["located"] == "G2"
 
@@ -291,32 +292,32 @@ def test_g5_fail_then_waiver(city, plan):
     roles.loc["F3", "role"] = "collaborator"  # a collaborator does not count as a member
     roles.loc["F3", "grid_id"] = ""
     p = replace(plan, roles=roles)
-    res = by_rule(m.check_policy(city, p), "G5", "G1")
+    res = by_rule(checks.check_policy(city, p), "G5", "G1")
     assert res[0].status == "fail" and "G1" in res[0].message("en")
     p2 = p.with_exception(PolicyException("G5", "F1", "康复服务由相邻网格的康复医院提供"))
-    res = by_rule(m.check_policy(city, p2), "G5", "G1")
+    res = by_rule(checks.check_policy(city, p2), "G5", "G1")
     assert res[0].status == "exception" and "康复服务由相邻网格的康复医院提供" in res[0].message(
         "zh"
     )
     # the waiver is keyed by the lead: it does not cover G2
-    assert by_rule(m.check_policy(city, p2), "G5", "G2")[0].status == "pass"
+    assert by_rule(checks.check_policy(city, p2), "G5", "G2")[0].status == "pass"
 
 
 def test_g8_provincial_member_is_flagged(city, plan):
     roles = plan.roles.copy()
     roles.loc["F7"] = ["G2", "member", "G2", ""]
-    res = by_rule(m.check_policy(city, replace(plan, roles=roles)), "G8")
+    res = by_rule(checks.check_policy(city, replace(plan, roles=roles)), "G8")
     assert res[0].status == "warning" and "省人民医院" in res[0].message("en")
 
 
 def test_check_result_round_trip_and_table(city, plan):
-    res = m.check_policy(city, plan)
-    assert [m.CheckResult.from_dict(r.to_dict()) for r in res] == res
-    table = m.checks_table(res, "en")
+    res = checks.check_policy(city, plan)
+    assert [checks.CheckResult.from_dict(r.to_dict()) for r in res] == res
+    table = checks.checks_table(res, "en")
     assert list(table.columns) == ["rule", "grid_id", "status", "status_text", "message"]
     assert (table["status_text"] == "pass").all()
     with pytest.raises(ValueError):
-        m.CheckResult("G1", "ok", "g1_ok")
+        checks.CheckResult("G1", "ok", "g1_ok")
 
 
 def test_beds_say_how_much_of_them_is_illustrative(city, plan):

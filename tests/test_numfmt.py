@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from grid_planning.numfmt import MISSING, integer, number, percent, with_unit
+from grid_planning.base.numfmt import MISSING, integer, number, percent, with_unit
 
 
 def test_grouping_and_decimals():

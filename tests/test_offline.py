@@ -8,8 +8,8 @@ import folium
 import pytest
 import streamlit_folium
 
-from grid_planning import mapview, offline
-from grid_planning.layers import load_sample_city
+from grid_planning.city.provenance import load_sample_city
+from grid_planning.maps import mapview, offline
 
 
 @pytest.fixture(scope="module")

@@ -1,5 +1,5 @@
 """Every page runs under Streamlit's AppTest; the home page shows the sample city; uploads report
-specific errors (upload handling itself is tested through grid_planning.ui_state.load_uploads,
+specific errors (upload handling itself is tested through grid_planning.session.ui_state.load_uploads,
 since AppTest cannot upload files)."""
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import pytest
 from conftest import GUARD_PREFIXES, GuardMessageError, guard_messages
 from streamlit.testing.v1 import AppTest
 
-from grid_planning.ui_state import load_uploads, report_table
+from grid_planning.session.ui_state import load_uploads, report_table
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "sample_data" / "wuhan"

@@ -1,5 +1,5 @@
 """The language switch keeps every choice (a choice widget matches its options by their labels,
-which change with the language; grid_planning.ui_state.seed_widget writes the option back).
+which change with the language; grid_planning.session.ui_state.seed_widget writes the option back).
 
 AppTest runs app.py (and its sidebar with the language radio) only on a session's first run and
 the page alone afterwards, so the switch is made as the radio makes it: in the session state.
@@ -12,7 +12,7 @@ from pathlib import Path
 
 from streamlit.testing.v1 import AppTest
 
-from grid_planning.i18n import t
+from grid_planning.base.i18n import t
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
 

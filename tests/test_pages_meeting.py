@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from grid_planning.plan import PolicyException
-from grid_planning.planner import PlanRequest
-from grid_planning.scenarios import ScenarioStore, grid_outlines, layer_fingerprints
-from grid_planning.workspace import Workspace
+from grid_planning.domain.plan import PolicyException
+from grid_planning.domain.request import PlanRequest
+from grid_planning.session.workspace import Workspace
+from grid_planning.store.scenarios import ScenarioStore, grid_outlines, layer_fingerprints
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
 TIMEOUT = 300
@@ -24,7 +24,7 @@ REASON = "见 [附件](http://198.51.100.7/) **紧急** <b>x</b>"
 @pytest.fixture(scope="module")
 def saved(tmp_path_factory):
     """A home folder whose store holds three options of the sample city (k = 3, 4, 5)."""
-    from grid_planning.layers import load_sample_city
+    from grid_planning.city.provenance import load_sample_city
 
     home = tmp_path_factory.mktemp("meeting_home")
     store = ScenarioStore(home / "scenarios.sqlite")

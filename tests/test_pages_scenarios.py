@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from grid_planning.identity import User
-from grid_planning.scenarios import ScenarioStore
+from grid_planning.store.identity import User
+from grid_planning.store.scenarios import ScenarioStore
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
 TIMEOUT = 180
@@ -119,9 +119,9 @@ def test_scenarios_page_list_rename_note_duplicate_and_refused_delete(tmp_path):
 def test_a_button_meant_for_a_scenario_deleted_elsewhere_acts_on_no_other(tmp_path):
     """Another session deletes the chosen scenario; this one then clicks Open (or Delete): the
     page silently moved to the next scenario, and Open would have opened that one instead."""
-    from grid_planning.layers import load_sample_city
-    from grid_planning.planner import PlanRequest
-    from grid_planning.workspace import Workspace
+    from grid_planning.city.provenance import load_sample_city
+    from grid_planning.domain.request import PlanRequest
+    from grid_planning.session.workspace import Workspace
 
     store = ScenarioStore(tmp_path / "scenarios.sqlite")
     ws = Workspace(load_sample_city(), request=PlanRequest(k=3, balance=0.3))

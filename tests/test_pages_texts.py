@@ -20,8 +20,8 @@ import pytest
 from awkward_cities import pilot_city
 from streamlit.testing.v1 import AppTest
 
-from grid_planning.i18n import catalogue
-from grid_planning.ui_state import load_uploads
+from grid_planning.base.i18n import catalogue
+from grid_planning.session.ui_state import load_uploads
 
 ROOT = Path(__file__).resolve().parents[1]
 APP = str(ROOT / "app.py")
@@ -45,7 +45,7 @@ def _toml_tables() -> set[str]:
                 paths.add(prefix + name)
                 walk(value, f"{prefix}{name}.")
 
-    for path in sorted((ROOT / "grid_planning" / "messages").glob("*.toml")):
+    for path in sorted((ROOT / "grid_planning" / "base" / "messages").glob("*.toml")):
         walk(tomllib.loads(path.read_text(encoding="utf-8")), "")
     return paths
 

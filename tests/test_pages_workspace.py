@@ -14,9 +14,9 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from grid_planning.graph import facility_units, unit_adjacency
-from grid_planning.metrics import underserved_units
-from grid_planning.textsafe import escape_markdown
+from grid_planning.assess.metrics import underserved_units
+from grid_planning.base.textsafe import escape_markdown
+from grid_planning.geo.graph import facility_units, unit_adjacency
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
 TIMEOUT = 120
@@ -347,13 +347,13 @@ def test_exception_forms_need_a_reason_and_record_it():
 
 
 def _tr(key: str) -> str:
-    from grid_planning.i18n import t
+    from grid_planning.base.i18n import t
 
     return t(key, "en")
 
 
 def _eligible_ids(ws):
-    from grid_planning.planner import eligible_leads
+    from grid_planning.planning.run import eligible_leads
 
     return eligible_leads(ws.layers.facilities, ws.request)["id"].astype(str).tolist()
 
@@ -364,9 +364,9 @@ def test_a_refusal_s_option_is_taken_on_the_page_with_its_reason(tmp_path):
     sidebar shows the changed request."""
     from awkward_cities import pilot_city
 
-    from grid_planning.team import markdown_message
-    from grid_planning.ui_state import load_uploads
-    from grid_planning.workspace import WorkspaceError
+    from grid_planning.session.team import markdown_message
+    from grid_planning.session.ui_state import load_uploads
+    from grid_planning.session.workspace import WorkspaceError
 
     units, facilities = pilot_city(tmp_path, "streets")
     uploaded = load_uploads(
@@ -427,7 +427,7 @@ def test_first_visit_judges_the_balance_once(monkeypatch):
     two on a city's first visit."""
     import streamlit as st
 
-    import grid_planning.workspace as workspace_module
+    import grid_planning.session.workspace as workspace_module
 
     judged = []
     real = workspace_module.suggest_balance

@@ -18,11 +18,11 @@ import pytest
 from awkward_cities import PILOT_SHARED_DISTRICT, pilot_city
 
 from grid_planning import cli
-from grid_planning.export import read_plan
-from grid_planning.layers import load_city
-from grid_planning.metrics import check_policy
-from grid_planning.planner import PlanRequest
-from grid_planning.workspace import Workspace
+from grid_planning.assess.checks import check_policy
+from grid_planning.city.layers import load_city
+from grid_planning.domain.request import PlanRequest
+from grid_planning.exports.planfile import read_plan
+from grid_planning.session.workspace import Workspace
 
 DESIGNATION = "P02=矿业集团总医院为三级甲等综合医院，市政府文件指定牵头"
 WAIVERS = ["P01=接续性医疗由太平区人民医院跨网格提供", "P02=接续性医疗由太平区人民医院跨网格提供"]
@@ -98,7 +98,7 @@ def test_pilot_city_without_a_designation_is_offered_the_enterprise_hospital_fir
     """Asked for 2 grids with only one eligible lead, the planner offers what keeps k = 2 first:
     designate the enterprise hospital (with the G5 exception it then needs), verified; one grid
     with a G2 reason comes last."""
-    from grid_planning.planner import plan_city
+    from grid_planning.planning.planner import plan_city
 
     u, f = pilot_city(tmp_path, "streets")
     layers = load_city(u, f)
@@ -114,7 +114,7 @@ def test_pilot_city_without_a_designation_is_offered_the_enterprise_hospital_fir
 def test_taking_the_option_records_each_exception_with_its_own_reason(tmp_path):
     """``Workspace.apply_option``: the designation (G4) and the waiver (G5) each need their reason;
     with both, the plan records each with its own and ``check`` passes by exception."""
-    from grid_planning.workspace import WorkspaceError
+    from grid_planning.session.workspace import WorkspaceError
 
     u, f = pilot_city(tmp_path, "streets")
     ws = Workspace(load_city(u, f), request=PlanRequest(k=2))

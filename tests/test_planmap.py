@@ -5,10 +5,11 @@ import pytest
 import shapely
 from plan_fixtures import make_costs, make_layers, make_plan
 
-from grid_planning import planmap
-from grid_planning.mapelements import DataLayer
-from grid_planning.metrics import unit_grids, unit_metrics
-from grid_planning.offline import external_hosts
+from grid_planning.assess.metrics import unit_metrics
+from grid_planning.city.planview import unit_grids
+from grid_planning.maps import planmap
+from grid_planning.maps.mapelements import DataLayer
+from grid_planning.maps.offline import external_hosts
 
 
 @pytest.fixture(scope="module")
@@ -132,8 +133,8 @@ def test_plan_map_html_is_offline_and_carries_the_plan(city, shade):
 
 
 def test_grid_shading_sends_far_less_than_one_polygon_per_unit():
-    from grid_planning.layers import load_sample_city
-    from grid_planning.workspace import Workspace
+    from grid_planning.city.provenance import load_sample_city
+    from grid_planning.session.workspace import Workspace
 
     ws = Workspace(load_sample_city())
     ws.set_request(k=4)
@@ -236,8 +237,9 @@ def test_dissolve_falls_back_when_the_units_overlap():
 
 
 def test_print_and_meeting_maps_dissolve_overlapping_units_into_valid_grids():
-    from grid_planning import compare, meetingmap, printmap
-    from grid_planning.planner import move_units
+    from grid_planning.meeting import compare, meetingmap
+    from grid_planning.planning.planner import move_units
+    from grid_planning.prints import printmap
 
     layers = _overlapping_city()
     plan = make_plan()

@@ -10,19 +10,14 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from grid_planning import rules, schema
-from grid_planning.costs import CostParams, travel_costs
-from grid_planning.graph import facility_units, is_contiguous, unit_adjacency
-from grid_planning.plan import FacilityEdit, apply_facility_edits, effective_layers
-from grid_planning.planner import (
-    PlanRequest,
-    compare_k,
-    eligible_leads,
-    move_units,
-    plan_city,
-    replan,
-)
-from grid_planning.synthetic import synthetic_city
+from grid_planning.city.costs import travel_costs
+from grid_planning.city.synthetic import synthetic_city
+from grid_planning.domain import rules, schema
+from grid_planning.domain.plan import FacilityEdit, apply_facility_edits, effective_layers
+from grid_planning.domain.request import CostParams, PlanRequest
+from grid_planning.geo.graph import facility_units, is_contiguous, unit_adjacency
+from grid_planning.planning.planner import compare_k, move_units, plan_city, replan
+from grid_planning.planning.run import eligible_leads
 
 
 @pytest.fixture(scope="module")
@@ -411,8 +406,8 @@ SAMPLE = Path(__file__).resolve().parents[1] / "sample_data" / "wuhan" / "popula
 
 @pytest.mark.skipif(not SAMPLE.exists(), reason="sample city files not built yet")
 def test_sample_city_every_allowed_k():
-    from grid_planning import metrics
-    from grid_planning.layers import load_sample_city
+    from grid_planning.assess import checks as metrics
+    from grid_planning.city.provenance import load_sample_city
 
     layers = load_sample_city()
     n = len(eligible_leads(layers.facilities, PlanRequest(k=2), layers))
@@ -440,7 +435,7 @@ def test_only_a_tertiary_general_or_tcm_hospital_can_be_designated(city):
 
 
 def test_designation_candidates_put_provincial_hospitals_last(city):
-    from grid_planning.planner import designation_candidates
+    from grid_planning.planning.run import designation_candidates
 
     cands = designation_candidates(city)
     owners = cands["owner_level"].tolist()
@@ -451,8 +446,8 @@ def test_designation_candidates_put_provincial_hospitals_last(city):
 
 
 def test_a_lead_outside_the_city_leads_only_when_designated(city):
-    from grid_planning.metrics import check_policy
-    from grid_planning.plan import FacilityEdit
+    from grid_planning.assess.checks import check_policy
+    from grid_planning.domain.plan import FacilityEdit
 
     # An eligible municipal hospital placed 20 km beyond the city's edge.
     minx, miny, maxx, maxy = city.units.total_bounds

@@ -8,15 +8,15 @@ from dataclasses import replace
 import pytest
 from plan_fixtures import make_layers, make_plan
 
-from grid_planning import metrics
-from grid_planning.plan import ChecklistEntry, PolicyException
-from grid_planning.roster import (
+from grid_planning.assess import checks as metrics
+from grid_planning.assess.roster import (
     RoleChangeError,
     change_role,
     grid_roster,
     lead_obligations,
     roster_table,
 )
+from grid_planning.domain.plan import ChecklistEntry, PolicyException
 
 
 @pytest.fixture(scope="module")

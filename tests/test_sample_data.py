@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 import shapely
 
-from grid_planning import rules, schema
+from grid_planning.domain import rules, schema
 
 REPO = Path(__file__).resolve().parents[1]
 OUT = REPO / "sample_data" / "wuhan"

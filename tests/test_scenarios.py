@@ -18,9 +18,9 @@ import pandas as pd
 import pytest
 from store_fixtures import PG_URL, drop_schema, new_schema, require_pg
 
-from grid_planning.identity import ANONYMOUS, User
-from grid_planning.plan import ChecklistEntry, FacilityEdit, Plan, PolicyException
-from grid_planning.scenarios import (
+from grid_planning.domain.plan import ChecklistEntry, FacilityEdit, Plan, PolicyException
+from grid_planning.store.identity import ANONYMOUS, User
+from grid_planning.store.scenarios import (
     SCHEMA_VERSION,
     ScenarioStore,
     ScenarioStoreError,
@@ -488,7 +488,7 @@ def test_a_read_only_store_says_so(tmp_path, monkeypatch):
     file modes do not bind the root user the suite may run as)."""
     import sqlite3
 
-    from grid_planning.store_backends import SQLiteBackend
+    from grid_planning.store.backends import SQLiteBackend
 
     path = tmp_path / "scenarios.sqlite"
     _save(ScenarioStore(path), "A")

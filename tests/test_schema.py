@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from grid_planning import rules, schema
+from grid_planning.domain import rules, schema
 
 
 @pytest.mark.parametrize("code", schema.TYPES)

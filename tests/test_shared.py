@@ -1,4 +1,4 @@
-"""Maps shared between sessions: content keys (grid_planning.shared) and the rendered map the
+"""Maps shared between sessions: content keys (grid_planning.base.cache) and the rendered map the
 pages keep (pages._common.render_payload / show_map), which must be exactly what st_folium sends."""
 
 from __future__ import annotations
@@ -7,10 +7,10 @@ import pytest
 import streamlit_folium
 from plan_fixtures import make_costs, make_layers, make_plan
 
-from grid_planning import mapview, planmap
-from grid_planning.metrics import unit_metrics
-from grid_planning.plan import FacilityEdit
-from grid_planning.shared import content_key, plan_digest
+from grid_planning.assess.metrics import unit_metrics
+from grid_planning.base.cache import content_key, plan_digest
+from grid_planning.domain.plan import FacilityEdit
+from grid_planning.maps import mapview, planmap
 
 
 @pytest.fixture(scope="module")
@@ -117,7 +117,7 @@ def test_shared_cache_computes_a_key_once_for_sessions_asking_together():
     import threading
     import time
 
-    from grid_planning.shared import SharedCache
+    from grid_planning.base.cache import SharedCache
 
     cache: SharedCache[int] = SharedCache(max_entries=2)
     calls: list[str] = []
@@ -147,7 +147,7 @@ def test_shared_cache_computes_a_key_once_for_sessions_asking_together():
 
 
 def test_workspaces_on_the_same_plan_share_their_figures():
-    from grid_planning.workspace import SHARED_FIGURES, Workspace
+    from grid_planning.session.workspace import SHARED_FIGURES, Workspace
 
     layers, plan = make_layers(), make_plan()
     SHARED_FIGURES.clear()

@@ -3,9 +3,9 @@
 import numpy as np
 from scipy.sparse.csgraph import connected_components
 
-from grid_planning import rules, schema
-from grid_planning.graph import unit_adjacency
-from grid_planning.synthetic import synthetic_city
+from grid_planning.city.synthetic import synthetic_city
+from grid_planning.domain import rules, schema
+from grid_planning.geo.graph import unit_adjacency
 
 
 def test_same_seed_same_city_and_sizes():
@@ -31,7 +31,7 @@ def test_facility_mix_covers_every_role():
     assert fac["type"].isin(schema.PRIMARY_CARE_TYPES).any()
     assert set(fac["level_source"]) == {"data", "assumed"}
     # Eligible leads lie in distinct units.
-    from grid_planning.graph import facility_units
+    from grid_planning.geo.graph import facility_units
 
     fu = facility_units(city)
     assert fu[fac.loc[eligible, "id"]].is_unique

@@ -1,4 +1,4 @@
-"""grid_planning.textsafe: each function keeps a user's text as text in its kind of output.
+"""grid_planning.base.textsafe: each function keeps a user's text as text in its kind of output.
 
 Every hostile string of ``tests/hostile.py`` goes through each function; the assertions read the
 output the way its consumer does (Jinja2 rendering it again, a JSON/JavaScript parser, a Markdown
@@ -25,8 +25,8 @@ from hostile import HOSTILE
 from jinja2 import Template
 from markdown_it import MarkdownIt
 
-from grid_planning.i18n import t
-from grid_planning.textsafe import (
+from grid_planning.base.i18n import t
+from grid_planning.base.textsafe import (
     FORMULA_PREFIXES,
     WORD_JOINER,
     escape_markdown,
@@ -217,9 +217,9 @@ def test_sheet_name_is_valid_for_excel():
 def test_error_messages_escape_the_user_s_text_and_keep_the_catalogue_s():
     """Every error a page shows goes through team.markdown_message: the catalogue sentence as
     written, the names in it (typed by a user) escaped, an uncatalogued error escaped whole."""
-    from grid_planning.team import markdown_message
-    from grid_planning.textsafe import escape_markdown
-    from grid_planning.workspace import WorkspaceError
+    from grid_planning.base.textsafe import escape_markdown
+    from grid_planning.session.team import markdown_message
+    from grid_planning.session.workspace import WorkspaceError
 
     name = "**院** ![x](http://203.0.113.9/x.png) <b>"
     text = markdown_message(WorkspaceError("lead_unit", unit="U1", grid="G1", name=name), "en")

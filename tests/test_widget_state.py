@@ -1,5 +1,5 @@
 """What the planner chose in a widget survives page changes and the language switch
-(grid_planning.ui_state.seed_widget), on a plain dict standing in for st.session_state.
+(grid_planning.session.ui_state.seed_widget), on a plain dict standing in for st.session_state.
 
 Streamlit deletes the state of every widget a run does not draw (another page), and a choice widget
 remembers the *label* of its option (the other language has other labels); both are simulated here
@@ -9,7 +9,7 @@ tested in a browser (tests/test_browser_state.py).
 
 from __future__ import annotations
 
-from grid_planning.ui_state import (
+from grid_planning.session.ui_state import (
     KEPT,
     SEEDED,
     keep_widget,

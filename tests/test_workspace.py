@@ -7,12 +7,18 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from grid_planning.graph import facility_units, unit_adjacency
-from grid_planning.layers import load_sample_city
-from grid_planning.planner import PlanRequest, eligible_leads
-from grid_planning.scenarios import ScenarioStore
-from grid_planning.synthetic import synthetic_city
-from grid_planning.workspace import Workspace, WorkspaceError, facility_label, interpret_click
+from grid_planning.city.provenance import load_sample_city
+from grid_planning.city.synthetic import synthetic_city
+from grid_planning.domain.request import PlanRequest
+from grid_planning.geo.graph import facility_units, unit_adjacency
+from grid_planning.planning.run import eligible_leads
+from grid_planning.session.workspace import (
+    Workspace,
+    WorkspaceError,
+    facility_label,
+    interpret_click,
+)
+from grid_planning.store.scenarios import ScenarioStore
 
 
 @pytest.fixture(scope="module")
@@ -310,7 +316,7 @@ def test_history_is_bounded(city):
 def test_export_files_carry_the_edited_plan(ws, tmp_path, adjacency):
     import openpyxl
 
-    from grid_planning.export import read_plan
+    from grid_planning.exports.planfile import read_plan
 
     uid = _border_unit(ws, adjacency, "G2", "G1")
     ws.move("G1", [uid])
@@ -358,7 +364,7 @@ def test_figures_carry_a_key_that_follows_the_travel_model(ws):
 @pytest.fixture
 def planning_runs(monkeypatch):
     """The k of every planning run the workspaces start (none shared yet)."""
-    import grid_planning.workspace as workspace_module
+    import grid_planning.session.workspace as workspace_module
 
     workspace_module.SHARED_PLANS.clear()
     runs = []
@@ -376,7 +382,7 @@ def test_sessions_asking_the_same_plan_share_one_run(city, planning_runs):
     """Twenty planners clicking "run" with the same request on the same city wait for one planning
     run (it is deterministic), each gets the plan stamped with its own time; another request, a
     what-if edit or other travel costs are planned anew."""
-    from grid_planning.costs import CostParams
+    from grid_planning.domain.request import CostParams
 
     runs = planning_runs
     a, b = Workspace(city, request=PlanRequest(k=3)), Workspace(city, request=PlanRequest(k=3))
@@ -427,7 +433,7 @@ def test_shared_runs_keep_plans_not_refusals_and_survive_an_interrupted_display(
 
 
 def test_shared_cache_keeps_only_what_it_is_told_to():
-    from grid_planning.shared import SharedCache
+    from grid_planning.base.cache import SharedCache
 
     cache: SharedCache = SharedCache(max_entries=4)
     made = []

@@ -1,0 +1,498 @@
+"""Whether a plan keeps the policy's rules: one :class:`CheckResult` per rule and subject.
+
+Rules G1-G5 of ``policy.md`` each give a :class:`CheckResult` that names the grid or lead and says
+why; G2, G4 and G5 accept a recorded "in principle" exception and then report "passed by exception:
+<reason>", never a silent pass. Contiguity and G8 are reported as well (warning level).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from grid_planning.base.i18n import DEFAULT_LANGUAGE, t
+from grid_planning.city.planview import (
+    assignment_for,
+    effective_facilities,
+    fac_table,
+    grid_values,
+    plan_roles,
+    split_ids,
+    str_ids,
+)
+from grid_planning.domain import rules
+
+STATUSES: tuple[str, ...] = ("pass", "fail", "exception", "warning")
+
+
+# ---- policy checks --------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class CheckResult:
+    """The outcome of one rule for the city or one grid.
+
+    Attributes
+    ----------
+    rule : str
+        ``"G1"`` ... ``"G5"``, ``"G8"`` or ``"contiguity"``.
+    status : {"pass", "fail", "exception", "warning"}
+        ``exception`` = passed by a recorded "in principle" exception; ``warning`` does not fail
+        the plan but must be seen (assumed lead level, a grid in several pieces ...).
+    code : str
+        Catalogue key suffix: the message is ``plan.check.<code>``.
+    params : dict
+        Values for the message (grid, lead, names, counts, reason ...).
+    grid_id : str or None
+        The grid concerned, ``None`` for city-wide results.
+    """
+
+    rule: str
+    status: str
+    code: str
+    params: dict = field(default_factory=dict)
+    grid_id: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.status not in STATUSES:
+            raise ValueError(f"unknown check status {self.status!r}")
+
+    def message(self, lang: str = DEFAULT_LANGUAGE) -> str:
+        """The result in words; an exception shows its reason."""
+        params = self.params
+        if "ineligible" in params:  # what keeps a lead from G4, in the reader's language
+            params = params | {"why": _why_text(params, lang)}
+        return t(f"plan.check.{self.code}", lang, **params)
+
+    def status_text(self, lang: str = DEFAULT_LANGUAGE) -> str:
+        """``pass`` / ``passed by exception`` ... in words."""
+        return t(f"plan.status.{self.status}", lang)
+
+    def as_row(self, lang: str = DEFAULT_LANGUAGE) -> dict[str, str]:
+        """A table row: rule, grid, status, message."""
+        return {
+            "rule": self.rule,
+            "grid_id": self.grid_id or "",
+            "status": self.status,
+            "status_text": self.status_text(lang),
+            "message": self.message(lang),
+        }
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-serialisable form (stored in the plan GeoPackage)."""
+        return {
+            "rule": self.rule,
+            "status": self.status,
+            "code": self.code,
+            "params": self.params,
+            "grid_id": self.grid_id,
+        }
+
+    @staticmethod
+    def from_dict(data: dict[str, Any]) -> CheckResult:
+        """Inverse of :meth:`to_dict`."""
+        return CheckResult(
+            data["rule"],
+            data["status"],
+            data["code"],
+            dict(data.get("params") or {}),
+            data.get("grid_id"),
+        )
+
+
+def all_passed(results: list[CheckResult]) -> bool:
+    """True when no check failed (every rule passed, or passed by a recorded exception).
+
+    Warnings (an assumed lead level) are shown but do not fail the plan. A grid in several pieces
+    or with no units fails: a hand edit may make one (and is allowed), but a plan that goes for
+    approval must follow geography, so ``check`` exits 1 until it is mended.
+    """
+    return not any(r.status == "fail" for r in results)
+
+
+def checks_table(results: list[CheckResult], lang: str = DEFAULT_LANGUAGE) -> pd.DataFrame:
+    """The results as a table (rule, grid_id, status, status_text, message)."""
+    return pd.DataFrame(
+        [r.as_row(lang) for r in results],
+        columns=["rule", "grid_id", "status", "status_text", "message"],
+    )
+
+
+def _fmt_ids(ids: list[str], limit: int = 5) -> str:
+    shown = ", ".join(ids[:limit])
+    return shown + (f" (+{len(ids) - limit})" if len(ids) > limit else "")
+
+
+def _population(units: pd.DataFrame) -> pd.Series:
+    return pd.Series(
+        pd.to_numeric(units["population"], errors="coerce").fillna(0).to_numpy(float),
+        index=str_ids(units["id"]),
+    )
+
+
+def check_policy(layers: Any, plan: Any, costs: Any = None) -> list[CheckResult]:
+    """Check a plan against rules G1-G5 (plus contiguity and G8).
+
+    Parameters
+    ----------
+    layers : CityLayers
+        The city (source layers; the plan's facility edits are applied here).
+    plan : Plan
+        The plan to check.
+    costs : CostMatrix, optional
+        Not needed by the rules; accepted so callers can pass what they have.
+
+    Returns
+    -------
+    list of CheckResult
+        City-wide results first (G1, G2, G3 shared leads, G8), then per grid (G3, G4, G5,
+        contiguity), each naming the grid or lead and why.
+    """
+    del costs  # the rules are about the layout, not travel times
+    facilities = effective_facilities(layers, plan)
+    fac = fac_table(facilities)
+    roles = plan_roles(plan)
+    leads = pd.Series(
+        {str(g): ("" if pd.isna(f) else str(f)) for g, f in plan.leads.items()}, dtype=object
+    )
+    grids = list(leads.index)
+    results: list[CheckResult] = []
+    results += _check_g1(layers, plan, grids)
+    results += _check_g2(plan, grids)
+    results += _check_g3_city(fac, leads)
+    results += _check_g8(fac, roles, leads, plan)
+
+    assignment = assignment_for(layers, plan)
+    unit_grid = assignment.to_dict()
+    location = layers.index.locate(facilities)
+    unit_ids = layers.index.unit_ids
+    fu = pd.Series(unit_ids.to_numpy()[location.unit], index=location.ids)
+    fu = fu[~fu.index.duplicated()]
+    first = ~location.ids.duplicated()
+    outside = pd.Series(location.outside[first], index=location.ids[first])
+    eligible = pd.Series(
+        rules.g4_eligible(facilities).to_numpy()[first] & ~location.outside[first],
+        index=location.ids[first],
+    )
+    designatable = pd.Series(
+        rules.g4_designatable(facilities, location.outside).to_numpy()[first],
+        index=location.ids[first],
+    )
+    labels = np.asarray([g if g is not None else "" for g in assignment], dtype=object)
+    contiguity = layers.index.contiguity(labels)
+    for grid in grids:
+        lead = leads[grid]
+        name = _name(fac, lead)
+        results += _check_g3_grid(grid, lead, name, fac, roles)
+        if lead and lead in fac.index:
+            results += _check_g4(
+                grid,
+                lead,
+                name,
+                fac.loc[lead],
+                plan,
+                unit_grid,
+                fu,
+                bool(outside.get(lead, False)),
+                bool(eligible.get(lead, False)),
+                bool(designatable.get(lead, False)),
+            )
+            results.append(_check_g5(grid, lead, name, fac, roles, plan, outside))
+        results.append(_check_contiguity(grid, name, contiguity))
+    return results
+
+
+def _check_contiguity(grid: str, name: str, contiguity: pd.DataFrame) -> CheckResult:
+    """One grid in one piece on the adjacency graph (:meth:`CityIndex.contiguity`)."""
+    n_parts = int(contiguity["parts"].get(grid, 0))
+    islands = int(contiguity["linked_islands"].get(grid, 0))
+    p = {"grid": grid, "lead_name": name}
+    if n_parts == 1 and islands:
+        return CheckResult(
+            "contiguity", "pass", "contiguity_islands", p | {"islands": islands}, grid
+        )
+    if n_parts == 1:
+        return CheckResult("contiguity", "pass", "contiguity_ok", p, grid)
+    if n_parts == 0:
+        return CheckResult("contiguity", "fail", "contiguity_empty", p, grid)
+    return CheckResult("contiguity", "fail", "contiguity_broken", p | {"parts": n_parts}, grid)
+
+
+def _name(fac: pd.DataFrame, fid: str) -> str:
+    return str(fac.at[fid, "name"]) if fid in fac.index and "name" in fac.columns else fid
+
+
+def _check_g1(layers: Any, plan: Any, grids: list[str]) -> list[CheckResult]:
+    pop = _population(layers.units)
+    grid_of = grid_values(plan.assignment)
+    raw = pd.Series(np.where(pd.isna(grid_of), "", grid_of),
+                    index=pd.Index(str_ids(plan.assignment.index), dtype=object), dtype=object)
+    out: list[CheckResult] = []
+    dup = sorted(set(raw.index[raw.index.duplicated()]))
+    if dup:
+        out.append(
+            CheckResult("G1", "fail", "g1_duplicate", {"count": len(dup), "ids": _fmt_ids(dup)})
+        )
+    unknown_units = sorted(set(raw.index) - set(pop.index))
+    if unknown_units:
+        out.append(
+            CheckResult(
+                "G1",
+                "fail",
+                "g1_unknown_unit",
+                {"count": len(unknown_units), "ids": _fmt_ids(unknown_units)},
+            )
+        )
+    bad_grid = raw[(raw != "") & ~raw.isin(grids)]
+    if len(bad_grid):
+        out.append(
+            CheckResult(
+                "G1",
+                "fail",
+                "g1_unknown_grid",
+                {"count": len(bad_grid), "grids": _fmt_ids(sorted(set(bad_grid)))},
+            )
+        )
+    valid = raw[raw.isin(grids)]
+    valid = valid[~valid.index.duplicated(keep="first")]
+    unit_ids = pd.Index(pop.index, dtype=object)
+    missing = unit_ids[~unit_ids.isin(valid.index)].tolist()
+    total = float(pop.sum())
+    assigned = float(pop.reindex(valid.index).fillna(0).sum())
+    if missing:
+        out.append(
+            CheckResult(
+                "G1",
+                "fail",
+                "g1_unassigned",
+                {
+                    "count": len(missing),
+                    "ids": _fmt_ids(missing),
+                    "shortfall": round(total - assigned),
+                    "population": round(total),
+                },
+            )
+        )
+    if not out:
+        out.append(
+            CheckResult("G1", "pass", "g1_ok", {"n_units": len(pop), "population": round(total)})
+        )
+    return out
+
+
+def _check_g2(plan: Any, grids: list[str]) -> list[CheckResult]:
+    k = len(grids)
+    if k >= 2:
+        return [CheckResult("G2", "pass", "g2_ok", {"k": k})]
+    exc = plan.exception_for("G2", "city")
+    if exc is not None:
+        return [CheckResult("G2", "exception", "g2_exception", {"k": k, "reason": exc.reason})]
+    return [CheckResult("G2", "fail", "g2_fail", {"k": k})]
+
+
+def _check_g3_city(fac: pd.DataFrame, leads: pd.Series) -> list[CheckResult]:
+    out = []
+    named = leads[leads != ""]
+    for lead, grids in named.groupby(named).groups.items():
+        if len(grids) > 1:
+            out.append(
+                CheckResult(
+                    "G3",
+                    "fail",
+                    "g3_shared_lead",
+                    {
+                        "lead": lead,
+                        "lead_name": _name(fac, lead),
+                        "grids": ", ".join(map(str, grids)),
+                    },
+                )
+            )
+    return out
+
+
+def _check_g3_grid(
+    grid: str, lead: str, name: str, fac: pd.DataFrame, roles: pd.DataFrame
+) -> list[CheckResult]:
+    p = {"grid": grid, "lead": lead, "lead_name": name}
+    if not lead:
+        return [CheckResult("G3", "fail", "g3_no_lead", p, grid)]
+    if lead not in fac.index:
+        return [CheckResult("G3", "fail", "g3_lead_unknown", p, grid)]
+    others = [
+        f for f in roles.index[(roles["role"] == "lead") & (roles["grid_id"] == grid)] if f != lead
+    ]
+    if others:
+        return [CheckResult("G3", "fail", "g3_two_leads", p | {"others": _fmt_ids(others)}, grid)]
+    if lead in roles.index and (
+        roles.at[lead, "role"] != "lead" or roles.at[lead, "grid_id"] != grid
+    ):
+        return [
+            CheckResult(
+                "G3",
+                "fail",
+                "g3_role_mismatch",
+                p | {"role": roles.at[lead, "role"], "role_grid": roles.at[lead, "grid_id"]},
+                grid,
+            )
+        ]
+    return [CheckResult("G3", "pass", "g3_ok", p, grid)]
+
+
+#: Facility column -> catalogue prefix of its value labels (``vocab.<prefix>.<code>``).
+_VOCAB_PREFIX = {"level": "level", "type": "type", "owner_level": "owner"}
+
+
+def _why_text(params: dict, lang: str) -> str:
+    """``level=secondary, type=specialty`` in English, the vocabulary labels in Chinese."""
+    parts = []
+    for col in params["ineligible"]:
+        if col in ("location", "parent_id"):  # not a value: a fact about the hospital
+            parts.append(t(f"plan.check.why_{col}", lang))
+            continue
+        value = str(params.get(col, ""))
+        label = t(f"vocab.{_VOCAB_PREFIX.get(col, col)}.{value}", lang) if lang != "en" else value
+        parts.append(
+            t("plan.check.why_item", lang, field=t(f"plan.check.field.{col}", lang), value=label)
+        )
+    return t("plan.check.why_sep", lang).join(parts)
+
+
+def _check_g4(
+    grid: str,
+    lead: str,
+    name: str,
+    row: pd.Series,
+    plan: Any,
+    unit_grid: dict,
+    fu: pd.Series,
+    outside: bool,
+    eligible: bool,
+    designatable: bool,
+) -> list[CheckResult]:
+    """G4: the lead lies in its grid, inside the city, and is eligible (:mod:`grid_planning.domain.rules`)
+    or designated under a recorded exception — which only a designatable hospital can have."""
+    p = {
+        "grid": grid,
+        "lead": lead,
+        "lead_name": name,
+        "level": row["level"],
+        "type": row["type"],
+        "owner_level": row["owner_level"],
+    }
+    out = []
+    unit = fu.get(lead) if lead in fu.index else None
+    located = unit_grid.get(unit) if unit is not None else None
+    if located != grid:
+        out.append(
+            CheckResult(
+                "G4",
+                "fail",
+                "g4_outside",
+                p | {"unit": unit or "-", "located": located or "-"},
+                grid,
+            )
+        )
+    exc = plan.exception_for("G4", lead)
+    if eligible and str(row.get("level_source", "data")) == "assumed":
+        out.append(CheckResult("G4", "warning", "g4_assumed", p, grid))
+    elif eligible:
+        out.append(CheckResult("G4", "pass", "g4_ok", p, grid))
+    elif exc is not None and designatable:
+        code = "g4_exception_outside" if outside else "g4_exception"
+        out.append(CheckResult("G4", "exception", code, p | {"reason": exc.reason}, grid))
+    else:
+        fields = rules.g4_ineligible_fields(row, outside=outside)
+        code = "g4_not_designatable" if exc is not None else "g4_ineligible"
+        out.append(CheckResult("G4", "fail", code, p | {"ineligible": fields}, grid))
+    return out
+
+
+def _check_g5(
+    grid: str,
+    lead: str,
+    name: str,
+    fac: pd.DataFrame,
+    roles: pd.DataFrame,
+    plan: Any,
+    outside: pd.Series,
+) -> CheckResult:
+    """G5: a member of the grid (not its lead, not a collaborator, inside the city) qualifies
+    under :func:`grid_planning.domain.rules.g5_qualifies`."""
+    p = {"grid": grid, "lead": lead, "lead_name": name}
+    inside = roles[(roles["grid_id"] == grid) & roles["role"].isin(["member", "cross_grid"])]
+    ids = [f for f in inside.index if f in fac.index and f != lead and not outside.get(f, False)]
+    cand = fac.loc[ids].reset_index(names="id") if ids else fac.iloc[0:0].reset_index(names="id")
+    hits = cand[rules.g5_qualifies(cand).to_numpy()] if len(cand) else cand
+    if len(hits):
+        return CheckResult(
+            "G5",
+            "pass",
+            "g5_ok",
+            p | {"count": len(hits), "example": str(hits["name"].iloc[0])},
+            grid,
+        )
+    exc = plan.exception_for("G5", lead)
+    if exc is not None:
+        return CheckResult("G5", "exception", "g5_exception", p | {"reason": exc.reason}, grid)
+    return CheckResult("G5", "fail", "g5_fail", p, grid)
+
+
+def _check_g8(
+    fac: pd.DataFrame, roles: pd.DataFrame, leads: pd.Series, plan: Any
+) -> list[CheckResult]:
+    """G8: provincial and national hospitals are collaborators; one that leads a grid does so
+    only by a G4 exception, and says so here too."""
+    frame = fac.reset_index(names="id")
+    provincial = frame.loc[rules.collaborator_owner(frame).to_numpy(), "id"].tolist()
+    lead_grid = {str(f): str(g) for g, f in leads.items() if f}
+    out = []
+    misplaced = []
+    for fid in provincial:
+        if fid in lead_grid:
+            exc = plan.exception_for("G4", fid)
+            p = {"grid": lead_grid[fid], "lead": fid, "lead_name": _name(fac, fid)}
+            if exc is not None:
+                out.append(
+                    CheckResult(
+                        "G8", "exception", "g8_leads_by_exception", p | {"reason": exc.reason},
+                        lead_grid[fid],
+                    )
+                )
+            continue  # without an exception G4 fails for it
+        role = roles.at[fid, "role"] if fid in roles.index else ""
+        if role != "collaborator":
+            misplaced.append(fid)
+    if misplaced:
+        out.append(
+            CheckResult(
+                "G8",
+                "warning",
+                "g8_not_collaborator",
+                {
+                    "count": len(misplaced),
+                    "ids": _fmt_ids(misplaced),
+                    "names": _fmt_ids([_name(fac, f) for f in misplaced]),
+                },
+            )
+        )
+    collab = roles[roles["role"] == "collaborator"]
+    orphan = [f for f in collab.index if not split_ids(collab.at[f, "supports"])]
+    if orphan:
+        out.append(
+            CheckResult(
+                "G8", "warning", "g8_no_support", {"count": len(orphan), "ids": _fmt_ids(orphan)}
+            )
+        )
+    if not out:
+        if len(collab):
+            out.append(CheckResult("G8", "pass", "g8_ok", {"count": len(collab)}))
+        else:
+            out.append(CheckResult("G8", "pass", "g8_none", {}))
+    return out
+
+
+def checks_json(results: list[CheckResult]) -> str:
+    """Results as JSON (kept in the plan GeoPackage's ``plan_meta``)."""
+    return json.dumps([r.to_dict() for r in results], ensure_ascii=False, default=str)

@@ -1,0 +1,245 @@
+"""Travel time in minutes from every population unit to every facility.
+
+Two modes:
+
+``straight``
+    Euclidean distance between the unit's representative point and the facility, in the metric CRS,
+    times a detour factor (default 1.3), at an urban speed (default 30 km/h).
+``roads``
+    Shortest path over the road network. The network is built from the line vertices (vertices
+    within ``snap_m`` metres are merged, so lines that meet end-to-end or cross at a shared node are
+    connected); each edge takes ``length / speed`` where the speed is the road's ``speed_kmh`` when
+    given, else the speed of its ``highway`` class (:data:`DEFAULT_ROAD_SPEEDS`), else
+    ``default_road_speed_kmh``. Units and facilities are snapped to their nearest network node and the
+    snap distance is travelled at ``access_speed_kmh``. Shortest paths come from
+    :func:`scipy.sparse.csgraph.dijkstra` run from the facilities' nodes only.
+
+    Disconnected networks: when a unit's node cannot reach a facility's node (separate road
+    components, e.g. an island without a bridge in the data), that pair falls back to the
+    straight-line time (x detour at ``speed_kmh``). Times are therefore always finite.
+
+``auto`` picks ``roads`` when the layers have roads, else ``straight``.
+
+Results are kept by the city's :class:`~grid_planning.city.index.CityIndex` (``layers.index``) per set
+of facilities and parameters, so every session planning the same city shares them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+import shapely
+from scipy.sparse.csgraph import dijkstra
+from scipy.spatial import cKDTree
+from scipy.spatial.distance import cdist
+
+from grid_planning.domain.request import CostParams
+
+
+@dataclass(frozen=True, eq=False)
+class CostMatrix:
+    """Travel minutes, units (rows, in ``layers.units`` order) x facilities (columns).
+
+    Attributes
+    ----------
+    minutes : numpy.ndarray
+        float32, shape ``(n_units, n_facilities)``, always finite.
+    unit_ids, facility_ids : pandas.Index
+        Row and column labels.
+    mode : {"roads", "straight"}
+        The mode actually used.
+    """
+
+    minutes: np.ndarray
+    unit_ids: pd.Index
+    facility_ids: pd.Index
+    mode: str
+
+    def col_index(self, facility_ids) -> np.ndarray:
+        """Column positions of ``facility_ids``; raises ``KeyError`` naming unknown ids."""
+        ids = pd.Index([str(f) for f in np.atleast_1d(np.asarray(facility_ids, dtype=object))])
+        pos = self.facility_ids.get_indexer(ids)
+        if (pos < 0).any():
+            raise KeyError(f"unknown facility ids: {list(ids[pos < 0])}")
+        return pos
+
+    def cols(self, facility_ids) -> np.ndarray:
+        """Sub-matrix ``(n_units, len(facility_ids))`` for the given facility ids, in that order."""
+        return self.minutes[:, self.col_index(facility_ids)]
+
+    def to_frame(self) -> pd.DataFrame:
+        """The matrix as a DataFrame (unit ids x facility ids)."""
+        return pd.DataFrame(self.minutes, index=self.unit_ids, columns=self.facility_ids)
+
+
+def travel_costs(
+    layers,
+    params: CostParams = CostParams(),  # noqa: B008 - frozen dataclass, safe default
+    facilities: gpd.GeoDataFrame | None = None,
+) -> CostMatrix:
+    """Minutes from every unit to every facility.
+
+    Parameters
+    ----------
+    layers : CityLayers
+        City layers; ``layers.roads`` is used in ``roads``/``auto`` mode.
+    params : CostParams
+        Travel model.
+    facilities : GeoDataFrame, optional
+        Facilities to use instead of ``layers.facilities`` (e.g. after what-if edits).
+
+    Returns
+    -------
+    CostMatrix
+        Kept by the city's index (``layers.index``) per facilities and parameters.
+
+    Raises
+    ------
+    ValueError
+        ``mode="roads"`` without roads in the layers.
+    """
+    fac = layers.facilities if facilities is None else facilities
+    return layers.index.costs(params, fac)
+
+
+def compute_costs(index, params: CostParams, facilities: gpd.GeoDataFrame) -> CostMatrix:
+    """The travel minutes of :func:`travel_costs`, computed (no caching) from a city index."""
+    roads_m = index.roads_metric()
+    mode = params.mode
+    if mode == "auto":
+        mode = "roads" if roads_m is not None else "straight"
+    if mode == "roads" and roads_m is None:
+        raise ValueError("cost mode 'roads' needs a road layer; use 'straight' or load roads")
+    upts = index.points
+    fpts = shapely.get_coordinates(facilities.to_crs(index.metric_crs).geometry.values)
+    straight = straight_minutes(upts, fpts, params)
+    if mode == "roads":
+        minutes = road_minutes(roads_m, upts, fpts, params)
+        bad = ~np.isfinite(minutes)
+        minutes[bad] = straight[bad]
+    else:
+        minutes = straight
+    out = CostMatrix(
+        minutes=np.ascontiguousarray(minutes, dtype=np.float32),
+        unit_ids=index.unit_ids,
+        facility_ids=pd.Index(facilities["id"].astype(str), name="facility_id"),
+        mode=mode,
+    )
+    out.minutes.setflags(write=False)
+    return out
+
+
+def straight_minutes(upts: np.ndarray, fpts: np.ndarray, params: CostParams) -> np.ndarray:
+    """Straight-line minutes ``(n_units, n_facilities)``: distance x detour / speed (float32)."""
+    if len(upts) == 0 or len(fpts) == 0:
+        return np.zeros((len(upts), len(fpts)), dtype=np.float32)
+    u = np.asarray(upts, dtype=np.float64)
+    f = np.asarray(fpts, dtype=np.float64)
+    dist = cdist(u, f)  # float64 euclidean, one C pass
+    dist *= params.detour * 60.0 / (params.speed_kmh * 1000.0)
+    return dist.astype(np.float32)
+
+
+def road_graph(roads_m: gpd.GeoDataFrame, params: CostParams) -> tuple[sp.csr_matrix, np.ndarray]:
+    """Road network as a sparse matrix of edge minutes, and node coordinates.
+
+    Parameters
+    ----------
+    roads_m : GeoDataFrame
+        Road lines in a metric CRS, optional ``highway`` and ``speed_kmh`` columns.
+    params : CostParams
+        Speeds and snapping tolerance.
+
+    Returns
+    -------
+    (csr_matrix, ndarray)
+        Symmetric ``n_nodes x n_nodes`` matrix of minutes (the fastest edge between two nodes) and
+        ``(n_nodes, 2)`` node coordinates.
+    """
+    lines = shapely.get_parts(roads_m.geometry.values)
+    part_of = shapely.get_parts(roads_m.geometry.values, return_index=True)[1]
+    speeds = _road_speeds(roads_m, params)[part_of]
+    coords, line_idx = shapely.get_coordinates(lines, return_index=True)
+    if len(coords) < 2:
+        return sp.csr_matrix((0, 0)), np.zeros((0, 2))
+    # Merge vertices within snap_m: exact duplicates first, then near-duplicates via a KD-tree.
+    uniq, inv = np.unique(np.round(coords, 3), axis=0, return_inverse=True)
+    inv = inv.ravel()
+    parent = np.arange(len(uniq))
+    if params.snap_m > 0 and len(uniq) > 1:
+        pairs = cKDTree(uniq).query_pairs(params.snap_m, output_type="ndarray")
+        if len(pairs):
+            g = sp.csr_matrix(
+                (np.ones(len(pairs)), (pairs[:, 0], pairs[:, 1])), shape=(len(uniq),) * 2
+            )
+            from scipy.sparse.csgraph import connected_components
+
+            _, parent = connected_components(g, directed=False)
+    node = parent[inv]
+    n_nodes = int(node.max()) + 1
+    node_xy = np.zeros((n_nodes, 2))
+    np.add.at(node_xy, node, coords)
+    node_xy /= np.bincount(node, minlength=n_nodes)[:, None]
+    same_line = line_idx[1:] == line_idx[:-1]
+    a, b = node[:-1][same_line], node[1:][same_line]
+    seg_len = np.hypot(*(coords[1:][same_line] - coords[:-1][same_line]).T)
+    minutes = seg_len / 1000.0 / speeds[line_idx[:-1][same_line]] * 60.0
+    keep = a != b
+    a, b, minutes = a[keep], b[keep], minutes[keep]
+    # Keep the fastest of parallel edges: sort by time so the first occurrence wins.
+    lo, hi = np.minimum(a, b), np.maximum(a, b)
+    order = np.lexsort((minutes, hi, lo))
+    lo, hi, minutes = lo[order], hi[order], minutes[order]
+    first = np.r_[True, (lo[1:] != lo[:-1]) | (hi[1:] != hi[:-1])]
+    lo, hi, minutes = lo[first], hi[first], np.maximum(minutes[first], 1e-6)
+    g = sp.csr_matrix(
+        (np.r_[minutes, minutes], (np.r_[lo, hi], np.r_[hi, lo])), shape=(n_nodes, n_nodes)
+    )
+    return g, node_xy
+
+
+def _road_speeds(roads_m: gpd.GeoDataFrame, params: CostParams) -> np.ndarray:
+    speed = np.full(len(roads_m), float(params.default_road_speed_kmh))
+    if "highway" in roads_m.columns:
+        by_class = dict(params.road_speeds)
+        cls = roads_m["highway"].astype(object).where(roads_m["highway"].notna(), None)
+        mapped = np.array(
+            [by_class.get(str(c).strip().lower(), np.nan) if c else np.nan for c in cls]
+        )
+        speed = np.where(np.isfinite(mapped), mapped, speed)
+    if "speed_kmh" in roads_m.columns:
+        given = pd.to_numeric(roads_m["speed_kmh"], errors="coerce").to_numpy(dtype=float)
+        speed = np.where(np.isfinite(given) & (given > 0), given, speed)
+    return speed
+
+
+def road_minutes(
+    roads_m: gpd.GeoDataFrame, upts: np.ndarray, fpts: np.ndarray, params: CostParams
+) -> np.ndarray:
+    """Network minutes ``(n_units, n_facilities)``; ``inf`` where no path exists (see module doc)."""
+    graph, node_xy = road_graph(roads_m, params)
+    n_u, n_f = len(upts), len(fpts)
+    out = np.full((n_u, n_f), np.inf, dtype=np.float32)
+    if graph.shape[0] == 0 or n_f == 0:
+        return out
+    tree = cKDTree(node_xy)
+    du, nu = tree.query(upts)
+    df, nf = tree.query(fpts)
+    access = 60.0 / (params.access_speed_kmh * 1000.0)
+    ufix = (du * access).astype(np.float32)
+    ffix = (df * access).astype(np.float32)
+    # Dijkstra from each distinct facility node, in chunks to bound memory (chunk x n_nodes float64).
+    fnodes, finv = np.unique(nf, return_inverse=True)
+    chunk = max(1, int(2e7 // max(1, graph.shape[0])))
+    for s in range(0, len(fnodes), chunk):
+        src = fnodes[s : s + chunk]
+        dist = dijkstra(graph, directed=False, indices=src)
+        block = dist[:, nu].T.astype(np.float32)  # (n_units, len(src))
+        for j_local in range(len(src)):
+            cols = np.flatnonzero(finv == s + j_local)
+            out[:, cols] = block[:, [j_local]] + ufix[:, None] + ffix[None, cols]
+    return out

@@ -1,0 +1,310 @@
+"""One index per city: what the planner, the checks, the rosters and the maps derive from the units.
+
+A :class:`CityIndex` is built from a city's layers (``layers.index``, made on first use) and holds,
+computed once and on demand:
+
+- the units' geometry in the metric CRS, their representative points, areas and perimeters, and
+  the boundary length each pair of touching units shares (compactness);
+- the adjacency graph (:func:`grid_planning.geo.graph.build_adjacency`) with the island links it added;
+- where each facility lies (:meth:`CityIndex.locate`: unit, distance outside the city), per set of
+  facilities (what-if edits make new sets);
+- travel costs (:meth:`CityIndex.costs`), per cost model and set of facilities.
+
+It replaces the module-level caches the planner, graph, costs and metrics modules used to keep:
+there is one object per city, it dies with the layers, and it is safe when several browser
+sessions plan at once (Streamlit runs sessions in threads): every value is computed under the
+index's lock, so two threads asking for the same thing compute it once and get the same object.
+The values are read-only (numpy arrays are marked non-writeable).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from grid_planning.base.cache import facilities_key
+from grid_planning.city.costs import compute_costs
+from grid_planning.domain.rules import OUTSIDE_CITY_M
+from grid_planning.geo import graph
+
+T = TypeVar("T")
+
+
+#: How many facility sets and cost matrices an index keeps (what-if edits make new ones).
+FACILITY_CACHE = 8
+
+
+COST_CACHE = 6
+
+
+@dataclass(frozen=True)
+class FacilityLocation:
+    """Where a set of facilities lies among the units (see :func:`graph.locate_points`).
+
+    Attributes
+    ----------
+    ids : pandas.Index
+        Facility ids (str), in the order of the facilities given.
+    unit : numpy.ndarray
+        Position of the unit each facility lies in (nearest unit when outside).
+    distance_m : numpy.ndarray
+        Metres outside every unit (0 inside).
+    """
+
+    ids: pd.Index
+    unit: np.ndarray
+    distance_m: np.ndarray
+
+    @property
+    def outside(self) -> np.ndarray:
+        """True where a facility lies outside the city (beyond :data:`grid_planning.domain.rules.OUTSIDE_CITY_M`)."""
+        return self.distance_m > OUTSIDE_CITY_M
+
+    def unit_of(self, facility_id: str) -> int:
+        """Unit position of one facility (``KeyError`` for an unknown id)."""
+        return int(self.unit[self.ids.get_loc(str(facility_id))])
+
+
+def _frozen(array: np.ndarray) -> np.ndarray:
+    array.setflags(write=False)
+    return array
+
+
+class CityIndex:
+    """Derived structures of one city's units (see the module docstring).
+
+    Parameters
+    ----------
+    units : GeoDataFrame
+        The city's population units (validated: every geometry usable).
+    metric_crs : str
+        The projected CRS the layers chose.
+    roads : GeoDataFrame, optional
+        Road lines, for road travel times.
+    """
+
+    def __init__(
+        self, units: gpd.GeoDataFrame, metric_crs: str, roads: gpd.GeoDataFrame | None = None
+    ) -> None:
+        self.units = units
+        self.metric_crs = str(metric_crs)
+        self.roads = roads
+        self._lock = threading.RLock()
+        self._values: dict[str, Any] = {}
+        self._facilities: OrderedDict[str, FacilityLocation] = OrderedDict()
+        self._costs: OrderedDict[tuple, Any] = OrderedDict()
+
+    def _once(self, name: str, make: Callable[[], T]) -> T:
+        hit = self._values.get(name)
+        if hit is not None:
+            return hit
+        with self._lock:
+            hit = self._values.get(name)
+            if hit is None:
+                hit = make()
+                self._values[name] = hit
+            return hit
+
+    # ---- units ---------------------------------------------------------------------------------
+    @property
+    def n(self) -> int:
+        """Number of units."""
+        return len(self.units)
+
+    @property
+    def unit_ids(self) -> pd.Index:
+        """Unit ids (str) in layer order."""
+        return self._once("unit_ids", lambda: pd.Index(self.units["id"].astype(str), name="unit_id"))
+
+    @property
+    def geometry(self) -> np.ndarray:
+        """Unit polygons in the metric CRS."""
+        return self._once(
+            "geometry", lambda: _frozen(graph.metric_geometry(self.units, self.metric_crs))
+        )
+
+    @property
+    def population(self) -> np.ndarray:
+        """Residents per unit (float, missing = 0)."""
+        return self._once(
+            "population",
+            lambda: _frozen(
+                pd.to_numeric(self.units["population"], errors="coerce")
+                .fillna(0.0)
+                .clip(lower=0)
+                .to_numpy(dtype=np.float64)
+            ),
+        )
+
+    @property
+    def points(self) -> np.ndarray:
+        """``(n, 2)`` metric coordinates of each unit's representative point: the centroid when
+        it lies inside the unit (the usual case), else a point on the surface (crescents)."""
+
+        def make() -> np.ndarray:
+            g = self.geometry
+            c = shapely.centroid(g)
+            inside = shapely.contains(g, c)
+            if not inside.all():
+                c = np.where(inside, c, shapely.point_on_surface(g))
+            return _frozen(shapely.get_coordinates(c))
+
+        return self._once("points", make)
+
+    @property
+    def area_km2(self) -> np.ndarray:
+        """Unit areas (km²)."""
+        return self._once("area_km2", lambda: _frozen(shapely.area(self.geometry) / 1e6))
+
+    @property
+    def perimeter_km(self) -> np.ndarray:
+        """Unit perimeters (km)."""
+        return self._once("perimeter_km", lambda: _frozen(shapely.length(self.geometry) / 1e3))
+
+    @property
+    def shared_edges(self) -> tuple[np.ndarray, np.ndarray]:
+        """Pairs of touching units ``(m, 2)`` and the boundary length (km) each pair shares."""
+
+        def make() -> tuple[np.ndarray, np.ndarray]:
+            geoms = self.geometry
+            left, right = shapely.STRtree(geoms).query(geoms, predicate="intersects")
+            keep = left < right
+            left, right = left[keep], right[keep]
+            shared = shapely.length(shapely.intersection(geoms[left], geoms[right])) / 1e3
+            pairs = (
+                np.column_stack([left, right]).astype(np.int64)
+                if len(left)
+                else np.zeros((0, 2), np.int64)
+            )
+            return _frozen(pairs), _frozen(np.asarray(shared, dtype=float))
+
+        return self._once("shared_edges", make)
+
+    @property
+    def graph(self) -> graph.Adjacency:
+        """Rook adjacency with island links (:func:`grid_planning.geo.graph.build_adjacency`)."""
+        return self._once("graph", lambda: graph.build_adjacency(self.geometry))
+
+    @property
+    def adjacency(self) -> Any:
+        """The adjacency matrix (csr) of :attr:`graph`."""
+        return self.graph.matrix
+
+    @property
+    def neighbours(self) -> list[list[int]]:
+        """Neighbour positions of every unit (from :attr:`adjacency`)."""
+
+        def make() -> list[list[int]]:
+            adj = self.adjacency.tocsr()
+            ptr, idx = adj.indptr, adj.indices
+            return [idx[ptr[i] : ptr[i + 1]].tolist() for i in range(adj.shape[0])]
+
+        return self._once("neighbours", make)
+
+    @property
+    def links(self) -> pd.DataFrame:
+        """The island links, with unit ids and names: ``a``, ``b`` (positions), ``unit_a``,
+        ``unit_b``, ``name_a``, ``name_b``, ``distance_m``."""
+
+        def make() -> pd.DataFrame:
+            links = self.graph.links.copy()
+            ids = self.unit_ids.to_numpy()
+            names = (
+                self.units["name"].astype(str).to_numpy() if "name" in self.units else ids
+            )
+            for side in ("a", "b"):
+                links[f"unit_{side}"] = ids[links[side].to_numpy()]
+                links[f"name_{side}"] = names[links[side].to_numpy()]
+            return links
+
+        return self._once("links", make)
+
+    # ---- contiguity ------------------------------------------------------------------------------
+    def contiguity(self, labels: np.ndarray | pd.Series | list) -> pd.DataFrame:
+        """Pieces and linked islands of every grid: the one contiguity rule.
+
+        Parameters
+        ----------
+        labels : array-like
+            Grid label of every unit (in unit order); ``None``/``""`` for an unassigned unit.
+
+        Returns
+        -------
+        DataFrame
+            Index grid label; ``parts`` (connected pieces on the adjacency graph, links
+            included; 1 = contiguous) and ``linked_islands`` (links the grid depends on).
+        """
+        lab = np.array(labels, dtype=object)  # a copy; plain objects, not a string column
+        lab[pd.isna(lab) | (lab == "")] = None
+        codes, uniques = pd.factorize(lab, sort=True)
+        parts = graph.component_counts(self.adjacency, codes, len(uniques))
+        islands = graph.linked_islands(self.graph.links, codes, len(uniques))
+        return pd.DataFrame(
+            {"parts": parts.astype(int), "linked_islands": islands.astype(int)},
+            index=pd.Index([str(u) for u in uniques], name="grid_id"),
+        )
+
+    # ---- facilities ------------------------------------------------------------------------------
+    def locate(self, facilities: gpd.GeoDataFrame) -> FacilityLocation:
+        """Where each facility lies: its unit and how far outside the city (see
+        :func:`grid_planning.geo.graph.locate_points`), kept per set of facilities."""
+        key = facilities_key(facilities)
+        with self._lock:
+            hit = self._facilities.get(key)
+            if hit is not None:
+                self._facilities.move_to_end(key)
+                return hit
+        if len(facilities):
+            pts = np.asarray(facilities.to_crs(self.metric_crs).geometry.values)
+            unit, dist = graph.locate_points(self.geometry, pts)
+        else:
+            unit, dist = np.zeros(0, dtype=np.int64), np.zeros(0)
+        loc = FacilityLocation(
+            pd.Index(facilities["id"].astype(str).to_numpy(), name="id"),
+            _frozen(unit),
+            _frozen(np.asarray(dist, dtype=float)),
+        )
+        with self._lock:
+            self._facilities[key] = loc
+            while len(self._facilities) > FACILITY_CACHE:
+                self._facilities.popitem(last=False)
+        return loc
+
+    def costs(self, params: Any, facilities: gpd.GeoDataFrame) -> Any:
+        """Travel minutes from every unit to every facility (:mod:`grid_planning.city.costs`), kept
+        per cost model and set of facilities."""
+        key = (params, facilities_key(facilities))
+        with self._lock:
+            hit = self._costs.get(key)
+            if hit is not None:
+                self._costs.move_to_end(key)
+                return hit
+            # Computed under the lock: two sessions asking for the same matrix compute it once.
+            out = compute_costs(self, params, facilities)
+            self._costs[key] = out
+            while len(self._costs) > COST_CACHE:
+                self._costs.popitem(last=False)
+            return out
+
+    def roads_metric(self) -> gpd.GeoDataFrame | None:
+        """The road lines in the metric CRS (None without roads)."""
+        if self.roads is None or not len(self.roads):
+            return None
+
+        def make() -> gpd.GeoDataFrame:
+            r = self.roads
+            return gpd.GeoDataFrame(
+                r.drop(columns=r.geometry.name),
+                geometry=graph.metric_geometry(r, self.metric_crs),
+                crs=self.metric_crs,
+            )
+
+        return self._once("roads_metric", make)

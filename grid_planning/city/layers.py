@@ -1,0 +1,551 @@
+"""City layers: load, validate and reproject the files a planner brings.
+
+CONTRACT (filled in by the layers work; other modules rely only on what is written here):
+
+``CityLayers`` holds, all in EPSG:4326 (WGS84) unless stated:
+
+- ``units``: GeoDataFrame, RangeIndex; ``id`` (str, unique), ``name`` (str), ``population``
+  (float >= 0), optional ``pop_65plus`` (float), optional ``district`` (str), user extras kept;
+  valid Polygon/MultiPolygon geometry.
+- ``facilities``: GeoDataFrame of Points; ``id`` (str, unique), ``name``, ``level``
+  (:data:`schema.LEVELS`), ``type`` (:data:`schema.TYPES`), ``owner_level``
+  (:data:`schema.OWNER_LEVELS`), ``beds`` (float, NaN when unknown), ``source`` ("real",
+  "illustrative" or the user's own text, default "user"), ``level_source`` ("data" or "assumed"),
+  optional ``district``, ``outpatient_slots``; extras kept.
+- ``boundary``: GeoDataFrame with the city outline (union of the units when no file is given).
+- ``districts``: GeoDataFrame (``name``, geometry) or ``None``.
+- ``roads``: GeoDataFrame of LineStrings (``highway`` str or None, ``speed_kmh`` float or NaN) or None.
+- ``metric_crs``: a projected CRS string chosen from the data (UTM zone of the centroid).
+- ``report``: :class:`grid_planning.io.findings.ValidationReport`.
+- ``sources``: layer name -> file shown to the user.
+
+Also: facilities carry ``lon``/``lat`` columns with their WGS84 position (after any GCJ-02/BD-09
+conversion), and the boundary has one row (``name``, geometry: the dissolved outline).
+
+How problems are reported
+-------------------------
+Every reader takes an optional :class:`~grid_planning.io.findings.ValidationReport`. With a report,
+nothing raises for bad data: each problem becomes a finding naming the file, the row (1-based
+spreadsheet row with the header as row 1, or the feature id for GIS files), the column as the user
+named it, and what to do; rows that cannot be used are dropped from the returned layer. Without a
+report, a reader raises :class:`LayerError` when it finds an error (warnings are then discarded).
+:func:`load_city` never raises for bad data.
+
+Choices worth knowing
+---------------------
+- Files are opened by :mod:`grid_planning.io.inputs`: limits checked before memory is spent (zip
+  directory, feature count, line count, vertices), zips unpacked safely into a temporary folder
+  removed after reading, and the layer or sheet chosen (``layer=`` / ``load_city(layers=...)``;
+  without a choice the one layer with usable data, named in a warning when the file holds others;
+  several candidates are an error listing them).
+- Swapped lon/lat is fixed automatically, with a warning naming the rows, in the two cases where
+  the swap is unambiguous: the latitude is beyond +-90 deg while the longitude is a valid latitude,
+  or the point lies outside the city boundary and the swapped point lies inside it.
+- Points outside the city boundary are kept with a warning when they are more than
+  :data:`OUTSIDE_TOLERANCE_M` beyond it (hospitals just across the city line are real and serve it).
+- Point population (points, or a raster-like CSV of cell centres) becomes regular square cells of
+  ``cell_m`` metres in the metric CRS, clipped to the boundary, with the population summed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from grid_planning.base.i18n import t
+from grid_planning.city.index import CityIndex
+from grid_planning.domain import rules, schema
+from grid_planning.domain.rules import OUTSIDE_CITY_M
+from grid_planning.geo import coords as _coords
+from grid_planning.io import inputs as _inputs
+from grid_planning.io.findings import ValidationReport
+from grid_planning.io.readers import (
+    DEFAULT_CELL_M,
+    FACILITY_COLUMNS,
+    FALLBACK_METRIC_CRS,
+    UNIT_COLUMNS,
+    WGS84,
+    LayerInput,
+    coord_system,
+    empty_frame,
+    file_label,
+    read_boundary,
+    read_districts,
+    read_facilities,
+    read_roads,
+    read_units,
+    rows_text,
+)
+
+#: Facilities farther than this outside the city boundary get a warning (the same distance makes a
+#: hospital "outside the city" for the lead rule G4).
+OUTSIDE_TOLERANCE_M = OUTSIDE_CITY_M
+
+
+#: At most this many per-facility "outside the boundary" findings before they are grouped.
+MAX_OUTSIDE_FINDINGS = 20
+
+
+# Guards the creation of a city's index (two sessions asking at once get the same one).
+_INDEX_LOCK = threading.Lock()
+
+
+@dataclass(frozen=True, eq=False)
+class CityLayers:
+    """Validated layers of one city (see the module docstring for the column contract)."""
+
+    name: str
+    units: gpd.GeoDataFrame
+    facilities: gpd.GeoDataFrame
+    boundary: gpd.GeoDataFrame
+    metric_crs: str
+    report: ValidationReport = field(default_factory=ValidationReport)
+    districts: gpd.GeoDataFrame | None = None
+    roads: gpd.GeoDataFrame | None = None
+    sources: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        """True when no error blocks planning."""
+        return self.report.ok
+
+    @property
+    def index(self) -> CityIndex:
+        """The city's :class:`~grid_planning.city.index.CityIndex` (adjacency, facility locations,
+        travel costs ...), built on first use and shared by everything that plans this city."""
+        idx = self.__dict__.get("_index")
+        if idx is None or idx.units is not self.units:
+            with _INDEX_LOCK:
+                idx = self.__dict__.get("_index")
+                if idx is None or idx.units is not self.units:
+                    idx = CityIndex(self.units, self.metric_crs, self.roads)
+                    object.__setattr__(self, "_index", idx)
+        return idx
+
+    def with_facilities(self, facilities: gpd.GeoDataFrame) -> CityLayers:
+        """The same city with other facilities (what-if edits); it shares this city's index, since
+        units, roads and the metric CRS are unchanged."""
+        new = replace(self, facilities=facilities)
+        object.__setattr__(new, "_index", self.index)
+        return new
+
+    def fingerprint(self) -> str:
+        """A stable hash of the units, facilities and roads (and the metric CRS): the key of
+        everything computed from these layers (travel costs, figures, maps) and the city a
+        scenario was made on. Computed once per object (it hashes every row)."""
+        fp = self.__dict__.get("_fingerprint")
+        if fp is None:
+            h = hashlib.sha256()
+            h.update(self.metric_crs.encode())
+            for gdf in (self.units, self.facilities, self.roads):
+                hash_frame(h, gdf)
+            fp = h.hexdigest()[:16]
+            object.__setattr__(self, "_fingerprint", fp)
+        return fp
+
+
+def hash_frame(h: hashlib._Hash, frame: gpd.GeoDataFrame | None) -> None:
+    """Feed one layer into the hash ``h``: its attributes as CSV and its geometry as WKB
+    (``None``: a marker), as :meth:`CityLayers.fingerprint` does for each of its layers."""
+    if frame is None:
+        h.update(b"none")
+        return
+    cols = [c for c in frame.columns if c != frame.geometry.name]
+    h.update(frame[cols].to_csv(index=False).encode())
+    h.update(frame.geometry.to_wkb().sum() if len(frame) else b"")
+
+
+# =============================================================================================
+# The whole city
+# =============================================================================================
+def load_city(
+    units: LayerInput,
+    facilities: LayerInput,
+    boundary: LayerInput | None = None,
+    roads: LayerInput | None = None,
+    *,
+    districts: LayerInput | None = None,
+    coords: str | Mapping[str, str] = "wgs84",
+    name: str | None = None,
+    labels: Mapping[str, str] | None = None,
+    cell_m: float = DEFAULT_CELL_M,
+    layers: Mapping[str, str] | None = None,
+) -> CityLayers:
+    """Load, validate and reproject a city's layers. Never raises for bad data.
+
+    Parameters
+    ----------
+    units, facilities : str, Path or DataFrame
+        Population units and facilities (see :func:`read_units`, :func:`read_facilities`).
+    boundary, roads, districts : str, Path or DataFrame, optional
+        City outline (default: the union of the units), road lines, district polygons.
+    coords : {"wgs84", "gcj02", "bd09"} or mapping
+        System of lon/lat input, for every layer or per layer (``{"facilities": "gcj02"}``;
+        layers not named are WGS84). Layers with a projected CRS are never shifted.
+    name : str, optional
+        City name (default: the boundary's name or the units file's stem).
+    labels : mapping, optional
+        Layer -> name shown in findings (e.g. the uploaded file's original name).
+    cell_m : float
+        Cell side for point population.
+    layers : mapping, optional
+        Input -> layer or sheet to read from a file that holds several (``{"units": "streets",
+        "facilities": "医院"}``). Without a choice, the one layer that holds usable data for that
+        input is read (with a warning naming it when the file holds others); when several do, an
+        error lists them.
+
+    Returns
+    -------
+    CityLayers
+        Layers in WGS84 with a report: errors mean the layers must not be used for planning.
+    """
+    report = ValidationReport()
+    labels = dict(labels or {})
+    sources: dict[str, str] = {}
+    choices = {str(k): str(v) for k, v in (layers or {}).items() if v is not None and str(v).strip()}
+    for slot in sorted(set(choices) - set(_inputs.KINDS)):
+        report.error("layer_choice_unknown_input", "-", slot=slot)
+        del choices[slot]
+
+    def lab(layer: str, source: LayerInput | None) -> str:
+        text = file_label(source, labels.get(layer), layer)
+        sources[layer] = text
+        return text
+
+    try:
+        loaded = _load_city(
+            units, facilities, boundary, roads, districts, coords, name, lab, report, cell_m, choices
+        )
+    except Exception as exc:  # a bug must not hide behind a traceback in the dashboard either
+        detail = _inputs.short_detail(exc, "-", [units, facilities, boundary, roads, districts])
+        report.error("internal_error", "-", detail=f"{type(exc).__name__}: {detail}"[:300])
+        loaded = None
+    if loaded is None:
+        empty_units = empty_frame(UNIT_COLUMNS)
+        return CityLayers(
+            name=name or "city",
+            units=empty_units,
+            facilities=empty_frame((*FACILITY_COLUMNS, "lon", "lat")),
+            boundary=empty_frame(("name",)),
+            metric_crs=FALLBACK_METRIC_CRS,
+            report=report,
+            sources=sources,
+        )
+    # The readers keep bookkeeping (row labels for findings) in DataFrame.attrs; pandas deep-copies
+    # attrs on every operation, which costs ~0.1 s per map or metrics call on the sample city.
+    # It has served its purpose once the report is written.
+    for value in loaded.values():
+        if isinstance(value, pd.DataFrame):
+            value.attrs = {}
+    city = CityLayers(**loaded, report=report, sources=sources)
+    if len(city.units) and len(city.facilities):
+        _lead_findings(city, sources.get("facilities", "facilities"), report)
+    if report.ok and len(city.units):
+        _island_findings(city, sources.get("units", "units"), report)
+    return city
+
+
+def _island_findings(layers: CityLayers, label: str, report: ValidationReport) -> None:
+    """Say every link the planner adds between separate parts of the city (islands, exclaves,
+    units across water): contiguity through them is a choice the planner should see."""
+    try:
+        links = layers.index.links
+    except ValueError as exc:  # a unit without geometry would be a reader bug: say it, don't crash
+        report.error("internal_error", label, detail=str(exc)[:300])
+        return
+    for k, row in enumerate(links.itertuples()):
+        if k == MAX_OUTSIDE_FINDINGS:
+            rest = links.iloc[k:]
+            report.warning(
+                "island_links_many", label, rows_text(rest["unit_a"]), None, count=len(rest)
+            )
+            break
+        report.warning(
+            "island_link_corner" if row.distance_m < 1.0 else "island_link",
+            label,
+            f"{row.unit_a}, {row.unit_b}",
+            None,
+            unit_a=f"{row.unit_a} ({row.name_a})",
+            unit_b=f"{row.unit_b} ({row.name_b})",
+            distance_km=f"{row.distance_m / 1000:.2f}",
+        )
+
+
+def _load_city(
+    units, facilities, boundary, roads, districts, coords, name, lab, report, cell_m, choices
+) -> dict:
+    boundary_gdf = None
+    if boundary is not None:
+        boundary_gdf = read_boundary(
+            boundary,
+            coord_system(coords, "boundary"),
+            report,
+            label=lab("boundary", boundary),
+            layer=choices.get("boundary"),
+        )
+        if len(boundary_gdf) == 0:
+            boundary_gdf = None
+    units_gdf = read_units(
+        units,
+        coord_system(coords, "units"),
+        report,
+        boundary=boundary_gdf,
+        cell_m=cell_m,
+        label=lab("units", units),
+        layer=choices.get("units"),
+    )
+    facilities_gdf = read_facilities(
+        facilities,
+        coord_system(coords, "facilities"),
+        report,
+        label=lab("facilities", facilities),
+        layer=choices.get("facilities"),
+    )
+    districts_gdf = None
+    if districts is not None:
+        districts_gdf = read_districts(
+            districts,
+            coord_system(coords, "districts"),
+            report,
+            label=lab("districts", districts),
+            layer=choices.get("districts"),
+        )
+    roads_gdf = None
+    if roads is not None:
+        roads_gdf = read_roads(
+            roads,
+            coord_system(coords, "roads"),
+            report,
+            label=lab("roads", roads),
+            layer=choices.get("roads"),
+        )
+
+    if boundary_gdf is None:
+        outline = (
+            shapely.union_all(np.asarray(units_gdf.geometry.values))
+            if len(units_gdf)
+            else shapely.Polygon()
+        )
+        city = name or Path(lab("units", units)).stem
+        boundary_gdf = gpd.GeoDataFrame({"name": [city]}, geometry=[outline], crs=WGS84)
+    city_name = name or (str(boundary_gdf["name"].iloc[0]) if len(boundary_gdf) else "city")
+
+    metric_crs = FALLBACK_METRIC_CRS
+    for gdf in (boundary_gdf, units_gdf, facilities_gdf):
+        if gdf is not None and len(gdf) and not gdf.geometry.is_empty.all():
+            metric_crs = _coords.pick_metric_crs(gdf[~gdf.geometry.is_empty])
+            break
+
+    if len(facilities_gdf) and len(boundary_gdf) and not boundary_gdf.geometry.is_empty.all():
+        facilities_gdf = _check_inside(
+            facilities_gdf, boundary_gdf, metric_crs, lab("facilities", facilities), report
+        )
+    if len(units_gdf) and float(units_gdf["population"].fillna(0).sum()) <= 0:
+        report.error("population_zero", lab("units", units))  # nothing to plan for
+
+    return {
+        "name": city_name,
+        "units": units_gdf,
+        "facilities": facilities_gdf,
+        "boundary": boundary_gdf,
+        "metric_crs": metric_crs,
+        "districts": districts_gdf,
+        "roads": roads_gdf,
+    }
+
+
+def _check_inside(
+    facilities: gpd.GeoDataFrame,
+    boundary: gpd.GeoDataFrame,
+    metric_crs: str,
+    label: str,
+    report: ValidationReport,
+) -> gpd.GeoDataFrame:
+    """Swap lon/lat where that puts an outside point inside the city; warn about far-away points."""
+    labels = dict(facilities.attrs.get("row_labels", {}))
+
+    def where(fid: str) -> str:
+        return str(labels.get(fid, fid))
+
+    outline = shapely.union_all(np.asarray(boundary.to_crs(metric_crs).geometry.values))
+    pts = facilities.to_crs(metric_crs).geometry
+    dist = pd.Series(shapely.distance(np.asarray(pts.values), outline), index=facilities.index)
+    outside = dist > OUTSIDE_TOLERANCE_M
+    if outside.any():
+        # Only points whose swap is a valid lon/lat can be swapped (|lon| <= 90 to become a latitude).
+        cand = facilities[outside & (facilities.geometry.x.abs() <= 90)]
+        swapped = gpd.GeoSeries(
+            gpd.points_from_xy(cand.geometry.y, cand.geometry.x), index=cand.index, crs=WGS84
+        )
+        sdist = shapely.distance(np.asarray(swapped.to_crs(metric_crs).values), outline)
+        fix = pd.Series(sdist <= OUTSIDE_TOLERANCE_M, index=cand.index)
+        if len(cand) and fix.any():
+            idx = fix.index[fix]
+            facilities = facilities.copy()
+            facilities.loc[idx, "geometry"] = swapped[idx]
+            facilities.loc[idx, "lon"] = swapped[idx].x
+            facilities.loc[idx, "lat"] = swapped[idx].y
+            report.warning(
+                "swapped_lonlat", label, rows_text(facilities.loc[idx, "id"].map(where)), "lon/lat"
+            )
+            outside[idx] = False
+    far = facilities[outside]
+    for k, (idx, row) in enumerate(far.iterrows()):
+        if k == MAX_OUTSIDE_FINDINGS:
+            rest = far.iloc[k:]
+            report.warning(
+                "outside_boundary_many",
+                label,
+                rows_text(rest["id"].map(where)),
+                None,
+                count=len(rest),
+                tolerance_m=f"{OUTSIDE_TOLERANCE_M:g}",
+            )
+            break
+        report.warning(
+            "outside_boundary",
+            label,
+            where(row["id"]),
+            None,
+            name=row["name"],
+            distance_km=f"{dist[idx] / 1000:.1f}",
+            tolerance_m=f"{OUTSIDE_TOLERANCE_M:g}",
+        )
+    return facilities
+
+
+def _lead_findings(layers: CityLayers, label: str, report: ValidationReport) -> None:
+    """Who can lead (G4, :mod:`grid_planning.domain.rules`): an error only when nobody can, not even by a
+    recorded designation; a warning when leads are few, lie outside the city or need one."""
+    fac = layers.facilities
+    if len(fac) == 0:
+        return
+    outside = layers.index.locate(fac).outside
+    eligible = rules.g4_eligible(fac).to_numpy()
+    designatable = rules.g4_designatable(fac, outside).to_numpy()
+    inside = int((eligible & ~outside).sum())
+    names = fac["name"].astype(str).to_numpy()
+    for i in np.flatnonzero(eligible & outside):
+        report.warning(
+            "lead_outside_city", label, str(fac["id"].iloc[i]), None, name=names[i],
+            tolerance_m=f"{OUTSIDE_TOLERANCE_M:g}",
+        )
+    listed = ", ".join(names[designatable][:5]) + (" …" if designatable.sum() > 5 else "")
+    if inside == 0 and not designatable.any():
+        report.error("no_eligible_lead", label)
+    elif inside == 0:
+        report.warning("no_eligible_lead_designatable", label, count=int(designatable.sum()), names=listed)
+    elif inside < 2:
+        report.warning(
+            "few_eligible_leads", label, count=inside, designatable=int(designatable.sum()),
+            names=listed or "-",
+        )
+
+
+def summarise(layers: CityLayers) -> dict:
+    """Headline figures of a city's layers.
+
+    Returns
+    -------
+    dict
+        ``population`` (float), ``area_km2`` (boundary area in the metric CRS), ``units`` (count),
+        ``facilities`` (count), ``by_level`` / ``by_type`` / ``by_source`` (value -> count),
+        ``beds`` (total known beds), ``beds_per_1000`` (NaN without population or beds),
+        ``beds_illustrative_share`` (share of those beds that are generated, not data: from
+        illustrative facilities or ``capacity_source = illustrative``), ``eligible_leads`` (count
+        under G4), ``eligible_leads_assumed`` (of which ``level_source = assumed``), ``real`` /
+        ``illustrative`` (facility counts), ``errors`` / ``warnings`` (finding counts).
+    """
+    units, fac = layers.units, layers.facilities
+    population = float(units["population"].fillna(0).sum()) if len(units) else 0.0
+    area = 0.0
+    if len(layers.boundary) and not layers.boundary.geometry.is_empty.all():
+        area = float(layers.boundary.to_crs(layers.metric_crs).geometry.area.sum()) / 1e6
+    beds_known = fac["beds"].notna().any() if len(fac) and "beds" in fac.columns else False
+    beds = float(fac["beds"].fillna(0).sum()) if beds_known else 0.0
+    by_source = fac["source"].value_counts().to_dict() if len(fac) else {}
+    # A figure that rests on generated data must say so (never present invented data as real).
+    generated = schema.generated_capacity_mask(fac)
+    beds_generated = float(fac.loc[generated, "beds"].fillna(0).sum()) if beds_known else 0.0
+    eligible = (
+        rules.g4_eligible(fac) & ~layers.index.locate(fac).outside
+        if len(fac) and len(units)
+        else pd.Series(False, index=fac.index)
+    )
+    assumed = (
+        fac["level_source"].astype(str).eq("assumed")
+        if "level_source" in fac.columns
+        else pd.Series(False, index=fac.index)
+    )
+    return {
+        "name": layers.name,
+        "population": population,
+        "area_km2": area,
+        "units": int(len(units)),
+        "facilities": int(len(fac)),
+        "by_level": _counts(fac, "level", schema.LEVELS),
+        "by_type": _counts(fac, "type", schema.TYPES),
+        "by_source": {str(k): int(v) for k, v in by_source.items()},
+        "beds": beds,
+        "beds_per_1000": beds / population * 1000
+        if population > 0 and beds_known
+        else float("nan"),
+        "beds_illustrative_share": beds_generated / beds if beds > 0 else 0.0,
+        "eligible_leads": int(eligible.sum()),
+        "eligible_leads_assumed": int((eligible & assumed).sum()),
+        "real": int(by_source.get("real", 0)),
+        "illustrative": int(by_source.get("illustrative", 0)),
+        "errors": len(layers.report.errors),
+        "warnings": len(layers.report.warnings),
+    }
+
+
+def _counts(df: pd.DataFrame, column: str, order: Sequence[str]) -> dict[str, int]:
+    if len(df) == 0 or column not in df.columns:
+        return {}
+    counts = df[column].value_counts()
+    return {k: int(counts[k]) for k in order if k in counts.index}
+
+
+def format_summary(summary: Mapping, lang: str = "en") -> str:
+    """The summary as plain text for the terminal (labels from the message catalogue)."""
+    def num(v: float, digits: int = 0) -> str:
+        return "-" if v != v else f"{v:,.{digits}f}"  # NaN check without numpy
+
+    lines = [
+        t("layers.summary.title", lang, name=summary["name"]),
+        f"  {t('layers.summary.population', lang)}: {num(summary['population'])}",
+        f"  {t('layers.summary.area', lang)}: {num(summary['area_km2'], 1)} km²",
+        f"  {t('layers.summary.units', lang)}: {summary['units']:,}",
+        f"  {t('layers.summary.facilities', lang)}: {summary['facilities']:,}"
+        f" ({t('layers.summary.real', lang)} {summary['real']:,},"
+        f" {t('layers.summary.illustrative', lang)} {summary['illustrative']:,})",
+        f"  {t('layers.summary.by_level', lang)}: "
+        + ", ".join(f"{t(f'vocab.level.{k}', lang)} {v}" for k, v in summary["by_level"].items()),
+        f"  {t('layers.summary.by_type', lang)}: "
+        + ", ".join(f"{t(f'vocab.type.{k}', lang)} {v}" for k, v in summary["by_type"].items()),
+        f"  {t('layers.summary.beds', lang)}: {num(summary['beds'])}"
+        f" ({t('layers.summary.beds_per_1000', lang)}: {num(summary['beds_per_1000'], 2)})"
+        + (
+            f" [{t('layers.summary.illustrative_share', lang, share=f'{share:.0%}')}]"
+            if (share := summary.get("beds_illustrative_share", 0.0)) > 0
+            else ""
+        ),
+        f"  {t('layers.summary.eligible_leads', lang)}: {summary['eligible_leads']}"
+        + (
+            f" [{t('layers.summary.assumed_count', lang, count=summary['eligible_leads_assumed'])}]"
+            if summary.get("eligible_leads_assumed")
+            else ""
+        ),
+    ]
+    return "\n".join(lines)
+
+

@@ -1,0 +1,130 @@
+"""A plan laid on its city: the facilities after what-if edits, each unit's grid, each
+facility's unit and role, and travel minutes looked up for chosen units and facilities.
+
+Shared by the figures, the checks, the rosters, the maps and the exports.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from grid_planning.domain.plan import apply_facility_edits
+from grid_planning.geo import graph
+
+
+# ---- shared helpers ----------------------------------------------------------------------------
+def effective_facilities(layers: Any, plan: Any) -> gpd.GeoDataFrame:
+    """The facilities with the plan's what-if edits applied (upgrades, additions, closures).
+
+    Uses :func:`grid_planning.domain.plan.apply_facility_edits` when the plan has edits; the source layers
+    are never modified.
+    """
+    facilities = layers.facilities
+    if plan is None or not getattr(plan, "edits", ()):
+        return facilities
+    return apply_facility_edits(facilities, plan.edits)
+
+
+def str_ids(values: Any) -> np.ndarray:
+    idx = values if isinstance(values, pd.Index) else pd.Index(np.asarray(values, dtype=object))
+    return idx.astype(str).to_numpy(dtype=object)
+
+
+def fac_table(facilities: pd.DataFrame) -> pd.DataFrame:
+    """Facilities as a plain table indexed by str id (first of duplicate ids), without geometry.
+
+    Dropping the geometry and ``attrs`` (the loader keeps row labels there) keeps scalar lookups
+    cheap: pandas deep-copies ``attrs`` on every derived frame.
+    """
+    cols = [
+        c for c in facilities.columns if c != getattr(facilities, "_geometry_column_name", None)
+    ]
+    frame = pd.DataFrame({c: facilities[c].to_numpy() for c in cols})
+    frame["id"] = str_ids(facilities["id"])
+    frame = frame.drop_duplicates("id").set_index("id")
+    frame.attrs = {}
+    return frame
+
+
+def cost_lookup(costs: Any, unit_ids: Any, facility_ids: Any) -> np.ndarray:
+    """Minutes for ``unit_ids`` x ``facility_ids`` taken from a cost matrix.
+
+    Facilities (or units) the matrix does not know, e.g. a planned hospital added after the costs
+    were computed, get NaN rather than a wrong number.
+    """
+    unit_ids = str_ids(unit_ids)
+    facility_ids = str_ids(facility_ids)
+    out = np.full((len(unit_ids), len(facility_ids)), np.nan, dtype=float)
+    if costs is None or len(unit_ids) == 0 or len(facility_ids) == 0:
+        return out
+    minutes = np.asarray(costs.minutes, dtype=float)
+    upos = pd.Index(str_ids(costs.unit_ids)).get_indexer(unit_ids)
+    fpos = pd.Index(str_ids(costs.facility_ids)).get_indexer(facility_ids)
+    ok_u = upos >= 0
+    ok_f = fpos >= 0
+    if ok_u.any() and ok_f.any():
+        sub = minutes[np.ix_(upos[ok_u], fpos[ok_f])]
+        out[np.ix_(np.flatnonzero(ok_u), np.flatnonzero(ok_f))] = sub
+    return out
+
+
+def facility_units(layers: Any, facilities: gpd.GeoDataFrame | None = None) -> pd.Series:
+    """Unit id containing each facility (nearest unit for a facility just outside every unit).
+
+    :func:`grid_planning.geo.graph.facility_units` (cached) as an object Series, so the checks locate
+    facilities exactly as the planner does.
+    """
+    return graph.facility_units(layers, facilities).astype(object)
+
+
+# ---- unit, grid and city metrics ----------------------------------------------------------------
+def grid_values(assignment: pd.Series) -> np.ndarray:
+    """The assignment's grid ids as str, ``None`` where missing, as an object array (a pandas
+    string column iterated value by value costs ~5 µs per unit, a city has thousands)."""
+    values = assignment.to_numpy(dtype=object, na_value=None)
+    missing = pd.isna(values)
+    out = np.full(len(values), None, dtype=object)
+    if (~missing).any():
+        out[~missing] = pd.Index(values[~missing], dtype=object).astype(str).to_numpy(dtype=object)
+    return out
+
+
+def assignment_for(layers: Any, plan: Any) -> pd.Series:
+    """Grid id (str, ``None`` when unassigned) per unit of ``layers``, in unit order; a unit listed
+    twice in the plan counts once (its first grid)."""
+    ids = str_ids(layers.units["id"])
+    assignment = pd.Series(grid_values(plan.assignment),
+                           index=pd.Index(str_ids(plan.assignment.index), dtype=object))
+    assignment = assignment[~assignment.index.duplicated(keep="first")]
+    out = assignment.reindex(pd.Index(ids, dtype=object)).to_numpy(dtype=object)
+    out[pd.isna(out)] = None
+    return pd.Series(out, index=pd.Index(ids, dtype=object), dtype=object)
+
+
+def unit_grids(layers: Any, plan: Any) -> np.ndarray:
+    """The grid id of every unit of ``layers``, in unit order (``""`` when unassigned; a unit the
+    plan lists twice counts once, with its first grid): how maps and tables read an assignment."""
+    grids = assignment_for(layers, plan).to_numpy(dtype=object)
+    return np.where(pd.isna(grids), "", grids).astype(object)
+
+
+def plan_roles(plan: Any) -> pd.DataFrame:
+    roles = plan.roles.copy()
+    roles.index = roles.index.map(str)
+    for col in ("grid_id", "role", "home_grid", "supports"):
+        if col not in roles:
+            roles[col] = ""
+        roles[col] = roles[col].map(
+            lambda v: "" if v is None or (isinstance(v, float) and math.isnan(v)) else str(v)
+        )
+    roles.attrs = {}
+    return roles
+
+
+def split_ids(supports: object) -> list[str]:
+    return [s.strip() for s in str(supports or "").split(",") if s.strip()]

@@ -1,0 +1,353 @@
+"""What a planner asks for and what comes back: :class:`PlanRequest`, :class:`PlanResult`,
+a refusal (:class:`Infeasible`) with its options (:class:`Option`), balance advice, and the travel-cost
+parameters (:class:`CostParams`).
+
+Values only: nothing here plans, reads a file or touches geometry.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
+
+from grid_planning.base.i18n import DEFAULT_LANGUAGE, t
+from grid_planning.domain.plan import FacilityEdit, Plan
+
+#: Free-flow urban speeds (km/h) by OSM-like ``highway`` class.
+DEFAULT_ROAD_SPEEDS: tuple[tuple[str, float], ...] = (
+    ("motorway", 80.0),
+    ("motorway_link", 50.0),
+    ("trunk", 60.0),
+    ("trunk_link", 40.0),
+    ("primary", 45.0),
+    ("primary_link", 35.0),
+    ("secondary", 35.0),
+    ("secondary_link", 30.0),
+    ("tertiary", 30.0),
+    ("tertiary_link", 25.0),
+    ("unclassified", 25.0),
+    ("residential", 20.0),
+    ("living_street", 10.0),
+    ("service", 15.0),
+    ("track", 15.0),
+)
+
+
+MODES: tuple[str, ...] = ("auto", "roads", "straight")
+
+
+@dataclass(frozen=True)
+class CostParams:
+    """Parameters of the travel-time model (see the module docstring).
+
+    Attributes
+    ----------
+    mode : {"auto", "roads", "straight"}
+    detour : float
+        Straight-line distance multiplier.
+    speed_kmh : float
+        Urban speed for straight-line travel.
+    road_speeds : tuple of (highway class, km/h)
+        Speeds by road class when a road has no ``speed_kmh``.
+    access_speed_kmh : float
+        Speed between a unit / facility and its snapped road node.
+    default_road_speed_kmh : float
+        Speed of roads with neither a known class nor a speed.
+    snap_m : float
+        Road vertices closer than this are merged into one node.
+    """
+
+    mode: str = "auto"
+    detour: float = 1.3
+    speed_kmh: float = 30.0
+    road_speeds: tuple[tuple[str, float], ...] = DEFAULT_ROAD_SPEEDS
+    access_speed_kmh: float = 15.0
+    default_road_speed_kmh: float = 25.0
+    snap_m: float = 3.0
+
+    def __post_init__(self) -> None:
+        if self.mode not in MODES:
+            raise ValueError(f"cost mode must be one of {MODES}, got {self.mode!r}")
+        for name in ("detour", "speed_kmh", "access_speed_kmh", "default_road_speed_kmh"):
+            if not float(getattr(self, name)) > 0:
+                raise ValueError(f"{name} must be > 0")
+
+    def as_dict(self) -> dict[str, object]:
+        """JSON-friendly view (for ``plan.params``)."""
+        return {
+            "mode": self.mode,
+            "detour": self.detour,
+            "speed_kmh": self.speed_kmh,
+            "access_speed_kmh": self.access_speed_kmh,
+            "road_speeds": dict(self.road_speeds),
+        }
+
+
+#: Tolerances are suggested on this grid (±5 %, ±10 % ...).
+BALANCE_STEP = 0.05
+
+
+#: Methods a request may ask for.
+METHODS = ("auto", "heuristic", "exact")
+
+
+Progress = Callable[[float, str], None]
+
+
+# ---- request and result ---------------------------------------------------------------------------
+@dataclass(frozen=True)
+class PlanRequest:
+    """What the planner is asked for.
+
+    Attributes
+    ----------
+    k : int
+        Number of grids.
+    fixed_leads, excluded_leads : tuple of str
+        Facility ids that must / must not lead a grid.
+    designated_leads : tuple of (facility id, reason)
+        G4 exceptions: hospitals that may lead only by designation (:func:`rules.g4_designatable`:
+        tertiary general/TCM of another owner, or one outside the city) designated with a reason;
+        they are fixed leads.
+    g5_waivers : tuple of (lead facility id, reason)
+        G5 exceptions for the grid led by that facility.
+    g2_reason : str, optional
+        Written reason that allows ``k == 1`` (G2 exception).
+    balance : float, optional
+        Population tolerance: every grid within ``+-balance`` of the mean (0.3 = +-30 %).
+    min_beds_per_1000 : float, optional
+        Minimum beds per 1,000 residents in every grid (collaborators' beds excluded).
+    locks : tuple of (unit id, lead facility id)
+        Units pinned to the grid of that lead; the lead is implicitly fixed.
+    cost : CostParams
+        Travel-time model.
+    edits : tuple of FacilityEdit
+        What-if facility edits applied before planning.
+    method : {"auto", "heuristic", "exact"}
+        ``auto``: exact on small cities, heuristic (with exact fallback) otherwise.
+    """
+
+    k: int
+    fixed_leads: tuple[str, ...] = ()
+    excluded_leads: tuple[str, ...] = ()
+    designated_leads: tuple[tuple[str, str], ...] = ()
+    g5_waivers: tuple[tuple[str, str], ...] = ()
+    g2_reason: str | None = None
+    balance: float | None = None
+    min_beds_per_1000: float | None = None
+    locks: tuple[tuple[str, str], ...] = ()
+    cost: CostParams = field(default_factory=CostParams)
+    edits: tuple[FacilityEdit, ...] = ()
+    method: str = "auto"
+
+
+#: The option steps that record an "in principle" exception, and its rule.
+_REASON_RULE = {"g2_reason": "G2", "designate": "G4", "g5_waiver": "G5"}
+
+
+@dataclass(frozen=True)
+class Option:
+    """A change to the request that resolves a refusal.
+
+    Attributes
+    ----------
+    steps : tuple of (kind, params)
+        Applied in order. Kinds: ``k`` (``k``), ``g2_reason``, ``designate`` (``id``),
+        ``g5_waiver`` (``leads``), ``balance`` (``tolerance``; ``None`` drops it), ``beds``
+        (``value``; ``None`` drops it), ``unfix`` (``id``), ``unexclude`` (``id``), ``unlock``
+        (``unit``), ``undesignate`` (``id``).
+    verified : bool
+        True when the changed request was planned and checked before the option was offered.
+    """
+
+    steps: tuple[tuple[str, dict], ...]
+    verified: bool = False
+
+    @property
+    def needs_reason(self) -> bool:
+        """True when applying it records an exception that needs the planner's written reason."""
+        return bool(self.reason_rules)
+
+    @property
+    def reason_rules(self) -> tuple[str, ...]:
+        """The rules whose "in principle" exception this option records (``G2``, ``G4``, ``G5``),
+        each needing its own written reason, in the order of the steps."""
+        return tuple(dict.fromkeys(_REASON_RULE[k] for k, _ in self.steps if k in _REASON_RULE))
+
+    def apply(self, request: PlanRequest, reason: str | Mapping[str, str] | None = None) -> PlanRequest:
+        """The request with this option applied.
+
+        ``reason`` is what the exceptions it records are recorded with: one text for all, or a
+        text per rule (``{"G4": ..., "G5": ...}``, see :attr:`reason_rules`).
+        """
+        reasons = reason if isinstance(reason, Mapping) else dict.fromkeys(self.reason_rules, reason)
+        req = request
+        for kind, p in self.steps:
+            why = (reasons.get(_REASON_RULE.get(kind, ""), "") or "").strip()
+            if kind == "k":
+                req = replace(req, k=int(p["k"]))
+            elif kind == "g2_reason":
+                req = replace(req, k=1, g2_reason=why or None)
+            elif kind == "designate":
+                pairs = dict(req.designated_leads) | {str(p["id"]): why}
+                req = replace(req, designated_leads=tuple(pairs.items()))
+            elif kind == "undesignate":
+                req = replace(
+                    req,
+                    designated_leads=tuple(x for x in req.designated_leads if x[0] != p["id"]),
+                )
+            elif kind == "g5_waiver":
+                pairs = dict(req.g5_waivers) | {str(lead): why for lead in p["leads"]}
+                req = replace(req, g5_waivers=tuple(pairs.items()))
+            elif kind == "balance":
+                req = replace(req, balance=p["tolerance"])
+            elif kind == "beds":
+                req = replace(req, min_beds_per_1000=p["value"])
+            elif kind == "unfix":
+                req = replace(req, fixed_leads=tuple(f for f in req.fixed_leads if f != p["id"]))
+            elif kind == "unexclude":
+                req = replace(
+                    req, excluded_leads=tuple(f for f in req.excluded_leads if f != p["id"])
+                )
+            elif kind == "unlock":
+                req = replace(req, locks=tuple(x for x in req.locks if x[0] != p["unit"]))
+            else:  # pragma: no cover - kinds are produced here only
+                raise ValueError(f"unknown option kind {kind!r}")
+        return req
+
+    def text(self, lang: str = DEFAULT_LANGUAGE) -> str:
+        """The option in words."""
+        parts = [
+            t(
+                f"planner.option.{kind}" + ("_off" if None in p.values() else ""),
+                lang,
+                **_fmt({"name": p.get("id"), "names": p.get("leads")} | p),
+            )
+            for kind, p in self.steps
+        ]
+        text = t("planner.option.and", lang).join(parts)
+        return t("planner.option.verified", lang, text=text) if self.verified else text
+
+
+@dataclass(frozen=True)
+class Infeasible:
+    """Why a request cannot be planned, and the nearest options that are valid.
+
+    Attributes
+    ----------
+    code : str
+        Catalogue key suffix: the message is ``planner.infeasible.<code>``.
+    params : dict
+        Message values (ids, counts, the best value reached ...).
+    suggestions : tuple of (key, params)
+        Advice that is not a change of the request (``planner.suggest.<key>``): check the ids,
+        use finer units ...
+    options : tuple of Option
+        Changes of the request that give a plan (each verified unless marked otherwise).
+    binding : tuple of str
+        The constraints that bind: ``k``, ``g2``, ``g4``, ``g5``, ``balance``, ``beds``,
+        ``locks``, ``fixed``, ``units``, ``request`` (a malformed request).
+    proven : bool
+        True when the exact program proved that no plan meets the request.
+    """
+
+    code: str
+    params: dict = field(default_factory=dict)
+    suggestions: tuple[tuple[str, dict], ...] = ()
+    options: tuple[Option, ...] = ()
+    binding: tuple[str, ...] = ()
+    proven: bool = False
+
+    def message(self, lang: str = DEFAULT_LANGUAGE) -> str:
+        """The blocker in words."""
+        return t(f"planner.infeasible.{self.code}", lang, **_fmt(self.params))
+
+    def suggestion_texts(self, lang: str = DEFAULT_LANGUAGE) -> list[str]:
+        """The options, then the other advice, in words."""
+        return [o.text(lang) for o in self.options] + self.advice_texts(lang)
+
+    def advice_texts(self, lang: str = DEFAULT_LANGUAGE) -> list[str]:
+        """The advice that is not a change of the request (check the ids, use finer units ...)."""
+        return [t(f"planner.suggest.{key}", lang, **_fmt(p)) for key, p in self.suggestions]
+
+    def explain(self, lang: str = DEFAULT_LANGUAGE) -> str:
+        """Message and suggestions as one text (CLI, tables)."""
+        tips = self.suggestion_texts(lang)
+        return self.message(lang) + ("" if not tips else " " + " ".join(tips))
+
+
+def _fmt(params: dict) -> dict:
+    out = {}
+    for key, value in params.items():
+        if key in ("tolerance", "best_dev") and isinstance(value, (int, float)):
+            out[key] = f"{value:.0%}"
+        elif isinstance(value, (list, tuple)):
+            out[key] = ", ".join(map(str, value))
+        elif isinstance(value, float):
+            out[key] = f"{value:.3g}" if abs(value) < 1 else f"{value:,.1f}"
+        else:
+            out[key] = value
+    return out
+
+
+@dataclass(frozen=True)
+class PlanResult:
+    """A plan or the reason there is none.
+
+    Attributes
+    ----------
+    plan : Plan or None
+    infeasible : Infeasible or None
+    stats : dict
+        ``objective`` (population-weighted mean minutes), ``lower_bound`` (exact optimum or
+        p-median bound when known, else None), ``seconds``, ``iterations``, ``method`` ...
+    """
+
+    plan: Plan | None
+    infeasible: Infeasible | None
+    stats: dict = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        """True when a plan was produced."""
+        return self.plan is not None
+
+
+def make_option(*steps: tuple[str, dict]) -> Option:
+    return Option(tuple(steps))
+
+
+def active_constraints(request: PlanRequest) -> list[str]:
+    """The constraints of the solve stage a request holds: always G5 (waivers aside), and
+    balance, beds and locks when asked for."""
+    active = ["g5"]
+    if request.balance is not None:
+        active.append("balance")
+    if request.min_beds_per_1000:
+        active.append("beds")
+    if request.locks:
+        active.append("locks")
+    return active
+
+
+# ---- a default a planner can present ---------------------------------------------------------------------
+#: Tolerances offered as the default population balance, tightest first.
+BALANCE_CHOICES = (0.1, 0.2, 0.3, 0.5)
+
+
+@dataclass(frozen=True)
+class BalanceAdvice:
+    """The balance a city can meet at k, to switch it on by default (and say why).
+
+    Attributes
+    ----------
+    tolerance : float or None
+        The tightest of :data:`BALANCE_CHOICES` that gives a plan; None when none does (or the
+        request cannot be planned at all).
+    unbalanced_dev : float or None
+        The largest deviation from the mean grid population without any balance (what a planner
+        would otherwise present).
+    """
+
+    tolerance: float | None
+    unbalanced_dev: float | None

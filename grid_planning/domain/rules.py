@@ -1,0 +1,221 @@
+"""The policy's rules about facilities, one function each (``/work/shared/policy.md``).
+
+The planner, the checks, the rosters and the pages all ask these functions — never their own copy:
+
+- **G4** who may lead: :func:`g4_eligible` (by the data), :func:`g4_designatable` (only with a
+  recorded "in principle" exception), :func:`g4_ineligible_fields` (why not), and
+  :func:`lead_candidates` (the facilities a request may choose leads from, with how each is
+  eligible: by the data, by an assumed level, or designated).
+- **G5** which members count: :func:`g5_qualifies`.
+- **G6-G8** what role a facility takes: :func:`collaborator_owner`, :func:`cross_grid_type`,
+  :func:`primary_care` (used by :func:`grid_planning.assess.roster.assign_roles`).
+
+Where a facility lies (its unit, whether it is outside the city) comes from the city's index
+(:meth:`grid_planning.city.index.CityIndex.locate`): a lead outside every unit is not a candidate
+unless it is designated with a reason, and then the check shows the exception.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from grid_planning.domain import schema
+from grid_planning.domain.schema import (
+    COLLABORATOR_OWNER_LEVELS,
+    CONTINUING_CARE_TYPES,
+    CROSS_GRID_TYPES,
+    LEAD_OWNER_LEVELS,
+    LEAD_TYPES,
+    PRIMARY_CARE_TYPES,
+)
+
+#: A facility farther than this from every unit lies outside the city (it is still placed in the
+#: nearest unit for travel times, but it cannot lead a grid without a recorded G4 designation, and
+#: does not count as a G5 member). Closer than this it is taken to lie in the nearest unit
+#: (coordinate noise at a river bank or a simplified boundary).
+OUTSIDE_CITY_M = 500.0
+
+
+def _values(fac: pd.DataFrame, name: str) -> np.ndarray:
+    """A column as a plain object array (missing -> ""): the rules are element-wise tests on a
+    few vocabulary columns, and plain arrays keep them cheap (the checks run on every edit)."""
+    if name not in fac.columns:
+        return np.full(len(fac), "", dtype=object)
+    values = fac[name].to_numpy(dtype=object)
+    return np.where(pd.isna(values), "", values)
+
+
+def _isin(fac: pd.DataFrame, name: str, allowed: Iterable[str]) -> np.ndarray:
+    return np.isin(_values(fac, name), list(allowed))
+
+
+def _mask(fac: pd.DataFrame, values: np.ndarray) -> pd.Series:
+    return pd.Series(np.asarray(values, dtype=bool), index=fac.index)
+
+
+#: ``parent_id`` texts that name no parent (empty cells as spreadsheets and pandas write them).
+_NO_PARENT = frozenset({"", "nan", "none", "<na>"})
+
+
+def names_parent(value: object) -> bool:
+    """Whether one ``parent_id`` cell names a parent institution (the row is then a campus)."""
+    if value is None or (not isinstance(value, str) and pd.isna(value)):
+        return False
+    return str(value).strip().lower() not in _NO_PARENT
+
+
+def is_campus(fac: pd.DataFrame) -> pd.Series:
+    """Rows that are a campus of another institution (``parent_id`` set): never a separate lead."""
+    return _mask(fac, np.array([names_parent(v) for v in _values(fac, "parent_id")], dtype=bool))
+
+
+def g4_eligible(fac: pd.DataFrame) -> pd.Series:
+    """G4 by the data: a tertiary general or TCM hospital owned by a municipality, district or
+    county (a campus belongs to its parent). Where it lies is not judged here (see
+    :func:`lead_candidates`)."""
+    return _mask(
+        fac,
+        _isin(fac, "level", ["tertiary"])
+        & _isin(fac, "type", LEAD_TYPES)
+        & _isin(fac, "owner_level", LEAD_OWNER_LEVELS)
+        & ~is_campus(fac).to_numpy(),
+    )
+
+
+def g4_designatable(fac: pd.DataFrame, outside: Iterable[bool] | None = None) -> pd.Series:
+    """Hospitals that may lead only with a written G4 exception.
+
+    A tertiary general or TCM hospital (not a campus) that is not eligible by its owner
+    (enterprise, university, army, private, unknown, provincial or national), or an eligible one
+    lying outside the city (``outside``: one flag per row, from ``CityIndex.locate``). A
+    community health centre, a secondary or a specialty hospital can never lead.
+    """
+    tertiary_general = (
+        _isin(fac, "level", ["tertiary"])
+        & _isin(fac, "type", LEAD_TYPES)
+        & ~is_campus(fac).to_numpy()
+    )
+    out = np.zeros(len(fac), bool) if outside is None else np.asarray(list(outside), dtype=bool)
+    return _mask(fac, tertiary_general & (~g4_eligible(fac).to_numpy() | out))
+
+
+def g4_ineligible_fields(row: pd.Series | dict, *, outside: bool = False) -> list[str]:
+    """What keeps one facility from leading under G4: among ``level``, ``type``, ``owner_level``,
+    ``parent_id`` (a campus) and ``location`` (outside the city)."""
+    get = row.get
+    fields = []
+    if str(get("level", "")) != "tertiary":
+        fields.append("level")
+    if str(get("type", "")) not in LEAD_TYPES:
+        fields.append("type")
+    if str(get("owner_level", "")) not in LEAD_OWNER_LEVELS:
+        fields.append("owner_level")
+    if names_parent(get("parent_id")):
+        fields.append("parent_id")
+    if outside:
+        fields.append("location")
+    return fields
+
+
+def lead_candidates(
+    fac: pd.DataFrame,
+    outside: Iterable[bool] | None = None,
+    *,
+    designated: Iterable[str] = (),
+    excluded: Iterable[str] = (),
+) -> pd.DataFrame:
+    """The facilities a request may choose leads from.
+
+    Parameters
+    ----------
+    fac : DataFrame
+        Facilities (after what-if edits), schema columns.
+    outside : iterable of bool, optional
+        Per row: lies outside the city (``CityIndex.locate(fac).outside``).
+    designated : iterable of str
+        Ids designated under a G4 exception; only :func:`g4_designatable` ones count.
+    excluded : iterable of str
+        Ids that must not lead.
+
+    Returns
+    -------
+    DataFrame
+        The candidate rows (ordered by id) with a column ``eligibility``: ``"data"`` (eligible by
+        the data), ``"assumed"`` (eligible, but its level was assumed rather than read) or
+        ``"designated"`` (a recorded G4 exception).
+    """
+    out_flags = pd.Series(
+        np.zeros(len(fac), bool) if outside is None else np.asarray(list(outside), dtype=bool),
+        index=fac.index,
+    )
+    ids = fac["id"].astype(str)
+    designated = {str(f) for f in designated}
+    by_data = g4_eligible(fac) & ~out_flags
+    by_designation = g4_designatable(fac, out_flags) & ids.isin(designated)
+    keep = (by_data | by_designation) & ~ids.isin({str(f) for f in excluded})
+    cand = pd.DataFrame(fac[keep]).copy()
+    assumed = _isin(cand, "level_source", ["assumed"])
+    cand["eligibility"] = np.where(
+        by_designation[keep] & ~by_data[keep],
+        "designated",
+        np.where(assumed, "assumed", "data"),
+    )
+    return cand.sort_values("id", kind="stable")
+
+
+def g5_qualifies(fac: pd.DataFrame) -> pd.Series:
+    """G5: a secondary general (or TCM) hospital, or any continuing-care (rehabilitation, nursing)
+    facility — not a provincial or national one, which is an external collaborator (G8), not a
+    member. A facility that leads never counts for its own grid (leads are tertiary anyway)."""
+    secondary_general = _isin(fac, "level", ["secondary"]) & _isin(fac, "type", LEAD_TYPES)
+    care = _isin(fac, "type", CONTINUING_CARE_TYPES)
+    return _mask(fac, (secondary_general | care) & ~collaborator_owner(fac).to_numpy())
+
+
+def collaborator_owner(fac: pd.DataFrame) -> pd.Series:
+    """G8: provincial and national institutions are external collaborators of the groups."""
+    return _mask(fac, _isin(fac, "owner_level", COLLABORATOR_OWNER_LEVELS))
+
+
+def cross_grid_type(fac: pd.DataFrame) -> pd.Series:
+    """G7: maternal-child, public-health, rehabilitation and nursing institutions may serve across
+    grids."""
+    return _mask(fac, _isin(fac, "type", CROSS_GRID_TYPES))
+
+
+def primary_care(fac: pd.DataFrame) -> pd.Series:
+    """G6: community / township health centres, clinics and level-primary facilities."""
+    return _mask(fac, _isin(fac, "type", PRIMARY_CARE_TYPES) | _isin(fac, "level", ["primary"]))
+
+
+def grid_beds(fac: pd.DataFrame) -> pd.Series:
+    """Beds that count for the grid a facility lies in: collaborators' beds do not (G8)."""
+    beds = pd.to_numeric(fac["beds"], errors="coerce") if "beds" in fac else None
+    if beds is None:
+        return pd.Series(0.0, index=fac.index)
+    return beds.fillna(0.0).where(~collaborator_owner(fac), 0.0)
+
+
+def row_outside(location: Any, facility_id: str) -> bool:
+    """Whether one facility lies outside the city, from a ``FacilityLocation`` (False if unknown)."""
+    try:
+        i = location.ids.get_loc(str(facility_id))
+    except KeyError:
+        return False
+    return bool(location.outside[i])
+
+
+#: Facility types that are not hospitals for the "nearest secondary-or-higher hospital" figure.
+NON_HOSPITAL_TYPES = frozenset({"public_health"}) | schema.PRIMARY_CARE_TYPES
+
+
+def hospital_masks(facilities: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    level = facilities["level"].astype(str)
+    type_ = facilities["type"].astype(str)
+    secondary = level.isin(schema.SECONDARY_OR_HIGHER) & ~type_.isin(NON_HOSPITAL_TYPES)
+    primary = type_.isin(schema.PRIMARY_CARE_TYPES) | level.eq("primary")
+    return secondary.to_numpy(), primary.to_numpy()

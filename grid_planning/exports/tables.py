@@ -1,0 +1,152 @@
+"""The plan's tables and layers, built in memory once per plan: grids, units, facilities
+and rosters with readable headers, shared by every export format.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pyogrio
+
+from grid_planning.assess.checklist import checklist_table
+from grid_planning.assess.checks import checks_table
+from grid_planning.assess.metrics import plan_figures
+from grid_planning.assess.roster import lead_obligations, roster_table
+from grid_planning.base.i18n import DEFAULT_LANGUAGE, has, source_text, t
+from grid_planning.exports.planfile import write_plan
+
+
+def plan_layers(layers: Any, plan: Any, costs: Any = None, *,
+                lang: str = DEFAULT_LANGUAGE) -> dict[str, gpd.GeoDataFrame]:
+    """The plan's three spatial layers (WGS84), exactly as in the GeoPackage: ``grids``,
+    ``units``, ``facilities`` (read back from a GeoPackage written by :func:`write_plan`, so every
+    format carries the same columns and values)."""
+    with tempfile.TemporaryDirectory(prefix="grid_export_") as tmp:
+        path = Path(tmp) / "plan.gpkg"
+        write_plan(path, layers, plan, costs, lang=lang)
+        names = {str(n) for n in pyogrio.list_layers(str(path))[:, 0]}
+        return {name: pyogrio.read_dataframe(str(path), layer=name)
+                for name in ("grids", "units", "facilities") if name in names}
+
+
+# ---- tables -----------------------------------------------------------------------------------
+#: Summary columns (per grid and city total): (column, Excel number format).
+SUMMARY_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("population", "#,##0"), ("area_km2", "#,##0.0"), ("n_units", "#,##0"), ("beds", "#,##0"),
+    ("beds_per_1000", "0.00"), ("beds_illustrative_share", "0.0%"), ("mean_travel_min", "0.0"),
+    ("p90_travel_min", "0.0"), ("max_travel_min", "0.0"), ("share_15_lead", "0.0%"),
+    ("share_30_lead", "0.0%"), ("share_15_secondary", "0.0%"), ("share_30_secondary", "0.0%"),
+    ("polsby_popper", "0.00"), ("balance_dev", "+0.0%;-0.0%;0.0%"), ("n_facilities", "#,##0"),
+)
+
+
+NUMBER_FORMATS = dict(SUMMARY_COLUMNS) | {
+    "beds_to_primary": "#,##0", "slots_to_primary": "#,##0", "outpatient_slots": "#,##0",
+    "value": "0.0", "t_lead": "0.0",
+}
+
+
+@dataclass
+class PlanTables:
+    """The tables every spreadsheet format shows (codes, not yet translated)."""
+
+    summary: pd.DataFrame  # one row per grid + the city total
+    roster: pd.DataFrame
+    obligations: pd.DataFrame
+    checks: pd.DataFrame
+    checklist: pd.DataFrame
+    units: pd.DataFrame
+    grid_names: dict[str, str]
+    city: dict
+
+
+def plan_tables(layers: Any, plan: Any, costs: Any = None, *, lang: str = DEFAULT_LANGUAGE) -> PlanTables:
+    """Compute the tables once (metrics, roster, obligations, checks, checklist, units)."""
+    fig = plan_figures(layers, plan, costs, lang=lang)
+    ud, gm, cm = fig.units, fig.grids, fig.city
+    cols = [c for c, _ in SUMMARY_COLUMNS]
+    summary = gm[["grid_id", "name", "lead_id", "lead_name", *cols]].reset_index(drop=True)
+    total = {"grid_id": t("exports.table.city_total", lang), "name": str(layers.name), "lead_id": "",
+             "lead_name": ""}
+    for c in cols:
+        total[c] = cm.get(c, np.nan)
+    total["n_units"] = cm["n_units"]
+    total["n_facilities"] = float(gm["n_facilities"].sum()) if len(gm) else 0.0
+    total["balance_dev"] = cm["max_balance_dev"]
+    total["polsby_popper"] = cm["mean_polsby_popper"]
+    summary = pd.concat([summary, pd.DataFrame([total])], ignore_index=True)
+    checklist = checklist_table(layers, plan, costs, lang=lang, checks=fig.checks)
+    units = ud.reset_index().rename(columns={"unit_id": "id"})
+    return PlanTables(
+        summary=summary,
+        roster=roster_table(layers, plan),
+        obligations=lead_obligations(layers, plan),
+        checks=checks_table(fig.checks, lang),
+        checklist=checklist,
+        units=units[[c for c in ("id", "name", "grid_id", "population", "t_lead", "t_secondary",
+                                 "t_primary") if c in units]],
+        grid_names=dict(zip(gm["grid_id"], gm["name"], strict=True)) if len(gm) else {},
+        city=cm,
+    )
+
+
+def readable(frame: pd.DataFrame, lang: str = DEFAULT_LANGUAGE) -> pd.DataFrame:
+    """A table for people: vocabulary codes in words, headers in the language
+    (``plan.col.*`` / ``exports.col.*``); numbers stay numbers."""
+    out = frame.copy()
+    vocab = {"level": "vocab.level.", "type": "vocab.type.", "owner_level": "vocab.owner.",
+             "role": "plan.role.", "status": None}
+    for col, prefix in vocab.items():
+        if col not in out or prefix is None:
+            continue
+        out[col] = out[col].map(lambda v, p=prefix: t(f"{p}{v}", lang) if v and has(f"{p}{v}") else v)
+    if "status" in out and "status_text" not in out:
+        out["status"] = out["status"].map(
+            lambda v: t(f"plan.checklist.status.{v}", lang) if has(f"plan.checklist.status.{v}") else v)
+    for col in ("source", "level_source", "capacity_source"):
+        if col in out:
+            out[col] = out[col].map(lambda v: source_text(v, lang) if isinstance(v, str) else v)
+    for col in out.columns:
+        if out[col].dtype == bool:
+            out[col] = out[col].map(lambda v: t("exports.table.yes", lang) if v else t("exports.table.no", lang))
+        elif pd.api.types.is_float_dtype(out[col]):
+            out[col] = out[col].replace([np.inf, -np.inf], np.nan)
+    headers = {}
+    for c in out.columns:
+        for key in (f"plan.col.{c}", f"exports.col.{c}"):
+            if has(key):
+                headers[c] = t(key, lang)
+                break
+    return out.rename(columns=headers)
+
+
+def workbook_sheets(tb: PlanTables, lang: str, *, per_grid: bool) -> dict[str, pd.DataFrame]:
+    checklist = tb.checklist.drop(columns=["spatial"], errors="ignore")
+    sheets = {t("exports.sheet.summary", lang) if per_grid else "summary": readable(tb.summary, lang)}
+    if per_grid:
+        for grid, name in tb.grid_names.items():
+            sheets[f"{grid} {name}"] = readable(_grid_roster(tb.roster, grid), lang)
+    else:
+        sheets["roster"] = readable(tb.roster, lang)
+    for key, frame in (("obligations", tb.obligations), ("checks", tb.checks.drop(columns=["status"])),
+                       ("checklist", checklist), ("units", tb.units)):
+        if per_grid and key == "units":
+            continue
+        sheets[t(f"exports.sheet.{key}", lang) if per_grid else key] = readable(frame, lang)
+    return sheets
+
+
+def _grid_roster(roster: pd.DataFrame, grid: str) -> pd.DataFrame:
+    """The facilities of a grid and the collaborators supporting it, lead first."""
+    sup = roster["supports"].astype(str).map(lambda v: [x.strip() for x in v.split(",")])
+    mine = roster[(roster["grid_id"] == grid)
+                  | ((roster["role"] == "collaborator") & sup.map(lambda v: grid in v))]
+    order = {"lead": 0, "member": 1, "cross_grid": 2, "collaborator": 3, "primary": 4}
+    mine = mine.assign(_o=mine["role"].map(order).fillna(9)).sort_values(["_o", "id"], kind="stable")
+    return mine.drop(columns="_o").reset_index(drop=True)

@@ -1,0 +1,363 @@
+"""Unit adjacency: which population units touch, so that grids can be kept spatially contiguous.
+
+Two units are neighbours when their boundaries share a segment longer than ``min_shared_m`` metres
+("rook" contiguity, the default: corner-only contacts do not count, so a grid never hangs together by
+a single point) or when they touch at all ("queen"). Units that touch nothing (islands, exclaves,
+units across a lake or a river) would make contiguity impossible, so each separate component of the
+graph is linked to its nearest neighbouring component by one edge between the closest pair of unit
+centroids (Borůvka-style, repeated until the graph is connected). Those links are how "islands and
+exclaves are linked to their nearest neighbour" in the planner's rules.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable, Sequence
+from dataclasses import dataclass
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+import shapely
+from scipy.sparse.csgraph import connected_components
+from scipy.spatial import cKDTree
+
+
+@dataclass(frozen=True)
+class Adjacency:
+    """Which units touch, and the links added so that the city is one connected graph.
+
+    Attributes
+    ----------
+    matrix : scipy.sparse.csr_matrix
+        ``n x n`` symmetric int8 matrix, 1 where two units are neighbours (including the links).
+    links : pandas.DataFrame
+        One row per added link: ``a``, ``b`` (unit positions), ``distance_m`` (the gap between the
+        two units' polygons). Empty when the units already form one connected piece.
+    parts : int
+        Number of separate pieces the units form before linking (1 = no island).
+    """
+
+    matrix: sp.csr_matrix
+    links: pd.DataFrame
+    parts: int
+
+
+def metric_geometry(gdf: gpd.GeoDataFrame, metric_crs: str) -> np.ndarray:
+    """``gdf``'s geometry in ``metric_crs`` as a shapely array (no caching: see
+    :class:`grid_planning.city.index.CityIndex`, which keeps it per city)."""
+    return np.asarray(gdf.to_crs(metric_crs).geometry.values if gdf.crs else gdf.geometry.values)
+
+
+def unit_adjacency(
+    units: gpd.GeoDataFrame,
+    metric_crs: str,
+    *,
+    contiguity: str = "rook",
+    min_shared_m: float = 1.0,
+    link_components: bool = True,
+) -> sp.csr_matrix:
+    """Symmetric adjacency matrix of the units (in the order of ``units``), connected.
+
+    Parameters
+    ----------
+    units : GeoDataFrame
+        Population units (any CRS; reprojected to ``metric_crs``).
+    metric_crs : str
+        Projected CRS in metres.
+    contiguity : {"rook", "queen"}
+        ``rook``: boundaries share a segment longer than ``min_shared_m``; ``queen``: any contact
+        (within 0.5 m, so that tiny digitising gaps still count).
+    min_shared_m : float
+        Minimum shared boundary length for rook contiguity.
+    link_components : bool
+        Link separate components (islands, exclaves) to their nearest component so the graph is
+        connected.
+
+    Returns
+    -------
+    scipy.sparse.csr_matrix
+        ``n x n`` int8 matrix; ``adj[i, j] = 1`` when units ``i`` and ``j`` are neighbours. The
+        city's :class:`~grid_planning.city.index.CityIndex` keeps it (``layers.index.adjacency``).
+    """
+    geoms = metric_geometry(units, metric_crs)
+    return build_adjacency(
+        geoms, contiguity=contiguity, min_shared_m=min_shared_m, link_components=link_components
+    ).matrix
+
+
+def build_adjacency(
+    geoms: np.ndarray,
+    *,
+    contiguity: str = "rook",
+    min_shared_m: float = 1.0,
+    link_components: bool = True,
+) -> Adjacency:
+    """:func:`unit_adjacency` on metric geometries, with the island links it added.
+
+    Raises
+    ------
+    ValueError
+        When a unit has no geometry (validated layers never have one: see ``layers.read_units``).
+    """
+    n = len(geoms)
+    if n == 0:
+        return Adjacency(sp.csr_matrix((0, 0), dtype=np.int8), _links_frame([], []), 0)
+    empty = shapely.is_empty(geoms) | shapely.is_missing(geoms)
+    if empty.any():
+        raise ValueError(f"units without geometry at positions {np.flatnonzero(empty)[:10].tolist()}")
+    tree = shapely.STRtree(geoms)
+    left, right = tree.query(geoms, predicate="dwithin", distance=0.5)
+    sel = left < right
+    left, right = left[sel], right[sel]
+    if contiguity == "rook" and len(left):
+        ok = _rook_filter(geoms, left, right, min_shared_m)
+        left, right = left[ok], right[ok]
+    parts = _n_components(n, left, right)
+    link_a: list[int] = []
+    link_b: list[int] = []
+    if link_components and parts > 1:
+        link_a, link_b = _link_components(geoms, n, left, right)
+        left = np.concatenate([left, np.asarray(link_a, dtype=np.int64)])
+        right = np.concatenate([right, np.asarray(link_b, dtype=np.int64)])
+    data = np.ones(2 * len(left), dtype=np.int8)
+    adj = sp.csr_matrix(
+        (data, (np.concatenate([left, right]), np.concatenate([right, left]))), shape=(n, n)
+    )
+    adj.sum_duplicates()
+    adj.data[:] = 1
+    dist = shapely.distance(geoms[link_a], geoms[link_b]) if link_a else np.zeros(0)
+    return Adjacency(adj, _links_frame(link_a, link_b, dist), parts)
+
+
+def _links_frame(a, b, dist=None) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "a": np.asarray(a, dtype=np.int64),
+            "b": np.asarray(b, dtype=np.int64),
+            "distance_m": np.asarray(dist if dist is not None else [], dtype=float),
+        }
+    )
+
+
+def _n_components(n: int, left: np.ndarray, right: np.ndarray) -> int:
+    g = sp.csr_matrix((np.ones(len(left)), (left, right)), shape=(n, n))
+    return int(connected_components(g, directed=False)[0])
+
+
+def _rook_filter(
+    geoms: np.ndarray, left: np.ndarray, right: np.ndarray, min_shared_m: float
+) -> np.ndarray:
+    """Which candidate pairs share a boundary segment (rook contiguity).
+
+    Fast path: in a properly noded coverage, polygons sharing an edge share at least two vertices
+    (counted exactly with a sparse polygon x vertex product). The remaining pairs are classified by
+    their DE-9IM relation: a one-dimensional boundary contact counts, a point contact (corner) does
+    not; pairs that do not touch (digitising gaps under 0.5 m) or that overlap are measured with a
+    0.5 m buffer around the boundary and must share more than ``min_shared_m`` metres.
+    """
+    n = len(geoms)
+    coords, owner = shapely.get_coordinates(geoms, return_index=True)
+    # Integer centimetre keys packed into one int64 -> a fast 1-D unique.
+    q = np.round((coords - coords.min(axis=0)) * 100).astype(np.int64)
+    _, vid = np.unique(q[:, 0] * (int(q[:, 1].max()) + 1) + q[:, 1], return_inverse=True)
+    vid = vid.ravel()
+    m = sp.csr_matrix(
+        (np.ones(len(vid), dtype=np.int32), (owner, vid)), shape=(n, int(vid.max()) + 1)
+    )
+    m.sum_duplicates()
+    m.data[:] = 1  # a closing vertex repeats the first one; count it once
+    shared_v = np.asarray((m[left].multiply(m[right])).sum(axis=1)).ravel()
+    ok = shared_v >= 2
+    rest = np.flatnonzero(~ok)
+    if len(rest):
+        # Snap vertices to 1 cm first (pointwise, cheap): reprojection noise otherwise turns corner
+        # contacts into microscopic overlaps.
+        snapped = shapely.set_precision(geoms, 0.01, mode="pointwise")
+        try:
+            de9im = shapely.relate(snapped[left[rest]], snapped[right[rest]])
+        except shapely.errors.GEOSException:
+            de9im = shapely.relate(geoms[left[rest]], geoms[right[rest]])
+        codes = np.asarray(de9im, dtype="U9")
+        line = np.array([c[4] == "1" for c in codes.tolist()], dtype=bool)
+        ok[rest[line]] = True
+        # Gaps (no contact) and overlaps (interiors meet, e.g. slivers or a corner that overlaps by
+        # a rounding error) are measured.
+        unsure = np.array([c[4] == "F" or c[0] == "2" for c in codes.tolist()], dtype=bool)
+        gap = rest[unsure & ~line]
+        if len(gap):
+            a = shapely.buffer(shapely.boundary(geoms[left[gap]]), 0.5)
+            near = shapely.intersection(a, shapely.boundary(geoms[right[gap]]))
+            # The buffer adds up to about 1 m at the ends, hence the margin.
+            ok[gap] = shapely.length(near) - 1.0 > min_shared_m
+    return ok
+
+
+def _link_components(
+    geoms: np.ndarray, n: int, left: np.ndarray, right: np.ndarray
+) -> tuple[list[int], list[int]]:
+    """Add one edge per component towards its nearest other component until all are connected.
+
+    Returns the added edges as two lists of unit positions (``a < b``), in a deterministic order.
+    """
+    surface = shapely.point_on_surface(geoms)
+    pts = np.column_stack([shapely.get_x(surface), shapely.get_y(surface)])
+    tree = cKDTree(pts)
+    left, right = list(left), list(right)
+    added_a: list[int] = []
+    added_b: list[int] = []
+    while True:
+        g = sp.csr_matrix((np.ones(len(left)), (left, right)), shape=(n, n))
+        ncomp, comp = connected_components(g, directed=False)
+        if ncomp <= 1:
+            break
+        added: set[tuple[int, int]] = set()
+        sizes = np.bincount(comp)
+        # The largest component need not look outwards: every other one links towards something.
+        for c in range(ncomp):
+            if c == int(np.argmax(sizes)):
+                continue
+            members = np.flatnonzero(comp == c)
+            best = _nearest_outside(tree, pts, members, comp, c)
+            if best is not None:
+                a, b = sorted(best)
+                added.add((a, b))
+        if not added:  # pragma: no cover - a finite point set always has an outside neighbour
+            break
+        for a, b in sorted(added):
+            left.append(a)
+            right.append(b)
+            added_a.append(a)
+            added_b.append(b)
+    return added_a, added_b
+
+
+def _nearest_outside(
+    tree: cKDTree, pts: np.ndarray, members: np.ndarray, comp: np.ndarray, c: int
+) -> tuple[int, int] | None:
+    """Closest (member, non-member) pair of points, by representative-point distance."""
+    n = len(pts)
+    k = 16
+    while True:
+        dist, idx = tree.query(pts[members], k=min(k, n))
+        dist = np.atleast_2d(dist).reshape(len(members), -1)
+        idx = np.atleast_2d(idx).reshape(len(members), -1)
+        outside = comp[np.minimum(idx, n - 1)] != c
+        if outside.any():
+            masked = np.where(outside, dist, np.inf)
+            flat = int(np.argmin(masked))
+            r, col = divmod(flat, masked.shape[1])
+            return int(members[r]), int(idx[r, col])
+        if k >= n:
+            return None
+        k = min(n, k * 4)
+
+
+def locate_points(unit_geoms: np.ndarray, points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The unit each point lies in, and how far outside every unit it is.
+
+    Parameters
+    ----------
+    unit_geoms : ndarray of shapely geometries
+        Units, metric CRS.
+    points : ndarray of shapely Points
+        Same CRS.
+
+    Returns
+    -------
+    (ndarray of int, ndarray of float)
+        Position of the unit that covers the point (a point exactly on a shared border belongs to
+        the first unit, in layer order, that touches it), else of the nearest unit; and the
+        distance in metres to that unit (0 inside). The one rule used by the planner, the checks,
+        the rosters and the maps.
+    """
+    n = len(points)
+    out = np.full(n, -1, dtype=np.int64)
+    dist = np.zeros(n)
+    if n == 0 or len(unit_geoms) == 0:
+        return out, np.full(n, np.inf)
+    tree = shapely.STRtree(unit_geoms)
+    pt_i, unit_i = tree.query(points, predicate="intersects")
+    if len(pt_i):
+        order = np.lexsort((unit_i, pt_i))
+        pt_i, unit_i = pt_i[order], unit_i[order]
+        first = np.r_[True, pt_i[1:] != pt_i[:-1]]
+        out[pt_i[first]] = unit_i[first]
+    missing = np.flatnonzero(out < 0)
+    if len(missing):
+        near = tree.nearest(points[missing])
+        out[missing] = near
+        dist[missing] = shapely.distance(points[missing], unit_geoms[near])
+    return out, dist
+
+
+def facility_units(layers, facilities: gpd.GeoDataFrame | None = None) -> pd.Series:
+    """Unit id each facility lies in (the nearest unit when it lies outside every unit).
+
+    Parameters
+    ----------
+    layers : CityLayers
+        City layers.
+    facilities : GeoDataFrame, optional
+        Facilities to place; default ``layers.facilities``.
+
+    Returns
+    -------
+    pandas.Series
+        Index: facility id; values: unit id (str). See :meth:`CityIndex.locate` for whether a
+        facility lies outside the city.
+    """
+    fac = layers.facilities if facilities is None else facilities
+    loc = layers.index.locate(fac)
+    return pd.Series(
+        layers.index.unit_ids.to_numpy()[loc.unit],
+        index=pd.Index(fac["id"].astype(str)),
+        name="unit_id",
+    )
+
+
+def is_contiguous(adj: sp.csr_matrix, labels: Sequence[Hashable] | pd.Series | np.ndarray) -> dict:
+    """Number of connected parts of each grid.
+
+    Parameters
+    ----------
+    adj : csr_matrix
+        Unit adjacency (from :func:`unit_adjacency`).
+    labels : sequence
+        Grid label of every unit, in the same order as the adjacency rows.
+
+    Returns
+    -------
+    dict
+        ``{label: number of connected parts}``; a contiguous grid has 1.
+    """
+    lab = pd.Series(np.asarray(labels, dtype=object))
+    codes, uniques = pd.factorize(lab, sort=True)
+    parts = component_counts(adj, codes, len(uniques))
+    return {uniques[i]: int(parts[i]) for i in range(len(uniques))}
+
+
+def component_counts(adj: sp.csr_matrix, codes: np.ndarray, n_labels: int) -> np.ndarray:
+    """Connected parts per integer label (``codes`` in ``0..n_labels-1``; negative codes ignored)."""
+    coo = adj.tocoo()
+    same = (codes[coo.row] == codes[coo.col]) & (codes[coo.row] >= 0)
+    n = adj.shape[0]
+    g = sp.csr_matrix((np.ones(int(same.sum())), (coo.row[same], coo.col[same])), shape=(n, n))
+    _, comp = connected_components(g, directed=False)
+    valid = codes >= 0
+    pairs = np.unique(np.column_stack([codes[valid], comp[valid]]), axis=0)
+    return np.bincount(pairs[:, 0], minlength=n_labels)
+
+
+def linked_islands(links: pd.DataFrame, codes: np.ndarray, n_labels: int) -> np.ndarray:
+    """Island links inside each label: how many of a grid's pieces hang on an added link.
+
+    A grid that holds both ends of a link is contiguous only through that link (an island, an
+    exclave, a unit across a river); the checks say so instead of calling it plainly contiguous.
+    """
+    if links.empty or n_labels == 0:
+        return np.zeros(n_labels, dtype=np.int64)
+    a = codes[links["a"].to_numpy()]
+    b = codes[links["b"].to_numpy()]
+    inside = (a == b) & (a >= 0)
+    return np.bincount(a[inside], minlength=n_labels).astype(np.int64)

@@ -1,0 +1,1089 @@
+"""Folium map builders for the dashboard: a base map plus layers added by small functions.
+
+Every page builds its maps the same way::
+
+    m = base_map(layers.boundary.total_bounds, tiles="none", lang="zh")
+    add_outline(m, layers.boundary)
+    add_districts(m, layers.districts)
+    add_choropleth(m, units_geojson(layers), legend_title="...")
+    add_facilities(m, layers.facilities)
+    localise(m)        # grid_planning.maps.offline: every asset from the app itself
+
+Design points:
+
+- **Offline first.** No tiles by default (``tiles="none"``): a light background, the city and
+  district outlines and district labels keep the map readable. Markers are circle markers, labels
+  Leaflet ``divIcon``s with inline CSS, legends plain HTML in a Leaflet control, so nothing needs
+  an icon font, jQuery or d3 (branca's colormap would make streamlit-folium fetch d3 from a CDN).
+- **Amap tiles are GCJ-02.** With ``tiles="amap"`` the map remembers it (:attr:`PlannerMap.gcj02`)
+  and every ``add_*`` function shifts its vector data WGS84 -> GCJ-02 so the overlays line up.
+- **One layer per dataset.** The ~7,000 population units are a single ``L.geoJson`` whose style is a
+  JavaScript function reading a class index ``k`` from each feature (no per-feature style table),
+  drawn on a canvas (``preferCanvas``); geometry is simplified in metric CRS and rounded to 5
+  decimals (~1 m) for display (:func:`display_geojson`), cached by the layers' fingerprint.
+- **A user's text is data.** Names, ids and reasons come from users' files. They reach the page
+  only as :func:`grid_planning.base.textsafe.script_json` inside the elements of
+  :mod:`grid_planning.maps.mapelements` (never folium's ``GeoJson``, ``DivIcon``, ``Tooltip`` or
+  ``Popup``, whose output branca parses as a template again), and the browser turns them into
+  DOM only HTML-escaped (``gpText``, ``gpFill``, ``gpLines``) or as ``textContent``. Tooltips and
+  popups are lists of plain-text lines (:func:`facility_lines`), styled in JavaScript.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import math
+import re
+import unicodedata
+from collections.abc import Iterable, Mapping, Sequence
+from functools import lru_cache
+from typing import TypeVar
+
+import folium
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from folium.utilities import JsCode
+
+from grid_planning.base.cache import memo
+from grid_planning.base.i18n import DEFAULT_LANGUAGE, t
+from grid_planning.base.textsafe import script_json
+from grid_planning.geo.coords import convert_geometry, utm_epsg, wgs84_to_gcj02
+from grid_planning.maps.mapelements import HELPERS_JS, DataLayer, LayerSwitcher, add_script
+from grid_planning.maps.offline import VENDOR_URL, localise
+
+T = TypeVar("T")
+
+
+#: Basemap choices; "none" is the default and needs no network.
+TILES: tuple[str, ...] = ("none", "osm", "tianditu", "amap")
+
+
+#: Sequential palette for population density (ColorBrewer YlOrRd, 6 classes).
+DENSITY_PALETTE: tuple[str, ...] = (
+    "#ffffb2",
+    "#fed976",
+    "#feb24c",
+    "#fd8d3c",
+    "#f03b20",
+    "#bd0026",
+)
+
+
+NO_DATA_COLOUR = "#d9d9d9"
+
+
+#: Marker colour by facility type (fill for real data, outline for illustrative).
+TYPE_COLOURS: dict[str, str] = {
+    "general": "#1f4e9c",
+    "tcm": "#2e8b57",
+    "specialty": "#7b3fa0",
+    "maternal_child": "#d6378a",
+    "rehabilitation": "#e07b00",
+    "nursing": "#b8860b",
+    "public_health": "#008b8b",
+    "community_health_center": "#4f6d7a",
+    "township_health_center": "#6b8e23",
+    "clinic": "#8c8c8c",
+    "other": "#555555",
+}
+
+
+#: Marker radius (px) by level: the hierarchy should read at a glance.
+LEVEL_RADIUS: dict[str, float] = {
+    "tertiary": 8.0,
+    "secondary": 6.0,
+    "primary": 3.5,
+    "other": 3.5,
+    "unknown": 5.0,
+}
+
+
+_BACKGROUND = "#f3f2ee"
+
+
+_CSS = f"""
+.leaflet-container {{ background: {_BACKGROUND};
+  font-family: "Noto Sans CJK SC", "Source Han Sans SC", "PingFang SC", "Microsoft YaHei", sans-serif; }}
+.gp-label div {{ display: inline-block; transform: translate(-50%, -50%); white-space: nowrap; font-size: 13px;
+  font-weight: 600; color: #37352f; pointer-events: none;
+  text-shadow: 0 0 3px #fff, 0 0 3px #fff, 0 0 2px #fff; }}
+.gp-legend {{ background: rgba(255,255,255,0.93); padding: 6px 9px; border-radius: 4px;
+  box-shadow: 0 1px 4px rgba(0,0,0,0.3); font-size: 11.5px; line-height: 1.3; color: #222;
+  max-height: 45vh; overflow-y: auto; }}
+.gp-legend summary {{ font-weight: 600; cursor: pointer; margin-bottom: 3px; }}
+.gp-legend .gp-row {{ display: flex; align-items: center; gap: 6px; white-space: nowrap; }}
+.gp-legend .gp-sw {{ display: inline-block; width: 16px; height: 12px; border: 1px solid #888; }}
+.gp-legend svg {{ flex: none; }}
+.gp-tip b {{ font-weight: 600; }}
+.gp-tip .gp-note {{ color: #a04000; }}
+"""
+
+
+class PlannerMap(folium.Map):
+    """A :class:`folium.Map` that knows its display conventions.
+
+    Attributes
+    ----------
+    gcj02 : bool
+        True when the basemap is in GCJ-02 (Amap); overlays are shifted to match.
+    lang : str
+        Language of legends and tooltips.
+    """
+
+    def __init__(self, *, gcj02: bool = False, lang: str = DEFAULT_LANGUAGE, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.gcj02 = gcj02
+        self.lang = lang
+        self.view_bounds: list[list[float]] | None = None
+
+    def get_bounds(self) -> list[list[float | None]]:
+        """The bounds the map was fitted to, ``[[south, west], [north, east]]``.
+
+        folium computes bounds by walking every coordinate of every layer, and streamlit-folium
+        asks for them on each rerun (~0.2 s for the 7,000-unit choropleth). The map already knows
+        the area it shows, so it answers with that.
+        """
+        if self.view_bounds is not None:
+            return [list(corner) for corner in self.view_bounds]
+        return super().get_bounds()
+
+
+def _validate_key(key: str | None) -> str:
+    if not key or not re.fullmatch(r"[A-Za-z0-9]{8,64}", key.strip()):
+        raise ValueError(t("map.tiles.bad_key", DEFAULT_LANGUAGE))
+    return key.strip()
+
+
+def check_tiles(tiles: str, tianditu_key: str | None = None) -> None:
+    """Check a basemap choice before building a map with it.
+
+    Raises
+    ------
+    ValueError
+        Unknown ``tiles``, or ``"tianditu"`` without a well-formed key (the message says so).
+    """
+    if tiles not in TILES:
+        raise ValueError(f"tiles must be one of {TILES}, not {tiles!r}")
+    if tiles == "tianditu":
+        _validate_key(tianditu_key)
+
+
+def base_map(
+    bounds: Sequence[float],
+    *,
+    tiles: str = "none",
+    tianditu_key: str | None = None,
+    lang: str = DEFAULT_LANGUAGE,
+    prefer_canvas: bool = True,
+    layer_control: bool = True,
+) -> PlannerMap:
+    """An empty map fitted to ``bounds`` (WGS84 ``minx, miny, maxx, maxy``), assets localised.
+
+    Parameters
+    ----------
+    bounds : sequence of 4 floats
+        Area to show, e.g. ``layers.boundary.total_bounds``.
+    tiles : {"none", "osm", "tianditu", "amap"}
+        Basemap. ``"none"`` needs no network; the others fetch tiles from their servers.
+    tianditu_key : str, optional
+        The user's Tianditu (天地图) key, required for ``tiles="tianditu"``.
+    lang : {"zh", "en"}
+        Language of legends, tooltips and tile labels.
+    prefer_canvas : bool
+        Draw vectors on one canvas (fast for thousands of polygons) instead of SVG.
+    layer_control : bool
+        Add a layer switcher; it is added when the map is rendered so it lists every layer.
+
+    Returns
+    -------
+    PlannerMap
+
+    Raises
+    ------
+    ValueError
+        Unknown ``tiles`` or a missing/malformed Tianditu key.
+    """
+    check_tiles(tiles, tianditu_key)
+    minx, miny, maxx, maxy = (float(v) for v in bounds)
+    gcj02 = tiles == "amap"
+    if gcj02:
+        (minx, maxx), (miny, maxy) = _shift_xy([minx, maxx], [miny, maxy])
+    m = PlannerMap(
+        gcj02=gcj02,
+        lang=lang,
+        location=[(miny + maxy) / 2, (minx + maxx) / 2],
+        zoom_start=9,
+        tiles=None,
+        prefer_canvas=prefer_canvas,
+        zoom_snap=0.25,
+    )
+    m.view_bounds = [[miny, minx], [maxy, maxx]]
+    m.fit_bounds(m.view_bounds)
+    add_script(
+        m,
+        HELPERS_JS
+        + "(function(){var id='gp-style';if(!document.getElementById(id)){"
+        "var s=document.createElement('style');s.id=id;s.textContent="
+        + script_json(_CSS)
+        + ";document.head.appendChild(s);}})();"
+        # Metric-only scale bar (folium's control_scale adds miles too).
+        "L.control.scale({imperial:false,position:'bottomleft'}).addTo(map);",
+    )
+    if tiles == "osm":
+        folium.TileLayer(
+            "https://tile.openstreetmap.org/{z}/{x}/{y}.png",
+            attr="&copy; OpenStreetMap contributors",
+            name=t("map.tiles.osm", lang),
+            max_zoom=19,
+        ).add_to(m)
+    elif tiles == "tianditu":
+        key = _validate_key(tianditu_key)
+        label_layer = "cva" if lang == "zh" else "eva"
+        for layer, overlay in (("vec", False), (label_layer, True)):
+            folium.TileLayer(
+                f"https://t{{s}}.tianditu.gov.cn/{layer}_w/wmts?SERVICE=WMTS&REQUEST=GetTile"
+                f"&VERSION=1.0.0&LAYER={layer}&STYLE=default&TILEMATRIXSET=w&FORMAT=tiles"
+                f"&TILEMATRIX={{z}}&TILEROW={{y}}&TILECOL={{x}}&tk={key}",
+                attr="&copy; 天地图 Tianditu",
+                name=t("map.tiles.tianditu", lang) + (" ·" if overlay else ""),
+                subdomains="01234567",
+                overlay=overlay,
+                control=not overlay,
+                max_zoom=18,
+            ).add_to(m)
+    elif tiles == "amap":
+        amap_lang = "zh_cn" if lang == "zh" else "en"
+        folium.TileLayer(
+            f"https://webrd0{{s}}.is.autonavi.com/appmaptile?lang={amap_lang}&size=1&scale=1"
+            "&style=8&x={x}&y={y}&z={z}",
+            attr="&copy; 高德地图 AutoNavi",
+            name=t("map.tiles.amap", lang),
+            subdomains="1234",
+            max_zoom=18,
+        ).add_to(m)
+    if layer_control:
+        m._gp_layer_control = True
+    return m
+
+
+def finish(m: folium.Map, base_url: str = VENDOR_URL) -> folium.Map:
+    """Add the layer switcher (if requested) and localise assets; call once, before rendering."""
+    if getattr(m, "_gp_layer_control", False):
+        LayerSwitcher(collapsed=True, position="topright").add_to(m)
+        m._gp_layer_control = False
+    return localise(m, base_url)
+
+
+def map_html(m: folium.Map, base_url: str = VENDOR_URL) -> str:
+    """The whole map as a standalone HTML page (after :func:`finish`)."""
+    finish(m, base_url)
+    return m.get_root().render()
+
+
+def _shift_xy(lon: Sequence[float], lat: Sequence[float]) -> tuple[np.ndarray, np.ndarray]:
+    x, y = wgs84_to_gcj02(np.asarray(lon, dtype=float), np.asarray(lat, dtype=float))
+    return np.atleast_1d(x), np.atleast_1d(y)
+
+
+def for_display(
+    gdf: gpd.GeoDataFrame, m: PlannerMap | None = None, gcj02: bool = False
+) -> gpd.GeoDataFrame:
+    """``gdf`` in WGS84, shifted to GCJ-02 when the map (or ``gcj02``) asks for it."""
+    out = gdf.to_crs(4326) if gdf.crs is not None and not gdf.crs.equals("EPSG:4326") else gdf
+    if gcj02 or getattr(m, "gcj02", False):
+        out = convert_geometry(out, "wgs84", "gcj02")
+    return out
+
+
+def _utm(gdf: gpd.GeoDataFrame | gpd.GeoSeries) -> str:
+    """UTM zone of the data's centre (geopandas' estimate_utm_crs costs ~50 ms per call)."""
+    minx, miny, maxx, maxy = gdf.to_crs(4326).total_bounds if gdf.crs else gdf.total_bounds
+    if not np.all(np.isfinite([minx, miny, maxx, maxy])):
+        return "EPSG:3857"
+    return utm_epsg((minx + maxx) / 2, (miny + maxy) / 2)
+
+
+def _simplify(geoms: np.ndarray, metric_crs: str | None, tolerance_m: float) -> np.ndarray:
+    """Simplify polygons in metric CRS; a coverage (tessellation) keeps its shared edges."""
+    if tolerance_m <= 0 or len(geoms) == 0:
+        return geoms
+    series = gpd.GeoSeries(geoms, crs=4326)
+    crs = metric_crs or _utm(series)
+    metric = np.asarray(series.to_crs(crs).values)
+    try:
+        simple = shapely.coverage_simplify(metric, tolerance_m)
+    except Exception:  # noqa: BLE001 - not a valid coverage (overlaps): plain per-polygon simplify
+        simple = shapely.simplify(metric, tolerance_m, preserve_topology=True)
+    simple = shapely.make_valid(simple)
+    return np.asarray(gpd.GeoSeries(simple, crs=crs).to_crs(4326).values)
+
+
+def _round_coords(geoms: np.ndarray, precision: int) -> np.ndarray:
+    return shapely.transform(geoms, lambda xy: np.round(xy, precision))
+
+
+def _feature_collection(geoms: np.ndarray, props: pd.DataFrame) -> dict:
+    features = []
+    records = props.to_dict("records")
+    mapping = shapely.to_geojson  # vectorised: one JSON string per geometry
+    texts = mapping(geoms)
+    for geom_json, rec in zip(texts, records, strict=True):
+        if geom_json is None:
+            continue
+        clean = {k: _json_value(v) for k, v in rec.items()}
+        features.append({"type": "Feature", "properties": clean, "geometry": json.loads(geom_json)})
+    return {"type": "FeatureCollection", "features": features}
+
+
+def _json_value(v: object) -> object:
+    if isinstance(v, np.generic):
+        v = v.item()
+    if isinstance(v, float) and not math.isfinite(v):
+        return None
+    return v
+
+
+def display_geojson(
+    gdf: gpd.GeoDataFrame,
+    properties: Iterable[str] = (),
+    *,
+    metric_crs: str | None = None,
+    tolerance_m: float = 30.0,
+    precision: int = 5,
+    gcj02: bool = False,
+) -> dict:
+    """A compact GeoJSON FeatureCollection for drawing ``gdf``.
+
+    Parameters
+    ----------
+    gdf : GeoDataFrame
+        Any CRS; converted to WGS84.
+    properties : iterable of str
+        Columns kept as feature properties; everything else is dropped.
+    metric_crs : str, optional
+        CRS in metres for simplification (estimated from the data when omitted).
+    tolerance_m : float
+        Simplification tolerance in metres (0 disables). 20-50 m is invisible at city zoom.
+    precision : int
+        Decimals kept in lon/lat (5 decimals ~ 1 m).
+    gcj02 : bool
+        Shift WGS84 -> GCJ-02 (for Amap tiles), after simplifying.
+
+    Returns
+    -------
+    dict
+        GeoJSON FeatureCollection; features with empty geometry are dropped.
+    """
+    wgs = gdf.to_crs(4326) if gdf.crs is not None else gdf.set_crs(4326)
+    geoms = np.asarray(wgs.geometry.values)
+    geoms = _simplify(geoms, metric_crs, tolerance_m)
+    if gcj02:
+        shifted = convert_geometry(gpd.GeoDataFrame(geometry=geoms, crs=4326), "wgs84", "gcj02")
+        geoms = np.asarray(shifted.geometry.values)
+    if precision is not None:
+        geoms = _round_coords(geoms, precision)
+    geoms = np.where(shapely.is_empty(geoms), None, geoms)
+    props = pd.DataFrame(wgs[list(properties)]).reset_index(drop=True)
+    return _feature_collection(geoms, props)
+
+
+def nice_breaks(values: Iterable[float], n_classes: int = 6) -> list[float]:
+    """Class breaks (upper bounds of all but the last class) at quantiles, rounded to 2 digits.
+
+    Quantiles suit population density, which is very skewed (a few dense inner-city cells, many
+    sparse rural ones); rounding keeps the legend readable. Duplicate breaks are merged.
+    """
+    arr = np.asarray([v for v in values if v is not None and np.isfinite(v)], dtype=float)
+    if arr.size == 0:
+        return []
+    qs = np.quantile(arr, np.linspace(0, 1, n_classes + 1)[1:-1])
+    out: list[float] = []
+    for q in qs:
+        if q <= 0:
+            continue
+        digits = -int(math.floor(math.log10(q))) + 1
+        r = float(round(q, digits))
+        if r not in out and (not out or r > out[-1]):
+            out.append(r)
+    return out
+
+
+def classify(values: Iterable[float], breaks: Sequence[float]) -> np.ndarray:
+    """Class index of each value for ``breaks`` (``-1`` for missing values)."""
+    arr = np.asarray(list(values), dtype=float)
+    k = np.searchsorted(np.asarray(breaks, dtype=float), arr, side="right")
+    return np.where(np.isfinite(arr), k, -1).astype(int)
+
+
+def units_geojson(
+    units: gpd.GeoDataFrame,
+    *,
+    metric_crs: str | None = None,
+    column: str = "population",
+    density: bool = True,
+    n_classes: int = 6,
+    tolerance_m: float = 30.0,
+    precision: int = 5,
+    gcj02: bool = False,
+) -> tuple[dict, list[float]]:
+    """Population units as display GeoJSON with a class index, and the class breaks.
+
+    Each feature keeps ``id``, ``name`` (when present), ``v`` (the value: people per km² when
+    ``density``, else ``column``), ``p`` (the ``column`` total, rounded) and ``k`` (class index
+    into :data:`DENSITY_PALETTE`, -1 for no data).
+    """
+    metric_crs = metric_crs or _utm(units)
+    values = pd.to_numeric(units[column], errors="coerce").to_numpy(dtype=float)
+    if density:
+        area_km2 = units.to_crs(metric_crs).area.to_numpy() / 1e6
+        with np.errstate(divide="ignore", invalid="ignore"):
+            shown = np.where(area_km2 > 0, values / area_km2, np.nan)
+    else:
+        shown = values
+    breaks = nice_breaks(shown, n_classes)
+    props = pd.DataFrame(
+        {
+            "id": units["id"].astype(str).to_numpy()
+            if "id" in units
+            else np.arange(len(units)).astype(str),
+            "v": np.round(shown, 0),
+            "p": np.round(values, 0),
+            "k": classify(shown, breaks),
+        }
+    )
+    if "name" in units:
+        names = units["name"].astype(str).to_numpy()
+        ids = props["id"].to_numpy()
+        # A name equal to the id adds nothing to the tooltip and costs payload.
+        props["n"] = np.where(names == ids, "", names)
+    gdf = gpd.GeoDataFrame(props, geometry=units.geometry.values, crs=units.crs)
+    data = display_geojson(
+        gdf,
+        list(props.columns),
+        metric_crs=metric_crs,
+        tolerance_m=tolerance_m,
+        precision=precision,
+        gcj02=gcj02,
+    )
+    return data, breaks
+
+
+def units_geojson_for(
+    layers: object, *, gcj02: bool = False, tolerance_m: float = 30.0
+) -> tuple[dict, list[float]]:
+    """:func:`units_geojson` of ``layers.units``, cached by the layers' fingerprint."""
+    return _units_cached(layers.fingerprint(), gcj02, tolerance_m, _Holder(layers))
+
+
+class _Holder:
+    """Carries the layers into an ``lru_cache``d function without making them part of the key."""
+
+    def __init__(self, value: object) -> None:
+        self.value = value
+
+    def __hash__(self) -> int:
+        return 0
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, _Holder)
+
+
+@lru_cache(maxsize=8)
+def _units_cached(
+    fp: str, gcj02: bool, tolerance_m: float, holder: _Holder
+) -> tuple[dict, list[float]]:
+    layers = holder.value
+    return units_geojson(
+        layers.units, metric_crs=layers.metric_crs, gcj02=gcj02, tolerance_m=tolerance_m
+    )
+
+
+def _fmt_number(v: float, lang: str) -> str:
+    if v >= 1000:
+        return f"{v:,.0f}"
+    return f"{v:.0f}" if v >= 10 else f"{v:.1f}".rstrip("0").rstrip(".")
+
+
+def add_legend(
+    m: folium.Map, title: str, rows: Sequence[tuple[str, str]], position: str = "bottomleft"
+) -> None:
+    """A legend box on the map.
+
+    Parameters
+    ----------
+    m : folium.Map
+    title : str
+        Plain text (set as the box's text, never markup).
+    rows : sequence of (swatch_html, label)
+        ``swatch_html`` is the app's own markup (a coloured box or SVG symbol from :func:`swatch`,
+        :func:`marker_svg`); ``label`` is plain text and may hold a user's names.
+    position : {"topleft", "topright", "bottomleft", "bottomright"}
+    """
+    add_script(
+        m,
+        "gpLegend(map,"
+        + script_json(position)
+        + ","
+        + script_json(str(title))
+        + ","
+        + script_json([[str(sw), str(label)] for sw, label in rows])
+        + ");",
+    )
+
+
+def swatch(colour: str) -> str:
+    """Legend swatch: a filled box."""
+    return f'<span class="gp-sw" style="background:{html.escape(colour)}"></span>'
+
+
+def add_polygons(
+    m: folium.Map,
+    data: dict,
+    *,
+    name: str,
+    palette: Sequence[str],
+    tooltip: str | None = None,
+    stroke: str = "#ffffff",
+    weight: float = 0.3,
+    fill_opacity: float = 0.75,
+    show: bool = True,
+    no_data: str = NO_DATA_COLOUR,
+    precision: int = 5,
+) -> DataLayer:
+    """Many polygons as ONE layer, coloured by each feature's class index ``properties.k``.
+
+    Parameters
+    ----------
+    m : folium.Map
+    data : dict
+        GeoJSON FeatureCollection (already shifted for ``m.gcj02``, e.g. from :func:`display_geojson`
+        with ``gcj02=m.gcj02``); each feature has an integer ``k`` property (-1 = no data).
+    name : str
+        Layer name in the layer switcher.
+    palette : sequence of str
+        Fill colour of class ``k``.
+    tooltip : str, optional
+        The app's own HTML template with ``{property}`` placeholders (catalogue words in it already
+        HTML-escaped), filled in the browser by ``gpFill`` with the feature's properties
+        (HTML-escaped; numbers with thousands separators).
+    stroke, weight, fill_opacity : outline colour, outline width (px) and fill opacity.
+    show : bool
+        Whether the layer is on when the map opens.
+    precision : int
+        Decimals of the coordinates sent (:func:`display_geojson` rounds to 5 by default).
+
+    Returns
+    -------
+    DataLayer
+    """
+    base = {"color": stroke, "weight": weight, "fillOpacity": fill_opacity, "opacity": 0.8}
+    style = JsCode(
+        "function(f){var P=" + script_json(list(palette)) + ";var k=f.properties.k;"
+        "var s="
+        + script_json(base)
+        + ";s.fillColor=(k>=0&&k<P.length)?P[k]:"
+        + script_json(no_data)
+        + ";return s;}"
+    )
+    each = "function(f,layer){"
+    if tooltip:
+        each += (
+            "var tpl=" + script_json(tooltip) + ";"
+            "layer.bindTooltip(function(){return gpFill(tpl,f.properties);},{sticky:true,className:'gp-tip'});"
+        )
+    each += (
+        "layer.on('mouseover',function(e){e.target.setStyle({weight:2,color:'#222'});});"
+        "layer.on('mouseout',function(e){e.target.setStyle({weight:"
+        + script_json(weight)
+        + ",color:"
+        + script_json(stroke)
+        + "});});}"
+    )
+    layer = DataLayer(
+        data,
+        name=name,
+        show=show,
+        style=style,
+        on_each_feature=JsCode(each),
+        precision=precision,
+        smoothFactor=1.0,
+    )
+    layer.add_to(m)
+    return layer
+
+
+def add_choropleth(
+    m: PlannerMap,
+    data: dict,
+    breaks: Sequence[float],
+    *,
+    name: str | None = None,
+    legend_title: str | None = None,
+    palette: Sequence[str] = DENSITY_PALETTE,
+    position: str = "bottomleft",
+    show: bool = True,
+) -> DataLayer:
+    """Population density choropleth with its legend (data from :func:`units_geojson`).
+
+    ``data`` must already match the map's coordinate system (``units_geojson(..., gcj02=m.gcj02)``).
+    """
+    lang = getattr(m, "lang", DEFAULT_LANGUAGE)
+    pal = list(palette)[: len(breaks) + 1]
+    tip = (
+        "<b>{n}</b> <span style='color:#666'>{id}</span><br>"
+        + html.escape(t("map.units.population", lang))
+        + " {p}<br>"
+        + html.escape(t("map.units.density", lang))
+        + " {v}"
+    )
+    layer = add_polygons(
+        m, data, name=name or t("map.units.layer", lang), palette=pal, tooltip=tip, show=show
+    )
+    rows = []
+    lows = [0.0, *breaks]
+    for i, colour in enumerate(pal):
+        lo = lows[i]
+        label = (
+            f"{_fmt_number(lo, lang)} – {_fmt_number(breaks[i], lang)}"
+            if i < len(breaks)
+            else f"≥ {_fmt_number(lo, lang)}"
+        )
+        rows.append((swatch(colour), label))
+    add_legend(m, legend_title or t("map.units.legend", lang), rows, position)
+    return layer
+
+
+def add_outline(
+    m: PlannerMap,
+    boundary: gpd.GeoDataFrame,
+    *,
+    name: str | None = None,
+    colour: str = "#3a3a3a",
+    weight: float = 2.5,
+) -> DataLayer:
+    """The city outline: a dark line, no fill, not interactive."""
+    lang = getattr(m, "lang", DEFAULT_LANGUAGE)
+    gcj02 = bool(getattr(m, "gcj02", False))
+    data = memo(boundary, ("outline", gcj02), lambda: display_geojson(
+        boundary[[boundary.geometry.name]], tolerance_m=10.0, gcj02=gcj02
+    ))
+    layer = DataLayer(
+        data,
+        name=name or t("map.boundary.layer", lang),
+        style=fixed_style({"color": colour, "weight": weight, "fill": False}),
+        interactive=False,
+        control=False,
+        precision=5,
+    )
+    layer.add_to(m)
+    return layer
+
+
+def add_districts(
+    m: PlannerMap,
+    districts: gpd.GeoDataFrame | None,
+    *,
+    name_column: str = "name",
+    labels: bool = True,
+    name: str | None = None,
+    colour: str = "#5b5b5b",
+) -> folium.FeatureGroup | None:
+    """District outlines (dashed) and, optionally, their names as labels at interior points."""
+    if districts is None or len(districts) == 0:
+        return None
+    lang = getattr(m, "lang", DEFAULT_LANGUAGE)
+    group = folium.FeatureGroup(name=name or t("map.districts.layer", lang), show=True)
+    gcj02 = bool(getattr(m, "gcj02", False))
+    data, label_points, label_zooms = memo(districts, ("districts", name_column, gcj02),
+                                           lambda: _district_display(districts, name_column, gcj02))
+    DataLayer(
+        data,
+        style=fixed_style({"color": colour, "weight": 1.2, "dashArray": "5 4", "fill": False}),
+        interactive=False,
+        control=False,
+        precision=5,
+    ).add_to(group)
+    if labels and label_points:
+        # The small districts of a city core crowd each other at the city's zoom: the larger
+        # ones are named first, a name that would overlap waits for a closer zoom.
+        add_labels(group, label_points, control=False, min_zooms=label_zooms)
+        add_label_zoom_script(m)
+    group.add_to(m)
+    return group
+
+
+def _district_display(
+    districts: gpd.GeoDataFrame, name_column: str, gcj02: bool
+) -> tuple[dict, list[tuple[float, float, str]], list[int]]:
+    """Display GeoJSON of the district outlines, their label points (lon, lat, name) and the
+    zoom from which each label shows (:func:`label_min_zooms`, larger districts first)."""
+    cols = [name_column] if name_column in districts else []
+    shown = for_display(districts, gcj02=gcj02)
+    data = display_geojson(shown[[*cols, shown.geometry.name]], cols, tolerance_m=10.0)
+    if not cols:
+        return data, [], []
+    metric = shown.to_crs(_utm(shown))
+    points = gpd.GeoSeries(metric.geometry.representative_point(), crs=metric.crs).to_crs(4326)
+    keep = ~points.is_empty.to_numpy()
+    placed = [
+        (pt.x, pt.y, label)
+        for label, pt, ok in zip(shown[name_column].astype(str), points, keep, strict=True)
+        if ok
+    ]
+    return data, placed, label_min_zooms(placed, metric.geometry.area.to_numpy(float)[keep])
+
+
+#: Zoom levels at which labels are laid out (a city opens at about 8-10).
+LABEL_ZOOMS: tuple[int, ...] = tuple(range(4, 19))
+
+
+#: Label font size (px) and the clear margin kept around each label (px), as in ``.gp-label``.
+LABEL_FONT_PX = 13.0
+
+
+LABEL_MARGIN_PX = 4.0
+
+
+def _text_px(text: str, font_px: float) -> float:
+    """Approximate rendered width: CJK and full-width characters one em, others 0.6 em."""
+    return sum(font_px if unicodedata.east_asian_width(c) in "WF" else 0.6 * font_px for c in text)
+
+
+def _world_px(lon: float, lat: float, zoom: int) -> tuple[float, float]:
+    """Web Mercator pixel coordinates of a WGS84 point at ``zoom`` (256 px tiles)."""
+    scale = 256.0 * 2.0**zoom
+    lat = max(min(lat, 85.05112878), -85.05112878)
+    y = math.log(math.tan(math.pi / 4 + math.radians(lat) / 2))
+    return (lon + 180.0) / 360.0 * scale, (1.0 - y / math.pi) / 2.0 * scale
+
+
+def label_min_zooms(
+    points: Sequence[tuple[float, float, str]],
+    priority: Sequence[float] | None = None,
+    *,
+    font_px: float = LABEL_FONT_PX,
+    margin_px: float = LABEL_MARGIN_PX,
+    zooms: Sequence[int] = LABEL_ZOOMS,
+) -> list[int]:
+    """The lowest zoom at which each centred label can be shown without overlapping another.
+
+    Labels are placed greedily, zoom by zoom from the widest view, in order of ``priority``
+    (highest first; e.g. district area): a label is shown from the first zoom at which its box
+    clears every label already shown there. Distances double with each zoom while labels keep
+    their size, so a label shown at one zoom stays clear at every closer one.
+
+    Parameters
+    ----------
+    points : sequence of (lon, lat, text)
+        WGS84 (display) coordinates of the label centres and their text.
+    priority : sequence of float, optional
+        Larger first (default: the order given).
+    font_px, margin_px : float
+        Label size: width from the text at ``font_px``, height 1.3 ``font_px``; ``margin_px``
+        kept clear around each.
+    zooms : sequence of int
+        Zoom levels tried, widest first; a label that never clears gets the last one.
+
+    Returns
+    -------
+    list of int
+        Minimum zoom per label, in the order of ``points``.
+    """
+    n = len(points)
+    order = list(range(n)) if priority is None else sorted(range(n), key=lambda i: -float(priority[i]))
+    half = [(_text_px(str(text), font_px) / 2 + margin_px, 0.65 * font_px + margin_px)
+            for _, _, text in points]
+    least: list[int | None] = [None] * n
+    for zoom in zooms:
+        xy = [_world_px(float(lon), float(lat), zoom) for lon, lat, _ in points]
+        shown = [i for i in range(n) if least[i] is not None]
+        for i in order:
+            if least[i] is not None:
+                continue
+            clear = all(
+                abs(xy[i][0] - xy[j][0]) >= half[i][0] + half[j][0]
+                or abs(xy[i][1] - xy[j][1]) >= half[i][1] + half[j][1]
+                for j in shown
+            )
+            if clear:
+                least[i] = zoom
+                shown.append(i)
+    return [z if z is not None else zooms[-1] for z in least]
+
+
+#: Shows a label (a marker with the ``gpMinZoom`` option) only from its minimum zoom on.
+_LABEL_ZOOM_JS = (
+    "(function(map){function show(l){if(l.options&&l.options.gpMinZoom!==undefined&&l.setOpacity){"
+    "l.setOpacity(map.getZoom()>=l.options.gpMinZoom?1:0);}}"
+    "function all(){map.eachLayer(show);}"
+    "map.on('zoomend',all);map.on('layeradd',function(e){if(map._loaded){show(e.layer);}});"
+    "map.whenReady(all);})(map);"
+)
+
+
+def add_label_zoom_script(m: folium.Map) -> None:
+    """Make labels drawn with ``min_zooms`` (:func:`add_labels`) appear from their zoom on
+    (once per map)."""
+    if getattr(m, "_gp_label_zoom", False):
+        return
+    m._gp_label_zoom = True
+    add_script(m, _LABEL_ZOOM_JS)
+
+
+def fixed_style(style: Mapping[str, object]) -> JsCode:
+    """A Leaflet style function returning the same style for every feature."""
+    return JsCode("function(){return " + script_json(dict(style)) + ";}")
+
+
+#: The two kinds of map label: district names (plain) and grid names (on a white box).
+_LABEL_DIVS = {
+    "plain": "<div>",
+    "boxed": "<div style='font-size:14px;background:rgba(255,255,255,.75);padding:1px 4px;"
+    "border-radius:3px;white-space:nowrap;display:inline-block;transform:translate(-50%,-50%)'>",
+}
+
+
+def add_labels(
+    parent: folium.Map | folium.FeatureGroup,
+    points: Iterable[tuple[float, float, str]],
+    *,
+    name: str | None = None,
+    style: str = "plain",
+    control: bool = True,
+    z_index_offset: int = 0,
+    min_zooms: Sequence[int] | None = None,
+) -> DataLayer:
+    """Text labels centred on points, as ONE layer; the text is set HTML-escaped in the browser.
+
+    Parameters
+    ----------
+    parent : folium.Map or folium.FeatureGroup
+    points : iterable of (lon, lat, text)
+        Display coordinates (already shifted for a GCJ-02 map) and the label text (any text).
+    name : str, optional
+        Name in the layer switcher.
+    style : {"plain", "boxed"}
+        District-style text, or a grid label on a white box.
+    control : bool
+        List the layer in the layer switcher.
+    z_index_offset : int
+        Raise the labels above markers (Leaflet ``zIndexOffset``).
+    min_zooms : sequence of int, optional
+        Per label, the zoom from which it shows (:func:`label_min_zooms`); needs
+        :func:`add_label_zoom_script` on the map. Default: always shown.
+
+    Returns
+    -------
+    DataLayer
+    """
+    points = list(points)
+    zooms = list(min_zooms) if min_zooms is not None else [None] * len(points)
+    features = [
+        {
+            "type": "Feature",
+            "properties": {"t": str(text)} if z is None else {"t": str(text), "z": int(z)},
+            "geometry": {"type": "Point", "coordinates": [round(float(x), 6), round(float(y), 6)]},
+        }
+        for (x, y, text), z in zip(points, zooms, strict=True)
+        if math.isfinite(float(x)) and math.isfinite(float(y))
+    ]
+    point = JsCode(
+        "function(f,ll){return L.marker(ll,{icon:L.divIcon({html:"
+        + script_json(_LABEL_DIVS[style])
+        + "+gpText(f.properties.t)+'</div>',className:'gp-label',iconSize:[0,0]}),"
+        "interactive:false,gpMinZoom:f.properties.z,zIndexOffset:" + script_json(int(z_index_offset)) + "});}"
+    )
+    layer = DataLayer(
+        {"type": "FeatureCollection", "features": features},
+        name=name,
+        control=control,
+        point_to_layer=point,
+        interactive=False,
+    )
+    layer.add_to(parent)
+    return layer
+
+
+def marker_svg(type_: str, level: str, illustrative: bool) -> str:
+    """Inline SVG of the marker drawn for a facility (used in legends)."""
+    colour = TYPE_COLOURS.get(type_, TYPE_COLOURS["other"])
+    r = LEVEL_RADIUS.get(level, 4.0)
+    size = int(2 * r + 4)
+    c = size / 2
+    if illustrative:
+        shape = f'<circle cx="{c}" cy="{c}" r="{r}" fill="#ffffff" stroke="{colour}" stroke-width="2" stroke-dasharray="3 2"/>'
+    else:
+        shape = (
+            f'<circle cx="{c}" cy="{c}" r="{r}" fill="{colour}" stroke="#ffffff" stroke-width="1"/>'
+        )
+    return f'<svg width="{size}" height="{size}">{shape}</svg>'
+
+
+def facility_lines(row: Mapping[str, object], lang: str = DEFAULT_LANGUAGE) -> list:
+    """Tooltip lines of one facility: name (bold), level and type, provenance.
+
+    Each line is plain text, or ``[text, style]`` with style ``"b"`` (bold) or ``"n"`` (note);
+    the browser escapes and styles them (``gpLines``). Names are never markup.
+    """
+    level = str(row.get("level", "unknown"))
+    type_ = str(row.get("type", "other"))
+    lines: list = [
+        [str(row.get("name", "")), "b"],
+        f"{t(f'vocab.level.{level}', lang)} · {t(f'vocab.type.{type_}', lang)}",
+    ]
+    source = str(row.get("source", ""))
+    if source == "illustrative":
+        lines.append([t("source.illustrative", lang), "n"])
+    elif source == "real":
+        lines.append(t("source.real", lang))
+    if str(row.get("level_source", "")) == "assumed":
+        lines.append([t("source.assumed", lang), "n"])
+    return lines
+
+
+def facility_details(row: Mapping[str, object], lang: str = DEFAULT_LANGUAGE) -> list[str]:
+    """Popup lines added below :func:`facility_lines`: id, owner, beds, district (plain text)."""
+    owner = str(row.get("owner_level", "unknown"))
+    details = [
+        (t("map.facility.id", lang), row.get("id")),
+        (t("map.facility.owner", lang), t(f"vocab.owner.{owner}", lang)),
+        (t("map.facility.beds", lang), row.get("beds")),
+        (t("map.facility.district", lang), row.get("district")),
+    ]
+    lines = []
+    for label, value in details:
+        if value is None or (isinstance(value, float) and not math.isfinite(value)) or value == "":
+            continue
+        if isinstance(value, float):
+            value = f"{value:,.0f}"
+        lines.append(f"{label}: {value}")
+    return lines
+
+
+#: ``pointToLayer`` of facility markers: colour by type, size by level, hollow when illustrative
+#: (``i``), double-ringed when a collaborator (``c``).
+FACILITY_POINT_JS = JsCode(
+    "function(f,latlng){var C="
+    + script_json(TYPE_COLOURS)
+    + ",R="
+    + script_json(LEVEL_RADIUS)
+    + ";var p=f.properties,c=C[p.t]||C.other,r=R[p.l]||4;"
+    "var o=p.i?{radius:r,color:c,weight:2,dashArray:'3 2',fillColor:'#ffffff',fillOpacity:0.85}"
+    ":{radius:r,color:'#ffffff',weight:1,fillColor:c,fillOpacity:0.95};"
+    "if(p.c){o.color='#000000';o.weight=3;o.dashArray=null;}"
+    "return L.circleMarker(latlng,o);}"
+)
+
+
+#: ``onEachFeature`` binding a tooltip from ``tip`` lines and, when ``more`` lines exist, a popup.
+FACILITY_EACH_JS = JsCode(
+    "function(f,layer){var p=f.properties;"
+    "layer.bindTooltip(function(){return gpLines(p.tip);},{className:'gp-tip'});"
+    "if(p.more){layer.bindPopup(function(){return gpLines(p.tip.concat(p.more));},{maxWidth:320});}}"
+)
+
+
+def add_facilities(
+    m: PlannerMap,
+    facilities: gpd.GeoDataFrame,
+    *,
+    name: str | None = None,
+    legend: bool = True,
+    position: str = "bottomright",
+    show: bool = True,
+) -> DataLayer:
+    """Facilities as circle markers in ONE layer: colour by type, size by level, hollow and dashed
+    when illustrative (generated, not a real institution). Tooltips and popups are plain-text
+    lines (:func:`facility_lines`, :func:`facility_details`) escaped in the browser.
+    """
+    lang = getattr(m, "lang", DEFAULT_LANGUAGE)
+    shown = for_display(facilities, m)
+    shown = shown[shown.geometry.notna() & ~shown.geometry.is_empty]
+    # Big markers first so small primary-care dots stay visible on top of hospitals.
+    order = shown["level"].map({"tertiary": 0, "secondary": 1, "unknown": 2}).fillna(3)
+    shown = shown.assign(_o=order.to_numpy()).sort_values("_o", kind="stable")
+    records = pd.DataFrame(shown.drop(columns=[shown.geometry.name, "_o"])).to_dict("records")
+    props = pd.DataFrame(
+        {
+            "t": shown["type"].astype(str).to_numpy(),
+            "l": shown["level"].astype(str).to_numpy(),
+            "i": (shown["source"].astype(str) == "illustrative").to_numpy()
+            if "source" in shown
+            else np.zeros(len(shown), bool),
+            "tip": [facility_lines(r, lang) for r in records],
+            "more": [facility_details(r, lang) for r in records],
+        }
+    )
+    gdf = gpd.GeoDataFrame(props, geometry=shown.geometry.values, crs=4326)
+    data = display_geojson(gdf, list(props.columns), tolerance_m=0, precision=6)
+    layer = DataLayer(
+        data,
+        name=name or t("map.facilities.layer", lang),
+        show=show,
+        point_to_layer=FACILITY_POINT_JS,
+        on_each_feature=FACILITY_EACH_JS,
+    )
+    layer.add_to(m)
+    if legend and len(shown):
+        add_facility_legend(m, shown, position=position)
+    return layer
+
+
+def add_facility_legend(
+    m: PlannerMap, facilities: pd.DataFrame, *, position: str = "bottomright", sources: bool = True
+) -> None:
+    """Legend for :func:`add_facilities`: the types present, sizes by level and (``sources``)
+    real vs illustrative (the plan map says that in its own key)."""
+    lang = getattr(m, "lang", DEFAULT_LANGUAGE)
+    present_types = [ty for ty in TYPE_COLOURS if ty in set(facilities["type"].astype(str))]
+    present_levels = [
+        lv
+        for lv in ("tertiary", "secondary", "primary")
+        if lv in set(facilities["level"].astype(str))
+    ]
+    rows = [
+        (marker_svg(ty, "secondary", False), t(f"vocab.type.{ty}", lang)) for ty in present_types
+    ]
+    rows += [
+        (marker_svg("other", lv, False), t(f"vocab.level.{lv}", lang)) for lv in present_levels
+    ]
+    present = set(facilities["source"].astype(str)) if "source" in facilities else set()
+    if sources:
+        rows.append((marker_svg("general", "secondary", False), t("map.facilities.solid", lang)))
+        if "illustrative" in present:
+            rows.append((marker_svg("general", "secondary", True), t("source.illustrative", lang)))
+    add_legend(m, t("map.facilities.legend", lang), rows, position)
+
+
+def city_overview_map(
+    layers: object,
+    *,
+    tiles: str = "none",
+    tianditu_key: str | None = None,
+    lang: str = DEFAULT_LANGUAGE,
+    tolerance_m: float = 30.0,
+) -> PlannerMap:
+    """The home page map: outline, districts with labels, density choropleth, facilities, legends.
+
+    Parameters
+    ----------
+    layers : CityLayers
+    tiles, tianditu_key, lang : see :func:`base_map`.
+    tolerance_m : float
+        Simplification tolerance for the units (metres).
+
+    Returns
+    -------
+    PlannerMap
+        Finished (layer control added, assets localised): ready for ``st_folium`` or :func:`map_html`.
+    """
+    m = base_map(layers.boundary.total_bounds, tiles=tiles, tianditu_key=tianditu_key, lang=lang)
+    data, breaks = units_geojson_for(layers, gcj02=m.gcj02, tolerance_m=tolerance_m)
+    add_choropleth(m, data, breaks)
+    add_outline(m, layers.boundary)
+    add_districts(m, layers.districts)
+    add_facilities(m, layers.facilities)
+    return finish(m)

@@ -1,0 +1,270 @@
+"""Lead selection: which eligible hospitals lead the k grids (a p-median over the candidates).
+
+When the number of lead sets is small (``C(m, k) * n * k`` below :data:`EXHAUSTIVE_BUDGET`) every
+set is evaluated (the exact p-median optimum, a lower bound of the contiguous problem). Otherwise
+greedy addition followed by Teitz-Bart vertex substitution with vectorised swap evaluation, from the
+greedy start and a few seeded random starts. Required leads (fixed, designated, implied by locks)
+are always in; two leads never share a unit (a unit belongs to one grid). When contiguity repair of
+the chosen set costs more than :data:`CONTIGUITY_SLACK` of the objective (a lead whose nearest
+region spans a lake, an island lead), the most promising single swaps are re-evaluated with the true
+contiguous objective (:func:`grid_planning.planning.partition.cost_only`).
+
+Raises :class:`NoLeadSet` when no set of k candidates in distinct units exists.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections.abc import Iterator
+
+import numpy as np
+import scipy.sparse as sp
+
+from grid_planning.planning.partition import cost_only
+
+#: Work budget (units x lead sets x k) below which every lead set is enumerated.
+EXHAUSTIVE_BUDGET = 2e6
+
+
+#: Random restarts of the swap heuristic (on top of the greedy start); more with many candidates.
+SWAP_RESTARTS = 2
+
+
+SWAP_RESTARTS_MANY = 5
+
+
+MANY_CANDIDATES = 20
+
+
+#: Lead sets are re-examined with the contiguous objective when contiguity repair costs more than
+#: this share of the p-median objective.
+CONTIGUITY_SLACK = 0.002
+
+
+#: Rounds and candidate swaps per round of that re-examination.
+REFINE_ROUNDS = 3
+
+
+REFINE_SWAPS = 8
+
+
+class NoLeadSet(Exception):  # noqa: N818 - a condition the planner turns into a refusal
+    """No k candidates lie in k distinct units (with the required ones among them)."""
+
+
+def select_leads(
+    dc: np.ndarray, w: np.ndarray, k: int, required: list[int], cand_unit: np.ndarray
+) -> dict:
+    """p-median over candidate columns of ``dc`` (units x candidates).
+
+    Returns
+    -------
+    dict
+        ``leads`` (sorted candidate positions), ``objective`` (weighted minutes), ``lower_bound``
+        (the objective when every set was evaluated, else None), ``method``, ``iterations``.
+    """
+    m, n = dc.shape[1], dc.shape[0]
+    dm = np.asarray(dc, dtype=np.float32)
+    wf = w.astype(np.float64)
+    free = [j for j in range(m) if j not in required]
+    n_free = k - len(required)
+    n_sets = math.comb(len(free), n_free) if n_free >= 0 else 0
+    if n_sets * n * k <= EXHAUSTIVE_BUDGET:
+        return _exhaustive(dm, wf, k, required, free, n_free, cand_unit)
+    dt = np.ascontiguousarray(dm.T)
+    best = None
+    rng = np.random.default_rng(12345)
+    restarts = SWAP_RESTARTS_MANY if m > MANY_CANDIDATES else SWAP_RESTARTS
+    starts = [None] + [rng.permutation(free)[:n_free].tolist() for _ in range(restarts)]
+    iters = 0
+    for start in starts:
+        if start is None:
+            cur = _greedy(dm, wf, k, required, free, cand_unit)
+        else:
+            cur = list(required) + _distinct_units(start, cand_unit, required, free, n_free)
+        if len(cur) < k:
+            continue
+        cur, val, it = _swap(dt, wf, cur, required, free, cand_unit)
+        iters += it
+        if best is None or val < best[1] - 1e-9:
+            best = (cur, val)
+    return {
+        "leads": sorted(best[0]),
+        "objective": best[1],
+        "lower_bound": None,
+        "method": "greedy+teitz-bart",
+        "iterations": iters,
+    }
+
+
+def _distinct_units(start, cand_unit, required, free, n_free) -> list[int]:
+    used = {int(cand_unit[j]) for j in required}
+    out = []
+    for j in list(start) + [f for f in free if f not in start]:
+        if len(out) == n_free:
+            break
+        if int(cand_unit[j]) not in used:
+            out.append(int(j))
+            used.add(int(cand_unit[j]))
+    return out
+
+
+def _exhaustive(dm, w, k, required, free, n_free, cand_unit) -> dict:
+    base = dm[:, required].min(axis=1) if required else np.full(dm.shape[0], np.inf, np.float32)
+    if n_free < 0:
+        raise NoLeadSet
+    combos = [
+        c
+        for c in itertools.combinations(free, n_free)
+        if len({int(cand_unit[j]) for j in (*required, *c)}) == k
+    ]
+    if not combos:
+        raise NoLeadSet
+    if n_free == 0:
+        val = float(w @ base)
+        return {
+            "leads": sorted(required),
+            "objective": val,
+            "lower_bound": val,
+            "method": "fixed",
+            "iterations": 1,
+        }
+    best_val, best_set = np.inf, None
+    n = dm.shape[0]
+    chunk = max(1, int(2e7 // max(1, n * n_free)))
+    for s in range(0, len(combos), chunk):
+        block = np.asarray(combos[s : s + chunk], dtype=np.int64).reshape(-1, n_free)
+        mins = np.minimum(dm[:, block].min(axis=2), base[:, None])  # (n, c)
+        vals = np.einsum("uc,u->c", mins, w)
+        i = int(np.argmin(vals))
+        if vals[i] < best_val - 1e-9:
+            best_val, best_set = float(vals[i]), list(required) + block[i].tolist()
+    return {
+        "leads": sorted(best_set),
+        "objective": best_val,
+        "lower_bound": best_val,
+        "method": "exhaustive",
+        "iterations": len(combos),
+    }
+
+
+def _greedy(dm, w, k, required, free, cand_unit) -> list[int]:
+    cur = list(required)
+    used = {int(cand_unit[j]) for j in cur}
+    best = dm[:, cur].min(axis=1) if cur else np.full(dm.shape[0], np.inf, np.float32)
+    while len(cur) < k:
+        opts = [j for j in free if j not in cur and int(cand_unit[j]) not in used]
+        if not opts:
+            raise NoLeadSet
+        vals = (
+            np.einsum("uc,u->c", np.minimum(best[:, None], dm[:, opts]), w)
+            if np.isfinite(best).all()
+            else np.einsum("uc,u->c", dm[:, opts], w)
+        )
+        j = opts[int(np.argmin(vals))]
+        cur.append(j)
+        used.add(int(cand_unit[j]))
+        best = np.minimum(best, dm[:, j])
+    return cur
+
+
+def _swap(dt, w, cur, required, free, cand_unit) -> tuple[list[int], float, int]:
+    """Teitz-Bart vertex substitution, best improvement per pass (``dt``: candidates x units)."""
+    cur = list(cur)
+    val = float(dt[cur].min(axis=0) @ w)
+    it = 0
+    while True:
+        it += 1
+        best_move = None
+        out = [j for j in free if j not in cur]
+        if not out:
+            break
+        for i, opts, vals in _swaps(dt, w, cur, required, out, cand_unit):
+            j = int(np.argmin(vals))
+            if vals[j] < val - 1e-5 * max(val, 1.0) and (
+                best_move is None or vals[j] < best_move[2]
+            ):
+                best_move = (i, opts[j], float(vals[j]))
+        if best_move is None or it > 200:
+            break
+        i, j, _v = best_move
+        cur[cur.index(i)] = j
+        val = float(dt[cur].min(axis=0).astype(np.float64) @ w)
+    return cur, val, it
+
+
+def _swaps(dt, w, leads, required, out, cand_unit) -> Iterator[tuple[int, list[int], np.ndarray]]:
+    """Every allowed single swap: for each lead ``i`` that is not required, the candidates of
+    ``out`` that may replace it (one lead per unit: not on a unit another lead holds) and the
+    weighted cost of each replacement."""
+    for i in leads:
+        if i in required:
+            continue
+        rest = [j for j in leads if j != i]
+        used = {int(cand_unit[j]) for j in rest}
+        opts = [j for j in out if int(cand_unit[j]) not in used]
+        if opts:
+            yield i, opts, swap_values(dt, w, rest, opts)
+
+
+def swap_values(dt: np.ndarray, w: np.ndarray, rest: list[int], opts: list[int]) -> np.ndarray:
+    """Weighted cost of ``rest + [j]`` for every ``j`` in ``opts`` (vectorised swap evaluation)."""
+    d_wo = dt[rest].min(axis=0) if rest else np.full(dt.shape[1], np.inf, np.float32)
+    # float32 (relative error ~1e-6): callers demand a larger improvement than that and recompute
+    # the accepted value in float64. einsum, not BLAS matmul: on a busy 2-core machine threaded
+    # sgemv was 40x slower for these shapes.
+    return np.einsum("cu,u->c", np.minimum(dt[opts], d_wo[None, :]), w.astype(np.float32)).astype(
+        np.float64
+    )
+
+
+def refine_leads(
+    dc: np.ndarray,
+    w: np.ndarray,
+    adjacency: sp.csr_matrix,
+    neighbours: list[list[int]],
+    sel: dict,
+    required: list[int],
+    cand_unit: np.ndarray,
+    lock_grid_for,
+) -> dict:
+    """Contiguity-aware lead swaps (see the module docstring).
+
+    ``lock_grid_for(leads)`` gives the grid index each unit is locked to for a lead set (or None).
+    """
+
+    def value(leads: list[int]) -> float:
+        dm = np.ascontiguousarray(dc[:, leads], dtype=np.float64)
+        return cost_only(adjacency, w, dm, cand_unit[leads], neighbours, lock_grid_for(leads))
+
+    leads = list(sel["leads"])
+    cur = value(leads)
+    if not np.isfinite(cur) or cur <= sel["objective"] * (1 + CONTIGUITY_SLACK):
+        return sel
+    dt = np.ascontiguousarray(np.asarray(dc, dtype=np.float32).T)
+    m = dt.shape[0]
+    evaluated = 0
+    for _round in range(REFINE_ROUNDS):
+        swaps: list[tuple[float, int, int]] = []
+        out = [j for j in range(m) if j not in leads]
+        for i, opts, vals in _swaps(dt, w, leads, required, out, cand_unit):
+            swaps += [(float(v), i, j) for v, j in zip(vals, opts, strict=True)]
+        swaps.sort()
+        best = None
+        for _v, i, j in swaps[:REFINE_SWAPS]:
+            trial = sorted([x for x in leads if x != i] + [j])
+            val = value(trial)
+            evaluated += 1
+            if val < cur - 1e-9 * max(cur, 1.0) and (best is None or val < best[0]):
+                best = (val, trial)
+        if best is None:
+            break
+        cur, leads = best
+    if leads == list(sel["leads"]):
+        return sel
+    return sel | {
+        "leads": sorted(leads),
+        "method": sel["method"] + "+contiguity-swaps",
+        "iterations": sel["iterations"] + evaluated,
+    }

@@ -1,0 +1,283 @@
+"""Why a request has no plan, and what would give one: the rules that bind, and options
+(a wider tolerance, another k, another lead set, an exception) each verified by a planning run.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from dataclasses import replace
+
+from grid_planning.assess.checks import check_policy
+from grid_planning.assess.metrics import grid_metrics
+from grid_planning.base.i18n import t
+from grid_planning.domain.request import (
+    BALANCE_STEP,
+    Infeasible,
+    Option,
+    PlanRequest,
+    PlanResult,
+    active_constraints,
+    make_option,
+)
+from grid_planning.planning.run import StopPlanning, edited_facilities, eligible_leads, solve
+
+
+# ---- refusals: what binds, and the nearest valid options -------------------------------------------
+def _feasible(layers, request: PlanRequest, costs) -> bool:
+    return solve(layers, request, costs).ok
+
+
+#: A reason filled in to test an option that records an exception (never shown or kept).
+_PROBE = "(verification)"
+
+
+#: How many changes an offered option may combine, and how many planning runs a refusal may spend
+#: finding and verifying its options.
+OPTION_DEPTH = 3
+
+
+ANALYSIS_RUNS = 60
+
+
+class _Budget:
+    def __init__(self, runs: int = ANALYSIS_RUNS) -> None:
+        self.runs = runs
+
+    def plan(self, layers, request: PlanRequest, costs) -> PlanResult:
+        self.runs -= 1
+        return solve(layers, request, costs)
+
+
+def _verify(
+    layers, request: PlanRequest, costs, options: Iterable[Option], depth: int, budget: _Budget
+) -> list[Option]:
+    """The options that give a plan. When none does on its own (another requirement also binds),
+    each is completed by the options of its own refusal (up to :data:`OPTION_DEPTH` changes)."""
+    valid, failed = [], []
+    for opt in options:
+        if budget.runs <= 0:
+            break
+        trial = opt.apply(request, reason=_PROBE)
+        if trial == request:
+            continue
+        res = budget.plan(layers, trial, costs)
+        if res.ok:
+            valid.append(replace(opt, verified=True))
+        else:
+            failed.append((opt, trial, res.infeasible))
+    # A failed option is completed by its own refusal's options (the designation that also
+    # needs a G5 exception ...), even when another option works alone: one grid with a G2 reason
+    # "works" for a pilot city, but designating its enterprise hospital is what a planner wants.
+    if depth + 1 >= OPTION_DEPTH or (valid and depth > 0):
+        return valid
+    for opt, trial, inf in failed:
+        if budget.runs <= 0:
+            break
+        nested = analyse_refusal(layers, trial, costs, inf, depth + 1, budget)
+        valid += [Option(opt.steps + more.steps, verified=True) for more in nested.options]
+    return valid
+
+
+def _k_options(layers, request: PlanRequest, costs, limit: int) -> list[Option]:
+    """Other numbers of grids that give a plan: the nearest ones first, never below 2, never the
+    k asked."""
+    ks = []
+    for d in range(1, 4):
+        for k in (request.k - d, request.k + d):
+            if 2 <= k <= limit and k != request.k and k not in ks:
+                ks.append(k)
+    found = []
+    for k in ks:
+        if _feasible(layers, replace(request, k=k), costs):
+            found.append(make_option(("k", {"k": k})))
+            if len(found) == 2:
+                break
+    return [replace(o, verified=True) for o in found]
+
+
+def _nearest_balance(layers, request: PlanRequest, costs, unbalanced: PlanResult) -> float | None:
+    """The smallest tolerance on the 5 % grid, above the one asked, that gives a plan
+    (``unbalanced``: the request planned without balance)."""
+    lo = request.balance or 0.0
+    if not unbalanced.ok:
+        return None
+    hi = math.ceil(unbalanced.stats["max_balance_dev"] / BALANCE_STEP - 1e-9) * BALANCE_STEP
+    hi = max(hi, lo + BALANCE_STEP)
+    steps = [round(lo + BALANCE_STEP * i, 4) for i in range(1, int(round((hi - lo) / BALANCE_STEP)) + 1)]
+    steps = [s for s in steps if s > lo + 1e-9] or [hi]
+    best = None
+    a, b = 0, len(steps) - 1
+    while a <= b:  # feasibility is monotone in the tolerance: bisect the grid
+        mid = (a + b) // 2
+        if _feasible(layers, replace(request, balance=steps[mid]), costs):
+            best, b = steps[mid], mid - 1
+        else:
+            a = mid + 1
+    return best
+
+
+def _best_beds(layers, plan: PlanResult) -> float | None:
+    """The beds per 1,000 the least-equipped grid has in ``plan`` (the request planned without
+    the beds minimum), rounded down."""
+    if not plan.ok:
+        return None
+
+    gm = grid_metrics(layers, plan.plan, None)
+    value = math.floor(float(gm["beds_per_1000"].min()) * 100) / 100
+    return value if value > 0 else None
+
+
+def _lacking_g5(layers, res: PlanResult) -> list[str]:
+    """Leads whose grid lacks a G5 member in ``res``, the best plan without G5 (every candidate
+    waived)."""
+    if not res.ok:
+        return []
+    return [
+        str(res.plan.leads[c.grid_id])
+        for c in check_policy(layers, res.plan)
+        if c.rule == "G5" and c.status == "exception"
+    ]
+
+
+def _all_candidates(layers, request: PlanRequest) -> list[str]:
+    try:
+        fac = edited_facilities(layers, request.edits)
+    except StopPlanning:
+        return []
+    return eligible_leads(fac, request, layers)["id"].astype(str).tolist()
+
+
+def analyse_refusal(
+    layers,
+    request: PlanRequest,
+    costs,
+    inf: Infeasible,
+    depth: int = 0,
+    budget: _Budget | None = None,
+) -> Infeasible:
+    """Verify a refusal's options and, for a refusal of the solve stage, find what binds."""
+    budget = budget or _Budget()
+    try:
+        limit = max(2, len(_all_candidates(layers, request)))
+        if inf.code in ("no_plan", "g5_unsatisfiable", "balance_impossible", "beds_unsatisfiable"):
+            inf = _binding(layers, request, costs, inf)
+        options = _verify(layers, request, costs, inf.options, depth, budget)
+        if "k" in inf.binding or inf.code in ("no_plan", "g5_unsatisfiable", "beds_unsatisfiable"):
+            known = {_key(o) for o in options}
+            options += [o for o in _k_options(layers, request, costs, limit) if _key(o) not in known]
+        if not options and request.k >= 2 and depth == 0:  # the last resort: one grid, said why
+            options = _verify(layers, request, costs, [make_option(("g2_reason", {}))], depth, budget)
+        options.sort(key=lambda o: _distance(o, request))
+        return replace(inf, options=tuple(_named(layers, request, o) for o in options))
+    except Exception:  # noqa: BLE001 - the refusal itself must still reach the planner
+        return inf
+
+
+def _distance(option: Option, request: PlanRequest) -> tuple[int, int]:
+    """How far an option goes from what was asked: keeping k first, another k next, one grid
+    (a G2 exception) last; then the fewest changes."""
+    k = option.apply(request, reason=_PROBE).k
+    return (0 if k == request.k else 2 if k == 1 else 1, len(option.steps))
+
+
+def _key(option: Option) -> str:
+    return repr(option.steps)
+
+
+def _named(layers, request: PlanRequest, option: Option) -> Option:
+    """The option with the facilities' names beside their ids (a planner reads names)."""
+    try:
+        fac = edited_facilities(layers, request.edits)
+    except StopPlanning:
+        return option
+    names = dict(zip(fac["id"].astype(str), fac["name"].astype(str), strict=False))
+
+    def label(fid: object) -> str:
+        name = names.get(str(fid))
+        return f"{name} ({fid})" if name and name != str(fid) else str(fid)
+
+    steps = []
+    for kind, p in option.steps:
+        if "id" in p:
+            p = p | {"name": label(p["id"])}
+        if "leads" in p:
+            p = p | {"names": [label(f) for f in p["leads"]]}
+        steps.append((kind, p))
+    return replace(option, steps=tuple(steps))
+
+
+def _binding(layers, request: PlanRequest, costs, inf: Infeasible) -> Infeasible:
+    """Which of G5, balance, beds and locks binds, by relaxing each alone (then all together)."""
+    relax = {
+        "g5": lambda r: replace(
+            r, g5_waivers=tuple((f, _PROBE) for f in _all_candidates(layers, r))
+        ),
+        "balance": lambda r: replace(r, balance=None),
+        "beds": lambda r: replace(r, min_beds_per_1000=None),
+        "locks": lambda r: replace(r, locks=()),
+    }
+    active = active_constraints(request)
+    relaxed = {c: solve(layers, relax[c](request), costs) for c in active}
+    alone = [c for c in active if relaxed[c].ok]
+    options: list[Option] = []
+    params = dict(inf.params) | {"k": request.k}
+    for c in alone:
+        if c == "g5":
+            lacking = _lacking_g5(layers, relaxed["g5"])
+            if lacking:
+                options.append(make_option(("g5_waiver", {"leads": lacking})))
+                params["lead"] = lacking
+        elif c == "balance":
+            tol = _nearest_balance(layers, request, costs, relaxed["balance"])
+            if tol is not None:
+                options.append(make_option(("balance", {"tolerance": tol})))
+                params["best_dev"] = tol
+            options.append(make_option(("balance", {"tolerance": None})))
+        elif c == "beds":
+            value = _best_beds(layers, relaxed["beds"])
+            if value is not None:
+                options.append(make_option(("beds", {"value": value})))
+                params["best"] = value
+        elif c == "locks":
+            options.append(make_option(*[("unlock", {"unit": str(u)}) for u, _ in request.locks]))
+    params.setdefault("tolerance", request.balance)
+    params.setdefault("value", request.min_beds_per_1000)
+    params.setdefault("lead", "-")
+    params.setdefault("best", "-")
+    params.setdefault("best_dev", "-")
+    if len(alone) == 1:
+        code = {
+            "g5": "g5_unsatisfiable",
+            "balance": "balance_impossible",
+            "beds": "beds_unsatisfiable",
+            "locks": "locks_prevent_plan",
+        }[alone[0]]
+        binding = tuple(alone)
+    elif alone:
+        code = "constraints_conflict"
+        binding = tuple(alone)
+        params["rules"] = [t(f"planner.constraint.{c}", "en") for c in alone]
+    else:
+        together = request
+        for c in active:
+            together = relax[c](together)
+        binding = tuple(active)
+        if _feasible(layers, together, costs):
+            code = "constraints_conflict"
+            params["rules"] = [t(f"planner.constraint.{c}", "en") for c in active]
+            steps: list[tuple[str, dict]] = []
+            for c in active:
+                if c == "g5":
+                    steps.append(("g5_waiver", {"leads": _all_candidates(layers, request)}))
+                elif c == "balance":
+                    steps.append(("balance", {"tolerance": None}))
+                elif c == "beds":
+                    steps.append(("beds", {"value": None}))
+                elif c == "locks":
+                    steps += [("unlock", {"unit": str(u)}) for u, _ in request.locks]
+            options.append(Option(tuple(steps)))
+        else:
+            code = "no_plan"
+            binding = ("k",)
+    return replace(inf, code=code, params=params, options=tuple(options), binding=binding)

@@ -1,0 +1,648 @@
+"""One planning run: the request validated against the city, then solved exactly (small
+cities) or by the heuristic, then the plan built and its checks' verdict taken.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Iterable
+from datetime import UTC, datetime
+
+import numpy as np
+import pandas as pd
+
+from grid_planning.assess.checks import check_policy
+from grid_planning.assess.roster import assign_roles
+from grid_planning.base.version import __version__
+from grid_planning.city.costs import CostMatrix, travel_costs
+from grid_planning.domain import rules
+from grid_planning.domain.plan import Plan, PolicyException, apply_facility_edits
+from grid_planning.domain.request import (
+    METHODS,
+    CostParams,
+    Infeasible,
+    Option,
+    PlanRequest,
+    PlanResult,
+    Progress,
+    active_constraints,
+    make_option,
+)
+from grid_planning.planning import exact
+from grid_planning.planning.leads import NoLeadSet, refine_leads, select_leads
+from grid_planning.planning.partition import LockError, Partition
+
+#: A refusal on a heuristic run is settled by the exact program up to this many units.
+EXACT_FALLBACK_UNITS = 60
+
+
+class StopPlanning(Exception):  # noqa: N818 - control flow, not an error
+    """Internal: carries an :class:`Infeasible` out of nested planning steps."""
+
+    def __init__(self, infeasible: Infeasible):
+        super().__init__(infeasible.code)
+        self.infeasible = infeasible
+
+
+def _stop(
+    code: str,
+    binding: Iterable[str],
+    *,
+    options: Iterable[Option] = (),
+    suggestions: Iterable[tuple[str, dict]] = (),
+    proven: bool = False,
+    **params,
+) -> StopPlanning:
+    return StopPlanning(
+        Infeasible(code, params, tuple(suggestions), tuple(options), tuple(binding), proven)
+    )
+
+
+def solve(
+    layers, request: PlanRequest, costs: CostMatrix | None = None, progress: Progress | None = None
+) -> PlanResult:
+    """One planning run: a plan, or the bare refusal (no analysis of what binds, no options).
+
+    The refusal analysis (:mod:`grid_planning.planning.refusal`) verifies its options with this
+    same call; :func:`grid_planning.planning.planner.plan_city` adds the analysis on top.
+    """
+    t0 = time.perf_counter()
+    report = progress or (lambda _f, _k: None)
+    try:
+        return _Run(layers, request, costs, report).plan(t0)
+    except StopPlanning as stop:
+        return PlanResult(None, stop.infeasible, {"seconds": time.perf_counter() - t0})
+
+
+# ---- candidates -------------------------------------------------------------------------------------
+def eligible_leads(facilities: pd.DataFrame, request: PlanRequest, layers=None) -> pd.DataFrame:
+    """Facilities that may lead a grid under ``request`` (:func:`grid_planning.domain.rules.lead_candidates`).
+
+    With ``layers``, a hospital lying outside the city is a candidate only when designated.
+
+    Returns
+    -------
+    DataFrame
+        Candidate rows (ordered by id) with ``eligibility``: ``data``, ``assumed`` or ``designated``.
+    """
+    outside = layers.index.locate(facilities).outside if layers is not None else None
+    return rules.lead_candidates(
+        facilities,
+        outside,
+        designated=[f for f, _ in request.designated_leads],
+        excluded=request.excluded_leads,
+    )
+
+
+def designation_candidates(layers, facilities: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Hospitals a planner may designate as a lead with a G4 reason (tertiary general/TCM of
+    another owner, or an eligible one outside the city), largest first. The plan page offers
+    exactly these."""
+    fac = layers.facilities if facilities is None else facilities
+    return _designation_order(fac, layers.index.locate(fac).outside)
+
+
+def _designation_order(fac: pd.DataFrame, outside: np.ndarray) -> pd.DataFrame:
+    """Designatable hospitals, the ones a planner would consider first first: other owners
+    (enterprise, university, army ...) and eligible hospitals just outside the city before
+    provincial and national ones, which the policy makes collaborators (G8); larger first."""
+    mask = rules.g4_designatable(fac, outside).to_numpy()
+    out = pd.DataFrame(fac[mask]).copy()
+    out["outside_city"] = np.asarray(outside)[mask]
+    collab = rules.collaborator_owner(out).to_numpy().astype(int)
+    beds = pd.to_numeric(out["beds"], errors="coerce").fillna(0) if "beds" in out else 0
+    return (
+        out.assign(_c=collab, _b=beds)
+        .sort_values(["_c", "_b", "id"], ascending=[True, False, True])
+        .drop(columns=["_c", "_b"])
+    )
+
+
+# ---- one planning run ----------------------------------------------------------------------------------
+class _Run:
+    """Everything one request needs, computed once: facilities, candidates, costs, arrays."""
+
+    def __init__(self, layers, request: PlanRequest, costs, report: Progress) -> None:
+        self.layers = layers
+        self.request = request
+        self.report = report
+        report(0.0, "planner.progress.start")
+        self.facilities = edited_facilities(layers, request.edits)
+        self.index = layers.index
+        self.location = self.index.locate(self.facilities)
+        self._validate()
+        report(0.05, "planner.progress.costs")
+        self.costs = _costs_for(layers, self.facilities, request.cost, costs)
+        report(0.25, "planner.progress.adjacency")
+        self.adj = self.index.adjacency
+        self.nbrs = self.index.neighbours
+        self.w = self.index.population
+        self.cand_unit = self._candidate_units()
+        self.dc = self.costs.minutes[:, self.costs.col_index(self.cand_ids)]
+        self.required = [self.cand_ids.index(f) for f in self.required_ids]
+        self._check_units()
+        qualifies = rules.g5_qualifies(self.facilities).to_numpy() & ~self.location.outside
+        self.g5 = np.bincount(self.location.unit[qualifies], minlength=self.index.n).astype(np.int64)
+        self.beds = np.bincount(
+            self.location.unit,
+            weights=rules.grid_beds(self.facilities).to_numpy(dtype=float),
+            minlength=self.index.n,
+        )
+        self._check_beds_city()
+
+    # -- validation
+    def _validate(self) -> None:
+        layers, request, fac = self.layers, self.request, self.facilities
+        if len(layers.units) == 0:
+            raise _stop("no_units", ["units"])
+        if request.method not in METHODS:
+            raise _stop("bad_method", ["request"], method=request.method)
+        fac_ids = set(fac["id"].astype(str))
+        unit_ids = set(self.index.unit_ids)
+        named = (
+            list(request.fixed_leads)
+            + list(request.excluded_leads)
+            + [f for f, _ in request.designated_leads]
+            + [f for f, _ in request.g5_waivers]
+            + [f for _, f in request.locks]
+        )
+        unknown = sorted({str(f) for f in named} - fac_ids)
+        if unknown:
+            raise _stop("unknown_facility", ["request"], suggestions=[("check_ids", {})], ids=unknown)
+        bad_units = sorted({str(u) for u, _ in request.locks} - unit_ids)
+        if bad_units:
+            raise _stop("unknown_unit", ["request"], suggestions=[("check_ids", {})], ids=bad_units)
+        lock_map: dict[str, str] = {}
+        for u, f in request.locks:
+            if lock_map.setdefault(str(u), str(f)) != str(f):
+                raise _stop(
+                    "lock_conflict", ["locks"], options=[make_option(("unlock", {"unit": str(u)}))], unit=u
+                )
+        for fid, reason in list(request.designated_leads) + list(request.g5_waivers):
+            if not str(reason or "").strip():
+                raise _stop(
+                    "missing_reason", ["request"], suggestions=[("give_reason", {})], id=fid
+                )
+        if request.k < 1:
+            raise _stop("k_invalid", ["k"], options=[make_option(("k", {"k": 2}))], k=request.k)
+        if request.balance is not None and not (0 < request.balance < 10):
+            raise _stop(
+                "bad_balance", ["request"], options=[make_option(("balance", {"tolerance": 0.3}))],
+                tolerance=request.balance,
+            )
+        if request.min_beds_per_1000 is not None and request.min_beds_per_1000 < 0:
+            raise _stop(
+                "bad_beds", ["request"], options=[make_option(("beds", {"value": None}))],
+                value=request.min_beds_per_1000,
+            )
+
+        by_id = fac.assign(_id=fac["id"].astype(str)).drop_duplicates("_id").set_index("_id")
+        outside = pd.Series(self.location.outside, index=fac["id"].astype(str).to_numpy())
+        outside = outside[~outside.index.duplicated()]
+        designatable = rules.g4_designatable(fac, self.location.outside)
+        designatable_ids = set(fac.loc[designatable.to_numpy(), "id"].astype(str))
+        for fid, _reason in request.designated_leads:
+            fid = str(fid)
+            if fid not in designatable_ids:
+                row = by_id.loc[fid]
+                raise _stop(
+                    "designation_not_allowed",
+                    ["g4"],
+                    options=[make_option(("undesignate", {"id": fid}))],
+                    id=fid,
+                    name=row.get("name", fid),
+                    why=_why_text(row, bool(outside.get(fid, False))),
+                )
+        cand = rules.lead_candidates(
+            fac,
+            self.location.outside,
+            designated=[f for f, _ in request.designated_leads],
+            excluded=request.excluded_leads,
+        )
+        self.candidates = cand
+        self.cand_ids = cand["id"].astype(str).tolist()
+        cand_set = set(self.cand_ids)
+        excluded = {str(f) for f in request.excluded_leads}
+        required: list[str] = []
+        for fid in (
+            [str(f) for f in request.fixed_leads]
+            + [str(f) for f, _ in request.designated_leads]
+            + [str(f) for _, f in request.locks]
+        ):
+            if fid in required:
+                continue
+            if fid in excluded:
+                raise _stop(
+                    "fixed_and_excluded",
+                    ["fixed"],
+                    options=[make_option(("unexclude", {"id": fid})), make_option(("unfix", {"id": fid}))],
+                    id=fid,
+                )
+            if fid not in cand_set:
+                row = by_id.loc[fid]
+                opts = [make_option(("unfix", {"id": fid}))] if fid in request.fixed_leads else []
+                if fid in designatable_ids:
+                    opts.insert(0, make_option(("designate", {"id": fid})))
+                raise _stop(
+                    "fixed_not_eligible",
+                    ["g4"],
+                    options=opts,
+                    id=fid,
+                    name=row.get("name", fid),
+                    why=_why_text(row, bool(outside.get(fid, False))),
+                )
+            required.append(fid)
+        self.required_ids = required
+
+        n_cand = len(cand)
+        k = request.k
+        if k == 1 and not (request.g2_reason and str(request.g2_reason).strip()):
+            opts = [make_option(("g2_reason", {}))] + ([make_option(("k", {"k": 2}))] if n_cand >= 2 else [])
+            raise _stop("k_below_two", ["g2"], options=opts, k=k)
+        designate = [make_option(("designate", {"id": f})) for f in self._designatable(cand_set)]
+        if k >= 2 and n_cand < 2:
+            outside = self._outside_eligible()
+            raise _stop(
+                "too_few_eligible_outside" if outside else "too_few_eligible",
+                ["g4", "k"],
+                options=designate + [make_option(("g2_reason", {}))],
+                count=n_cand,
+                k=k,
+                outside=outside,
+            )
+        if k > n_cand:
+            max_k = len(set(self._candidate_units().tolist()))
+            fewer = [make_option(("k", {"k": max_k}))] if max_k >= 2 else [make_option(("g2_reason", {}))]
+            raise _stop(
+                "k_above_eligible",
+                ["k", "g4"],
+                options=fewer + designate,
+                suggestions=[("finer_units", {})] if max_k < n_cand else [],
+                k=k,
+                count=n_cand,
+                max_k=max_k,
+            )
+        if len(required) > k:
+            raise _stop(
+                "too_many_fixed",
+                ["fixed", "k"],
+                options=[make_option(("k", {"k": len(required)}))]
+                + [make_option(("unfix", {"id": f})) for f in request.fixed_leads],
+                count=len(required),
+                k=k,
+                ids=required,
+            )
+        if k > len(layers.units):
+            raise _stop(
+                "k_above_units",
+                ["k", "units"],
+                options=[make_option(("k", {"k": len(layers.units)}))],
+                suggestions=[("finer_units", {})],
+                k=k,
+                count=len(layers.units),
+            )
+
+    def _designatable(self, cand_set: set[str]) -> list[str]:
+        order = _designation_order(self.facilities, self.location.outside)
+        return [f for f in order["id"].astype(str) if f not in cand_set][:3]
+
+    def _outside_eligible(self) -> str:
+        fac = self.facilities
+        mask = rules.g4_eligible(fac).to_numpy() & self.location.outside
+        return ", ".join(f"{r['id']} ({r['name']})" for _, r in fac[mask].iterrows())
+
+    def _check_units(self) -> None:
+        """Leads are in distinct units: required ones must be; k must not exceed the units the
+        candidates lie in (the pilot cities' district units often hold two hospitals)."""
+        unit_ids = self.index.unit_ids
+        names = self.layers.units["name"].astype(str).to_numpy() if "name" in self.layers.units else unit_ids
+        seen: dict[int, str] = {}
+        for i in self.required:
+            u = int(self.cand_unit[i])
+            if u in seen:
+                raise _stop(
+                    "leads_share_unit",
+                    ["fixed", "units"],
+                    options=[o for f in (seen[u], self.cand_ids[i]) for o in self._release(f)],
+                    suggestions=[("finer_units", {})],
+                    ids=[seen[u], self.cand_ids[i]],
+                    unit=f"{unit_ids[u]} ({names[u]})",
+                )
+            seen[u] = self.cand_ids[i]
+        distinct = len(set(self.cand_unit.tolist()))
+        k = self.request.k
+        if k > distinct:
+            counts = pd.Series(self.cand_unit).value_counts()
+            shared = [int(u) for u in counts.index[counts > 1]]
+            opts = [make_option(("k", {"k": distinct}))] if distinct >= 2 else [make_option(("g2_reason", {}))]
+            raise _stop(
+                "candidates_share_unit",
+                ["k", "units"],
+                options=opts,
+                suggestions=[("finer_units", {})],
+                k=k,
+                distinct=distinct,
+                units=[f"{unit_ids[u]} ({names[u]})" for u in shared],
+                ids=[
+                    self.cand_ids[j] for j in range(len(self.cand_ids)) if int(self.cand_unit[j]) in shared
+                ],
+            )
+
+    def _release(self, fid: str) -> list[Option]:
+        """What stops ``fid`` from being a required lead: unfix it, withdraw its designation,
+        unlock the units locked to it."""
+        req = self.request
+        steps: list[tuple[str, dict]] = []
+        if fid in req.fixed_leads:
+            steps.append(("unfix", {"id": fid}))
+        if fid in dict(req.designated_leads):
+            steps.append(("undesignate", {"id": fid}))
+        steps += [("unlock", {"unit": str(u)}) for u, f in req.locks if str(f) == fid]
+        return [Option(tuple(steps))] if steps else []
+
+    def _check_beds_city(self) -> None:
+        min_beds = self.request.min_beds_per_1000
+        if min_beds is None or min_beds <= 0:
+            return
+        city = self.beds.sum() / max(self.w.sum(), 1e-12) * 1000.0
+        if city < min_beds:
+            raise _stop(
+                "beds_impossible",
+                ["beds"],
+                options=[make_option(("beds", {"value": math.floor(city * 100) / 100}))],
+                value=min_beds,
+                city=city,
+            )
+
+    # -- solving
+    def _lock_grid(self, lead_ids: list[str]) -> np.ndarray:
+        out = np.full(self.index.n, -1, dtype=np.int64)
+        if not self.request.locks:
+            return out
+        pos = self.index.unit_ids.get_indexer([str(u) for u, _ in self.request.locks])
+        out[pos] = [lead_ids.index(str(f)) for _, f in self.request.locks]
+        return out
+
+    def _candidate_units(self) -> np.ndarray:
+        """Unit position of each candidate lead (``cand_ids`` order)."""
+        return self.location.unit[pd.Index(self.facilities["id"].astype(str)).get_indexer(self.cand_ids)]
+
+    def _waived(self, lead_ids: list[str]) -> np.ndarray:
+        waivers = dict(self.request.g5_waivers)
+        return np.array([lid in waivers for lid in lead_ids], dtype=bool)
+
+    def _use_exact(self) -> bool:
+        method = self.request.method
+        if method == "exact":
+            return True
+        if method == "heuristic":
+            return False
+        return exact.fits(self.index.n, len(self.cand_ids), self.adj.nnz // 2)
+
+    def exact_problem(self, *, enforce_g5: bool = True) -> exact.ExactProblem:
+        """The request as an :class:`grid_planning.planning.exact.ExactProblem`."""
+        req = self.request
+        cpos = {c: i for i, c in enumerate(self.cand_ids)}
+        upos = self.index.unit_ids
+        return exact.ExactProblem(
+            minutes=np.asarray(self.dc, dtype=float),
+            population=self.w,
+            cand_unit=self.cand_unit,
+            k=req.k,
+            adjacency=self.adj,
+            required=tuple(self.required),
+            locks=tuple((int(upos.get_loc(str(u))), cpos[str(f)]) for u, f in req.locks),
+            g5=self.g5,
+            g5_waived=self._waived(self.cand_ids),
+            enforce_g5=enforce_g5,
+            balance=req.balance,
+            beds=self.beds,
+            min_beds_per_1000=req.min_beds_per_1000 if req.min_beds_per_1000 else None,
+        )
+
+    def _solve_exact(self) -> tuple[list[int], np.ndarray, dict]:
+        res = exact.solve_exact(self.exact_problem())
+        if res.status == "optimal":
+            sel = {
+                "leads": res.leads,
+                "objective": res.objective,
+                "lower_bound": res.objective,
+                "method": "exact-mip",
+                "iterations": 1,
+            }
+            return res.leads, res.labels, sel
+        if res.status == "infeasible":
+            raise _stop("no_plan", self._active(), proven=True, k=self.request.k)
+        raise _stop("exact_timeout", ["request"], seconds=round(res.seconds, 1))
+
+    def _active(self) -> list[str]:
+        return active_constraints(self.request)
+
+    def _solve_heuristic(self) -> tuple[list[int], np.ndarray, dict, Partition | None]:
+        req = self.request
+        try:
+            sel = select_leads(self.dc, self.w, req.k, self.required, self.cand_unit)
+        except NoLeadSet:
+            raise _stop("no_lead_set", ["fixed", "k"], k=req.k) from None
+
+        def lock_grid_for(leads: list[int]) -> np.ndarray | None:
+            return self._lock_grid([self.cand_ids[i] for i in leads]) if req.locks else None
+
+        sel = refine_leads(
+            self.dc, self.w, self.adj, self.nbrs, sel, self.required, self.cand_unit, lock_grid_for
+        )
+        leads = list(sel["leads"])
+        lead_ids = [self.cand_ids[i] for i in leads]
+        part = Partition(
+            self.adj,
+            self.w,
+            np.ascontiguousarray(self.dc[:, leads], dtype=np.float64),
+            self.cand_unit[leads],
+            self.nbrs,
+        )
+        try:
+            part.pin_locks(self._lock_grid(lead_ids))
+        except LockError as exc:
+            unit = str(self.index.unit_ids[exc.unit])
+            code = "lock_on_other_lead" if exc.kind == "on_other_lead" else "locks_break_contiguity"
+            raise _stop(
+                code,
+                ["locks"],
+                options=[make_option(("unlock", {"unit": unit}))],
+                unit=unit,
+                lead=lead_ids[exc.grid],
+            ) from None
+        part.set_constraints(
+            g5=self.g5,
+            waived=self._waived(lead_ids),
+            balance=req.balance,
+            beds=self.beds,
+            min_beds_per_1000=req.min_beds_per_1000,
+        )
+        self.report(0.5, "planner.progress.assign")
+        score = part.solve()
+        if score[:2] != (0, 0.0):
+            return leads, part.labels, sel | {"score": score}, part
+        return leads, part.labels, sel, part
+
+    def plan(self, t0: float) -> PlanResult:
+        self.report(0.35, "planner.progress.leads")
+        part = None
+        if self._use_exact():
+            leads, labels, sel = self._solve_exact()
+        else:
+            leads, labels, sel, part = self._solve_heuristic()
+            if "score" in sel:
+                if exact.fits(
+                    self.index.n, len(self.cand_ids), self.adj.nnz // 2,
+                    max_units=EXACT_FALLBACK_UNITS,
+                ):
+                    leads, labels, sel = self._solve_exact()
+                    part = None
+                else:
+                    raise self._heuristic_refusal(part, [self.cand_ids[i] for i in leads])
+        lead_ids = [self.cand_ids[i] for i in leads]
+        self.report(0.9, "planner.progress.roles")
+        plan, obj = self._build_plan(labels, lead_ids, sel)
+        self._verdict(plan)
+        seconds = time.perf_counter() - t0
+        plan = plan.with_params(seconds=round(seconds, 3))
+        self.report(1.0, "planner.progress.done")
+        w_sum = max(self.w.sum(), 1e-12)
+        pops = np.bincount(labels, weights=self.w, minlength=len(leads))
+        mean = self.w.sum() / len(leads)
+        stats = {
+            "objective": obj,
+            "pmedian_objective": sel["objective"] / w_sum,
+            "lower_bound": None if sel["lower_bound"] is None else sel["lower_bound"] / w_sum,
+            "seconds": seconds,
+            "iterations": sel["iterations"],
+            "method": sel["method"],
+            "released_units": part.released if part is not None else 0,
+            "moves": part.moves if part is not None else 0,
+            "g5_pulls": part.pulls if part is not None else 0,
+            "max_balance_dev": float(np.abs(pops / mean - 1).max()) if mean > 0 else 0.0,
+        }
+        return PlanResult(plan, None, stats)
+
+    def _heuristic_refusal(self, part: Partition, lead_ids: list[str]) -> StopPlanning:
+        missing = part.g5_missing()
+        req = self.request
+        if missing:
+            return _stop(
+                "g5_unsatisfiable", ["g5"], lead=[lead_ids[g] for g in missing], k=req.k
+            )
+        if req.balance is not None and part.max_dev() > req.balance + 1e-9:
+            return _stop(
+                "balance_impossible", ["balance"], tolerance=req.balance, best_dev=part.max_dev()
+            )
+        worst = part.min_beds_per_1000()
+        return _stop(
+            "beds_unsatisfiable", ["beds"], value=req.min_beds_per_1000, best=worst, lead="-"
+        )
+
+    # -- the plan value
+    def _build_plan(self, labels: np.ndarray, lead_ids: list[str], sel: dict) -> tuple[Plan, float]:
+        req, w = self.request, self.w
+        k = len(lead_ids)
+        pops = np.bincount(labels, weights=w, minlength=k)
+        order = sorted(range(k), key=lambda g: (-pops[g], lead_ids[g]))
+        gid = {g: f"G{i + 1}" for i, g in enumerate(order)}
+        assignment = pd.Series(
+            np.array([gid[g] for g in range(k)], dtype=object)[labels],
+            index=self.index.unit_ids,
+            name="grid_id",
+        )
+        leads = pd.Series(
+            [lead_ids[g] for g in order],
+            index=pd.Index([gid[g] for g in order], name="grid_id"),
+            name="lead_id",
+            dtype=object,
+        )
+        roles = assign_roles(self.layers, self.facilities, assignment, leads, self.costs)
+        elig = self.candidates.set_index(self.candidates["id"].astype(str))["eligibility"]
+        lead_elig = {lid: str(elig.get(lid, "data")) for lid in leads}
+        exceptions = [PolicyException("G4", str(f), str(r)) for f, r in req.designated_leads]
+        g5_has = np.bincount(labels, weights=self.g5, minlength=k) >= 1
+        for fid, reason in req.g5_waivers:
+            if str(fid) in lead_ids and not g5_has[lead_ids.index(str(fid))]:
+                exceptions.append(PolicyException("G5", str(fid), str(reason)))
+        if req.k == 1 and req.g2_reason:
+            exceptions.append(PolicyException("G2", "city", str(req.g2_reason)))
+        lead_to_grid = {lead_ids[g]: gid[g] for g in range(k)}
+        locks = tuple(sorted((str(u), lead_to_grid[str(f)]) for u, f in req.locks))
+        lead_col = np.array([self.cand_ids.index(f) for f in lead_ids], dtype=np.int64)[labels]
+        obj = float(w @ self.dc[np.arange(len(w)), lead_col]) / max(w.sum(), 1e-12)
+        params = {
+            "k": req.k,
+            "balance": req.balance,
+            "min_beds_per_1000": req.min_beds_per_1000,
+            "cost_mode": self.costs.mode,
+            "cost": req.cost.as_dict() | {"mode_used": self.costs.mode},
+            "method": sel["method"]
+            + ("" if sel["method"] == "exact-mip" else "+constraint-loop+local-search"),
+            "objective": round(obj, 4),
+            "lower_bound": None
+            if sel["lower_bound"] is None
+            else round(sel["lower_bound"] / max(w.sum(), 1e-12), 4),
+            "fixed_leads": list(map(str, req.fixed_leads)),
+            "excluded_leads": list(map(str, req.excluded_leads)),
+            "lead_eligibility": lead_elig,
+            "assumed_leads": [lid for lid, e in lead_elig.items() if e == "assumed"],
+            "designated_leads": [lid for lid, e in lead_elig.items() if e == "designated"],
+            "g2_reason": req.g2_reason,
+            "created": datetime.now(UTC).isoformat(timespec="seconds"),
+            "version": __version__,
+            "city": getattr(self.layers, "name", ""),
+        }
+        plan = Plan(
+            assignment=assignment,
+            leads=leads,
+            roles=roles,
+            locks=locks,
+            exceptions=tuple(exceptions),
+            edits=tuple(req.edits),
+            params=tuple(params.items()),
+        )
+        return plan, obj
+
+    def _verdict(self, plan: Plan) -> None:
+        """The checks' verdict is the planner's: a plan they fail is not returned."""
+        failed = [c for c in check_policy(self.layers, plan) if c.status == "fail"]
+        if failed:
+            raise _stop(
+                "checks_failed",
+                sorted({c.rule.lower() for c in failed}),
+                rules=sorted({c.rule for c in failed}),
+                detail="; ".join(c.message("en") for c in failed[:3]),
+            )
+
+
+def _why_text(row: pd.Series, outside: bool) -> str:
+    fields = rules.g4_ineligible_fields(row, outside=outside)
+    return ", ".join(
+        f"{f}={row.get(f, '')}" if f not in ("location", "parent_id") else f for f in fields
+    ) or "-"
+
+
+def edited_facilities(layers, edits):
+    if not edits:
+        return layers.facilities
+    try:
+        return apply_facility_edits(layers.facilities, edits)
+    except ValueError as exc:
+        raise _stop("bad_edit", ["request"], suggestions=[("fix_edit", {})], detail=str(exc)) from None
+
+
+def _costs_for(layers, facilities, params: CostParams, costs: CostMatrix | None) -> CostMatrix:
+    if costs is not None and len(costs.unit_ids) == len(layers.units):
+        fac_ids = facilities["id"].astype(str).to_numpy(dtype=object)
+        if pd.Index(fac_ids).isin(costs.facility_ids).all() and np.array_equal(
+            costs.unit_ids.to_numpy(dtype=object), layers.units["id"].astype(str).to_numpy(dtype=object)
+        ):
+            return costs
+    try:
+        return travel_costs(layers, params, facilities=facilities)
+    except ValueError as exc:
+        raise _stop("bad_costs", ["request"], suggestions=[("straight", {})], detail=str(exc)) from None

@@ -1,0 +1,91 @@
+"""The vendored CJK font (Noto Sans SC, ``assets/fonts/``) for matplotlib and reportlab.
+
+Exports never rely on a system font: a print map or PDF report made on a machine without
+``fonts-noto-cjk`` must show the same Chinese as one made here. Both libraries get the two TrueType
+files by path; nothing is installed into the user's font directories.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+FONT_DIR = Path(__file__).resolve().parent / "assets" / "fonts"
+
+
+REGULAR = FONT_DIR / "NotoSansSC-Regular.ttf"
+
+
+BOLD = FONT_DIR / "NotoSansSC-Bold.ttf"
+
+
+#: Family name inside the files (what matplotlib looks fonts up by).
+FAMILY = "Noto Sans SC"
+
+
+#: Names under which reportlab knows the two faces.
+RL_REGULAR = "GP-NotoSansSC"
+
+
+RL_BOLD = "GP-NotoSansSC-Bold"
+
+
+class FontMissingError(RuntimeError):
+    """The vendored font files are not where the package expects them (a broken checkout)."""
+
+
+def _check() -> None:
+    missing = [p.name for p in (REGULAR, BOLD) if not p.exists()]
+    if missing:
+        raise FontMissingError(
+            f"vendored font files missing under grid_planning/prints/assets/fonts: {', '.join(missing)}"
+        )
+
+
+@lru_cache(maxsize=1)
+def use_in_matplotlib() -> str:
+    """Register the vendored faces with matplotlib and return the family name to use.
+
+    Also sets ``pdf.fonttype`` / ``ps.fonttype`` to 42 (embedded TrueType with a Unicode map), so
+    text in a PDF is real, searchable text: with matplotlib's default Type 3 fonts, characters
+    outside Latin-1 become drawings that ``pdftotext`` and a reader's search cannot find.
+    """
+    _check()
+    import matplotlib
+    from matplotlib import font_manager
+
+    for path in (REGULAR, BOLD):
+        font_manager.fontManager.addfont(str(path))
+    # One family for every text (legend, scale bar, ticks): with the default DejaVu list in front,
+    # matplotlib builds a second font object with Noto as fallback and embeds the 10 MB face twice.
+    matplotlib.rcParams["font.family"] = [FAMILY]
+    matplotlib.rcParams["font.sans-serif"] = [FAMILY]
+    matplotlib.rcParams["pdf.fonttype"] = 42
+    matplotlib.rcParams["ps.fonttype"] = 42
+    matplotlib.rcParams["svg.fonttype"] = "path"
+    matplotlib.rcParams["axes.unicode_minus"] = False  # U+2212 is in the font, but keep ASCII
+    return FAMILY
+
+
+@lru_cache(maxsize=1)
+def use_in_reportlab() -> tuple[str, str]:
+    """Register the vendored faces with reportlab; return ``(regular, bold)`` font names.
+
+    The two faces form one family, so ``<b>`` inside a paragraph switches to the bold file.
+    """
+    _check()
+    from reportlab import rl_config
+    from reportlab.lib.fonts import addMapping
+    from reportlab.pdfbase import pdfmetrics
+    from reportlab.pdfbase.ttfonts import TTFont
+
+    pdfmetrics.registerFont(TTFont(RL_REGULAR, str(REGULAR)))
+    pdfmetrics.registerFont(TTFont(RL_BOLD, str(BOLD)))
+    addMapping(RL_REGULAR, 0, 0, RL_REGULAR)
+    addMapping(RL_REGULAR, 1, 0, RL_BOLD)
+    addMapping(RL_REGULAR, 0, 1, RL_REGULAR)
+    addMapping(RL_REGULAR, 1, 1, RL_BOLD)
+    # Binary (Flate) streams instead of ASCII85: a third smaller, and reportlab's pure-Python
+    # ASCII85 encoder took over a second for the report's map images.
+    rl_config.useA85 = 0
+    return RL_REGULAR, RL_BOLD
