@@ -41,7 +41,7 @@ a new session after its last step until the others are done: their clock is what
 their own PC while the rest load the server. ``--burst`` makes the loaded sessions click "run" at
 the same moment; ``--ks`` gives them different numbers of grids (different plans).
 
-The browser part (:func:`run_load`) is used by ``tests/test_bench_load.py`` as a smoke test.
+The browser part (:func:`run_load`) is used by ``tests/benchmarks/test_bench_load.py`` as a smoke test.
 """
 
 from __future__ import annotations

@@ -23,7 +23,7 @@ from streamlit.testing.v1 import AppTest
 from grid_planning.base.i18n import catalogue
 from grid_planning.session.ui_state import load_uploads
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 APP = str(ROOT / "app.py")
 PAGES = ["home", "data", "plan", "coverage", "members", "checklist", "scenarios"]
 DESIGNATION = ("P02", "矿业集团总医院为三级甲等综合医院，市政府文件指定牵头")

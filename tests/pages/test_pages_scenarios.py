@@ -11,7 +11,7 @@ from streamlit.testing.v1 import AppTest
 from grid_planning.store.identity import User
 from grid_planning.store.scenarios import ScenarioStore
 
-APP = str(Path(__file__).resolve().parents[1] / "app.py")
+APP = str(Path(__file__).resolve().parents[2] / "app.py")
 TIMEOUT = 180
 ALICE = User("alice@wuhan.example", "Alice", "header")
 

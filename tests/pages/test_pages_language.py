@@ -3,7 +3,7 @@ which change with the language; grid_planning.session.ui_state.seed_widget write
 
 AppTest runs app.py (and its sidebar with the language radio) only on a session's first run and
 the page alone afterwards, so the switch is made as the radio makes it: in the session state.
-The real switch is clicked in a browser in tests/test_browser_state.py.
+The real switch is clicked in a browser in tests/browser/test_browser_state.py.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from streamlit.testing.v1 import AppTest
 
 from grid_planning.base.i18n import t
 
-APP = str(Path(__file__).resolve().parents[1] / "app.py")
+APP = str(Path(__file__).resolve().parents[2] / "app.py")
 
 
 def _run(at: AppTest) -> AppTest:

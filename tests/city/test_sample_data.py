@@ -14,7 +14,7 @@ import shapely
 
 from grid_planning.domain import rules, schema
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 OUT = REPO / "sample_data" / "wuhan"
 SOURCE = REPO.parent / "shared" / "data" / "wuhan"
 CITY_TOTAL = 12_326_518

@@ -28,7 +28,7 @@ from grid_planning.io.readers import (
     read_units,
 )
 
-FIX = Path(__file__).parent / "fixtures" / "layers"
+FIX = Path(__file__).parents[1] / "fixtures" / "layers"
 TOWN_IDS = [f"F0{k}" for k in range(1, 9)]
 GOOD_CSV = """id,name,level,type,owner_level,beds,lon,lat
 F1,甲医院,三级甲等,综合医院,市属,500,114.30,30.58

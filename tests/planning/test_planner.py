@@ -401,7 +401,7 @@ def test_progress_is_reported(city):
 
 
 # ---- the sample city ----------------------------------------------------------------------------------------
-SAMPLE = Path(__file__).resolve().parents[1] / "sample_data" / "wuhan" / "population_units.geojson"
+SAMPLE = Path(__file__).resolve().parents[2] / "sample_data" / "wuhan" / "population_units.geojson"
 
 
 @pytest.mark.skipif(not SAMPLE.exists(), reason="sample city files not built yet")

@@ -18,7 +18,7 @@ import pytest
 
 from grid_planning.base.i18n import LANGUAGES, _flatten, catalogue, t
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 SOURCES = sorted([*(ROOT / "grid_planning").rglob("*.py"), *(ROOT / "pages").glob("*.py"), ROOT / "app.py"])
 #: Functions whose first argument is a catalogue key (grid_planning.base.i18n.t, pages._common.tr/tr_md);
 #: ``pages._common.fmt(prefix)`` makes a format_func of ``prefix + option``, with no params;

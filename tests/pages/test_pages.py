@@ -14,7 +14,7 @@ from streamlit.testing.v1 import AppTest
 
 from grid_planning.session.ui_state import load_uploads, report_table
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 SAMPLE = ROOT / "sample_data" / "wuhan"
 TIMEOUT = 120
 

@@ -10,8 +10,8 @@ import pytest
 
 from grid_planning import cli
 
-ROOT = Path(__file__).resolve().parents[1]
-FIX = Path(__file__).parent / "fixtures" / "layers"
+ROOT = Path(__file__).resolve().parents[2]
+FIX = Path(__file__).parents[1] / "fixtures" / "layers"
 
 
 def _run(*args: str) -> subprocess.CompletedProcess:

@@ -4,7 +4,7 @@
 Streamlit deletes the state of every widget a run does not draw (another page), and a choice widget
 remembers the *label* of its option (the other language has other labels); both are simulated here
 by what they do to the session: the key disappears, or the language changes. The real thing is
-tested in a browser (tests/test_browser_state.py).
+tested in a browser (tests/browser/test_browser_state.py).
 """
 
 from __future__ import annotations

@@ -14,7 +14,7 @@ from grid_planning.domain.request import PlanRequest
 from grid_planning.session.workspace import Workspace
 from grid_planning.store.scenarios import ScenarioStore, grid_outlines, layer_fingerprints
 
-APP = str(Path(__file__).resolve().parents[1] / "app.py")
+APP = str(Path(__file__).resolve().parents[2] / "app.py")
 TIMEOUT = 300
 GUARD = ("出错了", "Something went wrong")
 HOSTILE_NAME = "Plan [C](http://198.51.100.7/) **k=5**"

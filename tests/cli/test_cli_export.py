@@ -19,7 +19,7 @@ from grid_planning.exports.formats import FORMATS
 from grid_planning.exports.planfile import write_plan
 from grid_planning.prints.printmap import paper_pixels
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")

@@ -15,7 +15,7 @@ from conftest import HAS_CHROMIUM, NO_CHROMIUM, open_offline
 
 pytestmark = [pytest.mark.browser, pytest.mark.skipif(not HAS_CHROMIUM, reason=NO_CHROMIUM)]
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 SAMPLE = ROOT / "sample_data" / "wuhan"
 TIMEOUT = 90_000
 

@@ -28,7 +28,7 @@ from grid_planning.store.scenarios import (
     name_key,
 )
 
-FIXTURES = Path(__file__).parent / "fixtures"
+FIXTURES = Path(__file__).parents[1] / "fixtures"
 ALICE = User("alice@example.cn", "Alice", "header")
 BOB = User("bob@example.cn", "Bob", "header")
 BOSS = User("boss@example.cn", "Boss", "header", is_admin=True)

@@ -44,7 +44,7 @@ from grid_planning.maps import mapview, planmap
 
 pytestmark = [pytest.mark.browser, pytest.mark.skipif(not HAS_CHROMIUM, reason=NO_CHROMIUM)]
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 ZH = "zh"
 #: The what-if hospital of the issue (its name made the server create a directory).
 WHAT_IF_NAME = f"{HOSTILE['jinja_cycler']} {HOSTILE['img_onerror']}"

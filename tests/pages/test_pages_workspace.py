@@ -18,7 +18,7 @@ from grid_planning.assess.metrics import underserved_units
 from grid_planning.base.textsafe import escape_markdown
 from grid_planning.geo.graph import facility_units, unit_adjacency
 
-APP = str(Path(__file__).resolve().parents[1] / "app.py")
+APP = str(Path(__file__).resolve().parents[2] / "app.py")
 TIMEOUT = 120
 
 

@@ -18,7 +18,7 @@ from grid_planning.domain.request import BALANCE_CHOICES, PlanRequest
 from grid_planning.planning.planner import plan_city, suggest_balance
 from grid_planning.session.workspace import Workspace, default_k, first_request
 
-APP = str(Path(__file__).resolve().parents[1] / "app.py")
+APP = str(Path(__file__).resolve().parents[2] / "app.py")
 
 
 @pytest.fixture(scope="module")

@@ -13,7 +13,7 @@ from shapely.geometry import LineString, Point, Polygon
 
 from grid_planning.geo import coords
 
-FIXTURES = Path(__file__).parent / "fixtures" / "layers"
+FIXTURES = Path(__file__).parents[1] / "fixtures" / "layers"
 
 
 

@@ -29,9 +29,9 @@ from grid_planning.io.inputs import read_table, read_vector
 from grid_planning.io.readers import read_facilities, read_roads, read_units
 from grid_planning.session.ui_state import load_uploads, max_upload_bytes, upload_layers
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 SAMPLE = ROOT / "sample_data" / "wuhan"
-FIX = Path(__file__).parent / "fixtures" / "layers"
+FIX = Path(__file__).parents[1] / "fixtures" / "layers"
 #: Peak resident memory allowed to a process that is handed the 1.5 GB .dbf bomb.
 PEAK_RSS_LIMIT_MB = 300
 

@@ -48,7 +48,7 @@ from grid_planning.maps import mapview, planmap
 from grid_planning.maps.mapelements import unpack_geojson
 from grid_planning.session.workspace import Workspace, facility_label
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 #: What the template payloads would turn into if a template engine evaluated them.
 EVALUATED = ("Clinic 49", "gp_pwned')", "XXX")
 BIDI = set("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
