@@ -36,7 +36,7 @@ sys.path.insert(0, str(ROOT))
 import folium  # noqa: E402
 
 from grid_planning.city.provenance import load_sample_city  # noqa: E402
-from grid_planning.maps import mapview  # noqa: E402
+from grid_planning.maps import mapview, markers  # noqa: E402
 from grid_planning.maps.offline import external_hosts  # noqa: E402
 
 CHROMIUM = "/usr/bin/chromium"
@@ -67,7 +67,7 @@ def _naive_map(layers) -> folium.Map:
         }
 
     folium.GeoJson(units, style_function=style, name="units").add_to(m)
-    mapview.add_facilities(m, layers.facilities)
+    markers.add_facilities(m, layers.facilities)
     return mapview.finish(m)
 
 
@@ -79,7 +79,7 @@ def _planner_map(layers, tolerance_m: float, precision: int | None) -> folium.Ma
     mapview.add_choropleth(m, data, breaks)
     mapview.add_outline(m, layers.boundary)
     mapview.add_districts(m, layers.districts)
-    mapview.add_facilities(m, layers.facilities)
+    markers.add_facilities(m, layers.facilities)
     return mapview.finish(m)
 
 

@@ -23,7 +23,7 @@ sys.path.insert(0, str(ROOT))
 from streamlit_folium import _get_map_string  # noqa: E402
 
 from grid_planning.city.provenance import load_sample_city  # noqa: E402
-from grid_planning.maps import mapview, planmap  # noqa: E402
+from grid_planning.maps import mapview, overview, planmap  # noqa: E402
 from grid_planning.session.workspace import Workspace  # noqa: E402
 
 
@@ -45,7 +45,7 @@ def main() -> None:
     ws.run()
     units = ws.figures("zh").units
     builders = {
-        "home": lambda: mapview.city_overview_map(layers, lang="zh"),
+        "home": lambda: overview.city_overview_map(layers, lang="zh"),
         "plan (grids)": lambda: planmap.plan_map(
             layers, ws.plan, unit_df=units, shade="grid", lang="zh", view_key="plan"
         ),

@@ -1,4 +1,4 @@
-"""Reading a spreadsheet: the stream reader (``grid_planning.io.inputs._read_sheet``) against the
+"""Reading a spreadsheet: the stream reader (``grid_planning.io.sheets._read_sheet``) against the
 pandas reader it replaced (``pd.read_excel(dtype=str, nrows=...)``), side by side.
 
 Two workbooks, written here with openpyxl:
@@ -32,13 +32,13 @@ from pathlib import Path
 sys.path.insert(0, {root!r})
 path, how = Path({path!r}), {how!r}
 import openpyxl, pandas as pd  # both processes import the same modules: peaks compare data only
-from grid_planning import inputs
+from grid_planning.io import limits, sheets
 t0 = time.perf_counter()
 if how == "old":
     df = pd.read_excel(path, sheet_name=0, dtype=str, engine="openpyxl", nrows=500_001)
 else:
-    sub = inputs.SubLayer(path.stem, None, None, (), path, None)
-    df = inputs._read_sheet(sub, inputs.limits())
+    sub = limits.SubLayer(path.stem, None, None, (), path, None)
+    df = sheets.read_sheet(sub, limits.limits())
 seconds = time.perf_counter() - t0
 status = Path("/proc/self/status").read_text()
 peak_kb = int(next(l for l in status.splitlines() if l.startswith("VmHWM")).split()[1])

@@ -59,7 +59,7 @@ from grid_planning.exports.planfile import (
     write_plan,
 )
 from grid_planning.geo.coords import COORD_SYSTEMS
-from grid_planning.io.inputs import KINDS
+from grid_planning.io.limits import KINDS
 from grid_planning.planning.planner import plan_city
 from grid_planning.prints.printmap import ORIENTATIONS, PAPER_MM
 

@@ -9,7 +9,7 @@ import streamlit as st
 from grid_planning.base.cache import content_key
 from grid_planning.city.layers import summarise
 from grid_planning.city.provenance import provenance_rows
-from grid_planning.maps import mapview
+from grid_planning.maps import mapview, overview
 from grid_planning.session.ui_state import counts_table, headline_figures, report_table
 from pages._common import (
     PAGE_NAMES,
@@ -84,7 +84,7 @@ with page_guard():
             tiles, tianditu_key = "none", None
         # Built once per server for a city, language and basemap; every session shares it.
         show_map(
-            lambda: mapview.city_overview_map(layers, tiles=tiles, tianditu_key=tianditu_key,
+            lambda: overview.city_overview_map(layers, tiles=tiles, tianditu_key=tianditu_key,
                                               lang=lang()),
             key="home_map",
             cache_key=content_key("home", layers.fingerprint(), lang(), tiles, tianditu_key),

@@ -21,7 +21,7 @@ from grid_planning.assess.checks import check_policy
 from grid_planning.city.costs import travel_costs
 from grid_planning.city.layers import load_city
 from grid_planning.domain.request import CostParams
-from grid_planning.maps import mapview, planmap
+from grid_planning.maps import mapview, overview, planmap
 from grid_planning.planning.planner import plan_city
 from grid_planning.session.workspace import Workspace
 
@@ -123,7 +123,7 @@ def _workspace(layers, request, folder: Path, kinds: tuple[str, ...]) -> None:
     # Every map the dashboard draws for this city and plan renders (mapview.map_html: the page
     # st_folium shows is built from the same elements).
     maps = [
-        mapview.city_overview_map(layers),
+        overview.city_overview_map(layers),
         planmap.plan_map(layers, ws.plan, unit_df=figures.units, shade="grid"),
         planmap.plan_map(layers, ws.plan, unit_df=figures.units, shade="travel", lang="en"),
         *[planmap.coverage_map(layers, ws.plan, figures.units, c) for c in planmap.TRAVEL_COLUMNS],

@@ -65,25 +65,25 @@ from grid_planning.city.index import CityIndex
 from grid_planning.domain import rules, schema
 from grid_planning.domain.rules import OUTSIDE_CITY_M
 from grid_planning.geo import coords as _coords
-from grid_planning.io import inputs as _inputs
+from grid_planning.io import limits
 from grid_planning.io.findings import ValidationReport
 from grid_planning.io.readers import (
-    DEFAULT_CELL_M,
     FACILITY_COLUMNS,
+    read_boundary,
+    read_districts,
+    read_facilities,
+    read_roads,
+)
+from grid_planning.io.rows import (
     FALLBACK_METRIC_CRS,
-    UNIT_COLUMNS,
     WGS84,
     LayerInput,
     coord_system,
     empty_frame,
     file_label,
-    read_boundary,
-    read_districts,
-    read_facilities,
-    read_roads,
-    read_units,
     rows_text,
 )
+from grid_planning.io.units import DEFAULT_CELL_M, UNIT_COLUMNS, read_units
 
 #: Facilities farther than this outside the city boundary get a warning (the same distance makes a
 #: hospital "outside the city" for the lead rule G4).
@@ -211,7 +211,7 @@ def load_city(
     labels = dict(labels or {})
     sources: dict[str, str] = {}
     choices = {str(k): str(v) for k, v in (layers or {}).items() if v is not None and str(v).strip()}
-    for slot in sorted(set(choices) - set(_inputs.KINDS)):
+    for slot in sorted(set(choices) - set(limits.KINDS)):
         report.error("layer_choice_unknown_input", "-", slot=slot)
         del choices[slot]
 
@@ -225,7 +225,7 @@ def load_city(
             units, facilities, boundary, roads, districts, coords, name, lab, report, cell_m, choices
         )
     except Exception as exc:  # a bug must not hide behind a traceback in the dashboard either
-        detail = _inputs.short_detail(exc, "-", [units, facilities, boundary, roads, districts])
+        detail = limits.short_detail(exc, "-", [units, facilities, boundary, roads, districts])
         report.error("internal_error", "-", detail=f"{type(exc).__name__}: {detail}"[:300])
         loaded = None
     if loaded is None:

@@ -41,7 +41,8 @@ from grid_planning.base.version import __version__
 from grid_planning.city.layers import CityLayers
 from grid_planning.city.planview import effective_facilities, plan_roles
 from grid_planning.domain.plan import Plan
-from grid_planning.io.inputs import InputError, SubLayer, check_layer_size, limits, short_detail
+from grid_planning.io.gis import check_layer_size
+from grid_planning.io.limits import InputError, SubLayer, limits, short_detail
 
 FORMAT = "grid-planner-plan/1"
 
@@ -210,7 +211,7 @@ def write_plan(
 
 
 def _detail(exc: BaseException, path: Path) -> str:
-    """A reader's error without server paths or GDAL's advice (:func:`inputs.short_detail`)."""
+    """A reader's error without server paths or GDAL's advice (:func:`grid_planning.io.limits.short_detail`)."""
     return short_detail(exc, path.name, [path])
 
 
@@ -224,7 +225,7 @@ def _read_layer(path: Path, layer: str, **kwargs: Any) -> pd.DataFrame:
 
 
 def _check_limits(path: Path, names: list[str]) -> None:
-    """The input limits (:func:`inputs.limits`) for the layers a plan file is read from: a plan
+    """The input limits (:func:`grid_planning.io.limits.limits`) for the layers a plan file is read from: a plan
     GeoPackage is a user's file like any other, however it was made."""
     lim = limits()
     for name in (n for n in READ_LAYERS if n in names):

@@ -39,26 +39,28 @@ from grid_planning.base.textsafe import script_json
 from grid_planning.city.planview import effective_facilities, unit_grids
 from grid_planning.domain.rules import NON_HOSPITAL_TYPES
 from grid_planning.domain.schema import PRIMARY_CARE_TYPES, SECONDARY_OR_HIGHER
+from grid_planning.maps.labels import add_labels
 from grid_planning.maps.mapelements import DataLayer, add_script
 from grid_planning.maps.mapview import (
-    FACILITY_EACH_JS,
-    FACILITY_POINT_JS,
     NO_DATA_COLOUR,
     PlannerMap,
     add_districts,
-    add_facility_legend,
-    add_labels,
     add_legend,
     add_outline,
     add_polygons,
     base_map,
-    facility_lines,
     finish,
     fixed_style,
     for_display,
-    marker_svg,
     swatch,
     units_geojson_for,
+)
+from grid_planning.maps.markers import (
+    FACILITY_EACH_JS,
+    FACILITY_POINT_JS,
+    add_facility_legend,
+    facility_lines,
+    marker_svg,
 )
 
 #: Distinct grid colours (ColorBrewer Set3 / Paired, light enough to read labels on); cycled
@@ -434,7 +436,7 @@ def _role_line(row: Mapping[str, object], lang: str) -> str:
 
 
 def plan_tooltip_lines(row: Mapping[str, object], lang: str = DEFAULT_LANGUAGE) -> list:
-    """Tooltip lines of a facility on a plan map: :func:`~grid_planning.maps.mapview.facility_lines`,
+    """Tooltip lines of a facility on a plan map: :func:`~grid_planning.maps.markers.facility_lines`,
     its role and grid, and whether it is a planned (what-if) hospital. Plain text throughout."""
     lines = facility_lines(row, lang)
     line = _role_line(row, lang)

@@ -36,7 +36,7 @@ from grid_planning.base.textsafe import terminal_text
 from grid_planning.base.version import __version__
 from grid_planning.city.planview import unit_grids
 from grid_planning.city.provenance import source_lines
-from grid_planning.maps.mapview import LEVEL_RADIUS, TYPE_COLOURS
+from grid_planning.maps.markers import LEVEL_RADIUS, TYPE_COLOURS
 from grid_planning.maps.planmap import (
     dissolve,
     grid_colours,

@@ -38,7 +38,7 @@ import pandas as pd
 from grid_planning.base import numfmt
 from grid_planning.base.i18n import DEFAULT_LANGUAGE, t
 from grid_planning.city.layers import CityLayers, load_city
-from grid_planning.io import inputs
+from grid_planning.io import inputs, limits
 from grid_planning.io.findings import ValidationReport
 
 #: Upload slots of the data page: name -> (required, accepted file suffixes).
@@ -57,7 +57,7 @@ def max_upload_bytes() -> int:
     Streamlit refuses larger files itself when ``server.maxUploadSize`` in
     ``.streamlit/config.toml`` holds the same number (a test keeps the two equal).
     """
-    return inputs.limits().upload_mb * 1024 * 1024
+    return limits.limits().upload_mb * 1024 * 1024
 
 
 def __getattr__(name: str) -> int:
@@ -227,7 +227,7 @@ def load_uploads(
                 layers={k: v for k, v in (layers or {}).items() if v},
             )
         except Exception as exc:  # noqa: BLE001 - a bad file must never crash the page
-            detail = inputs.short_detail(exc, ", ".join(labels.values()), [tmp, *paths.values()])
+            detail = limits.short_detail(exc, ", ".join(labels.values()), [tmp, *paths.values()])
             report.error(
                 "upload_failed", ", ".join(labels.values()), detail=f"{type(exc).__name__}: {detail}"
             )

@@ -26,7 +26,7 @@ import pandas as pd
 from grid_planning.base.i18n import DEFAULT_LANGUAGE, CatalogueError
 from grid_planning.domain.plan import Plan
 from grid_planning.exports.planfile import PlanFileError, read_plan, write_plan
-from grid_planning.io.inputs import limits
+from grid_planning.io.limits import limits
 from grid_planning.store.identity import User
 from grid_planning.store.scenarios import (
     ScenarioStore,
@@ -113,7 +113,7 @@ def scenario_gpkg(
 def _public(exc: PlanFileError, filename: str, tmp: str) -> ExchangeError | PlanFileError:
     """The reader's error with the upload's name in place of the temporary path."""
     def public(text: str) -> str:
-        # read_plan's details name the file by its base name (inputs.short_detail).
+        # read_plan's details name the file by its base name (limits.short_detail).
         return text.replace(str(Path(tmp) / UPLOAD_NAME), filename).replace(tmp, "").replace(UPLOAD_NAME, filename)
 
     params = {k: public(v) if isinstance(v, str) else v for k, v in exc.params.items()}

@@ -10,7 +10,7 @@ from plan_fixtures import make_costs, make_layers, make_plan
 from grid_planning.assess.metrics import unit_metrics
 from grid_planning.base.cache import content_key, plan_digest
 from grid_planning.domain.plan import FacilityEdit
-from grid_planning.maps import mapview, planmap
+from grid_planning.maps import overview, planmap
 
 
 @pytest.fixture(scope="module")
@@ -70,7 +70,7 @@ def test_the_kept_map_is_exactly_what_st_folium_sends(city, which, monkeypatch):
 
     def build():
         if which == "home":
-            return mapview.city_overview_map(layers, lang="en")
+            return overview.city_overview_map(layers, lang="en")
         return planmap.plan_map(layers, plan, unit_df=ud, selection=["U00"], lang="en", view_key="plan")
 
     sent: list[dict] = []
@@ -101,7 +101,7 @@ def test_a_kept_map_is_built_once_per_key(city, monkeypatch):
 
     def build(lang):
         built.append(lang)
-        return mapview.city_overview_map(layers, lang=lang)
+        return overview.city_overview_map(layers, lang=lang)
 
     _common._shared_payload.clear()
     for lang in ("en", "en", "zh", "en"):

@@ -40,7 +40,7 @@ from test_browser_workspace import TIMEOUT, map_frame, nav, open_app, settle
 from grid_planning.assess.metrics import unit_metrics
 from grid_planning.base.i18n import t
 from grid_planning.base.textsafe import escape_markdown
-from grid_planning.maps import mapview, planmap
+from grid_planning.maps import mapview, overview, planmap
 
 pytestmark = [pytest.mark.browser, pytest.mark.skipif(not HAS_CHROMIUM, reason=NO_CHROMIUM)]
 
@@ -220,7 +220,7 @@ def map_pages():
     plan, costs = hostile_plan(city)
     ud = unit_metrics(city, plan, costs)
     return {
-        "home": mapview.map_html(mapview.city_overview_map(city, lang="en")),
+        "home": mapview.map_html(overview.city_overview_map(city, lang="en")),
         "plan": mapview.map_html(planmap.plan_map(city, plan, unit_df=ud, lang="en")),
     }
 

@@ -15,18 +15,12 @@ from grid_planning.city import layers
 from grid_planning.city.layers import load_city, summarise
 from grid_planning.city.provenance import load_sample_city
 from grid_planning.geo.coords import convert_geometry, gcj02_to_wgs84
-from grid_planning.io import readers
+from grid_planning.io import readers, rows, units
 from grid_planning.io.findings import ValidationReport
 from grid_planning.io.inputs import read_table
-from grid_planning.io.readers import (
-    LayerError,
-    aggregate_points_to_cells,
-    read_boundary,
-    read_districts,
-    read_facilities,
-    read_roads,
-    read_units,
-)
+from grid_planning.io.readers import read_boundary, read_districts, read_facilities, read_roads
+from grid_planning.io.rows import LayerError
+from grid_planning.io.units import aggregate_points_to_cells, read_units
 
 FIX = Path(__file__).parents[1] / "fixtures" / "layers"
 TOWN_IDS = [f"F0{k}" for k in range(1, 9)]
@@ -735,7 +729,7 @@ def test_every_finding_code_has_text_in_both_languages():
 
     from grid_planning.base.i18n import catalogue
 
-    source = "".join(Path(m.__file__).read_text(encoding="utf-8") for m in (layers, readers))
+    source = "".join(Path(m.__file__).read_text(encoding="utf-8") for m in (layers, readers, rows, units))
     codes = set(re.findall(r'(?:error|warning)\)?\(\s*"([a-z_]+)"', source))
     assert {"duplicate_id", "swapped_lonlat", "no_eligible_lead", "wrong_geometry"} <= codes
     for code in codes:

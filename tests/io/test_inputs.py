@@ -23,10 +23,11 @@ from archives import dbf_bomb_zip, member, write_zip, zip_with
 from grid_planning.base.i18n import LANGUAGES
 from grid_planning.city.layers import load_city
 from grid_planning.domain import schema
-from grid_planning.io import inputs
+from grid_planning.io import gis, inputs, limits, shapefiles
 from grid_planning.io.findings import ValidationReport
 from grid_planning.io.inputs import read_table, read_vector
-from grid_planning.io.readers import read_facilities, read_roads, read_units
+from grid_planning.io.readers import read_facilities, read_roads
+from grid_planning.io.units import read_units
 from grid_planning.session.ui_state import load_uploads, max_upload_bytes, upload_layers
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -246,8 +247,8 @@ def test_column_and_cell_limits_refuse_before_reading(tmp_path, monkeypatch):
     # The default: a header of 1,001 headings.
     monkeypatch.delenv("GRID_PLANNER_MAX_CELLS")
     book = openpyxl.Workbook()
-    book.active.append([f"c{i}" for i in range(inputs.DEFAULT_LIMITS.columns + 1)])
-    book.active.append(list(range(inputs.DEFAULT_LIMITS.columns + 1)))
+    book.active.append([f"c{i}" for i in range(limits.DEFAULT_LIMITS.columns + 1)])
+    book.active.append(list(range(limits.DEFAULT_LIMITS.columns + 1)))
     book.save(tmp_path / "wide.xlsx")
     report = ValidationReport()
     read_facilities(tmp_path / "wide.xlsx", report=report)
@@ -358,13 +359,13 @@ def test_vertex_count_reads_geometry_in_batches(monkeypatch):
     expected = int(units.geometry.count_coordinates().sum())
     subs = inputs.list_layers(SAMPLE / "population_units.geojson")
     assert [(s.name, s.rows) for s in subs] == [("population_units", 7065)]
-    lim = inputs.limits()
+    lim = limits.limits()
     with inputs._sublayers(SAMPLE / "population_units.geojson", "u", lim) as full:
-        assert inputs.count_vertices(full[0]) == expected
+        assert gis.count_vertices(full[0]) == expected
         # Counting stops at the first batch beyond the limit.
-        monkeypatch.setattr(inputs, "VERTEX_BATCH", 1000)
-        assert inputs.count_vertices(full[0]) == expected
-        assert expected > inputs.count_vertices(full[0], stop_above=10) > 10
+        monkeypatch.setattr(gis, "VERTEX_BATCH", 1000)
+        assert gis.count_vertices(full[0]) == expected
+        assert expected > gis.count_vertices(full[0], stop_above=10) > 10
 
 
 def test_plain_file_size_limit(monkeypatch):
@@ -375,7 +376,7 @@ def test_plain_file_size_limit(monkeypatch):
 
 def test_upload_limit_is_the_setting_and_streamlits(monkeypatch, facilities_csv):
     config = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text())
-    assert config["server"]["maxUploadSize"] == inputs.DEFAULT_LIMITS.upload_mb == 100
+    assert config["server"]["maxUploadSize"] == limits.DEFAULT_LIMITS.upload_mb == 100
     from grid_planning.session import ui_state
 
     assert ui_state.MAX_UPLOAD_BYTES == max_upload_bytes() == 100 * 1024 * 1024
@@ -605,7 +606,7 @@ def test_shapefile_names_cut_at_10_bytes_map_to_their_columns(tmp_path, encoding
     path = _shapefile_zip(gdf, tmp_path / "f", "fac", encoding, cpg)
     with zipfile.ZipFile(path) as zf:
         dbf = zf.read("fac.dbf")
-    stored = [d[1] for d in inputs._dbf_fields(dbf)]
+    stored = [d[1] for d in shapefiles._dbf_fields(dbf)]
     assert b"owner_leve" in stored and b"level_sour" in stored and b"outpatient" in stored
     report = ValidationReport()
     out = read_facilities(path, report=report)
@@ -666,11 +667,11 @@ def test_dbf_encoding_sniffs_a_bounded_prefix():
     head = dbf_header(2, fields)
     gbk = head + b" " + "武汉医院".encode("gbk").ljust(20) + b" " + "协和".encode("gbk").ljust(20)
     utf8 = head + b" " + "武汉医院".encode().ljust(20) + b" " + "协和".encode().ljust(20)
-    assert inputs.dbf_encoding(gbk) == "GB18030"
-    assert inputs.dbf_encoding(utf8) == "UTF-8"
+    assert shapefiles.dbf_encoding(gbk) == "GB18030"
+    assert shapefiles.dbf_encoding(utf8) == "UTF-8"
     # A value cut inside a character by its field width is still UTF-8.
     cut = head + b" " + ("武汉市第一医院".encode()[:20]) + b" " + b"x".ljust(20)
-    assert inputs.dbf_encoding(cut) == "UTF-8"
+    assert shapefiles.dbf_encoding(cut) == "UTF-8"
 
 
 FAILING = {
@@ -731,13 +732,13 @@ def test_short_detail_strips_every_server_path():
         "sqlite3_prepare_v2(SELECT 1) failed: database disk image is malformed; "
         r"C:\Users\srv\AppData\Local\Temp\grid_read_9\b.dbf: bad"
     )
-    text = inputs.short_detail(exc, "units.zip", ["/tmp/grid_upload_x1/units/u.zip"])
+    text = limits.short_detail(exc, "units.zip", ["/tmp/grid_upload_x1/units/u.zip"])
     assert "/tmp" not in text and "vsizip" not in text and "C:\\" not in text
     assert "database disk image is malformed" in text and "SELECT" not in text
     assert text.count("units.zip") == 2
     # Words are not paths: a relative folder "in" (the CLI's cwd-relative file) and "and/or".
     exc = ValueError("invalid continuation byte in in/f.csv; too many nested objects and/or arrays")
-    text = inputs.short_detail(exc, "f.csv", ["in/f.csv", "in"])
+    text = limits.short_detail(exc, "f.csv", ["in/f.csv", "in"])
     assert text == "invalid continuation byte in f.csv; too many nested objects and/or arrays"
 
 
@@ -816,7 +817,7 @@ def test_load_city_names_an_unknown_input_in_layers():
 
 def test_read_vector_and_read_table_take_a_layer(two_layer_gpkg):
     assert len(read_vector(two_layer_gpkg, layer="first100")) == 100
-    with pytest.raises(inputs.InputError) as err:
+    with pytest.raises(limits.InputError) as err:
         read_vector(two_layer_gpkg)
     assert err.value.code == "layer_ambiguous"
     assert "'first100', 'all_units'" in str(err.value)
@@ -828,7 +829,7 @@ def test_read_vector_and_read_table_take_a_layer(two_layer_gpkg):
 TEMP_SCRIPT = r"""
 import json, os, tempfile
 from pathlib import Path
-from grid_planning.io import inputs
+from grid_planning.io import inputs, limits
 from grid_planning.domain.request import PlanRequest
 from grid_planning.city.synthetic import synthetic_city
 from grid_planning.session.ui_state import load_uploads, upload_layers
@@ -856,7 +857,7 @@ for round in range(3):
     counts.append(len(entries()))
 end = entries()
 # The safety net: a layer left open (an interrupted read) is removed at interpreter exit.
-opened = inputs._sublayers(Path(uploads["units_shp.zip"]), "u.zip", inputs.limits())
+opened = inputs._sublayers(Path(uploads["units_shp.zip"]), "u.zip", limits.limits())
 opened.__enter__()
 print(json.dumps({"start": start, "end": end, "counts": counts,
                   "open": [p for p in entries() if p not in start]}))

@@ -13,7 +13,7 @@ from shapely.geometry import Point, box
 from grid_planning.base.textsafe import script_json
 from grid_planning.city.provenance import load_sample_city
 from grid_planning.geo.coords import wgs84_to_gcj02
-from grid_planning.maps import mapview
+from grid_planning.maps import mapview, markers, overview
 from grid_planning.maps.mapelements import unpack_geojson
 
 
@@ -102,25 +102,25 @@ def test_facility_text_is_plain_lines_and_provenance_is_told():
         "source": "illustrative",
         "level_source": "assumed",
     }
-    tip = mapview.facility_lines(row, "zh")
+    tip = markers.facility_lines(row, "zh")
     # The name is text (escaped by the browser's gpLines), not markup made in Python.
     assert tip[0] == ["<script>alert(1)</script>&医院", "b"]
     assert ["示意数据（生成，非真实机构）", "n"] in tip and ["假定等级", "n"] in tip
-    details = mapview.facility_details(row, "en")
+    details = markers.facility_details(row, "en")
     assert "Beds: 120" in details and "ID: f1" in details
-    real = mapview.facility_lines({**row, "source": "real", "level_source": "data"}, "zh")
+    real = markers.facility_lines({**row, "source": "real", "level_source": "data"}, "zh")
     assert "真实数据" in real and not any("示意" in str(line) for line in real)
 
 
 def test_marker_styles_differ_for_illustrative():
-    solid = mapview.marker_svg("general", "tertiary", False)
-    hollow = mapview.marker_svg("general", "tertiary", True)
+    solid = markers.marker_svg("general", "tertiary", False)
+    hollow = markers.marker_svg("general", "tertiary", True)
     assert 'fill="#1f4e9c"' in solid and "dasharray" not in solid
     assert 'fill="#ffffff"' in hollow and "stroke-dasharray" in hollow
 
 
 def test_overview_map_contents(city):
-    html = mapview.map_html(mapview.city_overview_map(city, lang="zh"))
+    html = mapview.map_html(overview.city_overview_map(city, lang="zh"))
     # Text reaches the page as script_json: UTF-8, with "/" written "\/".
     assert script_json("人口密度（人/平方公里）") in html  # choropleth legend
     assert "示意数据" in html  # facility legend tells illustrative apart
@@ -128,7 +128,7 @@ def test_overview_map_contents(city):
         assert script_json(name)[1:-1] in html
     assert "preferCanvas" in html or "prefer_canvas" in html.lower()
     assert "openstreetmap" not in html and "tianditu" not in html  # no tiles by default
-    en = mapview.map_html(mapview.city_overview_map(city, lang="en"))
+    en = mapview.map_html(overview.city_overview_map(city, lang="en"))
     assert script_json("Population density (people/km²)") in en
 
 
@@ -137,7 +137,7 @@ def test_amap_tiles_shift_overlays_to_gcj02(city):
     amap = mapview.base_map(city.boundary.total_bounds, tiles="amap")
     assert amap.gcj02 and not plain.gcj02
     fac = city.facilities.iloc[:1]
-    mapview.add_facilities(amap, fac, legend=False)
+    markers.add_facilities(amap, fac, legend=False)
     html = mapview.map_html(amap)
     lon, lat = wgs84_to_gcj02(fac.geometry.x.iloc[0], fac.geometry.y.iloc[0])
     points = [f["geometry"]["coordinates"] for layer in embedded_layers(html) for f in layer["features"]

@@ -9,12 +9,12 @@ import pytest
 import streamlit_folium
 
 from grid_planning.city.provenance import load_sample_city
-from grid_planning.maps import mapview, offline
+from grid_planning.maps import offline, overview
 
 
 @pytest.fixture(scope="module")
 def home_map():
-    return mapview.city_overview_map(load_sample_city())
+    return overview.city_overview_map(load_sample_city())
 
 
 def test_external_hosts_finds_cdn_links_and_ignores_local_ones():

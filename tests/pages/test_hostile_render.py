@@ -44,7 +44,7 @@ from grid_planning.base.i18n import t
 from grid_planning.base.textsafe import escape_markdown, formula_like, markdown_params, xlsx_text
 from grid_planning.domain.request import CostParams, PlanRequest
 from grid_planning.exports.formats import plan_tables_xlsx
-from grid_planning.maps import mapview, planmap
+from grid_planning.maps import mapview, overview, planmap
 from grid_planning.maps.mapelements import unpack_geojson
 from grid_planning.session.workspace import Workspace, facility_label
 
@@ -103,8 +103,8 @@ def _maps(city, ws, unit_df) -> dict:
     plan = ws.plan
     first_unit = str(city.units["id"].iloc[1])
     return {
-        "home_zh": lambda: mapview.city_overview_map(city, lang="zh"),
-        "home_en_amap": lambda: mapview.city_overview_map(city, lang="en", tiles="amap"),
+        "home_zh": lambda: overview.city_overview_map(city, lang="zh"),
+        "home_en_amap": lambda: overview.city_overview_map(city, lang="en", tiles="amap"),
         "plan_grid": lambda: planmap.plan_map(city, plan, unit_df=unit_df, shade="grid",
                                               selection=[first_unit], lang="zh",
                                               view_key=HOSTILE["jinja_expr"]),

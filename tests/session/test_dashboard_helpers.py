@@ -14,7 +14,7 @@ from plan_fixtures import make_costs, make_layers, make_plan
 from grid_planning.assess.metrics import unit_metrics
 from grid_planning.base.i18n import t
 from grid_planning.city.provenance import load_sample_city
-from grid_planning.maps import mapview, planmap
+from grid_planning.maps import labels, mapview, planmap
 from grid_planning.maps.mapelements import DataLayer
 from grid_planning.session.ui_state import Column, chrome_css, css_string, format_table
 
@@ -22,9 +22,9 @@ from grid_planning.session.ui_state import Column, chrome_css, css_string, forma
 def _boxes(points, zoom):
     out = []
     for lon, lat, text in points:
-        x, y = mapview._world_px(lon, lat, zoom)
-        hw = mapview._text_px(text, mapview.LABEL_FONT_PX) / 2 + mapview.LABEL_MARGIN_PX
-        hh = 0.65 * mapview.LABEL_FONT_PX + mapview.LABEL_MARGIN_PX
+        x, y = labels._world_px(lon, lat, zoom)
+        hw = labels._text_px(text, labels.LABEL_FONT_PX) / 2 + labels.LABEL_MARGIN_PX
+        hh = 0.65 * labels.LABEL_FONT_PX + labels.LABEL_MARGIN_PX
         out.append((x - hw, y - hh, x + hw, y + hh))
     return out
 
@@ -37,15 +37,15 @@ def test_a_label_waits_for_the_zoom_at_which_it_has_room():
     # Two names 800 m apart: the bigger district is named from the widest view, the other once
     # they no longer touch, and not a zoom earlier.
     points = [(114.30, 30.59, "江岸区"), (114.30 + 0.008, 30.59, "江汉区")]
-    first, second = mapview.label_min_zooms(points, [5.0, 1.0])
-    assert first == mapview.LABEL_ZOOMS[0]
+    first, second = labels.label_min_zooms(points, [5.0, 1.0])
+    assert first == labels.LABEL_ZOOMS[0]
     assert not _overlap(*_boxes(points, second))
     assert _overlap(*_boxes(points, second - 1))
     # Priority decides who waits.
-    assert mapview.label_min_zooms(points, [1.0, 5.0]) == [second, first]
+    assert labels.label_min_zooms(points, [1.0, 5.0]) == [second, first]
     # Far apart: both from the start.
     far = [(100.0, 30.0, "甲区"), (120.0, 40.0, "乙区")]
-    assert mapview.label_min_zooms(far) == [mapview.LABEL_ZOOMS[0]] * 2
+    assert labels.label_min_zooms(far) == [labels.LABEL_ZOOMS[0]] * 2
 
 
 def test_sample_city_core_is_named_without_overlaps_at_every_zoom():
@@ -53,7 +53,7 @@ def test_sample_city_core_is_named_without_overlaps_at_every_zoom():
     metric = layers.districts.to_crs(32650)
     pts = gpd.GeoSeries(metric.representative_point(), crs=32650).to_crs(4326)
     points = [(p.x, p.y, n) for n, p in zip(layers.districts["name"], pts, strict=True)]
-    zooms = mapview.label_min_zooms(points, metric.area.to_numpy())
+    zooms = labels.label_min_zooms(points, metric.area.to_numpy())
     for zoom in range(8, 14):
         shown = [b for b, z in zip(_boxes(points, zoom), zooms, strict=True) if z <= zoom]
         assert not any(_overlap(a, b) for i, a in enumerate(shown) for b in shown[i + 1:]), zoom

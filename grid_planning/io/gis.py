@@ -1,0 +1,95 @@
+"""GIS layers (GeoJSON, GeoPackage, Shapefile, KML): rows, columns and vertices checked from the driver and in batches of geometry before the layer is read.
+"""
+
+from __future__ import annotations
+
+import geopandas as gpd
+import pandas as pd
+
+from grid_planning.io.limits import (
+    BINARY_BYTES_PER_VERTEX,
+    TEXT_BYTES_PER_VERTEX,
+    TEXT_GIS,
+    InputError,
+    Limits,
+    SubLayer,
+    too_many_cells,
+    too_many_columns,
+    too_many_rows,
+)
+
+#: Geometry is counted in batches of this many features (memory of one batch, not of the layer).
+VERTEX_BATCH = 20_000
+
+
+def _vertex_bound(sub: SubLayer) -> int:
+    """Most vertices the layer's file could hold, from its size (see the byte constants)."""
+    size = sub.path.stat().st_size
+    per = (
+        TEXT_BYTES_PER_VERTEX if sub.path.suffix.lower() in TEXT_GIS else BINARY_BYTES_PER_VERTEX
+    )
+    return size // per
+
+
+def count_vertices(sub: SubLayer, stop_above: int | None = None) -> int:
+    """Vertices of a GIS layer, read in batches of geometry only (the memory of one batch).
+
+    Stops counting once ``stop_above`` is exceeded.
+    """
+    import pyarrow as pa  # noqa: F401 - open_arrow(use_pyarrow=True) needs it
+    import pyogrio
+    import shapely
+
+    total = 0
+    with pyogrio.open_arrow(
+        sub.path,
+        layer=sub.layer,
+        encoding=sub.encoding,
+        columns=[],
+        batch_size=VERTEX_BATCH,
+        use_pyarrow=True,
+    ) as (meta, reader):
+        name = meta.get("geometry_name") or "wkb_geometry"
+        for batch in reader:
+            if name not in batch.schema.names:
+                return 0
+            wkb = batch.column(name).to_numpy(zero_copy_only=False)
+            total += int(shapely.get_num_coordinates(shapely.from_wkb(wkb)).sum())
+            if stop_above is not None and total > stop_above:
+                break
+    return total
+
+
+def check_layer_size(sub: SubLayer, lim: Limits) -> None:
+    """The limits on a GIS layer's rows, columns, cells and vertices, before it is read: from
+    its feature count and fields, and its geometry counted in batches only when the file is
+    large enough to exceed the vertex limit.
+
+    Raises
+    ------
+    InputError
+        ``too_many_rows``, ``too_many_columns``, ``too_many_cells`` or ``too_many_vertices``.
+    """
+    if sub.rows is not None and sub.rows > lim.rows:
+        raise too_many_rows(lim)
+    if len(sub.columns) > lim.columns:
+        raise too_many_columns(lim)
+    if sub.rows is not None and sub.rows * (len(sub.columns) + 1) > lim.cells:
+        raise too_many_cells(lim)
+    if (
+        not sub.is_table
+        and _vertex_bound(sub) > lim.vertices
+        and count_vertices(sub, stop_above=lim.vertices) > lim.vertices
+    ):
+        raise InputError("too_many_vertices", limit=f"{lim.vertices:,}")
+
+
+def read_gis(sub: SubLayer, lim: Limits) -> pd.DataFrame:
+    check_layer_size(sub, lim)
+    kwargs = {"encoding": sub.encoding} if sub.encoding else {}
+    df = gpd.read_file(
+        sub.path, layer=sub.layer, engine="pyogrio", max_features=lim.rows + 1, **kwargs
+    )
+    if len(df) > lim.rows:
+        raise too_many_rows(lim)
+    return df
