@@ -11,7 +11,7 @@ from grid_planning.base.i18n import source_text
 from grid_planning.base.numfmt import integer, number
 from grid_planning.domain import schema
 from grid_planning.exports.planfile import column_headers
-from grid_planning.session.workspace import facility_label
+from grid_planning.session.mapclicks import facility_label
 from pages._common import ensure_navigation, kept, lang, md_text, page_guard, tr, tr_md
 from pages._ws import action, fmt, require_plan, workspace
 

@@ -15,8 +15,8 @@ from grid_planning.domain import schema
 from grid_planning.domain.request import BALANCE_CHOICES, MODES, PlanRequest
 from grid_planning.maps import planmap
 from grid_planning.planning.run import designation_candidates, eligible_leads
+from grid_planning.session.mapclicks import facility_label, interpret_click
 from grid_planning.session.ui_state import Column, format_table, seed_widget
-from grid_planning.session.workspace import facility_label, interpret_click
 from pages._common import (
     ensure_navigation,
     kept,

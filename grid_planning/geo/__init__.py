@@ -1,1 +1,2 @@
-"""geo"""
+"""Geometry and graph maths: Chinese coordinate systems, metric projections, unit adjacency.
+"""

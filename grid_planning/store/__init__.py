@@ -1,1 +1,2 @@
-"""store"""
+"""Scenarios a team keeps (SQLite or PostgreSQL), who owns them, and their exchange as plan files.
+"""

@@ -46,7 +46,8 @@ from grid_planning.domain.request import CostParams, PlanRequest
 from grid_planning.exports.formats import plan_tables_xlsx
 from grid_planning.maps import mapview, overview, planmap
 from grid_planning.maps.mapelements import unpack_geojson
-from grid_planning.session.workspace import Workspace, facility_label
+from grid_planning.session.mapclicks import facility_label
+from grid_planning.session.workspace import Workspace
 
 ROOT = Path(__file__).resolve().parents[2]
 #: What the template payloads would turn into if a template engine evaluated them.
