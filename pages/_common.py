@@ -1,4 +1,5 @@
-"""Shared page plumbing: language, the active layers, the error guard and map display.
+"""Shared page plumbing: language, the active layers, the error guard and tables (maps:
+:mod:`pages._map`).
 
 Everything computed lives in ``grid_planning`` (see ``grid_planning.session.ui_state``); this module only
 holds what needs Streamlit: session state, caching and widgets.
@@ -15,21 +16,16 @@ from __future__ import annotations
 import contextlib
 import logging
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
-import folium
 import pandas as pd
 import streamlit as st
-import streamlit_folium as sf
-from folium.elements import JSCSSMixin
 
 from grid_planning.base.i18n import DEFAULT_LANGUAGE, LANGUAGES, t
 from grid_planning.base.textsafe import escape_markdown, markdown_params
 from grid_planning.city.layers import CityLayers
 from grid_planning.city.provenance import load_sample_city
-from grid_planning.maps.mapview import finish
 from grid_planning.session.ui_state import keep_widget, remember_widget
 
 log = logging.getLogger("grid_planner")
@@ -176,120 +172,3 @@ def show_table(
     for header, width in (widths or {}).items():
         config[header] = st.column_config.TextColumn(width=width, alignment="right" if header in figures else None)
     st.dataframe(table, hide_index=True, width="stretch", key=key, column_config=config, **kwargs)
-
-
-@dataclass
-class MapPayload:
-    """A map rendered for the ``st_folium`` component: what it sends to the browser.
-
-    Rendering (folium's templates, then streamlit-folium's pass over every element's script) is
-    most of a map's cost; the payload is what is kept and shared between sessions.
-    """
-
-    script: str
-    header: str
-    html: str
-    map_id: str
-    css_links: list[str]
-    js_links: list[str]
-    bounds: list
-    zoom: object
-    #: streamlit-folium's component key per widget key (a hash over the whole script).
-    hashes: dict[str, str] = field(default_factory=dict)
-
-
-def render_payload(m: folium.Map) -> MapPayload:
-    """What :func:`streamlit_folium.st_folium` sends for ``m``, computed the same way (its own
-    functions, in its order), without showing it. ``m`` is finished first (layer switcher,
-    local assets)."""
-    finish(m)
-    m.get_root().render()
-    m.render()
-    html = sf._get_html(m)
-    header = sf._get_header(m)
-    script = sf._get_map_string(m)
-    css: list[str] = []
-    js: list[str] = []
-    stack = [m]
-    while stack:  # st_folium's walk: the assets of every element, in tree order
-        el = stack.pop(0)
-        if isinstance(el, JSCSSMixin):
-            css += [href for _, href in getattr(el, "default_css", [])]
-            js += [src for _, src in getattr(el, "default_js", [])]
-        stack[:0] = list(getattr(el, "_children", {}).values())
-    try:
-        bounds = m.get_bounds()
-    except AttributeError:
-        bounds = [[None, None], [None, None]]
-    return MapPayload(script=script, header=header, html=html, map_id=sf.get_full_id(m),
-                      css_links=list(dict.fromkeys(css)), js_links=list(dict.fromkeys(js)),
-                      bounds=bounds, zoom=m.options.get("zoom"))
-
-
-@st.cache_resource(show_spinner=False, max_entries=48)
-def _shared_payload(key: str, _build: Callable[[], folium.Map]) -> MapPayload:
-    """One rendered map per content key for the whole server (see grid_planning.base.cache)."""
-    return render_payload(_build())
-
-
-def show_map(
-    m: folium.Map | Callable[[], folium.Map],
-    *,
-    key: str,
-    height: int = 640,
-    cache_key: str | None = None,
-    returned_objects: Sequence[str] = (),
-) -> dict | None:
-    """Show a map (every asset served locally) and return what ``st_folium`` returns.
-
-    Parameters
-    ----------
-    m : folium.Map or callable
-        The map, or a function building it.
-    key : str
-        Widget key.
-    height : int
-        Pixels.
-    cache_key : str, optional
-        :func:`grid_planning.base.cache.content_key` of everything the map is drawn from. With it, ``m``
-        (a function) is called only when no session of this server has shown that map yet; the
-        rendered map is shared, so reruns and other sessions cost no map building at all.
-    returned_objects : sequence of str
-        What the browser sends back on interaction (``st_folium``'s names); nothing by default,
-        so panning and zooming cause no rerun.
-    """
-    build = m if callable(m) and not isinstance(m, folium.Map) else (lambda: m)
-    if cache_key is not None:
-        payload = _shared_payload(cache_key, build)
-    else:
-        payload = render_payload(build())
-    returned = list(returned_objects)
-    hash_key = payload.hashes.get(key)
-    if hash_key is None:
-        hash_key = payload.hashes[key] = sf.generate_js_hash(payload.script, key, False)
-    bounds = payload.bounds
-    # The browser starts counting clicks at 0 and sends its value whenever it differs from this
-    # default: st_folium's own default (None) made every newly drawn map send one value as soon as
-    # it was drawn, i.e. one more rerun per map, which under load could land on the next click
-    # and drop that click's button press.
-    defaults = {
-        "last_clicked": None, "last_object_clicked": None, "last_object_clicked_count": 0,
-        "last_object_clicked_tooltip": None, "last_object_clicked_popup": None,
-        "all_drawings": None, "last_active_drawing": None,
-        "bounds": {"_southWest": {"lat": bounds[0][0], "lng": bounds[0][1]},
-                   "_northEast": {"lat": bounds[1][0], "lng": bounds[1][1]}},
-        "zoom": payload.zoom, "last_circle_radius": None, "last_circle_polygon": None,
-        "selected_layers": None, "selected_tags": None, "last_geocoder_result": None,
-    }
-
-    def on_change() -> None:
-        st.session_state[key] = st.session_state.get(hash_key, {})
-
-    return sf._component_func(
-        script=payload.script, header=payload.header, html=payload.html, id=payload.map_id,
-        key=hash_key, height=height, width=None, returned_objects=returned,
-        default={k: v for k, v in defaults.items() if k in returned}, zoom=None, center=None,
-        feature_group=None, return_on_hover=False, layer_control=None, pixelated=False,
-        css_links=payload.css_links, js_links=payload.js_links, on_change=on_change,
-        wrap_longitude=False,
-    )

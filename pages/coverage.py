@@ -13,7 +13,8 @@ from grid_planning.base.cache import content_key
 from grid_planning.base.numfmt import integer, number, percent
 from grid_planning.maps import planmap
 from grid_planning.session.ui_state import Column, format_table
-from pages._common import ensure_navigation, kept, lang, page_guard, show_map, show_table, tr
+from pages._common import ensure_navigation, kept, lang, page_guard, show_table, tr
+from pages._map import show_map
 from pages._ws import fmt, require_plan, workspace
 
 ensure_navigation(__file__)

@@ -20,10 +20,10 @@ from pages._common import (
     lang,
     md_text,
     page_guard,
-    show_map,
     tr,
     tr_md,
 )
+from pages._map import show_map
 
 ensure_navigation(__file__)
 

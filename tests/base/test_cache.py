@@ -1,5 +1,5 @@
 """Maps shared between sessions: content keys (grid_planning.base.cache) and the rendered map the
-pages keep (pages._common.render_payload / show_map), which must be exactly what st_folium sends."""
+pages keep (pages._map.render_payload / show_map), which must be exactly what st_folium sends."""
 
 from __future__ import annotations
 
@@ -62,9 +62,10 @@ def test_map_key_separates_every_part_and_keeps_none_in_the_clear():
 
 @pytest.mark.parametrize("which", ["home", "plan"])
 def test_the_kept_map_is_exactly_what_st_folium_sends(city, which, monkeypatch):
-    """show_map skips st_folium's rendering when the map is kept; the component must receive the
-    same arguments as st_folium gives it (a streamlit-folium upgrade that changes them fails here)."""
-    from pages import _common
+    """show_map skips st_folium's rendering when the map is kept; our component (streamlit-folium's
+    vendored front-end) must receive the same arguments as st_folium gives its own (a
+    streamlit-folium upgrade that changes them fails here)."""
+    from pages import _map
 
     layers, plan, ud = city
 
@@ -75,11 +76,12 @@ def test_the_kept_map_is_exactly_what_st_folium_sends(city, which, monkeypatch):
 
     sent: list[dict] = []
     monkeypatch.setattr(streamlit_folium, "_component_func", lambda **kw: sent.append(kw))
+    monkeypatch.setattr(_map, "map_component", lambda **kw: sent.append(kw))
     returned = ["last_clicked", "last_object_clicked", "last_object_clicked_count", "last_active_drawing"]
     streamlit_folium.st_folium(build(), key="m", height=500, use_container_width=True,
                                returned_objects=returned)
-    _common.show_map(build, key="m", height=500, returned_objects=returned)
-    payload = _common.render_payload(build())
+    _map.show_map(build, key="m", height=500, returned_objects=returned)
+    payload = _map.render_payload(build())
     ours, theirs = sent[1], sent[0]
     assert ours.keys() == theirs.keys()
     for name in theirs:
@@ -92,25 +94,25 @@ def test_the_kept_map_is_exactly_what_st_folium_sends(city, which, monkeypatch):
 
 
 def test_a_kept_map_is_built_once_per_key(city, monkeypatch):
-    from pages import _common
+    from pages import _map
 
     layers, plan, ud = city
     sent: list[dict] = []
-    monkeypatch.setattr(streamlit_folium, "_component_func", lambda **kw: sent.append(kw))
+    monkeypatch.setattr(_map, "map_component", lambda **kw: sent.append(kw))
     built: list[str] = []
 
     def build(lang):
         built.append(lang)
         return overview.city_overview_map(layers, lang=lang)
 
-    _common._shared_payload.clear()
+    _map.clear_shared_maps()
     for lang in ("en", "en", "zh", "en"):
-        _common.show_map(lambda lang=lang: build(lang), key="home_map",
+        _map.show_map(lambda lang=lang: build(lang), key="home_map",
                          cache_key=content_key("home", "test-city", lang))
     assert built == ["en", "zh"]
     assert sent[0]["script"] == sent[1]["script"] == sent[3]["script"] != sent[2]["script"]
     assert sent[0]["key"] == sent[3]["key"]  # the same component: the browser keeps its map
-    _common._shared_payload.clear()
+    _map.clear_shared_maps()
 
 
 def test_shared_cache_computes_a_key_once_for_sessions_asking_together():

@@ -444,3 +444,37 @@ def test_first_visit_judges_the_balance_once(monkeypatch):
     assert ws.request.balance is not None  # the sample city meets a tolerance at its first k
     note = re.sub(r"\s", "", " ".join(c.value for c in at.caption))
     assert f"±{ws.request.balance:.0%},thetightestthiscitymeets" in note, note
+
+
+def test_a_planned_hospital_starts_at_the_centre_of_the_uploaded_city(tmp_path):
+    """On a city that is not Wuhan (the Liaoning pilot), the what-if form's position is that city's
+    centre, never Wuhan's coordinates; a click on the map in "place" mode takes its place."""
+    from awkward_cities import pilot_city
+
+    from grid_planning.session.plan_page import city_centre
+    from grid_planning.session.ui_state import load_uploads
+
+    units, facilities = pilot_city(tmp_path, "streets")
+    uploaded = load_uploads(
+        {"units": (units.name, units.read_bytes()), "facilities": (facilities.name, facilities.read_bytes())},
+        city_name="Fuxin pilot", workdir=tmp_path / "tmp",
+    )
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    at.session_state["lang"] = "en"
+    at.session_state["upload_result"] = uploaded
+    at.session_state["data_choice"] = "uploaded"
+    at.switch_page("pages/plan.py")
+    _ok(at.run())
+    ws = _ws(at)
+    ws.change_request(k=2)
+    refused = ws.run()
+    ws.apply_option(refused.infeasible.options[0], {"G4": "市政府文件", "G5": "跨网格服务"})
+    assert ws.run().ok
+    _ok(at.run())
+    lon, lat = city_centre(uploaded.layers)
+    assert 121.6 < lon < 122.0 and 42.0 < lat < 42.2  # Fuxin
+    assert (at.number_input(key="wi_lon_None").value, at.number_input(key="wi_lat_None").value) == (lon, lat)
+    at.session_state["place_lonlat"] = (121.9, 42.1)
+    _ok(at.run())
+    placed = (at.number_input(key="wi_lon_(121.9, 42.1)").value, at.number_input(key="wi_lat_(121.9, 42.1)").value)
+    assert placed == (121.9, 42.1)
