@@ -7,42 +7,13 @@ from __future__ import annotations
 import geopandas as gpd
 import pandas as pd
 import pytest
-from awkward_cities import pilot_city
 from shapely.geometry import Point, box
 
 from grid_planning.city.layers import CityLayers
 from grid_planning.domain.request import BalanceAdvice, PlanRequest
 from grid_planning.session import plan_page as pp
-from grid_planning.session.ui_state import load_uploads
-from grid_planning.session.workspace import Workspace
 
 WUHAN = (114.30, 30.59)  # the old default of every city's planned hospital
-REASONS = {"G4": "市政府文件指定该院牵头第二网格", "G5": "接续性医疗机构跨网格提供服务"}
-
-
-@pytest.fixture(scope="module")
-def fuxin(tmp_path_factory) -> CityLayers:
-    folder = tmp_path_factory.mktemp("fuxin")
-    units, facilities = pilot_city(folder, "streets")
-    uploaded = load_uploads(
-        {"units": (units.name, units.read_bytes()), "facilities": (facilities.name, facilities.read_bytes())},
-        city_name="Fuxin pilot", workdir=folder / "tmp",
-    )
-    assert uploaded.usable
-    return uploaded.layers
-
-
-@pytest.fixture(scope="module")
-def planned(fuxin) -> Workspace:
-    """The pilot city planned with k=2 through the refusal's first option (a designation and the
-    G5 waiver it needs, each with its reason)."""
-    ws = Workspace(fuxin, request=PlanRequest(k=2))
-    refused = ws.run()
-    assert not refused.ok and refused.infeasible.options
-    ws.apply_option(refused.infeasible.options[0], REASONS)
-    result = ws.run()
-    assert result.ok and ws.plan.k == 2
-    return ws
 
 
 def _l_city() -> CityLayers:
