@@ -13,7 +13,6 @@ from collections.abc import Iterator
 from dataclasses import replace
 
 import geopandas as gpd
-import pandas as pd
 import streamlit as st
 
 from grid_planning.base.cache import facilities_fingerprint
@@ -22,6 +21,7 @@ from grid_planning.base.textsafe import escape_markdown
 from grid_planning.city.costs import CostMatrix, travel_costs
 from grid_planning.city.layers import CityLayers
 from grid_planning.domain.request import BalanceAdvice, CostParams, PlanRequest
+from grid_planning.session.page_tables import attention_lines, check_summary, checks_table
 from grid_planning.session.team import changes_text, markdown_message
 from grid_planning.session.workspace import Workspace, first_request
 from grid_planning.store.identity import User
@@ -30,8 +30,6 @@ from grid_planning.store.scenarios import ScenarioStore, default_store_url
 from pages._common import PAGE_NAMES, active_layers, fmt, lang, md_text, tr  # noqa: F401 - fmt for the pages
 
 WS = "workspace"
-#: Plain symbols (not emoji): they render in every CJK font, also in the canvas tables.
-STATUS_ICONS = {"pass": "✓", "fail": "✗", "exception": "◐", "warning": "⚠"}
 
 
 @st.cache_resource(show_spinner=False, max_entries=8)
@@ -146,33 +144,13 @@ def go_plan(message_key: str) -> None:
 
 def check_panel(checks: list, *, compact: bool = False) -> None:
     """The G1-G5 (+ contiguity, G8) results, failures first, exceptions with their reason."""
-    order = {"fail": 0, "warning": 1, "exception": 2, "pass": 3}
-    n_fail = sum(c.status == "fail" for c in checks)
-    n_warn = sum(c.status == "warning" for c in checks)
-    n_exc = sum(c.status == "exception" for c in checks)
-    if n_fail:
-        st.error(tr("ws.checks.failed", n=n_fail, warnings=n_warn))
-    elif n_warn:
-        st.warning(tr("ws.checks.warnings", n=n_warn, exceptions=n_exc))
-    else:
-        st.success(tr("ws.checks.all_pass", exceptions=n_exc))
-    rows = sorted(checks, key=lambda c: (order.get(c.status, 9), c.rule, c.grid_id or ""))
+    summary = check_summary(checks)
+    getattr(st, summary.level)(tr(summary.key, **summary.params))
     # What needs attention is spelled out in full; the passes are one table away.
-    for c in rows:
-        if c.status in ("fail", "warning", "exception"):
-            where = c.grid_id or tr("ws.checks.city")
-            st.markdown(f"{STATUS_ICONS[c.status]} **{md_text(c.rule)} · {md_text(where)}** — "
-                        f"{md_text(c.message(lang()))}")
-    with st.expander(tr("ws.checks.all", n=len(rows)), expanded=not compact):
-        table = pd.DataFrame(
-            [{
-                tr("ws.checks.col.status"): f"{STATUS_ICONS.get(c.status, '')} {c.status_text(lang())}",
-                tr("ws.checks.col.rule"): c.rule,
-                tr("ws.checks.col.grid"): c.grid_id or tr("ws.checks.city"),
-                tr("ws.checks.col.message"): c.message(lang()),
-            } for c in rows]
-        )
-        st.dataframe(table, hide_index=True, width="stretch", key="checks_table",
+    for icon, rule, where, message in attention_lines(checks, lang()):
+        st.markdown(f"{icon} **{md_text(rule)} · {md_text(where)}** — {md_text(message)}")
+    with st.expander(tr("ws.checks.all", n=len(checks)), expanded=not compact):
+        st.dataframe(checks_table(checks, lang()), hide_index=True, width="stretch", key="checks_table",
                      column_config={tr("ws.checks.col.message"): st.column_config.TextColumn(width="large")})
 
 

@@ -3,17 +3,14 @@ recorded by the planner (status and note), kept with the plan and saved with the
 
 from __future__ import annotations
 
-import pandas as pd
 import streamlit as st
 
 from grid_planning.assess.checklist import CRITERIA, MAX_NOTE, RECORD_STATUSES, checklist_table
+from grid_planning.session.page_tables import checklist_counts, checklist_rows
 from pages._common import ensure_navigation, kept, lang, page_guard, tr, tr_md
 from pages._ws import action, fmt, require_plan, scenario_panel, workspace
 
 ensure_navigation(__file__)
-
-ICONS = {"met": "✓", "not_met": "✗", "not_evaluated": "–", "done": "✓", "in_progress": "◔",
-         "todo": "○", "not_applicable": "–"}
 
 with page_guard():
     ws = workspace()
@@ -25,22 +22,12 @@ with page_guard():
         names = ws.figures(lang()).grids["lead_name"].to_dict()
         grid = kept(st.selectbox, tr("ws.col.grid"), options=grids, key="chk_grid",
                     format_func=lambda g: f"{g} · {names.get(g, '')}")
-        sub = table[table["grid_id"] == grid]
-        n_spatial = int(sub["spatial"].sum())
-        n_met = int((sub["status"] == "met").sum())
-        n_done = int((sub["status"] == "done").sum())
+        counts = checklist_counts(table, ws.plan, grid)
         cols = st.columns(3)
-        cols[0].metric(tr("ws.chk.spatial_met"), f"{n_met}/{n_spatial}")
-        cols[1].metric(tr("ws.chk.recorded_done"), f"{n_done}/{len(sub) - n_spatial}")
-        cols[2].metric(tr("ws.chk.recorded_any"), int(sum(c.grid_lead == ws.plan.lead_of(grid) for c in ws.plan.checklist)))
-        shown = pd.DataFrame({
-            "#": sub["item"],
-            tr("ws.chk.dimension"): sub["dimension"],
-            tr("ws.chk.criterion"): sub["criterion"],
-            tr("ws.chk.how"): [tr("ws.chk.auto") if s else tr("ws.chk.recorded") for s in sub["spatial"]],
-            tr("ws.chk.status"): [f"{ICONS.get(s, '')} {tr(f'plan.checklist.status.{s}')}" for s in sub["status"]],
-            tr("ws.chk.detail"): [d or n for d, n in zip(sub["detail"], sub["note"], strict=True)],
-        })
+        cols[0].metric(tr("ws.chk.spatial_met"), f"{counts.spatial_met}/{counts.spatial}")
+        cols[1].metric(tr("ws.chk.recorded_done"), f"{counts.recorded_done}/{counts.recorded}")
+        cols[2].metric(tr("ws.chk.recorded_any"), counts.records)
+        shown = checklist_rows(table, grid, lang())
         # The criterion and its evidence get the room; the short columns stay narrow.
         narrow = {"#": 40, tr("ws.chk.dimension"): 90, tr("ws.chk.how"): 90, tr("ws.chk.status"): 100}
         st.dataframe(shown, hide_index=True, width="stretch", height=570, key="chk_table",

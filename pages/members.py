@@ -3,7 +3,6 @@ institutions, collaborators — with beds, counts, the lead's obligations, and v
 
 from __future__ import annotations
 
-import pandas as pd
 import streamlit as st
 
 from grid_planning.assess.roster import grid_roster, lead_obligations, roster_table
@@ -12,6 +11,7 @@ from grid_planning.base.numfmt import integer, number
 from grid_planning.domain import schema
 from grid_planning.exports.planfile import column_headers
 from grid_planning.session.mapclicks import facility_label
+from grid_planning.session.page_tables import member_records_table, role_options
 from pages._common import ensure_navigation, kept, lang, md_text, page_guard, tr, tr_md
 from pages._ws import action, fmt, require_plan, workspace
 
@@ -22,30 +22,10 @@ def _beds(v: object) -> str:
     return integer(v, lang())
 
 
-def _records_table(records: list[dict], *, with_supports: bool = False) -> pd.DataFrame:
-    rows = []
-    for r in records:
-        row = {
-            tr("ws.mem.name"): facility_label(r, lang()),
-            tr("ws.mem.level"): tr(f"vocab.level.{r['level']}"),
-            tr("ws.mem.type"): tr(f"vocab.type.{r['type']}"),
-            tr("ws.mem.owner"): tr(f"vocab.owner.{r['owner_level']}"),
-            tr("ws.col.beds"): _beds(r.get("beds"))
-            + (tr("ws.mem.illustrative_tag") if r.get("capacity_source") == "illustrative" else ""),
-            tr("ws.mem.source"): source_text(r.get("source"), lang()),
-            "id": r["id"],
-        }
-        if with_supports:
-            row[tr("ws.mem.supports")] = ", ".join(r.get("supports") or []) if isinstance(r.get("supports"), list) \
-                else str(r.get("supports") or "")
-        rows.append(row)
-    return pd.DataFrame(rows)
-
-
 def _section(title: str, records: list[dict], key: str, *, with_supports: bool = False) -> None:
     st.markdown(f"**{title}** ({len(records)})")
     if records:
-        st.dataframe(_records_table(records, with_supports=with_supports), hide_index=True, width="stretch", key=key)
+        st.dataframe(member_records_table(records, lang(), with_supports=with_supports), hide_index=True, width="stretch", key=key)
     else:
         st.caption(tr("ws.mem.none"))
 
@@ -111,8 +91,7 @@ with page_guard():
         st.subheader(tr("ws.mem.change_title"))
         st.caption(tr("ws.mem.change_caption"))
         table = roster_table(ws.layers, ws.plan, lang=lang())
-        options = {str(r["id"]): f"{facility_label(r, lang())} · {r['grid_id'] or '–'} · {r['role_text']}"
-                   for r in table.to_dict("records")}
+        options = role_options(table, lang())
         with st.form("role_form"):
             fid = st.selectbox(tr("ws.mem.facility"), list(options), format_func=options.get, index=None, placeholder=tr("ws.choose"), key="role_fid")
             role = st.selectbox(tr("ws.mem.new_role"), list(schema.ROLES), format_func=fmt("plan.role."),
