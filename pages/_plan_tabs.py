@@ -38,11 +38,18 @@ def hand_edits(ws: Workspace, fig: Figures) -> None:
     c1, c2, c3, c4, c5 = st.columns([2, 1, 1, 1, 1])
     target = c1.selectbox(tr("ws.edit.target"), ws.plan.grid_ids, key="edit_target",
                           format_func=lambda g: pp.grid_label(fig, g))
-    for col, key, do in ((c2, "move", lambda: ws.move(target)), (c3, "lock", ws.lock), (c4, "unlock", ws.unlock)):
-        if col.button(tr(f"ws.edit.{key}"), key=f"edit_{key}", disabled=not ws.selection):
-            with action():
-                do()
-                st.rerun()
+    if c2.button(tr("ws.edit.move"), key="edit_move", disabled=not ws.selection):
+        with action():
+            ws.move(target)
+            st.rerun()
+    if c3.button(tr("ws.edit.lock"), key="edit_lock", disabled=not ws.selection):
+        with action():
+            ws.lock()
+            st.rerun()
+    if c4.button(tr("ws.edit.unlock"), key="edit_unlock", disabled=not ws.selection):
+        with action():
+            ws.unlock()
+            st.rerun()
     if c5.button(tr("ws.edit.clear"), key="edit_clear", disabled=not ws.selection):
         ws.clear_selection()
         st.rerun()

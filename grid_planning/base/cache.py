@@ -12,7 +12,7 @@ as long as that object lives.
 
 Used by :meth:`grid_planning.session.workspace.Workspace.run` (plans), :meth:`~grid_planning.session.workspace.
 Workspace.figures` (figures and policy checks) and by the pages' map display
-(``pages._common.show_map``: rendered maps).
+(``pages._map.show_map``: rendered maps).
 """
 
 from __future__ import annotations

@@ -32,7 +32,8 @@ class Click:
 
 
 def interpret_click(ws: Workspace, returned: Mapping[str, Any] | None) -> Click:
-    """Turn what ``streamlit_folium.st_folium`` returned after a click into a :class:`Click`.
+    """Turn what the map component returned after a click (``pages._map.show_map``, the values
+    ``st_folium`` returns) into a :class:`Click`.
 
     ``last_active_drawing`` is the GeoJSON of the clicked feature: a point is a facility (member
     markers carry their ``id``; lead markers are matched by position), a polygon with an ``id`` is
