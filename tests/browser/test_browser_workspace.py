@@ -285,6 +285,35 @@ def test_click_lead_marker_picks_the_hospital(planned):
     assert_clean(page)
 
 
+def _what_if_position(page) -> tuple[float, float]:
+    """The what-if "add a planned hospital" form's longitude and latitude, as the page shows them."""
+    page.get_by_role("tab", name="假设分析").click()
+    page.get_by_role("tab", name="新建规划医院").click()
+    settle(page)
+    lon = page.get_by_role("spinbutton", name="经度（WGS84）")
+    lon.wait_for(timeout=TIMEOUT)
+    return float(lon.input_value()), float(page.get_by_role("spinbutton", name="纬度（WGS84）").input_value())
+
+
+def test_a_planned_hospital_starts_at_the_city_centre_then_where_the_map_was_clicked(planned):
+    from grid_planning.city.provenance import load_sample_city
+    from grid_planning.session.plan_page import city_centre
+
+    page = planned
+    assert _what_if_position(page) == city_centre(load_sample_city())  # not a fixed Wuhan point
+    _uid, _pop, lon, lat = pick_unit()
+    page.get_by_text("放置新医院", exact=True).click()
+    settle(page)
+    click_lonlat(page, lon, lat)
+    settle(page, 800)
+    placed = _what_if_position(page)
+    # One screen pixel at zoom 12 is about 30 m (0.0003 degrees).
+    assert placed == pytest.approx((lon, lat), abs=1e-3)
+    page.get_by_text("选择单元", exact=True).click()  # leave the map selecting units again
+    settle(page)
+    assert_clean(page)
+
+
 def test_coverage_and_members_pages_read_the_plan(planned):
     page = planned
     table = grid_table(page)
