@@ -133,6 +133,9 @@ def test_upload_validate_and_choose_the_pilot_city(page, files):
 
 def test_the_choice_survives_opening_the_plan_page(page):
     nav(page, t("ws.nav.plan", "zh"))
+    # The run that draws the page may start after nav() saw no run going: wait for its title.
+    page.get_by_test_id("stMain").get_by_role("heading", name=t("ws.plan.title", "zh")).wait_for(timeout=TIMEOUT)
+    settle(page)
     assert uploaded_in_use(page, "zh"), sidebar(page)[:600]
     assert CITY in page.get_by_test_id("stMain").inner_text()
 
