@@ -109,7 +109,7 @@ def parameters(ws: Workspace) -> None:
     k, balance and the run button come first, so "run" is on the first screen of the sidebar."""
     layers = ws.effective_layers()
     req = ws.request
-    elig_labels = pp.choices(layers, "elig_labels", lang())
+    elig_labels = pp.choices(layers, "elig", lang())
     n_leads = pp.lead_count(layers, req)
     modes = pp.cost_modes(layers)
     for key, value in pp.widget_values(req, n_leads, elig_labels, modes).items():
@@ -117,7 +117,7 @@ def parameters(ws: Workspace) -> None:
         seed_widget(st.session_state, key, value, lang=lang(), revision=(id(ws), ws.request_revision))
 
     k = st.number_input(tr("ws.plan.k"), min_value=1, max_value=max(2, n_leads), step=1, key="plan_k",
-                        help=tr("ws.plan.k_help", n=len(pp.choices(layers, "elig", lang()))))
+                        help=tr("ws.plan.k_help", n=len(pp.eligible(layers))))
     use_balance = st.checkbox(tr("ws.plan.balance_on"), key="plan_balance_on")
     balance_pct = st.slider(tr("ws.plan.balance"), 5, 100, step=5, key="plan_balance", format="±%d%%",
                             disabled=not use_balance, help=tr("ws.plan.balance_help"))

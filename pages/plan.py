@@ -93,7 +93,7 @@ def _clicked_facility(ws: Workspace) -> None:
         st.session_state.pop(CLICKED, None)
         return
     rec = row.iloc[0].to_dict()
-    eligible = fid in pp.choices(layers, "elig_labels", lang())
+    eligible = fid in pp.choices(layers, "elig", lang())
     st.info(tr_md("ws.fac.clicked", name=pp.facility_labels(row, lang())[fid], level=tr(f"vocab.level.{rec['level']}"),
                   type=tr(f"vocab.type.{rec['type']}"), owner=tr(f"vocab.owner.{rec['owner_level']}")))
     c1, c2, c3 = st.columns(3)

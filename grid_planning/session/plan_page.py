@@ -69,55 +69,58 @@ def facility_labels(fac: pd.DataFrame, lang: str) -> dict[str, str]:
     return {str(r["id"]): facility_label(r, lang) for r in fac.to_dict("records")}
 
 
-def choices(layers: CityLayers, kind: str, lang: str) -> Any:
-    """What the plan page's lists offer, per city layers and language.
+def eligible(layers: CityLayers) -> pd.DataFrame:
+    """The facilities the G4 rule lets lead (by data or assumed level), computed once for every
+    session on the same layers (they change only with a what-if edit); shared, so read-only."""
+    fac = layers.facilities
+    return memo(fac, ("plan_page", "elig"), lambda: eligible_leads(fac, PlanRequest(k=2), layers))
 
-    Computed once for every session on the same layers (they change only with a what-if edit);
-    the value is shared, so read-only.
+
+def choices(layers: CityLayers, kind: str, lang: str) -> dict[str, str]:
+    """What the plan page's lists offer (facility id -> label), per city layers and language.
+
+    Computed once for every session on the same layers; the value is shared, so read-only.
 
     Parameters
     ----------
     layers : CityLayers
         The layers in use, with the what-if edits applied (``Workspace.effective_layers``).
-    kind : {"elig", "elig_labels", "designatable", "hospitals"}
-        ``elig``: the G4-eligible leads (a frame); ``elig_labels``: their labels;
-        ``designatable``: the hospitals the G4 rule lets lead by designation; ``hospitals``: every
-        facility that is not primary care (the what-if targets). Labels are id -> label dicts.
+    kind : {"elig", "designatable", "hospitals"}
+        ``elig``: the G4-eligible leads (:func:`eligible`); ``designatable``: the hospitals the G4
+        rule lets lead by designation; ``hospitals``: every facility that is not primary care
+        (the what-if targets).
     lang : str
         Language of the labels.
     """
     fac = layers.facilities
 
-    def compute() -> Any:
+    def compute() -> dict[str, str]:
         if kind == "elig":
-            return eligible_leads(fac, PlanRequest(k=2), layers)
-        if kind == "elig_labels":
-            return facility_labels(choices(layers, "elig", lang), lang)
+            return facility_labels(eligible(layers), lang)
         if kind == "designatable":
             return facility_labels(designation_candidates(layers, fac), lang)
         if kind == "hospitals":
             return facility_labels(fac[~fac["type"].isin(sorted(schema.PRIMARY_CARE_TYPES))], lang)
         raise ValueError(f"unknown choice list {kind!r}")
 
-    # The eligible frame is the same in every language: one entry for all.
-    return memo(fac, ("plan_page", kind) if kind == "elig" else ("plan_page", kind, lang), compute)
+    return memo(fac, ("plan_page", kind, lang), compute)
 
 
 def lead_labels(layers: CityLayers, request: PlanRequest, lang: str) -> dict[str, str]:
     """The facilities a G5 waiver can name: the eligible leads and the designated ones."""
     fac = layers.facilities
-    ids = list(choices(layers, "elig_labels", lang)) + [f for f, _ in request.designated_leads]
+    ids = list(choices(layers, "elig", lang)) + [f for f, _ in request.designated_leads]
     return facility_labels(fac[fac["id"].astype(str).isin(ids)], lang)
 
 
 def lead_count(layers: CityLayers, request: PlanRequest) -> int:
     """How many leads the request can have at most (eligible plus designated): the largest k."""
-    return len(choices(layers, "elig", "zh")) + len(request.designated_leads)
+    return len(eligible(layers)) + len(request.designated_leads)
 
 
 def assumed_leads(layers: CityLayers) -> int:
     """How many eligible leads rest on an assumed level (the page says so under the lists)."""
-    return int((choices(layers, "elig", "zh")["eligibility"] == "assumed").sum())
+    return int((eligible(layers)["eligibility"] == "assumed").sum())
 
 
 def cost_modes(layers: CityLayers) -> list[str]:

@@ -61,8 +61,9 @@ def test_a_centre_outside_the_city_moves_into_the_nearest_unit():
 
 # ---- the lists and the widgets ------------------------------------------------------------------
 def test_choices_follow_the_city_and_the_language(fuxin):
-    elig = pp.choices(fuxin, "elig", "en")
-    assert elig["id"].tolist() == ["P01"]  # the one eligible lead of the pilot city
+    assert pp.eligible(fuxin)["id"].tolist() == ["P01"]  # the one eligible lead of the pilot city
+    assert list(pp.choices(fuxin, "elig", "en")) == ["P01"]
+    assert pp.assumed_leads(fuxin) == int((pp.eligible(fuxin)["eligibility"] == "assumed").sum())
     assert pp.lead_count(fuxin, PlanRequest(k=2)) == 1
     assert pp.lead_count(fuxin, PlanRequest(k=2, designated_leads=(("P03", "文件"),))) == 2
     hospitals = pp.choices(fuxin, "hospitals", "en")
