@@ -53,7 +53,7 @@ from grid_planning.maps.mapview import (
     fixed_style,
     for_display,
     swatch,
-    units_geojson_for,
+    units_geojson,
 )
 from grid_planning.maps.markers import (
     FACILITY_EACH_JS,
@@ -128,7 +128,14 @@ def unit_display(layers: object, *, gcj02: bool = False, tolerance_m: float = 30
     hit = _DISPLAY_CACHE.get(key)
     if hit is not None:
         return hit
-    data, _ = units_geojson_for(layers, gcj02=gcj02, tolerance_m=tolerance_m)
+    # The units' territories (units plus the unpopulated land around them): grids drawn from
+    # them tile the city, with no holes where nobody lives.
+    territory = gpd.GeoDataFrame(
+        {"id": layers.units["id"].astype(str).to_numpy(), "population": 0.0},
+        geometry=list(layers.index.territory), crs=layers.metric_crs,
+    )
+    data, _ = units_geojson(territory, metric_crs=layers.metric_crs, density=False, gcj02=gcj02,
+                            tolerance_m=tolerance_m)
     by_id = {str(f["properties"]["id"]): f for f in data["features"]}
     ids = layers.units["id"].astype(str).to_numpy()
     empty = {"type": "Polygon", "coordinates": []}
@@ -136,7 +143,8 @@ def unit_display(layers: object, *, gcj02: bool = False, tolerance_m: float = 30
         {"type": "Feature", "geometry": by_id[u]["geometry"] if u in by_id else empty, "properties": {}}
         for u in ids
     ]
-    geoms = np.asarray([shapely.geometry.shape(f["geometry"]) if f["geometry"]["coordinates"] else None
+    geoms = np.asarray([shapely.geometry.shape(f["geometry"])
+                        if f["geometry"].get("coordinates") or f["geometry"].get("geometries") else None
                         for f in features], dtype=object)
     valid = np.asarray([g is not None and not g.is_empty for g in geoms])
     geoms = np.where(valid, geoms, shapely.Point())

@@ -154,6 +154,9 @@ def map_data(layers: Any, plan: Any) -> MapData:
     units = layers.units.to_crs(crs)
     labels = unit_grids(layers, plan)
     geoms = shapely.make_valid(units.geometry.to_numpy())
+    # Grids are drawn from the units' territories (units plus the unpopulated land around them)
+    # so the map has no holes; labels stay near where people live (the units themselves).
+    territory = np.asarray(layers.index.territory, dtype=object)
     population = pd.to_numeric(units["population"], errors="coerce").fillna(0).to_numpy(float)
     grids = [str(g) for g in plan.leads.index]
     colours = grid_colours(grids)
@@ -162,7 +165,7 @@ def map_data(layers: Any, plan: Any) -> MapData:
     rows, shapes = [], []
     for g in grids:
         mask = labels == g
-        parts = geoms[mask]
+        parts = territory[mask]
         shape = dissolve(parts, grid_size=None) if len(parts) else shapely.Polygon()
         lead = str(plan.leads[g])
         lead_name = names.get(lead, lead)
