@@ -122,6 +122,20 @@ class UnitDisplay:
 _DISPLAY_CACHE: dict[tuple, UnitDisplay] = {}
 
 
+def _polygonal(feature: dict) -> dict:
+    """The feature with only its polygons: simplifying a territory for display can leave a
+    collection of polygons and slivers of line, which the map draws as a MultiPolygon."""
+    geom = feature["geometry"]
+    if geom.get("type") != "GeometryCollection":
+        return feature
+    shape = shapely.geometry.shape(geom)
+    polys = [p for g in shapely.get_parts(shape) for p in shapely.get_parts(g)
+             if p.geom_type == "Polygon" and not p.is_empty]
+    out = json.loads(shapely.to_geojson(shapely.MultiPolygon(polys))) if polys else {
+        "type": "Polygon", "coordinates": []}
+    return {**feature, "geometry": out}
+
+
 def unit_display(layers: object, *, gcj02: bool = False, tolerance_m: float = 30.0) -> UnitDisplay:
     """The :class:`UnitDisplay` of a city, computed once per layers fingerprint and projection."""
     key = (layers.fingerprint(), gcj02, tolerance_m)
@@ -136,7 +150,7 @@ def unit_display(layers: object, *, gcj02: bool = False, tolerance_m: float = 30
     )
     data, _ = units_geojson(territory, metric_crs=layers.metric_crs, density=False, gcj02=gcj02,
                             tolerance_m=tolerance_m)
-    by_id = {str(f["properties"]["id"]): f for f in data["features"]}
+    by_id = {str(f["properties"]["id"]): _polygonal(f) for f in data["features"]}
     ids = layers.units["id"].astype(str).to_numpy()
     empty = {"type": "Polygon", "coordinates": []}
     features = [

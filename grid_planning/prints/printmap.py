@@ -30,12 +30,13 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from grid_planning.base import localtime
 from grid_planning.base.i18n import DEFAULT_LANGUAGE, t
 from grid_planning.base.numfmt import integer
 from grid_planning.base.textsafe import terminal_text
 from grid_planning.base.version import __version__
 from grid_planning.city.planview import unit_grids
-from grid_planning.city.provenance import source_lines
+from grid_planning.city.provenance import city_name_in, source_lines
 from grid_planning.maps.markers import LEVEL_RADIUS, TYPE_COLOURS
 from grid_planning.maps.planmap import (
     dissolve,
@@ -45,6 +46,7 @@ from grid_planning.maps.planmap import (
     short_name,
 )
 from grid_planning.prints.fonts import use_in_matplotlib
+from grid_planning.prints.maplabels import declutter, halo_text
 
 #: Paper sizes in millimetres (portrait width, height).
 PAPER_MM: dict[str, tuple[float, float]] = {"A4": (210.0, 297.0), "A3": (297.0, 420.0)}
@@ -186,7 +188,7 @@ def map_data(layers: Any, plan: Any) -> MapData:
     params = plan.param_map
     data = MapData(grids=grid_gdf, borders=borders, boundary=boundary, districts=districts,
                    facilities=fac, label_points=points, crs=crs, city=str(layers.name), k=plan.k,
-                   created=str(params.get("created", ""))[:10])
+                   created=localtime.local_stamp(params.get("created", ""), with_time=False)[:10])
     data.extra["small"], data.extra["inset"] = _inset(data)
     return data
 
@@ -295,8 +297,6 @@ def draw_plan(ax: Any, data: MapData, *, lang: str = DEFAULT_LANGUAGE, focus: st
     short_labels : sequence of str
         Grids labelled by their id only (they are named in an inset and the legend).
     """
-    from matplotlib.patheffects import withStroke
-
     family = use_in_matplotlib()
     ax.set_facecolor(_OUTSIDE)
     ax.set_aspect("equal")
@@ -329,7 +329,6 @@ def draw_plan(ax: Any, data: MapData, *, lang: str = DEFAULT_LANGUAGE, focus: st
     ax.set_ylabel("")
     ax.set_aspect("equal", adjustable="datalim")
     _set_view(ax, data, focus, margin, view)
-    halo = [withStroke(linewidth=2.6, foreground="white")]
     texts = []
     renderer = ax.figure.canvas.get_renderer()
     vx0, vx1 = ax.get_xlim()
@@ -340,9 +339,8 @@ def draw_plan(ax: Any, data: MapData, *, lang: str = DEFAULT_LANGUAGE, focus: st
             continue
         row = grids[grids["grid_id"] == g]
         label = g if g in short_labels or not len(row) else row["label"].iloc[0]
-        text = ax.text(x, y, plain(label), fontsize=label_size, family=family, weight="bold",
-                       ha="center", va="center", zorder=7, path_effects=halo, color="#1b1b1b",
-                       clip_on=True)
+        text = halo_text(ax, x, y, plain(label), fontsize=label_size, family=family, weight="bold",
+                         ha="center", va="center", zorder=7, color="#1b1b1b", clip_on=True)
         if len(row) and focus is None and label != g:
             # A label mostly outside its grid would sit over the neighbours: try the grid's pole
             # of inaccessibility (the point farthest inside), else show the id only (the legend
@@ -367,7 +365,7 @@ def draw_plan(ax: Any, data: MapData, *, lang: str = DEFAULT_LANGUAGE, focus: st
                 text.set_position((x, y))
                 text.set_text(plain(g))
         texts.append(text)
-    _declutter(ax, texts)
+    declutter(ax, texts)
 
 
 def _ring_codes(n: int) -> list[int]:
@@ -513,43 +511,6 @@ def _set_view(ax: Any, data: MapData, focus: str | None, margin: float,
     ax.set_ylim(y0, y1)
 
 
-def _declutter(ax: Any, texts: list, iterations: int = 60) -> None:
-    """Move overlapping grid labels apart (vertically first), with a thin leader line to where
-    each label belongs when it had to move far."""
-    if len(texts) < 2:
-        return
-    fig = ax.figure
-    renderer = fig.canvas.get_renderer()
-    inv = ax.transData.inverted()
-    anchors = [tx.get_position() for tx in texts]
-    for _ in range(iterations):
-        boxes = [tx.get_window_extent(renderer).expanded(1.08, 1.25) for tx in texts]
-        moved = False
-        for i in range(len(texts)):
-            for j in range(i + 1, len(texts)):
-                a, b = boxes[i], boxes[j]
-                if not a.overlaps(b):
-                    continue
-                overlap_y = min(a.y1, b.y1) - max(a.y0, b.y0)
-                step = overlap_y / 2 + 1
-                sign = 1 if (a.y0 + a.y1) >= (b.y0 + b.y1) else -1
-                for k, s in ((i, sign), (j, -sign)):
-                    x, y = texts[k].get_position()
-                    px, py = ax.transData.transform((x, y))
-                    nx, ny = inv.transform((px, py + s * step))
-                    texts[k].set_position((nx, ny))
-                moved = True
-        if not moved:
-            break
-    for tx, (ax0, ay0) in zip(texts, anchors, strict=True):
-        x, y = tx.get_position()
-        px0 = ax.transData.transform((ax0, ay0))
-        px1 = ax.transData.transform((x, y))
-        if np.hypot(*(px1 - px0)) > tx.get_window_extent(renderer).height * 0.9:
-            ax.plot([ax0, x], [ay0, y], color="#333333", linewidth=0.6, zorder=6.5)
-            ax.scatter([ax0], [ay0], s=6, c="#333333", zorder=6.5)
-
-
 def add_scalebar(ax: Any, *, lang: str = DEFAULT_LANGUAGE, fontsize: float = 8) -> None:
     """A scale bar (matplotlib-scalebar) in the lower left; the axes are in metres."""
     from matplotlib_scalebar.scalebar import ScaleBar
@@ -668,14 +629,13 @@ def draw_legend(ax: Any, data: MapData, *, lang: str = DEFAULT_LANGUAGE, fontsiz
 # ---- texts around the map -----------------------------------------------------------------------
 def title_text(data: MapData, lang: str = DEFAULT_LANGUAGE) -> str:
     """``<city> 紧密型城市医疗集团网格化布局图`` with the number of grids."""
-    return t("exports.map.title", lang, city=data.city, k=data.k)
+    return t("exports.map.title", lang, city=city_name_in(data.city, lang), k=data.k)
 
 
 def date_line(data: MapData, lang: str = DEFAULT_LANGUAGE, *, today: _dt.date | None = None) -> str:
-    """Plan date, print date and tool version."""
-    today = today or _dt.date.today()
-    return t("exports.map.dates", lang, created=data.created or "—", printed=today.isoformat(),
-             version=__version__)
+    """Plan date and print date, in the city's time zone (the tool is named in the colophon)."""
+    today = today or localtime.today()
+    return t("exports.map.dates", lang, created=data.created or "—", printed=today.isoformat())
 
 
 # ---- the page -----------------------------------------------------------------------------------
