@@ -154,7 +154,7 @@ def grid_sheet_name(grid: str, name: str) -> str:
     parenthesised parts; when that is still too long, the grid id alone (never cut mid-word)."""
     short = re.sub(r"[（(][^）)]*[）)]", "", str(name)).strip()
     full = f"{grid} {short}".strip()
-    return full if len(full) <= SHEET_CHARS else str(grid)[:SHEET_CHARS]
+    return full if len(full) <= SHEET_CHARS else str(grid)  # a long id is cut by sheet_names
 
 
 def _grid_roster(roster: pd.DataFrame, grid: str) -> pd.DataFrame:

@@ -23,6 +23,7 @@ import io
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from itertools import combinations
 from typing import Any
 
 import geopandas as gpd
@@ -324,7 +325,8 @@ def draw_plan(ax: Any, data: MapData, *, lang: str = DEFAULT_LANGUAGE, focus: st
     if focus is not None and len(grids):
         sel = grids[grids["grid_id"] == focus]
         _lines(ax, shapely.boundary(sel["fill"].to_numpy()), _BORDER, 2.0 * scale, zorder=3)
-    _draw_facilities(ax, data, show_primary=show_primary, scale=scale, focus=focus)
+    _draw_facilities(ax, data, show_primary=show_primary, scale=scale, focus=focus,
+                     light=focus is None and _span_km(data, view) > SMALL_SCALE_KM)
     ax.set_xlabel("")
     ax.set_ylabel("")
     ax.set_aspect("equal", adjustable="datalim")
@@ -354,16 +356,20 @@ def draw_plan(ax: Any, data: MapData, *, lang: str = DEFAULT_LANGUAGE, focus: st
                 big = max(parts, key=lambda p: p.area)
                 pole = polylabel(big, tolerance=max(big.length / 2000, 1.0))
                 candidates.append((pole.x, pole.y))
+            best, best_share = (x, y), -1.0
             for cx, cy in candidates:
                 text.set_position((cx, cy))
                 bb = text.get_window_extent(renderer)
                 (bx0, by0), (bx1, by1) = inv.transform([(bb.x0, bb.y0), (bb.x1, bb.y1)])
                 box = shapely.box(bx0, by0, bx1, by1)
-                if shapely.intersection(box, fill).area >= 0.75 * box.area:
+                share = shapely.intersection(box, fill).area / max(box.area, 1e-9)
+                if share > best_share:
+                    best, best_share = (cx, cy), share
+                if share >= 0.75:
                     break
-            else:
-                text.set_position((x, y))
-                text.set_text(plain(g))
+            # A name wider than its grid still names the lead (on its halo, over the neighbour's
+            # edge) rather than leave the grid with its id only.
+            text.set_position(best)
         texts.append(text)
     declutter(ax, texts)
 
@@ -435,8 +441,25 @@ def _lines(ax: Any, geoms: Sequence[Any], colour: str, width: float, *, zorder: 
                                          zorder=zorder, capstyle="round", joinstyle="round"))
 
 
+#: A map wider than this (km) is at small scale: members are drawn lighter so the leads stand out.
+SMALL_SCALE_KM = 40.0
+
+#: Opacity of the members at small scale.
+LIGHT_MEMBERS = 0.45
+
+
+def _span_km(data: MapData, view: tuple[float, float, float, float] | None) -> float:
+    """Width of what a map shows (km): its view, else the city's."""
+    if view is not None:
+        return (view[2] - view[0]) / 1000.0
+    frame = data.boundary if data.boundary is not None else data.grids
+    x0, _, x1, _ = frame.total_bounds if len(frame) else (0.0, 0.0, 0.0, 0.0)
+    return (x1 - x0) / 1000.0
+
+
 def _draw_facilities(ax: Any, data: MapData, *, show_primary: bool, scale: float,
-                     focus: str | None) -> None:
+                     focus: str | None, light: bool = False) -> None:
+    alpha = LIGHT_MEMBERS if light else 1.0
     fac = data.facilities
     if focus is not None:
         supports = fac["supports"].astype(str).str.split(",") if "supports" in fac else None
@@ -456,16 +479,16 @@ def _draw_facilities(ax: Any, data: MapData, *, show_primary: bool, scale: float
     real = ~ill & ~collab
     if real.any():
         ax.scatter(xs[real], ys[real], s=sizes[real], c=np.asarray(colours, dtype=object)[real].tolist(),
-                   edgecolors="white", linewidths=0.5 * scale, zorder=4)
+                   edgecolors="white", linewidths=0.5 * scale, zorder=4, alpha=alpha)
     hollow = ill & ~collab
     if hollow.any():
         ax.scatter(xs[hollow], ys[hollow], s=sizes[hollow], facecolors="white",
                    edgecolors=np.asarray(colours, dtype=object)[hollow].tolist(), linewidths=1.0 * scale,
-                   linestyles=(0, (2, 1.2)), zorder=4)
+                   linestyles=(0, (2, 1.2)), zorder=4, alpha=alpha)
     if collab.any():
         face = np.where(ill[collab], "white", np.asarray(colours, dtype=object)[collab]).tolist()
         ax.scatter(xs[collab], ys[collab], s=sizes[collab] * 1.3, facecolors=face, edgecolors="black",
-                   linewidths=1.8 * scale, zorder=5)
+                   linewidths=1.8 * scale, zorder=5, alpha=alpha)
     _draw_leads(ax, data, scale=scale, focus=focus)
 
 
@@ -608,14 +631,18 @@ def draw_legend(ax: Any, data: MapData, *, lang: str = DEFAULT_LANGUAGE, fontsiz
     from matplotlib.lines import Line2D
 
     blank = Line2D([], [], linestyle="none")
-    for title, rows in sections:
-        if not rows:
-            continue
-        handles.append(blank)
-        labels.append(title)
-        for h, lab in rows:
-            handles.append(h)
-            labels.append(lab)
+    blocks = [[(blank, title), *rows] for title, rows in sections if rows]
+    # Whole sections per column (a heading never ends a column), the columns as even as can be;
+    # matplotlib fills columns top to bottom, so each is padded to the longest.
+    columns = balanced_columns([len(b) for b in blocks], ncols)
+    height = max((sum(len(blocks[i]) for i in col) for col in columns), default=0)
+    handles, labels = [], []
+    for col in columns:
+        entries = [entry for i in col for entry in blocks[i]]
+        entries += [(blank, "")] * (height - len(entries))
+        handles += [h for h, _ in entries]
+        labels += [lab for _, lab in entries]
+    ncols = max(len(columns), 1)
     leg = ax.legend(handles, labels, loc="upper left", frameon=False, ncols=ncols,
                     prop={"family": family, "size": fontsize}, handlelength=1.6, handletextpad=0.6,
                     borderaxespad=0.0, labelspacing=0.45, columnspacing=1.2)
@@ -624,6 +651,23 @@ def draw_legend(ax: Any, data: MapData, *, lang: str = DEFAULT_LANGUAGE, fontsiz
         if text.get_text() in titles:
             text.set_fontweight("bold")
             text.set_fontsize(fontsize + 0.5)
+
+
+def balanced_columns(sizes: Sequence[int], ncols: int) -> list[list[int]]:
+    """Split consecutive sections (their row counts) into at most ``ncols`` columns, keeping each
+    section whole and making the longest column as short as possible."""
+    n = len(sizes)
+    if n == 0:
+        return []
+    ncols = max(1, min(ncols, n))
+    best: tuple[int, list[list[int]]] | None = None
+    for cuts in combinations(range(1, n), ncols - 1):
+        bounds = [0, *cuts, n]
+        cols = [list(range(bounds[i], bounds[i + 1])) for i in range(ncols)]
+        longest = max(sum(sizes[i] for i in col) for col in cols)
+        if best is None or longest < best[0]:
+            best = (longest, cols)
+    return best[1] if best else [list(range(n))]
 
 
 # ---- texts around the map -----------------------------------------------------------------------
