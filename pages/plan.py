@@ -115,7 +115,9 @@ def _run(ws, fresh: bool) -> None:
         status.update(label=done, state="complete", expanded=False)
         # Shown under the buttons until the plan changes: the map drawing reruns the page, which
         # would otherwise take the confirmation away with the status box.
-        st.session_state[DONE] = (ws.revision, done)
+        # The figures, not the sentence: the confirmation is worded again in the language shown
+        # (a Chinese "已完成" stayed after switching to English).
+        st.session_state[DONE] = (ws.revision, result.plan.k, f"{result.stats.get('seconds', 0):.2f}")
     else:
         status.update(label=tr("ws.plan.infeasible"), state="error", expanded=True)
         st.session_state["plan_infeasible"] = result.infeasible
@@ -219,7 +221,7 @@ def _parameters(ws) -> None:
             ran = True
         done = st.session_state.get(DONE)
         if not ran and done and done[0] == ws.revision and ws.plan is not None:
-            st.success(done[1], icon=":material/check_circle:")
+            st.success(tr("ws.plan.done", k=done[1], seconds=done[2]), icon=":material/check_circle:")
 
     with st.expander(tr("ws.exc.title"), expanded=bool(req.designated_leads or req.g5_waivers)):
         st.caption(tr("ws.exc.caption"))
