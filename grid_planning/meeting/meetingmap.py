@@ -283,8 +283,9 @@ def _document(lang: str, css: str, body: str, data: dict, script: str) -> str:
 
 # ---- compare: maps side by side ---------------------------------------------------------------------
 _COMPARE_CSS = """
-#row { display: flex; height: 100%; gap: 6px; }
-.panel { flex: 1 1 0; display: flex; flex-direction: column; min-width: 0; border: 1px solid #d0d0d0;
+#row { display: flex; height: 100%; gap: 6px; overflow-x: auto; }
+/* Narrower than this a map is unreadable: the row scrolls instead (three options at 1440 px fit). */
+.panel { flex: 1 1 0; display: flex; flex-direction: column; min-width: 340px; border: 1px solid #d0d0d0;
   border-radius: 6px; overflow: hidden; background: #fff; }
 .head { padding: 6px 10px; border-bottom: 1px solid #e2e2e2; }
 .title { font-size: 17px; font-weight: 700; white-space: nowrap; overflow: hidden; text-overflow: ellipsis; }
@@ -293,6 +294,8 @@ _COMPARE_CSS = """
 .sub { font-size: 13px; color: #555; white-space: nowrap; overflow: hidden; text-overflow: ellipsis; }
 .flag { color: #a04000; }
 .map { flex: 1 1 auto; }
+.panel .gp-legend { font-size: 11.5px; padding: 4px 8px; max-height: 30vh; }
+.panel .gp-sw { width: 13px; height: 10px; }
 """
 
 
@@ -316,8 +319,11 @@ DATA.maps.forEach(function(d,i){
     L.DomEvent.disableClickPropagation(div);L.DomEvent.disableScrollPropagation(div);return div;};
   legend.addTo(m);
 });
-maps.forEach(function(m){m.invalidateSize();});
-if(maps.length){var c0=maps[0].getCenter(),z0=maps[0].getZoom();maps.forEach(function(m){m.setView(c0,z0,{animate:false});});}
+// Every panel exists now: fit the city to the first map at its final size (it was fitted while
+// it was the only panel, twice as wide, which cropped the city in all of them), then align.
+maps.forEach(function(m){m.invalidateSize({animate:false});});
+if(maps.length){maps[0].fitBounds(DATA.bounds,{animate:false});
+  var c0=maps[0].getCenter(),z0=maps[0].getZoom();maps.forEach(function(m){m.setView(c0,z0,{animate:false});});}
 maps.forEach(function(m){m.on('move moveend zoomend',function(){follow(m);});});
 window.gpMaps=maps;
 window.gpView=function(){return maps.map(function(m){var c=m.getCenter();return {lat:c.lat,lng:c.lng,zoom:m.getZoom()};});};

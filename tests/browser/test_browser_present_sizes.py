@@ -101,3 +101,40 @@ def test_the_whole_city_is_in_the_free_area(chromium, present_file, width, heigh
         assert page.external == []
     finally:
         page.close()
+
+
+@pytest.mark.parametrize("width", [1100, 1440])
+def test_compare_three_options_shows_the_whole_city_in_every_map(chromium, present_file, width, tmp_path):
+    """Three options side by side at 1440 px (1,100 px is what the frame gets beside the
+    sidebar): main fitted the first map while it was the only panel, so every map was cropped."""
+    from grid_planning.city.costs import travel_costs
+    from grid_planning.city.provenance import load_sample_city
+    from grid_planning.domain.request import CostParams, PlanRequest
+    from grid_planning.meeting import compare as c
+    from grid_planning.meeting.meetingmap import bounds, compare_html
+    from grid_planning.planning.planner import plan_city
+
+    layers = load_sample_city()
+    costs = travel_costs(layers, CostParams())
+    options = [c.plan_option(layers, plan_city(layers, PlanRequest(k=k, balance=0.1), costs=costs).plan,
+                             f"方案{k}", costs, key=k) for k in (3, 4, 5)]
+    path = tmp_path / "compare.html"
+    path.write_text(compare_html(layers, options, "zh"), encoding="utf-8")
+    page = open_offline(chromium, width=width, height=600)
+    page.route("file://**", lambda r: r.continue_())
+    try:
+        page.goto(path.as_uri())
+        page.wait_for_function("() => window.gpMaps && window.gpMaps.length === 3")
+        page.wait_for_timeout(300)
+        boxes = page.evaluate("""(b) => window.gpMaps.map((m) => {
+            const a = m.latLngToContainerPoint(b[0]), c = m.latLngToContainerPoint(b[1]);
+            const s = m.getSize();
+            return {x0: Math.min(a.x, c.x), x1: Math.max(a.x, c.x), y0: Math.min(a.y, c.y),
+                    y1: Math.max(a.y, c.y), w: s.x, h: s.y};
+        })""", bounds(layers))
+        for box in boxes:
+            assert box["w"] >= 330  # readable, never squeezed below the panel's minimum
+            assert box["x0"] >= -2 and box["x1"] <= box["w"] + 2, box
+            assert box["y0"] >= -2 and box["y1"] <= box["h"] + 2, box
+    finally:
+        page.close()
