@@ -23,7 +23,6 @@ import io
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from itertools import combinations
 from typing import Any
 
 import geopandas as gpd
@@ -47,7 +46,7 @@ from grid_planning.maps.planmap import (
     short_name,
 )
 from grid_planning.prints.fonts import use_in_matplotlib
-from grid_planning.prints.maplabels import declutter, halo_text
+from grid_planning.prints.maplabels import balanced_columns, declutter, halo_text, lead_marks
 
 #: Paper sizes in millimetres (portrait width, height).
 PAPER_MM: dict[str, tuple[float, float]] = {"A4": (210.0, 297.0), "A3": (297.0, 420.0)}
@@ -371,7 +370,7 @@ def draw_plan(ax: Any, data: MapData, *, lang: str = DEFAULT_LANGUAGE, focus: st
             # edge) rather than leave the grid with its id only.
             text.set_position(best)
         texts.append(text)
-    declutter(ax, texts)
+    declutter(ax, texts, obstacles=lead_marks(data, scale, focus))
 
 
 def _ring_codes(n: int) -> list[int]:
@@ -651,23 +650,6 @@ def draw_legend(ax: Any, data: MapData, *, lang: str = DEFAULT_LANGUAGE, fontsiz
         if text.get_text() in titles:
             text.set_fontweight("bold")
             text.set_fontsize(fontsize + 0.5)
-
-
-def balanced_columns(sizes: Sequence[int], ncols: int) -> list[list[int]]:
-    """Split consecutive sections (their row counts) into at most ``ncols`` columns, keeping each
-    section whole and making the longest column as short as possible."""
-    n = len(sizes)
-    if n == 0:
-        return []
-    ncols = max(1, min(ncols, n))
-    best: tuple[int, list[list[int]]] | None = None
-    for cuts in combinations(range(1, n), ncols - 1):
-        bounds = [0, *cuts, n]
-        cols = [list(range(bounds[i], bounds[i + 1])) for i in range(ncols)]
-        longest = max(sum(sizes[i] for i in col) for col in cols)
-        if best is None or longest < best[0]:
-            best = (longest, cols)
-    return best[1] if best else [list(range(n))]
 
 
 # ---- texts around the map -----------------------------------------------------------------------
