@@ -337,8 +337,13 @@ def plan_report(
             ["_o", "level", "name"], kind="stable")
         primary = roster[(roster["grid_id"] == grid) & (roster["role"] == "primary")]
         story.append(CondPageBreak(40 * mm))
-        story.append(Paragraph(text(t("exports.report.roster", lang, count=len(mine_r) + len(primary))),
-                               st.h2))
+        # One count per kind, the same as the grid's figures (机构数 = the group; collaborators apart).
+        roles = mine_r["role"].value_counts()
+        story.append(Paragraph(text(t(
+            "exports.report.roster", lang, group=integer(row.get("n_facilities"), lang),
+            lead=int(roles.get("lead", 0)), member=int(roles.get("member", 0)),
+            cross=int(roles.get("cross_grid", 0)), primary=len(primary),
+            collab=int(roles.get("collaborator", 0)))), st.h2))
         rrows = [[t("plan.col.role", lang), t("plan.col.name", lang), t("plan.col.level", lang),
                   t("plan.col.type", lang), t("plan.col.beds", lang), t("plan.col.source", lang)]]
         generated_beds = False

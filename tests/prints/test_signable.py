@@ -98,3 +98,22 @@ def test_print_map_names_every_grid_lead_in_real_text(sample, keep):
         assert flat.count("".join(label.split())) >= 2, label
     subprocess.run(["pdftoppm", "-r", "50", "-png", str(path), str(keep / f"print_map_k{plan.k}")],
                    check=True)
+
+
+def test_one_count_per_kind_of_facility_in_each_grid(sample):
+    """Grid G1 had four member counts (28, 44, 129, 115) in different places: the roster heading
+    now breaks the group's count (the grid's 机构数) down by role and lists collaborators apart."""
+    from grid_planning.assess.metrics import grid_metrics
+    from grid_planning.assess.roster import roster_table
+    from grid_planning.base.i18n import t
+
+    layers, plan, costs = sample
+    gm = grid_metrics(layers, plan, costs, lang="zh")
+    roster = roster_table(layers, plan, lang="zh")
+    for grid, row in gm.iterrows():
+        mine = roster[roster["grid_id"] == grid]
+        counts = mine["role"].value_counts()
+        assert row["n_facilities"] == sum(int(counts.get(r, 0)) for r in ("lead", "member", "cross_grid", "primary"))
+        assert int(counts.get("lead", 0)) == 1 and row["n_member"] == int(counts.get("member", 0))
+    heading = t("exports.report.roster", "zh", group=1, lead=1, member=0, cross=0, primary=0, collab=0)
+    assert "协作单位" in heading and "医疗集团" in heading
