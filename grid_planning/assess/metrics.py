@@ -203,6 +203,8 @@ def grid_metrics(
     # A grid's area is its territory's: its units plus the unpopulated land they surround, so the
     # grids tile the city and their areas add up to the city's (grid_planning.city.figures).
     area = pd.Series(index.territory_km2).groupby(labels).sum()
+    # Compactness stays the units' (their area with their perimeter): one shape, not a mix.
+    unit_area = pd.Series(index.area_km2).groupby(labels).sum()
     collab_supports = [
         split_ids(s) for s in roles.loc[roles["role"] == "collaborator", "supports"].tolist()
     ]
@@ -251,7 +253,7 @@ def grid_metrics(
             "share_30_lead": _share_within(t_lead, w, 30),
             "share_15_secondary": _share_within(t_sec, w, 15),
             "share_30_secondary": _share_within(t_sec, w, 30),
-            "polsby_popper": 4 * math.pi * a / p**2 if p > 0 else float("nan"),
+            "polsby_popper": 4 * math.pi * float(unit_area.get(grid, 0.0)) / p**2 if p > 0 else float("nan"),
             "n_parts": n_parts,
             "contiguous": n_parts == 1,
             "linked_islands": int(contiguity["linked_islands"].get(grid, 0)),
