@@ -311,7 +311,10 @@ def plan_report(
         story.append(Spacer(1, 2 * mm))
         figs = [[t("exports.report.figure", lang), t("exports.report.value", lang),
                  t("exports.report.figure", lang), t("exports.report.value", lang)]]
-        items = [(t(f"plan.col.{c}", lang), fmt(row.get(c), kind, lang)) for c, kind in GRID_FIGURES]
+        generated = float(row.get("beds_illustrative_share") or 0) > 0
+        items = [(t(f"plan.col.{c}", lang)
+                  + (t("exports.report.illustrative_mark", lang) if generated and c in ("beds", "beds_per_1000") else ""),
+                  fmt(row.get(c), kind, lang)) for c, kind in GRID_FIGURES]
         half = (len(items) + 1) // 2
         for i in range(half):
             left = items[i]

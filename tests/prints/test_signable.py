@@ -80,6 +80,8 @@ def test_zh_report_has_no_program_word_and_one_story_on_its_cover(sample, keep):
     for key in ("面积：市界范围内的面积", "床位：全市医疗集团", "省属、部属医院为协作单位"):
         assert key in "".join(text.split()) or key in text, key
     assert "出行时间按直线距离 ×1.3、30 km/h 估算" in text
+    # Every grid page marks its generated beds too.
+    assert text.count("每千人床位（示意）") >= plan.k + 1
     subprocess.run(["pdftoppm", "-r", "60", "-png", str(path), str(keep / f"report_k{plan.k}")],
                    check=True)
 
