@@ -13,6 +13,7 @@ import pandas as pd
 import streamlit as st
 
 from grid_planning.base.i18n import CatalogueError
+from grid_planning.base.localtime import local_stamp
 from grid_planning.city.layers import CityLayers
 from grid_planning.meeting.compare import Option, comparable_scenarios, load_option, option_keys
 from grid_planning.session.team import markdown_message
@@ -62,7 +63,7 @@ def options(store: ScenarioStore, layers: CityLayers, found: pd.DataFrame, ids: 
 
 def label(row: pd.Series | object, flag: str) -> str:
     """A scenario in a picker: name, k, last change, and the flag when its layers changed."""
-    text = f"{row.name} · k={row.k} · {str(row.updated)[:16].replace('T', ' ')}"
+    text = f"{row.name} · k={row.k} · {local_stamp(row.updated)}"  # the city's time, not UTC
     return text + (f" · {flag}" if flag else "")
 
 

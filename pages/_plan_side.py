@@ -18,7 +18,7 @@ from grid_planning.session.workspace import Workspace
 from pages._common import lang, md_text, show_table, tr
 from pages._ws import balance_advice, fmt, progress_runner
 
-DONE = "plan_done"  # (plan revision, confirmation) of the last successful run
+DONE = "plan_done"  # (plan revision, k, seconds) of the last successful run: worded when shown
 INFEASIBLE = "plan_infeasible"  # the refusal of the last run, shown until the next one
 CMP_TABLE = "cmp_table"
 
@@ -33,7 +33,7 @@ def run(ws: Workspace, fresh: bool) -> None:
         status.update(label=done, state="complete", expanded=False)
         # Shown under the buttons until the plan changes: the map drawing reruns the page, which
         # would otherwise take the confirmation away with the status box.
-        st.session_state[DONE] = (ws.revision, done)
+        st.session_state[DONE] = (ws.revision, result.plan.k, f"{result.stats.get('seconds', 0):.2f}")
     else:
         status.update(label=tr("ws.plan.infeasible"), state="error", expanded=True)
         st.session_state[INFEASIBLE] = result.infeasible
@@ -78,7 +78,7 @@ def _actions(ws: Workspace) -> None:
         ran = True
     done = st.session_state.get(DONE)
     if not ran and done and done[0] == ws.revision and ws.plan is not None:
-        st.success(done[1], icon=":material/check_circle:")
+        st.success(tr("ws.plan.done", k=done[1], seconds=done[2]), icon=":material/check_circle:")
 
 
 def _exceptions(ws: Workspace) -> None:

@@ -17,6 +17,7 @@ import streamlit as st
 
 from grid_planning.base.cache import facilities_fingerprint
 from grid_planning.base.i18n import CatalogueError, has
+from grid_planning.base.localtime import local_stamp
 from grid_planning.base.textsafe import escape_markdown
 from grid_planning.city.costs import CostMatrix, travel_costs
 from grid_planning.city.layers import CityLayers
@@ -185,7 +186,7 @@ def scenario_panel(ws: Workspace, *, key: str) -> None:
         if saved.empty:
             st.caption(tr("ws.scen.none"))
         else:
-            labels = {int(r.id): f"{r.name} · k={r.k} · {r.updated[:16]}" for r in saved.itertuples()}
+            labels = {int(r.id): f"{r.name} · k={r.k} · {local_stamp(r.updated)}" for r in saved.itertuples()}
             sid = st.selectbox(tr("ws.scen.saved_list"), options=list(labels),
                                format_func=labels.__getitem__, key=f"{key}_pick")
             if st.button(tr("ws.scen.load"), key=f"{key}_load"):

@@ -26,6 +26,7 @@ import pandas as pd
 
 from grid_planning.assess.checks import check_policy
 from grid_planning.base.i18n import DEFAULT_LANGUAGE, t
+from grid_planning.city.figures import city_figures, per_1000
 from grid_planning.city.planview import (
     assignment_for,
     cost_lookup,
@@ -199,7 +200,11 @@ def grid_metrics(
     inner = pd.Series(shared_km[same]).groupby(labels[pairs[same, 0]]).sum()
     outer = pd.Series(index.perimeter_km).groupby(labels).sum()
     perim = outer - 2 * inner.reindex(outer.index, fill_value=0.0)
-    area = pd.Series(index.area_km2).groupby(labels).sum()
+    # A grid's area is its territory's: its units plus the unpopulated land they surround, so the
+    # grids tile the city and their areas add up to the city's (grid_planning.city.figures).
+    area = pd.Series(index.territory_km2).groupby(labels).sum()
+    # Compactness stays the units' (their area with their perimeter): one shape, not a mix.
+    unit_area = pd.Series(index.area_km2).groupby(labels).sum()
     collab_supports = [
         split_ids(s) for s in roles.loc[roles["role"] == "collaborator", "supports"].tolist()
     ]
@@ -248,7 +253,7 @@ def grid_metrics(
             "share_30_lead": _share_within(t_lead, w, 30),
             "share_15_secondary": _share_within(t_sec, w, 15),
             "share_30_secondary": _share_within(t_sec, w, 30),
-            "polsby_popper": 4 * math.pi * a / p**2 if p > 0 else float("nan"),
+            "polsby_popper": 4 * math.pi * float(unit_area.get(grid, 0.0)) / p**2 if p > 0 else float("nan"),
             "n_parts": n_parts,
             "contiguous": n_parts == 1,
             "linked_islands": int(contiguity["linked_islands"].get(grid, 0)),
@@ -293,20 +298,17 @@ def city_metrics(
     t_sec = ud["t_secondary"].to_numpy(float)
     t_pri = ud["t_primary"].to_numpy(float)
     population = float(w.sum())
-    beds = float(gd["beds"].sum()) if len(gd) else 0.0
-    generated_beds = (
-        float((gd["beds"] * gd["beds_illustrative_share"]).sum())
-        if len(gd) and "beds_illustrative_share" in gd
-        else 0.0
-    )
+    figures = city_figures(layers, effective_facilities(layers, plan))
+    beds = figures["beds"]
     out: dict[str, float] = {
         "k": int(len(plan.leads)),
         "population": population,
         "assigned_population": float(w[assigned].sum()),
-        "area_km2": float(layers.index.area_km2.sum()),
+        "area_km2": figures["area_km2"],
         "beds": beds,
-        "beds_per_1000": beds / population * 1000 if population > 0 else float("nan"),
-        "beds_illustrative_share": generated_beds / beds if beds > 0 else 0.0,
+        "beds_collaborators": figures["beds_collaborators"],
+        "beds_per_1000": per_1000(beds, population),
+        "beds_illustrative_share": figures["beds_illustrative_share"],
         **_travel_stats(t_lead, w),
         "share_15_lead": _share_within(t_lead, w, 15),
         "share_30_lead": _share_within(t_lead, w, 30),

@@ -5,6 +5,8 @@ computed once and on demand:
 
 - the units' geometry in the metric CRS, their representative points, areas and perimeters, and
   the boundary length each pair of touching units shares (compactness);
+- each unit's territory (the unit plus the unpopulated land nearest to it), which tiles the city's
+  boundary: grids are drawn and measured from it (:mod:`grid_planning.geo.territory`);
 - the adjacency graph (:func:`grid_planning.geo.graph.build_adjacency`) with the island links it added;
 - where each facility lies (:meth:`CityIndex.locate`: unit, distance outside the city), per set of
   facilities (what-if edits make new sets);
@@ -33,7 +35,7 @@ import shapely
 from grid_planning.base.cache import facilities_key
 from grid_planning.city.costs import compute_costs
 from grid_planning.domain.rules import OUTSIDE_CITY_M
-from grid_planning.geo import graph
+from grid_planning.geo import graph, territory
 
 T = TypeVar("T")
 
@@ -89,14 +91,21 @@ class CityIndex:
         The projected CRS the layers chose.
     roads : GeoDataFrame, optional
         Road lines, for road travel times.
+    boundary : GeoDataFrame, optional
+        The city's outline, which the units' territories tile (:attr:`territory`).
     """
 
     def __init__(
-        self, units: gpd.GeoDataFrame, metric_crs: str, roads: gpd.GeoDataFrame | None = None
+        self,
+        units: gpd.GeoDataFrame,
+        metric_crs: str,
+        roads: gpd.GeoDataFrame | None = None,
+        boundary: gpd.GeoDataFrame | None = None,
     ) -> None:
         self.units = units
         self.metric_crs = str(metric_crs)
         self.roads = roads
+        self.boundary = boundary
         self._lock = threading.RLock()
         self._values: dict[str, Any] = {}
         self._facilities: OrderedDict[str, FacilityLocation] = OrderedDict()
@@ -163,6 +172,26 @@ class CityIndex:
     def area_km2(self) -> np.ndarray:
         """Unit areas (km²)."""
         return self._once("area_km2", lambda: _frozen(shapely.area(self.geometry) / 1e6))
+
+    @property
+    def territory(self) -> np.ndarray:
+        """Each unit's territory in the metric CRS: the unit plus the unpopulated land nearest
+        to it, so that the territories tile the city's boundary
+        (:func:`grid_planning.geo.territory.tile`). Grids are drawn and measured from these."""
+
+        def make() -> np.ndarray:
+            b = self.boundary
+            outline = None
+            if b is not None and len(b) and not b.geometry.is_empty.all():
+                outline = shapely.make_valid(b.to_crs(self.metric_crs).geometry.union_all())
+            return _frozen(territory.tile(self.geometry, outline))
+
+        return self._once("territory", make)
+
+    @property
+    def territory_km2(self) -> np.ndarray:
+        """Area of each unit's :attr:`territory` (km²); they add up to the city's area."""
+        return self._once("territory_km2", lambda: _frozen(shapely.area(self.territory) / 1e6))
 
     @property
     def perimeter_km(self) -> np.ndarray:

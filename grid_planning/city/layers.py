@@ -61,6 +61,7 @@ import pandas as pd
 import shapely
 
 from grid_planning.base.i18n import t
+from grid_planning.city.figures import city_area_km2, city_figures
 from grid_planning.city.index import CityIndex
 from grid_planning.domain import rules, schema
 from grid_planning.domain.rules import OUTSIDE_CITY_M
@@ -126,7 +127,7 @@ class CityLayers:
             with _INDEX_LOCK:
                 idx = self.__dict__.get("_index")
                 if idx is None or idx.units is not self.units:
-                    idx = CityIndex(self.units, self.metric_crs, self.roads)
+                    idx = CityIndex(self.units, self.metric_crs, self.roads, self.boundary)
                     object.__setattr__(self, "_index", idx)
         return idx
 
@@ -458,23 +459,20 @@ def summarise(layers: CityLayers) -> dict:
     dict
         ``population`` (float), ``area_km2`` (boundary area in the metric CRS), ``units`` (count),
         ``facilities`` (count), ``by_level`` / ``by_type`` / ``by_source`` (value -> count),
-        ``beds`` (total known beds), ``beds_per_1000`` (NaN without population or beds),
+        ``beds`` (the beds that count: collaborators' excluded, :mod:`grid_planning.city.figures`),
+        ``beds_collaborators`` (not counted), ``beds_per_1000`` (NaN without population or beds),
         ``beds_illustrative_share`` (share of those beds that are generated, not data: from
         illustrative facilities or ``capacity_source = illustrative``), ``eligible_leads`` (count
         under G4), ``eligible_leads_assumed`` (of which ``level_source = assumed``), ``real`` /
         ``illustrative`` (facility counts), ``errors`` / ``warnings`` (finding counts).
     """
     units, fac = layers.units, layers.facilities
-    population = float(units["population"].fillna(0).sum()) if len(units) else 0.0
-    area = 0.0
-    if len(layers.boundary) and not layers.boundary.geometry.is_empty.all():
-        area = float(layers.boundary.to_crs(layers.metric_crs).geometry.area.sum()) / 1e6
-    beds_known = fac["beds"].notna().any() if len(fac) and "beds" in fac.columns else False
-    beds = float(fac["beds"].fillna(0).sum()) if beds_known else 0.0
+    figures = city_figures(layers) if len(units) else {
+        "area_km2": city_area_km2(layers) if len(layers.boundary) else 0.0, "population": 0.0,
+        "beds": 0.0, "beds_per_1000": float("nan"), "beds_illustrative_share": 0.0,
+        "beds_collaborators": 0.0,
+    }
     by_source = fac["source"].value_counts().to_dict() if len(fac) else {}
-    # A figure that rests on generated data must say so (never present invented data as real).
-    generated = schema.generated_capacity_mask(fac)
-    beds_generated = float(fac.loc[generated, "beds"].fillna(0).sum()) if beds_known else 0.0
     eligible = (
         rules.g4_eligible(fac) & ~layers.index.locate(fac).outside
         if len(fac) and len(units)
@@ -487,18 +485,18 @@ def summarise(layers: CityLayers) -> dict:
     )
     return {
         "name": layers.name,
-        "population": population,
-        "area_km2": area,
+        "population": figures["population"],
+        "area_km2": figures["area_km2"],
         "units": int(len(units)),
         "facilities": int(len(fac)),
         "by_level": _counts(fac, "level", schema.LEVELS),
         "by_type": _counts(fac, "type", schema.TYPES),
         "by_source": {str(k): int(v) for k, v in by_source.items()},
-        "beds": beds,
-        "beds_per_1000": beds / population * 1000
-        if population > 0 and beds_known
-        else float("nan"),
-        "beds_illustrative_share": beds_generated / beds if beds > 0 else 0.0,
+        # One definition with the report and the exports (grid_planning.city.figures).
+        "beds": figures["beds"],
+        "beds_collaborators": figures["beds_collaborators"],
+        "beds_per_1000": figures["beds_per_1000"],
+        "beds_illustrative_share": figures["beds_illustrative_share"],
         "eligible_leads": int(eligible.sum()),
         "eligible_leads_assumed": int((eligible & assumed).sum()),
         "real": int(by_source.get("real", 0)),

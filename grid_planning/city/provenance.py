@@ -142,3 +142,15 @@ def provenance_rows(
     if assumed:
         rows.append(t("home.prov.assumed_levels", lang, count=f"{assumed:,}"))
     return rows
+
+
+def city_name_in(name: object, lang: str = DEFAULT_LANGUAGE) -> str:
+    """A bilingual city name ("武汉市 Wuhan") in one language: the Chinese part in a Chinese
+    document, the Latin part in an English one; any other name as it is."""
+    text = str(name or "").strip()
+    head, sep, tail = text.partition(" ")
+    has_cjk = any("\u4e00" <= ch <= "\u9fff" for ch in head)
+    latin_tail = bool(tail) and not any("\u4e00" <= ch <= "\u9fff" for ch in tail)
+    if not (sep and has_cjk and latin_tail):
+        return text
+    return head if lang == "zh" else tail.strip()

@@ -298,6 +298,16 @@ def csv_zip(layers: Any, plan: Any, costs: Any = None, *, lang: str = DEFAULT_LA
     return out.getvalue()
 
 
+def _display_width(value: object) -> int:
+    """Excel column units a cell's text needs (CJK characters count double)."""
+    if value is None:
+        return 0
+    if isinstance(value, float):
+        return len(f"{value:,.2f}")
+    text = str(value)
+    return sum(2 if ord(ch) > 0x2E80 else 1 for ch in text)
+
+
 def xlsx_bytes(layers: Any, plan: Any, costs: Any = None, *, lang: str = DEFAULT_LANGUAGE,
                tables: PlanTables | None = None) -> bytes:
     """The workbook: summary, one sheet per grid (figures above its roster), obligations, checks,
@@ -319,10 +329,11 @@ def xlsx_bytes(layers: Any, plan: Any, costs: Any = None, *, lang: str = DEFAULT
     for ws in wb.worksheets:
         for cell in ws[1]:
             cell.font = bold
-        for col in ws.iter_cols(min_row=1, max_row=1):
+        for col in ws.iter_cols(min_row=1, max_row=min(ws.max_row, 400)):
             key = headers.get(str(col[0].value))
-            width = max(len(str(col[0].value or "")) * 1.6, 8)
-            ws.column_dimensions[col[0].column_letter].width = min(width + 2, 40)
+            # Wide enough for the header and the values (a CJK character takes two columns).
+            width = max([_display_width(c.value) for c in col] + [8])
+            ws.column_dimensions[col[0].column_letter].width = min(width + 2, 60)
             if key:
                 for cell in ws.iter_rows(min_row=2, min_col=col[0].column, max_col=col[0].column):
                     cell[0].number_format = NUMBER_FORMATS[key]

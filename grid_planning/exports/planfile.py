@@ -157,7 +157,13 @@ def write_plan(
     _write(_writable(units), path, "units")
 
     if len(gm):
-        geo = units[["grid_id", "geometry"]][units["grid_id"] != ""].to_crs(layers.metric_crs)
+        # A grid's outline is its units' territory (units plus the unpopulated land around
+        # them): the grids tile the city, as their area_km2 does.
+        geo = gpd.GeoDataFrame(
+            {"grid_id": units["grid_id"].to_numpy()}, geometry=list(layers.index.territory),
+            crs=layers.metric_crs,
+        )
+        geo = geo[geo["grid_id"] != ""]
         dissolved = geo.dissolve(by="grid_id").to_crs(4326)
         grids = gpd.GeoDataFrame(
             gm[[c for c in GRID_COLUMNS if c in gm.columns]].reset_index(drop=True),

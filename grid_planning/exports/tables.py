@@ -4,6 +4,7 @@ and rosters with readable headers, shared by every export format.
 
 from __future__ import annotations
 
+import re
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -81,6 +82,8 @@ def plan_tables(layers: Any, plan: Any, costs: Any = None, *, lang: str = DEFAUL
     total["balance_dev"] = cm["max_balance_dev"]
     total["polsby_popper"] = cm["mean_polsby_popper"]
     summary = pd.concat([summary, pd.DataFrame([total])], ignore_index=True)
+    # Residents are people: whole numbers (units' modelled populations carry decimals).
+    summary["population"] = pd.to_numeric(summary["population"], errors="coerce").round(0)
     checklist = checklist_table(layers, plan, costs, lang=lang, checks=fig.checks)
     units = ud.reset_index().rename(columns={"unit_id": "id"})
     return PlanTables(
@@ -131,7 +134,7 @@ def workbook_sheets(tb: PlanTables, lang: str, *, per_grid: bool) -> dict[str, p
     sheets = {t("exports.sheet.summary", lang) if per_grid else "summary": readable(tb.summary, lang)}
     if per_grid:
         for grid, name in tb.grid_names.items():
-            sheets[f"{grid} {name}"] = readable(_grid_roster(tb.roster, grid), lang)
+            sheets[grid_sheet_name(grid, name)] = readable(_grid_roster(tb.roster, grid), lang)
     else:
         sheets["roster"] = readable(tb.roster, lang)
     for key, frame in (("obligations", tb.obligations), ("checks", tb.checks.drop(columns=["status"])),
@@ -140,6 +143,18 @@ def workbook_sheets(tb: PlanTables, lang: str, *, per_grid: bool) -> dict[str, p
             continue
         sheets[t(f"exports.sheet.{key}", lang) if per_grid else key] = readable(frame, lang)
     return sheets
+
+
+#: Excel's limit on a sheet name.
+SHEET_CHARS = 31
+
+
+def grid_sheet_name(grid: str, name: str) -> str:
+    """A grid's sheet name that Excel keeps whole: the grid id and its name without the
+    parenthesised parts; when that is still too long, the grid id alone (never cut mid-word)."""
+    short = re.sub(r"[（(][^）)]*[）)]", "", str(name)).strip()
+    full = f"{grid} {short}".strip()
+    return full if len(full) <= SHEET_CHARS else str(grid)  # a long id is cut by sheet_names
 
 
 def _grid_roster(roster: pd.DataFrame, grid: str) -> pd.DataFrame:

@@ -204,7 +204,10 @@ def base_map(
         + script_json(_CSS)
         + ";document.head.appendChild(s);}})();"
         # Metric-only scale bar (folium's control_scale adds miles too).
-        "L.control.scale({imperial:false,position:'bottomleft'}).addTo(map);",
+        "L.control.scale({imperial:false,position:'bottomleft'}).addTo(map);"
+        # No third-party mark (Leaflet's flag and link) in the corner: the attribution names the
+        # data sources only (the tile layers' own credits, when a basemap is on).
+        "if(map.attributionControl){map.attributionControl.setPrefix(false);}",
     )
     if tiles == "osm":
         folium.TileLayer(

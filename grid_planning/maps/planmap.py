@@ -53,7 +53,7 @@ from grid_planning.maps.mapview import (
     fixed_style,
     for_display,
     swatch,
-    units_geojson_for,
+    units_geojson,
 )
 from grid_planning.maps.markers import (
     FACILITY_EACH_JS,
@@ -122,21 +122,43 @@ class UnitDisplay:
 _DISPLAY_CACHE: dict[tuple, UnitDisplay] = {}
 
 
+def _polygonal(feature: dict) -> dict:
+    """The feature with only its polygons: simplifying a territory for display can leave a
+    collection of polygons and slivers of line, which the map draws as a MultiPolygon."""
+    geom = feature["geometry"]
+    if geom.get("type") != "GeometryCollection":
+        return feature
+    shape = shapely.geometry.shape(geom)
+    polys = [p for g in shapely.get_parts(shape) for p in shapely.get_parts(g)
+             if p.geom_type == "Polygon" and not p.is_empty]
+    out = json.loads(shapely.to_geojson(shapely.MultiPolygon(polys))) if polys else {
+        "type": "Polygon", "coordinates": []}
+    return {**feature, "geometry": out}
+
+
 def unit_display(layers: object, *, gcj02: bool = False, tolerance_m: float = 30.0) -> UnitDisplay:
     """The :class:`UnitDisplay` of a city, computed once per layers fingerprint and projection."""
     key = (layers.fingerprint(), gcj02, tolerance_m)
     hit = _DISPLAY_CACHE.get(key)
     if hit is not None:
         return hit
-    data, _ = units_geojson_for(layers, gcj02=gcj02, tolerance_m=tolerance_m)
-    by_id = {str(f["properties"]["id"]): f for f in data["features"]}
+    # The units' territories (units plus the unpopulated land around them): grids drawn from
+    # them tile the city, with no holes where nobody lives.
+    territory = gpd.GeoDataFrame(
+        {"id": layers.units["id"].astype(str).to_numpy(), "population": 0.0},
+        geometry=list(layers.index.territory), crs=layers.metric_crs,
+    )
+    data, _ = units_geojson(territory, metric_crs=layers.metric_crs, density=False, gcj02=gcj02,
+                            tolerance_m=tolerance_m)
+    by_id = {str(f["properties"]["id"]): _polygonal(f) for f in data["features"]}
     ids = layers.units["id"].astype(str).to_numpy()
     empty = {"type": "Polygon", "coordinates": []}
     features = [
         {"type": "Feature", "geometry": by_id[u]["geometry"] if u in by_id else empty, "properties": {}}
         for u in ids
     ]
-    geoms = np.asarray([shapely.geometry.shape(f["geometry"]) if f["geometry"]["coordinates"] else None
+    geoms = np.asarray([shapely.geometry.shape(f["geometry"])
+                        if f["geometry"].get("coordinates") or f["geometry"].get("geometries") else None
                         for f in features], dtype=object)
     valid = np.asarray([g is not None and not g.is_empty for g in geoms])
     geoms = np.where(valid, geoms, shapely.Point())

@@ -227,7 +227,7 @@ w.gpNewMap=function(el,data,o){
   home.onAdd=function(){var bar=L.DomUtil.create('div','leaflet-bar leaflet-control');
     var a=L.DomUtil.create('a','gp-home',bar);a.href='#';a.setAttribute('role','button');
     a.title=data.home;a.setAttribute('aria-label',data.home);a.textContent='\u2302';
-    L.DomEvent.on(a,'click',function(e){L.DomEvent.stop(e);m.fitBounds(data.bounds);});
+    L.DomEvent.on(a,'click',function(e){L.DomEvent.stop(e);if(o&&o.gpFit){o.gpFit();}else{m.fitBounds(data.bounds);}});
     L.DomEvent.disableClickPropagation(bar);return bar;};
   home.addTo(m);
   gpContext(m,data.context);
@@ -283,8 +283,9 @@ def _document(lang: str, css: str, body: str, data: dict, script: str) -> str:
 
 # ---- compare: maps side by side ---------------------------------------------------------------------
 _COMPARE_CSS = """
-#row { display: flex; height: 100%; gap: 6px; }
-.panel { flex: 1 1 0; display: flex; flex-direction: column; min-width: 0; border: 1px solid #d0d0d0;
+#row { display: flex; height: 100%; gap: 6px; overflow-x: auto; }
+/* Narrower than this a map is unreadable: the row scrolls instead (three options at 1440 px fit). */
+.panel { flex: 1 1 0; display: flex; flex-direction: column; min-width: 340px; border: 1px solid #d0d0d0;
   border-radius: 6px; overflow: hidden; background: #fff; }
 .head { padding: 6px 10px; border-bottom: 1px solid #e2e2e2; }
 .title { font-size: 17px; font-weight: 700; white-space: nowrap; overflow: hidden; text-overflow: ellipsis; }
@@ -293,6 +294,8 @@ _COMPARE_CSS = """
 .sub { font-size: 13px; color: #555; white-space: nowrap; overflow: hidden; text-overflow: ellipsis; }
 .flag { color: #a04000; }
 .map { flex: 1 1 auto; }
+.panel .gp-legend { font-size: 11.5px; padding: 4px 8px; max-height: 30vh; }
+.panel .gp-sw { width: 13px; height: 10px; }
 """
 
 
@@ -316,8 +319,11 @@ DATA.maps.forEach(function(d,i){
     L.DomEvent.disableClickPropagation(div);L.DomEvent.disableScrollPropagation(div);return div;};
   legend.addTo(m);
 });
-maps.forEach(function(m){m.invalidateSize();});
-if(maps.length){var c0=maps[0].getCenter(),z0=maps[0].getZoom();maps.forEach(function(m){m.setView(c0,z0,{animate:false});});}
+// Every panel exists now: fit the city to the first map at its final size (it was fitted while
+// it was the only panel, twice as wide, which cropped the city in all of them), then align.
+maps.forEach(function(m){m.invalidateSize({animate:false});});
+if(maps.length){maps[0].fitBounds(DATA.bounds,{animate:false});
+  var c0=maps[0].getCenter(),z0=maps[0].getZoom();maps.forEach(function(m){m.setView(c0,z0,{animate:false});});}
 maps.forEach(function(m){m.on('move moveend zoomend',function(){follow(m);});});
 window.gpMaps=maps;
 window.gpView=function(){return maps.map(function(m){var c=m.getCenter();return {lat:c.lat,lng:c.lng,zoom:m.getZoom()};});};
@@ -421,8 +427,14 @@ _PRESENT_CSS = """
   color: #1f4e9c; border-radius: 22px; padding: 6px 16px; cursor: pointer; max-width: 320px;
   white-space: nowrap; overflow: hidden; text-overflow: ellipsis; box-shadow: 0 1px 4px rgba(0,0,0,0.2); }
 .tab[aria-selected="true"] { background: #1f4e9c; color: #fff; font-weight: 700; }
-.card { position: absolute; right: 14px; top: 50%; transform: translateY(-42%); z-index: 1000;
-  background: rgba(255,255,255,0.95); border-radius: 10px; padding: 12px 20px; width: 330px;
+/* The figures and the legend share one panel on the right; the map is fitted to what is left. */
+.side { position: absolute; right: 14px; z-index: 1000; width: clamp(200px, 24vw, 330px);
+  display: flex; flex-direction: column; gap: 8px; overflow-y: auto; }
+.side.folded { width: auto; }
+.side.folded .card, .side.folded .legendbox { display: none; }
+.fold { align-self: flex-end; font: inherit; font-size: 15px; border: 1px solid #1f4e9c; border-radius: 14px;
+  background: rgba(255,255,255,0.95); color: #1f4e9c; padding: 2px 12px; cursor: pointer; }
+.card { background: rgba(255,255,255,0.95); border-radius: 10px; padding: 12px 20px;
   box-shadow: 0 2px 8px rgba(0,0,0,0.25); }
 .fig { padding: 7px 0; border-bottom: 1px solid #e6e6e6; }
 .fig:last-child { border-bottom: none; }
@@ -436,12 +448,23 @@ _PRESENT_CSS = """
   color: #fff; cursor: pointer; }
 .nav:disabled { opacity: 0.25; cursor: default; }
 #prev { left: 14px; }
-#next { right: 400px; }
-.legendbox { position: absolute; left: 14px; bottom: 40px; z-index: 1000; }
-.legendbox .gp-legend { font-size: 18px; max-height: 45vh; padding: 10px 14px; }
+#next { right: 360px; }
+.legendbox .gp-legend { font-size: 18px; max-height: none; padding: 10px 14px; }
 .legendbox .gp-sw { width: 22px; height: 16px; }
 .foot { position: absolute; left: 0; right: 0; bottom: 0; z-index: 1000; font-size: 14px; color: #333;
   background: rgba(255,255,255,0.85); padding: 4px 14px; display: flex; justify-content: space-between; gap: 20px; }
+.leaflet-bottom { bottom: 26px; }
+/* Projectors of 1024x768 to 1440x900: the same page in smaller type. */
+@media (max-width: 1500px), (max-height: 920px) {
+  .name { font-size: 26px; } .mark { font-size: 16px; padding: 1px 10px; } .flag { font-size: 14px; }
+  .titlebox { padding: 6px 12px 8px; }
+  .tab { font-size: 14px; padding: 3px 10px; max-width: 220px; }
+  .fig { padding: 3px 0; } .fig .l { font-size: 13px; } .fig .v { font-size: 21px; }
+  .fig.checks .v { font-size: 15px; } .card { padding: 8px 12px; }
+  .legendbox .gp-legend { font-size: 13px; padding: 6px 10px; } .legendbox .gp-sw { width: 16px; height: 12px; }
+  .nav { font-size: 30px; width: 42px; height: 70px; }
+  .gp-label.big div { font-size: 15px; }
+}
 """
 
 
@@ -452,16 +475,39 @@ _PRESENT_BODY = (
     '<div class="tabs" id="tabs" role="tablist"></div></div>'
     '<button class="nav" id="prev" type="button">&#8249;</button>'
     '<button class="nav" id="next" type="button">&#8250;</button>'
+    '<div class="side" id="side"><button class="fold" id="fold" type="button" aria-expanded="true"></button>'
     '<div class="card" id="card" aria-live="polite"></div>'
-    '<div class="legendbox" id="legend"></div>'
+    '<div class="legendbox" id="legend"></div></div>'
     '<div class="foot"><span id="hint"></span><span id="note"></span></div>'
 )
 
 
 _PRESENT_JS = r"""
-var map=gpNewMap(document.getElementById('map'),DATA,{keyboard:false,gpHome:'bottomright',zoomSnap:0.1,zoomDelta:0.5});
-map.zoomControl.setPosition('bottomright');
+var map=gpNewMap(document.getElementById('map'),DATA,{keyboard:false,gpHome:'topleft',zoomSnap:0.1,zoomDelta:0.5,
+  gpFit:function(){fit();}});
 var n=DATA.options.length,cur=-1,groups=[],tabs=[];
+// The free area: below the title and tabs, above the footer, between the arrows and the figures
+// panel. The city is fitted into it (at the start, on ⌂, when the window or the panel changes).
+function freeArea(){
+  var W=window.innerWidth,H=window.innerHeight;
+  var top=document.querySelector('.top').getBoundingClientRect().bottom+8;
+  var bottom=document.querySelector('.foot').getBoundingClientRect().top-8;
+  var side=document.getElementById('side');
+  side.style.top=top+'px';side.style.maxHeight=Math.max(bottom-top,60)+'px';
+  var nx=document.getElementById('next');
+  nx.style.right=(W-side.getBoundingClientRect().left+8)+'px';
+  var corner=document.querySelector('.leaflet-top.leaflet-left');
+  if(corner){corner.style.top=(top-8)+'px';}
+  var left=document.getElementById('prev').getBoundingClientRect().right+8;
+  if(corner){left=Math.max(left,corner.getBoundingClientRect().right+8);}
+  var right=nx.getBoundingClientRect().left-8;
+  return {left:left,top:top,right:right,bottom:bottom};
+}
+function fit(){
+  var f=freeArea(),W=window.innerWidth,H=window.innerHeight;
+  map.invalidateSize({animate:false});
+  map.fitBounds(DATA.bounds,{paddingTopLeft:[f.left,f.top],paddingBottomRight:[W-f.right,H-f.bottom],animate:false});
+}
 DATA.options.forEach(function(o,i){
   groups.push(gpPlan(o.plan,{fill:0.75,labelClass:'big',leadRadius:10,border:3}));
   var b=document.createElement('button');b.type='button';b.className='tab';b.setAttribute('role','tab');
@@ -475,6 +521,11 @@ prev.title=DATA.text.prev;prev.setAttribute('aria-label',DATA.text.prev);
 next.title=DATA.text.next;next.setAttribute('aria-label',DATA.text.next);
 prev.addEventListener('click',function(){show(cur-1);});
 next.addEventListener('click',function(){show(cur+1);});
+var fold=document.getElementById('fold'),side=document.getElementById('side');
+function foldText(){var open=!side.classList.contains('folded');
+  fold.textContent=open?DATA.text.fold:DATA.text.unfold;fold.setAttribute('aria-expanded',open?'true':'false');}
+fold.addEventListener('click',function(){side.classList.toggle('folded');foldText();fit();});
+foldText();
 function show(i){
   if(i<0||i>=n||i===cur)return;
   if(cur>=0){map.removeLayer(groups[cur]);}
@@ -514,7 +565,11 @@ try{var pw=window.parent;if(pw&&pw!==window&&pw.document){
   pw.document.addEventListener('keydown',pw.__gpPresentKey);}}catch(err){}
 var start=DATA.start;try{var s=window.sessionStorage.getItem(DATA.key);if(s!==null&&+s>=0&&+s<n)start=+s;}catch(e){}
 show(start);
+fit();
+window.addEventListener('resize',fit);
+if(document.fonts&&document.fonts.ready){document.fonts.ready.then(fit);}
 window.gpShow=show;window.gpCurrent=function(){return cur;};window.gpMaps=[map];
+window.gpFreeArea=freeArea;window.gpFit=fit;window.gpBounds=DATA.bounds;
 """
 
 
@@ -559,6 +614,8 @@ def present_html(layers: Any, options: Sequence[Option], lang: str = DEFAULT_LAN
             "next": t("meeting.present.next", lang),
             "hint": t("meeting.present.hint", lang, n=len(options)),
             "legend": t("meeting.map.legend_grids", lang),
+            "fold": t("meeting.present.fold", lang),
+            "unfold": t("meeting.present.unfold", lang),
             "note": t("meeting.note.illustrative_data", lang) if illustrative else "",
         },
     }

@@ -30,12 +30,13 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from grid_planning.base import localtime
 from grid_planning.base.i18n import DEFAULT_LANGUAGE, t
 from grid_planning.base.numfmt import integer
 from grid_planning.base.textsafe import terminal_text
 from grid_planning.base.version import __version__
 from grid_planning.city.planview import unit_grids
-from grid_planning.city.provenance import source_lines
+from grid_planning.city.provenance import city_name_in, source_lines
 from grid_planning.maps.markers import LEVEL_RADIUS, TYPE_COLOURS
 from grid_planning.maps.planmap import (
     dissolve,
@@ -45,6 +46,7 @@ from grid_planning.maps.planmap import (
     short_name,
 )
 from grid_planning.prints.fonts import use_in_matplotlib
+from grid_planning.prints.maplabels import balanced_columns, declutter, halo_text, lead_marks
 
 #: Paper sizes in millimetres (portrait width, height).
 PAPER_MM: dict[str, tuple[float, float]] = {"A4": (210.0, 297.0), "A3": (297.0, 420.0)}
@@ -154,6 +156,9 @@ def map_data(layers: Any, plan: Any) -> MapData:
     units = layers.units.to_crs(crs)
     labels = unit_grids(layers, plan)
     geoms = shapely.make_valid(units.geometry.to_numpy())
+    # Grids are drawn from the units' territories (units plus the unpopulated land around them)
+    # so the map has no holes; labels stay near where people live (the units themselves).
+    territory = np.asarray(layers.index.territory, dtype=object)
     population = pd.to_numeric(units["population"], errors="coerce").fillna(0).to_numpy(float)
     grids = [str(g) for g in plan.leads.index]
     colours = grid_colours(grids)
@@ -162,7 +167,7 @@ def map_data(layers: Any, plan: Any) -> MapData:
     rows, shapes = [], []
     for g in grids:
         mask = labels == g
-        parts = geoms[mask]
+        parts = territory[mask]
         shape = dissolve(parts, grid_size=None) if len(parts) else shapely.Polygon()
         lead = str(plan.leads[g])
         lead_name = names.get(lead, lead)
@@ -183,7 +188,7 @@ def map_data(layers: Any, plan: Any) -> MapData:
     params = plan.param_map
     data = MapData(grids=grid_gdf, borders=borders, boundary=boundary, districts=districts,
                    facilities=fac, label_points=points, crs=crs, city=str(layers.name), k=plan.k,
-                   created=str(params.get("created", ""))[:10])
+                   created=localtime.local_stamp(params.get("created", ""), with_time=False)[:10])
     data.extra["small"], data.extra["inset"] = _inset(data)
     return data
 
@@ -292,8 +297,6 @@ def draw_plan(ax: Any, data: MapData, *, lang: str = DEFAULT_LANGUAGE, focus: st
     short_labels : sequence of str
         Grids labelled by their id only (they are named in an inset and the legend).
     """
-    from matplotlib.patheffects import withStroke
-
     family = use_in_matplotlib()
     ax.set_facecolor(_OUTSIDE)
     ax.set_aspect("equal")
@@ -321,12 +324,12 @@ def draw_plan(ax: Any, data: MapData, *, lang: str = DEFAULT_LANGUAGE, focus: st
     if focus is not None and len(grids):
         sel = grids[grids["grid_id"] == focus]
         _lines(ax, shapely.boundary(sel["fill"].to_numpy()), _BORDER, 2.0 * scale, zorder=3)
-    _draw_facilities(ax, data, show_primary=show_primary, scale=scale, focus=focus)
+    _draw_facilities(ax, data, show_primary=show_primary, scale=scale, focus=focus,
+                     light=focus is None and _span_km(data, view) > SMALL_SCALE_KM)
     ax.set_xlabel("")
     ax.set_ylabel("")
     ax.set_aspect("equal", adjustable="datalim")
     _set_view(ax, data, focus, margin, view)
-    halo = [withStroke(linewidth=2.6, foreground="white")]
     texts = []
     renderer = ax.figure.canvas.get_renderer()
     vx0, vx1 = ax.get_xlim()
@@ -337,9 +340,8 @@ def draw_plan(ax: Any, data: MapData, *, lang: str = DEFAULT_LANGUAGE, focus: st
             continue
         row = grids[grids["grid_id"] == g]
         label = g if g in short_labels or not len(row) else row["label"].iloc[0]
-        text = ax.text(x, y, plain(label), fontsize=label_size, family=family, weight="bold",
-                       ha="center", va="center", zorder=7, path_effects=halo, color="#1b1b1b",
-                       clip_on=True)
+        text = halo_text(ax, x, y, plain(label), fontsize=label_size, family=family, weight="bold",
+                         ha="center", va="center", zorder=7, color="#1b1b1b", clip_on=True)
         if len(row) and focus is None and label != g:
             # A label mostly outside its grid would sit over the neighbours: try the grid's pole
             # of inaccessibility (the point farthest inside), else show the id only (the legend
@@ -353,18 +355,22 @@ def draw_plan(ax: Any, data: MapData, *, lang: str = DEFAULT_LANGUAGE, focus: st
                 big = max(parts, key=lambda p: p.area)
                 pole = polylabel(big, tolerance=max(big.length / 2000, 1.0))
                 candidates.append((pole.x, pole.y))
+            best, best_share = (x, y), -1.0
             for cx, cy in candidates:
                 text.set_position((cx, cy))
                 bb = text.get_window_extent(renderer)
                 (bx0, by0), (bx1, by1) = inv.transform([(bb.x0, bb.y0), (bb.x1, bb.y1)])
                 box = shapely.box(bx0, by0, bx1, by1)
-                if shapely.intersection(box, fill).area >= 0.75 * box.area:
+                share = shapely.intersection(box, fill).area / max(box.area, 1e-9)
+                if share > best_share:
+                    best, best_share = (cx, cy), share
+                if share >= 0.75:
                     break
-            else:
-                text.set_position((x, y))
-                text.set_text(plain(g))
+            # A name wider than its grid still names the lead (on its halo, over the neighbour's
+            # edge) rather than leave the grid with its id only.
+            text.set_position(best)
         texts.append(text)
-    _declutter(ax, texts)
+    declutter(ax, texts, obstacles=lead_marks(data, scale, focus))
 
 
 def _ring_codes(n: int) -> list[int]:
@@ -434,8 +440,25 @@ def _lines(ax: Any, geoms: Sequence[Any], colour: str, width: float, *, zorder: 
                                          zorder=zorder, capstyle="round", joinstyle="round"))
 
 
+#: A map wider than this (km) is at small scale: members are drawn lighter so the leads stand out.
+SMALL_SCALE_KM = 40.0
+
+#: Opacity of the members at small scale.
+LIGHT_MEMBERS = 0.45
+
+
+def _span_km(data: MapData, view: tuple[float, float, float, float] | None) -> float:
+    """Width of what a map shows (km): its view, else the city's."""
+    if view is not None:
+        return (view[2] - view[0]) / 1000.0
+    frame = data.boundary if data.boundary is not None else data.grids
+    x0, _, x1, _ = frame.total_bounds if len(frame) else (0.0, 0.0, 0.0, 0.0)
+    return (x1 - x0) / 1000.0
+
+
 def _draw_facilities(ax: Any, data: MapData, *, show_primary: bool, scale: float,
-                     focus: str | None) -> None:
+                     focus: str | None, light: bool = False) -> None:
+    alpha = LIGHT_MEMBERS if light else 1.0
     fac = data.facilities
     if focus is not None:
         supports = fac["supports"].astype(str).str.split(",") if "supports" in fac else None
@@ -455,16 +478,16 @@ def _draw_facilities(ax: Any, data: MapData, *, show_primary: bool, scale: float
     real = ~ill & ~collab
     if real.any():
         ax.scatter(xs[real], ys[real], s=sizes[real], c=np.asarray(colours, dtype=object)[real].tolist(),
-                   edgecolors="white", linewidths=0.5 * scale, zorder=4)
+                   edgecolors="white", linewidths=0.5 * scale, zorder=4, alpha=alpha)
     hollow = ill & ~collab
     if hollow.any():
         ax.scatter(xs[hollow], ys[hollow], s=sizes[hollow], facecolors="white",
                    edgecolors=np.asarray(colours, dtype=object)[hollow].tolist(), linewidths=1.0 * scale,
-                   linestyles=(0, (2, 1.2)), zorder=4)
+                   linestyles=(0, (2, 1.2)), zorder=4, alpha=alpha)
     if collab.any():
         face = np.where(ill[collab], "white", np.asarray(colours, dtype=object)[collab]).tolist()
         ax.scatter(xs[collab], ys[collab], s=sizes[collab] * 1.3, facecolors=face, edgecolors="black",
-                   linewidths=1.8 * scale, zorder=5)
+                   linewidths=1.8 * scale, zorder=5, alpha=alpha)
     _draw_leads(ax, data, scale=scale, focus=focus)
 
 
@@ -508,43 +531,6 @@ def _set_view(ax: Any, data: MapData, focus: str | None, margin: float,
         x0, x1 = x0 - extra, x1 + extra
     ax.set_xlim(x0, x1)
     ax.set_ylim(y0, y1)
-
-
-def _declutter(ax: Any, texts: list, iterations: int = 60) -> None:
-    """Move overlapping grid labels apart (vertically first), with a thin leader line to where
-    each label belongs when it had to move far."""
-    if len(texts) < 2:
-        return
-    fig = ax.figure
-    renderer = fig.canvas.get_renderer()
-    inv = ax.transData.inverted()
-    anchors = [tx.get_position() for tx in texts]
-    for _ in range(iterations):
-        boxes = [tx.get_window_extent(renderer).expanded(1.08, 1.25) for tx in texts]
-        moved = False
-        for i in range(len(texts)):
-            for j in range(i + 1, len(texts)):
-                a, b = boxes[i], boxes[j]
-                if not a.overlaps(b):
-                    continue
-                overlap_y = min(a.y1, b.y1) - max(a.y0, b.y0)
-                step = overlap_y / 2 + 1
-                sign = 1 if (a.y0 + a.y1) >= (b.y0 + b.y1) else -1
-                for k, s in ((i, sign), (j, -sign)):
-                    x, y = texts[k].get_position()
-                    px, py = ax.transData.transform((x, y))
-                    nx, ny = inv.transform((px, py + s * step))
-                    texts[k].set_position((nx, ny))
-                moved = True
-        if not moved:
-            break
-    for tx, (ax0, ay0) in zip(texts, anchors, strict=True):
-        x, y = tx.get_position()
-        px0 = ax.transData.transform((ax0, ay0))
-        px1 = ax.transData.transform((x, y))
-        if np.hypot(*(px1 - px0)) > tx.get_window_extent(renderer).height * 0.9:
-            ax.plot([ax0, x], [ay0, y], color="#333333", linewidth=0.6, zorder=6.5)
-            ax.scatter([ax0], [ay0], s=6, c="#333333", zorder=6.5)
 
 
 def add_scalebar(ax: Any, *, lang: str = DEFAULT_LANGUAGE, fontsize: float = 8) -> None:
@@ -644,14 +630,18 @@ def draw_legend(ax: Any, data: MapData, *, lang: str = DEFAULT_LANGUAGE, fontsiz
     from matplotlib.lines import Line2D
 
     blank = Line2D([], [], linestyle="none")
-    for title, rows in sections:
-        if not rows:
-            continue
-        handles.append(blank)
-        labels.append(title)
-        for h, lab in rows:
-            handles.append(h)
-            labels.append(lab)
+    blocks = [[(blank, title), *rows] for title, rows in sections if rows]
+    # Whole sections per column (a heading never ends a column), the columns as even as can be;
+    # matplotlib fills columns top to bottom, so each is padded to the longest.
+    columns = balanced_columns([len(b) for b in blocks], ncols)
+    height = max((sum(len(blocks[i]) for i in col) for col in columns), default=0)
+    handles, labels = [], []
+    for col in columns:
+        entries = [entry for i in col for entry in blocks[i]]
+        entries += [(blank, "")] * (height - len(entries))
+        handles += [h for h, _ in entries]
+        labels += [lab for _, lab in entries]
+    ncols = max(len(columns), 1)
     leg = ax.legend(handles, labels, loc="upper left", frameon=False, ncols=ncols,
                     prop={"family": family, "size": fontsize}, handlelength=1.6, handletextpad=0.6,
                     borderaxespad=0.0, labelspacing=0.45, columnspacing=1.2)
@@ -665,14 +655,13 @@ def draw_legend(ax: Any, data: MapData, *, lang: str = DEFAULT_LANGUAGE, fontsiz
 # ---- texts around the map -----------------------------------------------------------------------
 def title_text(data: MapData, lang: str = DEFAULT_LANGUAGE) -> str:
     """``<city> 紧密型城市医疗集团网格化布局图`` with the number of grids."""
-    return t("exports.map.title", lang, city=data.city, k=data.k)
+    return t("exports.map.title", lang, city=city_name_in(data.city, lang), k=data.k)
 
 
 def date_line(data: MapData, lang: str = DEFAULT_LANGUAGE, *, today: _dt.date | None = None) -> str:
-    """Plan date, print date and tool version."""
-    today = today or _dt.date.today()
-    return t("exports.map.dates", lang, created=data.created or "—", printed=today.isoformat(),
-             version=__version__)
+    """Plan date and print date, in the city's time zone (the tool is named in the colophon)."""
+    today = today or localtime.today()
+    return t("exports.map.dates", lang, created=data.created or "—", printed=today.isoformat())
 
 
 # ---- the page -----------------------------------------------------------------------------------

@@ -25,11 +25,13 @@ import pandas as pd
 from grid_planning.assess.checklist import CRITERIA, checklist_table
 from grid_planning.assess.metrics import plan_figures
 from grid_planning.assess.roster import lead_obligations, roster_table
-from grid_planning.base.i18n import DEFAULT_LANGUAGE, source_text, t
+from grid_planning.base import localtime
+from grid_planning.base.i18n import DEFAULT_LANGUAGE, has, source_text, t
 from grid_planning.base.numfmt import MISSING, integer, number, percent
 from grid_planning.base.textsafe import terminal_text
 from grid_planning.base.version import __version__
 from grid_planning.city import provenance
+from grid_planning.city.provenance import city_name_in
 from grid_planning.prints import printmap
 from grid_planning.prints.fonts import use_in_reportlab
 
@@ -238,7 +240,8 @@ def plan_report(
     )
 
     st = _Styles()
-    today = today or _dt.date.today()
+    today = today or localtime.today()
+    city = city_name_in(layers.name, lang)
     fig = plan_figures(layers, plan, costs, lang=lang)
     gm, cm, checks = fig.grids, fig.city, fig.checks
     roster = roster_table(layers, plan, lang=lang)
@@ -246,7 +249,7 @@ def plan_report(
     checklist = checklist_table(layers, plan, costs, lang=lang, checks=checks)
     data = printmap.map_data(layers, plan)
     sources = provenance.source_lines(layers, lang, sample=sample, source_names=source_names)
-    doc_title = title if title is not None else t("exports.report.title", lang, city=layers.name)
+    doc_title = title if title is not None else t("exports.report.title", lang, city=city)
     frame_w = 180.0  # mm between 15 mm margins
 
     story: list = []
@@ -255,23 +258,34 @@ def plan_report(
               Paragraph(text(t("exports.report.subtitle", lang, k=plan.k,
                                    population=integer(cm["population"], lang))), st.subtitle),
               Spacer(1, 2 * mm),
-              Paragraph(text(t("exports.report.dates", lang, created=data.created or MISSING,
-                                   printed=today.isoformat(), version=__version__)), st.body),
+              Paragraph(text(t("exports.report.dates", lang,
+                                   created=localtime.local_stamp(plan.param_map.get("created"),
+                                                                 with_time=False) or MISSING,
+                                   printed=today.isoformat())), st.body),
               Spacer(1, 8 * mm)]
     n = {s: sum(r.status == s for r in checks) for s in ("pass", "exception", "warning", "fail")}
+    # A figure resting on generated beds carries the illustrative mark (示意) on the cover too.
+    mark = t("exports.report.illustrative_mark", lang) if cm.get("beds_illustrative_share", 0) > 0 else ""
     key_rows = [
         [t("exports.report.figure", lang), t("exports.report.value", lang)],
         [t("plan.col.population", lang), integer(cm["population"], lang)],
         [t("exports.report.grids", lang), integer(cm["k"], lang)],
         [t("plan.col.area_km2", lang), number(cm["area_km2"], 1, lang)],
-        [t("plan.col.beds_per_1000", lang), number(cm["beds_per_1000"], 2, lang)],
+        [t("exports.report.beds_counted", lang) + mark, integer(cm["beds"], lang)],
+        [t("plan.col.beds_per_1000", lang) + mark, number(cm["beds_per_1000"], 2, lang)],
         [t("plan.col.mean_travel_min", lang), number(cm["mean_travel_min"], 1, lang)],
         [t("plan.col.share_30_lead", lang), percent(cm["share_30_lead"], 1, lang)],
-        [t("exports.report.checks_summary", lang),
-         t("exports.report.checks_counts", lang, passed=n["pass"], exceptions=n["exception"],
-           warnings=n["warning"], failed=n["fail"])],
     ]
     story.append(_table(key_rows, [70 * mm, 90 * mm], st))
+    story.append(Paragraph(text(t("exports.report.coverage", lang)), st.small))
+    # Two kinds of checks, told apart: the policy rules (G1-G8, exceptions allowed) and the
+    # 15-item evaluation checklist (met / not met / not recorded, per grid).
+    story.append(Paragraph(text(t("exports.report.checks_summary", lang)), st.h2))
+    story.append(Paragraph(text(t("exports.report.checks_counts", lang, passed=n["pass"],
+                                  exceptions=n["exception"], warnings=n["warning"],
+                                  failed=n["fail"])), st.body))
+    story.append(Paragraph(text(t("exports.report.checklist_summary", lang)), st.h2))
+    story.append(Paragraph(text(_checklist_counts(checklist, lang)), st.body))
     story.append(Paragraph(text(t("exports.report.travel_note", lang)), st.small))
     if t("exports.note.illustrative", lang) in sources:
         story.append(Paragraph(text(t("exports.note.illustrative", lang)), st.note))
@@ -297,7 +311,10 @@ def plan_report(
         story.append(Spacer(1, 2 * mm))
         figs = [[t("exports.report.figure", lang), t("exports.report.value", lang),
                  t("exports.report.figure", lang), t("exports.report.value", lang)]]
-        items = [(t(f"plan.col.{c}", lang), fmt(row.get(c), kind, lang)) for c, kind in GRID_FIGURES]
+        generated = float(row.get("beds_illustrative_share") or 0) > 0
+        items = [(t(f"plan.col.{c}", lang)
+                  + (t("exports.report.illustrative_mark", lang) if generated and c in ("beds", "beds_per_1000") else ""),
+                  fmt(row.get(c), kind, lang)) for c, kind in GRID_FIGURES]
         half = (len(items) + 1) // 2
         for i in range(half):
             left = items[i]
@@ -323,8 +340,13 @@ def plan_report(
             ["_o", "level", "name"], kind="stable")
         primary = roster[(roster["grid_id"] == grid) & (roster["role"] == "primary")]
         story.append(CondPageBreak(40 * mm))
-        story.append(Paragraph(text(t("exports.report.roster", lang, count=len(mine_r) + len(primary))),
-                               st.h2))
+        # One count per kind, the same as the grid's figures (机构数 = the group; collaborators apart).
+        roles = mine_r["role"].value_counts()
+        story.append(Paragraph(text(t(
+            "exports.report.roster", lang, group=integer(row.get("n_facilities"), lang),
+            lead=int(roles.get("lead", 0)), member=int(roles.get("member", 0)),
+            cross=int(roles.get("cross_grid", 0)), primary=len(primary),
+            collab=int(roles.get("collaborator", 0)))), st.h2))
         rrows = [[t("plan.col.role", lang), t("plan.col.name", lang), t("plan.col.level", lang),
                   t("plan.col.type", lang), t("plan.col.beds", lang), t("plan.col.source", lang)]]
         generated_beds = False
@@ -352,7 +374,7 @@ def plan_report(
         story.append(Paragraph(text(t("exports.report.grid_checks", lang)), st.h2))
         crow = [[t("plan.col.rule", lang), t("plan.col.status_text", lang), t("plan.col.message", lang)]]
         for r in mine:
-            crow.append([text(r.rule), _status(r.status, r.status_text(lang)), text(r.message(lang))])
+            crow.append([text(_rule_label(r.rule, lang)), _status(r.status, r.status_text(lang)), text(r.message(lang))])
         story.append(_table(crow, [18 * mm, 26 * mm, 136 * mm], st))
         story.append(PageBreak())
 
@@ -395,37 +417,117 @@ def plan_report(
     crow = [[t("plan.col.rule", lang), t("plan.col.status_text", lang), t("plan.col.message", lang)]]
     for r in checks:
         if r.grid_id is None:
-            crow.append([text(r.rule), _status(r.status, r.status_text(lang)), text(r.message(lang))])
+            crow.append([text(_rule_label(r.rule, lang)), _status(r.status, r.status_text(lang)), text(r.message(lang))])
     story.append(_table(crow, [18 * mm, 26 * mm, 136 * mm], st))
     story.append(Paragraph(text(t("exports.report.method", lang)), st.h2))
-    params = plan.param_map
     prow = [[t("exports.report.parameter", lang), t("exports.report.value", lang)]]
-    for key in ("method", "k", "balance", "cost_mode", "objective", "created", "version"):
-        if key in params and params[key] not in (None, ""):
-            prow.append([text(key), text(params[key])])
-    prow.append([text("metric_crs"), text(layers.metric_crs)])
+    prow += [[text(label), text(value)] for label, value in method_lines(plan, layers, lang)]
     story.append(KeepTogether(_table(prow, [50 * mm, 130 * mm], st)))
+    story.append(Paragraph(text(t("exports.report.glossary", lang)), st.h2))
+    for key in GLOSSARY:
+        story.append(Paragraph("• " + text(t(f"exports.glossary.{key}", lang)), st.body))
     story.append(Spacer(1, 4 * mm))
+    story.append(Paragraph(text(t("exports.report.colophon", lang, version=__version__)), st.small))
     story.append(Paragraph(text(t("exports.report.fonts", lang)), st.small))
 
     buf = io.BytesIO()
-    footer = terminal_text(t("exports.report.footer", lang, city=layers.name, printed=today.isoformat()))
+    footer = terminal_text(t("exports.report.footer", lang, city=city, printed=today.isoformat()))
 
     def on_page(canvas: Any, doc: Any) -> None:
         canvas.saveState()
         canvas.setFont(st.regular, 7)
         canvas.setFillColorRGB(0.4, 0.4, 0.4)
         canvas.drawString(15 * mm, 9 * mm, footer)
-        canvas.drawRightString(A4[0] - 15 * mm, 9 * mm,
-                               t("exports.report.page", lang, page=doc.page))
         canvas.restoreState()
 
     doc = SimpleDocTemplate(buf, pagesize=A4, leftMargin=15 * mm, rightMargin=15 * mm,
                             topMargin=14 * mm, bottomMargin=16 * mm, title=str(doc_title),
                             author="Grid Planner", creator=f"Grid Planner {__version__}",
                             lang="zh-CN" if lang == "zh" else "en")
-    doc.build(story, onFirstPage=on_page, onLaterPages=on_page)
+    doc.build(story, onFirstPage=on_page, onLaterPages=on_page,
+              canvasmaker=_numbered_canvas(st.regular, lang, A4[0] - 15 * mm, 9 * mm))
     return buf.getvalue()
+
+
+#: Figures defined in the report's glossary (``exports.glossary.<key>``), one definition each.
+GLOSSARY = ("area", "population", "beds", "beds_per_1000", "members", "travel", "illustrative")
+
+
+def method_lines(plan: Any, layers: Any, lang: str) -> list[tuple[str, str]]:
+    """The planning method and parameters in plain words (no program names, no CRS codes)."""
+    params = plan.param_map
+    lines = [(t("exports.method.grids", lang), integer(plan.k, lang))]
+    method = str(params.get("method", "") or "")
+    if method:
+        key = "exact" if "exact" in method else "heuristic"
+        lines.append((t("exports.method.method", lang), t(f"exports.method.method_{key}", lang)))
+    balance = params.get("balance")
+    try:
+        balance_value = float(balance) if balance not in (None, "") else None
+    except (TypeError, ValueError):
+        balance_value = None
+    lines.append((t("exports.method.balance", lang),
+                  t("exports.method.balance_on", lang, pct=f"{balance_value * 100:.0f}")
+                  if balance_value else t("exports.method.balance_off", lang)))
+    cost = str(params.get("cost_mode", "") or "")
+    model = params.get("cost") if isinstance(params.get("cost"), dict) else {}
+    if cost == "roads":
+        travel = t("exports.method.travel_roads", lang)
+    else:
+        travel = t("exports.method.travel_straight", lang, detour=f"{float(model.get('detour', 1.3)):g}",
+                   speed=f"{float(model.get('speed_kmh', 30.0)):g}")
+    lines.append((t("exports.method.travel", lang), travel))
+    created = localtime.local_stamp(params.get("created"))
+    if created:
+        lines.append((t("exports.method.created", lang), created))
+    lines.append((t("exports.method.projection", lang), t("exports.method.projection_text", lang)))
+    return lines
+
+
+def _rule_label(rule: str, lang: str) -> str:
+    """A rule as the reader names it: G1-G10 as they are, other checks in words."""
+    key = f"exports.rule.{rule}"
+    return t(key, lang) if has(key) else str(rule)
+
+
+def _checklist_counts(checklist: pd.DataFrame, lang: str) -> str:
+    """Met / not met / not recorded across every grid's 15 items."""
+    status = checklist["status"].astype(str) if len(checklist) else pd.Series([], dtype=str)
+    met = int(status.isin(["met", "done"]).sum())
+    not_met = int(status.eq("not_met").sum())
+    na = int(status.eq("not_applicable").sum())
+    other = int(len(status) - met - not_met - na)
+    return t("exports.report.checklist_counts", lang, met=met, not_met=not_met, open=other,
+             na=na, grids=checklist["grid_id"].nunique() if len(checklist) else 0)
+
+
+def _numbered_canvas(font: str, lang: str, x: float, y: float) -> Any:
+    """A reportlab canvas class that prints "page x / y" once the page count is known."""
+    from reportlab.pdfgen.canvas import Canvas
+
+    class NumberedCanvas(Canvas):
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            self._pages: list[dict] = []
+
+        def showPage(self) -> None:  # noqa: N802 - reportlab's name
+            self._pages.append(dict(self.__dict__))
+            self._startPage()
+
+        def save(self) -> None:
+            total = len(self._pages)
+            for state in self._pages:
+                self.__dict__.update(state)
+                self.saveState()
+                self.setFont(font, 7)
+                self.setFillColorRGB(0.4, 0.4, 0.4)
+                self.drawRightString(x, y, t("exports.report.page", lang, page=self._pageNumber,
+                                             total=total))
+                self.restoreState()
+                super().showPage()
+            super().save()
+
+    return NumberedCanvas
 
 
 def _source_word(source: object, lang: str) -> str:

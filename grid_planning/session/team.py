@@ -16,6 +16,7 @@ from typing import Any
 
 import pandas as pd
 
+from grid_planning.base import localtime
 from grid_planning.base.i18n import DEFAULT_LANGUAGE, CatalogueError, t
 from grid_planning.base.textsafe import escape_markdown, markdown_params
 from grid_planning.store.identity import LOCAL_USER_ID, User
@@ -57,8 +58,8 @@ def layers_status(info: Any, layers: Any, layers_fp: str, lang: str = DEFAULT_LA
 
 
 def _time(value: str) -> str:
-    # ISO 8601 UTC, cut to the minute: "2026-11-30 09:12 UTC".
-    return f"{value[:10]} {value[11:16]} UTC" if len(value) >= 16 else value
+    # Stored as ISO 8601 UTC; shown in the city's time zone, to the minute: "2026-11-30 17:12".
+    return localtime.local_stamp(value)
 
 
 def scenario_table(saved: pd.DataFrame, layers: Any, lang: str = DEFAULT_LANGUAGE) -> pd.DataFrame:

@@ -185,7 +185,12 @@ def grid_outlines(layers: Any, plan: Plan) -> list[tuple[str, str, float, bytes 
     units = layers.units
     ids = units["id"].astype(str)
     grid = ids.map(plan.assignment.astype(str).to_dict())
+    # The units' territories (units plus the unpopulated land around them): the outlines tile the
+    # city as the maps and the plan file do (grid_planning.geo.territory).
     metric = units.geometry.to_crs(layers.metric_crs)
+    territory = getattr(getattr(layers, "index", None), "territory", None)
+    if territory is not None and len(territory) == len(metric):
+        metric = metric.__class__(list(territory), index=metric.index, crs=layers.metric_crs)
     pop = pd.to_numeric(units.get("population"), errors="coerce") if "population" in units else None
     out = []
     for gid in plan.grid_ids:

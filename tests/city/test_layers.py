@@ -620,7 +620,9 @@ def test_town_summary_figures():
     assert s["area_km2"] == pytest.approx(equal_area, rel=0.005)
     assert s["by_level"] == {"tertiary": 3, "secondary": 3, "primary": 1, "unknown": 1}
     assert s["by_type"]["general"] == 3 and s["by_type"]["township_health_center"] == 1
-    assert s["beds_per_1000"] == pytest.approx(4220 / s["population"] * 1000)
+    # F03 is provincial: a collaborator (G8) whose 1,500 beds the city's figure does not count.
+    assert s["beds"] == 4220 - 1500 and s["beds_collaborators"] == 1500
+    assert s["beds_per_1000"] == pytest.approx((4220 - 1500) / s["population"] * 1000)
     assert s["eligible_leads"] == 2  # F01 (municipal) and F02 (district); F03 is provincial
     assert s["units"] == 92 and s["facilities"] == 8 and s["by_source"] == {"user": 8}
     assert city.metric_crs == "EPSG:32650"

@@ -58,7 +58,8 @@ def test_validate_town_files_exit_0(capsys):
     assert "Validation report: 0 errors, 0 warnings" in out
     assert "Population: 1,823,034" in out
     assert "Eligible lead hospitals: 2" in out
-    assert "Beds: 4,220" in out
+    # One definition with the report: the provincial hospital's 1,500 beds (a collaborator) do not count.
+    assert "Beds (provincial and national collaborators excluded): 2,720" in out
 
 
 def test_validate_in_chinese(capsys):

@@ -30,3 +30,14 @@ def test_every_command_line_of_the_readme_runs_as_written(tmp_path):
         assert "Traceback" not in proc.stdout + proc.stderr
     for name in ("plan.gpkg", "plan.xlsx", "plan_report.pdf", "plan_map.png"):
         assert (tmp_path / name).stat().st_size > 10_000, name
+
+
+def test_readme_plans_at_the_dashboards_starting_tolerance():
+    """The README planned at ±20 % while the dashboard starts the sample city at ±10 %."""
+    from grid_planning.city.provenance import load_sample_city
+    from grid_planning.domain.request import PlanRequest
+    from grid_planning.planning.planner import suggest_balance
+
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    start = suggest_balance(load_sample_city(), PlanRequest(k=4))
+    assert f"plan --grids 4 --balance {start.tolerance:g} " in text

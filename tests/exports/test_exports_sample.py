@@ -48,7 +48,7 @@ def test_sample_report_names_every_grid_and_cites_its_sources(wuhan, out_dir):
     gm = grid_metrics(layers, plan, costs, lang="zh")
     for name in [*gm["name"], *gm["lead_name"]]:
         assert "".join(name.split()) in flat, name
-    for expected in ("WorldPop", "CCBY4.0", "3AHospital", "示意数据说明", "12,326,518"):
+    for expected in ("WorldPop", "CCBY4.0", "Apache-2.0", "示意数据说明", "12,326,518"):
         assert expected in flat, expected
     pages = int(next(line.split()[-1] for line in subprocess.run(
         ["pdfinfo", str(path)], capture_output=True, check=True, text=True).stdout.splitlines()

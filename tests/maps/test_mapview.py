@@ -158,3 +158,11 @@ def test_tianditu_needs_a_well_formed_key(city):
     assert "tk=0123456789abcdef" in html and "cva_w" in html
     with pytest.raises(ValueError):
         mapview.base_map(city.boundary.total_bounds, tiles="google")
+
+
+def test_no_third_party_mark_in_the_map_corner():
+    """Leaflet's attribution prefix (its flag and link) showed in every dashboard map's corner;
+    the attribution names data sources only."""
+    m = mapview.base_map((114.0, 30.0, 115.0, 31.0), tiles="none")
+    html = mapview.map_html(m)
+    assert "attributionControl.setPrefix(false)" in html

@@ -52,3 +52,19 @@ def test_data_page_choices_survive_the_language_switch():
     assert at.radio(key="data_coords").value == "gcj02"
     assert at.radio(key="data_coords").options[1] == t("data.coords.gcj02", "en")
     assert at.text_input(key="data_city_name").value == "阜新"
+
+
+def test_plan_confirmation_follows_the_language_switch():
+    """A Chinese "已完成：…" line stayed under the buttons after switching to English."""
+    at = AppTest.from_file(APP, default_timeout=300)
+    at.switch_page("pages/plan.py")
+    _run(at)
+    at.button(key="plan_run").click()
+    _run(at)
+    _run(at)  # the rerun the map drawing makes: the confirmation is kept under the buttons
+    assert any(s.value.startswith("已完成") for s in at.success), [s.value for s in at.success]
+    at.session_state["lang"] = "en"
+    _run(at)
+    shown = [s.value for s in at.success]
+    assert any(v.startswith("Done:") for v in shown), shown
+    assert not any("已完成" in v for v in shown), shown

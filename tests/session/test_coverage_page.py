@@ -1,5 +1,5 @@
 """What the coverage page shows (grid_planning.session.coverage_page), on the planned pilot city
-(Fuxin, conftest.py): every share recomputed here from the unit figures, by hand."""
+(Fuxin, tests/pilot_fixtures.py): every share recomputed here from the unit figures, by hand."""
 
 from __future__ import annotations
 

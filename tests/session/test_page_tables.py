@@ -1,5 +1,5 @@
 """The check panel, member rosters and checklist tables (grid_planning.session.page_tables), on
-the planned pilot city (Fuxin, conftest.py): its G4 designation and G5 waiver show as exceptions."""
+the planned pilot city (Fuxin, tests/pilot_fixtures.py): its G4 designation and G5 waiver show as exceptions."""
 
 from __future__ import annotations
 

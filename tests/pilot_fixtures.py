@@ -1,4 +1,4 @@
-"""Fixtures of the session tests: a city that is not Wuhan, planned."""
+"""Fixtures of the session tests: a city that is not Wuhan, planned (registered in conftest.py)."""
 
 from __future__ import annotations
 

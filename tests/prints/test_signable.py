@@ -1,0 +1,121 @@
+"""The sample city's approval documents as the one who signs them reads them (issue 16).
+
+Each assertion failed on the main branch before this work: the report carried program words
+(``cost_mode``, ``objective``, ``EPSG:``, UTC stamps), a bilingual title, the tool's name on the
+cover, sources cited as "github …" and "微博", no page total, an unmarked generated beds figure and one
+count for two kinds of checks; the print map's labels were outlines, not text.
+
+Set ``GRID_SIGNABLE_PAGES=/some/dir`` to keep page images of the report and the print map at k = 4
+and k = 8 for review.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import tempfile
+from pathlib import Path
+
+import pytest
+
+from grid_planning.city.costs import travel_costs
+from grid_planning.city.provenance import city_name_in, load_sample_city
+from grid_planning.domain.request import CostParams, PlanRequest
+from grid_planning.exports.formats import export_plan
+from grid_planning.planning.planner import plan_city
+from grid_planning.prints.printmap import map_data
+
+pytestmark = pytest.mark.skipif(
+    subprocess.run(["which", "pdftotext"], capture_output=True).returncode != 0,
+    reason="poppler-utils (pdftotext, pdftoppm) not installed",
+)
+
+PROGRAM_WORDS = ("cost_mode", "objective", "contiguity", "EPSG:", "+00:00", "straight", "metric_crs",
+                 "github", "微博医院 POI", "Wuhan")
+
+
+@pytest.fixture(scope="module", params=[4, 8])
+def sample(request):
+    layers = load_sample_city()
+    costs = travel_costs(layers, CostParams())
+    plan = plan_city(layers, PlanRequest(k=request.param, balance=0.1), costs=costs).plan
+    return layers, plan, costs
+
+
+@pytest.fixture(scope="module")
+def keep() -> Path:
+    target = os.environ.get("GRID_SIGNABLE_PAGES")
+    path = Path(target) if target else Path(tempfile.mkdtemp(prefix="signable_"))
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def _text(path: Path, *args: str) -> str:
+    return subprocess.run(["pdftotext", "-layout", *args, str(path), "-"], capture_output=True,
+                          check=True, text=True).stdout
+
+
+def test_zh_report_has_no_program_word_and_one_story_on_its_cover(sample, keep):
+    layers, plan, costs = sample
+    path = keep / f"report_k{plan.k}.pdf"
+    path.write_bytes(export_plan(layers, plan, costs, "report", lang="zh").data)
+    text = _text(path)
+    for word in PROGRAM_WORDS:
+        assert word not in text, word
+    # Sources by organisation and dataset: Sina Weibo's check-in places, not "微博".
+    assert "新浪微博签到地点数据集" in "".join(text.split())
+    cover = _text(path, "-f", "1", "-l", "1")
+    assert "Grid Planner" not in cover and "Grid Planner" in text  # the colophon names the tool
+    assert cover.splitlines()[0].strip().startswith(city_name_in(layers.name, "zh"))
+    # Generated beds carry the mark on the cover; checks and checklist are told apart.
+    assert re.search(r"每千人床位（示意）\s+5\.3\d", cover)
+    assert "政策规则检查（G1–G8" in cover and "15 项评价清单" in cover and "未满足" in cover
+    assert "全部常住人口和全部市域面积" in cover
+    # The city's area is its boundary's, on the cover as on the home page.
+    assert "8,581.8" in cover
+    pages = int(re.search(r"Pages:\s+(\d+)", subprocess.run(
+        ["pdfinfo", str(path)], capture_output=True, check=True, text=True).stdout).group(1))
+    assert f"1 / {pages}" in cover and f"{pages} / {pages}" in text
+    for key in ("面积：市界范围内的面积", "床位：全市医疗集团", "省属、部属医院为协作单位"):
+        assert key in "".join(text.split()) or key in text, key
+    assert "出行时间按直线距离 ×1.3、30 km/h 估算" in text
+    # Every grid page marks its generated beds too.
+    assert text.count("每千人床位（示意）") >= plan.k + 1
+    subprocess.run(["pdftoppm", "-r", "60", "-png", str(path), str(keep / f"report_k{plan.k}")],
+                   check=True)
+
+
+def test_print_map_names_every_grid_lead_in_real_text(sample, keep):
+    layers, plan, costs = sample
+    path = keep / f"print_map_k{plan.k}.pdf"
+    path.write_bytes(export_plan(layers, plan, costs, "pdf", lang="zh", paper="A3",
+                                 orientation="landscape").data)
+    flat = "".join(_text(path, "-raw").split())
+    data = map_data(layers, plan)
+    # Each grid's label ("G2 武汉市第三医院") is text twice: in the legend and on the map (the main
+    # map, or the inset of the dense core). Main drew map labels as outlines: only the legend
+    # could be found, and at k = 8 several grids had only their id on the map.
+    for label in data.grids["label"]:
+        assert flat.count("".join(label.split())) >= 2, label
+    subprocess.run(["pdftoppm", "-r", "50", "-png", str(path), str(keep / f"print_map_k{plan.k}")],
+                   check=True)
+
+
+def test_one_count_per_kind_of_facility_in_each_grid(sample):
+    """Grid G1 had four member counts (28, 44, 129, 115) in different places: the roster heading
+    now breaks the group's count (the grid's 机构数) down by role and lists collaborators apart."""
+    from grid_planning.assess.metrics import grid_metrics
+    from grid_planning.assess.roster import roster_table
+    from grid_planning.base.i18n import t
+
+    layers, plan, costs = sample
+    gm = grid_metrics(layers, plan, costs, lang="zh")
+    roster = roster_table(layers, plan, lang="zh")
+    for grid, row in gm.iterrows():
+        mine = roster[roster["grid_id"] == grid]
+        counts = mine["role"].value_counts()
+        assert row["n_facilities"] == sum(int(counts.get(r, 0)) for r in ("lead", "member", "cross_grid", "primary"))
+        assert int(counts.get("lead", 0)) == 1 and row["n_member"] == int(counts.get("member", 0))
+    heading = t("exports.report.roster", "zh", group=1, lead=1, member=0, cross=0, primary=0, collab=0)
+    assert "协作单位" in heading and "医疗集团" in heading
