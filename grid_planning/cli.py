@@ -422,7 +422,7 @@ def _checks_verdict(results: list, lang: str) -> int:
     if all_passed(results):
         _print(t("plan.cli.all_passed", lang))
         return EXIT_OK
-    _print(t("plan.cli.some_failed", lang, count=sum(r.status == "fail" for r in results)))
+    _print(t("plan.cli.some_failed", lang, count=rules.status_counts(results)["fail"]))
     return EXIT_CHECKS_FAILED
 
 

@@ -22,6 +22,7 @@ from grid_planning.base.textsafe import escape_markdown
 from grid_planning.city.costs import CostMatrix, travel_costs
 from grid_planning.city.layers import CityLayers
 from grid_planning.domain.request import BalanceAdvice, CostParams, PlanRequest
+from grid_planning.domain.rules import status_counts, status_rank
 from grid_planning.session.team import changes_text, markdown_message
 from grid_planning.session.workspace import Workspace, first_request
 from grid_planning.store.identity import User
@@ -146,17 +147,15 @@ def go_plan(message_key: str) -> None:
 
 def check_panel(checks: list, *, compact: bool = False) -> None:
     """The G1-G5 (+ contiguity, G8) results, failures first, exceptions with their reason."""
-    order = {"fail": 0, "warning": 1, "exception": 2, "pass": 3}
-    n_fail = sum(c.status == "fail" for c in checks)
-    n_warn = sum(c.status == "warning" for c in checks)
-    n_exc = sum(c.status == "exception" for c in checks)
+    counts = status_counts(checks)
+    n_fail, n_warn, n_exc = counts["fail"], counts["warning"], counts["exception"]
     if n_fail:
         st.error(tr("ws.checks.failed", n=n_fail, warnings=n_warn))
     elif n_warn:
         st.warning(tr("ws.checks.warnings", n=n_warn, exceptions=n_exc))
     else:
         st.success(tr("ws.checks.all_pass", exceptions=n_exc))
-    rows = sorted(checks, key=lambda c: (order.get(c.status, 9), c.rule, c.grid_id or ""))
+    rows = sorted(checks, key=lambda c: (status_rank(c.status), c.rule, c.grid_id or ""))
     # What needs attention is spelled out in full; the passes are one table away.
     for c in rows:
         if c.status in ("fail", "warning", "exception"):

@@ -10,6 +10,7 @@ from grid_planning.assess.roster import grid_roster, lead_obligations, roster_ta
 from grid_planning.base.i18n import source_text
 from grid_planning.base.numfmt import integer, number
 from grid_planning.domain import schema
+from grid_planning.domain.rules import is_illustrative
 from grid_planning.exports.planfile import column_headers
 from grid_planning.session.mapclicks import facility_label
 from pages._common import ensure_navigation, kept, lang, md_text, page_guard, tr, tr_md
@@ -31,7 +32,7 @@ def _records_table(records: list[dict], *, with_supports: bool = False) -> pd.Da
             tr("ws.mem.type"): tr(f"vocab.type.{r['type']}"),
             tr("ws.mem.owner"): tr(f"vocab.owner.{r['owner_level']}"),
             tr("ws.col.beds"): _beds(r.get("beds"))
-            + (tr("ws.mem.illustrative_tag") if r.get("capacity_source") == "illustrative" else ""),
+            + (tr("ws.mem.illustrative_tag") if is_illustrative(r) else ""),
             tr("ws.mem.source"): source_text(r.get("source"), lang()),
             "id": r["id"],
         }
@@ -93,7 +94,7 @@ with page_guard():
             c1, c2 = st.columns(2)
             c1.metric(tr("ws.mem.ob_beds", beds=_beds(ob["beds"])), _beds(ob["beds_to_primary"]))
             c2.metric(tr("ws.mem.ob_slots", slots=_beds(ob["outpatient_slots"])), _beds(ob["slots_to_primary"]))
-            if ob["capacity_source"] == "illustrative":
+            if is_illustrative(ob):
                 st.warning(tr("ws.mem.ob_illustrative"))
             else:
                 st.caption(tr_md("ws.mem.ob_source", source=source_text(ob["capacity_source"], lang())))

@@ -35,7 +35,7 @@ from grid_planning.city.planview import (
     split_ids,
     str_ids,
 )
-from grid_planning.domain import schema
+from grid_planning.domain import rules, schema
 from grid_planning.domain.rules import hospital_masks
 
 #: Travel-time yardsticks (minutes) for coverage shares; the policy sets none, these are ours.
@@ -186,7 +186,7 @@ def grid_metrics(
     facilities = effective_facilities(layers, plan)
     fac = fac_table(facilities)
     fac_beds = pd.to_numeric(fac["beds"], errors="coerce") if "beds" in fac else None
-    fac_generated = schema.generated_capacity_mask(fac)
+    fac_generated = rules.is_illustrative(fac)
     roles = plan_roles(plan)
     index = layers.index
     labels = np.asarray([g if g is not None else "" for g in ud["grid_id"]], dtype=object)
@@ -410,12 +410,12 @@ class Figures:
     @property
     def n_failed(self) -> int:
         """Number of failed checks."""
-        return sum(1 for c in self.checks if c.status == "fail")
+        return rules.status_counts(self.checks)["fail"]
 
     @property
     def n_warnings(self) -> int:
         """Number of warnings (contiguity broken, assumed lead level ...)."""
-        return sum(1 for c in self.checks if c.status == "warning")
+        return rules.status_counts(self.checks)["warning"]
 
 
 def plan_figures(layers: Any, plan: Any, costs: Any = None, *, lang: str = DEFAULT_LANGUAGE,

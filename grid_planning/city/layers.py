@@ -473,7 +473,7 @@ def summarise(layers: CityLayers) -> dict:
     beds = float(fac["beds"].fillna(0).sum()) if beds_known else 0.0
     by_source = fac["source"].value_counts().to_dict() if len(fac) else {}
     # A figure that rests on generated data must say so (never present invented data as real).
-    generated = schema.generated_capacity_mask(fac)
+    generated = rules.is_illustrative(fac)
     beds_generated = float(fac.loc[generated, "beds"].fillna(0).sum()) if beds_known else 0.0
     eligible = (
         rules.g4_eligible(fac) & ~layers.index.locate(fac).outside

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field, replace
 
 from grid_planning.base.i18n import DEFAULT_LANGUAGE, t
 from grid_planning.domain.plan import FacilityEdit, Plan
+from grid_planning.domain.rules import OPTION_RULES
 
 #: Free-flow urban speeds (km/h) by OSM-like ``highway`` class.
 DEFAULT_ROAD_SPEEDS: tuple[tuple[str, float], ...] = (
@@ -142,7 +143,7 @@ class PlanRequest:
 
 
 #: The option steps that record an "in principle" exception, and its rule.
-_REASON_RULE = {"g2_reason": "G2", "designate": "G4", "g5_waiver": "G5"}
+_REASON_RULE = OPTION_RULES
 
 
 @dataclass(frozen=True)

@@ -29,6 +29,7 @@ from grid_planning.domain.request import (
     active_constraints,
     make_option,
 )
+from grid_planning.domain.rules import MIN_GRIDS
 from grid_planning.planning import exact
 from grid_planning.planning.leads import NoLeadSet, refine_leads, select_leads
 from grid_planning.planning.partition import LockError, Partition
@@ -142,7 +143,7 @@ class _Run:
         self.dc = self.costs.minutes[:, self.costs.col_index(self.cand_ids)]
         self.required = [self.cand_ids.index(f) for f in self.required_ids]
         self._check_units()
-        qualifies = rules.g5_qualifies(self.facilities).to_numpy() & ~self.location.outside
+        qualifies = rules.g5_member(self.facilities, self.location.outside).to_numpy()
         self.g5 = np.bincount(self.location.unit[qualifies], minlength=self.index.n).astype(np.int64)
         self.beds = np.bincount(
             self.location.unit,
@@ -185,7 +186,7 @@ class _Run:
                     "missing_reason", ["request"], suggestions=[("give_reason", {})], id=fid
                 )
         if request.k < 1:
-            raise _stop("k_invalid", ["k"], options=[make_option(("k", {"k": 2}))], k=request.k)
+            raise _stop("k_invalid", ["k"], options=[make_option(("k", {"k": MIN_GRIDS}))], k=request.k)
         if request.balance is not None and not (0 < request.balance < 10):
             raise _stop(
                 "bad_balance", ["request"], options=[make_option(("balance", {"tolerance": 0.3}))],
@@ -258,10 +259,12 @@ class _Run:
         n_cand = len(cand)
         k = request.k
         if k == 1 and not (request.g2_reason and str(request.g2_reason).strip()):
-            opts = [make_option(("g2_reason", {}))] + ([make_option(("k", {"k": 2}))] if n_cand >= 2 else [])
+            opts = [make_option(("g2_reason", {}))] + (
+                [make_option(("k", {"k": MIN_GRIDS}))] if n_cand >= MIN_GRIDS else []
+            )
             raise _stop("k_below_two", ["g2"], options=opts, k=k)
         designate = [make_option(("designate", {"id": f})) for f in self._designatable(cand_set)]
-        if k >= 2 and n_cand < 2:
+        if k >= MIN_GRIDS and n_cand < MIN_GRIDS:
             outside = self._outside_eligible()
             raise _stop(
                 "too_few_eligible_outside" if outside else "too_few_eligible",
@@ -273,7 +276,9 @@ class _Run:
             )
         if k > n_cand:
             max_k = len(set(self._candidate_units().tolist()))
-            fewer = [make_option(("k", {"k": max_k}))] if max_k >= 2 else [make_option(("g2_reason", {}))]
+            fewer = (
+                [make_option(("k", {"k": max_k}))] if max_k >= MIN_GRIDS else [make_option(("g2_reason", {}))]
+            )
             raise _stop(
                 "k_above_eligible",
                 ["k", "g4"],
@@ -335,7 +340,9 @@ class _Run:
         if k > distinct:
             counts = pd.Series(self.cand_unit).value_counts()
             shared = [int(u) for u in counts.index[counts > 1]]
-            opts = [make_option(("k", {"k": distinct}))] if distinct >= 2 else [make_option(("g2_reason", {}))]
+            opts = (
+                [make_option(("k", {"k": distinct}))] if distinct >= MIN_GRIDS else [make_option(("g2_reason", {}))]
+            )
             raise _stop(
                 "candidates_share_unit",
                 ["k", "units"],

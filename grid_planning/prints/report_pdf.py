@@ -30,6 +30,7 @@ from grid_planning.base.numfmt import MISSING, integer, number, percent
 from grid_planning.base.textsafe import terminal_text
 from grid_planning.base.version import __version__
 from grid_planning.city import provenance
+from grid_planning.domain.rules import is_illustrative, status_counts
 from grid_planning.prints import printmap
 from grid_planning.prints.fonts import use_in_reportlab
 
@@ -258,7 +259,7 @@ def plan_report(
               Paragraph(text(t("exports.report.dates", lang, created=data.created or MISSING,
                                    printed=today.isoformat(), version=__version__)), st.body),
               Spacer(1, 8 * mm)]
-    n = {s: sum(r.status == s for r in checks) for s in ("pass", "exception", "warning", "fail")}
+    n = status_counts(checks)
     key_rows = [
         [t("exports.report.figure", lang), t("exports.report.value", lang)],
         [t("plan.col.population", lang), integer(cm["population"], lang)],
@@ -330,7 +331,7 @@ def plan_report(
         generated_beds = False
         for _, f in mine_r.iterrows():
             beds = integer(f["beds"], lang)
-            if str(f.get("capacity_source", "")) == "illustrative" and beds != MISSING:
+            if is_illustrative(f) and beds != MISSING:
                 beds += " ※"  # the facility may be real, its bed count is not
                 generated_beds = True
             rrows.append([text(t(f"plan.role.{f['role']}", lang)), text(f["name"]),
