@@ -33,6 +33,7 @@ characters. Handlers call ``_print``, never ``print``.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 import warnings
 from collections.abc import Callable, Sequence
@@ -48,7 +49,7 @@ from grid_planning.city.layers import format_summary, load_city, summarise
 from grid_planning.city.provenance import file_basename, is_sample_city, load_sample_city
 from grid_planning.domain import rules
 from grid_planning.domain.plan import apply_facility_edits
-from grid_planning.domain.request import CostParams, PlanRequest
+from grid_planning.domain.request import CostParams, PlanRequest, request_from_plan
 from grid_planning.exports.formats import FORMATS, export_plan, plan_tables_xlsx
 from grid_planning.exports.planfile import (
     PlanFileError,
@@ -490,17 +491,12 @@ def plan_costs(layers, plan):
     parameters) to the facilities it works with (the file's layers are the city as loaded; its
     what-if edits are applied again, as the dashboard does); ``roads`` falls back to straight
     lines since the file holds no roads."""
-    import dataclasses
-
-    stored = plan.param_map.get("cost") or {}
-    names = {f.name for f in dataclasses.fields(CostParams)}
-    kwargs = {k: v for k, v in dict(stored).items() if k in names and k != "road_speeds"}
-    if layers.roads is None:
-        kwargs["mode"] = "straight" if kwargs.get("mode") == "roads" else kwargs.get("mode", "auto")
     try:
-        params = CostParams(**kwargs)
-    except (TypeError, ValueError):
+        params = request_from_plan(plan).cost
+    except ValueError:
         params = CostParams()
+    if layers.roads is None and params.mode == "roads":
+        params = dataclasses.replace(params, mode="straight")
     facilities = apply_facility_edits(layers.facilities, plan.edits) if plan.edits else None
     return travel_costs(layers, params, facilities)
 

@@ -36,6 +36,7 @@ from grid_planning.city.planview import (
     str_ids,
 )
 from grid_planning.domain import rules, schema
+from grid_planning.domain.request import balance_deviation
 from grid_planning.domain.rules import hospital_masks
 
 #: Travel-time yardsticks (minutes) for coverage shares; the policy sets none, these are ours.
@@ -256,7 +257,9 @@ def grid_metrics(
             "n_facilities": int(len(in_grid)),
             **{f"n_{r}": int(counts.get(r, 0)) for r in schema.ROLES if r != "collaborator"},
             "n_collaborator": n_collab,
-            "balance_dev": population / mean_pop - 1 if mean_pop and mean_pop > 0 else float("nan"),
+            "balance_dev": balance_deviation(population, mean_pop)
+            if mean_pop and mean_pop > 0
+            else float("nan"),
         }
         rows.append(row)
     frame = pd.DataFrame(rows)

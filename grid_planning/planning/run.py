@@ -20,6 +20,7 @@ from grid_planning.domain import rules
 from grid_planning.domain.plan import Plan, PolicyException, apply_facility_edits
 from grid_planning.domain.request import (
     METHODS,
+    REQUEST_PARAM,
     CostParams,
     Infeasible,
     Option,
@@ -28,6 +29,7 @@ from grid_planning.domain.request import (
     Progress,
     active_constraints,
     make_option,
+    max_balance_deviation,
 )
 from grid_planning.domain.rules import MIN_GRIDS
 from grid_planning.planning import exact
@@ -529,7 +531,7 @@ class _Run:
             "released_units": part.released if part is not None else 0,
             "moves": part.moves if part is not None else 0,
             "g5_pulls": part.pulls if part is not None else 0,
-            "max_balance_dev": float(np.abs(pops / mean - 1).max()) if mean > 0 else 0.0,
+            "max_balance_dev": max_balance_deviation(pops, mean),
         }
         return PlanResult(plan, None, stats)
 
@@ -593,12 +595,9 @@ class _Run:
             "lower_bound": None
             if sel["lower_bound"] is None
             else round(sel["lower_bound"] / max(w.sum(), 1e-12), 4),
-            "fixed_leads": list(map(str, req.fixed_leads)),
-            "excluded_leads": list(map(str, req.excluded_leads)),
             "lead_eligibility": lead_elig,
             "assumed_leads": [lid for lid, e in lead_elig.items() if e == "assumed"],
-            "designated_leads": [lid for lid, e in lead_elig.items() if e == "designated"],
-            "g2_reason": req.g2_reason,
+            REQUEST_PARAM: req.to_dict(),
             "created": datetime.now(UTC).isoformat(timespec="seconds"),
             "version": __version__,
             "city": getattr(self.layers, "name", ""),
