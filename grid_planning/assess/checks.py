@@ -177,7 +177,7 @@ def check_policy(layers: Any, plan: Any, costs: Any = None) -> list[CheckResult]
     first = ~location.ids.duplicated()
     outside = pd.Series(location.outside[first], index=location.ids[first])
     eligible = pd.Series(
-        rules.g4_eligible(facilities).to_numpy()[first] & ~location.outside[first],
+        rules.g4_leads_by_data(facilities, location.outside).to_numpy()[first],
         index=location.ids[first],
     )
     designatable = pd.Series(
@@ -423,7 +423,7 @@ def _check_g5(
     outside: pd.Series,
 ) -> CheckResult:
     """G5: a member of the grid (not its lead, not a collaborator, inside the city) qualifies
-    under :func:`grid_planning.domain.rules.g5_qualifies`."""
+    under :func:`grid_planning.domain.rules.g5_member` (the definition the planner counts by)."""
     p = {"grid": grid, "lead": lead, "lead_name": name}
     ids = [f for f in roles.index[roles["grid_id"] == grid] if f in fac.index and f != lead]
     cand = fac.loc[ids].reset_index(names="id") if ids else fac.iloc[0:0].reset_index(names="id")

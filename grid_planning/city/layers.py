@@ -476,7 +476,7 @@ def summarise(layers: CityLayers) -> dict:
     generated = rules.is_illustrative(fac)
     beds_generated = float(fac.loc[generated, "beds"].fillna(0).sum()) if beds_known else 0.0
     eligible = (
-        rules.g4_eligible(fac) & ~layers.index.locate(fac).outside
+        rules.g4_leads_by_data(fac, layers.index.locate(fac).outside)
         if len(fac) and len(units)
         else pd.Series(False, index=fac.index)
     )

@@ -1,14 +1,25 @@
-"""The policy's rules about facilities, one function each (``/work/shared/policy.md``).
+"""The policy's rules (``/work/shared/policy.md``), each defined once.
 
-The planner, the checks, the rosters and the pages all ask these functions — never their own copy:
+Every rule is one :class:`Rule` object (:data:`RULES`: G1-G8 and contiguity) naming whether it
+holds "in principle" (and so accepts a recorded exception, which request field records it and
+which refusal option offers it) and the predicates below it is made of; its check over a plan is
+:data:`grid_planning.assess.checks.RULE_CHECKS`. The planner, the checks, the rosters, the
+checklist, the maps and the exports all ask these — never their own copy:
 
-- **G4** who may lead: :func:`g4_eligible` (by the data), :func:`g4_designatable` (only with a
-  recorded "in principle" exception), :func:`g4_ineligible_fields` (why not), and
-  :func:`lead_candidates` (the facilities a request may choose leads from, with how each is
-  eligible: by the data, by an assumed level, or designated).
-- **G5** which members count: :func:`g5_qualifies`.
+- **G2** the minimum number of grids: :data:`MIN_GRIDS`.
+- **G4** who may lead: :func:`g4_eligible` (by the data), :func:`g4_leads_by_data` (and inside
+  the city), :func:`g4_designatable` (only with a recorded "in principle" exception),
+  :func:`g4_ineligible_fields` (why not), and :func:`lead_candidates` (the facilities a request
+  may choose leads from, with how each is eligible: by the data, by an assumed level, or
+  designated).
+- **G5** which members count: :func:`g5_qualifies`, and :func:`g5_member`, the one membership
+  the planner counts and the check judges by.
 - **G6-G8** what role a facility takes: :func:`collaborator_owner`, :func:`cross_grid_type`,
   :func:`primary_care` (used by :func:`grid_planning.assess.roster.assign_roles`).
+- Figures: :func:`secondary_hospital` and :func:`hospital_masks` (the "nearest
+  secondary-or-higher hospital" and primary care), :func:`is_illustrative` (generated data, which
+  every view must mark), check statuses (:data:`STATUSES`, :data:`STATUS_ORDER`,
+  :func:`status_counts`).
 
 Where a facility lies (its unit, whether it is outside the city) comes from the city's index
 (:meth:`grid_planning.city.index.CityIndex.locate`): a lead outside every unit is not a candidate
@@ -87,6 +98,13 @@ def g4_eligible(fac: pd.DataFrame) -> pd.Series:
     )
 
 
+def g4_leads_by_data(fac: pd.DataFrame, outside: Iterable[bool] | None = None) -> pd.Series:
+    """G4 without an exception: eligible by the data (:func:`g4_eligible`) and inside the city
+    (``outside``: one flag per row, from ``CityIndex.locate``)."""
+    out = np.zeros(len(fac), bool) if outside is None else np.asarray(list(outside), dtype=bool)
+    return _mask(fac, g4_eligible(fac).to_numpy() & ~out)
+
+
 def g4_designatable(fac: pd.DataFrame, outside: Iterable[bool] | None = None) -> pd.Series:
     """Hospitals that may lead only with a written G4 exception.
 
@@ -155,7 +173,7 @@ def lead_candidates(
     )
     ids = fac["id"].astype(str)
     designated = {str(f) for f in designated}
-    by_data = g4_eligible(fac) & ~out_flags
+    by_data = g4_leads_by_data(fac, out_flags)
     by_designation = g4_designatable(fac, out_flags) & ids.isin(designated)
     keep = (by_data | by_designation) & ~ids.isin({str(f) for f in excluded})
     cand = pd.DataFrame(fac[keep]).copy()
@@ -371,8 +389,8 @@ G1 = Rule("G1")
 G2 = Rule("G2", in_principle=True, exception_subject="city", request_field="g2_reason",
           option_kind="g2_reason")
 G3 = Rule("G3")
-G4 = Rule("G4", in_principle=True, predicates=(g4_eligible, g4_designatable, g4_ineligible_fields,
-                                                lead_candidates),
+G4 = Rule("G4", in_principle=True, predicates=(g4_eligible, g4_leads_by_data, g4_designatable,
+                                                g4_ineligible_fields, lead_candidates),
           exception_subject="lead", request_field="designated_leads", option_kind="designate")
 G5 = Rule("G5", in_principle=True, predicates=(g5_qualifies, g5_member), exception_subject="lead",
           request_field="g5_waivers", option_kind="g5_waiver")

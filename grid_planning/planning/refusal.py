@@ -86,7 +86,7 @@ def _k_options(layers, request: PlanRequest, costs, limit: int) -> list[Option]:
     ks = []
     for d in range(1, 4):
         for k in (request.k - d, request.k + d):
-            if 2 <= k <= limit and k != request.k and k not in ks:
+            if MIN_GRIDS <= k <= limit and k != request.k and k not in ks:
                 ks.append(k)
     found = []
     for k in ks:
