@@ -56,6 +56,7 @@ from grid_planning.domain.request import (
     request_from_plan,
     with_request,
 )
+from grid_planning.domain.rules import MIN_GRIDS
 from grid_planning.exports.formats import export_plan
 from grid_planning.geo.graph import facility_units
 from grid_planning.planning.planner import compare_k, move_units, plan_city, replan, suggest_balance
@@ -790,8 +791,8 @@ class LoadedScenario:
 def default_k(layers: CityLayers) -> int:
     """A sensible first k: a handful of grids (4), never more than the eligible leads allow,
     never fewer than 2 (G2)."""
-    n = len(eligible_leads(layers.facilities, PlanRequest(k=2), layers))
-    return max(2, min(4, n))
+    n = len(eligible_leads(layers.facilities, PlanRequest(k=MIN_GRIDS), layers))
+    return max(MIN_GRIDS, min(4, n))
 
 
 def first_request(layers: CityLayers, costs: CostMatrix | None = None) -> tuple[PlanRequest, BalanceAdvice]:
