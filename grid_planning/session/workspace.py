@@ -27,6 +27,7 @@ shows a sentence, never a traceback.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -753,7 +754,10 @@ class Workspace:
                 raise WorkspaceError("other_city", name=info.name)
             changed = changed_parts(info.layer_fingerprints, layer_fingerprints(self.layers)) or ("layers",)
         self._push("load", plan, name=info.name)
-        self.request = request_from_plan(plan, self.request)
+        # A request this version cannot read (a newer tool's, a damaged store) is left as it was:
+        # the plan still loads, and its locks, exceptions and edits come over below.
+        with contextlib.suppress(ValueError):
+            self.request = request_from_plan(plan, self.request)
         self.request_revision += 1
         self._sync_request()
         self.selection = ()
