@@ -1,4 +1,5 @@
-"""What a plan does for residents, and whether it keeps the rules.
+"""What a plan does for residents: travel and coverage figures. Whether it keeps the rules is
+:mod:`grid_planning.assess.checks`; :func:`plan_figures` carries both.
 
 Metrics (issue 4 item 7, issue 5 item 4): per unit, the minutes to the grid's lead hospital, to the
 nearest secondary-or-higher hospital and to the nearest primary-care facility; per grid and city-wide,
@@ -6,9 +7,8 @@ population, area, beds, travel-time statistics weighted by population, 15/30-min
 planner's own yardsticks: the policy documents set no travel-time standard), Polsby-Popper
 compactness and contiguity.
 
-Checks: rules G1-G5 of ``policy.md`` each give a :class:`CheckResult` that names the grid or lead and
-says why; G2, G4 and G5 accept a recorded "in principle" exception and then report "passed by
-exception: <reason>", never a silent pass. Contiguity and G8 are reported as well (warning level).
+The facilities measured to are :func:`grid_planning.domain.rules.hospital_masks` (secondary-or-higher
+hospitals, primary care), as on the travel-time maps.
 
 The travel costs are any object with ``minutes`` (float array, units x facilities), ``unit_ids`` and
 ``facility_ids`` (as :class:`grid_planning.city.costs.CostMatrix`); ``None`` leaves travel figures empty.
