@@ -33,6 +33,7 @@ characters. Handlers call ``_print``, never ``print``.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 import warnings
 from collections.abc import Callable, Sequence
@@ -48,7 +49,7 @@ from grid_planning.city.layers import format_summary, load_city, summarise
 from grid_planning.city.provenance import file_basename, is_sample_city, load_sample_city
 from grid_planning.domain import rules
 from grid_planning.domain.plan import apply_facility_edits
-from grid_planning.domain.request import CostParams, PlanRequest
+from grid_planning.domain.request import CostParams, PlanRequest, request_from_plan
 from grid_planning.exports.formats import FORMATS, export_plan, plan_tables_xlsx
 from grid_planning.exports.planfile import (
     PlanFileError,
@@ -422,7 +423,7 @@ def _checks_verdict(results: list, lang: str) -> int:
     if all_passed(results):
         _print(t("plan.cli.all_passed", lang))
         return EXIT_OK
-    _print(t("plan.cli.some_failed", lang, count=sum(r.status == "fail" for r in results)))
+    _print(t("plan.cli.some_failed", lang, count=rules.status_counts(results)["fail"]))
     return EXIT_CHECKS_FAILED
 
 
@@ -490,17 +491,12 @@ def plan_costs(layers, plan):
     parameters) to the facilities it works with (the file's layers are the city as loaded; its
     what-if edits are applied again, as the dashboard does); ``roads`` falls back to straight
     lines since the file holds no roads."""
-    import dataclasses
-
-    stored = plan.param_map.get("cost") or {}
-    names = {f.name for f in dataclasses.fields(CostParams)}
-    kwargs = {k: v for k, v in dict(stored).items() if k in names and k != "road_speeds"}
-    if layers.roads is None:
-        kwargs["mode"] = "straight" if kwargs.get("mode") == "roads" else kwargs.get("mode", "auto")
     try:
-        params = CostParams(**kwargs)
-    except (TypeError, ValueError):
+        params = request_from_plan(plan).cost
+    except ValueError:
         params = CostParams()
+    if layers.roads is None and params.mode == "roads":
+        params = dataclasses.replace(params, mode="straight")
     facilities = apply_facility_edits(layers.facilities, plan.edits) if plan.edits else None
     return travel_costs(layers, params, facilities)
 

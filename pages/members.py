@@ -9,6 +9,7 @@ from grid_planning.assess.roster import grid_roster, lead_obligations, roster_ta
 from grid_planning.base.i18n import source_text
 from grid_planning.base.numfmt import integer, number
 from grid_planning.domain import schema
+from grid_planning.domain.rules import is_illustrative
 from grid_planning.exports.planfile import column_headers
 from grid_planning.session.mapclicks import facility_label
 from grid_planning.session.page_tables import member_records_table, role_options
@@ -73,7 +74,7 @@ with page_guard():
             c1, c2 = st.columns(2)
             c1.metric(tr("ws.mem.ob_beds", beds=_beds(ob["beds"])), _beds(ob["beds_to_primary"]))
             c2.metric(tr("ws.mem.ob_slots", slots=_beds(ob["outpatient_slots"])), _beds(ob["slots_to_primary"]))
-            if ob["capacity_source"] == "illustrative":
+            if is_illustrative(ob):
                 st.warning(tr("ws.mem.ob_illustrative"))
             else:
                 st.caption(tr_md("ws.mem.ob_source", source=source_text(ob["capacity_source"], lang())))

@@ -27,8 +27,8 @@ from pathlib import Path
 from types import ModuleType
 
 import pytest
-from store_fixtures import store_location  # noqa: F401 - the scenario store on SQLite and PostgreSQL
 from pilot_fixtures import fuxin, planned  # noqa: F401 - a pilot city that is not Wuhan, planned once
+from store_fixtures import store_location  # noqa: F401 - the scenario store on SQLite and PostgreSQL
 
 from grid_planning.base.i18n import LANGUAGES, t
 

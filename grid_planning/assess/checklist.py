@@ -28,7 +28,7 @@ from grid_planning.city.planview import (
     plan_roles,
     split_ids,
 )
-from grid_planning.domain import schema
+from grid_planning.domain import rules
 from grid_planning.domain.plan import ChecklistEntry, Plan
 
 #: Statuses a planner records for a non-spatial criterion.
@@ -255,12 +255,9 @@ def evaluate_spatial(
         # 9 shared centres
         in_grid = labels == grid
         residents = unit_ids[in_grid & (pop > 0)]
+        hospital = rules.secondary_hospital(fac)
         hosts = [
-            f
-            for f in inside.index[inside["role"] != "collaborator"]
-            if f in fac.index
-            and fac.at[f, "level"] in schema.SECONDARY_OR_HIGHER
-            and fac.at[f, "type"] not in schema.PRIMARY_CARE_TYPES | {"public_health"}
+            f for f in inside.index[inside["role"] != "collaborator"] if f in fac.index and hospital[f]
         ]
         if not hosts or not len(residents):
             rows.append(_row(grid, lead, 9, "not_met", float("nan"), "no_host", lang))

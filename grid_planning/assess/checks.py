@@ -8,6 +8,7 @@ why; G2, G4 and G5 accept a recorded "in principle" exception and then report "p
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -26,7 +27,8 @@ from grid_planning.city.planview import (
 )
 from grid_planning.domain import rules
 
-STATUSES: tuple[str, ...] = ("pass", "fail", "exception", "warning")
+#: The statuses a result takes (defined once, in :mod:`grid_planning.domain.rules`).
+STATUSES = rules.STATUSES
 
 
 # ---- policy checks --------------------------------------------------------------------------------
@@ -58,6 +60,8 @@ class CheckResult:
     def __post_init__(self) -> None:
         if self.status not in STATUSES:
             raise ValueError(f"unknown check status {self.status!r}")
+        if self.rule not in rules.RULES:
+            raise ValueError(f"unknown rule {self.rule!r}")
 
     def message(self, lang: str = DEFAULT_LANGUAGE) -> str:
         """The result in words; an exception shows its reason."""
@@ -109,7 +113,7 @@ def all_passed(results: list[CheckResult]) -> bool:
     or with no units fails: a hand edit may make one (and is allowed), but a plan that goes for
     approval must follow geography, so ``check`` exits 1 until it is mended.
     """
-    return not any(r.status == "fail" for r in results)
+    return rules.status_counts(results)["fail"] == 0
 
 
 def checks_table(results: list[CheckResult], lang: str = DEFAULT_LANGUAGE) -> pd.DataFrame:
@@ -173,7 +177,7 @@ def check_policy(layers: Any, plan: Any, costs: Any = None) -> list[CheckResult]
     first = ~location.ids.duplicated()
     outside = pd.Series(location.outside[first], index=location.ids[first])
     eligible = pd.Series(
-        rules.g4_eligible(facilities).to_numpy()[first] & ~location.outside[first],
+        rules.g4_leads_by_data(facilities, location.outside).to_numpy()[first],
         index=location.ids[first],
     )
     designatable = pd.Series(
@@ -284,7 +288,7 @@ def _check_g1(layers: Any, plan: Any, grids: list[str]) -> list[CheckResult]:
 
 def _check_g2(plan: Any, grids: list[str]) -> list[CheckResult]:
     k = len(grids)
-    if k >= 2:
+    if k >= rules.MIN_GRIDS:
         return [CheckResult("G2", "pass", "g2_ok", {"k": k})]
     exc = plan.exception_for("G2", "city")
     if exc is not None:
@@ -419,12 +423,14 @@ def _check_g5(
     outside: pd.Series,
 ) -> CheckResult:
     """G5: a member of the grid (not its lead, not a collaborator, inside the city) qualifies
-    under :func:`grid_planning.domain.rules.g5_qualifies`."""
+    under :func:`grid_planning.domain.rules.g5_member` (the definition the planner counts by)."""
     p = {"grid": grid, "lead": lead, "lead_name": name}
-    inside = roles[(roles["grid_id"] == grid) & roles["role"].isin(["member", "cross_grid"])]
-    ids = [f for f in inside.index if f in fac.index and f != lead and not outside.get(f, False)]
+    ids = [f for f in roles.index[roles["grid_id"] == grid] if f in fac.index and f != lead]
     cand = fac.loc[ids].reset_index(names="id") if ids else fac.iloc[0:0].reset_index(names="id")
-    hits = cand[rules.g5_qualifies(cand).to_numpy()] if len(cand) else cand
+    member = rules.g5_member(
+        cand, [bool(outside.get(f, False)) for f in ids], roles.loc[ids, "role"].tolist()
+    )
+    hits = cand[member.to_numpy()] if len(cand) else cand
     if len(hits):
         return CheckResult(
             "G5",
@@ -491,6 +497,20 @@ def _check_g8(
         else:
             out.append(CheckResult("G8", "pass", "g8_none", {}))
     return out
+
+
+#: Each rule's check over a plan (:func:`check_policy` runs them in this order). G6 and G7 are
+#: not checked: they decide roles (:func:`grid_planning.assess.roster.assign_roles`), which G3,
+#: G5 and G8 then check.
+RULE_CHECKS: dict[str, tuple[Callable[..., Any], ...]] = {
+    rules.G1.id: (_check_g1,),
+    rules.G2.id: (_check_g2,),
+    rules.G3.id: (_check_g3_city, _check_g3_grid),
+    rules.G4.id: (_check_g4,),
+    rules.G5.id: (_check_g5,),
+    rules.G8.id: (_check_g8,),
+    rules.CONTIGUITY.id: (_check_contiguity,),
+}
 
 
 def checks_json(results: list[CheckResult]) -> str:

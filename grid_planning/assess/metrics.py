@@ -1,4 +1,5 @@
-"""What a plan does for residents, and whether it keeps the rules.
+"""What a plan does for residents: travel and coverage figures. Whether it keeps the rules is
+:mod:`grid_planning.assess.checks`; :func:`plan_figures` carries both.
 
 Metrics (issue 4 item 7, issue 5 item 4): per unit, the minutes to the grid's lead hospital, to the
 nearest secondary-or-higher hospital and to the nearest primary-care facility; per grid and city-wide,
@@ -6,9 +7,8 @@ population, area, beds, travel-time statistics weighted by population, 15/30-min
 planner's own yardsticks: the policy documents set no travel-time standard), Polsby-Popper
 compactness and contiguity.
 
-Checks: rules G1-G5 of ``policy.md`` each give a :class:`CheckResult` that names the grid or lead and
-says why; G2, G4 and G5 accept a recorded "in principle" exception and then report "passed by
-exception: <reason>", never a silent pass. Contiguity and G8 are reported as well (warning level).
+The facilities measured to are :func:`grid_planning.domain.rules.hospital_masks` (secondary-or-higher
+hospitals, primary care), as on the travel-time maps.
 
 The travel costs are any object with ``minutes`` (float array, units x facilities), ``unit_ids`` and
 ``facility_ids`` (as :class:`grid_planning.city.costs.CostMatrix`); ``None`` leaves travel figures empty.
@@ -36,7 +36,8 @@ from grid_planning.city.planview import (
     split_ids,
     str_ids,
 )
-from grid_planning.domain import schema
+from grid_planning.domain import rules, schema
+from grid_planning.domain.request import balance_deviation
 from grid_planning.domain.rules import hospital_masks
 
 #: Travel-time yardsticks (minutes) for coverage shares; the policy sets none, these are ours.
@@ -187,7 +188,7 @@ def grid_metrics(
     facilities = effective_facilities(layers, plan)
     fac = fac_table(facilities)
     fac_beds = pd.to_numeric(fac["beds"], errors="coerce") if "beds" in fac else None
-    fac_generated = schema.generated_capacity_mask(fac)
+    fac_generated = rules.is_illustrative(fac)
     roles = plan_roles(plan)
     index = layers.index
     labels = np.asarray([g if g is not None else "" for g in ud["grid_id"]], dtype=object)
@@ -261,7 +262,9 @@ def grid_metrics(
             "n_facilities": int(len(in_grid)),
             **{f"n_{r}": int(counts.get(r, 0)) for r in schema.ROLES if r != "collaborator"},
             "n_collaborator": n_collab,
-            "balance_dev": population / mean_pop - 1 if mean_pop and mean_pop > 0 else float("nan"),
+            "balance_dev": balance_deviation(population, mean_pop)
+            if mean_pop and mean_pop > 0
+            else float("nan"),
         }
         rows.append(row)
     frame = pd.DataFrame(rows)
@@ -412,12 +415,12 @@ class Figures:
     @property
     def n_failed(self) -> int:
         """Number of failed checks."""
-        return sum(1 for c in self.checks if c.status == "fail")
+        return rules.status_counts(self.checks)["fail"]
 
     @property
     def n_warnings(self) -> int:
         """Number of warnings (contiguity broken, assumed lead level ...)."""
-        return sum(1 for c in self.checks if c.status == "warning")
+        return rules.status_counts(self.checks)["warning"]
 
 
 def plan_figures(layers: Any, plan: Any, costs: Any = None, *, lang: str = DEFAULT_LANGUAGE,

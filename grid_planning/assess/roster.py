@@ -46,8 +46,11 @@ def _capacity_source(row: pd.Series) -> str:
     """Where a facility's beds/slots come from: its ``capacity_source`` when given, else ``source``.
 
     A real hospital can carry generated capacity (the sample city has no bed counts), so the
-    facility's own ``source`` alone would present invented beds as real.
+    facility's own ``source`` alone would present invented beds as real; an invented facility's
+    capacity is invented too (:func:`rules.is_illustrative`).
     """
+    if rules.is_illustrative(row):
+        return rules.ILLUSTRATIVE
     cap = str(row.get("capacity_source", "") or "").strip()
     if cap and cap.lower() != "nan":
         return cap

@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from grid_planning.domain import rules, schema
+from grid_planning.domain import rules
 
 
 def city_area_km2(layers: Any) -> float:
@@ -55,7 +55,7 @@ def bed_figures(facilities: pd.DataFrame, inside: Any = None) -> dict[str, float
     keep = np.ones(len(facilities), bool) if inside is None else np.asarray(inside, bool)
     raw = pd.to_numeric(facilities["beds"], errors="coerce").fillna(0.0).to_numpy(float)
     counted = rules.grid_beds(facilities).to_numpy(float)
-    generated = schema.generated_capacity_mask(facilities).to_numpy(bool)
+    generated = np.asarray(rules.is_illustrative(facilities), bool)
     beds = float(counted[keep].sum())
     beds_generated = float(counted[keep & generated].sum())
     return {

@@ -474,7 +474,7 @@ def summarise(layers: CityLayers) -> dict:
     }
     by_source = fac["source"].value_counts().to_dict() if len(fac) else {}
     eligible = (
-        rules.g4_eligible(fac) & ~layers.index.locate(fac).outside
+        rules.g4_leads_by_data(fac, layers.index.locate(fac).outside)
         if len(fac) and len(units)
         else pd.Series(False, index=fac.index)
     )

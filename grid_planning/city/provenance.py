@@ -17,6 +17,7 @@ from typing import Any
 
 from grid_planning.base.i18n import DEFAULT_LANGUAGE, t
 from grid_planning.city.layers import CityLayers, load_city
+from grid_planning.domain.rules import any_illustrative, is_illustrative
 
 SAMPLE_DIR = Path(__file__).resolve().parents[2] / "sample_data" / "wuhan"
 
@@ -79,13 +80,7 @@ def source_lines(layers: Any, lang: str = DEFAULT_LANGUAGE, *, sample: bool | No
         else:
             lines.append(t("exports.sources.user_unnamed", lang))
     lines += provenance_rows(layers, lang, sample=False)
-    fac = layers.facilities
-    generated = False
-    if "source" in fac:
-        generated = bool((fac["source"].astype(str) == "illustrative").any())
-    if "capacity_source" in fac:
-        generated = generated or bool((fac["capacity_source"].astype(str) == "illustrative").any())
-    if generated:
+    if any_illustrative(layers.facilities):
         lines.append(t("exports.note.illustrative", lang))
     return lines
 
@@ -122,7 +117,7 @@ def provenance_rows(
     fac = layers.facilities
     source = fac["source"].astype(str) if "source" in fac.columns else pd.Series([], dtype=str)
     real = int((source == "real").sum())
-    illustrative = int((source == "illustrative").sum())
+    illustrative = int(is_illustrative(fac, part="facility").sum())
     other = int(len(fac) - real - illustrative)
     assumed = (
         int((fac["level_source"].astype(str) == "assumed").sum())

@@ -17,9 +17,7 @@ from dataclasses import dataclass, field, replace
 import pandas as pd
 
 from grid_planning.domain import schema
-
-#: Rules that hold "in principle" (原则上) and so accept a recorded exception.
-EXCEPTION_RULES: tuple[str, ...] = ("G2", "G4", "G5")
+from grid_planning.domain.rules import EXCEPTION_RULES
 
 
 @dataclass(frozen=True)

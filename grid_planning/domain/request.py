@@ -7,11 +7,16 @@ Values only: nothing here plans, reads a file or touches geometry.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
+from typing import Any
+
+import numpy as np
 
 from grid_planning.base.i18n import DEFAULT_LANGUAGE, t
 from grid_planning.domain.plan import FacilityEdit, Plan
+from grid_planning.domain.rules import OPTION_RULES
 
 #: Free-flow urban speeds (km/h) by OSM-like ``highway`` class.
 DEFAULT_ROAD_SPEEDS: tuple[tuple[str, float], ...] = (
@@ -72,8 +77,47 @@ class CostParams:
             if not float(getattr(self, name)) > 0:
                 raise ValueError(f"{name} must be > 0")
 
+    def to_dict(self) -> dict[str, object]:
+        """Every field, JSON-friendly (road speeds as ``[class, km/h]`` pairs); see :meth:`from_dict`."""
+        return {
+            "mode": self.mode,
+            "detour": self.detour,
+            "speed_kmh": self.speed_kmh,
+            "road_speeds": [[str(c), float(v)] for c, v in self.road_speeds],
+            "access_speed_kmh": self.access_speed_kmh,
+            "default_road_speed_kmh": self.default_road_speed_kmh,
+            "snap_m": self.snap_m,
+        }
+
+    @staticmethod
+    def from_dict(data: Mapping[str, object] | None) -> CostParams:
+        """The parameters :meth:`to_dict` or :meth:`as_dict` wrote (road speeds as pairs or a
+        mapping); keys it does not know (``mode_used``) are ignored, missing ones take their default.
+
+        Raises
+        ------
+        ValueError
+            A value out of range (see :class:`CostParams`), or of the wrong kind.
+        """
+        data = dict(data or {})
+        kwargs: dict[str, object] = {}
+        for name in ("detour", "speed_kmh", "access_speed_kmh", "default_road_speed_kmh", "snap_m"):
+            if data.get(name) is not None:
+                kwargs[name] = _number(data[name], name)
+        if data.get("mode") is not None:
+            kwargs["mode"] = str(data["mode"])
+        speeds = data.get("road_speeds")
+        if speeds is not None:
+            pairs = speeds.items() if isinstance(speeds, Mapping) else speeds
+            try:
+                kwargs["road_speeds"] = tuple((str(c), _number(v, "road_speeds")) for c, v in pairs)  # type: ignore[union-attr]
+            except (TypeError, ValueError) as exc:
+                raise ValueError("road_speeds must be (class, km/h) pairs") from exc
+        return CostParams(**kwargs)  # type: ignore[arg-type]
+
     def as_dict(self) -> dict[str, object]:
-        """JSON-friendly view (for ``plan.params``)."""
+        """The summary kept in ``plan.params["cost"]`` (what earlier versions wrote; the request
+        itself is kept whole by :meth:`PlanRequest.to_dict`)."""
         return {
             "mode": self.mode,
             "detour": self.detour,
@@ -87,11 +131,45 @@ class CostParams:
 BALANCE_STEP = 0.05
 
 
+# ---- population balance: the band and the deviation, defined once ---------------------------------
+def balance_band(mean: float, tolerance: float | None) -> tuple[float, float]:
+    """The populations a grid may have under a balance ``tolerance`` around the ``mean`` grid
+    population: ``((1 - tolerance) mean, (1 + tolerance) mean)``; unbounded without a tolerance."""
+    if tolerance is None:
+        return -math.inf, math.inf
+    return (1 - tolerance) * mean, (1 + tolerance) * mean
+
+
+def balance_deviation(population: Any, mean: float) -> Any:
+    """A grid's (or each grid's) deviation from the mean grid population: ``population / mean - 1``
+    (a scalar or an array, as given; ``mean`` must be positive)."""
+    return population / mean - 1
+
+
+def max_balance_deviation(populations: np.ndarray, mean: float) -> float:
+    """The largest absolute :func:`balance_deviation` over the grids (0 when ``mean`` is not positive)."""
+    return float(np.abs(balance_deviation(populations, mean)).max()) if mean > 0 else 0.0
+
+
 #: Methods a request may ask for.
 METHODS = ("auto", "heuristic", "exact")
 
 
 Progress = Callable[[float, str], None]
+
+
+def _number(value: object, name: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+        raise ValueError(f"{name} must be a number")
+    return float(value)
+
+
+#: Version of the shape :meth:`PlanRequest.to_dict` writes. Version 0 are the shapes before it:
+#: the workspace's ``workspace_request`` and the planner's parameters (see :func:`request_from_plan`).
+REQUEST_VERSION = 1
+
+#: The plan parameter that holds the request a plan stands with (:meth:`PlanRequest.to_dict`).
+REQUEST_PARAM = "request"
 
 
 # ---- request and result ---------------------------------------------------------------------------
@@ -140,9 +218,83 @@ class PlanRequest:
     edits: tuple[FacilityEdit, ...] = ()
     method: str = "auto"
 
+    def to_dict(self) -> dict[str, object]:
+        """The request as JSON-friendly values, versioned (:data:`REQUEST_VERSION`): the one form
+        it is saved in (plan parameters, plan files, scenarios, the workspace).
+
+        Pairs (``designated_leads``, ``g5_waivers``, ``locks``) are ``[id, text]`` lists. What-if
+        edits are not included: they travel with the plan (:attr:`Plan.edits`), written once.
+        """
+        return {
+            "version": REQUEST_VERSION,
+            "k": int(self.k),
+            "fixed_leads": [str(f) for f in self.fixed_leads],
+            "excluded_leads": [str(f) for f in self.excluded_leads],
+            "designated_leads": [[str(f), str(r)] for f, r in self.designated_leads],
+            "g5_waivers": [[str(f), str(r)] for f, r in self.g5_waivers],
+            "g2_reason": self.g2_reason,
+            "balance": self.balance,
+            "min_beds_per_1000": self.min_beds_per_1000,
+            "locks": [[str(u), str(f)] for u, f in self.locks],
+            "cost": self.cost.to_dict(),
+            "method": self.method,
+        }
+
+    @staticmethod
+    def from_dict(data: Mapping[str, object], *, base: PlanRequest | None = None) -> PlanRequest:
+        """The request :meth:`to_dict` wrote, or one of the older shapes (version 0: the
+        workspace's ``workspace_request``, with ``cost_mode`` and pairs, or the planner's
+        parameters, with ``designated_leads`` as bare ids whose reasons are on the plan; see
+        :func:`request_from_plan`).
+
+        Parameters
+        ----------
+        data : mapping
+        base : PlanRequest, optional
+            Values for what ``data`` does not hold (an older shape holds less); its ``edits``
+            are kept.
+
+        Raises
+        ------
+        ValueError
+            A version newer than this tool reads, or a value of the wrong kind.
+        """
+        data = dict(data)
+        version = data.get("version", 0)
+        if not isinstance(version, int) or version > REQUEST_VERSION:
+            raise ValueError(f"request version {version!r} is newer than this tool reads")
+        req = base if base is not None else PlanRequest(k=int(data.get("k") or 1))
+        changes: dict[str, object] = {}
+        if data.get("k") is not None:
+            changes["k"] = int(data["k"])  # type: ignore[call-overload]
+        for key in ("balance", "min_beds_per_1000"):
+            if key in data:
+                changes[key] = None if data[key] is None else _number(data[key], key)
+        if "g2_reason" in data:
+            changes["g2_reason"] = None if data["g2_reason"] is None else str(data["g2_reason"])
+        for key in ("fixed_leads", "excluded_leads"):
+            if data.get(key) is not None:
+                changes[key] = tuple(str(f) for f in data[key])  # type: ignore[attr-defined]
+        for key in ("designated_leads", "g5_waivers", "locks"):
+            pairs = data.get(key)
+            if pairs is None:
+                continue
+            if not all(isinstance(p, (list, tuple)) and len(p) == 2 for p in pairs):  # type: ignore[attr-defined]
+                if key == "designated_leads" and version == 0:
+                    continue  # the planner's bare ids: the reasons are the plan's exceptions
+                raise ValueError(f"{key} must be pairs")
+            changes[key] = tuple((str(a), str(b)) for a, b in pairs)  # type: ignore[attr-defined]
+        if isinstance(data.get("cost"), Mapping):
+            changes["cost"] = CostParams.from_dict(data["cost"])  # type: ignore[arg-type]
+        elif data.get("cost_mode") in MODES:
+            changes["cost"] = replace(req.cost, mode=str(data["cost_mode"]))
+        if data.get("method") in METHODS:
+            changes["method"] = str(data["method"])
+        return replace(req, **changes)  # type: ignore[arg-type]
+
 
 #: The option steps that record an "in principle" exception, and its rule.
-_REASON_RULE = {"g2_reason": "G2", "designate": "G4", "g5_waiver": "G5"}
+_REASON_RULE = OPTION_RULES
 
 
 @dataclass(frozen=True)
@@ -351,3 +503,57 @@ class BalanceAdvice:
 
     tolerance: float | None
     unbalanced_dev: float | None
+
+
+# ---- the request a plan stands with -----------------------------------------------------------------
+#: Where version 0 (before :data:`REQUEST_VERSION`) kept the workspace's request in a plan.
+LEGACY_WORKSPACE_PARAM = "workspace_request"
+
+
+def with_request(plan: Plan, request: PlanRequest) -> Plan:
+    """The plan with ``request`` as the request it stands with (:data:`REQUEST_PARAM`, the one
+    save: planner, workspace, plan file and scenarios all keep it so)."""
+    kept = tuple((k, v) for k, v in plan.params if k not in (REQUEST_PARAM, LEGACY_WORKSPACE_PARAM))
+    return replace(plan, params=kept + ((REQUEST_PARAM, request.to_dict()),))
+
+
+def request_from_plan(plan: Plan, base: PlanRequest | None = None) -> PlanRequest:
+    """The request a plan stands with (the one load: what the plan page shows, what a re-plan
+    starts from), from :data:`REQUEST_PARAM`, or from what older versions kept.
+
+    Older plans (scenario stores and plan files written before :data:`REQUEST_VERSION`) kept the
+    workspace's request as ``workspace_request`` (pairs, ``cost_mode``) over the planner's
+    parameters (``k``, ``balance``, fixed and excluded leads, ``cost``; designations as bare ids);
+    a plan from the command line has only the latter, and its designations and waivers are its
+    recorded exceptions.
+
+    Parameters
+    ----------
+    plan : Plan
+    base : PlanRequest, optional
+        Values for what the plan does not hold (default ``PlanRequest(k=plan.k)``); its
+        ``edits`` are kept.
+
+    Raises
+    ------
+    ValueError
+        A request of a newer version, or a value of the wrong kind.
+    """
+    p = plan.param_map
+    base = base if base is not None else PlanRequest(k=plan.k)
+    saved = p.get(REQUEST_PARAM)
+    if isinstance(saved, Mapping):
+        return PlanRequest.from_dict(saved, base=base)
+    legacy = p.get(LEGACY_WORKSPACE_PARAM)
+    legacy = dict(legacy) if isinstance(legacy, Mapping) else {}
+    merged = {key: value for key, value in p.items() if key != "designated_leads"} | legacy
+    merged["version"] = 0
+    merged["k"] = int(merged.get("k") or plan.k)
+    if legacy.get("cost_mode") in MODES:  # the workspace's travel mode wins over the plan's
+        merged["cost"] = dict(p.get("cost") or {}) | {"mode": legacy["cost_mode"]}
+    req = PlanRequest.from_dict(merged, base=base)
+    for key, rule in (("designated_leads", "G4"), ("g5_waivers", "G5")):
+        if legacy.get(key) is None:
+            pairs = tuple((e.subject, e.reason) for e in plan.exceptions if e.rule == rule)
+            req = replace(req, **{key: pairs})
+    return req

@@ -1,14 +1,25 @@
-"""The policy's rules about facilities, one function each (``/work/shared/policy.md``).
+"""The policy's rules (``/work/shared/policy.md``), each defined once.
 
-The planner, the checks, the rosters and the pages all ask these functions — never their own copy:
+Every rule is one :class:`Rule` object (:data:`RULES`: G1-G8 and contiguity) naming whether it
+holds "in principle" (and so accepts a recorded exception, which request field records it and
+which refusal option offers it) and the predicates below it is made of; its check over a plan is
+:data:`grid_planning.assess.checks.RULE_CHECKS`. The planner, the checks, the rosters, the
+checklist, the maps and the exports all ask these — never their own copy:
 
-- **G4** who may lead: :func:`g4_eligible` (by the data), :func:`g4_designatable` (only with a
-  recorded "in principle" exception), :func:`g4_ineligible_fields` (why not), and
-  :func:`lead_candidates` (the facilities a request may choose leads from, with how each is
-  eligible: by the data, by an assumed level, or designated).
-- **G5** which members count: :func:`g5_qualifies`.
+- **G2** the minimum number of grids: :data:`MIN_GRIDS`.
+- **G4** who may lead: :func:`g4_eligible` (by the data), :func:`g4_leads_by_data` (and inside
+  the city), :func:`g4_designatable` (only with a recorded "in principle" exception),
+  :func:`g4_ineligible_fields` (why not), and :func:`lead_candidates` (the facilities a request
+  may choose leads from, with how each is eligible: by the data, by an assumed level, or
+  designated).
+- **G5** which members count: :func:`g5_qualifies`, and :func:`g5_member`, the one membership
+  the planner counts and the check judges by.
 - **G6-G8** what role a facility takes: :func:`collaborator_owner`, :func:`cross_grid_type`,
   :func:`primary_care` (used by :func:`grid_planning.assess.roster.assign_roles`).
+- Figures: :func:`secondary_hospital` and :func:`hospital_masks` (the "nearest
+  secondary-or-higher hospital" and primary care), :func:`is_illustrative` (generated data, which
+  every view must mark), check statuses (:data:`STATUSES`, :data:`STATUS_ORDER`,
+  :func:`status_counts`).
 
 Where a facility lies (its unit, whether it is outside the city) comes from the city's index
 (:meth:`grid_planning.city.index.CityIndex.locate`): a lead outside every unit is not a candidate
@@ -17,7 +28,8 @@ unless it is designated with a reason, and then the check shows the exception.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -84,6 +96,13 @@ def g4_eligible(fac: pd.DataFrame) -> pd.Series:
         & _isin(fac, "owner_level", LEAD_OWNER_LEVELS)
         & ~is_campus(fac).to_numpy(),
     )
+
+
+def g4_leads_by_data(fac: pd.DataFrame, outside: Iterable[bool] | None = None) -> pd.Series:
+    """G4 without an exception: eligible by the data (:func:`g4_eligible`) and inside the city
+    (``outside``: one flag per row, from ``CityIndex.locate``)."""
+    out = np.zeros(len(fac), bool) if outside is None else np.asarray(list(outside), dtype=bool)
+    return _mask(fac, g4_eligible(fac).to_numpy() & ~out)
 
 
 def g4_designatable(fac: pd.DataFrame, outside: Iterable[bool] | None = None) -> pd.Series:
@@ -154,7 +173,7 @@ def lead_candidates(
     )
     ids = fac["id"].astype(str)
     designated = {str(f) for f in designated}
-    by_data = g4_eligible(fac) & ~out_flags
+    by_data = g4_leads_by_data(fac, out_flags)
     by_designation = g4_designatable(fac, out_flags) & ids.isin(designated)
     keep = (by_data | by_designation) & ~ids.isin({str(f) for f in excluded})
     cand = pd.DataFrame(fac[keep]).copy()
@@ -213,9 +232,178 @@ def row_outside(location: Any, facility_id: str) -> bool:
 NON_HOSPITAL_TYPES = frozenset({"public_health"}) | schema.PRIMARY_CARE_TYPES
 
 
+def secondary_hospital(fac: pd.DataFrame) -> pd.Series:
+    """A secondary-or-higher hospital: level secondary or tertiary, and not a primary-care or
+    public-health institution (the "nearest secondary-or-higher hospital" of the travel figures,
+    the shared centres of checklist item 9 and the map drawn for them)."""
+    return _mask(
+        fac, _isin(fac, "level", schema.SECONDARY_OR_HIGHER) & ~_isin(fac, "type", NON_HOSPITAL_TYPES)
+    )
+
+
 def hospital_masks(facilities: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
-    level = facilities["level"].astype(str)
-    type_ = facilities["type"].astype(str)
-    secondary = level.isin(schema.SECONDARY_OR_HIGHER) & ~type_.isin(NON_HOSPITAL_TYPES)
-    primary = type_.isin(schema.PRIMARY_CARE_TYPES) | level.eq("primary")
-    return secondary.to_numpy(), primary.to_numpy()
+    """(secondary-or-higher hospitals, primary care) as boolean arrays over the rows."""
+    return secondary_hospital(facilities).to_numpy(), primary_care(facilities).to_numpy()
+
+
+# ---- G5 membership ----------------------------------------------------------------------------
+#: Roles under which a facility counts as a member of its grid for G5 (a lead never does, a
+#: collaborator serves the groups from outside them, primary care never qualifies).
+G5_MEMBER_ROLES: tuple[str, ...] = ("member", "cross_grid")
+
+
+def g5_member(
+    fac: pd.DataFrame,
+    outside: Iterable[bool] | None = None,
+    roles: Iterable[str] | None = None,
+) -> pd.Series:
+    """G5 membership, the one definition the planner and the check count by.
+
+    A facility is a G5 member of the grid it belongs to when it qualifies (:func:`g5_qualifies`),
+    lies inside the city and, once a plan gives it a role, holds one of :data:`G5_MEMBER_ROLES`.
+    The planner counts before roles exist (``roles`` omitted): a qualifying facility then always
+    becomes a member or cross-grid institution of the grid it lies in (:func:`assign_roles`), so
+    both count the same facilities; a hand-made role change is honoured by the check.
+
+    Parameters
+    ----------
+    fac : DataFrame
+        Facilities, schema columns.
+    outside : iterable of bool, optional
+        Per row: lies outside the city (``CityIndex.locate(fac).outside``).
+    roles : iterable of str, optional
+        Per row: the facility's role in the plan.
+    """
+    out = np.zeros(len(fac), bool) if outside is None else np.asarray(list(outside), dtype=bool)
+    keep = g5_qualifies(fac).to_numpy() & ~out
+    if roles is not None:
+        keep &= np.isin(np.asarray(list(roles), dtype=object), list(G5_MEMBER_ROLES))
+    return _mask(fac, keep)
+
+
+# ---- illustrative data ------------------------------------------------------------------------
+#: The ``source`` / ``capacity_source`` value of generated (not real) data.
+ILLUSTRATIVE = "illustrative"
+
+#: What :func:`is_illustrative` asks about: the facility itself (``source``) or anything of it,
+#: its beds and slots included (``source`` or ``capacity_source``).
+_PART_COLUMNS = {"any": ("source", "capacity_source"), "facility": ("source",)}
+
+
+def is_illustrative(data: pd.DataFrame | pd.Series | Mapping, *, part: str = "any") -> pd.Series | bool:
+    """Whether facility data is generated rather than real: the one test every view uses.
+
+    Parameters
+    ----------
+    data : DataFrame, Series or mapping
+        Facility rows (a frame gives one flag per row) or one row.
+    part : {"any", "facility"}
+        ``"any"``: the facility or its beds/slots are generated, so any figure built on the row
+        must say so (``source`` or ``capacity_source``: a real hospital can carry generated
+        capacity, as the sample city's do). ``"facility"``: the facility itself is invented
+        (``source``; drawn hollow on maps, tagged in tooltips).
+
+    Returns
+    -------
+    Series of bool or bool
+    """
+    columns = _PART_COLUMNS[part]
+    if isinstance(data, pd.DataFrame):
+        flags = pd.Series(False, index=data.index)
+        for col in columns:
+            if col in data.columns:
+                flags |= data[col].astype(str).eq(ILLUSTRATIVE)
+        return flags
+    return any(str(data.get(col, "")) == ILLUSTRATIVE for col in columns)
+
+
+def any_illustrative(data: pd.DataFrame | None, *, part: str = "any") -> bool:
+    """Whether any row of ``data`` is illustrative (:func:`is_illustrative`); False for None."""
+    return data is not None and bool(is_illustrative(data, part=part).any())
+
+
+# ---- check statuses ---------------------------------------------------------------------------
+#: The statuses a check result takes: ``exception`` = passed by a recorded "in principle"
+#: exception; ``warning`` does not fail the plan but must be seen.
+STATUSES: tuple[str, ...] = ("pass", "fail", "exception", "warning")
+
+#: The order results are listed in: what needs attention first.
+STATUS_ORDER: tuple[str, ...] = ("fail", "warning", "exception", "pass")
+
+
+def status_rank(status: str) -> int:
+    """Position of ``status`` in :data:`STATUS_ORDER` (unknown statuses last)."""
+    return STATUS_ORDER.index(status) if status in STATUS_ORDER else len(STATUS_ORDER)
+
+
+def status_counts(checks: Iterable[Any]) -> dict[str, int]:
+    """How many results have each status (every status of :data:`STATUSES` present, 0 if none)."""
+    counts = dict.fromkeys(STATUSES, 0)
+    for c in checks:
+        counts[c.status] = counts.get(c.status, 0) + 1
+    return counts
+
+
+# ---- the rules as objects ---------------------------------------------------------------------
+#: G2: a city is divided into at least this many grids, unless a reason is recorded.
+MIN_GRIDS = 2
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One rule of ``policy.md``, defined once.
+
+    Attributes
+    ----------
+    id : str
+        ``"G1"`` ... ``"G8"`` or ``"contiguity"``.
+    in_principle : bool
+        "原则上": the rule accepts a recorded exception with a written reason.
+    predicates : tuple of callables
+        The facility predicates of this module the rule is made of (empty for rules about the
+        layout, such as G1).
+    exception_subject : str or None
+        What a recorded exception names: ``"city"`` (G2) or ``"lead"`` (the facility id of the
+        designated lead, G4, or of the grid's lead, G5); None when no exception is possible.
+    request_field : str or None
+        The :class:`grid_planning.domain.request.PlanRequest` field that records the exception.
+    option_kind : str or None
+        The refusal option step (:class:`grid_planning.domain.request.Option`) that records it.
+    severity : {"fail", "warning"}
+        What a breach is: a failure, or a warning that must be seen but does not fail the plan.
+
+    The check of a rule over a plan is :data:`grid_planning.assess.checks.RULE_CHECKS` ``[id]``
+    (the checks sit above the plan in the flow, this module below it).
+    """
+
+    id: str
+    in_principle: bool = False
+    predicates: tuple[Callable[..., Any], ...] = ()
+    exception_subject: str | None = None
+    request_field: str | None = None
+    option_kind: str | None = None
+    severity: str = "fail"
+
+
+G1 = Rule("G1")
+G2 = Rule("G2", in_principle=True, exception_subject="city", request_field="g2_reason",
+          option_kind="g2_reason")
+G3 = Rule("G3")
+G4 = Rule("G4", in_principle=True, predicates=(g4_eligible, g4_leads_by_data, g4_designatable,
+                                                g4_ineligible_fields, lead_candidates),
+          exception_subject="lead", request_field="designated_leads", option_kind="designate")
+G5 = Rule("G5", in_principle=True, predicates=(g5_qualifies, g5_member), exception_subject="lead",
+          request_field="g5_waivers", option_kind="g5_waiver")
+G6 = Rule("G6", predicates=(primary_care,))
+G7 = Rule("G7", predicates=(cross_grid_type,))
+G8 = Rule("G8", predicates=(collaborator_owner, grid_beds))
+CONTIGUITY = Rule("contiguity")
+
+#: Every rule by id, in the policy's order.
+RULES: dict[str, Rule] = {r.id: r for r in (G1, G2, G3, G4, G5, G6, G7, G8, CONTIGUITY)}
+
+#: Rules that hold "in principle" (原则上) and so accept a recorded exception.
+EXCEPTION_RULES: tuple[str, ...] = tuple(r.id for r in RULES.values() if r.in_principle)
+
+#: Refusal option step -> the rule whose exception it records.
+OPTION_RULES: dict[str, str] = {r.option_kind: r.id for r in RULES.values() if r.option_kind}

@@ -433,16 +433,3 @@ def normalise_owner(value: object) -> str | None:
     if folded in _OWNER_EXACT:
         return _OWNER_EXACT[folded]
     return None
-
-
-def generated_capacity_mask(facilities: pd.DataFrame) -> pd.Series:
-    """Facilities whose beds/slots are generated, not data (a figure built on them must say so).
-
-    A row counts when its ``source`` or its ``capacity_source`` is ``"illustrative"``: a real
-    hospital can carry generated capacity (the sample city has no bed counts).
-    """
-    generated = pd.Series(False, index=facilities.index)
-    for col in ("source", "capacity_source"):
-        if col in facilities.columns:
-            generated |= facilities[col].astype(str).eq("illustrative")
-    return generated

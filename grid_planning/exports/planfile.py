@@ -33,7 +33,7 @@ import numpy as np
 import pandas as pd
 import pyogrio
 
-from grid_planning.assess.checks import CheckResult, check_policy, checks_json
+from grid_planning.assess.checks import CheckResult, all_passed, check_policy, checks_json
 from grid_planning.assess.metrics import city_metrics, grid_metrics, unit_metrics
 from grid_planning.assess.roster import rehome
 from grid_planning.base.i18n import DEFAULT_LANGUAGE, CatalogueError, has, t
@@ -202,7 +202,7 @@ def write_plan(
         ("parameters", json.dumps(params, ensure_ascii=False, default=str)),
         ("plan", plan.meta_json()),
         ("checks", checks_json(checks)),
-        ("all_passed", json.dumps(not any(r.status == "fail" for r in checks))),
+        ("all_passed", json.dumps(all_passed(checks))),
         ("costs_mode", str(getattr(costs, "mode", "")) if costs is not None else ""),
         ("sources", json.dumps(dict(layers.sources), ensure_ascii=False, default=str)),
     ]

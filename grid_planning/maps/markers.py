@@ -7,12 +7,12 @@ import math
 from collections.abc import Mapping
 
 import geopandas as gpd
-import numpy as np
 import pandas as pd
 from folium.utilities import JsCode
 
 from grid_planning.base.i18n import DEFAULT_LANGUAGE, t
 from grid_planning.base.textsafe import script_json
+from grid_planning.domain.rules import is_illustrative
 from grid_planning.maps.mapelements import DataLayer
 from grid_planning.maps.mapview import PlannerMap, add_legend, display_geojson, for_display
 
@@ -69,10 +69,9 @@ def facility_lines(row: Mapping[str, object], lang: str = DEFAULT_LANGUAGE) -> l
         [str(row.get("name", "")), "b"],
         f"{t(f'vocab.level.{level}', lang)} · {t(f'vocab.type.{type_}', lang)}",
     ]
-    source = str(row.get("source", ""))
-    if source == "illustrative":
+    if is_illustrative(row, part="facility"):
         lines.append([t("source.illustrative", lang), "n"])
-    elif source == "real":
+    elif str(row.get("source", "")) == "real":
         lines.append(t("source.real", lang))
     if str(row.get("level_source", "")) == "assumed":
         lines.append([t("source.assumed", lang), "n"])
@@ -145,9 +144,7 @@ def add_facilities(
         {
             "t": shown["type"].astype(str).to_numpy(),
             "l": shown["level"].astype(str).to_numpy(),
-            "i": (shown["source"].astype(str) == "illustrative").to_numpy()
-            if "source" in shown
-            else np.zeros(len(shown), bool),
+            "i": is_illustrative(shown, part="facility").to_numpy(),
             "tip": [facility_lines(r, lang) for r in records],
             "more": [facility_details(r, lang) for r in records],
         }

@@ -37,8 +37,7 @@ from grid_planning.base.cache import memo
 from grid_planning.base.i18n import DEFAULT_LANGUAGE, t
 from grid_planning.base.textsafe import script_json
 from grid_planning.city.planview import effective_facilities, unit_grids
-from grid_planning.domain.rules import NON_HOSPITAL_TYPES
-from grid_planning.domain.schema import PRIMARY_CARE_TYPES, SECONDARY_OR_HIGHER
+from grid_planning.domain.rules import hospital_masks, is_illustrative
 from grid_planning.maps.labels import add_labels
 from grid_planning.maps.mapelements import DataLayer, add_script
 from grid_planning.maps.mapview import (
@@ -486,8 +485,7 @@ def add_plan_facilities(m: PlannerMap, fac: gpd.GeoDataFrame, *, lang: str = DEF
     props = pd.DataFrame({
         "t": shown["type"].astype(str).to_numpy(),
         "l": shown["level"].astype(str).to_numpy(),
-        "i": (shown["source"].astype(str) == "illustrative").to_numpy() if "source" in shown
-        else np.zeros(len(shown), bool),
+        "i": is_illustrative(shown, part="facility").to_numpy(),
         "c": (shown["role"] == "collaborator").to_numpy(),
         "id": shown["id"].astype(str).to_numpy(),
         "tip": [plan_tooltip_lines(r, lang) for r in records],
@@ -783,11 +781,8 @@ def coverage_map(
     if column == "t_lead":
         add_leads(m, fac, plan, grid_colours([str(g) for g in plan.leads.index]), lang=lang)
     else:
-        level, type_ = fac["level"].astype(str), fac["type"].astype(str)
-        if column == "t_secondary":  # the same facilities metrics.unit_metrics measures to
-            keep = level.isin(SECONDARY_OR_HIGHER) & ~type_.isin(NON_HOSPITAL_TYPES)
-        else:
-            keep = type_.isin(PRIMARY_CARE_TYPES) | level.eq("primary")
+        secondary, primary = hospital_masks(fac)  # what metrics.unit_metrics measures to
+        keep = secondary if column == "t_secondary" else primary
         subset = fac[keep]
         add_plan_facilities(m, subset.assign(role=subset["role"].replace("lead", "member")), lang=lang)
     _add_grid_labels(m, grid_label_points(display, labels, population),

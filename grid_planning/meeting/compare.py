@@ -38,6 +38,7 @@ from grid_planning.base import numfmt
 from grid_planning.base.i18n import DEFAULT_LANGUAGE, t
 from grid_planning.city.planview import effective_facilities, fac_table, unit_grids
 from grid_planning.domain.plan import Plan
+from grid_planning.domain.rules import status_rank
 from grid_planning.maps.planmap import GRID_PALETTE, short_name
 from grid_planning.session.team import parts_text
 from grid_planning.session.workspace import Workspace
@@ -56,7 +57,6 @@ MIN_OPTIONS, MAX_OPTIONS = 2, 3
 STATUS_ICONS = {"pass": "✓", "fail": "✗", "exception": "◐", "warning": "⚠"}
 
 
-_STATUS_ORDER = {"fail": 0, "warning": 1, "exception": 2, "pass": 3}
 
 
 #: Cell styles of the metrics table: a row where the options differ, and an option's value
@@ -694,7 +694,7 @@ def check_rows(option: Option, lang: str = DEFAULT_LANGUAGE) -> pd.DataFrame:
     """
     names = dict(zip(option.figures.grids["grid_id"], option.figures.grids["lead_name"], strict=True)) \
         if len(option.figures.grids) else {}
-    rows = sorted(option.figures.checks, key=lambda c: (_STATUS_ORDER.get(c.status, 9), c.rule, c.grid_id or ""))
+    rows = sorted(option.figures.checks, key=lambda c: (status_rank(c.status), c.rule, c.grid_id or ""))
     return pd.DataFrame({
         t("meeting.col.status", lang): [f"{STATUS_ICONS.get(c.status, '')} {c.status_text(lang)}" for c in rows],
         t("meeting.col.rule", lang): [c.rule for c in rows],
@@ -710,7 +710,7 @@ def attention(option: Option, lang: str = DEFAULT_LANGUAGE) -> list[tuple[str, s
     names = dict(zip(option.figures.grids["grid_id"], option.figures.grids["lead_name"], strict=True)) \
         if len(option.figures.grids) else {}
     rows = sorted((c for c in option.figures.checks if c.status != "pass"),
-                  key=lambda c: (_STATUS_ORDER.get(c.status, 9), c.rule, c.grid_id or ""))
+                  key=lambda c: (status_rank(c.status), c.rule, c.grid_id or ""))
     out = []
     for c in rows:
         where = f"{c.grid_id} {names.get(c.grid_id, '')}".strip() if c.grid_id else t("meeting.city", lang)

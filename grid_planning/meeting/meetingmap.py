@@ -36,6 +36,7 @@ from grid_planning.base import numfmt
 from grid_planning.base.i18n import DEFAULT_LANGUAGE, t
 from grid_planning.base.textsafe import script_json
 from grid_planning.city.planview import unit_grids
+from grid_planning.domain.rules import any_illustrative, is_illustrative
 from grid_planning.maps.htmlmap import inline_assets
 from grid_planning.maps.mapelements import HELPERS_JS
 from grid_planning.maps.mapview import display_geojson
@@ -124,7 +125,7 @@ def plan_data(layers: Any, plan: Any, colours: Mapping[str, str], lang: str = DE
         tip = [[names[g], "b"], t("meeting.map.lead_of", lang, grid=g)]
         if str(row.get("level_source", "")) == "assumed":
             tip.append([t("source.assumed", lang), "n"])
-        if str(row.get("source", "")) == "illustrative":
+        if is_illustrative(row, part="facility"):
             tip.append([t("source.illustrative", lang), "n"])
         leads.append({"ll": _ll(geom.x, geom.y), "c": colour[g], "tip": tip})
     points = grid_label_points(display, labels, pop)
@@ -593,8 +594,7 @@ def present_html(layers: Any, options: Sequence[Option], lang: str = DEFAULT_LAN
         Names the presentation in the tab's session storage (e.g. the scenario ids).
     """
     colours = lead_colours(options)
-    illustrative = "source" in layers.facilities and bool(
-        (layers.facilities["source"].astype(str) == "illustrative").any())
+    illustrative = any_illustrative(layers.facilities)
     data = {
         "bounds": bounds(layers),
         "context": context_data(layers),

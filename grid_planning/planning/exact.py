@@ -30,6 +30,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import scipy.sparse as sp
 
+from grid_planning.domain.request import balance_band
+
 #: Largest city (units) planned exactly by default, and the largest model (variables).
 EXACT_MAX_UNITS = 40
 
@@ -262,7 +264,7 @@ def solve_exact(problem: ExactProblem, time_limit: float = EXACT_TIME_LIMIT) -> 
             )
     if p.balance is not None:
         mean = w.sum() / k
-        low, high = (1 - p.balance) * mean, (1 + p.balance) * mean
+        low, high = balance_band(mean, p.balance)
         units = np.arange(n)
         for c in range(m):
             add(np.concatenate([xi(units, c), [c]]), np.concatenate([w, [-high]]), -np.inf, 0.0)

@@ -31,6 +31,8 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.sparse.csgraph import connected_components, dijkstra
 
+from grid_planning.domain.request import balance_band, balance_deviation, max_balance_deviation
+
 #: Rounds of the constraint loop (assign -> repair -> G5 -> violation moves -> improve).
 ROUNDS = 6
 
@@ -119,9 +121,7 @@ class Partition:
         self.balance = balance
         self.min_beds = min_beds_per_1000 if min_beds_per_1000 and min_beds_per_1000 > 0 else None
         mean = self.w.sum() / self.k
-        self.lo, self.hi = (
-            ((1 - balance) * mean, (1 + balance) * mean) if balance is not None else (-np.inf, np.inf)
-        )
+        self.lo, self.hi = balance_band(mean, balance)
 
     @property
     def constrained(self) -> bool:
@@ -280,7 +280,7 @@ class Partition:
     def max_dev(self) -> float:
         """Largest relative deviation of a grid's population from the mean."""
         mean = self.w.sum() / self.k
-        return float(np.abs(self.pops() / mean - 1).max()) if mean > 0 else 0.0
+        return max_balance_deviation(self.pops(), mean)
 
     def min_beds_per_1000(self) -> float:
         """The lowest beds per 1,000 residents over the grids."""
@@ -445,7 +445,7 @@ class Partition:
             labels = np.argmin(self.dm + lam, axis=1)
             labels[fixed] = self.pinned[fixed]
             pops = np.bincount(labels, weights=self.w, minlength=self.k)
-            dev = pops / mean - 1
+            dev = balance_deviation(pops, mean)
             excess = np.zeros(self.k)
             if self.min_beds is not None:
                 beds = np.bincount(labels, weights=self.beds, minlength=self.k)
@@ -488,7 +488,7 @@ class Partition:
             if score[:2] == (0, 0.0):
                 break
             # Push the offsets on from where this round ended.
-            lam = self.lam + 0.5 * scale * np.sign(self.pops() / mean - 1)
+            lam = self.lam + 0.5 * scale * np.sign(balance_deviation(self.pops(), mean))
         _, self.labels, self.pinned, self.lam = best
         return best[0]
 

@@ -40,10 +40,10 @@ from grid_planning.domain.plan import Plan, apply_facility_edits
 from grid_planning.domain.request import (
     BALANCE_CHOICES,
     BalanceAdvice,
-    CostParams,
     PlanRequest,
     PlanResult,
     Progress,
+    request_from_plan,
 )
 from grid_planning.geo.graph import facility_units as _fu
 from grid_planning.planning.refusal import analyse_refusal
@@ -196,14 +196,7 @@ def move_units(
     assignment = plan.assignment.copy()
     assignment.loc[unit_ids] = grid_id
     if costs is None or not pd.Index(facilities["id"].astype(str)).isin(costs.facility_ids).all():
-        cost_params = CostParams(
-            **{
-                k: v
-                for k, v in (plan.param_map.get("cost") or {}).items()
-                if k in ("mode", "detour", "speed_kmh", "access_speed_kmh")
-            }
-        )
-        costs = travel_costs(layers, cost_params, facilities=facilities)
+        costs = travel_costs(layers, request_from_plan(plan).cost, facilities=facilities)
     roles = assign_roles(layers, facilities, assignment, plan.leads, costs)
     moved = plan.with_assignment(assignment, roles)
     locked = [u for u in unit_ids if u in plan.lock_map]

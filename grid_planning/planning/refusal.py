@@ -20,6 +20,7 @@ from grid_planning.domain.request import (
     active_constraints,
     make_option,
 )
+from grid_planning.domain.rules import MIN_GRIDS
 from grid_planning.planning.run import StopPlanning, edited_facilities, eligible_leads, solve
 
 
@@ -85,7 +86,7 @@ def _k_options(layers, request: PlanRequest, costs, limit: int) -> list[Option]:
     ks = []
     for d in range(1, 4):
         for k in (request.k - d, request.k + d):
-            if 2 <= k <= limit and k != request.k and k not in ks:
+            if MIN_GRIDS <= k <= limit and k != request.k and k not in ks:
                 ks.append(k)
     found = []
     for k in ks:
@@ -159,14 +160,14 @@ def analyse_refusal(
     """Verify a refusal's options and, for a refusal of the solve stage, find what binds."""
     budget = budget or _Budget()
     try:
-        limit = max(2, len(_all_candidates(layers, request)))
+        limit = max(MIN_GRIDS, len(_all_candidates(layers, request)))
         if inf.code in ("no_plan", "g5_unsatisfiable", "balance_impossible", "beds_unsatisfiable"):
             inf = _binding(layers, request, costs, inf)
         options = _verify(layers, request, costs, inf.options, depth, budget)
         if "k" in inf.binding or inf.code in ("no_plan", "g5_unsatisfiable", "beds_unsatisfiable"):
             known = {_key(o) for o in options}
             options += [o for o in _k_options(layers, request, costs, limit) if _key(o) not in known]
-        if not options and request.k >= 2 and depth == 0:  # the last resort: one grid, said why
+        if not options and request.k >= MIN_GRIDS and depth == 0:  # the last resort: one grid, said why
             options = _verify(layers, request, costs, [make_option(("g2_reason", {}))], depth, budget)
         options.sort(key=lambda o: _distance(o, request))
         return replace(inf, options=tuple(_named(layers, request, o) for o in options))

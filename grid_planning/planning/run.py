@@ -20,6 +20,7 @@ from grid_planning.domain import rules
 from grid_planning.domain.plan import Plan, PolicyException, apply_facility_edits
 from grid_planning.domain.request import (
     METHODS,
+    REQUEST_PARAM,
     CostParams,
     Infeasible,
     Option,
@@ -28,7 +29,9 @@ from grid_planning.domain.request import (
     Progress,
     active_constraints,
     make_option,
+    max_balance_deviation,
 )
+from grid_planning.domain.rules import MIN_GRIDS
 from grid_planning.planning import exact
 from grid_planning.planning.leads import NoLeadSet, refine_leads, select_leads
 from grid_planning.planning.partition import LockError, Partition
@@ -142,7 +145,7 @@ class _Run:
         self.dc = self.costs.minutes[:, self.costs.col_index(self.cand_ids)]
         self.required = [self.cand_ids.index(f) for f in self.required_ids]
         self._check_units()
-        qualifies = rules.g5_qualifies(self.facilities).to_numpy() & ~self.location.outside
+        qualifies = rules.g5_member(self.facilities, self.location.outside).to_numpy()
         self.g5 = np.bincount(self.location.unit[qualifies], minlength=self.index.n).astype(np.int64)
         self.beds = np.bincount(
             self.location.unit,
@@ -185,7 +188,7 @@ class _Run:
                     "missing_reason", ["request"], suggestions=[("give_reason", {})], id=fid
                 )
         if request.k < 1:
-            raise _stop("k_invalid", ["k"], options=[make_option(("k", {"k": 2}))], k=request.k)
+            raise _stop("k_invalid", ["k"], options=[make_option(("k", {"k": MIN_GRIDS}))], k=request.k)
         if request.balance is not None and not (0 < request.balance < 10):
             raise _stop(
                 "bad_balance", ["request"], options=[make_option(("balance", {"tolerance": 0.3}))],
@@ -258,10 +261,12 @@ class _Run:
         n_cand = len(cand)
         k = request.k
         if k == 1 and not (request.g2_reason and str(request.g2_reason).strip()):
-            opts = [make_option(("g2_reason", {}))] + ([make_option(("k", {"k": 2}))] if n_cand >= 2 else [])
+            opts = [make_option(("g2_reason", {}))] + (
+                [make_option(("k", {"k": MIN_GRIDS}))] if n_cand >= MIN_GRIDS else []
+            )
             raise _stop("k_below_two", ["g2"], options=opts, k=k)
         designate = [make_option(("designate", {"id": f})) for f in self._designatable(cand_set)]
-        if k >= 2 and n_cand < 2:
+        if k >= MIN_GRIDS and n_cand < MIN_GRIDS:
             outside = self._outside_eligible()
             raise _stop(
                 "too_few_eligible_outside" if outside else "too_few_eligible",
@@ -273,7 +278,9 @@ class _Run:
             )
         if k > n_cand:
             max_k = len(set(self._candidate_units().tolist()))
-            fewer = [make_option(("k", {"k": max_k}))] if max_k >= 2 else [make_option(("g2_reason", {}))]
+            fewer = (
+                [make_option(("k", {"k": max_k}))] if max_k >= MIN_GRIDS else [make_option(("g2_reason", {}))]
+            )
             raise _stop(
                 "k_above_eligible",
                 ["k", "g4"],
@@ -335,7 +342,9 @@ class _Run:
         if k > distinct:
             counts = pd.Series(self.cand_unit).value_counts()
             shared = [int(u) for u in counts.index[counts > 1]]
-            opts = [make_option(("k", {"k": distinct}))] if distinct >= 2 else [make_option(("g2_reason", {}))]
+            opts = (
+                [make_option(("k", {"k": distinct}))] if distinct >= MIN_GRIDS else [make_option(("g2_reason", {}))]
+            )
             raise _stop(
                 "candidates_share_unit",
                 ["k", "units"],
@@ -522,7 +531,7 @@ class _Run:
             "released_units": part.released if part is not None else 0,
             "moves": part.moves if part is not None else 0,
             "g5_pulls": part.pulls if part is not None else 0,
-            "max_balance_dev": float(np.abs(pops / mean - 1).max()) if mean > 0 else 0.0,
+            "max_balance_dev": max_balance_deviation(pops, mean),
         }
         return PlanResult(plan, None, stats)
 
@@ -586,12 +595,9 @@ class _Run:
             "lower_bound": None
             if sel["lower_bound"] is None
             else round(sel["lower_bound"] / max(w.sum(), 1e-12), 4),
-            "fixed_leads": list(map(str, req.fixed_leads)),
-            "excluded_leads": list(map(str, req.excluded_leads)),
             "lead_eligibility": lead_elig,
             "assumed_leads": [lid for lid, e in lead_elig.items() if e == "assumed"],
-            "designated_leads": [lid for lid, e in lead_elig.items() if e == "designated"],
-            "g2_reason": req.g2_reason,
+            REQUEST_PARAM: req.to_dict(),
             "created": datetime.now(UTC).isoformat(timespec="seconds"),
             "version": __version__,
             "city": getattr(self.layers, "name", ""),

@@ -37,6 +37,7 @@ from grid_planning.base.textsafe import terminal_text
 from grid_planning.base.version import __version__
 from grid_planning.city.planview import unit_grids
 from grid_planning.city.provenance import city_name_in, source_lines
+from grid_planning.domain.rules import is_illustrative
 from grid_planning.maps.markers import LEVEL_RADIUS, TYPE_COLOURS
 from grid_planning.maps.planmap import (
     dissolve,
@@ -182,7 +183,7 @@ def map_data(layers: Any, plan: Any) -> MapData:
     districts = getattr(layers, "districts", None)
     districts = districts.to_crs(crs) if districts is not None and len(districts) else None
     fac = fac[fac.geometry.notna() & ~fac.geometry.is_empty].copy()
-    fac["illustrative"] = (fac["source"].astype(str) == "illustrative") if "source" in fac else False
+    fac["illustrative"] = is_illustrative(fac, part="facility")
     fac["assumed"] = (fac["level_source"].astype(str) == "assumed") if "level_source" in fac else False
     points = _label_points(geoms, labels, population, grids)
     params = plan.param_map

@@ -32,6 +32,7 @@ from grid_planning.base.textsafe import terminal_text
 from grid_planning.base.version import __version__
 from grid_planning.city import provenance
 from grid_planning.city.provenance import city_name_in
+from grid_planning.domain.rules import is_illustrative, status_counts
 from grid_planning.prints import printmap
 from grid_planning.prints.fonts import use_in_reportlab
 
@@ -263,7 +264,7 @@ def plan_report(
                                                                  with_time=False) or MISSING,
                                    printed=today.isoformat())), st.body),
               Spacer(1, 8 * mm)]
-    n = {s: sum(r.status == s for r in checks) for s in ("pass", "exception", "warning", "fail")}
+    n = status_counts(checks)
     # A figure resting on generated beds carries the illustrative mark (示意) on the cover too.
     mark = t("exports.report.illustrative_mark", lang) if cm.get("beds_illustrative_share", 0) > 0 else ""
     key_rows = [
@@ -352,7 +353,7 @@ def plan_report(
         generated_beds = False
         for _, f in mine_r.iterrows():
             beds = integer(f["beds"], lang)
-            if str(f.get("capacity_source", "")) == "illustrative" and beds != MISSING:
+            if is_illustrative(f) and beds != MISSING:
                 beds += " ※"  # the facility may be real, its bed count is not
                 generated_beds = True
             rrows.append([text(t(f"plan.role.{f['role']}", lang)), text(f["name"]),

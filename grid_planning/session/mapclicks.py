@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from grid_planning.base.i18n import t
+from grid_planning.domain.rules import is_illustrative
 from grid_planning.session.workspace import Workspace
 
 
@@ -67,7 +68,7 @@ def facility_label(row: Mapping[str, Any], lang: str = "zh") -> str:
     an assumed level, a planned (what-if) facility."""
     name = str(row.get("name", row.get("id", "")))
     tags = []
-    if str(row.get("source", "")) == "illustrative":
+    if is_illustrative(row, part="facility"):
         tags.append(t("workspace.tag.illustrative", lang))
     if str(row.get("source", "")) in ("planned", "what_if"):
         tags.append(t("workspace.tag.planned", lang))

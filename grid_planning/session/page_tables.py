@@ -15,12 +15,11 @@ from grid_planning.assess.checks import CheckResult
 from grid_planning.base.i18n import source_text, t
 from grid_planning.base.numfmt import integer
 from grid_planning.domain.plan import Plan
+from grid_planning.domain.rules import is_illustrative, status_counts, status_rank
 from grid_planning.session.mapclicks import facility_label
 
 #: Plain symbols (not emoji): they render in every CJK font, also in the canvas tables.
 STATUS_ICONS = {"pass": "✓", "fail": "✗", "exception": "◐", "warning": "⚠"}
-#: The order the check panel lists results in: what needs attention first.
-STATUS_ORDER = {"fail": 0, "warning": 1, "exception": 2, "pass": 3}
 #: Checklist statuses (evaluated and recorded) as symbols.
 CHECKLIST_ICONS = {"met": "✓", "not_met": "✗", "not_evaluated": "–", "done": "✓", "in_progress": "◔",
                    "todo": "○", "not_applicable": "–"}
@@ -51,9 +50,8 @@ class CheckSummary:
 
 def check_summary(checks: Sequence[CheckResult]) -> CheckSummary:
     """The check panel's headline: failures first, then warnings, else all pass."""
-    n_fail = sum(c.status == "fail" for c in checks)
-    n_warn = sum(c.status == "warning" for c in checks)
-    n_exc = sum(c.status == "exception" for c in checks)
+    counts = status_counts(checks)
+    n_fail, n_warn, n_exc = counts["fail"], counts["warning"], counts["exception"]
     if n_fail:
         return CheckSummary(n_fail, n_warn, n_exc, "error", "ws.checks.failed", {"n": n_fail, "warnings": n_warn})
     if n_warn:
@@ -64,7 +62,7 @@ def check_summary(checks: Sequence[CheckResult]) -> CheckSummary:
 
 def ordered_checks(checks: Iterable[CheckResult]) -> list[CheckResult]:
     """The checks in the panel's order: failures, warnings, exceptions, passes; by rule and grid."""
-    return sorted(checks, key=lambda c: (STATUS_ORDER.get(c.status, 9), c.rule, c.grid_id or ""))
+    return sorted(checks, key=lambda c: (status_rank(c.status), c.rule, c.grid_id or ""))
 
 
 def attention_lines(checks: Sequence[CheckResult], lang: str) -> list[tuple[str, str, str, str]]:
@@ -100,7 +98,7 @@ def member_records_table(records: Sequence[Mapping[str, Any]], lang: str, *,
             t("ws.mem.type", lang): t(f"vocab.type.{r['type']}", lang),
             t("ws.mem.owner", lang): t(f"vocab.owner.{r['owner_level']}", lang),
             t("ws.col.beds", lang): integer(r.get("beds"), lang)
-            + (t("ws.mem.illustrative_tag", lang) if r.get("capacity_source") == "illustrative" else ""),
+            + (t("ws.mem.illustrative_tag", lang) if is_illustrative(r) else ""),
             t("ws.mem.source", lang): source_text(r.get("source"), lang),
             "id": r["id"],
         }

@@ -27,6 +27,7 @@ shows a sentence, never a traceback.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -47,7 +48,16 @@ from grid_planning.base.i18n import CatalogueError, t
 from grid_planning.city.costs import CostMatrix, travel_costs
 from grid_planning.city.layers import CityLayers
 from grid_planning.domain.plan import FacilityEdit, Plan, apply_facility_edits, effective_layers
-from grid_planning.domain.request import BalanceAdvice, CostParams, Option, PlanRequest, PlanResult
+from grid_planning.domain.request import (
+    BalanceAdvice,
+    CostParams,
+    Option,
+    PlanRequest,
+    PlanResult,
+    request_from_plan,
+    with_request,
+)
+from grid_planning.domain.rules import MIN_GRIDS
 from grid_planning.exports.formats import export_plan
 from grid_planning.geo.graph import facility_units
 from grid_planning.planning.planner import compare_k, move_units, plan_city, replan, suggest_balance
@@ -705,8 +715,7 @@ class Workspace:
             ``paper`` ("A4"/"A3"), ``orientation`` ("landscape"/"portrait") for the print map,
             ``sample`` (cite the sample city's sources), ``source_names``.
         """
-        plan = self._require_plan()
-        plan = plan.with_params(workspace_request=_request_params(self.request))
+        plan = with_request(self._require_plan(), self.request)
         return export_plan(self.layers, plan, self.costs(), kind, lang=lang, **options)
 
     def export_bytes(self, kind: str, lang: str = "zh", **options: Any) -> bytes:
@@ -719,8 +728,7 @@ class Workspace:
              user: User | None = None) -> int:
         """Save the current plan (with its locks, exceptions, edits and checklist) as a scenario,
         with the fingerprints of each layer and the grid outlines (see :meth:`ScenarioStore.save`)."""
-        plan = self._require_plan()
-        plan = plan.with_params(workspace_request=_request_params(self.request))
+        plan = with_request(self._require_plan(), self.request)
         return store.save(name, plan, city=self.layers.name, city_fingerprint=self.layers.fingerprint(),
                           note=note, overwrite=overwrite, user=user,
                           layer_fingerprints=layer_fingerprints(self.layers),
@@ -746,7 +754,10 @@ class Workspace:
                 raise WorkspaceError("other_city", name=info.name)
             changed = changed_parts(info.layer_fingerprints, layer_fingerprints(self.layers)) or ("layers",)
         self._push("load", plan, name=info.name)
-        self.request = _request_from_params(self.request, plan)
+        # A request this version cannot read (a newer tool's, a damaged store) is left as it was:
+        # the plan still loads, and its locks, exceptions and edits come over below.
+        with contextlib.suppress(ValueError):
+            self.request = request_from_plan(plan, self.request)
         self.request_revision += 1
         self._sync_request()
         self.selection = ()
@@ -784,8 +795,8 @@ class LoadedScenario:
 def default_k(layers: CityLayers) -> int:
     """A sensible first k: a handful of grids (4), never more than the eligible leads allow,
     never fewer than 2 (G2)."""
-    n = len(eligible_leads(layers.facilities, PlanRequest(k=2), layers))
-    return max(2, min(4, n))
+    n = len(eligible_leads(layers.facilities, PlanRequest(k=MIN_GRIDS), layers))
+    return max(MIN_GRIDS, min(4, n))
 
 
 def first_request(layers: CityLayers, costs: CostMatrix | None = None) -> tuple[PlanRequest, BalanceAdvice]:
@@ -832,50 +843,3 @@ def _merge_edit(edits: tuple[FacilityEdit, ...], edit: FacilityEdit) -> tuple[Fa
             out[i] = FacilityEdit(e.action, e.facility_id, tuple(merged.items()))
             return tuple(out)
     return tuple(out) + (edit,)
-
-
-def _request_params(request: PlanRequest) -> dict[str, object]:
-    cost = request.cost
-    return {
-        "k": int(request.k),
-        "balance": request.balance,
-        "min_beds_per_1000": request.min_beds_per_1000,
-        "fixed_leads": list(request.fixed_leads),
-        "excluded_leads": list(request.excluded_leads),
-        "designated_leads": [list(p) for p in request.designated_leads],
-        "g5_waivers": [list(p) for p in request.g5_waivers],
-        "g2_reason": request.g2_reason,
-        "cost_mode": getattr(cost, "mode", "auto"),
-    }
-
-
-def _request_from_params(request: PlanRequest, plan: Plan) -> PlanRequest:
-    """Restore the request a saved plan was made with (what the plan page shows).
-
-    Scenarios saved from the workspace carry it whole (``workspace_request``); plans from the CLI or
-    a GeoPackage give k, balance, fixed/excluded leads in their parameters and the designations and
-    waivers as recorded exceptions.
-    """
-    p = plan.param_map
-    saved = p.get("workspace_request") if isinstance(p.get("workspace_request"), Mapping) else {}
-    src = {**p, **saved}
-    changes: dict[str, object] = {"k": int(src.get("k") or plan.k)}
-    for key in ("balance", "min_beds_per_1000", "g2_reason"):
-        if key in src:
-            changes[key] = src[key]
-    for key in ("fixed_leads", "excluded_leads"):
-        if src.get(key) is not None:
-            changes[key] = tuple(str(x) for x in src[key])
-    for key, rule in (("designated_leads", "G4"), ("g5_waivers", "G5")):
-        pairs = saved.get(key)
-        if pairs is None:
-            pairs = [(e.subject, e.reason) for e in plan.exceptions if e.rule == rule]
-        changes[key] = tuple((str(a), str(b)) for a, b in pairs)
-    mode = src.get("cost_mode")
-    if isinstance(p.get("cost"), Mapping) and p["cost"].get("mode"):
-        mode = p["cost"]["mode"]
-    if saved.get("cost_mode"):
-        mode = saved["cost_mode"]
-    if mode in ("auto", "roads", "straight"):
-        changes["cost"] = replace(request.cost, mode=str(mode))
-    return replace(request, **changes)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from dataclasses import replace
 
+import numpy as np
 import pytest
 from plan_fixtures import make_layers, make_plan
 
@@ -16,6 +17,7 @@ from grid_planning.assess.roster import (
     lead_obligations,
     roster_table,
 )
+from grid_planning.domain import rules
 from grid_planning.domain.plan import ChecklistEntry, PolicyException
 
 
@@ -167,3 +169,17 @@ def test_valid_member_and_collaborator_changes(city, plan):
     assert back.roles.loc["F3", "grid_id"] == "G1" and back.roles.loc["F3", "role"] == "member"
     f8 = change_role(city, plan, "F8", "member")
     assert f8.roles.loc["F8", "role"] == "member" and f8.roles.loc["F8", "grid_id"] == "G2"
+
+
+def test_planner_and_check_count_the_same_g5_members():
+    """G5 membership has one definition (rules.g5_member): counted by location before roles exist
+    (as the planner does, per unit) it gives each grid the members the check finds by role."""
+    layers, plan = make_layers(), make_plan()
+    fac = layers.facilities
+    location = layers.index.locate(fac)
+    per_unit = np.bincount(location.unit[rules.g5_member(fac, location.outside).to_numpy()],
+                           minlength=layers.index.n)
+    grid_of_unit = plan.assignment.reindex(layers.index.unit_ids).to_numpy()
+    by_location = {g: int(per_unit[grid_of_unit == g].sum()) for g in plan.leads.index}
+    by_check = {c.grid_id: c.params.get("count", 0) for c in metrics.check_policy(layers, plan) if c.rule == "G5"}
+    assert by_location == by_check == {"G1": 1, "G2": 1}  # F3 in G1, F4 in G2 (F8 does not qualify)

@@ -16,6 +16,7 @@ from grid_planning.assess.checklist import record
 from grid_planning.assess.checks import check_policy
 from grid_planning.domain import plan as plan_module
 from grid_planning.domain.plan import FacilityEdit, PolicyException
+from grid_planning.domain.request import request_from_plan
 from grid_planning.exports.formats import plan_tables_xlsx
 from grid_planning.exports.planfile import (
     PlanFileError,
@@ -369,3 +370,23 @@ def test_approval_workbook(city, rich_plan, tmp_path):
     assert rosters == {"G1": ["F1", "F3", "F7", "F5"], "G2": ["F2", "F4", "F8", "F7", "F6"]}
     checklist = pd.read_excel(path, sheet_name="Checklist")
     assert len(checklist) == 30 and "in progress" in set(checklist["status"])
+
+
+FIXTURES = Path(__file__).parents[1] / "fixtures"
+
+
+@pytest.mark.parametrize("name", ["plan_cli_v1.gpkg", "plan_workspace_v1.gpkg"])
+def test_plan_files_of_the_previous_format_still_load(name):
+    # tests/fixtures/plans/*.gpkg were written by the tool before the request had a version
+    # (make_plans_v1.py): the CLI's carries the planner's parameters, the workspace's also
+    # workspace_request.
+    layers, plan = read_plan(FIXTURES / "plans" / name)
+    assert plan.k == 3 and layers.name == "fixture"
+    req = request_from_plan(plan)
+    assert req.k == 3 and req.balance == 0.5
+    assert req.fixed_leads == ("F0001",) and req.excluded_leads == ("F0004",)
+    assert req.designated_leads == (("F0016", "全市唯一胸痛中心"),)
+    if name == "plan_workspace_v1.gpkg":  # the workspace kept every waiver asked for
+        assert req.g5_waivers == (("F0001", "新建院区"), ("F0003", "康复院区在建"))
+    else:  # the CLI's file has those the plan needed, as exceptions
+        assert req.g5_waivers == (("F0001", "新建院区"),)

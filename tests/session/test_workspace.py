@@ -3,6 +3,8 @@ exceptions, map clicks and scenarios — each asserting on the figures and check
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -442,3 +444,19 @@ def test_shared_cache_keeps_only_what_it_is_told_to():
     assert cache.get("a", lambda: make(1), keep=lambda v: v > 0) == 1
     assert cache.get("a", lambda: make(2), keep=lambda v: v > 0) == 1
     assert made == [-1, 1] and len(cache) == 1
+
+
+def test_a_scenario_whose_request_this_version_cannot_read_still_loads(ws, tmp_path):
+    store = ScenarioStore(tmp_path / "s.sqlite")
+    newer = ws.plan.with_params(request=ws.request.to_dict() | {"version": 99, "k": 7})
+    store.save("newer", newer, city=ws.layers.name, city_fingerprint=ws.layers.fingerprint())
+    other = Workspace(ws.layers)
+    other.set_request(k=3, balance=0.2)
+    plan = other.load(store, "newer")
+    assert plan.assignment.to_dict() == ws.plan.assignment.to_dict()
+    assert other.request.k == 3 and other.request.balance == 0.2  # kept, not guessed from the file
+    # today's request is restored whole, travel model included
+    ws.set_request(balance=0.4, cost=replace(ws.request.cost, mode="straight", detour=1.6))
+    ws.save(store, "today")
+    other.load(store, "today")
+    assert other.request.balance == 0.4 and other.request.cost == ws.request.cost

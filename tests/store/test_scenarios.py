@@ -19,6 +19,7 @@ import pytest
 from store_fixtures import PG_URL, drop_schema, new_schema, require_pg
 
 from grid_planning.domain.plan import ChecklistEntry, FacilityEdit, Plan, PolicyException
+from grid_planning.domain.request import request_from_plan, with_request
 from grid_planning.store.identity import ANONYMOUS, User
 from grid_planning.store.scenarios import (
     SCHEMA_VERSION,
@@ -537,3 +538,14 @@ def test_a_v1_store_is_upgraded_and_nothing_is_lost(tmp_path):
     # Opening it again (another process, a restart) does not migrate twice.
     again = ScenarioStore(path)
     assert len(again.list()) == 3 and again.info(1).name == "方案 甲"
+
+
+def test_scenarios_of_a_v1_store_load_their_request(tmp_path):
+    path = tmp_path / "scenarios.sqlite"
+    shutil.copy(FIXTURES / "scenarios_v1.sqlite", path)
+    store = ScenarioStore(path)
+    req = request_from_plan(store.load(1))
+    assert req.k == 2 and req.g5_waivers == (("F2", "护理院在边界外"),)
+    # saved again, the request is kept in today's shape and reads back the same
+    store.save("again", with_request(store.load(1), req), city="c", city_fingerprint="c")
+    assert request_from_plan(store.load("again")) == req
