@@ -48,7 +48,7 @@ from grid_planning.city.costs import CostMatrix, travel_costs
 from grid_planning.city.layers import CityLayers
 from grid_planning.domain.plan import FacilityEdit, Plan, apply_facility_edits, effective_layers
 from grid_planning.domain.request import BalanceAdvice, CostParams, Option, PlanRequest, PlanResult
-from grid_planning.exports.formats import export_plan
+from grid_planning.exports.formats import PAPER_FORMATS, export_plan
 from grid_planning.geo.graph import facility_units
 from grid_planning.planning.planner import compare_k, move_units, plan_city, replan, suggest_balance
 from grid_planning.planning.run import eligible_leads
@@ -706,8 +706,11 @@ class Workspace:
             ``sample`` (cite the sample city's sources), ``source_names``.
         """
         plan = self._require_plan()
+        # The figures the pages show (computed once per plan for the server) feed every format;
+        # the print map draws without them. The added parameter changes no figure.
+        figures = None if kind in PAPER_FORMATS else self.figures(lang)
         plan = plan.with_params(workspace_request=_request_params(self.request))
-        return export_plan(self.layers, plan, self.costs(), kind, lang=lang, **options)
+        return export_plan(self.layers, plan, self.costs(), kind, lang=lang, figures=figures, **options)
 
     def export_bytes(self, kind: str, lang: str = "zh", **options: Any) -> bytes:
         """The bytes of :meth:`export_file` (``"gpkg"`` is the plan GeoPackage of
