@@ -75,13 +75,13 @@ HISTORY_LIMIT = 50
 
 
 #: Figures of recent plans, shared by every workspace of the process (the sessions of a server).
-SHARED_FIGURES: SharedCache = SharedCache(max_entries=32)
+SHARED_FIGURES: SharedCache = SharedCache(max_entries=32, per_city=12)
 
 
 #: Results of recent planning runs by content (city, request, travel costs): the planner gives
 #: the same result for the same input, so sessions that ask for it at once wait for one run
 #: instead of queueing twenty on the server's one interpreter (:meth:`Workspace.run`).
-SHARED_PLANS: SharedCache = SharedCache(max_entries=32)
+SHARED_PLANS: SharedCache = SharedCache(max_entries=32, per_city=12)
 
 
 class WorkspaceError(CatalogueError):
@@ -298,7 +298,7 @@ class Workspace:
         t0 = time.perf_counter()
         result = SHARED_PLANS.get(key, lambda: plan_city(self.layers, request, costs=costs,
                                                          progress=report),
-                                  keep=lambda r: r.ok)
+                                  keep=lambda r: r.ok, city=self.layers.fingerprint())
         if interrupted:
             raise interrupted[0]
         # This planner's result: made now, in the time they waited (the shared run may be older);
@@ -684,7 +684,8 @@ class Workspace:
             shared = content_key("figures", self.layers.fingerprint(), plan_digest(plan),
                                  repr(self.edits), repr(self.request.cost), lang)
             hit = SHARED_FIGURES.get(
-                shared, lambda: plan_figures(self.layers, plan, self.costs(), lang=lang, key=shared)
+                shared, lambda: plan_figures(self.layers, plan, self.costs(), lang=lang, key=shared),
+                city=self.layers.fingerprint(),
             )
             self._figures.clear()
             self._figures[key] = hit
