@@ -119,7 +119,8 @@ def frozen_series(series: pd.Series) -> pd.Series:
 def frozen_frame(frame: pd.DataFrame) -> pd.DataFrame:
     """A new DataFrame with the columns (and their dtypes) of ``frame``, each over read-only
     storage."""
-    out = pd.concat([frozen_series(frame.iloc[:, i]) for i in range(frame.shape[1])], axis=1,
-                    copy=False) if frame.shape[1] else pd.DataFrame(index=frame.index)
+    # Side by side without a copy (pandas copies on write), each column keeping its storage.
+    out = (pd.concat([frozen_series(frame.iloc[:, i]) for i in range(frame.shape[1])], axis=1)
+           if frame.shape[1] else pd.DataFrame(index=frame.index))
     out.columns = frame.columns
     return out
