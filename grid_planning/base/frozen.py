@@ -33,8 +33,8 @@ class ReadOnlyTables:
 
 
 class FrozenDict(dict):
-    """A dict that cannot be changed (a plan parameter's value, a figure's city totals): reads, ``json`` and ``==`` as a
-    dict; every change raises ``TypeError``."""
+    """A dict that cannot be changed (a plan parameter's value, a figure's city totals): reads,
+    ``json`` and ``==`` as a dict; every change raises ``TypeError``."""
 
     def _refuse(self, *args: object, **kwargs: object) -> None:
         raise TypeError(_REFUSED)
@@ -52,8 +52,8 @@ class FrozenDict(dict):
 
 
 class FrozenList(list):
-    """A list that cannot be changed (a plan parameter's value, a figure's checks): reads, ``json`` and ``==`` as a
-    list; every change raises ``TypeError``."""
+    """A list that cannot be changed (a plan parameter's value, a figure's checks): reads,
+    ``json`` and ``==`` as a list; every change raises ``TypeError``."""
 
     def _refuse(self, *args: object, **kwargs: object) -> None:
         raise TypeError(_REFUSED)
@@ -103,8 +103,9 @@ def _read_only(values: object) -> object:
             inner.flags.writeable = False
         return values
     arr = np.asarray(values)
-    if arr.flags.writeable or arr.base is not None and getattr(arr.base, "flags", None) is not None \
-            and arr.base.flags.writeable:
+    # A read-only view of writable data is not read-only data: copied too.
+    base = arr.base if isinstance(arr.base, np.ndarray) else None
+    if arr.flags.writeable or (base is not None and base.flags.writeable):
         arr = arr.copy()
         arr.flags.writeable = False
     return arr
