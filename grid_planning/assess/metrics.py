@@ -18,13 +18,14 @@ This module never imports the planner at module level (the planner imports it).
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from grid_planning.assess.checks import check_policy
+from grid_planning.assess.checks import CheckResult, check_policy
+from grid_planning.base.frozen import FrozenList, ReadOnlyTables, frozen_frame, frozen_value
 from grid_planning.base.i18n import DEFAULT_LANGUAGE, t
 from grid_planning.city.figures import city_figures, per_1000
 from grid_planning.city.planview import (
@@ -399,9 +400,13 @@ def travel_distribution(
 
 # ---- all of a plan's figures ------------------------------------------------------------------
 @dataclass(frozen=True)
-class Figures:
+class Figures(ReadOnlyTables):
     """Everything the pages, the comparison and the exports show about one plan
-    (:func:`plan_figures`)."""
+    (:func:`plan_figures`). Shared by the sessions of a server, so read-only all the way down
+    (:mod:`grid_planning.base.frozen`): each read of ``units``/``grids`` is a new frame over
+    read-only storage, ``city`` and ``checks`` are a frozen dict and list."""
+
+    _read_only_tables = frozenset({"units", "grids"})
 
     units: pd.DataFrame  # unit_metrics: t_lead, t_secondary, t_primary per unit
     grids: pd.DataFrame  # grid_metrics: one row per grid
@@ -411,6 +416,14 @@ class Figures:
     #: language; see :meth:`grid_planning.session.workspace.Workspace.figures`); a view drawn from them
     #: is cached under it.
     key: str = ""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "units", frozen_frame(self.units))
+        object.__setattr__(self, "grids", frozen_frame(self.grids))
+        object.__setattr__(self, "city", frozen_value(dict(self.city)))
+        object.__setattr__(self, "checks", FrozenList(
+            replace(c, params=frozen_value(dict(c.params))) if isinstance(c, CheckResult) else c
+            for c in self.checks))
 
     @property
     def n_failed(self) -> int:

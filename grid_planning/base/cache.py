@@ -10,9 +10,13 @@ once while other sessions asking for it wait, and keeps a bounded number of resu
 :func:`memo` keeps a value derived from one object (a plan's digest, a city's display geometry)
 as long as that object lives.
 
-Used by :meth:`grid_planning.session.workspace.Workspace.run` (plans), :meth:`~grid_planning.session.workspace.
-Workspace.figures` (figures and policy checks) and by the pages' map display
-(``pages._map.show_map``: rendered maps).
+Every cache of the library that outlives a call is one of these two: :class:`SharedCache` for
+results shared by the server's sessions (plans and figures in :mod:`grid_planning.session.workspace`,
+a city's map geometry in :mod:`grid_planning.maps.mapview` and :mod:`grid_planning.maps.planmap`, a
+city's facility locations and travel costs in :mod:`grid_planning.city.index`, the sample city, the
+message catalogue and the fonts; rendered maps in ``pages._map.show_map``), bounded and locked;
+:func:`memo` for values that live and die with one object. Values in either are shared: they are read-only (a plan's arrays cannot be
+written, see :mod:`grid_planning.domain.plan`).
 """
 
 from __future__ import annotations
@@ -43,25 +47,63 @@ _MEMO: dict[tuple, tuple[weakref.ref, object]] = {}
 _MEMO_LOCK = threading.Lock()
 
 
-def memo(owner: object, key: tuple, compute: Callable[[], T]) -> T:
-    """``compute()``, kept under ``key`` as long as ``owner`` lives (a plan, a layer of a city).
+def memo(owner: object, key: tuple, compute: Callable[[], T], *,
+         lock: threading.Lock | None = None) -> T:
+    """``compute()``, kept under ``key`` as long as ``owner`` lives (a plan, a city's layers).
 
-    For values derived from one object that every session reuses: a plan's digest, the display
-    geometry of a city's outline and districts, the plan page's lists of a city's hospitals. The
-    value is shared: treat it as read-only.
+    The per-object idiom beside :class:`SharedCache`: for values derived from one object that
+    every session reuses (a plan's digest, a city's fingerprint and index, the display geometry
+    of a city's outline). The value goes when its owner goes, so the memory it takes is bounded by
+    the objects alive, never by a count; nothing is ever set on the owner (frozen dataclasses stay
+    frozen). The value is shared: treat it as read-only.
+
+    Parameters
+    ----------
+    owner : object
+        Anything that can be weakly referenced.
+    key : tuple
+        What is kept, per owner.
+    compute : callable
+        Makes the value when it is missing.
+    lock : threading.Lock, optional
+        Compute under this lock (checking again first), so that sessions asking at once compute
+        a costly value once.
     """
     k = (id(owner), key)
     with _MEMO_LOCK:
         hit = _MEMO.get(k)
     if hit is not None and hit[0]() is owner:
         return hit[1]
-    value = compute()
+    if lock is not None:
+        with lock:
+            with _MEMO_LOCK:
+                hit = _MEMO.get(k)
+            if hit is not None and hit[0]() is owner:
+                return hit[1]
+            return _remember(owner, k, compute())
+    return _remember(owner, k, compute())
+
+
+def _remember(owner: object, k: tuple, value: T) -> T:
+    ref = weakref.ref(owner)
     with _MEMO_LOCK:
-        if len(_MEMO) > 256:  # drop the entries of objects that are gone
-            for dead in [d for d, (ref, _) in _MEMO.items() if ref() is None]:
-                del _MEMO[dead]
-        _MEMO[k] = (weakref.ref(owner), value)
+        _MEMO[k] = (ref, value)
+    # The entry dies with its owner (its id may be reused once the owner is gone).
+    weakref.finalize(owner, _forget, k, ref)
     return value
+
+
+def _forget(k: tuple, ref: weakref.ref) -> None:
+    with _MEMO_LOCK:
+        hit = _MEMO.get(k)
+        if hit is not None and hit[0] is ref:
+            del _MEMO[k]
+
+
+def memo_size() -> int:
+    """How many per-object values :func:`memo` holds (for tests and the server's health view)."""
+    with _MEMO_LOCK:
+        return len(_MEMO)
 
 
 def _frame_bytes(obj: pd.Series | pd.DataFrame) -> bytes:
@@ -119,40 +161,52 @@ def content_key(kind: str, *parts: object) -> str:
 
 
 class SharedCache(Generic[T]):
-    """A bounded, thread-safe cache whose missing values are computed once.
+    """A bounded, thread-safe cache whose missing values are computed once: the one idiom for
+    results the sessions of a server share.
 
     Sessions run in threads of one process; when twenty of them ask for the same missing key at
-    once, one computes and the others wait for its result instead of repeating the work.
+    once, one computes and the others wait for its result instead of repeating the work. Memory
+    is bounded per city: a value may be filed under a city (its layers' fingerprint), and each
+    city keeps at most ``per_city`` values, so one city explored at length cannot push every
+    other city's results out, and a city nobody uses any more leaves with its least recently
+    used values.
 
     Parameters
     ----------
     max_entries : int
-        Results kept (least recently used dropped first).
+        Results kept in all (least recently used dropped first).
+    per_city : int, optional
+        Results kept per city (default: ``max_entries``); values filed under no city count only
+        against ``max_entries``.
     """
 
-    def __init__(self, max_entries: int = 32) -> None:
+    def __init__(self, max_entries: int = 32, *, per_city: int | None = None) -> None:
+        if max_entries < 1 or (per_city is not None and per_city < 1):
+            raise ValueError("a cache keeps at least one value")
         self.max_entries = max_entries
-        self._values: OrderedDict[Hashable, T] = OrderedDict()
+        self.per_city = per_city or max_entries
+        self._values: OrderedDict[Hashable, tuple[str | None, T]] = OrderedDict()
         self._lock = threading.Lock()
         self._computing: dict[Hashable, threading.Lock] = {}
 
     def get(self, key: Hashable, compute: Callable[[], T],
-            keep: Callable[[T], bool] | None = None) -> T:
+            keep: Callable[[T], bool] | None = None, *, city: str | None = None) -> T:
         """The value under ``key``, computed by ``compute()`` if no session has done it yet.
 
         An exception from ``compute`` reaches the caller and nothing is kept; neither is a value
-        ``keep`` rejects (a session waiting for it then computes its own).
+        ``keep`` rejects (a session waiting for it then computes its own). ``city`` files the
+        value under a city for the per-city bound (a layers fingerprint).
         """
         with self._lock:
             if key in self._values:
                 self._values.move_to_end(key)
-                return self._values[key]
+                return self._values[key][1]
             gate = self._computing.setdefault(key, threading.Lock())
         with gate:
             with self._lock:
                 if key in self._values:  # computed by another session while we waited
                     self._values.move_to_end(key)
-                    return self._values[key]
+                    return self._values[key][1]
             try:
                 value = compute()
             except BaseException:
@@ -161,16 +215,36 @@ class SharedCache(Generic[T]):
                 raise
             with self._lock:
                 if keep is None or keep(value):
-                    self._values[key] = value
-                    while len(self._values) > self.max_entries:
-                        self._values.popitem(last=False)
+                    self._values[key] = (city, value)
+                    self._evict(city)
                 self._computing.pop(key, None)
             return value
 
-    def clear(self) -> None:
-        """Forget every value."""
+    def _evict(self, city: str | None) -> None:
+        """Drop least recently used values past the city's and the whole cache's bound."""
+        if city is not None:
+            mine = [k for k, (c, _) in self._values.items() if c == city]
+            for k in mine[: max(0, len(mine) - self.per_city)]:
+                del self._values[k]
+        while len(self._values) > self.max_entries:
+            self._values.popitem(last=False)
+
+    def cities(self) -> dict[str | None, int]:
+        """How many values each city holds (``None``: values filed under no city)."""
         with self._lock:
-            self._values.clear()
+            out: dict[str | None, int] = {}
+            for c, _ in self._values.values():
+                out[c] = out.get(c, 0) + 1
+            return out
+
+    def clear(self, city: str | None = None) -> None:
+        """Forget every value, or only those of ``city``."""
+        with self._lock:
+            if city is None:
+                self._values.clear()
+            else:
+                for k in [k for k, (c, _) in self._values.items() if c == city]:
+                    del self._values[k]
 
     def __len__(self) -> int:
         return len(self._values)

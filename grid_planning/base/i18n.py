@@ -12,8 +12,9 @@ a TOML table with a ``zh`` and an ``en`` string; ``{name}`` placeholders are fil
 from __future__ import annotations
 
 import tomllib
-from functools import lru_cache
 from pathlib import Path
+
+from grid_planning.base.cache import SharedCache
 
 LANGUAGES: tuple[str, ...] = ("zh", "en")
 
@@ -48,15 +49,23 @@ def _flatten(table: dict, prefix: str = "") -> dict[str, dict[str, str]]:
     return out
 
 
-@lru_cache(maxsize=1)
+#: The merged message catalogue, read once per process.
+CATALOGUE: SharedCache = SharedCache(max_entries=1)
+
+
 def catalogue() -> dict[str, dict[str, str]]:
-    """All messages, ``{key: {"zh": ..., "en": ...}}``, merged from every catalogue file.
+    """All messages, ``{key: {"zh": ..., "en": ...}}``, merged from every catalogue file, read
+    once per process (:data:`CATALOGUE`; shared: read-only).
 
     Raises
     ------
     ValueError
         If two files define the same key (a silent override would hide a wording change).
     """
+    return CATALOGUE.get("messages", _read_catalogue)
+
+
+def _read_catalogue() -> dict[str, dict[str, str]]:
     merged: dict[str, dict[str, str]] = {}
     for path in sorted(_MESSAGES_DIR.glob("*.toml")):
         with path.open("rb") as fh:

@@ -22,7 +22,6 @@ The values are read-only (numpy arrays are marked non-writeable).
 from __future__ import annotations
 
 import threading
-from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -32,7 +31,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from grid_planning.base.cache import facilities_key
+from grid_planning.base.cache import SharedCache, facilities_key
 from grid_planning.city.costs import compute_costs
 from grid_planning.domain.rules import OUTSIDE_CITY_M
 from grid_planning.geo import graph, territory
@@ -108,10 +107,14 @@ class CityIndex:
         self.boundary = boundary
         self._lock = threading.RLock()
         self._values: dict[str, Any] = {}
-        self._facilities: OrderedDict[str, FacilityLocation] = OrderedDict()
-        self._costs: OrderedDict[tuple, Any] = OrderedDict()
+        # This city's facility locations and cost matrices (what-if edits make new ones): bounded
+        # per city, computed once when sessions ask at once (the server's one cache idiom).
+        self._facilities: SharedCache = SharedCache(max_entries=FACILITY_CACHE)
+        self._costs: SharedCache = SharedCache(max_entries=COST_CACHE)
 
     def _once(self, name: str, make: Callable[[], T]) -> T:
+        # A per-object memo, not a server-wide cache: the city's own geometry, adjacency and
+        # graph, one of each, living and dying with this index (which lives with its layers).
         hit = self._values.get(name)
         if hit is not None:
             return hit
@@ -285,43 +288,25 @@ class CityIndex:
     def locate(self, facilities: gpd.GeoDataFrame) -> FacilityLocation:
         """Where each facility lies: its unit and how far outside the city (see
         :func:`grid_planning.geo.graph.locate_points`), kept per set of facilities."""
-        key = facilities_key(facilities)
-        with self._lock:
-            hit = self._facilities.get(key)
-            if hit is not None:
-                self._facilities.move_to_end(key)
-                return hit
+        return self._facilities.get(facilities_key(facilities), lambda: self._locate(facilities))
+
+    def _locate(self, facilities: gpd.GeoDataFrame) -> FacilityLocation:
         if len(facilities):
             pts = np.asarray(facilities.to_crs(self.metric_crs).geometry.values)
             unit, dist = graph.locate_points(self.geometry, pts)
         else:
             unit, dist = np.zeros(0, dtype=np.int64), np.zeros(0)
-        loc = FacilityLocation(
+        return FacilityLocation(
             pd.Index(facilities["id"].astype(str).to_numpy(), name="id"),
             _frozen(unit),
             _frozen(np.asarray(dist, dtype=float)),
         )
-        with self._lock:
-            self._facilities[key] = loc
-            while len(self._facilities) > FACILITY_CACHE:
-                self._facilities.popitem(last=False)
-        return loc
 
     def costs(self, params: Any, facilities: gpd.GeoDataFrame) -> Any:
         """Travel minutes from every unit to every facility (:mod:`grid_planning.city.costs`), kept
         per cost model and set of facilities."""
-        key = (params, facilities_key(facilities))
-        with self._lock:
-            hit = self._costs.get(key)
-            if hit is not None:
-                self._costs.move_to_end(key)
-                return hit
-            # Computed under the lock: two sessions asking for the same matrix compute it once.
-            out = compute_costs(self, params, facilities)
-            self._costs[key] = out
-            while len(self._costs) > COST_CACHE:
-                self._costs.popitem(last=False)
-            return out
+        return self._costs.get((params, facilities_key(facilities)),
+                               lambda: compute_costs(self, params, facilities))
 
     def roads_metric(self) -> gpd.GeoDataFrame | None:
         """The road lines in the metric CRS (None without roads)."""

@@ -60,6 +60,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from grid_planning.base.cache import memo
 from grid_planning.base.i18n import t
 from grid_planning.city.figures import city_area_km2, city_figures
 from grid_planning.city.index import CityIndex
@@ -121,36 +122,32 @@ class CityLayers:
     @property
     def index(self) -> CityIndex:
         """The city's :class:`~grid_planning.city.index.CityIndex` (adjacency, facility locations,
-        travel costs ...), built on first use and shared by everything that plans this city."""
-        idx = self.__dict__.get("_index")
-        if idx is None or idx.units is not self.units:
-            with _INDEX_LOCK:
-                idx = self.__dict__.get("_index")
-                if idx is None or idx.units is not self.units:
-                    idx = CityIndex(self.units, self.metric_crs, self.roads, self.boundary)
-                    object.__setattr__(self, "_index", idx)
-        return idx
+        travel costs ...), built on first use and shared by everything that plans this city; it
+        lives as long as these layers (:func:`~grid_planning.base.cache.memo`)."""
+        return memo(self, ("index",),
+                    lambda: CityIndex(self.units, self.metric_crs, self.roads, self.boundary),
+                    lock=_INDEX_LOCK)
 
     def with_facilities(self, facilities: gpd.GeoDataFrame) -> CityLayers:
         """The same city with other facilities (what-if edits); it shares this city's index, since
         units, roads and the metric CRS are unchanged."""
         new = replace(self, facilities=facilities)
-        object.__setattr__(new, "_index", self.index)
+        index = self.index
+        memo(new, ("index",), lambda: index)
         return new
 
     def fingerprint(self) -> str:
         """A stable hash of the units, facilities and roads (and the metric CRS): the key of
         everything computed from these layers (travel costs, figures, maps) and the city a
         scenario was made on. Computed once per object (it hashes every row)."""
-        fp = self.__dict__.get("_fingerprint")
-        if fp is None:
-            h = hashlib.sha256()
-            h.update(self.metric_crs.encode())
-            for gdf in (self.units, self.facilities, self.roads):
-                hash_frame(h, gdf)
-            fp = h.hexdigest()[:16]
-            object.__setattr__(self, "_fingerprint", fp)
-        return fp
+        return memo(self, ("fingerprint",), self._fingerprint)
+
+    def _fingerprint(self) -> str:
+        h = hashlib.sha256()
+        h.update(self.metric_crs.encode())
+        for gdf in (self.units, self.facilities, self.roads):
+            hash_frame(h, gdf)
+        return h.hexdigest()[:16]
 
 
 def hash_frame(h: hashlib._Hash, frame: gpd.GeoDataFrame | None) -> None:

@@ -5,7 +5,6 @@ shown under maps and in reports (which facts are real, which are illustrative).
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -15,6 +14,7 @@ if TYPE_CHECKING:
     pass
 from typing import Any
 
+from grid_planning.base.cache import SharedCache
 from grid_planning.base.i18n import DEFAULT_LANGUAGE, t
 from grid_planning.city.layers import CityLayers, load_city
 from grid_planning.domain.rules import any_illustrative, is_illustrative
@@ -35,12 +35,19 @@ def sample_paths() -> dict[str, Path]:
     }
 
 
-@lru_cache(maxsize=1)
+#: The sample city, once per server (sessions opening the dashboard at once wait for one load).
+SAMPLE: SharedCache = SharedCache(max_entries=1)
+
+
 def load_sample_city() -> CityLayers:
-    """The bundled sample city (Wuhan), loaded once per process.
+    """The bundled sample city (Wuhan), loaded once per process (:data:`SAMPLE`).
 
     The returned layers are shared by every caller: treat them as read-only (copy before editing).
     """
+    return SAMPLE.get("sample", _load_sample)
+
+
+def _load_sample() -> CityLayers:
     paths = sample_paths()
     districts = paths["districts"] if paths["districts"].exists() else None
     return load_city(

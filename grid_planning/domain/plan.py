@@ -16,6 +16,7 @@ from dataclasses import dataclass, field, replace
 
 import pandas as pd
 
+from grid_planning.base.frozen import ReadOnlyTables, frozen_frame, frozen_series, frozen_value
 from grid_planning.domain import schema
 from grid_planning.domain.rules import EXCEPTION_RULES
 
@@ -88,7 +89,7 @@ class ChecklistEntry:
 
 
 @dataclass(frozen=True)
-class Plan:
+class Plan(ReadOnlyTables):
     """An immutable grid plan.
 
     Attributes
@@ -121,6 +122,23 @@ class Plan:
     edits: tuple[FacilityEdit, ...] = ()
     params: tuple[tuple[str, object], ...] = ()
     checklist: tuple[ChecklistEntry, ...] = field(default=())
+
+    # ---- deep immutability -----------------------------------------------------------------
+    # A plan is shared by every session of a server that asked for it (the plan cache), so no
+    # session may change it in place: the tables hold read-only storage, each read of
+    # ``assignment``/``leads``/``roles`` gives a new pandas object over it (a change to that stays
+    # in it, pandas copying on write; see grid_planning.base.frozen), and the other fields are
+    # tuples and frozen mappings.
+    _read_only_tables = frozenset({"assignment", "leads", "roles"})
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "assignment", frozen_series(self.assignment))
+        object.__setattr__(self, "leads", frozen_series(self.leads))
+        object.__setattr__(self, "roles", frozen_frame(self.roles))
+        for name in ("exceptions", "edits", "checklist"):
+            object.__setattr__(self, name, tuple(getattr(self, name)))
+        object.__setattr__(self, "locks", tuple(tuple(p) for p in self.locks))
+        object.__setattr__(self, "params", tuple((k, frozen_value(v)) for k, v in self.params))
 
     # ---- read-only views -------------------------------------------------------------------
     @property

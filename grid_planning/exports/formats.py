@@ -42,6 +42,7 @@ import numpy as np
 import pandas as pd
 import pyogrio
 
+from grid_planning.assess.metrics import Figures, plan_figures
 from grid_planning.base.i18n import DEFAULT_LANGUAGE, has, t
 from grid_planning.base.textsafe import csv_bytes, invisible, text_cell, write_xlsx
 from grid_planning.city.layers import CityLayers
@@ -157,6 +158,7 @@ def export_plan(
     orientation: str = "landscape",
     sample: bool | None = None,
     source_names: Sequence[str] | None = None,
+    figures: Figures | None = None,
 ) -> ExportFile:
     """The plan in one of :data:`FORMATS`.
 
@@ -177,6 +179,10 @@ def export_plan(
         Cite the bundled sample city's sources (detected when omitted).
     source_names : sequence of str, optional
         The user's layer file names, for the sources line of maps and the report.
+    figures : Figures, optional
+        The plan's :func:`~grid_planning.assess.metrics.plan_figures` with the same ``costs`` and
+        ``lang`` (a workspace passes the figures its pages show, so exporting every format
+        computes them, and checks the policy, once). Computed here when not given.
 
     Returns
     -------
@@ -195,31 +201,38 @@ def export_plan(
         raise ExportError(str(exc)) from None
     name = file_name(layers.name, plan.k, fmt, paper=paper, orientation=orientation)
     mime = FORMATS[fmt][1]
-    if fmt == "gpkg":
-        data = gpkg_bytes(layers, plan, costs, lang=lang)
-    elif fmt == "geojson":
-        data = geojson_zip(layers, plan, costs, lang=lang)
-    elif fmt == "shp":
-        data = shapefile_zip(layers, plan, costs, lang=lang)
-    elif fmt == "csv":
-        data = csv_zip(layers, plan, costs, lang=lang)
-    elif fmt == "xlsx":
-        data = xlsx_bytes(layers, plan, costs, lang=lang)
-    elif fmt == "html":
-        data = standalone_map_html(layers, plan, costs, lang=lang).encode("utf-8")
-    elif fmt in ("png", "pdf"):
+    if fmt in ("png", "pdf"):  # the print map draws the plan itself: no figures needed
         data = printmap.print_map(layers, plan, fmt=fmt, paper=paper, orientation=orientation,
                                   lang=lang, sample=sample, source_names=source_names)
+        return ExportFile(data, name, mime)
+    fig = figures if figures is not None else plan_figures(layers, plan, costs, lang=lang)
+    if fmt == "gpkg":
+        data = gpkg_bytes(layers, plan, costs, lang=lang, figures=fig)
+    elif fmt == "geojson":
+        data = geojson_zip(layers, plan, costs, lang=lang, figures=fig)
+    elif fmt == "shp":
+        data = shapefile_zip(layers, plan, costs, lang=lang, figures=fig)
+    elif fmt == "csv":
+        data = csv_zip(layers, plan, costs, lang=lang, figures=fig)
+    elif fmt == "xlsx":
+        data = xlsx_bytes(layers, plan, costs, lang=lang, figures=fig)
+    elif fmt == "html":
+        # Unit tooltips show minutes only when there are travel costs (as without figures).
+        data = standalone_map_html(layers, plan, costs, lang=lang,
+                                   unit_df=fig.units if costs is not None else None).encode("utf-8")
     else:
-        data = plan_report(layers, plan, costs, lang=lang, sample=sample, source_names=source_names)
+        data = plan_report(layers, plan, costs, lang=lang, sample=sample, source_names=source_names,
+                           figures=fig)
     return ExportFile(data, name, mime)
 
 
-def geojson_zip(layers: Any, plan: Any, costs: Any = None, *, lang: str = DEFAULT_LANGUAGE) -> bytes:
-    """A zip of ``grids.geojson``, ``units.geojson`` and ``facilities.geojson`` (RFC 7946)."""
+def geojson_zip(layers: Any, plan: Any, costs: Any = None, *, lang: str = DEFAULT_LANGUAGE,
+                figures: Figures | None = None) -> bytes:
+    """A zip of ``grids.geojson``, ``units.geojson`` and ``facilities.geojson`` (RFC 7946), written
+    from the plan's in-memory layers (:func:`~grid_planning.exports.tables.plan_layers`)."""
     out = io.BytesIO()
     with tempfile.TemporaryDirectory(prefix="grid_export_") as tmp, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zf:
-        for name, gdf in plan_layers(layers, plan, costs, lang=lang).items():
+        for name, gdf in plan_layers(layers, plan, costs, lang=lang, figures=figures).items():
             path = Path(tmp) / f"{name}.geojson"
             pyogrio.write_dataframe(gdf, str(path), driver="GeoJSON", layer_options={"RFC7946": "YES"})
             zf.write(path, path.name)
@@ -259,12 +272,14 @@ def _cut_bytes(value: object) -> object:
     return raw[:SHP_TEXT_BYTES].decode("utf-8", errors="ignore")
 
 
-def shapefile_zip(layers: Any, plan: Any, costs: Any = None, *, lang: str = DEFAULT_LANGUAGE) -> bytes:
-    """Zipped Shapefiles ``grids``, ``units``, ``facilities`` (UTF-8 ``.cpg``) and ``fields.csv``."""
+def shapefile_zip(layers: Any, plan: Any, costs: Any = None, *, lang: str = DEFAULT_LANGUAGE,
+                  figures: Figures | None = None) -> bytes:
+    """Zipped Shapefiles ``grids``, ``units``, ``facilities`` (UTF-8 ``.cpg``) and ``fields.csv``,
+    written from the plan's in-memory layers (:func:`~grid_planning.exports.tables.plan_layers`)."""
     out = io.BytesIO()
     rows = []
     with tempfile.TemporaryDirectory(prefix="grid_export_") as tmp, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zf:
-        for name, gdf in plan_layers(layers, plan, costs, lang=lang).items():
+        for name, gdf in plan_layers(layers, plan, costs, lang=lang, figures=figures).items():
             cols = [c for c in gdf.columns if c != gdf.geometry.name]
             mapping = shp_field_names(name, cols)
             frame = gdf.rename(columns=mapping)
@@ -284,13 +299,13 @@ def shapefile_zip(layers: Any, plan: Any, costs: Any = None, *, lang: str = DEFA
 
 
 def csv_zip(layers: Any, plan: Any, costs: Any = None, *, lang: str = DEFAULT_LANGUAGE,
-            tables: PlanTables | None = None) -> bytes:
+            tables: PlanTables | None = None, figures: Figures | None = None) -> bytes:
     """A zip of UTF-8-with-BOM CSV files: summary, roster, obligations, checks, checklist, units.
 
     Text cells that a spreadsheet would read as a formula are prefixed with ``'``
     (:func:`textsafe.spreadsheet_frame`).
     """
-    tb = tables or plan_tables(layers, plan, costs, lang=lang)
+    tb = tables or plan_tables(layers, plan, costs, lang=lang, figures=figures)
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zf:
         for name, frame in workbook_sheets(tb, lang, per_grid=False).items():
@@ -309,14 +324,14 @@ def _display_width(value: object) -> int:
 
 
 def xlsx_bytes(layers: Any, plan: Any, costs: Any = None, *, lang: str = DEFAULT_LANGUAGE,
-               tables: PlanTables | None = None) -> bytes:
+               tables: PlanTables | None = None, figures: Figures | None = None) -> bytes:
     """The workbook: summary, one sheet per grid (figures above its roster), obligations, checks,
     checklist. Every string is a text cell (:func:`textsafe.write_xlsx`); numbers are numbers with
     a display format; the summary's city row equals :func:`metrics.city_metrics`."""
     from openpyxl import load_workbook
     from openpyxl.styles import Font
 
-    tb = tables or plan_tables(layers, plan, costs, lang=lang)
+    tb = tables or plan_tables(layers, plan, costs, lang=lang, figures=figures)
     sheets = workbook_sheets(tb, lang, per_grid=True)  # write_xlsx keeps only storable characters
     buf = io.BytesIO()
     write_xlsx(buf, sheets, index=False)

@@ -32,9 +32,10 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pyogrio
+import shapely
 
-from grid_planning.assess.checks import CheckResult, all_passed, check_policy, checks_json
-from grid_planning.assess.metrics import city_metrics, grid_metrics, unit_metrics
+from grid_planning.assess.checks import CheckResult, all_passed, checks_json
+from grid_planning.assess.metrics import Figures, plan_figures
 from grid_planning.assess.roster import rehome
 from grid_planning.base.i18n import DEFAULT_LANGUAGE, CatalogueError, has, t
 from grid_planning.base.version import __version__
@@ -91,9 +92,35 @@ class PlanFileError(CatalogueError):
     """A plan GeoPackage that cannot be read; ``key``/``params`` give the catalogue message."""
 
 
+#: Single geometry type -> its multi type, for layers that mix the two.
+_MULTI = {"Polygon": ("MultiPolygon", shapely.multipolygons),
+          "LineString": ("MultiLineString", shapely.multilinestrings),
+          "Point": ("MultiPoint", shapely.multipoints)}
+
+
+def _promoted(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """A layer mixing single and multi parts of one kind (Polygon and MultiPolygon) with the
+    single parts made multi, as the GeoPackage writer stores them: the in-memory layers then
+    equal the file, and GeoJSON and Shapefile get what they got when read back from it."""
+    if gdf.geometry.name not in gdf.columns or not len(gdf):
+        return gdf
+    types = gdf.geometry.geom_type
+    kinds = set(types.dropna().unique())
+    for single, (multi, make) in _MULTI.items():
+        if kinds == {single, multi}:
+            mask = (types == single).to_numpy()
+            geoms = gdf.geometry.to_numpy().copy()
+            geoms[mask] = [make([g]) for g in geoms[mask]]
+            gdf[gdf.geometry.name] = gpd.GeoSeries(geoms, index=gdf.index, crs=gdf.crs)
+    return gdf
+
+
 def _writable(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
-    """Make every attribute column storable in a GeoPackage (mixed objects become text)."""
+    """Make every attribute column storable in a GeoPackage (mixed objects become text) and mixed
+    single/multi geometries multi (:func:`_promoted`)."""
     out = gdf.copy()
+    if isinstance(out, gpd.GeoDataFrame):
+        out = _promoted(out)
     for col in out.columns:
         if col == out.geometry.name:
             continue
@@ -112,49 +139,46 @@ def _write(gdf: gpd.GeoDataFrame | pd.DataFrame, path: Path, layer: str) -> None
     pyogrio.write_dataframe(gdf, str(path), layer=layer, driver="GPKG")
 
 
-def write_plan(
-    path: str | Path,
+def plan_frames(
     layers: CityLayers,
     plan: Plan,
     costs: Any = None,
     *,
     lang: str = DEFAULT_LANGUAGE,
-) -> Path:
-    """Write the plan GeoPackage of ``data-format.md``.
+    figures: Figures | None = None,
+) -> dict[str, gpd.GeoDataFrame]:
+    """The plan's spatial layers in memory, as :func:`write_plan` stores them (WGS84, every
+    attribute storable): ``units``, ``grids`` (when the plan has grids), ``facilities``, and when
+    present ``facilities_source``, ``boundary`` and ``districts``, in that order.
+
+    Every spatial format (GeoPackage, GeoJSON, Shapefile) is written from these frames, so all
+    carry the same columns and values.
 
     Parameters
     ----------
-    path : str or Path
-        Output file (``.gpkg``); replaced when it exists.
     layers : CityLayers
-        The city as loaded (the plan's what-if edits are applied for the ``facilities`` layer).
     plan : Plan
-        The plan.
     costs : CostMatrix, optional
-        Travel costs; without them travel-time columns are empty (NaN).
     lang : {"zh", "en"}
-        Language of grid names and stored check messages.
+        Language of grid names.
+    figures : Figures, optional
+        The plan's :func:`~grid_planning.assess.metrics.plan_figures` (same costs and language);
+        computed here when not given.
 
     Returns
     -------
-    Path
-        The file written.
+    dict of str to GeoDataFrame
     """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if path.exists():
-        path.unlink()
-    ud = unit_metrics(layers, plan, costs)
-    gm = grid_metrics(layers, plan, costs, lang=lang, unit_df=ud)
-    checks = check_policy(layers, plan)
-
+    fig = figures if figures is not None else plan_figures(layers, plan, costs, lang=lang)
+    ud, gm = fig.units, fig.grids
+    out: dict[str, gpd.GeoDataFrame] = {}
     units = layers.units.copy().to_crs(4326)
     units["id"] = units["id"].astype(str)
     units["grid_id"] = ud["grid_id"].fillna("").to_numpy()
     lock = plan.lock_map
     units["locked"] = units["id"].map(lambda u: u in lock).astype(bool)
     units["t_lead"] = ud["t_lead"].to_numpy(float)
-    _write(_writable(units), path, "units")
+    out["units"] = _writable(units)
 
     if len(gm):
         # A grid's outline is its units' territory (units plus the unpopulated land around
@@ -170,23 +194,70 @@ def write_plan(
             geometry=dissolved.geometry.reindex(gm["grid_id"]).to_numpy(),
             crs=4326,
         )
-        _write(_writable(grids), path, "grids")
+        out["grids"] = _writable(grids)
 
     fac = effective_facilities(layers, plan).copy().to_crs(4326)
     fac["id"] = fac["id"].astype(str)
     roles = plan_roles(plan)
     for col in ROLE_COLUMNS:
         fac[col] = fac["id"].map(roles[col]).fillna("").astype(str) if len(roles) else ""
-    _write(_writable(fac), path, "facilities")
+    out["facilities"] = _writable(fac)
     if plan.edits:
         src = layers.facilities.copy().to_crs(4326)
         src["id"] = src["id"].astype(str)
-        _write(_writable(src), path, "facilities_source")
+        out["facilities_source"] = _writable(src)
     if layers.boundary is not None and len(layers.boundary):
-        _write(_writable(layers.boundary.to_crs(4326)), path, "boundary")
+        out["boundary"] = _writable(layers.boundary.to_crs(4326))
     districts = getattr(layers, "districts", None)
     if districts is not None and len(districts):
-        _write(_writable(districts.to_crs(4326)), path, "districts")
+        out["districts"] = _writable(districts.to_crs(4326))
+    return out
+
+
+def write_plan(
+    path: str | Path,
+    layers: CityLayers,
+    plan: Plan,
+    costs: Any = None,
+    *,
+    lang: str = DEFAULT_LANGUAGE,
+    figures: Figures | None = None,
+    frames: dict[str, gpd.GeoDataFrame] | None = None,
+) -> Path:
+    """Write the plan GeoPackage of ``data-format.md``.
+
+    Parameters
+    ----------
+    path : str or Path
+        Output file (``.gpkg``); replaced when it exists.
+    layers : CityLayers
+        The city as loaded (the plan's what-if edits are applied for the ``facilities`` layer).
+    plan : Plan
+        The plan.
+    costs : CostMatrix, optional
+        Travel costs; without them travel-time columns are empty (NaN).
+    lang : {"zh", "en"}
+        Language of grid names and stored check messages.
+    figures : Figures, optional
+        The plan's figures and checks (:func:`~grid_planning.assess.metrics.plan_figures` with the
+        same costs and language), when the caller has them; computed here otherwise.
+    frames : dict, optional
+        The plan's :func:`plan_frames` made from those figures, when the caller has them.
+
+    Returns
+    -------
+    Path
+        The file written.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if path.exists():
+        path.unlink()
+    fig = figures if figures is not None else plan_figures(layers, plan, costs, lang=lang)
+    checks = fig.checks
+    frames = frames if frames is not None else plan_frames(layers, plan, costs, lang=lang, figures=fig)
+    for name, frame in frames.items():
+        _write(frame, path, name)
 
     params = plan.param_map
     created = str(params.get("created") or _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"))
@@ -207,8 +278,7 @@ def write_plan(
         ("sources", json.dumps(dict(layers.sources), ensure_ascii=False, default=str)),
     ]
     if costs is not None:
-        cm = city_metrics(layers, plan, costs, unit_df=ud, grid_df=gm)
-        meta.append(("city_metrics", json.dumps(cm, default=float)))
+        meta.append(("city_metrics", json.dumps(fig.city, default=float)))
     meta += [
         (f"param.{k}", json.dumps(v, ensure_ascii=False, default=str)) for k, v in params.items()
     ]
@@ -490,10 +560,12 @@ def checks_text(results: list, lang: str = DEFAULT_LANGUAGE) -> str:
 
 
 # ---- spatial layers ---------------------------------------------------------------------------
-def gpkg_bytes(layers: Any, plan: Any, costs: Any = None, *, lang: str = DEFAULT_LANGUAGE) -> bytes:
-    """The plan GeoPackage as bytes."""
+def gpkg_bytes(layers: Any, plan: Any, costs: Any = None, *, lang: str = DEFAULT_LANGUAGE,
+               figures: Figures | None = None,
+               frames: dict[str, gpd.GeoDataFrame] | None = None) -> bytes:
+    """The plan GeoPackage as bytes (``figures``/``frames``: as :func:`write_plan`)."""
 
     with tempfile.TemporaryDirectory(prefix="grid_export_") as tmp:
         path = Path(tmp) / "plan.gpkg"
-        write_plan(path, layers, plan, costs, lang=lang)
+        write_plan(path, layers, plan, costs, lang=lang, figures=figures, frames=frames)
         return path.read_bytes()

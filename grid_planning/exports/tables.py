@@ -5,35 +5,35 @@ and rosters with readable headers, shared by every export format.
 from __future__ import annotations
 
 import re
-import tempfile
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-import pyogrio
 
 from grid_planning.assess.checklist import checklist_table
 from grid_planning.assess.checks import checks_table
-from grid_planning.assess.metrics import plan_figures
+from grid_planning.assess.metrics import Figures, plan_figures
 from grid_planning.assess.roster import lead_obligations, roster_table
 from grid_planning.base.i18n import DEFAULT_LANGUAGE, has, source_text, t
-from grid_planning.exports.planfile import write_plan
+from grid_planning.exports.planfile import plan_frames
 
 
 def plan_layers(layers: Any, plan: Any, costs: Any = None, *,
-                lang: str = DEFAULT_LANGUAGE) -> dict[str, gpd.GeoDataFrame]:
+                lang: str = DEFAULT_LANGUAGE, figures: Figures | None = None,
+                frames: dict[str, gpd.GeoDataFrame] | None = None) -> dict[str, gpd.GeoDataFrame]:
     """The plan's three spatial layers (WGS84), exactly as in the GeoPackage: ``grids``,
-    ``units``, ``facilities`` (read back from a GeoPackage written by :func:`write_plan`, so every
-    format carries the same columns and values)."""
-    with tempfile.TemporaryDirectory(prefix="grid_export_") as tmp:
-        path = Path(tmp) / "plan.gpkg"
-        write_plan(path, layers, plan, costs, lang=lang)
-        names = {str(n) for n in pyogrio.list_layers(str(path))[:, 0]}
-        return {name: pyogrio.read_dataframe(str(path), layer=name)
-                for name in ("grids", "units", "facilities") if name in names}
+    ``units``, ``facilities``, built in memory by :func:`~grid_planning.exports.planfile.plan_frames`
+    (``frames`` when the caller has them; ``figures``: the plan's figures, computed when not given)."""
+    frames = frames if frames is not None else plan_frames(layers, plan, costs, lang=lang, figures=figures)
+    out = {}
+    for name in ("grids", "units", "facilities"):
+        if name in frames:
+            frame = frames[name].reset_index(drop=True)
+            geom = frame.geometry.name  # last, as a file read back gives it
+            out[name] = frame[[c for c in frame.columns if c != geom] + [geom]]
+    return out
 
 
 # ---- tables -----------------------------------------------------------------------------------
@@ -67,9 +67,12 @@ class PlanTables:
     city: dict
 
 
-def plan_tables(layers: Any, plan: Any, costs: Any = None, *, lang: str = DEFAULT_LANGUAGE) -> PlanTables:
-    """Compute the tables once (metrics, roster, obligations, checks, checklist, units)."""
-    fig = plan_figures(layers, plan, costs, lang=lang)
+def plan_tables(layers: Any, plan: Any, costs: Any = None, *, lang: str = DEFAULT_LANGUAGE,
+                figures: Figures | None = None) -> PlanTables:
+    """Compute the tables once (metrics, roster, obligations, checks, checklist, units);
+    ``figures``: the plan's :func:`~grid_planning.assess.metrics.plan_figures` (same costs and
+    language) when the caller has them."""
+    fig = figures if figures is not None else plan_figures(layers, plan, costs, lang=lang)
     ud, gm, cm = fig.units, fig.grids, fig.city
     cols = [c for c, _ in SUMMARY_COLUMNS]
     summary = gm[["grid_id", "name", "lead_id", "lead_name", *cols]].reset_index(drop=True)

@@ -128,7 +128,8 @@ def header_html(layers: Any, plan: Any, lang: str = DEFAULT_LANGUAGE, *,
 
 
 def standalone_map_html(layers: Any, plan: Any, costs: Any = None, *,
-                        lang: str = DEFAULT_LANGUAGE, sample: bool | None = None) -> str:
+                        lang: str = DEFAULT_LANGUAGE, sample: bool | None = None,
+                        unit_df: Any = None) -> str:
     """The plan map as a self-contained HTML page (no request leaves the file).
 
     Parameters
@@ -140,13 +141,16 @@ def standalone_map_html(layers: Any, plan: Any, costs: Any = None, *,
     lang : {"zh", "en"}
     sample : bool, optional
         Cite the sample city's sources (detected when omitted).
+    unit_df : DataFrame, optional
+        The plan's :func:`~grid_planning.assess.metrics.unit_metrics` over ``costs``, when the
+        caller has them (computed here from ``costs`` otherwise).
 
     Returns
     -------
     str
         The HTML page.
     """
-    ud = unit_metrics(layers, plan, costs) if costs is not None else None
+    ud = unit_df if unit_df is not None else (unit_metrics(layers, plan, costs) if costs is not None else None)
     m = plan_map(layers, plan, unit_df=ud, lang=lang)
     page = inline_assets(map_html(m))
     # Leaflet's attribution prefix links to its website: off in a file meant for a closed network.

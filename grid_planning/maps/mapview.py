@@ -36,7 +36,6 @@ import json
 import math
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from functools import lru_cache
 from typing import TypeVar
 
 import folium
@@ -46,9 +45,10 @@ import pandas as pd
 import shapely
 from folium.utilities import JsCode
 
-from grid_planning.base.cache import memo
+from grid_planning.base.cache import SharedCache, memo
 from grid_planning.base.i18n import DEFAULT_LANGUAGE, t
 from grid_planning.base.textsafe import script_json
+from grid_planning.city.layers import CityLayers
 from grid_planning.geo.coords import convert_geometry, utm_epsg, wgs84_to_gcj02
 from grid_planning.maps.labels import add_label_zoom_script, add_labels, label_min_zooms
 from grid_planning.maps.mapelements import HELPERS_JS, DataLayer, LayerSwitcher, add_script
@@ -448,33 +448,22 @@ def units_geojson(
     return data, breaks
 
 
+#: The display GeoJSON of recent cities' units, shared by the server's sessions: a few cities, each
+#: in at most two projections (WGS84, GCJ-02).
+UNITS_GEOJSON: SharedCache = SharedCache(max_entries=6, per_city=2)
+
+
 def units_geojson_for(
-    layers: object, *, gcj02: bool = False, tolerance_m: float = 30.0
+    layers: CityLayers, *, gcj02: bool = False, tolerance_m: float = 30.0
 ) -> tuple[dict, list[float]]:
-    """:func:`units_geojson` of ``layers.units``, cached by the layers' fingerprint."""
-    return _units_cached(layers.fingerprint(), gcj02, tolerance_m, _Holder(layers))
-
-
-class _Holder:
-    """Carries the layers into an ``lru_cache``d function without making them part of the key."""
-
-    def __init__(self, value: object) -> None:
-        self.value = value
-
-    def __hash__(self) -> int:
-        return 0
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, _Holder)
-
-
-@lru_cache(maxsize=8)
-def _units_cached(
-    fp: str, gcj02: bool, tolerance_m: float, holder: _Holder
-) -> tuple[dict, list[float]]:
-    layers = holder.value
-    return units_geojson(
-        layers.units, metric_crs=layers.metric_crs, gcj02=gcj02, tolerance_m=tolerance_m
+    """:func:`units_geojson` of ``layers.units``, computed once per city (layers fingerprint),
+    projection and tolerance for the server (:data:`UNITS_GEOJSON`). Shared: read-only."""
+    fp = layers.fingerprint()
+    return UNITS_GEOJSON.get(
+        (fp, gcj02, tolerance_m),
+        lambda: units_geojson(layers.units, metric_crs=layers.metric_crs, gcj02=gcj02,
+                              tolerance_m=tolerance_m),
+        city=fp,
     )
 
 

@@ -33,9 +33,10 @@ import pandas as pd
 import shapely
 from folium.utilities import JsCode
 
-from grid_planning.base.cache import memo
+from grid_planning.base.cache import SharedCache, memo
 from grid_planning.base.i18n import DEFAULT_LANGUAGE, t
 from grid_planning.base.textsafe import script_json
+from grid_planning.city.layers import CityLayers
 from grid_planning.city.planview import effective_facilities, unit_grids
 from grid_planning.domain.rules import hospital_masks, is_illustrative
 from grid_planning.maps.labels import add_labels
@@ -118,7 +119,9 @@ class UnitDisplay:
     geoms: np.ndarray
 
 
-_DISPLAY_CACHE: dict[tuple, UnitDisplay] = {}
+#: The :class:`UnitDisplay` of recent cities, shared by the server's sessions: a few cities, each in
+#: at most two projections (WGS84, GCJ-02).
+UNIT_DISPLAYS: SharedCache = SharedCache(max_entries=6, per_city=2)
 
 
 def _polygonal(feature: dict) -> dict:
@@ -135,12 +138,15 @@ def _polygonal(feature: dict) -> dict:
     return {**feature, "geometry": out}
 
 
-def unit_display(layers: object, *, gcj02: bool = False, tolerance_m: float = 30.0) -> UnitDisplay:
-    """The :class:`UnitDisplay` of a city, computed once per layers fingerprint and projection."""
-    key = (layers.fingerprint(), gcj02, tolerance_m)
-    hit = _DISPLAY_CACHE.get(key)
-    if hit is not None:
-        return hit
+def unit_display(layers: CityLayers, *, gcj02: bool = False, tolerance_m: float = 30.0) -> UnitDisplay:
+    """The :class:`UnitDisplay` of a city, computed once per layers fingerprint and projection for
+    the server (:data:`UNIT_DISPLAYS`). Shared: read-only."""
+    fp = layers.fingerprint()
+    return UNIT_DISPLAYS.get((fp, gcj02, tolerance_m),
+                             lambda: _unit_display(layers, gcj02, tolerance_m), city=fp)
+
+
+def _unit_display(layers: CityLayers, gcj02: bool, tolerance_m: float) -> UnitDisplay:
     # The units' territories (units plus the unpopulated land around them): grids drawn from
     # them tile the city, with no holes where nobody lives.
     territory = gpd.GeoDataFrame(
@@ -175,12 +181,12 @@ def unit_display(layers: object, *, gcj02: bool = False, tolerance_m: float = 30
     points = shapely.get_coordinates(pts)
     if len(points) != len(ids):  # an empty geometry gives no coordinate: fall back per unit
         points = np.asarray([[p.x, p.y] if not p.is_empty else [np.nan, np.nan] for p in pts])
-    out = UnitDisplay(features=features, ids=ids, pairs=pairs, edges=np.asarray(edges, dtype=object),
-                      points=points, geoms=geoms)
-    if len(_DISPLAY_CACHE) > 4:
-        _DISPLAY_CACHE.clear()
-    _DISPLAY_CACHE[key] = out
-    return out
+    # Shared by every session drawing this city: the arrays are made read-only.
+    arrays = [np.array(a, copy=True) for a in (ids, pairs, np.asarray(edges, dtype=object), points, geoms)]
+    for a in arrays:
+        a.flags.writeable = False
+    ids, pairs, edges, points, geoms = arrays
+    return UnitDisplay(features=features, ids=ids, pairs=pairs, edges=edges, points=points, geoms=geoms)
 
 
 def _collection(display: UnitDisplay, props: pd.DataFrame, mask: np.ndarray | None = None) -> dict:

@@ -21,14 +21,12 @@ Formulation (p-median with contiguity by single-commodity flows, Shirabe 2009):
 
 from __future__ import annotations
 
-import os
-import sys
-import threading
 import time
 from dataclasses import dataclass, field
 
 import numpy as np
 import scipy.sparse as sp
+from scipy.optimize import Bounds, LinearConstraint, milp
 
 from grid_planning.domain.request import balance_band
 
@@ -123,36 +121,6 @@ class ExactResult:
     seconds: float = 0.0
 
 
-_FIRST = threading.Lock()
-
-
-_greeted = False
-
-
-def _new_highs():
-    """A HiGHS instance; the first one in a process prints a copyright banner on the C stdout,
-    which must not reach a planner's terminal in the middle of the CLI's report."""
-    import highspy
-
-    global _greeted
-    if _greeted:
-        return highspy.Highs()
-    with _FIRST:
-        if _greeted:
-            return highspy.Highs()
-        sys.stdout.flush()
-        saved = os.dup(1)
-        try:
-            with open(os.devnull, "w") as null:
-                os.dup2(null.fileno(), 1)
-                h = highspy.Highs()
-        finally:
-            os.dup2(saved, 1)
-            os.close(saved)
-        _greeted = True
-        return h
-
-
 def fits(n_units: int, n_candidates: int, n_edges: int, *, max_units: int = EXACT_MAX_UNITS) -> bool:
     """Whether a city is small enough to plan exactly."""
     variables = n_candidates * (1 + n_units + 2 * n_edges)
@@ -166,8 +134,6 @@ def solve_exact(problem: ExactProblem, time_limit: float = EXACT_TIME_LIMIT) -> 
     -------
     ExactResult
     """
-    import highspy
-
     t0 = time.perf_counter()
     p = problem
     n, m, k = p.n, p.m, int(p.k)
@@ -278,35 +244,21 @@ def solve_exact(problem: ExactProblem, time_limit: float = EXACT_TIME_LIMIT) -> 
     a = sp.csc_matrix(
         (np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))), shape=(r, n_var)
     )
-    h = _new_highs()
-    h.setOptionValue("output_flag", False)
-    h.setOptionValue("time_limit", float(time_limit))
-    h.setOptionValue("threads", 1)
-    h.setOptionValue("mip_rel_gap", 1e-7)
-    lp = highspy.HighsLp()
-    lp.num_col_ = n_var
-    lp.num_row_ = r
-    lp.col_cost_ = cost
-    lp.col_lower_ = lo
-    lp.col_upper_ = hi
-    lp.row_lower_ = np.asarray(rlo, dtype=float)
-    lp.row_upper_ = np.asarray(rhi, dtype=float)
-    lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
-    lp.a_matrix_.start_ = a.indptr
-    lp.a_matrix_.index_ = a.indices
-    lp.a_matrix_.value_ = a.data
-    lp.integrality_ = [highspy.HighsVarType.kInteger] * (m + n * m) + [
-        highspy.HighsVarType.kContinuous
-    ] * (m * n_arcs)
-    h.passModel(lp)
-    h.run()
-    status = h.getModelStatus()
+    # scipy's HiGHS, quiet per call (disp=False): no banner, no log, and nothing done to the
+    # process's stdout, which a dashboard server shares between sessions.
+    res = milp(
+        cost,
+        integrality=np.concatenate([np.ones(m + n * m), np.zeros(m * n_arcs)]),
+        bounds=Bounds(lo, hi),
+        constraints=LinearConstraint(a, np.asarray(rlo, dtype=float), np.asarray(rhi, dtype=float)),
+        options={"disp": False, "time_limit": float(time_limit), "mip_rel_gap": 1e-7},
+    )
     seconds = time.perf_counter() - t0
-    if status == highspy.HighsModelStatus.kInfeasible:
+    if res.status == 2:  # infeasible, proved
         return ExactResult("infeasible", seconds=seconds)
-    if status != highspy.HighsModelStatus.kOptimal:
+    if res.status != 0 or res.x is None:  # time limit or another stop: not a proof either way
         return ExactResult("unknown", seconds=seconds)
-    sol = np.asarray(h.getSolution().col_value)
+    sol = np.asarray(res.x)
     x = sol[m : m + n * m].reshape(n, m)
     chosen = np.argmax(x, axis=1)
     leads = sorted(int(c) for c in np.flatnonzero(sol[:m] > 0.5))

@@ -7,8 +7,9 @@ files by path; nothing is installed into the user's font directories.
 
 from __future__ import annotations
 
-from functools import lru_cache
 from pathlib import Path
+
+from grid_planning.base.cache import SharedCache
 
 FONT_DIR = Path(__file__).resolve().parent / "assets" / "fonts"
 
@@ -42,14 +43,22 @@ def _check() -> None:
         )
 
 
-@lru_cache(maxsize=1)
+#: Font registrations done in this process (each once, whichever session asks first).
+REGISTERED: SharedCache = SharedCache(max_entries=2)
+
+
 def use_in_matplotlib() -> str:
-    """Register the vendored faces with matplotlib and return the family name to use.
+    """Register the vendored faces with matplotlib (once per process) and return the family name
+    to use.
 
     Also sets ``pdf.fonttype`` / ``ps.fonttype`` to 42 (embedded TrueType with a Unicode map), so
     text in a PDF is real, searchable text: with matplotlib's default Type 3 fonts, characters
     outside Latin-1 become drawings that ``pdftotext`` and a reader's search cannot find.
     """
+    return REGISTERED.get("matplotlib", _register_matplotlib)
+
+
+def _register_matplotlib() -> str:
     _check()
     import matplotlib
     from matplotlib import font_manager
@@ -67,12 +76,16 @@ def use_in_matplotlib() -> str:
     return FAMILY
 
 
-@lru_cache(maxsize=1)
 def use_in_reportlab() -> tuple[str, str]:
-    """Register the vendored faces with reportlab; return ``(regular, bold)`` font names.
+    """Register the vendored faces with reportlab (once per process); return ``(regular, bold)``
+    font names.
 
     The two faces form one family, so ``<b>`` inside a paragraph switches to the bold file.
     """
+    return REGISTERED.get("reportlab", _register_reportlab)
+
+
+def _register_reportlab() -> tuple[str, str]:
     _check()
     from reportlab import rl_config
     from reportlab.lib.fonts import addMapping

@@ -23,7 +23,7 @@ from xml.sax.saxutils import escape
 import pandas as pd
 
 from grid_planning.assess.checklist import CRITERIA, checklist_table
-from grid_planning.assess.metrics import plan_figures
+from grid_planning.assess.metrics import Figures, plan_figures
 from grid_planning.assess.roster import lead_obligations, roster_table
 from grid_planning.base import localtime
 from grid_planning.base.i18n import DEFAULT_LANGUAGE, has, source_text, t
@@ -202,6 +202,7 @@ def plan_report(
     source_names: Sequence[str] | None = None,
     title: str | None = None,
     today: _dt.date | None = None,
+    figures: Figures | None = None,
 ) -> bytes:
     """The plan report as PDF bytes.
 
@@ -220,6 +221,9 @@ def plan_report(
         Replaces the default title (shown as typed).
     today : date, optional
         Print date (default today).
+    figures : Figures, optional
+        The plan's :func:`~grid_planning.assess.metrics.plan_figures` (same costs and language)
+        when the caller has them; computed here otherwise.
 
     Returns
     -------
@@ -243,7 +247,7 @@ def plan_report(
     st = _Styles()
     today = today or localtime.today()
     city = city_name_in(layers.name, lang)
-    fig = plan_figures(layers, plan, costs, lang=lang)
+    fig = figures if figures is not None else plan_figures(layers, plan, costs, lang=lang)
     gm, cm, checks = fig.grids, fig.city, fig.checks
     roster = roster_table(layers, plan, lang=lang)
     obligations = lead_obligations(layers, plan).set_index("grid_id")

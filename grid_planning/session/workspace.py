@@ -58,7 +58,7 @@ from grid_planning.domain.request import (
     with_request,
 )
 from grid_planning.domain.rules import MIN_GRIDS
-from grid_planning.exports.formats import export_plan
+from grid_planning.exports.formats import PAPER_FORMATS, export_plan
 from grid_planning.geo.graph import facility_units
 from grid_planning.planning.planner import compare_k, move_units, plan_city, replan, suggest_balance
 from grid_planning.planning.run import eligible_leads
@@ -85,13 +85,13 @@ HISTORY_LIMIT = 50
 
 
 #: Figures of recent plans, shared by every workspace of the process (the sessions of a server).
-SHARED_FIGURES: SharedCache = SharedCache(max_entries=32)
+SHARED_FIGURES: SharedCache = SharedCache(max_entries=32, per_city=12)
 
 
 #: Results of recent planning runs by content (city, request, travel costs): the planner gives
 #: the same result for the same input, so sessions that ask for it at once wait for one run
 #: instead of queueing twenty on the server's one interpreter (:meth:`Workspace.run`).
-SHARED_PLANS: SharedCache = SharedCache(max_entries=32)
+SHARED_PLANS: SharedCache = SharedCache(max_entries=32, per_city=12)
 
 
 class WorkspaceError(CatalogueError):
@@ -308,7 +308,7 @@ class Workspace:
         t0 = time.perf_counter()
         result = SHARED_PLANS.get(key, lambda: plan_city(self.layers, request, costs=costs,
                                                          progress=report),
-                                  keep=lambda r: r.ok)
+                                  keep=lambda r: r.ok, city=self.layers.fingerprint())
         if interrupted:
             raise interrupted[0]
         # This planner's result: made now, in the time they waited (the shared run may be older);
@@ -694,7 +694,8 @@ class Workspace:
             shared = content_key("figures", self.layers.fingerprint(), plan_digest(plan),
                                  repr(self.edits), repr(self.request.cost), lang)
             hit = SHARED_FIGURES.get(
-                shared, lambda: plan_figures(self.layers, plan, self.costs(), lang=lang, key=shared)
+                shared, lambda: plan_figures(self.layers, plan, self.costs(), lang=lang, key=shared),
+                city=self.layers.fingerprint(),
             )
             self._figures.clear()
             self._figures[key] = hit
@@ -716,7 +717,10 @@ class Workspace:
             ``sample`` (cite the sample city's sources), ``source_names``.
         """
         plan = with_request(self._require_plan(), self.request)
-        return export_plan(self.layers, plan, self.costs(), kind, lang=lang, **options)
+        # The figures the pages show (computed once per plan for the server) feed every format;
+        # the print map draws without them. The request stored with the plan changes no figure.
+        figures = None if kind in PAPER_FORMATS else self.figures(lang)
+        return export_plan(self.layers, plan, self.costs(), kind, lang=lang, figures=figures, **options)
 
     def export_bytes(self, kind: str, lang: str = "zh", **options: Any) -> bytes:
         """The bytes of :meth:`export_file` (``"gpkg"`` is the plan GeoPackage of

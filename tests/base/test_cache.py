@@ -165,3 +165,70 @@ def test_workspaces_on_the_same_plan_share_their_figures():
     b.revision += 1
     assert b.figures("en") is not fa
     assert b.figures("en").units.loc["U00", "grid_id"] == "G2"
+
+
+def test_shared_cache_bounds_memory_per_city():
+    from grid_planning.base.cache import SharedCache
+
+    cache: SharedCache[int] = SharedCache(max_entries=6, per_city=2)
+    for i in range(5):  # one city explored at length keeps its two most recent results
+        cache.get(("wuhan", i), lambda i=i: i, city="wuhan")
+    cache.get(("dalian", 0), lambda: 100, city="dalian")
+    cache.get("catalogue", lambda: -1)
+    assert cache.cities() == {"wuhan": 2, "dalian": 1, None: 1}
+    assert cache.get(("wuhan", 4), lambda: 99) == 4
+    assert cache.get(("wuhan", 0), lambda: 99, city="wuhan") == 99  # dropped: computed again
+    # ... and did not push the other city out
+    assert cache.get(("dalian", 0), lambda: 99) == 100
+    cache.clear("wuhan")
+    assert cache.cities() == {"dalian": 1, None: 1}
+    with pytest.raises(ValueError):
+        SharedCache(max_entries=0)
+
+
+def test_memo_values_live_and_die_with_their_owner():
+    import gc
+
+    from grid_planning.base.cache import memo, memo_size
+
+    class Owner:
+        pass
+
+    gc.collect()  # owners left by earlier tests in this process die now, not mid-count
+    before = memo_size()
+    owners = [Owner() for _ in range(50)]
+    computed = [0]
+
+    def make(o: Owner) -> int:
+        computed[0] += 1
+        return id(o)
+
+    for o in owners:
+        assert memo(o, ("v",), lambda o=o: make(o)) == id(o)
+        assert memo(o, ("v",), lambda: -1) == id(o)  # kept: computed once per owner
+    assert computed[0] == 50 and memo_size() == before + 50
+    del owners, o
+    gc.collect()
+    assert memo_size() == before  # nothing kept for owners that are gone
+
+
+def test_map_geometry_caches_are_shared_bounded_per_city(city):
+    from grid_planning.base.cache import SharedCache
+    from grid_planning.maps import mapview
+
+    layers = city[0]
+    assert isinstance(planmap.UNIT_DISPLAYS, SharedCache) and isinstance(mapview.UNITS_GEOJSON, SharedCache)
+    a = planmap.unit_display(layers)
+    assert planmap.unit_display(layers) is a  # computed once
+    other = type(layers)(**{**vars(layers), "name": "again"})  # same data, another object
+    assert planmap.unit_display(other) is a  # shared by content
+    planmap.unit_display(layers, gcj02=True)
+    planmap.unit_display(layers, tolerance_m=10.0)  # a third view of one city drops its oldest
+    assert planmap.UNIT_DISPLAYS.cities()[layers.fingerprint()] == 2
+    # The units' own outlines (the dashboard's unit layer) are kept the same way.
+    for view in ({}, {"gcj02": True}, {"tolerance_m": 10.0}):
+        mapview.units_geojson_for(layers, **view)
+    assert mapview.units_geojson_for(layers) is mapview.units_geojson_for(other)
+    assert mapview.UNITS_GEOJSON.cities()[layers.fingerprint()] == 2
+    with pytest.raises(ValueError):
+        a.points[0, 0] = 0.0  # shared by every session: read-only
