@@ -62,6 +62,14 @@ def pytest_configure(config):
     )
 
 
+def pytest_collection_modifyitems(config, items):
+    """Browser tests start a dashboard server and Chromium: all of them are ``slow`` (the quick loop
+    ``-m "not slow"`` leaves them out; the plain command runs them)."""
+    for item in items:
+        if item.get_closest_marker("browser") and not item.get_closest_marker("slow"):
+            item.add_marker(pytest.mark.slow)
+
+
 #: How the guard's message starts in each language (catalogue key app.error, before {detail}).
 GUARD_PREFIXES = tuple(t("app.error", lang).split("{detail}")[0] for lang in LANGUAGES)
 
