@@ -15,6 +15,7 @@ import json
 import zipfile
 from pathlib import Path
 
+import numpy as np
 import oracle
 import pandas as pd
 import pyogrio
@@ -64,14 +65,18 @@ def check_city(seed: int, folder: Path) -> str:
     assert "Traceback" not in out + err
     assert code in (0, 2), (code, out, err)  # 1 = a plan that fails its checks: never
     request = city.request()
-    costs = travel_costs(layers, CostParams())
-    result = plan_city(layers, request, costs=costs)
+    # Planned once here, as the dashboard plans (the Workspace); the CLI's outcome must agree.
+    ws = Workspace(layers, request=request)
+    result = ws.run()
+    costs = ws.costs()
+    cli_costs = travel_costs(layers, CostParams())  # the CLI's default travel model
+    assert costs.mode == cli_costs.mode and np.array_equal(costs.minutes, cli_costs.minutes)
     assert result.ok == (code == 0), (code, result.infeasible and result.infeasible.explain("en"))
     if code == 0:
         ccode, cout, cerr = _run(["check", str(gpkg), "--lang", "en"])
         assert ccode == 0, cout + cerr
         assert oracle.problems(layers, request, result.plan, costs) == []
-        _workspace(layers, request, folder, EXPORTS + (DRAWN if seed % 6 == 0 else ()))
+        _workspace(ws, layers, folder, EXPORTS + (DRAWN if seed % 6 == 0 else ()))
         return "plan"
     inf = result.infeasible
     m = oracle.model(layers, request, costs)
@@ -117,10 +122,8 @@ def _verify_unusable(layers, city) -> None:
         assert not ((fac["level"] == "tertiary") & fac["type"].isin(["general", "tcm"])).any()
 
 
-def _workspace(layers, request, folder: Path, kinds: tuple[str, ...]) -> None:
-    ws = Workspace(layers, request=request)
-    result = ws.run()
-    assert result.ok, result.infeasible and result.infeasible.explain("en")
+def _workspace(ws: Workspace, layers, folder: Path, kinds: tuple[str, ...]) -> None:
+    """Figures, every map and the exports of the Workspace's (planned) plan."""
     figures = ws.figures("zh")
     assert figures.n_failed == 0
     assert abs(figures.grids["population"].sum() - layers.units["population"].sum()) < 1e-6
