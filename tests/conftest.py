@@ -201,6 +201,18 @@ def chromium():
         browser.close()
 
 
+#: True when no Streamlit script run is going on (its "running" indicator is gone).
+IDLE = "() => !document.querySelector('[data-testid^=\"stStatusWidgetRunning\"]')"
+
+
+def painted(target) -> None:
+    """Return once the page (or frame) ``target`` has painted twice since the call: what the last
+    script or map call drew is on screen (instead of a fixed wait "to let it paint")."""
+    target.evaluate(
+        "() => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(() => r(null))))"
+    )
+
+
 def open_offline(browser, *, width: int = 1440, height: int = 1500):
     """A new page whose non-local requests are aborted and listed in ``page.external``."""
     page = browser.new_page(viewport={"width": width, "height": height})
