@@ -11,9 +11,14 @@ from __future__ import annotations
 
 import contextlib
 import io
+import json
+import zipfile
 from pathlib import Path
 
+import numpy as np
 import oracle
+import pandas as pd
+import pyogrio
 from awkward_cities import REASON, awkward_city
 
 from grid_planning import cli
@@ -60,14 +65,18 @@ def check_city(seed: int, folder: Path) -> str:
     assert "Traceback" not in out + err
     assert code in (0, 2), (code, out, err)  # 1 = a plan that fails its checks: never
     request = city.request()
-    costs = travel_costs(layers, CostParams())
-    result = plan_city(layers, request, costs=costs)
+    # Planned once here, as the dashboard plans (the Workspace); the CLI's outcome must agree.
+    ws = Workspace(layers, request=request)
+    result = ws.run()
+    costs = ws.costs()
+    cli_costs = travel_costs(layers, CostParams())  # the CLI's default travel model
+    assert costs.mode == cli_costs.mode and np.array_equal(costs.minutes, cli_costs.minutes)
     assert result.ok == (code == 0), (code, result.infeasible and result.infeasible.explain("en"))
     if code == 0:
         ccode, cout, cerr = _run(["check", str(gpkg), "--lang", "en"])
         assert ccode == 0, cout + cerr
         assert oracle.problems(layers, request, result.plan, costs) == []
-        _workspace(layers, request, folder, EXPORTS + (DRAWN if seed % 6 == 0 else ()))
+        _workspace(ws, layers, folder, EXPORTS + (DRAWN if seed % 6 == 0 else ()))
         return "plan"
     inf = result.infeasible
     m = oracle.model(layers, request, costs)
@@ -113,10 +122,8 @@ def _verify_unusable(layers, city) -> None:
         assert not ((fac["level"] == "tertiary") & fac["type"].isin(["general", "tcm"])).any()
 
 
-def _workspace(layers, request, folder: Path, kinds: tuple[str, ...]) -> None:
-    ws = Workspace(layers, request=request)
-    result = ws.run()
-    assert result.ok, result.infeasible and result.infeasible.explain("en")
+def _workspace(ws: Workspace, layers, folder: Path, kinds: tuple[str, ...]) -> None:
+    """Figures, every map and the exports of the Workspace's (planned) plan."""
     figures = ws.figures("zh")
     assert figures.n_failed == 0
     assert abs(figures.grids["population"].sum() - layers.units["population"].sum()) < 1e-6
@@ -132,5 +139,79 @@ def _workspace(layers, request, folder: Path, kinds: tuple[str, ...]) -> None:
         assert "L.geoJson" in mapview.map_html(m)
     for kind in kinds:
         data = ws.export_bytes(kind, "zh")
-        assert len(data) > 0
-        (folder / f"export.{kind}").write_bytes(data)
+        # GDAL opens a zip inside a path (/vsizip/) by its ".zip" name
+        path = folder / (f"export.{kind}" + (".zip" if kind == "shp" else ""))
+        path.write_bytes(data)
+        check_export(kind, path, layers, ws.plan)
+
+
+def _planned(layers, plan) -> tuple[dict[str, str], dict[str, float], dict[str, str]]:
+    """What every export must say: unit -> grid, grid -> population, grid -> lead."""
+    assignment = {str(u): str(g) for u, g in plan.assignment.items()}
+    pop = layers.units.set_index("id")["population"]
+    totals: dict[str, float] = {}
+    for unit, grid in assignment.items():
+        totals[grid] = totals.get(grid, 0.0) + float(pop[unit])
+    return assignment, totals, {str(g): str(f) for g, f in plan.leads.items()}
+
+
+def _same_units(ids, grids, assignment: dict[str, str], kind: str) -> None:
+    ids = [str(u) for u in ids]
+    assert len(ids) == len(set(ids)), f"{kind}: a unit listed twice"
+    assert dict(zip(ids, map(str, grids), strict=True)) == assignment, f"{kind}: units or grids differ"
+
+
+def _same_grids(grids, pops, assignment, totals: dict[str, float], kind: str) -> None:
+    got = {str(g): float(p) for g, p in zip(grids, pops, strict=True)}
+    assert got.keys() == totals.keys(), (kind, got, totals)
+    for grid, value in totals.items():
+        assert abs(got[grid] - value) < 1e-6 * max(1.0, value), (kind, grid, got[grid], value)
+
+
+def check_export(kind: str, path: Path, layers, plan) -> None:
+    """The exported file says what the plan says: every unit once in its grid, each grid's lead and
+    population (the city's total in the summaries); drawn files are what they claim to be."""
+    assignment, totals, leads = _planned(layers, plan)
+    total = float(layers.units["population"].sum())
+    if kind in ("gpkg", "shp"):
+        base = str(path) if kind == "gpkg" else f"/vsizip/{path}"
+        units = pyogrio.read_dataframe(base if kind == "gpkg" else f"{base}/units.shp",
+                                       layer="units" if kind == "gpkg" else None, read_geometry=False)
+        grids = pyogrio.read_dataframe(base if kind == "gpkg" else f"{base}/grids.shp",
+                                       layer="grids" if kind == "gpkg" else None, read_geometry=False)
+        _same_units(units["id"], units["grid_id"], assignment, kind)
+        _same_grids(grids["grid_id"], grids["population"], assignment, totals, kind)
+        assert dict(zip(grids["grid_id"], grids["lead_id"], strict=True)) == leads, kind
+    elif kind == "geojson":
+        zf = zipfile.ZipFile(path)
+        units = [f["properties"] for f in json.loads(zf.read("units.geojson"))["features"]]
+        grids = [f["properties"] for f in json.loads(zf.read("grids.geojson"))["features"]]
+        _same_units([u["id"] for u in units], [u["grid_id"] for u in units], assignment, kind)
+        _same_grids([g["grid_id"] for g in grids], [g["population"] for g in grids], assignment,
+                    totals, kind)
+        assert {g["grid_id"]: g["lead_id"] for g in grids} == leads, kind
+    elif kind in ("csv", "xlsx"):
+        # Headers are the catalogue's words: columns by position (id, name, grid, population for
+        # units; grid, name, lead id, lead, population for the summary, whose last row is the city).
+        if kind == "csv":
+            zf = zipfile.ZipFile(path)
+            units = pd.read_csv(io.BytesIO(zf.read("units.csv")), encoding="utf-8-sig", dtype=str)
+            _same_units(units.iloc[:, 0], units.iloc[:, 2], assignment, kind)
+            summary = pd.read_csv(io.BytesIO(zf.read("summary.csv")), encoding="utf-8-sig",
+                                  dtype={0: str, 2: str})
+        else:
+            summary = pd.read_excel(path, sheet_name=0, dtype={0: str, 2: str})
+        rows, city = summary.iloc[:-1], summary.iloc[-1]
+        _same_grids(rows.iloc[:, 0], rows.iloc[:, 4], assignment, totals, kind)
+        assert dict(zip(rows.iloc[:, 0], rows.iloc[:, 2], strict=True)) == leads, kind
+        assert abs(float(city.iloc[4]) - total) < 1e-6 * max(1.0, total), kind
+    elif kind == "html":
+        text = path.read_text(encoding="utf-8")
+        assert text.lstrip().lower().startswith("<!doctype html") and "L.geoJson" in text
+        for grid in totals:
+            assert f'"{grid}"' in text, grid
+    else:  # png, pdf, report: the drawn files are read in tests/exports; here they must be whole
+        data = path.read_bytes()
+        magic = b"\x89PNG\r\n\x1a\n" if kind == "png" else b"%PDF-"
+        assert data.startswith(magic), kind
+        assert kind == "png" or data.rstrip().endswith(b"%%EOF"), kind

@@ -63,6 +63,14 @@ def pytest_configure(config):
     )
 
 
+def pytest_collection_modifyitems(config, items):
+    """Browser tests start a dashboard server and Chromium: all of them are ``slow`` (the quick loop
+    ``-m "not slow"`` leaves them out; the plain command runs them)."""
+    for item in items:
+        if item.get_closest_marker("browser") and not item.get_closest_marker("slow"):
+            item.add_marker(pytest.mark.slow)
+
+
 #: How the guard's message starts in each language (catalogue key app.error, before {detail}).
 GUARD_PREFIXES = tuple(t("app.error", lang).split("{detail}")[0] for lang in LANGUAGES)
 
@@ -192,6 +200,18 @@ def chromium():
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield browser
         browser.close()
+
+
+#: True when no Streamlit script run is going on (its "running" indicator is gone).
+IDLE = "() => !document.querySelector('[data-testid^=\"stStatusWidgetRunning\"]')"
+
+
+def painted(target) -> None:
+    """Return once the page (or frame) ``target`` has painted twice since the call: what the last
+    script or map call drew is on screen (instead of a fixed wait "to let it paint")."""
+    target.evaluate(
+        "() => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(() => r(null))))"
+    )
 
 
 def open_offline(browser, *, width: int = 1440, height: int = 1500):

@@ -5,6 +5,7 @@ used to report in, rerunning the page). The 20-session run stays a benchmark."""
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import pytest
@@ -17,6 +18,7 @@ def _bench():
     return benchmark_module("bench_load")
 
 
+@pytest.mark.slow
 def test_three_sessions_open_home_plan_and_move_without_errors():
     """Two loaded sessions (niced browsers, plan runs clicked together) and an observer (a browser
     at normal priority, a new session after each round until the others are done)."""
@@ -48,7 +50,13 @@ def test_three_sessions_open_home_plan_and_move_without_errors():
     home = [r for r in res.results if r.step == "home"]
     assert all(0.5 < r.mbytes < 5 for r in home), report  # the overview map is sent, and packed
     assert 100 < res.peak_rss_mb < bench.TARGET_MEMORY_MB, report
-    assert "home p95 (s, server's own time)" in report
+    # The report's targets are the figures measured: the home page's server p95 is the nearest-rank
+    # p95 of the home steps' server times, as printed (value, target, ratio).
+    line = next(x for x in report.splitlines() if x.startswith("home p95 (s, server's own time)"))
+    measured, limit, ratio = (float(v) for v in line.split(")")[-1].split()[:3])
+    srv = sorted(r.server_s for r in res.results if r.step == "home" and r.server_s is not None)
+    assert measured == pytest.approx(srv[math.ceil(0.95 * len(srv)) - 1], abs=0.005), report
+    assert limit == bench.TARGETS_S["home"] and ratio == pytest.approx(measured / limit, abs=0.01)
 
 
 @pytest.mark.skipif(not _bench().autogroups_apply(), reason="no scheduler autogroups here")

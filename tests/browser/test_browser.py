@@ -4,11 +4,11 @@ network cut off (every non-local request aborted and recorded). Fixtures in conf
 from __future__ import annotations
 
 import os
-import time
 from pathlib import Path
 
 import pytest
-from conftest import HAS_CHROMIUM, NO_CHROMIUM, dashboard
+from conftest import HAS_CHROMIUM, IDLE, NO_CHROMIUM, dashboard, painted
+from playwright.sync_api import expect
 
 pytestmark = [pytest.mark.browser, pytest.mark.skipif(not HAS_CHROMIUM, reason=NO_CHROMIUM)]
 
@@ -27,7 +27,9 @@ def open_home(page, url: str, screenshot: Path) -> str:
         timeout=60_000,
     )
     frame.wait_for_selector(".gp-legend", timeout=30_000)
-    page.wait_for_timeout(1500)  # let the canvas paint and metrics settle
+    page.wait_for_function(IDLE, timeout=60_000)  # the script run is over: metrics are final
+    page.get_by_test_id("stMetricValue").first.wait_for(timeout=30_000)
+    painted(frame)
     text = page.inner_text("body")
     page.screenshot(path=str(screenshot), full_page=True)
     return text
@@ -55,10 +57,9 @@ def test_english_switch_takes_effect_on_the_first_click(offline_page, tmp_path):
         offline_page.get_by_role("radio", name="English").check(force=True)
         offline_page.get_by_text("Population", exact=True).first.wait_for(timeout=60_000)
         english = offline_page.get_by_role("radio", name="English")
-        deadline = time.monotonic() + 30
-        while english.count() != 1 and time.monotonic() < deadline:  # the old radio leaves at run end
-            offline_page.wait_for_timeout(200)
-        offline_page.wait_for_timeout(2000)  # and nothing switches it back
+        expect(english).to_have_count(1, timeout=30_000)  # the old radio leaves at run end
+        offline_page.wait_for_function(IDLE, timeout=60_000)  # and once every run is over,
+        expect(english).to_be_checked()  # nothing has switched it back
         assert english.count() == 1 and english.is_checked()
         assert offline_page.get_by_role("heading", name="Grid Planner").count() >= 1
         assert "Population" in offline_page.inner_text("body")

@@ -24,7 +24,7 @@ import re
 from pathlib import Path
 
 import pytest
-from conftest import HAS_CHROMIUM, LOCAL_PREFIXES, NO_CHROMIUM, open_offline
+from conftest import HAS_CHROMIUM, LOCAL_PREFIXES, NO_CHROMIUM, open_offline, painted
 from hostile import (
     HOSTILE,
     HOSTILE_CITY_NAME,
@@ -234,7 +234,7 @@ def open_map_page(session, app_url, html: str, name: str):
     page.route(url, lambda r: r.fulfill(body=html, content_type="text/html; charset=utf-8"))
     page.goto(url)
     page.wait_for_function("() => window.gpLines && document.querySelector('.leaflet-overlay-pane canvas')")
-    page.wait_for_timeout(500)
+    painted(page)
     return page
 
 

@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import HAS_CHROMIUM, NO_CHROMIUM, dashboard, open_offline
+from conftest import HAS_CHROMIUM, NO_CHROMIUM, dashboard, open_offline, painted
 from test_browser_workspace import TIMEOUT, assert_clean, nav, open_app, settle, table_with
 
 from grid_planning.meeting import compare as c
@@ -58,6 +58,16 @@ def meeting(tmp_path_factory) -> Iterator[tuple[str, Path]]:
         yield url, home
 
 
+def settled(condition: str) -> str:
+    """A page function of one argument (``arg``) that is true once no map is moving, every map
+    shows the first one's view (what :func:`_same_view` checks) and ``condition`` holds."""
+    return f"""(arg) => {{
+  const moving = window.gpMaps.some(m => m._animatingZoom || (m._panAnim && m._panAnim._inProgress));
+  const v = window.gpView();
+  return !moving && v.every(w => w.zoom === v[0].zoom && Math.abs(w.lat - v[0].lat) < 0.01
+                           && Math.abs(w.lng - v[0].lng) < 0.01) && ({condition}); }}"""
+
+
 def _same_view(a: dict, b: dict) -> bool:
     """Two maps show the same view: one zoom, centres within a pixel or two (Leaflet rounds the
     pixel origin of a map that is dragged)."""
@@ -67,7 +77,7 @@ def _same_view(a: dict, b: dict) -> bool:
 def _scroll_to(page, heading: str) -> None:
     """Scroll the page so that a section's heading is at the top."""
     page.get_by_role("heading", name=heading, exact=True).evaluate("e => e.scrollIntoView({block: 'start'})")
-    page.wait_for_timeout(800)
+    painted(page)
 
 
 def _frame(page, selector: str):
@@ -129,20 +139,23 @@ def test_compare_two_options_then_present_them(meeting, chromium, tmp_path):
         page.mouse.down()
         page.mouse.move(x1 - 120, y + 70, steps=8)
         page.mouse.up()
-        page.wait_for_timeout(500)
+        frame.wait_for_function(settled("Math.abs(v[0].lat - arg) > 0.1"),
+                                arg=start[0]["lat"], timeout=10_000)
         panned = frame.evaluate("() => window.gpView()")
         assert abs(panned[0]["lat"] - start[0]["lat"]) > 0.1  # moved ~120 px
         assert _same_view(panned[0], panned[1])
         x2 = box["x"] + box["width"] * 0.75
         page.mouse.move(x2, y)
         page.mouse.wheel(0, -400)
-        page.wait_for_timeout(1200)
+        frame.wait_for_function(settled("v[1].zoom > arg"), arg=panned[1]["zoom"],
+                                timeout=10_000)
         zoomed = frame.evaluate("() => window.gpView()")
         assert zoomed[1]["zoom"] > panned[1]["zoom"]
         assert _same_view(zoomed[0], zoomed[1])
         # "Whole city" on one map brings both back to where they opened.
         frame.locator("a.gp-home").first.click()
-        page.wait_for_timeout(800)
+        frame.wait_for_function(settled("v[1].zoom === arg"), arg=start[0]["zoom"],
+                                timeout=10_000)
         home_view = frame.evaluate("() => window.gpView()")
         assert _same_view(home_view[0], start[0]) and _same_view(home_view[1], start[0])
         page.mouse.move(box["x"] + box["width"] / 2, box["y"] - 40)  # no tooltip in the pictures
@@ -190,7 +203,7 @@ def test_compare_two_options_then_present_them(meeting, chromium, tmp_path):
         present.locator("#map").click(position={"x": 300, "y": 300})
         page.keyboard.press("ArrowLeft")
         present.wait_for_function("() => document.getElementById('mark').textContent === '1 / 2'", timeout=5_000)
-        page.wait_for_timeout(600)
+        painted(page)
         _shot(page, tmp_path, "meeting_present_1600x1000.png")
         page.set_viewport_size({"width": 1920, "height": 1080})
         page.wait_for_timeout(1200)
@@ -213,7 +226,7 @@ def test_compare_two_options_then_present_them(meeting, chromium, tmp_path):
         _shot(page, tmp_path, "meeting_compare_1920x1080.png")
         # The presentation's keys went with it: arrows on this page change nothing and break nothing.
         page.keyboard.press("ArrowRight")
-        page.wait_for_timeout(300)
+        painted(page)
         assert_clean(page)
         assert dialogs == [] and errors == []
     finally:
@@ -250,7 +263,7 @@ def test_hostile_names_in_the_presentation_are_text(chromium, tmp_path):
         assert "</script><script>alert(2)</script>"[:12] in legend
         page.keyboard.press("ArrowRight")
         assert page.locator("#mark").inner_text() == "2 / 2"
-        page.wait_for_timeout(300)
+        painted(page)
         assert dialogs == [] and page.external == []
         assert page.locator("img").count() == 0
     finally:

@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from conftest import HAS_CHROMIUM, NO_CHROMIUM, open_offline
+from conftest import HAS_CHROMIUM, NO_CHROMIUM, open_offline, painted
 from test_browser_workspace import (
     TIMEOUT,
     assert_clean,
@@ -93,7 +93,7 @@ def set_language(page, lang: str) -> None:
 
 def test_home_map_names_districts_without_overlaps(page):
     frame = map_frame(page)
-    page.wait_for_timeout(800)
+    painted(frame)  # labels take their opacity when the map is ready, synchronously on zoom
     labels = """() => [...document.querySelectorAll('.gp-label')].map(e => { const r =
         e.querySelector('div').getBoundingClientRect();
         return [e.innerText, parseFloat(getComputedStyle(e).opacity), [r.left, r.top, r.right, r.bottom]]; })"""
@@ -106,7 +106,7 @@ def test_home_map_names_districts_without_overlaps(page):
             assert not boxes_overlap(box_a, box_b), (a, b)
     # Closer in, every district is named.
     frame.evaluate("() => { window.map.setZoom(12, {animate: false}); return null; }")
-    page.wait_for_timeout(500)
+    painted(frame)
     assert all(opacity == 1 for _, opacity, _ in frame.evaluate(labels))
     assert_clean(page)
 

@@ -13,13 +13,11 @@ import pytest
 from plan_fixtures import make_layers, make_plan
 
 from grid_planning.assess.checks import all_passed, check_policy
+from grid_planning.city import synthetic
 from grid_planning.cli import main
 from grid_planning.exports.planfile import read_plan, write_plan
 
 ROOT = Path(__file__).resolve().parents[2]
-
-planner = pytest.importorskip("grid_planning.planning.planner")
-synthetic = pytest.importorskip("grid_planning.city.synthetic")
 
 
 @pytest.fixture(scope="module")

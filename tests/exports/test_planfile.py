@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import shutil
 from pathlib import Path
 
 import openpyxl
@@ -45,6 +46,17 @@ def rich_plan():
     )
 
 
+@pytest.fixture(scope="module")
+def rich_written(tmp_path_factory, city, rich_plan) -> Path:
+    """The rich plan's GeoPackage, written once per module; a test takes its own copy
+    (:func:`copy_of`), so no test sees another's changes."""
+    return write_plan(tmp_path_factory.mktemp("rich") / "plan.gpkg", city, rich_plan, make_costs())
+
+
+def copy_of(written: Path, path: Path) -> Path:
+    return Path(shutil.copyfile(written, path))
+
+
 def assert_same_plan(a, b):
     pd.testing.assert_series_equal(
         a.assignment.sort_index(), b.assignment.sort_index(), check_dtype=False, check_names=False
@@ -61,8 +73,8 @@ def assert_same_plan(a, b):
     assert a.checklist == b.checklist
 
 
-def test_layers_and_columns_of_data_format(city, rich_plan, tmp_path):
-    path = write_plan(tmp_path / "plan.gpkg", city, rich_plan, make_costs())
+def test_layers_and_columns_of_data_format(city, rich_plan, rich_written, tmp_path):
+    path = copy_of(rich_written, tmp_path / "plan.gpkg")
     names = set(pyogrio.list_layers(path)[:, 0])
     assert {"units", "grids", "facilities", "plan_meta", "boundary"} <= names
     assert "facilities_source" not in names  # no what-if edits
@@ -129,8 +141,8 @@ def test_layers_and_columns_of_data_format(city, rich_plan, tmp_path):
     ]
 
 
-def test_round_trip(city, rich_plan, tmp_path):
-    path = write_plan(tmp_path / "plan.gpkg", city, rich_plan, make_costs())
+def test_round_trip(city, rich_plan, rich_written, tmp_path):
+    path = copy_of(rich_written, tmp_path / "plan.gpkg")
     layers2, plan2 = read_plan(path)
     assert_same_plan(rich_plan, plan2)
     assert layers2.metric_crs == city.metric_crs
@@ -211,11 +223,11 @@ def test_read_errors_are_specific(city, tmp_path):
     assert isinstance(err.value, ValueError)
 
 
-def _altered(tmp_path, city, rich_plan, name: str, sql: str, *args) -> Path:
+def _altered(tmp_path, rich_written, name: str, sql: str, *args) -> Path:
     """A plan GeoPackage with one SQL statement applied to it (a file altered by hand)."""
     import sqlite3
 
-    path = write_plan(tmp_path / f"{name}.gpkg", city, rich_plan, make_costs())
+    path = copy_of(rich_written, tmp_path / f"{name}.gpkg")
     with sqlite3.connect(path) as con:
         # GDAL's spatial-index triggers call functions plain SQLite lacks; edits here leave the
         # geometry alone, so the index stays right without them.
@@ -239,13 +251,13 @@ ALTERED_PLAN_ENTRIES = {
 
 
 @pytest.mark.parametrize("change", list(ALTERED_PLAN_ENTRIES))
-def test_an_altered_plan_entry_is_refused_not_guessed(city, rich_plan, tmp_path, change):
+def test_an_altered_plan_entry_is_refused_not_guessed(city, rich_plan, rich_written, tmp_path, change):
     """Some of these were imported as broken scenarios (locks "abc" became three one-letter
     locks), others raised AttributeError past the pages' handling."""
     value = ALTERED_PLAN_ENTRIES[change]
     if isinstance(value, dict):
         value = {**json.loads(read_meta(write_plan(tmp_path / "o.gpkg", city, rich_plan))["plan"]), **value}
-    path = _altered(tmp_path, city, rich_plan, "p", "update plan_meta set value = ? where key = 'plan'",
+    path = _altered(tmp_path, rich_written, "p", "update plan_meta set value = ? where key = 'plan'",
                     json.dumps(value))
     with pytest.raises(PlanFileError) as err:
         read_plan(path)
@@ -253,32 +265,32 @@ def test_an_altered_plan_entry_is_refused_not_guessed(city, rich_plan, tmp_path,
     assert "'plan'" in err.value.message("en") and "“plan”" in err.value.message("zh")
 
 
-def test_deeply_nested_plan_entry_is_refused(city, rich_plan, tmp_path):
-    path = _altered(tmp_path, city, rich_plan, "p", "update plan_meta set value = ? where key = 'plan'",
+def test_deeply_nested_plan_entry_is_refused(rich_written, tmp_path):
+    path = _altered(tmp_path, rich_written, "p", "update plan_meta set value = ? where key = 'plan'",
                     "[" * 200_000 + "]" * 200_000)
     with pytest.raises(PlanFileError) as err:  # was a RecursionError
         read_plan(path)
     assert err.value.key == "plan.file_error.bad_entry"
-    path = _altered(tmp_path, city, rich_plan, "c", "update plan_meta set value = '{' where key = 'checks'")
+    path = _altered(tmp_path, rich_written, "c", "update plan_meta set value = '{' where key = 'checks'")
     with pytest.raises(PlanFileError) as err:
         stored_checks(path)
     assert err.value.params["entry"] == "checks"
 
 
-def test_infinite_population_or_beds_in_a_plan_file_is_refused(city, rich_plan, tmp_path):
-    path = _altered(tmp_path, city, rich_plan, "u", "update units set population = 9e999 where id = 'U12'")
+def test_infinite_population_or_beds_in_a_plan_file_is_refused(rich_written, tmp_path):
+    path = _altered(tmp_path, rich_written, "u", "update units set population = 9e999 where id = 'U12'")
     with pytest.raises(PlanFileError) as err:
         read_plan(path)
     assert err.value.key == "plan.file_error.bad_value"
     assert err.value.params == {"file": str(path), "layer": "units", "column": "population", "id": "U12"}
-    path = _altered(tmp_path, city, rich_plan, "f", "update facilities set beds = -3 where id = 'F2'")
+    path = _altered(tmp_path, rich_written, "f", "update facilities set beds = -3 where id = 'F2'")
     with pytest.raises(PlanFileError) as err:
         read_plan(path)
     assert (err.value.params["column"], err.value.params["id"]) == ("beds", "F2")
 
 
-def test_plan_files_are_read_within_the_input_limits(city, rich_plan, tmp_path, monkeypatch):
-    path = write_plan(tmp_path / "p.gpkg", city, rich_plan, make_costs())
+def test_plan_files_are_read_within_the_input_limits(city, rich_written, tmp_path, monkeypatch):
+    path = copy_of(rich_written, tmp_path / "p.gpkg")
     monkeypatch.setenv("GRID_PLANNER_MAX_ROWS", str(len(city.units) - 1))
     with pytest.raises(PlanFileError) as err:
         read_plan(path)

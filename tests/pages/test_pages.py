@@ -4,6 +4,7 @@ since AppTest cannot upload files)."""
 
 from __future__ import annotations
 
+import ast
 from pathlib import Path
 
 import geopandas as gpd
@@ -12,6 +13,7 @@ import pytest
 from conftest import GUARD_PREFIXES, GuardMessageError, guard_messages
 from streamlit.testing.v1 import AppTest
 
+from grid_planning.base.i18n import t
 from grid_planning.session.ui_state import load_uploads, report_table
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -49,14 +51,50 @@ def small_city_files(tmp_path_factory) -> dict[str, tuple[str, bytes]]:
     }
 
 
-def test_every_page_runs_without_exception():
-    at = _app().run()
+#: Each page's title key (the page's own heading, longer than its menu entry).
+TITLES = {
+    "pages/home.py": "app.title",
+    "pages/data.py": "data.title",
+    "pages/plan.py": "ws.plan.title",
+    "pages/coverage.py": "ws.cov.title",
+    "pages/members.py": "ws.mem.title",
+    "pages/checklist.py": "ws.chk.title",
+    "pages/scenarios.py": "team.title",
+    "pages/compare.py": "meeting.compare.title",
+    "pages/present.py": "meeting.present.title",
+}
+
+
+def navigation() -> list[tuple[str, str, bool]]:
+    """app.py's PAGES (read from its source: importing app.py would run the dashboard)."""
+    tree = ast.parse((ROOT / "app.py").read_text(encoding="utf-8"))
+    pages = next(ast.literal_eval(node.value) for node in tree.body
+                 if isinstance(node, ast.AnnAssign) and getattr(node.target, "id", "") == "PAGES")
+    return [entry for _section, entries in pages for entry in entries]
+
+
+def test_navigation_lists_every_page_file():
+    listed = {path for path, _key, _default in navigation()}
+    files = {f"pages/{p.name}" for p in (ROOT / "pages").glob("*.py") if not p.name.startswith("_")}
+    assert listed == files == set(TITLES)
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_every_page_runs_without_exception(lang):
+    """Every page of app.py's navigation, in both languages, shows its own title and no
+    exception, before any plan exists."""
+    at = _app()
+    at.session_state["lang"] = lang
+    at.run()
     assert not at.exception, at.exception
-    at.switch_page("pages/data.py").run()
-    assert not at.exception, at.exception
-    assert at.title[0].value == "数据与校验"
-    at.switch_page("pages/home.py").run()
-    assert not at.exception
+    seen = []
+    for path, _key, _default in navigation():
+        at.switch_page(path).run()
+        assert not at.exception, (path, at.exception)
+        title = at.title[0].value
+        assert title == t(TITLES[path], lang), (path, title)
+        seen.append(path)
+    assert seen == list(TITLES)
 
 
 def test_home_shows_the_sample_city():

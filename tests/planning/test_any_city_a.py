@@ -4,6 +4,7 @@ import pytest
 from any_city import check_city
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("seed", range(0, 150))
 def test_awkward_city(seed, tmp_path):
     check_city(seed, tmp_path)

@@ -4,7 +4,6 @@ legend."""
 
 from __future__ import annotations
 
-import math
 import re
 
 import geopandas as gpd
@@ -127,4 +126,8 @@ def test_plan_map_has_a_legend_of_facility_types_and_levels():
     drawn = fac[fac["role"] != "lead"]
     for type_ in set(drawn["type"].astype(str)):
         assert script_json(t(f"vocab.type.{type_}", "zh")) in html, type_
-    assert math.isfinite(len(html))
+    # ... and only those: a type no facility of the city has is not in the legend (nor anywhere).
+    absent = {"tcm", "specialty", "nursing", "public_health"} - set(fac["type"].astype(str))
+    assert absent == {"tcm", "specialty", "nursing", "public_health"}
+    for type_ in absent:
+        assert script_json(t(f"vocab.type.{type_}", "zh")) not in html, type_
