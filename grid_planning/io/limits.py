@@ -110,6 +110,10 @@ class Limits:
     cells : int
         Most cells (rows x columns) in one layer: every cell is read as text, some 60-100 bytes
         of memory each.
+    cell_chars : int
+        Most characters in one cell, field or attribute value (a sheet's cell, a CSV field, a GIS
+        attribute), checked as the text is read, before it is built: a 464 KB workbook can hold
+        a 450 MB cell.
     """
 
     upload_mb: int = 100
@@ -119,6 +123,7 @@ class Limits:
     vertices: int = 5_000_000
     columns: int = 1_000
     cells: int = 10_000_000
+    cell_chars: int = 10_000
 
 
 DEFAULT_LIMITS = Limits()

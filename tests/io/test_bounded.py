@@ -1,0 +1,114 @@
+"""Every text bounded where it is read: hostile workbooks and CSVs, small on disk, read in a
+subprocess under a memory cap (600 MB past its imports) and within seconds."""
+
+from __future__ import annotations
+
+import zipfile
+
+import pytest
+from hostile_files import (
+    HEADER_ROW,
+    SHEET_HEAD,
+    SHEET_TAIL,
+    long_cell_workbook,
+    read_capped,
+    shared_strings_workbook,
+    workbook,
+)
+
+from grid_planning.io import inputs
+from grid_planning.io.limits import InputError
+
+
+@pytest.mark.parametrize(
+    ("kind", "size_mb", "code"),
+    [
+        ("inline", 450, "text_too_long"),  # the issue's 464 KB file: 164 s and 8.5 GB before
+        ("str", 100, "text_too_long"),
+        ("shared", 40, "text_too_long"),
+        ("shared", 100, "workbook_text_too_large"),  # a shared table over 64 MB unpacked
+        ("attribute", 100, "file_damaged"),  # a tag expat would have to hold whole
+    ],
+)
+def test_a_workbook_with_one_enormous_cell_is_refused_in_bounded_memory(
+    tmp_path, kind, size_mb, code
+):
+    path = long_cell_workbook(tmp_path / "医院.xlsx", kind, size_mb)
+    assert path.stat().st_size < 1024 * 1024
+    got = read_capped(path)
+    assert got["code"] == code, got
+    assert got["peak_mb"] < 600 and got["seconds"] < 30, got
+    assert len(got["message"]) < 400  # the cell is never echoed back
+    if code == "text_too_long":
+        assert got["params"] == {
+            "cell": "A2" if kind != "shared" else "shared text 1",
+            "limit": "10,000",
+        }
+
+
+def test_the_cell_limit_is_a_setting_and_a_cell_at_the_limit_is_read(tmp_path, monkeypatch):
+    cell = "长" * 300
+    sheet = [
+        SHEET_HEAD,
+        HEADER_ROW,
+        f'<row r="2"><c r="A2" t="inlineStr"><is><t>{cell}</t></is></c>',
+    ]
+    sheet += ['<c r="B2"><v>114.3</v></c><c r="C2"><v>30.6</v></c></row>', SHEET_TAIL]
+    path = workbook(tmp_path / "f.xlsx", sheet)
+    monkeypatch.setenv("GRID_PLANNER_MAX_CELL_CHARS", "300")
+    frame = inputs.open_layer(path).frame
+    assert frame.loc[0, "name"] == cell and frame.loc[0, "lon"] == "114.3"
+    monkeypatch.setenv("GRID_PLANNER_MAX_CELL_CHARS", "299")
+    with pytest.raises(InputError) as err:
+        inputs.open_layer(path)
+    assert err.value.code == "text_too_long" and err.value.params["cell"] == "A2"
+
+
+@pytest.mark.parametrize("spelling", ["<si/>", "<si\t/>", "<si\n></si>", "<si ><t>a</t></si>"])
+def test_shared_strings_are_counted_in_every_spelling(tmp_path, spelling):
+    # 103 KB files like these took 155 s and 1.4 GB: "<si/>" and "<si\t>" slipped past the count.
+    path = shared_strings_workbook(tmp_path / "s.xlsx", spelling, 2_010_000)
+    assert path.stat().st_size < 200 * 1024
+    got = read_capped(path)
+    assert got["code"] == "workbook_text_too_large" and got["params"]["limit"] == "2,000,000", got
+    assert got["seconds"] < 20 and got["peak_mb"] < 600, got
+
+
+def test_a_prefixed_shared_string_table_counts_too(tmp_path, monkeypatch):
+    monkeypatch.setenv("GRID_PLANNER_MAX_ROWS", "10")
+    spelling = '<x:si xmlns:x="http://schemas.openxmlformats.org/spreadsheetml/2006/main"/>'
+    path = shared_strings_workbook(tmp_path / "s.xlsx", spelling, 50_000)
+    with pytest.raises(InputError) as err:
+        inputs.open_layer(path)
+    assert err.value.code == "workbook_text_too_large"
+
+
+def test_the_first_row_past_the_limit_stops_the_read(tmp_path, monkeypatch):
+    monkeypatch.setenv("GRID_PLANNER_MAX_ROWS", "1000")
+    rows = (
+        f'<row r="{i}"><c r="A{i}" t="inlineStr"><is><t>n{i}</t></is></c>'
+        f'<c r="B{i}"><v>114.{i}</v></c><c r="C{i}"><v>30.{i}</v></c></row>'
+        for i in range(2, 1003)
+    )
+    # What follows row 1002 is never parsed: here it is not even XML.
+    path = workbook(tmp_path / "r.xlsx", [SHEET_HEAD, HEADER_ROW, *rows, "<<< not xml"])
+    with pytest.raises(InputError) as err:
+        inputs.open_layer(path)
+    assert err.value.code == "too_many_rows"
+    monkeypatch.setenv("GRID_PLANNER_MAX_ROWS", "1001")
+    with pytest.raises(InputError) as err:
+        inputs.open_layer(path)
+    assert err.value.code == "file_damaged"
+
+
+def test_a_workbook_with_a_dtd_is_refused_not_expanded(tmp_path):
+    laughs = (
+        '<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;&lol;">]>'
+        '<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData>'
+    )
+    path = workbook(tmp_path / "d.xlsx", [laughs, HEADER_ROW, SHEET_TAIL])
+    with pytest.raises(InputError) as err:
+        inputs.open_layer(path)
+    assert err.value.code == "file_damaged"
+    with zipfile.ZipFile(path) as zf:
+        assert "ENTITY" in zf.read("xl/worksheets/sheet1.xml").decode()
