@@ -162,3 +162,26 @@ def read_capped(path: Path, cap_mb: int = 600, env: dict | None = None, timeout:
     )
     assert done.returncode == 0, done.stderr[-2000:]
     return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def long_field_csv(path: Path, total_mb: int) -> Path:
+    """A CSV whose second line's name field holds ``total_mb`` MB of text."""
+    with path.open("wb") as fh:
+        fh.write(b"name,lon,lat\n")
+        for block in repeated("长", total_mb):
+            fh.write(block)
+        fh.write(b",114.3,30.6\n")
+    return path
+
+
+def wide_csv(path: Path, rows: int) -> Path:
+    """A plain CSV of ``rows`` rows of 8 ordinary fields (about 210 bytes a row)."""
+    head = "id,name,lon,lat,population,district,note,code\n"
+    with path.open("w", encoding="utf-8") as fh:
+        fh.write(head)
+        for i in range(rows):
+            fh.write(
+                f"{i:09d},社区卫生服务中心{i},114.{i % 100000:05d},30.{i % 77777:05d},{i % 9000},"
+                f"江岸区{i % 13},示例数据：无实际意义的说明文字{i},C{i:012d}\n"
+            )
+    return path

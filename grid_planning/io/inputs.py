@@ -338,7 +338,9 @@ def open_layer(
                 if sub.path.suffix.lower() in (".xlsx", ".xlsm"):
                     frame, is_table = _tidy_table(read_sheet(sub, lim), "xlsx"), True
                 elif sub.path.suffix.lower() in (".csv", ".txt", ".tsv"):
-                    frame, is_table = _tidy_table(*read_csv(sub.path, lim)), True
+                    frame, encoding, read_notes = read_csv(sub.path, lim)
+                    frame, is_table = _tidy_table(frame, encoding), True
+                    notes = [*notes, *read_notes]
                 else:
                     frame = read_gis(sub, lim)
                     is_table = not isinstance(frame, gpd.GeoDataFrame)

@@ -11,8 +11,10 @@ from hostile_files import (
     SHEET_HEAD,
     SHEET_TAIL,
     long_cell_workbook,
+    long_field_csv,
     read_capped,
     shared_strings_workbook,
+    wide_csv,
     workbook,
 )
 
@@ -112,3 +114,60 @@ def test_a_workbook_with_a_dtd_is_refused_not_expanded(tmp_path):
     assert err.value.code == "file_damaged"
     with zipfile.ZipFile(path) as zf:
         assert "ENTITY" in zf.read("xl/worksheets/sheet1.xml").decode()
+
+
+# ---- CSV -------------------------------------------------------------------------------------------
+def test_a_csv_with_one_enormous_field_is_refused_in_bounded_memory(tmp_path):
+    got = read_capped(long_field_csv(tmp_path / "医院.csv", 95))
+    assert got["code"] == "text_too_long" and got["params"] == {"cell": "line 2", "limit": "10,000"}
+    assert got["peak_mb"] < 100 and got["seconds"] < 30, got
+
+
+def test_a_quoted_field_over_the_limit_is_refused_even_across_lines(tmp_path, monkeypatch):
+    monkeypatch.setenv("GRID_PLANNER_MAX_CELL_CHARS", "50")
+    path = tmp_path / "f.csv"
+    path.write_text('name,lon,lat\n"' + "第一行\n" * 20 + '",114.3,30.6\n', encoding="utf-8")
+    with pytest.raises(InputError) as err:
+        inputs.open_layer(path)
+    assert err.value.code == "text_too_long"
+    path.write_text('name,lon,lat\n"' + "第一行\n" * 10 + '",114.3,30.6\n', encoding="utf-8")
+    assert inputs.open_layer(path).frame.loc[0, "name"].count("第一行") == 10
+
+
+def test_a_large_plain_csv_is_read_within_bounded_memory(tmp_path):
+    # Before, the whole file was held as bytes, then as text, then copied for pandas.
+    got = read_capped(wide_csv(tmp_path / "big.csv", 450_000), timeout=300)
+    assert got.get("rows") == 450_000, got
+    assert got["peak_mb"] < 600, got
+
+
+# ---- encodings -------------------------------------------------------------------------------------
+TRADITIONAL = ["臺北市立聯合醫院", "香港九龍醫院", "衛生服務中心", "澳門鏡湖醫院", "這個區域"]
+SIMPLIFIED = ["武汉市第一医院", "江岸区社区卫生服务中心", "这个区域", "黄陂区人民医院", "汉口医院"]
+
+
+def _names_csv(path, names, encoding):
+    rows = "".join(f"{n},{114 + i / 10},{30 + i / 10}\r\n" for i, n in enumerate(names))
+    path.write_bytes(("name,lon,lat\r\n" + rows).encode(encoding))
+    return path
+
+
+@pytest.mark.parametrize("encoding", ["big5", "big5hkscs", "cp950"])
+def test_big5_names_round_trip_and_the_encoding_is_named(tmp_path, encoding):
+    opened = inputs.open_layer(_names_csv(tmp_path / "醫院.csv", TRADITIONAL, encoding))
+    assert list(opened.frame["name"]) == TRADITIONAL
+    assert ("encoding_detected", {"encoding": "Big5-HKSCS (Big5)"}) in opened.notes
+
+
+@pytest.mark.parametrize("encoding", ["gbk", "gb18030", "gb2312"])
+def test_gbk_names_still_read_as_gbk_without_a_note(tmp_path, encoding):
+    opened = inputs.open_layer(_names_csv(tmp_path / "医院.csv", SIMPLIFIED, encoding))
+    assert list(opened.frame["name"]) == SIMPLIFIED and opened.notes == ()
+
+
+def test_a_file_no_encoding_reads_is_named_not_silently_garbled(tmp_path):
+    path = _names_csv(tmp_path / "f.csv", SIMPLIFIED, "gbk")
+    path.write_bytes(path.read_bytes().replace("汉口".encode("gbk"), b"\x80\xff"))
+    opened = inputs.open_layer(path)
+    assert ("text_replaced", {"encoding": "GB18030 (GBK)"}) in opened.notes
+    assert "\ufffd" in opened.frame["name"].iloc[-1]
