@@ -113,7 +113,10 @@ def current_user() -> User:
     except Exception:  # noqa: BLE001 - no script context (bare tests): nobody signed in
         info = {}
     try:
-        headers = dict(st.context.headers or {})
+        # Every value of every header: a header sent twice (a client's copy beside the proxy's)
+        # is refused, not resolved to the first.
+        found = st.context.headers
+        headers = {k: found.get_all(k) for k in found} if found else {}
     except Exception:  # noqa: BLE001 - AppTest has no request
         headers = {}
     return identify(info, headers)
