@@ -24,7 +24,7 @@ from grid_planning.city.layers import CityLayers
 from grid_planning.domain.request import BalanceAdvice, CostParams, PlanRequest
 from grid_planning.session.team import changes_text, markdown_message
 from grid_planning.session.workspace import Workspace, first_request
-from grid_planning.store.identity import User
+from grid_planning.store.identity import User, all_headers
 from grid_planning.store.identity import current_user as identify
 from grid_planning.store.scenarios import ScenarioStore, default_store_url
 from pages._common import PAGE_NAMES, active_layers, fmt, lang, md_text, tr  # noqa: F401 - fmt for the pages
@@ -115,8 +115,7 @@ def current_user() -> User:
     try:
         # Every value of every header: a header sent twice (a client's copy beside the proxy's)
         # is refused, not resolved to the first.
-        found = st.context.headers
-        headers = {k: found.get_all(k) for k in found} if found else {}
+        headers = all_headers(st.context.headers)
     except Exception:  # noqa: BLE001 - AppTest has no request
         headers = {}
     return identify(info, headers)

@@ -137,6 +137,14 @@ def _header_values(headers: Mapping[str, Any], name: str) -> list[str]:
     return out
 
 
+def all_headers(found: Any) -> dict[str, list[str]]:
+    """Every value of every header of a request (``st.context.headers``, whose ``get_all`` gives
+    them all): a header sent twice must be seen twice to be refused."""
+    if not found:
+        return {}
+    return {str(key): [str(v) for v in found.get_all(key)] for key in found}
+
+
 _RFC5987 = re.compile(r"^(?P<charset>[A-Za-z0-9!#$&+^`{}~-]+)'(?P<lang>[A-Za-z0-9-]*)'(?P<text>.*)$")
 
 
