@@ -1,5 +1,4 @@
-"""GIS layers (GeoJSON, GeoPackage, Shapefile, KML): rows, columns and vertices checked from the driver and in batches of geometry before the layer is read.
-"""
+"""GIS layers (GeoJSON, GeoPackage, Shapefile, KML): rows, columns and vertices checked from the driver and in batches of geometry before the layer is read."""
 
 from __future__ import annotations
 
@@ -25,9 +24,7 @@ VERTEX_BATCH = 20_000
 def _vertex_bound(sub: SubLayer) -> int:
     """Most vertices the layer's file could hold, from its size (see the byte constants)."""
     size = sub.path.stat().st_size
-    per = (
-        TEXT_BYTES_PER_VERTEX if sub.path.suffix.lower() in TEXT_GIS else BINARY_BYTES_PER_VERTEX
-    )
+    per = TEXT_BYTES_PER_VERTEX if sub.path.suffix.lower() in TEXT_GIS else BINARY_BYTES_PER_VERTEX
     return size // per
 
 
@@ -92,4 +89,33 @@ def read_gis(sub: SubLayer, lim: Limits) -> pd.DataFrame:
     )
     if len(df) > lim.rows:
         raise too_many_rows(lim)
+    check_text_lengths(df, lim)
     return df
+
+
+def check_text_lengths(frame: pd.DataFrame, lim: Limits) -> None:
+    """Refuse a layer with an attribute value longer than ``max_cell_chars``, naming the first
+    (feature number, column). GDAL builds each value as it reads (the layer itself is bounded by
+    ``max_uncompressed_mb``); what is refused here never reaches a finding, a map or an export.
+
+    Raises
+    ------
+    InputError
+        ``text_too_long``.
+    """
+    for column in frame.columns:
+        values = frame[column]
+        if column == getattr(frame, "_geometry_column_name", None) or not (
+            values.dtype == object or pd.api.types.is_string_dtype(values.dtype)
+        ):
+            continue
+        lengths = values.map(lambda v: len(v) if isinstance(v, str) else 0)
+        too_long = lengths.to_numpy() > lim.cell_chars
+        if too_long.any():
+            at = int(too_long.argmax())
+            raise InputError(
+                "text_too_long",
+                column=str(column)[:100],
+                cell=f"#{at + 1} {str(column)[:100]}",
+                limit=f"{lim.cell_chars:,}",
+            )

@@ -171,3 +171,22 @@ def test_a_file_no_encoding_reads_is_named_not_silently_garbled(tmp_path):
     opened = inputs.open_layer(path)
     assert ("text_replaced", {"encoding": "GB18030 (GBK)"}) in opened.notes
     assert "\ufffd" in opened.frame["name"].iloc[-1]
+
+
+# ---- GIS attributes --------------------------------------------------------------------------------
+def test_a_gis_attribute_over_the_limit_is_refused_naming_feature_and_column(tmp_path, monkeypatch):
+    import geopandas as gpd
+    from shapely.geometry import Point
+
+    frame = gpd.GeoDataFrame(
+        {"name": ["甲医院", "长" * 2_000], "beds": [10, 20]},
+        geometry=[Point(114.3, 30.6), Point(114.4, 30.5)],
+        crs=4326,
+    )
+    frame.to_file(tmp_path / "f.geojson")
+    assert len(inputs.open_layer(tmp_path / "f.geojson").frame) == 2
+    monkeypatch.setenv("GRID_PLANNER_MAX_CELL_CHARS", "1999")
+    with pytest.raises(InputError) as err:
+        inputs.open_layer(tmp_path / "f.geojson")
+    assert err.value.code == "text_too_long" and err.value.params["cell"] == "#2 name"
+    assert len(str(err.value)) < 300
