@@ -129,6 +129,7 @@ cap = vm + int(sys.argv[2]) * 1024 * 1024
 resource.setrlimit(resource.RLIMIT_AS, (cap, cap))
 base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 start = time.perf_counter()
+cpu = time.process_time()
 out = {}
 try:
     opened = inputs.open_layer(sys.argv[1])
@@ -141,6 +142,7 @@ except limits.InputError as exc:
 except MemoryError:
     out["code"] = "MemoryError"
 out["seconds"] = time.perf_counter() - start
+out["cpu_seconds"] = time.process_time() - cpu
 out["peak_mb"] = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - base) / 1024
 print(json.dumps(out))
 """

@@ -1,5 +1,4 @@
-"""What a planner's file may be: the limits (settings), the formats and layer kinds, the error a refused file raises, and the messages that never show a server path.
-"""
+"""What a planner's file may be: the limits (settings), the formats and layer kinds, the error a refused file raises, and the messages that never show a server path."""
 
 from __future__ import annotations
 
@@ -195,6 +194,9 @@ class SubLayer:
     path: Path = field(default=Path(), repr=False, compare=False)
     layer: str | None = field(default=None, repr=False, compare=False)
     encoding: str | None = field(default=None, repr=False, compare=False)
+    #: What reading a sheet needs from the rest of its workbook, parsed once when the sheets are
+    #: listed (:class:`grid_planning.io.xlsx.OpenBook`, its zip closed).
+    book: object = field(default=None, repr=False, compare=False)
 
     @property
     def has_rows(self) -> bool:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import zipfile
 from pathlib import Path
 
@@ -9,7 +10,13 @@ import numpy as np
 import pandas as pd
 
 from grid_planning.io.limits import MB, InputError, Limits, SubLayer, limits
-from grid_planning.io.xlsx import MAX_PARTS_MB, SHARED_STRINGS_PER_ROW, open_workbook, read_rows
+from grid_planning.io.xlsx import (
+    MAX_PARTS_MB,
+    SHARED_STRINGS_PER_ROW,
+    OpenBook,
+    open_workbook,
+    read_rows,
+)
 
 
 def check_workbook_parts(path: Path, lim: Limits) -> None:
@@ -45,7 +52,9 @@ def sheet_sublayers(path: Path) -> list[SubLayer]:
             if rows.header is not None:
                 header = tuple("" if v is None else str(v).strip() for v in rows.header)
             has_data = bool(rows.numbers)
-            out.append(SubLayer(title, None if has_data else 0, None, header, path, title))
+            out.append(
+                SubLayer(title, None if has_data else 0, None, header, path, title, book=book)
+            )
     return out
 
 
@@ -84,7 +93,13 @@ def read_sheet(sub: SubLayer, lim: Limits) -> pd.DataFrame:
         read as empty).
     """
     with zipfile.ZipFile(sub.path) as zf:
-        book = open_workbook(zf, lim)
+        listed = sub.book
+        # The shared text table as parsed when the sheets were listed (the same file, the same
+        # limits), instead of a second parse of up to 2 million texts.
+        if isinstance(listed, OpenBook) and listed.cell_chars == lim.cell_chars:
+            book = dataclasses.replace(listed, zf=zf)
+        else:
+            book = open_workbook(zf, lim)
         sheets = dict(book.book.sheets)
         if sub.layer is not None and sub.layer in sheets:
             part = sheets[sub.layer]

@@ -55,8 +55,8 @@ class _Stop(Exception):  # noqa: N818 - not an error: the reader has what it wan
 
 
 def _local(name: str) -> str:
-    """An element's or attribute's name without its namespace (expat gives ``uri}local``)."""
-    return name.rpartition("}")[2]
+    """An element's or attribute's name without its prefix (``x:row`` -> ``row``)."""
+    return name.rpartition(":")[2]
 
 
 def _attr(attrs: dict[str, str], local: str) -> str | None:
@@ -82,50 +82,87 @@ def parse_part(
     """Feed an XML part to expat in chunks, calling ``start(local name, attrs)``, ``end(local
     name)`` and ``chars(text)``; a handler may raise :class:`_Stop` to end the read.
 
+    Names are compared without their prefix (``x:row`` is ``row``). No token may make expat hold
+    more than :data:`TOKEN_BYTES`: outside comments, CDATA and processing instructions no text,
+    tag or attribute value holds a ``<``, so the bytes between two ``<`` (counted across chunks,
+    at C speed) bound them all; once a part shows ``<!`` or a ``<?`` past its declaration, the
+    parser's position is followed at every event instead (slower, and only then).
+
     Raises
     ------
     InputError
         ``file_damaged`` for a DTD, an entity, malformed XML or a token over :data:`TOKEN_BYTES`.
     """
-    parser = expat.ParserCreate(namespace_separator="}")
+    parser = expat.ParserCreate()
     parser.buffer_text = True
     parser.buffer_size = CHUNK
     seen = [0]
+    careful = [False]
 
-    def on_start(name: str, attrs: dict[str, str]) -> None:
-        seen[0] = parser.CurrentByteIndex
+    def local_start(name: str, attrs: dict[str, str]) -> None:
         start(_local(name), attrs)
 
-    def on_end(name: str) -> None:
-        seen[0] = parser.CurrentByteIndex
+    def local_end(name: str) -> None:
         end(_local(name))
 
-    def on_chars(text: str) -> None:
-        seen[0] = parser.CurrentByteIndex
-        if chars is not None:
-            chars(text)
+    def first(name: str, attrs: dict[str, str]) -> None:
+        # The root's spelling decides: Excel writes no prefix, and then the handlers are called
+        # with the names as they are (no call per element to strip a prefix).
+        prefixed = ":" in name
+        parser.StartElementHandler = local_start if prefixed else start
+        parser.EndElementHandler = local_end if prefixed else end
+        parser.StartElementHandler(name, attrs)
 
-    def on_other(*_args: object) -> None:
-        seen[0] = parser.CurrentByteIndex
+    def followed(handler: Callable[..., None] | None) -> Callable[..., None]:
+        def call(*args: object) -> None:
+            seen[0] = parser.CurrentByteIndex
+            if handler is not None:
+                handler(*args)
 
-    parser.StartElementHandler = on_start
-    parser.EndElementHandler = on_end
-    parser.CharacterDataHandler = on_chars
-    parser.CommentHandler = on_other
-    parser.ProcessingInstructionHandler = on_other
+        return call
+
+    def follow() -> None:
+        careful[0] = True
+        parser.StartElementHandler = followed(local_start)
+        parser.EndElementHandler = followed(local_end)
+        parser.CharacterDataHandler = followed(chars)
+        parser.CommentHandler = followed(None)
+        parser.ProcessingInstructionHandler = followed(None)
+
+    parser.StartElementHandler = first
+    parser.EndElementHandler = end
+    if chars is not None:
+        parser.CharacterDataHandler = chars
     parser.StartDoctypeDeclHandler = _no_dtd
     parser.EntityDeclHandler = _no_dtd
-    fed = 0
+    fed = gap = 0
+    last = b""
+    too_long = InputError(
+        "file_damaged", format="Excel (.xlsx)", detail=f"an XML token over {TOKEN_BYTES // MB} MB"
+    )
     try:
         while chunk := stream.read(CHUNK):
+            if not careful[0]:
+                joined = last + chunk
+                declaration = 5 if fed == 0 and chunk.startswith(b"<?xml") else 0
+                if b"<!" in joined or b"<?" in joined[declaration:]:
+                    seen[0] = fed
+                    follow()
+                else:
+                    at = chunk.find(b"<")
+                    if at < 0:
+                        gap += len(chunk)
+                    else:
+                        if gap + at > TOKEN_BYTES:
+                            raise too_long
+                        gap = len(chunk) - chunk.rfind(b"<") - 1
+                    if gap > TOKEN_BYTES:
+                        raise too_long
+                last = chunk[-1:]
             parser.Parse(chunk, False)
             fed += len(chunk)
-            if fed - seen[0] > TOKEN_BYTES:
-                raise InputError(
-                    "file_damaged",
-                    format="Excel (.xlsx)",
-                    detail=f"an XML token over {TOKEN_BYTES // MB} MB",
-                )
+            if careful[0] and fed - seen[0] > TOKEN_BYTES:
+                raise too_long
         parser.Parse(b"", True)
     except _Stop:
         return
@@ -573,6 +610,7 @@ class OpenBook:
     strings: list[str]
     dates: frozenset[int]
     spans: frozenset[int]
+    cell_chars: int
 
 
 def open_workbook(zf: zipfile.ZipFile, lim: Limits) -> OpenBook:
@@ -580,7 +618,7 @@ def open_workbook(zf: zipfile.ZipFile, lim: Limits) -> OpenBook:
     book = read_workbook(zf)
     strings = shared_strings(zf, book, lim)
     dates, spans = date_styles(zf, book)
-    return OpenBook(zf, book, strings, dates, spans)
+    return OpenBook(zf, book, strings, dates, spans, lim.cell_chars)
 
 
 def read_rows(wb: OpenBook, part: str, lim: Limits, most_rows: int | None = None) -> SheetRows:
