@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
+import sqlite3
+from pathlib import Path
+
 import geopandas as gpd
 import pandas as pd
 
@@ -81,8 +85,37 @@ def check_layer_size(sub: SubLayer, lim: Limits) -> None:
         raise InputError("too_many_vertices", limit=f"{lim.vertices:,}")
 
 
+def check_gpkg_text(path: Path, table: str | None, lim: Limits) -> None:
+    """Refuse a GeoPackage layer holding a text longer than ``max_cell_chars``, asked of SQLite
+    (``length()`` per text column) before any value is read into Python.
+
+    Raises
+    ------
+    InputError
+        ``text_too_long`` naming the feature and column.
+    """
+    if path.suffix.lower() != ".gpkg" or not table:
+        return
+    quoted = '"' + table.replace('"', '""') + '"'
+    with contextlib.closing(sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)) as con:
+        # Every column: SQLite stores a value of any declared type as text if given text.
+        columns = [str(r[1]) for r in con.execute("SELECT * FROM pragma_table_info(?)", (table,))]
+        for column in columns:
+            name = '"' + column.replace('"', '""') + '"'
+            sql = f"SELECT rowid FROM {quoted} WHERE typeof({name}) = 'text' AND length({name}) > ? LIMIT 1"
+            found = con.execute(sql, (lim.cell_chars,)).fetchone()
+            if found is not None:
+                raise InputError(
+                    "text_too_long",
+                    column=column[:100],
+                    cell=f"#{found[0]} {column[:100]}",
+                    limit=f"{lim.cell_chars:,}",
+                )
+
+
 def read_gis(sub: SubLayer, lim: Limits) -> pd.DataFrame:
     check_layer_size(sub, lim)
+    check_gpkg_text(sub.path, sub.layer, lim)
     kwargs = {"encoding": sub.encoding} if sub.encoding else {}
     df = gpd.read_file(
         sub.path, layer=sub.layer, engine="pyogrio", max_features=lim.rows + 1, **kwargs
