@@ -137,6 +137,14 @@ def _add_layer_args(p: argparse.ArgumentParser, *, roads_help: str) -> None:
     )
     p.add_argument("--name", help="city name shown in the summary")
     p.add_argument(
+        "--encoding",
+        metavar="ENCODING",
+        help=(
+            "text encoding of CSV units and facilities, e.g. big5, gbk, utf-8 (default: detected "
+            "among UTF-8, UTF-16, GB18030/GBK and Big5-HKSCS; the report names a Big5 reading)"
+        ),
+    )
+    p.add_argument(
         "--layer",
         nargs="+",
         action="extend",
@@ -200,6 +208,7 @@ def _load_layers(args: argparse.Namespace, loading_key: str, sample_key: str | N
         coords=args.coords,
         name=args.name,
         layers=choices,
+        encoding=args.encoding,
     )
 
 

@@ -213,7 +213,24 @@ def _check_fields(
     return width, records
 
 
-def read_csv(path: Path, lim: Limits) -> tuple[pd.DataFrame, str, list[tuple[str, dict]]]:
+def encoding_name(name: str) -> str:
+    """The codec of an encoding a planner names (``big5``, ``GBK``, ``utf-8`` ...), as Python
+    knows it.
+
+    Raises
+    ------
+    InputError
+        ``encoding_unknown`` for a name no codec has.
+    """
+    try:
+        return codecs.lookup(name.strip()).name
+    except (LookupError, ValueError):
+        raise InputError("encoding_unknown", encoding=name[:40]) from None
+
+
+def read_csv(
+    path: Path, lim: Limits, encoding: str | None = None
+) -> tuple[pd.DataFrame, str, list[tuple[str, dict]]]:
     """A CSV/TXT/TSV table with every cell as text, within the limits, and notes for the report.
 
     Read as streams: lines counted, the encoding found (:func:`detect_encoding`), every field's
@@ -228,13 +245,22 @@ def read_csv(path: Path, lim: Limits) -> tuple[pd.DataFrame, str, list[tuple[str
     lines = _count_lines(path)
     if lines > lim.rows + 1:
         raise too_many_rows(lim)
-    encoding, replaced, skip = detect_encoding(path)
     notes: list[tuple[str, dict]] = []
-    shown = ENCODING_NAMES.get(encoding, encoding)
-    if replaced:
-        notes.append(("text_replaced", {"encoding": shown}))
-    elif encoding not in ("utf-8", "utf-8-sig", "gb18030", "utf-16"):
-        notes.append(("encoding_detected", {"encoding": shown}))
+    if encoding is not None:  # the planner's choice (--encoding): used, and said if it fails
+        encoding, skip = encoding_name(encoding), 0
+        with path.open("rb") as fh:
+            if encoding in ("utf-8", "utf-8-sig") and fh.read(3) == codecs.BOM_UTF8:
+                encoding = "utf-8-sig"
+        replaced = not _decodes(path, encoding)
+        shown = ENCODING_NAMES.get(encoding, encoding)
+        notes.append(("text_replaced" if replaced else "encoding_chosen", {"encoding": shown}))
+    else:
+        encoding, replaced, skip = detect_encoding(path)
+        shown = ENCODING_NAMES.get(encoding, encoding)
+        if replaced:
+            notes.append(("text_replaced", {"encoding": shown}))
+        elif encoding not in ("utf-8", "utf-8-sig", "gb18030", "utf-16"):
+            notes.append(("encoding_detected", {"encoding": shown}))
     header = _header_text(path, encoding, skip, lim.cell_chars * 4 + 4096)
     if not header.strip() and not _header_text(path, encoding, skip, 65536).strip():
         return pd.DataFrame(), encoding, notes

@@ -190,3 +190,48 @@ def test_a_gis_attribute_over_the_limit_is_refused_naming_feature_and_column(tmp
         inputs.open_layer(tmp_path / "f.geojson")
     assert err.value.code == "text_too_long" and err.value.params["cell"] == "#2 name"
     assert len(str(err.value)) < 300
+
+
+def test_the_encoding_can_be_named_and_a_wrong_choice_is_said(tmp_path):
+    path = _names_csv(tmp_path / "醫院.csv", TRADITIONAL, "big5")
+    opened = inputs.open_layer(path, encoding="big5")
+    assert list(opened.frame["name"]) == TRADITIONAL
+    assert opened.notes == (("encoding_chosen", {"encoding": "big5"}),)
+    # Decodes, garbled (what happened to every Big5 file before): the note names the choice.
+    garbled = inputs.open_layer(path, encoding="GB18030")
+    assert list(garbled.frame["name"]) != TRADITIONAL
+    assert garbled.notes == (("encoding_chosen", {"encoding": "GB18030 (GBK)"}),)
+    utf8 = inputs.open_layer(path, encoding="utf-8")
+    assert utf8.notes == (("text_replaced", {"encoding": "UTF-8"}),)
+    with pytest.raises(InputError) as err:
+        inputs.open_layer(path, encoding="klingon")
+    assert err.value.code == "encoding_unknown"
+
+
+def test_the_cli_reads_big5_and_takes_encoding(tmp_path, capsys):
+    from grid_planning.cli import main
+
+    units = tmp_path / "units.csv"
+    rows = "".join(
+        f"U{i},{n},{114 + i / 100},{30 + i / 100},{1000 + i}\n" for i, n in enumerate(TRADITIONAL)
+    )
+    units.write_bytes(("id,name,lon,lat,population\n" + rows).encode("big5"))
+    fac = _names_csv(tmp_path / "fac.csv", TRADITIONAL, "big5")
+    main(["validate", "--units", str(units), "--facilities", str(fac), "--lang", "en"])
+    out = capsys.readouterr()
+    assert "Big5-HKSCS (Big5)" in out.out + out.err
+    main(
+        [
+            "validate",
+            "--units",
+            str(units),
+            "--facilities",
+            str(fac),
+            "--lang",
+            "en",
+            "--encoding",
+            "big5",
+        ]
+    )
+    out = capsys.readouterr()
+    assert "read as big5 text, as chosen" in out.out + out.err
