@@ -45,7 +45,7 @@ from grid_planning.assess.metrics import city_metrics, grid_metrics, unit_metric
 from grid_planning.base.i18n import LANGUAGES, t
 from grid_planning.base.textsafe import terminal_text
 from grid_planning.city.costs import travel_costs
-from grid_planning.city.layers import format_summary, load_city, summarise
+from grid_planning.city.layers import CityLayers, format_summary, load_city, summarise
 from grid_planning.city.provenance import file_basename, is_sample_city, load_sample_city
 from grid_planning.domain import rules
 from grid_planning.domain.plan import apply_facility_edits
@@ -138,6 +138,14 @@ def _add_layer_args(p: argparse.ArgumentParser, *, roads_help: str) -> None:
     )
     p.add_argument("--name", help="city name shown in the summary")
     p.add_argument(
+        "--encoding",
+        metavar="ENCODING",
+        help=(
+            "text encoding of CSV units and facilities, e.g. big5, gbk, utf-8 (default: detected "
+            "among UTF-8, UTF-16, GB18030/GBK and Big5-HKSCS; the report names a Big5 reading)"
+        ),
+    )
+    p.add_argument(
         "--layer",
         nargs="+",
         action="extend",
@@ -201,6 +209,7 @@ def _load_layers(args: argparse.Namespace, loading_key: str, sample_key: str | N
         coords=args.coords,
         name=args.name,
         layers=choices,
+        encoding=args.encoding,
     )
 
 
@@ -326,6 +335,36 @@ def _pairs(values: Sequence[str], option: str, lang: str) -> tuple[tuple[str, st
     return tuple(out)
 
 
+def split_lock(value: str, units: set[str], leads: set[str]) -> list[tuple[str, str]]:
+    """Every way of reading ``UNITID=LEADID`` as a unit id of the city and a lead id of it: ids
+    may hold ``=`` themselves, so each ``=`` is tried and the known ids decide.
+
+    >>> split_lock("A=1=H2", {"A=1", "A"}, {"H2", "1=H2"})
+    [('A', '1=H2'), ('A=1', 'H2')]
+    """
+    out = []
+    for at in (i for i, ch in enumerate(value) if ch == "="):
+        unit, lead = value[:at].strip(), value[at + 1 :].strip()
+        if unit in units and lead in leads:
+            out.append((unit, lead))
+    return out
+
+
+def _lock_pairs(values: Sequence[str], layers: CityLayers, lang: str) -> tuple[tuple[str, str], ...] | None:
+    """``--lock`` values as ``(unit id, lead id)``, split where the city's ids say (see
+    :func:`split_lock`); a value no split or several splits fit is named."""
+    units = {str(u) for u in layers.units["id"]}
+    leads = {str(f) for f in layers.facilities["id"]}
+    out = []
+    for value in values:
+        found = split_lock(value, units, leads)
+        if len(found) != 1:
+            _print(t("plan.cli.bad_lock", lang, value=value, count=len(found)), file=sys.stderr)
+            return None
+        out.append(found[0])
+    return tuple(out)
+
+
 def _cmd_plan(args: argparse.Namespace) -> int:
     import time
 
@@ -340,11 +379,13 @@ def _cmd_plan(args: argparse.Namespace) -> int:
         return EXIT_NOT_USABLE
     designated = _pairs(args.designate_lead, "--designate-lead", lang)
     waivers = _pairs(args.waive_g5, "--waive-g5", lang)
-    locks = _pairs(args.lock, "--lock", lang)
-    if designated is None or waivers is None or locks is None:
+    if designated is None or waivers is None or _pairs(args.lock, "--lock", lang) is None:
         return EXIT_NOT_USABLE
     layers = _load_layers(args, "plan.cli.loading", "plan.cli.sample")
     if layers is None:
+        return EXIT_NOT_USABLE
+    locks = _lock_pairs(args.lock, layers, lang)
+    if locks is None:
         return EXIT_NOT_USABLE
     if not layers.ok:
         _print(

@@ -25,7 +25,7 @@ from grid_planning.domain.request import BalanceAdvice, CostParams, PlanRequest
 from grid_planning.session.page_tables import attention_lines, check_summary, checks_table
 from grid_planning.session.team import changes_text, markdown_message
 from grid_planning.session.workspace import Workspace, first_request
-from grid_planning.store.identity import User
+from grid_planning.store.identity import User, all_headers
 from grid_planning.store.identity import current_user as identify
 from grid_planning.store.scenarios import ScenarioStore, default_store_url
 from pages._common import PAGE_NAMES, active_layers, fmt, lang, md_text, tr  # noqa: F401 - fmt for the pages
@@ -112,7 +112,9 @@ def current_user() -> User:
     except Exception:  # noqa: BLE001 - no script context (bare tests): nobody signed in
         info = {}
     try:
-        headers = dict(st.context.headers or {})
+        # Every value of every header: a header sent twice (a client's copy beside the proxy's)
+        # is refused, not resolved to the first.
+        headers = all_headers(st.context.headers)
     except Exception:  # noqa: BLE001 - AppTest has no request
         headers = {}
     return identify(info, headers)

@@ -112,7 +112,7 @@ def _free_port() -> int:
 
 
 #: Settings a developer's shell may hold that must not reach a test's server (it gets its own).
-_SERVER_SETTINGS = ("STORE_URL", "STORE_SCHEMA", "USER_HEADER", "CONFIG", "ADMINS")
+_SERVER_SETTINGS = ("STORE_URL", "STORE_SCHEMA", "USER_HEADER", "CONFIG", "ADMINS", "SHARED_STORE")
 
 
 def start_dashboard(home: Path, **settings: str) -> tuple[subprocess.Popen, str]:

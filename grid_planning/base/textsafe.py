@@ -70,6 +70,20 @@ def _escape_braces(match: re.Match) -> str:
     return token.translate(_BRACES) if ("{" in token or "}" in token) else token
 
 
+#: In JSON text: a control character's escape (json.dumps writes C0 controls as ``\\u00XX``,
+#: or ``\\b``/``\\f``), after an even run of backslashes (so a literal backslash followed by
+#: ``u001b`` is left alone), ESC with the rest of its CSI or OSC sequence; newline and tab are
+#: kept (tooltip lines).
+_JSON_CONTROL = re.compile(
+    r"(?<!\\)((?:\\\\)*)(?:\\u001b(?:\[[0-?]*[ -/]*[@-~]|\][^\\\"]*(?:\\u0007)?)?|\\u00(?:0[0-8bcef]|1[0-9a-f])|\\[bfr])"
+)
+
+
+#: Raw characters :func:`display_text` removes that json.dumps leaves as they are: bidirectional
+#: controls, DEL and the C1 controls.
+_RAW_CONTROL = re.compile("[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\x7f-\x9f]")
+
+
 def script_json(value: Any) -> str:
     """``value`` as JSON safe to embed in an HTML ``<script>`` that is later rendered by Jinja2.
 
@@ -91,6 +105,12 @@ def script_json(value: Any) -> str:
     '{"name":"Clinic \\\\u007b\\\\u007b7*7\\\\u007d\\\\u007d\\\\u003c\\\\/script\\\\u003e"}'
     """
     text = json.dumps(value, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+    # display_text's rule for every string of the data (labels, tooltips), on the JSON text: a
+    # regular expression over megabytes of GeoJSON, instead of a walk over its coordinates.
+    if _RAW_CONTROL.search(text):
+        text = _RAW_CONTROL.sub("", text)
+    if "\\u00" in text or "\\b" in text or "\\f" in text or "\\r" in text:
+        text = _JSON_CONTROL.sub(r"\1", text)
     for char, escaped in _GLOBAL:
         if char in text:  # str.replace is far faster than translate on megabytes of GeoJSON
             text = text.replace(char, escaped)
@@ -194,10 +214,20 @@ def _strip_controls(text: str, *, keep_newlines: bool) -> str:
     return "".join(out)
 
 
+def display_text(text: object, *, keep_newlines: bool = False) -> str:
+    """The one rule for user text shown as a label (map labels and tooltips, comparison and
+    presentation headers, the terminal): terminal escape sequences, control characters (ESC,
+    BEL, NUL, DEL, C1) and bidirectional controls (a right-to-left override reorders what a reader
+    sees) removed; line breaks and tabs become spaces unless ``keep_newlines``.
+
+    :func:`script_json` applies the same rule to every string of a map's data."""
+    return _strip_controls(str(text).replace("\r\n", "\n"), keep_newlines=keep_newlines)
+
+
 def terminal_text(text: object) -> str:
     """``text`` with escape sequences, control and bidirectional characters removed (newlines and
-    tabs kept), for printing to a terminal."""
-    return _strip_controls(str(text).replace("\r\n", "\n"), keep_newlines=True)
+    tabs kept), for printing to a terminal (:func:`display_text`)."""
+    return display_text(text, keep_newlines=True)
 
 
 # ---- spreadsheets -------------------------------------------------------------------------------------

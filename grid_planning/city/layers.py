@@ -176,6 +176,7 @@ def load_city(
     labels: Mapping[str, str] | None = None,
     cell_m: float = DEFAULT_CELL_M,
     layers: Mapping[str, str] | None = None,
+    encoding: str | None = None,
 ) -> CityLayers:
     """Load, validate and reproject a city's layers. Never raises for bad data.
 
@@ -199,6 +200,9 @@ def load_city(
         "facilities": "医院"}``). Without a choice, the one layer that holds usable data for that
         input is read (with a warning naming it when the file holds others); when several do, an
         error lists them.
+    encoding : str, optional
+        The text encoding of CSV units and facilities (``big5``, ``gbk``, ``utf-8`` ...); by
+        default detected (UTF-8, UTF-16, GB18030, Big5-HKSCS), the choice named in the report.
 
     Returns
     -------
@@ -220,7 +224,8 @@ def load_city(
 
     try:
         loaded = _load_city(
-            units, facilities, boundary, roads, districts, coords, name, lab, report, cell_m, choices
+            units, facilities, boundary, roads, districts, coords, name, lab, report, cell_m, choices,
+            encoding,
         )
     except Exception as exc:  # a bug must not hide behind a traceback in the dashboard either
         detail = limits.short_detail(exc, "-", [units, facilities, boundary, roads, districts])
@@ -278,7 +283,8 @@ def _island_findings(layers: CityLayers, label: str, report: ValidationReport) -
 
 
 def _load_city(
-    units, facilities, boundary, roads, districts, coords, name, lab, report, cell_m, choices
+    units, facilities, boundary, roads, districts, coords, name, lab, report, cell_m, choices,
+    encoding=None,
 ) -> dict:
     boundary_gdf = None
     if boundary is not None:
@@ -299,6 +305,7 @@ def _load_city(
         cell_m=cell_m,
         label=lab("units", units),
         layer=choices.get("units"),
+        encoding=encoding,
     )
     facilities_gdf = read_facilities(
         facilities,
@@ -306,6 +313,7 @@ def _load_city(
         report,
         label=lab("facilities", facilities),
         layer=choices.get("facilities"),
+        encoding=encoding,
     )
     districts_gdf = None
     if districts is not None:

@@ -42,7 +42,7 @@ from grid_planning.base.version import __version__
 from grid_planning.city.layers import CityLayers
 from grid_planning.city.planview import effective_facilities, plan_roles
 from grid_planning.domain.plan import Plan
-from grid_planning.io.gis import check_layer_size
+from grid_planning.io.gis import check_gpkg_text, check_layer_size, check_text_lengths
 from grid_planning.io.limits import InputError, SubLayer, limits, short_detail
 
 FORMAT = "grid-planner-plan/1"
@@ -293,11 +293,21 @@ def _detail(exc: BaseException, path: Path) -> str:
 
 def _read_layer(path: Path, layer: str, **kwargs: Any) -> pd.DataFrame:
     try:
-        return pyogrio.read_dataframe(str(path), layer=layer, **kwargs)
+        frame = pyogrio.read_dataframe(str(path), layer=layer, **kwargs)
     except Exception as exc:  # pyogrio raises several types for broken files
         raise PlanFileError(
             "plan.file_error.layer_unreadable", file=str(path), layer=layer, detail=_detail(exc, path)
         ) from exc
+    if layer != "plan_meta":  # its values are the plan's own JSON (locks, reasons, metrics)
+        try:
+            # Names and ids as bounded as in any input: a 90 MB facility name held the PDF
+            # report for 14 minutes at 6 GB.
+            check_text_lengths(frame, limits())
+        except InputError as exc:
+            raise PlanFileError(
+                f"plan.file_error.{exc.code}", file=str(path), layer=layer, **exc.params
+            ) from None
+    return frame
 
 
 def _check_limits(path: Path, names: list[str]) -> None:
@@ -316,6 +326,8 @@ def _check_limits(path: Path, names: list[str]) -> None:
                        None if geometry in (None, "", "None") else str(geometry), (), path, name)
         try:
             check_layer_size(sub, lim)  # the rule every GIS input is read by
+            if name != "plan_meta":  # its values are the plan's own JSON (locks, reasons)
+                check_gpkg_text(path, name, lim)  # before a 90 MB name is read at all
         except InputError as exc:
             raise PlanFileError(f"plan.file_error.{exc.code}", file=str(path), layer=name, **exc.params) from None
 

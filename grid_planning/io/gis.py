@@ -1,7 +1,10 @@
-"""GIS layers (GeoJSON, GeoPackage, Shapefile, KML): rows, columns and vertices checked from the driver and in batches of geometry before the layer is read.
-"""
+"""GIS layers (GeoJSON, GeoPackage, Shapefile, KML): rows, columns and vertices checked from the driver and in batches of geometry before the layer is read."""
 
 from __future__ import annotations
+
+import contextlib
+import sqlite3
+from pathlib import Path
 
 import geopandas as gpd
 import pandas as pd
@@ -25,9 +28,7 @@ VERTEX_BATCH = 20_000
 def _vertex_bound(sub: SubLayer) -> int:
     """Most vertices the layer's file could hold, from its size (see the byte constants)."""
     size = sub.path.stat().st_size
-    per = (
-        TEXT_BYTES_PER_VERTEX if sub.path.suffix.lower() in TEXT_GIS else BINARY_BYTES_PER_VERTEX
-    )
+    per = TEXT_BYTES_PER_VERTEX if sub.path.suffix.lower() in TEXT_GIS else BINARY_BYTES_PER_VERTEX
     return size // per
 
 
@@ -84,12 +85,70 @@ def check_layer_size(sub: SubLayer, lim: Limits) -> None:
         raise InputError("too_many_vertices", limit=f"{lim.vertices:,}")
 
 
+def check_gpkg_text(path: Path, table: str | None, lim: Limits) -> None:
+    """Refuse a GeoPackage layer holding a text longer than ``max_cell_chars``, asked of SQLite
+    (``length()`` per text column) before any value is read into Python.
+
+    Raises
+    ------
+    InputError
+        ``text_too_long`` naming the feature and column.
+    """
+    if path.suffix.lower() != ".gpkg" or not table:
+        return
+    quoted = '"' + table.replace('"', '""') + '"'
+    with contextlib.closing(sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)) as con:
+        # Every column: SQLite stores a value of any declared type as text if given text.
+        columns = [str(r[1]) for r in con.execute("SELECT * FROM pragma_table_info(?)", (table,))]
+        for column in columns:
+            name = '"' + column.replace('"', '""') + '"'
+            sql = f"SELECT rowid FROM {quoted} WHERE typeof({name}) = 'text' AND length({name}) > ? LIMIT 1"
+            found = con.execute(sql, (lim.cell_chars,)).fetchone()
+            if found is not None:
+                raise InputError(
+                    "text_too_long",
+                    column=column[:100],
+                    cell=f"#{found[0]} {column[:100]}",
+                    limit=f"{lim.cell_chars:,}",
+                )
+
+
 def read_gis(sub: SubLayer, lim: Limits) -> pd.DataFrame:
     check_layer_size(sub, lim)
+    check_gpkg_text(sub.path, sub.layer, lim)
     kwargs = {"encoding": sub.encoding} if sub.encoding else {}
     df = gpd.read_file(
         sub.path, layer=sub.layer, engine="pyogrio", max_features=lim.rows + 1, **kwargs
     )
     if len(df) > lim.rows:
         raise too_many_rows(lim)
+    check_text_lengths(df, lim)
     return df
+
+
+def check_text_lengths(frame: pd.DataFrame, lim: Limits) -> None:
+    """Refuse a layer with an attribute value longer than ``max_cell_chars``, naming the first
+    (feature number, column). GDAL builds each value as it reads (the layer itself is bounded by
+    ``max_uncompressed_mb``); what is refused here never reaches a finding, a map or an export.
+
+    Raises
+    ------
+    InputError
+        ``text_too_long``.
+    """
+    for column in frame.columns:
+        values = frame[column]
+        if column == getattr(frame, "_geometry_column_name", None) or not (
+            values.dtype == object or pd.api.types.is_string_dtype(values.dtype)
+        ):
+            continue
+        lengths = values.map(lambda v: len(v) if isinstance(v, str) else 0)
+        too_long = lengths.to_numpy() > lim.cell_chars
+        if too_long.any():
+            at = int(too_long.argmax())
+            raise InputError(
+                "text_too_long",
+                column=str(column)[:100],
+                cell=f"#{at + 1} {str(column)[:100]}",
+                limit=f"{lim.cell_chars:,}",
+            )

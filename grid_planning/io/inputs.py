@@ -297,6 +297,7 @@ def open_layer(
     kind: str | None = None,
     choice: str | None = None,
     label: str | None = None,
+    encoding: str | None = None,
 ) -> Opened:
     """Read one layer of a file within the limits, choosing the layer as the module describes.
 
@@ -310,6 +311,9 @@ def open_layer(
         The layer or sheet to read.
     label : str, optional
         The file's name as the user knows it (error details name it, never a server path).
+    encoding : str, optional
+        The text encoding of a CSV (any name Python knows: ``big5``, ``gbk``, ``utf-8``); by
+        default it is detected (:func:`grid_planning.io.delimited.detect_encoding`).
 
     Returns
     -------
@@ -338,7 +342,9 @@ def open_layer(
                 if sub.path.suffix.lower() in (".xlsx", ".xlsm"):
                     frame, is_table = _tidy_table(read_sheet(sub, lim), "xlsx"), True
                 elif sub.path.suffix.lower() in (".csv", ".txt", ".tsv"):
-                    frame, is_table = _tidy_table(*read_csv(sub.path, lim)), True
+                    frame, found, read_notes = read_csv(sub.path, lim, encoding)
+                    frame, is_table = _tidy_table(frame, found), True
+                    notes = [*notes, *read_notes]
                 else:
                     frame = read_gis(sub, lim)
                     is_table = not isinstance(frame, gpd.GeoDataFrame)

@@ -1,5 +1,4 @@
-"""What a planner's file may be: the limits (settings), the formats and layer kinds, the error a refused file raises, and the messages that never show a server path.
-"""
+"""What a planner's file may be: the limits (settings), the formats and layer kinds, the error a refused file raises, and the messages that never show a server path."""
 
 from __future__ import annotations
 
@@ -110,6 +109,10 @@ class Limits:
     cells : int
         Most cells (rows x columns) in one layer: every cell is read as text, some 60-100 bytes
         of memory each.
+    cell_chars : int
+        Most characters in one cell, field or attribute value (a sheet's cell, a CSV field, a GIS
+        attribute), checked as the text is read, before it is built: a 464 KB workbook can hold
+        a 450 MB cell.
     """
 
     upload_mb: int = 100
@@ -119,6 +122,7 @@ class Limits:
     vertices: int = 5_000_000
     columns: int = 1_000
     cells: int = 10_000_000
+    cell_chars: int = 10_000
 
 
 DEFAULT_LIMITS = Limits()
@@ -190,6 +194,9 @@ class SubLayer:
     path: Path = field(default=Path(), repr=False, compare=False)
     layer: str | None = field(default=None, repr=False, compare=False)
     encoding: str | None = field(default=None, repr=False, compare=False)
+    #: What reading a sheet needs from the rest of its workbook, parsed once when the sheets are
+    #: listed (:class:`grid_planning.io.xlsx.OpenBook`, its zip closed).
+    book: object = field(default=None, repr=False, compare=False)
 
     @property
     def has_rows(self) -> bool:

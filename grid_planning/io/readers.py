@@ -57,6 +57,7 @@ def read_facilities(
     *,
     label: str | None = None,
     layer: str | None = None,
+    encoding: str | None = None,
 ) -> gpd.GeoDataFrame:
     """Read and validate facilities from CSV/XLSX (lon/lat columns) or a GIS point layer.
 
@@ -74,6 +75,8 @@ def read_facilities(
     layer : str, optional
         The layer (GeoPackage, zip of several files) or sheet (XLSX) to read; by default the one
         that holds usable data (see :mod:`grid_planning.io.inputs`).
+    encoding : str, optional
+        A CSV's text encoding (``big5``, ``gbk``, ``utf-8`` ...); by default detected.
 
     Returns
     -------
@@ -90,6 +93,7 @@ def read_facilities(
         "facilities",
         (*FACILITY_COLUMNS, "lon", "lat"),
         choice=layer,
+        encoding=encoding,
     )
 
 

@@ -91,6 +91,7 @@ def run_reader(
     empty_columns: Iterable[str],
     *args,
     choice: str | None = None,
+    encoding: str | None = None,
 ) -> gpd.GeoDataFrame:
     """What every public ``read_*`` does around its reader: open the file (``choice``: its layer
     or sheet), a report of its own (raising :class:`LayerError` on error) unless one is given,
@@ -101,7 +102,7 @@ def run_reader(
     label = file_label(path, label, kind)
     coords = _coords.normalise_coord_system(coords)
     try:
-        df, is_table = _read_any(path, label, report, kind, choice)
+        df, is_table = _read_any(path, label, report, kind, choice, encoding)
         out = read(df, is_table, coords, label, report, *args)
     except ReadAbortedError:
         out = empty_frame(empty_columns)
@@ -157,6 +158,7 @@ def _read_any(
     report: ValidationReport,
     kind: str | None = None,
     choice: str | None = None,
+    encoding: str | None = None,
 ) -> tuple[pd.DataFrame, bool]:
     """The raw rows of a layer and whether they came from a table (no geometry column).
 
@@ -181,7 +183,7 @@ def _read_any(
         report.error("file_empty", label)
         raise ReadAbortedError
     try:
-        opened = _inputs.open_layer(path, kind=kind, choice=choice, label=label)
+        opened = _inputs.open_layer(path, kind=kind, choice=choice, label=label, encoding=encoding)
     except limits.InputError as problem:
         report.error(problem.code, label, None, problem.column, **problem.params)
         raise ReadAbortedError from problem

@@ -55,6 +55,7 @@ def read_units(
     cell_m: float = DEFAULT_CELL_M,
     label: str | None = None,
     layer: str | None = None,
+    encoding: str | None = None,
 ) -> gpd.GeoDataFrame:
     """Read and validate population units.
 
@@ -77,6 +78,8 @@ def read_units(
     layer : str, optional
         The layer (GeoPackage, zip of several files) or sheet (XLSX) to read; by default the one
         that holds usable data (see :mod:`grid_planning.io.inputs`).
+    encoding : str, optional
+        A CSV's text encoding (``big5``, ``gbk``, ``utf-8`` ...); by default detected.
 
     Returns
     -------
@@ -95,6 +98,7 @@ def read_units(
         boundary,
         cell_m,
         choice=layer,
+        encoding=encoding,
     )
 
 

@@ -36,6 +36,7 @@ import pandas as pd
 from grid_planning.assess.metrics import plan_figures
 from grid_planning.base import numfmt
 from grid_planning.base.i18n import DEFAULT_LANGUAGE, t
+from grid_planning.base.textsafe import display_text
 from grid_planning.city.planview import effective_facilities, fac_table, unit_grids
 from grid_planning.domain.plan import Plan
 from grid_planning.domain.rules import status_rank
@@ -187,8 +188,9 @@ def comparable_scenarios(store: ScenarioStore, layers: Any) -> pd.DataFrame:
 
 
 def option_label(position: int, name: str) -> str:
-    """How an option is named in headers: its number in the comparison and its name (``2 · 方案乙``)."""
-    return f"{position + 1} · {name}"
+    """How an option is named in headers: its number in the comparison and its name (``2 · 方案乙``),
+    shown by :func:`~grid_planning.base.textsafe.display_text`'s rule (no control or bidi character)."""
+    return f"{position + 1} · {display_text(name)}"
 
 
 # ---- the metrics table ----------------------------------------------------------------------------

@@ -35,6 +35,8 @@ def person(identity: str, name: str = "", lang: str = DEFAULT_LANGUAGE) -> str:
 
 def user_label(user: User, lang: str = DEFAULT_LANGUAGE) -> str:
     """Who is using the dashboard, and as what (signed in, from the proxy, local, administrator)."""
+    if user.source in ("repeated_header", "unidentified"):
+        return t(f"team.user.{user.source}", lang)
     if user.anonymous:
         return t("team.user.anonymous", lang)
     text = t(f"team.user.{user.source}", lang, name=person(user.id, user.name, lang))

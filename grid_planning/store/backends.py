@@ -243,6 +243,7 @@ class SQLiteBackend(Backend):
             return None
         if not self.path.is_file():
             raise StoreError("not_a_store", file=self.label)
+        self.recover()
         try:
             with contextlib.closing(self._read_only()) as con:
                 tables = {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type='table'")}
@@ -253,6 +254,46 @@ class SQLiteBackend(Backend):
             log.info("%s is not a scenario store: %s", self.path, exc)
             raise StoreError("not_a_store", file=self.label) from None
         return tables, meta
+
+    def recover(self) -> bool:
+        """Roll back a write a crash left half done, so that the store is read whole again.
+
+        A process killed inside a write transaction leaves a *hot journal* (``<file>-journal``)
+        holding the pages as they were. A read-only connection cannot roll it back and fails, so
+        the store looked like "not a scenario store" and every scenario seemed gone. Opening the
+        file read-write and reading it makes SQLite itself roll the journal back (under its
+        locks, so a journal a live writer still holds is left alone). Only a real SQLite file
+        with a journal next to it is opened so; the roll-back is logged.
+
+        Returns
+        -------
+        bool
+            Whether a journal was there and has now been rolled back.
+        """
+        journal = self.path.with_name(self.path.name + "-journal")
+        try:
+            if journal.stat().st_size == 0:
+                return False
+            with self.path.open("rb") as fh:
+                if not fh.read(16).startswith(b"SQLite format 3\x00"):
+                    return False
+        except OSError:
+            return False
+        try:
+            with contextlib.closing(sqlite3.connect(self.path, timeout=15)) as con:
+                con.execute("SELECT count(*) FROM sqlite_master").fetchall()
+        except sqlite3.Error as exc:
+            log.warning("%s: an interrupted write could not be rolled back: %s", self.path, exc)
+            return False
+        gone = not journal.exists() or journal.stat().st_size == 0
+        if gone:
+            log.warning(
+                "%s: a write interrupted by a crash was rolled back (hot journal %s); every "
+                "committed scenario is kept",
+                self.path,
+                journal.name,
+            )
+        return gone
 
     def columns(self, table: str) -> set[str]:
         """The columns of ``table`` in the existing file, read without writing anything (empty

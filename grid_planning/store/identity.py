@@ -10,10 +10,17 @@ Three sources, first match wins (the pages pass in what Streamlit gives; nothing
 2. **A trusted reverse-proxy header** whose name is the setting ``user_header`` (e.g.
    ``X-Forwarded-User`` set by the commission's single sign-on proxy). Only configure it when every
    request reaches the dashboard through that proxy: the dashboard cannot tell a forged header from
-   a real one. When the setting is given but a request lacks the header, the visitor is
-   :data:`ANONYMOUS` (never the local user, who owns what was saved before the server was shared).
+   a real one: bind the dashboard to localhost behind the proxy, which must overwrite (or strip)
+   any copy of the header a client sends (see the README's team-server set-up). When the setting
+   is given but a request lacks the header, the visitor is :data:`ANONYMOUS` (never the local
+   user, who owns what was saved before the server was shared); a request carrying it more than
+   once is :data:`REPEATED_HEADER` (read-only). Values are decoded as the proxy sends them: UTF-8
+   or RFC 5987 ``UTF-8''%E5%BC%A0`` (:func:`decode_header_value`).
 3. **The single local user** (:data:`LOCAL_USER_ID`), for a planner running the dashboard on their
    own machine. That identity is reserved: a sign-in or a header naming it is :data:`ANONYMOUS`.
+   On a shared store (PostgreSQL, or ``shared_store = true``) with no identity source, everyone
+   would be that one owner and could delete everything: they are :data:`UNIDENTIFIED` (read-only)
+   unless ``admins`` lists ``local``.
 
 Administrators (who may rename, overwrite and delete anybody's scenario) are listed in the setting
 ``admins`` (identities separated by commas or whitespace, or a TOML list), compared case-insensitively.
@@ -23,12 +30,14 @@ from __future__ import annotations
 
 import re
 import unicodedata
+import urllib.parse
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from grid_planning.base.config import setting
 from grid_planning.base.textsafe import invisible
+from grid_planning.store.backends import is_postgres_url
 
 #: The identity of the planner on a single-user installation (and owner of scenarios saved before
 #: the store recorded owners).
@@ -107,12 +116,67 @@ def local_user() -> User:
     return _with_admin(User(LOCAL_USER_ID, LOCAL_USER_ID, "local"))
 
 
-def _header(headers: Mapping[str, Any], name: str) -> str | None:
+#: The source of a request that carried the identity header more than once: a client's copy next
+#: to the proxy's, which the proxy should have removed. Nobody (read-only), and the page says so.
+REPEATED_HEADER = User(id="", name="", source="repeated_header")
+
+
+#: The source of a visitor on a shared store (PostgreSQL) without any identity setting: everyone
+#: would be the same owner, so nobody may change anything unless ``admins`` lists ``local``.
+UNIDENTIFIED = User(id="", name="", source="unidentified")
+
+
+def _header_values(headers: Mapping[str, Any], name: str) -> list[str]:
+    """Every value of header ``name`` (a mapping's value may be one string or a list of them, as
+    ``st.context.headers.get_all`` gives them)."""
     wanted = name.strip().lower()
+    out: list[str] = []
     for key, value in headers.items():
         if str(key).strip().lower() == wanted:
-            return str(value)
-    return None
+            out.extend(str(v) for v in (value if isinstance(value, (list, tuple)) else [value]))
+    return out
+
+
+def all_headers(found: Any) -> dict[str, list[str]]:
+    """Every value of every header of a request (``st.context.headers``, whose ``get_all`` gives
+    them all): a header sent twice must be seen twice to be refused."""
+    if not found:
+        return {}
+    return {str(key): [str(v) for v in found.get_all(key)] for key in found}
+
+
+_RFC5987 = re.compile(r"^(?P<charset>[A-Za-z0-9!#$&+^`{}~-]+)'(?P<lang>[A-Za-z0-9-]*)'(?P<text>.*)$")
+
+
+def decode_header_value(value: str) -> str:
+    """An identity header's value as the proxy sent it.
+
+    HTTP header bytes reach the dashboard decoded as Latin-1 (tornado), so a proxy that sends a
+    UTF-8 name ("张伟") gives ``"å¼ ä¼\x9f"``, whose control characters were then dropped: "张伀"
+    and "张伟" became one identity. Two encodings are understood:
+
+    - RFC 5987 / RFC 8187 ``UTF-8''%E5%BC%A0%E4%BC%9F`` (charset, language, percent-encoded
+      bytes), the safe choice for a proxy;
+    - raw UTF-8 bytes: a value whose characters are all Latin-1 and whose bytes are valid UTF-8
+      is read as UTF-8 (a Latin-1 name such as "José" sent as Latin-1 stays as it is).
+
+    Raises
+    ------
+    ValueError
+        For an RFC 5987 value whose bytes are not text in its charset (never guessed).
+    """
+    match = _RFC5987.match(value.strip())
+    if match:
+        raw = urllib.parse.unquote_to_bytes(match["text"])
+        return raw.decode(match["charset"].lower(), errors="strict")
+    try:
+        raw = value.encode("latin-1")
+    except UnicodeEncodeError:
+        return value  # already text beyond Latin-1: given decoded
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return value
 
 
 def current_user(
@@ -149,10 +213,26 @@ def current_user(
         return _with_admin(User(ident, name, "auth"))
     header = setting("user_header", None)
     if header:
-        value = _header(headers or {}, str(header))
-        ident = clean_identity(value) if value is not None else ""
+        values = _header_values(headers or {}, str(header))
+        if len(values) > 1:
+            return REPEATED_HEADER
+        try:
+            ident = clean_identity(decode_header_value(values[0])) if values else ""
+        except (ValueError, LookupError):
+            return ANONYMOUS
         return _with_admin(User(ident, ident, "header")) if ident and not _reserved(ident) else ANONYMOUS
+    if shared_store_without_identity():
+        return local_user() if local_user().is_admin else UNIDENTIFIED
     return local_user()
+
+
+def shared_store_without_identity() -> bool:
+    """Whether the store is shared by several people (PostgreSQL, or the setting ``shared_store``
+    for a SQLite file that several dashboards open) while no identity source is configured
+    (no ``user_header``; Streamlit sign-in shows in ``st.user``, checked by the caller first)."""
+    if setting("user_header", None):
+        return False
+    return setting("shared_store", False) or is_postgres_url(setting("store_url", ""))
 
 
 def _reserved(ident: str) -> bool:

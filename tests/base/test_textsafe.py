@@ -29,6 +29,7 @@ from grid_planning.base.i18n import t
 from grid_planning.base.textsafe import (
     FORMULA_PREFIXES,
     WORD_JOINER,
+    display_text,
     escape_markdown,
     formula_like,
     markdown_params,
@@ -55,7 +56,16 @@ BIDI = set("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u
 def test_script_json_round_trips_and_holds_no_template_or_script_syntax(value):
     payload = {"name": value, "lines": [[value, "b"], value], value[:30]: 1.5, "n": None}
     text = script_json(payload)
-    assert json.loads(text) == payload
+    # Every string as display_text shows it: no control, escape or bidi character reaches a map.
+    shown = display_text(value, keep_newlines=True)
+    expected = {
+        "name": shown,
+        "lines": [[shown, "b"], shown],
+        display_text(value[:30], keep_newlines=True): 1.5,
+        "n": None,
+    }
+    assert json.loads(text) == expected
+    assert not (set(text) & BIDI) and "\\u001b" not in text and "\\u0007" not in text
     for forbidden in ("{{", "{%", "{#", "</", "<!--", "\u2028", "\u2029", "//"):
         assert forbidden not in text
     text.encode("utf-8")  # always encodable (no lone surrogate)
@@ -98,7 +108,8 @@ def test_script_json_is_a_javascript_literal_of_the_same_value():
         capture_output=True,
         check=True,
     )
-    assert json.loads(out.stdout.decode("utf-8", "surrogatepass")) == payload
+    shown = {"names": [display_text(v, keep_newlines=True) for v in VALUES]}
+    assert json.loads(out.stdout.decode("utf-8", "surrogatepass")) == shown
 
 
 # ---- Markdown -----------------------------------------------------------------------------------
@@ -121,7 +132,19 @@ def _as_shown(value: str) -> str:
 @pytest.mark.parametrize("value", VALUES, ids=IDS)
 def test_escape_markdown_shows_the_text_and_makes_no_markup(value):
     out, shown = _shown(escape_markdown(value))
-    for tag in ("<img", "<a ", "<em", "<strong", "<code", "<h1", "<h2", "<script", "<del", "<ul", "<ol"):
+    for tag in (
+        "<img",
+        "<a ",
+        "<em",
+        "<strong",
+        "<code",
+        "<h1",
+        "<h2",
+        "<script",
+        "<del",
+        "<ul",
+        "<ol",
+    ):
         assert tag not in out, (value, out)
     # Streamlit links URLs and e-mail addresses in the text after parsing: none is left whole.
     assert not AUTOLINK.search(shown), shown
@@ -146,7 +169,9 @@ def test_markdown_params_escape_parameters_not_the_catalogue_text():
     text = t(
         "ws.fac.clicked",
         "en",
-        **markdown_params({"name": "*x*", "level": "tertiary", "type": "maternal_child", "owner": "municipal"}),
+        **markdown_params(
+            {"name": "*x*", "level": "tertiary", "type": "maternal_child", "owner": "municipal"}
+        ),
     )
     assert "tertiary" in text and "maternal" in text and "\\*x\\*" in text
     assert format(markdown_params({"n": 1234567})["n"], ",") == "1,234,567"
@@ -205,7 +230,10 @@ def test_write_xlsx_makes_every_string_a_text_cell(tmp_path):
     # Only what XML cannot hold is dropped; the formula text itself is intact.
     assert xlsx_text(HOSTILE["control"]) == "bell null del\x7f"
     assert formula_like("\n=1+1") and formula_like("@SUM(1)") and not formula_like("a=1")
-    assert ws.cell(row=2 + VALUES.index(HOSTILE["formula_dde"]), column=1).value == HOSTILE["formula_dde"]
+    assert (
+        ws.cell(row=2 + VALUES.index(HOSTILE["formula_dde"]), column=1).value
+        == HOSTILE["formula_dde"]
+    )
 
 
 def test_sheet_name_is_valid_for_excel():
@@ -227,3 +255,13 @@ def test_error_messages_escape_the_user_s_text_and_keep_the_catalogue_s():
     assert escape_markdown(name) in text and name not in text
     plain = markdown_message(ValueError("bad *value* [here](http://203.0.113.9)"), "en")
     assert "*value*" not in plain and "](http" not in plain
+
+
+def test_option_labels_follow_the_display_rule():
+    from grid_planning.meeting.compare import option_label
+
+    assert option_label(1, "方案\u202e乙\x1b[31m\x07") == "2 · 方案乙"
+
+
+def test_script_json_leaves_a_literal_backslash_u_alone():
+    assert json.loads(script_json("C:\\u001b\\b")) == "C:\\u001b\\b"

@@ -38,7 +38,10 @@ def team(tmp_path_factory) -> Iterator[tuple[str, str, str]]:
     """Two dashboards (each its own home folder) on one PostgreSQL schema: (url A, url B, schema)."""
     require_pg()
     schema = new_schema()
-    servers = [start_dashboard(tmp_path_factory.mktemp(f"home_{n}"), store_url=PG_URL, store_schema=schema)
+    # A shared store without sign-in is view-only unless the administrator lists "local" among
+    # the admins (issue 18): that explicit choice is made here.
+    servers = [start_dashboard(tmp_path_factory.mktemp(f"home_{n}"), store_url=PG_URL, store_schema=schema,
+                               admins="local")
                for n in "ab"]
     try:
         for proc, url in servers:

@@ -12,6 +12,7 @@ from hostile import HOSTILE_SHORT
 from plan_fixtures import make_costs, make_layers, make_plan
 from test_compare import MOVED, relabel
 
+from grid_planning.base.textsafe import display_text
 from grid_planning.maps.htmlmap import LIBRARY_IDENTIFIERS
 from grid_planning.maps.offline import VENDOR_URL, external_hosts
 from grid_planning.meeting import compare as c
@@ -122,4 +123,8 @@ def test_hostile_names_are_data(kind, city):
                 assert raw not in page
         assert not re.search(r"on\w+=\"alert", page)
         data = page_data(page)
-        assert any(text in s for s in strings(data))  # ... and it is all there, as data
+        # ... and it is all there, as data, as the one display rule shows it (no control, escape
+        # or bidi character reaches a label or tooltip).
+        shown = display_text(text, keep_newlines=True)
+        assert any(shown in s for s in strings(data))
+        assert not any(set(s) & set("\x1b\x07\u202e\u2066") for s in strings(data))

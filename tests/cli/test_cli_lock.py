@@ -1,0 +1,47 @@
+"""``--lock UNITID=LEADID`` with ids that hold ``=`` themselves: the city's own ids decide the split."""
+
+from __future__ import annotations
+
+import pytest
+
+from grid_planning.cli import main, split_lock
+from grid_planning.domain import rules
+from grid_planning.exports.planfile import read_plan
+
+synthetic = pytest.importorskip("grid_planning.city.synthetic")
+
+
+def test_split_lock_tries_every_equals_sign():
+    assert split_lock("U=7=H1", {"U=7", "U"}, {"H1"}) == [("U=7", "H1")]
+    assert split_lock("U=7=H=1", {"U=7"}, {"H=1"}) == [("U=7", "H=1")]
+    assert split_lock("A=B=C", {"A", "A=B"}, {"B=C", "C"}) == [("A", "B=C"), ("A=B", "C")]
+    assert split_lock("U7=H9", {"U7"}, {"H1"}) == []
+
+
+def test_a_unit_id_holding_equals_signs_is_locked_from_the_cli(tmp_path, capsys):
+    city = synthetic.synthetic_city(200, 40, 6, seed=1)
+    units = city.units.copy()
+    target = str(units["id"].iloc[17])
+    units.loc[units.index[17], "id"] = "社区=17=A"
+    units.to_file(tmp_path / "units.gpkg")
+    city.facilities.to_file(tmp_path / "facilities.gpkg")
+    leads = city.facilities.loc[rules.g4_eligible(city.facilities), "id"].astype(str).tolist()
+    out = tmp_path / "plan.gpkg"
+    args = [
+        "plan",
+        "--units",
+        str(tmp_path / "units.gpkg"),
+        "--facilities",
+        str(tmp_path / "facilities.gpkg"),
+    ]
+    args += ["--grids", "3", "--out", str(out)]
+    for lead in (leads[0], leads[-1]):  # two leads: the lock decides, not the distances
+        rc = main([*args, "--lock", f"社区=17=A={lead}"])
+        assert rc == 0, capsys.readouterr().err
+        capsys.readouterr()
+        _layers, plan = read_plan(out)
+        assert plan.lead_of(plan.assignment.loc["社区=17=A"]) == lead and target != "社区=17=A"
+
+    rc = main([*args, "--lock", f"社区=17=B={leads[0]}"])
+    err = capsys.readouterr().err
+    assert rc != 0 and "社区=17=B" in err and "UNITID=LEADID" in err

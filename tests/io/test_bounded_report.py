@@ -1,0 +1,84 @@
+"""The report case: a plan file whose facility name is enormous is refused when it is read, in
+bounded memory and seconds (a 90 MB name held the PDF report for 14 minutes at 6 GB); a name at the
+limit still gives its report."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+_EXPORT = r"""
+import json, resource, sys, time
+from grid_planning.cli import main
+vm = int(open("/proc/self/status").read().split("VmSize:")[1].split()[0]) * 1024
+cap = vm + 600 * 1024 * 1024
+resource.setrlimit(resource.RLIMIT_AS, (cap, cap))
+base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+cpu = time.process_time()
+code = main(["export", sys.argv[1], "--format", "report", "--out", sys.argv[2], "--lang", "en"])
+print(json.dumps({"code": code, "cpu_seconds": time.process_time() - cpu,
+                  "peak_mb": (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - base) / 1024}))
+"""
+
+
+_WRITE = r"""
+import sys
+from dataclasses import replace
+from pathlib import Path
+from export_fixtures import hostile_city, hostile_plan
+from plan_fixtures import make_costs
+from grid_planning.exports.planfile import write_plan
+city = hostile_city()
+fac = city.facilities.copy()
+fac.loc[fac["id"] == "F1", "name"] = "长" * int(sys.argv[2])
+write_plan(Path(sys.argv[1]), replace(city, facilities=fac), hostile_plan(), make_costs(), lang="zh")
+"""
+
+
+def _plan_file(path: Path, chars: int) -> Path:
+    """The hostile plan with facility F1 named by ``chars`` characters, written in a subprocess:
+    this process never holds the name (its peak memory is inherited by every process it starts,
+    which other tests measure)."""
+    env = {**os.environ, "PYTHONPATH": f"{ROOT}{os.pathsep}{ROOT / 'tests'}"}
+    subprocess.run(
+        [sys.executable, "-c", _WRITE, str(path), str(chars)], check=True, timeout=600, env=env
+    )
+    return path
+
+
+def _export(plan: Path, out: Path) -> tuple[dict, str]:
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(ROOT),
+        "OPENBLAS_NUM_THREADS": "1",
+        "MALLOC_ARENA_MAX": "2",
+    }
+    done = subprocess.run(
+        [sys.executable, "-c", _EXPORT, str(plan), str(out)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env=env,
+        cwd=ROOT,
+    )
+    return json.loads(done.stdout.strip().splitlines()[-1]), done.stdout + done.stderr
+
+
+@pytest.mark.parametrize(("chars", "refused"), [(90 * 1024 * 1024 // 3, True), (10_000, False)])
+def test_the_report_never_sees_an_unbounded_name(tmp_path, chars, refused):
+    plan = _plan_file(tmp_path / "plan.gpkg", chars)
+    got, printed = _export(plan, tmp_path / "report.pdf")
+    assert got["peak_mb"] < 600, got
+    if refused:
+        assert got["code"] != 0 and not (tmp_path / "report.pdf").exists()
+        assert "longer than 10,000 characters" in printed and len(printed) < 5000
+        assert got["cpu_seconds"] < 30, got
+    else:
+        assert got["code"] == 0 and (tmp_path / "report.pdf").stat().st_size > 0, printed
