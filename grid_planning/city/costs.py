@@ -33,11 +33,12 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 import shapely
-from scipy.sparse.csgraph import dijkstra
+from scipy.sparse.csgraph import connected_components, dijkstra
 from scipy.spatial import cKDTree
 from scipy.spatial.distance import cdist
 
 from grid_planning.domain.request import CostParams
+from grid_planning.geo import network
 
 
 @dataclass(frozen=True, eq=False)
@@ -118,7 +119,7 @@ def compute_costs(index, params: CostParams, facilities: gpd.GeoDataFrame) -> Co
     fpts = shapely.get_coordinates(facilities.to_crs(index.metric_crs).geometry.values)
     straight = straight_minutes(upts, fpts, params)
     if mode == "roads":
-        minutes = road_minutes(roads_m, upts, fpts, params)
+        minutes = road_minutes(index.road_network(params), upts, fpts, params)
         bad = ~np.isfinite(minutes)
         minutes[bad] = straight[bad]
     else:
@@ -144,13 +145,41 @@ def straight_minutes(upts: np.ndarray, fpts: np.ndarray, params: CostParams) -> 
     return dist.astype(np.float32)
 
 
+@dataclass(frozen=True, eq=False)
+class RoadNetwork:
+    """A road layer as a graph (see :func:`road_network`).
+
+    Attributes
+    ----------
+    graph : scipy.sparse.csr_matrix
+        Symmetric ``n_nodes x n_nodes`` matrix of edge minutes (the fastest of parallel edges).
+    node_xy : numpy.ndarray
+        ``(n_nodes, 2)`` metric coordinates of the nodes.
+    crossings_joined : int
+        Crossings without a shared vertex that were joined (0 when the layer was used as it is).
+    noding : str
+        ``"levels"`` (joined on the same grade level: the layer has ``bridge``/``tunnel``/``layer``
+        columns), ``"all"`` (a CAD-style layer: every crossing joined) or ``"none"`` (the layer's
+        crossings already share vertices).
+    unnoded_share : float
+        Share of sampled crossings without a shared vertex (NaN when not measured).
+    """
+
+    graph: sp.csr_matrix
+    node_xy: np.ndarray
+    crossings_joined: int = 0
+    noding: str = "none"
+    unnoded_share: float = float("nan")
+
+
 def road_graph(roads_m: gpd.GeoDataFrame, params: CostParams) -> tuple[sp.csr_matrix, np.ndarray]:
     """Road network as a sparse matrix of edge minutes, and node coordinates.
 
     Parameters
     ----------
     roads_m : GeoDataFrame
-        Road lines in a metric CRS, optional ``highway`` and ``speed_kmh`` columns.
+        Road lines in a metric CRS, optional ``highway`` and ``speed_kmh`` columns (and
+        ``bridge``/``tunnel``/``layer`` for grade separation, see :mod:`grid_planning.geo.network`).
     params : CostParams
         Speeds and snapping tolerance.
 
@@ -160,12 +189,31 @@ def road_graph(roads_m: gpd.GeoDataFrame, params: CostParams) -> tuple[sp.csr_ma
         Symmetric ``n_nodes x n_nodes`` matrix of minutes (the fastest edge between two nodes) and
         ``(n_nodes, 2)`` node coordinates.
     """
-    lines = shapely.get_parts(roads_m.geometry.values)
-    part_of = shapely.get_parts(roads_m.geometry.values, return_index=True)[1]
+    net = road_network(roads_m, params)
+    return net.graph, net.node_xy
+
+
+def road_network(roads_m: gpd.GeoDataFrame, params: CostParams) -> RoadNetwork:
+    """The road layer as a graph, crossings joined as :mod:`grid_planning.geo.network` says."""
+    lines, part_of = shapely.get_parts(roads_m.geometry.values, return_index=True)
     speeds = _road_speeds(roads_m, params)[part_of]
-    coords, line_idx = shapely.get_coordinates(lines, return_index=True)
+    if len(lines) == 0:
+        return RoadNetwork(sp.csr_matrix((0, 0)), np.zeros((0, 2)))
+    levels = network.grade_levels(roads_m)
+    share = float("nan")
+    if levels is not None:
+        noding = "levels"
+        levels = levels[part_of]
+    else:
+        unnoded, share = network.needs_noding(lines, params.snap_m)
+        noding = "all" if unnoded else "none"
+    if noding == "none":
+        coords, line_idx = shapely.get_coordinates(lines, return_index=True)
+        joined = 0
+    else:
+        coords, line_idx, joined = network.node_lines(lines, levels)
     if len(coords) < 2:
-        return sp.csr_matrix((0, 0)), np.zeros((0, 2))
+        return RoadNetwork(sp.csr_matrix((0, 0)), np.zeros((0, 2)), joined, noding, share)
     # Merge vertices within snap_m: exact duplicates first, then near-duplicates via a KD-tree.
     uniq, inv = np.unique(np.round(coords, 3), axis=0, return_inverse=True)
     inv = inv.ravel()
@@ -176,8 +224,6 @@ def road_graph(roads_m: gpd.GeoDataFrame, params: CostParams) -> tuple[sp.csr_ma
             g = sp.csr_matrix(
                 (np.ones(len(pairs)), (pairs[:, 0], pairs[:, 1])), shape=(len(uniq),) * 2
             )
-            from scipy.sparse.csgraph import connected_components
-
             _, parent = connected_components(g, directed=False)
     node = parent[inv]
     n_nodes = int(node.max()) + 1
@@ -188,18 +234,8 @@ def road_graph(roads_m: gpd.GeoDataFrame, params: CostParams) -> tuple[sp.csr_ma
     a, b = node[:-1][same_line], node[1:][same_line]
     seg_len = np.hypot(*(coords[1:][same_line] - coords[:-1][same_line]).T)
     minutes = seg_len / 1000.0 / speeds[line_idx[:-1][same_line]] * 60.0
-    keep = a != b
-    a, b, minutes = a[keep], b[keep], minutes[keep]
-    # Keep the fastest of parallel edges: sort by time so the first occurrence wins.
-    lo, hi = np.minimum(a, b), np.maximum(a, b)
-    order = np.lexsort((minutes, hi, lo))
-    lo, hi, minutes = lo[order], hi[order], minutes[order]
-    first = np.r_[True, (lo[1:] != lo[:-1]) | (hi[1:] != hi[:-1])]
-    lo, hi, minutes = lo[first], hi[first], np.maximum(minutes[first], 1e-6)
-    g = sp.csr_matrix(
-        (np.r_[minutes, minutes], (np.r_[lo, hi], np.r_[hi, lo])), shape=(n_nodes, n_nodes)
-    )
-    return g, node_xy
+    graph = network.symmetric_min(a, b, minutes, n_nodes)
+    return RoadNetwork(graph, node_xy, joined, noding, share)
 
 
 def _road_speeds(roads_m: gpd.GeoDataFrame, params: CostParams) -> np.ndarray:
@@ -218,28 +254,41 @@ def _road_speeds(roads_m: gpd.GeoDataFrame, params: CostParams) -> np.ndarray:
 
 
 def road_minutes(
-    roads_m: gpd.GeoDataFrame, upts: np.ndarray, fpts: np.ndarray, params: CostParams
+    roads_m: gpd.GeoDataFrame | RoadNetwork,
+    upts: np.ndarray,
+    fpts: np.ndarray,
+    params: CostParams,
 ) -> np.ndarray:
-    """Network minutes ``(n_units, n_facilities)``; ``inf`` where no path exists (see module doc)."""
-    graph, node_xy = road_graph(roads_m, params)
+    """Network minutes ``(n_units, n_facilities)``; ``inf`` where no path exists (see module doc).
+
+    Units and facilities are snapped to their nearest node; chains of shape vertices are then
+    contracted away (:func:`grid_planning.geo.network.contract`, exact) and one Dijkstra runs from
+    each distinct facility node on the smaller graph.
+    """
+    net = roads_m if isinstance(roads_m, RoadNetwork) else road_network(roads_m, params)
     n_u, n_f = len(upts), len(fpts)
     out = np.full((n_u, n_f), np.inf, dtype=np.float32)
-    if graph.shape[0] == 0 or n_f == 0:
+    if net.graph.shape[0] == 0 or n_f == 0:
         return out
-    tree = cKDTree(node_xy)
+    tree = cKDTree(net.node_xy)
     du, nu = tree.query(upts)
     df, nf = tree.query(fpts)
+    keep = np.zeros(net.graph.shape[0], dtype=bool)
+    keep[nu] = True
+    keep[nf] = True
+    small, pos = network.contract(net.graph, keep)
+    nu, nf = pos[nu], pos[nf]
     access = 60.0 / (params.access_speed_kmh * 1000.0)
     ufix = (du * access).astype(np.float32)
     ffix = (df * access).astype(np.float32)
     # Dijkstra from each distinct facility node, in chunks to bound memory (chunk x n_nodes float64).
     fnodes, finv = np.unique(nf, return_inverse=True)
-    chunk = max(1, int(2e7 // max(1, graph.shape[0])))
+    finv = finv.ravel()
+    chunk = max(1, int(2e7 // max(1, small.shape[0])))
     for s in range(0, len(fnodes), chunk):
         src = fnodes[s : s + chunk]
-        dist = dijkstra(graph, directed=False, indices=src)
+        dist = dijkstra(small, directed=False, indices=src)
         block = dist[:, nu].T.astype(np.float32)  # (n_units, len(src))
-        for j_local in range(len(src)):
-            cols = np.flatnonzero(finv == s + j_local)
-            out[:, cols] = block[:, [j_local]] + ufix[:, None] + ffix[None, cols]
+        cols = np.flatnonzero((finv >= s) & (finv < s + len(src)))
+        out[:, cols] = block[:, finv[cols] - s] + ufix[:, None] + ffix[None, cols]
     return out

@@ -19,6 +19,7 @@ The values are read-only (numpy arrays are marked non-writeable).
 
 from __future__ import annotations
 
+import hashlib
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
@@ -30,8 +31,8 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from grid_planning.base.cache import facilities_key
-from grid_planning.city.costs import compute_costs
+from grid_planning.base.cache import SharedCache, content_key, facilities_key
+from grid_planning.city.costs import compute_costs, road_network
 from grid_planning.domain.rules import OUTSIDE_CITY_M
 from grid_planning.geo import graph
 
@@ -43,6 +44,15 @@ FACILITY_CACHE = 8
 
 
 COST_CACHE = 6
+
+
+#: Travel-cost matrices shared by every session of the server, by content (units, roads, cost
+#: model, facilities): two planners who upload the same city compute its road times once.
+SHARED_COSTS: SharedCache = SharedCache(max_entries=COST_CACHE)
+
+
+#: Columns of a road layer that travel times depend on (besides the geometry).
+ROAD_COLUMNS = ("highway", "speed_kmh", "bridge", "tunnel", "layer")
 
 
 @dataclass(frozen=True)
@@ -280,19 +290,49 @@ class CityIndex:
 
     def costs(self, params: Any, facilities: gpd.GeoDataFrame) -> Any:
         """Travel minutes from every unit to every facility (:mod:`grid_planning.city.costs`), kept
-        per cost model and set of facilities."""
-        key = (params, facilities_key(facilities))
+        per cost model and set of facilities, and shared through :data:`SHARED_COSTS` with every
+        other index of the same units and roads (another session's upload of the same files)."""
+        fkey = facilities_key(facilities)
+        key = (params, fkey)
         with self._lock:
             hit = self._costs.get(key)
             if hit is not None:
                 self._costs.move_to_end(key)
                 return hit
-            # Computed under the lock: two sessions asking for the same matrix compute it once.
-            out = compute_costs(self, params, facilities)
+        shared = content_key("costs", self.content_digest, repr(params), fkey)
+        out = SHARED_COSTS.get(shared, lambda: compute_costs(self, params, facilities))
+        with self._lock:
             self._costs[key] = out
             while len(self._costs) > COST_CACHE:
                 self._costs.popitem(last=False)
-            return out
+        return out
+
+    @property
+    def content_digest(self) -> str:
+        """A digest of what travel times depend on: unit ids and points, the metric CRS, and the
+        road lines with their speed and grade columns."""
+
+        def make() -> str:
+            h = hashlib.sha256(self.metric_crs.encode())
+            h.update("\x1f".join(self.unit_ids).encode("utf-8"))
+            h.update(np.ascontiguousarray(self.points).tobytes())
+            if self.roads is not None and len(self.roads):
+                h.update(np.ascontiguousarray(
+                    shapely.get_coordinates(self.roads.geometry.values)).tobytes())
+                for col in ROAD_COLUMNS:
+                    if col in self.roads.columns:
+                        h.update(col.encode())
+                        h.update(pd.util.hash_pandas_object(
+                            self.roads[col].astype(str), index=False).to_numpy().tobytes())
+            return h.hexdigest()
+
+        return self._once("content_digest", make)
+
+    def road_network(self, params: Any) -> Any:
+        """The road graph (:func:`grid_planning.city.costs.road_network`) for a cost model, kept
+        per speeds and snapping (a what-if's new facilities reuse it)."""
+        key = ("road_network", params.road_speeds, params.default_road_speed_kmh, params.snap_m)
+        return self._once(repr(key), lambda: road_network(self.roads_metric(), params))
 
     def roads_metric(self) -> gpd.GeoDataFrame | None:
         """The road lines in the metric CRS (None without roads)."""
