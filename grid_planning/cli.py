@@ -33,6 +33,7 @@ characters. Handlers call ``_print``, never ``print``.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 import warnings
 from collections.abc import Callable, Sequence
@@ -529,6 +530,10 @@ def _cmd_export(args: argparse.Namespace) -> int:
         sources = {}
     sources = sources if isinstance(sources, dict) else {}
     sample = is_sample_city(layers, sources)
+    if sample and layers.roads is None:
+        # The file holds no roads; the sample's own (OpenStreetMap) roads give the plan's road
+        # times back, and their credit.
+        layers = dataclasses.replace(layers, roads=load_sample_city().roads)
     names = [file_basename(v) for v in sources.values()] or [Path(args.plan).name]
     costs = plan_costs(layers, plan)
     result = export_plan(layers, plan, costs, args.format, lang=lang, paper=args.paper,

@@ -10,8 +10,9 @@ Two modes:
     within ``snap_m`` metres are merged, so lines that meet end-to-end or cross at a shared node are
     connected); each edge takes ``length / speed`` where the speed is the road's ``speed_kmh`` when
     given, else the speed of its ``highway`` class (:data:`DEFAULT_ROAD_SPEEDS`), else
-    ``default_road_speed_kmh``. Units and facilities are snapped to their nearest network node and the
-    snap distance is travelled at ``access_speed_kmh``. Shortest paths come from
+    ``default_road_speed_kmh``. Units and facilities join the network at the nearest point of the
+    nearest road, and that distance is travelled at ``access_speed_kmh``; fragments of the network (pieces under 1 % of
+    its nodes) are not snapped to. Shortest paths come from
     :func:`scipy.sparse.csgraph.dijkstra` run from the facilities' nodes only.
 
     Disconnected networks: when a unit's node cannot reach a facility's node (separate road
@@ -171,6 +172,19 @@ class RoadNetwork:
     noding: str = "none"
     unnoded_share: float = float("nan")
 
+    @property
+    def piece(self) -> np.ndarray:
+        """Connected piece of every node (0 = the largest)."""
+        return network.pieces_by_size(self.graph)
+
+    @property
+    def snappable(self) -> np.ndarray:
+        """Nodes units and facilities may be snapped to: those of pieces holding at least
+        :data:`grid_planning.geo.network.FRAGMENT_SHARE` of the nodes (and always the largest).
+        Smaller pieces are fragments (a driveway, a gap in the data): snapping a hospital to one
+        would send all its trips to straight-line time."""
+        return network.major_nodes(self.piece)
+
 
 def road_graph(roads_m: gpd.GeoDataFrame, params: CostParams) -> tuple[sp.csr_matrix, np.ndarray]:
     """Road network as a sparse matrix of edge minutes, and node coordinates.
@@ -261,7 +275,8 @@ def road_minutes(
 ) -> np.ndarray:
     """Network minutes ``(n_units, n_facilities)``; ``inf`` where no path exists (see module doc).
 
-    Units and facilities are snapped to their nearest node; chains of shape vertices are then
+    Units and facilities join the network at the nearest point of the nearest road
+    (:func:`grid_planning.geo.network.attach_points`); chains of shape vertices are then
     contracted away (:func:`grid_planning.geo.network.contract`, exact) and one Dijkstra runs from
     each distinct facility node on the smaller graph.
     """
@@ -270,13 +285,16 @@ def road_minutes(
     out = np.full((n_u, n_f), np.inf, dtype=np.float32)
     if net.graph.shape[0] == 0 or n_f == 0:
         return out
-    tree = cKDTree(net.node_xy)
-    du, nu = tree.query(upts)
-    df, nf = tree.query(fpts)
-    keep = np.zeros(net.graph.shape[0], dtype=bool)
-    keep[nu] = True
-    keep[nf] = True
-    small, pos = network.contract(net.graph, keep)
+    graph, dist_m = network.attach_points(
+        net.graph, net.node_xy, net.snappable, np.vstack([upts, fpts])
+    )
+    n_nodes = net.graph.shape[0]
+    nu = n_nodes + np.arange(n_u)
+    nf = n_nodes + n_u + np.arange(n_f)
+    du, df = dist_m[:n_u], dist_m[n_u:]
+    keep = np.zeros(graph.shape[0], dtype=bool)
+    keep[n_nodes:] = True
+    small, pos = network.contract(graph, keep)
     nu, nf = pos[nu], pos[nf]
     access = 60.0 / (params.access_speed_kmh * 1000.0)
     ufix = (du * access).astype(np.float32)

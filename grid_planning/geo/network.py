@@ -35,6 +35,11 @@ GRADE_COLUMNS = ("bridge", "tunnel", "layer")
 UNNODED_SHARE = 0.5
 
 
+#: Pieces of a road network holding less than this share of its nodes are fragments: units and
+#: facilities are not snapped to them (see ``RoadNetwork.snappable`` in ``city/costs.py``).
+FRAGMENT_SHARE = 0.01
+
+
 #: Crossings inspected by :func:`needs_noding` (bounded cost on large layers).
 SAMPLE_PAIRS = 400
 
@@ -231,3 +236,75 @@ def pieces(graph: sp.csr_matrix) -> np.ndarray:
     if graph.shape[0] == 0:
         return np.zeros(0, dtype=np.int64)
     return connected_components(graph, directed=False)[1]
+
+
+def pieces_by_size(graph: sp.csr_matrix) -> np.ndarray:
+    """Connected piece of every node, numbered by size (0 = the largest, ties by first node)."""
+    comp = pieces(graph)
+    if len(comp) == 0:
+        return comp
+    sizes = np.bincount(comp)
+    order = np.lexsort((np.arange(len(sizes)), -sizes))
+    rank = np.empty_like(order)
+    rank[order] = np.arange(len(order))
+    return rank[comp]
+
+
+def major_nodes(piece: np.ndarray, share: float = FRAGMENT_SHARE) -> np.ndarray:
+    """Nodes of pieces holding at least ``share`` of all nodes (the largest piece always)."""
+    if len(piece) == 0:
+        return np.zeros(0, dtype=bool)
+    sizes = np.bincount(piece)
+    major = sizes >= share * len(piece)
+    major[0] = True
+    return major[piece]
+
+
+def attach_points(
+    graph: sp.csr_matrix, node_xy: np.ndarray, snappable: np.ndarray, points: np.ndarray
+) -> tuple[sp.csr_matrix, np.ndarray]:
+    """Join points to the network at the nearest point of the nearest road segment.
+
+    Each point becomes a new node (numbered after the network's nodes, in the order given) on its
+    nearest segment among those between ``snappable`` nodes; the segment is split there, its
+    minutes shared in proportion to length. Snapping to the nearest *vertex* instead sends a
+    hospital beside a long straight road to whatever junction happens to be nearest, often on
+    another road.
+
+    Returns
+    -------
+    (csr_matrix, ndarray)
+        The graph with the points' nodes, and each point's distance (m) to its segment.
+    """
+    n = graph.shape[0]
+    p = len(points)
+    coo = sp.triu(graph, k=1).tocoo()
+    lo, hi, w = coo.row.astype(np.int64), coo.col.astype(np.int64), coo.data.astype(float)
+    usable = np.flatnonzero(snappable[lo] & snappable[hi])
+    if len(usable) == 0 or p == 0:
+        grown = sp.csr_matrix(
+            (graph.data, graph.indices, graph.indptr), shape=(n, n)
+        )
+        grown.resize((n + p, n + p))
+        return grown.tocsr(), np.full(p, np.inf)
+    segs = shapely.linestrings(np.stack([node_xy[lo[usable]], node_xy[hi[usable]]], axis=1))
+    pts = shapely.points(points)
+    hit, dist = shapely.STRtree(segs).query_nearest(pts, all_matches=False, return_distance=True)
+    pt_i, seg_i = hit
+    order = np.argsort(pt_i, kind="stable")
+    seg_i, dist = seg_i[order], np.asarray(dist, dtype=float)[order]
+    frac = shapely.line_locate_point(segs[seg_i], pts, normalized=True)
+    edge = usable[seg_i]
+    vid = n + np.arange(p)
+    # Chain the points along each split segment: lo -> p1 -> ... -> pk -> hi.
+    srt = np.lexsort((frac, edge))
+    e, f, v = edge[srt], frac[srt], vid[srt]
+    first = np.r_[True, e[1:] != e[:-1]]
+    last = np.r_[e[1:] != e[:-1], True]
+    prev_node = np.where(first, lo[e], np.r_[0, v[:-1]])
+    prev_frac = np.where(first, 0.0, np.r_[0.0, f[:-1]])
+    a = [np.delete(lo, np.unique(e)), prev_node, v[last]]
+    b = [np.delete(hi, np.unique(e)), v, hi[e[last]]]
+    ww = [np.delete(w, np.unique(e)), w[e] * (f - prev_frac), w[e[last]] * (1.0 - f[last])]
+    grown = symmetric_min(np.concatenate(a), np.concatenate(b), np.concatenate(ww), n + p)
+    return grown, dist
