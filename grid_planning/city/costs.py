@@ -310,3 +310,62 @@ def road_minutes(
         cols = np.flatnonzero((finv >= s) & (finv < s + len(src)))
         out[:, cols] = block[:, finv[cols] - s] + ufix[:, None] + ffix[None, cols]
     return out
+
+
+def network_report(index, facilities: gpd.GeoDataFrame, params: CostParams = CostParams()) -> dict:  # noqa: B008
+    """What a road layer gives the planner: its pieces and who falls back to straight-line time.
+
+    Units and facilities are joined to the network exactly as :func:`road_minutes` joins them.
+    A unit *falls back* when the piece of the network it joins holds fewer than half of the
+    facilities: its trips to the others take straight-line time.
+
+    Parameters
+    ----------
+    index : CityIndex
+        The city's index (``layers.index``), with roads.
+    facilities : GeoDataFrame
+        The city's facilities.
+    params : CostParams
+        Speeds and snapping.
+
+    Returns
+    -------
+    dict
+        ``lines``, ``nodes``, ``edges``, ``pieces``, ``largest_share`` (of the nodes),
+        ``fragments`` (pieces under 1 % of the nodes, not snapped to), ``noding``,
+        ``crossings_joined``, ``unnoded_share``, ``fallback_units``, ``fallback_residents``,
+        ``fallback_share`` (of all residents), ``fallback_unit_ids`` (up to 10).
+    """
+    net = index.road_network(params)
+    piece = net.piece
+    sizes = np.bincount(piece) if len(piece) else np.zeros(0, dtype=np.int64)
+    upts = index.points
+    fpts = shapely.get_coordinates(facilities.to_crs(index.metric_crs).geometry.values)
+    graph, _ = network.attach_points(net.graph, net.node_xy, net.snappable, np.vstack([upts, fpts]))
+    comp = network.pieces(graph)[net.graph.shape[0]:]
+    u_comp, f_comp = comp[: len(upts)], comp[len(upts):]
+    if len(f_comp):
+        per_piece = pd.Series(f_comp).value_counts()
+        covered = per_piece.index[per_piece.to_numpy() * 2 > len(f_comp)]
+        falls = ~np.isin(u_comp, np.asarray(covered))
+    else:
+        falls = np.zeros(len(u_comp), dtype=bool)
+    pop = index.population
+    total = float(pop.sum())
+    ids = index.unit_ids.to_numpy()[falls]
+    order = np.argsort(-pop[falls], kind="stable")
+    return {
+        "lines": int(len(index.roads)),
+        "nodes": int(net.graph.shape[0]),
+        "edges": int(net.graph.nnz // 2),
+        "pieces": int(len(sizes)),
+        "largest_share": float(sizes.max() / sizes.sum()) if len(sizes) else 0.0,
+        "fragments": int((sizes < network.FRAGMENT_SHARE * sizes.sum()).sum()) if len(sizes) else 0,
+        "noding": net.noding,
+        "crossings_joined": int(net.crossings_joined),
+        "unnoded_share": float(net.unnoded_share),
+        "fallback_units": int(falls.sum()),
+        "fallback_residents": float(pop[falls].sum()),
+        "fallback_share": float(pop[falls].sum() / total) if total > 0 else 0.0,
+        "fallback_unit_ids": [str(u) for u in ids[order][:10]],
+    }

@@ -61,6 +61,7 @@ import pandas as pd
 import shapely
 
 from grid_planning.base.i18n import t
+from grid_planning.city.costs import network_report
 from grid_planning.city.index import CityIndex
 from grid_planning.domain import rules, schema
 from grid_planning.domain.rules import OUTSIDE_CITY_M
@@ -250,7 +251,24 @@ def load_city(
         _lead_findings(city, sources.get("facilities", "facilities"), report)
     if report.ok and len(city.units):
         _island_findings(city, sources.get("units", "units"), report)
+    if report.ok and len(city.units) and city.roads is not None and len(city.roads):
+        _road_findings(city, sources.get("roads", "roads"), report)
     return city
+
+
+def _road_findings(layers: CityLayers, label: str, report: ValidationReport) -> None:
+    """Say how the road layer was joined and who would fall back to straight-line time (a road
+    layer that silently falls apart into pieces was the worst way to be wrong)."""
+    net = network_report(layers.index, layers.facilities)
+    if net["crossings_joined"]:
+        report.warning("roads_noded", label, None, None, count=f"{net['crossings_joined']:,}",
+                       share=f"{net['unnoded_share']:.0%}" if net["unnoded_share"] == net["unnoded_share"] else "-")
+    if net["fallback_units"]:
+        report.warning(
+            "roads_fallback", label, rows_text(pd.Series(net["fallback_unit_ids"])), None,
+            pieces=f"{net['pieces']:,}", units=f"{net['fallback_units']:,}",
+            residents=f"{net['fallback_residents']:,.0f}", share=f"{net['fallback_share']:.1%}",
+        )
 
 
 def _island_findings(layers: CityLayers, label: str, report: ValidationReport) -> None:
@@ -505,6 +523,9 @@ def summarise(layers: CityLayers) -> dict:
         "illustrative": int(by_source.get("illustrative", 0)),
         "errors": len(layers.report.errors),
         "warnings": len(layers.report.warnings),
+        "roads": network_report(layers.index, fac)
+        if layers.roads is not None and len(layers.roads) and len(units)
+        else None,
     }
 
 
@@ -546,6 +567,16 @@ def format_summary(summary: Mapping, lang: str = "en") -> str:
             else ""
         ),
     ]
+    roads = summary.get("roads")
+    if roads:
+        lines.append(
+            f"  {t('layers.summary.roads', lang)}: "
+            + t("layers.summary.roads_detail", lang, lines=f"{roads['lines']:,}",
+                pieces=f"{roads['pieces']:,}", largest=f"{roads['largest_share']:.1%}",
+                joined=f"{roads['crossings_joined']:,}",
+                fallback=f"{roads['fallback_residents']:,.0f}",
+                share=f"{roads['fallback_share']:.1%}")
+        )
     return "\n".join(lines)
 
 

@@ -159,3 +159,38 @@ def test_costs_shared_between_two_loads_of_the_same_city():
 def test_symmetric_min_empty():
     g = network.symmetric_min(np.zeros(0, int), np.zeros(0, int), np.zeros(0), 3)
     assert isinstance(g, sp.csr_matrix) and g.nnz == 0
+
+
+def test_fallback_share_reported_without_the_bridge():
+    from grid_planning.city.costs import network_report
+
+    with_bridge = _river_city(_streets(noded=True))
+    rep = network_report(with_bridge.index, with_bridge.facilities)
+    assert rep["pieces"] == 1 and rep["fallback_units"] == 0 and rep["fallback_share"] == 0.0
+    cut = _river_city(_streets(noded=False, bridge=False))
+    rep = network_report(cut.index, cut.facilities)
+    # the north bank (30 of 60 equal units) has no facility and no way across
+    assert rep["pieces"] == 2 and rep["noding"] == "all" and rep["crossings_joined"] > 0
+    assert rep["fallback_units"] == 30 and rep["fallback_share"] == pytest.approx(0.5)
+    assert rep["fallback_residents"] == pytest.approx(30_000)
+
+
+def test_validate_reports_cad_noding_and_fallback(tmp_path):
+    from grid_planning.city.layers import format_summary, load_city, summarise
+
+    city = _river_city(_streets(noded=False, bridge=False))
+    units = city.units.to_crs(4326)
+    fac = city.facilities.to_crs(4326)
+    fac = fac.assign(lon=fac.geometry.x, lat=fac.geometry.y, level="tertiary", type="general",
+                     owner_level="municipal", beds=500.0)
+    units.to_file(tmp_path / "units.geojson")
+    fac.drop(columns="geometry").to_csv(tmp_path / "fac.csv", index=False)
+    city.roads.to_crs(4326).to_file(tmp_path / "roads.geojson")
+    layers = load_city(tmp_path / "units.geojson", tmp_path / "fac.csv",
+                       roads=tmp_path / "roads.geojson")
+    codes = layers.report.codes()
+    assert "roads_noded" in codes and "roads_fallback" in codes
+    finding = next(f for f in layers.report.findings if f.code == "roads_fallback")
+    assert "30" in finding.message("en") and "50.0%" in finding.message("en")
+    text = format_summary(summarise(layers), "en")
+    assert "2 pieces" in text and "50.0%" in text
