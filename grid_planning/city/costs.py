@@ -285,28 +285,36 @@ def road_minutes(
     out = np.full((n_u, n_f), np.inf, dtype=np.float32)
     if net.graph.shape[0] == 0 or n_f == 0:
         return out
-    graph, dist_m = network.attach_points(
-        net.graph, net.node_xy, net.snappable, np.vstack([upts, fpts])
-    )
+    # Facilities become nodes where they join their road; units are located on the segments of
+    # that graph and reach either end of theirs (exact, without a node per unit: a city of
+    # 100,000 units would otherwise grow its graph by 100,000 nodes for every Dijkstra run).
+    graph, df, fxy = network.attach_points(net.graph, net.node_xy, net.snappable, fpts)
     n_nodes = net.graph.shape[0]
-    nu = n_nodes + np.arange(n_u)
-    nf = n_nodes + n_u + np.arange(n_f)
-    du, df = dist_m[:n_u], dist_m[n_u:]
+    snappable = np.r_[net.snappable, np.ones(n_f, dtype=bool)]
+    loc = network.locate_on_segments(graph, np.vstack([net.node_xy, fxy]), snappable, upts)
+    if len(loc["edge"]) == 0:
+        return out
+    du = loc["dist"]
     keep = np.zeros(graph.shape[0], dtype=bool)
+    keep[loc["lo"]] = True
+    keep[loc["hi"]] = True
     keep[n_nodes:] = True
     small, pos = network.contract(graph, keep)
-    nu, nf = pos[nu], pos[nf]
+    ua, ub = pos[loc["lo"]], pos[loc["hi"]]
+    along_a = (loc["frac"] * loc["w"]).astype(np.float32)
+    along_b = ((1.0 - loc["frac"]) * loc["w"]).astype(np.float32)
+    nf = pos[n_nodes + np.arange(n_f)]
     access = 60.0 / (params.access_speed_kmh * 1000.0)
     ufix = (du * access).astype(np.float32)
-    ffix = (df * access).astype(np.float32)
+    ffix = (np.asarray(df) * access).astype(np.float32)
     # Dijkstra from each distinct facility node, in chunks to bound memory (chunk x n_nodes float64).
     fnodes, finv = np.unique(nf, return_inverse=True)
     finv = finv.ravel()
     chunk = max(1, int(2e7 // max(1, small.shape[0])))
     for s in range(0, len(fnodes), chunk):
         src = fnodes[s : s + chunk]
-        dist = dijkstra(small, directed=False, indices=src)
-        block = dist[:, nu].T.astype(np.float32)  # (n_units, len(src))
+        dist = dijkstra(small, directed=False, indices=src).astype(np.float32)
+        block = np.minimum(dist[:, ua] + along_a, dist[:, ub] + along_b).T  # (n_units, len(src))
         cols = np.flatnonzero((finv >= s) & (finv < s + len(src)))
         out[:, cols] = block[:, finv[cols] - s] + ufix[:, None] + ffix[None, cols]
     return out
@@ -341,7 +349,9 @@ def network_report(index, facilities: gpd.GeoDataFrame, params: CostParams = Cos
     sizes = np.bincount(piece) if len(piece) else np.zeros(0, dtype=np.int64)
     upts = index.points
     fpts = shapely.get_coordinates(facilities.to_crs(index.metric_crs).geometry.values)
-    graph, _ = network.attach_points(net.graph, net.node_xy, net.snappable, np.vstack([upts, fpts]))
+    graph, _, _ = network.attach_points(
+        net.graph, net.node_xy, net.snappable, np.vstack([upts, fpts])
+    )
     comp = network.pieces(graph)[net.graph.shape[0]:]
     u_comp, f_comp = comp[: len(upts)], comp[len(upts):]
     if len(f_comp):

@@ -260,9 +260,42 @@ def major_nodes(piece: np.ndarray, share: float = FRAGMENT_SHARE) -> np.ndarray:
     return major[piece]
 
 
+def locate_on_segments(
+    graph: sp.csr_matrix, node_xy: np.ndarray, snappable: np.ndarray, points: np.ndarray
+) -> dict[str, np.ndarray]:
+    """The nearest road segment of every point (among segments between ``snappable`` nodes).
+
+    Returns
+    -------
+    dict
+        ``edge`` (position among the graph's upper-triangle edges), ``lo``, ``hi`` (its nodes),
+        ``w`` (its weight), ``frac`` (where along it, 0 at ``lo``), ``dist`` (metres from the
+        point), ``xy`` (the point on the segment); all empty arrays when nothing is snappable.
+    """
+    coo = sp.triu(graph, k=1).tocoo()
+    lo, hi, w = coo.row.astype(np.int64), coo.col.astype(np.int64), coo.data.astype(float)
+    usable = np.flatnonzero(snappable[lo] & snappable[hi])
+    p = len(points)
+    if len(usable) == 0 or p == 0:
+        return {"edge": np.zeros(0, np.int64), "lo": lo, "hi": hi, "w": w, "frac": np.zeros(0),
+                "dist": np.full(p, np.inf), "xy": np.zeros((0, 2)), "all_lo": lo, "all_hi": hi,
+                "all_w": w}
+    segs = shapely.linestrings(np.stack([node_xy[lo[usable]], node_xy[hi[usable]]], axis=1))
+    pts = shapely.points(points)
+    hit, dist = shapely.STRtree(segs).query_nearest(pts, all_matches=False, return_distance=True)
+    pt_i, seg_i = hit
+    order = np.argsort(pt_i, kind="stable")
+    seg_i, dist = seg_i[order], np.asarray(dist, dtype=float)[order]
+    frac = shapely.line_locate_point(segs[seg_i], pts, normalized=True)
+    on = shapely.get_coordinates(shapely.line_interpolate_point(segs[seg_i], frac, normalized=True))
+    edge = usable[seg_i]
+    return {"edge": edge, "lo": lo[edge], "hi": hi[edge], "w": w[edge], "frac": frac,
+            "dist": dist, "xy": on, "all_lo": lo, "all_hi": hi, "all_w": w}
+
+
 def attach_points(
     graph: sp.csr_matrix, node_xy: np.ndarray, snappable: np.ndarray, points: np.ndarray
-) -> tuple[sp.csr_matrix, np.ndarray]:
+) -> tuple[sp.csr_matrix, np.ndarray, np.ndarray]:
     """Join points to the network at the nearest point of the nearest road segment.
 
     Each point becomes a new node (numbered after the network's nodes, in the order given) on its
@@ -273,28 +306,19 @@ def attach_points(
 
     Returns
     -------
-    (csr_matrix, ndarray)
-        The graph with the points' nodes, and each point's distance (m) to its segment.
+    (csr_matrix, ndarray, ndarray)
+        The graph with the points' nodes, each point's distance (m) to its segment, and the
+        ``(p, 2)`` coordinates of the new nodes.
     """
     n = graph.shape[0]
     p = len(points)
-    coo = sp.triu(graph, k=1).tocoo()
-    lo, hi, w = coo.row.astype(np.int64), coo.col.astype(np.int64), coo.data.astype(float)
-    usable = np.flatnonzero(snappable[lo] & snappable[hi])
-    if len(usable) == 0 or p == 0:
-        grown = sp.csr_matrix(
-            (graph.data, graph.indices, graph.indptr), shape=(n, n)
-        )
+    loc = locate_on_segments(graph, node_xy, snappable, points)
+    if len(loc["edge"]) == 0:
+        grown = sp.csr_matrix((graph.data, graph.indices, graph.indptr), shape=(n, n))
         grown.resize((n + p, n + p))
-        return grown.tocsr(), np.full(p, np.inf)
-    segs = shapely.linestrings(np.stack([node_xy[lo[usable]], node_xy[hi[usable]]], axis=1))
-    pts = shapely.points(points)
-    hit, dist = shapely.STRtree(segs).query_nearest(pts, all_matches=False, return_distance=True)
-    pt_i, seg_i = hit
-    order = np.argsort(pt_i, kind="stable")
-    seg_i, dist = seg_i[order], np.asarray(dist, dtype=float)[order]
-    frac = shapely.line_locate_point(segs[seg_i], pts, normalized=True)
-    edge = usable[seg_i]
+        return grown.tocsr(), loc["dist"], np.asarray(points, dtype=float).reshape(-1, 2)
+    lo, hi, w = loc["all_lo"], loc["all_hi"], loc["all_w"]
+    edge, frac = loc["edge"], loc["frac"]
     vid = n + np.arange(p)
     # Chain the points along each split segment: lo -> p1 -> ... -> pk -> hi.
     srt = np.lexsort((frac, edge))
@@ -303,8 +327,9 @@ def attach_points(
     last = np.r_[e[1:] != e[:-1], True]
     prev_node = np.where(first, lo[e], np.r_[0, v[:-1]])
     prev_frac = np.where(first, 0.0, np.r_[0.0, f[:-1]])
-    a = [np.delete(lo, np.unique(e)), prev_node, v[last]]
-    b = [np.delete(hi, np.unique(e)), v, hi[e[last]]]
-    ww = [np.delete(w, np.unique(e)), w[e] * (f - prev_frac), w[e[last]] * (1.0 - f[last])]
+    split = np.unique(e)
+    a = [np.delete(lo, split), prev_node, v[last]]
+    b = [np.delete(hi, split), v, hi[e[last]]]
+    ww = [np.delete(w, split), w[e] * (f - prev_frac), w[e[last]] * (1.0 - f[last])]
     grown = symmetric_min(np.concatenate(a), np.concatenate(b), np.concatenate(ww), n + p)
-    return grown, dist
+    return grown, loc["dist"], loc["xy"]
