@@ -47,7 +47,12 @@ from grid_planning.assess.metrics import city_metrics, grid_metrics, unit_metric
 from grid_planning.base.i18n import LANGUAGES, t
 from grid_planning.base.textsafe import terminal_text
 from grid_planning.city.costs import travel_costs
-from grid_planning.city.districts import district_splits, splits_summary, unit_districts
+from grid_planning.city.districts import (
+    district_pieces,
+    district_splits,
+    splits_summary,
+    unit_districts,
+)
 from grid_planning.city.layers import format_summary, load_city, summarise
 from grid_planning.city.provenance import file_basename, is_sample_city, load_sample_city
 from grid_planning.domain import rules
@@ -469,6 +474,11 @@ def _cmd_plan(args: argparse.Namespace) -> int:
     )
     _print(summary_text(gm, lang))
     _print_splits(layers, plan, districts, layer_word, lang)
+    if args.whole_districts:
+        pieces = district_pieces(layers, districts)
+        if len(pieces):
+            _print(t("plan.cli.district_pieces", lang, count=len(pieces),
+                     names=", ".join(f"{n} ({p})" for n, p in pieces.items())))
     _print()
     results = check_policy(layers, plan)
     _print(t("plan.cli.checks_title", lang))

@@ -111,3 +111,12 @@ def splits_summary(splits: pd.DataFrame) -> dict:
         "smaller_parts": float(cut["smaller_parts"].sum()),
         "cut_names": [str(n) for n in cut.index],
     }
+
+
+def district_pieces(layers: Any, districts: pd.Series) -> pd.Series:
+    """Districts that lie in several pieces on the units' adjacency (exclaves, units assigned to
+    a district by majority area, corner-only contacts): a grid holding such a district whole is
+    in pieces too unless its other districts join them. Index district, value pieces (> 1)."""
+    table = layers.index.contiguity(districts.reindex(layers.index.unit_ids).to_numpy())
+    parts = table["parts"]
+    return parts[parts > 1].sort_values(ascending=False)
