@@ -569,14 +569,26 @@ def format_summary(summary: Mapping, lang: str = "en") -> str:
     ]
     roads = summary.get("roads")
     if roads:
-        lines.append(
-            f"  {t('layers.summary.roads', lang)}: "
-            + t("layers.summary.roads_detail", lang, lines=f"{roads['lines']:,}",
-                pieces=f"{roads['pieces']:,}", largest=f"{roads['largest_share']:.1%}",
-                joined=f"{roads['crossings_joined']:,}",
-                fallback=f"{roads['fallback_residents']:,.0f}",
-                share=f"{roads['fallback_share']:.1%}")
-        )
+        lines.append(f"  {t('layers.summary.roads', lang)}: {roads_text(roads, lang)}")
     return "\n".join(lines)
+
+
+def roads_text(roads: Mapping, lang: str = "en") -> str:
+    """One sentence on a road network (:func:`grid_planning.city.costs.network_report`): lines,
+    pieces, crossings joined and the residents who fall back to straight-line time."""
+    return t("layers.summary.roads_detail", lang, lines=f"{roads['lines']:,}",
+             pieces=f"{roads['pieces']:,}", largest=f"{roads['largest_share']:.1%}",
+             joined=f"{roads['crossings_joined']:,}",
+             fallback=f"{roads['fallback_residents']:,.0f}",
+             share=f"{roads['fallback_share']:.1%}")
+
+
+def roads_line(layers: CityLayers, lang: str = "en") -> str | None:
+    """:func:`roads_text` for a city's road layer (None without roads): the data page's line."""
+    if layers.roads is None or not len(layers.roads) or not len(layers.units):
+        return None
+    report = network_report(layers.index, layers.facilities)
+    sep = "：" if lang == "zh" else ": "
+    return f"{t('layers.summary.roads', lang)}{sep}{roads_text(report, lang)}"
 
 
