@@ -15,6 +15,11 @@ Two modes:
     its nodes) are not snapped to. Shortest paths come from
     :func:`scipy.sparse.csgraph.dijkstra` run from the facilities' nodes only.
 
+    Before the shortest paths, lines that cross without a shared vertex are joined unless the
+    layer marks grade separation, and chains of shape vertices are contracted away (exactly);
+    see :mod:`grid_planning.geo.network`. Facilities become nodes where they join their road and
+    units reach either end of their road segment, so the graph does not grow with the units.
+
     Disconnected networks: when a unit's node cannot reach a facility's node (separate road
     components, e.g. an island without a bridge in the data), that pair falls back to the
     straight-line time (x detour at ``speed_kmh``). Times are therefore always finite.
@@ -22,7 +27,8 @@ Two modes:
 ``auto`` picks ``roads`` when the layers have roads, else ``straight``.
 
 Results are kept by the city's :class:`~grid_planning.city.index.CityIndex` (``layers.index``) per set
-of facilities and parameters, so every session planning the same city shares them.
+of facilities and parameters, and shared by content (units, roads, cost model, facilities) through
+``grid_planning.city.index.SHARED_COSTS``, so every session planning the same city shares them.
 """
 
 from __future__ import annotations
