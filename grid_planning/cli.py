@@ -142,6 +142,14 @@ def _add_layer_args(p: argparse.ArgumentParser, *, roads_help: str) -> None:
     p.add_argument("--roads", help=roads_help)
     p.add_argument("--districts", help="district polygons (optional)")
     p.add_argument(
+        "--water",
+        help="water polygons or river centrelines: straight-line travel crosses them only at a "
+        "--crossings point (optional)",
+    )
+    p.add_argument(
+        "--crossings", help="bridges, tunnels, ferries: points, or a table with lon/lat (optional)"
+    )
+    p.add_argument(
         "--coords",
         choices=COORD_SYSTEMS,
         default="wgs84",
@@ -156,7 +164,8 @@ def _add_layer_args(p: argparse.ArgumentParser, *, roads_help: str) -> None:
         metavar="INPUT=NAME",
         help=(
             "layer or sheet to read from a file that holds several, e.g. units=streets "
-            "facilities=医院 (INPUT: units, facilities, boundary, districts, roads); by default "
+            "facilities=医院 (INPUT: units, facilities, boundary, districts, roads, water, "
+            "crossings); by default "
             "the one layer with usable data is read"
         ),
     )
@@ -200,7 +209,10 @@ def _load_layers(args: argparse.Namespace, loading_key: str, sample_key: str | N
     if choices is None:
         return None
     files = [
-        f for f in (args.units, args.facilities, args.boundary, args.roads, args.districts) if f
+        f
+        for f in (args.units, args.facilities, args.boundary, args.roads, args.districts,
+                  args.water, args.crossings)
+        if f
     ]
     _print(t(loading_key, lang, files=", ".join(files)))
     return load_city(
@@ -212,6 +224,8 @@ def _load_layers(args: argparse.Namespace, loading_key: str, sample_key: str | N
         coords=args.coords,
         name=args.name,
         layers=choices,
+        water=args.water,
+        crossings=args.crossings,
     )
 
 

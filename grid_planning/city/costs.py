@@ -46,6 +46,7 @@ from scipy.spatial.distance import cdist
 
 from grid_planning.domain.request import CostParams
 from grid_planning.geo import network
+from grid_planning.geo.water import water_distance
 
 
 @dataclass(frozen=True, eq=False)
@@ -124,7 +125,7 @@ def compute_costs(index, params: CostParams, facilities: gpd.GeoDataFrame) -> Co
         raise ValueError("cost mode 'roads' needs a road layer; use 'straight' or load roads")
     upts = index.points
     fpts = shapely.get_coordinates(facilities.to_crs(index.metric_crs).geometry.values)
-    straight = straight_minutes(upts, fpts, params)
+    straight = straight_minutes(upts, fpts, params, index.water_metric())
     if mode == "roads":
         minutes = road_minutes(index.road_network(params), upts, fpts, params)
         bad = ~np.isfinite(minutes)
@@ -141,13 +142,20 @@ def compute_costs(index, params: CostParams, facilities: gpd.GeoDataFrame) -> Co
     return out
 
 
-def straight_minutes(upts: np.ndarray, fpts: np.ndarray, params: CostParams) -> np.ndarray:
-    """Straight-line minutes ``(n_units, n_facilities)``: distance x detour / speed (float32)."""
+def straight_minutes(
+    upts: np.ndarray, fpts: np.ndarray, params: CostParams, water: tuple | None = None
+) -> np.ndarray:
+    """Straight-line minutes ``(n_units, n_facilities)``: distance x detour / speed (float32).
+
+    With ``water`` (``(outline, water geometries, crossing coordinates)``, metric), a pair on
+    different banks goes through the best crossings (:func:`grid_planning.geo.water.water_distance`).
+    """
     if len(upts) == 0 or len(fpts) == 0:
         return np.zeros((len(upts), len(fpts)), dtype=np.float32)
     u = np.asarray(upts, dtype=np.float64)
     f = np.asarray(fpts, dtype=np.float64)
-    dist = cdist(u, f)  # float64 euclidean, one C pass
+    # float64 euclidean in one C pass, or through the crossings where water lies between
+    dist = water_distance(u, f, *water) if water is not None else cdist(u, f)
     dist *= params.detour * 60.0 / (params.speed_kmh * 1000.0)
     return dist.astype(np.float32)
 

@@ -99,14 +99,28 @@ class CityIndex:
         The projected CRS the layers chose.
     roads : GeoDataFrame, optional
         Road lines, for road travel times.
+    water, crossings : GeoDataFrame, optional
+        Water and its crossings: straight-line travel crosses water only at a crossing.
+    outline : GeoDataFrame, optional
+        The city outline the water cuts into banks (default: the union of the units).
     """
 
     def __init__(
-        self, units: gpd.GeoDataFrame, metric_crs: str, roads: gpd.GeoDataFrame | None = None
+        self,
+        units: gpd.GeoDataFrame,
+        metric_crs: str,
+        roads: gpd.GeoDataFrame | None = None,
+        *,
+        water: gpd.GeoDataFrame | None = None,
+        crossings: gpd.GeoDataFrame | None = None,
+        outline: gpd.GeoDataFrame | None = None,
     ) -> None:
         self.units = units
         self.metric_crs = str(metric_crs)
         self.roads = roads
+        self.water = water if water is not None and len(water) else None
+        self.crossings = crossings if crossings is not None and len(crossings) else None
+        self.outline = outline
         self._lock = threading.RLock()
         self._values: dict[str, Any] = {}
         self._facilities: OrderedDict[str, FacilityLocation] = OrderedDict()
@@ -316,6 +330,10 @@ class CityIndex:
             h = hashlib.sha256(self.metric_crs.encode())
             h.update("\x1f".join(self.unit_ids).encode("utf-8"))
             h.update(np.ascontiguousarray(self.points).tobytes())
+            for extra in (self.water, self.crossings):
+                if extra is not None:
+                    h.update(np.ascontiguousarray(
+                        shapely.get_coordinates(extra.geometry.values)).tobytes())
             if self.roads is not None and len(self.roads):
                 h.update(np.ascontiguousarray(
                     shapely.get_coordinates(self.roads.geometry.values)).tobytes())
@@ -348,3 +366,20 @@ class CityIndex:
             )
 
         return self._once("roads_metric", make)
+
+    def water_metric(self) -> tuple[Any, np.ndarray, np.ndarray] | None:
+        """``(outline, water geometries, crossing coordinates)`` in the metric CRS, or None
+        without water and crossings."""
+        if self.water is None or self.crossings is None:
+            return None
+
+        def make() -> tuple[Any, np.ndarray, np.ndarray]:
+            if self.outline is not None and len(self.outline):
+                outline = shapely.union_all(graph.metric_geometry(self.outline, self.metric_crs))
+            else:
+                outline = shapely.union_all(self.geometry)
+            water = graph.metric_geometry(self.water, self.metric_crs)
+            xy = shapely.get_coordinates(graph.metric_geometry(self.crossings, self.metric_crs))
+            return outline, water, _frozen(xy)
+
+        return self._once("water_metric", make)

@@ -71,9 +71,11 @@ from grid_planning.io.findings import ValidationReport
 from grid_planning.io.readers import (
     FACILITY_COLUMNS,
     read_boundary,
+    read_crossings,
     read_districts,
     read_facilities,
     read_roads,
+    read_water,
 )
 from grid_planning.io.rows import (
     FALLBACK_METRIC_CRS,
@@ -112,6 +114,8 @@ class CityLayers:
     districts: gpd.GeoDataFrame | None = None
     roads: gpd.GeoDataFrame | None = None
     sources: dict[str, str] = field(default_factory=dict)
+    water: gpd.GeoDataFrame | None = None
+    crossings: gpd.GeoDataFrame | None = None
 
     @property
     def ok(self) -> bool:
@@ -127,7 +131,9 @@ class CityLayers:
             with _INDEX_LOCK:
                 idx = self.__dict__.get("_index")
                 if idx is None or idx.units is not self.units:
-                    idx = CityIndex(self.units, self.metric_crs, self.roads)
+                    idx = CityIndex(self.units, self.metric_crs, self.roads,
+                                    water=self.water, crossings=self.crossings,
+                                    outline=self.boundary)
                     object.__setattr__(self, "_index", idx)
         return idx
 
@@ -148,6 +154,10 @@ class CityLayers:
             h.update(self.metric_crs.encode())
             for gdf in (self.units, self.facilities, self.roads):
                 hash_frame(h, gdf)
+            # Only when given, so that the fingerprints of cities without water do not change.
+            for gdf in (self.water, self.crossings):
+                if gdf is not None:
+                    hash_frame(h, gdf)
             fp = h.hexdigest()[:16]
             object.__setattr__(self, "_fingerprint", fp)
         return fp
@@ -179,6 +189,8 @@ def load_city(
     labels: Mapping[str, str] | None = None,
     cell_m: float = DEFAULT_CELL_M,
     layers: Mapping[str, str] | None = None,
+    water: LayerInput | None = None,
+    crossings: LayerInput | None = None,
 ) -> CityLayers:
     """Load, validate and reproject a city's layers. Never raises for bad data.
 
@@ -202,6 +214,9 @@ def load_city(
         "facilities": "医院"}``). Without a choice, the one layer that holds usable data for that
         input is read (with a warning naming it when the file holds others); when several do, an
         error lists them.
+    water, crossings : str, Path or DataFrame, optional
+        Water (polygons or centrelines) and its crossings (points): straight-line travel then
+        crosses water only at a crossing (:mod:`grid_planning.geo.water`).
 
     Returns
     -------
@@ -229,6 +244,17 @@ def load_city(
         detail = limits.short_detail(exc, "-", [units, facilities, boundary, roads, districts])
         report.error("internal_error", "-", detail=f"{type(exc).__name__}: {detail}"[:300])
         loaded = None
+    if loaded is not None and water is not None:
+        loaded["water"] = read_water(water, coord_system(coords, "water"), report,
+                                     label=lab("water", water), layer=choices.get("water"))
+    if loaded is not None and crossings is not None:
+        loaded["crossings"] = read_crossings(
+            crossings, coord_system(coords, "crossings"), report,
+            label=lab("crossings", crossings), layer=choices.get("crossings"))
+    if loaded is not None and (water is None) != (crossings is None):
+        # Either alone changes nothing: say so rather than ignore a file silently.
+        given = "water" if water is not None else "crossings"
+        report.warning("water_needs_crossings", lab(given, water if water is not None else crossings))
     if loaded is None:
         empty_units = empty_frame(UNIT_COLUMNS)
         return CityLayers(

@@ -65,7 +65,7 @@ FORMAT_NAMES = {
 
 
 #: The inputs of a city (the data page's upload slots and the CLI's file options).
-KINDS = ("units", "facilities", "boundary", "districts", "roads")
+KINDS = ("units", "facilities", "boundary", "districts", "roads", "water", "crossings")
 
 
 _POLYGONAL = ("Polygon", "MultiPolygon")
@@ -77,6 +77,8 @@ KIND_GEOMETRY: dict[str, tuple[str, ...]] = {
     "boundary": _POLYGONAL,
     "districts": _POLYGONAL,
     "roads": ("LineString", "MultiLineString"),
+    "water": (*_POLYGONAL, "LineString", "MultiLineString"),
+    "crossings": ("Point", "MultiPoint"),
 }
 
 
