@@ -35,6 +35,7 @@ from grid_planning.base.cache import SharedCache, content_key, facilities_key
 from grid_planning.city.costs import compute_costs, road_network
 from grid_planning.domain.rules import OUTSIDE_CITY_M
 from grid_planning.geo import graph
+from grid_planning.geo.water import unit_sides
 
 T = TypeVar("T")
 
@@ -214,8 +215,19 @@ class CityIndex:
 
     @property
     def graph(self) -> graph.Adjacency:
-        """Rook adjacency with island links (:func:`grid_planning.geo.graph.build_adjacency`)."""
-        return self._once("graph", lambda: graph.build_adjacency(self.geometry))
+        """Rook adjacency with island links (:func:`grid_planning.geo.graph.build_adjacency`);
+        with water and crossings, units on different banks touch only at a crossing
+        (:func:`grid_planning.geo.graph.connect_across`)."""
+
+        def make() -> graph.Adjacency:
+            adj = graph.build_adjacency(self.geometry)
+            wet = self.water_metric()
+            if wet is None:
+                return adj
+            side, bridges = unit_sides(self.points, *wet)
+            return graph.connect_across(self.geometry, adj, side, bridges)
+
+        return self._once("graph", make)
 
     @property
     def adjacency(self) -> Any:

@@ -100,3 +100,25 @@ def water_distance(
         ok = other & np.isfinite(block)
         out[s : s + step][ok] = block[ok]
     return out
+
+
+def unit_sides(
+    points: np.ndarray, outline: shapely.Geometry, water: np.ndarray, crossings_xy: np.ndarray
+) -> tuple[np.ndarray, list[tuple[int, int]]]:
+    """The bank of every unit point, and the unit pairs each crossing joins (the unit nearest the
+    crossing on each bank it reaches), for adjacency across water."""
+    bank_geoms = banks(outline, water)
+    side, _ = locate_points(bank_geoms, shapely.points(points))
+    pairs: list[tuple[int, int]] = []
+    if len(bank_geoms) < 2 or len(crossings_xy) == 0:
+        return side, pairs
+    joins = crossing_banks(bank_geoms, shapely.points(crossings_xy))
+    d = cdist(crossings_xy, points)
+    for c, bs in enumerate(joins):
+        near = []
+        for b in bs:
+            members = np.flatnonzero(side == b)
+            if len(members):
+                near.append(int(members[np.argmin(d[c, members])]))
+        pairs += [(near[i], near[j]) for i in range(len(near)) for j in range(i + 1, len(near))]
+    return side, pairs

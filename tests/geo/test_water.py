@@ -109,3 +109,18 @@ def test_water_without_crossings_is_said(tmp_path):
     layers = load_city(tmp_path / "units.geojson", tmp_path / "fac.csv",
                        water=tmp_path / "water.geojson")
     assert layers.ok and "water_needs_crossings" in layers.report.codes()
+
+
+def test_units_across_the_river_are_neighbours_only_at_the_bridge():
+    dry = _city().index
+    wet = _city(_river(False), _bridge()).index
+    # without water the two banks hang together by the island link nearest in a straight line,
+    # with water and a bridge by a link at the bridge
+    links = wet.links
+    assert len(links) == 1
+    xs = [wet.points[links["a"].iloc[0], 0] - X0, wet.points[links["b"].iloc[0], 0] - X0]
+    assert all(8000 <= x <= 10_000 for x in xs)
+    assert len(dry.links) == 1
+    # a grid holding both banks is contiguous only through that link (the checks say so)
+    labels = ["G1"] * dry.n
+    assert wet.contiguity(labels).loc["G1", "linked_islands"] == 1
