@@ -11,7 +11,8 @@ Two modes:
     connected); each edge takes ``length / speed`` where the speed is the road's ``speed_kmh`` when
     given, else the speed of its ``highway`` class (:data:`DEFAULT_ROAD_SPEEDS`), else
     ``default_road_speed_kmh``. Units and facilities join the network at the nearest point of the
-    nearest road, and that distance is travelled at ``access_speed_kmh``; fragments of the network (pieces under 1 % of
+    nearest road, and that distance is travelled at ``access_speed_kmh``; a facility nearer to a
+    unit than the two roads they would join is reached directly at that speed; fragments of the network (pieces under 1 % of
     its nodes) are not snapped to. Shortest paths come from
     :func:`scipy.sparse.csgraph.dijkstra` run from the facilities' nodes only.
 
@@ -330,7 +331,16 @@ def road_minutes(
         dist = dijkstra(small, directed=False, indices=src).astype(np.float32)
         block = np.minimum(dist[:, ua] + along_a, dist[:, ub] + along_b).T  # (n_units, len(src))
         cols = np.flatnonzero((finv >= s) & (finv < s + len(src)))
-        out[:, cols] = block[:, finv[cols] - s] + ufix[:, None] + ffix[None, cols]
+        minutes = block[:, finv[cols] - s] + ufix[:, None] + ffix[None, cols]
+        # A facility nearer than the roads both would join is reached directly (a hospital in
+        # the unit itself is not two road-access legs away); never across a river, since the
+        # direct line is then longer than the two short legs to the roads on each bank.
+        direct = cdist(upts, fpts[cols])
+        near = direct <= du[:, None] + np.asarray(df)[None, cols]
+        if near.any():
+            minutes = np.where(near, np.minimum(minutes, (direct * access).astype(np.float32)),
+                               minutes)
+        out[:, cols] = minutes
     return out
 
 

@@ -351,7 +351,9 @@ def test_figures_carry_a_key_that_follows_the_travel_model(ws):
     first = ws.figures("zh")
     assert first.key and ws.figures("zh").key == first.key
     assert ws.figures("en").key != first.key
-    ws.set_request(cost=_replace(ws.request.cost, speed_kmh=ws.request.cost.speed_kmh / 2))
+    cost = ws.request.cost  # the sample plans on roads: slow both models
+    ws.set_request(cost=_replace(cost, speed_kmh=cost.speed_kmh / 2,
+                                 default_road_speed_kmh=cost.default_road_speed_kmh / 2))
     slower = ws.figures("zh")
     assert slower.key != first.key
     assert slower.units["t_lead"].mean() > first.units["t_lead"].mean()
