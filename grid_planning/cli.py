@@ -40,11 +40,19 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import IO
 
+import pandas as pd
+
 from grid_planning.assess.checks import all_passed, check_policy
 from grid_planning.assess.metrics import city_metrics, grid_metrics, unit_metrics
 from grid_planning.base.i18n import LANGUAGES, t
 from grid_planning.base.textsafe import terminal_text
 from grid_planning.city.costs import travel_costs
+from grid_planning.city.districts import (
+    district_pieces,
+    district_splits,
+    splits_summary,
+    unit_districts,
+)
 from grid_planning.city.layers import CityLayers, format_summary, load_city, summarise
 from grid_planning.city.provenance import file_basename, is_sample_city, load_sample_city
 from grid_planning.domain import rules
@@ -60,7 +68,10 @@ from grid_planning.exports.planfile import (
     write_plan,
 )
 from grid_planning.geo.coords import COORD_SYSTEMS
+from grid_planning.io.findings import ValidationReport
 from grid_planning.io.limits import KINDS
+from grid_planning.io.readers import read_districts
+from grid_planning.planning.districts import plan_whole_districts
 from grid_planning.planning.planner import plan_city
 from grid_planning.prints.printmap import ORIENTATIONS, PAPER_MM
 
@@ -131,6 +142,14 @@ def _add_layer_args(p: argparse.ArgumentParser, *, roads_help: str) -> None:
     p.add_argument("--roads", help=roads_help)
     p.add_argument("--districts", help="district polygons (optional)")
     p.add_argument(
+        "--water",
+        help="water polygons or river centrelines: straight-line travel crosses them only at a "
+        "--crossings point (optional)",
+    )
+    p.add_argument(
+        "--crossings", help="bridges, tunnels, ferries: points, or a table with lon/lat (optional)"
+    )
+    p.add_argument(
         "--coords",
         choices=COORD_SYSTEMS,
         default="wgs84",
@@ -153,7 +172,8 @@ def _add_layer_args(p: argparse.ArgumentParser, *, roads_help: str) -> None:
         metavar="INPUT=NAME",
         help=(
             "layer or sheet to read from a file that holds several, e.g. units=streets "
-            "facilities=医院 (INPUT: units, facilities, boundary, districts, roads); by default "
+            "facilities=医院 (INPUT: units, facilities, boundary, districts, roads, water, "
+            "crossings); by default "
             "the one layer with usable data is read"
         ),
     )
@@ -197,7 +217,10 @@ def _load_layers(args: argparse.Namespace, loading_key: str, sample_key: str | N
     if choices is None:
         return None
     files = [
-        f for f in (args.units, args.facilities, args.boundary, args.roads, args.districts) if f
+        f
+        for f in (args.units, args.facilities, args.boundary, args.roads, args.districts,
+                  args.water, args.crossings)
+        if f
     ]
     _print(t(loading_key, lang, files=", ".join(files)))
     return load_city(
@@ -210,6 +233,8 @@ def _load_layers(args: argparse.Namespace, loading_key: str, sample_key: str | N
         name=args.name,
         layers=choices,
         encoding=args.encoding,
+        water=args.water,
+        crossings=args.crossings,
     )
 
 
@@ -318,10 +343,51 @@ def _add_plan(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser
         default="auto",
         help="travel-time model",
     )
+    p.add_argument(
+        "--whole-districts",
+        action="store_true",
+        help="keep every district (or --admin-units polygon) in one grid, or say which cannot be",
+    )
+    _add_admin_arg(p)
     p.add_argument("--out", help="output plan GeoPackage (.gpkg, required)")
     p.add_argument("--xlsx", help="also write the approval tables (Excel)")
     _add_lang_arg(p)
     return p
+
+
+def _add_admin_arg(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--admin-units",
+        metavar="FILE",
+        help="administrative polygons (e.g. 街道, with a name column) whose splits are reported "
+        "instead of the districts'",
+    )
+
+
+def _unit_districts(layers, args: argparse.Namespace, lang: str):
+    """``(district of every unit or None, layer word)``; ``(False, "")`` when --admin-units
+    cannot be read (the findings are printed)."""
+    if not getattr(args, "admin_units", None):
+        return unit_districts(layers), t("plan.cli.layer_districts", lang)
+    report = ValidationReport()
+    admin = read_districts(args.admin_units, report=report, label=file_basename(args.admin_units))
+    if not report.ok or not len(admin):
+        _print(report.format(lang=lang, limit=20), file=sys.stderr)
+        return False, ""
+    return unit_districts(layers, admin), t("plan.cli.layer_admin", lang)
+
+
+def _print_splits(layers, plan, districts, layer_word: str, lang: str, rows: int = 5) -> None:
+    if districts is None:
+        return
+    pop = pd.Series(layers.index.population, index=layers.index.unit_ids)
+    splits = district_splits(plan.assignment, districts, pop.reindex(plan.assignment.index).fillna(0))
+    summary = splits_summary(splits)
+    _print(t("plan.cli.splits", lang, cut=summary["cut"], districts=summary["districts"],
+             layer=layer_word, residents=f"{summary['smaller_parts']:,.0f}"))
+    for name, row in splits[splits["grids"] > 1].head(rows).iterrows():
+        _print(t("plan.cli.split_row", lang, name=name, parts=row["parts"],
+                 residents=f"{row['smaller_parts']:,.0f}"))
 
 
 def _pairs(values: Sequence[str], option: str, lang: str) -> tuple[tuple[str, str], ...] | None:
@@ -407,6 +473,12 @@ def _cmd_plan(args: argparse.Namespace) -> int:
         locks=locks,
         method=args.method,
     )
+    districts, layer_word = _unit_districts(layers, args, lang)
+    if districts is False:
+        return EXIT_NOT_USABLE
+    if args.whole_districts and districts is None:
+        _print(t("plan.cli.no_districts", lang), file=sys.stderr)
+        return EXIT_NOT_USABLE
     costs = travel_costs(layers, cost)
     _print(
         t(
@@ -418,7 +490,10 @@ def _cmd_plan(args: argparse.Namespace) -> int:
             mode=t(f"ws.cost.{costs.mode}", lang),
         )
     )
-    result = plan_city(layers, request, costs=costs)
+    if args.whole_districts:
+        result = plan_whole_districts(layers, request, districts)
+    else:
+        result = plan_city(layers, request, costs=costs)
     if not result.ok:
         inf = result.infeasible
         _print(t("plan.cli.infeasible", lang), file=sys.stderr)
@@ -453,6 +528,12 @@ def _cmd_plan(args: argparse.Namespace) -> int:
         )
     )
     _print(summary_text(gm, lang))
+    _print_splits(layers, plan, districts, layer_word, lang)
+    if args.whole_districts:
+        pieces = district_pieces(layers, districts)
+        if len(pieces):
+            _print(t("plan.cli.district_pieces", lang, count=len(pieces),
+                     names=", ".join(f"{n} ({p})" for n, p in pieces.items())))
     _print()
     results = check_policy(layers, plan)
     _print(t("plan.cli.checks_title", lang))
@@ -481,6 +562,7 @@ def _add_check(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     p.add_argument(
         "plan", nargs="?", help="plan GeoPackage written by the plan command or the dashboard"
     )
+    _add_admin_arg(p)
     _add_lang_arg(p)
     return p
 
@@ -499,6 +581,10 @@ def _cmd_check(args: argparse.Namespace) -> int:
     # Recomputed from the layers, not the stored results: a file edited elsewhere is judged afresh.
     results = check_policy(layers, plan)
     _print(checks_text(results, lang))
+    districts, layer_word = _unit_districts(layers, args, lang)
+    if districts is False:
+        return EXIT_NOT_USABLE
+    _print_splits(layers, plan, districts, layer_word, lang)
     return _checks_verdict(results, lang)
 
 
@@ -566,6 +652,10 @@ def _cmd_export(args: argparse.Namespace) -> int:
         sources = {}
     sources = sources if isinstance(sources, dict) else {}
     sample = is_sample_city(layers, sources)
+    if sample and layers.roads is None:
+        # The file holds no roads; the sample's own (OpenStreetMap) roads give the plan's road
+        # times back, and their credit.
+        layers = dataclasses.replace(layers, roads=load_sample_city().roads)
     names = [file_basename(v) for v in sources.values()] or [Path(args.plan).name]
     costs = plan_costs(layers, plan)
     result = export_plan(layers, plan, costs, args.format, lang=lang, paper=args.paper,

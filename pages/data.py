@@ -5,6 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from grid_planning.base.textsafe import escape_markdown
+from grid_planning.city.layers import roads_line
 from grid_planning.geo.coords import COORD_SYSTEMS
 from grid_planning.session.ui_state import (
     UPLOAD_SLOTS,
@@ -126,6 +127,8 @@ with page_guard():
             st.error(tr("data.result.errors", errors=errors, warnings=warnings))
             st.info(tr_md("data.result.kept", name=active_layers()[0].name))
         _report(checked.report)
+        if checked.usable and (line := roads_line(checked.layers, lang())):
+            st.caption(escape_markdown(line))
 
     st.subheader(tr("data.use.title"))
     options = ["sample"]
@@ -154,3 +157,5 @@ with page_guard():
     layers, is_sample = active_layers()
     with st.expander(tr("data.current.title") + f" · {md_text(layers.name)}"):
         _report(layers.report)
+        if line := roads_line(layers, lang()):
+            st.caption(escape_markdown(line))

@@ -15,7 +15,11 @@ Steps (one function each; every rule is documented in ``sample_data/SOURCES.md``
 4. :func:`build_real_facilities` deduplicates the tertiary-A list and merges the Weibo POIs.
 5. :func:`generate_illustrative` adds the seeded illustrative facilities;
    :func:`assign_capacity` gives every facility illustrative beds and daily outpatient slots.
-6. The writers produce ``sample_data/wuhan/*`` and ``build_report.md`` (figures + merge table).
+6. :func:`build_roads` takes the OpenStreetMap road network (ODbL 1.0, "© OpenStreetMap
+   contributors"; the derived layer stays ODbL), simplified between its junctions so the file stays
+   compact without changing which roads meet; :func:`copy_water` takes the rivers' water polygons,
+   centrelines (ODbL) and the crossings (Wikidata, CC0) for the maps and the water barrier.
+7. The writers produce ``sample_data/wuhan/*`` and ``build_report.md`` (figures + merge table).
 """
 
 from __future__ import annotations
@@ -52,6 +56,16 @@ CELL = 0.01
 #: Clipped cell pieces smaller than this (m²) are slivers and dropped.
 SLIVER_M2 = 100.0
 CITY_TOTAL = 12_326_518
+#: Road shape vertices within this distance (m) of the simplified line are dropped; junctions and
+#: line ends are always kept, so the network's connections are unchanged.
+ROAD_SIMPLIFY_M = 10.0
+ROADS_SOURCE = "wuhan_roads_osm_wgs84.gpkg"
+#: Water files copied as they are (name in the shared folder -> name in the sample).
+WATER_FILES = {
+    "wuhan_water_osm_wgs84.geojson": "water.geojson",
+    "wuhan_river_centrelines_osm_wgs84.geojson": "river_centrelines.geojson",
+    "wuhan_river_crossings_wikidata.csv": "river_crossings.csv",
+}
 
 # --- census folding -------------------------------------------------------------------------
 #: Census rows that map 1:1 onto an admin polygon (census name -> polygon name).
@@ -1221,6 +1235,8 @@ class Built:
     merges: list[dict[str, str]]
     fold_log: list[str]
     osm_check: str = ""
+    roads: gpd.GeoDataFrame | None = None
+    roads_vertices: tuple[int, int] = (0, 0)
 
 
 def osm_cross_check(source: Path, city: shapely.Geometry) -> str:
@@ -1236,6 +1252,60 @@ def osm_cross_check(source: Path, city: shapely.Geometry) -> str:
         f"{osm.area / 1e6:,.1f} km², symmetric difference {diff / 1e6:,.1f} km² "
         f"({diff / amap.area:.1%} of the Amap area)"
     )
+
+
+def build_roads(source: Path) -> gpd.GeoDataFrame | None:
+    """The OSM road network, simplified between junctions (None when the file is absent).
+
+    Every vertex that two lines share (a junction, a line joining another mid-way) and every line
+    end is kept; the shape vertices between two such vertices are simplified by Douglas-Peucker
+    with :data:`ROAD_SIMPLIFY_M`, in the metric CRS. The source has no road class, so no
+    ``highway`` column is written: every road travels at the default road speed.
+    """
+    path = source / ROADS_SOURCE
+    if not path.is_file():
+        return None
+    roads = gpd.read_file(path).to_crs(METRIC_CRS)
+    lines, part_of = shapely.get_parts(roads.geometry.values, return_index=True)
+    xy, line_of = shapely.get_coordinates(lines, return_index=True)
+    _, vid, count = np.unique(
+        np.round(xy, 2), axis=0, return_inverse=True, return_counts=True
+    )
+    keep = count[vid.ravel()] > 1
+    first = np.r_[True, line_of[1:] != line_of[:-1]]
+    last = np.r_[line_of[1:] != line_of[:-1], True]
+    keep |= first | last
+    starts = np.flatnonzero(first)
+    stops = np.flatnonzero(last) + 1
+    out: list[shapely.Geometry] = []
+    for lo, hi in zip(starts, stops, strict=True):
+        pts = xy[lo:hi]
+        cut = np.flatnonzero(keep[lo:hi])
+        pieces = [shapely.LineString(pts[a : b + 1]) for a, b in zip(cut[:-1], cut[1:], strict=True)]
+        simple = shapely.simplify(np.array(pieces, dtype=object), ROAD_SIMPLIFY_M,
+                                  preserve_topology=False)
+        coords = [shapely.get_coordinates(simple[0])]
+        coords += [shapely.get_coordinates(g)[1:] for g in simple[1:]]
+        out.append(shapely.linestrings(np.vstack(coords)))
+    merged = [shapely.multilinestrings([out[i] for i in np.flatnonzero(part_of == f)])
+              for f in range(len(roads))] if len(out) != len(roads) else out
+    simplified = gpd.GeoDataFrame(
+        {"id": [f"osm-road-{i + 1:05d}" for i in range(len(roads))]},
+        geometry=gpd.GeoSeries(merged, crs=METRIC_CRS).to_crs(4326).values,
+        crs=4326,
+    )
+    simplified["geometry"] = shapely.set_precision(simplified.geometry.values, PRECISION)
+    return simplified
+
+
+def copy_water(source: Path, out: Path) -> list[str]:
+    """Copy the water polygons, river centrelines and crossings into ``out``; the names copied."""
+    copied = []
+    for src_name, name in WATER_FILES.items():
+        if (source / src_name).is_file():
+            (out / name).write_bytes((source / src_name).read_bytes())
+            copied.append(name)
+    return copied
 
 
 def build(source: Path) -> Built:
@@ -1276,8 +1346,17 @@ def build(source: Path) -> Built:
         geometry=units.geometry.to_numpy(),
         crs=4326,
     )
+    roads = build_roads(source)
+    vertices = (0, 0)
+    if roads is not None:
+        raw = gpd.read_file(source / ROADS_SOURCE)
+        vertices = (
+            int(shapely.get_num_coordinates(raw.geometry.values).sum()),
+            int(shapely.get_num_coordinates(roads.geometry.values).sum()),
+        )
     return Built(
-        city, districts, out_units, fac, merges, fold_log, osm_cross_check(source, city_geom)
+        city, districts, out_units, fac, merges, fold_log, osm_cross_check(source, city_geom),
+        roads, vertices,
     )
 
 
@@ -1293,6 +1372,18 @@ def report(b: Built, seed: int = SEED) -> str:
         "",
     ]
     lines += ["## Outline", "", f"- {b.osm_check}", ""]
+    if b.roads is not None:
+        km = gpd.GeoSeries(b.roads.geometry.values, crs=4326).to_crs(METRIC_CRS).length.sum()
+        lines += [
+            "## Roads",
+            "",
+            f"- OpenStreetMap road network (© OpenStreetMap contributors, ODbL 1.0; this derived "
+            f"layer stays ODbL): {len(b.roads):,} lines, {km / 1000:,.0f} km",
+            f"- vertices {b.roads_vertices[0]:,} in the source, {b.roads_vertices[1]:,} after "
+            f"simplifying shape vertices by {ROAD_SIMPLIFY_M:g} m between junctions",
+            "- no road class in the source: every road travels at the default road speed",
+            "",
+        ]
     lines += [
         "## Population",
         "",
@@ -1380,6 +1471,8 @@ def write_outputs(b: Built, out: Path) -> None:
     write_geojson(b.districts, out / "districts.geojson")
     write_geojson(b.units, out / "population_units.geojson")
     write_csv(b.facilities, out / "facilities.csv")
+    if b.roads is not None:
+        write_geojson(b.roads, out / "roads.geojson")
     (out / "build_report.md").write_text(report(b), encoding="utf-8")
 
 
@@ -1393,6 +1486,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = ap.parse_args(argv)
     built = build(args.source)
     write_outputs(built, args.out)
+    copy_water(args.source, args.out)
     print(report(built))
     return 0
 

@@ -10,9 +10,16 @@ Two modes:
     within ``snap_m`` metres are merged, so lines that meet end-to-end or cross at a shared node are
     connected); each edge takes ``length / speed`` where the speed is the road's ``speed_kmh`` when
     given, else the speed of its ``highway`` class (:data:`DEFAULT_ROAD_SPEEDS`), else
-    ``default_road_speed_kmh``. Units and facilities are snapped to their nearest network node and the
-    snap distance is travelled at ``access_speed_kmh``. Shortest paths come from
+    ``default_road_speed_kmh``. Units and facilities join the network at the nearest point of the
+    nearest road, and that distance is travelled at ``access_speed_kmh``; a facility nearer to a
+    unit than the two roads they would join is reached directly at that speed; fragments of the network (pieces under 1 % of
+    its nodes) are not snapped to. Shortest paths come from
     :func:`scipy.sparse.csgraph.dijkstra` run from the facilities' nodes only.
+
+    Before the shortest paths, lines that cross without a shared vertex are joined unless the
+    layer marks grade separation, and chains of shape vertices are contracted away (exactly);
+    see :mod:`grid_planning.geo.network`. Facilities become nodes where they join their road and
+    units reach either end of their road segment, so the graph does not grow with the units.
 
     Disconnected networks: when a unit's node cannot reach a facility's node (separate road
     components, e.g. an island without a bridge in the data), that pair falls back to the
@@ -21,7 +28,8 @@ Two modes:
 ``auto`` picks ``roads`` when the layers have roads, else ``straight``.
 
 Results are kept by the city's :class:`~grid_planning.city.index.CityIndex` (``layers.index``) per set
-of facilities and parameters, so every session planning the same city shares them.
+of facilities and parameters, and shared by content (units, roads, cost model, facilities) through
+``grid_planning.city.index.SHARED_COSTS``, so every session planning the same city shares them.
 """
 
 from __future__ import annotations
@@ -33,11 +41,13 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 import shapely
-from scipy.sparse.csgraph import dijkstra
+from scipy.sparse.csgraph import connected_components, dijkstra
 from scipy.spatial import cKDTree
 from scipy.spatial.distance import cdist
 
 from grid_planning.domain.request import CostParams
+from grid_planning.geo import network
+from grid_planning.geo.water import water_distance
 
 
 @dataclass(frozen=True, eq=False)
@@ -116,9 +126,9 @@ def compute_costs(index, params: CostParams, facilities: gpd.GeoDataFrame) -> Co
         raise ValueError("cost mode 'roads' needs a road layer; use 'straight' or load roads")
     upts = index.points
     fpts = shapely.get_coordinates(facilities.to_crs(index.metric_crs).geometry.values)
-    straight = straight_minutes(upts, fpts, params)
+    straight = straight_minutes(upts, fpts, params, index.water_metric())
     if mode == "roads":
-        minutes = road_minutes(roads_m, upts, fpts, params)
+        minutes = road_minutes(index.road_network(params), upts, fpts, params)
         bad = ~np.isfinite(minutes)
         minutes[bad] = straight[bad]
     else:
@@ -133,15 +143,62 @@ def compute_costs(index, params: CostParams, facilities: gpd.GeoDataFrame) -> Co
     return out
 
 
-def straight_minutes(upts: np.ndarray, fpts: np.ndarray, params: CostParams) -> np.ndarray:
-    """Straight-line minutes ``(n_units, n_facilities)``: distance x detour / speed (float32)."""
+def straight_minutes(
+    upts: np.ndarray, fpts: np.ndarray, params: CostParams, water: tuple | None = None
+) -> np.ndarray:
+    """Straight-line minutes ``(n_units, n_facilities)``: distance x detour / speed (float32).
+
+    With ``water`` (``(outline, water geometries, crossing coordinates)``, metric), a pair on
+    different banks goes through the best crossings (:func:`grid_planning.geo.water.water_distance`).
+    """
     if len(upts) == 0 or len(fpts) == 0:
         return np.zeros((len(upts), len(fpts)), dtype=np.float32)
     u = np.asarray(upts, dtype=np.float64)
     f = np.asarray(fpts, dtype=np.float64)
-    dist = cdist(u, f)  # float64 euclidean, one C pass
+    # float64 euclidean in one C pass, or through the crossings where water lies between
+    dist = water_distance(u, f, *water) if water is not None else cdist(u, f)
     dist *= params.detour * 60.0 / (params.speed_kmh * 1000.0)
     return dist.astype(np.float32)
+
+
+@dataclass(frozen=True, eq=False)
+class RoadNetwork:
+    """A road layer as a graph (see :func:`road_network`).
+
+    Attributes
+    ----------
+    graph : scipy.sparse.csr_matrix
+        Symmetric ``n_nodes x n_nodes`` matrix of edge minutes (the fastest of parallel edges).
+    node_xy : numpy.ndarray
+        ``(n_nodes, 2)`` metric coordinates of the nodes.
+    crossings_joined : int
+        Crossings without a shared vertex that were joined (0 when the layer was used as it is).
+    noding : str
+        ``"levels"`` (joined on the same grade level: the layer has ``bridge``/``tunnel``/``layer``
+        columns), ``"all"`` (a CAD-style layer: every crossing joined) or ``"none"`` (the layer's
+        crossings already share vertices).
+    unnoded_share : float
+        Share of sampled crossings without a shared vertex (NaN when not measured).
+    """
+
+    graph: sp.csr_matrix
+    node_xy: np.ndarray
+    crossings_joined: int = 0
+    noding: str = "none"
+    unnoded_share: float = float("nan")
+
+    @property
+    def piece(self) -> np.ndarray:
+        """Connected piece of every node (0 = the largest)."""
+        return network.pieces_by_size(self.graph)
+
+    @property
+    def snappable(self) -> np.ndarray:
+        """Nodes units and facilities may be snapped to: those of pieces holding at least
+        :data:`grid_planning.geo.network.FRAGMENT_SHARE` of the nodes (and always the largest).
+        Smaller pieces are fragments (a driveway, a gap in the data): snapping a hospital to one
+        would send all its trips to straight-line time."""
+        return network.major_nodes(self.piece)
 
 
 def road_graph(roads_m: gpd.GeoDataFrame, params: CostParams) -> tuple[sp.csr_matrix, np.ndarray]:
@@ -150,7 +207,8 @@ def road_graph(roads_m: gpd.GeoDataFrame, params: CostParams) -> tuple[sp.csr_ma
     Parameters
     ----------
     roads_m : GeoDataFrame
-        Road lines in a metric CRS, optional ``highway`` and ``speed_kmh`` columns.
+        Road lines in a metric CRS, optional ``highway`` and ``speed_kmh`` columns (and
+        ``bridge``/``tunnel``/``layer`` for grade separation, see :mod:`grid_planning.geo.network`).
     params : CostParams
         Speeds and snapping tolerance.
 
@@ -160,12 +218,31 @@ def road_graph(roads_m: gpd.GeoDataFrame, params: CostParams) -> tuple[sp.csr_ma
         Symmetric ``n_nodes x n_nodes`` matrix of minutes (the fastest edge between two nodes) and
         ``(n_nodes, 2)`` node coordinates.
     """
-    lines = shapely.get_parts(roads_m.geometry.values)
-    part_of = shapely.get_parts(roads_m.geometry.values, return_index=True)[1]
+    net = road_network(roads_m, params)
+    return net.graph, net.node_xy
+
+
+def road_network(roads_m: gpd.GeoDataFrame, params: CostParams) -> RoadNetwork:
+    """The road layer as a graph, crossings joined as :mod:`grid_planning.geo.network` says."""
+    lines, part_of = shapely.get_parts(roads_m.geometry.values, return_index=True)
     speeds = _road_speeds(roads_m, params)[part_of]
-    coords, line_idx = shapely.get_coordinates(lines, return_index=True)
+    if len(lines) == 0:
+        return RoadNetwork(sp.csr_matrix((0, 0)), np.zeros((0, 2)))
+    levels = network.grade_levels(roads_m)
+    share = float("nan")
+    if levels is not None:
+        noding = "levels"
+        levels = levels[part_of]
+    else:
+        unnoded, share = network.needs_noding(lines, params.snap_m)
+        noding = "all" if unnoded else "none"
+    if noding == "none":
+        coords, line_idx = shapely.get_coordinates(lines, return_index=True)
+        joined = 0
+    else:
+        coords, line_idx, joined = network.node_lines(lines, levels)
     if len(coords) < 2:
-        return sp.csr_matrix((0, 0)), np.zeros((0, 2))
+        return RoadNetwork(sp.csr_matrix((0, 0)), np.zeros((0, 2)), joined, noding, share)
     # Merge vertices within snap_m: exact duplicates first, then near-duplicates via a KD-tree.
     uniq, inv = np.unique(np.round(coords, 3), axis=0, return_inverse=True)
     inv = inv.ravel()
@@ -176,8 +253,6 @@ def road_graph(roads_m: gpd.GeoDataFrame, params: CostParams) -> tuple[sp.csr_ma
             g = sp.csr_matrix(
                 (np.ones(len(pairs)), (pairs[:, 0], pairs[:, 1])), shape=(len(uniq),) * 2
             )
-            from scipy.sparse.csgraph import connected_components
-
             _, parent = connected_components(g, directed=False)
     node = parent[inv]
     n_nodes = int(node.max()) + 1
@@ -188,18 +263,8 @@ def road_graph(roads_m: gpd.GeoDataFrame, params: CostParams) -> tuple[sp.csr_ma
     a, b = node[:-1][same_line], node[1:][same_line]
     seg_len = np.hypot(*(coords[1:][same_line] - coords[:-1][same_line]).T)
     minutes = seg_len / 1000.0 / speeds[line_idx[:-1][same_line]] * 60.0
-    keep = a != b
-    a, b, minutes = a[keep], b[keep], minutes[keep]
-    # Keep the fastest of parallel edges: sort by time so the first occurrence wins.
-    lo, hi = np.minimum(a, b), np.maximum(a, b)
-    order = np.lexsort((minutes, hi, lo))
-    lo, hi, minutes = lo[order], hi[order], minutes[order]
-    first = np.r_[True, (lo[1:] != lo[:-1]) | (hi[1:] != hi[:-1])]
-    lo, hi, minutes = lo[first], hi[first], np.maximum(minutes[first], 1e-6)
-    g = sp.csr_matrix(
-        (np.r_[minutes, minutes], (np.r_[lo, hi], np.r_[hi, lo])), shape=(n_nodes, n_nodes)
-    )
-    return g, node_xy
+    graph = network.symmetric_min(a, b, minutes, n_nodes)
+    return RoadNetwork(graph, node_xy, joined, noding, share)
 
 
 def _road_speeds(roads_m: gpd.GeoDataFrame, params: CostParams) -> np.ndarray:
@@ -218,28 +283,123 @@ def _road_speeds(roads_m: gpd.GeoDataFrame, params: CostParams) -> np.ndarray:
 
 
 def road_minutes(
-    roads_m: gpd.GeoDataFrame, upts: np.ndarray, fpts: np.ndarray, params: CostParams
+    roads_m: gpd.GeoDataFrame | RoadNetwork,
+    upts: np.ndarray,
+    fpts: np.ndarray,
+    params: CostParams,
 ) -> np.ndarray:
-    """Network minutes ``(n_units, n_facilities)``; ``inf`` where no path exists (see module doc)."""
-    graph, node_xy = road_graph(roads_m, params)
+    """Network minutes ``(n_units, n_facilities)``; ``inf`` where no path exists (see module doc).
+
+    Units and facilities join the network at the nearest point of the nearest road
+    (:func:`grid_planning.geo.network.attach_points`); chains of shape vertices are then
+    contracted away (:func:`grid_planning.geo.network.contract`, exact) and one Dijkstra runs from
+    each distinct facility node on the smaller graph.
+    """
+    net = roads_m if isinstance(roads_m, RoadNetwork) else road_network(roads_m, params)
     n_u, n_f = len(upts), len(fpts)
     out = np.full((n_u, n_f), np.inf, dtype=np.float32)
-    if graph.shape[0] == 0 or n_f == 0:
+    if net.graph.shape[0] == 0 or n_f == 0:
         return out
-    tree = cKDTree(node_xy)
-    du, nu = tree.query(upts)
-    df, nf = tree.query(fpts)
+    # Facilities become nodes where they join their road; units are located on the segments of
+    # that graph and reach either end of theirs (exact, without a node per unit: a city of
+    # 100,000 units would otherwise grow its graph by 100,000 nodes for every Dijkstra run).
+    graph, df, fxy = network.attach_points(net.graph, net.node_xy, net.snappable, fpts)
+    n_nodes = net.graph.shape[0]
+    snappable = np.r_[net.snappable, np.ones(n_f, dtype=bool)]
+    loc = network.locate_on_segments(graph, np.vstack([net.node_xy, fxy]), snappable, upts)
+    if len(loc["edge"]) == 0:
+        return out
+    du = loc["dist"]
+    keep = np.zeros(graph.shape[0], dtype=bool)
+    keep[loc["lo"]] = True
+    keep[loc["hi"]] = True
+    keep[n_nodes:] = True
+    small, pos = network.contract(graph, keep)
+    ua, ub = pos[loc["lo"]], pos[loc["hi"]]
+    along_a = (loc["frac"] * loc["w"]).astype(np.float32)
+    along_b = ((1.0 - loc["frac"]) * loc["w"]).astype(np.float32)
+    nf = pos[n_nodes + np.arange(n_f)]
     access = 60.0 / (params.access_speed_kmh * 1000.0)
     ufix = (du * access).astype(np.float32)
-    ffix = (df * access).astype(np.float32)
+    ffix = (np.asarray(df) * access).astype(np.float32)
     # Dijkstra from each distinct facility node, in chunks to bound memory (chunk x n_nodes float64).
     fnodes, finv = np.unique(nf, return_inverse=True)
-    chunk = max(1, int(2e7 // max(1, graph.shape[0])))
+    finv = finv.ravel()
+    chunk = max(1, int(2e7 // max(1, small.shape[0])))
     for s in range(0, len(fnodes), chunk):
         src = fnodes[s : s + chunk]
-        dist = dijkstra(graph, directed=False, indices=src)
-        block = dist[:, nu].T.astype(np.float32)  # (n_units, len(src))
-        for j_local in range(len(src)):
-            cols = np.flatnonzero(finv == s + j_local)
-            out[:, cols] = block[:, [j_local]] + ufix[:, None] + ffix[None, cols]
+        dist = dijkstra(small, directed=False, indices=src).astype(np.float32)
+        block = np.minimum(dist[:, ua] + along_a, dist[:, ub] + along_b).T  # (n_units, len(src))
+        cols = np.flatnonzero((finv >= s) & (finv < s + len(src)))
+        minutes = block[:, finv[cols] - s] + ufix[:, None] + ffix[None, cols]
+        # A facility nearer than the roads both would join is reached directly (a hospital in
+        # the unit itself is not two road-access legs away); never across a river, since the
+        # direct line is then longer than the two short legs to the roads on each bank.
+        direct = cdist(upts, fpts[cols])
+        near = direct <= du[:, None] + np.asarray(df)[None, cols]
+        if near.any():
+            minutes = np.where(near, np.minimum(minutes, (direct * access).astype(np.float32)),
+                               minutes)
+        out[:, cols] = minutes
     return out
+
+
+def network_report(index, facilities: gpd.GeoDataFrame, params: CostParams = CostParams()) -> dict:  # noqa: B008
+    """What a road layer gives the planner: its pieces and who falls back to straight-line time.
+
+    Units and facilities are joined to the network exactly as :func:`road_minutes` joins them.
+    A unit *falls back* when the piece of the network it joins holds fewer than half of the
+    facilities: its trips to the others take straight-line time.
+
+    Parameters
+    ----------
+    index : CityIndex
+        The city's index (``layers.index``), with roads.
+    facilities : GeoDataFrame
+        The city's facilities.
+    params : CostParams
+        Speeds and snapping.
+
+    Returns
+    -------
+    dict
+        ``lines``, ``nodes``, ``edges``, ``pieces``, ``largest_share`` (of the nodes),
+        ``fragments`` (pieces under 1 % of the nodes, not snapped to), ``noding``,
+        ``crossings_joined``, ``unnoded_share``, ``fallback_units``, ``fallback_residents``,
+        ``fallback_share`` (of all residents), ``fallback_unit_ids`` (up to 10).
+    """
+    net = index.road_network(params)
+    piece = net.piece
+    sizes = np.bincount(piece) if len(piece) else np.zeros(0, dtype=np.int64)
+    upts = index.points
+    fpts = shapely.get_coordinates(facilities.to_crs(index.metric_crs).geometry.values)
+    graph, _, _ = network.attach_points(
+        net.graph, net.node_xy, net.snappable, np.vstack([upts, fpts])
+    )
+    comp = network.pieces(graph)[net.graph.shape[0]:]
+    u_comp, f_comp = comp[: len(upts)], comp[len(upts):]
+    if len(f_comp):
+        per_piece = pd.Series(f_comp).value_counts()
+        covered = per_piece.index[per_piece.to_numpy() * 2 > len(f_comp)]
+        falls = ~np.isin(u_comp, np.asarray(covered))
+    else:
+        falls = np.zeros(len(u_comp), dtype=bool)
+    pop = index.population
+    total = float(pop.sum())
+    ids = index.unit_ids.to_numpy()[falls]
+    order = np.argsort(-pop[falls], kind="stable")
+    return {
+        "lines": int(len(index.roads)),
+        "nodes": int(net.graph.shape[0]),
+        "edges": int(net.graph.nnz // 2),
+        "pieces": int(len(sizes)),
+        "largest_share": float(sizes.max() / sizes.sum()) if len(sizes) else 0.0,
+        "fragments": int((sizes < network.FRAGMENT_SHARE * sizes.sum()).sum()) if len(sizes) else 0,
+        "noding": net.noding,
+        "crossings_joined": int(net.crossings_joined),
+        "unnoded_share": float(net.unnoded_share),
+        "fallback_units": int(falls.sum()),
+        "fallback_residents": float(pop[falls].sum()),
+        "fallback_share": float(pop[falls].sum() / total) if total > 0 else 0.0,
+        "fallback_unit_ids": [str(u) for u in ids[order][:10]],
+    }

@@ -21,6 +21,7 @@ The values are read-only (numpy arrays are marked non-writeable).
 
 from __future__ import annotations
 
+import hashlib
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -31,10 +32,11 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from grid_planning.base.cache import SharedCache, facilities_key
-from grid_planning.city.costs import compute_costs
+from grid_planning.base.cache import SharedCache, content_key, facilities_key
+from grid_planning.city.costs import compute_costs, road_network
 from grid_planning.domain.rules import OUTSIDE_CITY_M
 from grid_planning.geo import graph, territory
+from grid_planning.geo.water import unit_sides
 
 T = TypeVar("T")
 
@@ -43,7 +45,17 @@ T = TypeVar("T")
 FACILITY_CACHE = 8
 
 
+#: How many cost matrices an index keeps, and the server keeps per city.
 COST_CACHE = 6
+
+
+#: Travel-cost matrices shared by every session of the server, by content (units, roads, cost
+#: model, facilities): two planners who upload the same city compute its road times once.
+SHARED_COSTS: SharedCache = SharedCache(max_entries=2 * COST_CACHE, per_city=COST_CACHE)
+
+
+#: Columns of a road layer that travel times depend on (besides the geometry).
+ROAD_COLUMNS = ("highway", "speed_kmh", "bridge", "tunnel", "layer")
 
 
 @dataclass(frozen=True)
@@ -91,7 +103,10 @@ class CityIndex:
     roads : GeoDataFrame, optional
         Road lines, for road travel times.
     boundary : GeoDataFrame, optional
-        The city's outline, which the units' territories tile (:attr:`territory`).
+        The city's outline, which the units' territories tile (:attr:`territory`) and the water
+        cuts into banks (default for the banks: the union of the units).
+    water, crossings : GeoDataFrame, optional
+        Water and its crossings: straight-line travel crosses water only at a crossing.
     """
 
     def __init__(
@@ -100,11 +115,17 @@ class CityIndex:
         metric_crs: str,
         roads: gpd.GeoDataFrame | None = None,
         boundary: gpd.GeoDataFrame | None = None,
+        *,
+        water: gpd.GeoDataFrame | None = None,
+        crossings: gpd.GeoDataFrame | None = None,
     ) -> None:
         self.units = units
         self.metric_crs = str(metric_crs)
         self.roads = roads
         self.boundary = boundary
+        self.water = water if water is not None and len(water) else None
+        self.crossings = crossings if crossings is not None and len(crossings) else None
+        self.outline = boundary
         self._lock = threading.RLock()
         self._values: dict[str, Any] = {}
         # This city's facility locations and cost matrices (what-if edits make new ones): bounded
@@ -222,8 +243,19 @@ class CityIndex:
 
     @property
     def graph(self) -> graph.Adjacency:
-        """Rook adjacency with island links (:func:`grid_planning.geo.graph.build_adjacency`)."""
-        return self._once("graph", lambda: graph.build_adjacency(self.geometry))
+        """Rook adjacency with island links (:func:`grid_planning.geo.graph.build_adjacency`);
+        with water and crossings, units on different banks touch only at a crossing
+        (:func:`grid_planning.geo.graph.connect_across`)."""
+
+        def make() -> graph.Adjacency:
+            adj = graph.build_adjacency(self.geometry)
+            wet = self.water_metric()
+            if wet is None:
+                return adj
+            side, bridges = unit_sides(self.points, *wet)
+            return graph.connect_across(self.geometry, adj, side, bridges)
+
+        return self._once("graph", make)
 
     @property
     def adjacency(self) -> Any:
@@ -304,9 +336,47 @@ class CityIndex:
 
     def costs(self, params: Any, facilities: gpd.GeoDataFrame) -> Any:
         """Travel minutes from every unit to every facility (:mod:`grid_planning.city.costs`), kept
-        per cost model and set of facilities."""
-        return self._costs.get((params, facilities_key(facilities)),
-                               lambda: compute_costs(self, params, facilities))
+        per cost model and set of facilities, and shared through :data:`SHARED_COSTS` with every
+        other index of the same units and roads (another session's upload of the same files)."""
+        fkey = facilities_key(facilities)
+
+        def shared() -> Any:
+            key = content_key("costs", self.content_digest, repr(params), fkey)
+            return SHARED_COSTS.get(key, lambda: compute_costs(self, params, facilities),
+                                    city=self.content_digest)
+
+        return self._costs.get((params, fkey), shared)
+
+    @property
+    def content_digest(self) -> str:
+        """A digest of what travel times depend on: unit ids and points, the metric CRS, and the
+        road lines with their speed and grade columns."""
+
+        def make() -> str:
+            h = hashlib.sha256(self.metric_crs.encode())
+            h.update("\x1f".join(self.unit_ids).encode("utf-8"))
+            h.update(np.ascontiguousarray(self.points).tobytes())
+            for extra in (self.water, self.crossings):
+                if extra is not None:
+                    h.update(np.ascontiguousarray(
+                        shapely.get_coordinates(extra.geometry.values)).tobytes())
+            if self.roads is not None and len(self.roads):
+                h.update(np.ascontiguousarray(
+                    shapely.get_coordinates(self.roads.geometry.values)).tobytes())
+                for col in ROAD_COLUMNS:
+                    if col in self.roads.columns:
+                        h.update(col.encode())
+                        h.update(pd.util.hash_pandas_object(
+                            self.roads[col].astype(str), index=False).to_numpy().tobytes())
+            return h.hexdigest()
+
+        return self._once("content_digest", make)
+
+    def road_network(self, params: Any) -> Any:
+        """The road graph (:func:`grid_planning.city.costs.road_network`) for a cost model, kept
+        per speeds and snapping (a what-if's new facilities reuse it)."""
+        key = ("road_network", params.road_speeds, params.default_road_speed_kmh, params.snap_m)
+        return self._once(repr(key), lambda: road_network(self.roads_metric(), params))
 
     def roads_metric(self) -> gpd.GeoDataFrame | None:
         """The road lines in the metric CRS (None without roads)."""
@@ -322,3 +392,20 @@ class CityIndex:
             )
 
         return self._once("roads_metric", make)
+
+    def water_metric(self) -> tuple[Any, np.ndarray, np.ndarray] | None:
+        """``(outline, water geometries, crossing coordinates)`` in the metric CRS, or None
+        without water and crossings."""
+        if self.water is None or self.crossings is None:
+            return None
+
+        def make() -> tuple[Any, np.ndarray, np.ndarray]:
+            if self.outline is not None and len(self.outline):
+                outline = shapely.union_all(graph.metric_geometry(self.outline, self.metric_crs))
+            else:
+                outline = shapely.union_all(self.geometry)
+            water = graph.metric_geometry(self.water, self.metric_crs)
+            xy = shapely.get_coordinates(graph.metric_geometry(self.crossings, self.metric_crs))
+            return outline, water, _frozen(xy)
+
+        return self._once("water_metric", make)

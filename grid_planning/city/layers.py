@@ -62,6 +62,7 @@ import shapely
 
 from grid_planning.base.cache import memo
 from grid_planning.base.i18n import t
+from grid_planning.city.costs import network_report
 from grid_planning.city.figures import city_area_km2, city_figures
 from grid_planning.city.index import CityIndex
 from grid_planning.domain import rules, schema
@@ -72,9 +73,11 @@ from grid_planning.io.findings import ValidationReport
 from grid_planning.io.readers import (
     FACILITY_COLUMNS,
     read_boundary,
+    read_crossings,
     read_districts,
     read_facilities,
     read_roads,
+    read_water,
 )
 from grid_planning.io.rows import (
     FALLBACK_METRIC_CRS,
@@ -113,6 +116,8 @@ class CityLayers:
     districts: gpd.GeoDataFrame | None = None
     roads: gpd.GeoDataFrame | None = None
     sources: dict[str, str] = field(default_factory=dict)
+    water: gpd.GeoDataFrame | None = None
+    crossings: gpd.GeoDataFrame | None = None
 
     @property
     def ok(self) -> bool:
@@ -125,7 +130,8 @@ class CityLayers:
         travel costs ...), built on first use and shared by everything that plans this city; it
         lives as long as these layers (:func:`~grid_planning.base.cache.memo`)."""
         return memo(self, ("index",),
-                    lambda: CityIndex(self.units, self.metric_crs, self.roads, self.boundary),
+                    lambda: CityIndex(self.units, self.metric_crs, self.roads, self.boundary,
+                                      water=self.water, crossings=self.crossings),
                     lock=_INDEX_LOCK)
 
     def with_facilities(self, facilities: gpd.GeoDataFrame) -> CityLayers:
@@ -147,6 +153,10 @@ class CityLayers:
         h.update(self.metric_crs.encode())
         for gdf in (self.units, self.facilities, self.roads):
             hash_frame(h, gdf)
+        # Only when given, so that the fingerprints of cities without water do not change.
+        for gdf in (self.water, self.crossings):
+            if gdf is not None:
+                hash_frame(h, gdf)
         return h.hexdigest()[:16]
 
 
@@ -177,6 +187,8 @@ def load_city(
     cell_m: float = DEFAULT_CELL_M,
     layers: Mapping[str, str] | None = None,
     encoding: str | None = None,
+    water: LayerInput | None = None,
+    crossings: LayerInput | None = None,
 ) -> CityLayers:
     """Load, validate and reproject a city's layers. Never raises for bad data.
 
@@ -203,6 +215,9 @@ def load_city(
     encoding : str, optional
         The text encoding of CSV units and facilities (``big5``, ``gbk``, ``utf-8`` ...); by
         default detected (UTF-8, UTF-16, GB18030, Big5-HKSCS), the choice named in the report.
+    water, crossings : str, Path or DataFrame, optional
+        Water (polygons or centrelines) and its crossings (points): straight-line travel then
+        crosses water only at a crossing (:mod:`grid_planning.geo.water`).
 
     Returns
     -------
@@ -231,6 +246,17 @@ def load_city(
         detail = limits.short_detail(exc, "-", [units, facilities, boundary, roads, districts])
         report.error("internal_error", "-", detail=f"{type(exc).__name__}: {detail}"[:300])
         loaded = None
+    if loaded is not None and water is not None:
+        loaded["water"] = read_water(water, coord_system(coords, "water"), report,
+                                     label=lab("water", water), layer=choices.get("water"))
+    if loaded is not None and crossings is not None:
+        loaded["crossings"] = read_crossings(
+            crossings, coord_system(coords, "crossings"), report,
+            label=lab("crossings", crossings), layer=choices.get("crossings"))
+    if loaded is not None and (water is None) != (crossings is None):
+        # Either alone changes nothing: say so rather than ignore a file silently.
+        given = "water" if water is not None else "crossings"
+        report.warning("water_needs_crossings", lab(given, water if water is not None else crossings))
     if loaded is None:
         empty_units = empty_frame(UNIT_COLUMNS)
         return CityLayers(
@@ -253,7 +279,24 @@ def load_city(
         _lead_findings(city, sources.get("facilities", "facilities"), report)
     if report.ok and len(city.units):
         _island_findings(city, sources.get("units", "units"), report)
+    if report.ok and len(city.units) and city.roads is not None and len(city.roads):
+        _road_findings(city, sources.get("roads", "roads"), report)
     return city
+
+
+def _road_findings(layers: CityLayers, label: str, report: ValidationReport) -> None:
+    """Say how the road layer was joined and who would fall back to straight-line time (a road
+    layer that silently falls apart into pieces was the worst way to be wrong)."""
+    net = network_report(layers.index, layers.facilities)
+    if net["crossings_joined"]:
+        report.warning("roads_noded", label, None, None, count=f"{net['crossings_joined']:,}",
+                       share=f"{net['unnoded_share']:.0%}" if net["unnoded_share"] == net["unnoded_share"] else "-")
+    if net["fallback_units"]:
+        report.warning(
+            "roads_fallback", label, rows_text(pd.Series(net["fallback_unit_ids"])), None,
+            pieces=f"{net['pieces']:,}", units=f"{net['fallback_units']:,}",
+            residents=f"{net['fallback_residents']:,.0f}", share=f"{net['fallback_share']:.1%}",
+        )
 
 
 def _island_findings(layers: CityLayers, label: str, report: ValidationReport) -> None:
@@ -508,6 +551,9 @@ def summarise(layers: CityLayers) -> dict:
         "illustrative": int(by_source.get("illustrative", 0)),
         "errors": len(layers.report.errors),
         "warnings": len(layers.report.warnings),
+        "roads": network_report(layers.index, fac)
+        if layers.roads is not None and len(layers.roads) and len(units)
+        else None,
     }
 
 
@@ -549,6 +595,28 @@ def format_summary(summary: Mapping, lang: str = "en") -> str:
             else ""
         ),
     ]
+    roads = summary.get("roads")
+    if roads:
+        lines.append(f"  {t('layers.summary.roads', lang)}: {roads_text(roads, lang)}")
     return "\n".join(lines)
+
+
+def roads_text(roads: Mapping, lang: str = "en") -> str:
+    """One sentence on a road network (:func:`grid_planning.city.costs.network_report`): lines,
+    pieces, crossings joined and the residents who fall back to straight-line time."""
+    return t("layers.summary.roads_detail", lang, lines=f"{roads['lines']:,}",
+             pieces=f"{roads['pieces']:,}", largest=f"{roads['largest_share']:.1%}",
+             joined=f"{roads['crossings_joined']:,}",
+             fallback=f"{roads['fallback_residents']:,.0f}",
+             share=f"{roads['fallback_share']:.1%}")
+
+
+def roads_line(layers: CityLayers, lang: str = "en") -> str | None:
+    """:func:`roads_text` for a city's road layer (None without roads): the data page's line."""
+    if layers.roads is None or not len(layers.roads) or not len(layers.units):
+        return None
+    report = network_report(layers.index, layers.facilities)
+    sep = "：" if lang == "zh" else ": "
+    return f"{t('layers.summary.roads', lang)}{sep}{roads_text(report, lang)}"
 
 

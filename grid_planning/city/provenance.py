@@ -32,6 +32,7 @@ def sample_paths() -> dict[str, Path]:
         "facilities": SAMPLE_DIR / "facilities.csv",
         "boundary": SAMPLE_DIR / "city_boundary.geojson",
         "districts": SAMPLE_DIR / "districts.geojson",
+        "roads": SAMPLE_DIR / "roads.geojson",
     }
 
 
@@ -50,10 +51,13 @@ def load_sample_city() -> CityLayers:
 def _load_sample() -> CityLayers:
     paths = sample_paths()
     districts = paths["districts"] if paths["districts"].exists() else None
+    # The OpenStreetMap roads: the sample plans on them by default (cost mode "auto").
+    roads = paths["roads"] if paths["roads"].exists() else None
     return load_city(
         paths["units"],
         paths["facilities"],
         paths["boundary"],
+        roads=roads,
         districts=districts,
         name="武汉市 Wuhan",
     )
@@ -77,6 +81,8 @@ def source_lines(layers: Any, lang: str = DEFAULT_LANGUAGE, *, sample: bool | No
     lines = []
     if sample:
         lines.append(t("exports.sources.sample", lang))
+        if getattr(layers, "roads", None) is not None:
+            lines.append(t("exports.sources.sample_roads", lang))
     else:
         names = list(source_names or [])
         if not names:
@@ -102,7 +108,7 @@ SAMPLE_CITY = "武汉市 Wuhan"
 
 
 SAMPLE_FILES = frozenset({"city_boundary.geojson", "population_units.geojson", "facilities.csv",
-                          "districts.geojson"})
+                          "districts.geojson", "roads.geojson"})
 
 
 def is_sample_city(layers: Any, sources: Mapping[str, object] | None = None) -> bool:

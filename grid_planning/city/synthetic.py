@@ -53,6 +53,7 @@ def synthetic_city(
     with_roads: bool = False,
     population: float = 5_000_000.0,
     name: str | None = None,
+    road_spacing_m: float | None = None,
 ) -> CityLayers:
     """Build a synthetic city.
 
@@ -74,6 +75,9 @@ def synthetic_city(
         Approximate total population.
     name : str, optional
         City name; default ``"synthetic-<n_units>-<seed>"``.
+    road_spacing_m : float, optional
+        Distance between parallel roads; default the larger of 600 m and the cell side. 87 m
+        gives a network of about 300,000 edges (the roads benchmark).
 
     Returns
     -------
@@ -154,7 +158,9 @@ def synthetic_city(
         geometry=[shapely.coverage_union_all(geoms)],
         crs=SYNTHETIC_CRS,
     ).to_crs("EPSG:4326")
-    roads = _roads(rng, n_side, cell, cx, cy, lake_specs, tr) if with_roads else None
+    roads = (
+        _roads(rng, cell, cx, cy, lake_specs, tr, road_spacing_m) if with_roads else None
+    )
     return CityLayers(
         name=name or f"synthetic-{n_units}-{seed}",
         units=units,
@@ -271,15 +277,15 @@ def _facilities(
 
 def _roads(
     rng: np.random.Generator,
-    n_side: int,
     cell: float,
     cx: float,
     cy: float,
     lake_specs: list[tuple[float, float, float, float]],
     tr: Transformer,
+    spacing_m: float | None = None,
 ) -> gpd.GeoDataFrame:
     """A grid of roads with a vertex at every crossing; segments inside lakes are dropped."""
-    spacing = max(cell, 600.0)
+    spacing = max(cell, 600.0) if spacing_m is None else float(spacing_m)
     n_lines = int(_CITY_SIDE_M // spacing) + 1
     coords = -_CITY_SIDE_M / 2 + np.arange(n_lines) * spacing
     lines, classes = [], []

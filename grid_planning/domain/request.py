@@ -411,8 +411,12 @@ class Infeasible:
     proven: bool = False
 
     def message(self, lang: str = DEFAULT_LANGUAGE) -> str:
-        """The blocker in words."""
-        return t(f"planner.infeasible.{self.code}", lang, **_fmt(self.params))
+        """The blocker in words. A parameter given per language (``reason`` and ``reason_en``)
+        is read in the reader's language."""
+        params = _fmt(self.params)
+        suffix = f"_{lang}"
+        params.update({k[: -len(suffix)]: v for k, v in list(params.items()) if k.endswith(suffix)})
+        return t(f"planner.infeasible.{self.code}", lang, **params)
 
     def suggestion_texts(self, lang: str = DEFAULT_LANGUAGE) -> list[str]:
         """The options, then the other advice, in words."""

@@ -130,6 +130,62 @@ def build_adjacency(
     return Adjacency(adj, _links_frame(link_a, link_b, dist), parts)
 
 
+def connect_across(
+    geoms: np.ndarray,
+    adjacency: Adjacency,
+    side: np.ndarray,
+    bridges: list[tuple[int, int]],
+) -> Adjacency:
+    """Adjacency where units on different sides of water touch only at a crossing.
+
+    Parameters
+    ----------
+    geoms : ndarray
+        Unit geometries (metric).
+    adjacency : Adjacency
+        The units' adjacency (:func:`build_adjacency`).
+    side : ndarray of int
+        The bank of every unit (:func:`grid_planning.geo.water.banks`).
+    bridges : list of (int, int)
+        Unit pairs joined at a crossing (the nearest unit on each bank it joins).
+
+    Returns
+    -------
+    Adjacency
+        Contacts and links between banks removed, one link per crossing added (listed in
+        ``links`` like the island links, so the checks say a grid hangs on it), then any piece
+        still apart linked to its nearest neighbour as :func:`build_adjacency` does.
+    """
+    n = len(geoms)
+    coo = sp.triu(adjacency.matrix, k=1).tocoo()
+    same = side[coo.row] == side[coo.col]
+    left, right = coo.row[same].astype(np.int64), coo.col[same].astype(np.int64)
+    links = adjacency.links
+    keep = side[links["a"].to_numpy()] == side[links["b"].to_numpy()] if len(links) else []
+    link_a = links["a"].to_numpy()[keep].tolist() if len(links) else []
+    link_b = links["b"].to_numpy()[keep].tolist() if len(links) else []
+    for a, b in sorted({tuple(sorted(p)) for p in bridges if p[0] != p[1]}):
+        link_a.append(int(a))
+        link_b.append(int(b))
+    left = np.concatenate([left, np.asarray(link_a, dtype=np.int64)])
+    right = np.concatenate([right, np.asarray(link_b, dtype=np.int64)])
+    parts = _n_components(n, left, right)
+    if parts > 1:
+        more_a, more_b = _link_components(geoms, n, left, right)
+        link_a += more_a
+        link_b += more_b
+        left = np.concatenate([left, np.asarray(more_a, dtype=np.int64)])
+        right = np.concatenate([right, np.asarray(more_b, dtype=np.int64)])
+    data = np.ones(2 * len(left), dtype=np.int8)
+    adj = sp.csr_matrix(
+        (data, (np.concatenate([left, right]), np.concatenate([right, left]))), shape=(n, n)
+    )
+    adj.sum_duplicates()
+    adj.data[:] = 1
+    dist = shapely.distance(geoms[link_a], geoms[link_b]) if link_a else np.zeros(0)
+    return Adjacency(adj, _links_frame(link_a, link_b, dist), adjacency.parts)
+
+
 def _links_frame(a, b, dist=None) -> pd.DataFrame:
     return pd.DataFrame(
         {

@@ -64,7 +64,7 @@ FORMAT_NAMES = {
 
 
 #: The inputs of a city (the data page's upload slots and the CLI's file options).
-KINDS = ("units", "facilities", "boundary", "districts", "roads")
+KINDS = ("units", "facilities", "boundary", "districts", "roads", "water", "crossings")
 
 
 _POLYGONAL = ("Polygon", "MultiPolygon")
@@ -76,6 +76,8 @@ KIND_GEOMETRY: dict[str, tuple[str, ...]] = {
     "boundary": _POLYGONAL,
     "districts": _POLYGONAL,
     "roads": ("LineString", "MultiLineString"),
+    "water": (*_POLYGONAL, "LineString", "MultiLineString"),
+    "crossings": ("Point", "MultiPoint"),
 }
 
 

@@ -367,3 +367,93 @@ def _read_roads(
     else:
         gdf["speed_kmh"] = np.nan
     return order_columns(gdf, ("highway", "speed_kmh"))
+
+
+#: Geometry a water layer may hold: river or lake polygons, or centrelines (given a width).
+WATER_KINDS = ("Polygon", "MultiPolygon", "LineString", "MultiLineString")
+
+
+def read_water(
+    path: LayerInput,
+    coords: str = "wgs84",
+    report: ValidationReport | None = None,
+    *,
+    label: str | None = None,
+    layer: str | None = None,
+) -> gpd.GeoDataFrame:
+    """Read water that travel must cross at a crossing: polygons (rivers, lakes) or lines (river
+    centrelines). Other geometry is dropped with a warning; ``name`` is kept when present."""
+    return run_reader(_read_water, path, coords, report, label, "water", ("name",), choice=layer)
+
+
+def _read_water(
+    df: pd.DataFrame, is_table: bool, coords: str, label: str, report: ValidationReport
+) -> gpd.GeoDataFrame:
+    if is_table:
+        report.error("wrong_geometry", label, None, None, expected="Polygon/LineString", found="table")
+        raise ReadAbortedError
+    df, _ = rename_columns(df, _POLYGON_ALIASES, df.geometry.name)
+    rows = row_labels(df, False, None)
+    gdf = to_wgs84(df, coords, label, report, rows)
+    gdf = drop_null_geometry(gdf, rows, label, report, error=False)
+    if gdf.geometry.name != "geometry":
+        gdf = gdf.rename_geometry("geometry")
+    kinds = geometry_kinds(gdf)
+    gdf = drop_wrong_kinds(gdf, kinds, WATER_KINDS, "Polygon/LineString", rows, label, report,
+                           error=False)
+    gdf = gdf.copy()
+    if "name" not in gdf.columns:
+        gdf["name"] = [f"#{k + 1}" for k in range(len(gdf))]
+    gdf["name"] = clean_text(gdf["name"]).astype(object)
+    return order_columns(gdf[["name", "geometry"]], ("name",))
+
+
+_CROSSING_ALIASES: dict[str, tuple[str, ...]] = {
+    "name": ("name", "名称", "桥名"),
+    "lon": ("lon", "lng", "longitude", "经度", "x"),
+    "lat": ("lat", "latitude", "纬度", "y"),
+}
+
+
+def read_crossings(
+    path: LayerInput,
+    coords: str = "wgs84",
+    report: ValidationReport | None = None,
+    *,
+    label: str | None = None,
+    layer: str | None = None,
+) -> gpd.GeoDataFrame:
+    """Read water crossings (bridges, tunnels, ferries) as points: a GIS point layer, or a table
+    with ``lon``/``lat`` columns (经度/纬度). ``name`` is kept when present."""
+    return run_reader(_read_crossings, path, coords, report, label, "crossings", ("name",),
+                      choice=layer)
+
+
+def _read_crossings(
+    df: pd.DataFrame, is_table: bool, coords: str, label: str, report: ValidationReport
+) -> gpd.GeoDataFrame:
+    geometry = None if is_table else df.geometry.name
+    df, original = rename_columns(df, _CROSSING_ALIASES, geometry)
+    rows = row_labels(df, is_table, None)
+    if is_table:
+        missing = [c for c in ("lon", "lat") if c not in df.columns]
+        if missing:
+            for col in missing:
+                report.error("missing_column", label, None, col,
+                             aliases=" / ".join(_CROSSING_ALIASES[col]))
+            raise ReadAbortedError
+        gdf = points_from_table(df, original, rows, coords, label, report)
+    else:
+        gdf = to_wgs84(df, coords, label, report, rows)
+        gdf = drop_null_geometry(gdf, rows, label, report, error=False)
+        if gdf.geometry.name != "geometry":
+            gdf = gdf.rename_geometry("geometry")
+        kinds = geometry_kinds(gdf)
+        gdf = drop_wrong_kinds(gdf, kinds, ("Point", "MultiPoint"), "Point", rows, label, report,
+                               error=False)
+        gdf = gdf.copy()
+        gdf["geometry"] = shapely.centroid(np.asarray(gdf.geometry.values))
+    if "name" not in gdf.columns:
+        gdf["name"] = [f"#{k + 1}" for k in range(len(gdf))]
+    gdf["name"] = clean_text(gdf["name"].astype(str)).astype(object)
+    return order_columns(gdf[["name", "geometry"]], ("name",))

@@ -24,6 +24,10 @@ OUTPUT_FILES = (
     "districts.geojson",
     "population_units.geojson",
     "facilities.csv",
+    "roads.geojson",
+    "water.geojson",
+    "river_centrelines.geojson",
+    "river_crossings.csv",
     "build_report.md",
 )
 

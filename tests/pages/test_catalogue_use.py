@@ -34,6 +34,11 @@ BRANCHED = {
     ("grid_planning/assess/checks.py", "plan.check.why_item"),
     # the comparison's columns: f"meeting.col.{c}" over rule/subject/grid/reason; delta has its n.
     ("grid_planning/meeting/compare.py", "meeting.col.delta"),
+    # user_label: repeated_header / unidentified take no name and are handled first; the others
+    # are called with the person's name.
+    ("grid_planning/session/team.py", "team.user.auth"),
+    ("grid_planning/session/team.py", "team.user.header"),
+    ("grid_planning/session/team.py", "team.user.local"),
 }
 
 

@@ -37,11 +37,12 @@ def test_suggestion_is_the_tightest_tolerance_that_gives_a_plan():
     assert met.ok and met.stats["max_balance_dev"] <= 0.2 + 1e-9
 
 
-def test_sample_city_starts_balanced_at_ten_percent_instead_of_128(sample):
+def test_sample_city_starts_balanced_at_ten_percent_instead_of_74(sample):
     request, advice = first_request(sample)
     assert request.k == default_k(sample) == 4
     assert request.balance == advice.tolerance == BALANCE_CHOICES[0]
-    assert advice.unbalanced_dev == pytest.approx(1.28, abs=0.01)  # the 7.0 M beside 1.55 M plan
+    # on its roads (the default), the 5.37 M beside 1.35 M plan
+    assert advice.unbalanced_dev == pytest.approx(0.74, abs=0.01)
     ws = Workspace(sample, request=request)
     assert ws.run().ok
     pops = ws.figures("zh").grids["population"]
@@ -73,7 +74,7 @@ def test_plan_page_shows_balance_on_and_explains_it(lang, tmp_path, monkeypatch)
     ws = at.session_state["workspace"]
     assert ws.request.balance == 0.1
     expected = t("dash.balance.on", lang, tol="10%" if lang == "zh" else "10\u00a0%", k=4,
-                 dev="128%" if lang == "zh" else "128\u00a0%")
+                 dev="74%" if lang == "zh" else "74\u00a0%")
     assert expected in [c.value for c in at.sidebar.caption]
     # Balance off: the note turns into a suggestion with a button that switches it back on.
     at.checkbox(key="plan_balance_on").uncheck().run()

@@ -41,7 +41,13 @@ from markdown_it import MarkdownIt
 from grid_planning import cli
 from grid_planning.assess.metrics import unit_metrics
 from grid_planning.base.i18n import t
-from grid_planning.base.textsafe import escape_markdown, formula_like, markdown_params, xlsx_text
+from grid_planning.base.textsafe import (
+    display_text,
+    escape_markdown,
+    formula_like,
+    markdown_params,
+    xlsx_text,
+)
 from grid_planning.domain.request import CostParams, PlanRequest
 from grid_planning.exports.formats import plan_tables_xlsx
 from grid_planning.maps import mapview, overview, planmap
@@ -174,7 +180,7 @@ def _expected_strings(name: str, city, ws, unit_df, lang: str) -> set[str]:
         expected |= set(city.facilities["name"].astype(str))
         expected |= set(HOSTILE_DISTRICTS)
         expected |= {f"{t('map.facility.id', lang)}: {i}" for i in city.facilities["id"].astype(str)}
-        return expected
+        return {display_text(s, keep_newlines=True) for s in expected}
     expected |= set(ws.plan.grid_ids)  # unit / grid properties, grid labels
     if name.startswith("plan") or name == "coverage_t_lead":  # lead markers' tooltips
         expected |= {str(fac.set_index("id").at[str(lead), "name"]) for lead in ws.plan.leads}
@@ -183,7 +189,9 @@ def _expected_strings(name: str, city, ws, unit_df, lang: str) -> set[str]:
                      for g, lead in ws.plan.leads.items()}  # grid labels
         members = fac[(fac["role"] != "lead")]
         expected |= set(members["name"].astype(str))  # member tooltips
-    return expected
+    # Shown through the one label rule (textsafe.display_text, as script_json applies it to a
+    # map's data: line breaks kept): escapes, control and bidi characters removed, the rest as given.
+    return {display_text(s, keep_newlines=True) for s in expected}
 
 
 @pytest.mark.parametrize("name", MAP_NAMES)

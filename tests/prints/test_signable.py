@@ -79,7 +79,9 @@ def test_zh_report_has_no_program_word_and_one_story_on_its_cover(sample, keep):
     assert f"1 / {pages}" in cover and f"{pages} / {pages}" in text
     for key in ("面积：市界范围内的面积", "床位：全市医疗集团", "省属、部属医院为协作单位"):
         assert key in "".join(text.split()) or key in text, key
-    assert "出行时间按直线距离 ×1.3、30 km/h 估算" in text
+    # Travel parameters in plain words, for the model the plan used (the sample plans on its roads).
+    assert ("出行时间按道路网络及各级道路车速估算" if costs.mode == "roads"
+            else "出行时间按直线距离 ×1.3、30 km/h 估算") in text
     # Every grid page marks its generated beds too.
     assert text.count("每千人床位（示意）") >= plan.k + 1
     subprocess.run(["pdftoppm", "-r", "60", "-png", str(path), str(keep / f"report_k{plan.k}")],
