@@ -123,11 +123,22 @@ def designation_candidates(layers, facilities: pd.DataFrame | None = None) -> pd
     return _designation_order(fac, layers.index.locate(fac).outside)
 
 
+def may_designate(fac: pd.DataFrame, outside) -> np.ndarray:
+    """Hospitals a planner may designate as a lead (G4 "in principle" exception), per row:
+    :func:`grid_planning.domain.rules.g4_designatable` without the provincial and national
+    ones. G8 makes those external collaborators and is not an "in principle" rule, so no
+    written reason makes one a lead (README, "Who may lead")."""
+    return (
+        rules.g4_designatable(fac, outside).to_numpy()
+        & ~rules.collaborator_owner(fac).to_numpy()
+    )
+
+
 def _designation_order(fac: pd.DataFrame, outside: np.ndarray) -> pd.DataFrame:
     """Designatable hospitals, the ones a planner would consider first first: other owners
     (enterprise, university, army ...) and eligible hospitals just outside the city before
     provincial and national ones, which the policy makes collaborators (G8); larger first."""
-    mask = rules.g4_designatable(fac, outside).to_numpy()
+    mask = may_designate(fac, outside)
     out = pd.DataFrame(fac[mask]).copy()
     out["outside_city"] = np.asarray(outside)[mask]
     collab = rules.collaborator_owner(out).to_numpy().astype(int)
@@ -221,8 +232,8 @@ class _Run:
         by_id = fac.assign(_id=fac["id"].astype(str)).drop_duplicates("_id").set_index("_id")
         outside = pd.Series(self.location.outside, index=fac["id"].astype(str).to_numpy())
         outside = outside[~outside.index.duplicated()]
-        designatable = rules.g4_designatable(fac, self.location.outside)
-        designatable_ids = set(fac.loc[designatable.to_numpy(), "id"].astype(str))
+        designatable = may_designate(fac, self.location.outside)
+        designatable_ids = set(fac.loc[designatable, "id"].astype(str))
         for fid, _reason in request.designated_leads:
             fid = str(fid)
             if fid not in designatable_ids:
