@@ -52,6 +52,10 @@ SOLVE_CODES = (
 )
 
 
+#: Refusals proven by counting (:meth:`grid_planning.planning.run._Run._counted_proofs`).
+COUNTED_CODES = ("g5_too_few", "balance_unit_too_big")
+
+
 class _Budget:
     def __init__(self, runs: int = ANALYSIS_RUNS) -> None:
         self.runs = runs
@@ -172,7 +176,10 @@ def analyse_refusal(
     budget = budget or _Budget()
     try:
         limit = max(2, len(_all_candidates(layers, request)))
-        if inf.code in SOLVE_CODES:
+        if inf.code in COUNTED_CODES:  # proven by counting: keep the words, find the options
+            bound = _binding(layers, request, costs, inf)
+            inf = replace(bound, code=inf.code, params=bound.params | inf.params, proven=True)
+        elif inf.code in SOLVE_CODES:
             inf = _binding(layers, request, costs, inf)
             if not inf.proven:  # a heuristic or a time limit: never worded as impossible
                 inf = replace(
@@ -180,7 +187,7 @@ def analyse_refusal(
                 )
         options = _verify(layers, request, costs, inf.options, depth, budget)
         if "k" in inf.binding or inf.code in (
-            "no_plan", "not_found", "g5_unsatisfiable", "beds_unsatisfiable"
+            "no_plan", "not_found", "g5_unsatisfiable", "beds_unsatisfiable", "g5_too_few"
         ):
             known = {_key(o) for o in options}
             options += [o for o in _k_options(layers, request, costs, limit) if _key(o) not in known]
