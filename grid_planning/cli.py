@@ -45,7 +45,7 @@ import pandas as pd
 from grid_planning.assess.checks import all_passed, check_policy
 from grid_planning.assess.metrics import city_metrics, grid_metrics, unit_metrics
 from grid_planning.base.i18n import LANGUAGES, t
-from grid_planning.base.textsafe import terminal_text
+from grid_planning.base.textsafe import has_visible_text, terminal_text
 from grid_planning.city.costs import travel_costs
 from grid_planning.city.districts import (
     district_pieces,
@@ -394,7 +394,7 @@ def _pairs(values: Sequence[str], option: str, lang: str) -> tuple[tuple[str, st
     out = []
     for value in values:
         fid, sep, reason = value.partition("=")
-        if not sep or not fid.strip() or not reason.strip():
+        if not sep or not fid.strip() or not has_visible_text(reason):
             _print(t("plan.cli.bad_pair", lang, option=option, value=value), file=sys.stderr)
             return None
         out.append((fid.strip(), reason.strip()))

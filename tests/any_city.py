@@ -28,6 +28,7 @@ from grid_planning.city.layers import load_city
 from grid_planning.domain.request import CostParams
 from grid_planning.maps import mapview, overview, planmap
 from grid_planning.planning.planner import plan_city
+from grid_planning.planning.run import may_designate
 from grid_planning.session.workspace import Workspace
 
 #: Exports the Workspace offers: the data formats for every planned city, the drawn ones (print
@@ -88,7 +89,12 @@ def check_city(seed: int, folder: Path) -> str:
             feasible = None
         assert feasible is not True, f"refused ({inf.code}) but a plan exists"
     # ... and what it offers works: each option gives a plan the checks and the oracle accept.
-    assert inf.options or inf.binding == ("request",), inf.explain("en")
+    # (no option at all only where nobody may lead, not even by a designation: provincial and
+    # national hospitals never lead, G8 / issue 15)
+    nobody = "g4" in inf.binding and not may_designate(
+        layers.facilities, layers.index.locate(layers.facilities).outside
+    ).any()
+    assert inf.options or inf.binding == ("request",) or nobody, inf.explain("en")
     for option in inf.options:
         relaxed = option.apply(request, reason=REASON)
         res = plan_city(layers, relaxed, costs=costs, analyse=False)

@@ -256,6 +256,14 @@ def invisible(ch: str) -> bool:
     return unicodedata.category(ch) in ("Cf", "Cc", "Co", "Cs")
 
 
+def has_visible_text(value: object) -> bool:
+    """Whether a text shows anything: a character that is neither :func:`invisible` nor a space.
+    A written reason for an exception must (U+200B or U+2060 alone is no reason)."""
+    if value is None:
+        return False
+    return any(not invisible(ch) and not ch.isspace() for ch in str(value))
+
+
 def html_text(value: object) -> str:
     """Text for HTML outside scripts: escaped, and without the control characters, terminal
     escapes and bidirectional overrides :func:`terminal_text` drops (HTML shows a NUL or BEL as

@@ -277,6 +277,7 @@ def load_city(
     city = CityLayers(**loaded, report=report, sources=sources)
     if len(city.units) and len(city.facilities):
         _lead_findings(city, sources.get("facilities", "facilities"), report)
+        miscoded_findings(city.facilities, sources.get("facilities", "facilities"), report)
     if report.ok and len(city.units):
         _island_findings(city, sources.get("units", "units"), report)
     if report.ok and len(city.units) and city.roads is not None and len(city.roads):
@@ -497,6 +498,56 @@ def _lead_findings(layers: CityLayers, label: str, report: ValidationReport) -> 
             "few_eligible_leads", label, count=inside, designatable=int(designatable.sum()),
             names=listed or "-",
         )
+
+
+#: Names that say "primary care" (a community health centre or station, a township health centre,
+#: a clinic, an outpatient department): such a row coded as a hospital type or above primary
+#: level is most likely mis-coded (a 30-bed 社区卫生服务中心 recorded as a tertiary general
+#: hospital led a grid in issue 15).
+PRIMARY_CARE_NAMES = ("社区卫生服务中心", "社区卫生服务站", "卫生院", "卫生室", "诊所", "门诊部")
+
+
+#: Hospital types a primary-care name contradicts.
+_HOSPITAL_TYPES = ("general", "tcm", "specialty", "maternal_child", "rehabilitation")
+
+
+#: Beds below which a tertiary hospital is implausible, and above which a primary facility is
+#: (the national grading: tertiary >= 500 beds, secondary 100-499, primary 20-99).
+TERTIARY_MIN_BEDS = 100
+
+
+PRIMARY_MAX_BEDS = 500
+
+
+def miscoded_findings(fac: pd.DataFrame, label: str, report: ValidationReport) -> None:
+    """Warnings naming each facility whose name, type, level and beds contradict each other
+    (the planner confirms or fixes them; planning is not blocked)."""
+    if len(fac) == 0:
+        return
+    names = fac["name"].astype(str).to_numpy() if "name" in fac else np.full(len(fac), "")
+    level = fac["level"].astype(str).to_numpy() if "level" in fac else np.full(len(fac), "")
+    typ = fac["type"].astype(str).to_numpy() if "type" in fac else np.full(len(fac), "")
+    beds = pd.to_numeric(fac["beds"], errors="coerce").to_numpy() if "beds" in fac else None
+    ids = fac["id"].astype(str).to_numpy()
+    for i in range(len(fac)):
+        primary_name = any(word in names[i] for word in PRIMARY_CARE_NAMES)
+        if primary_name and (typ[i] in _HOSPITAL_TYPES or level[i] in ("tertiary", "secondary")):
+            report.warning(
+                "miscoded_primary_care", label, ids[i], "type", name=names[i], type=typ[i],
+                level=level[i],
+            )
+        if beds is None or not np.isfinite(beds[i]) or beds[i] <= 0:
+            continue
+        if level[i] == "tertiary" and beds[i] < TERTIARY_MIN_BEDS:
+            report.warning(
+                "beds_contradict_level", label, ids[i], "beds", name=names[i], level=level[i],
+                beds=f"{beds[i]:g}", expected=f">= {TERTIARY_MIN_BEDS}",
+            )
+        elif level[i] == "primary" and beds[i] > PRIMARY_MAX_BEDS:
+            report.warning(
+                "beds_contradict_level", label, ids[i], "beds", name=names[i], level=level[i],
+                beds=f"{beds[i]:g}", expected=f"<= {PRIMARY_MAX_BEDS}",
+            )
 
 
 def summarise(layers: CityLayers) -> dict:

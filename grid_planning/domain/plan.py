@@ -17,6 +17,7 @@ from dataclasses import dataclass, field, replace
 import pandas as pd
 
 from grid_planning.base.frozen import ReadOnlyTables, frozen_frame, frozen_series, frozen_value
+from grid_planning.base.textsafe import has_visible_text
 from grid_planning.domain import schema
 from grid_planning.domain.rules import EXCEPTION_RULES
 
@@ -171,9 +172,11 @@ class Plan(ReadOnlyTables):
         return None if hit.empty else str(hit.index[0])
 
     def exception_for(self, rule: str, subject: str) -> PolicyException | None:
-        """The recorded exception for ``rule`` and ``subject``, if any."""
+        """The recorded exception for ``rule`` and ``subject``, if any. One whose reason shows
+        nothing (only spaces or invisible characters such as U+200B) is no exception: the check
+        then fails the rule instead of printing "passed by exception: " and nothing."""
         for exc in self.exceptions:
-            if exc.rule == rule and exc.subject == subject:
+            if exc.rule == rule and exc.subject == subject and has_visible_text(exc.reason):
                 return exc
         return None
 

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import scipy.sparse as sp
-from scipy.optimize import Bounds, LinearConstraint, milp
+from scipy.sparse.csgraph import connected_components
 
 from grid_planning.domain.request import balance_band
 
@@ -35,6 +35,14 @@ EXACT_MAX_UNITS = 40
 
 
 EXACT_MAX_VARIABLES = 60_000
+
+
+#: Relative gap of the rounds of cuts before every grid is in one piece.
+ROUND_GAP = 0.2
+
+
+#: Rings of units around a piece whose separator cuts are added with the piece's.
+RING_DEPTH = 6
 
 
 #: Seconds HiGHS may spend before the result counts as unknown.
@@ -121,148 +129,341 @@ class ExactResult:
     seconds: float = 0.0
 
 
+def _new_highs():
+    """A quiet HiGHS instance, with nothing done to the process's stdout (a dashboard server
+    shares it between sessions).
+
+    highspy's ``Highs`` wrapper sets up Python callbacks in its constructor, which prints HiGHS's
+    banner on the C stdout before any option can be set (highspy 1.16, pinned in
+    requirements.txt); the core class it wraps takes ``output_flag`` first and prints nothing.
+    We use no callback, so the core class is all we need."""
+    from highspy._core import _Highs  # the core class: see above (highspy loads on first use)
+
+    h = _Highs()
+    h.setOptionValue("output_flag", False)
+    return h
+
+
 def fits(n_units: int, n_candidates: int, n_edges: int, *, max_units: int = EXACT_MAX_UNITS) -> bool:
     """Whether a city is small enough to plan exactly."""
     variables = n_candidates * (1 + n_units + 2 * n_edges)
     return n_units <= max_units and variables <= EXACT_MAX_VARIABLES
 
 
-def solve_exact(problem: ExactProblem, time_limit: float = EXACT_TIME_LIMIT) -> ExactResult:
+def solve_exact(
+    problem: ExactProblem,
+    time_limit: float = EXACT_TIME_LIMIT,
+    *,
+    contiguity: str = "flow",
+    start: np.ndarray | None = None,
+) -> ExactResult:
     """Solve :class:`ExactProblem` to optimality (or prove it has no solution).
+
+    Parameters
+    ----------
+    problem : ExactProblem
+    time_limit : float
+        Seconds for the whole solve (every round of cuts included).
+    contiguity : {"cuts", "flow"}
+        ``cuts``: the model without contiguity, solved again with separator cuts added for every
+        grid found in pieces until every grid is in one piece (Validi, Buchanan and Lykhovyd
+        2022); ``flow``: one single-commodity flow per candidate in one model (Shirabe 2009).
+        Both are exact. Measured on planted 60-100-unit cities (tests/corner_cities.py), the
+        flow model found the plans the cuts did not within 20 s (the cuts' rounds grow a
+        piece unit by unit); the cuts are kept for the benchmark and for cities where the
+        flows' variables (candidates x arcs) do not fit.
+    start : ndarray, optional
+        ``(n_units,)`` candidate position leading each unit's grid in a known plan (the
+        heuristic's), given to HiGHS as its first incumbent when it meets every constraint.
 
     Returns
     -------
     ExactResult
     """
+    import highspy
+
     t0 = time.perf_counter()
     p = problem
     n, m, k = p.n, p.m, int(p.k)
-    w = np.asarray(p.population, dtype=float)
     if k < 1 or k > m or n == 0:
         return ExactResult("infeasible", seconds=time.perf_counter() - t0)
-    coo = sp.triu(p.adjacency, k=1).tocoo()
-    arcs = np.concatenate(
-        [np.column_stack([coo.row, coo.col]), np.column_stack([coo.col, coo.row])]
-    ).astype(np.int64)
-    n_arcs = len(arcs)
-
-    # Variable layout: y (m) | x (n*m, unit-major: x[u, c] = m + u*m + c) | f (m*n_arcs).
-    def xi(u, c):
-        return m + u * m + c
-
-    f0 = m + n * m
-    n_var = f0 + m * n_arcs
-
-    def fi(c, a):
-        return f0 + c * n_arcs + a
-
-    cost = np.zeros(n_var)
-    cost[m : m + n * m] = (w[:, None] * np.asarray(p.minutes, dtype=float)).ravel()
-    lo = np.zeros(n_var)
-    hi = np.concatenate([np.ones(m + n * m), np.full(m * n_arcs, float(max(n - 1, 0)))])
-    for c in p.required:
-        lo[c] = 1.0
-    for u, c in p.locks:
-        lo[xi(u, c)] = 1.0
-        lo[c] = 1.0
-
-    rows: list[np.ndarray] = []
-    cols: list[np.ndarray] = []
-    vals: list[np.ndarray] = []
-    rlo: list[float] = []
-    rhi: list[float] = []
-    r = 0
-
-    def add(col_idx, coef, low, high) -> None:
-        nonlocal r
-        col_idx = np.asarray(col_idx, dtype=np.int64)
-        rows.append(np.full(len(col_idx), r, dtype=np.int64))
-        cols.append(col_idx)
-        vals.append(np.asarray(coef, dtype=float))
-        rlo.append(low)
-        rhi.append(high)
-        r += 1
-
-    cs = np.arange(m)
-    for u in range(n):  # each unit in exactly one grid
-        add(xi(u, cs), np.ones(m), 1.0, 1.0)
-    for u in range(n):  # only chosen leads have units
-        for c in range(m):
-            add([xi(u, c), c], [1.0, -1.0], -np.inf, 0.0)
-    for c in range(m):  # a lead's own unit is in its grid
-        add([xi(int(p.cand_unit[c]), c), c], [1.0, -1.0], 0.0, 0.0)
-    add(cs, np.ones(m), float(k), float(k))
-
-    # Contiguity flows.
-    big = float(max(n - 1, 1))
-    into = [np.flatnonzero(arcs[:, 1] == u) for u in range(n)] if n_arcs else [[] for _ in range(n)]
-    out_of = (
-        [np.flatnonzero(arcs[:, 0] == u) for u in range(n)] if n_arcs else [[] for _ in range(n)]
-    )
-    for c in range(m):
-        src = int(p.cand_unit[c])
-        for u in range(n):
-            if u == src:
-                continue
-            a_in, a_out = into[u], out_of[u]
-            idx = np.concatenate([[fi(c, a) for a in a_in], [fi(c, a) for a in a_out], [xi(u, c)]])
-            coef = np.concatenate([np.ones(len(a_in)), -np.ones(len(a_out)), [-1.0]])
-            add(idx, coef, 0.0, 0.0)
-        for a in range(n_arcs):
-            uu, vv = int(arcs[a, 0]), int(arcs[a, 1])
-            add([fi(c, a), xi(vv, c)], [1.0, -big], -np.inf, 0.0)
-            add([fi(c, a), xi(uu, c)], [1.0, -big], -np.inf, 0.0)
-
-    if p.enforce_g5 and p.g5 is not None:
-        g5 = np.asarray(p.g5, dtype=float)
-        waived = (
-            np.zeros(m, bool) if p.g5_waived is None else np.asarray(p.g5_waived, dtype=bool)
-        )
-        holders = np.flatnonzero(g5 > 0)
-        for c in range(m):
-            if waived[c]:
-                continue
-            add(
-                np.concatenate([xi(holders, c), [c]]),
-                np.concatenate([g5[holders], [-1.0]]),
-                0.0,
-                np.inf,
-            )
-    if p.balance is not None:
-        mean = w.sum() / k
-        low, high = balance_band(mean, p.balance)
-        units = np.arange(n)
-        for c in range(m):
-            add(np.concatenate([xi(units, c), [c]]), np.concatenate([w, [-high]]), -np.inf, 0.0)
-            add(np.concatenate([xi(units, c), [c]]), np.concatenate([w, [-low]]), 0.0, np.inf)
-    if p.min_beds_per_1000 is not None and p.beds is not None:
-        coef = 1000.0 * np.asarray(p.beds, dtype=float) - float(p.min_beds_per_1000) * w
-        units = np.arange(n)
-        for c in range(m):
-            add(xi(units, c), coef, 0.0, np.inf)
-
-    a = sp.csc_matrix(
-        (np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))), shape=(r, n_var)
-    )
-    # scipy's HiGHS, quiet per call (disp=False): no banner, no log, and nothing done to the
-    # process's stdout, which a dashboard server shares between sessions.
-    res = milp(
-        cost,
-        integrality=np.concatenate([np.ones(m + n * m), np.zeros(m * n_arcs)]),
-        bounds=Bounds(lo, hi),
-        constraints=LinearConstraint(a, np.asarray(rlo, dtype=float), np.asarray(rhi, dtype=float)),
-        options={"disp": False, "time_limit": float(time_limit), "mip_rel_gap": 1e-7},
-    )
-    seconds = time.perf_counter() - t0
-    if res.status == 2:  # infeasible, proved
-        return ExactResult("infeasible", seconds=seconds)
-    if res.status != 0 or res.x is None:  # time limit or another stop: not a proof either way
-        return ExactResult("unknown", seconds=seconds)
-    sol = np.asarray(res.x)
-    x = sol[m : m + n * m].reshape(n, m)
-    chosen = np.argmax(x, axis=1)
+    model = _Model(p, flows=contiguity == "flow")
+    h = _new_highs()
+    h.setOptionValue("output_flag", False)
+    h.setOptionValue("threads", 1)
+    h.setOptionValue("mip_rel_gap", 1e-7)
+    h.passModel(model.lp(highspy))
+    cuts = 0
+    if contiguity == "cuts":
+        # Rounds of cuts need a plan, not its proof of optimality: a loose gap until every grid
+        # is in one piece, then the exact gap (more rounds if the optimum is in pieces).
+        h.setOptionValue("mip_rel_gap", ROUND_GAP)
+        h.setOptionValue("mip_improving_solution_save", True)
+    final = contiguity != "cuts"
+    while True:
+        left = time_limit - (time.perf_counter() - t0)
+        if left <= 0:
+            return ExactResult("unknown", seconds=time.perf_counter() - t0)
+        h.setOptionValue("time_limit", float(left))
+        if start is not None:
+            model.give_start(h, start)
+            start = None
+        h.run()
+        status = h.getModelStatus()
+        if status == highspy.HighsModelStatus.kInfeasible:
+            return ExactResult("infeasible", seconds=time.perf_counter() - t0)
+        if status != highspy.HighsModelStatus.kOptimal:
+            return ExactResult("unknown", seconds=time.perf_counter() - t0)
+        sol = np.asarray(h.getSolution().col_value)
+        chosen = np.argmax(sol[m : m + n * m].reshape(n, m), axis=1)
+        if contiguity != "cuts":
+            break
+        new = model.separators(chosen)
+        for saved in h.getSavedMipSolutions():  # every incumbent of the round teaches a cut
+            other = np.asarray(saved.col_value)[m : m + n * m].reshape(n, m)
+            new += model.separators(np.argmax(other, axis=1))
+        if not new:
+            if final:
+                break
+            final = True
+            h.setOptionValue("mip_rel_gap", 1e-7)
+            model.give_start(h, chosen)
+            continue
+        cuts += len(new)
+        model.add_cuts(h, new)
+    w = np.asarray(p.population, dtype=float)
     leads = sorted(int(c) for c in np.flatnonzero(sol[:m] > 0.5))
     pos = {c: i for i, c in enumerate(leads)}
     labels = np.array([pos[int(c)] for c in chosen], dtype=np.int64)
     objective = float(w @ np.asarray(p.minutes, dtype=float)[np.arange(n), chosen])
-    return ExactResult("optimal", leads, labels, objective, seconds)
+    return ExactResult("optimal", leads, labels, objective, time.perf_counter() - t0)
+
+
+class _Model:
+    """The rows and columns of one :class:`ExactProblem` (see the module docstring)."""
+
+    def __init__(self, p: ExactProblem, *, flows: bool) -> None:
+        self.p = p
+        n, m, k = p.n, p.m, int(p.k)
+        self.n, self.m = n, m
+        w = np.asarray(p.population, dtype=float)
+        self.adj = sp.csr_matrix(p.adjacency)
+        coo = sp.triu(self.adj, k=1).tocoo()
+        arcs = np.concatenate(
+            [np.column_stack([coo.row, coo.col]), np.column_stack([coo.col, coo.row])]
+        ).astype(np.int64)
+        n_arcs = len(arcs) if flows else 0
+        self.n_int = m + n * m
+        f0 = self.n_int
+        n_var = f0 + m * n_arcs
+        self.n_var = n_var
+
+        cost = np.zeros(n_var)
+        cost[m : m + n * m] = (w[:, None] * np.asarray(p.minutes, dtype=float)).ravel()
+        lo = np.zeros(n_var)
+        hi = np.concatenate([np.ones(m + n * m), np.full(m * n_arcs, float(max(n - 1, 0)))])
+        for c in p.required:
+            lo[c] = 1.0
+        for u, c in p.locks:
+            lo[self.xi(u, c)] = 1.0
+            lo[c] = 1.0
+        self.cost, self.lo, self.hi = cost, lo, hi
+        self.rows: list[np.ndarray] = []
+        self.cols: list[np.ndarray] = []
+        self.vals: list[np.ndarray] = []
+        self.rlo: list[float] = []
+        self.rhi: list[float] = []
+        add = self.add
+        xi = self.xi
+
+        cs = np.arange(m)
+        for u in range(n):  # each unit in exactly one grid
+            add(xi(u, cs), np.ones(m), 1.0, 1.0)
+        for u in range(n):  # only chosen leads have units
+            for c in range(m):
+                add([xi(u, c), c], [1.0, -1.0], -np.inf, 0.0)
+        for c in range(m):  # a lead's own unit is in its grid
+            add([xi(int(p.cand_unit[c]), c), c], [1.0, -1.0], 0.0, 0.0)
+        add(cs, np.ones(m), float(k), float(k))
+
+        if flows:
+            self._flows(arcs, f0)
+        else:
+            # A unit other than the lead's needs a neighbour in its grid (the separator cut of a
+            # single unit): cheap, and it removes most pieces before any round of cuts.
+            for c in range(m):
+                root = int(p.cand_unit[c])
+                for u in range(n):
+                    if u == root:
+                        continue
+                    nb = self.adj.indices[self.adj.indptr[u] : self.adj.indptr[u + 1]]
+                    nb = nb[nb != u]
+                    add(
+                        np.concatenate([[xi(u, c)], xi(nb, c)]),
+                        np.concatenate([[1.0], -np.ones(len(nb))]),
+                        -np.inf,
+                        0.0,
+                    )
+
+        if p.enforce_g5 and p.g5 is not None:
+            g5 = np.asarray(p.g5, dtype=float)
+            waived = (
+                np.zeros(m, bool) if p.g5_waived is None else np.asarray(p.g5_waived, dtype=bool)
+            )
+            holders = np.flatnonzero(g5 > 0)
+            for c in range(m):
+                if waived[c]:
+                    continue
+                add(
+                    np.concatenate([xi(holders, c), [c]]),
+                    np.concatenate([g5[holders], [-1.0]]),
+                    0.0,
+                    np.inf,
+                )
+        if p.balance is not None:
+            mean = w.sum() / k
+            low, high = balance_band(mean, p.balance)
+            units = np.arange(n)
+            for c in range(m):
+                add(np.concatenate([xi(units, c), [c]]), np.concatenate([w, [-high]]), -np.inf, 0.0)
+                add(np.concatenate([xi(units, c), [c]]), np.concatenate([w, [-low]]), 0.0, np.inf)
+        if p.min_beds_per_1000 is not None and p.beds is not None:
+            coef = 1000.0 * np.asarray(p.beds, dtype=float) - float(p.min_beds_per_1000) * w
+            units = np.arange(n)
+            for c in range(m):
+                add(xi(units, c), coef, 0.0, np.inf)
+
+    def xi(self, u, c):
+        return self.m + u * self.m + c
+
+    def add(self, col_idx, coef, low, high) -> None:
+        col_idx = np.asarray(col_idx, dtype=np.int64)
+        self.rows.append(np.full(len(col_idx), len(self.rlo), dtype=np.int64))
+        self.cols.append(col_idx)
+        self.vals.append(np.asarray(coef, dtype=float))
+        self.rlo.append(low)
+        self.rhi.append(high)
+
+    def _flows(self, arcs: np.ndarray, f0: int) -> None:
+        p, n, m, xi = self.p, self.n, self.m, self.xi
+        n_arcs = len(arcs)
+
+        def fi(c, a):
+            return f0 + c * n_arcs + a
+
+        big = float(max(n - 1, 1))
+        into = [np.flatnonzero(arcs[:, 1] == u) for u in range(n)]
+        out_of = [np.flatnonzero(arcs[:, 0] == u) for u in range(n)]
+        for c in range(m):
+            src = int(p.cand_unit[c])
+            for u in range(n):
+                if u == src:
+                    continue
+                a_in, a_out = into[u], out_of[u]
+                idx = np.concatenate(
+                    [[fi(c, a) for a in a_in], [fi(c, a) for a in a_out], [xi(u, c)]]
+                )
+                coef = np.concatenate([np.ones(len(a_in)), -np.ones(len(a_out)), [-1.0]])
+                self.add(idx, coef, 0.0, 0.0)
+            for a in range(n_arcs):
+                uu, vv = int(arcs[a, 0]), int(arcs[a, 1])
+                self.add([fi(c, a), xi(vv, c)], [1.0, -big], -np.inf, 0.0)
+                self.add([fi(c, a), xi(uu, c)], [1.0, -big], -np.inf, 0.0)
+
+    def lp(self, highspy):
+        r = len(self.rlo)
+        a = sp.csc_matrix(
+            (np.concatenate(self.vals), (np.concatenate(self.rows), np.concatenate(self.cols))),
+            shape=(r, self.n_var),
+        )
+        lp = highspy.HighsLp()
+        lp.num_col_ = self.n_var
+        lp.num_row_ = r
+        lp.col_cost_ = self.cost
+        lp.col_lower_ = self.lo
+        lp.col_upper_ = self.hi
+        lp.row_lower_ = np.asarray(self.rlo, dtype=float)
+        lp.row_upper_ = np.asarray(self.rhi, dtype=float)
+        lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
+        lp.a_matrix_.start_ = a.indptr
+        lp.a_matrix_.index_ = a.indices
+        lp.a_matrix_.value_ = a.data
+        lp.integrality_ = [highspy.HighsVarType.kInteger] * self.n_int + [
+            highspy.HighsVarType.kContinuous
+        ] * (self.n_var - self.n_int)
+        return lp
+
+    def separators(self, chosen: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
+        """Cuts for a solution whose grids are in pieces: for a piece ``S`` of grid ``c`` without
+        its lead, and each unit ``v`` of ``S``, ``x_vc <= sum of x_uc over the neighbours u of
+        S`` (a path from ``v`` to the lead leaves ``S`` through one of them), for every candidate
+        whose unit is not in ``S``. Returns (units of S, neighbours of S) pairs."""
+        out = []
+        adj = self.adj
+        for c in np.unique(chosen):
+            members = np.flatnonzero(chosen == c)
+            sub = adj[members][:, members]
+            n_comp, comp = connected_components(sub, directed=False)
+            if n_comp == 1:
+                continue
+            root = int(self.p.cand_unit[c])
+            root_comp = comp[np.searchsorted(members, root)]
+            for j in range(n_comp):
+                if j == root_comp:
+                    continue
+                piece = members[comp == j]
+                mask = np.zeros(self.n, bool)
+                mask[piece] = True
+                nbrs = np.unique(adj[piece].indices)
+                nbrs = nbrs[~mask[nbrs]]
+                out.append((piece, nbrs))
+        return out
+
+    def add_cuts(self, h, cuts: list[tuple[np.ndarray, np.ndarray]]) -> None:
+        """Add the separator cuts of each piece and of the rings around it: the piece grown by
+        its neighbours, again and again, is still a set the path to the lead must leave
+        (one round then forbids a piece and every larger one that still misses the lead, where
+        the piece's cut alone lets the next solution grow it by one unit)."""
+        starts, idx, vals = [], [], []
+        seen = set()
+        adj = self.adj
+        roots = np.asarray(self.p.cand_unit)
+        for piece, nbrs in cuts:
+            inside = np.zeros(self.n, bool)
+            inside[piece] = True
+            ring = nbrs
+            for _ in range(RING_DEPTH):
+                key = inside.tobytes()
+                if key in seen or len(ring) == 0:
+                    break
+                seen.add(key)
+                for c in np.flatnonzero(~inside[roots]):
+                    cols = self.xi(ring, c)
+                    for v in piece:
+                        starts.append(len(idx))
+                        idx.append(self.xi(int(v), int(c)))
+                        idx.extend(cols.tolist())
+                        vals.append(1.0)
+                        vals.extend([-1.0] * len(ring))
+                inside[ring] = True
+                grown = np.unique(adj[ring].indices)
+                ring = grown[~inside[grown]]
+        count = len(starts)
+        if count:
+            h.addRows(
+                count,
+                np.full(count, -np.inf),
+                np.zeros(count),
+                len(idx),
+                np.asarray(starts, dtype=np.int32),
+                np.asarray(idx, dtype=np.int32),
+                np.asarray(vals, dtype=float),
+            )
+
+    def give_start(self, h, start: np.ndarray) -> None:
+        """The plan ``start`` (candidate per unit) as HiGHS's first incumbent."""
+        sol = np.zeros(self.n_var)
+        sol[np.unique(start)] = 1.0
+        sol[self.xi(np.arange(self.n), np.asarray(start))] = 1.0
+        if self.n_var == self.n_int:  # (flows would need their values too)
+            h.setSolution(len(sol), np.arange(len(sol), dtype=np.int32), sol)

@@ -26,7 +26,7 @@ from grid_planning.planning.run import StopPlanning, edited_facilities, eligible
 
 # ---- refusals: what binds, and the nearest valid options -------------------------------------------
 def _feasible(layers, request: PlanRequest, costs) -> bool:
-    return solve(layers, request, costs).ok
+    return solve(layers, request, costs, exact_seconds=VERIFY_SECONDS).ok
 
 
 #: A reason filled in to test an option that records an exception (never shown or kept).
@@ -41,13 +41,29 @@ OPTION_DEPTH = 3
 ANALYSIS_RUNS = 60
 
 
+#: Seconds the exact program may spend in each planning run of a refusal's analysis (an option
+#: it cannot verify in that time is not offered).
+VERIFY_SECONDS = 4.0
+
+
+#: Refusals of the solve stage: what binds is found by relaxing each requirement.
+SOLVE_CODES = (
+    "no_plan", "not_found", "exact_timeout", "g5_unsatisfiable", "balance_impossible",
+    "beds_unsatisfiable",
+)
+
+
+#: Refusals proven by counting (:meth:`grid_planning.planning.run._Run._counted_proofs`).
+COUNTED_CODES = ("g5_too_few", "balance_unit_too_big")
+
+
 class _Budget:
     def __init__(self, runs: int = ANALYSIS_RUNS) -> None:
         self.runs = runs
 
     def plan(self, layers, request: PlanRequest, costs) -> PlanResult:
         self.runs -= 1
-        return solve(layers, request, costs)
+        return solve(layers, request, costs, exact_seconds=VERIFY_SECONDS)
 
 
 def _verify(
@@ -161,25 +177,53 @@ def analyse_refusal(
     budget = budget or _Budget()
     try:
         limit = max(MIN_GRIDS, len(_all_candidates(layers, request)))
-        if inf.code in ("no_plan", "g5_unsatisfiable", "balance_impossible", "beds_unsatisfiable"):
+        if inf.code in COUNTED_CODES:  # proven by counting: keep the words, find the options
+            bound = _binding(layers, request, costs, inf)
+            inf = replace(bound, code=inf.code, params=bound.params | inf.params, proven=True)
+        elif inf.code in SOLVE_CODES:
             inf = _binding(layers, request, costs, inf)
+            if not inf.proven:  # a heuristic or a time limit: never worded as impossible
+                inf = replace(
+                    inf, code="not_found", params={"seconds": 0} | inf.params | {"k": request.k}
+                )
         options = _verify(layers, request, costs, inf.options, depth, budget)
-        if "k" in inf.binding or inf.code in ("no_plan", "g5_unsatisfiable", "beds_unsatisfiable"):
+        if "k" in inf.binding or inf.code in (
+            "no_plan", "not_found", "g5_unsatisfiable", "beds_unsatisfiable", "g5_too_few"
+        ):
             known = {_key(o) for o in options}
             options += [o for o in _k_options(layers, request, costs, limit) if _key(o) not in known]
         if not options and request.k >= MIN_GRIDS and depth == 0:  # the last resort: one grid, said why
             options = _verify(layers, request, costs, [make_option(("g2_reason", {}))], depth, budget)
+        options = _once(options, request)
         options.sort(key=lambda o: _distance(o, request))
         return replace(inf, options=tuple(_named(layers, request, o) for o in options))
     except Exception:  # noqa: BLE001 - the refusal itself must still reach the planner
         return inf
 
 
-def _distance(option: Option, request: PlanRequest) -> tuple[int, int]:
-    """How far an option goes from what was asked: keeping k first, another k next, one grid
-    (a G2 exception) last; then the fewest changes."""
+def _distance(option: Option, request: PlanRequest) -> tuple[int, int, int]:
+    """How far an option goes from what was asked: options that record no policy exception
+    first (a wider tolerance, another k, another lead set), exceptions after them; within each,
+    keeping k first, another k next, one grid (a G2 exception) last; then the fewest changes."""
     k = option.apply(request, reason=_PROBE).k
-    return (0 if k == request.k else 2 if k == 1 else 1, len(option.steps))
+    return (
+        int(option.needs_reason),
+        0 if k == request.k else 2 if k == 1 else 1,
+        len(option.steps),
+    )
+
+
+def _once(options: list[Option], request: PlanRequest) -> list[Option]:
+    """Each option once: two options that change the request the same way (the same steps in
+    another order, A then B and B then A) are one option."""
+    out, seen = [], set()
+    for opt in options:
+        key = repr(opt.apply(request, reason=_PROBE))
+        if key in seen or key == repr(request):
+            continue
+        seen.add(key)
+        out.append(opt)
+    return out
 
 
 def _key(option: Option) -> str:
@@ -219,7 +263,9 @@ def _binding(layers, request: PlanRequest, costs, inf: Infeasible) -> Infeasible
         "locks": lambda r: replace(r, locks=()),
     }
     active = active_constraints(request)
-    relaxed = {c: solve(layers, relax[c](request), costs) for c in active}
+    relaxed = {
+        c: solve(layers, relax[c](request), costs, exact_seconds=VERIFY_SECONDS) for c in active
+    }
     alone = [c for c in active if relaxed[c].ok]
     options: list[Option] = []
     params = dict(inf.params) | {"k": request.k}

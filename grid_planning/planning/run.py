@@ -7,6 +7,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Iterable
+from dataclasses import replace
 from datetime import UTC, datetime
 
 import numpy as np
@@ -14,6 +15,7 @@ import pandas as pd
 
 from grid_planning.assess.checks import check_policy
 from grid_planning.assess.roster import assign_roles
+from grid_planning.base.textsafe import has_visible_text
 from grid_planning.base.version import __version__
 from grid_planning.city.costs import CostMatrix, travel_costs
 from grid_planning.domain import rules
@@ -36,8 +38,17 @@ from grid_planning.planning import exact
 from grid_planning.planning.leads import NoLeadSet, refine_leads, select_leads
 from grid_planning.planning.partition import LockError, Partition
 
-#: A refusal on a heuristic run is settled by the exact program up to this many units.
-EXACT_FALLBACK_UNITS = 60
+#: A refusal on a heuristic run is settled by the exact program (separator cuts) up to this many
+#: units, within :data:`FALLBACK_SECONDS`; past either, the refusal says "no plan found within N s"
+#: and never that none exists.
+EXACT_FALLBACK_UNITS = 300
+
+
+FALLBACK_SECONDS = 20.0
+
+
+#: The exact program's variables allowed in that fallback (candidates x units).
+FALLBACK_MAX_VARIABLES = 40_000
 
 
 class StopPlanning(Exception):  # noqa: N818 - control flow, not an error
@@ -63,17 +74,26 @@ def _stop(
 
 
 def solve(
-    layers, request: PlanRequest, costs: CostMatrix | None = None, progress: Progress | None = None
+    layers,
+    request: PlanRequest,
+    costs: CostMatrix | None = None,
+    progress: Progress | None = None,
+    *,
+    exact_seconds: float | None = None,
 ) -> PlanResult:
     """One planning run: a plan, or the bare refusal (no analysis of what binds, no options).
 
     The refusal analysis (:mod:`grid_planning.planning.refusal`) verifies its options with this
     same call; :func:`grid_planning.planning.planner.plan_city` adds the analysis on top.
+    ``exact_seconds`` bounds the exact program (default :data:`FALLBACK_SECONDS`, or
+    :data:`grid_planning.planning.exact.EXACT_TIME_LIMIT` on a small city).
     """
     t0 = time.perf_counter()
     report = progress or (lambda _f, _k: None)
     try:
-        return _Run(layers, request, costs, report).plan(t0)
+        run = _Run(layers, request, costs, report)
+        run.exact_seconds = exact_seconds
+        return run.plan(t0)
     except StopPlanning as stop:
         return PlanResult(None, stop.infeasible, {"seconds": time.perf_counter() - t0})
 
@@ -106,11 +126,22 @@ def designation_candidates(layers, facilities: pd.DataFrame | None = None) -> pd
     return _designation_order(fac, layers.index.locate(fac).outside)
 
 
+def may_designate(fac: pd.DataFrame, outside) -> np.ndarray:
+    """Hospitals a planner may designate as a lead (G4 "in principle" exception), per row:
+    :func:`grid_planning.domain.rules.g4_designatable` without the provincial and national
+    ones. G8 makes those external collaborators and is not an "in principle" rule, so no
+    written reason makes one a lead (README, "Who may lead")."""
+    return (
+        rules.g4_designatable(fac, outside).to_numpy()
+        & ~rules.collaborator_owner(fac).to_numpy()
+    )
+
+
 def _designation_order(fac: pd.DataFrame, outside: np.ndarray) -> pd.DataFrame:
     """Designatable hospitals, the ones a planner would consider first first: other owners
     (enterprise, university, army ...) and eligible hospitals just outside the city before
     provincial and national ones, which the policy makes collaborators (G8); larger first."""
-    mask = rules.g4_designatable(fac, outside).to_numpy()
+    mask = may_designate(fac, outside)
     out = pd.DataFrame(fac[mask]).copy()
     out["outside_city"] = np.asarray(outside)[mask]
     collab = rules.collaborator_owner(out).to_numpy().astype(int)
@@ -153,6 +184,7 @@ class _Run:
             minlength=self.index.n,
         )
         self._check_beds_city()
+        self.exact_seconds: float | None = None
 
     # -- validation
     def _validate(self) -> None:
@@ -183,7 +215,7 @@ class _Run:
                     "lock_conflict", ["locks"], options=[make_option(("unlock", {"unit": str(u)}))], unit=u
                 )
         for fid, reason in list(request.designated_leads) + list(request.g5_waivers):
-            if not str(reason or "").strip():
+            if not has_visible_text(reason):
                 raise _stop(
                     "missing_reason", ["request"], suggestions=[("give_reason", {})], id=fid
                 )
@@ -203,8 +235,8 @@ class _Run:
         by_id = fac.assign(_id=fac["id"].astype(str)).drop_duplicates("_id").set_index("_id")
         outside = pd.Series(self.location.outside, index=fac["id"].astype(str).to_numpy())
         outside = outside[~outside.index.duplicated()]
-        designatable = rules.g4_designatable(fac, self.location.outside)
-        designatable_ids = set(fac.loc[designatable.to_numpy(), "id"].astype(str))
+        designatable = may_designate(fac, self.location.outside)
+        designatable_ids = set(fac.loc[designatable, "id"].astype(str))
         for fid, _reason in request.designated_leads:
             fid = str(fid)
             if fid not in designatable_ids:
@@ -260,7 +292,7 @@ class _Run:
 
         n_cand = len(cand)
         k = request.k
-        if k == 1 and not (request.g2_reason and str(request.g2_reason).strip()):
+        if k == 1 and not has_visible_text(request.g2_reason):
             opts = [make_option(("g2_reason", {}))] + (
                 [make_option(("k", {"k": MIN_GRIDS}))] if n_cand >= MIN_GRIDS else []
             )
@@ -430,8 +462,12 @@ class _Run:
             min_beds_per_1000=req.min_beds_per_1000 if req.min_beds_per_1000 else None,
         )
 
-    def _solve_exact(self) -> tuple[list[int], np.ndarray, dict]:
-        res = exact.solve_exact(self.exact_problem())
+    def _solve_exact(
+        self, seconds: float = exact.EXACT_TIME_LIMIT, refusal: StopPlanning | None = None
+    ) -> tuple[list[int], np.ndarray, dict]:
+        if self.exact_seconds is not None:
+            seconds = min(seconds, self.exact_seconds)
+        res = exact.solve_exact(self.exact_problem(), time_limit=seconds)
         if res.status == "optimal":
             sel = {
                 "leads": res.leads,
@@ -443,7 +479,12 @@ class _Run:
             return res.leads, res.labels, sel
         if res.status == "infeasible":
             raise _stop("no_plan", self._active(), proven=True, k=self.request.k)
-        raise _stop("exact_timeout", ["request"], seconds=round(res.seconds, 1))
+        if refusal is not None:  # the heuristic's refusal, said as what it is: not found
+            inf = refusal.infeasible
+            raise StopPlanning(
+                replace(inf, code="not_found", params=inf.params | {"seconds": round(res.seconds)})
+            )
+        raise _stop("exact_timeout", self._active(), seconds=round(res.seconds, 1), k=self.request.k)
 
     def _active(self) -> list[str]:
         return active_constraints(self.request)
@@ -503,14 +544,19 @@ class _Run:
         else:
             leads, labels, sel, part = self._solve_heuristic()
             if "score" in sel:
-                if exact.fits(
-                    self.index.n, len(self.cand_ids), self.adj.nnz // 2,
-                    max_units=EXACT_FALLBACK_UNITS,
+                refusal = self._heuristic_refusal(part, [self.cand_ids[i] for i in leads])
+                if (
+                    self.index.n <= EXACT_FALLBACK_UNITS
+                    and self.index.n * len(self.cand_ids) <= FALLBACK_MAX_VARIABLES
                 ):
-                    leads, labels, sel = self._solve_exact()
+                    leads, labels, sel = self._solve_exact(FALLBACK_SECONDS, refusal)
                     part = None
                 else:
-                    raise self._heuristic_refusal(part, [self.cand_ids[i] for i in leads])
+                    inf = refusal.infeasible
+                    spent = max(1, round(time.perf_counter() - t0))
+                    raise StopPlanning(
+                        replace(inf, code="not_found", params=inf.params | {"seconds": spent})
+                    )
         lead_ids = [self.cand_ids[i] for i in leads]
         self.report(0.9, "planner.progress.roles")
         plan, obj = self._build_plan(labels, lead_ids, sel)
@@ -536,6 +582,8 @@ class _Run:
         return PlanResult(plan, None, stats)
 
     def _heuristic_refusal(self, part: Partition, lead_ids: list[str]) -> StopPlanning:
+        """What the heuristic could not meet (a proof only where counting shows it)."""
+        self._counted_proofs()
         missing = part.g5_missing()
         req = self.request
         if missing:
@@ -544,12 +592,31 @@ class _Run:
             )
         if req.balance is not None and part.max_dev() > req.balance + 1e-9:
             return _stop(
-                "balance_impossible", ["balance"], tolerance=req.balance, best_dev=part.max_dev()
+                "balance_impossible", ["balance"], tolerance=req.balance, best_dev=part.max_dev(),
+                k=req.k,
             )
         worst = part.min_beds_per_1000()
         return _stop(
-            "beds_unsatisfiable", ["beds"], value=req.min_beds_per_1000, best=worst, lead="-"
+            "beds_unsatisfiable", ["beds"], value=req.min_beds_per_1000, best=worst, lead="-",
+            k=req.k,
         )
+
+    def _counted_proofs(self) -> None:
+        """Refusals that need no search: fewer units with a G5 member than grids needing one,
+        or a single unit holding more residents than a grid may."""
+        req = self.request
+        need = req.k - len(req.g5_waivers)
+        holders = int((self.g5 > 0).sum())
+        if holders < need:
+            raise _stop("g5_too_few", ["g5"], proven=True, k=req.k, need=need, count=holders)
+        if req.balance is not None:
+            high = (1 + req.balance) * self.w.sum() / req.k
+            if self.w.max() > high + 1e-9:
+                u = int(np.argmax(self.w))
+                raise _stop(
+                    "balance_unit_too_big", ["balance"], proven=True, tolerance=req.balance,
+                    unit=str(self.index.unit_ids[u]), population=float(self.w[u]), high=high,
+                )
 
     # -- the plan value
     def _build_plan(self, labels: np.ndarray, lead_ids: list[str], sel: dict) -> tuple[Plan, float]:
