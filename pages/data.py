@@ -8,6 +8,7 @@ from grid_planning.base.textsafe import escape_markdown
 from grid_planning.city.layers import roads_line
 from grid_planning.geo.coords import COORD_SYSTEMS
 from grid_planning.session.ui_state import (
+    ENCODING_CHOICES,
     UPLOAD_SLOTS,
     load_uploads,
     report_table,
@@ -94,6 +95,14 @@ with page_guard():
             horizontal=True,
         )
         city_name = kept(c2.text_input, tr("data.city_name"), key="data_city_name", default="")
+        encoding = kept(
+            st.selectbox,
+            tr("data.encoding"),
+            options=list(ENCODING_CHOICES),
+            format_func={**ENCODING_CHOICES, "": tr("data.encoding.auto")}.__getitem__,
+            key="data_encoding",
+            help=tr("data.encoding.help"),
+        )
         submitted = st.form_submit_button(tr("data.validate"), type="primary")
 
     if submitted:
@@ -102,7 +111,11 @@ with page_guard():
         }
         with st.spinner(tr("data.validating")):
             result = load_uploads(
-                files, coords=coords, city_name=city_name.strip() or None, layers=choices
+                files,
+                coords=coords,
+                city_name=city_name.strip() or None,
+                layers=choices,
+                encoding=encoding or None,
             )
         st.session_state[LAST_CHECK] = result
         if result.usable:

@@ -51,6 +51,19 @@ UPLOAD_SLOTS: dict[str, tuple[bool, tuple[str, ...]]] = {
 }
 
 
+#: Text encodings the data page offers for CSV/TXT uploads: codec name -> name shown. ``""`` is
+#: automatic detection (UTF-8, GB18030/GBK, Big5/Big5-HKSCS, UTF-16), the default.
+ENCODING_CHOICES: dict[str, str] = {
+    "": "",
+    "big5": "Big5",
+    "big5hkscs": "Big5-HKSCS",
+    "gbk": "GBK",
+    "gb18030": "GB18030",
+    "utf-8": "UTF-8",
+    "utf-16": "UTF-16",
+}
+
+
 def max_upload_bytes() -> int:
     """Largest upload accepted per file: the setting ``max_upload_mb`` (default 100), read now.
 
@@ -150,6 +163,7 @@ def load_uploads(
     workdir: str | Path | None = None,
     city_name: str | None = None,
     layers: Mapping[str, str | None] | None = None,
+    encoding: str | None = None,
 ) -> UploadResult:
     """Validate uploaded layers exactly as the CLI does.
 
@@ -168,6 +182,9 @@ def load_uploads(
     layers : mapping, optional
         Slot -> layer or sheet to read from a file that holds several (see :func:`upload_layers`);
         ``None`` or ``""`` means automatic.
+    encoding : str, optional
+        Text encoding of CSV/TXT uploads (one of :data:`ENCODING_CHOICES`, or any name Python
+        knows); ``None`` or ``""`` detects it. The report names a chosen encoding.
 
     Returns
     -------
@@ -225,6 +242,7 @@ def load_uploads(
                 name=city_name,
                 labels=labels,
                 layers={k: v for k, v in (layers or {}).items() if v},
+                encoding=encoding or None,
             )
         except Exception as exc:  # noqa: BLE001 - a bad file must never crash the page
             detail = limits.short_detail(exc, ", ".join(labels.values()), [tmp, *paths.values()])
