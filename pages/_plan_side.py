@@ -12,6 +12,7 @@ from dataclasses import replace
 
 import streamlit as st
 
+from grid_planning.base.i18n import CatalogueError
 from grid_planning.session import plan_page as pp
 from grid_planning.session.ui_state import format_table, seed_widget
 from grid_planning.session.workspace import Workspace
@@ -49,6 +50,8 @@ def _exception_form(ws: Workspace, form: str, field: str, labels: dict[str, str]
         if st.form_submit_button(tr(button_key)):
             try:
                 ws.set_request(**{field: pp.with_exception(getattr(ws.request, field), fid, reason)})
+            except CatalogueError as exc:  # a reason over the bound: say so, with the figures
+                st.error(md_text(exc.message(lang())))
             except ValueError:
                 st.error(tr("ws.exc.need_reason"))
 

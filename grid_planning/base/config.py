@@ -99,3 +99,43 @@ def setting(name: str, default: T, cast: Callable[[Any], T] | None = None) -> T:
         return cast(raw)
     except (TypeError, ValueError):
         raise SettingError(f"setting {source} = {raw!r} is not a valid {name}") from None
+
+
+#: Longest texts a planner writes, as settings (name -> default): a written reason for an "in
+#: principle" exception (G4 designation, G5 waiver, G2 single grid), a scenario's name and note.
+#: The README's "Limits" table lists them.
+TEXT_LIMITS: dict[str, int] = {
+    "max_reason_chars": 2_000,
+    "max_scenario_name_chars": 120,
+    "max_scenario_note_chars": 4_000,
+}
+
+
+def _positive_int(value: Any) -> int:
+    number = int(value)
+    if isinstance(value, bool) or number < 1 or str(value).strip() != str(number):
+        raise ValueError(value)
+    return number
+
+
+def text_limit(name: str) -> int:
+    """The longest text allowed by setting ``name`` (one of :data:`TEXT_LIMITS`), read now.
+
+    Raises
+    ------
+    SettingError
+        When the setting is not a whole number of at least 1.
+    KeyError
+        For a name that is not one of :data:`TEXT_LIMITS`.
+    """
+    return setting(name, TEXT_LIMITS[name], _positive_int)
+
+
+def text_too_long(text: object, name: str) -> int | None:
+    """The length of ``text`` when it is longer than setting ``name`` allows, else ``None``.
+
+    One rule for every place that takes such a text (the planner's request check, the plan page,
+    the scenario store), so they refuse the same texts.
+    """
+    length = len(str(text or ""))
+    return length if length > text_limit(name) else None

@@ -15,6 +15,7 @@ import pandas as pd
 
 from grid_planning.assess.checks import check_policy
 from grid_planning.assess.roster import assign_roles
+from grid_planning.base.config import text_limit, text_too_long
 from grid_planning.base.textsafe import has_visible_text
 from grid_planning.base.version import __version__
 from grid_planning.city.costs import CostMatrix, travel_costs
@@ -214,10 +215,17 @@ class _Run:
                 raise _stop(
                     "lock_conflict", ["locks"], options=[make_option(("unlock", {"unit": str(u)}))], unit=u
                 )
-        for fid, reason in list(request.designated_leads) + list(request.g5_waivers):
+        reasons = [(str(f), r) for f, r in [*request.designated_leads, *request.g5_waivers]]
+        for fid, reason in reasons:
             if not has_visible_text(reason):
                 raise _stop(
                     "missing_reason", ["request"], suggestions=[("give_reason", {})], id=fid
+                )
+        for fid, reason in [*reasons, ("G2", request.g2_reason)]:
+            if (length := text_too_long(reason, "max_reason_chars")) is not None:
+                raise _stop(
+                    "reason_too_long", ["request"], id=fid, length=f"{length:,}",
+                    limit=f"{text_limit('max_reason_chars'):,}",
                 )
         if request.k < 1:
             raise _stop("k_invalid", ["k"], options=[make_option(("k", {"k": MIN_GRIDS}))], k=request.k)

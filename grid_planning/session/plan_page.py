@@ -28,7 +28,7 @@ from grid_planning.maps import planmap
 from grid_planning.planning.run import designation_candidates, eligible_leads
 from grid_planning.session.mapclicks import facility_label, interpret_click
 from grid_planning.session.ui_state import Column
-from grid_planning.session.workspace import Workspace
+from grid_planning.session.workspace import Workspace, check_reason
 
 #: What a click on the plan map does: select a unit, pick a facility, or place a planned hospital.
 CLICK_MODES = ("select", "facility", "place")
@@ -200,10 +200,13 @@ def with_exception(pairs: Iterable[tuple[str, str]], facility_id: str | None, re
     ------
     ValueError
         No facility chosen, or no written reason ("in principle" rules need a recorded reason).
+    WorkspaceError
+        ``reason_too_long``: the reason is longer than the setting ``max_reason_chars``.
     """
     reason = (reason or "").strip()
     if not facility_id or not reason:
         raise ValueError("an exception needs a facility and a written reason")
+    check_reason(reason, facility_id)
     return tuple(dict(pairs, **{facility_id: reason}).items())
 
 

@@ -44,6 +44,7 @@ from grid_planning.assess.checklist import record
 from grid_planning.assess.metrics import Figures, plan_figures
 from grid_planning.assess.roster import change_role
 from grid_planning.base.cache import SharedCache, content_key, costs_digest, plan_digest
+from grid_planning.base.config import text_limit, text_too_long
 from grid_planning.base.i18n import CatalogueError, t
 from grid_planning.city.costs import CostMatrix, travel_costs
 from grid_planning.city.layers import CityLayers
@@ -86,6 +87,20 @@ HISTORY_LIMIT = 50
 
 #: Figures of recent plans, shared by every workspace of the process (the sessions of a server).
 SHARED_FIGURES: SharedCache = SharedCache(max_entries=32, per_city=12)
+
+
+def check_reason(reason: object, subject: str) -> None:
+    """Refuse a written reason for an "in principle" exception longer than the setting
+    ``max_reason_chars`` (the planner refuses such a request too: one rule, checked early).
+
+    Raises
+    ------
+    WorkspaceError
+        ``reason_too_long`` naming ``subject`` (a rule or a facility), the length and the limit.
+    """
+    if (length := text_too_long(reason, "max_reason_chars")) is not None:
+        limit = text_limit("max_reason_chars")
+        raise WorkspaceError("reason_too_long", subject=subject, length=f"{length:,}", limit=f"{limit:,}")
 
 
 #: Results of recent planning runs by content (city, request, travel costs): the planner gives
@@ -239,12 +254,14 @@ class Workspace:
         Raises
         ------
         WorkspaceError
-            ``reason_required`` (naming the rule) when an exception the option records has no reason.
+            ``reason_required`` (naming the rule) when an exception the option records has no reason,
+            ``reason_too_long`` when a reason is longer than the setting ``max_reason_chars``.
         """
         reasons = reason if isinstance(reason, Mapping) else dict.fromkeys(option.reason_rules, reason)
         for rule in option.reason_rules:
             if not (reasons.get(rule) or "").strip():
                 raise WorkspaceError("reason_required", rule=rule)
+            check_reason(reasons[rule], rule)
         self.request = option.apply(self.request, reason)
         self.request_revision += 1
         return self.request

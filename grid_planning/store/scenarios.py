@@ -46,6 +46,7 @@ from typing import Any
 import pandas as pd
 
 from grid_planning.base import config
+from grid_planning.base.config import text_limit, text_too_long
 from grid_planning.base.textsafe import invisible
 from grid_planning.city.layers import hash_frame
 from grid_planning.domain.plan import Plan
@@ -74,13 +75,6 @@ V1_COLUMNS = frozenset(
 
 #: Marker in ``meta`` saying the tables are a Grid Planner scenario store.
 STORE_MARK = "grid_planner_scenarios"
-
-
-#: Longest name and note kept (a name is a label, a note a paragraph).
-MAX_NAME = 120
-
-
-MAX_NOTE = 4000
 
 
 #: Kept for callers of the single-user store: same class.
@@ -455,15 +449,18 @@ class ScenarioStore:
         key = name_key(shown)
         if not key:
             raise StoreError("empty_name")
-        if len(shown) > MAX_NAME:
-            raise StoreError("name_too_long", limit=MAX_NAME)
+        # The longest name and note are settings (a name is a label, a note a paragraph).
+        if (length := text_too_long(shown, "max_scenario_name_chars")) is not None:
+            limit = text_limit("max_scenario_name_chars")
+            raise StoreError("name_too_long", limit=f"{limit:,}", length=f"{length:,}")
         return shown, key
 
     @staticmethod
     def _valid_note(note: object) -> str:
         text = clean_note(note)
-        if len(text) > MAX_NOTE:
-            raise StoreError("note_too_long", limit=MAX_NOTE)
+        if (length := text_too_long(text, "max_scenario_note_chars")) is not None:
+            limit = text_limit("max_scenario_note_chars")
+            raise StoreError("note_too_long", limit=f"{limit:,}", length=f"{length:,}")
         return text
 
     def _insert_grids(self, con: Any, sid: int, outlines: Sequence[tuple[str, str, float | None, bytes | None]]) -> None:

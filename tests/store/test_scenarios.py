@@ -173,6 +173,22 @@ def test_one_name_however_it_is_typed(store_location):
     assert len(store.list()) == 2
 
 
+def test_name_and_note_bounds_are_settings(store_location, monkeypatch):
+    store = store_location.open()
+    monkeypatch.setenv("GRID_PLANNER_MAX_SCENARIO_NAME_CHARS", "8")
+    monkeypatch.setenv("GRID_PLANNER_MAX_SCENARIO_NOTE_CHARS", "12")
+    sid = _save(store, "方案甲乙丙丁戊己", note="备注" * 6)
+    with pytest.raises(ScenarioStoreError) as err:
+        _save(store, "方案甲乙丙丁戊己庚")
+    assert err.value.code == "name_too_long"
+    assert err.value.message("en") == "The scenario name has 9 characters, more than the 8 allowed; shorten it."
+    assert _code(store.rename, sid, "方案甲乙丙丁戊己庚") == "name_too_long"
+    assert _code(store.duplicate, sid, "x" * 9) == "name_too_long"
+    assert _code(store.set_note, sid, "备注" * 6 + "。") == "note_too_long"
+    assert _code(_save, store, "方案二", note="x" * 13) == "note_too_long"
+    assert len(store.list()) == 1 and store.info(sid).note == "备注" * 6
+
+
 # ---- owners ---------------------------------------------------------------------------------------
 def test_only_owner_or_admin_changes_anybody_opens_and_duplicates(store_location):
     store = store_location.open()
