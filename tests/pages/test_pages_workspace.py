@@ -339,6 +339,13 @@ def test_exception_forms_need_a_reason_and_record_it():
     _ok(at.run())
     assert ws.request.g5_waivers == ()  # no reason: refused
     assert any(_tr("ws.exc.need_reason") in e.value for e in at.error)
+    # A reason past the setting max_reason_chars (default 2,000): refused, the figures said.
+    at.selectbox(key="waiver_fid").set_value(lid)
+    at.text_input(key="waiver_reason").set_value("理" * 2_001)
+    next(b for b in at.button if b.label == _tr("ws.exc.add_g5")).click()
+    _ok(at.run())
+    assert ws.request.g5_waivers == ()
+    assert any("2,001 characters, more than the 2,000 allowed" in e.value for e in at.error)
     at.selectbox(key="waiver_fid").set_value(lid)
     at.text_input(key="waiver_reason").set_value("唯一的护理院在网格边界外 300 米")
     next(b for b in at.button if b.label == _tr("ws.exc.add_g5")).click()
