@@ -454,7 +454,8 @@ def _print_conversions(layers: CityLayers, plan, lang: str) -> None:
     if done or candidates:
         _print()
     for fid, kind in done:
-        _print(terminal_text(t("conversion.applied", lang, id=fid, name=names.get(fid, ""), type=kind)))
+        item = t("conversion.item", lang, id=fid, name=names.get(fid, ""), type=kind)
+        _print(t("conversion.applied", lang, item=item))
     if not candidates:
         _print(t("conversion.none", lang))
         return

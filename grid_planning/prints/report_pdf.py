@@ -471,7 +471,7 @@ def g10_section(layers: Any, plan: Any, lang: str, st: Any, frame_w: float) -> l
         fac = layers.facilities
         names = dict(zip(fac["id"].astype(str), fac["name"].astype(str), strict=False))
         items = "; ".join(
-            t("conversion.applied", lang, id=fid, name=names.get(fid, ""), type=kind) for fid, kind in done
+            t("conversion.item", lang, id=fid, name=names.get(fid, ""), type=kind) for fid, kind in done
         )
         story.append(Paragraph(text(t("exports.report.g10_applied", lang, items=items)), st.body))
     candidates = conversion_candidates(layers, plan)

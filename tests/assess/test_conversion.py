@@ -4,6 +4,8 @@ into a what-if."""
 
 from __future__ import annotations
 
+import shutil
+import subprocess
 from pathlib import Path
 
 import geopandas as gpd
@@ -23,6 +25,7 @@ from grid_planning.domain.plan import effective_layers
 from grid_planning.domain.request import CostParams, PlanRequest
 from grid_planning.exports.planfile import read_plan
 from grid_planning.planning.planner import plan_city
+from grid_planning.prints.report_pdf import plan_report
 
 CRS = "EPSG:32650"
 X0, Y0 = 230_000.0, 3_380_000.0
@@ -183,3 +186,24 @@ def test_cli_convert_refuses_bad_values(city_files, tmp_path, capsys, value, nee
     assert rc == 2
     assert needle in capsys.readouterr().err
     assert not (tmp_path / "p.gpkg").exists()
+
+
+@pytest.mark.skipif(shutil.which("pdftotext") is None, reason="poppler-utils (pdftotext) not installed")
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_report_has_the_g10_section(city, tmp_path, lang):
+    edits = (conversion_edit("S3", "rehabilitation"),)
+    plan = plan_city(city, PlanRequest(k=2, balance=0.2, cost=CostParams(mode="straight"),
+                                       edits=edits)).plan
+    path = tmp_path / "report.pdf"
+    path.write_bytes(plan_report(city, plan, lang=lang))
+    text = subprocess.run(["pdftotext", str(path), "-"], capture_output=True, text=True,
+                          check=True).stdout
+    flat = "".join(text.split())
+    if lang == "zh":
+        assert "G10二级医院转型建议" in flat
+        assert "本方案已作为假设情景将下列医院转型：S3西三医院转为康复医院" in flat
+        assert "S2西二医院" in flat and "二级综合医院2家" in flat and "已有康复医院或护理院1家" in flat
+    else:
+        assert "G10: secondary hospital conversion suggestions" in " ".join(text.split())
+        assert "S3西三医院convertedintorehabilitation" in flat.replace("What-if:", "")
+        assert "S2西二医院" in flat and "has2secondarygeneralhospitals" in flat and "alreadyhas1" in flat
