@@ -43,6 +43,13 @@ from typing import IO
 import pandas as pd
 
 from grid_planning.assess.checks import all_passed, check_policy
+from grid_planning.assess.conversion import (
+    CONVERSION_TARGETS,
+    conversion_candidates,
+    conversion_edit,
+    conversions_of,
+    secondary_general,
+)
 from grid_planning.assess.metrics import city_metrics, grid_metrics, unit_metrics
 from grid_planning.base.i18n import LANGUAGES, t
 from grid_planning.base.textsafe import has_visible_text, terminal_text
@@ -348,6 +355,14 @@ def _add_plan(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser
         action="store_true",
         help="keep every district (or --admin-units polygon) in one grid, or say which cannot be",
     )
+    p.add_argument(
+        "--convert",
+        nargs="+",
+        default=[],
+        metavar="ID=TYPE",
+        help="what-if: plan with that secondary general hospital converted into rehabilitation or "
+        "nursing (G10; see the suggestions the plan prints)",
+    )
     _add_admin_arg(p)
     p.add_argument("--out", help="output plan GeoPackage (.gpkg, required)")
     p.add_argument("--xlsx", help="also write the approval tables (Excel)")
@@ -401,6 +416,55 @@ def _pairs(values: Sequence[str], option: str, lang: str) -> tuple[tuple[str, st
     return tuple(out)
 
 
+def _conversion_pairs(values: Sequence[str], lang: str) -> list[tuple[str, str]] | None:
+    """``--convert ID=TYPE`` values as (id, type), or None after saying which is wrong."""
+    out = []
+    for value in values:
+        fid, sep, kind = value.partition("=")
+        if not sep or not fid.strip() or kind.strip() not in CONVERSION_TARGETS:
+            _print(t("conversion.bad_option", lang, value=terminal_text(value)), file=sys.stderr)
+            return None
+        out.append((fid.strip(), kind.strip()))
+    return out
+
+
+def _conversions_known(layers: CityLayers, conversions: list[tuple[str, str]], lang: str) -> bool:
+    """Whether every hospital to convert exists and is a secondary general hospital (G10)."""
+    fac = layers.facilities
+    ids = fac["id"].astype(str)
+    secondary = secondary_general(fac).to_numpy()
+    for fid, _ in conversions:
+        hit = (ids == fid).to_numpy()
+        if not hit.any():
+            _print(t("conversion.unknown_facility", lang, id=terminal_text(fid)), file=sys.stderr)
+            return False
+        if not secondary[hit].any():
+            name = terminal_text(str(fac.loc[hit, "name"].iloc[0])) if "name" in fac else ""
+            _print(t("conversion.not_secondary", lang, id=terminal_text(fid), name=name), file=sys.stderr)
+            return False
+    return True
+
+
+def _print_conversions(layers: CityLayers, plan, lang: str) -> None:
+    """The plan's G10 conversions (what-if) and its conversion suggestions, a short section."""
+    names = dict(zip(layers.facilities["id"].astype(str), layers.facilities["name"].astype(str),
+                     strict=False))
+    done = conversions_of(plan)
+    candidates = conversion_candidates(layers, plan)
+    if done or candidates:
+        _print()
+    for fid, kind in done:
+        item = t("conversion.item", lang, id=fid, name=names.get(fid, ""), type=kind)
+        _print(t("conversion.applied", lang, item=item))
+    if not candidates:
+        _print(t("conversion.none", lang))
+        return
+    _print(t("conversion.title", lang))
+    for c in candidates:
+        _print(terminal_text(c.line(lang)))
+    _print(t("conversion.hint", lang))
+
+
 def split_lock(value: str, units: set[str], leads: set[str]) -> list[tuple[str, str]]:
     """Every way of reading ``UNITID=LEADID`` as a unit id of the city and a lead id of it: ids
     may hold ``=`` themselves, so each ``=`` is tried and the known ids decide.
@@ -447,6 +511,9 @@ def _cmd_plan(args: argparse.Namespace) -> int:
     waivers = _pairs(args.waive_g5, "--waive-g5", lang)
     if designated is None or waivers is None or _pairs(args.lock, "--lock", lang) is None:
         return EXIT_NOT_USABLE
+    conversions = _conversion_pairs(args.convert, lang)
+    if conversions is None:
+        return EXIT_NOT_USABLE
     layers = _load_layers(args, "plan.cli.loading", "plan.cli.sample")
     if layers is None:
         return EXIT_NOT_USABLE
@@ -459,8 +526,11 @@ def _cmd_plan(args: argparse.Namespace) -> int:
         )
         _print(layers.report.format(lang=lang, limit=50), file=sys.stderr)
         return EXIT_NOT_USABLE
+    if not _conversions_known(layers, conversions, lang):
+        return EXIT_NOT_USABLE
     cost = CostParams(mode=args.cost_mode)
     request = PlanRequest(
+        edits=tuple(conversion_edit(fid, kind) for fid, kind in conversions),
         k=args.grids,
         fixed_leads=tuple(args.fix_lead),
         excluded_leads=tuple(args.exclude_lead),
@@ -529,6 +599,7 @@ def _cmd_plan(args: argparse.Namespace) -> int:
     )
     _print(summary_text(gm, lang))
     _print_splits(layers, plan, districts, layer_word, lang)
+    _print_conversions(layers, plan, lang)
     if args.whole_districts:
         pieces = district_pieces(layers, districts)
         if len(pieces):
@@ -585,6 +656,7 @@ def _cmd_check(args: argparse.Namespace) -> int:
     if districts is False:
         return EXIT_NOT_USABLE
     _print_splits(layers, plan, districts, layer_word, lang)
+    _print_conversions(layers, plan, lang)
     return _checks_verdict(results, lang)
 
 

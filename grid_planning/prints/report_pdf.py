@@ -23,6 +23,7 @@ from xml.sax.saxutils import escape
 import pandas as pd
 
 from grid_planning.assess.checklist import CRITERIA, checklist_table
+from grid_planning.assess.conversion import conversion_candidates, conversions_of
 from grid_planning.assess.metrics import Figures, plan_figures
 from grid_planning.assess.roster import lead_obligations, roster_table
 from grid_planning.base import localtime
@@ -414,6 +415,10 @@ def plan_report(
         story.append(_table(drows, [14 * mm, 12 * mm, 100 * mm, 54 * mm], st))
     story.append(PageBreak())
 
+    # ---- G10 conversion suggestions -----------------------------------------------------------
+    story += g10_section(layers, plan, lang, st, frame_w)
+    story.append(PageBreak())
+
     # ---- provenance ---------------------------------------------------------------------------
     story.append(Paragraph(text(t("exports.report.provenance", lang)), st.h1))
     for line in sources:
@@ -452,6 +457,34 @@ def plan_report(
     doc.build(story, onFirstPage=on_page, onLaterPages=on_page,
               canvasmaker=_numbered_canvas(st.regular, lang, A4[0] - 15 * mm, 9 * mm))
     return buf.getvalue()
+
+
+def g10_section(layers: Any, plan: Any, lang: str, st: Any, frame_w: float) -> list:
+    """The G10 section: the plan's conversions (what-if) and its conversion suggestions."""
+    from reportlab.lib.units import mm
+    from reportlab.platypus import Paragraph
+
+    story: list = [Paragraph(text(t("exports.report.g10_title", lang)), st.h1),
+                   Paragraph(text(t("exports.report.g10_intro", lang)), st.body)]
+    done = conversions_of(plan)
+    if done:
+        fac = layers.facilities
+        names = dict(zip(fac["id"].astype(str), fac["name"].astype(str), strict=False))
+        items = "; ".join(
+            t("conversion.item", lang, id=fid, name=names.get(fid, ""), type=kind) for fid, kind in done
+        )
+        story.append(Paragraph(text(t("exports.report.g10_applied", lang, items=items)), st.body))
+    candidates = conversion_candidates(layers, plan)
+    if not candidates:
+        story.append(Paragraph(text(t("conversion.none", lang)), st.body))
+        return story
+    rows = [[t("exports.report.g10_col_hospital", lang), t("exports.report.g10_col_grid", lang),
+             t("exports.report.g10_col_beds", lang), t("exports.report.g10_col_reason", lang)]]
+    for c in candidates:
+        beds = integer(c.beds, lang) if c.beds == c.beds else MISSING
+        rows.append([text(f"{c.facility_id} {c.name}"), text(c.grid_id), beds, text(c.reason(lang))])
+    story.append(_table(rows, [44 * mm, 14 * mm, 16 * mm, (frame_w - 74) * mm], st))
+    return story
 
 
 #: Figures defined in the report's glossary (``exports.glossary.<key>``), one definition each.
