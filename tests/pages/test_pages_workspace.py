@@ -272,7 +272,7 @@ def test_checklist_record_persists_through_save_and_load():
     at.switch_page("pages/checklist.py")
     _ok(at.run())
     ws = _ws(at)
-    table = next(d.value for d in at.dataframe if "Criterion" in d.value.columns)
+    table = next(d.value.reset_index() for d in at.table if "Criterion" in d.value.columns)
     assert len(table) == 15
     assert _metric(at, "Entries recorded") == "0"
     at.selectbox(key="chk_item").set_value(2)
@@ -281,7 +281,7 @@ def test_checklist_record_persists_through_save_and_load():
     at.button(key="FormSubmitter:chk_form-Record").click()
     _ok(at.run())
     assert _metric(at, "Entries recorded") == "1"
-    table = next(d.value for d in at.dataframe if "Criterion" in d.value.columns)
+    table = next(d.value.reset_index() for d in at.table if "Criterion" in d.value.columns)
     row = table[table["#"] == 2].iloc[0]
     assert "Done" in row["Status"] or "done" in row["Status"].lower()
     assert row["Evidence / note"] == "章程已签署"
