@@ -22,13 +22,19 @@ from pages._ws import balance_advice, fmt, progress_runner
 DONE = "plan_done"  # (plan revision, k, seconds) of the last successful run: worded when shown
 INFEASIBLE = "plan_infeasible"  # the refusal of the last run, shown until the next one
 CMP_TABLE = "cmp_table"
+WHOLE = "plan_whole_districts"  # the "keep whole districts" checkbox
 
 
 def run(ws: Workspace, fresh: bool) -> None:
     """Plan (``fresh``) or re-plan keeping the locks, with a progress box; a refusal is kept in
     :data:`INFEASIBLE` for the page to explain."""
     status, progress = progress_runner("ws.plan.running")
-    result = ws.run(progress) if fresh else ws.replan(progress)
+    # "Keep whole districts" plans district by district (a fresh run only: a re-plan keeps locks).
+    districts = pp.districts_of(ws.layers) if st.session_state.get(WHOLE) else None
+    if fresh and districts is not None:
+        result = ws.run(progress, districts=districts)
+    else:
+        result = ws.run(progress) if fresh else ws.replan(progress)
     if result.ok:
         done = tr("ws.plan.done", k=result.plan.k, seconds=f"{result.stats.get('seconds', 0):.2f}")
         status.update(label=done, state="complete", expanded=False)
@@ -135,6 +141,8 @@ def parameters(ws: Workspace) -> None:
     n_assumed = pp.assumed_leads(layers)
     if n_assumed:
         st.caption(tr("ws.plan.assumed_note", n=n_assumed))
+    if pp.districts_of(ws.layers) is not None:
+        st.checkbox(tr("ws.plan.whole_districts"), key=WHOLE, help=tr("ws.plan.whole_districts_help"))
     mode = st.radio(tr("ws.plan.cost_mode"), modes, format_func=fmt("ws.cost."), horizontal=True,
                     key="plan_cost_mode")
     if "roads" not in modes:

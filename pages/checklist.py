@@ -28,12 +28,9 @@ with page_guard():
         cols[1].metric(tr("ws.chk.recorded_done"), f"{counts.recorded_done}/{counts.recorded}")
         cols[2].metric(tr("ws.chk.recorded_any"), counts.records)
         shown = checklist_rows(table, grid, lang())
-        # The criterion and its evidence get the room; the short columns stay narrow.
-        narrow = {"#": 40, tr("ws.chk.dimension"): 90, tr("ws.chk.how"): 90, tr("ws.chk.status"): 100}
-        st.dataframe(shown, hide_index=True, width="stretch", height=570, key="chk_table",
-                     column_config={**{h: st.column_config.Column(width=w) for h, w in narrow.items()},
-                                    tr("ws.chk.criterion"): st.column_config.TextColumn(width=320),
-                                    tr("ws.chk.detail"): st.column_config.TextColumn(width="large")})
+        # A wrapping table (issue 16): a data grid at 1366-1440 px hid the detail column and cut the
+        # criterion; here every column is on screen and long texts wrap.
+        st.table(shown.set_index("#"))
 
         st.subheader(tr("ws.chk.record_title"))
         items = [c.number for c in CRITERIA if not c.spatial]

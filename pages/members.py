@@ -26,7 +26,11 @@ def _beds(v: object) -> str:
 def _section(title: str, records: list[dict], key: str, *, with_supports: bool = False) -> None:
     st.markdown(f"**{title}** ({len(records)})")
     if records:
-        st.dataframe(member_records_table(records, lang(), with_supports=with_supports), hide_index=True, width="stretch", key=key)
+        # A wrapping table (issue 16): a data grid at 1366-1440 px hid the last columns. Long rosters
+        # scroll down inside a box; every column stays on screen.
+        table = member_records_table(records, lang(), with_supports=with_supports)
+        box = st.container(height=420, key=key) if len(table) > 10 else st.container(key=key)
+        box.table(table.set_index(tr("ws.mem.name")))
     else:
         st.caption(tr("ws.mem.none"))
 

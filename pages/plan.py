@@ -131,7 +131,7 @@ def _refusal(ws: Workspace, infeasible: Infeasible) -> None:
         st.markdown(f"- {md_text(tip)}")
 
 
-def _grid_tables(fig: Figures) -> None:
+def _grid_tables(ws: Workspace, fig: Figures) -> None:
     """The per-grid figures as two tables that fit the page: size and resources, then access and
     shape (one table of 15 columns would hide its right-hand ones)."""
     rows = pp.grid_rows(fig, lang())
@@ -145,6 +145,13 @@ def _grid_tables(fig: Figures) -> None:
     for col, (label, value) in zip(st.columns(5), pp.city_metrics(fig, lang()), strict=True):
         col.metric(tr(label), value)
     st.caption(tr("ws.yardstick"))
+    # District lines and residents on roads that reach too few facilities (issue 17).
+    splits = pp.splits_note(ws.layers, ws.plan, lang())
+    if splits:
+        st.caption(md_text(splits))
+    fallback = pp.fallback_note(ws.layers, ws.costs(), lang())
+    if fallback:
+        st.warning(fallback)
 
 
 with page_guard():
@@ -170,7 +177,7 @@ with page_guard():
             st.subheader(tr("ws.checks.title"))
             check_panel(fig.checks, compact=True)
         st.subheader(tr("ws.grids.title"))
-        _grid_tables(fig)
+        _grid_tables(ws, fig)
         t1, t2, t3, t4 = st.tabs([tr("ws.tab.edit"), tr("ws.tab.whatif"), tr("ws.tab.scenarios"), tr("ws.tab.export")])
         with t1:
             hand_edits(ws, fig)

@@ -21,8 +21,11 @@ from grid_planning.assess.metrics import Figures
 from grid_planning.base.cache import memo
 from grid_planning.base.i18n import t
 from grid_planning.base.numfmt import integer, number, percent
+from grid_planning.city.costs import CostMatrix, network_report
+from grid_planning.city.districts import district_splits, splits_summary, unit_districts
 from grid_planning.city.layers import CityLayers
 from grid_planning.domain import schema
+from grid_planning.domain.plan import Plan
 from grid_planning.domain.request import BALANCE_CHOICES, MODES, BalanceAdvice, PlanRequest
 from grid_planning.maps import planmap
 from grid_planning.planning.run import designation_candidates, eligible_leads
@@ -377,3 +380,43 @@ def selection_summary(fig: Figures, selection: Sequence[str]) -> dict[str, objec
 def grid_label(fig: Figures, grid_id: str) -> str:
     """A grid as the move target list shows it: id and lead."""
     return f"{grid_id} · {fig.grids.at[grid_id, 'lead_name']}" if grid_id in fig.grids.index else grid_id
+
+
+# ---- district lines and road fallback (issue 17) -------------------------------------------------
+def districts_of(layers: CityLayers) -> pd.Series | None:
+    """The district of every unit (:func:`grid_planning.city.districts.unit_districts`), once per
+    city; None when the city has no districts (the page then offers no "keep whole districts")."""
+    return memo(layers.units, ("plan_page", "districts"), lambda: unit_districts(layers))
+
+
+def splits_note(layers: CityLayers, plan: Plan, lang: str) -> str | None:
+    """The plan's district splits in one sentence, as ``plan`` prints them: districts cut and the
+    residents in their smaller parts, then the cut districts (largest smaller part first).
+    None when the city has no districts."""
+    districts = districts_of(layers)
+    if districts is None:
+        return None
+    pop = pd.Series(layers.index.population, index=layers.index.unit_ids)
+    splits = district_splits(plan.assignment, districts, pop.reindex(plan.assignment.index).fillna(0))
+    s = splits_summary(splits)
+    text = t("plan.cli.splits", lang, cut=s["cut"], districts=s["districts"],
+             layer=t("plan.cli.layer_districts", lang), residents=integer(s["smaller_parts"], lang))
+    if s["cut"]:
+        rows = splits[splits["grids"] > 1]
+        text += t("ws.plan.splits_names", lang, names=t("ws.plan.list_sep", lang).join(
+            t("ws.plan.split_part", lang, name=name, parts=row["parts"]) for name, row in rows.iterrows()))
+    return text
+
+
+def fallback_note(layers: CityLayers, costs: CostMatrix, lang: str) -> str | None:
+    """When the plan travels on roads and some residents' units join a piece of the network that
+    holds too few facilities, the share of residents whose times fall back to straight-line time
+    (:func:`grid_planning.city.costs.network_report`); None when there are none or no roads."""
+    if costs.mode != "roads":
+        return None
+    report = memo(layers.facilities, ("plan_page", "network_report"),
+                  lambda: network_report(layers.index, layers.facilities))
+    if report["fallback_share"] <= 0:
+        return None
+    return t("ws.plan.fallback", lang, share=percent(report["fallback_share"], 1, lang),
+             residents=integer(report["fallback_residents"], lang), units=report["fallback_units"])

@@ -61,6 +61,7 @@ from grid_planning.domain.request import (
 from grid_planning.domain.rules import MIN_GRIDS
 from grid_planning.exports.formats import PAPER_FORMATS, export_plan
 from grid_planning.geo.graph import facility_units
+from grid_planning.planning.districts import plan_whole_districts
 from grid_planning.planning.planner import compare_k, move_units, plan_city, replan, suggest_balance
 from grid_planning.planning.run import eligible_leads
 from grid_planning.store.identity import User
@@ -286,8 +287,12 @@ class Workspace:
         lock_leads = _locks_to_leads(plan, locks) if plan is not None else tuple(locks)
         return replace(self.request, edits=tuple(edits), locks=lock_leads)
 
-    def run(self, progress: Progress | None = None) -> PlanResult:
+    def run(self, progress: Progress | None = None, *, districts: pd.Series | None = None) -> PlanResult:
         """Plan the city from scratch with the current request (keeping locks and what-if edits).
+
+        With ``districts`` (the district of every unit) every district stays in one grid, as
+        ``plan --whole-districts`` (:func:`grid_planning.planning.districts.plan_whole_districts`;
+        the request's locks are not kept), or the refusal names the districts that cannot.
 
         A feasible result becomes the current plan (undoable); an infeasible one leaves the plan
         unchanged and is returned for the page to explain.
@@ -296,7 +301,9 @@ class Workspace:
         self.request = request
         costs = self.costs()
         digest = costs_digest(costs)
-        if digest is None:
+        if districts is not None:
+            result = plan_whole_districts(self.layers, request, districts)
+        elif digest is None:
             result = plan_city(self.layers, request, costs=costs, progress=progress)
         else:
             result = self._shared_run(request, costs, digest, progress)

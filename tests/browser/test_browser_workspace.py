@@ -340,6 +340,6 @@ def test_coverage_and_members_pages_read_the_plan(planned):
     text = page.inner_text("body")
     assert leads["G1"].rstrip("…") in text
     assert metric(page, "常住人口") == f"{populations(table)['G1']:,}"
-    roster = page.locator("[data-testid='stDataFrame']")
+    roster = page.locator("[data-testid='stTable']")
     assert roster.count() >= 1
     assert_clean(page)

@@ -15,7 +15,6 @@ import re
 import tomllib
 from pathlib import Path
 
-import pandas as pd
 import pytest
 from awkward_cities import pilot_city
 from streamlit.testing.v1 import AppTest
@@ -85,8 +84,9 @@ def page_texts(at: AppTest, *, maps: bool = True) -> list[str]:
         if not maps and getattr(node, "type", "") in ("component_instance", "unknown"):
             continue
         _strings(proto, out)
-    for df in at.dataframe:
-        frame: pd.DataFrame = df.value
+    # The wrapping tables (members, checklist) carry their first column as the index.
+    frames = [df.value for df in at.dataframe] + [tb.value.reset_index() for tb in at.table]
+    for frame in frames:
         out += [str(c) for c in frame.columns]
         for col in frame.columns:
             if frame[col].dtype == object or str(frame[col].dtype).startswith("str"):

@@ -272,7 +272,7 @@ def test_checklist_record_persists_through_save_and_load():
     at.switch_page("pages/checklist.py")
     _ok(at.run())
     ws = _ws(at)
-    table = next(d.value for d in at.dataframe if "Criterion" in d.value.columns)
+    table = next(d.value.reset_index() for d in at.table if "Criterion" in d.value.columns)
     assert len(table) == 15
     assert _metric(at, "Entries recorded") == "0"
     at.selectbox(key="chk_item").set_value(2)
@@ -281,7 +281,7 @@ def test_checklist_record_persists_through_save_and_load():
     at.button(key="FormSubmitter:chk_form-Record").click()
     _ok(at.run())
     assert _metric(at, "Entries recorded") == "1"
-    table = next(d.value for d in at.dataframe if "Criterion" in d.value.columns)
+    table = next(d.value.reset_index() for d in at.table if "Criterion" in d.value.columns)
     row = table[table["#"] == 2].iloc[0]
     assert "Done" in row["Status"] or "done" in row["Status"].lower()
     assert row["Evidence / note"] == "章程已签署"
@@ -485,3 +485,26 @@ def test_a_planned_hospital_starts_at_the_centre_of_the_uploaded_city(tmp_path):
     _ok(at.run())
     placed = (at.number_input(key="wi_lon_(121.9, 42.1)").value, at.number_input(key="wi_lat_(121.9, 42.1)").value)
     assert placed == (121.9, 42.1)
+
+
+def test_plan_page_states_district_splits_and_keeps_whole_districts():
+    # Issue 17: the plan page says how many districts the plan cuts; "keep whole districts" plans
+    # as `plan --whole-districts` does, or shows the refusal naming the districts.
+    at = _planned(4)
+    ws = _ws(at)
+    captions = [c.value.replace("\\", "") for c in at.caption]
+    captions = [c for c in captions if c.startswith("District splits:")]
+    assert len(captions) == 1 and " of 13 districts" in captions[0], captions
+    at.checkbox(key="plan_whole_districts").check()
+    at.button(key="plan_run").click()
+    _ok(at.run())
+    # At ±10 % the districts cannot all stay whole: the refusal names them and says why.
+    refusal = " ".join(e.value.replace("\\", "") for e in at.error)
+    assert "Planning with whole districts (" in refusal and "黄陂区" in refusal and "±15%" in refusal, refusal
+    assert ws.revision == 1  # the plan stays as it was
+    at.slider(key="plan_balance").set_value(20)
+    at.button(key="plan_run").click()
+    _ok(at.run())
+    shown = [c.value.replace("\\", "") for c in at.caption if c.value.startswith("District splits")]
+    assert ws.plan.param_map.get("whole_districts") is True and ws.plan.k == 4
+    assert len(shown) == 1 and shown[0].startswith("District splits: 0 of 13 districts"), shown

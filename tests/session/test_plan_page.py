@@ -180,3 +180,104 @@ def test_grid_rows_and_city_metrics_of_a_planned_city(planned):
     summary = pp.selection_summary(fig, members)
     assert summary["n"] == 2 and summary["grids"] == grid
     assert summary["population"] == f"{fig.units.loc[members, 'population'].sum():,.0f}"
+
+
+# ---- district lines and road fallback (issue 17) -------------------------------------------------
+@pytest.fixture(scope="module")
+def districted():
+    """600 units in six vertical strips of equal unit count: the districts D0-D5."""
+    import dataclasses
+
+    import numpy as np
+
+    from grid_planning.city.synthetic import synthetic_city
+
+    base = synthetic_city(600, 60, 8, seed=1)
+    x = base.index.points[:, 0]
+    strip = np.searchsorted(np.quantile(x, [1 / 6, 2 / 6, 3 / 6, 4 / 6, 5 / 6]), x, side="right")
+    return dataclasses.replace(base, units=base.units.assign(district=[f"D{s}" for s in strip]))
+
+
+def _cut(city, plan) -> int:
+    from grid_planning.city.districts import district_splits, splits_summary
+
+    pop = pd.Series(city.index.population, index=city.index.unit_ids).reindex(plan.assignment.index)
+    return splits_summary(district_splits(plan.assignment, pp.districts_of(city), pop))["cut"]
+
+
+def test_the_plan_page_states_the_district_splits_and_keeps_whole_districts_on_request(districted):
+    from grid_planning.domain.request import CostParams
+    from grid_planning.session.workspace import Workspace
+
+    ws = Workspace(districted, request=PlanRequest(k=3, balance=0.5, cost=CostParams(mode="straight")))
+    assert ws.run().ok
+    cut = _cut(districted, ws.plan)
+    assert cut > 0
+    note = pp.splits_note(districted, ws.plan, "en")
+    assert note.startswith(f"District splits: {cut} of 6 districts cut by grid lines")
+    assert "Cut: D" in note  # the cut districts are named, with their parts
+    assert "区划切分" in pp.splits_note(districted, ws.plan, "zh")
+    # "Keep whole districts": the same request, every district in one grid.
+    result = ws.run(districts=pp.districts_of(districted))
+    assert result.ok and ws.plan.k == 3 and _cut(districted, ws.plan) == 0
+    assert pp.splits_note(districted, ws.plan, "en").startswith("District splits: 0 of 6 districts")
+    assert ws.plan.param_map.get("whole_districts") is True
+    assert ws.can_undo
+
+
+def test_keep_whole_districts_refuses_naming_the_districts(districted):
+    from grid_planning.domain.request import CostParams
+    from grid_planning.session.workspace import Workspace
+
+    # Eight grids at ±5 %: a grid may hold at most 1.05 / 8 of the residents; larger districts cannot stay whole.
+    ws = Workspace(districted, request=PlanRequest(k=8, balance=0.05, cost=CostParams(mode="straight")))
+    result = ws.run(districts=pp.districts_of(districted))
+    assert not result.ok and ws.plan is None
+    text = result.infeasible.message("en")
+    assert "Districts cannot all stay whole" in text
+    pop = pd.Series(districted.index.population, index=districted.index.unit_ids).groupby(pp.districts_of(districted)).sum()
+    too_big = set(pop[pop > 1.05 * pop.sum() / 8].index)
+    assert too_big and all((name in text) == (name in too_big) for name in pop.index), text
+
+
+def test_a_city_without_districts_offers_no_whole_districts(fuxin):
+    assert "district" not in fuxin.units.columns or pp.districts_of(fuxin) is not None
+    city = _l_city()
+    assert pp.districts_of(city) is None
+    assert pp.splits_note(city, None, "en") is None  # type: ignore[arg-type]
+
+
+def _two_bank_city(bridge: bool) -> CityLayers:
+    """Ten 1 km cells on each bank of a river (y 2-3 km), streets on each bank, both hospitals on
+    the south bank; with ``bridge`` one street crosses."""
+    import shapely
+
+    crs, x0, y0 = "EPSG:32650", 500_000.0, 3_380_000.0
+    cells = [(x, y) for y in (0, 1000, 3000, 4000) for x in range(0, 5000, 1000)]
+    units = gpd.GeoDataFrame({"id": [f"U{i:02d}" for i in range(len(cells))], "name": [f"c{i}" for i in range(len(cells))],
+                              "population": 1000.0},
+                             geometry=[box(x0 + x, y0 + y, x0 + x + 1000, y0 + y + 1000) for x, y in cells], crs=crs)
+    lines = []
+    for y in (500, 1500, 3500, 4500):
+        lines += [[(x, y), (x + 1000, y)] for x in range(0, 5000, 1000)]
+    for x in range(0, 6000, 1000):
+        lines += [[(x + 0.0, 500), (x + 0.0, 1500)], [(x + 0.0, 3500), (x + 0.0, 4500)]]
+    if bridge:
+        lines.append([(4000.0, 1500), (4000.0, 3500)])
+    roads = gpd.GeoDataFrame({"highway": ["residential"] * len(lines)},
+                             geometry=[shapely.LineString([(x0 + a, y0 + b) for a, b in pts]) for pts in lines], crs=crs)
+    fac = gpd.GeoDataFrame({"id": ["W", "E"], "name": ["west", "east"]},
+                           geometry=[Point(x0 + 500, y0 + 500), Point(x0 + 4500, y0 + 1500)], crs=crs)
+    return CityLayers("two banks", units, fac, units[["geometry"]], crs, roads=roads)
+
+
+def test_the_share_falling_back_to_straight_line_time_is_stated_when_not_zero():
+    from types import SimpleNamespace
+
+    roads = SimpleNamespace(mode="roads")
+    cut = _two_bank_city(bridge=False)
+    note = pp.fallback_note(cut, roads, "en")
+    assert note is not None and note.replace("\xa0", " ").startswith("50.0 % of residents (10,000 in 10 units)"), note
+    assert "直线" in pp.fallback_note(cut, roads, "zh")
+    assert pp.fallback_note(cut, SimpleNamespace(mode="straight"), "en") is None
+    assert pp.fallback_note(_two_bank_city(bridge=True), roads, "en") is None
