@@ -187,6 +187,7 @@ def check_policy(layers: Any, plan: Any, costs: Any = None) -> list[CheckResult]
     )
     labels = np.asarray([g if g is not None else "" for g in assignment], dtype=object)
     contiguity = layers.index.contiguity(labels)
+    by_whatif = whatif_eligible_ids(layers, facilities) if getattr(plan, "edits", ()) else set()
     for grid in grids:
         lead = leads[grid]
         name = _name(fac, lead)
@@ -203,6 +204,7 @@ def check_policy(layers: Any, plan: Any, costs: Any = None) -> list[CheckResult]
                 bool(outside.get(lead, False)),
                 bool(eligible.get(lead, False)),
                 bool(designatable.get(lead, False)),
+                lead in by_whatif,
             )
             results.append(_check_g5(grid, lead, name, fac, roles, plan, outside))
         results.append(_check_contiguity(grid, name, contiguity))
@@ -463,9 +465,14 @@ def _check_g4(
     outside: bool,
     eligible: bool,
     designatable: bool,
+    by_whatif: bool = False,
 ) -> list[CheckResult]:
     """G4: the lead lies in its grid, inside the city, and is eligible (:mod:`grid_planning.domain.rules`)
-    or designated under a recorded exception — which only a designatable hospital can have."""
+    or designated under a recorded exception — which only a designatable hospital can have.
+
+    A lead eligible only because a what-if edit changed its owner, type or level
+    (:func:`whatif_eligible_ids`) is an exception: it passes by exception with its recorded
+    reason, and fails without one."""
     p = {
         "grid": grid,
         "lead": lead,
@@ -488,7 +495,12 @@ def _check_g4(
             )
         )
     exc = plan.exception_for("G4", lead)
-    if eligible and str(row.get("level_source", "data")) == "assumed":
+    if eligible and by_whatif:
+        if exc is not None:
+            out.append(CheckResult("G4", "exception", "g4_exception_whatif", p | {"reason": exc.reason}, grid))
+        else:
+            out.append(CheckResult("G4", "fail", "g4_whatif_no_reason", p, grid))
+    elif eligible and str(row.get("level_source", "data")) == "assumed":
         out.append(CheckResult("G4", "warning", "g4_assumed", p, grid))
     elif eligible:
         out.append(CheckResult("G4", "pass", "g4_ok", p, grid))
@@ -500,6 +512,21 @@ def _check_g4(
         code = "g4_not_designatable" if exc is not None else "g4_ineligible"
         out.append(CheckResult("G4", "fail", code, p | {"ineligible": fields}, grid))
     return out
+
+
+def whatif_eligible_ids(layers: Any, facilities: pd.DataFrame) -> set[str]:
+    """Ids of the facilities that lead by the data (G4) only after what-if edits: eligible by
+    :func:`rules.g4_eligible` (owner, type, level) in ``facilities`` (the edited ones) but not in
+    ``layers.facilities`` (the source). Such a lead is
+    a G4 exception and needs a written reason (issue 15 item 2). A facility added by an edit (a
+    planned hospital) is judged by its own data, as any other."""
+    if facilities is layers.facilities:
+        return set()
+    after_ids = set(facilities.loc[rules.g4_eligible(facilities).to_numpy(), "id"].astype(str))
+    source = layers.facilities
+    before_ids = set(source.loc[rules.g4_eligible(source).to_numpy(), "id"].astype(str))
+    source_ids = set(source["id"].astype(str))
+    return (after_ids & source_ids) - before_ids
 
 
 def _check_g5(

@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from grid_planning.assess.checks import whatif_eligible_ids
 from grid_planning.base.i18n import CatalogueError, t
 from grid_planning.city.planview import (
     effective_facilities,
@@ -463,9 +464,12 @@ def change_role(
     if new_role == "lead":
         if is_primary_care:
             raise RoleChangeError("plan.role_error.primary_cannot_lead", **p)
-        outside = rules.row_outside(layers.index.locate(effective_facilities(layers, plan)), fid)
-        eligible = bool(rules.g4_eligible(one).iloc[0]) and not outside
-        if not eligible and not bool(rules.g4_designatable(one, [outside]).iloc[0]):
+        edited = effective_facilities(layers, plan)
+        outside = rules.row_outside(layers.index.locate(edited), fid)
+        # eligible only by a what-if edit (owner, type or level): a G4 exception with a reason
+        by_whatif = fid in whatif_eligible_ids(layers, edited)
+        eligible = bool(rules.g4_eligible(one).iloc[0]) and not outside and not by_whatif
+        if not eligible and not by_whatif and not bool(rules.g4_designatable(one, [outside]).iloc[0]):
             raise RoleChangeError(
                 "plan.role_error.cannot_lead", level=level, type=type_, owner=owner, **p
             )
