@@ -172,7 +172,8 @@ def roster_table(layers: Any, plan: Plan, lang: str | None = None) -> pd.DataFra
         Columns ``id``, ``grid_id`` (``""`` for collaborators), ``role``, ``name``, ``level``,
         ``type``, ``owner_level``, ``beds``, ``source`` (real / illustrative / user),
         ``level_source`` (data / assumed), ``capacity_source`` (where ``beds`` comes from),
-        ``home_grid``, ``supports``; sorted by grid then role.
+        ``home_grid``, ``supports``; sorted by grid then role. With ``lang``, also ``role_text``
+        and ``exception_text`` ("G4 passed by exception: <reason>" for a lead by exception).
     """
     fac = _facility_frame(layers, plan)
     roles = plan_roles(plan)
@@ -201,7 +202,18 @@ def roster_table(layers: Any, plan: Plan, lang: str | None = None) -> pd.DataFra
     table = table.sort_values(["grid_id", "_o", "id"], kind="stable").drop(columns="_o")
     if lang is not None:
         table["role_text"] = table["role"].map(lambda r: t(f"plan.role.{r}", lang) if r else "")
+        table["exception_text"] = [_lead_exception_text(plan, f, r, lang)
+                                   for f, r in zip(table["id"], table["role"], strict=True)]
     return table.reset_index(drop=True)
+
+
+def _lead_exception_text(plan: Plan, fid: str, role: str, lang: str) -> str:
+    """"G4 passed by exception: <reason>" for a lead that leads by a recorded G4 exception (a
+    designation, or eligibility made by a what-if edit); "" otherwise."""
+    exc = plan.exception_for("G4", fid) if role == "lead" else None
+    if exc is None:
+        return ""
+    return t("plan.roster.g4_exception", lang, reason=exc.reason)
 
 
 def lead_obligations(layers: Any, plan: Plan) -> pd.DataFrame:

@@ -10,7 +10,7 @@ from dataclasses import replace
 import pytest
 
 from grid_planning.assess.checks import check_policy, whatif_eligible_ids
-from grid_planning.assess.roster import RoleChangeError, change_role
+from grid_planning.assess.roster import RoleChangeError, change_role, roster_table
 from grid_planning.city.synthetic import synthetic_city
 from grid_planning.domain.plan import FacilityEdit, apply_facility_edits
 from grid_planning.domain.request import PlanRequest
@@ -68,3 +68,5 @@ def test_roster_role_change_asks_the_reason(city, upgraded):
     assert led.exception_for("G4", sec).reason == REASON
     g4 = [c for c in check_policy(city, led) if c.rule == "G4" and c.params.get("lead") == sec]
     assert g4 and g4[0].status == "exception"
+    row = roster_table(city, led, lang="en").set_index("id").loc[sec]
+    assert row["role"] == "lead" and row["exception_text"] == f"G4 passed by exception: {REASON}"
