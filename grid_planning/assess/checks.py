@@ -26,6 +26,7 @@ from grid_planning.city.planview import (
     str_ids,
 )
 from grid_planning.domain import rules
+from grid_planning.domain.request import balance_band, balance_deviation, request_from_plan
 
 #: The statuses a result takes (defined once, in :mod:`grid_planning.domain.rules`).
 STATUSES = rules.STATUSES
@@ -186,6 +187,7 @@ def check_policy(layers: Any, plan: Any, costs: Any = None) -> list[CheckResult]
     )
     labels = np.asarray([g if g is not None else "" for g in assignment], dtype=object)
     contiguity = layers.index.contiguity(labels)
+    by_whatif = whatif_eligible_ids(layers, facilities) if getattr(plan, "edits", ()) else set()
     for grid in grids:
         lead = leads[grid]
         name = _name(fac, lead)
@@ -202,10 +204,99 @@ def check_policy(layers: Any, plan: Any, costs: Any = None) -> list[CheckResult]
                 bool(outside.get(lead, False)),
                 bool(eligible.get(lead, False)),
                 bool(designatable.get(lead, False)),
+                lead in by_whatif,
             )
             results.append(_check_g5(grid, lead, name, fac, roles, plan, outside))
         results.append(_check_contiguity(grid, name, contiguity))
+    results += check_request(layers, plan, facilities=facilities, fu=fu, unit_grid=unit_grid)
     return results
+
+
+#: A grid may sit this little (relative) outside the balance band: rounding, not a breach.
+_BALANCE_SLACK = 1e-9
+
+
+def check_request(
+    layers: Any,
+    plan: Any,
+    *,
+    facilities: pd.DataFrame | None = None,
+    fu: pd.Series | None = None,
+    unit_grid: dict | None = None,
+) -> list[CheckResult]:
+    """Re-verify what the plan's own request asked for (rule ``request``): the balance tolerance,
+    the minimum beds per 1,000 residents in every grid (collaborators' beds excluded, facilities
+    counted in the grid of the unit they lie in, as the planner counts them), every lock, every
+    fixed lead (leads a grid) and every excluded lead (leads none). One result per requirement
+    asked, so ``check`` says which the plan was asked to meet; ``request_none`` when none was.
+    A plan file edited after planning is judged against the request it stands with.
+    """
+    try:
+        req = request_from_plan(plan)
+    except ValueError as exc:
+        return [CheckResult("request", "fail", "request_unreadable", {"detail": str(exc)})]
+    if facilities is None:
+        facilities = effective_facilities(layers, plan)
+    if unit_grid is None:
+        unit_grid = assignment_for(layers, plan).to_dict()
+    if fu is None:
+        location = layers.index.locate(facilities)
+        fu = pd.Series(layers.index.unit_ids.to_numpy()[location.unit], index=location.ids)
+        fu = fu[~fu.index.duplicated()]
+    leads = {str(g): ("" if pd.isna(f) else str(f)) for g, f in plan.leads.items()}
+    grid_of_lead = {f: g for g, f in leads.items() if f}
+    out: list[CheckResult] = []
+    pop = _population(layers.units)
+    grid_pop = {g: 0.0 for g in leads}
+    for unit, grid in unit_grid.items():
+        if grid in grid_pop:
+            grid_pop[grid] += float(pop.get(unit, 0.0))
+    if req.balance is not None and grid_pop:
+        mean = sum(grid_pop.values()) / len(grid_pop)
+        lo, hi = balance_band(mean, req.balance)
+        slack = _BALANCE_SLACK * max(mean, 1.0)
+        outside = {g: v for g, v in grid_pop.items() if not lo - slack <= v <= hi + slack}
+        worst = max(grid_pop, key=lambda g: abs(grid_pop[g] - mean))
+        dev = float(balance_deviation(grid_pop[worst], mean)) if mean > 0 else 0.0
+        p = {"tolerance": f"{req.balance:.0%}", "worst": worst, "dev": f"{dev:+.1%}",
+             "grids": _fmt_ids(sorted(outside)), "count": len(outside)}
+        out.append(CheckResult("request", "fail" if outside else "pass",
+                               "request_balance_fail" if outside else "request_balance_ok", p))
+    if req.min_beds_per_1000:
+        beds_of = rules.grid_beds(fac_table(facilities))
+        grid_beds = {g: 0.0 for g in leads}
+        for fid, unit in fu.items():
+            grid = unit_grid.get(unit)
+            if grid in grid_beds and fid in beds_of.index:
+                grid_beds[grid] += float(beds_of.loc[fid])
+        per = {g: (grid_beds[g] * 1000.0 / grid_pop[g] if grid_pop[g] > 0 else np.inf)
+               for g in grid_beds}
+        low = sorted(g for g, v in per.items() if v < req.min_beds_per_1000 - 1e-9)
+        lowest = min(per, key=per.get) if per else "-"
+        p = {"value": f"{req.min_beds_per_1000:g}", "grids": _fmt_ids(low), "count": len(low),
+             "lowest": lowest, "lowest_value": f"{per.get(lowest, 0.0):.2f}"}
+        out.append(CheckResult("request", "fail" if low else "pass",
+                               "request_beds_fail" if low else "request_beds_ok", p))
+    for unit, lead in req.locks:
+        grid = unit_grid.get(str(unit))
+        p = {"unit": str(unit), "lead": str(lead), "grid": grid or "-",
+             "expected": grid_of_lead.get(str(lead), "-")}
+        ok = grid is not None and leads.get(grid) == str(lead)
+        out.append(CheckResult("request", "pass" if ok else "fail",
+                               "request_lock_ok" if ok else "request_lock_fail", p, grid))
+    for fid in req.fixed_leads:
+        grid = grid_of_lead.get(str(fid))
+        code = "request_fixed_ok" if grid else "request_fixed_fail"
+        out.append(CheckResult("request", "pass" if grid else "fail", code,
+                               {"lead": str(fid), "grid": grid or "-"}, grid))
+    for fid in req.excluded_leads:
+        grid = grid_of_lead.get(str(fid))
+        code = "request_excluded_fail" if grid else "request_excluded_ok"
+        out.append(CheckResult("request", "fail" if grid else "pass", code,
+                               {"lead": str(fid), "grid": grid or "-"}, grid))
+    if not out:
+        out.append(CheckResult("request", "pass", "request_none", {}))
+    return out
 
 
 def _check_contiguity(grid: str, name: str, contiguity: pd.DataFrame) -> CheckResult:
@@ -374,9 +465,14 @@ def _check_g4(
     outside: bool,
     eligible: bool,
     designatable: bool,
+    by_whatif: bool = False,
 ) -> list[CheckResult]:
     """G4: the lead lies in its grid, inside the city, and is eligible (:mod:`grid_planning.domain.rules`)
-    or designated under a recorded exception — which only a designatable hospital can have."""
+    or designated under a recorded exception — which only a designatable hospital can have.
+
+    A lead eligible only because a what-if edit changed its owner, type or level
+    (:func:`whatif_eligible_ids`) is an exception: it passes by exception with its recorded
+    reason, and fails without one."""
     p = {
         "grid": grid,
         "lead": lead,
@@ -399,7 +495,12 @@ def _check_g4(
             )
         )
     exc = plan.exception_for("G4", lead)
-    if eligible and str(row.get("level_source", "data")) == "assumed":
+    if eligible and by_whatif:
+        if exc is not None:
+            out.append(CheckResult("G4", "exception", "g4_exception_whatif", p | {"reason": exc.reason}, grid))
+        else:
+            out.append(CheckResult("G4", "fail", "g4_whatif_no_reason", p, grid))
+    elif eligible and str(row.get("level_source", "data")) == "assumed":
         out.append(CheckResult("G4", "warning", "g4_assumed", p, grid))
     elif eligible:
         out.append(CheckResult("G4", "pass", "g4_ok", p, grid))
@@ -411,6 +512,21 @@ def _check_g4(
         code = "g4_not_designatable" if exc is not None else "g4_ineligible"
         out.append(CheckResult("G4", "fail", code, p | {"ineligible": fields}, grid))
     return out
+
+
+def whatif_eligible_ids(layers: Any, facilities: pd.DataFrame) -> set[str]:
+    """Ids of the facilities that lead by the data (G4) only after what-if edits: eligible by
+    :func:`rules.g4_eligible` (owner, type, level) in ``facilities`` (the edited ones) but not in
+    ``layers.facilities`` (the source). Such a lead is
+    a G4 exception and needs a written reason (issue 15 item 2). A facility added by an edit (a
+    planned hospital) is judged by its own data, as any other."""
+    if facilities is layers.facilities:
+        return set()
+    after_ids = set(facilities.loc[rules.g4_eligible(facilities).to_numpy(), "id"].astype(str))
+    source = layers.facilities
+    before_ids = set(source.loc[rules.g4_eligible(source).to_numpy(), "id"].astype(str))
+    source_ids = set(source["id"].astype(str))
+    return (after_ids & source_ids) - before_ids
 
 
 def _check_g5(
@@ -510,6 +626,7 @@ RULE_CHECKS: dict[str, tuple[Callable[..., Any], ...]] = {
     rules.G5.id: (_check_g5,),
     rules.G8.id: (_check_g8,),
     rules.CONTIGUITY.id: (_check_contiguity,),
+    rules.REQUEST.id: (check_request,),
 }
 
 

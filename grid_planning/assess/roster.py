@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from grid_planning.assess.checks import whatif_eligible_ids
 from grid_planning.base.i18n import CatalogueError, t
 from grid_planning.city.planview import (
     effective_facilities,
@@ -171,7 +172,8 @@ def roster_table(layers: Any, plan: Plan, lang: str | None = None) -> pd.DataFra
         Columns ``id``, ``grid_id`` (``""`` for collaborators), ``role``, ``name``, ``level``,
         ``type``, ``owner_level``, ``beds``, ``source`` (real / illustrative / user),
         ``level_source`` (data / assumed), ``capacity_source`` (where ``beds`` comes from),
-        ``home_grid``, ``supports``; sorted by grid then role.
+        ``home_grid``, ``supports``; sorted by grid then role. With ``lang``, also ``role_text``
+        and ``exception_text`` ("G4 passed by exception: <reason>" for a lead by exception).
     """
     fac = _facility_frame(layers, plan)
     roles = plan_roles(plan)
@@ -200,7 +202,18 @@ def roster_table(layers: Any, plan: Plan, lang: str | None = None) -> pd.DataFra
     table = table.sort_values(["grid_id", "_o", "id"], kind="stable").drop(columns="_o")
     if lang is not None:
         table["role_text"] = table["role"].map(lambda r: t(f"plan.role.{r}", lang) if r else "")
+        table["exception_text"] = [_lead_exception_text(plan, f, r, lang)
+                                   for f, r in zip(table["id"], table["role"], strict=True)]
     return table.reset_index(drop=True)
+
+
+def _lead_exception_text(plan: Plan, fid: str, role: str, lang: str) -> str:
+    """"G4 passed by exception: <reason>" for a lead that leads by a recorded G4 exception (a
+    designation, or eligibility made by a what-if edit); "" otherwise."""
+    exc = plan.exception_for("G4", fid) if role == "lead" else None
+    if exc is None:
+        return ""
+    return t("plan.roster.g4_exception", lang, reason=exc.reason)
 
 
 def lead_obligations(layers: Any, plan: Plan) -> pd.DataFrame:
@@ -463,9 +476,12 @@ def change_role(
     if new_role == "lead":
         if is_primary_care:
             raise RoleChangeError("plan.role_error.primary_cannot_lead", **p)
-        outside = rules.row_outside(layers.index.locate(effective_facilities(layers, plan)), fid)
-        eligible = bool(rules.g4_eligible(one).iloc[0]) and not outside
-        if not eligible and not bool(rules.g4_designatable(one, [outside]).iloc[0]):
+        edited = effective_facilities(layers, plan)
+        outside = rules.row_outside(layers.index.locate(edited), fid)
+        # eligible only by a what-if edit (owner, type or level): a G4 exception with a reason
+        by_whatif = fid in whatif_eligible_ids(layers, edited)
+        eligible = bool(rules.g4_eligible(one).iloc[0]) and not outside and not by_whatif
+        if not eligible and not by_whatif and not bool(rules.g4_designatable(one, [outside]).iloc[0]):
             raise RoleChangeError(
                 "plan.role_error.cannot_lead", level=level, type=type_, owner=owner, **p
             )

@@ -398,9 +398,11 @@ G6 = Rule("G6", predicates=(primary_care,))
 G7 = Rule("G7", predicates=(cross_grid_type,))
 G8 = Rule("G8", predicates=(collaborator_owner, grid_beds))
 CONTIGUITY = Rule("contiguity")
+#: What the plan's own request asked for (balance, beds, locks, fixed and excluded leads), re-verified.
+REQUEST = Rule("request")
 
 #: Every rule by id, in the policy's order.
-RULES: dict[str, Rule] = {r.id: r for r in (G1, G2, G3, G4, G5, G6, G7, G8, CONTIGUITY)}
+RULES: dict[str, Rule] = {r.id: r for r in (G1, G2, G3, G4, G5, G6, G7, G8, CONTIGUITY, REQUEST)}
 
 #: Rules that hold "in principle" (原则上) and so accept a recorded exception.
 EXCEPTION_RULES: tuple[str, ...] = tuple(r.id for r in RULES.values() if r.in_principle)

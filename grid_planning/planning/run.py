@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 import numpy as np
 import pandas as pd
 
-from grid_planning.assess.checks import check_policy
+from grid_planning.assess.checks import check_policy, whatif_eligible_ids
 from grid_planning.assess.roster import assign_roles
 from grid_planning.base.config import text_limit, text_too_long
 from grid_planning.base.textsafe import has_visible_text
@@ -245,6 +245,10 @@ class _Run:
         outside = outside[~outside.index.duplicated()]
         designatable = may_designate(fac, self.location.outside)
         designatable_ids = set(fac.loc[designatable, "id"].astype(str))
+        # Made eligible by a what-if edit (owner, type or level): a G4 exception, so a lead
+        # only when designated with a written reason.
+        by_whatif = whatif_eligible_ids(layers, fac) if request.edits else set()
+        designatable_ids |= by_whatif
         for fid, _reason in request.designated_leads:
             fid = str(fid)
             if fid not in designatable_ids:
@@ -263,6 +267,8 @@ class _Run:
             designated=[f for f, _ in request.designated_leads],
             excluded=request.excluded_leads,
         )
+        undesignated = by_whatif - {str(f) for f, _ in request.designated_leads}
+        cand = cand[~cand["id"].astype(str).isin(undesignated)]
         self.candidates = cand
         self.cand_ids = cand["id"].astype(str).tolist()
         cand_set = set(self.cand_ids)

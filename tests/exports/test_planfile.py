@@ -42,7 +42,8 @@ def rich_plan():
     p = p.with_locks(["U33"], "G2")
     p = record(p, "F2", 4, "in_progress", "人事编制方案起草中")
     return p.with_params(
-        balance=0.3, cost={"mode": "straight", "speed_kmh": 30.0}, created="2024-01-02T03:04:05"
+        balance=0.8,  # the hand plan is within ±80 % (check re-verifies it)
+        cost={"mode": "straight", "speed_kmh": 30.0}, created="2024-01-02T03:04:05"
     )
 
 
@@ -134,7 +135,7 @@ def test_layers_and_columns_of_data_format(city, rich_plan, rich_written, tmp_pa
     ):
         assert key in meta
     assert meta["created"] == "2024-01-02T03:04:05" and meta["method"] == "hand"
-    assert json.loads(meta["parameters"])["balance"] == 0.3
+    assert json.loads(meta["parameters"])["balance"] == 0.8
     assert json.loads(meta["all_passed"]) is True
     assert [c.to_dict() for c in stored_checks(path)] == [
         c.to_dict() for c in check_policy(city, rich_plan)

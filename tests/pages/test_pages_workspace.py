@@ -209,14 +209,16 @@ def test_what_if_upgrade_makes_a_lead_and_changes_the_plan():
     # The upgraded hospital is now offered as a lead, tagged as a what-if level.
     assert fid in at.multiselect(key="plan_fixed").options or any(
         "level changed as what-if" in o for o in at.multiselect(key="plan_fixed").options)
-    at.multiselect(key="plan_fixed").set_value([fid])
+    # Eligible only by the what-if edit: a G4 exception (issue 15), so it leads once designated
+    # with a written reason, and its G4 check passes by exception with that reason.
+    ws.set_request(designated_leads=((fid, "upgrade approved"),))
     at.button(key="plan_replan").click()
     _ok(at.run())
     assert fid in set(ws.plan.leads) and set(ws.plan.leads) != leads_before
     grid = ws.plan.grid_of_lead(fid)
     assert grid in _grid_table(at)["Grid"].tolist()
     g4 = [c for c in ws.figures("en").checks if c.rule == "G4" and c.grid_id == grid]
-    assert [c.status for c in g4] == ["pass"]
+    assert [c.status for c in g4] == ["exception"] and "upgrade approved" in g4[0].message("en")
     # The id is shown as typed: Markdown-escaped in the element's source (textsafe.escape_markdown).
     assert any(escape_markdown(fid) in m.value and "change" in m.value for m in at.markdown)
     # The user's data are untouched.

@@ -378,8 +378,13 @@ def test_what_if_edit_upgrade_makes_a_lead(city):
     eff = effective_layers(city, (edit,))
     assert eff.facilities.set_index("id").loc[sec, "level"] == "tertiary"
     assert city.facilities.set_index("id").loc[sec, "level"] == "secondary"
-    res = plan_city(city, PlanRequest(k=2, fixed_leads=(sec,), edits=(edit,)))
+    # made eligible by the edit: a G4 exception, a lead only when designated with a reason
+    refused = plan_city(city, PlanRequest(k=2, fixed_leads=(sec,), edits=(edit,)))
+    assert not refused.ok and refused.infeasible.code == "fixed_not_eligible"
+    assert ("designate", sec) in [(o.steps[0][0], o.steps[0][1]["id"]) for o in refused.infeasible.options]
+    res = plan_city(city, PlanRequest(k=2, designated_leads=((sec, "区政府批准升级"),), edits=(edit,)))
     assert res.ok and sec in set(res.plan.leads)
+    assert res.plan.exception_for("G4", sec).reason == "区政府批准升级"
     added = FacilityEdit(
         "add",
         "NEW1",

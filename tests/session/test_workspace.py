@@ -162,18 +162,21 @@ def test_upgrading_a_secondary_hospital_makes_it_an_eligible_lead(ws, city):
     assert fid in set(eligible_leads(eff, ws.request)["id"])
     # The user's layers are never touched.
     assert city.facilities.loc[city.facilities["id"] == fid, "level"].iloc[0] == "secondary"
-    # Fix it as a lead: the plan changes to have it lead a grid, and the checks pass G4 for it.
+    # Eligible only by the what-if edit: a G4 exception (issue 15), so fixing it alone is refused
+    # and designating it with a reason makes it lead, passed by exception with that reason.
     ws.set_request(fixed_leads=(fid,))
+    assert not ws.replan().ok
+    ws.set_request(fixed_leads=(), designated_leads=((fid, "升级方案已批准"),))
     result = ws.replan()
     assert result.ok
     assert fid in set(ws.plan.leads)
     grid = ws.plan.grid_of_lead(fid)
     g4 = [c for c in ws.figures("en").checks if c.rule == "G4" and c.grid_id == grid]
-    assert [c.status for c in g4] == ["pass"]
+    assert [c.status for c in g4] == ["exception"] and "升级方案已批准" in g4[0].message("en")
     table = ws.describe_edits("en")
     assert table["facility_id"].tolist() == [fid] and "tertiary" in table["detail"].iloc[0]
     # Removing the change makes the hospital ineligible again; the fixed lead is refused, not ignored.
-    ws.set_request(fixed_leads=())
+    ws.set_request(fixed_leads=(), designated_leads=())
     ws.remove_edit(0)
     assert ws.edits == () and fid not in set(ws.plan.leads)
 
