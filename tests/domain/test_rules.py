@@ -31,7 +31,8 @@ FAC = pd.DataFrame(
 
 
 def test_rules_registry_covers_the_policy():
-    assert list(rules.RULES) == ["G1", "G2", "G3", "G4", "G5", "G6", "G7", "G8", "contiguity"]
+    # the policy's rules, contiguity, and what the plan's own request asked for (re-verified by check)
+    assert list(rules.RULES) == ["G1", "G2", "G3", "G4", "G5", "G6", "G7", "G8", "contiguity", "request"]
     assert rules.EXCEPTION_RULES == ("G2", "G4", "G5")
     assert plan_module.EXCEPTION_RULES is rules.EXCEPTION_RULES
     assert rules.OPTION_RULES == {"g2_reason": "G2", "designate": "G4", "g5_waiver": "G5"}

@@ -359,8 +359,11 @@ def test_report_has_every_section(report_text, plan):
 
 def test_report_in_english(exported, tmp_path):
     text = squash(pdf_text(exported("report", lang="en").data, tmp_path))
-    for expected in ("Evaluation checklist (15 criteria)", "passed by exception", "2 / 8"):
+    for expected in ("Evaluation checklist (15 criteria)", "passed by exception"):
         assert squash(expected) in text, expected
+    # pages numbered "x / y" to the last
+    total = int(re.search(r"2/(\d+)", text).group(1))
+    assert total >= 8 and f"{total}/{total}" in text
 
 
 def test_report_with_a_page_long_note_and_grid_id(city, plan, costs, tmp_path):
