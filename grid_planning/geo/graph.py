@@ -120,14 +120,7 @@ def build_adjacency(
         link_a, link_b = _link_components(geoms, n, left, right)
         left = np.concatenate([left, np.asarray(link_a, dtype=np.int64)])
         right = np.concatenate([right, np.asarray(link_b, dtype=np.int64)])
-    data = np.ones(2 * len(left), dtype=np.int8)
-    adj = sp.csr_matrix(
-        (data, (np.concatenate([left, right]), np.concatenate([right, left]))), shape=(n, n)
-    )
-    adj.sum_duplicates()
-    adj.data[:] = 1
-    dist = shapely.distance(geoms[link_a], geoms[link_b]) if link_a else np.zeros(0)
-    return Adjacency(adj, _links_frame(link_a, link_b, dist), parts)
+    return _adjacency(geoms, left, right, link_a, link_b, parts)
 
 
 def connect_across(
@@ -176,6 +169,20 @@ def connect_across(
         link_b += more_b
         left = np.concatenate([left, np.asarray(more_a, dtype=np.int64)])
         right = np.concatenate([right, np.asarray(more_b, dtype=np.int64)])
+    return _adjacency(geoms, left, right, link_a, link_b, adjacency.parts)
+
+
+def _adjacency(
+    geoms: np.ndarray,
+    left: np.ndarray,
+    right: np.ndarray,
+    link_a: list[int],
+    link_b: list[int],
+    parts: int,
+) -> Adjacency:
+    """The symmetric 0/1 adjacency of the pairs ``(left, right)`` (links included), with the links
+    listed and their lengths."""
+    n = len(geoms)
     data = np.ones(2 * len(left), dtype=np.int8)
     adj = sp.csr_matrix(
         (data, (np.concatenate([left, right]), np.concatenate([right, left]))), shape=(n, n)
@@ -183,7 +190,7 @@ def connect_across(
     adj.sum_duplicates()
     adj.data[:] = 1
     dist = shapely.distance(geoms[link_a], geoms[link_b]) if link_a else np.zeros(0)
-    return Adjacency(adj, _links_frame(link_a, link_b, dist), adjacency.parts)
+    return Adjacency(adj, _links_frame(link_a, link_b, dist), parts)
 
 
 def _links_frame(a, b, dist=None) -> pd.DataFrame:
