@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 from conftest import HAS_CHROMIUM, NO_CHROMIUM, open_offline
-from test_browser_workspace import TIMEOUT, assert_clean, nav, open_app, settle
+from test_browser_workspace import TIMEOUT, assert_clean, nav, open_app, plan_k4, settle
 
 pytestmark = [pytest.mark.browser, pytest.mark.skipif(not HAS_CHROMIUM, reason=NO_CHROMIUM)]
 
@@ -34,14 +34,7 @@ TABLES = """() => [...document.querySelectorAll('[data-testid="stTable"]')].map(
 def planned(app_url, chromium):
     page = open_offline(chromium, width=1366, height=900)
     open_app(page, app_url)
-    nav(page, "规划网格")
-    k = page.get_by_role("spinbutton", name="网格数 k")
-    k.fill("4")
-    k.press("Enter")
-    settle(page)
-    page.get_by_role("button", name="运行规划").click()
-    page.get_by_text("已完成：4 个网格").wait_for(timeout=TIMEOUT)
-    settle(page)
+    plan_k4(page)
     yield page
     page.close()
 

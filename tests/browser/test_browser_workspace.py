@@ -159,10 +159,8 @@ def session(app_url, chromium):
     page.close()
 
 
-@pytest.fixture(scope="module")
-def planned(session):
-    """The plan page after a k=4 run."""
-    page = session
+def plan_k4(page) -> None:
+    """Run a k = 4 plan from the plan page and wait for its confirmation."""
     nav(page, "规划网格")
     k = page.get_by_role("spinbutton", name="网格数 k")
     k.fill("4")
@@ -171,6 +169,13 @@ def planned(session):
     page.get_by_role("button", name="运行规划").click()
     page.get_by_text("已完成：4 个网格").wait_for(timeout=TIMEOUT)
     settle(page)
+
+
+@pytest.fixture(scope="module")
+def planned(session):
+    """The plan page after a k=4 run."""
+    page = session
+    plan_k4(page)
     map_frame(page)
     page.get_by_text("各网格指标").wait_for(timeout=TIMEOUT)
     return page
