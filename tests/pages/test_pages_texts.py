@@ -16,11 +16,10 @@ import tomllib
 from pathlib import Path
 
 import pytest
-from awkward_cities import pilot_city
+from pilot_fixtures import upload_pilot
 from streamlit.testing.v1 import AppTest
 
 from grid_planning.base.i18n import catalogue
-from grid_planning.session.ui_state import load_uploads
 
 ROOT = Path(__file__).resolve().parents[2]
 APP = str(ROOT / "app.py")
@@ -110,12 +109,7 @@ def _visit_all(at: AppTest, seen: dict, label: str) -> None:
 @pytest.fixture(scope="module")
 def uploaded(tmp_path_factory):
     folder = tmp_path_factory.mktemp("pilot")
-    units, facilities = pilot_city(folder, "streets")
-    result = load_uploads(
-        {"units": (units.name, units.read_bytes()), "facilities": (facilities.name, facilities.read_bytes())},
-        city_name="阜新试点",
-        workdir=folder / "tmp",
-    )
+    result = upload_pilot(folder, "阜新试点")
     assert result.usable, result.report.format("en")
     return result
 

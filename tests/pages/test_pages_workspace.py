@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from pilot_fixtures import upload_pilot
 from streamlit.testing.v1 import AppTest
 
 from grid_planning.assess.metrics import underserved_units
@@ -371,17 +372,10 @@ def test_a_refusal_s_option_is_taken_on_the_page_with_its_reason(tmp_path):
     """The pilot city cannot be planned as asked (one eligible lead): the page offers the planner's
     verified options; taking the first needs the written reason, then plans at once, and the
     sidebar shows the changed request."""
-    from awkward_cities import pilot_city
-
     from grid_planning.session.team import markdown_message
-    from grid_planning.session.ui_state import load_uploads
     from grid_planning.session.workspace import WorkspaceError
 
-    units, facilities = pilot_city(tmp_path, "streets")
-    uploaded = load_uploads(
-        {"units": (units.name, units.read_bytes()), "facilities": (facilities.name, facilities.read_bytes())},
-        city_name="Fuxin pilot", workdir=tmp_path / "tmp",
-    )
+    uploaded = upload_pilot(tmp_path)
     assert uploaded.usable
     at = AppTest.from_file(APP, default_timeout=TIMEOUT)
     at.session_state["lang"] = "en"
@@ -458,16 +452,9 @@ def test_first_visit_judges_the_balance_once(monkeypatch):
 def test_a_planned_hospital_starts_at_the_centre_of_the_uploaded_city(tmp_path):
     """On a city that is not Wuhan (the Liaoning pilot), the what-if form's position is that city's
     centre, never Wuhan's coordinates; a click on the map in "place" mode takes its place."""
-    from awkward_cities import pilot_city
-
     from grid_planning.session.plan_page import city_centre
-    from grid_planning.session.ui_state import load_uploads
 
-    units, facilities = pilot_city(tmp_path, "streets")
-    uploaded = load_uploads(
-        {"units": (units.name, units.read_bytes()), "facilities": (facilities.name, facilities.read_bytes())},
-        city_name="Fuxin pilot", workdir=tmp_path / "tmp",
-    )
+    uploaded = upload_pilot(tmp_path)
     at = AppTest.from_file(APP, default_timeout=TIMEOUT)
     at.session_state["lang"] = "en"
     at.session_state["upload_result"] = uploaded
