@@ -28,7 +28,7 @@ from pages._common import (
 )
 from pages._map import show_map
 from pages._plan_side import INFEASIBLE, comparison, parameters, run
-from pages._plan_tabs import PLACED, export, hand_edits, what_if
+from pages._plan_tabs import PLACED, export, factors, hand_edits, what_if
 from pages._ws import action, check_panel, fmt, scenario_panel, workspace
 
 ensure_navigation(__file__)
@@ -178,11 +178,14 @@ with page_guard():
             check_panel(fig.checks, compact=True)
         st.subheader(tr("ws.grids.title"))
         _grid_tables(ws, fig)
-        t1, t2, t3, t4 = st.tabs([tr("ws.tab.edit"), tr("ws.tab.whatif"), tr("ws.tab.scenarios"), tr("ws.tab.export")])
+        t1, t2, t5, t3, t4 = st.tabs([tr("ws.tab.edit"), tr("ws.tab.whatif"), tr("g9.tab"), tr("ws.tab.scenarios"),
+                                      tr("ws.tab.export")])
         with t1:
             hand_edits(ws, fig)
         with t2:
             what_if(ws)
+        with t5:
+            factors(ws)
         with t3:
             scenario_panel(ws, key="plan_scen")
         with t4:

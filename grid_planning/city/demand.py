@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from grid_planning.base.i18n import DEFAULT_LANGUAGE, t
+from grid_planning.base.i18n import CatalogueError
 from grid_planning.domain import rules
 from grid_planning.domain.schema import UNIT_ALIASES, fold_text
 
@@ -23,29 +23,21 @@ from grid_planning.domain.schema import UNIT_ALIASES, fold_text
 SHOWN_IDS = 5
 
 
-class DemandError(ValueError):
+class DemandError(CatalogueError):
     """A G9 weight asks for a figure the units do not have.
 
     Attributes
     ----------
     code : str
-        Catalogue key suffix: the message is ``planner.infeasible.g9_<code>``, the same text the
-        planner's refusal (code ``g9_<code>``) and the CLI show.
+        The message is ``planner.infeasible.g9_<code>``, the same text the planner's refusal (code
+        ``g9_<code>``), the CLI and the plan page show.
     params : dict
         Message values: ``file``, ``column``, ``aliases``, ``count``, ``ids``, ``columns``.
     """
 
     def __init__(self, code: str, **params: Any) -> None:
-        super().__init__(code)
         self.code = code
-        self.params = params
-
-    def message(self, lang: str = DEFAULT_LANGUAGE) -> str:
-        """The problem in words: which file, which column, what to do."""
-        return t(f"planner.infeasible.g9_{self.code}", lang, **self.params)
-
-    def __str__(self) -> str:
-        return self.message("en")
+        super().__init__(f"planner.infeasible.g9_{code}", **params)
 
 
 @dataclass(frozen=True)
