@@ -14,6 +14,7 @@ from g9_city import OLD_COLS, column, g9_layers
 from grid_planning.assess.checks import check_policy
 from grid_planning.city.demand import unit_demand
 from grid_planning.domain.request import CostParams, PlanRequest, request_from_plan
+from grid_planning.planning.districts import plan_whole_districts
 from grid_planning.planning.planner import plan_city
 
 BASE = PlanRequest(k=2, balance=0.05, cost=CostParams(mode="straight"))
@@ -123,3 +124,16 @@ def test_units_without_65_figures_are_refused(city):
     assert "65岁以上" in res.infeasible.message("zh")
     # weight 0 needs no 65+ figure at all
     assert plan_city(none, BASE).ok
+
+
+def test_whole_districts_weigh_the_same_demand(city):
+    # one district per column: weighted by age, the old west's grid takes 5 columns, not 6
+    districts = pd.Series([f"C{column(u):02d}" for u in city.index.unit_ids], index=city.index.unit_ids)
+    for weight, west_columns in ((0.0, 6), (2.0, 5)):
+        res = plan_whole_districts(city, replace(BASE, age_weight=weight), districts)
+        assert res.ok, res.infeasible.message("en")
+        assert _residents(city, res.plan)[_west(res.plan)] == west_columns * 3_000
+    # a weight the units cannot meet is refused by name here too
+    none = replace(city, units=city.units.drop(columns="pop_65plus"))
+    res = plan_whole_districts(none, replace(BASE, age_weight=1.0), districts)
+    assert res.infeasible.code == "g9_age_column_missing"
