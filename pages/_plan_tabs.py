@@ -185,7 +185,6 @@ def factors(ws: Workspace) -> None:
                               format_func=lambda c: tr("g9.ui.no_column") if c is None else c)
         weight = c3.number_input(tr("g9.ui.burden_weight"), min_value=0.0, max_value=10.0, step=0.5,
                                  value=float(req.burden_weight), key=f"g9_bw_{ws.request_revision}")
-        st.caption(tr("g9.definition"))
         if st.form_submit_button(tr("g9.ui.apply")):
             with action():
                 ws.change_request(**pp.g9_weights(ws.layers, age, column, weight))

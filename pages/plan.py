@@ -146,6 +146,9 @@ def _grid_tables(ws: Workspace, fig: Figures) -> None:
         col.metric(tr(label), value)
     st.caption(tr("ws.yardstick"))
     # District lines and residents on roads that reach too few facilities (issue 17).
+    g9 = pp.g9_balance_note(ws.layers, ws.plan, lang())
+    if g9:
+        st.caption(md_text(g9))
     splits = pp.splits_note(ws.layers, ws.plan, lang())
     if splits:
         st.caption(md_text(splits))

@@ -28,7 +28,7 @@ CITY_ROW = "city"
 #: Columns of :attr:`G9Panel.table`.
 COLUMNS: tuple[str, ...] = (
     "residents", "pop65", "share65", "burden", "burden_per_1000", "demand", "demand_share",
-    "demand_per_resident",
+    "demand_dev", "demand_per_resident",
 )
 
 
@@ -42,7 +42,8 @@ class G9Panel:
         One row per grid (``G1`` ...) and the city's row (:data:`CITY_ROW`), columns
         :data:`COLUMNS`: ``residents``; ``pop65`` and ``share65`` (NaN when the units have no
         65+ figures); ``burden`` and ``burden_per_1000`` (NaN without a burden column);
-        ``demand`` (weighted demand), ``demand_share`` (of the city's) and
+        ``demand`` (weighted demand), ``demand_share`` (of the city's), ``demand_dev`` (from the
+        mean grid's: the deviation the balance tolerance bounds; NaN on the city's row) and
         ``demand_per_resident``.
     age_weight, burden_weight : float
         The plan's weights (0: the factor does not weigh).
@@ -125,6 +126,9 @@ def g9_panel(layers: Any, plan: Any) -> G9Panel:
     table["demand"] = sums["demand"]
     city_demand = float(sums.loc[CITY_ROW, "demand"])
     table["demand_share"] = sums["demand"] / city_demand if city_demand > 0 else np.nan
+    grid_demand = sums["demand"].drop(index=CITY_ROW)
+    mean = float(grid_demand.mean()) if len(grid_demand) else 0.0
+    table["demand_dev"] = (sums["demand"] / mean - 1).where(sums.index != CITY_ROW) if mean > 0 else np.nan
     table["demand_per_resident"] = sums["demand"] / sums["residents"].where(sums["residents"] > 0)
     return G9Panel(
         table=table[list(COLUMNS)],
@@ -165,6 +169,7 @@ def panel_table(panel: G9Panel, lang: str = DEFAULT_LANGUAGE) -> pd.DataFrame:
         out[t("g9.col.burden_per_1000", lang)] = [number(v, 1, lang) for v in tab["burden_per_1000"]]
     out[t("g9.col.demand", lang)] = [integer(v, lang) for v in tab["demand"]]
     out[t("g9.col.demand_share", lang)] = [percent(v, 1, lang) for v in tab["demand_share"]]
+    out[t("g9.col.demand_dev", lang)] = [percent(v, 1, lang, signed=True) for v in tab["demand_dev"]]
     out[t("g9.col.demand_per_resident", lang)] = [number(v, 2, lang) for v in tab["demand_per_resident"]]
     return out
 

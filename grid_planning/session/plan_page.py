@@ -28,7 +28,13 @@ from grid_planning.city.districts import district_splits, splits_summary, unit_d
 from grid_planning.city.layers import CityLayers
 from grid_planning.domain import schema
 from grid_planning.domain.plan import Plan
-from grid_planning.domain.request import BALANCE_CHOICES, MODES, BalanceAdvice, PlanRequest
+from grid_planning.domain.request import (
+    BALANCE_CHOICES,
+    MODES,
+    BalanceAdvice,
+    PlanRequest,
+    request_from_plan,
+)
 from grid_planning.maps import planmap
 from grid_planning.planning.run import designation_candidates, eligible_leads
 from grid_planning.session.mapclicks import facility_label, interpret_click
@@ -469,3 +475,20 @@ def g9_weights(layers: CityLayers, age_weight: float, burden_column: str | None,
     demand_figures(layers, age_weight=change["age_weight"], burden_column=change["burden_column"],
                    burden_weight=change["burden_weight"])
     return change
+
+
+def g9_balance_note(layers: CityLayers, plan: Plan, lang: str) -> str | None:
+    """Under the grid table of a plan balanced on G9 weighted demand: its population deviation
+    counts residents and may exceed the tolerance, which bounds the demand's. None without weights
+    or without a balance."""
+    panel = g9_panel(layers, plan)
+    if not panel.weighted or request_from_plan(plan).balance is None:
+        return None
+    weights = t("g9.weights.and", lang).join(
+        part for part in (
+            t("g9.short.age", lang, weight=f"{panel.age_weight:g}") if panel.age_weight else "",
+            t("g9.short.burden", lang, weight=f"{panel.burden_weight:g}", column=panel.burden_column or "-")
+            if panel.burden_weight else "",
+        ) if part
+    )
+    return t("g9.balance_note", lang, weights=weights)

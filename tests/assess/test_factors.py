@@ -41,6 +41,10 @@ def test_grids_add_up_to_the_city(city, plan):
     assert tab.loc[CITY_ROW, "burden"] == 12 * 150 + 24 * 50
     assert tab.loc[CITY_ROW, "demand"] == 36_000 + 7_200  # weight 1: residents + residents 65+
     assert grids["demand_share"].sum() == pytest.approx(1.0)
+    # the deviation the ±5 % tolerance bounds, from the mean grid's weighted demand
+    assert grids["demand_dev"].abs().max() <= 0.05 + 1e-9
+    assert grids["demand_dev"].to_numpy() == pytest.approx(grids["demand"].to_numpy() / 21_600 - 1)
+    assert np.isnan(tab.loc[CITY_ROW, "demand_dev"])
     assert tab.loc[CITY_ROW, "share65"] == pytest.approx(7_200 / 36_000)
     # the west grid is older than the city, the east younger
     west = plan.leads[plan.leads == "W1"].index[0]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 from g9_city import g9_layers
 
@@ -26,3 +28,13 @@ def test_view_choices_and_weights():
     with pytest.raises(DemandError) as err:
         pp.g9_weights(bare, 1.0, None, 0.0)
     assert "pop_65plus" in err.value.message("en")
+
+
+def test_balance_note_only_for_a_weighted_balanced_plan():
+    city = g9_layers()
+    base = PlanRequest(k=2, balance=0.05, cost=CostParams(mode="straight"))
+    plain = plan_city(city, base).plan
+    assert pp.g9_balance_note(city, plain, "zh") is None
+    weighted = plan_city(city, replace(base, age_weight=2.0)).plan
+    note = pp.g9_balance_note(city, weighted, "zh")
+    assert note.startswith("本方案按 G9 加权需求均衡（年龄权重 2）")
