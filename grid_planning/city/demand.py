@@ -22,6 +22,12 @@ from grid_planning.domain.schema import UNIT_ALIASES, fold_text
 #: Unit ids named in a refusal (the count says how many more).
 SHOWN_IDS = 5
 
+#: Columns of the units file listed when a burden column is not among them.
+SHOWN_COLUMNS = 20
+
+#: A burden column name is repeated in a refusal up to this many characters (it is the user's text).
+SHOWN_NAME_CHARS = 80
+
 
 class DemandError(CatalogueError):
     """A G9 weight asks for a figure the units do not have.
@@ -139,7 +145,10 @@ def demand_figures(
         found = find_column(units, burden_column)
         if found is None:
             shown = [str(c) for c in units.columns if c != "geometry"]
-            raise DemandError("burden_column_missing", file=file, column=burden_column, columns=", ".join(shown))
+            listed = ", ".join(shown[:SHOWN_COLUMNS]) + (
+                f" (+{len(shown) - SHOWN_COLUMNS})" if len(shown) > SHOWN_COLUMNS else "")
+            raise DemandError("burden_column_missing", file=file, column=burden_column[:SHOWN_NAME_CHARS],
+                              columns=listed)
         burden = pd.to_numeric(units[found], errors="coerce").to_numpy(dtype=float)
         bad = ~np.isfinite(burden) | (burden < 0)
         if bad.any():

@@ -45,3 +45,13 @@ def test_bad_burden_values_are_named():
     assert err.value.code == "burden_bad_units"
     text = err.value.message("zh")
     assert "U071" in text and "U072" in text and "units.geojson" in text and "chronic" in text
+
+
+def test_missing_column_message_is_bounded():
+    city = g9_layers()
+    units = city.units.assign(**{f"extra{i}": 1.0 for i in range(40)})
+    with pytest.raises(DemandError) as err:
+        demand_figures(replace(city, units=units), burden_column="x" * 500)
+    text = err.value.message("en")
+    assert "x" * 80 in text and "x" * 81 not in text
+    assert "(+25)" in text  # 45 columns: the first 20 listed
