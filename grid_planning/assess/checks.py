@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from grid_planning.base.i18n import DEFAULT_LANGUAGE, t
+from grid_planning.city.demand import DemandError, unit_demand, weighted
 from grid_planning.city.planview import (
     assignment_for,
     effective_facilities,
@@ -69,6 +70,8 @@ class CheckResult:
         params = self.params
         if "ineligible" in params:  # what keeps a lead from G4, in the reader's language
             params = params | {"why": _why_text(params, lang)}
+        if "g9_error" in params:  # the G9 figures' problem, worded once (city.demand)
+            params = params | {"detail": DemandError(params["g9_error"], **params).message(lang)}
         return t(f"plan.check.{self.code}", lang, **params)
 
     def status_text(self, lang: str = DEFAULT_LANGUAGE) -> str:
@@ -247,6 +250,12 @@ def check_request(
     grid_of_lead = {f: g for g, f in leads.items() if f}
     out: list[CheckResult] = []
     pop = _population(layers.units)
+    if weighted(req) and req.balance is not None:
+        # G9: the balance asked for is a balance of weighted demand, as the planner made it.
+        try:
+            pop = pd.Series(unit_demand(layers, req), index=layers.index.unit_ids)
+        except DemandError as exc:
+            return [CheckResult("G9", "fail", "g9_data", {"g9_error": exc.code} | exc.params)]
     grid_pop = {g: 0.0 for g in leads}
     for unit, grid in unit_grid.items():
         if grid in grid_pop:
@@ -260,8 +269,9 @@ def check_request(
         dev = float(balance_deviation(grid_pop[worst], mean)) if mean > 0 else 0.0
         p = {"tolerance": f"{req.balance:.0%}", "worst": worst, "dev": f"{dev:+.1%}",
              "grids": _fmt_ids(sorted(outside)), "count": len(outside)}
+        code = "request_demand_balance" if weighted(req) else "request_balance"
         out.append(CheckResult("request", "fail" if outside else "pass",
-                               "request_balance_fail" if outside else "request_balance_ok", p))
+                               f"{code}_fail" if outside else f"{code}_ok", p))
     if req.min_beds_per_1000:
         beds_of = rules.grid_beds(fac_table(facilities))
         grid_beds = {g: 0.0 for g in leads}

@@ -1,6 +1,6 @@
 """The policy's rules (``/work/shared/policy.md``), each defined once.
 
-Every rule is one :class:`Rule` object (:data:`RULES`: G1-G8 and contiguity) naming whether it
+Every rule is one :class:`Rule` object (:data:`RULES`: G1-G9 and contiguity) naming whether it
 holds "in principle" (and so accepts a recorded exception, which request field records it and
 which refusal option offers it) and the predicates below it is made of; its check over a plan is
 :data:`grid_planning.assess.checks.RULE_CHECKS`. The planner, the checks, the rosters, the
@@ -14,6 +14,9 @@ checklist, the maps and the exports all ask these — never their own copy:
   designated).
 - **G5** which members count: :func:`g5_qualifies`, and :func:`g5_member`, the one membership
   the planner counts and the check judges by.
+- **G9** the planning factors: :func:`g9_demand`, the one definition of a unit's weighted demand
+  (residents, plus weighted residents 65+ and a weighted disease-burden figure) that the planner
+  balances and assigns by, the checks re-verify and the G9 panel shows.
 - **G6-G8** what role a facility takes: :func:`collaborator_owner`, :func:`cross_grid_type`,
   :func:`primary_care` (used by :func:`grid_planning.assess.roster.assign_roles`).
 - Figures: :func:`secondary_hospital` and :func:`hospital_masks` (the "nearest
@@ -281,6 +284,60 @@ def g5_member(
     return _mask(fac, keep)
 
 
+# ---- G9: the planning factors ---------------------------------------------------------------------
+#: The units column of residents aged 65 and over (its aliases: :data:`schema.UNIT_ALIASES`).
+AGE65_COLUMN = "pop_65plus"
+
+
+def g9_demand(
+    population: np.ndarray,
+    pop65: np.ndarray | None = None,
+    burden: np.ndarray | None = None,
+    *,
+    age_weight: float = 0.0,
+    burden_weight: float = 0.0,
+) -> np.ndarray:
+    """A unit's weighted demand (G9): residents + age weight x residents 65+ + burden weight x
+    the burden figure.
+
+    With an age weight of 1 every resident aged 65 and over counts twice; a burden column holds a
+    count of people (e.g. registered chronic-disease patients) and each counts ``burden_weight``
+    more. Both weights 0 (the default) give the residents themselves, so a plan asked without G9
+    weights is the plan of the residents.
+
+    Parameters
+    ----------
+    population : ndarray
+        Residents per unit (>= 0).
+    pop65 : ndarray, optional
+        Residents aged 65+ per unit; needed (and free of NaN) when ``age_weight`` is not 0.
+    burden : ndarray, optional
+        The burden figure per unit; needed when ``burden_weight`` is not 0.
+    age_weight, burden_weight : float
+        Weights >= 0.
+
+    Returns
+    -------
+    ndarray
+        Weighted demand per unit, float.
+
+    Raises
+    ------
+    ValueError
+        A negative weight, or a weight without its figures.
+    """
+    out = np.asarray(population, dtype=float).copy()
+    for name, weight, values in (("age_weight", age_weight, pop65), ("burden_weight", burden_weight, burden)):
+        if not weight >= 0:
+            raise ValueError(f"{name} must be >= 0, got {weight!r}")
+        if weight == 0:
+            continue
+        if values is None:
+            raise ValueError(f"{name} {weight:g} needs its figures per unit")
+        out += float(weight) * np.asarray(values, dtype=float)
+    return out
+
+
 # ---- illustrative data ------------------------------------------------------------------------
 #: The ``source`` / ``capacity_source`` value of generated (not real) data.
 ILLUSTRATIVE = "illustrative"
@@ -397,12 +454,15 @@ G5 = Rule("G5", in_principle=True, predicates=(g5_qualifies, g5_member), excepti
 G6 = Rule("G6", predicates=(primary_care,))
 G7 = Rule("G7", predicates=(cross_grid_type,))
 G8 = Rule("G8", predicates=(collaborator_owner, grid_beds))
+#: G9 is a planning factor, not a test of a layout: the planner balances and assigns by
+#: :func:`g9_demand`, and the balance the request asked for is re-verified on it.
+G9 = Rule("G9", predicates=(g9_demand,))
 CONTIGUITY = Rule("contiguity")
 #: What the plan's own request asked for (balance, beds, locks, fixed and excluded leads), re-verified.
 REQUEST = Rule("request")
 
 #: Every rule by id, in the policy's order.
-RULES: dict[str, Rule] = {r.id: r for r in (G1, G2, G3, G4, G5, G6, G7, G8, CONTIGUITY, REQUEST)}
+RULES: dict[str, Rule] = {r.id: r for r in (G1, G2, G3, G4, G5, G6, G7, G8, G9, CONTIGUITY, REQUEST)}
 
 #: Rules that hold "in principle" (原则上) and so accept a recorded exception.
 EXCEPTION_RULES: tuple[str, ...] = tuple(r.id for r in RULES.values() if r.in_principle)
