@@ -226,7 +226,10 @@ def lead_obligations(layers: Any, plan: Plan) -> pd.DataFrame:
         ``beds_to_primary`` (``ceil(beds / 4)``), ``slots_to_primary`` (``ceil(slots / 3)``), NaN
         where the capacity is unknown, and ``capacity_source`` (the facility's ``capacity_source``
         column, else its ``source``: "real"/"data", "illustrative", the user's label, or "unknown"
-        when no capacity figure exists) so a view can say the figures are illustrative.
+        when no capacity figure exists) so a view can say the figures are illustrative;
+        ``beds_down`` and ``slots_down``: what the data records as actually sent down (the
+        facility's ``beds_down`` / ``slots_down`` columns, 下沉床位 / 下沉号源), NaN when not
+        recorded. Checklist item 8 compares these with the targets; capacity alone never meets it.
     """
     fac = _facility_frame(layers, plan)
     rows = []
@@ -236,6 +239,8 @@ def lead_obligations(layers: Any, plan: Plan) -> pd.DataFrame:
         beds = _beds(row.get("beds"))
         slots = _beds(row.get("outpatient_slots"))
         known = not (math.isnan(beds) and math.isnan(slots))
+        beds_down = _beds(row.get("beds_down"))
+        slots_down = _beds(row.get("slots_down"))
         rows.append(
             {
                 "grid_id": str(grid),
@@ -250,6 +255,8 @@ def lead_obligations(layers: Any, plan: Plan) -> pd.DataFrame:
                 if not math.isnan(slots)
                 else np.nan,
                 "capacity_source": _capacity_source(row) if known else "unknown",
+                "beds_down": beds_down,
+                "slots_down": slots_down,
             }
         )
     return pd.DataFrame(
@@ -263,6 +270,8 @@ def lead_obligations(layers: Any, plan: Plan) -> pd.DataFrame:
             "beds_to_primary",
             "slots_to_primary",
             "capacity_source",
+            "beds_down",
+            "slots_down",
         ],
     )
 

@@ -21,8 +21,8 @@ from grid_planning.session.mapclicks import facility_label
 #: Plain symbols (not emoji): they render in every CJK font, also in the canvas tables.
 STATUS_ICONS = {"pass": "✓", "fail": "✗", "exception": "◐", "warning": "⚠"}
 #: Checklist statuses (evaluated and recorded) as symbols.
-CHECKLIST_ICONS = {"met": "✓", "not_met": "✗", "not_evaluated": "–", "done": "✓", "in_progress": "◔",
-                   "todo": "○", "not_applicable": "–"}
+CHECKLIST_ICONS = {"met": "✓", "not_met": "✗", "not_evaluated": "–", "not_recorded": "?", "done": "✓",
+                   "in_progress": "◔", "todo": "○", "not_applicable": "–"}
 
 
 # ---- the check panel ----------------------------------------------------------------------------
