@@ -48,7 +48,7 @@ OWNER_LEVELS: tuple[str, ...] = (
 )
 
 
-ROLES: tuple[str, ...] = ("lead", "member", "primary", "cross_grid", "collaborator")
+ROLES: tuple[str, ...] = ("lead", "member", "primary", "cross_grid", "collaborator", "outside")
 
 
 # The rules themselves (who may lead, which members count for G5, who collaborates) live in
