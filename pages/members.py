@@ -94,6 +94,8 @@ with page_guard():
         _section(tr("ws.mem.cross_home"), ros["cross_grid"], key="mem_cross", with_supports=True)
         _section(tr("ws.mem.serving"), ros["serving"], key="mem_serving", with_supports=True)
         _section(tr("ws.mem.collaborators"), ros["collaborators"], key="mem_collab", with_supports=True)
+        if ros["outside"]:
+            _section(tr("ws.mem.outside"), ros["outside"], key="mem_outside")
 
         st.subheader(tr("ws.mem.change_title"))
         st.caption(tr("ws.mem.change_caption"))

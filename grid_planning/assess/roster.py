@@ -105,7 +105,9 @@ def grid_roster(layers: Any, plan: Plan) -> dict[str, dict[str, Any]]:
         ``{grid_id: {"grid_id", "lead" (record), "members" ({type: [records]}), "primary"
         ([records]), "cross_grid" ([records] whose home grid is this grid), "serving" ([records]
         of cross-grid institutions of other grids that list this grid in ``supports``),
-        "collaborators" ([records], each with the grids it ``supports``), "counts" ({role: n}),
+        "collaborators" ([records], each with the grids it ``supports``), "outside" ([records]
+        of facilities outside the city whose nearest grid is this one: listed, never members),
+        "counts" ({role: n}),
         "beds" (total of the lead, members, primary care and home cross-grid institutions)}}``.
         A record has ``id``, ``name``, ``level``, ``type``, ``owner_level``, ``beds``, ``source``,
         ``level_source``, ``capacity_source`` (where ``beds`` comes from), ``home_grid`` and
@@ -133,6 +135,11 @@ def grid_roster(layers: Any, plan: Plan) -> dict[str, dict[str, Any]]:
             for f in roles.index[roles["role"] == "collaborator"]
             if grid in split_ids(roles.at[f, "supports"])
         ]
+        # outside the city, nearest this grid: listed, not members (the planner may assign them)
+        away = [
+            _record(f, fac, roles)
+            for f in roles.index[(roles["role"] == "outside") & (roles["home_grid"] == grid)]
+        ]
         beds = pd.Series(
             [_beds(fac.at[f, "beds"]) if f in fac.index else np.nan for f in inside.index]
         )
@@ -144,6 +151,7 @@ def grid_roster(layers: Any, plan: Plan) -> dict[str, dict[str, Any]]:
             "cross_grid": cross,
             "serving": serving,
             "collaborators": collab,
+            "outside": away,
             "counts": {
                 "lead": 1,
                 "member": sum(len(v) for v in members.values()),

@@ -115,3 +115,8 @@ def test_the_tolerance_is_a_setting(city, planned, monkeypatch):
     monkeypatch.setenv("GRID_PLANNER_OUTSIDE_CITY_M", "-5")
     with pytest.raises(ValueError, match="outside_city_m"):
         rules.outside_city_m()
+
+
+def test_the_nearest_grids_roster_lists_them_as_outside(city, planned):
+    home = str(planned.roles.at["X_HOSP", "home_grid"])
+    assert {r["id"] for r in grid_roster(city, planned)[home]["outside"]} == {"X_HOSP", "X_CHC"}
