@@ -153,7 +153,7 @@ def check_policy(layers: Any, plan: Any, costs: Any = None) -> list[CheckResult]
     Returns
     -------
     list of CheckResult
-        City-wide results first (G1, G2, G3 shared leads, G8, G6, G7), then per grid (G3, G4,
+        City-wide results first (G1, G2, G3 shared leads, G6, G7, G8), then per grid (G3, G4,
         G5, contiguity), then the request, each naming the grid or lead and why.
     """
     del costs  # the rules are about the layout, not travel times
@@ -168,7 +168,6 @@ def check_policy(layers: Any, plan: Any, costs: Any = None) -> list[CheckResult]
     results += _check_g1(layers, plan, grids)
     results += _check_g2(plan, grids)
     results += _check_g3_city(fac, leads)
-    results += _check_g8(fac, roles, leads, plan)
 
     assignment = assignment_for(layers, plan)
     unit_grid = assignment.to_dict()
@@ -191,6 +190,7 @@ def check_policy(layers: Any, plan: Any, costs: Any = None) -> list[CheckResult]
     lies_in = {fid: unit_grid.get(unit) for fid, unit in fu.items()}
     results += _check_g6(facilities, fac, roles, lies_in, location.outside, lead_ids)
     results += _check_g7(facilities, fac, roles, lies_in, location.outside, lead_ids, set(grids))
+    results += _check_g8(fac, roles, leads, plan)
     labels = np.asarray([g if g is not None else "" for g in assignment], dtype=object)
     contiguity = layers.index.contiguity(labels)
     by_whatif = whatif_eligible_ids(layers, facilities) if getattr(plan, "edits", ()) else set()
