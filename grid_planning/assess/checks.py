@@ -451,7 +451,7 @@ def _why_text(params: dict, lang: str) -> str:
     parts = []
     for col in params["ineligible"]:
         if col == "location" and "distance_m" in params:
-            parts.append(t("plan.check.why_location_m", lang, distance_m=params["distance_m"],
+            parts.append(t("plan.check.outside_by_m", lang, distance_m=params["distance_m"],
                            tolerance_m=params.get("tolerance_m", "")))
             continue
         if col in ("location", "parent_id"):  # not a value: a fact about the hospital
