@@ -656,7 +656,7 @@ def _checks_verdict(results: list, lang: str) -> int:
 def _add_check(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     p = subparsers.add_parser(
         "check",
-        help="check a plan GeoPackage against the policy rules G1-G5",
+        help="check a plan GeoPackage against the policy rules G1-G8 and its own request",
         description=(
             "Read a plan GeoPackage and print each policy check (rule, status, message). Exit code "
             "0: all pass (or pass by a recorded exception); 1: a check fails; 2: the file cannot be read."

@@ -18,7 +18,8 @@ checklist, the maps and the exports all ask these — never their own copy:
   (residents, plus weighted residents 65+ and a weighted disease-burden figure) that the planner
   balances and assigns by, the checks re-verify and the G9 panel shows.
 - **G6-G8** what role a facility takes: :func:`collaborator_owner`, :func:`cross_grid_type`,
-  :func:`primary_care` (used by :func:`grid_planning.assess.roster.assign_roles`).
+  :func:`primary_care` (used by :func:`grid_planning.assess.roster.assign_roles`), and what the
+  G6/G7 checks judge: :func:`g6_facilities`, :func:`g7_facilities`.
 - Figures: :func:`secondary_hospital` and :func:`hospital_masks` (the "nearest
   secondary-or-higher hospital" and primary care), :func:`is_illustrative` (generated data, which
   every view must mark), check statuses (:data:`STATUSES`, :data:`STATUS_ORDER`,
@@ -38,6 +39,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from grid_planning.base.config import setting
 from grid_planning.domain import schema
 from grid_planning.domain.schema import (
     COLLABORATOR_OWNER_LEVELS,
@@ -49,10 +51,32 @@ from grid_planning.domain.schema import (
 )
 
 #: A facility farther than this from every unit lies outside the city (it is still placed in the
-#: nearest unit for travel times, but it cannot lead a grid without a recorded G4 designation, and
-#: does not count as a G5 member). Closer than this it is taken to lie in the nearest unit
-#: (coordinate noise at a river bank or a simplified boundary).
+#: nearest unit for travel times, but it cannot lead a grid without a recorded G4 designation, is
+#: listed as "outside" rather than as a member or primary care of a grid unless the planner assigns
+#: it, and never counts as a G5 member). Closer than this it is taken to lie in the nearest unit
+#: (coordinate noise at a river bank or a simplified boundary); a lead that close but outside is
+#: reported with its distance. The default of the setting ``outside_city_m``
+#: (:func:`outside_city_m`; README "Settings").
 OUTSIDE_CITY_M = 500.0
+
+
+def _metres(value: Any) -> float:
+    number = float(value)
+    if not np.isfinite(number) or number < 0:
+        raise ValueError(value)
+    return number
+
+
+def outside_city_m() -> float:
+    """The outside tolerance in metres: setting ``outside_city_m`` (environment variable
+    ``GRID_PLANNER_OUTSIDE_CITY_M`` or the settings file), default :data:`OUTSIDE_CITY_M`.
+
+    Raises
+    ------
+    grid_planning.base.config.SettingError
+        When the setting is not a number of metres >= 0.
+    """
+    return setting("outside_city_m", OUTSIDE_CITY_M, _metres)
 
 
 def _values(fac: pd.DataFrame, name: str) -> np.ndarray:
@@ -212,6 +236,28 @@ def cross_grid_type(fac: pd.DataFrame) -> pd.Series:
 def primary_care(fac: pd.DataFrame) -> pd.Series:
     """G6: community / township health centres, clinics and level-primary facilities."""
     return _mask(fac, _isin(fac, "type", PRIMARY_CARE_TYPES) | _isin(fac, "level", ["primary"]))
+
+
+def _inside(fac: pd.DataFrame, outside: Iterable[bool] | None) -> np.ndarray:
+    return ~(np.zeros(len(fac), bool) if outside is None else np.asarray(list(outside), dtype=bool))
+
+
+def g6_facilities(fac: pd.DataFrame, outside: Iterable[bool] | None = None) -> pd.Series:
+    """What G6 speaks of: primary care (:func:`primary_care`) inside the city that is neither a
+    cross-grid institution (G7) nor provincial/national (G8). Each is primary care of the grid it
+    lies in (:func:`grid_planning.assess.roster.assign_roles` gives it that role; the check
+    verifies it)."""
+    keep = (primary_care(fac).to_numpy() & ~cross_grid_type(fac).to_numpy()
+            & ~collaborator_owner(fac).to_numpy() & _inside(fac, outside))
+    return _mask(fac, keep)
+
+
+def g7_facilities(fac: pd.DataFrame, outside: Iterable[bool] | None = None) -> pd.Series:
+    """What G7 speaks of: maternal-child, public-health, rehabilitation and nursing institutions
+    (:func:`cross_grid_type`) inside the city that are not provincial/national (G8). Each keeps the
+    grid it lies in as its home and may serve others (``supports``)."""
+    keep = cross_grid_type(fac).to_numpy() & ~collaborator_owner(fac).to_numpy() & _inside(fac, outside)
+    return _mask(fac, keep)
 
 
 def grid_beds(fac: pd.DataFrame) -> pd.Series:
@@ -451,8 +497,8 @@ G4 = Rule("G4", in_principle=True, predicates=(g4_eligible, g4_leads_by_data, g4
           exception_subject="lead", request_field="designated_leads", option_kind="designate")
 G5 = Rule("G5", in_principle=True, predicates=(g5_qualifies, g5_member), exception_subject="lead",
           request_field="g5_waivers", option_kind="g5_waiver")
-G6 = Rule("G6", predicates=(primary_care,))
-G7 = Rule("G7", predicates=(cross_grid_type,))
+G6 = Rule("G6", predicates=(primary_care, g6_facilities))
+G7 = Rule("G7", predicates=(cross_grid_type, g7_facilities))
 G8 = Rule("G8", predicates=(collaborator_owner, grid_beds))
 #: G9 is a planning factor, not a test of a layout: the planner balances and assigns by
 #: :func:`g9_demand`, and the balance the request asked for is re-verified on it.

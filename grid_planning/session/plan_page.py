@@ -17,6 +17,7 @@ import geopandas as gpd
 import pandas as pd
 from shapely.geometry import Point
 
+from grid_planning.assess.checks import whatif_eligible_ids
 from grid_planning.assess.factors import g9_panel, panel_notes, panel_table
 from grid_planning.assess.metrics import Figures
 from grid_planning.base.cache import memo
@@ -115,6 +116,45 @@ def choices(layers: CityLayers, kind: str, lang: str) -> dict[str, str]:
         raise ValueError(f"unknown choice list {kind!r}")
 
     return memo(fac, ("plan_page", kind, lang), compute)
+
+
+def whatif_leads(base: CityLayers, layers: CityLayers) -> set[str]:
+    """Ids of the hospitals that may lead only because a what-if edit changed their owner, type or
+    level (:func:`~grid_planning.assess.checks.whatif_eligible_ids`): a G4 exception, so the page
+    offers them for designation with a reason, never as fixed leads (issue 15).
+
+    Parameters
+    ----------
+    base : CityLayers
+        The city as loaded (``Workspace.layers``).
+    layers : CityLayers
+        The same city with the what-if edits applied (``Workspace.effective_layers()``).
+    """
+    if layers is base or layers.facilities is base.facilities:
+        return set()
+    return whatif_eligible_ids(base, layers.facilities)
+
+
+def fixed_choices(base: CityLayers, layers: CityLayers, lang: str) -> dict[str, str]:
+    """What the "fixed leads" and "excluded leads" lists offer: the G4-eligible leads
+    (:func:`choices` ``"elig"``) less those eligible only by a what-if edit (:func:`whatif_leads`)."""
+    elig = choices(layers, "elig", lang)
+    upgraded = whatif_leads(base, layers)
+    return {f: label for f, label in elig.items() if f not in upgraded} if upgraded else elig
+
+
+def designation_choices(base: CityLayers, layers: CityLayers, lang: str) -> dict[str, str]:
+    """What the designation picker (a G4 exception with a written reason) offers: the hospitals
+    the G4 rule lets lead by designation (:func:`choices` ``"designatable"``), then those eligible
+    only by a what-if edit, labelled so."""
+    labels = choices(layers, "designatable", lang)
+    upgraded = whatif_leads(base, layers)
+    if not upgraded:
+        return labels
+    fac = layers.facilities
+    extra = facility_labels(fac[fac["id"].astype(str).isin(upgraded)], lang)
+    tag = ("" if lang == "zh" else " ") + t("ws.exc.whatif_tag", lang)
+    return {**labels, **{f: label + tag for f, label in extra.items() if f not in labels}}
 
 
 def lead_labels(layers: CityLayers, request: PlanRequest, lang: str) -> dict[str, str]:
