@@ -282,6 +282,8 @@ def plan_report(
         [t("plan.col.mean_travel_min", lang), number(cm["mean_travel_min"], 1, lang)],
         [t("plan.col.share_30_lead", lang), percent(cm["share_30_lead"], 1, lang)],
     ]
+    if (splits := district_splits_text(cm, lang)) is not None:
+        key_rows.append([t("exports.report.district_splits", lang), splits])
     story.append(_table(key_rows, [70 * mm, 90 * mm], st))
     story.append(Paragraph(text(t("exports.report.coverage", lang)), st.small))
     # Two kinds of checks, told apart: the policy rules (G1-G8, exceptions allowed) and the
@@ -487,6 +489,17 @@ def g10_section(layers: Any, plan: Any, lang: str, st: Any, frame_w: float) -> l
     return story
 
 
+def district_splits_text(cm: Any, lang: str) -> str | None:
+    """The plan's district splits for the cover (districts cut of all, residents in the smaller
+    parts), from the city figures; None when the city has no districts."""
+    cut = float(cm.get("districts_cut", float("nan")))
+    if cut != cut:
+        return None
+    return t("exports.report.district_splits_value", lang, cut=integer(cut, lang),
+             districts=integer(cm["districts"], lang),
+             residents=integer(cm["district_smaller_parts"], lang))
+
+
 #: Figures defined in the report's glossary (``exports.glossary.<key>``), one definition each.
 GLOSSARY = ("area", "population", "beds", "beds_per_1000", "members", "travel", "illustrative")
 
@@ -515,6 +528,8 @@ def method_lines(plan: Any, layers: Any, lang: str) -> list[tuple[str, str]]:
         travel = t("exports.method.travel_straight", lang, detour=f"{float(model.get('detour', 1.3)):g}",
                    speed=f"{float(model.get('speed_kmh', 30.0)):g}")
     lines.append((t("exports.method.travel", lang), travel))
+    if params.get("whole_districts"):
+        lines.append((t("exports.method.whole_districts", lang), t("exports.method.whole_districts_on", lang)))
     created = localtime.local_stamp(params.get("created"))
     if created:
         lines.append((t("exports.method.created", lang), created))

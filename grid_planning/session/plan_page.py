@@ -22,7 +22,7 @@ from grid_planning.base.cache import memo
 from grid_planning.base.i18n import t
 from grid_planning.base.numfmt import integer, number, percent
 from grid_planning.city.costs import CostMatrix, network_report
-from grid_planning.city.districts import district_splits, splits_summary, unit_districts
+from grid_planning.city.districts import city_districts, plan_splits, splits_summary
 from grid_planning.city.layers import CityLayers
 from grid_planning.domain import schema
 from grid_planning.domain.plan import Plan
@@ -386,18 +386,16 @@ def grid_label(fig: Figures, grid_id: str) -> str:
 def districts_of(layers: CityLayers) -> pd.Series | None:
     """The district of every unit (:func:`grid_planning.city.districts.unit_districts`), once per
     city; None when the city has no districts (the page then offers no "keep whole districts")."""
-    return memo(layers.units, ("plan_page", "districts"), lambda: unit_districts(layers))
+    return city_districts(layers)
 
 
 def splits_note(layers: CityLayers, plan: Plan, lang: str) -> str | None:
     """The plan's district splits in one sentence, as ``plan`` prints them: districts cut and the
     residents in their smaller parts, then the cut districts (largest smaller part first).
     None when the city has no districts."""
-    districts = districts_of(layers)
-    if districts is None:
+    splits = plan_splits(layers, plan)
+    if splits is None:
         return None
-    pop = pd.Series(layers.index.population, index=layers.index.unit_ids)
-    splits = district_splits(plan.assignment, districts, pop.reindex(plan.assignment.index).fillna(0))
     s = splits_summary(splits)
     text = t("plan.cli.splits", lang, cut=s["cut"], districts=s["districts"],
              layer=t("plan.cli.layer_districts", lang), residents=integer(s["smaller_parts"], lang))
