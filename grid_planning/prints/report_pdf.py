@@ -23,7 +23,7 @@ from xml.sax.saxutils import escape
 import pandas as pd
 
 from grid_planning.assess.checklist import CRITERIA, checklist_table
-from grid_planning.assess.conversion import conversion_candidates, conversions_of
+from grid_planning.assess.conversion import conversion_candidates, conversion_text, conversions_of
 from grid_planning.assess.metrics import Figures, plan_figures
 from grid_planning.assess.roster import lead_obligations, roster_table
 from grid_planning.base import localtime
@@ -473,7 +473,7 @@ def g10_section(layers: Any, plan: Any, lang: str, st: Any, frame_w: float) -> l
         fac = layers.facilities
         names = dict(zip(fac["id"].astype(str), fac["name"].astype(str), strict=False))
         items = "; ".join(
-            t("conversion.item", lang, id=fid, name=names.get(fid, ""), type=kind) for fid, kind in done
+            conversion_text(fid, names.get(fid, ""), kind, lang) for fid, kind in done
         )
         story.append(Paragraph(text(t("exports.report.g10_applied", lang, items=items)), st.body))
     candidates = conversion_candidates(layers, plan)
