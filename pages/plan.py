@@ -150,6 +150,8 @@ def _grid_tables(ws: Workspace, fig: Figures) -> None:
     splits = pp.splits_note(ws.layers, ws.plan, lang())
     if splits:
         st.caption(md_text(splits))
+    if pieces := pp.pieces_note(ws.layers, ws.plan, lang()):
+        st.info(md_text(pieces))
     fallback = pp.fallback_note(ws.layers, ws.costs(), lang())
     if fallback:
         st.warning(fallback)
