@@ -172,7 +172,9 @@ def _g10(ws: Workspace) -> None:
             st.caption(tr("conversion.none"))
         for row in rows:
             st.markdown(md_text(row.text))
-            for col, (target, label) in zip(st.columns(len(row.targets)), row.targets, strict=True):
+            # Buttons side by side under their hospital (narrow columns, the rest left empty).
+            cols = st.columns([1] * len(row.targets) + [3])
+            for col, (target, label) in zip(cols, row.targets, strict=False):
                 if col.button(label, key=f"g10_{row.facility_id}_{target}"):
                     with action(), st.spinner(tr("ws.plan.running")):
                         after_edit(ws.convert_facility(row.facility_id, target))
