@@ -623,15 +623,12 @@ class Workspace:
             detail = ", ".join(
                 f"{k}: {v}" for k, v in vals.items() if k not in ("name", "lon", "lat", "source", "level_source")
             )
-            if (target := conversion_of(e)) is not None:  # a G10 conversion says so
-                rows.append({"action": t("workspace.edit.convert", lang), "facility_id": e.facility_id,
-                             "name": str(name), "detail": t(f"vocab.type.{target}", lang)})
-                continue
+            target = conversion_of(e)  # a G10 conversion says so, its new type in words
             rows.append({
-                "action": t(f"workspace.edit.{e.action}", lang),
+                "action": t("workspace.edit.convert" if target else f"workspace.edit.{e.action}", lang),
                 "facility_id": e.facility_id,
                 "name": str(name),
-                "detail": detail,
+                "detail": t(f"vocab.type.{target}", lang) if target else detail,
             })
         return pd.DataFrame(rows, columns=["action", "facility_id", "name", "detail"])
 
