@@ -7,6 +7,7 @@ banks of three rows, a river between them, the bridge at the east end, a lead on
 
 from __future__ import annotations
 
+import pandas as pd
 import pytest
 from river_fixtures import river_city_files
 
@@ -106,3 +107,13 @@ def test_the_maps_draw_the_water_and_name_the_crossings(files):
     for html in (map_html(plan_map(wet.layers, ws.plan, lang="zh")), map_html(city_overview_map(wet.layers, lang="zh"))):
         assert "水系与过江通道" in html and "长河大桥" in html
     assert "水系与过江通道" not in map_html(city_overview_map(dry, lang="zh"))
+
+
+def test_a_crossing_name_is_text_on_the_map(files, tmp_path):
+    hostile = '<img src=x onerror="alert(1)">桥'
+    path = tmp_path / "bridge.csv"
+    pd.read_csv(files["bridge"]).assign(名称=hostile).to_csv(path, index=False)
+    wet = _upload(files, water=files["water"], crossings=path)
+    assert wet.usable and wet.layers.crossings["name"].tolist() == [hostile]
+    html = map_html(city_overview_map(wet.layers, lang="zh"))
+    assert "<img src=x" not in html  # sent as data, shown through gpText (escaped) on hover
