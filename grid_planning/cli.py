@@ -47,6 +47,7 @@ from grid_planning.assess.conversion import (
     CONVERSION_TARGETS,
     conversion_candidates,
     conversion_edit,
+    conversion_text,
     conversions_of,
     secondary_general,
 )
@@ -470,7 +471,7 @@ def _print_conversions(layers: CityLayers, plan, lang: str) -> None:
     if done or candidates:
         _print()
     for fid, kind in done:
-        item = t("conversion.item", lang, id=fid, name=names.get(fid, ""), type=kind)
+        item = conversion_text(fid, names.get(fid, ""), kind, lang)
         _print(t("conversion.applied", lang, item=item))
     if not candidates:
         _print(t("conversion.none", lang))

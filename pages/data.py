@@ -7,6 +7,7 @@ import streamlit as st
 from grid_planning.base.textsafe import escape_markdown
 from grid_planning.city.layers import roads_line
 from grid_planning.geo.coords import COORD_SYSTEMS
+from grid_planning.session.data_page import water_line
 from grid_planning.session.ui_state import (
     ENCODING_CHOICES,
     UPLOAD_SLOTS,
@@ -142,6 +143,8 @@ with page_guard():
         _report(checked.report)
         if checked.usable and (line := roads_line(checked.layers, lang())):
             st.caption(escape_markdown(line))
+        if checked.usable and (line := water_line(checked.layers, lang())):
+            st.caption(escape_markdown(line))
 
     st.subheader(tr("data.use.title"))
     options = ["sample"]
@@ -170,5 +173,6 @@ with page_guard():
     layers, is_sample = active_layers()
     with st.expander(tr("data.current.title") + f" · {md_text(layers.name)}"):
         _report(layers.report)
-        if line := roads_line(layers, lang()):
-            st.caption(escape_markdown(line))
+        for line in (roads_line(layers, lang()), water_line(layers, lang())):
+            if line:
+                st.caption(escape_markdown(line))

@@ -13,6 +13,7 @@ from grid_planning.base.cache import content_key
 from grid_planning.base.numfmt import percent
 from grid_planning.domain.request import Infeasible
 from grid_planning.maps import planmap
+from grid_planning.session import conversion_page as g10
 from grid_planning.session import plan_page as pp
 from grid_planning.session.ui_state import format_table
 from grid_planning.session.workspace import Workspace
@@ -28,7 +29,7 @@ from pages._common import (
 )
 from pages._map import show_map
 from pages._plan_side import INFEASIBLE, comparison, parameters, run
-from pages._plan_tabs import PLACED, export, factors, hand_edits, what_if
+from pages._plan_tabs import PLACED, after_edit, export, factors, hand_edits, what_if
 from pages._ws import action, check_panel, fmt, scenario_panel, workspace
 
 ensure_navigation(__file__)
@@ -152,9 +153,34 @@ def _grid_tables(ws: Workspace, fig: Figures) -> None:
     splits = pp.splits_note(ws.layers, ws.plan, lang())
     if splits:
         st.caption(md_text(splits))
+    if pieces := pp.pieces_note(ws.layers, ws.plan, lang()):
+        st.info(md_text(pieces))
     fallback = pp.fallback_note(ws.layers, ws.costs(), lang())
     if fallback:
         st.warning(fallback)
+
+
+def _g10(ws: Workspace) -> None:
+    """The G10 list: each suggestion one click from a re-planned what-if (``plan --convert``)."""
+    done, rows = g10.applied(ws.layers, ws.plan, lang()), g10.suggestions(ws.layers, ws.plan, lang())
+    with st.expander(tr("ws.g10.title") + f" · {len(rows)}", expanded=bool(done)):
+        st.caption(tr("ws.g10.caption"))
+        for row in done:
+            c1, c2 = st.columns([5, 1])
+            c1.markdown(md_text(row.text))
+            if c2.button(tr("ws.g10.remove"), key=f"g10_rm_{row.facility_id}"):
+                with action():
+                    after_edit(ws.remove_edit(row.edit_index))
+        if not rows:
+            st.caption(tr("conversion.none"))
+        for row in rows:
+            st.markdown(md_text(row.text))
+            # Buttons side by side under their hospital (narrow columns, the rest left empty).
+            cols = st.columns([1] * len(row.targets) + [3])
+            for col, (target, label) in zip(cols, row.targets, strict=False):
+                if col.button(label, key=f"g10_{row.facility_id}_{target}"):
+                    with action(), st.spinner(tr("ws.plan.running")):
+                        after_edit(ws.convert_facility(row.facility_id, target))
 
 
 with page_guard():
@@ -181,6 +207,7 @@ with page_guard():
             check_panel(fig.checks, compact=True)
         st.subheader(tr("ws.grids.title"))
         _grid_tables(ws, fig)
+        _g10(ws)
         t1, t2, t5, t3, t4 = st.tabs([tr("ws.tab.edit"), tr("ws.tab.whatif"), tr("g9.tab"), tr("ws.tab.scenarios"),
                                       tr("ws.tab.export")])
         with t1:

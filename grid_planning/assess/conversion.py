@@ -228,7 +228,20 @@ def conversions_of(plan: Any) -> list[tuple[str, str]]:
     """``(facility id, new type)`` of the plan's what-if edits that are G10 conversions."""
     out = []
     for edit in getattr(plan, "edits", ()):
-        values = edit.values
-        if edit.action == "modify" and set(values) == {"type"} and values["type"] in CONVERSION_TARGETS:
-            out.append((edit.facility_id, str(values["type"])))
+        if (target := conversion_of(edit)) is not None:
+            out.append((edit.facility_id, target))
     return out
+
+
+def conversion_of(edit: FacilityEdit) -> str | None:
+    """The continuing-care type a what-if edit converts its facility into (G10), or None when
+    the edit is not a conversion (only the type changed, into one of :data:`CONVERSION_TARGETS`)."""
+    values = edit.values
+    if edit.action == "modify" and set(values) == {"type"} and values["type"] in CONVERSION_TARGETS:
+        return str(values["type"])
+    return None
+
+
+def conversion_text(facility_id: str, name: str, target: str, lang: str = DEFAULT_LANGUAGE) -> str:
+    """A conversion in words, the new type named as the catalogue names it ("... 转为康复医院")."""
+    return t("conversion.item", lang, id=facility_id, name=name, type=t(f"vocab.type.{target}", lang))

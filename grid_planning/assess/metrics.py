@@ -27,6 +27,7 @@ import pandas as pd
 from grid_planning.assess.checks import CheckResult, check_policy
 from grid_planning.base.frozen import FrozenList, ReadOnlyTables, frozen_frame, frozen_value
 from grid_planning.base.i18n import DEFAULT_LANGUAGE, t
+from grid_planning.city.districts import plan_splits, splits_summary
 from grid_planning.city.figures import city_figures, per_1000
 from grid_planning.city.planview import (
     assignment_for,
@@ -293,7 +294,9 @@ def city_metrics(
         ``share_30_lead``, ``share_15_secondary``, ``share_30_secondary``, ``share_15_primary``,
         ``share_30_primary``, ``mean_secondary_min``, ``mean_primary_min``, ``n_contiguous``,
         ``max_balance_dev`` (largest absolute deviation), ``min_polsby_popper``,
-        ``mean_polsby_popper``, ``n_units``, ``n_assumed_leads``.
+        ``mean_polsby_popper``, ``n_units``, ``n_assumed_leads``, and the district splits
+        (:func:`grid_planning.city.districts.splits_summary`): ``districts``, ``districts_cut``,
+        ``district_smaller_parts`` (NaN when the city has no districts).
     """
     ud = unit_metrics(layers, plan, costs) if unit_df is None else unit_df
     gd = grid_metrics(layers, plan, costs, unit_df=ud) if grid_df is None else grid_df
@@ -330,6 +333,11 @@ def city_metrics(
         "n_units": int(len(ud)),
         "n_assumed_leads": int((gd["lead_level_source"] == "assumed").sum()) if len(gd) else 0,
     }
+    splits = plan_splits(layers, plan)
+    split = splits_summary(splits) if splits is not None else {}
+    out["districts"] = float(split.get("districts", np.nan))
+    out["districts_cut"] = float(split.get("cut", np.nan))
+    out["district_smaller_parts"] = float(split.get("smaller_parts", np.nan))
     return out
 
 

@@ -14,6 +14,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from grid_planning.base.cache import memo
 from grid_planning.geo import graph
 
 
@@ -120,3 +121,53 @@ def district_pieces(layers: Any, districts: pd.Series) -> pd.Series:
     table = layers.index.contiguity(districts.reindex(layers.index.unit_ids).to_numpy())
     parts = table["parts"]
     return parts[parts > 1].sort_values(ascending=False)
+
+
+def city_districts(layers: Any) -> pd.Series | None:
+    """:func:`unit_districts` of the city's own districts, once per city (kept with its units):
+    the districts every page, comparison and export of a plan speaks of."""
+    return memo(layers.units, ("districts", "unit_districts"), lambda: unit_districts(layers))
+
+
+def plan_splits(layers: Any, plan: Any) -> pd.DataFrame | None:
+    """:func:`district_splits` of ``plan`` on the city's districts (:func:`city_districts`);
+    None when the city has no districts."""
+    districts = city_districts(layers)
+    if districts is None:
+        return None
+    pop = pd.Series(layers.index.population, index=layers.index.unit_ids)
+    return district_splits(plan.assignment, districts, pop.reindex(plan.assignment.index).fillna(0))
+
+
+def grid_split_parts(
+    assignment: pd.Series, districts: pd.Series, population: pd.Series | np.ndarray
+) -> pd.DataFrame:
+    """The district splits grid by grid: for every grid, ``districts_cut`` (cut districts with
+    residents in it) and ``district_smaller_parts`` (its residents in a cut district whose main
+    grid is another). The latter sums over grids to :func:`splits_summary`'s ``smaller_parts``.
+
+    Parameters are as for :func:`district_splits`; the index is every grid of ``assignment``.
+    """
+    splits = district_splits(assignment, districts, population)
+    main = splits["main_grid"]
+    cut = set(splits.index[splits["grids"] > 1])
+    frame = pd.DataFrame(
+        {
+            "district": districts.reindex(assignment.index).to_numpy(),
+            "grid": assignment.astype(object).to_numpy(),
+            "pop": np.asarray(population, dtype=float),
+        }
+    )
+    frame = frame[frame["district"].notna() & frame["grid"].notna()]
+    frame = frame[frame["district"].astype(str).isin(cut)]
+    grids = pd.Index(sorted({str(g) for g in assignment.dropna()}), name="grid_id")
+    touched = frame.groupby(frame["grid"].astype(str))["district"].nunique()
+    minor = frame[frame["grid"].astype(str).to_numpy() != main.reindex(frame["district"].astype(str)).to_numpy()]
+    smaller = minor.groupby(minor["grid"].astype(str))["pop"].sum()
+    return pd.DataFrame(
+        {
+            "districts_cut": touched.reindex(grids).fillna(0).astype(int),
+            "district_smaller_parts": smaller.reindex(grids).fillna(0.0).astype(float),
+        },
+        index=grids,
+    )

@@ -17,6 +17,7 @@ from grid_planning.assess.checks import checks_table
 from grid_planning.assess.metrics import Figures, plan_figures
 from grid_planning.assess.roster import lead_obligations, roster_table
 from grid_planning.base.i18n import DEFAULT_LANGUAGE, has, source_text, t
+from grid_planning.city.districts import city_districts, grid_split_parts
 from grid_planning.exports.planfile import plan_frames
 
 
@@ -49,7 +50,7 @@ SUMMARY_COLUMNS: tuple[tuple[str, str], ...] = (
 
 NUMBER_FORMATS = dict(SUMMARY_COLUMNS) | {
     "beds_to_primary": "#,##0", "slots_to_primary": "#,##0", "outpatient_slots": "#,##0",
-    "value": "0.0", "t_lead": "0.0",
+    "value": "0.0", "t_lead": "0.0", "districts_cut": "#,##0", "district_smaller_parts": "#,##0",
 }
 
 
@@ -85,6 +86,7 @@ def plan_tables(layers: Any, plan: Any, costs: Any = None, *, lang: str = DEFAUL
     total["balance_dev"] = cm["max_balance_dev"]
     total["polsby_popper"] = cm["mean_polsby_popper"]
     summary = pd.concat([summary, pd.DataFrame([total])], ignore_index=True)
+    summary = _with_district_splits(summary, layers, plan, cm)
     # Residents are people: whole numbers (units' modelled populations carry decimals).
     summary["population"] = pd.to_numeric(summary["population"], errors="coerce").round(0)
     checklist = checklist_table(layers, plan, costs, lang=lang, checks=fig.checks)
@@ -102,6 +104,23 @@ def plan_tables(layers: Any, plan: Any, costs: Any = None, *, lang: str = DEFAUL
         grid_names=dict(zip(gm["grid_id"], gm["name"], strict=True)) if len(gm) else {},
         city=cm,
     )
+
+
+def _with_district_splits(summary: pd.DataFrame, layers: Any, plan: Any, cm: dict) -> pd.DataFrame:
+    """The summary with the district splits (issue 17) when the city has districts: per grid its
+    cut districts and its residents in their smaller parts, the city row the plan's figures."""
+    districts = city_districts(layers)
+    if districts is None or not np.isfinite(float(cm.get("districts_cut", np.nan))):
+        return summary
+    pop = pd.Series(layers.index.population, index=layers.index.unit_ids)
+    per = grid_split_parts(plan.assignment, districts, pop.reindex(plan.assignment.index).fillna(0))
+    out = summary.copy()
+    grid = out["grid_id"].astype(str)
+    out["districts_cut"] = grid.map(per["districts_cut"]).astype(float)
+    out["district_smaller_parts"] = grid.map(per["district_smaller_parts"]).astype(float).round(0)
+    out.loc[out.index[-1], ["districts_cut", "district_smaller_parts"]] = [
+        float(cm["districts_cut"]), round(float(cm["district_smaller_parts"]))]
+    return out
 
 
 def readable(frame: pd.DataFrame, lang: str = DEFAULT_LANGUAGE) -> pd.DataFrame:

@@ -681,6 +681,39 @@ def add_districts(
     return group
 
 
+def add_water(
+    m: PlannerMap,
+    water: gpd.GeoDataFrame | None,
+    crossings: gpd.GeoDataFrame | None,
+    *,
+    colour: str = "#2b7bba",
+) -> folium.FeatureGroup | None:
+    """The water straight-line travel crosses only at a crossing (``--water``, the data page's
+    water slot) and its crossings (bridges, tunnels, ferries) as small white rings, named on hover;
+    None when the city has neither."""
+    if (water is None or not len(water)) and (crossings is None or not len(crossings)):
+        return None
+    lang = getattr(m, "lang", DEFAULT_LANGUAGE)
+    gcj02 = bool(getattr(m, "gcj02", False))
+    group = folium.FeatureGroup(name=t("map.water.layer", lang), show=True)
+    if water is not None and len(water):
+        data = memo(water, ("water", gcj02), lambda: display_geojson(
+            water[[water.geometry.name]], tolerance_m=10.0, gcj02=gcj02))
+        DataLayer(data, style=fixed_style({"color": colour, "weight": 2.0, "fillColor": colour,
+                                           "fillOpacity": 0.35}),
+                  interactive=False, control=False, precision=5).add_to(group)
+    if crossings is not None and len(crossings):
+        cols = ["name"] if "name" in crossings else []
+        data = memo(crossings, ("crossings", gcj02), lambda: display_geojson(
+            crossings[[*cols, crossings.geometry.name]], cols, tolerance_m=0.0, gcj02=gcj02))
+        DataLayer(data, control=False, precision=5, point_to_layer=JsCode(
+            "function(f,ll){var c=L.circleMarker(ll,{radius:4,color:" + script_json(colour)
+            + ",weight:2,fillColor:'#ffffff',fillOpacity:1});"
+            "if(f.properties.name){c.bindTooltip(gpText(f.properties.name));}return c;}")).add_to(group)
+    group.add_to(m)
+    return group
+
+
 def _district_display(
     districts: gpd.GeoDataFrame, name_column: str, gcj02: bool
 ) -> tuple[dict, list[tuple[float, float, str]], list[int]]:

@@ -1,4 +1,4 @@
-"""The home page's city overview: population density by unit, the city outline, districts with their names, and the facilities.
+"""The home page's city overview: population density by unit, the city outline, districts with their names, water and its crossings, and the facilities.
 """
 
 from __future__ import annotations
@@ -9,6 +9,7 @@ from grid_planning.maps.mapview import (
     add_choropleth,
     add_districts,
     add_outline,
+    add_water,
     base_map,
     finish,
     units_geojson_for,
@@ -43,5 +44,6 @@ def city_overview_map(
     add_choropleth(m, data, breaks)
     add_outline(m, layers.boundary)
     add_districts(m, layers.districts)
+    add_water(m, getattr(layers, "water", None), getattr(layers, "crossings", None))
     add_facilities(m, layers.facilities)
     return finish(m)

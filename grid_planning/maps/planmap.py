@@ -48,6 +48,7 @@ from grid_planning.maps.mapview import (
     add_legend,
     add_outline,
     add_polygons,
+    add_water,
     base_map,
     finish,
     fixed_style,
@@ -654,6 +655,7 @@ def plan_map(
     _add_island_links(m, layers, lang)
     add_outline(m, layers.boundary)
     add_districts(m, layers.districts, labels=False)
+    add_water(m, getattr(layers, "water", None), getattr(layers, "crossings", None))
     sel = set(map(str, selection))
     _outline_units(m, display, np.isin(display.ids, list(locks)), name=t("planmap.layer.locked", lang),
                    colour="#222222", weight=1.6, dash="2 3")
@@ -783,6 +785,7 @@ def coverage_map(
     _add_grid_borders(m, display, labels, lang)
     add_outline(m, layers.boundary)
     add_districts(m, layers.districts, labels=False)
+    add_water(m, getattr(layers, "water", None), getattr(layers, "crossings", None))
     fac = plan_facilities(layers, plan)
     if column == "t_lead":
         add_leads(m, fac, plan, grid_colours([str(g) for g in plan.leads.index]), lang=lang)

@@ -229,11 +229,17 @@ CITY_METRICS: tuple[MetricSpec, ...] = (
     MetricSpec("compactness", "num2", 1),
     MetricSpec("compactness_min", "num2", 1),
     MetricSpec("not_contiguous", "count", -1),
+    MetricSpec("districts_cut", "count", -1),
+    MetricSpec("district_smaller_parts", "int", -1),
     MetricSpec("checks_failed", "count", -1),
     MetricSpec("checks_warning", "count", -1),
     MetricSpec("checks_exception", "count", 0),
     MetricSpec("checks_passed", "count", 0),
 )
+
+
+#: City rows shown only when the city has districts.
+DISTRICT_METRICS = frozenset({"districts_cut", "district_smaller_parts"})
 
 
 #: Per-grid rows (grids matched by lead), in order.
@@ -293,6 +299,9 @@ def city_values(option: Option) -> dict[str, float | None]:
         "compactness": _f(c["mean_polsby_popper"]),
         "compactness_min": _f(c["min_polsby_popper"]),
         "not_contiguous": float(int(c["k"]) - int(c["n_contiguous"])),
+        # District splits (issue 17): None for a city without districts (the rows are left out).
+        "districts_cut": _f(c.get("districts_cut")),
+        "district_smaller_parts": _f(c.get("district_smaller_parts")),
         "checks_failed": float(counts["fail"]),
         "checks_warning": float(counts["warning"]),
         "checks_exception": float(counts["exception"]),
@@ -487,7 +496,8 @@ def metrics_table(options: Sequence[Option], lang: str = DEFAULT_LANGUAGE) -> Co
     City rows (:data:`CITY_METRICS`): grids, residents covered, smallest and largest grid, the
     largest deviation from the mean grid population, mean and 90th-percentile minutes to the lead,
     15- and 30-minute shares, beds per 1,000 (city, and the lowest grid), compactness (mean and
-    lowest Polsby-Popper), grids not in one piece, and the checks failed, warned, passed by
+    lowest Polsby-Popper), grids not in one piece, the district splits (districts cut, residents in
+    their smaller parts; when the city has districts), and the checks failed, warned, passed by
     exception and passed. Per grid (:data:`GRID_METRICS`), for every lead of any option: its
     grid's residents, deviation from the mean, mean minutes, 30-minute share, beds per 1,000 and
     compactness; an option in which that hospital leads no grid shows ``—``.
@@ -505,6 +515,8 @@ def metrics_table(options: Sequence[Option], lang: str = DEFAULT_LANGUAGE) -> Co
     rows: list[MetricRow] = []
     vals = [city_values(o) for o in options]
     for spec in CITY_METRICS:
+        if spec.key in DISTRICT_METRICS and all(v[spec.key] is None for v in vals):
+            continue
         suffixes: list[str] = []
         if spec.key in ("beds_per_1000", "beds_min"):
             suffixes = [ill if float(o.figures.city.get("beds_illustrative_share", 0.0) or 0.0) > 0 else ""

@@ -23,6 +23,7 @@ import shapely
 
 from grid_planning.city.costs import CostMatrix, travel_costs
 from grid_planning.city.demand import DemandError, demand_figures, unit_demand, weighted
+from grid_planning.city.districts import district_pieces
 from grid_planning.city.layers import CityLayers
 from grid_planning.domain import rules
 from grid_planning.domain.request import Infeasible, PlanRequest, PlanResult
@@ -93,6 +94,17 @@ def oversized(districts: pd.Series, population: np.ndarray, request: PlanRequest
     return [(str(n), float(p), cap) for n, p in per.sort_values(ascending=False).items() if p > cap]
 
 
+def pieces_advice(layers: Any, districts: pd.Series) -> tuple[tuple[str, dict], ...]:
+    """The refusal's advice naming the districts that are themselves in several pieces among the
+    units (:func:`grid_planning.city.districts.district_pieces`) and why that matters: a grid
+    holding such a district whole may be in pieces too. Empty when every district is in one piece."""
+    pieces = district_pieces(layers, districts)
+    if not len(pieces):
+        return ()
+    names = ", ".join(f"{n} ({p})" for n, p in pieces.items())  # as plan --whole-districts prints
+    return (("district_pieces", {"count": len(pieces), "names": names}),)
+
+
 def plan_whole_districts(layers: Any, request: PlanRequest, districts: pd.Series) -> PlanResult:
     """Plan with every district in one grid, or refuse naming the districts that cannot be.
 
@@ -122,6 +134,7 @@ def plan_whole_districts(layers: Any, request: PlanRequest, districts: pd.Series
             {"districts": "、".join(f"{n} ({p:,.0f})" for n, p, _ in big),
              "cap": f"{big[0][2]:,.0f}", "balance": f"{request.balance:.0%}"},
             binding=("balance", "districts"),
+            suggestions=pieces_advice(layers, districts),
         ))
     city, codes = district_city(layers, districts, request)
     costs = travel_costs(layers, request.cost)
@@ -135,6 +148,7 @@ def plan_whole_districts(layers: Any, request: PlanRequest, districts: pd.Series
              "reason": inf.message("zh") if inf else "", "reason_en": inf.message("en") if inf else ""},
             binding=("districts", *(inf.binding if inf else ())),
             proven=bool(inf.proven) if inf else False,
+            suggestions=pieces_advice(layers, districts),
         ), coarse.stats)
     lead_of = {str(d): str(coarse.plan.leads[g]) for d, g in coarse.plan.assignment.items()}
     leads = tuple(sorted(set(lead_of.values())))

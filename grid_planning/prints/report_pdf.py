@@ -23,7 +23,7 @@ from xml.sax.saxutils import escape
 import pandas as pd
 
 from grid_planning.assess.checklist import CRITERIA, checklist_table
-from grid_planning.assess.conversion import conversion_candidates, conversions_of
+from grid_planning.assess.conversion import conversion_candidates, conversion_text, conversions_of
 from grid_planning.assess.factors import g9_panel, panel_notes, panel_table, weights_text
 from grid_planning.assess.metrics import Figures, plan_figures
 from grid_planning.assess.roster import lead_obligations, roster_table
@@ -283,6 +283,8 @@ def plan_report(
         [t("plan.col.mean_travel_min", lang), number(cm["mean_travel_min"], 1, lang)],
         [t("plan.col.share_30_lead", lang), percent(cm["share_30_lead"], 1, lang)],
     ]
+    if (splits := district_splits_text(cm, lang)) is not None:
+        key_rows.append([t("exports.report.district_splits", lang), splits])
     story.append(_table(key_rows, [70 * mm, 90 * mm], st))
     story.append(Paragraph(text(t("exports.report.coverage", lang)), st.small))
     # Two kinds of checks, told apart: the policy rules (G1-G8, exceptions allowed) and the
@@ -492,7 +494,7 @@ def g10_section(layers: Any, plan: Any, lang: str, st: Any, frame_w: float) -> l
         fac = layers.facilities
         names = dict(zip(fac["id"].astype(str), fac["name"].astype(str), strict=False))
         items = "; ".join(
-            t("conversion.item", lang, id=fid, name=names.get(fid, ""), type=kind) for fid, kind in done
+            conversion_text(fid, names.get(fid, ""), kind, lang) for fid, kind in done
         )
         story.append(Paragraph(text(t("exports.report.g10_applied", lang, items=items)), st.body))
     candidates = conversion_candidates(layers, plan)
@@ -506,6 +508,17 @@ def g10_section(layers: Any, plan: Any, lang: str, st: Any, frame_w: float) -> l
         rows.append([text(f"{c.facility_id} {c.name}"), text(c.grid_id), beds, text(c.reason(lang))])
     story.append(_table(rows, [44 * mm, 14 * mm, 16 * mm, (frame_w - 74) * mm], st))
     return story
+
+
+def district_splits_text(cm: Any, lang: str) -> str | None:
+    """The plan's district splits for the cover (districts cut of all, residents in the smaller
+    parts), from the city figures; None when the city has no districts."""
+    cut = float(cm.get("districts_cut", float("nan")))
+    if cut != cut:
+        return None
+    return t("exports.report.district_splits_value", lang, cut=integer(cut, lang),
+             districts=integer(cm["districts"], lang),
+             residents=integer(cm["district_smaller_parts"], lang))
 
 
 #: Figures defined in the report's glossary (``exports.glossary.<key>``), one definition each.
@@ -537,6 +550,8 @@ def method_lines(plan: Any, layers: Any, lang: str) -> list[tuple[str, str]]:
         travel = t("exports.method.travel_straight", lang, detour=f"{float(model.get('detour', 1.3)):g}",
                    speed=f"{float(model.get('speed_kmh', 30.0)):g}")
     lines.append((t("exports.method.travel", lang), travel))
+    if params.get("whole_districts"):
+        lines.append((t("exports.method.whole_districts", lang), t("exports.method.whole_districts_on", lang)))
     created = localtime.local_stamp(params.get("created"))
     if created:
         lines.append((t("exports.method.created", lang), created))

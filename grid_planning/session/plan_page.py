@@ -25,7 +25,12 @@ from grid_planning.base.i18n import t
 from grid_planning.base.numfmt import integer, number, percent
 from grid_planning.city.costs import CostMatrix, network_report
 from grid_planning.city.demand import demand_figures
-from grid_planning.city.districts import district_splits, splits_summary, unit_districts
+from grid_planning.city.districts import (
+    city_districts,
+    district_pieces,
+    plan_splits,
+    splits_summary,
+)
 from grid_planning.city.layers import CityLayers
 from grid_planning.domain import schema
 from grid_planning.domain.plan import Plan
@@ -434,18 +439,16 @@ def grid_label(fig: Figures, grid_id: str) -> str:
 def districts_of(layers: CityLayers) -> pd.Series | None:
     """The district of every unit (:func:`grid_planning.city.districts.unit_districts`), once per
     city; None when the city has no districts (the page then offers no "keep whole districts")."""
-    return memo(layers.units, ("plan_page", "districts"), lambda: unit_districts(layers))
+    return city_districts(layers)
 
 
 def splits_note(layers: CityLayers, plan: Plan, lang: str) -> str | None:
     """The plan's district splits in one sentence, as ``plan`` prints them: districts cut and the
     residents in their smaller parts, then the cut districts (largest smaller part first).
     None when the city has no districts."""
-    districts = districts_of(layers)
-    if districts is None:
+    splits = plan_splits(layers, plan)
+    if splits is None:
         return None
-    pop = pd.Series(layers.index.population, index=layers.index.unit_ids)
-    splits = district_splits(plan.assignment, districts, pop.reindex(plan.assignment.index).fillna(0))
     s = splits_summary(splits)
     text = t("plan.cli.splits", lang, cut=s["cut"], districts=s["districts"],
              layer=t("plan.cli.layer_districts", lang), residents=integer(s["smaller_parts"], lang))
@@ -454,6 +457,22 @@ def splits_note(layers: CityLayers, plan: Plan, lang: str) -> str | None:
         text += t("ws.plan.splits_names", lang, names=t("ws.plan.list_sep", lang).join(
             t("ws.plan.split_part", lang, name=name, parts=row["parts"]) for name, row in rows.iterrows()))
     return text
+
+
+def pieces_note(layers: CityLayers, plan: Plan | None, lang: str) -> str | None:
+    """After a plan that keeps whole districts: the districts that are themselves in several
+    pieces among the units, and why a grid holding one whole may then be in pieces (as ``plan
+    --whole-districts`` prints it). None for other plans or when every district is in one piece."""
+    if plan is None or not plan.param_map.get("whole_districts"):
+        return None
+    districts = districts_of(layers)
+    if districts is None:
+        return None
+    pieces = memo(layers.units, ("plan_page", "district_pieces"), lambda: district_pieces(layers, districts))
+    if not len(pieces):
+        return None
+    return t("plan.cli.district_pieces", lang, count=len(pieces),
+             names=", ".join(f"{n} ({p})" for n, p in pieces.items()))
 
 
 def fallback_note(layers: CityLayers, costs: CostMatrix, lang: str) -> str | None:

@@ -48,6 +48,10 @@ UPLOAD_SLOTS: dict[str, tuple[bool, tuple[str, ...]]] = {
     "boundary": (False, ("geojson", "json", "gpkg", "zip")),
     "districts": (False, ("geojson", "json", "gpkg", "zip")),
     "roads": (False, ("geojson", "json", "gpkg", "zip")),
+    # As ``--water`` / ``--crossings``: rivers and lakes (polygons or centrelines) that
+    # straight-line travel crosses only at a crossing (bridge, tunnel, ferry: points or lon/lat).
+    "water": (False, ("geojson", "json", "gpkg", "zip")),
+    "crossings": (False, ("geojson", "json", "gpkg", "zip", "csv", "xlsx")),
 }
 
 
@@ -238,6 +242,8 @@ def load_uploads(
                 paths.get("boundary"),
                 paths.get("roads"),
                 districts=paths.get("districts"),
+                water=paths.get("water"),
+                crossings=paths.get("crossings"),
                 coords=coords,
                 name=city_name,
                 labels=labels,

@@ -41,6 +41,12 @@ import pandas as pd
 import shapely
 
 from grid_planning.assess.checklist import record
+from grid_planning.assess.conversion import (
+    CONVERSION_TARGETS,
+    conversion_edit,
+    conversion_of,
+    secondary_general,
+)
 from grid_planning.assess.metrics import Figures, plan_figures
 from grid_planning.assess.roster import change_role
 from grid_planning.base.cache import SharedCache, content_key, costs_digest, plan_digest
@@ -588,6 +594,17 @@ class Workspace:
             edits += (FacilityEdit("close", str(facility_id)),)
         return self._apply_edits(edits, "close", progress, name=str(row.get("name", facility_id)))
 
+    def convert_facility(self, facility_id: str, target: str,
+                         progress: Progress | None = None) -> PlanResult | None:
+        """What-if: the G10 conversion ``plan --convert ID=TARGET`` makes (``rehabilitation`` or
+        ``nursing``), re-planned; ``not_convertible`` unless a secondary general hospital."""
+        row = self._facility(facility_id)
+        one = pd.DataFrame([row.to_dict()])
+        if target not in CONVERSION_TARGETS or not bool(secondary_general(one).iloc[0]):
+            raise WorkspaceError("not_convertible", id=facility_id, name=str(row.get("name", "")))
+        edits = _merge_edit(self.edits, conversion_edit(facility_id, target))
+        return self._apply_edits(edits, "convert", progress, name=str(row.get("name", facility_id)))
+
     def remove_edit(self, index: int, progress: Progress | None = None) -> PlanResult | None:
         """Drop the ``index``-th active what-if change and re-plan."""
         edits = list(self.edits)
@@ -606,11 +623,12 @@ class Workspace:
             detail = ", ".join(
                 f"{k}: {v}" for k, v in vals.items() if k not in ("name", "lon", "lat", "source", "level_source")
             )
+            target = conversion_of(e)  # a G10 conversion says so, its new type in words
             rows.append({
-                "action": t(f"workspace.edit.{e.action}", lang),
+                "action": t("workspace.edit.convert" if target else f"workspace.edit.{e.action}", lang),
                 "facility_id": e.facility_id,
                 "name": str(name),
-                "detail": detail,
+                "detail": t(f"vocab.type.{target}", lang) if target else detail,
             })
         return pd.DataFrame(rows, columns=["action", "facility_id", "name", "detail"])
 

@@ -493,6 +493,9 @@ def test_plan_page_states_district_splits_and_keeps_whole_districts():
     # At ±10 % the districts cannot all stay whole: the refusal names them and says why.
     refusal = " ".join(e.value.replace("\\", "") for e in at.error)
     assert "Planning with whole districts (" in refusal and "黄陂区" in refusal and "±15%" in refusal, refusal
+    # ... and which districts are themselves in pieces among the units, and why that matters
+    advice = " ".join(m.value.replace("\\", "") for m in at.markdown if "in several pieces" in m.value)
+    assert "蔡甸区 (" in advice and "Exclaves" in advice, advice
     assert ws.revision == 1  # the plan stays as it was
     at.slider(key="plan_balance").set_value(20)
     at.button(key="plan_run").click()
@@ -500,3 +503,6 @@ def test_plan_page_states_district_splits_and_keeps_whole_districts():
     shown = [c.value.replace("\\", "") for c in at.caption if c.value.startswith("District splits")]
     assert ws.plan.param_map.get("whole_districts") is True and ws.plan.k == 4
     assert len(shown) == 1 and shown[0].startswith("District splits: 0 of 13 districts"), shown
+    # the plan keeps them whole; the page says which districts are in pieces, so a grid may be
+    pieces = [i.value.replace("\\", "") for i in at.info if "in several pieces" in i.value]
+    assert len(pieces) == 1 and "蔡甸区 (" in pieces[0] and "contiguity check" in pieces[0], pieces
