@@ -12,7 +12,12 @@ from grid_planning.domain import schema
 from grid_planning.domain.rules import is_illustrative
 from grid_planning.exports.planfile import column_headers
 from grid_planning.session.mapclicks import facility_label
-from grid_planning.session.page_tables import exception_text, member_records_table, role_options
+from grid_planning.session.page_tables import (
+    exception_text,
+    member_records_table,
+    role_options,
+    sent_down_text,
+)
 from pages._common import ensure_navigation, kept, lang, md_text, page_guard, tr, tr_md
 from pages._ws import action, fmt, require_plan, workspace
 
@@ -84,6 +89,7 @@ with page_guard():
                 st.warning(tr("ws.mem.ob_illustrative"))
             else:
                 st.caption(tr_md("ws.mem.ob_source", source=source_text(ob["capacity_source"], lang())))
+        st.caption(sent_down_text(ob, lang()))
 
         st.subheader(tr("ws.mem.roster"))
         for type_, recs in sorted(ros["members"].items()):

@@ -110,6 +110,18 @@ def member_records_table(records: Sequence[Mapping[str, Any]], lang: str, *,
     return pd.DataFrame(rows)
 
 
+def sent_down_text(obligation: Mapping[str, Any], lang: str) -> str:
+    """What the data records as actually sent down by a lead (a row of
+    :func:`grid_planning.assess.roster.lead_obligations`): beds and outpatient slots, each
+    "not recorded" when the data has no figure (checklist item 8 then says "not recorded")."""
+    def shown(value: Any) -> str:
+        missing = value is None or pd.isna(value)
+        return t("ws.mem.ob_not_recorded", lang) if missing else integer(value, lang)
+
+    return t("ws.mem.ob_down", lang, beds=shown(obligation.get("beds_down")),
+             slots=shown(obligation.get("slots_down")))
+
+
 def exception_text(table: pd.DataFrame, facility_id: str) -> str:
     """The roster's ``exception_text`` of one facility ("G4 passed by exception: <reason>" for a
     lead by exception, designated or made eligible by a what-if edit; "" otherwise), from

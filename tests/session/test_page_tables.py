@@ -78,3 +78,23 @@ def test_checklist_counts_and_rows_of_a_grid(planned):
 def test_headers_follow_the_language(planned, lang):
     table = pt.checks_table(planned.figures(lang).checks, lang)
     assert ("Rule" in table.columns) == (lang == "en")
+
+
+def test_the_members_view_says_what_is_recorded_as_sent_down():
+    from dataclasses import replace
+
+    import numpy as np
+    from plan_fixtures import make_layers, make_plan
+
+    from grid_planning.assess.roster import lead_obligations
+
+    city, plan = make_layers(), make_plan()
+    ob = lead_obligations(city, plan).set_index("grid_id")
+    assert pt.sent_down_text(ob.loc["G1"], "en") == (
+        "Recorded as actually sent down: beds not recorded, outpatient slots not recorded "
+        "(checklist item 8 is judged on these).")
+    fac = city.facilities.copy()
+    fac["beds_down"] = np.where(fac["id"] == "F1", 1250.0, np.nan)
+    ob = lead_obligations(replace(city, facilities=fac), plan).set_index("grid_id")
+    text = pt.sent_down_text(ob.loc["G1"], "zh")
+    assert "床位 1,250" in text and "门诊号源 未记录" in text
