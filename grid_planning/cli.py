@@ -51,10 +51,12 @@ from grid_planning.assess.conversion import (
     conversions_of,
     secondary_general,
 )
+from grid_planning.assess.factors import g9_panel, panel_lines
 from grid_planning.assess.metrics import city_metrics, grid_metrics, unit_metrics
 from grid_planning.base.i18n import LANGUAGES, t
 from grid_planning.base.textsafe import has_visible_text, terminal_text
 from grid_planning.city.costs import travel_costs
+from grid_planning.city.demand import DemandError, unit_demand
 from grid_planning.city.districts import (
     district_pieces,
     district_splits,
@@ -364,6 +366,20 @@ def _add_plan(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser
         help="what-if: plan with that secondary general hospital converted into rehabilitation or "
         "nursing (G10; see the suggestions the plan prints)",
     )
+    p.add_argument(
+        "--age-weight", type=_finite, default=0.0, metavar="W",
+        help="G9: each resident aged 65+ (units column pop_65plus / 65岁以上) counts 1 + W in the "
+        "demand the grids are balanced and assigned by (default 0: residents only)",
+    )
+    p.add_argument(
+        "--burden-column", metavar="COL",
+        help="G9: the units column holding a disease-burden count (e.g. chronic-disease patients); "
+        "shown by grid, and weighted with --burden-weight",
+    )
+    p.add_argument(
+        "--burden-weight", type=_finite, default=0.0, metavar="W",
+        help="G9: each person of --burden-column counts W more demand (default 0)",
+    )
     _add_admin_arg(p)
     p.add_argument("--out", help="output plan GeoPackage (.gpkg, required)")
     p.add_argument("--xlsx", help="also write the approval tables (Excel)")
@@ -481,6 +497,13 @@ def split_lock(value: str, units: set[str], leads: set[str]) -> list[tuple[str, 
     return out
 
 
+def _print_g9(layers: CityLayers, plan, lang: str) -> None:
+    """The G9 panel: the plan's weights and the factors by grid beside the city's."""
+    _print()
+    for line in panel_lines(g9_panel(layers, plan), lang):
+        _print(line)
+
+
 def _lock_pairs(values: Sequence[str], layers: CityLayers, lang: str) -> tuple[tuple[str, str], ...] | None:
     """``--lock`` values as ``(unit id, lead id)``, split where the city's ids say (see
     :func:`split_lock`); a value no split or several splits fit is named."""
@@ -543,7 +566,15 @@ def _cmd_plan(args: argparse.Namespace) -> int:
         cost=cost,
         locks=locks,
         method=args.method,
+        age_weight=args.age_weight,
+        burden_column=args.burden_column or None,
+        burden_weight=args.burden_weight,
     )
+    try:  # G9: a weight the units cannot meet is said before any planning, with file and column
+        unit_demand(layers, request)
+    except DemandError as exc:
+        _print(exc.message(lang), file=sys.stderr)
+        return EXIT_NOT_USABLE
     districts, layer_word = _unit_districts(layers, args, lang)
     if districts is False:
         return EXIT_NOT_USABLE
@@ -601,6 +632,7 @@ def _cmd_plan(args: argparse.Namespace) -> int:
     _print(summary_text(gm, lang))
     _print_splits(layers, plan, districts, layer_word, lang)
     _print_conversions(layers, plan, lang)
+    _print_g9(layers, plan, lang)
     if args.whole_districts:
         pieces = district_pieces(layers, districts)
         if len(pieces):
@@ -625,7 +657,7 @@ def _checks_verdict(results: list, lang: str) -> int:
 def _add_check(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     p = subparsers.add_parser(
         "check",
-        help="check a plan GeoPackage against the policy rules G1-G5",
+        help="check a plan GeoPackage against the policy rules G1-G8 and its own request",
         description=(
             "Read a plan GeoPackage and print each policy check (rule, status, message). Exit code "
             "0: all pass (or pass by a recorded exception); 1: a check fails; 2: the file cannot be read."
@@ -658,6 +690,7 @@ def _cmd_check(args: argparse.Namespace) -> int:
         return EXIT_NOT_USABLE
     _print_splits(layers, plan, districts, layer_word, lang)
     _print_conversions(layers, plan, lang)
+    _print_g9(layers, plan, lang)
     return _checks_verdict(results, lang)
 
 

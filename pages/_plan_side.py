@@ -92,11 +92,13 @@ def _actions(ws: Workspace) -> None:
 
 def _exceptions(ws: Workspace) -> None:
     req = ws.request
-    with st.expander(tr("ws.exc.title"), expanded=bool(req.designated_leads or req.g5_waivers)):
+    layers = ws.effective_layers()
+    upgraded = pp.whatif_leads(ws.layers, layers)  # offered here only: open the box for them
+    with st.expander(tr("ws.exc.title"), expanded=bool(req.designated_leads or req.g5_waivers or upgraded)):
         st.caption(tr("ws.exc.caption"))
-        layers = ws.effective_layers()
         # Only the hospitals the G4 rule lets lead by designation (grid_planning.domain.rules).
-        h_labels = pp.choices(layers, "designatable", lang())
+        # ... and those eligible only by a what-if edit: a G4 exception too (never a fixed lead).
+        h_labels = pp.designation_choices(ws.layers, layers, lang())
         _exception_form(ws, "designate_form", "designated_leads", h_labels, "ws.exc.designate", "ws.exc.add",
                         select_key="exc_fid", reason_key="exc_reason")
         lead_labels = pp.lead_labels(layers, ws.request, lang())
@@ -118,7 +120,7 @@ def parameters(ws: Workspace) -> None:
     k, balance and the run button come first, so "run" is on the first screen of the sidebar."""
     layers = ws.effective_layers()
     req = ws.request
-    elig_labels = pp.choices(layers, "elig", lang())
+    elig_labels = pp.fixed_choices(ws.layers, layers, lang())
     n_leads = pp.lead_count(layers, req)
     modes = pp.cost_modes(layers)
     for key, value in pp.widget_values(req, n_leads, elig_labels, modes).items():

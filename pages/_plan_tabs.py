@@ -1,4 +1,4 @@
-"""The plan page's tabs under the figures: hand edits, what-if facilities, export.
+"""The plan page's tabs under the figures: hand edits, what-if facilities, G9 factors, export.
 
 Widgets and session state only; the lists, labels and the planned hospital's starting position
 come from :mod:`grid_planning.session.plan_page`.
@@ -15,8 +15,8 @@ from grid_planning.exports.formats import FORMATS, PAPER_FORMATS
 from grid_planning.prints.printmap import ORIENTATIONS, PAPER_MM
 from grid_planning.session import plan_page as pp
 from grid_planning.session.workspace import Workspace
-from pages._common import kept, lang, md_text, tr, tr_md
-from pages._plan_side import INFEASIBLE
+from pages._common import kept, lang, md_text, show_table, tr, tr_md
+from pages._plan_side import INFEASIBLE, run
 from pages._ws import action, fmt
 
 PLACED = "place_lonlat"  # where the planner clicked the map to place a planned hospital
@@ -164,3 +164,29 @@ def export(ws: Workspace) -> None:
         # it from the media store and the download is cancelled (seen under load).
         st.download_button(tr("exports.ui.download", name=f.filename), f.data, file_name=f.filename,
                            mime=f.mime, key="dl_export", on_click="ignore")
+
+
+def factors(ws: Workspace) -> None:
+    """G9: the plan's weights and the factors by grid beside the city's; new weights, planned at once."""
+    view = pp.g9_view(ws.layers, ws.plan, lang())
+    for note in view.notes:
+        st.caption(md_text(note))
+    if view.illustrative:
+        st.warning(tr("g9.illustrative"))
+    show_table(view.table, list(view.table.columns[1:]), key="g9_table")
+    req = ws.request
+    columns = [None, *pp.burden_choices(ws.layers)]
+    with st.form("g9_weights"):
+        c1, c2, c3 = st.columns(3)
+        age = c1.number_input(tr("g9.ui.age_weight"), min_value=0.0, max_value=10.0, step=0.5,
+                              value=float(req.age_weight), key=f"g9_age_{ws.request_revision}")
+        column = c2.selectbox(tr("g9.ui.burden_column"), columns, key=f"g9_col_{ws.request_revision}",
+                              index=columns.index(req.burden_column) if req.burden_column in columns else 0,
+                              format_func=lambda c: tr("g9.ui.no_column") if c is None else c)
+        weight = c3.number_input(tr("g9.ui.burden_weight"), min_value=0.0, max_value=10.0, step=0.5,
+                                 value=float(req.burden_weight), key=f"g9_bw_{ws.request_revision}")
+        if st.form_submit_button(tr("g9.ui.apply")):
+            with action():
+                ws.change_request(**pp.g9_weights(ws.layers, age, column, weight))
+                run(ws, fresh=True)
+                st.rerun()

@@ -12,7 +12,7 @@ from grid_planning.domain import schema
 from grid_planning.domain.rules import is_illustrative
 from grid_planning.exports.planfile import column_headers
 from grid_planning.session.mapclicks import facility_label
-from grid_planning.session.page_tables import member_records_table, role_options
+from grid_planning.session.page_tables import exception_text, member_records_table, role_options
 from pages._common import ensure_navigation, kept, lang, md_text, page_guard, tr, tr_md
 from pages._ws import action, fmt, require_plan, workspace
 
@@ -66,9 +66,11 @@ with page_guard():
                     f"{tr('ws.col.beds')} {_beds(lead.get('beds'))}")
         if lead.get("level_source") == "assumed":
             st.warning(tr("ws.mem.assumed_lead"))
-        exc = ws.plan.exception_for("G4", lead["id"])
-        if exc is not None:
-            st.info(tr_md("ws.mem.designated", reason=exc.reason))
+        table = roster_table(ws.layers, ws.plan, lang=lang())
+        # the roster's exception column, as the CSV/XLSX roster says it (a designation or a what-if)
+        exc_text = exception_text(table, lead["id"])
+        if exc_text:
+            st.info(md_text(exc_text))
 
         ob = lead_obligations(ws.layers, ws.plan).set_index("grid_id").loc[grid]
         st.markdown(f"**{tr('ws.mem.obligations')}**")
@@ -92,10 +94,11 @@ with page_guard():
         _section(tr("ws.mem.cross_home"), ros["cross_grid"], key="mem_cross", with_supports=True)
         _section(tr("ws.mem.serving"), ros["serving"], key="mem_serving", with_supports=True)
         _section(tr("ws.mem.collaborators"), ros["collaborators"], key="mem_collab", with_supports=True)
+        if ros["outside"]:
+            _section(tr("ws.mem.outside"), ros["outside"], key="mem_outside")
 
         st.subheader(tr("ws.mem.change_title"))
         st.caption(tr("ws.mem.change_caption"))
-        table = roster_table(ws.layers, ws.plan, lang=lang())
         options = role_options(table, lang())
         with st.form("role_form"):
             fid = st.selectbox(tr("ws.mem.facility"), list(options), format_func=options.get, index=None, placeholder=tr("ws.choose"), key="role_fid")

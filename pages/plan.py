@@ -29,7 +29,7 @@ from pages._common import (
 )
 from pages._map import show_map
 from pages._plan_side import INFEASIBLE, comparison, parameters, run
-from pages._plan_tabs import PLACED, after_edit, export, hand_edits, what_if
+from pages._plan_tabs import PLACED, after_edit, export, factors, hand_edits, what_if
 from pages._ws import action, check_panel, fmt, scenario_panel, workspace
 
 ensure_navigation(__file__)
@@ -147,6 +147,9 @@ def _grid_tables(ws: Workspace, fig: Figures) -> None:
         col.metric(tr(label), value)
     st.caption(tr("ws.yardstick"))
     # District lines and residents on roads that reach too few facilities (issue 17).
+    g9 = pp.g9_balance_note(ws.layers, ws.plan, lang())
+    if g9:
+        st.caption(md_text(g9))
     splits = pp.splits_note(ws.layers, ws.plan, lang())
     if splits:
         st.caption(md_text(splits))
@@ -205,11 +208,14 @@ with page_guard():
         st.subheader(tr("ws.grids.title"))
         _grid_tables(ws, fig)
         _g10(ws)
-        t1, t2, t3, t4 = st.tabs([tr("ws.tab.edit"), tr("ws.tab.whatif"), tr("ws.tab.scenarios"), tr("ws.tab.export")])
+        t1, t2, t5, t3, t4 = st.tabs([tr("ws.tab.edit"), tr("ws.tab.whatif"), tr("g9.tab"), tr("ws.tab.scenarios"),
+                                      tr("ws.tab.export")])
         with t1:
             hand_edits(ws, fig)
         with t2:
             what_if(ws)
+        with t5:
+            factors(ws)
         with t3:
             scenario_panel(ws, key="plan_scen")
         with t4:

@@ -36,7 +36,7 @@ RECORD_STATUSES: tuple[str, ...] = ("todo", "in_progress", "done", "not_applicab
 
 
 #: Statuses of automatically evaluated (spatial) criteria.
-AUTO_STATUSES: tuple[str, ...] = ("met", "not_met", "not_evaluated")
+AUTO_STATUSES: tuple[str, ...] = ("met", "not_met", "not_evaluated", "not_recorded")
 
 
 DIMENSIONS: tuple[str, ...] = ("responsibility", "resources", "services", "mechanisms")
@@ -119,6 +119,52 @@ def _row(
     }
 
 
+#: Item 8's two targets: (capacity column, recorded column, share, catalogue part).
+_SENT_DOWN = (("beds", "beds_down", 4, "beds"), ("outpatient_slots", "slots_down", 3, "slots"))
+
+
+def _sent_down_part(capacity: float, recorded: float, share: int) -> tuple[str, float]:
+    """One target of item 8: ``met`` / ``short`` (recorded against ``ceil(capacity / share)``),
+    ``not_recorded`` (nothing recorded as sent down) or ``no_capacity`` (recorded, but there is
+    nothing to compare it with); and the target (NaN when the capacity is unknown)."""
+    target = float(math.ceil(capacity / share)) if not math.isnan(capacity) else float("nan")
+    if math.isnan(recorded):
+        return ("not_recorded" if not math.isnan(capacity) else "unknown"), target
+    if math.isnan(target):
+        return "no_capacity", target
+    return ("met" if recorded >= target else "short"), target
+
+
+def _item8(grid: str, lead: str, ob: pd.Series, lang: str) -> dict:
+    """Item 8 from the obligations actually recorded (issue 15): met only when what the data
+    records as sent down reaches both 1/4 of the lead's beds and 1/3 of its outpatient slots;
+    not met when a recorded figure falls short; otherwise "not recorded" (the lead's capacity alone
+    says what it owes, never what it sends)."""
+    states, texts = [], []
+    shortfall = 0.0
+    for cap_col, down_col, share, part in _SENT_DOWN:
+        capacity, recorded = float(ob[cap_col]), float(ob[down_col])
+        state, target = _sent_down_part(capacity, recorded, share)
+        states.append(state)
+        if state == "short":
+            shortfall += target - recorded
+        texts.append(t(f"plan.checklist.down.{part}_{state}", lang,
+                       capacity=_count(capacity), target=_count(target), recorded=_count(recorded)))
+    if "short" in states:
+        status, value = "not_met", shortfall
+    elif all(s == "met" for s in states):
+        status, value = "met", 0.0
+    else:
+        status, value = "not_recorded", float("nan")
+    return _row(grid, lead, 8, status, value, f"sent_down_{status}", lang,
+                lead_name=ob["lead_name"], parts=t("plan.checklist.down.sep", lang).join(texts),
+                source=source_text(ob["capacity_source"], lang))
+
+
+def _count(value: float) -> str:
+    return "-" if math.isnan(value) else f"{value:,.0f}"
+
+
 def evaluate_spatial(
     layers: Any,
     plan: Plan,
@@ -132,9 +178,12 @@ def evaluate_spatial(
     - 1 layout: the grid passes G1-G4 (city-wide G1/G2 and its own G3/G4; exceptions count as
       passed); value = number of failed checks.
     - 3 roster: a lead, at least one member (member or cross-grid institution) and at least one
-      collaborator supporting the grid; value = number of members.
-    - 8 resources sent down: the lead's capacity is known so its obligation (1/4 of beds) can be
-      set; value = beds to send down.
+      collaborator supporting the grid, when the data holds a provincial or regional hospital
+      (G8; without one the roster says so instead of "missing"); value = number of members.
+    - 8 resources sent down: what the data records as sent down (``beds_down``, ``slots_down``)
+      reaches 1/4 of the lead's beds and 1/3 of its outpatient slots; "not_met" when a recorded
+      figure falls short (value = the shortfall), "not_recorded" when either is not recorded
+      (the lead's capacity alone never meets it).
     - 9 shared centres: a secondary-or-higher hospital of the grid that every resident reaches
       within 30 minutes can host the shared lab/imaging/ECG/pathology/sterilisation centres;
       value = the best host's longest travel time.
@@ -144,8 +193,9 @@ def evaluate_spatial(
     Returns
     -------
     pandas.DataFrame
-        Columns ``grid_id``, ``lead_id``, ``item``, ``status`` ("met", "not_met" or
-        "not_evaluated" when travel costs are missing), ``value`` and ``detail`` (text).
+        Columns ``grid_id``, ``lead_id``, ``item``, ``status`` ("met", "not_met",
+        "not_evaluated" when travel costs are missing, or "not_recorded" for item 8 when what is
+        sent down is not in the data), ``value`` and ``detail`` (text).
     """
     checks = check_policy(layers, plan) if checks is None else checks
     facilities = effective_facilities(layers, plan)
@@ -159,6 +209,7 @@ def evaluate_spatial(
     obligations = lead_obligations(layers, plan).set_index("grid_id")
     fu = facility_units(layers, facilities)
     unit_pos = {u: i for i, u in enumerate(unit_ids)}
+    city_has_collaborators = bool(rules.collaborator_owner(facilities).any())
     city_fail = [
         r.rule
         for r in checks
@@ -195,8 +246,12 @@ def evaluate_spatial(
         n_collab = int(
             sum(grid in split_ids(s) for s in roles.loc[roles["role"] == "collaborator", "supports"])
         )
+        # G8: without a provincial/regional hospital in the data there is no collaborator to ask
+        # for (G8 passes there), so the roster is not incomplete for lack of one
         missing = [
-            name for name, n in (("member", n_members), ("collaborator", n_collab)) if n == 0
+            name
+            for name, n in (("member", n_members), ("collaborator", n_collab))
+            if n == 0 and (name == "member" or city_has_collaborators)
         ]
         if missing:
             what = ", ".join(t(f"plan.role.{m}", lang) for m in missing)
@@ -211,43 +266,14 @@ def evaluate_spatial(
                     3,
                     "met",
                     n_members,
-                    "roster_ok",
+                    "roster_ok" if city_has_collaborators else "roster_ok_no_provincial",
                     lang,
                     members=n_members,
                     collaborators=n_collab,
                 )
             )
-        # 8 resources sent down
-        ob = obligations.loc[grid]
-        if math.isnan(float(ob["beds"])):
-            rows.append(
-                _row(
-                    grid,
-                    lead,
-                    8,
-                    "not_met",
-                    float("nan"),
-                    "capacity_unknown",
-                    lang,
-                    lead_name=ob["lead_name"],
-                )
-            )
-        else:
-            rows.append(
-                _row(
-                    grid,
-                    lead,
-                    8,
-                    "met",
-                    ob["beds_to_primary"],
-                    "capacity_ok",
-                    lang,
-                    lead_name=ob["lead_name"],
-                    beds=int(ob["beds"]),
-                    down=int(ob["beds_to_primary"]),
-                    source=source_text(ob["capacity_source"], lang),
-                )
-            )
+        # 8 resources sent down: what is recorded as sent down against 1/4 of beds, 1/3 of slots
+        rows.append(_item8(grid, lead, obligations.loc[grid], lang))
         if costs is None:
             for item in (9, 12):
                 rows.append(_row(grid, lead, item, "not_evaluated", float("nan"), "no_costs", lang))

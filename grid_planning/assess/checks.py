@@ -1,8 +1,9 @@
 """Whether a plan keeps the policy's rules: one :class:`CheckResult` per rule and subject.
 
-Rules G1-G5 of ``policy.md`` each give a :class:`CheckResult` that names the grid or lead and says
+Rules G1-G8 of ``policy.md`` each give a :class:`CheckResult` that names the grid or lead and says
 why; G2, G4 and G5 accept a recorded "in principle" exception and then report "passed by exception:
-<reason>", never a silent pass. Contiguity and G8 are reported as well (warning level).
+<reason>", never a silent pass. G6 and G7 pass or fail where the data holds facilities they speak
+of and say "no content" otherwise. Contiguity and the plan's own request are reported as well.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from grid_planning.base.i18n import DEFAULT_LANGUAGE, t
+from grid_planning.city.demand import DemandError, unit_demand, weighted
 from grid_planning.city.planview import (
     assignment_for,
     effective_facilities,
@@ -69,6 +71,8 @@ class CheckResult:
         params = self.params
         if "ineligible" in params:  # what keeps a lead from G4, in the reader's language
             params = params | {"why": _why_text(params, lang)}
+        if "g9_error" in params:  # the G9 figures' problem, worded once (city.demand)
+            params = params | {"detail": DemandError(params["g9_error"], **params).message(lang)}
         return t(f"plan.check.{self.code}", lang, **params)
 
     def status_text(self, lang: str = DEFAULT_LANGUAGE) -> str:
@@ -138,7 +142,7 @@ def _population(units: pd.DataFrame) -> pd.Series:
 
 
 def check_policy(layers: Any, plan: Any, costs: Any = None) -> list[CheckResult]:
-    """Check a plan against rules G1-G5 (plus contiguity and G8).
+    """Check a plan against rules G1-G8 (plus contiguity and the plan's own request).
 
     Parameters
     ----------
@@ -152,8 +156,8 @@ def check_policy(layers: Any, plan: Any, costs: Any = None) -> list[CheckResult]
     Returns
     -------
     list of CheckResult
-        City-wide results first (G1, G2, G3 shared leads, G8), then per grid (G3, G4, G5,
-        contiguity), each naming the grid or lead and why.
+        City-wide results first (G1, G2, G3 shared leads, G6, G7, G8), then per grid (G3, G4,
+        G5, contiguity), then the request, each naming the grid or lead and why.
     """
     del costs  # the rules are about the layout, not travel times
     facilities = effective_facilities(layers, plan)
@@ -167,7 +171,6 @@ def check_policy(layers: Any, plan: Any, costs: Any = None) -> list[CheckResult]
     results += _check_g1(layers, plan, grids)
     results += _check_g2(plan, grids)
     results += _check_g3_city(fac, leads)
-    results += _check_g8(fac, roles, leads, plan)
 
     assignment = assignment_for(layers, plan)
     unit_grid = assignment.to_dict()
@@ -177,6 +180,7 @@ def check_policy(layers: Any, plan: Any, costs: Any = None) -> list[CheckResult]
     fu = fu[~fu.index.duplicated()]
     first = ~location.ids.duplicated()
     outside = pd.Series(location.outside[first], index=location.ids[first])
+    distance = pd.Series(location.distance_m[first], index=location.ids[first])
     eligible = pd.Series(
         rules.g4_leads_by_data(facilities, location.outside).to_numpy()[first],
         index=location.ids[first],
@@ -185,6 +189,11 @@ def check_policy(layers: Any, plan: Any, costs: Any = None) -> list[CheckResult]
         rules.g4_designatable(facilities, location.outside).to_numpy()[first],
         index=location.ids[first],
     )
+    lead_ids = {f for f in leads if f}
+    lies_in = {fid: unit_grid.get(unit) for fid, unit in fu.items()}
+    results += _check_g6(facilities, fac, roles, lies_in, location.outside, lead_ids)
+    results += _check_g7(facilities, fac, roles, lies_in, location.outside, lead_ids, set(grids))
+    results += _check_g8(fac, roles, leads, plan)
     labels = np.asarray([g if g is not None else "" for g in assignment], dtype=object)
     contiguity = layers.index.contiguity(labels)
     by_whatif = whatif_eligible_ids(layers, facilities) if getattr(plan, "edits", ()) else set()
@@ -205,6 +214,7 @@ def check_policy(layers: Any, plan: Any, costs: Any = None) -> list[CheckResult]
                 bool(eligible.get(lead, False)),
                 bool(designatable.get(lead, False)),
                 lead in by_whatif,
+                float(distance.get(lead, 0.0)),
             )
             results.append(_check_g5(grid, lead, name, fac, roles, plan, outside))
         results.append(_check_contiguity(grid, name, contiguity))
@@ -247,6 +257,12 @@ def check_request(
     grid_of_lead = {f: g for g, f in leads.items() if f}
     out: list[CheckResult] = []
     pop = _population(layers.units)
+    if weighted(req) and req.balance is not None:
+        # G9: the balance asked for is a balance of weighted demand, as the planner made it.
+        try:
+            pop = pd.Series(unit_demand(layers, req), index=layers.index.unit_ids)
+        except DemandError as exc:
+            return [CheckResult("G9", "fail", "g9_data", {"g9_error": exc.code} | exc.params)]
     grid_pop = {g: 0.0 for g in leads}
     for unit, grid in unit_grid.items():
         if grid in grid_pop:
@@ -260,8 +276,9 @@ def check_request(
         dev = float(balance_deviation(grid_pop[worst], mean)) if mean > 0 else 0.0
         p = {"tolerance": f"{req.balance:.0%}", "worst": worst, "dev": f"{dev:+.1%}",
              "grids": _fmt_ids(sorted(outside)), "count": len(outside)}
+        code = "request_demand_balance" if weighted(req) else "request_balance"
         out.append(CheckResult("request", "fail" if outside else "pass",
-                               "request_balance_fail" if outside else "request_balance_ok", p))
+                               f"{code}_fail" if outside else f"{code}_ok", p))
     if req.min_beds_per_1000:
         beds_of = rules.grid_beds(fac_table(facilities))
         grid_beds = {g: 0.0 for g in leads}
@@ -443,6 +460,10 @@ def _why_text(params: dict, lang: str) -> str:
     """``level=secondary, type=specialty`` in English, the vocabulary labels in Chinese."""
     parts = []
     for col in params["ineligible"]:
+        if col == "location" and "distance_m" in params:
+            parts.append(t("plan.check.outside_by_m", lang, distance_m=params["distance_m"],
+                           tolerance_m=params.get("tolerance_m", "")))
+            continue
         if col in ("location", "parent_id"):  # not a value: a fact about the hospital
             parts.append(t(f"plan.check.why_{col}", lang))
             continue
@@ -452,6 +473,11 @@ def _why_text(params: dict, lang: str) -> str:
             t("plan.check.why_item", lang, field=t(f"plan.check.field.{col}", lang), value=label)
         )
     return t("plan.check.why_sep", lang).join(parts)
+
+
+#: A lead this far or farther outside every unit (but within the outside tolerance) is reported
+#: with its distance; closer is the precision of coordinates, not a place.
+_NEAR_BOUNDARY_M = 1.0
 
 
 def _check_g4(
@@ -466,13 +492,19 @@ def _check_g4(
     eligible: bool,
     designatable: bool,
     by_whatif: bool = False,
+    distance_m: float = 0.0,
 ) -> list[CheckResult]:
     """G4: the lead lies in its grid, inside the city, and is eligible (:mod:`grid_planning.domain.rules`)
     or designated under a recorded exception — which only a designatable hospital can have.
 
     A lead eligible only because a what-if edit changed its owner, type or level
     (:func:`whatif_eligible_ids`) is an exception: it passes by exception with its recorded
-    reason, and fails without one."""
+    reason, and fails without one.
+
+    A lead outside the city's units is reported with its distance (``distance_m``) and the
+    tolerance (:func:`rules.outside_city_m`): beyond it the lead is outside the city (an
+    exception, or a failure); within it an eligible lead is taken as inside but warned about, never
+    passed silently."""
     p = {
         "grid": grid,
         "lead": lead,
@@ -480,6 +512,8 @@ def _check_g4(
         "level": row["level"],
         "type": row["type"],
         "owner_level": row["owner_level"],
+        "distance_m": f"{distance_m:,.0f}",
+        "tolerance_m": f"{rules.outside_city_m():,.0f}",
     }
     out = []
     unit = fu.get(lead) if lead in fu.index else None
@@ -502,6 +536,8 @@ def _check_g4(
             out.append(CheckResult("G4", "fail", "g4_whatif_no_reason", p, grid))
     elif eligible and str(row.get("level_source", "data")) == "assumed":
         out.append(CheckResult("G4", "warning", "g4_assumed", p, grid))
+    elif eligible and distance_m >= _NEAR_BOUNDARY_M:
+        out.append(CheckResult("G4", "warning", "g4_near_boundary", p, grid))
     elif eligible:
         out.append(CheckResult("G4", "pass", "g4_ok", p, grid))
     elif exc is not None and designatable:
@@ -584,7 +620,7 @@ def _check_g8(
                 )
             continue  # without an exception G4 fails for it
         role = roles.at[fid, "role"] if fid in roles.index else ""
-        if role != "collaborator":
+        if role not in ("collaborator", "outside"):  # one outside the city is no grid's concern
             misplaced.append(fid)
     if misplaced:
         out.append(
@@ -615,15 +651,87 @@ def _check_g8(
     return out
 
 
-#: Each rule's check over a plan (:func:`check_policy` runs them in this order). G6 and G7 are
-#: not checked: they decide roles (:func:`grid_planning.assess.roster.assign_roles`), which G3,
-#: G5 and G8 then check.
+def _subjects(facilities: pd.DataFrame, mask: pd.Series, lead_ids: set[str]) -> list[str]:
+    ids = facilities.loc[mask.to_numpy(), "id"].astype(str)
+    return [f for f in dict.fromkeys(ids) if f not in lead_ids]
+
+
+def _check_g6(
+    facilities: pd.DataFrame,
+    fac: pd.DataFrame,
+    roles: pd.DataFrame,
+    lies_in: dict,
+    outside: np.ndarray,
+    lead_ids: set[str],
+) -> list[CheckResult]:
+    """G6: every primary-care facility inside the city (:func:`rules.g6_facilities`) is primary
+    care of the grid it lies in (by the plan's units, not the stored roles); "no content" when the
+    data holds none."""
+    ids = _subjects(facilities, rules.g6_facilities(facilities, outside), lead_ids)
+    if not ids:
+        return [CheckResult("G6", "pass", "g6_none", {})]
+    bad = [
+        f for f in ids
+        if f not in roles.index
+        or roles.at[f, "role"] != "primary"
+        or not lies_in.get(f)
+        or roles.at[f, "grid_id"] != lies_in.get(f)
+    ]
+    if bad:
+        return [CheckResult("G6", "fail", "g6_fail", {
+            "count": len(bad), "total": len(ids), "ids": _fmt_ids(bad),
+            "names": _fmt_ids([_name(fac, f) for f in bad])})]
+    grids = {lies_in[f] for f in ids}
+    return [CheckResult("G6", "pass", "g6_ok", {"count": len(ids), "grids": len(grids)})]
+
+
+def _check_g7(
+    facilities: pd.DataFrame,
+    fac: pd.DataFrame,
+    roles: pd.DataFrame,
+    lies_in: dict,
+    outside: np.ndarray,
+    lead_ids: set[str],
+    grids: set[str],
+) -> list[CheckResult]:
+    """G7: every maternal-child, public-health, rehabilitation or nursing institution inside the
+    city (:func:`rules.g7_facilities`) keeps the grid it lies in as its home (as a cross-grid
+    institution or a member; one made a collaborator is the planner's G8 choice), and a cross-grid
+    one serves its home grid and only grids of the plan; "no content" when the data holds none."""
+    ids = _subjects(facilities, rules.g7_facilities(facilities, outside), lead_ids)
+    if not ids:
+        return [CheckResult("G7", "pass", "g7_none", {})]
+    bad, serving = [], 0
+    for f in ids:
+        role = roles.at[f, "role"] if f in roles.index else ""
+        if role == "collaborator":
+            continue
+        home = lies_in.get(f)
+        ok = role in ("cross_grid", "member") and bool(home) and roles.at[f, "grid_id"] == home
+        if ok and role == "cross_grid":
+            supports = split_ids(roles.at[f, "supports"])
+            ok = home in supports and set(supports) <= grids
+            serving += len(set(supports) - {home}) > 0
+        if not ok:
+            bad.append(f)
+    if bad:
+        return [CheckResult("G7", "fail", "g7_fail", {
+            "count": len(bad), "total": len(ids), "ids": _fmt_ids(bad),
+            "names": _fmt_ids([_name(fac, f) for f in bad])})]
+    return [CheckResult("G7", "pass", "g7_ok", {"count": len(ids), "serving": serving})]
+
+
+#: Each rule's check over a plan (:func:`check_policy` runs them in this order). G6 and G7 also
+#: decide roles (:func:`grid_planning.assess.roster.assign_roles`); their checks verify the plan
+#: keeps them.
 RULE_CHECKS: dict[str, tuple[Callable[..., Any], ...]] = {
     rules.G1.id: (_check_g1,),
     rules.G2.id: (_check_g2,),
     rules.G3.id: (_check_g3_city, _check_g3_grid),
     rules.G4.id: (_check_g4,),
     rules.G5.id: (_check_g5,),
+    rules.G6.id: (_check_g6,),
+    rules.G7.id: (_check_g7,),
     rules.G8.id: (_check_g8,),
     rules.CONTIGUITY.id: (_check_contiguity,),
     rules.REQUEST.id: (check_request,),

@@ -262,7 +262,8 @@ def grid_metrics(
             "linked_islands": int(contiguity["linked_islands"].get(grid, 0)),
             "n_units": int(mask.sum()),
             "n_facilities": int(len(in_grid)),
-            **{f"n_{r}": int(counts.get(r, 0)) for r in schema.ROLES if r != "collaborator"},
+            # collaborators are counted by whom they support; a facility outside the city is in no grid
+            **{f"n_{r}": int(counts.get(r, 0)) for r in schema.ROLES if r not in ("collaborator", "outside")},
             "n_collaborator": n_collab,
             "balance_dev": balance_deviation(population, mean_pop)
             if mean_pop and mean_pop > 0

@@ -105,7 +105,9 @@ def grid_roster(layers: Any, plan: Plan) -> dict[str, dict[str, Any]]:
         ``{grid_id: {"grid_id", "lead" (record), "members" ({type: [records]}), "primary"
         ([records]), "cross_grid" ([records] whose home grid is this grid), "serving" ([records]
         of cross-grid institutions of other grids that list this grid in ``supports``),
-        "collaborators" ([records], each with the grids it ``supports``), "counts" ({role: n}),
+        "collaborators" ([records], each with the grids it ``supports``), "outside" ([records]
+        of facilities outside the city whose nearest grid is this one: listed, never members),
+        "counts" ({role: n}),
         "beds" (total of the lead, members, primary care and home cross-grid institutions)}}``.
         A record has ``id``, ``name``, ``level``, ``type``, ``owner_level``, ``beds``, ``source``,
         ``level_source``, ``capacity_source`` (where ``beds`` comes from), ``home_grid`` and
@@ -133,6 +135,11 @@ def grid_roster(layers: Any, plan: Plan) -> dict[str, dict[str, Any]]:
             for f in roles.index[roles["role"] == "collaborator"]
             if grid in split_ids(roles.at[f, "supports"])
         ]
+        # outside the city, nearest this grid: listed, not members (the planner may assign them)
+        away = [
+            _record(f, fac, roles)
+            for f in roles.index[(roles["role"] == "outside") & (roles["home_grid"] == grid)]
+        ]
         beds = pd.Series(
             [_beds(fac.at[f, "beds"]) if f in fac.index else np.nan for f in inside.index]
         )
@@ -144,6 +151,7 @@ def grid_roster(layers: Any, plan: Plan) -> dict[str, dict[str, Any]]:
             "cross_grid": cross,
             "serving": serving,
             "collaborators": collab,
+            "outside": away,
             "counts": {
                 "lead": 1,
                 "member": sum(len(v) for v in members.values()),
@@ -226,7 +234,10 @@ def lead_obligations(layers: Any, plan: Plan) -> pd.DataFrame:
         ``beds_to_primary`` (``ceil(beds / 4)``), ``slots_to_primary`` (``ceil(slots / 3)``), NaN
         where the capacity is unknown, and ``capacity_source`` (the facility's ``capacity_source``
         column, else its ``source``: "real"/"data", "illustrative", the user's label, or "unknown"
-        when no capacity figure exists) so a view can say the figures are illustrative.
+        when no capacity figure exists) so a view can say the figures are illustrative;
+        ``beds_down`` and ``slots_down``: what the data records as actually sent down (the
+        facility's ``beds_down`` / ``slots_down`` columns, 下沉床位 / 下沉号源), NaN when not
+        recorded. Checklist item 8 compares these with the targets; capacity alone never meets it.
     """
     fac = _facility_frame(layers, plan)
     rows = []
@@ -236,6 +247,8 @@ def lead_obligations(layers: Any, plan: Plan) -> pd.DataFrame:
         beds = _beds(row.get("beds"))
         slots = _beds(row.get("outpatient_slots"))
         known = not (math.isnan(beds) and math.isnan(slots))
+        beds_down = _beds(row.get("beds_down"))
+        slots_down = _beds(row.get("slots_down"))
         rows.append(
             {
                 "grid_id": str(grid),
@@ -250,6 +263,8 @@ def lead_obligations(layers: Any, plan: Plan) -> pd.DataFrame:
                 if not math.isnan(slots)
                 else np.nan,
                 "capacity_source": _capacity_source(row) if known else "unknown",
+                "beds_down": beds_down,
+                "slots_down": slots_down,
             }
         )
     return pd.DataFrame(
@@ -263,6 +278,8 @@ def lead_obligations(layers: Any, plan: Plan) -> pd.DataFrame:
             "beds_to_primary",
             "slots_to_primary",
             "capacity_source",
+            "beds_down",
+            "slots_down",
         ],
     )
 
@@ -272,14 +289,18 @@ def lead_obligations(layers: Any, plan: Plan) -> pd.DataFrame:
 CROSS_GRID_SUPPORT_MINUTES = 30.0
 
 
-def _located(layers: Any, facilities: pd.DataFrame, assignment: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+def _located(
+    layers: Any, facilities: pd.DataFrame, assignment: pd.Series
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Each facility's unit position (``layers.index.locate``: the unit it lies in, the nearest
-    for one just outside the city) and the grid of that unit, its home grid."""
+    for one outside the city), the grid of that unit (its home grid, the one it joins if the
+    planner assigns it) and whether it lies outside the city."""
     index = layers.index
-    fu = index.locate(facilities).unit
+    location = index.locate(facilities)
+    fu = location.unit
     unit_grid = assignment.reindex(index.unit_ids).to_numpy(dtype=object)
     home = np.asarray(unit_grid[fu], dtype=object) if len(fu) else np.array([], dtype=object)
-    return fu, home
+    return fu, home, np.asarray(location.outside, dtype=bool)
 
 
 #: Roles whose grid is the grid the facility lies in (a lead's is the grid it leads; a
@@ -300,7 +321,7 @@ def rehome(layers: Any, plan: Plan) -> Plan:
     if roles.empty:
         return plan
     facilities = effective_facilities(layers, plan)
-    _fu, home = _located(layers, facilities, plan.assignment)
+    _fu, home, _out = _located(layers, facilities, plan.assignment)
     where = pd.Series(home, index=facilities["id"].astype(str).to_numpy()).reindex(roles.index.astype(str))
     known = where.notna().to_numpy()
     new_home = where.where(known, roles["home_grid"].to_numpy()).astype(str).to_numpy()
@@ -331,10 +352,14 @@ def assign_roles(
       ``supports`` = home grid plus every grid whose lead is within
       :data:`CROSS_GRID_SUPPORT_MINUTES` minutes of it.
     - ``primary`` (:func:`rules.primary_care`, G6).
+    - ``outside``: a facility lying outside the city (``layers.index.locate(...).outside``,
+      farther than :func:`rules.outside_city_m` from every unit) that does not lead: ``grid_id``
+      is ``""``; it is never a member, primary care or collaborator of a grid (nor counted for
+      G5) unless the planner assigns it (:func:`change_role`).
     - ``member``: everything else (other tertiary, secondary, specialty, unknown level).
 
     A facility's home grid is the grid of the unit it lies in (``layers.index.locate``; the
-    nearest unit for one just outside the city).
+    nearest unit for one outside the city, the grid it joins when the planner assigns it).
 
     Parameters
     ----------
@@ -354,7 +379,7 @@ def assign_roles(
         Index facility id; columns ``grid_id``, ``role``, ``home_grid``, ``supports``.
     """
     fac_ids = facilities["id"].astype(str).to_numpy()
-    fu, home = _located(layers, facilities, assignment)
+    fu, home, outside = _located(layers, facilities, assignment)
     grid_ids = [str(g) for g in leads.index]
     lead_set = {str(v): str(g) for g, v in leads.items()}
     fac_pos = pd.Index(fac_ids)
@@ -369,13 +394,16 @@ def assign_roles(
     grid = home.copy()
     supports: list[list[str]] = [[] for _ in fac_ids]
     is_lead = np.array([f in lead_set for f in fac_ids], dtype=bool)
-    collab = rules.collaborator_owner(facilities).to_numpy() & ~is_lead
-    cross = rules.cross_grid_type(facilities).to_numpy() & ~is_lead & ~collab
-    primary = rules.primary_care(facilities).to_numpy() & ~is_lead & ~collab & ~cross
+    away = outside & ~is_lead
+    collab = rules.collaborator_owner(facilities).to_numpy() & ~is_lead & ~away
+    cross = rules.cross_grid_type(facilities).to_numpy() & ~is_lead & ~collab & ~away
+    primary = rules.primary_care(facilities).to_numpy() & ~is_lead & ~collab & ~cross & ~away
     role[primary] = "primary"
     role[cross] = "cross_grid"
     role[collab] = "collaborator"
+    role[away] = "outside"
     role[is_lead] = "lead"
+    grid[away] = ""
     for i in np.flatnonzero(is_lead):
         grid[i] = lead_set[fac_ids[i]]
     for i in np.flatnonzero(collab):
@@ -439,6 +467,9 @@ def change_role(
     - ``primary``: primary-care facilities only.
     - ``cross_grid``: maternal-child, public-health, rehabilitation and nursing institutions only (G7).
     - ``collaborator``: any hospital that is not a lead; it supports the grid it lies in.
+    - ``outside``: only a facility lying outside the city (back to the role it gets by default);
+      any other role assigns an outside facility to the grid nearest to it (listed there, still
+      not counted for G5).
 
     Returns
     -------
@@ -529,6 +560,11 @@ def change_role(
             raise RoleChangeError("plan.role_error.not_cross_grid", type=type_, **p)
         supports = roles.at[fid, "supports"] if fid in roles.index else ""
         new_roles.loc[fid, ["grid_id", "role", "supports"]] = [home, "cross_grid", supports or home]
+    elif new_role == "outside":
+        edited = effective_facilities(layers, plan)
+        if not rules.row_outside(layers.index.locate(edited), fid):
+            raise RoleChangeError("plan.role_error.not_outside", **p)
+        new_roles.loc[fid, ["grid_id", "role", "supports"]] = ["", "outside", ""]
     elif new_role == "collaborator":
         if is_primary_care:
             raise RoleChangeError("plan.role_error.primary_not_collaborator", **p)

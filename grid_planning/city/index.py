@@ -34,7 +34,7 @@ import shapely
 
 from grid_planning.base.cache import SharedCache, content_key, facilities_key
 from grid_planning.city.costs import compute_costs, road_network
-from grid_planning.domain.rules import OUTSIDE_CITY_M
+from grid_planning.domain.rules import outside_city_m
 from grid_planning.geo import graph, territory
 from grid_planning.geo.water import unit_sides
 
@@ -78,8 +78,8 @@ class FacilityLocation:
 
     @property
     def outside(self) -> np.ndarray:
-        """True where a facility lies outside the city (beyond :data:`grid_planning.domain.rules.OUTSIDE_CITY_M`)."""
-        return self.distance_m > OUTSIDE_CITY_M
+        """True where a facility lies outside the city (beyond :func:`grid_planning.domain.rules.outside_city_m`)."""
+        return self.distance_m > outside_city_m()
 
     def unit_of(self, facility_id: str) -> int:
         """Unit position of one facility (``KeyError`` for an unknown id)."""

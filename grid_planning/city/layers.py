@@ -41,8 +41,9 @@ Choices worth knowing
 - Swapped lon/lat is fixed automatically, with a warning naming the rows, in the two cases where
   the swap is unambiguous: the latitude is beyond +-90 deg while the longitude is a valid latitude,
   or the point lies outside the city boundary and the swapped point lies inside it.
-- Points outside the city boundary are kept with a warning when they are more than
-  :data:`OUTSIDE_TOLERANCE_M` beyond it (hospitals just across the city line are real and serve it).
+- Points outside the city boundary are kept with a warning when they are more than the setting
+  ``outside_city_m`` (default :data:`OUTSIDE_TOLERANCE_M`, 500 m) beyond it (hospitals just across
+  the city line are real and serve it).
 - Point population (points, or a raster-like CSV of cell centres) becomes regular square cells of
   ``cell_m`` metres in the metric CRS, clipped to the boundary, with the population summed.
 """
@@ -91,7 +92,8 @@ from grid_planning.io.rows import (
 from grid_planning.io.units import DEFAULT_CELL_M, UNIT_COLUMNS, read_units
 
 #: Facilities farther than this outside the city boundary get a warning (the same distance makes a
-#: hospital "outside the city" for the lead rule G4).
+#: hospital "outside the city" for the lead rule G4 and the roster). The default; the value in force
+#: is the setting ``outside_city_m`` (:func:`grid_planning.domain.rules.outside_city_m`).
 OUTSIDE_TOLERANCE_M = OUTSIDE_CITY_M
 
 
@@ -428,7 +430,8 @@ def _check_inside(
     outline = shapely.union_all(np.asarray(boundary.to_crs(metric_crs).geometry.values))
     pts = facilities.to_crs(metric_crs).geometry
     dist = pd.Series(shapely.distance(np.asarray(pts.values), outline), index=facilities.index)
-    outside = dist > OUTSIDE_TOLERANCE_M
+    tolerance = rules.outside_city_m()
+    outside = dist > tolerance
     if outside.any():
         # Only points whose swap is a valid lon/lat can be swapped (|lon| <= 90 to become a latitude).
         cand = facilities[outside & (facilities.geometry.x.abs() <= 90)]
@@ -436,7 +439,7 @@ def _check_inside(
             gpd.points_from_xy(cand.geometry.y, cand.geometry.x), index=cand.index, crs=WGS84
         )
         sdist = shapely.distance(np.asarray(swapped.to_crs(metric_crs).values), outline)
-        fix = pd.Series(sdist <= OUTSIDE_TOLERANCE_M, index=cand.index)
+        fix = pd.Series(sdist <= tolerance, index=cand.index)
         if len(cand) and fix.any():
             idx = fix.index[fix]
             facilities = facilities.copy()
@@ -457,7 +460,7 @@ def _check_inside(
                 rows_text(rest["id"].map(where)),
                 None,
                 count=len(rest),
-                tolerance_m=f"{OUTSIDE_TOLERANCE_M:g}",
+                tolerance_m=f"{tolerance:g}",
             )
             break
         report.warning(
@@ -467,7 +470,7 @@ def _check_inside(
             None,
             name=row["name"],
             distance_km=f"{dist[idx] / 1000:.1f}",
-            tolerance_m=f"{OUTSIDE_TOLERANCE_M:g}",
+            tolerance_m=f"{tolerance:g}",
         )
     return facilities
 
@@ -486,7 +489,7 @@ def _lead_findings(layers: CityLayers, label: str, report: ValidationReport) -> 
     for i in np.flatnonzero(eligible & outside):
         report.warning(
             "lead_outside_city", label, str(fac["id"].iloc[i]), None, name=names[i],
-            tolerance_m=f"{OUTSIDE_TOLERANCE_M:g}",
+            tolerance_m=f"{rules.outside_city_m():g}",
         )
     listed = ", ".join(names[designatable][:5]) + (" …" if designatable.sum() > 5 else "")
     if inside == 0 and not designatable.any():

@@ -203,6 +203,13 @@ class PlanRequest:
         What-if facility edits applied before planning.
     method : {"auto", "heuristic", "exact"}
         ``auto``: exact on small cities, heuristic (with exact fallback) otherwise.
+    age_weight : float
+        G9: each resident 65+ counts ``1 + age_weight`` in the demand the grids are balanced and
+        assigned by (:func:`grid_planning.domain.rules.g9_demand`); 0 = residents only.
+    burden_column : str, optional
+        G9: the units column holding a disease-burden figure (a count of people per unit).
+    burden_weight : float
+        G9: each person of the burden column counts this much more demand (needs the column).
     """
 
     k: int
@@ -217,6 +224,18 @@ class PlanRequest:
     cost: CostParams = field(default_factory=CostParams)
     edits: tuple[FacilityEdit, ...] = ()
     method: str = "auto"
+    age_weight: float = 0.0
+    burden_column: str | None = None
+    burden_weight: float = 0.0
+
+    @property
+    def g9_weights(self) -> dict[str, object]:
+        """The G9 weights the request asks for (the plan states them; all 0 = residents only)."""
+        return {
+            "age_weight": float(self.age_weight),
+            "burden_column": self.burden_column,
+            "burden_weight": float(self.burden_weight),
+        }
 
     def to_dict(self) -> dict[str, object]:
         """The request as JSON-friendly values, versioned (:data:`REQUEST_VERSION`): the one form
@@ -238,7 +257,7 @@ class PlanRequest:
             "locks": [[str(u), str(f)] for u, f in self.locks],
             "cost": self.cost.to_dict(),
             "method": self.method,
-        }
+        } | self.g9_weights
 
     @staticmethod
     def from_dict(data: Mapping[str, object], *, base: PlanRequest | None = None) -> PlanRequest:
@@ -290,6 +309,12 @@ class PlanRequest:
             changes["cost"] = replace(req.cost, mode=str(data["cost_mode"]))
         if data.get("method") in METHODS:
             changes["method"] = str(data["method"])
+        # G9 weights: a file written before them plans by residents only (weights 0).
+        for key in ("age_weight", "burden_weight"):
+            if data.get(key) is not None:
+                changes[key] = _number(data[key], key)
+        if "burden_column" in data:
+            changes["burden_column"] = None if data["burden_column"] in (None, "") else str(data["burden_column"])
         return replace(req, **changes)  # type: ignore[arg-type]
 
 

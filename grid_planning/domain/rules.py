@@ -1,6 +1,6 @@
 """The policy's rules (``/work/shared/policy.md``), each defined once.
 
-Every rule is one :class:`Rule` object (:data:`RULES`: G1-G8 and contiguity) naming whether it
+Every rule is one :class:`Rule` object (:data:`RULES`: G1-G9 and contiguity) naming whether it
 holds "in principle" (and so accepts a recorded exception, which request field records it and
 which refusal option offers it) and the predicates below it is made of; its check over a plan is
 :data:`grid_planning.assess.checks.RULE_CHECKS`. The planner, the checks, the rosters, the
@@ -14,8 +14,12 @@ checklist, the maps and the exports all ask these — never their own copy:
   designated).
 - **G5** which members count: :func:`g5_qualifies`, and :func:`g5_member`, the one membership
   the planner counts and the check judges by.
+- **G9** the planning factors: :func:`g9_demand`, the one definition of a unit's weighted demand
+  (residents, plus weighted residents 65+ and a weighted disease-burden figure) that the planner
+  balances and assigns by, the checks re-verify and the G9 panel shows.
 - **G6-G8** what role a facility takes: :func:`collaborator_owner`, :func:`cross_grid_type`,
-  :func:`primary_care` (used by :func:`grid_planning.assess.roster.assign_roles`).
+  :func:`primary_care` (used by :func:`grid_planning.assess.roster.assign_roles`), and what the
+  G6/G7 checks judge: :func:`g6_facilities`, :func:`g7_facilities`.
 - Figures: :func:`secondary_hospital` and :func:`hospital_masks` (the "nearest
   secondary-or-higher hospital" and primary care), :func:`is_illustrative` (generated data, which
   every view must mark), check statuses (:data:`STATUSES`, :data:`STATUS_ORDER`,
@@ -35,6 +39,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from grid_planning.base.config import setting
 from grid_planning.domain import schema
 from grid_planning.domain.schema import (
     COLLABORATOR_OWNER_LEVELS,
@@ -46,10 +51,32 @@ from grid_planning.domain.schema import (
 )
 
 #: A facility farther than this from every unit lies outside the city (it is still placed in the
-#: nearest unit for travel times, but it cannot lead a grid without a recorded G4 designation, and
-#: does not count as a G5 member). Closer than this it is taken to lie in the nearest unit
-#: (coordinate noise at a river bank or a simplified boundary).
+#: nearest unit for travel times, but it cannot lead a grid without a recorded G4 designation, is
+#: listed as "outside" rather than as a member or primary care of a grid unless the planner assigns
+#: it, and never counts as a G5 member). Closer than this it is taken to lie in the nearest unit
+#: (coordinate noise at a river bank or a simplified boundary); a lead that close but outside is
+#: reported with its distance. The default of the setting ``outside_city_m``
+#: (:func:`outside_city_m`; README "Settings").
 OUTSIDE_CITY_M = 500.0
+
+
+def _metres(value: Any) -> float:
+    number = float(value)
+    if not np.isfinite(number) or number < 0:
+        raise ValueError(value)
+    return number
+
+
+def outside_city_m() -> float:
+    """The outside tolerance in metres: setting ``outside_city_m`` (environment variable
+    ``GRID_PLANNER_OUTSIDE_CITY_M`` or the settings file), default :data:`OUTSIDE_CITY_M`.
+
+    Raises
+    ------
+    grid_planning.base.config.SettingError
+        When the setting is not a number of metres >= 0.
+    """
+    return setting("outside_city_m", OUTSIDE_CITY_M, _metres)
 
 
 def _values(fac: pd.DataFrame, name: str) -> np.ndarray:
@@ -211,6 +238,28 @@ def primary_care(fac: pd.DataFrame) -> pd.Series:
     return _mask(fac, _isin(fac, "type", PRIMARY_CARE_TYPES) | _isin(fac, "level", ["primary"]))
 
 
+def _inside(fac: pd.DataFrame, outside: Iterable[bool] | None) -> np.ndarray:
+    return ~(np.zeros(len(fac), bool) if outside is None else np.asarray(list(outside), dtype=bool))
+
+
+def g6_facilities(fac: pd.DataFrame, outside: Iterable[bool] | None = None) -> pd.Series:
+    """What G6 speaks of: primary care (:func:`primary_care`) inside the city that is neither a
+    cross-grid institution (G7) nor provincial/national (G8). Each is primary care of the grid it
+    lies in (:func:`grid_planning.assess.roster.assign_roles` gives it that role; the check
+    verifies it)."""
+    keep = (primary_care(fac).to_numpy() & ~cross_grid_type(fac).to_numpy()
+            & ~collaborator_owner(fac).to_numpy() & _inside(fac, outside))
+    return _mask(fac, keep)
+
+
+def g7_facilities(fac: pd.DataFrame, outside: Iterable[bool] | None = None) -> pd.Series:
+    """What G7 speaks of: maternal-child, public-health, rehabilitation and nursing institutions
+    (:func:`cross_grid_type`) inside the city that are not provincial/national (G8). Each keeps the
+    grid it lies in as its home and may serve others (``supports``)."""
+    keep = cross_grid_type(fac).to_numpy() & ~collaborator_owner(fac).to_numpy() & _inside(fac, outside)
+    return _mask(fac, keep)
+
+
 def grid_beds(fac: pd.DataFrame) -> pd.Series:
     """Beds that count for the grid a facility lies in: collaborators' beds do not (G8)."""
     beds = pd.to_numeric(fac["beds"], errors="coerce") if "beds" in fac else None
@@ -279,6 +328,60 @@ def g5_member(
     if roles is not None:
         keep &= np.isin(np.asarray(list(roles), dtype=object), list(G5_MEMBER_ROLES))
     return _mask(fac, keep)
+
+
+# ---- G9: the planning factors ---------------------------------------------------------------------
+#: The units column of residents aged 65 and over (its aliases: :data:`schema.UNIT_ALIASES`).
+AGE65_COLUMN = "pop_65plus"
+
+
+def g9_demand(
+    population: np.ndarray,
+    pop65: np.ndarray | None = None,
+    burden: np.ndarray | None = None,
+    *,
+    age_weight: float = 0.0,
+    burden_weight: float = 0.0,
+) -> np.ndarray:
+    """A unit's weighted demand (G9): residents + age weight x residents 65+ + burden weight x
+    the burden figure.
+
+    With an age weight of 1 every resident aged 65 and over counts twice; a burden column holds a
+    count of people (e.g. registered chronic-disease patients) and each counts ``burden_weight``
+    more. Both weights 0 (the default) give the residents themselves, so a plan asked without G9
+    weights is the plan of the residents.
+
+    Parameters
+    ----------
+    population : ndarray
+        Residents per unit (>= 0).
+    pop65 : ndarray, optional
+        Residents aged 65+ per unit; needed (and free of NaN) when ``age_weight`` is not 0.
+    burden : ndarray, optional
+        The burden figure per unit; needed when ``burden_weight`` is not 0.
+    age_weight, burden_weight : float
+        Weights >= 0.
+
+    Returns
+    -------
+    ndarray
+        Weighted demand per unit, float.
+
+    Raises
+    ------
+    ValueError
+        A negative weight, or a weight without its figures.
+    """
+    out = np.asarray(population, dtype=float).copy()
+    for name, weight, values in (("age_weight", age_weight, pop65), ("burden_weight", burden_weight, burden)):
+        if not weight >= 0:
+            raise ValueError(f"{name} must be >= 0, got {weight!r}")
+        if weight == 0:
+            continue
+        if values is None:
+            raise ValueError(f"{name} {weight:g} needs its figures per unit")
+        out += float(weight) * np.asarray(values, dtype=float)
+    return out
 
 
 # ---- illustrative data ------------------------------------------------------------------------
@@ -394,15 +497,18 @@ G4 = Rule("G4", in_principle=True, predicates=(g4_eligible, g4_leads_by_data, g4
           exception_subject="lead", request_field="designated_leads", option_kind="designate")
 G5 = Rule("G5", in_principle=True, predicates=(g5_qualifies, g5_member), exception_subject="lead",
           request_field="g5_waivers", option_kind="g5_waiver")
-G6 = Rule("G6", predicates=(primary_care,))
-G7 = Rule("G7", predicates=(cross_grid_type,))
+G6 = Rule("G6", predicates=(primary_care, g6_facilities))
+G7 = Rule("G7", predicates=(cross_grid_type, g7_facilities))
 G8 = Rule("G8", predicates=(collaborator_owner, grid_beds))
+#: G9 is a planning factor, not a test of a layout: the planner balances and assigns by
+#: :func:`g9_demand`, and the balance the request asked for is re-verified on it.
+G9 = Rule("G9", predicates=(g9_demand,))
 CONTIGUITY = Rule("contiguity")
 #: What the plan's own request asked for (balance, beds, locks, fixed and excluded leads), re-verified.
 REQUEST = Rule("request")
 
 #: Every rule by id, in the policy's order.
-RULES: dict[str, Rule] = {r.id: r for r in (G1, G2, G3, G4, G5, G6, G7, G8, CONTIGUITY, REQUEST)}
+RULES: dict[str, Rule] = {r.id: r for r in (G1, G2, G3, G4, G5, G6, G7, G8, G9, CONTIGUITY, REQUEST)}
 
 #: Rules that hold "in principle" (原则上) and so accept a recorded exception.
 EXCEPTION_RULES: tuple[str, ...] = tuple(r.id for r in RULES.values() if r.in_principle)

@@ -48,7 +48,7 @@ OWNER_LEVELS: tuple[str, ...] = (
 )
 
 
-ROLES: tuple[str, ...] = ("lead", "member", "primary", "cross_grid", "collaborator")
+ROLES: tuple[str, ...] = ("lead", "member", "primary", "cross_grid", "collaborator", "outside")
 
 
 # The rules themselves (who may lead, which members count for G5, who collaborates) live in
@@ -97,6 +97,9 @@ FACILITY_ALIASES: dict[str, tuple[str, ...]] = {
     "level_source": ("level_source", "等级来源"),
     "district": ("district", "区", "所在区", "区县"),
     "outpatient_slots": ("outpatient_slots", "门诊号源", "门诊号源数", "日门诊号源"),
+    # what the lead actually sends down to primary care (checklist item 8), when an office records it
+    "beds_down": ("beds_down", "beds_sent_down", "下沉床位", "下沉床位数"),
+    "slots_down": ("slots_down", "slots_sent_down", "下沉号源", "下沉号源数", "下沉门诊号源"),
     "parent_id": ("parent_id", "所属机构", "院区所属", "parent"),
 }
 

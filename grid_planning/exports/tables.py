@@ -93,7 +93,9 @@ def plan_tables(layers: Any, plan: Any, costs: Any = None, *, lang: str = DEFAUL
     units = ud.reset_index().rename(columns={"unit_id": "id"})
     return PlanTables(
         summary=summary,
-        roster=roster_table(layers, plan),
+        # with the written reason of a lead by exception (``exception_text``); ``role`` is put in
+        # words by readable(), so the duplicate ``role_text`` goes
+        roster=roster_table(layers, plan, lang=lang).drop(columns=["role_text"], errors="ignore"),
         obligations=lead_obligations(layers, plan),
         checks=checks_table(fig.checks, lang),
         checklist=checklist,

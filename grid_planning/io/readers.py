@@ -176,7 +176,7 @@ def _read_facilities(
                 )
         gdf[column] = norm.fillna(fallback)
 
-    for column in ("beds", "outpatient_slots"):
+    for column in ("beds", "outpatient_slots", "beds_down", "slots_down"):
         if column in gdf.columns:
             gdf[column] = check_numeric(gdf, column, original, rows, label, report, required=False)
     if "beds" not in gdf.columns:

@@ -22,25 +22,37 @@ import pandas as pd
 import shapely
 
 from grid_planning.city.costs import CostMatrix, travel_costs
+from grid_planning.city.demand import DemandError, demand_figures, unit_demand, weighted
 from grid_planning.city.districts import district_pieces
 from grid_planning.city.layers import CityLayers
+from grid_planning.domain import rules
 from grid_planning.domain.request import Infeasible, PlanRequest, PlanResult
 from grid_planning.planning.planner import move_units, plan_city
 
 
-def district_city(layers: Any, districts: pd.Series) -> tuple[CityLayers, np.ndarray]:
+def district_city(
+    layers: Any, districts: pd.Series, request: PlanRequest | None = None
+) -> tuple[CityLayers, np.ndarray]:
     """The city with one unit per district (geometry dissolved, residents summed), and the
-    district position of every real unit."""
+    district position of every real unit. The G9 figures ``request`` weighs (65+, its burden
+    column) are summed too: weighted demand is linear, so a district's is its units' sum."""
     codes, names = pd.factorize(districts.reindex(layers.index.unit_ids).fillna("—").to_numpy(), sort=True)
     geoms = np.asarray(layers.index.geometry)
     merged = [shapely.union_all(geoms[codes == i]) for i in range(len(names))]
     pop = layers.index.population
+    columns = {
+        "id": [str(n) for n in names],
+        "name": [str(n) for n in names],
+        "population": np.bincount(codes, weights=pop, minlength=len(names)),
+    }
+    if request is not None and (weighted(request) or request.burden_column):
+        fig = demand_figures(layers, age_weight=request.age_weight, burden_column=request.burden_column,
+                             burden_weight=request.burden_weight)
+        for col, values in ((rules.AGE65_COLUMN, fig.pop65), (fig.burden_column, fig.burden)):
+            if col is not None and values is not None:
+                columns[col] = np.bincount(codes, weights=values, minlength=len(names))
     units = gpd.GeoDataFrame(
-        {
-            "id": [str(n) for n in names],
-            "name": [str(n) for n in names],
-            "population": np.bincount(codes, weights=pop, minlength=len(names)),
-        },
+        columns,
         geometry=merged,
         crs=layers.metric_crs,
     ).to_crs(layers.units.crs or layers.metric_crs)
@@ -111,7 +123,10 @@ def plan_whole_districts(layers: Any, request: PlanRequest, districts: pd.Series
         A plan whose grids follow district lines, or a refusal (``whole_districts``) naming the
         districts and the reason.
     """
-    pop = layers.index.population
+    try:  # G9: districts are weighed, balanced and sized by the same weighted demand as units
+        pop = unit_demand(layers, request)
+    except DemandError as exc:
+        return PlanResult(None, Infeasible(f"g9_{exc.code}", dict(exc.params), binding=("request",)))
     big = oversized(districts, pop, request)
     if big:
         return PlanResult(None, Infeasible(
@@ -121,7 +136,7 @@ def plan_whole_districts(layers: Any, request: PlanRequest, districts: pd.Series
             binding=("balance", "districts"),
             suggestions=pieces_advice(layers, districts),
         ))
-    city, codes = district_city(layers, districts)
+    city, codes = district_city(layers, districts, request)
     costs = travel_costs(layers, request.cost)
     dcosts = district_costs(costs, codes, pop, city.units["id"])
     coarse = plan_city(city, dataclasses.replace(request, locks=()), costs=dcosts)

@@ -36,6 +36,7 @@ import pandas as pd
 from grid_planning.assess.roster import assign_roles
 from grid_planning.base.i18n import t
 from grid_planning.city.costs import CostMatrix, travel_costs
+from grid_planning.city.demand import unit_demand
 from grid_planning.domain.plan import Plan, apply_facility_edits
 from grid_planning.domain.request import (
     BALANCE_CHOICES,
@@ -202,7 +203,7 @@ def move_units(
     locked = [u for u in unit_ids if u in plan.lock_map]
     if locked:
         moved = moved.with_locks(locked, grid_id)
-    w = layers.index.population
+    w = unit_demand(layers, request_from_plan(plan))  # the planner's own weights (G9)
     lead_of = {g: str(v) for g, v in plan.leads.items()}
     lead_cols = costs.col_index([lead_of[g] for g in assignment.to_numpy()])
     obj = float(np.dot(w, costs.minutes[np.arange(len(w)), lead_cols]) / max(w.sum(), 1e-12))

@@ -19,6 +19,7 @@ from grid_planning.base.config import text_limit, text_too_long
 from grid_planning.base.textsafe import has_visible_text
 from grid_planning.base.version import __version__
 from grid_planning.city.costs import CostMatrix, travel_costs
+from grid_planning.city.demand import DemandError, unit_demand, weighted
 from grid_planning.domain import rules
 from grid_planning.domain.plan import Plan, PolicyException, apply_facility_edits
 from grid_planning.domain.request import (
@@ -172,7 +173,8 @@ class _Run:
         report(0.25, "planner.progress.adjacency")
         self.adj = self.index.adjacency
         self.nbrs = self.index.neighbours
-        self.w = self.index.population
+        # G9: grids are balanced and assigned by weighted demand (the residents without weights).
+        self.w = self._demand()
         self.cand_unit = self._candidate_units()
         self.dc = self.costs.minutes[:, self.costs.col_index(self.cand_ids)]
         self.required = [self.cand_ids.index(f) for f in self.required_ids]
@@ -415,6 +417,21 @@ class _Run:
             steps.append(("undesignate", {"id": fid}))
         steps += [("unlock", {"unit": str(u)}) for u, f in req.locks if str(f) == fid]
         return [Option(tuple(steps))] if steps else []
+
+    def _demand(self) -> np.ndarray:
+        try:
+            w = unit_demand(self.layers, self.request)
+        except DemandError as exc:
+            raise _stop(f"g9_{exc.code}", ["request"], **exc.params) from None
+        if weighted(self.request) and self.request.min_beds_per_1000:
+            # The solvers count beds against the demand they balance; per 1,000 residents is
+            # another measure, so the two are not combined rather than approximated.
+            raise _stop(
+                "g9_with_beds", ["request", "beds"],
+                options=[make_option(("beds", {"value": None}))],
+                value=self.request.min_beds_per_1000,
+            )
+        return w
 
     def _check_beds_city(self) -> None:
         min_beds = self.request.min_beds_per_1000

@@ -24,6 +24,7 @@ import pandas as pd
 
 from grid_planning.assess.checklist import CRITERIA, checklist_table
 from grid_planning.assess.conversion import conversion_candidates, conversion_text, conversions_of
+from grid_planning.assess.factors import g9_panel, panel_notes, panel_table, weights_text
 from grid_planning.assess.metrics import Figures, plan_figures
 from grid_planning.assess.roster import lead_obligations, roster_table
 from grid_planning.base import localtime
@@ -417,7 +418,9 @@ def plan_report(
         story.append(_table(drows, [14 * mm, 12 * mm, 100 * mm, 54 * mm], st))
     story.append(PageBreak())
 
-    # ---- G10 conversion suggestions -----------------------------------------------------------
+    # ---- G9 planning factors, then G10 conversion suggestions (one page when they fit) --------
+    story += g9_section(layers, plan, lang, st, frame_w)
+    story.append(Spacer(1, 6 * mm))
     story += g10_section(layers, plan, lang, st, frame_w)
     story.append(PageBreak())
 
@@ -461,6 +464,24 @@ def plan_report(
     return buf.getvalue()
 
 
+def g9_section(layers: Any, plan: Any, lang: str, st: Any, frame_w: float) -> list:
+    """The G9 section: the plan's weights in plain words and the factors by grid beside the city's
+    (:func:`grid_planning.assess.factors.g9_panel`, the table the plan page and ``check`` show)."""
+    from reportlab.lib.units import mm
+    from reportlab.platypus import Paragraph
+
+    panel = g9_panel(layers, plan)
+    story: list = [Paragraph(text(t("exports.report.g9_title", lang)), st.h1)]
+    story += [Paragraph(text(note), st.body) for note in panel_notes(panel, lang)]
+    table = panel_table(panel, lang)
+    rows = [[text(h) for h in table.columns]]
+    rows += [[text(v) for v in row] for row in table.itertuples(index=False)]
+    first = 16.0
+    rest = (frame_w - first) / max(len(table.columns) - 1, 1)
+    story.append(_table(rows, [first * mm] + [rest * mm] * (len(table.columns) - 1), st))
+    return story
+
+
 def g10_section(layers: Any, plan: Any, lang: str, st: Any, frame_w: float) -> list:
     """The G10 section: the plan's conversions (what-if) and its conversion suggestions."""
     from reportlab.lib.units import mm
@@ -501,7 +522,7 @@ def district_splits_text(cm: Any, lang: str) -> str | None:
 
 
 #: Figures defined in the report's glossary (``exports.glossary.<key>``), one definition each.
-GLOSSARY = ("area", "population", "beds", "beds_per_1000", "members", "travel", "illustrative")
+GLOSSARY = ("area", "population", "demand", "beds", "beds_per_1000", "members", "travel", "illustrative")
 
 
 def method_lines(plan: Any, layers: Any, lang: str) -> list[tuple[str, str]]:
@@ -520,6 +541,7 @@ def method_lines(plan: Any, layers: Any, lang: str) -> list[tuple[str, str]]:
     lines.append((t("exports.method.balance", lang),
                   t("exports.method.balance_on", lang, pct=f"{balance_value * 100:.0f}")
                   if balance_value else t("exports.method.balance_off", lang)))
+    lines.append((t("exports.method.g9", lang), weights_text(g9_panel(layers, plan), lang)))
     cost = str(params.get("cost_mode", "") or "")
     model = params.get("cost") if isinstance(params.get("cost"), dict) else {}
     if cost == "roads":

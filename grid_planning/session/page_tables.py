@@ -21,8 +21,8 @@ from grid_planning.session.mapclicks import facility_label
 #: Plain symbols (not emoji): they render in every CJK font, also in the canvas tables.
 STATUS_ICONS = {"pass": "✓", "fail": "✗", "exception": "◐", "warning": "⚠"}
 #: Checklist statuses (evaluated and recorded) as symbols.
-CHECKLIST_ICONS = {"met": "✓", "not_met": "✗", "not_evaluated": "–", "done": "✓", "in_progress": "◔",
-                   "todo": "○", "not_applicable": "–"}
+CHECKLIST_ICONS = {"met": "✓", "not_met": "✗", "not_evaluated": "–", "not_recorded": "?", "done": "✓",
+                   "in_progress": "◔", "todo": "○", "not_applicable": "–"}
 
 
 # ---- the check panel ----------------------------------------------------------------------------
@@ -108,6 +108,17 @@ def member_records_table(records: Sequence[Mapping[str, Any]], lang: str, *,
                 else str(supports or "")
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+def exception_text(table: pd.DataFrame, facility_id: str) -> str:
+    """The roster's ``exception_text`` of one facility ("G4 passed by exception: <reason>" for a
+    lead by exception, designated or made eligible by a what-if edit; "" otherwise), from
+    :func:`grid_planning.assess.roster.roster_table` with a language: the members view shows the
+    same words as the CSV/XLSX roster."""
+    if "exception_text" not in table or table.empty:
+        return ""
+    hit = table.loc[table["id"].astype(str) == str(facility_id), "exception_text"]
+    return str(hit.iloc[0]) if len(hit) else ""
 
 
 def role_options(table: pd.DataFrame, lang: str) -> dict[str, str]:

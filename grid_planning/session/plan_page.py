@@ -17,11 +17,14 @@ import geopandas as gpd
 import pandas as pd
 from shapely.geometry import Point
 
+from grid_planning.assess.checks import whatif_eligible_ids
+from grid_planning.assess.factors import g9_panel, panel_notes, panel_table
 from grid_planning.assess.metrics import Figures
 from grid_planning.base.cache import memo
 from grid_planning.base.i18n import t
 from grid_planning.base.numfmt import integer, number, percent
 from grid_planning.city.costs import CostMatrix, network_report
+from grid_planning.city.demand import demand_figures
 from grid_planning.city.districts import (
     city_districts,
     district_pieces,
@@ -31,7 +34,13 @@ from grid_planning.city.districts import (
 from grid_planning.city.layers import CityLayers
 from grid_planning.domain import schema
 from grid_planning.domain.plan import Plan
-from grid_planning.domain.request import BALANCE_CHOICES, MODES, BalanceAdvice, PlanRequest
+from grid_planning.domain.request import (
+    BALANCE_CHOICES,
+    MODES,
+    BalanceAdvice,
+    PlanRequest,
+    request_from_plan,
+)
 from grid_planning.maps import planmap
 from grid_planning.planning.run import designation_candidates, eligible_leads
 from grid_planning.session.mapclicks import facility_label, interpret_click
@@ -112,6 +121,45 @@ def choices(layers: CityLayers, kind: str, lang: str) -> dict[str, str]:
         raise ValueError(f"unknown choice list {kind!r}")
 
     return memo(fac, ("plan_page", kind, lang), compute)
+
+
+def whatif_leads(base: CityLayers, layers: CityLayers) -> set[str]:
+    """Ids of the hospitals that may lead only because a what-if edit changed their owner, type or
+    level (:func:`~grid_planning.assess.checks.whatif_eligible_ids`): a G4 exception, so the page
+    offers them for designation with a reason, never as fixed leads (issue 15).
+
+    Parameters
+    ----------
+    base : CityLayers
+        The city as loaded (``Workspace.layers``).
+    layers : CityLayers
+        The same city with the what-if edits applied (``Workspace.effective_layers()``).
+    """
+    if layers is base or layers.facilities is base.facilities:
+        return set()
+    return whatif_eligible_ids(base, layers.facilities)
+
+
+def fixed_choices(base: CityLayers, layers: CityLayers, lang: str) -> dict[str, str]:
+    """What the "fixed leads" and "excluded leads" lists offer: the G4-eligible leads
+    (:func:`choices` ``"elig"``) less those eligible only by a what-if edit (:func:`whatif_leads`)."""
+    elig = choices(layers, "elig", lang)
+    upgraded = whatif_leads(base, layers)
+    return {f: label for f, label in elig.items() if f not in upgraded} if upgraded else elig
+
+
+def designation_choices(base: CityLayers, layers: CityLayers, lang: str) -> dict[str, str]:
+    """What the designation picker (a G4 exception with a written reason) offers: the hospitals
+    the G4 rule lets lead by designation (:func:`choices` ``"designatable"``), then those eligible
+    only by a what-if edit, labelled so."""
+    labels = choices(layers, "designatable", lang)
+    upgraded = whatif_leads(base, layers)
+    if not upgraded:
+        return labels
+    fac = layers.facilities
+    extra = facility_labels(fac[fac["id"].astype(str).isin(upgraded)], lang)
+    tag = ("" if lang == "zh" else " ") + t("ws.exc.whatif_tag", lang)
+    return {**labels, **{f: label + tag for f, label in extra.items() if f not in labels}}
 
 
 def lead_labels(layers: CityLayers, request: PlanRequest, lang: str) -> dict[str, str]:
@@ -439,3 +487,67 @@ def fallback_note(layers: CityLayers, costs: CostMatrix, lang: str) -> str | Non
         return None
     return t("ws.plan.fallback", lang, share=percent(report["fallback_share"], 1, lang),
              residents=integer(report["fallback_residents"], lang), units=report["fallback_units"])
+
+
+# ---- G9 planning factors --------------------------------------------------------------------------
+#: Units columns never offered as a disease-burden column (they are the units' own figures).
+NOT_BURDEN = ("id", "name", "population", "pop_65plus", "pop_20plus", "district", "geometry")
+
+
+@dataclass(frozen=True)
+class G9View:
+    """What the plan page's G9 tab shows: notes (weights, definition, gaps, the mark) and the
+    table (one row per grid and the city's, text in the page's language)."""
+
+    notes: list[str]
+    table: pd.DataFrame
+    illustrative: bool
+
+
+def g9_view(layers: CityLayers, plan: Plan, lang: str) -> G9View:
+    """The plan's G9 panel (:func:`grid_planning.assess.factors.g9_panel`) as the page shows it."""
+    panel = g9_panel(layers, plan)
+    return G9View(panel_notes(panel, lang), panel_table(panel, lang), panel.illustrative)
+
+
+def burden_choices(layers: CityLayers) -> list[str]:
+    """The units columns a planner may name as the disease-burden column: the extra columns whose
+    every value is a number of 0 or more (the units' own figures are left out)."""
+    units = layers.units
+    out = []
+    for col in units.columns:
+        if str(col) in NOT_BURDEN:
+            continue
+        values = pd.to_numeric(units[col], errors="coerce")
+        if len(values) and values.notna().all() and (values >= 0).all():
+            out.append(str(col))
+    return out
+
+
+def g9_weights(layers: CityLayers, age_weight: float, burden_column: str | None,
+               burden_weight: float) -> dict[str, object]:
+    """The request change the G9 form makes; a weight the units cannot meet raises
+    :class:`grid_planning.city.demand.DemandError` (its message names the file, column and units),
+    so the page says so instead of planning."""
+    change = {"age_weight": float(age_weight), "burden_column": burden_column or None,
+              "burden_weight": float(burden_weight) if burden_column else 0.0}
+    demand_figures(layers, age_weight=change["age_weight"], burden_column=change["burden_column"],
+                   burden_weight=change["burden_weight"])
+    return change
+
+
+def g9_balance_note(layers: CityLayers, plan: Plan, lang: str) -> str | None:
+    """Under the grid table of a plan balanced on G9 weighted demand: its population deviation
+    counts residents and may exceed the tolerance, which bounds the demand's. None without weights
+    or without a balance."""
+    panel = g9_panel(layers, plan)
+    if not panel.weighted or request_from_plan(plan).balance is None:
+        return None
+    weights = t("g9.weights.and", lang).join(
+        part for part in (
+            t("g9.short.age", lang, weight=f"{panel.age_weight:g}") if panel.age_weight else "",
+            t("g9.short.burden", lang, weight=f"{panel.burden_weight:g}", column=panel.burden_column or "-")
+            if panel.burden_weight else "",
+        ) if part
+    )
+    return t("g9.balance_note", lang, weights=weights)

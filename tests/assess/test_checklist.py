@@ -56,9 +56,11 @@ def test_spatial_items_on_the_hand_city(city, plan):
     # roster: G1 has member F3 + collaborator F7; G2 has cross-grid F4, F8 + F7
     assert ev(df, "G1", 3)["status"] == "met" and ev(df, "G1", 3)["value"] == 1
     assert ev(df, "G2", 3)["value"] == 2
-    # resources: ceil(1000 / 4)
+    # resources: nothing recorded as sent down -> not recorded, with the targets ceil(1000 / 4)
+    # and ceil(3000 / 3) stated (never "met" from beds alone)
     row8 = ev(df, "G1", 8)
-    assert row8["status"] == "met" and row8["value"] == 250 and "illustrative" in row8["detail"]
+    assert row8["status"] == "not_recorded" and math.isnan(row8["value"])
+    assert "250" in row8["detail"] and "1,000" in row8["detail"] and "illustrative" in row8["detail"]
     # shared centres: in G1 the best host among F1, F3 is the one minimising the farthest resident
     g1_units = ["U00", "U01", "U10", "U11"]
     best = min(max(minutes(u, f) for u in g1_units) for f in ("F1", "F3"))
@@ -83,7 +85,7 @@ def test_spatial_items_not_met_when_far_or_incomplete(city, plan):
         replace(city, facilities=fac), replace(plan, roles=roles), make_costs(), lang="en"
     )
     assert ev(df, "G1", 3)["status"] == "not_met" and "collaborator" in ev(df, "G1", 3)["detail"]
-    assert ev(df, "G1", 8)["status"] == "not_met" and math.isnan(ev(df, "G1", 8)["value"])
+    assert ev(df, "G1", 8)["status"] == "not_recorded" and math.isnan(ev(df, "G1", 8)["value"])
 
 
 def test_layout_item_follows_the_checks(city, plan):
@@ -114,7 +116,7 @@ def test_record_and_table(city, plan):
     assert row["status"] == "not_applicable" and row["note"] == "n/a"
     assert table[(table["grid_id"] == "G2") & (table["item"] == 4)].iloc[0]["status"] == "todo"
     spatial = table[table["spatial"]]
-    assert set(spatial["status"]) <= {"met", "not_met"} and len(spatial) == 10
+    assert set(spatial["status"]) <= {"met", "not_met", "not_recorded"} and len(spatial) == 10
     assert plan.checklist == ()  # input unchanged
 
 
@@ -150,3 +152,77 @@ def test_checklist_table_survives_a_plan_without_checklist(city, plan):
     assert (
         isinstance(table, pd.DataFrame) and (table.loc[~table["spatial"], "status"] == "todo").all()
     )
+
+
+def _sent_down(city, **values):
+    """The hand city with F1's recorded beds/slots sent down set (column -> value)."""
+    fac = city.facilities.copy()
+    for col, value in values.items():
+        fac[col] = np.nan
+        fac.loc[fac["id"] == "F1", col] = value
+    return replace(city, facilities=fac)
+
+
+@pytest.mark.parametrize(
+    ("recorded", "status", "value", "words"),
+    [
+        # F1: 1000 beds (target 250), 3000 slots (target 1000)
+        ({"beds_down": 250, "slots_down": 1000}, "met", 0.0, ["250", "1,000"]),
+        ({"beds_down": 200, "slots_down": 1000}, "not_met", 50.0, ["short", "200"]),
+        ({"beds_down": 300, "slots_down": 900}, "not_met", 100.0, ["short", "900"]),
+        # beds sent down alone do not meet the slots target
+        ({"beds_down": 300}, "not_recorded", float("nan"), ["slots sent down not recorded"]),
+    ],
+)
+def test_item8_compares_what_is_recorded_as_sent_down(city, plan, recorded, status, value, words):
+    df = evaluate_spatial(_sent_down(city, **recorded), plan, make_costs(), lang="en")
+    row = ev(df, "G1", 8)
+    assert row["status"] == status
+    assert (math.isnan(row["value"]) and math.isnan(value)) or row["value"] == value
+    assert all(w in row["detail"] for w in words)
+    # G2's lead F2 has beds but no slots and nothing sent down: not recorded either way
+    assert ev(df, "G2", 8)["status"] == "not_recorded"
+
+
+def test_item8_recorded_without_capacity_is_not_judged(city, plan):
+    fac = city.facilities.copy()
+    fac.loc[fac["id"] == "F1", ["beds", "outpatient_slots"]] = np.nan
+    fac["beds_down"], fac["slots_down"] = 100.0, 100.0
+    df = evaluate_spatial(replace(city, facilities=fac), plan, make_costs(), lang="zh")
+    row = ev(df, "G1", 8)
+    assert row["status"] == "not_recorded" and "无法与 1/4 比较" in row["detail"]
+
+
+def test_item3_without_a_provincial_hospital_in_the_data(city, plan):
+    """G8 passes in a city without provincial hospitals; the roster item says so, not "missing"."""
+    fac = city.facilities[city.facilities["id"] != "F7"]
+    roles = plan.roles.drop(index="F7")
+    df = evaluate_spatial(
+        replace(city, facilities=fac), replace(plan, roles=roles), make_costs(), lang="en"
+    )
+    for grid in ("G1", "G2"):
+        row = ev(df, grid, 3)
+        assert row["status"] == "met", row["detail"]
+        assert "no provincial/regional hospital in the data" in row["detail"]
+        assert "missing" not in row["detail"]
+    zh = ev(evaluate_spatial(replace(city, facilities=fac), replace(plan, roles=roles), None), "G1", 3)
+    assert "数据中没有省属医院" in zh["detail"]
+
+
+def test_sent_down_columns_are_read_under_their_chinese_names(tmp_path):
+    """An office's 下沉床位 / 下沉号源 columns arrive as ``beds_down`` / ``slots_down`` (numbers)."""
+    from pathlib import Path
+
+    from grid_planning.io.findings import ValidationReport
+    from grid_planning.io.readers import read_facilities
+
+    src = Path(__file__).parents[1] / "fixtures" / "layers" / "town_facilities_bom.csv"
+    fac = pd.read_csv(src, encoding="utf-8-sig")
+    fac["下沉床位"] = 300
+    fac["下沉号源"] = ["1000"] + [""] * (len(fac) - 1)
+    fac.to_csv(tmp_path / "f.csv", index=False)
+    report = ValidationReport()
+    out = read_facilities(tmp_path / "f.csv", report=report)
+    assert report.ok, report.format()
+    assert (out["beds_down"] == 300).all()
+    assert out["slots_down"].iloc[0] == 1000 and out["slots_down"].iloc[1:].isna().all()

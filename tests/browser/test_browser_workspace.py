@@ -209,7 +209,7 @@ def test_run_plan_k4_shows_grids_figures_and_checks(planned):
     assert metric(page, "连通的网格") == "4/4"
     # The check panel: its summary sentence matches the lines spelled out beneath it.
     text = page.inner_text("body")
-    assert "政策检查 G1–G5" in text
+    assert "政策检查 G1–G8" in text
     summary = re.search(r"无未通过项；(\d+) 项提示需要留意|全部通过", text)
     assert summary, text[:2000]
     n_warn = int(summary.group(1)) if summary.group(1) else 0

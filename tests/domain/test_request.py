@@ -37,6 +37,9 @@ FULL = PlanRequest(
                     snap_m=5.0),
     edits=(FacilityEdit("close", "F0009"),),
     method="exact",
+    age_weight=1.5,
+    burden_column="慢病患者",
+    burden_weight=0.5,
 )
 
 
@@ -59,6 +62,17 @@ def test_round_trip_through_json_keeps_every_field_but_the_edits():
     back = PlanRequest.from_dict(data)
     assert back == replace(FULL, edits=())  # edits travel with the plan
     assert PlanRequest.from_dict(data, base=PlanRequest(k=9, edits=FULL.edits)) == FULL
+
+
+def test_g9_weights_saved_and_a_file_without_them_reads_as_residents_only():
+    data = FULL.to_dict()
+    assert (data["age_weight"], data["burden_column"], data["burden_weight"]) == (1.5, "慢病患者", 0.5)
+    # a request saved before G9 (no weights) plans by residents
+    old = {k: v for k, v in data.items() if k not in ("age_weight", "burden_column", "burden_weight")}
+    back = PlanRequest.from_dict(old)
+    assert (back.age_weight, back.burden_column, back.burden_weight) == (0.0, None, 0.0)
+    with pytest.raises(ValueError):
+        PlanRequest.from_dict(data | {"age_weight": "heavy"})
 
 
 def test_a_newer_version_or_a_wrong_shape_is_refused():

@@ -207,11 +207,14 @@ def test_what_if_upgrade_makes_a_lead_and_changes_the_plan():
     at.button(key="FormSubmitter:whatif_modify-Apply change").click()
     _ok(at.run())
     assert [e.facility_id for e in ws.edits] == [fid]
-    # The upgraded hospital is now offered as a lead, tagged as a what-if level.
-    assert fid in at.multiselect(key="plan_fixed").options or any(
-        "level changed as what-if" in o for o in at.multiselect(key="plan_fixed").options)
-    # Eligible only by the what-if edit: a G4 exception (issue 15), so it leads once designated
-    # with a written reason, and its G4 check passes by exception with that reason.
+    # Eligible only by the what-if edit: a G4 exception (issue 15), so it is offered in the
+    # designation picker (with the reason box), tagged so, and not as a fixed lead.
+    name = str(sec["name"].iloc[0])
+    assert not any(name in o for o in at.multiselect(key="plan_fixed").options)
+    offered = [o for o in at.selectbox(key="exc_fid").options if name in o]
+    assert len(offered) == 1 and "what-if edit" in offered[0], offered
+    # It leads once designated with a written reason, and its G4 check passes by exception with
+    # that reason.
     ws.set_request(designated_leads=((fid, "upgrade approved"),))
     at.button(key="plan_replan").click()
     _ok(at.run())
