@@ -1,4 +1,5 @@
-"""One awkward city end to end: CLI validate -> plan -> check, the Workspace, every export.
+"""One awkward city end to end: CLI validate -> plan -> check, the Workspace, every map, every data
+export read back (and the drawn exports for the cities of :data:`DRAWN_SEEDS`).
 
 Used by the property tests ``test_any_city_*.py`` (the seeds are split over two files so that the
 two CI workers share them). Each city either gives a plan file that ``check`` passes and that the
