@@ -214,9 +214,86 @@ def painted(target) -> None:
     )
 
 
+#: Counts Streamlit's script runs from its websocket, in the page itself (so a run asked for by a
+#: click is counted before the click returns): ``asks`` is each rerun the page asks for
+#: (``BackMsg.rerun_script``, field 11), ``lastAsk``/``lastEnd`` the order of the last ask and of the
+#: last run that ended (``ForwardMsg.script_finished``, field 6, except status 2,
+#: FINISHED_EARLY_FOR_RERUN: another run follows it). Only the top-level fields are read.
+RUN_COUNTER = """
+(() => {
+  const runs = window.__gpRuns = {seq: 0, asks: 0, lastAsk: 0, lastEnd: 0};
+  const fields = (bytes) => {
+    const out = []; let i = 0;
+    const varint = () => { let v = 0, m = 1, c; do { c = bytes[i++]; v += (c & 127) * m; m *= 128; }
+                           while (c & 128 && i < bytes.length); return v; };
+    while (i < bytes.length) {
+      const tag = varint(), f = Math.floor(tag / 8), w = tag % 8;
+      if (w === 0) out.push([f, varint()]);
+      else if (w === 2) { i += varint(); out.push([f, null]); }
+      else if (w === 1) { i += 8; out.push([f, null]); }
+      else if (w === 5) { i += 4; out.push([f, null]); }
+      else break;
+    }
+    return out;
+  };
+  const asBytes = (d) => d instanceof ArrayBuffer ? new Uint8Array(d)
+    : ArrayBuffer.isView(d) ? new Uint8Array(d.buffer, d.byteOffset, d.byteLength) : null;
+  const send = WebSocket.prototype.send;
+  WebSocket.prototype.send = function (data) {
+    const b = asBytes(data);
+    if (b && fields(b).some(([f]) => f === 11)) { runs.asks += 1; runs.lastAsk = ++runs.seq; }
+    return send.call(this, data);
+  };
+  const received = (b) => {
+    const end = fields(b).find(([f]) => f === 6);
+    if (end && end[1] !== 2) runs.lastEnd = ++runs.seq;
+  };
+  const Native = window.WebSocket;
+  window.WebSocket = new Proxy(Native, {construct(target, args) {
+    const ws = new target(...args);
+    ws.addEventListener('message', (e) => {
+      const b = asBytes(e.data);
+      if (b) received(b); else if (e.data instanceof Blob) e.data.arrayBuffer().then((a) => received(new Uint8Array(a)));
+    });
+    return ws;
+  }});
+})();
+"""
+
+#: Every script run the page asked for is over (and Streamlit's app root agrees; its "running"
+#: widget shows only after 500 ms of running, so its absence says nothing about a short run).
+RUNS_OVER = """() => {
+  const r = window.__gpRuns, app = document.querySelector('[data-testid="stApp"]');
+  return !!r && !!app && r.lastEnd > r.lastAsk && app.dataset.testScriptState === 'notRunning'
+    && app.dataset.testConnectionState === 'CONNECTED';
+}"""
+
+
+def asked(page) -> int:
+    """How many script runs the page has asked for so far (take it before an action, give it to
+    :func:`idle` after)."""
+    return int(page.evaluate("() => window.__gpRuns.asks"))
+
+
+def idle(page, *, since: int | None = None, asks: int = 1, timeout: float = 90_000) -> None:
+    """Return once every script run the page has asked for is over and what it drew is painted
+    (no fixed wait: the runs are counted on the page's websocket, see :data:`RUN_COUNTER`).
+
+    With ``since`` (:func:`asked` before an action), first wait until the page has asked for
+    ``asks`` more runs: an upload asks only once its file is sent, a map click once the map's frame
+    has posted it, so the action's run may not have been asked for when the action returns.
+    """
+    if since is not None:
+        page.wait_for_function("n => window.__gpRuns.asks >= n", arg=since + asks, timeout=timeout)
+    page.wait_for_function(RUNS_OVER, timeout=timeout)
+    painted(page)
+
+
 def open_offline(browser, *, width: int = 1440, height: int = 1500):
-    """A new page whose non-local requests are aborted and listed in ``page.external``."""
+    """A new page whose non-local requests are aborted and listed in ``page.external``, with
+    Streamlit's script runs counted (:func:`asked`, :func:`idle`)."""
     page = browser.new_page(viewport={"width": width, "height": height})
+    page.add_init_script(RUN_COUNTER)
     external: list[str] = []
 
     def route(r) -> None:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import geopandas as gpd
 import pytest
-from conftest import HAS_CHROMIUM, NO_CHROMIUM, open_offline
+from conftest import HAS_CHROMIUM, NO_CHROMIUM, asked, idle, open_offline
 
 pytestmark = [pytest.mark.browser, pytest.mark.skipif(not HAS_CHROMIUM, reason=NO_CHROMIUM)]
 
@@ -59,15 +59,6 @@ def two_layer_gpkg(tmp_path_factory) -> Path:
     return path
 
 
-def settle(page, ms: int = 400) -> None:
-    page.wait_for_timeout(ms)
-    page.wait_for_function(
-        "() => !document.querySelector('[data-testid^=\"stStatusWidgetRunning\"]')",
-        timeout=TIMEOUT,
-    )
-    page.wait_for_timeout(ms)
-
-
 def test_several_layers_are_picked_in_a_select_box(
     app_url, chromium, two_layer_gpkg, server_tmpdir, tmp_path
 ):
@@ -76,15 +67,23 @@ def test_several_layers_are_picked_in_a_select_box(
         page.goto(f"{app_url}/data", wait_until="domcontentloaded")
         inputs = page.locator("[data-testid='stFileUploaderDropzoneInput']")
         inputs.first.wait_for(state="attached", timeout=TIMEOUT)
+        idle(page)
+        n = asked(page)
         inputs.nth(0).set_input_files(str(two_layer_gpkg))
         inputs.nth(1).set_input_files(str(SAMPLE / "facilities.csv"))
-        settle(page)
+        # The uploaders are inside the form: no run until it is submitted, but each file is sent
+        # at once; it is there when its chip shows and no chip spins.
+        for name in (two_layer_gpkg.name, "facilities.csv"):
+            page.get_by_test_id("stFileChip").filter(has_text=name).wait_for(timeout=TIMEOUT)
+        page.get_by_test_id("stFileChipIconSpinner").first.wait_for(state="detached", timeout=TIMEOUT)
+        assert asked(page) == n
+        n = asked(page)
         page.get_by_role("button", name="校验上传的数据").click()
         # The finding is in the report grid (its accessible table is hidden behind the canvas).
         page.get_by_text("文件中有多个含数据的图层或工作表").first.wait_for(
             state="attached", timeout=TIMEOUT
         )
-        settle(page)
+        idle(page, since=n)
         report = page.locator("[data-testid='stDataFrame'] table").first.text_content()
         assert "文件中有多个含数据的图层或工作表：'first100', 'all_units'" in report
         assert "街道人口.gpkg" in report
@@ -96,10 +95,11 @@ def test_several_layers_are_picked_in_a_select_box(
         page.screenshot(path=str(tmp_path / "data_layer_ambiguous.png"), full_page=True)
         picker.click()
         page.get_by_role("option", name="all_units").click()
-        settle(page)
+        assert asked(page) == n + 1  # the choice is inside the form too: no run of its own
+        n = asked(page)
         page.get_by_role("button", name="校验上传的数据").click()
         page.get_by_text("校验通过：7,065 个人口单元").wait_for(timeout=TIMEOUT)
-        settle(page)
+        idle(page, since=n)
         page.screenshot(path=str(tmp_path / "data_layer_picker.png"), full_page=True)
         assert page.get_by_text("多个含数据的图层").count() == 0
         assert page.external == []

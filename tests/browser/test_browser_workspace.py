@@ -13,7 +13,7 @@ import re
 from pathlib import Path
 
 import pytest
-from conftest import HAS_CHROMIUM, NO_CHROMIUM, benchmark_module, open_offline
+from conftest import HAS_CHROMIUM, NO_CHROMIUM, asked, benchmark_module, idle, open_offline, painted
 
 pytestmark = [pytest.mark.browser, pytest.mark.skipif(not HAS_CHROMIUM, reason=NO_CHROMIUM)]
 
@@ -27,7 +27,8 @@ GUARD_MESSAGE = "出错了："
 
 # ---- helpers ------------------------------------------------------------------------------------
 def settle(page, ms: int = 400) -> None:
-    """Wait until the script run is over (the "running" indicator gone) and the page repainted."""
+    """Wait a fixed time, for the "running" indicator to go, and again (the other browser modules'
+    wait; this module waits on the counted script runs instead: :func:`conftest.idle`)."""
     page.wait_for_timeout(ms)
     page.wait_for_function(
         "() => !document.querySelector('[data-testid^=\"stStatusWidgetRunning\"]')",
@@ -100,7 +101,7 @@ def choose(page, label: str, option: str) -> None:
     """
     box = page.get_by_test_id("stSelectbox").filter(has_text=label)
     for _ in range(4):
-        settle(page)
+        idle(page)
         box.click()
         item = page.get_by_role("option", name=re.compile(option))
         try:
@@ -108,8 +109,8 @@ def choose(page, label: str, option: str) -> None:
         except Exception:  # noqa: BLE001 - the list closed under us; reopen it
             page.keyboard.press("Escape")
             continue
-        settle(page)
         if re.search(option, box.get_by_role("combobox").input_value()):
+            idle(page)  # a choice that asks for a run (not one inside a form) asks at once
             return
     pytest.fail(f"could not choose {option!r} in {label!r}")
 
@@ -121,8 +122,9 @@ def open_app(page, url: str) -> None:
 
 
 def nav(page, title: str) -> None:
+    n = asked(page)
     page.get_by_test_id("stSidebarNav").get_by_role("link", name=title).click()
-    settle(page)
+    idle(page, since=n)
 
 
 def pick_unit() -> tuple[str, int, float, float]:
@@ -137,7 +139,7 @@ def click_lonlat(page, lon: float, lat: float, zoom: int = 12) -> None:
         "([lat, lon, z]) => { window.map.setView([lat, lon], z, {animate: false}); return null; }",
         [lat, lon, zoom],
     )
-    page.wait_for_timeout(500)  # let the canvas redraw at the new zoom
+    painted(frame)  # the canvas redrawn at the new zoom
     xy = frame.evaluate(
         "([lat, lon]) => {const p = window.map.latLngToContainerPoint([lat, lon]);"
         " const r = window.map.getContainer().getBoundingClientRect();"
@@ -164,11 +166,12 @@ def plan_k4(page) -> None:
     nav(page, "规划网格")
     k = page.get_by_role("spinbutton", name="网格数 k")
     k.fill("4")
-    k.press("Enter")
-    settle(page)
+    k.press("Enter")  # asks for a run only if k was not 4 already (the box commits on Enter)
+    idle(page)
+    n = asked(page)
     page.get_by_role("button", name="运行规划").click()
     page.get_by_text("已完成：4 个网格").wait_for(timeout=TIMEOUT)
-    settle(page)
+    idle(page, since=n)
 
 
 @pytest.fixture(scope="module")
@@ -190,7 +193,7 @@ def test_first_visit_straight_to_the_plan_page_gets_the_app_shell(app_url, chrom
     try:
         page.goto(f"{app_url}/plan", wait_until="domcontentloaded")
         page.get_by_role("button", name="运行规划").wait_for(timeout=TIMEOUT)
-        settle(page)
+        idle(page)
         sidebar = page.get_by_test_id("stSidebar").inner_text()
         assert "规划工作区" in sidebar and "语言 / Language" in sidebar
     finally:
@@ -216,7 +219,10 @@ def test_run_plan_k4_shows_grids_figures_and_checks(planned):
     assert len(re.findall(r"^⚠ G\d+ · ", text, flags=re.M)) == n_warn
     # Every rule G1-G5 is in the full check table, with a status per grid.
     page.get_by_text(re.compile(r"全部 \d+ 项检查结果")).click()
-    page.wait_for_timeout(500)
+    page.get_by_test_id("stExpander").filter(has_text=re.compile(r"全部 \d+ 项检查结果")).get_by_test_id(
+        "stDataFrame"
+    ).wait_for(state="visible", timeout=TIMEOUT)  # the expander opens in the browser: no run
+    painted(page)
     rules = {r["规则"] for r in table_with(page, "规则")}
     assert {"G1", "G2", "G3", "G4", "G5"} <= rules
     assert_clean(page)
@@ -227,10 +233,11 @@ def test_click_unit_on_map_move_it_and_undo(planned, tmp_path):
     before = populations(grid_table(page))
     uid, pop, lon, lat = pick_unit()
 
+    n = asked(page)
     click_lonlat(page, lon, lat)
     caption = page.get_by_text(re.compile(r"已选 1 个单元，人口 [\d,]+，当前属于 G\d"))
     caption.wait_for(timeout=TIMEOUT)
-    settle(page)
+    idle(page, since=n)
     m = re.search(r"已选 1 个单元，人口 ([\d,]+)，当前属于 (G\d)", caption.inner_text())
     assert int(m.group(1).replace(",", "")) == pop
     source = m.group(2)
@@ -244,7 +251,7 @@ def test_click_unit_on_map_move_it_and_undo(planned, tmp_path):
     assert outlined == 1
     # The re-drawn map stays where the planner was looking (not back to the whole city).
     assert frame.evaluate("() => window.map.getZoom()") == 12
-    settle(page, 800)
+    painted(frame)
     page.screenshot(path=str(tmp_path / "plan_edit.png"), full_page=False)
     if os.environ.get("GRID_SCREENSHOT_DIR"):  # refresh docs/screenshots on request
         out = Path(os.environ["GRID_SCREENSHOT_DIR"]) / "workspace_plan_edit.png"
@@ -253,9 +260,10 @@ def test_click_unit_on_map_move_it_and_undo(planned, tmp_path):
     # Move it to another grid with the page's controls.
     target = next(g for g in before if g != source)
     choose(page, "移入网格", rf"^{target} · ")
+    n = asked(page)
     page.get_by_role("button", name="移动", exact=True).click()
     page.get_by_text(f"上一步：将 1 个单元移入 {target}", exact=True).wait_for(timeout=TIMEOUT)
-    settle(page)
+    idle(page, since=n)
     after = populations(grid_table(page))
     assert after[source] == pytest.approx(before[source] - pop, abs=1)
     assert after[target] == pytest.approx(before[target] + pop, abs=1)
@@ -264,9 +272,10 @@ def test_click_unit_on_map_move_it_and_undo(planned, tmp_path):
     }
     assert sum(after.values()) == pytest.approx(sum(before.values()), abs=4)
 
+    n = asked(page)
     page.get_by_role("button", name="↶ 撤销").click()
     page.get_by_text("上一步：规划（4 个网格）", exact=True).wait_for(timeout=TIMEOUT)
-    settle(page)
+    idle(page, since=n)
     assert populations(grid_table(page)) == before
     assert metric(page, "连通的网格") == "4/4"
     assert_clean(page)
@@ -275,11 +284,12 @@ def test_click_unit_on_map_move_it_and_undo(planned, tmp_path):
 def test_click_lead_marker_picks_the_hospital(planned):
     page = planned
     leads = {g: r["牵头医院"] for g, r in grid_table(page).items()}
+    n = asked(page)
     page.get_by_text("选择医院", exact=True).click()
-    settle(page)
+    idle(page, since=n)
     frame = map_frame(page)
     frame.evaluate("() => { window.map.setZoom(10, {animate: false}); return null; }")
-    page.wait_for_timeout(400)
+    painted(frame)  # the markers placed at the new zoom
     frame.locator(".gp-lead").first.click()
     info = page.get_by_text(re.compile(r"已选医院："))
     info.wait_for(timeout=TIMEOUT)
@@ -293,8 +303,7 @@ def test_click_lead_marker_picks_the_hospital(planned):
 def _what_if_position(page) -> tuple[float, float]:
     """The what-if "add a planned hospital" form's longitude and latitude, as the page shows them."""
     page.get_by_role("tab", name="假设分析").click()
-    page.get_by_role("tab", name="新建规划医院").click()
-    settle(page)
+    page.get_by_role("tab", name="新建规划医院").click()  # tabs switch in the browser: no run
     lon = page.get_by_role("spinbutton", name="经度（WGS84）")
     lon.wait_for(timeout=TIMEOUT)
     return float(lon.input_value()), float(page.get_by_role("spinbutton", name="纬度（WGS84）").input_value())
@@ -307,15 +316,18 @@ def test_a_planned_hospital_starts_at_the_city_centre_then_where_the_map_was_cli
     page = planned
     assert _what_if_position(page) == city_centre(load_sample_city())  # not a fixed Wuhan point
     _uid, _pop, lon, lat = pick_unit()
+    n = asked(page)
     page.get_by_text("放置新医院", exact=True).click()
-    settle(page)
+    idle(page, since=n)
+    n = asked(page)
     click_lonlat(page, lon, lat)
-    settle(page, 800)
+    idle(page, since=n)  # the map's frame posts the click; its run is over
     placed = _what_if_position(page)
     # One screen pixel at zoom 12 is about 30 m (0.0003 degrees).
     assert placed == pytest.approx((lon, lat), abs=1e-3)
+    n = asked(page)
     page.get_by_text("选择单元", exact=True).click()  # leave the map selecting units again
-    settle(page)
+    idle(page, since=n)
     assert_clean(page)
 
 
