@@ -259,8 +259,10 @@ def _label_points(geoms: np.ndarray, labels: np.ndarray, population: np.ndarray,
                   grids: Sequence[str]) -> dict[str, tuple[float, float]]:
     """A point inside each grid, as deep as possible and near where its people live
     (:func:`grid_planning.maps.planmap.label_points`, in metric coordinates)."""
-    pts = np.asarray([[p.x, p.y] if not p.is_empty else [np.nan, np.nan]
-                      for p in shapely.point_on_surface(geoms)]).reshape(-1, 2)
+    surface = shapely.point_on_surface(geoms)
+    pts = np.full((len(surface), 2), np.nan)
+    full = ~shapely.is_empty(surface)
+    pts[full] = shapely.get_coordinates(surface[full])
     found = label_points(pts, pts, np.asarray(labels, dtype=object), population)
     return {g: found[g] for g in grids if g in found}
 
@@ -494,16 +496,26 @@ def _draw_facilities(ax: Any, data: MapData, *, show_primary: bool, scale: float
 
 def _draw_leads(ax: Any, data: MapData, *, scale: float, focus: str | None) -> None:
     fac = data.facilities.set_index(data.facilities["id"].astype(str))
+    xs, ys, faces, rings, styles = [], [], [], [], []
     for _, row in data.grids.iterrows():
         g, lead = row["grid_id"], row["lead_id"]
         if lead not in fac.index or (focus is not None and g != focus):
             continue
         pt = fac.loc[lead].geometry
-        assumed = bool(fac.loc[lead, "assumed"])
-        ring = _ASSUMED_RING if assumed else "black"
-        ax.scatter([pt.x], [pt.y], s=(15 * scale) ** 2, facecolors=row["colour"], edgecolors=ring,
-                   linewidths=2.2 * scale, linestyles=(0, (3, 1.5)) if assumed else "solid", zorder=6)
-        ax.scatter([pt.x], [pt.y], s=(5 * scale) ** 2, c="black", zorder=6)
+        pt = pt.iloc[0] if isinstance(pt, pd.Series) else pt
+        assumed = fac.loc[lead, "assumed"]
+        assumed = bool(assumed.iloc[0] if isinstance(assumed, pd.Series) else assumed)
+        xs.append(pt.x)
+        ys.append(pt.y)
+        faces.append(row["colour"])
+        rings.append(_ASSUMED_RING if assumed else "black")
+        styles.append((0, (3, 1.5)) if assumed else "solid")
+    if not xs:
+        return
+    # One collection for the rings, one for the centres (a scatter call per lead cost ~15 ms).
+    ax.scatter(xs, ys, s=(15 * scale) ** 2, facecolors=faces, edgecolors=rings,
+               linewidths=2.2 * scale, linestyles=styles, zorder=6)
+    ax.scatter(xs, ys, s=(5 * scale) ** 2, c="black", zorder=6)
 
 
 def _set_view(ax: Any, data: MapData, focus: str | None, margin: float,
