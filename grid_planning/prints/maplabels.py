@@ -30,6 +30,10 @@ def halo_class() -> type:
     from matplotlib.text import Text
 
     class HaloText(Text):
+        #: Draw the halo only (the label's letters are set elsewhere as text, e.g. by
+        #: :mod:`grid_planning.prints.textlayer`).
+        halo_only = False
+
         def draw(self, renderer: Any) -> None:
             if not self.get_visible():
                 return
@@ -39,7 +43,8 @@ def halo_class() -> type:
             super().draw(renderer)
             self.set_path_effects([])
             self.set_color(colour)
-            super().draw(renderer)
+            if not self.halo_only:
+                super().draw(renderer)
             self.stale = False
 
     return HaloText
