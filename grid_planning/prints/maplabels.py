@@ -17,9 +17,27 @@ import numpy as np
 import pandas as pd
 
 from grid_planning.base.textsafe import terminal_text
+from grid_planning.prints.fonts import FEATURES
 
 #: Width (points) of the white halo drawn beneath a map label.
 HALO_WIDTH = 2.6
+
+
+class TextOf:
+    """A renderer that draws every line of a wrapped text as a line of that text (its language
+    and font features kept); everything else is the real renderer's."""
+
+    def __init__(self, renderer: Any, text: Any) -> None:
+        self.renderer = renderer
+        self.text = text
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.renderer, name)
+
+    def draw_text(self, gc: Any, x: float, y: float, s: str, prop: Any, angle: float,
+                  ismath: Any = False, mtext: Any = None) -> Any:
+        return self.renderer.draw_text(gc, x, y, s, prop, angle, ismath=ismath,
+                                       mtext=mtext if mtext is not None else self.text)
 
 
 @cache
@@ -44,7 +62,10 @@ def halo_class() -> type:
             self.set_path_effects([])
             self.set_color(colour)
             if not self.halo_only:
-                super().draw(renderer)
+                # matplotlib hands a line of a wrapped label to the renderer without its text, so
+                # without the text's language (fonts.LANGUAGE) and with the font's other digits:
+                # the PDF would embed the face twice.
+                super().draw(TextOf(renderer, self) if "\n" in self.get_text() else renderer)
             self.stale = False
 
     return HaloText
@@ -58,6 +79,7 @@ def halo_text(ax: Any, x: float, y: float, label: str, **kwargs: Any) -> Any:
     label above it as plain text.
     """
     clip = kwargs.pop("clip_on", True)
+    kwargs.setdefault("fontfeatures", FEATURES)
     text = halo_class()(x, y, label, **kwargs)
     text.set_transform(ax.transData)
     ax.add_artist(text)

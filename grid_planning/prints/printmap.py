@@ -44,7 +44,7 @@ from grid_planning.maps.planmap import (
     label_points,
     plan_facilities,
 )
-from grid_planning.prints.fonts import use_in_matplotlib
+from grid_planning.prints.fonts import FEATURES, use_in_matplotlib
 from grid_planning.prints.legend import (
     ASSUMED_RING,
     BORDER,
@@ -742,7 +742,7 @@ def print_figure(layers: Any, plan: Any, *, paper: str = "A4", orientation: str 
     sources = []
     for line in lines:
         sources.append(fig.text(m, y, plain(line), fontsize=size, family=family, va="top", ha="left",
-                                color="#333333"))
+                                color="#333333", fontfeatures=FEATURES))
         y -= 3.6 * k / h_mm
     fig.gp_parts = {"map": ax, "inset": iax if inset_box is not None else None, "legend": legend,
                     "sources": sources}
