@@ -712,7 +712,8 @@ def print_figure(layers: Any, plan: Any, *, paper: str = "A4", orientation: str 
         lh = min(ch * 0.36, (math.ceil(entries / ncols_est) * 3.65 + 4) * k)
         if inset is not None:
             lh = max(lh, ch * 0.3)
-        map_box = box(0, lh + 4, cw, ch - lh - 4)
+        gap = 4 + (6 * k if inset is not None else 0)  # the inset's title sits above it
+        map_box = box(0, lh + gap, cw, ch - lh - gap)
         if inset is not None:
             iw = cw * 0.46
             inset_box = box(0, 0, iw, lh)
