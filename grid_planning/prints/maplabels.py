@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from grid_planning.base.textsafe import terminal_text
-from grid_planning.prints.fonts import FEATURES
+from grid_planning.prints.fonts import TWO_EM_DASH
 
 #: Width (points) of the white halo drawn beneath a map label.
 HALO_WIDTH = 2.6
@@ -79,7 +79,6 @@ def halo_text(ax: Any, x: float, y: float, label: str, **kwargs: Any) -> Any:
     label above it as plain text.
     """
     clip = kwargs.pop("clip_on", True)
-    kwargs.setdefault("fontfeatures", FEATURES)
     text = halo_class()(x, y, label, **kwargs)
     text.set_transform(ax.transData)
     ax.add_artist(text)
@@ -242,7 +241,7 @@ def balanced_columns(sizes: Sequence[int], ncols: int) -> list[list[int]]:
 def plain(text: object) -> str:
     """``text`` for a matplotlib label: shown as typed (``$`` would start mathtext); control
     characters, escape sequences and bidirectional overrides dropped (they have no glyph)."""
-    return terminal_text(text).replace("\n", " ").replace("$", r"\$")
+    return terminal_text(text).replace("\n", " ").replace("$", r"\$").replace("——", TWO_EM_DASH)
 
 
 def plain_lines(text: object) -> str:

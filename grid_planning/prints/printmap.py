@@ -44,7 +44,7 @@ from grid_planning.maps.planmap import (
     label_points,
     plan_facilities,
 )
-from grid_planning.prints.fonts import FEATURES, use_in_matplotlib
+from grid_planning.prints.fonts import use_in_matplotlib
 from grid_planning.prints.legend import (
     ASSUMED_RING,
     BORDER,
@@ -527,9 +527,10 @@ def add_scalebar(ax: Any, *, lang: str = DEFAULT_LANGUAGE, fontsize: float = 8) 
     from matplotlib_scalebar.scalebar import ScaleBar
 
     family = use_in_matplotlib()
-    ax.add_artist(ScaleBar(1.0, units="m", location="lower left", length_fraction=0.22,
-                           box_alpha=0.85, border_pad=0.6, color="#222222",
-                           font_properties={"family": family, "size": fontsize}))
+    bar = ScaleBar(1.0, units="m", location="lower left", length_fraction=0.22, box_alpha=0.85,
+                   border_pad=0.6, color="#222222", font_properties={"family": family, "size": fontsize})
+    bar.set_zorder(8)  # above the facilities' circles (a dense inset put one over "5 km")
+    ax.add_artist(bar)
 
 
 def add_north_arrow(ax: Any, crs: str, *, lang: str = DEFAULT_LANGUAGE, size: float = 0.07) -> None:
@@ -743,7 +744,7 @@ def print_figure(layers: Any, plan: Any, *, paper: str = "A4", orientation: str 
     sources = []
     for line in lines:
         sources.append(fig.text(m, y, plain(line), fontsize=size, family=family, va="top", ha="left",
-                                color="#333333", fontfeatures=FEATURES))
+                                color="#333333"))
         y -= 3.6 * k / h_mm
     fig.gp_parts = {"map": ax, "inset": iax if inset_box is not None else None, "legend": legend,
                     "sources": sources}

@@ -14,7 +14,7 @@ import io
 from dataclasses import dataclass
 from typing import Any
 
-from grid_planning.prints.fonts import use_in_reportlab
+from grid_planning.prints.fonts import TWO_EM_DASH, use_in_reportlab
 from grid_planning.prints.maplabels import halo_class
 
 
@@ -86,7 +86,7 @@ def lift_texts(fig: Any) -> list[TextLine]:
         for x, y, line in recorder.lines:
             if renderer.flipy():  # Agg counts from the top (Text.draw flipped it)
                 y = renderer.get_canvas_width_height()[1] - y
-            out.append(TextLine(line.replace("\\$", "$"), x * to_pt, y * to_pt, size, heavy, colour,
+            out.append(TextLine(line.replace("\\$", "$").replace(TWO_EM_DASH, "——"), x * to_pt, y * to_pt, size, heavy, colour,
                                 clip))
         if isinstance(text, halo):
             text.halo_only = True
