@@ -64,7 +64,12 @@ from grid_planning.city.districts import (
     unit_districts,
 )
 from grid_planning.city.layers import CityLayers, format_summary, load_city, summarise
-from grid_planning.city.provenance import file_basename, is_sample_city, load_sample_city
+from grid_planning.city.provenance import (
+    file_basename,
+    is_sample_city,
+    load_sample_city,
+    sample_paths,
+)
 from grid_planning.domain import rules
 from grid_planning.domain.plan import apply_facility_edits
 from grid_planning.domain.request import CostParams, PlanRequest, request_from_plan
@@ -80,9 +85,10 @@ from grid_planning.exports.planfile import (
 from grid_planning.geo.coords import COORD_SYSTEMS
 from grid_planning.io.findings import ValidationReport
 from grid_planning.io.limits import KINDS
-from grid_planning.io.readers import read_districts
+from grid_planning.io.readers import read_districts, read_roads
 from grid_planning.planning.districts import plan_whole_districts
 from grid_planning.planning.planner import plan_city
+from grid_planning.prints.printmap import FORMATS as PRINT_FORMATS
 from grid_planning.prints.printmap import ORIENTATIONS, PAPER_MM
 
 EXIT_OK = 0
@@ -758,12 +764,16 @@ def _cmd_export(args: argparse.Namespace) -> int:
         sources = {}
     sources = sources if isinstance(sources, dict) else {}
     sample = is_sample_city(layers, sources)
+    # The print map draws the plan, not its travel figures: no travel costs (3-4 s on the sample's
+    # roads) and, for the sample, only its roads file (their credit), not the whole city.
+    printed = args.format in PRINT_FORMATS
     if sample and layers.roads is None:
         # The file holds no roads; the sample's own (OpenStreetMap) roads give the plan's road
         # times back, and their credit.
-        layers = dataclasses.replace(layers, roads=load_sample_city().roads)
+        roads = read_roads(sample_paths()["roads"]) if printed else load_sample_city().roads
+        layers = dataclasses.replace(layers, roads=roads)
     names = [file_basename(v) for v in sources.values()] or [Path(args.plan).name]
-    costs = plan_costs(layers, plan)
+    costs = None if printed else plan_costs(layers, plan)
     result = export_plan(layers, plan, costs, args.format, lang=lang, paper=args.paper,
                          orientation=args.orientation, sample=sample, source_names=names)
     out = Path(args.out)

@@ -33,21 +33,39 @@ import shapely
 from grid_planning.base import localtime
 from grid_planning.base.i18n import DEFAULT_LANGUAGE, t
 from grid_planning.base.numfmt import integer
-from grid_planning.base.textsafe import terminal_text
 from grid_planning.base.version import __version__
 from grid_planning.city.planview import unit_grids
 from grid_planning.city.provenance import city_name_in, source_lines
 from grid_planning.domain.rules import is_illustrative
-from grid_planning.maps.markers import LEVEL_RADIUS, TYPE_COLOURS
+from grid_planning.maps.markers import TYPE_COLOURS
 from grid_planning.maps.planmap import (
     dissolve,
     grid_colours,
     label_points,
     plan_facilities,
-    short_name,
 )
 from grid_planning.prints.fonts import use_in_matplotlib
-from grid_planning.prints.maplabels import balanced_columns, declutter, halo_text, lead_marks
+from grid_planning.prints.legend import (
+    ASSUMED_RING,
+    BORDER,
+    DISTRICT,
+    draw_legend,
+    legend_handles,
+    marker_size,
+)
+from grid_planning.prints.maplabels import (
+    balanced_columns,
+    callouts,
+    declutter,
+    halo_text,
+    inset_frame,
+    lead_marks,
+    lead_points,
+    map_label,
+    plain,
+    plain_lines,
+    wrap_em,
+)
 
 #: Paper sizes in millimetres (portrait width, height).
 PAPER_MM: dict[str, tuple[float, float]] = {"A4": (210.0, 297.0), "A3": (297.0, 420.0)}
@@ -71,20 +89,7 @@ _BACKGROUND = "#ffffff"
 _OUTSIDE = "#eeeeea"
 
 
-_BORDER = "#1b1b1b"
-
-
-_DISTRICT = "#6b6b6b"
-
-
-_ASSUMED_RING = "#b35900"
-
-
 _FADED = "#e4e4e0"
-
-
-#: Marker diameter (points) per pixel of the dashboard's radius: the print hierarchy matches.
-_PT_PER_PX = 0.9
 
 
 class PrintMapError(ValueError):
@@ -107,12 +112,6 @@ def paper_pixels(paper: str = "A4", orientation: str = "landscape", dpi: int = P
     return round(w / MM_PER_INCH * dpi), round(h / MM_PER_INCH * dpi)
 
 
-def plain(text: object) -> str:
-    """``text`` for a matplotlib label: shown as typed (``$`` would start mathtext); control
-    characters, escape sequences and bidirectional overrides dropped (they have no glyph)."""
-    return terminal_text(text).replace("\n", " ").replace("$", r"\$")
-
-
 # ---- what the map shows (computed once, drawn many times) ---------------------------------------
 @dataclass
 class MapData:
@@ -122,7 +121,7 @@ class MapData:
     ----------
     grids : GeoDataFrame
         One dissolved polygon per grid: ``grid_id``, ``colour``, ``lead_id``, ``lead_name``,
-        ``label`` (``"G1 <short lead name>"``), ``population``.
+        ``label`` (``"G1 <the lead's full name>"``), ``population``.
     borders : shapely geometry
         The lines where two grids meet.
     boundary, districts : GeoDataFrame or None
@@ -173,7 +172,7 @@ def map_data(layers: Any, plan: Any) -> MapData:
         lead = str(plan.leads[g])
         lead_name = names.get(lead, lead)
         rows.append({"grid_id": g, "colour": colours[g], "lead_id": lead, "lead_name": lead_name,
-                     "label": f"{g} {short_name(lead_name, 12)}", "population": float(population[mask].sum())})
+                     "label": f"{g} {lead_name}", "population": float(population[mask].sum())})
         shapes.append(shape)
     grid_gdf = gpd.GeoDataFrame(rows, geometry=shapes, crs=crs) if rows else gpd.GeoDataFrame(
         {"grid_id": []}, geometry=[], crs=crs)
@@ -190,33 +189,8 @@ def map_data(layers: Any, plan: Any) -> MapData:
     data = MapData(grids=grid_gdf, borders=borders, boundary=boundary, districts=districts,
                    facilities=fac, label_points=points, crs=crs, city=str(layers.name), k=plan.k,
                    created=localtime.local_stamp(params.get("created", ""), with_time=False)[:10])
-    data.extra["small"], data.extra["inset"] = _inset(data)
+    data.extra["small"], data.extra["inset"] = inset_frame(data)
     return data
-
-
-#: A grid smaller than this share of the city's extent is shown again in the inset of the core.
-INSET_SHARE = 0.03
-
-
-def _inset(data: MapData) -> tuple[list[str], tuple[float, float, float, float] | None]:
-    """The small grids (usually the city core) and the extent of an inset that shows them."""
-    grids = data.grids
-    if len(grids) < 2:
-        return [], None
-    x0, y0, x1, y1 = (data.boundary if data.boundary is not None else grids).total_bounds
-    extent = max((x1 - x0) * (y1 - y0), 1.0)
-    small = [g for g, geom in zip(grids["grid_id"], grids.geometry, strict=True)
-             if geom.area / extent < INSET_SHARE]
-    if not small:
-        return [], None
-    sel = grids[grids["grid_id"].isin(small)]
-    bx0, by0, bx1, by1 = sel.total_bounds
-    leads = data.facilities[data.facilities["id"].astype(str).isin(sel["lead_id"])]
-    if len(leads):
-        lx0, ly0, lx1, ly1 = leads.total_bounds
-        bx0, by0, bx1, by1 = min(bx0, lx0), min(by0, ly0), max(bx1, lx1), max(by1, ly1)
-    pad = 0.06 * max(bx1 - bx0, by1 - by0)
-    return small, (bx0 - pad, by0 - pad, bx1 + pad, by1 + pad)
 
 
 #: Gaps between population units narrower than twice this (metres) are filled in the grid's colour
@@ -259,19 +233,15 @@ def _label_points(geoms: np.ndarray, labels: np.ndarray, population: np.ndarray,
                   grids: Sequence[str]) -> dict[str, tuple[float, float]]:
     """A point inside each grid, as deep as possible and near where its people live
     (:func:`grid_planning.maps.planmap.label_points`, in metric coordinates)."""
-    pts = np.asarray([[p.x, p.y] if not p.is_empty else [np.nan, np.nan]
-                      for p in shapely.point_on_surface(geoms)]).reshape(-1, 2)
+    surface = shapely.point_on_surface(geoms)
+    pts = np.full((len(surface), 2), np.nan)
+    full = ~shapely.is_empty(surface)
+    pts[full] = shapely.get_coordinates(surface[full])
     found = label_points(pts, pts, np.asarray(labels, dtype=object), population)
     return {g: found[g] for g in grids if g in found}
 
 
 # ---- drawing ----------------------------------------------------------------------------------
-def _marker_size(level: str) -> float:
-    """Scatter ``s`` (points squared) for a facility level."""
-    d = 2 * LEVEL_RADIUS.get(str(level), 4.0) * _PT_PER_PX
-    return d * d
-
-
 def draw_plan(ax: Any, data: MapData, *, lang: str = DEFAULT_LANGUAGE, focus: str | None = None,
               show_primary: bool = True, label_size: float = 8.5, scale: float = 1.0,
               margin: float = 0.03, view: tuple[float, float, float, float] | None = None,
@@ -316,15 +286,15 @@ def draw_plan(ax: Any, data: MapData, *, lang: str = DEFAULT_LANGUAGE, focus: st
     if len(grids):
         _polygons(ax, grids["fill"].to_numpy(), colours, alpha=0.9, zorder=1)
     if data.districts is not None:
-        _lines(ax, shapely.boundary(data.districts.geometry.to_numpy()), _DISTRICT, 0.45 * scale,
+        _lines(ax, shapely.boundary(data.districts.geometry.to_numpy()), DISTRICT, 0.45 * scale,
                zorder=2, dashes=(4, 3))
     if not data.borders.is_empty:
-        _lines(ax, [data.borders], _BORDER, 1.4 * scale, zorder=3)
+        _lines(ax, [data.borders], BORDER, 1.4 * scale, zorder=3)
     if data.boundary is not None:
-        _lines(ax, shapely.boundary(data.boundary.geometry.to_numpy()), _BORDER, 1.0 * scale, zorder=3)
+        _lines(ax, shapely.boundary(data.boundary.geometry.to_numpy()), BORDER, 1.0 * scale, zorder=3)
     if focus is not None and len(grids):
         sel = grids[grids["grid_id"] == focus]
-        _lines(ax, shapely.boundary(sel["fill"].to_numpy()), _BORDER, 2.0 * scale, zorder=3)
+        _lines(ax, shapely.boundary(sel["fill"].to_numpy()), BORDER, 2.0 * scale, zorder=3)
     _draw_facilities(ax, data, show_primary=show_primary, scale=scale, focus=focus,
                      light=focus is None and _span_km(data, view) > SMALL_SCALE_KM)
     ax.set_xlabel("")
@@ -336,17 +306,23 @@ def draw_plan(ax: Any, data: MapData, *, lang: str = DEFAULT_LANGUAGE, focus: st
     vx0, vx1 = ax.get_xlim()
     vy0, vy1 = ax.get_ylim()
     inv = ax.transData.inverted()
+    # An inset names every lead inside it, in columns along its edges with leader lines (the
+    # leads of a dense core are too close for names beside them).
+    inset = view is not None and focus is None
+    leads = {g: p for g, p in lead_points(data).items()
+             if vx0 <= p[0] <= vx1 and vy0 <= p[1] <= vy1} if inset else {}
+    style = {"fontsize": label_size, "family": family, "weight": "bold", "ha": "center",
+             "va": "center", "zorder": 7, "color": "#1b1b1b", "clip_on": True}
     for g, (x, y) in data.label_points.items():
-        if (focus is not None and g != focus) or not (vx0 <= x <= vx1 and vy0 <= y <= vy1):
+        if (focus is not None and g != focus) or inset or not (vx0 <= x <= vx1 and vy0 <= y <= vy1):
             continue
         row = grids[grids["grid_id"] == g]
-        label = g if g in short_labels or not len(row) else row["label"].iloc[0]
-        text = halo_text(ax, x, y, plain(label), fontsize=label_size, family=family, weight="bold",
-                         ha="center", va="center", zorder=7, color="#1b1b1b", clip_on=True)
-        if len(row) and focus is None and label != g:
+        named = len(row) and not inset and g not in short_labels
+        label = map_label(g, row["lead_name"].iloc[0]) if named else g
+        text = halo_text(ax, x, y, plain_lines(label), **style)
+        if named and focus is None:
             # A label mostly outside its grid would sit over the neighbours: try the grid's pole
-            # of inaccessibility (the point farthest inside), else show the id only (the legend
-            # names the lead).
+            # of inaccessibility (the point farthest inside).
             fill = row["fill"].iloc[0]
             candidates = [(x, y)]
             parts = [p for p in getattr(fill, "geoms", [fill]) if p.geom_type == "Polygon"]
@@ -371,6 +347,8 @@ def draw_plan(ax: Any, data: MapData, *, lang: str = DEFAULT_LANGUAGE, focus: st
             # edge) rather than leave the grid with its id only.
             text.set_position(best)
         texts.append(text)
+    names = dict(zip(grids["grid_id"], grids["lead_name"], strict=True))
+    callouts(ax, [(x, y, plain_lines(map_label(g, names[g]))) for g, (x, y) in leads.items()], **style)
     declutter(ax, texts, obstacles=lead_marks(data, scale, focus))
 
 
@@ -473,7 +451,7 @@ def _draw_facilities(ax: Any, data: MapData, *, show_primary: bool, scale: float
     others = others.assign(_o=order.to_numpy()).sort_values("_o", kind="stable")
     xs, ys = others.geometry.x.to_numpy(), others.geometry.y.to_numpy()
     colours = [TYPE_COLOURS.get(str(ty), TYPE_COLOURS["other"]) for ty in others["type"]]
-    sizes = np.asarray([_marker_size(lv) for lv in others["level"]]) * scale * scale
+    sizes = np.asarray([marker_size(lv) for lv in others["level"]]) * scale * scale
     ill = others["illustrative"].to_numpy(bool)
     collab = (others["role"].astype(str) == "collaborator").to_numpy()
     real = ~ill & ~collab
@@ -494,16 +472,26 @@ def _draw_facilities(ax: Any, data: MapData, *, show_primary: bool, scale: float
 
 def _draw_leads(ax: Any, data: MapData, *, scale: float, focus: str | None) -> None:
     fac = data.facilities.set_index(data.facilities["id"].astype(str))
+    xs, ys, faces, rings, styles = [], [], [], [], []
     for _, row in data.grids.iterrows():
         g, lead = row["grid_id"], row["lead_id"]
         if lead not in fac.index or (focus is not None and g != focus):
             continue
         pt = fac.loc[lead].geometry
-        assumed = bool(fac.loc[lead, "assumed"])
-        ring = _ASSUMED_RING if assumed else "black"
-        ax.scatter([pt.x], [pt.y], s=(15 * scale) ** 2, facecolors=row["colour"], edgecolors=ring,
-                   linewidths=2.2 * scale, linestyles=(0, (3, 1.5)) if assumed else "solid", zorder=6)
-        ax.scatter([pt.x], [pt.y], s=(5 * scale) ** 2, c="black", zorder=6)
+        pt = pt.iloc[0] if isinstance(pt, pd.Series) else pt
+        assumed = fac.loc[lead, "assumed"]
+        assumed = bool(assumed.iloc[0] if isinstance(assumed, pd.Series) else assumed)
+        xs.append(pt.x)
+        ys.append(pt.y)
+        faces.append(row["colour"])
+        rings.append(ASSUMED_RING if assumed else "black")
+        styles.append((0, (3, 1.5)) if assumed else "solid")
+    if not xs:
+        return
+    # One collection for the rings, one for the centres (a scatter call per lead cost ~15 ms).
+    ax.scatter(xs, ys, s=(15 * scale) ** 2, facecolors=faces, edgecolors=rings,
+               linewidths=2.2 * scale, linestyles=styles, zorder=6)
+    ax.scatter(xs, ys, s=(5 * scale) ** 2, c="black", zorder=6)
 
 
 def _set_view(ax: Any, data: MapData, focus: str | None, margin: float,
@@ -539,9 +527,10 @@ def add_scalebar(ax: Any, *, lang: str = DEFAULT_LANGUAGE, fontsize: float = 8) 
     from matplotlib_scalebar.scalebar import ScaleBar
 
     family = use_in_matplotlib()
-    ax.add_artist(ScaleBar(1.0, units="m", location="lower left", length_fraction=0.22,
-                           box_alpha=0.85, border_pad=0.6, color="#222222",
-                           font_properties={"family": family, "size": fontsize}))
+    bar = ScaleBar(1.0, units="m", location="lower left", length_fraction=0.22, box_alpha=0.85,
+                   border_pad=0.6, color="#222222", font_properties={"family": family, "size": fontsize})
+    bar.set_zorder(8)  # above the facilities' circles (a dense inset put one over "5 km")
+    ax.add_artist(bar)
 
 
 def add_north_arrow(ax: Any, crs: str, *, lang: str = DEFAULT_LANGUAGE, size: float = 0.07) -> None:
@@ -568,95 +557,21 @@ def add_north_arrow(ax: Any, crs: str, *, lang: str = DEFAULT_LANGUAGE, size: fl
             ha="center", va="bottom", fontsize=11, family=family, weight="bold", zorder=9)
 
 
-def legend_handles(data: MapData, lang: str = DEFAULT_LANGUAGE, *, grid_limit: int = 30,
-                   name_limit: int = 18) -> list[tuple[str, list]]:
-    """Legend sections as ``[(title, [(handle, label), ...]), ...]``: grids, leads and marks,
-    facility types, levels."""
-    from matplotlib.lines import Line2D
-    from matplotlib.patches import Patch
-
-    def dot(colour: str, size: float, *, hollow: bool = False, edge: str = "white", lw: float = 0.5,
-            ls: Any = "solid") -> Line2D:
-        return Line2D([], [], linestyle="none", marker="o", markersize=size,
-                      markerfacecolor="white" if hollow else colour,
-                      markeredgecolor=colour if hollow else edge, markeredgewidth=lw,
-                      fillstyle="full", dash_capstyle="butt") if ls == "solid" else Line2D(
-            [], [], linestyle="none", marker="o", markersize=size, markerfacecolor="white",
-            markeredgecolor=colour, markeredgewidth=lw)
-
-    grids = []
-    for _, row in data.grids.head(grid_limit).iterrows():
-        grids.append((Patch(facecolor=row["colour"], edgecolor="#555555", linewidth=0.5),
-                      plain(f"{row['grid_id']} {short_name(row['lead_name'], name_limit)}")))
-    marks = [
-        (Line2D([], [], linestyle="none", marker="o", markersize=11, markerfacecolor="#ffffff",
-                markeredgecolor="black", markeredgewidth=2.0), t("exports.legend.lead", lang)),
-    ]
-    if data.facilities["assumed"].any():
-        marks.append((Line2D([], [], linestyle="none", marker="o", markersize=11,
-                             markerfacecolor="#ffffff", markeredgecolor=_ASSUMED_RING,
-                             markeredgewidth=2.0), t("exports.legend.lead_assumed", lang)))
-    if (data.facilities["role"].astype(str) == "collaborator").any():
-        marks.append((Line2D([], [], linestyle="none", marker="o", markersize=7,
-                             markerfacecolor=TYPE_COLOURS["general"], markeredgecolor="black",
-                             markeredgewidth=1.8), t("exports.legend.collaborator", lang)))
-    marks.append((dot(TYPE_COLOURS["general"], 6.5), t("exports.legend.real", lang)))
-    if data.facilities["illustrative"].any():
-        marks.append((dot(TYPE_COLOURS["general"], 6.5, hollow=True, lw=1.2, ls="dashed"),
-                      t("exports.legend.illustrative", lang)))
-    marks.append((Line2D([], [], color=_BORDER, linewidth=1.6), t("exports.legend.grid_border", lang)))
-    if data.districts is not None:
-        marks.append((Line2D([], [], color=_DISTRICT, linewidth=0.8, linestyle=(0, (4, 3))),
-                      t("exports.legend.district", lang)))
-    present = set(data.facilities["type"].astype(str))
-    types = [(dot(colour, 6.5), t(f"vocab.type.{ty}", lang)) for ty, colour in TYPE_COLOURS.items()
-             if ty in present]
-    present_levels = set(data.facilities["level"].astype(str))
-    levels = [(dot("#777777", math.sqrt(_marker_size(lv))), t(f"vocab.level.{lv}", lang))
-              for lv in ("tertiary", "secondary", "primary") if lv in present_levels]
-    sections = [(t("exports.legend.grids", lang), grids), (t("exports.legend.marks", lang), marks),
-                (t("exports.legend.types", lang), types)]
-    if levels:
-        sections.append((t("exports.legend.levels", lang), levels))
-    return sections
-
-
-def draw_legend(ax: Any, data: MapData, *, lang: str = DEFAULT_LANGUAGE, fontsize: float = 7.5,
-                ncols: int = 1) -> None:
-    """The legend sections stacked in ``ax`` (an empty axes beside or below the map)."""
-    family = use_in_matplotlib()
-    ax.axis("off")
-    sections = legend_handles(data, lang)
-    handles, labels = [], []
-    from matplotlib.lines import Line2D
-
-    blank = Line2D([], [], linestyle="none")
-    blocks = [[(blank, title), *rows] for title, rows in sections if rows]
-    # Whole sections per column (a heading never ends a column), the columns as even as can be;
-    # matplotlib fills columns top to bottom, so each is padded to the longest.
-    columns = balanced_columns([len(b) for b in blocks], ncols)
-    height = max((sum(len(blocks[i]) for i in col) for col in columns), default=0)
-    handles, labels = [], []
-    for col in columns:
-        entries = [entry for i in col for entry in blocks[i]]
-        entries += [(blank, "")] * (height - len(entries))
-        handles += [h for h, _ in entries]
-        labels += [lab for _, lab in entries]
-    ncols = max(len(columns), 1)
-    leg = ax.legend(handles, labels, loc="upper left", frameon=False, ncols=ncols,
-                    prop={"family": family, "size": fontsize}, handlelength=1.6, handletextpad=0.6,
-                    borderaxespad=0.0, labelspacing=0.45, columnspacing=1.2)
-    titles = {title for title, rows in sections if rows}
-    for text in leg.get_texts():
-        if text.get_text() in titles:
-            text.set_fontweight("bold")
-            text.set_fontsize(fontsize + 0.5)
-
-
 # ---- texts around the map -----------------------------------------------------------------------
 def title_text(data: MapData, lang: str = DEFAULT_LANGUAGE) -> str:
     """``<city> 紧密型城市医疗集团网格化布局图`` with the number of grids."""
     return t("exports.map.title", lang, city=city_name_in(data.city, lang), k=data.k)
+
+
+def projection_line(data: MapData, lang: str = DEFAULT_LANGUAGE) -> str:
+    """The map's projection in plain words (its UTM zone), for the colophon."""
+    from pyproj import CRS
+
+    zone = CRS.from_user_input(data.crs).utm_zone
+    if zone:
+        # "50N": Chinese maps name the zone by its number (every Chinese city is north).
+        return t("exports.map.projection", lang, zone=zone if lang == "en" else zone.rstrip("NS"))
+    return t("exports.map.projection_other", lang)
 
 
 def date_line(data: MapData, lang: str = DEFAULT_LANGUAGE, *, today: _dt.date | None = None) -> str:
@@ -756,7 +671,7 @@ def print_figure(layers: Any, plan: Any, *, paper: str = "A4", orientation: str 
     mv = margin_mm / h_mm
     footer = source_lines(layers, lang, sample=sample, source_names=source_names) if chrome else []
     if chrome:
-        footer.append(date_line(data, lang))
+        footer += [projection_line(data, lang), date_line(data, lang)]
     width_em = (1 - 2 * m) * w_mm / MM_PER_INCH * 72 / (6.8 * k)
     n_lines = sum(len(wrap_em(line, width_em)) for line in footer)
     footer_h = (n_lines * 3.6 * k + 4) / h_mm if chrome else 0.0
@@ -777,7 +692,11 @@ def print_figure(layers: Any, plan: Any, *, paper: str = "A4", orientation: str 
         if inset is not None:
             mw = min(cw * 0.55, ch * city_aspect * 1.08)
             rw = cw - mw - 5
-            ih = min(ch * 0.55, rw * (inset[3] - inset[1]) / max(inset[2] - inset[0], 1.0))
+            # The legend's two columns below the inset keep their type size (~3.7 mm a row).
+            blocks = [len(rows) + 1 for _, rows in legend_handles(data, lang) if rows]
+            rows = max((sum(blocks[i] for i in col) for col in balanced_columns(blocks, 2)), default=0)
+            ih = min(ch * 0.55, rw * (inset[3] - inset[1]) / max(inset[2] - inset[0], 1.0),
+                     max(ch - 5 - rows * 3.7 * k - 2, ch * 0.38))
             map_box = box(0, 0, mw, ch)
             inset_box = box(mw + 5, ch - ih, rw, ih)
             leg_box = box(mw + 5, 0, rw, ch - ih - 5)
@@ -794,7 +713,8 @@ def print_figure(layers: Any, plan: Any, *, paper: str = "A4", orientation: str 
         lh = min(ch * 0.36, (math.ceil(entries / ncols_est) * 3.65 + 4) * k)
         if inset is not None:
             lh = max(lh, ch * 0.3)
-        map_box = box(0, lh + 4, cw, ch - lh - 4)
+        gap = 4 + (6 * k if inset is not None else 0)  # the inset's title sits above it
+        map_box = box(0, lh + gap, cw, ch - lh - gap)
         if inset is not None:
             iw = cw * 0.46
             inset_box = box(0, 0, iw, lh)
@@ -816,15 +736,36 @@ def print_figure(layers: Any, plan: Any, *, paper: str = "A4", orientation: str 
                       loc="left", weight="bold")
         _mark_extent(ax, iax, lang)
     leg_ax = fig.add_axes(leg_box)
-    draw_legend(leg_ax, data, lang=lang, fontsize=7 * k, ncols=ncols)
+    legend = draw_legend(leg_ax, data, lang=lang, fontsize=7 * k, ncols=ncols)
     size = 6.8 * k
     width_pt = (1 - 2 * m) * w_mm / MM_PER_INCH * 72
     lines = [part for line in footer for part in wrap_em(line, width_pt / size)]
     y = mv + footer_h - 3 / h_mm
+    sources = []
     for line in lines:
-        fig.text(m, y, plain(line), fontsize=size, family=family, va="top", ha="left", color="#333333")
+        sources.append(fig.text(m, y, plain(line), fontsize=size, family=family, va="top", ha="left",
+                                color="#333333"))
         y -= 3.6 * k / h_mm
+    fig.gp_parts = {"map": ax, "inset": iax if inset_box is not None else None, "legend": legend,
+                    "sources": sources}
     return fig
+
+
+def page_boxes(fig: Any) -> dict[str, Any]:
+    """Where the parts of a page from :func:`print_figure` lie (matplotlib ``Bbox`` in the page's
+    display pixels): ``map``, ``inset`` (when drawn), ``legend`` and ``sources`` (the footer's
+    lines together), so a layout can be checked for parts running into each other."""
+    from matplotlib.transforms import Bbox
+
+    renderer = fig.canvas.get_renderer()
+    parts = getattr(fig, "gp_parts", {})
+    boxes = {}
+    for name in ("map", "inset", "legend"):
+        if parts.get(name) is not None:
+            boxes[name] = parts[name].get_window_extent(renderer)
+    if parts.get("sources"):
+        boxes["sources"] = Bbox.union([t.get_window_extent(renderer) for t in parts["sources"]])
+    return boxes
 
 
 def _title_block(fig: Any, data: MapData, lang: str, title: str | None, m: float, mv: float,
@@ -848,34 +789,3 @@ def _mark_extent(ax: Any, iax: Any, lang: str) -> None:
     for spine in iax.spines.values():
         spine.set_edgecolor("#c0392b")
         spine.set_linewidth(1.1)
-
-
-def _em(ch: str) -> float:
-    """Width of a character in ems (CJK and full-width forms 1, Latin about half)."""
-    import unicodedata
-
-    return 1.0 if unicodedata.east_asian_width(ch) in ("W", "F") else 0.56
-
-
-def wrap_em(text: str, max_em: float) -> list[str]:
-    """Break ``text`` into lines of at most ``max_em`` ems, at spaces for Latin text and anywhere
-    between CJK characters."""
-    lines: list[str] = []
-    line, width, last_space = "", 0.0, -1
-    for ch in str(text):
-        line += ch
-        width += _em(ch)
-        if ch == " ":
-            last_space = len(line) - 1
-        if width > max_em:
-            if last_space > len(line) // 2:
-                lines.append(line[:last_space])
-                line = line[last_space + 1:]
-            else:
-                lines.append(line[:-1])
-                line = ch
-            width = sum(_em(c) for c in line)
-            last_space = line.rfind(" ")
-    if line:
-        lines.append(line)
-    return lines

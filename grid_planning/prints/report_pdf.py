@@ -35,7 +35,7 @@ from grid_planning.base.version import __version__
 from grid_planning.city import provenance
 from grid_planning.city.provenance import city_name_in
 from grid_planning.domain.rules import is_illustrative, status_counts
-from grid_planning.prints import printmap
+from grid_planning.prints import printmap, textlayer
 from grid_planning.prints.fonts import use_in_reportlab
 
 #: Resolution of the map images inside the report.
@@ -309,7 +309,7 @@ def plan_report(
     story.append(Paragraph(text(t("exports.report.city_map", lang)), st.h1))
     fig = printmap.print_figure(layers, plan, paper="A4", orientation="portrait", lang=lang,
                                 data=data, chrome=False, size_mm=(frame_w, 228.0), dpi=REPORT_DPI)
-    story.append(_map_image(fig, frame_w))
+    story.append(textlayer.figure_flowable(fig, frame_w, REPORT_DPI))  # labels searchable
     story.append(PageBreak())
 
     # ---- one section per grid -----------------------------------------------------------------
