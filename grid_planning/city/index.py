@@ -342,7 +342,7 @@ class CityIndex:
 
         def shared() -> Any:
             key = content_key("costs", self.content_digest, repr(params), fkey)
-            return SHARED_COSTS.get(key, lambda: compute_costs(self, params, facilities),
+            return SHARED_COSTS.get(key, lambda: compute_costs(self, params, facilities, key),
                                     city=self.content_digest)
 
         return self._costs.get((params, fkey), shared)

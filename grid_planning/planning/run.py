@@ -174,7 +174,7 @@ class _Run:
         self.nbrs = self.index.neighbours
         self.w = self.index.population
         self.cand_unit = self._candidate_units()
-        self.dc = self.costs.minutes[:, self.costs.col_index(self.cand_ids)]
+        self.dc = self.costs.cols(self.cand_ids)  # only the candidates' columns are computed
         self.required = [self.cand_ids.index(f) for f in self.required_ids]
         self._check_units()
         qualifies = rules.g5_member(self.facilities, self.location.outside).to_numpy()
