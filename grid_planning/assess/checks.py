@@ -247,10 +247,7 @@ def check_request(
     grid_of_lead = {f: g for g, f in leads.items() if f}
     out: list[CheckResult] = []
     pop = _population(layers.units)
-    grid_pop = {g: 0.0 for g in leads}
-    for unit, grid in unit_grid.items():
-        if grid in grid_pop:
-            grid_pop[grid] += float(pop.get(unit, 0.0))
+    grid_pop = _grid_population(unit_grid, pop, list(leads))
     if req.balance is not None and grid_pop:
         mean = sum(grid_pop.values()) / len(grid_pop)
         lo, hi = balance_band(mean, req.balance)
@@ -297,6 +294,22 @@ def check_request(
     if not out:
         out.append(CheckResult("request", "pass", "request_none", {}))
     return out
+
+
+def _grid_population(unit_grid: dict, pop: pd.Series, grids: list[str]) -> dict[str, float]:
+    """Residents per grid, adding the units in ``unit_grid``'s order (a unit unknown to ``pop``
+    counts 0). One bincount, not a lookup per unit: a city of 100,000 units took 1.5 s."""
+    if not pop.index.is_unique:
+        out = {g: 0.0 for g in grids}
+        for unit, grid in unit_grid.items():
+            if grid in out:
+                out[grid] += float(pop.get(unit, 0.0))
+        return out
+    values = pop.reindex(pd.Index(list(unit_grid), dtype=object)).fillna(0.0).to_numpy(float)
+    code = pd.Index(grids, dtype=object).get_indexer(pd.Index(list(unit_grid.values()), dtype=object))
+    held = code >= 0
+    sums = np.bincount(code[held], weights=values[held], minlength=len(grids))
+    return {g: float(sums[i]) for i, g in enumerate(grids)}
 
 
 def _check_contiguity(grid: str, name: str, contiguity: pd.DataFrame) -> CheckResult:
