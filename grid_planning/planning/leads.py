@@ -208,8 +208,10 @@ def _swaps(dt, w, leads, required, out, cand_unit) -> Iterator[tuple[int, list[i
     near = dt[leads]
     if len(leads) > 1:
         arg = near.argmin(axis=0)
-        two = np.partition(near, 1, axis=0)
-        d1, d2 = two[0], two[1]
+        cols = np.arange(near.shape[1])
+        d1 = near[arg, cols]
+        near[arg, cols] = np.inf  # ``near`` is a copy (fancy indexing)
+        d2 = near.min(axis=0)
     buf = np.empty_like(pool)
     for p, i in enumerate(leads):
         if i in required:
