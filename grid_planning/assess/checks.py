@@ -170,7 +170,8 @@ def check_policy(layers: Any, plan: Any, costs: Any = None) -> list[CheckResult]
     results += _check_g8(fac, roles, leads, plan)
 
     assignment = assignment_for(layers, plan)
-    unit_grid = assignment.to_dict()
+    # the same dict as to_dict() (str ids, str or None grids), without boxing 100,000 values
+    unit_grid = dict(zip(assignment.index.tolist(), assignment.tolist(), strict=True))
     location = layers.index.locate(facilities)
     unit_ids = layers.index.unit_ids
     fu = pd.Series(unit_ids.to_numpy()[location.unit], index=location.ids)

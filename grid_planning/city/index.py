@@ -354,7 +354,9 @@ class CityIndex:
 
         def make() -> str:
             h = hashlib.sha256(self.metric_crs.encode())
-            h.update("\x1f".join(self.unit_ids).encode("utf-8"))
+            # tolist() first: iterating an Arrow-backed index yields one value per call (~0.3 s
+            # for 100,000 ids); the joined text is the same.
+            h.update("\x1f".join(self.unit_ids.to_numpy(dtype=object).tolist()).encode("utf-8"))
             h.update(np.ascontiguousarray(self.points).tobytes())
             for extra in (self.water, self.crossings):
                 if extra is not None:
