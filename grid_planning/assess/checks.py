@@ -344,7 +344,7 @@ def _check_g1(layers: Any, plan: Any, grids: list[str]) -> list[CheckResult]:
         out.append(
             CheckResult("G1", "fail", "g1_duplicate", {"count": len(dup), "ids": _fmt_ids(dup)})
         )
-    unknown_units = sorted(set(raw.index) - set(pop.index))
+    unknown_units = sorted(set(raw.index) - set(pop.index.to_numpy(dtype=object).tolist()))
     if unknown_units:
         out.append(
             CheckResult(

@@ -219,11 +219,12 @@ def compute_costs(
     ValueError
         ``mode="roads"`` without roads (at once, not when a column is first asked for).
     """
-    roads_m = index.roads_metric()
+    # Whether there are roads, without reprojecting them (a straight-line matrix never reads them).
+    has_roads = index.roads is not None and len(index.roads) > 0
     mode = params.mode
     if mode == "auto":
-        mode = "roads" if roads_m is not None else "straight"
-    if mode == "roads" and roads_m is None:
+        mode = "roads" if has_roads else "straight"
+    if mode == "roads" and not has_roads:
         raise ValueError("cost mode 'roads' needs a road layer; use 'straight' or load roads")
     upts = index.points
     fpts = shapely.get_coordinates(facilities.to_crs(index.metric_crs).geometry.values)

@@ -195,7 +195,7 @@ class _Run:
         if request.method not in METHODS:
             raise _stop("bad_method", ["request"], method=request.method)
         fac_ids = set(fac["id"].astype(str))
-        unit_ids = set(self.index.unit_ids)
+        unit_ids = set(self.index.unit_ids.to_numpy(dtype=object).tolist())  # not one by one
         named = (
             list(request.fixed_leads)
             + list(request.excluded_leads)
