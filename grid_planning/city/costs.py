@@ -27,6 +27,11 @@ Two modes:
 
 ``auto`` picks ``roads`` when the layers have roads, else ``straight``.
 
+A :class:`CostMatrix` computes a facility's column when it is first read (the planner reads its
+candidate leads' columns, the roles a few facilities', the metrics and maps all of them), so a
+plan of the roads benchmark's 100,000-unit city runs 80 shortest-path trees (40 candidate leads,
+40 facilities whose roles depend on travel time) instead of one per facility (400).
+
 Results are kept by the city's :class:`~grid_planning.city.index.CityIndex` (``layers.index``) per set
 of facilities and parameters, and shared by content (units, roads, cost model, facilities) through
 ``grid_planning.city.index.SHARED_COSTS``, so every session planning the same city shares them.
