@@ -174,7 +174,11 @@ class _Run:
         self.nbrs = self.index.neighbours
         self.w = self.index.population
         self.cand_unit = self._candidate_units()
-        self.dc = self.costs.cols(self.cand_ids)  # only the candidates' columns are computed
+        try:
+            # only the candidates' columns are computed here (the rest when something reads them)
+            self.dc = self.costs.cols(self.cand_ids)
+        except ValueError as exc:  # what computing the matrix at once would have refused
+            raise _stop("bad_costs", ["request"], suggestions=[("straight", {})], detail=str(exc)) from None
         self.required = [self.cand_ids.index(f) for f in self.required_ids]
         self._check_units()
         qualifies = rules.g5_member(self.facilities, self.location.outside).to_numpy()
