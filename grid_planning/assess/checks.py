@@ -173,7 +173,8 @@ def check_policy(layers: Any, plan: Any, costs: Any = None) -> list[CheckResult]
     results += _check_g3_city(fac, leads)
 
     assignment = assignment_for(layers, plan)
-    unit_grid = assignment.to_dict()
+    # the same dict as to_dict() (str ids, str or None grids), without boxing 100,000 values
+    unit_grid = dict(zip(assignment.index.tolist(), assignment.tolist(), strict=True))
     location = layers.index.locate(facilities)
     unit_ids = layers.index.unit_ids
     fu = pd.Series(unit_ids.to_numpy()[location.unit], index=location.ids)
@@ -263,10 +264,7 @@ def check_request(
             pop = pd.Series(unit_demand(layers, req), index=layers.index.unit_ids)
         except DemandError as exc:
             return [CheckResult("G9", "fail", "g9_data", {"g9_error": exc.code} | exc.params)]
-    grid_pop = {g: 0.0 for g in leads}
-    for unit, grid in unit_grid.items():
-        if grid in grid_pop:
-            grid_pop[grid] += float(pop.get(unit, 0.0))
+    grid_pop = _grid_population(unit_grid, pop, list(leads))
     if req.balance is not None and grid_pop:
         mean = sum(grid_pop.values()) / len(grid_pop)
         lo, hi = balance_band(mean, req.balance)
@@ -316,6 +314,22 @@ def check_request(
     return out
 
 
+def _grid_population(unit_grid: dict, pop: pd.Series, grids: list[str]) -> dict[str, float]:
+    """Residents per grid, adding the units in ``unit_grid``'s order (a unit unknown to ``pop``
+    counts 0). One bincount, not a lookup per unit: a city of 100,000 units took 1.5 s."""
+    if not pop.index.is_unique:
+        out = {g: 0.0 for g in grids}
+        for unit, grid in unit_grid.items():
+            if grid in out:
+                out[grid] += float(pop.get(unit, 0.0))
+        return out
+    values = pop.reindex(pd.Index(list(unit_grid), dtype=object)).fillna(0.0).to_numpy(float)
+    code = pd.Index(grids, dtype=object).get_indexer(pd.Index(list(unit_grid.values()), dtype=object))
+    held = code >= 0
+    sums = np.bincount(code[held], weights=values[held], minlength=len(grids))
+    return {g: float(sums[i]) for i, g in enumerate(grids)}
+
+
 def _check_contiguity(grid: str, name: str, contiguity: pd.DataFrame) -> CheckResult:
     """One grid in one piece on the adjacency graph (:meth:`CityIndex.contiguity`)."""
     n_parts = int(contiguity["parts"].get(grid, 0))
@@ -347,7 +361,7 @@ def _check_g1(layers: Any, plan: Any, grids: list[str]) -> list[CheckResult]:
         out.append(
             CheckResult("G1", "fail", "g1_duplicate", {"count": len(dup), "ids": _fmt_ids(dup)})
         )
-    unknown_units = sorted(set(raw.index) - set(pop.index))
+    unknown_units = sorted(set(raw.index) - set(pop.index.to_numpy(dtype=object).tolist()))
     if unknown_units:
         out.append(
             CheckResult(

@@ -386,10 +386,6 @@ def assign_roles(
     lead_rows = np.array(
         [int(fu[fac_pos.get_loc(str(leads[g]))]) for g in leads.index], dtype=np.int64
     )
-    cols = costs.col_index(fac_ids)
-    # minutes from each grid's lead unit to every facility (k x n_fac)
-    to_fac = costs.minutes[lead_rows][:, cols] if len(grid_ids) else np.zeros((0, len(fac_ids)))
-
     role = np.full(len(fac_ids), "member", dtype=object)
     grid = home.copy()
     supports: list[list[str]] = [[] for _ in fac_ids]
@@ -397,6 +393,12 @@ def assign_roles(
     away = outside & ~is_lead
     collab = rules.collaborator_owner(facilities).to_numpy() & ~is_lead & ~away
     cross = rules.cross_grid_type(facilities).to_numpy() & ~is_lead & ~collab & ~away
+    # minutes from each grid's lead unit to the collaborators and cross-grid institutions
+    # (k x n_fac; only those columns are read, so only those are computed)
+    to_fac = np.full((len(grid_ids), len(fac_ids)), np.nan, dtype=np.float32)
+    need = np.flatnonzero(collab | cross)
+    if len(grid_ids) and len(need):
+        to_fac[:, need] = costs.cols(fac_ids[need])[lead_rows]
     primary = rules.primary_care(facilities).to_numpy() & ~is_lead & ~collab & ~cross & ~away
     role[primary] = "primary"
     role[cross] = "cross_grid"

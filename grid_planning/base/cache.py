@@ -139,6 +139,11 @@ def costs_digest(costs: Any) -> str | None:
     """A digest of a travel-cost matrix's content (minutes, unit and facility ids, mode), memoised
     per matrix object; None for a cost source that is not a
     :class:`~grid_planning.city.costs.CostMatrix` (nothing is shared on it)."""
+    key = getattr(costs, "key", None)
+    if key:
+        # What the matrix is made from (city content, cost model, facilities), known without
+        # computing every column of a matrix filled on demand.
+        return str(key)
     if getattr(costs, "minutes", None) is None:
         return None
 

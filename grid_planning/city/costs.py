@@ -27,6 +27,11 @@ Two modes:
 
 ``auto`` picks ``roads`` when the layers have roads, else ``straight``.
 
+A :class:`CostMatrix` computes a facility's column when it is first read (the planner reads its
+candidate leads' columns, the roles a few facilities', the metrics and maps all of them), so a
+plan of the roads benchmark's 100,000-unit city runs 80 shortest-path trees (40 candidate leads,
+40 facilities whose roles depend on travel time) instead of one per facility (400).
+
 Results are kept by the city's :class:`~grid_planning.city.index.CityIndex` (``layers.index``) per set
 of facilities and parameters, and shared by content (units, roads, cost model, facilities) through
 ``grid_planning.city.index.SHARED_COSTS``, so every session planning the same city shares them.
@@ -34,7 +39,10 @@ of facilities and parameters, and shared by content (units, roads, cost model, f
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -50,24 +58,80 @@ from grid_planning.geo import network
 from grid_planning.geo.water import water_distance
 
 
-@dataclass(frozen=True, eq=False)
 class CostMatrix:
     """Travel minutes, units (rows, in ``layers.units`` order) x facilities (columns).
 
-    Attributes
+    The columns are computed when first asked for and kept: the planner needs the columns of its
+    candidate leads, the roles those of a few facilities, the metrics and maps every column. A
+    column is the same numbers whichever way it is reached (:meth:`cols` or :attr:`minutes`), and
+    each is computed once however many sessions share the matrix (a lock guards the filling).
+
+    Parameters
     ----------
-    minutes : numpy.ndarray
-        float32, shape ``(n_units, n_facilities)``, always finite.
+    minutes : numpy.ndarray, optional
+        The whole matrix, when it is already known.
     unit_ids, facility_ids : pandas.Index
         Row and column labels.
     mode : {"roads", "straight"}
         The mode actually used.
+    columns : callable, optional
+        ``columns(positions) -> (n_units, len(positions))`` float32 minutes of those facility
+        columns; used instead of ``minutes``.
+    key : str, optional
+        What the minutes are made from (the city's content, the cost model, the facilities), when
+        known: a digest of the matrix without reading it (:func:`grid_planning.base.cache.costs_digest`).
+
+    Attributes
+    ----------
+    minutes : numpy.ndarray
+        float32, shape ``(n_units, n_facilities)``, always finite (every column computed on first
+        access).
+    unit_ids, facility_ids, mode, key
+        As given.
     """
 
-    minutes: np.ndarray
-    unit_ids: pd.Index
-    facility_ids: pd.Index
-    mode: str
+    def __init__(
+        self,
+        minutes: np.ndarray | None = None,
+        unit_ids: pd.Index | None = None,
+        facility_ids: pd.Index | None = None,
+        mode: str = "straight",
+        *,
+        columns: Callable[[np.ndarray], np.ndarray] | None = None,
+        key: str | None = None,
+    ) -> None:
+        if minutes is None and columns is None:
+            raise ValueError("a CostMatrix needs its minutes or a way to compute its columns")
+        self.unit_ids = pd.Index(unit_ids if unit_ids is not None else [])
+        self.facility_ids = pd.Index(facility_ids if facility_ids is not None else [])
+        self.mode = mode
+        self.key = key
+        self._lock = threading.RLock()
+        self._full = minutes
+        self._columns = columns
+        self._buf: np.ndarray | None = None
+        self._have = np.zeros(len(self.facility_ids), dtype=bool)
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        """``(n_units, n_facilities)``, without computing anything."""
+        return len(self.unit_ids), len(self.facility_ids)
+
+    @property
+    def computed(self) -> int:
+        """How many columns are computed so far (all of them once :attr:`minutes` was read)."""
+        return len(self.facility_ids) if self._full is not None else int(self._have.sum())
+
+    @property
+    def minutes(self) -> np.ndarray:
+        """The whole matrix (float32, C order, read-only); computes the columns not yet known."""
+        full = self._full
+        if full is not None:
+            return full
+        with self._lock:
+            if self._full is None:
+                self._fill(np.arange(len(self.facility_ids)))
+            return self._full
 
     def col_index(self, facility_ids) -> np.ndarray:
         """Column positions of ``facility_ids``; raises ``KeyError`` naming unknown ids."""
@@ -78,8 +142,41 @@ class CostMatrix:
         return pos
 
     def cols(self, facility_ids) -> np.ndarray:
-        """Sub-matrix ``(n_units, len(facility_ids))`` for the given facility ids, in that order."""
-        return self.minutes[:, self.col_index(facility_ids)]
+        """Sub-matrix ``(n_units, len(facility_ids))`` for the given facility ids, in that order
+        (only those columns are computed)."""
+        return self.take(self.col_index(facility_ids))
+
+    def take(self, positions) -> np.ndarray:
+        """Sub-matrix of the columns at ``positions`` (C order, a copy)."""
+        pos = np.asarray(positions, dtype=np.int64).ravel()
+        full = self._full
+        if full is not None:
+            return full[:, pos]
+        with self._lock:
+            if self._full is not None:
+                return self._full[:, pos]
+            self._fill(pos)
+            buf = self._buf if self._full is None else self._full
+            return np.ascontiguousarray(buf[:, pos])
+
+    def _fill(self, pos: np.ndarray) -> None:
+        # Columns go into a Fortran-ordered buffer (a column is contiguous; untouched columns cost
+        # no memory); once every column is known the C-ordered matrix replaces it.
+        missing = np.unique(pos[~self._have[pos]]) if len(pos) else pos
+        if len(missing):
+            if self._buf is None:
+                self._buf = np.empty(self.shape, dtype=np.float32, order="F")
+            block = np.asarray(self._columns(missing), dtype=np.float32)
+            self._buf[:, missing] = block
+            self._have[missing] = True
+        if self._have.all() and self._full is None:
+            full = (
+                np.ascontiguousarray(self._buf)
+                if self._buf is not None
+                else np.zeros(self.shape, dtype=np.float32)
+            )
+            full.setflags(write=False)
+            self._full, self._buf = full, None
 
     def to_frame(self) -> pd.DataFrame:
         """The matrix as a DataFrame (unit ids x facility ids)."""
@@ -116,31 +213,61 @@ def travel_costs(
     return layers.index.costs(params, fac)
 
 
-def compute_costs(index, params: CostParams, facilities: gpd.GeoDataFrame) -> CostMatrix:
-    """The travel minutes of :func:`travel_costs`, computed (no caching) from a city index."""
-    roads_m = index.roads_metric()
+def compute_costs(
+    index, params: CostParams, facilities: gpd.GeoDataFrame, key: str | None = None
+) -> CostMatrix:
+    """The travel minutes of :func:`travel_costs` (no caching) from a city index: a
+    :class:`CostMatrix` whose columns are computed when first asked for.
+
+    Raises
+    ------
+    ValueError
+        ``mode="roads"`` without roads (at once, not when a column is first asked for).
+    """
+    # Whether there are roads, without reprojecting them (a straight-line matrix never reads them).
+    has_roads = index.roads is not None and len(index.roads) > 0
     mode = params.mode
     if mode == "auto":
-        mode = "roads" if roads_m is not None else "straight"
-    if mode == "roads" and roads_m is None:
+        mode = "roads" if has_roads else "straight"
+    if mode == "roads" and not has_roads:
         raise ValueError("cost mode 'roads' needs a road layer; use 'straight' or load roads")
     upts = index.points
     fpts = shapely.get_coordinates(facilities.to_crs(index.metric_crs).geometry.values)
-    straight = straight_minutes(upts, fpts, params, index.water_metric())
+    water = index.water_metric()
     if mode == "roads":
-        minutes = road_minutes(index.road_network(params), upts, fpts, params)
-        bad = ~np.isfinite(minutes)
-        minutes[bad] = straight[bad]
+        times = _Lazy(lambda: RoadTimes(index.road_network(params), upts, fpts, params))
+
+        def columns(pos: np.ndarray) -> np.ndarray:
+            minutes = times.get().columns(pos)
+            bad = ~np.isfinite(minutes)
+            if bad.any():
+                minutes[bad] = straight_minutes(upts, fpts[pos], params, water)[bad]
+            return minutes
     else:
-        minutes = straight
-    out = CostMatrix(
-        minutes=np.ascontiguousarray(minutes, dtype=np.float32),
+
+        def columns(pos: np.ndarray) -> np.ndarray:
+            return straight_minutes(upts, fpts[pos], params, water)
+
+    return CostMatrix(
         unit_ids=index.unit_ids,
         facility_ids=pd.Index(facilities["id"].astype(str), name="facility_id"),
         mode=mode,
+        columns=columns,
+        key=key,
     )
-    out.minutes.setflags(write=False)
-    return out
+
+
+class _Lazy:
+    """A value made on first use, once (callers hold the cost matrix's lock)."""
+
+    def __init__(self, make: Callable[[], Any]) -> None:
+        self._make = make
+        self._value: Any = None
+
+    def get(self) -> Any:
+        if self._value is None:
+            self._value = self._make()
+        return self._value
 
 
 def straight_minutes(
@@ -288,60 +415,96 @@ def road_minutes(
     fpts: np.ndarray,
     params: CostParams,
 ) -> np.ndarray:
-    """Network minutes ``(n_units, n_facilities)``; ``inf`` where no path exists (see module doc).
+    """Network minutes ``(n_units, n_facilities)``; ``inf`` where no path exists (see module doc
+    and :class:`RoadTimes`, which computes them column by column)."""
+    net = roads_m if isinstance(roads_m, RoadNetwork) else road_network(roads_m, params)
+    return RoadTimes(net, upts, fpts, params).columns(np.arange(len(fpts)))
+
+
+class RoadTimes:
+    """Units and facilities joined to a road network, ready for shortest paths by facility.
 
     Units and facilities join the network at the nearest point of the nearest road
     (:func:`grid_planning.geo.network.attach_points`); chains of shape vertices are then
-    contracted away (:func:`grid_planning.geo.network.contract`, exact) and one Dijkstra runs from
-    each distinct facility node on the smaller graph.
+    contracted away (:func:`grid_planning.geo.network.contract`, exact). :meth:`columns` runs one
+    Dijkstra per distinct facility node asked for on the smaller graph. The joins are made for
+    every facility at once, so a column is the same numbers whichever columns are asked with it.
+
+    Parameters
+    ----------
+    net : RoadNetwork
+        The road graph.
+    upts, fpts : numpy.ndarray
+        ``(n, 2)`` and ``(m, 2)`` metric coordinates of the units and facilities.
+    params : CostParams
+        Access speed.
     """
-    net = roads_m if isinstance(roads_m, RoadNetwork) else road_network(roads_m, params)
-    n_u, n_f = len(upts), len(fpts)
-    out = np.full((n_u, n_f), np.inf, dtype=np.float32)
-    if net.graph.shape[0] == 0 or n_f == 0:
+
+    def __init__(self, net: RoadNetwork, upts: np.ndarray, fpts: np.ndarray, params: CostParams) -> None:
+        self.upts = np.asarray(upts, dtype=float).reshape(-1, 2)
+        self.fpts = np.asarray(fpts, dtype=float).reshape(-1, 2)
+        self.small: sp.csr_matrix | None = None
+        n_f = len(self.fpts)
+        if net.graph.shape[0] == 0 or n_f == 0:
+            return
+        # Facilities become nodes where they join their road; units are located on the segments
+        # of that graph and reach either end of theirs (exact, without a node per unit: a city of
+        # 100,000 units would otherwise grow its graph by 100,000 nodes for every Dijkstra run).
+        graph, df, fxy = network.attach_points(net.graph, net.node_xy, net.snappable, self.fpts)
+        n_nodes = net.graph.shape[0]
+        snappable = np.r_[net.snappable, np.ones(n_f, dtype=bool)]
+        loc = network.locate_on_segments(
+            graph, np.vstack([net.node_xy, fxy]), snappable, self.upts, with_xy=False
+        )
+        if len(loc["edge"]) == 0:
+            return
+        self.du = loc["dist"]
+        keep = np.zeros(graph.shape[0], dtype=bool)
+        keep[loc["lo"]] = True
+        keep[loc["hi"]] = True
+        keep[n_nodes:] = True
+        self.small, pos = network.contract(graph, keep)
+        self.ua, self.ub = pos[loc["lo"]], pos[loc["hi"]]
+        self.along_a = (loc["frac"] * loc["w"]).astype(np.float32)
+        self.along_b = ((1.0 - loc["frac"]) * loc["w"]).astype(np.float32)
+        self.nf = pos[n_nodes + np.arange(n_f)]
+        self.access = 60.0 / (params.access_speed_kmh * 1000.0)
+        self.ufix = (self.du * self.access).astype(np.float32)
+        self.df = np.asarray(df)
+        self.ffix = (self.df * self.access).astype(np.float32)
+
+    def columns(self, positions: np.ndarray) -> np.ndarray:
+        """Minutes ``(n_units, len(positions))`` to the facilities at ``positions``; ``inf``
+        where no path exists."""
+        pos = np.asarray(positions, dtype=np.int64).ravel()
+        out = np.full((len(self.upts), len(pos)), np.inf, dtype=np.float32)
+        if self.small is None or len(pos) == 0:
+            return out
+        # Dijkstra from each distinct facility node, in chunks to bound memory (chunk x n_nodes
+        # float64).
+        fnodes, finv = np.unique(self.nf[pos], return_inverse=True)
+        finv = finv.ravel()
+        chunk = max(1, int(2e7 // max(1, self.small.shape[0])))
+        for s in range(0, len(fnodes), chunk):
+            src = fnodes[s : s + chunk]
+            # directed=True on the symmetric graph: the same distances (each node's is the least
+            # of the same sums), without scipy adding the transposed graph on every call (~25 %).
+            dist = dijkstra(self.small, directed=True, indices=src).astype(np.float32)
+            block = np.minimum(dist[:, self.ua] + self.along_a, dist[:, self.ub] + self.along_b).T
+            cols = np.flatnonzero((finv >= s) & (finv < s + len(src)))
+            fcols = pos[cols]
+            minutes = block[:, finv[cols] - s] + self.ufix[:, None] + self.ffix[None, fcols]
+            # A facility nearer than the roads both would join is reached directly (a hospital
+            # in the unit itself is not two road-access legs away); never across a river, since
+            # the direct line is then longer than the two short legs to the roads on each bank.
+            direct = cdist(self.upts, self.fpts[fcols])
+            near = direct <= self.du[:, None] + self.df[None, fcols]
+            if near.any():
+                minutes = np.where(
+                    near, np.minimum(minutes, (direct * self.access).astype(np.float32)), minutes
+                )
+            out[:, cols] = minutes
         return out
-    # Facilities become nodes where they join their road; units are located on the segments of
-    # that graph and reach either end of theirs (exact, without a node per unit: a city of
-    # 100,000 units would otherwise grow its graph by 100,000 nodes for every Dijkstra run).
-    graph, df, fxy = network.attach_points(net.graph, net.node_xy, net.snappable, fpts)
-    n_nodes = net.graph.shape[0]
-    snappable = np.r_[net.snappable, np.ones(n_f, dtype=bool)]
-    loc = network.locate_on_segments(graph, np.vstack([net.node_xy, fxy]), snappable, upts)
-    if len(loc["edge"]) == 0:
-        return out
-    du = loc["dist"]
-    keep = np.zeros(graph.shape[0], dtype=bool)
-    keep[loc["lo"]] = True
-    keep[loc["hi"]] = True
-    keep[n_nodes:] = True
-    small, pos = network.contract(graph, keep)
-    ua, ub = pos[loc["lo"]], pos[loc["hi"]]
-    along_a = (loc["frac"] * loc["w"]).astype(np.float32)
-    along_b = ((1.0 - loc["frac"]) * loc["w"]).astype(np.float32)
-    nf = pos[n_nodes + np.arange(n_f)]
-    access = 60.0 / (params.access_speed_kmh * 1000.0)
-    ufix = (du * access).astype(np.float32)
-    ffix = (np.asarray(df) * access).astype(np.float32)
-    # Dijkstra from each distinct facility node, in chunks to bound memory (chunk x n_nodes float64).
-    fnodes, finv = np.unique(nf, return_inverse=True)
-    finv = finv.ravel()
-    chunk = max(1, int(2e7 // max(1, small.shape[0])))
-    for s in range(0, len(fnodes), chunk):
-        src = fnodes[s : s + chunk]
-        dist = dijkstra(small, directed=False, indices=src).astype(np.float32)
-        block = np.minimum(dist[:, ua] + along_a, dist[:, ub] + along_b).T  # (n_units, len(src))
-        cols = np.flatnonzero((finv >= s) & (finv < s + len(src)))
-        minutes = block[:, finv[cols] - s] + ufix[:, None] + ffix[None, cols]
-        # A facility nearer than the roads both would join is reached directly (a hospital in
-        # the unit itself is not two road-access legs away); never across a river, since the
-        # direct line is then longer than the two short legs to the roads on each bank.
-        direct = cdist(upts, fpts[cols])
-        near = direct <= du[:, None] + np.asarray(df)[None, cols]
-        if near.any():
-            minutes = np.where(near, np.minimum(minutes, (direct * access).astype(np.float32)),
-                               minutes)
-        out[:, cols] = minutes
-    return out
 
 
 def network_report(index, facilities: gpd.GeoDataFrame, params: CostParams = CostParams()) -> dict:  # noqa: B008

@@ -106,12 +106,9 @@ def build_adjacency(
     empty = shapely.is_empty(geoms) | shapely.is_missing(geoms)
     if empty.any():
         raise ValueError(f"units without geometry at positions {np.flatnonzero(empty)[:10].tolist()}")
-    tree = shapely.STRtree(geoms)
-    left, right = tree.query(geoms, predicate="dwithin", distance=0.5)
-    sel = left < right
-    left, right = left[sel], right[sel]
+    left, right, shared_v = _near_pairs(geoms)
     if contiguity == "rook" and len(left):
-        ok = _rook_filter(geoms, left, right, min_shared_m)
+        ok = _rook_filter(geoms, left, right, min_shared_m, shared_v)
         left, right = left[ok], right[ok]
     parts = _n_components(n, left, right)
     link_a: list[int] = []
@@ -208,17 +205,33 @@ def _n_components(n: int, left: np.ndarray, right: np.ndarray) -> int:
     return int(connected_components(g, directed=False)[0])
 
 
-def _rook_filter(
-    geoms: np.ndarray, left: np.ndarray, right: np.ndarray, min_shared_m: float
-) -> np.ndarray:
-    """Which candidate pairs share a boundary segment (rook contiguity).
+def _near_pairs(geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Pairs ``i < j`` of units within 0.5 m of each other, and how many vertices each pair
+    shares (:func:`_shared_vertices`).
 
-    Fast path: in a properly noded coverage, polygons sharing an edge share at least two vertices
-    (counted exactly with a sparse polygon x vertex product). The remaining pairs are classified by
-    their DE-9IM relation: a one-dimensional boundary contact counts, a point contact (corner) does
-    not; pairs that do not touch (digitising gaps under 0.5 m) or that overlap are measured with a
-    0.5 m buffer around the boundary and must share more than ``min_shared_m`` metres.
+    Candidates are the pairs whose envelopes, grown by 0.5 m, intersect; a pair sharing a vertex
+    (to the centimetre) is within 0.5 m, and the exact test (GEOS distance) runs only on the
+    others. Querying the tree with the distance predicate instead took ~1 s per 100,000 units.
     """
+    tree = shapely.STRtree(geoms)
+    box = shapely.bounds(geoms)
+    grown = shapely.box(box[:, 0] - 0.5, box[:, 1] - 0.5, box[:, 2] + 0.5, box[:, 3] + 0.5)
+    left, right = tree.query(grown)
+    sel = left < right
+    left, right = left[sel], right[sel]
+    if not len(left):
+        return left.astype(np.int64), right.astype(np.int64), np.zeros(0, dtype=np.int64)
+    order = np.lexsort((right, left))
+    left, right = left[order].astype(np.int64), right[order].astype(np.int64)
+    shared = _shared_vertices(geoms, left, right)
+    near = shared >= 1
+    test = np.flatnonzero(~near)
+    near[test] = shapely.dwithin(geoms[left[test]], geoms[right[test]], 0.5)
+    return left[near], right[near], shared[near]
+
+
+def _vertex_matrix(geoms: np.ndarray) -> sp.csr_matrix:
+    """Units x vertices (centimetre keys) 0/1 matrix: which units have a vertex there."""
     n = len(geoms)
     coords, owner = shapely.get_coordinates(geoms, return_index=True)
     # Integer centimetre keys packed into one int64 -> a fast 1-D unique.
@@ -230,18 +243,81 @@ def _rook_filter(
     )
     m.sum_duplicates()
     m.data[:] = 1  # a closing vertex repeats the first one; count it once
-    shared_v = np.asarray((m[left].multiply(m[right])).sum(axis=1)).ravel()
+    return m
+
+
+def _shared_vertices(geoms: np.ndarray, left: np.ndarray, right: np.ndarray) -> np.ndarray:
+    """How many vertices (to the centimetre) each pair has in common."""
+    m = _vertex_matrix(geoms)
+    return np.asarray((m[left].multiply(m[right])).sum(axis=1)).ravel()
+
+
+def _corner_only(snapped: np.ndarray, left: np.ndarray, right: np.ndarray) -> np.ndarray:
+    """Pairs of (1 cm snapped) polygons that meet at exactly one point: their envelopes meet at a
+    single point and both have a vertex exactly there. Their boundaries share that point and
+    nothing else and their interiors are apart, so their DE-9IM relation is ``F***0****``: a
+    corner, which rook contiguity rejects; this says so without GEOS (the diagonal neighbours of
+    a grid of cells are half of all candidate pairs)."""
+    box = shapely.bounds(snapped)
+    bl, br = box[left], box[right]
+    x0 = np.maximum(bl[:, 0], br[:, 0])
+    y0 = np.maximum(bl[:, 1], br[:, 1])
+    point = (x0 == np.minimum(bl[:, 2], br[:, 2])) & (y0 == np.minimum(bl[:, 3], br[:, 3]))
+    out = np.zeros(len(left), dtype=bool)
+    idx = np.flatnonzero(point)
+    if not len(idx):
+        return out
+    # Snapped coordinates lie on the centimetre grid: integer keys are exact.
+    coords, owner = shapely.get_coordinates(snapped, return_index=True)
+    q = np.round(coords * 100).astype(np.int64)
+    lo = q.min(axis=0)
+    span = int(q[:, 1].max() - lo[1]) + 1
+    keys = (q[:, 0] - lo[0]) * span + (q[:, 1] - lo[1])
+    ukeys, vid = np.unique(keys, return_inverse=True)
+    m = sp.csr_matrix(
+        (np.ones(len(vid), dtype=np.int8), (owner, vid.ravel())), shape=(len(snapped), len(ukeys))
+    )
+    ck = (np.round(x0[idx] * 100).astype(np.int64) - lo[0]) * span + (
+        np.round(y0[idx] * 100).astype(np.int64) - lo[1]
+    )
+    pos = np.minimum(np.searchsorted(ukeys, ck), len(ukeys) - 1)
+    found = ukeys[pos] == ck
+    has_l = np.asarray(m[left[idx], pos] != 0).ravel()
+    has_r = np.asarray(m[right[idx], pos] != 0).ravel()
+    out[idx] = found & has_l & has_r
+    return out
+
+
+def _rook_filter(
+    geoms: np.ndarray,
+    left: np.ndarray,
+    right: np.ndarray,
+    min_shared_m: float,
+    shared_v: np.ndarray | None = None,
+) -> np.ndarray:
+    """Which candidate pairs share a boundary segment (rook contiguity).
+
+    Fast path: in a properly noded coverage, polygons sharing an edge share at least two vertices
+    (counted exactly with a sparse polygon x vertex product). The remaining pairs are classified by
+    their DE-9IM relation: a one-dimensional boundary contact counts, a point contact (corner) does
+    not (pairs that can only meet at one corner are recognised without GEOS, :func:`_corner_only`);
+    pairs that do not touch (digitising gaps under 0.5 m) or that overlap are measured with a
+    0.5 m buffer around the boundary and must share more than ``min_shared_m`` metres.
+    """
+    if shared_v is None:
+        shared_v = _shared_vertices(geoms, left, right)
     ok = shared_v >= 2
     rest = np.flatnonzero(~ok)
     if len(rest):
         # Snap vertices to 1 cm first (pointwise, cheap): reprojection noise otherwise turns corner
         # contacts into microscopic overlaps.
         snapped = shapely.set_precision(geoms, 0.01, mode="pointwise")
+        codes = np.full(len(rest), "F***0****", dtype="U9")
+        ask = ~_corner_only(snapped, left[rest], right[rest])
         try:
-            de9im = shapely.relate(snapped[left[rest]], snapped[right[rest]])
+            codes[ask] = shapely.relate(snapped[left[rest[ask]]], snapped[right[rest[ask]]])
         except shapely.errors.GEOSException:
-            de9im = shapely.relate(geoms[left[rest]], geoms[right[rest]])
-        codes = np.asarray(de9im, dtype="U9")
+            codes = np.asarray(shapely.relate(geoms[left[rest]], geoms[right[rest]]), dtype="U9")
         line = np.array([c[4] == "1" for c in codes.tolist()], dtype=bool)
         ok[rest[line]] = True
         # Gaps (no contact) and overlaps (interiors meet, e.g. slivers or a corner that overlaps by

@@ -261,9 +261,15 @@ def major_nodes(piece: np.ndarray, share: float = FRAGMENT_SHARE) -> np.ndarray:
 
 
 def locate_on_segments(
-    graph: sp.csr_matrix, node_xy: np.ndarray, snappable: np.ndarray, points: np.ndarray
+    graph: sp.csr_matrix,
+    node_xy: np.ndarray,
+    snappable: np.ndarray,
+    points: np.ndarray,
+    *,
+    with_xy: bool = True,
 ) -> dict[str, np.ndarray]:
     """The nearest road segment of every point (among segments between ``snappable`` nodes).
+    ``with_xy=False`` leaves ``xy`` empty (travel times need only ``frac`` and ``dist``).
 
     Returns
     -------
@@ -287,7 +293,11 @@ def locate_on_segments(
     order = np.argsort(pt_i, kind="stable")
     seg_i, dist = seg_i[order], np.asarray(dist, dtype=float)[order]
     frac = shapely.line_locate_point(segs[seg_i], pts, normalized=True)
-    on = shapely.get_coordinates(shapely.line_interpolate_point(segs[seg_i], frac, normalized=True))
+    on = (
+        shapely.get_coordinates(shapely.line_interpolate_point(segs[seg_i], frac, normalized=True))
+        if with_xy
+        else np.zeros((0, 2))
+    )
     edge = usable[seg_i]
     return {"edge": edge, "lo": lo[edge], "hi": hi[edge], "w": w[edge], "frac": frac,
             "dist": dist, "xy": on, "all_lo": lo, "all_hi": hi, "all_w": w}

@@ -197,26 +197,51 @@ def _swap(dt, w, cur, required, free, cand_unit) -> tuple[list[int], float, int]
 def _swaps(dt, w, leads, required, out, cand_unit) -> Iterator[tuple[int, list[int], np.ndarray]]:
     """Every allowed single swap: for each lead ``i`` that is not required, the candidates of
     ``out`` that may replace it (one lead per unit: not on a unit another lead holds) and the
-    weighted cost of each replacement."""
-    for i in leads:
+    weighted cost of each replacement.
+
+    The same numbers as :func:`swap_values` for each lead, with the work shared across the leads
+    of one pass: the rows of ``out`` gathered once (not once per lead), and each unit's minutes
+    without lead ``i`` taken from its nearest and second-nearest lead (a minimum is exact)."""
+    w32 = w.astype(np.float32)
+    pool = dt[out] if out else np.zeros((0, dt.shape[1]), dtype=dt.dtype)
+    row_of = {j: r for r, j in enumerate(out)}
+    near = dt[leads]
+    if len(leads) > 1:
+        arg = near.argmin(axis=0)
+        cols = np.arange(near.shape[1])
+        d1 = near[arg, cols]
+        near[arg, cols] = np.inf  # ``near`` is a copy (fancy indexing)
+        d2 = near.min(axis=0)
+    buf = np.empty_like(pool)
+    for p, i in enumerate(leads):
         if i in required:
             continue
         rest = [j for j in leads if j != i]
         used = {int(cand_unit[j]) for j in rest}
         opts = [j for j in out if int(cand_unit[j]) not in used]
-        if opts:
-            yield i, opts, swap_values(dt, w, rest, opts)
+        if not opts:
+            continue
+        if len(leads) > 1:
+            d_wo = np.where(arg == p, d2, d1)
+        else:
+            d_wo = np.full(dt.shape[1], np.inf, np.float32)
+        rows = pool if len(opts) == len(out) else pool[[row_of[j] for j in opts]]
+        yield i, opts, _weighted_min(rows, d_wo, w32, buf[: len(opts)])
 
 
 def swap_values(dt: np.ndarray, w: np.ndarray, rest: list[int], opts: list[int]) -> np.ndarray:
     """Weighted cost of ``rest + [j]`` for every ``j`` in ``opts`` (vectorised swap evaluation)."""
     d_wo = dt[rest].min(axis=0) if rest else np.full(dt.shape[1], np.inf, np.float32)
+    rows = dt[opts]
+    return _weighted_min(rows, d_wo, w.astype(np.float32), np.empty_like(rows))
+
+
+def _weighted_min(rows: np.ndarray, d_wo: np.ndarray, w32: np.ndarray, buf: np.ndarray) -> np.ndarray:
     # float32 (relative error ~1e-6): callers demand a larger improvement than that and recompute
     # the accepted value in float64. einsum, not BLAS matmul: on a busy 2-core machine threaded
     # sgemv was 40x slower for these shapes.
-    return np.einsum("cu,u->c", np.minimum(dt[opts], d_wo[None, :]), w.astype(np.float32)).astype(
-        np.float64
-    )
+    np.minimum(rows, d_wo[None, :], out=buf)
+    return np.einsum("cu,u->c", buf, w32).astype(np.float64)
 
 
 def refine_leads(

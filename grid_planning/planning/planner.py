@@ -205,8 +205,12 @@ def move_units(
         moved = moved.with_locks(locked, grid_id)
     w = unit_demand(layers, request_from_plan(plan))  # the planner's own weights (G9)
     lead_of = {g: str(v) for g, v in plan.leads.items()}
-    lead_cols = costs.col_index([lead_of[g] for g in assignment.to_numpy()])
-    obj = float(np.dot(w, costs.minutes[np.arange(len(w)), lead_cols]) / max(w.sum(), 1e-12))
+    grid_ids = list(lead_of)
+    to_lead = costs.cols([lead_of[g] for g in grid_ids])  # k columns, not the whole matrix
+    lead_cols = pd.Index(grid_ids).get_indexer(assignment.to_numpy())
+    if (lead_cols < 0).any():
+        raise KeyError(f"units in no grid of the plan: {list(assignment.index[lead_cols < 0][:10])}")
+    obj = float(np.dot(w, to_lead[np.arange(len(w)), lead_cols]) / max(w.sum(), 1e-12))
     return moved.with_params(
         objective=round(obj, 4),
         manual_moves=int(plan.param_map.get("manual_moves", 0) or 0) + len(unit_ids),

@@ -176,7 +176,11 @@ class _Run:
         # G9: grids are balanced and assigned by weighted demand (the residents without weights).
         self.w = self._demand()
         self.cand_unit = self._candidate_units()
-        self.dc = self.costs.minutes[:, self.costs.col_index(self.cand_ids)]
+        try:
+            # only the candidates' columns are computed here (the rest when something reads them)
+            self.dc = self.costs.cols(self.cand_ids)
+        except ValueError as exc:  # what computing the matrix at once would have refused
+            raise _stop("bad_costs", ["request"], suggestions=[("straight", {})], detail=str(exc)) from None
         self.required = [self.cand_ids.index(f) for f in self.required_ids]
         self._check_units()
         qualifies = rules.g5_member(self.facilities, self.location.outside).to_numpy()
@@ -197,7 +201,7 @@ class _Run:
         if request.method not in METHODS:
             raise _stop("bad_method", ["request"], method=request.method)
         fac_ids = set(fac["id"].astype(str))
-        unit_ids = set(self.index.unit_ids)
+        unit_ids = set(self.index.unit_ids.to_numpy(dtype=object).tolist())  # not one by one
         named = (
             list(request.fixed_leads)
             + list(request.excluded_leads)

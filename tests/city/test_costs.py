@@ -1,13 +1,18 @@
 """Travel costs: straight-line formula, road network minutes by hand, fallbacks and caching."""
 
+import dataclasses
+
 import geopandas as gpd
 import numpy as np
 import pytest
 import shapely
 
-from grid_planning.city.costs import road_graph, travel_costs
+from grid_planning.city.costs import road_graph, road_minutes, straight_minutes, travel_costs
+from grid_planning.city.index import SHARED_COSTS
 from grid_planning.city.layers import CityLayers
-from grid_planning.domain.request import CostParams
+from grid_planning.city.synthetic import synthetic_city
+from grid_planning.domain.request import CostParams, PlanRequest
+from grid_planning.planning.planner import plan_city
 
 CRS = "EPSG:32650"
 
@@ -90,3 +95,35 @@ def test_bad_params_rejected():
         CostParams(mode="fly")
     with pytest.raises(ValueError):
         CostParams(speed_kmh=0)
+
+
+def test_columns_are_computed_on_demand_and_equal_the_whole_matrix():
+    """A plan computes the columns it reads (candidate leads, the roles' few facilities), not
+    every facility's; a column reached alone is the same numbers as in the whole matrix, which
+    is the matrix ``road_minutes`` gives for every facility at once."""
+    city = synthetic_city(600, 60, 8, seed=3, with_roads=True)
+    for mode in ("roads", "straight"):
+        SHARED_COSTS.clear()
+        fresh = dataclasses.replace(city)
+        res = plan_city(fresh, PlanRequest(k=4, cost=CostParams(mode=mode)))
+        assert res.ok
+        costs = travel_costs(fresh, CostParams(mode=mode))
+        known = costs.computed
+        assert 8 <= known < len(costs.facility_ids) // 2
+        ids = list(costs.facility_ids[::-7])
+        alone = costs.cols(ids)
+        assert alone.flags["C_CONTIGUOUS"] and alone.dtype == np.float32
+        whole = costs.minutes
+        assert not whole.flags.writeable and np.isfinite(whole).all()
+        assert costs.computed == len(costs.facility_ids)
+        assert np.array_equal(alone, whole[:, costs.col_index(ids)])
+        index = fresh.index
+        fpts = shapely.get_coordinates(fresh.facilities.to_crs(index.metric_crs).geometry.values)
+        if mode == "roads":
+            every = road_minutes(index.road_network(CostParams(mode=mode)), index.points, fpts,
+                                 CostParams(mode=mode))
+            fine = np.isfinite(every)
+            assert fine.mean() > 0.5
+            assert np.array_equal(whole[fine], every[fine])
+        else:
+            assert np.array_equal(whole, straight_minutes(index.points, fpts, CostParams()))

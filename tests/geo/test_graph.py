@@ -123,3 +123,26 @@ def test_units_without_geometry_are_refused_not_mislinked():
     geoms = np.asarray([shapely.box(0, 0, 1, 1), shapely.Polygon(), shapely.box(5, 5, 6, 6)])
     with pytest.raises(ValueError, match="positions \\[1\\]"):
         build_adjacency(geoms)
+
+
+def test_rook_pairs_found_across_gaps_t_junctions_and_not_at_corners():
+    """The candidate search (envelopes grown by 0.5 m, shared vertices, corner-only contacts
+    decided without GEOS) keeps every rule of the 0.5 m search: a unit 0.3 m off its neighbour's
+    edge (envelopes apart) is its neighbour, a large unit beside two small ones (one shared vertex
+    each) touches both, units meeting only at a corner are not neighbours, 0.6 m is too far."""
+    gap = shapely.box(300.3, 0, 400, 100)  # 0.3 m east of cell 2
+    big = shapely.box(0, -200, 200, 0)  # under cells 0 and 1: T-junction at (100, 0)
+    far = shapely.box(-100.6, 0, -0.6, 100)  # 0.6 m west of cell 0
+    corner = shapely.box(300, 300, 400, 400)  # meets cell 8 at its corner only
+    units = _grid_units(extra=[gap, big, far, corner])
+    rook = build_adjacency(np.asarray(units.geometry.values), link_components=False).matrix
+    assert sorted(rook[9].indices.tolist()) == [2]
+    assert sorted(rook[10].indices.tolist()) == [0, 1]
+    assert rook[11].nnz == 0 and rook[12].nnz == 0
+    assert sorted(rook[4].indices.tolist()) == [1, 3, 5, 7]
+    queen = build_adjacency(
+        np.asarray(units.geometry.values), contiguity="queen", link_components=False
+    ).matrix
+    assert sorted(queen[12].indices.tolist()) == [8]
+    assert sorted(queen[4].indices.tolist()) == [0, 1, 2, 3, 5, 6, 7, 8]
+    assert queen[11].nnz == 0
