@@ -481,12 +481,14 @@ class _Run:
     ) -> tuple[list[int], np.ndarray, dict]:
         if self.exact_seconds is not None:
             seconds = min(seconds, self.exact_seconds)
-        res = exact.solve_exact(self.exact_problem(), time_limit=seconds)
-        if res.status == "optimal":
+        # after a heuristic's refusal a plan or a proof is what is wanted, not the last percent
+        gap = exact.REFUSAL_GAP if refusal is not None else exact.OPTIMAL_GAP
+        res = exact.solve_exact(self.exact_problem(), time_limit=seconds, gap=gap)
+        if res.status in ("optimal", "feasible"):
             sel = {
                 "leads": res.leads,
                 "objective": res.objective,
-                "lower_bound": res.objective,
+                "lower_bound": res.bound,
                 "method": "exact-mip",
                 "iterations": 1,
             }
