@@ -481,9 +481,10 @@ class _Run:
     ) -> tuple[list[int], np.ndarray, dict]:
         if self.exact_seconds is not None:
             seconds = min(seconds, self.exact_seconds)
-        # after a heuristic's refusal a plan or a proof is what is wanted, not the last percent
-        gap = exact.REFUSAL_GAP if refusal is not None else exact.OPTIMAL_GAP
-        res = exact.solve_exact(self.exact_problem(), time_limit=seconds, gap=gap)
+        if refusal is not None:  # after a heuristic's refusal: a plan or a proof, not the last 5 %
+            res = exact.decide(self.exact_problem(), seconds, gap=exact.REFUSAL_GAP)
+        else:
+            res = exact.solve_exact(self.exact_problem(), time_limit=seconds)
         if res.status in ("optimal", "feasible"):
             sel = {
                 "leads": res.leads,

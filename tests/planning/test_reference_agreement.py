@@ -1,0 +1,101 @@
+"""The planner against an exact reference model on awkward cities of its own (issue 15, item 6).
+
+The cities (tests/reference_cities.py: four outlines, k 2-8, 20-300 units, G5 hospitals few and in
+corners, along an edge or clustered, tolerances 3-15 %, some with a lock) are not the ones the
+planner is tuned on, and the reference is scipy ``milp`` fed by the tests' own reading of the
+policy (tests/oracle.py). For each city:
+
+- a plan: every rule and requirement checked independently (``oracle.problems``), and the
+  reference never says no plan exists;
+- a refusal: it is a proof, and the reference proves it too;
+- a city neither decides within its time is listed in :data:`UNDECIDED` (strict: the day the
+  planner decides one, the list must shrink). Those refusals say "not found within N s".
+"""
+
+from __future__ import annotations
+
+import oracle
+import pytest
+from reference_cities import family, reference_decide, reference_plan_ok, shaped_city
+
+from grid_planning.city.costs import travel_costs
+from grid_planning.planning.planner import plan_city
+
+#: Seconds the reference may spend proving a refusal, and checking that a city the planner
+#: planned is not one it can prove impossible (the planner gets 20 s).
+REF_PROOF_SECONDS = 90.0
+
+
+REF_CHECK_SECONDS = 5.0
+
+
+QUICK = family((20, 40, 60, 100), 5, seed=0)
+SLOW = family((200, 300), 4, seed=1)
+
+#: Cities the planner refuses as "not found" within its 20 s (measured 2026-12-07); the
+#: reference does not decide them in 60 s either, but for strip-60u a plan was found by fixing
+#: one lead set (so these are wrong refusals, worded honestly as not found).
+UNDECIDED = {
+    "ell-60u-k4-cluster4-8%-s803",
+    "strip-60u-k4-corners5-10%-s2572",
+    "ring-100u-k8-corners10-15%-s3795",
+    "rect-100u-k6-edge8-10%-s8403",
+    "strip-100u-k4-edge4-8%-lock-s8751",
+    "rect-200u-k8-cluster9-8%-lock-s1340",
+    "ring-200u-k5-cluster5-15%-lock-s4851",
+    "rect-300u-k7-corners7-10%-s9616",
+    "ell-300u-k7-corners7-15%-lock-s1606",
+}
+
+
+def _params(cases, *marks):
+    out = []
+    for case in cases:
+        m = list(marks)
+        if case.name in UNDECIDED:
+            m.append(pytest.mark.xfail(strict=True, reason="not decided within the time"))
+        out.append(pytest.param(case, id=case.name, marks=m))
+    return out
+
+
+def _agree(case):
+    layers, request = shaped_city(case)
+    costs = travel_costs(layers)
+    m = oracle.model(layers, request, costs)
+    assert not isinstance(m, str), m
+    res = plan_city(layers, request, costs=costs, analyse=False)
+    if res.ok:
+        assert oracle.problems(layers, request, res.plan, costs) == []
+        ref = reference_decide(m, time_limit=REF_CHECK_SECONDS)
+        assert ref.status != "none", "the reference proves no plan exists, yet one came back"
+        if ref.status == "plan":
+            assert reference_plan_ok(m, ref.labels) == []
+        return
+    inf = res.infeasible
+    if not inf.proven:  # the honest wording, then the known gap
+        assert "does not prove" in inf.message("en") and "cannot" not in inf.message("en")
+        raise AssertionError(f"not decided: {inf.message('en')}")
+    ref = reference_decide(m, time_limit=REF_PROOF_SECONDS)
+    assert ref.status == "none", f"the planner proved no plan, the reference says {ref.status}"
+
+
+@pytest.mark.parametrize("case", _params(QUICK))
+def test_planner_agrees_with_the_reference(case):
+    _agree(case)
+
+
+@pytest.mark.parametrize("case", _params(SLOW, pytest.mark.slow))
+def test_planner_agrees_with_the_reference_up_to_300_units(case):
+    _agree(case)
+
+
+def test_the_family_is_awkward():
+    """The family covers what it says: every outline and G5 placement, k from 2 to 8, tight
+    tolerances, locks; and its cities are both planned and refused."""
+    cases = QUICK + SLOW
+    assert {c.shape for c in cases} == {"rect", "strip", "ell", "ring"}
+    assert {c.place for c in cases} == {"corners", "edge", "cluster"}
+    assert min(c.k for c in cases) == 2 and max(c.k for c in cases) == 8
+    assert min(c.balance for c in cases) <= 0.03 and any(c.lock for c in cases)
+    assert max(c.n for c in cases) == 300
+    assert all(c.k <= c.n_g5 <= c.k + 2 for c in cases)
