@@ -99,3 +99,36 @@ def test_the_family_is_awkward():
     assert min(c.balance for c in cases) <= 0.03 and any(c.lock for c in cases)
     assert max(c.n for c in cases) == 300
     assert all(c.k <= c.n_g5 <= c.k + 2 for c in cases)
+
+
+ABOVE = {c.name: c for c in family((320, 400), 6, seed=2)}
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["ring-320u-k8-corners10-3%-s1879",
+     pytest.param("ell-400u-k4-cluster5-8%-s3459", marks=pytest.mark.slow)],
+)
+def test_above_300_units_a_refusal_says_not_found_and_every_option_plans(name):
+    """Past 300 units no exact search runs: a refusal never claims impossibility, and each
+    option it offers, applied, gives a plan the independent checker passes; options that need
+    no policy exception come first."""
+    layers, request = shaped_city(ABOVE[name])
+    assert layers.index.n > 300
+    costs = travel_costs(layers)
+    res = plan_city(layers, request, costs=costs)
+    assert not res.ok
+    inf = res.infeasible
+    assert not inf.proven and inf.code == "not_found"
+    en, zh = inf.message("en"), inf.message("zh")
+    assert "was found within" in en and "does not prove" in en and "cannot" not in en
+    assert "秒内未找到" in zh and "不证明" in zh and "无法" not in zh
+    assert inf.options
+    exceptions = [o.needs_reason for o in inf.options]
+    assert exceptions == sorted(exceptions)  # no exception before a plain option
+    for option in inf.options:
+        assert option.verified
+        trial = option.apply(request, reason="市卫健委批准（测试）")
+        again = plan_city(layers, trial, costs=costs, analyse=False)
+        assert again.ok, option.steps
+        assert oracle.problems(layers, trial, again.plan, costs) == [], option.steps
