@@ -655,7 +655,9 @@ def lead_set_bounds(p: ExactProblem, leads, base: np.ndarray | None = None) -> n
     return allowed
 
 
-def decide(problem: ExactProblem, time_limit: float, *, gap: float = OPTIMAL_GAP) -> ExactResult:
+def decide(
+    problem: ExactProblem, time_limit: float, *, gap: float = OPTIMAL_GAP, contiguity: str = "flow"
+) -> ExactResult:
     """A plan or a proof, for a refusal: every lead set of ``k`` candidates is first bounded by
     :func:`lead_set_bounds`; when none is left the refusal is proven without a search, otherwise
     the model is solved with what the lead sets left (a candidate in no set leads nowhere, a unit
@@ -672,7 +674,7 @@ def decide(problem: ExactProblem, time_limit: float, *, gap: float = OPTIMAL_GAP
     if k < 1 or k > m or p.n == 0:
         return ExactResult("infeasible", seconds=time.perf_counter() - t0)
     if math.comb(m, k) > MAX_LEAD_SETS:
-        return solve_exact(p, time_limit=time_limit, gap=gap)
+        return solve_exact(p, time_limit=time_limit, gap=gap, contiguity=contiguity)
     base, _ = reach(p)
     union = np.zeros((m, p.n), bool)
     for leads in itertools.combinations(range(m), k):
@@ -682,7 +684,9 @@ def decide(problem: ExactProblem, time_limit: float, *, gap: float = OPTIMAL_GAP
     if not union.any():
         return ExactResult("infeasible", seconds=time.perf_counter() - t0)
     left = time_limit - (time.perf_counter() - t0)
-    res = solve_exact(replace(p, mask=union), time_limit=max(left, 0.1), gap=gap)
+    res = solve_exact(
+        replace(p, mask=union), time_limit=max(left, 0.1), gap=gap, contiguity=contiguity
+    )
     return replace(res, seconds=time.perf_counter() - t0)
 
 
