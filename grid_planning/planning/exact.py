@@ -655,19 +655,25 @@ def lead_set_bounds(p: ExactProblem, leads, base: np.ndarray | None = None) -> n
     return allowed
 
 
-def lead_sets(p: ExactProblem) -> tuple[list[tuple[int, ...]], np.ndarray] | None:
+def lead_sets(
+    p: ExactProblem, seconds: float = math.inf
+) -> tuple[list[tuple[int, ...]], np.ndarray] | None:
     """The lead sets :func:`lead_set_bounds` leaves, nearest first (population-weighted minutes
     to the nearest of the set's leads), and the union of their bounds per candidate
-    (``(n_candidates, n_units)``); None when there are more than :data:`MAX_LEAD_SETS`."""
+    (``(n_candidates, n_units)``); None when there are more than :data:`MAX_LEAD_SETS` or
+    bounding them all takes longer than ``seconds`` (about 0.05 s a set at 100 units)."""
     import itertools
 
     k, m = int(p.k), p.m
     if k < 1 or k > m or math.comb(m, k) > MAX_LEAD_SETS:
         return None
+    t0 = time.perf_counter()
     base, _ = reach(p)
     union = np.zeros((m, p.n), bool)
     sets = []
     for leads in itertools.combinations(range(m), k):
+        if time.perf_counter() - t0 > seconds:
+            return None
         bounds = lead_set_bounds(p, leads, base)
         if bounds is not None:
             union[list(leads)] |= bounds
@@ -712,5 +718,5 @@ def decide(
     return replace(res, seconds=time.perf_counter() - t0)
 
 
-#: Most lead sets :func:`decide` bounds one by one (C(10, 8) = 45; C(12, 6) = 924).
-MAX_LEAD_SETS = 1000
+#: Most lead sets :func:`lead_sets` bounds one by one (C(10, 8) = 45, C(12, 6) = 924).
+MAX_LEAD_SETS = 500

@@ -488,7 +488,7 @@ class _Run:
         if refusal is not None:  # after a heuristic's refusal: a plan or a proof, not the last 5 %
             t0 = time.perf_counter()
             problem = self.exact_problem()
-            sets = exact.lead_sets(problem)
+            sets = exact.lead_sets(problem, seconds=LEAD_SET_SHARE * seconds)
             if sets is not None and sets[0]:
                 found = self._other_lead_sets(sets[0], t0 + LEAD_SET_SHARE * seconds)
                 if found is not None:
