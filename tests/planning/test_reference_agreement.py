@@ -14,11 +14,13 @@ policy (tests/oracle.py). For each city:
 
 from __future__ import annotations
 
+import numpy as np
 import oracle
 import pytest
 from reference_cities import family, reference_decide, reference_plan_ok, shaped_city
 
 from grid_planning.city.costs import travel_costs
+from grid_planning.planning import exact, run
 from grid_planning.planning.planner import plan_city
 
 #: Seconds the reference may spend proving a refusal, and checking that a city the planner
@@ -129,3 +131,31 @@ def test_above_300_units_a_refusal_says_not_found_and_every_option_plans(name):
         again = plan_city(layers, trial, costs=costs, analyse=False)
         assert again.ok, option.steps
         assert oracle.problems(layers, trial, again.plan, costs) == [], option.steps
+
+
+@pytest.mark.parametrize(
+    "name", ["ring-100u-k4-edge5-10%-s4229", "strip-40u-k3-edge4-8%-lock-s6322"]
+)
+def test_presolve_bounds_never_cut_off_a_plan(name):
+    """What the presolve rules out (``exact.reach``, ``exact.lead_set_bounds``) is never in a
+    plan that passes the independent checker: every unit of every grid is within its bounds."""
+    case = next(c for c in QUICK if c.name == name)
+    layers, request = shaped_city(case)
+    costs = travel_costs(layers)
+    res = plan_city(layers, request, costs=costs, analyse=False)
+    assert res.ok and oracle.problems(layers, request, res.plan, costs) == []
+    r = run._Run(layers, request, costs, lambda _f, _k: None)
+    problem = r.exact_problem()
+    lead_pos = [r.cand_ids.index(str(f)) for f in res.plan.leads]
+    labels = res.plan.assignment.reindex(layers.index.unit_ids).map(
+        dict(zip(res.plan.leads.index, range(len(lead_pos)), strict=True))).to_numpy(int)
+    allowed, most = exact.reach(problem)
+    units = np.arange(layers.index.n)
+    assert allowed[np.asarray(lead_pos)[labels], units].all()
+    assert np.bincount(labels).max() <= most
+    order = np.argsort(lead_pos)
+    bounds = exact.lead_set_bounds(problem, sorted(lead_pos), allowed)
+    assert bounds is not None
+    rank = np.empty(len(order), int)
+    rank[order] = np.arange(len(order))
+    assert bounds[rank[labels], units].all()
