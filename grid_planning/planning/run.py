@@ -49,6 +49,10 @@ EXACT_FALLBACK_UNITS = 300
 FALLBACK_SECONDS = 20.0
 
 
+#: Share of the fallback's time the heuristic spends on other lead sets before the exact program.
+LEAD_SET_SHARE = 0.4
+
+
 #: The exact program's variables allowed in that fallback (candidates x units).
 FALLBACK_MAX_VARIABLES = 40_000
 
@@ -502,12 +506,24 @@ class _Run:
     ) -> tuple[list[int], np.ndarray, dict]:
         if self.exact_seconds is not None:
             seconds = min(seconds, self.exact_seconds)
-        res = exact.solve_exact(self.exact_problem(), time_limit=seconds)
-        if res.status == "optimal":
+        if refusal is not None:  # after a heuristic's refusal: a plan or a proof, not the last 5 %
+            t0 = time.perf_counter()
+            problem = self.exact_problem()
+            sets = exact.lead_sets(problem, seconds=LEAD_SET_SHARE * seconds)
+            if sets is not None and sets[0]:
+                found = self._other_lead_sets(sets[0], t0 + LEAD_SET_SHARE * seconds)
+                if found is not None:
+                    return found
+            left = max(seconds - (time.perf_counter() - t0), 0.1)
+            res = exact.decide(problem, left, gap=exact.REFUSAL_GAP, sets=sets)
+            res = replace(res, seconds=time.perf_counter() - t0)
+        else:
+            res = exact.solve_exact(self.exact_problem(), time_limit=seconds)
+        if res.status in ("optimal", "feasible"):
             sel = {
                 "leads": res.leads,
                 "objective": res.objective,
-                "lower_bound": res.objective,
+                "lower_bound": res.bound,
                 "method": "exact-mip",
                 "iterations": 1,
             }
@@ -520,6 +536,48 @@ class _Run:
                 replace(inf, code="not_found", params=inf.params | {"seconds": round(res.seconds)})
             )
         raise _stop("exact_timeout", self._active(), seconds=round(res.seconds, 1), k=self.request.k)
+
+    def _other_lead_sets(
+        self, sets: list[tuple[int, ...]], deadline: float
+    ) -> tuple[list[int], np.ndarray, dict] | None:
+        """The heuristic on the lead sets the exact bounds leave, nearest first, until one gives
+        a plan or the deadline passes (the heuristic tries one lead set; on awkward cities
+        another set is often where the plan is, found in a fraction of a second)."""
+        req = self.request
+        for i, leads in enumerate(sets):
+            if time.perf_counter() > deadline:
+                return None
+            leads = list(leads)
+            lead_ids = [self.cand_ids[c] for c in leads]
+            part = Partition(
+                self.adj,
+                self.w,
+                np.ascontiguousarray(self.dc[:, leads], dtype=np.float64),
+                self.cand_unit[leads],
+                self.nbrs,
+            )
+            try:
+                part.pin_locks(self._lock_grid(lead_ids))
+            except LockError:
+                continue
+            part.set_constraints(
+                g5=self.g5,
+                waived=self._waived(lead_ids),
+                balance=req.balance,
+                beds=self.beds,
+                min_beds_per_1000=req.min_beds_per_1000,
+            )
+            if part.solve()[:2] == (0, 0.0):
+                objective = float(self.w @ self.dc[np.arange(len(self.w)), np.asarray(leads)[part.labels]])
+                sel = {
+                    "leads": leads,
+                    "objective": objective,
+                    "lower_bound": None,
+                    "method": "lead-sets",
+                    "iterations": i + 1,
+                }
+                return leads, part.labels, sel
+        return None
 
     def _active(self) -> list[str]:
         return active_constraints(self.request)

@@ -1,0 +1,161 @@
+"""The planner against an exact reference model on awkward cities of its own (issue 15, item 6).
+
+The cities (tests/reference_cities.py: four outlines, k 2-8, 20-300 units, G5 hospitals few and in
+corners, along an edge or clustered, tolerances 3-15 %, some with a lock) are not the ones the
+planner is tuned on, and the reference is scipy ``milp`` fed by the tests' own reading of the
+policy (tests/oracle.py). For each city:
+
+- a plan: every rule and requirement checked independently (``oracle.problems``), and the
+  reference never says no plan exists;
+- a refusal: it is a proof, and the reference proves it too;
+- a city neither decides within its time is listed in :data:`UNDECIDED` (strict: the day the
+  planner decides one, the list must shrink). Those refusals say "not found within N s".
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import oracle
+import pytest
+from reference_cities import family, reference_decide, reference_plan_ok, shaped_city
+
+from grid_planning.city.costs import travel_costs
+from grid_planning.planning import exact, run
+from grid_planning.planning.planner import plan_city
+
+#: Seconds the reference may spend proving a refusal, and checking that a city the planner
+#: planned is not one it can prove impossible (the planner gets 20 s).
+REF_PROOF_SECONDS = 90.0
+
+
+REF_CHECK_SECONDS = 5.0
+
+
+QUICK = family((20, 40, 60, 100), 5, seed=0)
+SLOW = family((200, 300), 4, seed=1)
+
+#: Cities the planner refuses as "not found" within its 20 s (measured 2026-12-07). The
+#: reference did not decide the 60-100-unit ones in 60 s either, but for strip-60u a plan was
+#: found by HiGHS with one lead set fixed: a wrong refusal, though worded honestly as not found.
+UNDECIDED = {
+    "strip-60u-k4-corners5-10%-s2572",
+    "ring-100u-k8-corners10-15%-s3795",
+    "strip-100u-k4-edge4-8%-lock-s8751",
+    "ell-200u-k3-corners5-8%-lock-s3118",
+    "rect-300u-k6-edge6-3%-s5495",
+    "strip-300u-k8-edge10-8%-lock-s7535",
+}
+
+
+def _params(cases, *marks):
+    out = []
+    for case in cases:
+        m = list(marks)
+        if case.name in UNDECIDED:
+            m.append(pytest.mark.xfail(strict=True, reason="not decided within the time"))
+        out.append(pytest.param(case, id=case.name, marks=m))
+    return out
+
+
+def _agree(case):
+    layers, request = shaped_city(case)
+    costs = travel_costs(layers)
+    m = oracle.model(layers, request, costs)
+    assert not isinstance(m, str), m
+    res = plan_city(layers, request, costs=costs, analyse=False)
+    if res.ok:
+        assert oracle.problems(layers, request, res.plan, costs) == []
+        ref = reference_decide(m, time_limit=REF_CHECK_SECONDS)
+        assert ref.status != "none", "the reference proves no plan exists, yet one came back"
+        if ref.status == "plan":
+            assert reference_plan_ok(m, ref.labels) == []
+        return
+    inf = res.infeasible
+    if not inf.proven:  # the honest wording, then the known gap
+        assert "does not prove" in inf.message("en") and "cannot" not in inf.message("en")
+        raise AssertionError(f"not decided: {inf.message('en')}")
+    ref = reference_decide(m, time_limit=REF_PROOF_SECONDS)
+    assert ref.status == "none", f"the planner proved no plan, the reference says {ref.status}"
+
+
+@pytest.mark.parametrize("case", _params(QUICK))
+def test_planner_agrees_with_the_reference(case):
+    _agree(case)
+
+
+@pytest.mark.parametrize("case", _params(SLOW, pytest.mark.slow))
+def test_planner_agrees_with_the_reference_up_to_300_units(case):
+    _agree(case)
+
+
+def test_the_family_is_awkward():
+    """The family covers what it says: every outline and G5 placement, k from 2 to 8, tight
+    tolerances, locks; and its cities are both planned and refused."""
+    cases = QUICK + SLOW
+    assert {c.shape for c in cases} == {"rect", "strip", "ell", "ring"}
+    assert {c.place for c in cases} == {"corners", "edge", "cluster"}
+    assert min(c.k for c in cases) == 2 and max(c.k for c in cases) == 8
+    assert min(c.balance for c in cases) <= 0.03 and any(c.lock for c in cases)
+    assert max(c.n for c in cases) == 300
+    assert all(c.k <= c.n_g5 <= c.k + 2 for c in cases)
+
+
+ABOVE = {c.name: c for c in family((320, 400), 6, seed=2)}
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["ring-320u-k8-corners10-3%-s1879",
+     pytest.param("ell-400u-k4-cluster5-8%-s3459", marks=pytest.mark.slow)],
+)
+def test_above_300_units_a_refusal_says_not_found_and_every_option_plans(name):
+    """Past 300 units no exact search runs: a refusal never claims impossibility, and each
+    option it offers, applied, gives a plan the independent checker passes; options that need
+    no policy exception come first."""
+    layers, request = shaped_city(ABOVE[name])
+    assert layers.index.n > 300
+    costs = travel_costs(layers)
+    res = plan_city(layers, request, costs=costs)
+    assert not res.ok
+    inf = res.infeasible
+    assert not inf.proven and inf.code == "not_found"
+    en, zh = inf.message("en"), inf.message("zh")
+    assert "was found within" in en and "does not prove" in en and "cannot" not in en
+    assert "秒内未找到" in zh and "不证明" in zh and "无法" not in zh
+    assert inf.options
+    exceptions = [o.needs_reason for o in inf.options]
+    assert exceptions == sorted(exceptions)  # no exception before a plain option
+    for option in inf.options:
+        assert option.verified
+        trial = option.apply(request, reason="市卫健委批准（测试）")
+        again = plan_city(layers, trial, costs=costs, analyse=False)
+        assert again.ok, option.steps
+        assert oracle.problems(layers, trial, again.plan, costs) == [], option.steps
+
+
+@pytest.mark.parametrize(
+    "name", ["ring-100u-k4-edge5-10%-s4229", "strip-40u-k3-edge4-8%-lock-s6322"]
+)
+def test_presolve_bounds_never_cut_off_a_plan(name):
+    """What the presolve rules out (``exact.reach``, ``exact.lead_set_bounds``) is never in a
+    plan that passes the independent checker: every unit of every grid is within its bounds."""
+    case = next(c for c in QUICK if c.name == name)
+    layers, request = shaped_city(case)
+    costs = travel_costs(layers)
+    res = plan_city(layers, request, costs=costs, analyse=False)
+    assert res.ok and oracle.problems(layers, request, res.plan, costs) == []
+    r = run._Run(layers, request, costs, lambda _f, _k: None)
+    problem = r.exact_problem()
+    lead_pos = [r.cand_ids.index(str(f)) for f in res.plan.leads]
+    labels = res.plan.assignment.reindex(layers.index.unit_ids).map(
+        dict(zip(res.plan.leads.index, range(len(lead_pos)), strict=True))).to_numpy(int)
+    allowed, most = exact.reach(problem)
+    units = np.arange(layers.index.n)
+    assert allowed[np.asarray(lead_pos)[labels], units].all()
+    assert np.bincount(labels).max() <= most
+    order = np.argsort(lead_pos)
+    bounds = exact.lead_set_bounds(problem, sorted(lead_pos), allowed)
+    assert bounds is not None
+    rank = np.empty(len(order), int)
+    rank[order] = np.arange(len(order))
+    assert bounds[rank[labels], units].all()
