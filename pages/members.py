@@ -13,7 +13,7 @@ from grid_planning.domain.rules import is_illustrative
 from grid_planning.exports.planfile import column_headers
 from grid_planning.session.mapclicks import facility_label
 from grid_planning.session.page_tables import member_records_table, role_options
-from pages._common import ensure_navigation, kept, lang, md_text, page_guard, tr, tr_md
+from pages._common import ensure_navigation, kept, lang, md_text, page_guard, show_table, tr, tr_md
 from pages._ws import action, fmt, require_plan, workspace
 
 ensure_navigation(__file__)
@@ -114,4 +114,4 @@ with page_guard():
         if st.session_state.get("role_done"):
             st.success(st.session_state.pop("role_done"))
         with st.expander(tr("ws.mem.all")):
-            st.dataframe(column_headers(table, lang()), hide_index=True, width="stretch", key="mem_all")
+            show_table(column_headers(table, lang()), key="mem_all")
