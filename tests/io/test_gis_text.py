@@ -133,3 +133,29 @@ def test_a_dbf_at_the_limit_is_read_and_narrow_fields_are_not_scanned(tmp_path, 
     reads.clear()
     check_dbf_text(dbf, 60)
     assert len(reads) == 3  # and the records, in one chunk
+
+
+@pytest.mark.parametrize("chunk", [5, 7, 16, 1 << 20])
+@pytest.mark.parametrize("ascii_only", [True, False])  # escapes everywhere, or UTF-8 as GDAL writes
+def test_the_streamed_count_is_the_longest_string_json_gives(tmp_path, monkeypatch, chunk, ascii_only):
+    import random
+
+    import grid_planning.io.gistext as gistext
+
+    monkeypatch.setattr(gistext, "CHUNK", chunk)
+    rng = random.Random(chunk)
+    alphabet = ["长", "a", '"', "\\", "é", "\n", "𠀀"] if ascii_only else ["长", "a", "é", "𠀀", " "]
+    props = {f"k{i}" * rng.randint(1, 3): "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 40)))
+             for i in range(30)}
+    doc = {"type": "FeatureCollection", "features": [{"type": "Feature", "properties": props,
+                                                      "geometry": {"type": "Point", "coordinates": [1, 2]}}]}
+    path = tmp_path / "f.geojson"
+    path.write_text(json.dumps(doc, ensure_ascii=ascii_only), encoding="utf-8")
+    # Characters as JSON gives them (a character beyond the BMP is one, even as two escapes: at most
+    # one over per such character, so the random texts use it only where ascii_only is False).
+    longest = max(len(s) for s in [*props, *props.values(), "FeatureCollection"])
+    if ascii_only:
+        longest = max(len(s) + s.count("𠀀") for s in [*props, *props.values(), "FeatureCollection"])
+    check_geojson_text(path, longest)
+    with pytest.raises(InputError):
+        check_geojson_text(path, longest - 1)
