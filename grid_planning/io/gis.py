@@ -117,8 +117,8 @@ def check_gpkg_text(path: Path, table: str | None, lim: Limits) -> None:
 def check_file_text(sub: SubLayer, lim: Limits) -> None:
     """Refuse a layer holding a text longer than ``max_cell_chars`` before GDAL builds it: a
     GeoPackage's asked of SQLite, a Shapefile's .dbf from its field widths
-    (:mod:`grid_planning.io.gistext`). A GeoJSON file is streamed before GDAL lists its layer
-    (:func:`grid_planning.io.inputs.open_layer`); KML is checked after reading.
+    (:mod:`grid_planning.io.gistext`). GeoJSON and KML files are streamed before GDAL lists their
+    layers (:func:`grid_planning.io.inputs.open_layer`); FlatGeobuf is checked after reading.
 
     Raises
     ------

@@ -1,5 +1,6 @@
 """Long texts in GIS files found before GDAL reads them (issue 18): a Shapefile's .dbf from its
-header's field widths and then only its wide fields, a GeoJSON file streamed for its strings.
+header's field widths and then only its wide fields, a GeoJSON file streamed for its strings, a
+KML file streamed through expat for its texts (coordinates aside).
 
 GDAL builds every attribute value whole as it reads a layer, so a GeoJSON file of 400 MB holding
 one string of 400 MB takes gigabytes before :func:`grid_planning.io.gis.check_text_lengths` can
@@ -24,6 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from grid_planning.io.limits import InputError
+from grid_planning.io.xlsx import parse_part
 
 #: Bytes read at a time (memory of one chunk, whatever a file holds).
 CHUNK = 1 << 20
@@ -177,3 +179,48 @@ def check_dbf_text(dbf: Path, limit: int, encoding: str | None = None) -> None:
                     raw = record[at : at + width].rstrip(b" \0")
                     if len(raw) > limit and _dbf_chars(raw, codec) > limit:
                         raise _refuse(f"#{number}", name, limit)
+
+
+#: KML elements whose text is geometry, not an attribute (a polygon's coordinates run long).
+KML_GEOMETRY_TEXT = frozenset({"coordinates", "coord"})
+
+
+def check_kml_text(path: Path, limit: int) -> None:
+    """Refuse a KML file with an element's text or an attribute longer than ``limit`` characters
+    (coordinates aside), streamed through expat before GDAL reads it: text is counted as it
+    arrives, never joined; no tag may hold more than :data:`grid_planning.io.xlsx.TOKEN_BYTES`.
+
+    Raises
+    ------
+    InputError
+        ``text_too_long`` naming the placemark (its number) and the element; ``file_damaged`` for
+        malformed XML, a DTD or an entity.
+    """
+    state = {"placemark": 0, "element": "", "count": 0, "geometry": False}
+
+    def start(name: str, attrs: dict[str, str]) -> None:
+        if name == "Placemark":
+            state["placemark"] += 1
+        state["element"], state["count"] = name, 0
+        state["geometry"] = name in KML_GEOMETRY_TEXT
+        for key, value in attrs.items():
+            if len(value) > limit:
+                raise _refuse(f"#{state['placemark']}", f"{name}@{key.rpartition(':')[2]}", limit)
+
+    def end(_name: str) -> None:
+        state["count"] = 0
+
+    def chars(text: str) -> None:
+        if state["geometry"]:
+            return
+        state["count"] += len(text)
+        if state["count"] > limit:
+            raise _refuse(f"#{state['placemark']}", str(state["element"]), limit)
+
+    with path.open("rb") as fh:
+        try:
+            parse_part(fh, start, end, chars)
+        except InputError as exc:
+            if exc.code != "file_damaged":
+                raise
+            raise InputError("file_damaged", format="KML", detail=str(exc.params.get("detail", ""))) from None

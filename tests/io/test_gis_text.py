@@ -12,7 +12,7 @@ from hostile_files import read_capped
 from shapely.geometry import Point
 
 from grid_planning.io import inputs
-from grid_planning.io.gistext import check_dbf_text, check_geojson_text
+from grid_planning.io.gistext import check_dbf_text, check_geojson_text, check_kml_text
 from grid_planning.io.limits import InputError
 
 
@@ -159,3 +159,43 @@ def test_the_streamed_count_is_the_longest_string_json_gives(tmp_path, monkeypat
     check_geojson_text(path, longest)
     with pytest.raises(InputError):
         check_geojson_text(path, longest - 1)
+
+
+KML_HEAD = '<?xml version="1.0" encoding="UTF-8"?>\n<kml xmlns="http://www.opengis.net/kml/2.2"><Document>'
+
+
+def _placemark(name: str, coords: str = "114.3,30.6") -> str:
+    return f"<Placemark><name>{name}</name><Point><coordinates>{coords}</coordinates></Point></Placemark>"
+
+
+def test_a_kml_with_one_enormous_name_is_refused_in_bounded_memory(tmp_path):
+    path = tmp_path / "医院.kml"
+    block = ("长" * (1024 * 1024 // 3)).encode("utf-8")
+    with path.open("wb") as fh:
+        fh.write((KML_HEAD + _placemark("协和医院") + "<Placemark><name>").encode())
+        for _ in range(300):
+            fh.write(block)
+        fh.write(b"</name><Point><coordinates>114.3,30.6</coordinates></Point></Placemark>"
+                  b"</Document></kml>")
+    got = read_capped(path, timeout=300)
+    assert got.get("code") == "text_too_long", got
+    assert got["params"]["cell"] == "#2 name" and got["peak_mb"] < 100 and got["seconds"] < 60, got
+
+
+def test_kml_texts_at_the_limit_are_read_and_coordinates_are_not_counted(tmp_path, monkeypatch):
+    monkeypatch.setenv("GRID_PLANNER_MAX_CELL_CHARS", "40")
+    path = tmp_path / "f.kml"
+    ring = " ".join(f"114.{i:04d},30.6" for i in range(200))  # 3,000 characters of geometry
+    body = _placemark("长" * 40) + f"<Placemark><name>b</name><LineString><coordinates>{ring}" \
+        "</coordinates></LineString></Placemark>"
+    path.write_text(KML_HEAD + body + "</Document></kml>", encoding="utf-8")
+    check_kml_text(path, 40)
+    with pytest.raises(InputError) as err:
+        check_kml_text(path, 39)
+    assert err.value.params["cell"] == "#1 name"
+    path.write_text(KML_HEAD + _placemark("<![CDATA[" + "长" * 41 + "]]>") + "</Document></kml>",
+                    encoding="utf-8")
+    monkeypatch.setattr(gpd, "read_file", _never)
+    with pytest.raises(InputError) as err:
+        inputs.open_layer(path)
+    assert err.value.code == "text_too_long" and err.value.params["limit"] == "40"
