@@ -26,6 +26,7 @@ from grid_planning.base.i18n import DEFAULT_LANGUAGE, LANGUAGES, t
 from grid_planning.base.textsafe import escape_markdown, markdown_params
 from grid_planning.city.layers import CityLayers
 from grid_planning.city.provenance import load_sample_city
+from grid_planning.session.message_bound import bounded_table
 from grid_planning.session.ui_state import keep_widget, remember_widget
 
 log = logging.getLogger("grid_planner")
@@ -167,7 +168,12 @@ def show_table(
     **kwargs: Any,
 ) -> None:
     """A table whose cells are already formatted text (:func:`grid_planning.session.ui_state.format_table`):
-    figure columns right-aligned, as wide as the page; ``widths`` per header (px or a size word)."""
+    figure columns right-aligned, as wide as the page; ``widths`` per header (px or a size word).
+    A table over the bound on one message (setting ``max_message_mb``) shows the rows that fit
+    and says so (:func:`grid_planning.session.message_bound.bounded_table`)."""
+    table, cut = bounded_table(table, lang())
+    if cut is not None:
+        st.warning(cut)
     config = {h: st.column_config.TextColumn(alignment="right") for h in figures}
     for header, width in (widths or {}).items():
         config[header] = st.column_config.TextColumn(width=width, alignment="right" if header in figures else None)

@@ -36,6 +36,8 @@ from folium.elements import JSCSSMixin
 from streamlit_folium import generate_js_hash, generate_leaflet_string, get_full_id
 
 from grid_planning.maps.mapview import finish
+from grid_planning.session.message_bound import map_refusal, text_bytes
+from pages._common import lang
 
 #: The vendored front-end (index.html and its script), served by Streamlit's component server.
 FRONTEND = Path(__file__).resolve().parents[1] / "static" / "vendor" / "streamlit-folium-0.27.4"
@@ -180,13 +182,18 @@ def show_map(
     """
     build = m if callable(m) and not isinstance(m, folium.Map) else (lambda: m)
     payload = _shared_payload(cache_key, build) if cache_key is not None else render_payload(build())
+    # A map over the bound on one message (setting max_message_mb) is not sent: the planner reads
+    # why and what to do instead of Streamlit's error or a crashed tab.
+    returned = list(returned_objects)
+    if (refusal := map_refusal(text_bytes(payload.script, payload.header, payload.html), lang())) is not None:
+        st.warning(refusal)
+        return {k: v for k, v in _NOTHING.items() if k in returned}
     hash_key = payload.hashes.get(key)
     if hash_key is None:
         hash_key = payload.hashes[key] = generate_js_hash(payload.script, key, False)
     (south, west), (north, east) = payload.bounds
     nothing = {**_NOTHING, "zoom": payload.zoom,
                "bounds": {"_southWest": {"lat": south, "lng": west}, "_northEast": {"lat": north, "lng": east}}}
-    returned = list(returned_objects)
 
     def on_change() -> None:
         st.session_state[key] = st.session_state.get(hash_key, {})

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from grid_planning.assess.checklist import CRITERIA, MAX_NOTE, RECORD_STATUSES, checklist_table
+from grid_planning.assess.checklist import CRITERIA, RECORD_STATUSES, checklist_table
+from grid_planning.base.config import text_limit
 from grid_planning.session.page_tables import checklist_counts, checklist_rows
 from pages._common import ensure_navigation, kept, lang, page_guard, tr, tr_md
 from pages._ws import action, fmt, require_plan, scenario_panel, workspace
@@ -39,7 +40,7 @@ with page_guard():
             item = st.selectbox(tr("ws.chk.item"), items, format_func=texts.get, key="chk_item")
             status = st.selectbox(tr("ws.chk.status"), list(RECORD_STATUSES), key="chk_status",
                                   format_func=fmt("plan.checklist.status."))
-            note = st.text_area(tr("ws.chk.note"), key="chk_note", height=80, max_chars=MAX_NOTE)
+            note = st.text_area(tr("ws.chk.note"), key="chk_note", height=80, max_chars=text_limit("max_checklist_note_chars"))
             if st.form_submit_button(tr("ws.chk.save_record")):
                 with action():
                     ws.record(ws.plan.lead_of(grid), int(item), status, note)

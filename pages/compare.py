@@ -26,6 +26,7 @@ from grid_planning.meeting.compare import (
     option_label,
 )
 from grid_planning.meeting.meetingmap import changes_html, compare_html
+from grid_planning.session.message_bound import map_refusal, text_bytes
 from pages._common import (
     active_layers,
     ensure_navigation,
@@ -56,6 +57,14 @@ def _changes(key: tuple, lang: str, _layers, _a, _b, _colours):
     changes = changed_units(_layers, _a.plan, _b.plan)
     return changes, change_summary(_layers, _a.plan, _b.plan, changes), changes_html(
         _layers, _a, _b, changes, _colours, lang)
+
+
+def _frame(html: str, height: int, alt: str) -> None:
+    """The options' maps, or why not when they are over the bound on one message (``max_message_mb``)."""
+    if (refusal := map_refusal(text_bytes(html), lang(), what="compare")) is not None:
+        st.warning(refusal)
+    else:
+        st.iframe(html, height=height, alt=tr(alt))
 
 
 def _styled(table, part: str):
@@ -106,7 +115,7 @@ with page_guard():
 
     st.subheader(tr("meeting.compare.maps"))
     st.caption(tr("meeting.compare.maps_caption"))
-    st.iframe(_maps_html(version, lang(), layers, opts), height=600, alt=tr("meeting.compare.frame"))
+    _frame(_maps_html(version, lang(), layers, opts), 600, "meeting.compare.frame")
 
     st.subheader(tr("meeting.compare.metrics"))
     st.caption(tr("meeting.compare.metrics_caption"))
@@ -131,7 +140,7 @@ with page_guard():
     st.markdown(md_text(summary.text(lang(), a=option_label(a_pos, a.name), b=option_label(b_pos, b.name))))
     map_col, flow_col = st.columns([11, 9])
     with map_col:
-        st.iframe(html, height=520, alt=tr("meeting.compare.changes_frame"))
+        _frame(html, 520, "meeting.compare.changes_frame")
     with flow_col:
         st.markdown(f"**{tr('meeting.compare.flows')}**")
         st.dataframe(flows_frame(summary, lang()), hide_index=True, width="stretch", key="cmp_flows",

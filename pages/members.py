@@ -18,7 +18,7 @@ from grid_planning.session.page_tables import (
     role_options,
     sent_down_text,
 )
-from pages._common import ensure_navigation, kept, lang, md_text, page_guard, tr, tr_md
+from pages._common import ensure_navigation, kept, lang, md_text, page_guard, show_table, tr, tr_md
 from pages._ws import action, fmt, require_plan, workspace
 
 ensure_navigation(__file__)
@@ -123,4 +123,4 @@ with page_guard():
         if st.session_state.get("role_done"):
             st.success(st.session_state.pop("role_done"))
         with st.expander(tr("ws.mem.all")):
-            st.dataframe(column_headers(table, lang()), hide_index=True, width="stretch", key="mem_all")
+            show_table(column_headers(table, lang()), key="mem_all")

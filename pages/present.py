@@ -8,6 +8,7 @@ from __future__ import annotations
 import streamlit as st
 
 from grid_planning.meeting.meetingmap import present_html
+from grid_planning.session.message_bound import map_refusal, text_bytes
 from pages._common import active_layers, ensure_navigation, lang, page_guard, tr, tr_md
 from pages._meeting import CHOSEN, label, options, remember_requested, requested_ids, saved_options
 from pages._ws import go_plan
@@ -77,5 +78,8 @@ with page_guard():
     with st.spinner(tr("meeting.computing")):
         opts = options(scen, layers, found, ids, lang())
     html = present_html(layers, opts, lang(), key=f"{layers.fingerprint()}:{query}")
+    if (refusal := map_refusal(text_bytes(html), lang(), what="present")) is not None:
+        st.warning(refusal)  # over the bound on one message (setting max_message_mb)
+        st.stop()
     with st.container(key="present_map"):
         st.iframe(html, height=820, alt=tr("meeting.present.frame"))

@@ -19,6 +19,7 @@ import pandas as pd
 
 from grid_planning.assess.checks import check_policy
 from grid_planning.assess.roster import lead_obligations
+from grid_planning.base.config import text_limit, text_too_long
 from grid_planning.base.i18n import DEFAULT_LANGUAGE, CatalogueError, source_text, t
 from grid_planning.city.planview import (
     cost_lookup,
@@ -377,10 +378,6 @@ def checklist_table(
     return pd.DataFrame(rows)
 
 
-#: Longest note on a checklist entry (who, what, which document: a paragraph, not a report).
-MAX_NOTE = 2_000
-
-
 def record(plan: Plan, grid_lead: str, item: int, status: str, note: str = "") -> Plan:
     """Record the status of a non-spatial criterion for one grid.
 
@@ -396,7 +393,8 @@ def record(plan: Plan, grid_lead: str, item: int, status: str, note: str = "") -
     status : {"todo", "in_progress", "done", "not_applicable"}
         The recorded status.
     note : str
-        Free text (who, what, document reference), at most :data:`MAX_NOTE` characters.
+        Free text (who, what, document reference), at most the setting ``max_checklist_note_chars``
+        characters (default 2,000: who, what, which document; a paragraph, not a report).
 
     Returns
     -------
@@ -428,6 +426,7 @@ def record(plan: Plan, grid_lead: str, item: int, status: str, note: str = "") -
             "plan.checklist_error.bad_status", status=status, allowed=", ".join(RECORD_STATUSES)
         )
     text = str(note or "")
-    if len(text) > MAX_NOTE:
-        raise ChecklistError("plan.checklist_error.note_too_long", limit=f"{MAX_NOTE:,}", length=f"{len(text):,}")
+    if (length := text_too_long(text, "max_checklist_note_chars")) is not None:
+        limit = text_limit("max_checklist_note_chars")
+        raise ChecklistError("plan.checklist_error.note_too_long", limit=f"{limit:,}", length=f"{length:,}")
     return plan.with_checklist(ChecklistEntry(lead, number, status, text))

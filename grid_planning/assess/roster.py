@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from grid_planning.assess.checks import whatif_eligible_ids
+from grid_planning.base.config import text_limit, text_too_long
 from grid_planning.base.i18n import CatalogueError, t
 from grid_planning.city.planview import (
     effective_facilities,
@@ -462,7 +463,8 @@ def change_role(
 
     - ``lead``: the facility leads the grid it lies in and the former lead becomes a member. Primary
       care never leads. A hospital not eligible under G4 (e.g. provincial, secondary, enterprise-
-      owned) leads only with a written ``reason``, recorded as a G4 "in principle" exception.
+      owned) leads only with a written ``reason``, recorded as a G4 "in principle" exception. A
+      reason longer than the setting ``max_reason_chars`` is refused (``reason_too_long``).
       The grid's G5 waiver and checklist entries move to the new lead.
     - ``member``: hospitals only; a provincial/national hospital stays a collaborator (G8); a
       current lead cannot step down this way (make another facility lead instead).
@@ -490,6 +492,10 @@ def change_role(
     level, type_, owner = str(row["level"]), str(row["type"]), str(row["owner_level"])
     current = roles.at[fid, "role"] if fid in roles.index else ""
     p = {"id": fid, "name": name, "role": new_role, "current": current}
+    # The same setting bounds every written reason (a request's, the plan page's, this one).
+    if (length := text_too_long(reason, "max_reason_chars")) is not None:
+        limit = text_limit("max_reason_chars")
+        raise RoleChangeError("plan.role_error.reason_too_long", length=f"{length:,}", limit=f"{limit:,}", **p)
     if current == new_role:
         raise RoleChangeError("plan.role_error.same_role", **p)
     one = fac.loc[[fid]].reset_index()

@@ -102,10 +102,11 @@ def setting(name: str, default: T, cast: Callable[[Any], T] | None = None) -> T:
 
 
 #: Longest texts a planner writes, as settings (name -> default): a written reason for an "in
-#: principle" exception (G4 designation, G5 waiver, G2 single grid), a scenario's name and note.
-#: The README's "Limits" table lists them.
+#: principle" exception (G4 designation by a role change or a request, G5 waiver, G2 single grid),
+#: a checklist entry's note, a scenario's name and note. The README's "Limits" table lists them.
 TEXT_LIMITS: dict[str, int] = {
     "max_reason_chars": 2_000,
+    "max_checklist_note_chars": 2_000,
     "max_scenario_name_chars": 120,
     "max_scenario_note_chars": 4_000,
 }

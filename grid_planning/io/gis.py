@@ -9,6 +9,7 @@ from pathlib import Path
 import geopandas as gpd
 import pandas as pd
 
+from grid_planning.io.gistext import check_dbf_text
 from grid_planning.io.limits import (
     BINARY_BYTES_PER_VERTEX,
     TEXT_BYTES_PER_VERTEX,
@@ -113,9 +114,30 @@ def check_gpkg_text(path: Path, table: str | None, lim: Limits) -> None:
                 )
 
 
+def check_file_text(sub: SubLayer, lim: Limits) -> None:
+    """Refuse a layer holding a text longer than ``max_cell_chars`` before GDAL builds it: a
+    GeoPackage's asked of SQLite, a Shapefile's .dbf from its field widths
+    (:mod:`grid_planning.io.gistext`). GeoJSON and KML files are streamed before GDAL lists their
+    layers (:func:`grid_planning.io.inputs.open_layer`); FlatGeobuf is checked after reading.
+
+    Raises
+    ------
+    InputError
+        ``text_too_long``.
+    """
+    suffix = sub.path.suffix.lower()
+    if suffix == ".gpkg":
+        check_gpkg_text(sub.path, sub.layer, lim)
+    elif suffix == ".shp":
+        stem = sub.path.stem.lower()
+        for dbf in sub.path.parent.glob("*"):
+            if dbf.stem.lower() == stem and dbf.suffix.lower() == ".dbf" and dbf.is_file():
+                check_dbf_text(dbf, lim.cell_chars, sub.encoding)
+
+
 def read_gis(sub: SubLayer, lim: Limits) -> pd.DataFrame:
     check_layer_size(sub, lim)
-    check_gpkg_text(sub.path, sub.layer, lim)
+    check_file_text(sub, lim)
     kwargs = {"encoding": sub.encoding} if sub.encoding else {}
     df = gpd.read_file(
         sub.path, layer=sub.layer, engine="pyogrio", max_features=lim.rows + 1, **kwargs

@@ -138,13 +138,29 @@ def test_record_validation(plan, args, key):
     assert has(key)
 
 
-def test_a_note_of_the_longest_length_is_kept():
+def test_a_note_of_the_longest_length_is_kept(monkeypatch, tmp_path):
     from plan_fixtures import make_plan
 
-    from grid_planning.assess.checklist import MAX_NOTE
-
-    note = "备" * MAX_NOTE
+    monkeypatch.setenv("GRID_PLANNER_CONFIG", str(tmp_path / "none.toml"))
+    note = "备" * 2_000  # the default of max_checklist_note_chars
     assert record(make_plan(), "F1", 2, "done", note).checklist[0].note == note
+
+
+def test_the_note_bound_is_the_setting_and_the_refusal_names_it(monkeypatch, tmp_path):
+    from plan_fixtures import make_plan
+
+    config = tmp_path / "config.toml"
+    config.write_text("max_checklist_note_chars = 30\n", encoding="utf-8")
+    monkeypatch.setenv("GRID_PLANNER_CONFIG", str(config))
+    assert record(make_plan(), "F1", 2, "done", "备" * 30).checklist[0].note == "备" * 30
+    with pytest.raises(ChecklistError) as err:
+        record(make_plan(), "F1", 2, "done", "备" * 31)
+    assert err.value.key == "plan.checklist_error.note_too_long"
+    text = err.value.message("en")
+    assert "31 characters" in text and "30 allowed" in text and "max_checklist_note_chars" in text
+    assert "31" in err.value.message("zh") and "30" in err.value.message("zh")
+    monkeypatch.setenv("GRID_PLANNER_MAX_CHECKLIST_NOTE_CHARS", "5000")  # the environment wins
+    assert len(record(make_plan(), "F1", 2, "done", "备" * 4_000).checklist[0].note) == 4_000
 
 
 def test_checklist_table_survives_a_plan_without_checklist(city, plan):

@@ -117,6 +117,24 @@ def test_provincial_lead_needs_reason_recorded_as_g4_exception(city, plan):
     assert metrics.all_passed(res)
 
 
+def test_a_role_change_reason_is_bounded_by_max_reason_chars(city, plan, monkeypatch, tmp_path):
+    config = tmp_path / "config.toml"
+    config.write_text("max_reason_chars = 40\n", encoding="utf-8")
+    monkeypatch.setenv("GRID_PLANNER_CONFIG", str(config))
+    with pytest.raises(RoleChangeError) as err:
+        change_role(city, plan, "F7", "lead", reason="理" * 41)
+    assert err.value.key == "plan.role_error.reason_too_long"
+    text = err.value.message("en")
+    assert "41 characters" in text and "40 allowed" in text and "F7" in text and "max_reason_chars" in text
+    assert plan.exception_for("G4", "F7") is None  # nothing recorded
+    led = change_role(city, plan, "F7", "lead", reason="理" * 40)
+    assert led.exception_for("G4", "F7").reason == "理" * 40
+    # The default (2,000) holds without a settings file.
+    monkeypatch.setenv("GRID_PLANNER_CONFIG", str(tmp_path / "none.toml"))
+    with pytest.raises(RoleChangeError, match="2,001"):
+        change_role(city, plan, "F7", "lead", reason="理" * 2_001)
+
+
 def test_eligible_lead_change_moves_waiver_and_checklist(city, plan):
     # F3 upgraded to tertiary in the data becomes an eligible lead of G1 without any reason
     fac = city.facilities.copy()

@@ -10,6 +10,7 @@ def test_defaults_and_the_one_rule(monkeypatch, tmp_path):
     monkeypatch.setenv("GRID_PLANNER_CONFIG", str(tmp_path / "none.toml"))
     assert {name: text_limit(name) for name in TEXT_LIMITS} == {
         "max_reason_chars": 2_000,
+        "max_checklist_note_chars": 2_000,
         "max_scenario_name_chars": 120,
         "max_scenario_note_chars": 4_000,
     }

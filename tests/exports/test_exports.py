@@ -375,7 +375,7 @@ def test_report_with_a_page_long_note_and_grid_id(city, plan, costs, tmp_path):
 
     from grid_planning.domain.plan import ChecklistEntry
 
-    # 21,000 characters: more than the form takes now (checklist.MAX_NOTE), as a plan file made
+    # 21,000 characters: more than the form takes now (the setting max_checklist_note_chars), as a plan file made
     # before, or by hand, may hold.
     note = "已与区卫健委沟通，签署协议。" * 1_500
     long_id = "网格" + "甲" * 2_000

@@ -1,0 +1,226 @@
+"""Long texts in GIS files found before GDAL reads them (issue 18): a Shapefile's .dbf from its
+header's field widths and then only its wide fields, a GeoJSON file streamed for its strings, a
+KML file streamed through expat for its texts (coordinates aside).
+
+GDAL builds every attribute value whole as it reads a layer, so a GeoJSON file of 400 MB holding
+one string of 400 MB takes gigabytes before :func:`grid_planning.io.gis.check_text_lengths` can
+refuse it. Here the file is read in chunks of :data:`CHUNK` bytes and a string is refused as soon
+as it passes ``max_cell_chars`` characters, with nothing of it kept; the same limit and finding
+(``text_too_long``) as every other reader. A .dbf's values are fixed-width: a field no wider (in
+bytes) than the limit cannot hold a longer text, so only a file with a wider field is streamed,
+record by record. What cannot be told exactly before reading (a GeoJSON in another encoding than
+UTF-8) is checked again after reading by the rule every reader shares.
+
+GDAL reads a .dbf text field at most 255 bytes wide (the width byte of its descriptor), so with
+the default ``max_cell_chars`` (10,000) no .dbf can hold a longer text and nothing past its header
+is read; the records are streamed only when the setting is below a field's width.
+"""
+
+from __future__ import annotations
+
+import re
+import struct
+from pathlib import Path
+
+import numpy as np
+
+from grid_planning.io.limits import InputError
+from grid_planning.io.xlsx import parse_part
+
+#: Bytes read at a time (memory of one chunk, whatever a file holds).
+CHUNK = 1 << 20
+
+#: Every byte that is not a UTF-8 continuation byte (0x80-0xBF): deleting them from a piece of
+#: text leaves its continuation bytes, so characters = bytes - continuation bytes.
+_NOT_CONTINUATION = bytes(b for b in range(256) if not 0x80 <= b <= 0xBF)
+#: Inside a JSON string: its end or an escape.
+_IN_STRING = re.compile(rb'["\\]')
+
+
+def _refuse(where: str, column: str, limit: int) -> InputError:
+    return InputError("text_too_long", column=column[:100], cell=f"{where} {column[:100]}".strip(),
+                      limit=f"{limit:,}")
+
+
+def _chars(piece: bytes, utf8: bool) -> int:
+    """Characters in ``piece`` (UTF-8: exact; another encoding: a lower bound, 4 bytes a character)."""
+    if utf8:
+        return len(piece) - len(piece.translate(None, _NOT_CONTINUATION))
+    return len(piece) // 4
+
+
+def check_geojson_text(path: Path, limit: int, encoding: str | None = None) -> None:
+    """Refuse a GeoJSON file with a string (a property's value or name) longer than ``limit``
+    characters, streamed in chunks before GDAL reads it.
+
+    Characters are counted as JSON gives them (an escape such as ``\\u957f`` is one); in a file
+    declared in another encoding than UTF-8 a lower bound is counted (GDAL's read is checked again).
+
+    Raises
+    ------
+    InputError
+        ``text_too_long`` naming the byte offset where the string starts.
+    """
+    utf8 = (encoding or "utf-8").lower().replace("_", "-") in ("utf-8", "utf8")
+    in_string = False
+    escaped = False  # the chunk ended inside an escape: the next byte(s) belong to it
+    skip_hex = 0  # hex digits of a \\u escape still to skip
+    count = 0
+    start = 0
+    offset = 0
+    with path.open("rb") as fh:
+        while chunk := fh.read(CHUNK):
+            pos = 0
+            end = len(chunk)
+            if not (in_string or escaped or skip_hex) and b"\\" not in chunk:
+                # No escape in the chunk (GDAL and QGIS write UTF-8 as is): its quotes pair up, so
+                # every string is measured at once and only one longer in bytes is counted.
+                quotes = np.flatnonzero(np.frombuffer(chunk, dtype=np.uint8) == 0x22)
+                opens, closes = quotes[0::2], quotes[1::2]
+                for a, b in zip(opens[: len(closes)][closes - opens[: len(closes)] > limit + 1],
+                                closes[closes - opens[: len(closes)] > limit + 1], strict=True):
+                    if _chars(chunk[a + 1 : b], utf8) > limit:
+                        raise _refuse(f"byte {offset + int(a):,}", "", limit)
+                if len(opens) == len(closes):
+                    offset += end
+                    continue
+                pos = int(opens[-1])  # a string goes on into the next chunk: read it as below
+            while pos < end:
+                if not in_string:
+                    found = chunk.find(b'"', pos)
+                    if found < 0:
+                        break
+                    in_string, count, start, pos = True, 0, offset + found, found + 1
+                    continue
+                if skip_hex:
+                    step = min(skip_hex, end - pos)
+                    skip_hex -= step
+                    pos += step
+                    continue
+                if escaped:
+                    escaped = False
+                    count += 1
+                    if chunk[pos : pos + 1] == b"u":
+                        skip_hex = 4
+                    pos += 1
+                    continue
+                match = _IN_STRING.search(chunk, pos)
+                stop = match.start() if match else end
+                count += _chars(chunk[pos:stop], utf8)
+                if count > limit:
+                    raise _refuse(f"byte {start:,}", "", limit)
+                if match is None:
+                    break
+                if match.group() == b'"':
+                    in_string = False
+                else:
+                    escaped = True
+                pos = stop + 1
+            offset += end
+
+
+def _dbf_layout(head: bytes) -> tuple[int, int, int, list[tuple[str, int, int]]]:
+    """(records, header bytes, record bytes, [(field name, offset in the record, width)])."""
+    records, header_len, record_len = struct.unpack("<IHH", head[4:12])
+    fields = []
+    at = 1  # the deletion flag
+    pos = 32
+    while pos + 32 <= min(header_len, len(head)) and head[pos] != 0x0D:
+        desc = head[pos : pos + 32]
+        # As GDAL's shapelib reads it: one byte (it does not take the decimals byte as a high
+        # byte of a text field's width, an extension some writers use), so at most 255 bytes.
+        width = desc[16]
+        fields.append((desc[:11].split(b"\0", 1)[0].decode("latin-1"), at, width))
+        at += width
+        pos += 32
+    return records, header_len, record_len, fields
+
+
+def _dbf_chars(raw: bytes, codec: str) -> int:
+    """Characters of a .dbf value; a lower bound (4 bytes a character) when it does not decode
+    in ``codec`` (GDAL's own reading is checked again after it)."""
+    try:
+        return len(raw.decode(codec))
+    except (UnicodeDecodeError, LookupError):
+        return len(raw) // 4
+
+
+def check_dbf_text(dbf: Path, limit: int, encoding: str | None = None) -> None:
+    """Refuse a .dbf with a value longer than ``limit`` characters before GDAL reads it.
+
+    Its header gives each field's width in bytes (at most 255, as GDAL reads it); a field no wider
+    than ``limit`` bytes holds no longer text, so a file without wider fields is not read further. Otherwise the records are
+    read :data:`CHUNK` bytes at a time and only the wide fields' values decoded.
+
+    Raises
+    ------
+    InputError
+        ``text_too_long`` naming the record (feature number) and the field.
+    """
+    with dbf.open("rb") as fh:
+        head = fh.read(32)
+        if len(head) < 32:
+            return
+        header_len = struct.unpack("<H", head[8:10])[0]
+        head += fh.read(max(header_len - 32, 0))
+        records, header_len, record_len, fields = _dbf_layout(head)
+        wide = [f for f in fields if f[2] > limit]
+        if not wide or record_len <= 0:
+            return
+        codec = encoding or "utf-8"
+        fh.seek(header_len)
+        per_chunk = max(CHUNK // record_len, 1)
+        number = 0
+        while number < records and (block := fh.read(per_chunk * record_len)):
+            for i in range(len(block) // record_len):
+                record = block[i * record_len : (i + 1) * record_len]
+                number += 1
+                for name, at, width in wide:
+                    raw = record[at : at + width].rstrip(b" \0")
+                    if len(raw) > limit and _dbf_chars(raw, codec) > limit:
+                        raise _refuse(f"#{number}", name, limit)
+
+
+#: KML elements whose text is geometry, not an attribute (a polygon's coordinates run long).
+KML_GEOMETRY_TEXT = frozenset({"coordinates", "coord"})
+
+
+def check_kml_text(path: Path, limit: int) -> None:
+    """Refuse a KML file with an element's text or an attribute longer than ``limit`` characters
+    (coordinates aside), streamed through expat before GDAL reads it: text is counted as it
+    arrives, never joined; no tag may hold more than :data:`grid_planning.io.xlsx.TOKEN_BYTES`.
+
+    Raises
+    ------
+    InputError
+        ``text_too_long`` naming the placemark (its number) and the element; ``file_damaged`` for
+        malformed XML, a DTD or an entity.
+    """
+    state = {"placemark": 0, "element": "", "count": 0, "geometry": False}
+
+    def start(name: str, attrs: dict[str, str]) -> None:
+        if name == "Placemark":
+            state["placemark"] += 1
+        state["element"], state["count"] = name, 0
+        state["geometry"] = name in KML_GEOMETRY_TEXT
+        for key, value in attrs.items():
+            if len(value) > limit:
+                raise _refuse(f"#{state['placemark']}", f"{name}@{key.rpartition(':')[2]}", limit)
+
+    def end(_name: str) -> None:
+        state["count"] = 0
+
+    def chars(text: str) -> None:
+        if state["geometry"]:
+            return
+        state["count"] += len(text)
+        if state["count"] > limit:
+            raise _refuse(f"#{state['placemark']}", str(state["element"]), limit)
+
+    with path.open("rb") as fh:
+        try:
+            parse_part(fh, start, end, chars)
+        except InputError as exc:
+            if exc.code != "file_damaged":
+                raise
+            raise InputError("file_damaged", format="KML", detail=str(exc.params.get("detail", ""))) from None
