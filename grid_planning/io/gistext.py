@@ -42,6 +42,37 @@ def _refuse(where: str, column: str, limit: int) -> InputError:
                       limit=f"{limit:,}")
 
 
+#: The property name just before a string's opening quote: ``"name": `` (JSON escapes allowed).
+_KEY_BEFORE = re.compile(rb'"((?:[^"\\]|\\.){1,400})"\s*:\s*$')
+#: Bytes read back from a long string for its property name.
+_LOOKBACK = 2048
+
+
+def _where_in_geojson(path: Path, start: int) -> tuple[str, str]:
+    """``("#feature", property)`` of the string starting at byte ``start``, for the message.
+
+    Only on the way to a refusal: the features before ``start`` are counted by their
+    ``"Feature"`` type strings (a chunk at a time, never kept) and the property name read from the
+    bytes just before the string; either falls back to the byte offset when it cannot be told.
+    """
+    features = 0
+    tail = b""
+    with path.open("rb") as fh:
+        left = start
+        while left > 0 and (chunk := fh.read(min(CHUNK, left))):
+            left -= len(chunk)
+            joined = tail + chunk
+            features += joined.count(b'"Feature"') - tail.count(b'"Feature"')
+            tail = joined[-16:]
+        fh.seek(max(start - _LOOKBACK, 0))
+        before = fh.read(min(start, _LOOKBACK))
+    key = _KEY_BEFORE.search(before)
+    # A long property name has no name before it: the feature alone is named.
+    column = key.group(1).decode("utf-8", "replace") if key is not None else ""
+    where = f"#{features}" if features else f"byte {start:,}"
+    return where, column
+
+
 def _chars(piece: bytes, utf8: bool) -> int:
     """Characters in ``piece`` (UTF-8: exact; another encoding: a lower bound, 4 bytes a character)."""
     if utf8:
@@ -59,7 +90,8 @@ def check_geojson_text(path: Path, limit: int, encoding: str | None = None) -> N
     Raises
     ------
     InputError
-        ``text_too_long`` naming the byte offset where the string starts.
+        ``text_too_long`` naming the feature (its number) and the property, or the byte offset
+        where the string starts when they cannot be told.
     """
     utf8 = (encoding or "utf-8").lower().replace("_", "-") in ("utf-8", "utf8")
     in_string = False
@@ -80,7 +112,7 @@ def check_geojson_text(path: Path, limit: int, encoding: str | None = None) -> N
                 for a, b in zip(opens[: len(closes)][closes - opens[: len(closes)] > limit + 1],
                                 closes[closes - opens[: len(closes)] > limit + 1], strict=True):
                     if _chars(chunk[a + 1 : b], utf8) > limit:
-                        raise _refuse(f"byte {offset + int(a):,}", "", limit)
+                        raise _refuse(*_where_in_geojson(path, offset + int(a)), limit)
                 if len(opens) == len(closes):
                     offset += end
                     continue
@@ -108,7 +140,7 @@ def check_geojson_text(path: Path, limit: int, encoding: str | None = None) -> N
                 stop = match.start() if match else end
                 count += _chars(chunk[pos:stop], utf8)
                 if count > limit:
-                    raise _refuse(f"byte {start:,}", "", limit)
+                    raise _refuse(*_where_in_geojson(path, start), limit)
                 if match is None:
                     break
                 if match.group() == b'"':

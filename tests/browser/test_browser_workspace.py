@@ -358,5 +358,6 @@ def test_coverage_and_members_pages_read_the_plan(planned):
     assert leads["G1"].rstrip("…") in text
     assert metric(page, "常住人口") == f"{populations(table)['G1']:,}"
     roster = page.locator("[data-testid='stTable']")
+    roster.first.wait_for(timeout=TIMEOUT)  # the rosters come after the figures: wait for them
     assert roster.count() >= 1
     assert_clean(page)

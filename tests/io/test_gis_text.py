@@ -43,6 +43,28 @@ def test_a_geojson_with_one_enormous_value_is_refused_in_bounded_memory(tmp_path
     assert got.get("code") == "text_too_long", got
     assert got["peak_mb"] < 100 and got["seconds"] < 60, got
     assert len(got["message"]) < 400  # the value is never echoed back
+    assert "#2 name" in got["message"], got  # the feature and the property, not a byte offset
+
+
+def test_the_refusal_names_the_feature_and_property_whatever_the_chunks(tmp_path, monkeypatch):
+    import grid_planning.io.gistext as gistext
+
+    path = tmp_path / "f.geojson"
+    features = [_feature("甲"), _feature("乙"), _feature("丙").replace('"name"', '"名\\u79f0"')]
+    features[2] = features[2].replace('"丙"', '"' + "长" * 30 + '"')
+    path.write_text('{"type": "FeatureCollection", "features": [' + ", ".join(features) + "]}",
+                    encoding="utf-8")
+    for chunk in (7, 64, 1 << 20):
+        monkeypatch.setattr(gistext, "CHUNK", chunk)
+        with pytest.raises(InputError) as err:
+            check_geojson_text(path, 20)
+        assert err.value.params["cell"] == "#3 名\\u79f0", chunk
+    # A long string outside every feature is named by where it starts.
+    path.write_text('{"type": "FeatureCollection", "name": "' + "长" * 30 + '", "features": []}',
+                    encoding="utf-8")
+    with pytest.raises(InputError) as err:
+        check_geojson_text(path, 20)
+    assert err.value.params["cell"] == "byte 38 name"
 
 
 def test_geojson_strings_are_counted_as_json_gives_them(tmp_path, monkeypatch):

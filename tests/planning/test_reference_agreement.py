@@ -8,8 +8,10 @@ policy (tests/oracle.py). For each city:
 - a plan: every rule and requirement checked independently (``oracle.problems``), and the
   reference never says no plan exists;
 - a refusal: it is a proof, and the reference proves it too;
-- a city neither decides within its time is listed in :data:`UNDECIDED` (strict: the day the
-  planner decides one, the list must shrink). Those refusals say "not found within N s".
+- a city neither decides within its time is listed in :data:`UNDECIDED`: its refusal must say
+  "not found within N s" (never "cannot") and is then reported as an expected failure; a plan
+  the planner finds for it must pass every check like any other. (Not a strict xfail: strip-60u
+  is decided on a quiet machine and not on a loaded one, so its outcome depends on the clock.)
 """
 
 from __future__ import annotations
@@ -48,13 +50,7 @@ UNDECIDED = {
 
 
 def _params(cases, *marks):
-    out = []
-    for case in cases:
-        m = list(marks)
-        if case.name in UNDECIDED:
-            m.append(pytest.mark.xfail(strict=True, reason="not decided within the time"))
-        out.append(pytest.param(case, id=case.name, marks=m))
-    return out
+    return [pytest.param(case, id=case.name, marks=list(marks)) for case in cases]
 
 
 def _agree(case):
@@ -73,6 +69,8 @@ def _agree(case):
     inf = res.infeasible
     if not inf.proven:  # the honest wording, then the known gap
         assert "does not prove" in inf.message("en") and "cannot" not in inf.message("en")
+        if case.name in UNDECIDED:
+            pytest.xfail(f"not decided within the time: {inf.message('en')[:200]}")
         raise AssertionError(f"not decided: {inf.message('en')}")
     ref = reference_decide(m, time_limit=REF_PROOF_SECONDS)
     assert ref.status == "none", f"the planner proved no plan, the reference says {ref.status}"
