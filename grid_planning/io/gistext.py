@@ -1,6 +1,7 @@
 """Long texts in GIS files found before GDAL reads them (issue 18): a Shapefile's .dbf from its
 header's field widths and then only its wide fields, a GeoJSON file streamed for its strings, a
-KML file streamed through expat for its texts (coordinates aside).
+KML file streamed through expat for its texts (coordinates aside), a FlatGeobuf file's features
+from their sizes and their properties' lengths (geometry never read).
 
 GDAL builds every attribute value whole as it reads a layer, so a GeoJSON file of 400 MB holding
 one string of 400 MB takes gigabytes before :func:`grid_planning.io.gis.check_text_lengths` can
@@ -256,3 +257,145 @@ def check_kml_text(path: Path, limit: int) -> None:
             if exc.code != "file_damaged":
                 raise
             raise InputError("file_damaged", format="KML", detail=str(exc.params.get("detail", ""))) from None
+
+
+#: FlatGeobuf's magic bytes (the fourth is the major version, the eighth the patch level).
+FGB_MAGIC = b"fgb\x03"
+#: Bytes of one node of a FlatGeobuf packed R-tree (four doubles and an offset).
+_FGB_NODE = 40
+#: Bytes of each fixed-size FlatGeobuf column type, by its number in the format's ColumnType;
+#: String (11), Json (12), DateTime (13) and Binary (14) are a uint32 length and the bytes.
+_FGB_FIXED = {0: 1, 1: 1, 2: 1, 3: 2, 4: 2, 5: 4, 6: 4, 7: 8, 8: 8, 9: 4, 10: 8}
+_FGB_TEXT = frozenset({11, 12, 13})
+#: Bytes read from a feature's start for its table (flatbuffers write the root table first).
+_FGB_HEAD = 512
+
+
+class _Flat:
+    """Reading flatbuffer tables in one buffer (only what the FlatGeobuf check needs)."""
+
+    def __init__(self, buf: bytes) -> None:
+        self.buf = buf
+
+    def u16(self, at: int) -> int:
+        return struct.unpack_from("<H", self.buf, at)[0]
+
+    def u32(self, at: int) -> int:
+        return struct.unpack_from("<I", self.buf, at)[0]
+
+    def field(self, table: int, number: int) -> int | None:
+        """Where field ``number`` of the table at ``table`` is, or None when absent."""
+        vtable = table - struct.unpack_from("<i", self.buf, table)[0]
+        slot = 4 + 2 * number
+        if slot + 2 > self.u16(vtable):
+            return None
+        offset = self.u16(vtable + slot)
+        return table + offset if offset else None
+
+    def ref(self, table: int, number: int) -> int | None:
+        """Where the string, vector or table that field ``number`` points to starts."""
+        at = self.field(table, number)
+        return None if at is None else at + self.u32(at)
+
+
+def _fgb_columns(header: bytes) -> list[tuple[str, int]]:
+    """``[(name, type)]`` of a FlatGeobuf header's columns (names cut to 100 characters)."""
+    flat = _Flat(header)
+    root = flat.u32(0)
+    vec = flat.ref(root, 7)
+    out = []
+    for i in range(flat.u32(vec) if vec is not None else 0):
+        at = vec + 4 + 4 * i
+        col = at + flat.u32(at)
+        name_at = flat.ref(col, 0)
+        name = "" if name_at is None else header[name_at + 4 : name_at + 4 + min(flat.u32(name_at), 400)]
+        type_at = flat.field(col, 1)
+        out.append((bytes(name).decode("utf-8", "replace")[:100], header[type_at] if type_at is not None else 0))
+    return out
+
+
+def _fgb_header(fh) -> tuple[bytes, int]:  # noqa: ANN001 - an open binary file
+    """The header's bytes and the number of bytes to skip after it (the spatial index)."""
+    size = struct.unpack("<I", fh.read(4))[0]
+    if size > 64 * CHUNK:  # a header of its columns' names and metadata; never this large
+        raise InputError("file_damaged", format="FlatGeobuf", detail="header too large")
+    header = fh.read(size)
+    flat = _Flat(header)
+    root = flat.u32(0)
+    count_at, node_at = flat.field(root, 8), flat.field(root, 9)
+    count = struct.unpack_from("<Q", header, count_at)[0] if count_at is not None else 0
+    node_size = flat.u16(node_at) if node_at is not None else 16
+    index = 0
+    if node_size and count:
+        node_size = min(max(node_size, 2), 65535)
+        n = nodes = count
+        while n != 1:
+            n = -(-n // node_size)
+            nodes += n
+        index = nodes * _FGB_NODE
+    return header, index
+
+
+def check_fgb_text(path: Path, limit: int) -> None:
+    """Refuse a FlatGeobuf file with a text value longer than ``limit`` characters before GDAL
+    reads it (GDAL builds every value of a feature whole).
+
+    Each feature's size comes first: one no longer than ``limit`` bytes holds no longer text, and
+    of a longer one only its table and its properties are read (never its geometry), each text's
+    length before its bytes; only a text longer than ``limit`` bytes but at most four times that is
+    read, to count its characters.
+
+    Raises
+    ------
+    InputError
+        ``text_too_long`` naming the feature (its number) and the column; ``file_damaged`` for a
+        file whose structure cannot be followed.
+    """
+    with path.open("rb") as fh:
+        if fh.read(4) != FGB_MAGIC:
+            return  # not a version-3 FlatGeobuf: GDAL's reading, checked after it, decides
+        fh.seek(8)
+        try:
+            header, index = _fgb_header(fh)
+            columns = _fgb_columns(header)
+            fh.seek(index, 1)
+            number = 0
+            while len(size_bytes := fh.read(4)) == 4:
+                size = struct.unpack("<I", size_bytes)[0]
+                start = fh.tell()
+                number += 1
+                if size > limit:
+                    _fgb_feature(fh, start, size, number, columns, limit)
+                fh.seek(start + size)
+        except (struct.error, IndexError, TypeError) as exc:
+            raise InputError("file_damaged", format="FlatGeobuf", detail=type(exc).__name__) from None
+
+
+def _fgb_feature(fh, start: int, size: int, number: int,  # noqa: ANN001 - an open binary file
+                 columns: list[tuple[str, int]], limit: int) -> None:
+    """Check one feature's properties, read from the file a value at a time."""
+    root = struct.unpack("<I", fh.read(4))[0]
+    fh.seek(start)
+    head = fh.read(min(size, root + _FGB_HEAD))  # the table and its vtable, not the geometry
+    flat = _Flat(head)
+    props = flat.ref(flat.u32(0), 1)
+    if props is None:
+        return
+    fh.seek(start + props)
+    length = struct.unpack("<I", fh.read(4))[0]
+    if length <= limit:
+        return
+    end = fh.tell() + length
+    while fh.tell() + 2 <= end:
+        col = struct.unpack("<H", fh.read(2))[0]
+        name, kind = columns[col] if col < len(columns) else (f"#{col}", 11)
+        if kind in _FGB_FIXED:
+            fh.seek(_FGB_FIXED[kind], 1)
+            continue
+        n = struct.unpack("<I", fh.read(4))[0]
+        if kind in _FGB_TEXT and n > limit:
+            # Four bytes a character at most: past 4 x limit bytes it is too long unread.
+            if n > 4 * limit or _chars(fh.read(n), True) > limit:
+                raise _refuse(f"#{number}", name, limit)
+        else:
+            fh.seek(n, 1)

@@ -52,7 +52,7 @@ from grid_planning.domain import schema
 from grid_planning.io.archives import check_archive, extract_archive
 from grid_planning.io.delimited import read_csv
 from grid_planning.io.gis import read_gis
-from grid_planning.io.gistext import check_geojson_text, check_kml_text
+from grid_planning.io.gistext import check_fgb_text, check_geojson_text, check_kml_text
 from grid_planning.io.limits import (
     FORMAT_NAMES,
     GIS_SUFFIXES,
@@ -107,6 +107,8 @@ def _plain_sublayers(path: Path, owned: bool, scratch, display: str | None) -> l
         check_geojson_text(path, limits().cell_chars)
     elif suffix == ".kml":
         check_kml_text(path, limits().cell_chars)  # GDAL's KML reader builds each text whole
+    elif suffix == ".fgb":
+        check_fgb_text(path, limits().cell_chars)  # and its FlatGeobuf reader each feature's
     found = _gis_sublayers(target, encoding)
     subs = []
     for name, rows, geom, columns in found:

@@ -12,7 +12,12 @@ from hostile_files import read_capped
 from shapely.geometry import Point
 
 from grid_planning.io import inputs
-from grid_planning.io.gistext import check_dbf_text, check_geojson_text, check_kml_text
+from grid_planning.io.gistext import (
+    check_dbf_text,
+    check_fgb_text,
+    check_geojson_text,
+    check_kml_text,
+)
 from grid_planning.io.limits import InputError
 
 
@@ -221,3 +226,56 @@ def test_kml_texts_at_the_limit_are_read_and_coordinates_are_not_counted(tmp_pat
     with pytest.raises(InputError) as err:
         inputs.open_layer(path)
     assert err.value.code == "text_too_long" and err.value.params["limit"] == "40"
+
+
+def _fgb(path, names, spatial_index: bool):
+    """A FlatGeobuf of a long-outlined polygon (its geometry far longer than any limit below) and
+    points, one text column beside numbers, written by GDAL."""
+    import numpy as np
+    from shapely.geometry import Polygon
+
+    ring = Polygon([(114 + 0.01 * np.cos(t), 30 + 0.01 * np.sin(t)) for t in np.linspace(0, 6.28, 3000)])
+    geoms = [ring] + [Point(114.3 + i / 100, 30.6) for i in range(len(names) - 1)]
+    frame = gpd.GeoDataFrame({"id": [f"H{i}" for i in range(len(names))], "beds": range(len(names)),
+                              "share": [0.5] * len(names), "name": names}, geometry=geoms, crs=4326)
+    frame.to_file(path, SPATIAL_INDEX="YES" if spatial_index else "NO")
+    return path
+
+
+@pytest.mark.parametrize("spatial_index", [True, False])
+def test_a_flatgeobuf_text_over_the_limit_is_refused_before_gdal_reads_it(tmp_path, monkeypatch,
+                                                                        spatial_index):
+    path = _fgb(tmp_path / "医院.fgb", ["甲医院", "乙医院", "长" * 50], spatial_index)
+    # The polygon's feature is longer than the limit in bytes, its text is not: read.
+    check_fgb_text(path, 50)
+    monkeypatch.setenv("GRID_PLANNER_MAX_CELL_CHARS", "50")
+    order = list(inputs.open_layer(path).frame["name"])  # as GDAL lists them (an index sorts them)
+    assert sorted(order) == sorted(["甲医院", "乙医院", "长" * 50])
+    monkeypatch.setenv("GRID_PLANNER_MAX_CELL_CHARS", "49")
+    monkeypatch.setattr(gpd, "read_file", _never)
+    with pytest.raises(InputError) as err:
+        inputs.open_layer(path)
+    assert err.value.code == "text_too_long"
+    assert err.value.params["cell"] == f"#{order.index('长' * 50) + 1} name"
+
+
+def test_a_flatgeobuf_counts_characters_not_bytes(tmp_path):
+    path = _fgb(tmp_path / "f.fgb", ["甲", "长" * 20], False)  # 20 characters, 60 bytes
+    check_fgb_text(path, 20)
+    with pytest.raises(InputError) as err:
+        check_fgb_text(path, 19)
+    assert err.value.params["cell"] == "#2 name"
+
+
+def test_a_flatgeobuf_whose_structure_cannot_be_followed_is_named_damaged(tmp_path):
+    path = _fgb(tmp_path / "f.fgb", ["甲", "长" * 20], False)
+    data = path.read_bytes()
+    cut = tmp_path / "cut.fgb"
+    cut.write_bytes(data[:8] + b"\xff\xff\xff\x7f" + data[12:])  # a header "2 GB" long
+    with pytest.raises(InputError) as err:
+        check_fgb_text(cut, 10)
+    assert err.value.code == "file_damaged"
+    cut.write_bytes(data[:12] + b"\xff" * 64 + data[76:])  # a header whose offsets lead outside it
+    with pytest.raises(InputError) as err:
+        check_fgb_text(cut, 10)
+    assert err.value.code == "file_damaged"
