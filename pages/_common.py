@@ -142,9 +142,9 @@ def page_guard() -> Iterator[None]:
         st.error(tr_md("app.error", detail=f"{type(exc).__name__}: {exc}"))
 
 
-@st.cache_resource(show_spinner=False)
 def sample_layers() -> CityLayers:
-    """The bundled sample city, loaded once per server process."""
+    """The bundled sample city, loaded once per server process (shared through
+    :data:`grid_planning.city.provenance.SAMPLE`)."""
     return load_sample_city()
 
 

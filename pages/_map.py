@@ -35,6 +35,7 @@ import streamlit.components.v1 as components
 from folium.elements import JSCSSMixin
 from streamlit_folium import generate_js_hash, generate_leaflet_string, get_full_id
 
+from grid_planning.base.cache import SharedCache
 from grid_planning.maps.mapview import finish
 from grid_planning.session.message_bound import map_refusal, text_bytes
 from pages._common import lang
@@ -138,15 +139,17 @@ def render_payload(m: folium.Map) -> MapPayload:
                       bounds=bounds, zoom=m.options.get("zoom"))
 
 
-@st.cache_resource(show_spinner=False, max_entries=48)
-def _shared_payload(key: str, _build: Callable[[], folium.Map]) -> MapPayload:
-    """One rendered map per content key for the whole server (see grid_planning.base.cache)."""
-    return render_payload(_build())
+#: One rendered map per content key for the whole server (the one cache idiom, grid_planning.base.cache).
+SHARED_MAPS: SharedCache[MapPayload] = SharedCache(max_entries=48)
+
+
+def _shared_payload(key: str, build: Callable[[], folium.Map]) -> MapPayload:
+    return SHARED_MAPS.get(("map", key), lambda: render_payload(build()))
 
 
 def clear_shared_maps() -> None:
     """Forget every rendered map of this server (tests; a map's look changed without its key)."""
-    _shared_payload.clear()
+    SHARED_MAPS.clear()
 
 
 def show_map(

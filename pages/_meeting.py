@@ -15,21 +15,15 @@ import streamlit as st
 from grid_planning.base.i18n import CatalogueError
 from grid_planning.base.localtime import local_stamp
 from grid_planning.city.layers import CityLayers
-from grid_planning.meeting.compare import Option, comparable_scenarios, load_option, option_keys
+from grid_planning.meeting.compare import Option, comparable_scenarios, option_keys
+from grid_planning.meeting.shared import shared_option
 from grid_planning.session.team import markdown_message
 from grid_planning.store.scenarios import ScenarioStore
 from pages._common import lang
-from pages._ws import cost_provider, store
+from pages._ws import store
 
 #: The scenario ids of the options chosen last in this session (compare and present share them).
 CHOSEN = "meeting_ids"
-
-
-@st.cache_resource(show_spinner=False, max_entries=32)
-def _option(store_where: str, sid: int, updated: str, layers_fp: str, lang: str,
-            _store: ScenarioStore, _layers: CityLayers) -> Option:
-    # Keyed by the scenario's last change: an overwritten scenario is a new entry.
-    return load_option(_store, sid, _layers, cost_provider=cost_provider, lang=lang)
 
 
 def candidates(store: ScenarioStore, layers: CityLayers) -> tuple[pd.DataFrame, int]:
@@ -55,10 +49,7 @@ def options(store: ScenarioStore, layers: CityLayers, found: pd.DataFrame, ids: 
             lang: str) -> list[Option]:
     """The options of ``ids`` (in that order), each computed once per version and language."""
     updated = dict(zip(found["id"], found["updated"], strict=True))
-    fp = layers.fingerprint()
-    # Where the store is (a full path, a server and schema): two stores may share a file name.
-    where = f"{store.backend.describe()}|{getattr(store.backend, 'schema', '')}"
-    return [_option(where, int(i), str(updated[i]), fp, lang, store, layers) for i in ids if i in updated]
+    return [shared_option(store, int(i), str(updated[i]), layers, lang) for i in ids if i in updated]
 
 
 def label(row: pd.Series | object, flag: str) -> str:

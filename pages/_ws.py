@@ -1,30 +1,26 @@
 """Streamlit plumbing shared by the workspace pages (plan, coverage, members, checklist).
 
 The logic lives in :mod:`grid_planning.session.workspace`; here are only what needs Streamlit: the one
-:class:`~grid_planning.session.workspace.Workspace` of the session, travel costs cached across sessions with
-``st.cache_resource`` (keyed by the layers' fingerprint), friendly error display, the check panel
-and the scenario panel the plan and checklist pages share.
+:class:`~grid_planning.session.workspace.Workspace` of the session (its first request and balance
+advice shared across sessions by :mod:`grid_planning.session.shared`), friendly error display, the
+check panel and the scenario panel the plan and checklist pages share.
 """
 
 from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
-from dataclasses import replace
 
-import geopandas as gpd
 import streamlit as st
 
-from grid_planning.base.cache import facilities_fingerprint
 from grid_planning.base.i18n import CatalogueError, has
 from grid_planning.base.localtime import local_stamp
 from grid_planning.base.textsafe import escape_markdown
-from grid_planning.city.costs import CostMatrix, travel_costs
-from grid_planning.city.layers import CityLayers
-from grid_planning.domain.request import BalanceAdvice, CostParams, PlanRequest
+from grid_planning.domain.request import BalanceAdvice
 from grid_planning.session.page_tables import attention_lines, check_summary, checks_table
+from grid_planning.session.shared import shared_balance_advice, shared_first_request, shared_store
 from grid_planning.session.team import changes_text, markdown_message
-from grid_planning.session.workspace import Workspace, first_request
+from grid_planning.session.workspace import Workspace
 from grid_planning.store.identity import User, all_headers
 from grid_planning.store.identity import current_user as identify
 from grid_planning.store.scenarios import ScenarioStore, default_store_url
@@ -33,44 +29,10 @@ from pages._common import PAGE_NAMES, active_layers, fmt, lang, md_text, tr  # n
 WS = "workspace"
 
 
-@st.cache_resource(show_spinner=False, max_entries=8)
-def _costs(
-    fp: str,
-    fac_fp: str,
-    params_key: str,
-    _layers: CityLayers,
-    _params: CostParams,
-    _facilities: gpd.GeoDataFrame | None,
-) -> CostMatrix:
-    return travel_costs(_layers, _params, _facilities)
-
-
-def cost_provider(
-    layers: CityLayers, params: CostParams, facilities: gpd.GeoDataFrame | None = None
-) -> CostMatrix:
-    """Travel costs shared by every session on the same layers (and what-if facilities)."""
-    fac_fp = facilities_fingerprint(facilities) if facilities is not None else ""
-    return _costs(layers.fingerprint(), fac_fp, repr(params), layers, params, facilities)
-
-
-@st.cache_resource(show_spinner=False, max_entries=16)
-def _first_request(fp: str, _layers: CityLayers) -> tuple[PlanRequest, BalanceAdvice]:
-    return first_request(_layers, cost_provider(_layers, PlanRequest(k=2).cost))
-
-
-@st.cache_resource(show_spinner=False, max_entries=64)
-def _balance_advice(fp: str, request_key: str, _ws: Workspace) -> BalanceAdvice:
-    # A new workspace's request is the first request: its advice is already known (a few runs).
-    first, advice = _first_request(fp, _ws.layers)
-    if repr(replace(first, balance=None)) == request_key:
-        return advice
-    return _ws.balance_advice()
-
-
 def balance_advice(ws: Workspace) -> BalanceAdvice:
     """:meth:`Workspace.balance_advice`, shared by every session on the same layers and request
-    (it costs a few planning runs)."""
-    return _balance_advice(ws.layers.fingerprint(), repr(ws.balance_request()), ws)
+    (it costs a few planning runs; :func:`grid_planning.session.shared.shared_balance_advice`)."""
+    return shared_balance_advice(ws)
 
 
 def workspace() -> Workspace:
@@ -87,21 +49,15 @@ def workspace() -> Workspace:
         and ws.layers.fingerprint() != layers.fingerprint()
     ):
         with st.spinner(tr("dash.balance.computing")):
-            request, _ = _first_request(layers.fingerprint(), layers)
-        ws = Workspace(layers, request=request, cost_provider=cost_provider)
+            request, _ = shared_first_request(layers)
+        ws = Workspace(layers, request=request)  # travel costs shared by the city's index
         st.session_state[WS] = ws
     return ws
 
 
-@st.cache_resource(show_spinner=False)
-def scenario_store(location: str) -> ScenarioStore:
-    """The scenario store (one per server process and location; checked and migrated once)."""
-    return ScenarioStore(location)
-
-
 def store() -> ScenarioStore:
     """The scenario store of this server (setting ``store_url``; default under ``$GRID_PLANNER_HOME``)."""
-    return scenario_store(default_store_url())
+    return shared_store(default_store_url())
 
 
 def current_user() -> User:

@@ -12,8 +12,6 @@ from grid_planning.meeting.compare import (
     MAX_OPTIONS,
     MIN_OPTIONS,
     attention,
-    change_summary,
-    changed_units,
     changes_frame,
     check_counts,
     check_rows,
@@ -25,7 +23,7 @@ from grid_planning.meeting.compare import (
     metrics_table,
     option_label,
 )
-from grid_planning.meeting.meetingmap import changes_html, compare_html
+from grid_planning.meeting.shared import shared_changes, shared_compare_html
 from grid_planning.session.message_bound import map_refusal, text_bytes
 from pages._common import (
     active_layers,
@@ -45,18 +43,6 @@ ensure_navigation(__file__)
 PICK = "cmp_pick"
 PAIR = "cmp_pair"
 WRITTEN = "cmp_ids_written"  # the ids this page last put into the address
-
-
-@st.cache_resource(show_spinner=False, max_entries=8)
-def _maps_html(key: tuple, lang: str, _layers, _options) -> str:
-    return compare_html(_layers, _options, lang)
-
-
-@st.cache_resource(show_spinner=False, max_entries=8)
-def _changes(key: tuple, lang: str, _layers, _a, _b, _colours):
-    changes = changed_units(_layers, _a.plan, _b.plan)
-    return changes, change_summary(_layers, _a.plan, _b.plan, changes), changes_html(
-        _layers, _a, _b, changes, _colours, lang)
 
 
 def _frame(html: str, height: int, alt: str) -> None:
@@ -115,7 +101,7 @@ with page_guard():
 
     st.subheader(tr("meeting.compare.maps"))
     st.caption(tr("meeting.compare.maps_caption"))
-    _frame(_maps_html(version, lang(), layers, opts), 600, "meeting.compare.frame")
+    _frame(shared_compare_html(version, layers, opts, lang()), 600, "meeting.compare.frame")
 
     st.subheader(tr("meeting.compare.metrics"))
     st.caption(tr("meeting.compare.metrics_caption"))
@@ -135,8 +121,8 @@ with page_guard():
     else:
         a_pos, b_pos = pairs[0]
     a, b = opts[a_pos], opts[b_pos]
-    changes, summary, html = _changes((a_pos, b_pos, version), lang(), layers, a, b,
-                                      lead_colours(opts))
+    changes, summary, html = shared_changes((a_pos, b_pos, version), layers, a, b, lead_colours(opts),
+                                            lang())
     st.markdown(md_text(summary.text(lang(), a=option_label(a_pos, a.name), b=option_label(b_pos, b.name))))
     map_col, flow_col = st.columns([11, 9])
     with map_col:

@@ -2,7 +2,7 @@
 role changes, checklist persistence — each asserting on the figures and checks the pages show.
 
 One AppTest session is driven through several steps per test; the sample city and its cost matrix
-are cached by ``st.cache_resource`` and the costs module, so later runs only re-plan.
+are shared by ``grid_planning.session.shared`` and the costs module, so later runs only re-plan.
 """
 
 from __future__ import annotations
@@ -431,9 +431,8 @@ def test_first_visit_judges_the_balance_once(monkeypatch):
     """A new workspace starts balanced at the tolerance its first request was judged to meet, and
     the plan page's balance note shows that same advice: one judgement (a few planning runs), not
     two on a city's first visit."""
-    import streamlit as st
-
     import grid_planning.session.workspace as workspace_module
+    from grid_planning.session import shared
 
     judged = []
     real = workspace_module.suggest_balance
@@ -443,7 +442,8 @@ def test_first_visit_judges_the_balance_once(monkeypatch):
         return real(*args, **kwargs)
 
     monkeypatch.setattr(workspace_module, "suggest_balance", counted)
-    st.cache_resource.clear()  # a server that has not seen the city yet
+    shared.FIRST_REQUESTS.clear()  # a server that has not seen the city yet
+    shared.BALANCE_ADVICE.clear()
     at = _open()
     assert len(judged) == 1, judged
     ws = _ws(at)

@@ -59,3 +59,11 @@ def test_the_map_component_is_vendored_with_its_licence():
     assert 'src="./static/js/main.' in script and "http" not in script  # nothing from a CDN
     requirement = (ROOT / "requirements.txt").read_text()
     assert "streamlit-folium==0.27.4" in requirement  # the front-end matches the pinned package
+
+
+@pytest.mark.parametrize("path", PAGE_FILES, ids=lambda p: p.name)
+def test_no_page_keeps_a_cache_of_its_own(path):
+    # One server-wide cache idiom (grid_planning.base.cache.SharedCache, bounded per city):
+    # Streamlit's own caches are bounded by count only and live beside it unseen.
+    text = path.read_text(encoding="utf-8")
+    assert "cache_resource" not in text and "cache_data" not in text
