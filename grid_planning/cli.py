@@ -34,11 +34,14 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import json
+import math
 import sys
+import time
 import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import IO
+from typing import IO, TYPE_CHECKING
 
 import pandas as pd
 
@@ -88,8 +91,11 @@ from grid_planning.io.limits import KINDS
 from grid_planning.io.readers import read_districts, read_roads
 from grid_planning.planning.districts import plan_whole_districts
 from grid_planning.planning.planner import plan_city
-from grid_planning.prints.printmap import FORMATS as PRINT_FORMATS
-from grid_planning.prints.printmap import ORIENTATIONS, PAPER_MM
+from grid_planning.prints.paper import FORMATS as PRINT_FORMATS
+from grid_planning.prints.paper import ORIENTATIONS, PAPER_MM
+
+if TYPE_CHECKING:
+    from grid_planning.domain.plan import Plan
 
 EXIT_OK = 0
 
@@ -122,8 +128,6 @@ def _show_warning(message, category, filename, lineno, file=None, line=None) -> 
 
 def _finite(text: str) -> float:
     """A number option: "nan" and "inf" are refused by argparse like any other non-number."""
-    import math
-
     value = float(text)
     if not math.isfinite(value):
         raise ValueError(text)
@@ -402,7 +406,7 @@ def _add_admin_arg(p: argparse.ArgumentParser) -> None:
     )
 
 
-def _unit_districts(layers, args: argparse.Namespace, lang: str):
+def _unit_districts(layers: CityLayers, args: argparse.Namespace, lang: str):
     """``(district of every unit or None, layer word)``; ``(False, "")`` when --admin-units
     cannot be read (the findings are printed)."""
     if not getattr(args, "admin_units", None):
@@ -415,7 +419,8 @@ def _unit_districts(layers, args: argparse.Namespace, lang: str):
     return unit_districts(layers, admin), t("plan.cli.layer_admin", lang)
 
 
-def _print_splits(layers, plan, districts, layer_word: str, lang: str, rows: int = 5) -> None:
+def _print_splits(layers: CityLayers, plan: Plan, districts, layer_word: str, lang: str,
+                  rows: int = 5) -> None:
     if districts is None:
         return
     pop = pd.Series(layers.index.population, index=layers.index.unit_ids)
@@ -468,7 +473,7 @@ def _conversions_known(layers: CityLayers, conversions: list[tuple[str, str]], l
     return True
 
 
-def _print_conversions(layers: CityLayers, plan, lang: str) -> None:
+def _print_conversions(layers: CityLayers, plan: Plan, lang: str) -> None:
     """The plan's G10 conversions (what-if) and its conversion suggestions, a short section."""
     names = dict(zip(layers.facilities["id"].astype(str), layers.facilities["name"].astype(str),
                      strict=False))
@@ -503,7 +508,7 @@ def split_lock(value: str, units: set[str], leads: set[str]) -> list[tuple[str, 
     return out
 
 
-def _print_g9(layers: CityLayers, plan, lang: str) -> None:
+def _print_g9(layers: CityLayers, plan: Plan, lang: str) -> None:
     """The G9 panel: the plan's weights and the factors by grid beside the city's."""
     _print()
     for line in panel_lines(g9_panel(layers, plan), lang):
@@ -526,8 +531,6 @@ def _lock_pairs(values: Sequence[str], layers: CityLayers, lang: str) -> tuple[t
 
 
 def _cmd_plan(args: argparse.Namespace) -> int:
-    import time
-
     lang = args.lang
     t0 = time.perf_counter()
     # Checked here rather than by argparse so the message comes from the catalogue.
@@ -725,7 +728,7 @@ def _add_export(subparsers: argparse._SubParsersAction) -> argparse.ArgumentPars
     return p
 
 
-def plan_costs(layers, plan):
+def plan_costs(layers: CityLayers, plan: Plan):
     """Travel costs for a plan read from a file: the plan's own travel model (its ``cost``
     parameters) to the facilities it works with (the file's layers are the city as loaded; its
     what-if edits are applied again, as the dashboard does); ``roads`` falls back to straight
@@ -741,9 +744,6 @@ def plan_costs(layers, plan):
 
 
 def _cmd_export(args: argparse.Namespace) -> int:
-    import json
-    import time
-
     lang = args.lang
     for option, value in (("PLAN.gpkg", args.plan), ("--format", args.format), ("--out", args.out)):
         if not value:

@@ -12,7 +12,7 @@ from grid_planning.assess.metrics import Figures
 from grid_planning.domain import schema
 from grid_planning.domain.request import PlanResult
 from grid_planning.exports.formats import FORMATS, PAPER_FORMATS
-from grid_planning.prints.printmap import ORIENTATIONS, PAPER_MM
+from grid_planning.prints.paper import ORIENTATIONS, PAPER_MM
 from grid_planning.session import plan_page as pp
 from grid_planning.session.workspace import Workspace
 from pages._common import kept, lang, md_text, show_table, tr, tr_md

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -31,6 +31,10 @@ from grid_planning.city.planview import (
 )
 from grid_planning.domain import rules
 from grid_planning.domain.plan import ChecklistEntry, Plan
+
+if TYPE_CHECKING:
+    from grid_planning.city.costs import CostMatrix
+    from grid_planning.city.layers import CityLayers
 
 #: Statuses a planner records for a non-spatial criterion.
 RECORD_STATUSES: tuple[str, ...] = ("todo", "in_progress", "done", "not_applicable")
@@ -167,9 +171,9 @@ def _count(value: float) -> str:
 
 
 def evaluate_spatial(
-    layers: Any,
+    layers: CityLayers,
     plan: Plan,
-    costs: Any = None,
+    costs: CostMatrix | None = None,
     *,
     lang: str = DEFAULT_LANGUAGE,
     checks: list | None = None,
@@ -336,7 +340,8 @@ def evaluate_spatial(
 
 
 def checklist_table(
-    layers: Any, plan: Plan, costs: Any = None, *, lang: str = DEFAULT_LANGUAGE, checks: list | None = None
+    layers: CityLayers, plan: Plan, costs: CostMatrix | None = None, *,
+    lang: str = DEFAULT_LANGUAGE, checks: list | None = None
 ) -> pd.DataFrame:
     """All 15 criteria for every grid: spatial ones evaluated, the others as recorded
     (``checks``: the plan's :func:`~grid_planning.assess.checks.check_policy` results when the caller

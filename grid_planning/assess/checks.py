@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -29,6 +29,11 @@ from grid_planning.city.planview import (
 )
 from grid_planning.domain import rules
 from grid_planning.domain.request import balance_band, balance_deviation, request_from_plan
+
+if TYPE_CHECKING:
+    from grid_planning.city.costs import CostMatrix
+    from grid_planning.city.layers import CityLayers
+    from grid_planning.domain.plan import Plan
 
 #: The statuses a result takes (defined once, in :mod:`grid_planning.domain.rules`).
 STATUSES = rules.STATUSES
@@ -141,7 +146,7 @@ def _population(units: pd.DataFrame) -> pd.Series:
     )
 
 
-def check_policy(layers: Any, plan: Any, costs: Any = None) -> list[CheckResult]:
+def check_policy(layers: CityLayers, plan: Plan, costs: CostMatrix | None = None) -> list[CheckResult]:
     """Check a plan against rules G1-G8 (plus contiguity and the plan's own request).
 
     Parameters
@@ -228,8 +233,8 @@ _BALANCE_SLACK = 1e-9
 
 
 def check_request(
-    layers: Any,
-    plan: Any,
+    layers: CityLayers,
+    plan: Plan,
     *,
     facilities: pd.DataFrame | None = None,
     fu: pd.Series | None = None,
@@ -350,7 +355,7 @@ def _name(fac: pd.DataFrame, fid: str) -> str:
     return str(fac.at[fid, "name"]) if fid in fac.index and "name" in fac.columns else fid
 
 
-def _check_g1(layers: Any, plan: Any, grids: list[str]) -> list[CheckResult]:
+def _check_g1(layers: CityLayers, plan: Plan, grids: list[str]) -> list[CheckResult]:
     pop = _population(layers.units)
     grid_of = grid_values(plan.assignment)
     raw = pd.Series(np.where(pd.isna(grid_of), "", grid_of),
@@ -408,7 +413,7 @@ def _check_g1(layers: Any, plan: Any, grids: list[str]) -> list[CheckResult]:
     return out
 
 
-def _check_g2(plan: Any, grids: list[str]) -> list[CheckResult]:
+def _check_g2(plan: Plan, grids: list[str]) -> list[CheckResult]:
     k = len(grids)
     if k >= rules.MIN_GRIDS:
         return [CheckResult("G2", "pass", "g2_ok", {"k": k})]
@@ -499,7 +504,7 @@ def _check_g4(
     lead: str,
     name: str,
     row: pd.Series,
-    plan: Any,
+    plan: Plan,
     unit_grid: dict,
     fu: pd.Series,
     outside: bool,
@@ -564,7 +569,7 @@ def _check_g4(
     return out
 
 
-def whatif_eligible_ids(layers: Any, facilities: pd.DataFrame) -> set[str]:
+def whatif_eligible_ids(layers: CityLayers, facilities: pd.DataFrame) -> set[str]:
     """Ids of the facilities that lead by the data (G4) only after what-if edits: eligible by
     :func:`rules.g4_eligible` (owner, type, level) in ``facilities`` (the edited ones) but not in
     ``layers.facilities`` (the source). Such a lead is
@@ -585,7 +590,7 @@ def _check_g5(
     name: str,
     fac: pd.DataFrame,
     roles: pd.DataFrame,
-    plan: Any,
+    plan: Plan,
     outside: pd.Series,
 ) -> CheckResult:
     """G5: a member of the grid (not its lead, not a collaborator, inside the city) qualifies
@@ -612,7 +617,7 @@ def _check_g5(
 
 
 def _check_g8(
-    fac: pd.DataFrame, roles: pd.DataFrame, leads: pd.Series, plan: Any
+    fac: pd.DataFrame, roles: pd.DataFrame, leads: pd.Series, plan: Plan
 ) -> list[CheckResult]:
     """G8: provincial and national hospitals are collaborators; one that leads a grid does so
     only by a G4 exception, and says so here too."""

@@ -16,7 +16,7 @@ edit (:func:`conversion_edit`, the facility's ``type`` changed), which the plan 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -26,6 +26,10 @@ from grid_planning.base.numfmt import integer, number
 from grid_planning.city.planview import assignment_for, effective_facilities, plan_roles, str_ids
 from grid_planning.domain import rules, schema
 from grid_planning.domain.plan import FacilityEdit
+
+if TYPE_CHECKING:
+    from grid_planning.city.layers import CityLayers
+    from grid_planning.domain.plan import Plan
 
 #: What a secondary hospital may be converted into (G10): the continuing-care types.
 CONVERSION_TARGETS: tuple[str, ...] = tuple(sorted(schema.CONTINUING_CARE_TYPES))
@@ -107,7 +111,7 @@ class ConversionCandidate:
         )
 
 
-def grid_secondary_capacity(layers: Any, plan: Any) -> pd.DataFrame:
+def grid_secondary_capacity(layers: CityLayers, plan: Plan) -> pd.DataFrame:
     """Secondary general capacity and continuing care per grid of ``plan``.
 
     Returns
@@ -152,7 +156,7 @@ def secondary_general(fac: pd.DataFrame) -> pd.Series:
     return pd.Series(keep.to_numpy(bool), index=fac.index)
 
 
-def conversion_candidates(layers: Any, plan: Any) -> list[ConversionCandidate]:
+def conversion_candidates(layers: CityLayers, plan: Plan) -> list[ConversionCandidate]:
     """The G10 conversion candidates of a plan, grids lacking continuing care first.
 
     Parameters
@@ -224,7 +228,7 @@ def conversion_edit(facility_id: str, target: str) -> FacilityEdit:
     return FacilityEdit("modify", str(facility_id), (("type", target),))
 
 
-def conversions_of(plan: Any) -> list[tuple[str, str]]:
+def conversions_of(plan: Plan) -> list[tuple[str, str]]:
     """``(facility id, new type)`` of the plan's what-if edits that are G10 conversions."""
     out = []
     for edit in getattr(plan, "edits", ()):

@@ -10,7 +10,7 @@ marked illustrative. The plan page, ``check`` and the report all show this one t
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -21,6 +21,10 @@ from grid_planning.city.demand import DemandError, demand_figures
 from grid_planning.city.planview import assignment_for
 from grid_planning.domain import rules
 from grid_planning.domain.request import request_from_plan
+
+if TYPE_CHECKING:
+    from grid_planning.city.layers import CityLayers
+    from grid_planning.domain.plan import Plan
 
 #: The city's row of :attr:`G9Panel.table`.
 CITY_ROW = "city"
@@ -72,7 +76,7 @@ class G9Panel:
         return bool(self.age_weight or self.burden_weight) and self.error is None
 
 
-def units_illustrative(layers: Any) -> bool:
+def units_illustrative(layers: CityLayers) -> bool:
     """Whether the city's units are generated data (a synthetic city, or a ``source`` column
     saying "illustrative"): every figure built on them carries the mark."""
     if str(getattr(layers, "sources", {}).get("units", "")) == "synthetic":
@@ -80,7 +84,7 @@ def units_illustrative(layers: Any) -> bool:
     return rules.any_illustrative(layers.units, part="facility")
 
 
-def g9_panel(layers: Any, plan: Any) -> G9Panel:
+def g9_panel(layers: CityLayers, plan: Plan) -> G9Panel:
     """The G9 panel of ``plan`` on ``layers`` (see the module docstring).
 
     Never raises for data the weights need and the units lack: the panel then carries the

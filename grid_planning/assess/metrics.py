@@ -19,9 +19,10 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import TYPE_CHECKING
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
 from grid_planning.assess.checks import CheckResult, check_policy
@@ -42,11 +43,16 @@ from grid_planning.domain import rules, schema
 from grid_planning.domain.request import balance_deviation
 from grid_planning.domain.rules import hospital_masks
 
+if TYPE_CHECKING:
+    from grid_planning.city.costs import CostMatrix
+    from grid_planning.city.layers import CityLayers
+    from grid_planning.domain.plan import Plan
+
 #: Travel-time yardsticks (minutes) for coverage shares; the policy sets none, these are ours.
 THRESHOLDS: tuple[int, ...] = (15, 30)
 
 
-def weighted_quantile(values: Any, weights: Any, q: float) -> float:
+def weighted_quantile(values: npt.ArrayLike, weights: npt.ArrayLike, q: float) -> float:
     """Population-weighted quantile: the smallest value ``v`` such that the weight at or below ``v``
     is at least ``q`` of the total (non-finite values and zero weights ignored).
 
@@ -92,7 +98,7 @@ def _finite_max(values: np.ndarray) -> float:
     return float(finite.max()) if finite.size else float("nan")
 
 
-def unit_metrics(layers: Any, plan: Any, costs: Any = None) -> pd.DataFrame:
+def unit_metrics(layers: CityLayers, plan: Plan, costs: CostMatrix | None = None) -> pd.DataFrame:
     """Travel times of every population unit under a plan.
 
     Parameters
@@ -155,9 +161,9 @@ def _travel_stats(values: np.ndarray, weights: np.ndarray, prefix: str = "") -> 
 
 
 def grid_metrics(
-    layers: Any,
-    plan: Any,
-    costs: Any = None,
+    layers: CityLayers,
+    plan: Plan,
+    costs: CostMatrix | None = None,
     *,
     lang: str = DEFAULT_LANGUAGE,
     unit_df: pd.DataFrame | None = None,
@@ -277,9 +283,9 @@ def grid_metrics(
 
 
 def city_metrics(
-    layers: Any,
-    plan: Any,
-    costs: Any = None,
+    layers: CityLayers,
+    plan: Plan,
+    costs: CostMatrix | None = None,
     *,
     unit_df: pd.DataFrame | None = None,
     grid_df: pd.DataFrame | None = None,
@@ -445,7 +451,8 @@ class Figures(ReadOnlyTables):
         return rules.status_counts(self.checks)["warning"]
 
 
-def plan_figures(layers: Any, plan: Any, costs: Any = None, *, lang: str = DEFAULT_LANGUAGE,
+def plan_figures(layers: CityLayers, plan: Plan, costs: CostMatrix | None = None, *,
+                 lang: str = DEFAULT_LANGUAGE,
                  key: str = "") -> Figures:
     """The figures of ``plan``: unit, grid and city metrics and the policy checks.
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -31,6 +31,10 @@ from grid_planning.city.planview import (
 )
 from grid_planning.domain import rules, schema
 from grid_planning.domain.plan import ChecklistEntry, Plan, PolicyException
+
+if TYPE_CHECKING:
+    from grid_planning.city.costs import CostMatrix
+    from grid_planning.city.layers import CityLayers
 
 #: Share of the lead's beds and outpatient slots to be sent down to primary care (policy.md).
 BEDS_SHARE_DOWN = 4  # 1/4 of beds
@@ -63,7 +67,7 @@ class RoleChangeError(CatalogueError):
     """A role change the policy does not allow; ``key`` and ``params`` give the catalogue message."""
 
 
-def _facility_frame(layers: Any, plan: Plan) -> pd.DataFrame:
+def _facility_frame(layers: CityLayers, plan: Plan) -> pd.DataFrame:
     frame = fac_table(effective_facilities(layers, plan))
     for col in _FAC_COLUMNS:
         if col not in frame:
@@ -97,7 +101,7 @@ def _record(fid: str, fac: pd.DataFrame, roles: pd.DataFrame) -> dict[str, Any]:
     }
 
 
-def grid_roster(layers: Any, plan: Plan) -> dict[str, dict[str, Any]]:
+def grid_roster(layers: CityLayers, plan: Plan) -> dict[str, dict[str, Any]]:
     """The roster of every grid.
 
     Returns
@@ -165,7 +169,7 @@ def grid_roster(layers: Any, plan: Plan) -> dict[str, dict[str, Any]]:
     return out
 
 
-def roster_table(layers: Any, plan: Plan, lang: str | None = None) -> pd.DataFrame:
+def roster_table(layers: CityLayers, plan: Plan, lang: str | None = None) -> pd.DataFrame:
     """One row per facility with its place in the plan.
 
     Parameters
@@ -225,7 +229,7 @@ def _lead_exception_text(plan: Plan, fid: str, role: str, lang: str) -> str:
     return t("plan.roster.g4_exception", lang, reason=exc.reason)
 
 
-def lead_obligations(layers: Any, plan: Plan) -> pd.DataFrame:
+def lead_obligations(layers: CityLayers, plan: Plan) -> pd.DataFrame:
     """What each lead hospital owes primary care: 1/4 of its beds and 1/3 of its outpatient slots.
 
     Returns
@@ -291,7 +295,7 @@ CROSS_GRID_SUPPORT_MINUTES = 30.0
 
 
 def _located(
-    layers: Any, facilities: pd.DataFrame, assignment: pd.Series
+    layers: CityLayers, facilities: pd.DataFrame, assignment: pd.Series
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Each facility's unit position (``layers.index.locate``: the unit it lies in, the nearest
     for one outside the city), the grid of that unit (its home grid, the one it joins if the
@@ -309,7 +313,7 @@ def _located(
 _HOME_ROLES = ("member", "primary", "cross_grid")
 
 
-def rehome(layers: Any, plan: Plan) -> Plan:
+def rehome(layers: CityLayers, plan: Plan) -> Plan:
     """``plan`` with every member's, primary-care and cross-grid institution's grid the grid it
     lies in, as :func:`assign_roles` gives it; roles themselves (a planner's choices too) are kept.
 
@@ -339,7 +343,7 @@ def rehome(layers: Any, plan: Plan) -> Plan:
 
 
 def assign_roles(
-    layers: Any, facilities: pd.DataFrame, assignment: pd.Series, leads: pd.Series, costs: Any
+    layers: CityLayers, facilities: pd.DataFrame, assignment: pd.Series, leads: pd.Series, costs: CostMatrix
 ) -> pd.DataFrame:
     """Roles of every facility (G6-G8), from the rules in :mod:`grid_planning.domain.rules`.
 
@@ -437,7 +441,7 @@ def assign_roles(
 
 
 # ---- role changes ---------------------------------------------------------------------------------
-def _home_grid(layers: Any, plan: Plan, fid: str, roles: pd.DataFrame) -> str:
+def _home_grid(layers: CityLayers, plan: Plan, fid: str, roles: pd.DataFrame) -> str:
     home = roles.at[fid, "home_grid"] if fid in roles.index else ""
     if home:
         return home
@@ -450,7 +454,7 @@ def _home_grid(layers: Any, plan: Plan, fid: str, roles: pd.DataFrame) -> str:
 
 
 def change_role(
-    layers: Any,
+    layers: CityLayers,
     plan: Plan,
     facility_id: str,
     new_role: str,

@@ -27,7 +27,7 @@ import threading
 import weakref
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
-from typing import Any, Generic, TypeVar
+from typing import Generic, Protocol, TypeVar
 
 import geopandas as gpd
 import numpy as np
@@ -113,7 +113,29 @@ def _frame_bytes(obj: pd.Series | pd.DataFrame) -> bytes:
     return json.dumps([str(c) for c in cols]).encode() + hashed.tobytes()
 
 
-def plan_digest(plan: Any) -> str:
+class PlanContent(Protocol):
+    """What a plan's digest is made of: a :class:`~grid_planning.domain.plan.Plan` (a floor above)
+    is one."""
+
+    @property
+    def assignment(self) -> pd.Series: ...
+    @property
+    def leads(self) -> pd.Series: ...
+    @property
+    def roles(self) -> pd.DataFrame: ...
+    @property
+    def locks(self) -> tuple[tuple[str, str], ...]: ...
+    @property
+    def exceptions(self) -> tuple[object, ...]: ...
+    @property
+    def edits(self) -> tuple[object, ...]: ...
+    @property
+    def params(self) -> tuple[tuple[str, object], ...]: ...
+    @property
+    def checklist(self) -> tuple[object, ...]: ...
+
+
+def plan_digest(plan: PlanContent) -> str:
     """A digest of a :class:`~grid_planning.domain.plan.Plan`'s content: assignment, leads, roles, locks,
     exceptions, what-if edits, checklist and parameters (less :data:`VOLATILE_PARAMS`).
 
@@ -124,7 +146,7 @@ def plan_digest(plan: Any) -> str:
     return memo(plan, ("digest",), lambda: _digest(plan))
 
 
-def _digest(plan: Any) -> str:
+def _digest(plan: PlanContent) -> str:
     h = hashlib.sha256()
     for part in (plan.assignment, plan.leads, plan.roles):
         h.update(_frame_bytes(part))
@@ -135,7 +157,23 @@ def _digest(plan: Any) -> str:
     return h.hexdigest()
 
 
-def costs_digest(costs: Any) -> str | None:
+class CostContent(Protocol):
+    """What a travel-cost matrix's digest is made of: a :class:`~grid_planning.city.costs.CostMatrix`
+    (a floor above) is one."""
+
+    @property
+    def key(self) -> str | None: ...
+    @property
+    def minutes(self) -> np.ndarray: ...
+    @property
+    def unit_ids(self) -> pd.Index: ...
+    @property
+    def facility_ids(self) -> pd.Index: ...
+    @property
+    def mode(self) -> str: ...
+
+
+def costs_digest(costs: CostContent | None) -> str | None:
     """A digest of a travel-cost matrix's content (minutes, unit and facility ids, mode), memoised
     per matrix object; None for a cost source that is not a
     :class:`~grid_planning.city.costs.CostMatrix` (nothing is shared on it)."""

@@ -52,7 +52,7 @@ def _file_settings() -> dict[str, Any]:
         raise SettingError(f"settings file {path.name} cannot be read: {exc}") from None
 
 
-def _bool(value: Any) -> bool:
+def _bool(value: object) -> bool:
     if isinstance(value, bool):
         return value
     text = str(value).strip().lower()
@@ -112,7 +112,7 @@ TEXT_LIMITS: dict[str, int] = {
 }
 
 
-def _positive_int(value: Any) -> int:
+def _positive_int(value: str | int) -> int:
     number = int(value)
     if isinstance(value, bool) or number < 1 or str(value).strip() != str(number):
         raise ValueError(value)

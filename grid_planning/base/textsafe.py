@@ -20,13 +20,18 @@ text somewhere it could be *interpreted* goes through one function here:
 
 from __future__ import annotations
 
+import html
 import json
 import re
 import unicodedata
 from collections.abc import Mapping, Sequence
-from typing import IO, Any
+from os import PathLike
+from typing import IO, TYPE_CHECKING, Any
 
 import pandas as pd
+
+if TYPE_CHECKING:
+    from openpyxl.cell.cell import Cell
 
 # ---- map scripts ------------------------------------------------------------------------------------
 #: Jinja2's block openers with the default delimiters (branca uses them).
@@ -84,7 +89,7 @@ _JSON_CONTROL = re.compile(
 _RAW_CONTROL = re.compile("[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\x7f-\x9f]")
 
 
-def script_json(value: Any) -> str:
+def script_json(value: object) -> str:
     """``value`` as JSON safe to embed in an HTML ``<script>`` that is later rendered by Jinja2.
 
     The result is valid JSON and a valid JavaScript expression. Inside string values, ``{`` and
@@ -268,7 +273,6 @@ def html_text(value: object) -> str:
     """Text for HTML outside scripts: escaped, and without the control characters, terminal
     escapes and bidirectional overrides :func:`terminal_text` drops (HTML shows a NUL or BEL as
     a box, and a right-to-left override reorders what follows)."""
-    import html
 
     return html.escape(terminal_text(value))
 
@@ -334,7 +338,7 @@ def formula_like(value: str) -> bool:
     return value.startswith(FORMULA_PREFIXES) or value.lstrip().startswith(("=", "+", "-", "@"))
 
 
-def write_xlsx(target: str | IO[bytes] | Any, sheets: Mapping[str, pd.DataFrame], **kwargs: Any) -> None:
+def write_xlsx(target: str | PathLike[str] | IO[bytes], sheets: Mapping[str, pd.DataFrame], **kwargs: Any) -> None:
     """Write ``sheets`` (name -> frame) to an XLSX workbook where every string is a text cell.
 
     openpyxl stores a string starting with ``=`` as a formula (and ``#N/A`` ... as an error);
@@ -362,7 +366,7 @@ def write_xlsx(target: str | IO[bytes] | Any, sheets: Mapping[str, pd.DataFrame]
                         text_cell(cell, cell.value)
 
 
-def text_cell(cell: Any, value: str) -> None:
+def text_cell(cell: Cell, value: str) -> None:
     """Put ``value`` into an openpyxl cell as text: storable characters only (:func:`xlsx_text`),
     the text type even when it starts with ``=`` or looks like an error code, and Excel's quote
     prefix when it looks like a formula (so editing the cell keeps it text)."""

@@ -42,7 +42,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Generic, TypeVar
 
 import geopandas as gpd
 import numpy as np
@@ -56,6 +56,8 @@ from scipy.spatial.distance import cdist
 from grid_planning.domain.request import CostParams
 from grid_planning.geo import network
 from grid_planning.geo.water import water_distance
+
+T = TypeVar("T")
 
 
 class CostMatrix:
@@ -257,14 +259,14 @@ def compute_costs(
     )
 
 
-class _Lazy:
+class _Lazy(Generic[T]):
     """A value made on first use, once (callers hold the cost matrix's lock)."""
 
-    def __init__(self, make: Callable[[], Any]) -> None:
+    def __init__(self, make: Callable[[], T]) -> None:
         self._make = make
-        self._value: Any = None
+        self._value: T | None = None
 
-    def get(self) -> Any:
+    def get(self) -> T:
         if self._value is None:
             self._value = self._make()
         return self._value

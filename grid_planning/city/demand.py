@@ -10,7 +10,7 @@ request's balance is re-verified on.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -18,6 +18,10 @@ import pandas as pd
 from grid_planning.base.i18n import CatalogueError
 from grid_planning.domain import rules
 from grid_planning.domain.schema import UNIT_ALIASES, fold_text
+
+if TYPE_CHECKING:
+    from grid_planning.city.layers import CityLayers
+    from grid_planning.domain.request import PlanRequest
 
 #: Unit ids named in a refusal (the count says how many more).
 SHOWN_IDS = 5
@@ -71,7 +75,7 @@ class DemandFigures:
     demand: np.ndarray
 
 
-def weighted(request: Any) -> bool:
+def weighted(request: PlanRequest) -> bool:
     """Whether ``request`` asks for G9 weights (an age or burden weight other than 0)."""
     return bool(getattr(request, "age_weight", 0.0) or getattr(request, "burden_weight", 0.0))
 
@@ -92,7 +96,7 @@ def _ids(index: pd.Index, mask: np.ndarray) -> tuple[int, str]:
 
 
 def demand_figures(
-    layers: Any,
+    layers: CityLayers,
     *,
     age_weight: float = 0.0,
     burden_column: str | None = None,
@@ -166,7 +170,7 @@ def demand_figures(
     return DemandFigures(population, pop65, burden, found, demand)
 
 
-def unit_demand(layers: Any, request: Any) -> np.ndarray:
+def unit_demand(layers: CityLayers, request: PlanRequest) -> np.ndarray:
     """Weighted demand per unit for ``request`` (its ``age_weight``, ``burden_column`` and
     ``burden_weight``): what the planner balances and assigns by. The residents themselves
     (the index's own array) when the request has no G9 weights; a burden column named without a

@@ -8,7 +8,7 @@ The same holds for any administrative layer a planner gives (街道 polygons, ``
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 import geopandas as gpd
 import numpy as np
@@ -17,8 +17,12 @@ import pandas as pd
 from grid_planning.base.cache import memo
 from grid_planning.geo import graph
 
+if TYPE_CHECKING:
+    from grid_planning.city.layers import CityLayers
+    from grid_planning.domain.plan import Plan
 
-def unit_districts(layers: Any, admin: gpd.GeoDataFrame | None = None) -> pd.Series | None:
+
+def unit_districts(layers: CityLayers, admin: gpd.GeoDataFrame | None = None) -> pd.Series | None:
     """The district (or administrative unit) of every population unit, in unit order.
 
     Parameters
@@ -114,7 +118,7 @@ def splits_summary(splits: pd.DataFrame) -> dict:
     }
 
 
-def district_pieces(layers: Any, districts: pd.Series) -> pd.Series:
+def district_pieces(layers: CityLayers, districts: pd.Series) -> pd.Series:
     """Districts that lie in several pieces on the units' adjacency (exclaves, units assigned to
     a district by majority area, corner-only contacts): a grid holding such a district whole is
     in pieces too unless its other districts join them. Index district, value pieces (> 1)."""
@@ -123,13 +127,13 @@ def district_pieces(layers: Any, districts: pd.Series) -> pd.Series:
     return parts[parts > 1].sort_values(ascending=False)
 
 
-def city_districts(layers: Any) -> pd.Series | None:
+def city_districts(layers: CityLayers) -> pd.Series | None:
     """:func:`unit_districts` of the city's own districts, once per city (kept with its units):
     the districts every page, comparison and export of a plan speaks of."""
     return memo(layers.units, ("districts", "unit_districts"), lambda: unit_districts(layers))
 
 
-def plan_splits(layers: Any, plan: Any) -> pd.DataFrame | None:
+def plan_splits(layers: CityLayers, plan: Plan) -> pd.DataFrame | None:
     """:func:`district_splits` of ``plan`` on the city's districts (:func:`city_districts`);
     None when the city has no districts."""
     districts = city_districts(layers)

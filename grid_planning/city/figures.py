@@ -16,15 +16,36 @@ so every view can mark it 示意.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 import pandas as pd
 
 from grid_planning.domain import rules
 
+if TYPE_CHECKING:
+    import geopandas as gpd
 
-def city_area_km2(layers: Any) -> float:
+    from grid_planning.city.index import CityIndex
+
+
+class CityParts(Protocol):
+    """What the city's figures are made of: :class:`~grid_planning.city.layers.CityLayers` is one
+    (the layers module uses this one, so it is not imported here)."""
+
+    @property
+    def units(self) -> gpd.GeoDataFrame: ...
+    @property
+    def facilities(self) -> gpd.GeoDataFrame: ...
+    @property
+    def boundary(self) -> gpd.GeoDataFrame: ...
+    @property
+    def metric_crs(self) -> str: ...
+    @property
+    def index(self) -> CityIndex: ...
+
+
+def city_area_km2(layers: CityParts) -> float:
     """The city's area (km²): its boundary's, else its units' (see the module docstring)."""
     boundary = getattr(layers, "boundary", None)
     if boundary is not None and len(boundary) and not boundary.geometry.is_empty.all():
@@ -32,7 +53,7 @@ def city_area_km2(layers: Any) -> float:
     return float(np.sum(layers.index.area_km2))
 
 
-def bed_figures(facilities: pd.DataFrame, inside: Any = None) -> dict[str, float]:
+def bed_figures(facilities: pd.DataFrame, inside: np.ndarray | pd.Series | None = None) -> dict[str, float]:
     """The beds that count (collaborators excluded) and how many of them are generated.
 
     Parameters
@@ -72,7 +93,7 @@ def per_1000(beds: float, population: float) -> float:
     return beds / population * 1000 if population > 0 else float("nan")
 
 
-def city_figures(layers: Any, facilities: pd.DataFrame | None = None) -> dict[str, float]:
+def city_figures(layers: CityParts, facilities: pd.DataFrame | None = None) -> dict[str, float]:
     """Area, residents, beds and beds per 1,000 of a city, as defined in the module docstring.
 
     Parameters

@@ -25,7 +25,7 @@ import hashlib
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import geopandas as gpd
 import numpy as np
@@ -33,10 +33,15 @@ import pandas as pd
 import shapely
 
 from grid_planning.base.cache import SharedCache, content_key, facilities_key
-from grid_planning.city.costs import compute_costs, road_network
+from grid_planning.city.costs import CostMatrix, RoadNetwork, compute_costs, road_network
 from grid_planning.domain.rules import outside_city_m
 from grid_planning.geo import graph, territory
 from grid_planning.geo.water import unit_sides
+
+if TYPE_CHECKING:
+    import scipy.sparse as sp
+
+    from grid_planning.domain.request import CostParams
 
 T = TypeVar("T")
 
@@ -51,7 +56,7 @@ COST_CACHE = 6
 
 #: Travel-cost matrices shared by every session of the server, by content (units, roads, cost
 #: model, facilities): two planners who upload the same city compute its road times once.
-SHARED_COSTS: SharedCache = SharedCache(max_entries=2 * COST_CACHE, per_city=COST_CACHE)
+SHARED_COSTS: SharedCache[CostMatrix] = SharedCache(max_entries=2 * COST_CACHE, per_city=COST_CACHE)
 
 
 #: Columns of a road layer that travel times depend on (besides the geometry).
@@ -131,7 +136,7 @@ class CityIndex:
         # This city's facility locations and cost matrices (what-if edits make new ones): bounded
         # per city, computed once when sessions ask at once (the server's one cache idiom).
         self._facilities: SharedCache = SharedCache(max_entries=FACILITY_CACHE)
-        self._costs: SharedCache = SharedCache(max_entries=COST_CACHE)
+        self._costs: SharedCache[CostMatrix] = SharedCache(max_entries=COST_CACHE)
 
     def _once(self, name: str, make: Callable[[], T]) -> T:
         # A per-object memo, not a server-wide cache: the city's own geometry, adjacency and
@@ -258,7 +263,7 @@ class CityIndex:
         return self._once("graph", make)
 
     @property
-    def adjacency(self) -> Any:
+    def adjacency(self) -> sp.csr_matrix:
         """The adjacency matrix (csr) of :attr:`graph`."""
         return self.graph.matrix
 
@@ -335,13 +340,13 @@ class CityIndex:
             _frozen(np.asarray(dist, dtype=float)),
         )
 
-    def costs(self, params: Any, facilities: gpd.GeoDataFrame) -> Any:
+    def costs(self, params: CostParams, facilities: gpd.GeoDataFrame) -> CostMatrix:
         """Travel minutes from every unit to every facility (:mod:`grid_planning.city.costs`), kept
         per cost model and set of facilities, and shared through :data:`SHARED_COSTS` with every
         other index of the same units and roads (another session's upload of the same files)."""
         fkey = facilities_key(facilities)
 
-        def shared() -> Any:
+        def shared() -> CostMatrix:
             key = content_key("costs", self.content_digest, repr(params), fkey)
             return SHARED_COSTS.get(key, lambda: compute_costs(self, params, facilities, key),
                                     city=self.content_digest)
@@ -375,7 +380,7 @@ class CityIndex:
 
         return self._once("content_digest", make)
 
-    def road_network(self, params: Any) -> Any:
+    def road_network(self, params: CostParams) -> RoadNetwork:
         """The road graph (:func:`grid_planning.city.costs.road_network`) for a cost model, kept
         per speeds and snapping (a what-if's new facilities reuse it)."""
         key = ("road_network", params.road_speeds, params.default_road_speed_kmh, params.snap_m)

@@ -7,7 +7,8 @@ Shared by the figures, the checks, the rosters, the maps and the exports.
 from __future__ import annotations
 
 import math
-from typing import Any
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import geopandas as gpd
 import numpy as np
@@ -16,9 +17,14 @@ import pandas as pd
 from grid_planning.domain.plan import apply_facility_edits
 from grid_planning.geo import graph
 
+if TYPE_CHECKING:
+    from grid_planning.city.costs import CostMatrix
+    from grid_planning.city.layers import CityLayers
+    from grid_planning.domain.plan import Plan
+
 
 # ---- shared helpers ----------------------------------------------------------------------------
-def effective_facilities(layers: Any, plan: Any) -> gpd.GeoDataFrame:
+def effective_facilities(layers: CityLayers, plan: Plan) -> gpd.GeoDataFrame:
     """The facilities with the plan's what-if edits applied (upgrades, additions, closures).
 
     Uses :func:`grid_planning.domain.plan.apply_facility_edits` when the plan has edits; the source layers
@@ -30,7 +36,11 @@ def effective_facilities(layers: Any, plan: Any) -> gpd.GeoDataFrame:
     return apply_facility_edits(facilities, plan.edits)
 
 
-def str_ids(values: Any) -> np.ndarray:
+#: Ids as the tables hold them: an index, a column, an array or a list.
+Ids = pd.Index | pd.Series | np.ndarray | Sequence[str]
+
+
+def str_ids(values: Ids) -> np.ndarray:
     idx = values if isinstance(values, pd.Index) else pd.Index(np.asarray(values, dtype=object))
     return idx.astype(str).to_numpy(dtype=object)
 
@@ -51,7 +61,7 @@ def fac_table(facilities: pd.DataFrame) -> pd.DataFrame:
     return frame
 
 
-def cost_lookup(costs: Any, unit_ids: Any, facility_ids: Any) -> np.ndarray:
+def cost_lookup(costs: CostMatrix | None, unit_ids: Ids, facility_ids: Ids) -> np.ndarray:
     """Minutes for ``unit_ids`` x ``facility_ids`` taken from a cost matrix.
 
     Facilities (or units) the matrix does not know, e.g. a planned hospital added after the costs
@@ -73,7 +83,7 @@ def cost_lookup(costs: Any, unit_ids: Any, facility_ids: Any) -> np.ndarray:
     return out
 
 
-def facility_units(layers: Any, facilities: gpd.GeoDataFrame | None = None) -> pd.Series:
+def facility_units(layers: CityLayers, facilities: gpd.GeoDataFrame | None = None) -> pd.Series:
     """Unit id containing each facility (nearest unit for a facility just outside every unit).
 
     :func:`grid_planning.geo.graph.facility_units` (cached) as an object Series, so the checks locate
@@ -94,7 +104,7 @@ def grid_values(assignment: pd.Series) -> np.ndarray:
     return out
 
 
-def assignment_for(layers: Any, plan: Any) -> pd.Series:
+def assignment_for(layers: CityLayers, plan: Plan) -> pd.Series:
     """Grid id (str, ``None`` when unassigned) per unit of ``layers``, in unit order; a unit listed
     twice in the plan counts once (its first grid)."""
     ids = str_ids(layers.units["id"])
@@ -106,14 +116,14 @@ def assignment_for(layers: Any, plan: Any) -> pd.Series:
     return pd.Series(out, index=pd.Index(ids, dtype=object), dtype=object)
 
 
-def unit_grids(layers: Any, plan: Any) -> np.ndarray:
+def unit_grids(layers: CityLayers, plan: Plan) -> np.ndarray:
     """The grid id of every unit of ``layers``, in unit order (``""`` when unassigned; a unit the
     plan lists twice counts once, with its first grid): how maps and tables read an assignment."""
     grids = assignment_for(layers, plan).to_numpy(dtype=object)
     return np.where(pd.isna(grids), "", grids).astype(object)
 
 
-def plan_roles(plan: Any) -> pd.DataFrame:
+def plan_roles(plan: Plan) -> pd.DataFrame:
     roles = plan.roles.copy()
     roles.index = roles.index.map(str)
     for col in ("grid_id", "role", "home_grid", "supports"):

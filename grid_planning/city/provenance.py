@@ -6,13 +6,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import pandas as pd
-
-if TYPE_CHECKING:
-    pass
-from typing import Any
 
 from grid_planning.base.cache import SharedCache
 from grid_planning.base.i18n import DEFAULT_LANGUAGE, t
@@ -63,7 +58,7 @@ def _load_sample() -> CityLayers:
     )
 
 
-def source_lines(layers: Any, lang: str = DEFAULT_LANGUAGE, *, sample: bool | None = None,
+def source_lines(layers: CityLayers, lang: str = DEFAULT_LANGUAGE, *, sample: bool | None = None,
                  source_names: Sequence[str] | None = None) -> list[str]:
     """Data sources, provenance and the illustrative-data note, as sentences for a page footer.
 
@@ -111,7 +106,7 @@ SAMPLE_FILES = frozenset({"city_boundary.geojson", "population_units.geojson", "
                           "districts.geojson", "roads.geojson"})
 
 
-def is_sample_city(layers: Any, sources: Mapping[str, object] | None = None) -> bool:
+def is_sample_city(layers: CityLayers, sources: Mapping[str, object] | None = None) -> bool:
     """True for the bundled Wuhan sample (name and source files match), whose sources and licences
     are then cited; ``sources`` overrides ``layers.sources`` (e.g. those stored in a plan file)."""
     srcs = dict(sources if sources is not None else getattr(layers, "sources", {}) or {})

@@ -14,7 +14,9 @@ import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 
+import geopandas as gpd
 import pandas as pd
+import shapely
 
 from grid_planning.base.frozen import ReadOnlyTables, frozen_frame, frozen_series, frozen_value
 from grid_planning.base.textsafe import has_visible_text
@@ -313,10 +315,6 @@ def apply_facility_edits(facilities, edits: Iterable[FacilityEdit]):
         Unknown facility id (modify/close), duplicate id (add), missing coordinates (add), or a value
         that cannot be read as a level/type/owner level. The message names the facility.
     """
-    import geopandas as gpd
-    import shapely
-
-
     edits = tuple(edits)
     if not edits:
         return facilities

@@ -10,9 +10,10 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import TypeVar
 
 import numpy as np
+import pandas as pd
 
 from grid_planning.base.i18n import DEFAULT_LANGUAGE, t
 from grid_planning.domain.plan import FacilityEdit, Plan
@@ -140,7 +141,11 @@ def balance_band(mean: float, tolerance: float | None) -> tuple[float, float]:
     return (1 - tolerance) * mean, (1 + tolerance) * mean
 
 
-def balance_deviation(population: Any, mean: float) -> Any:
+#: A figure or figures: a grid's population or every grid's.
+Populations = TypeVar("Populations", float, np.ndarray, pd.Series)
+
+
+def balance_deviation(population: Populations, mean: float) -> Populations:
     """A grid's (or each grid's) deviation from the mean grid population: ``population / mean - 1``
     (a scalar or an array, as given; ``mean`` must be positive)."""
     return population / mean - 1

@@ -34,7 +34,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 import pandas as pd
@@ -60,7 +60,7 @@ from grid_planning.domain.schema import (
 OUTSIDE_CITY_M = 500.0
 
 
-def _metres(value: Any) -> float:
+def _metres(value: str | float) -> float:
     number = float(value)
     if not np.isfinite(number) or number < 0:
         raise ValueError(value)
@@ -268,7 +268,17 @@ def grid_beds(fac: pd.DataFrame) -> pd.Series:
     return beds.fillna(0.0).where(~collaborator_owner(fac), 0.0)
 
 
-def row_outside(location: Any, facility_id: str) -> bool:
+class Location(Protocol):
+    """Where facilities lie: a :class:`~grid_planning.city.index.FacilityLocation` (a floor above)
+    is one."""
+
+    @property
+    def ids(self) -> pd.Index: ...
+    @property
+    def outside(self) -> np.ndarray: ...
+
+
+def row_outside(location: Location, facility_id: str) -> bool:
     """Whether one facility lies outside the city, from a ``FacilityLocation`` (False if unknown)."""
     try:
         i = location.ids.get_loc(str(facility_id))

@@ -36,7 +36,7 @@ import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -57,8 +57,10 @@ from grid_planning.exports.tables import (
     workbook_sheets,
 )
 from grid_planning.maps.htmlmap import standalone_map_html
-from grid_planning.prints import printmap
-from grid_planning.prints.report_pdf import plan_report
+from grid_planning.prints.paper import PrintMapError, paper_size_mm
+
+if TYPE_CHECKING:
+    from grid_planning.city.costs import CostMatrix
 
 #: format -> (file suffix, MIME type).
 FORMATS: dict[str, tuple[str, str]] = {
@@ -148,9 +150,9 @@ def file_name(city: str, k: int, fmt: str, *, paper: str = "A4", orientation: st
 
 
 def export_plan(
-    layers: Any,
-    plan: Any,
-    costs: Any = None,
+    layers: CityLayers,
+    plan: Plan,
+    costs: CostMatrix | None = None,
     fmt: str = "gpkg",
     *,
     lang: str = DEFAULT_LANGUAGE,
@@ -196,14 +198,16 @@ def export_plan(
     if fmt not in FORMATS:
         raise ExportError(f"format must be one of {', '.join(FORMATS)}, not {fmt!r}")
     try:
-        printmap.paper_size_mm(paper, orientation)
-    except printmap.PrintMapError as exc:
+        paper_size_mm(paper, orientation)
+    except PrintMapError as exc:
         raise ExportError(str(exc)) from None
     name = file_name(layers.name, plan.k, fmt, paper=paper, orientation=orientation)
     mime = FORMATS[fmt][1]
     if fmt in ("png", "pdf"):  # the print map draws the plan itself: no figures needed
-        data = printmap.print_map(layers, plan, fmt=fmt, paper=paper, orientation=orientation,
-                                  lang=lang, sample=sample, source_names=source_names)
+        from grid_planning.prints.printmap import print_map  # why: matplotlib loads only to print
+
+        data = print_map(layers, plan, fmt=fmt, paper=paper, orientation=orientation,
+                         lang=lang, sample=sample, source_names=source_names)
         return ExportFile(data, name, mime)
     fig = figures if figures is not None else plan_figures(layers, plan, costs, lang=lang)
     if fmt == "gpkg":
@@ -221,12 +225,16 @@ def export_plan(
         data = standalone_map_html(layers, plan, costs, lang=lang,
                                    unit_df=fig.units if costs is not None else None).encode("utf-8")
     else:
+        # why: reportlab (and matplotlib) load only when a report is made
+        from grid_planning.prints.report_pdf import plan_report
+
         data = plan_report(layers, plan, costs, lang=lang, sample=sample, source_names=source_names,
                            figures=fig)
     return ExportFile(data, name, mime)
 
 
-def geojson_zip(layers: Any, plan: Any, costs: Any = None, *, lang: str = DEFAULT_LANGUAGE,
+def geojson_zip(layers: CityLayers, plan: Plan, costs: CostMatrix | None = None, *,
+                lang: str = DEFAULT_LANGUAGE,
                 figures: Figures | None = None) -> bytes:
     """A zip of ``grids.geojson``, ``units.geojson`` and ``facilities.geojson`` (RFC 7946), written
     from the plan's in-memory layers (:func:`~grid_planning.exports.tables.plan_layers`)."""
@@ -272,7 +280,8 @@ def _cut_bytes(value: object) -> object:
     return raw[:SHP_TEXT_BYTES].decode("utf-8", errors="ignore")
 
 
-def shapefile_zip(layers: Any, plan: Any, costs: Any = None, *, lang: str = DEFAULT_LANGUAGE,
+def shapefile_zip(layers: CityLayers, plan: Plan, costs: CostMatrix | None = None, *,
+                  lang: str = DEFAULT_LANGUAGE,
                   figures: Figures | None = None) -> bytes:
     """Zipped Shapefiles ``grids``, ``units``, ``facilities`` (UTF-8 ``.cpg``) and ``fields.csv``,
     written from the plan's in-memory layers (:func:`~grid_planning.exports.tables.plan_layers`)."""
@@ -298,7 +307,7 @@ def shapefile_zip(layers: Any, plan: Any, costs: Any = None, *, lang: str = DEFA
     return out.getvalue()
 
 
-def csv_zip(layers: Any, plan: Any, costs: Any = None, *, lang: str = DEFAULT_LANGUAGE,
+def csv_zip(layers: CityLayers, plan: Plan, costs: CostMatrix | None = None, *, lang: str = DEFAULT_LANGUAGE,
             tables: PlanTables | None = None, figures: Figures | None = None) -> bytes:
     """A zip of UTF-8-with-BOM CSV files: summary, roster, obligations, checks, checklist, units.
 
@@ -323,23 +332,23 @@ def _display_width(value: object) -> int:
     return sum(2 if ord(ch) > 0x2E80 else 1 for ch in text)
 
 
-def xlsx_bytes(layers: Any, plan: Any, costs: Any = None, *, lang: str = DEFAULT_LANGUAGE,
+def xlsx_bytes(layers: CityLayers, plan: Plan, costs: CostMatrix | None = None, *,
+               lang: str = DEFAULT_LANGUAGE,
                tables: PlanTables | None = None, figures: Figures | None = None) -> bytes:
     """The workbook: summary, one sheet per grid (figures above its roster), obligations, checks,
     checklist. Every string is a text cell (:func:`textsafe.write_xlsx`); numbers are numbers with
     a display format; the summary's city row equals :func:`metrics.city_metrics`."""
-    from openpyxl import load_workbook
-    from openpyxl.styles import Font
+    import openpyxl.styles  # why: openpyxl (~0.4 s) loads only when a workbook is written
 
     tb = tables or plan_tables(layers, plan, costs, lang=lang, figures=figures)
     sheets = workbook_sheets(tb, lang, per_grid=True)  # write_xlsx keeps only storable characters
     buf = io.BytesIO()
     write_xlsx(buf, sheets, index=False)
     buf.seek(0)
-    wb = load_workbook(buf)
+    wb = openpyxl.load_workbook(buf)
     headers = {t(f"plan.col.{c}", lang): c for c, _ in SUMMARY_COLUMNS} | {
         t(f"plan.col.{c}", lang): c for c in NUMBER_FORMATS if has(f"plan.col.{c}")}
-    bold = Font(bold=True)
+    bold = openpyxl.styles.Font(bold=True)
     grid_sheets = list(wb.worksheets)[1 : 1 + len(tb.grid_names)]
     for ws in wb.worksheets:
         for cell in ws[1]:
@@ -381,7 +390,7 @@ def plan_tables_xlsx(
     path: str | Path,
     layers: CityLayers,
     plan: Plan,
-    costs: Any = None,
+    costs: CostMatrix | None = None,
     *,
     lang: str = DEFAULT_LANGUAGE,
 ) -> Path:

@@ -25,8 +25,9 @@ import datetime as _dt
 import json
 import math
 import tempfile
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
 import numpy as np
@@ -44,6 +45,9 @@ from grid_planning.city.planview import effective_facilities, plan_roles
 from grid_planning.domain.plan import Plan
 from grid_planning.io.gis import check_gpkg_text, check_layer_size, check_text_lengths
 from grid_planning.io.limits import InputError, SubLayer, limits, short_detail
+
+if TYPE_CHECKING:
+    from grid_planning.city.costs import CostMatrix
 
 FORMAT = "grid-planner-plan/1"
 
@@ -142,7 +146,7 @@ def _write(gdf: gpd.GeoDataFrame | pd.DataFrame, path: Path, layer: str) -> None
 def plan_frames(
     layers: CityLayers,
     plan: Plan,
-    costs: Any = None,
+    costs: CostMatrix | None = None,
     *,
     lang: str = DEFAULT_LANGUAGE,
     figures: Figures | None = None,
@@ -218,7 +222,7 @@ def write_plan(
     path: str | Path,
     layers: CityLayers,
     plan: Plan,
-    costs: Any = None,
+    costs: CostMatrix | None = None,
     *,
     lang: str = DEFAULT_LANGUAGE,
     figures: Figures | None = None,
@@ -375,7 +379,7 @@ def _require_layers(path: Path) -> list[str]:
     return names
 
 
-def _clean_str(values: Any) -> list[str]:
+def _clean_str(values: Iterable[object]) -> list[str]:
     return ["" if v is None or (isinstance(v, float) and math.isnan(v)) else str(v) for v in values]
 
 
@@ -572,7 +576,8 @@ def checks_text(results: list, lang: str = DEFAULT_LANGUAGE) -> str:
 
 
 # ---- spatial layers ---------------------------------------------------------------------------
-def gpkg_bytes(layers: Any, plan: Any, costs: Any = None, *, lang: str = DEFAULT_LANGUAGE,
+def gpkg_bytes(layers: CityLayers, plan: Plan, costs: CostMatrix | None = None, *,
+               lang: str = DEFAULT_LANGUAGE,
                figures: Figures | None = None,
                frames: dict[str, gpd.GeoDataFrame] | None = None) -> bytes:
     """The plan GeoPackage as bytes (``figures``/``frames``: as :func:`write_plan`)."""

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING
 
 import geopandas as gpd
 import numpy as np
@@ -20,8 +20,13 @@ from grid_planning.base.i18n import DEFAULT_LANGUAGE, has, source_text, t
 from grid_planning.city.districts import city_districts, grid_split_parts
 from grid_planning.exports.planfile import plan_frames
 
+if TYPE_CHECKING:
+    from grid_planning.city.costs import CostMatrix
+    from grid_planning.city.layers import CityLayers
+    from grid_planning.domain.plan import Plan
 
-def plan_layers(layers: Any, plan: Any, costs: Any = None, *,
+
+def plan_layers(layers: CityLayers, plan: Plan, costs: CostMatrix | None = None, *,
                 lang: str = DEFAULT_LANGUAGE, figures: Figures | None = None,
                 frames: dict[str, gpd.GeoDataFrame] | None = None) -> dict[str, gpd.GeoDataFrame]:
     """The plan's three spatial layers (WGS84), exactly as in the GeoPackage: ``grids``,
@@ -68,7 +73,8 @@ class PlanTables:
     city: dict
 
 
-def plan_tables(layers: Any, plan: Any, costs: Any = None, *, lang: str = DEFAULT_LANGUAGE,
+def plan_tables(layers: CityLayers, plan: Plan, costs: CostMatrix | None = None, *,
+                lang: str = DEFAULT_LANGUAGE,
                 figures: Figures | None = None) -> PlanTables:
     """Compute the tables once (metrics, roster, obligations, checks, checklist, units);
     ``figures``: the plan's :func:`~grid_planning.assess.metrics.plan_figures` (same costs and
@@ -106,7 +112,7 @@ def plan_tables(layers: Any, plan: Any, costs: Any = None, *, lang: str = DEFAUL
     )
 
 
-def _with_district_splits(summary: pd.DataFrame, layers: Any, plan: Any, cm: dict) -> pd.DataFrame:
+def _with_district_splits(summary: pd.DataFrame, layers: CityLayers, plan: Plan, cm: dict) -> pd.DataFrame:
     """The summary with the district splits (issue 17) when the city has districts: per grid its
     cut districts and its residents in their smaller parts, the city row the plan's figures."""
     districts = city_districts(layers)

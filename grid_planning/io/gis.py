@@ -8,6 +8,9 @@ from pathlib import Path
 
 import geopandas as gpd
 import pandas as pd
+import pyarrow  # noqa: F401 - open_arrow(use_pyarrow=True) needs it (geopandas loads it anyway)
+import pyogrio
+import shapely
 
 from grid_planning.io.gistext import check_dbf_text
 from grid_planning.io.limits import (
@@ -38,10 +41,6 @@ def count_vertices(sub: SubLayer, stop_above: int | None = None) -> int:
 
     Stops counting once ``stop_above`` is exceeded.
     """
-    import pyarrow as pa  # noqa: F401 - open_arrow(use_pyarrow=True) needs it
-    import pyogrio
-    import shapely
-
     total = 0
     with pyogrio.open_arrow(
         sub.path,

@@ -47,6 +47,7 @@ from pathlib import Path
 
 import geopandas as gpd
 import pandas as pd
+import pyogrio
 
 from grid_planning.domain import schema
 from grid_planning.io.archives import check_archive, extract_archive
@@ -78,8 +79,6 @@ from grid_planning.io.sheets import check_workbook_parts, read_sheet, sheet_subl
 def _gis_sublayers(
     path: Path, encoding: str | None
 ) -> list[tuple[str, int | None, str | None, tuple[str, ...]]]:
-    import pyogrio
-
     out = []
     for name, geometry in pyogrio.list_layers(path):
         info = pyogrio.read_info(path, layer=name, encoding=encoding, force_feature_count=True)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import geopandas as gpd
 import numpy as np
@@ -39,10 +38,6 @@ from grid_planning.io.rows import (
     run_reader,
     to_wgs84,
 )
-
-if TYPE_CHECKING:
-    pass
-
 
 # =============================================================================================
 # Facilities

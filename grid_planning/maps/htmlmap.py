@@ -17,7 +17,9 @@ from __future__ import annotations
 
 import base64
 import re
-from typing import Any
+from typing import TYPE_CHECKING
+
+import pandas as pd
 
 from grid_planning.assess.metrics import unit_metrics
 from grid_planning.base.i18n import DEFAULT_LANGUAGE, t
@@ -26,6 +28,11 @@ from grid_planning.city import provenance as printmap
 from grid_planning.maps.mapview import map_html
 from grid_planning.maps.offline import VENDOR_DIR, VENDOR_URL
 from grid_planning.maps.planmap import plan_map
+
+if TYPE_CHECKING:
+    from grid_planning.city.costs import CostMatrix
+    from grid_planning.city.layers import CityLayers
+    from grid_planning.domain.plan import Plan
 
 #: Hosts named inside the inlined Leaflet source that are identifiers or a disabled link, not
 #: requests (see the module docstring).
@@ -113,7 +120,7 @@ body { display: flex; flex-direction: column;
 """
 
 
-def header_html(layers: Any, plan: Any, lang: str = DEFAULT_LANGUAGE, *,
+def header_html(layers: CityLayers, plan: Plan, lang: str = DEFAULT_LANGUAGE, *,
                 sample: bool | None = None) -> str:
     """Title, data sources and the illustrative note as escaped HTML."""
     title = t("exports.map.title", lang, city=layers.name, k=plan.k)
@@ -127,9 +134,9 @@ def header_html(layers: Any, plan: Any, lang: str = DEFAULT_LANGUAGE, *,
     return "<div class='gp-head'>" + "".join(parts) + "</div>"
 
 
-def standalone_map_html(layers: Any, plan: Any, costs: Any = None, *,
+def standalone_map_html(layers: CityLayers, plan: Plan, costs: CostMatrix | None = None, *,
                         lang: str = DEFAULT_LANGUAGE, sample: bool | None = None,
-                        unit_df: Any = None) -> str:
+                        unit_df: pd.DataFrame | None = None) -> str:
     """The plan map as a self-contained HTML page (no request leaves the file).
 
     Parameters

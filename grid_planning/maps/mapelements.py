@@ -28,6 +28,7 @@ from typing import Any
 
 import folium
 import numpy as np
+import numpy.typing as npt
 from branca.element import Element, Figure, MacroElement
 from folium.elements import ElementAddToElement
 from folium.template import Template
@@ -155,7 +156,7 @@ def _js_options(options: Mapping[str, Any]) -> str:
 PACK_PRECISION = 6
 
 
-def _encode_points(points: Any, q: float, cursor: np.ndarray) -> list[int]:
+def _encode_points(points: npt.ArrayLike, q: float, cursor: np.ndarray) -> list[int]:
     """Points as integer steps from the previous point (``cursor``, updated in place)."""
     arr = np.asarray(points, dtype=float)
     if arr.size == 0:
@@ -236,7 +237,7 @@ def _decode_points(steps: list[int], q: float, cursor: list[int]) -> list[list[f
     return out
 
 
-def _unpack_geometry(kind: str | None, c: Any, q: float, cursor: list[int]) -> dict | None:
+def _unpack_geometry(kind: str | None, c: list | None, q: float, cursor: list[int]) -> dict | None:
     if c is None:
         return None
     if kind == "GeometryCollection":

@@ -32,6 +32,7 @@ import numpy as np
 import pandas as pd
 import shapely
 from folium.utilities import JsCode
+from scipy.spatial import cKDTree
 
 from grid_planning.base.cache import SharedCache, memo
 from grid_planning.base.i18n import DEFAULT_LANGUAGE, t
@@ -312,8 +313,6 @@ def label_points(pts: np.ndarray, xy: np.ndarray, labels: np.ndarray,
     population : ndarray
         Residents of each unit.
     """
-    from scipy.spatial import cKDTree
-
     out: dict[str, tuple[float, float]] = {}
     finite = np.isfinite(pts[:, 0])
     for grid in pd.unique(labels):

@@ -28,12 +28,12 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
-from grid_planning.assess.metrics import plan_figures
+from grid_planning.assess.metrics import Figures, plan_figures
 from grid_planning.base import numfmt
 from grid_planning.base.i18n import DEFAULT_LANGUAGE, t
 from grid_planning.base.textsafe import display_text
@@ -49,6 +49,10 @@ from grid_planning.store.scenarios import (
     changed_parts,
     layer_fingerprints,
 )
+
+if TYPE_CHECKING:
+    from grid_planning.city.costs import CostMatrix
+    from grid_planning.city.layers import CityLayers
 
 #: How many options a comparison holds (the compare page's maps sit side by side).
 MIN_OPTIONS, MAX_OPTIONS = 2, 3
@@ -92,7 +96,7 @@ class Option:
     key: int | str
     name: str
     plan: Plan
-    figures: Any
+    figures: Figures
     changed: tuple[str, ...] = ()
     info: ScenarioInfo | None = None
 
@@ -102,7 +106,8 @@ class Option:
         return self.plan.k
 
 
-def plan_option(layers: Any, plan: Plan, name: str, costs: Any = None, *, key: int | str | None = None,
+def plan_option(layers: CityLayers, plan: Plan, name: str, costs: CostMatrix | None = None, *,
+                key: int | str | None = None,
                 lang: str = DEFAULT_LANGUAGE) -> Option:
     """An :class:`Option` of a plan that is not (necessarily) saved (its figures:
     :func:`grid_planning.assess.metrics.plan_figures`)."""
@@ -112,7 +117,7 @@ def plan_option(layers: Any, plan: Plan, name: str, costs: Any = None, *, key: i
 def load_option(
     store: ScenarioStore,
     scenario: int | str,
-    layers: Any,
+    layers: CityLayers,
     *,
     cost_provider: Callable | None = None,
     lang: str = DEFAULT_LANGUAGE,
@@ -149,7 +154,7 @@ def load_option(
     return Option(info.id, info.name, ws.plan, ws.figures(lang), tuple(loaded.changed), info)
 
 
-def comparable_scenarios(store: ScenarioStore, layers: Any) -> pd.DataFrame:
+def comparable_scenarios(store: ScenarioStore, layers: CityLayers) -> pd.DataFrame:
     """The saved scenarios that are plans of the units in use, most recently changed first.
 
     A scenario saved on these very layers is comparable as it is; one saved before the
@@ -549,7 +554,7 @@ def metrics_table(options: Sequence[Option], lang: str = DEFAULT_LANGUAGE) -> Co
 
 
 # ---- units that change grid -----------------------------------------------------------------------
-def _lead_names(layers: Any, plans: Iterable[Plan]) -> dict[str, str]:
+def _lead_names(layers: CityLayers, plans: Iterable[Plan]) -> dict[str, str]:
     names: dict[str, str] = {}
     for plan in plans:
         fac = fac_table(effective_facilities(layers, plan))
@@ -558,7 +563,7 @@ def _lead_names(layers: Any, plans: Iterable[Plan]) -> dict[str, str]:
     return names
 
 
-def _unit_leads(layers: Any, plan: Plan) -> tuple[np.ndarray, np.ndarray]:
+def _unit_leads(layers: CityLayers, plan: Plan) -> tuple[np.ndarray, np.ndarray]:
     """Per unit of ``layers`` (in order): its grid id and its grid's lead id (``""`` when none)."""
     grids = unit_grids(layers, plan)
     leads = {str(g): str(f) for g, f in plan.leads.items()}
@@ -570,7 +575,7 @@ CHANGE_COLUMNS = ("unit_id", "name", "population", "from_grid", "from_lead", "fr
                   "to_grid", "to_lead", "to_lead_name")
 
 
-def changed_units(layers: Any, a: Plan, b: Plan) -> pd.DataFrame:
+def changed_units(layers: CityLayers, a: Plan, b: Plan) -> pd.DataFrame:
     """The units whose grid changes from plan ``a`` to plan ``b``, most residents first.
 
     A unit changes grid when the lead hospital of its grid differs between the plans (grids are
@@ -641,7 +646,8 @@ class ChangeSummary:
                  residents=numfmt.integer(self.residents, lang), share=numfmt.percent(self.share, 1, lang))
 
 
-def change_summary(layers: Any, a: Plan, b: Plan, changes: pd.DataFrame | None = None) -> ChangeSummary:
+def change_summary(layers: CityLayers, a: Plan, b: Plan,
+                   changes: pd.DataFrame | None = None) -> ChangeSummary:
     """Residents who change grid from ``a`` to ``b``, in total and per pair of leads."""
     changes = changed_units(layers, a, b) if changes is None else changes
     total = float(pd.to_numeric(layers.units["population"], errors="coerce").fillna(0).sum())
@@ -732,7 +738,7 @@ def attention(option: Option, lang: str = DEFAULT_LANGUAGE) -> list[tuple[str, s
     return out
 
 
-def exception_rows(layers: Any, option: Option, lang: str = DEFAULT_LANGUAGE) -> pd.DataFrame:
+def exception_rows(layers: CityLayers, option: Option, lang: str = DEFAULT_LANGUAGE) -> pd.DataFrame:
     """The "in principle" exceptions recorded in an option: rule, who (the hospital or the city),
     the grid, and the written reason."""
     plan = option.plan

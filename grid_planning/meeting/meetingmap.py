@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -59,6 +59,10 @@ from grid_planning.meeting.compare import (
     option_label,
 )
 
+if TYPE_CHECKING:
+    from grid_planning.city.layers import CityLayers
+    from grid_planning.domain.plan import Plan
+
 _LEAFLET = "leaflet-1.9.3"
 
 
@@ -67,7 +71,7 @@ _FONT = ('"Noto Sans SC", "Noto Sans CJK SC", "Source Han Sans SC", "PingFang SC
 
 
 # ---- data -----------------------------------------------------------------------------------------
-def _population(layers: Any) -> np.ndarray:
+def _population(layers: CityLayers) -> np.ndarray:
     return pd.to_numeric(layers.units["population"], errors="coerce").fillna(0).to_numpy(float)
 
 
@@ -75,13 +79,13 @@ def _ll(x: float, y: float) -> list[float]:
     return [round(float(y), 6), round(float(x), 6)]
 
 
-def bounds(layers: Any) -> list[list[float]]:
+def bounds(layers: CityLayers) -> list[list[float]]:
     """The city's extent as Leaflet bounds ``[[south, west], [north, east]]``."""
     minx, miny, maxx, maxy = (float(v) for v in layers.boundary.to_crs(4326).total_bounds)
     return [[miny, minx], [maxy, maxx]]
 
 
-def context_data(layers: Any) -> dict:
+def context_data(layers: CityLayers) -> dict:
     """The city outline and district outlines (geometry only: no names) as GeoJSON."""
     boundary = layers.boundary.to_crs(4326)
     out = {"outline": display_geojson(boundary[[boundary.geometry.name]], tolerance_m=20.0)}
@@ -92,7 +96,8 @@ def context_data(layers: Any) -> dict:
     return out
 
 
-def plan_data(layers: Any, plan: Any, colours: Mapping[str, str], lang: str = DEFAULT_LANGUAGE) -> dict:
+def plan_data(layers: CityLayers, plan: Plan, colours: Mapping[str, str],
+              lang: str = DEFAULT_LANGUAGE) -> dict:
     """One plan as drawing data: dissolved grids (colour by lead, tooltip lines), grid borders,
     lead markers, grid labels and legend rows. Names are data, never markup."""
     display = unit_display(layers)
@@ -141,7 +146,8 @@ def plan_data(layers: Any, plan: Any, colours: Mapping[str, str], lang: str = DE
     }
 
 
-def flow_data(layers: Any, changes: pd.DataFrame, colours: Mapping[str, str], lang: str = DEFAULT_LANGUAGE) -> dict:
+def flow_data(layers: CityLayers, changes: pd.DataFrame, colours: Mapping[str, str],
+              lang: str = DEFAULT_LANGUAGE) -> dict:
     """The changed units dissolved per (from lead, to lead), coloured by the grid they join, each
     with its tooltip lines (from, to, units, residents)."""
     display = unit_display(layers)
@@ -331,7 +337,7 @@ window.gpView=function(){return maps.map(function(m){var c=m.getCenter();return 
 """
 
 
-def compare_html(layers: Any, options: Sequence[Option], lang: str = DEFAULT_LANGUAGE) -> str:
+def compare_html(layers: CityLayers, options: Sequence[Option], lang: str = DEFAULT_LANGUAGE) -> str:
     """Two or three options' maps in a row, at the same extent, panning and zooming together.
 
     Parameters
@@ -377,7 +383,8 @@ window.gpMaps=[m];window.gpFlows=flows;
 """
 
 
-def changes_html(layers: Any, a: Option, b: Option, changes: pd.DataFrame, colours: Mapping[str, str] | None = None,
+def changes_html(layers: CityLayers, a: Option, b: Option, changes: pd.DataFrame,
+                 colours: Mapping[str, str] | None = None,
                  lang: str = DEFAULT_LANGUAGE) -> str:
     """The units that change grid from option ``a`` to option ``b`` on one map.
 
@@ -574,7 +581,8 @@ window.gpFreeArea=freeArea;window.gpFit=fit;window.gpBounds=DATA.bounds;
 """
 
 
-def present_html(layers: Any, options: Sequence[Option], lang: str = DEFAULT_LANGUAGE, *, start: int = 0,
+def present_html(layers: CityLayers, options: Sequence[Option], lang: str = DEFAULT_LANGUAGE, *,
+                 start: int = 0,
                  key: str = "") -> str:
     """A full-window presentation of the options: one map, every option preloaded, switched in the
     browser by the arrow keys (Page Up/Down, Home/End, digits), the arrow buttons or the tabs.

@@ -14,7 +14,6 @@ districts as most cities have, that plan is solved exactly, so its refusal is a 
 from __future__ import annotations
 
 import dataclasses
-from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -31,7 +30,7 @@ from grid_planning.planning.planner import move_units, plan_city
 
 
 def district_city(
-    layers: Any, districts: pd.Series, request: PlanRequest | None = None
+    layers: CityLayers, districts: pd.Series, request: PlanRequest | None = None
 ) -> tuple[CityLayers, np.ndarray]:
     """The city with one unit per district (geometry dissolved, residents summed), and the
     district position of every real unit. The G9 figures ``request`` weighs (65+, its burden
@@ -94,7 +93,7 @@ def oversized(districts: pd.Series, population: np.ndarray, request: PlanRequest
     return [(str(n), float(p), cap) for n, p in per.sort_values(ascending=False).items() if p > cap]
 
 
-def pieces_advice(layers: Any, districts: pd.Series) -> tuple[tuple[str, dict], ...]:
+def pieces_advice(layers: CityLayers, districts: pd.Series) -> tuple[tuple[str, dict], ...]:
     """The refusal's advice naming the districts that are themselves in several pieces among the
     units (:func:`grid_planning.city.districts.district_pieces`) and why that matters: a grid
     holding such a district whole may be in pieces too. Empty when every district is in one piece."""
@@ -105,7 +104,7 @@ def pieces_advice(layers: Any, districts: pd.Series) -> tuple[tuple[str, dict], 
     return (("district_pieces", {"count": len(pieces), "names": names}),)
 
 
-def plan_whole_districts(layers: Any, request: PlanRequest, districts: pd.Series) -> PlanResult:
+def plan_whole_districts(layers: CityLayers, request: PlanRequest, districts: pd.Series) -> PlanResult:
     """Plan with every district in one grid, or refuse naming the districts that cannot be.
 
     Parameters

@@ -29,12 +29,15 @@ of the ``x`` before HiGHS starts and turns many refusals into proofs found in pr
 
 from __future__ import annotations
 
+import itertools
 import math
 import time
 from dataclasses import dataclass, field, replace
 
+import highspy
 import numpy as np
 import scipy.sparse as sp
+from highspy._core import _Highs  # the core class: see _new_highs
 from scipy.sparse.csgraph import connected_components, dijkstra, maximum_bipartite_matching
 
 from grid_planning.domain.request import balance_band
@@ -154,7 +157,7 @@ class ExactResult:
     bound: float = float("nan")
 
 
-def _new_highs():
+def _new_highs() -> _Highs:
     """A quiet HiGHS instance, with nothing done to the process's stdout (a dashboard server
     shares it between sessions).
 
@@ -162,8 +165,6 @@ def _new_highs():
     banner on the C stdout before any option can be set (highspy 1.16, pinned in
     requirements.txt); the core class it wraps takes ``output_flag`` first and prints nothing.
     We use no callback, so the core class is all we need."""
-    from highspy._core import _Highs  # the core class: see above (highspy loads on first use)
-
     h = _Highs()
     h.setOptionValue("output_flag", False)
     return h
@@ -213,8 +214,6 @@ def solve_exact(
     -------
     ExactResult
     """
-    import highspy
-
     t0 = time.perf_counter()
     p = problem
     n, m, k = p.n, p.m, int(p.k)
@@ -228,7 +227,7 @@ def solve_exact(
     h.setOptionValue("output_flag", False)
     h.setOptionValue("threads", 1)
     h.setOptionValue("mip_rel_gap", gap)
-    h.passModel(model.lp(highspy))
+    h.passModel(model.lp())
     cuts = 0
     if contiguity == "cuts":
         # Rounds of cuts need a plan, not its proof of optimality: a loose gap until every grid
@@ -472,7 +471,7 @@ class _Model:
                 self.add([fi(c, a), xi(vv, c)], [1.0, -big], -np.inf, 0.0)
                 self.add([fi(c, a), xi(uu, c)], [1.0, -big], -np.inf, 0.0)
 
-    def lp(self, highspy):
+    def lp(self) -> highspy.HighsLp:
         r = len(self.rlo)
         a = sp.csc_matrix(
             (np.concatenate(self.vals), (np.concatenate(self.rows), np.concatenate(self.cols))),
@@ -662,8 +661,6 @@ def lead_sets(
     to the nearest of the set's leads), and the union of their bounds per candidate
     (``(n_candidates, n_units)``); None when there are more than :data:`MAX_LEAD_SETS` or
     bounding them all takes longer than ``seconds`` (about 0.05 s a set at 100 units)."""
-    import itertools
-
     k, m = int(p.k), p.m
     if k < 1 or k > m or math.comb(m, k) > MAX_LEAD_SETS:
         return None

@@ -29,6 +29,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterable
 from dataclasses import replace
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -50,10 +51,15 @@ from grid_planning.geo.graph import facility_units as _fu
 from grid_planning.planning.refusal import analyse_refusal
 from grid_planning.planning.run import solve
 
+if TYPE_CHECKING:
+    import geopandas as gpd
+
+    from grid_planning.city.layers import CityLayers
+
 
 # ---- the public entry points ------------------------------------------------------------------------
 def plan_city(
-    layers,
+    layers: CityLayers,
     request: PlanRequest,
     *,
     costs: CostMatrix | None = None,
@@ -92,7 +98,7 @@ def plan_city(
 
 
 def suggest_balance(
-    layers, request: PlanRequest, *, costs: CostMatrix | None = None
+    layers: CityLayers, request: PlanRequest, *, costs: CostMatrix | None = None
 ) -> BalanceAdvice:
     """The tightest tolerance of :data:`BALANCE_CHOICES` the city meets for ``request`` (its
     own balance ignored). Without balance a city like the sample gives a 7.0 M grid beside a 1.55 M
@@ -109,7 +115,7 @@ def suggest_balance(
 
 # ---- comparing k, hand edits, re-planning -----------------------------------------------------------------
 def compare_k(
-    layers, ks: Iterable[int], request: PlanRequest, *, costs: CostMatrix | None = None
+    layers: CityLayers, ks: Iterable[int], request: PlanRequest, *, costs: CostMatrix | None = None
 ) -> pd.DataFrame:
     """Plan for each k and tabulate the outcome.
 
@@ -167,7 +173,7 @@ def compare_k(
 
 
 def move_units(
-    layers, plan: Plan, unit_ids: Iterable[str], grid_id: str, *, costs: CostMatrix | None = None
+    layers: CityLayers, plan: Plan, unit_ids: Iterable[str], grid_id: str, *, costs: CostMatrix | None = None
 ) -> Plan:
     """Hand edit: move units to a grid and recompute roles.
 
@@ -217,13 +223,13 @@ def move_units(
     )
 
 
-def facility_units(layers, facilities):
+def facility_units(layers: CityLayers, facilities: gpd.GeoDataFrame) -> pd.Series:
     """Facility id -> unit id (re-exported from :mod:`grid_planning.geo.graph`)."""
     return _fu(layers, facilities)
 
 
 def replan(
-    layers,
+    layers: CityLayers,
     plan: Plan,
     request: PlanRequest,
     *,

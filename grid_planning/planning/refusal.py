@@ -7,6 +7,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable
 from dataclasses import replace
+from typing import TYPE_CHECKING
 
 from grid_planning.assess.checks import check_policy
 from grid_planning.assess.metrics import grid_metrics
@@ -23,9 +24,13 @@ from grid_planning.domain.request import (
 from grid_planning.domain.rules import MIN_GRIDS
 from grid_planning.planning.run import StopPlanning, edited_facilities, eligible_leads, solve
 
+if TYPE_CHECKING:
+    from grid_planning.city.costs import CostMatrix
+    from grid_planning.city.layers import CityLayers
+
 
 # ---- refusals: what binds, and the nearest valid options -------------------------------------------
-def _feasible(layers, request: PlanRequest, costs) -> bool:
+def _feasible(layers: CityLayers, request: PlanRequest, costs: CostMatrix | None) -> bool:
     return solve(layers, request, costs, exact_seconds=VERIFY_SECONDS).ok
 
 
@@ -61,13 +66,14 @@ class _Budget:
     def __init__(self, runs: int = ANALYSIS_RUNS) -> None:
         self.runs = runs
 
-    def plan(self, layers, request: PlanRequest, costs) -> PlanResult:
+    def plan(self, layers: CityLayers, request: PlanRequest, costs: CostMatrix | None) -> PlanResult:
         self.runs -= 1
         return solve(layers, request, costs, exact_seconds=VERIFY_SECONDS)
 
 
 def _verify(
-    layers, request: PlanRequest, costs, options: Iterable[Option], depth: int, budget: _Budget
+    layers: CityLayers, request: PlanRequest, costs: CostMatrix | None, options: Iterable[Option],
+    depth: int, budget: _Budget
 ) -> list[Option]:
     """The options that give a plan. When none does on its own (another requirement also binds),
     each is completed by the options of its own refusal (up to :data:`OPTION_DEPTH` changes)."""
@@ -96,7 +102,8 @@ def _verify(
     return valid
 
 
-def _k_options(layers, request: PlanRequest, costs, limit: int) -> list[Option]:
+def _k_options(layers: CityLayers, request: PlanRequest, costs: CostMatrix | None,
+               limit: int) -> list[Option]:
     """Other numbers of grids that give a plan: the nearest ones first, never below 2, never the
     k asked."""
     ks = []
@@ -113,7 +120,8 @@ def _k_options(layers, request: PlanRequest, costs, limit: int) -> list[Option]:
     return [replace(o, verified=True) for o in found]
 
 
-def _nearest_balance(layers, request: PlanRequest, costs, unbalanced: PlanResult) -> float | None:
+def _nearest_balance(layers: CityLayers, request: PlanRequest, costs: CostMatrix | None,
+                     unbalanced: PlanResult) -> float | None:
     """The smallest tolerance on the 5 % grid, above the one asked, that gives a plan
     (``unbalanced``: the request planned without balance)."""
     lo = request.balance or 0.0
@@ -134,7 +142,7 @@ def _nearest_balance(layers, request: PlanRequest, costs, unbalanced: PlanResult
     return best
 
 
-def _best_beds(layers, plan: PlanResult) -> float | None:
+def _best_beds(layers: CityLayers, plan: PlanResult) -> float | None:
     """The beds per 1,000 the least-equipped grid has in ``plan`` (the request planned without
     the beds minimum), rounded down."""
     if not plan.ok:
@@ -145,7 +153,7 @@ def _best_beds(layers, plan: PlanResult) -> float | None:
     return value if value > 0 else None
 
 
-def _lacking_g5(layers, res: PlanResult) -> list[str]:
+def _lacking_g5(layers: CityLayers, res: PlanResult) -> list[str]:
     """Leads whose grid lacks a G5 member in ``res``, the best plan without G5 (every candidate
     waived)."""
     if not res.ok:
@@ -157,7 +165,7 @@ def _lacking_g5(layers, res: PlanResult) -> list[str]:
     ]
 
 
-def _all_candidates(layers, request: PlanRequest) -> list[str]:
+def _all_candidates(layers: CityLayers, request: PlanRequest) -> list[str]:
     try:
         fac = edited_facilities(layers, request.edits)
     except StopPlanning:
@@ -166,9 +174,9 @@ def _all_candidates(layers, request: PlanRequest) -> list[str]:
 
 
 def analyse_refusal(
-    layers,
+    layers: CityLayers,
     request: PlanRequest,
-    costs,
+    costs: CostMatrix | None,
     inf: Infeasible,
     depth: int = 0,
     budget: _Budget | None = None,
@@ -230,7 +238,7 @@ def _key(option: Option) -> str:
     return repr(option.steps)
 
 
-def _named(layers, request: PlanRequest, option: Option) -> Option:
+def _named(layers: CityLayers, request: PlanRequest, option: Option) -> Option:
     """The option with the facilities' names beside their ids (a planner reads names)."""
     try:
         fac = edited_facilities(layers, request.edits)
@@ -252,7 +260,8 @@ def _named(layers, request: PlanRequest, option: Option) -> Option:
     return replace(option, steps=tuple(steps))
 
 
-def _binding(layers, request: PlanRequest, costs, inf: Infeasible) -> Infeasible:
+def _binding(layers: CityLayers, request: PlanRequest, costs: CostMatrix | None,
+             inf: Infeasible) -> Infeasible:
     """Which of G5, balance, beds and locks binds, by relaxing each alone (then all together)."""
     relax = {
         "g5": lambda r: replace(

@@ -9,6 +9,7 @@ import time
 from collections.abc import Iterable
 from dataclasses import replace
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -39,6 +40,11 @@ from grid_planning.domain.rules import MIN_GRIDS
 from grid_planning.planning import exact
 from grid_planning.planning.leads import NoLeadSet, refine_leads, select_leads
 from grid_planning.planning.partition import LockError, Partition
+
+if TYPE_CHECKING:
+    import geopandas as gpd
+
+    from grid_planning.city.layers import CityLayers
 
 #: A refusal on a heuristic run is settled by the exact program (separator cuts) up to this many
 #: units, within :data:`FALLBACK_SECONDS`; past either, the refusal says "no plan found within N s"
@@ -80,7 +86,7 @@ def _stop(
 
 
 def solve(
-    layers,
+    layers: CityLayers,
     request: PlanRequest,
     costs: CostMatrix | None = None,
     progress: Progress | None = None,
@@ -105,7 +111,8 @@ def solve(
 
 
 # ---- candidates -------------------------------------------------------------------------------------
-def eligible_leads(facilities: pd.DataFrame, request: PlanRequest, layers=None) -> pd.DataFrame:
+def eligible_leads(facilities: pd.DataFrame, request: PlanRequest,
+                   layers: CityLayers | None = None) -> pd.DataFrame:
     """Facilities that may lead a grid under ``request`` (:func:`grid_planning.domain.rules.lead_candidates`).
 
     With ``layers``, a hospital lying outside the city is a candidate only when designated.
@@ -124,7 +131,7 @@ def eligible_leads(facilities: pd.DataFrame, request: PlanRequest, layers=None) 
     )
 
 
-def designation_candidates(layers, facilities: pd.DataFrame | None = None) -> pd.DataFrame:
+def designation_candidates(layers: CityLayers, facilities: pd.DataFrame | None = None) -> pd.DataFrame:
     """Hospitals a planner may designate as a lead with a G4 reason (tertiary general/TCM of
     another owner, or an eligible one outside the city), largest first. The plan page offers
     exactly these."""
@@ -163,7 +170,8 @@ def _designation_order(fac: pd.DataFrame, outside: np.ndarray) -> pd.DataFrame:
 class _Run:
     """Everything one request needs, computed once: facilities, candidates, costs, arrays."""
 
-    def __init__(self, layers, request: PlanRequest, costs, report: Progress) -> None:
+    def __init__(self, layers: CityLayers, request: PlanRequest, costs: CostMatrix | None,
+                 report: Progress) -> None:
         self.layers = layers
         self.request = request
         self.report = report
@@ -792,7 +800,7 @@ def _why_text(row: pd.Series, outside: bool) -> str:
     ) or "-"
 
 
-def edited_facilities(layers, edits):
+def edited_facilities(layers: CityLayers, edits):
     if not edits:
         return layers.facilities
     try:
@@ -801,7 +809,8 @@ def edited_facilities(layers, edits):
         raise _stop("bad_edit", ["request"], suggestions=[("fix_edit", {})], detail=str(exc)) from None
 
 
-def _costs_for(layers, facilities, params: CostParams, costs: CostMatrix | None) -> CostMatrix:
+def _costs_for(layers: CityLayers, facilities: gpd.GeoDataFrame, params: CostParams,
+               costs: CostMatrix | None) -> CostMatrix:
     if costs is not None and len(costs.unit_ids) == len(layers.units):
         fac_ids = facilities["id"].astype(str).to_numpy(dtype=object)
         if pd.Index(fac_ids).isin(costs.facility_ids).all() and np.array_equal(

@@ -9,6 +9,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import matplotlib
+from matplotlib import font_manager
+from reportlab import rl_config
+from reportlab.lib.fonts import addMapping
+from reportlab.pdfbase import pdfmetrics
+from reportlab.pdfbase.ttfonts import TTFont
+
 from grid_planning.base.cache import SharedCache
 
 FONT_DIR = Path(__file__).resolve().parent / "assets" / "fonts"
@@ -70,8 +77,6 @@ def use_in_matplotlib() -> str:
 
 def _register_matplotlib() -> str:
     _check()
-    import matplotlib
-    from matplotlib import font_manager
 
     for path in (REGULAR, BOLD):
         font_manager.fontManager.addfont(str(path))
@@ -101,10 +106,6 @@ def use_in_reportlab() -> tuple[str, str]:
 
 def _register_reportlab() -> tuple[str, str]:
     _check()
-    from reportlab import rl_config
-    from reportlab.lib.fonts import addMapping
-    from reportlab.pdfbase import pdfmetrics
-    from reportlab.pdfbase.ttfonts import TTFont
 
     pdfmetrics.registerFont(TTFont(RL_REGULAR, str(REGULAR)))
     pdfmetrics.registerFont(TTFont(RL_BOLD, str(BOLD)))

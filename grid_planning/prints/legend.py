@@ -5,12 +5,17 @@ shares with the map (:mod:`grid_planning.prints.printmap`)."""
 from __future__ import annotations
 
 import math
-from typing import Any
+
+from matplotlib.axes import Axes
+from matplotlib.legend import Legend
+from matplotlib.lines import Line2D
+from matplotlib.patches import Patch
 
 from grid_planning.base.i18n import DEFAULT_LANGUAGE, t
 from grid_planning.maps.markers import LEVEL_RADIUS, TYPE_COLOURS
 from grid_planning.maps.planmap import short_name
 from grid_planning.prints.fonts import use_in_matplotlib
+from grid_planning.prints.mapdata import MapData
 from grid_planning.prints.maplabels import balanced_columns, plain
 
 #: Grid borders and the city's outline.
@@ -35,15 +40,12 @@ def marker_size(level: str) -> float:
     return d * d
 
 
-def legend_handles(data: Any, lang: str = DEFAULT_LANGUAGE, *, grid_limit: int = 30,
+def legend_handles(data: MapData, lang: str = DEFAULT_LANGUAGE, *, grid_limit: int = 30,
                    name_limit: int = 18) -> list[tuple[str, list]]:
     """Legend sections as ``[(title, [(handle, label), ...]), ...]``: grids, leads and marks,
     facility types, levels."""
-    from matplotlib.lines import Line2D
-    from matplotlib.patches import Patch
-
     def dot(colour: str, size: float, *, hollow: bool = False, edge: str = "white", lw: float = 0.5,
-            ls: Any = "solid") -> Line2D:
+            ls: str = "solid") -> Line2D:
         return Line2D([], [], linestyle="none", marker="o", markersize=size,
                       markerfacecolor="white" if hollow else colour,
                       markeredgecolor=colour if hollow else edge, markeredgewidth=lw,
@@ -92,15 +94,14 @@ def legend_handles(data: Any, lang: str = DEFAULT_LANGUAGE, *, grid_limit: int =
 MIN_LEGEND_PT = 5.5
 
 
-def draw_legend(ax: Any, data: Any, *, lang: str = DEFAULT_LANGUAGE, fontsize: float = 7.5,
-                ncols: int = 1) -> Any:
+def draw_legend(ax: Axes, data: MapData, *, lang: str = DEFAULT_LANGUAGE, fontsize: float = 7.5,
+                ncols: int = 1) -> Legend:
     """The legend sections stacked in ``ax`` (an empty axes beside or below the map), in type
     small enough (down to :data:`MIN_LEGEND_PT`) to stay inside it; returns the Legend."""
     family = use_in_matplotlib()
     ax.axis("off")
     sections = legend_handles(data, lang)
     handles, labels = [], []
-    from matplotlib.lines import Line2D
 
     blank = Line2D([], [], linestyle="none")
     blocks = [[(blank, title), *rows] for title, rows in sections if rows]

@@ -15,9 +15,15 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from matplotlib.axes import Axes
+from matplotlib.backend_bases import GraphicsContextBase, RendererBase
+from matplotlib.font_manager import FontProperties
+from matplotlib.patheffects import Stroke
+from matplotlib.text import Text
 
 from grid_planning.base.textsafe import terminal_text
 from grid_planning.prints.fonts import TWO_EM_DASH
+from grid_planning.prints.mapdata import MapData
 
 #: Width (points) of the white halo drawn beneath a map label.
 HALO_WIDTH = 2.6
@@ -27,16 +33,16 @@ class TextOf:
     """A renderer that draws every line of a wrapped text as a line of that text (its language
     and font features kept); everything else is the real renderer's."""
 
-    def __init__(self, renderer: Any, text: Any) -> None:
+    def __init__(self, renderer: RendererBase, text: Text) -> None:
         self.renderer = renderer
         self.text = text
 
-    def __getattr__(self, name: str) -> Any:
+    def __getattr__(self, name: str) -> Any:  # any attribute of the renderer it stands in for
         return getattr(self.renderer, name)
 
-    def draw_text(self, gc: Any, x: float, y: float, s: str, prop: Any, angle: float,
-                  ismath: Any = False, mtext: Any = None) -> Any:
-        return self.renderer.draw_text(gc, x, y, s, prop, angle, ismath=ismath,
+    def draw_text(self, gc: GraphicsContextBase, x: float, y: float, s: str, prop: FontProperties,
+                  angle: float, ismath: bool | str = False, mtext: Text | None = None) -> None:
+        self.renderer.draw_text(gc, x, y, s, prop, angle, ismath=ismath,
                                        mtext=mtext if mtext is not None else self.text)
 
 
@@ -44,15 +50,12 @@ class TextOf:
 def halo_class() -> type:
     """The :class:`matplotlib.text.Text` subclass of :func:`halo_text`, made once per process
     (matplotlib documents every property of a new Text subclass when it is defined: ~20 ms each)."""
-    from matplotlib.patheffects import Stroke
-    from matplotlib.text import Text
-
     class HaloText(Text):
         #: Draw the halo only (the label's letters are set elsewhere as text, e.g. by
         #: :mod:`grid_planning.prints.textlayer`).
         halo_only = False
 
-        def draw(self, renderer: Any) -> None:
+        def draw(self, renderer: RendererBase) -> None:
             if not self.get_visible():
                 return
             colour = self.get_color()
@@ -71,7 +74,7 @@ def halo_class() -> type:
     return HaloText
 
 
-def halo_text(ax: Any, x: float, y: float, label: str, **kwargs: Any) -> Any:
+def halo_text(ax: Axes, x: float, y: float, label: str, **kwargs: Any) -> Text:
     """A map label that stays real text in a PDF (searchable, selectable), on a white halo.
 
     A path effect on the label itself would turn its glyphs into outlines (matplotlib draws a
@@ -88,7 +91,7 @@ def halo_text(ax: Any, x: float, y: float, label: str, **kwargs: Any) -> Any:
     return text
 
 
-def declutter(ax: Any, texts: list, iterations: int = 60,
+def declutter(ax: Axes, texts: list, iterations: int = 60,
               obstacles: Sequence[tuple[float, float, float]] = ()) -> None:
     """Move overlapping grid labels apart (vertically first), with a thin leader line to where
     each label belongs when it had to move far; a label is kept inside the map's frame (a name cut
@@ -159,7 +162,7 @@ def declutter(ax: Any, texts: list, iterations: int = 60,
             ax.scatter([ax0], [ay0], s=6, c="#333333", zorder=6.5)
 
 
-def callouts(ax: Any, marks: Sequence[tuple[float, float, str]], gap_pt: float = 3.0,
+def callouts(ax: Axes, marks: Sequence[tuple[float, float, str]], gap_pt: float = 3.0,
              **style: Any) -> list:
     """Names of crowded marks (an inset's leads) set in two columns along the frame's left and
     right edges, each as near its mark's height as the others allow, joined to its mark by a
@@ -207,7 +210,7 @@ def callouts(ax: Any, marks: Sequence[tuple[float, float, str]], gap_pt: float =
     return out
 
 
-def lead_marks(data: Any, scale: float, focus: str | None) -> list[tuple[float, float, float]]:
+def lead_marks(data: MapData, scale: float, focus: str | None) -> list[tuple[float, float, float]]:
     """Where the leads' circles are (data coordinates) and their radius (points): labels keep off."""
     fac = data.facilities.set_index(data.facilities["id"].astype(str))
     marks = []
@@ -309,7 +312,7 @@ INSET_SHARE = 0.03
 CROWD_SHARE = 0.06
 
 
-def lead_points(data: Any) -> dict[str, tuple[float, float]]:
+def lead_points(data: MapData) -> dict[str, tuple[float, float]]:
     """Grid id -> where its lead hospital is (metric coordinates)."""
     fac = data.facilities.drop_duplicates("id").set_index(data.facilities.drop_duplicates("id")["id"].astype(str))
     out = {}
@@ -343,7 +346,7 @@ def _crowded(points: dict[str, tuple[float, float]], reach: float) -> list[str]:
     return best if len(best) >= 2 else []
 
 
-def inset_frame(data: Any) -> tuple[list[str], tuple[float, float, float, float] | None]:
+def inset_frame(data: MapData) -> tuple[list[str], tuple[float, float, float, float] | None]:
     """The grids named in the inset of the core instead of on the city map, and the inset's extent.
 
     The inset frames the crowded leads (those closer than :data:`CROWD_SHARE` of the city's extent

@@ -8,7 +8,7 @@ facilities by type (colour) and level (size) as on the dashboard (:data:`mapview
 double-ringed. Around the map: title, legend, scale bar, north arrow, data sources, dates and the
 illustrative-data note. Chinese is set in the vendored Noto Sans SC (:mod:`grid_planning.prints.fonts`).
 
-Output: PNG at 300 dpi (the page's exact pixel size, :func:`paper_pixels`) or a vector PDF
+Output: PNG at 300 dpi (the page's exact pixel size, :func:`~grid_planning.prints.paper.paper_pixels`) or a vector PDF
 (TrueType text, so names are searchable). :func:`draw_plan` draws the map alone on an Axes; the PDF
 report (:mod:`grid_planning.prints.report_pdf`) uses it for the city map and one map per grid.
 
@@ -22,13 +22,23 @@ import datetime as _dt
 import io
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
+import matplotlib
+import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import shapely
+from matplotlib.axes import Axes
+from matplotlib.collections import LineCollection, PathCollection
+from matplotlib.figure import Figure
+from matplotlib.patches import FancyArrow, Rectangle
+from matplotlib.path import Path
+from matplotlib.transforms import Bbox
+from matplotlib_scalebar.scalebar import ScaleBar
+from pyproj import CRS, Transformer
+from shapely.ops import polylabel
 
 from grid_planning.base import localtime
 from grid_planning.base.i18n import DEFAULT_LANGUAGE, t
@@ -53,6 +63,7 @@ from grid_planning.prints.legend import (
     legend_handles,
     marker_size,
 )
+from grid_planning.prints.mapdata import MapData
 from grid_planning.prints.maplabels import (
     balanced_columns,
     callouts,
@@ -66,22 +77,11 @@ from grid_planning.prints.maplabels import (
     plain_lines,
     wrap_em,
 )
+from grid_planning.prints.paper import FORMATS, MM_PER_INCH, PRINT_DPI, PrintMapError, paper_size_mm
 
-#: Paper sizes in millimetres (portrait width, height).
-PAPER_MM: dict[str, tuple[float, float]] = {"A4": (210.0, 297.0), "A3": (297.0, 420.0)}
-
-
-ORIENTATIONS: tuple[str, ...] = ("landscape", "portrait")
-
-
-FORMATS: tuple[str, ...] = ("png", "pdf")
-
-
-PRINT_DPI = 300
-
-
-MM_PER_INCH = 25.4
-
+if TYPE_CHECKING:
+    from grid_planning.city.layers import CityLayers
+    from grid_planning.domain.plan import Plan
 
 _BACKGROUND = "#ffffff"
 
@@ -92,63 +92,8 @@ _OUTSIDE = "#eeeeea"
 _FADED = "#e4e4e0"
 
 
-class PrintMapError(ValueError):
-    """An unknown paper size, orientation or format (the message names the allowed values)."""
-
-
-def paper_size_mm(paper: str = "A4", orientation: str = "landscape") -> tuple[float, float]:
-    """(width, height) of the page in millimetres."""
-    if paper not in PAPER_MM:
-        raise PrintMapError(f"paper must be one of {', '.join(PAPER_MM)}, not {paper!r}")
-    if orientation not in ORIENTATIONS:
-        raise PrintMapError(f"orientation must be one of {', '.join(ORIENTATIONS)}, not {orientation!r}")
-    w, h = PAPER_MM[paper]
-    return (h, w) if orientation == "landscape" else (w, h)
-
-
-def paper_pixels(paper: str = "A4", orientation: str = "landscape", dpi: int = PRINT_DPI) -> tuple[int, int]:
-    """(width, height) in pixels of a page rendered at ``dpi`` (A4 landscape, 300 dpi: 3508 x 2480)."""
-    w, h = paper_size_mm(paper, orientation)
-    return round(w / MM_PER_INCH * dpi), round(h / MM_PER_INCH * dpi)
-
-
-# ---- what the map shows (computed once, drawn many times) ---------------------------------------
-@dataclass
-class MapData:
-    """Everything a plan map draws, in the metric CRS.
-
-    Attributes
-    ----------
-    grids : GeoDataFrame
-        One dissolved polygon per grid: ``grid_id``, ``colour``, ``lead_id``, ``lead_name``,
-        ``label`` (``"G1 <the lead's full name>"``), ``population``.
-    borders : shapely geometry
-        The lines where two grids meet.
-    boundary, districts : GeoDataFrame or None
-        City outline and district outlines (``name`` kept for labels).
-    facilities : GeoDataFrame
-        The plan's facilities (what-if edits applied) with ``grid_id``, ``role``, ``illustrative``,
-        ``assumed``.
-    label_points : dict
-        Grid id -> (x, y) of its label, deep inside the grid near its population centre.
-    crs : str
-        The metric CRS of every geometry.
-    """
-
-    grids: gpd.GeoDataFrame
-    borders: Any
-    boundary: gpd.GeoDataFrame | None
-    districts: gpd.GeoDataFrame | None
-    facilities: gpd.GeoDataFrame
-    label_points: dict[str, tuple[float, float]]
-    crs: str
-    city: str
-    k: int
-    created: str
-    extra: dict = field(default_factory=dict)
-
-
-def map_data(layers: Any, plan: Any) -> MapData:
+# ---- what the map shows (computed once, drawn many times): a MapData -----------------------------
+def map_data(layers: CityLayers, plan: Plan) -> MapData:
     """Compute the geometry a plan map draws (grids dissolved by a coverage union, borders,
     label points, facilities with their roles) in the layers' metric CRS.
     """
@@ -215,7 +160,7 @@ def _generalise(shapes: np.ndarray, boundary: gpd.GeoDataFrame | None) -> np.nda
     return closed
 
 
-def _borders(grids: gpd.GeoDataFrame) -> Any:
+def _borders(grids: gpd.GeoDataFrame) -> shapely.Geometry:
     """Lines shared by two grids (the internal borders), drawn thick."""
     if len(grids) < 2:
         return shapely.LineString()
@@ -242,7 +187,7 @@ def _label_points(geoms: np.ndarray, labels: np.ndarray, population: np.ndarray,
 
 
 # ---- drawing ----------------------------------------------------------------------------------
-def draw_plan(ax: Any, data: MapData, *, lang: str = DEFAULT_LANGUAGE, focus: str | None = None,
+def draw_plan(ax: Axes, data: MapData, *, lang: str = DEFAULT_LANGUAGE, focus: str | None = None,
               show_primary: bool = True, label_size: float = 8.5, scale: float = 1.0,
               margin: float = 0.03, view: tuple[float, float, float, float] | None = None,
               short_labels: Sequence[str] = ()) -> None:
@@ -327,8 +272,6 @@ def draw_plan(ax: Any, data: MapData, *, lang: str = DEFAULT_LANGUAGE, focus: st
             candidates = [(x, y)]
             parts = [p for p in getattr(fill, "geoms", [fill]) if p.geom_type == "Polygon"]
             if parts:
-                from shapely.ops import polylabel
-
                 big = max(parts, key=lambda p: p.area)
                 pole = polylabel(big, tolerance=max(big.length / 2000, 1.0))
                 candidates.append((pole.x, pole.y))
@@ -353,15 +296,11 @@ def draw_plan(ax: Any, data: MapData, *, lang: str = DEFAULT_LANGUAGE, focus: st
 
 
 def _ring_codes(n: int) -> list[int]:
-    from matplotlib.path import Path
-
     return [Path.MOVETO] + [Path.LINETO] * (n - 2) + [Path.CLOSEPOLY]
 
 
-def _polygon_path(geom: Any):
+def _polygon_path(geom: shapely.Geometry) -> Path:
     """A matplotlib Path of a (multi)polygon, holes included (even-odd filling)."""
-    from matplotlib.path import Path
-
     verts, codes = [], []
     for poly in getattr(geom, "geoms", [geom]):
         if poly.is_empty or poly.geom_type != "Polygon":
@@ -377,11 +316,9 @@ def _polygon_path(geom: Any):
     return Path(np.concatenate(verts), codes)
 
 
-def _polygons(ax: Any, geoms: Sequence[Any], colours: Sequence[str], *, alpha: float = 1.0,
+def _polygons(ax: Axes, geoms: Sequence[Any], colours: Sequence[str], *, alpha: float = 1.0,
               zorder: float = 1) -> None:
     """Filled polygons as one PathCollection (geopandas' plot redraws the figure per call)."""
-    from matplotlib.collections import PathCollection
-
     paths, faces = [], []
     for i, geom in enumerate(geoms):
         if geom is None:
@@ -397,11 +334,9 @@ def _polygons(ax: Any, geoms: Sequence[Any], colours: Sequence[str], *, alpha: f
                                          zorder=zorder), autolim=True)
 
 
-def _lines(ax: Any, geoms: Sequence[Any], colour: str, width: float, *, zorder: float = 2,
+def _lines(ax: Axes, geoms: Sequence[Any], colour: str, width: float, *, zorder: float = 2,
            dashes: tuple[float, float] | None = None) -> None:
     """Line geometries (and polygon boundaries) as one LineCollection."""
-    from matplotlib.collections import LineCollection
-
     segs = []
     for geom in geoms:
         if geom is None or geom.is_empty:
@@ -435,7 +370,7 @@ def _span_km(data: MapData, view: tuple[float, float, float, float] | None) -> f
     return (x1 - x0) / 1000.0
 
 
-def _draw_facilities(ax: Any, data: MapData, *, show_primary: bool, scale: float,
+def _draw_facilities(ax: Axes, data: MapData, *, show_primary: bool, scale: float,
                      focus: str | None, light: bool = False) -> None:
     alpha = LIGHT_MEMBERS if light else 1.0
     fac = data.facilities
@@ -470,7 +405,7 @@ def _draw_facilities(ax: Any, data: MapData, *, show_primary: bool, scale: float
     _draw_leads(ax, data, scale=scale, focus=focus)
 
 
-def _draw_leads(ax: Any, data: MapData, *, scale: float, focus: str | None) -> None:
+def _draw_leads(ax: Axes, data: MapData, *, scale: float, focus: str | None) -> None:
     fac = data.facilities.set_index(data.facilities["id"].astype(str))
     xs, ys, faces, rings, styles = [], [], [], [], []
     for _, row in data.grids.iterrows():
@@ -494,7 +429,7 @@ def _draw_leads(ax: Any, data: MapData, *, scale: float, focus: str | None) -> N
     ax.scatter(xs, ys, s=(5 * scale) ** 2, c="black", zorder=6)
 
 
-def _set_view(ax: Any, data: MapData, focus: str | None, margin: float,
+def _set_view(ax: Axes, data: MapData, focus: str | None, margin: float,
               view: tuple[float, float, float, float] | None = None) -> None:
     if view is not None:
         x0, y0, x1, y1 = view
@@ -522,10 +457,8 @@ def _set_view(ax: Any, data: MapData, focus: str | None, margin: float,
     ax.set_ylim(y0, y1)
 
 
-def add_scalebar(ax: Any, *, lang: str = DEFAULT_LANGUAGE, fontsize: float = 8) -> None:
+def add_scalebar(ax: Axes, *, lang: str = DEFAULT_LANGUAGE, fontsize: float = 8) -> None:
     """A scale bar (matplotlib-scalebar) in the lower left; the axes are in metres."""
-    from matplotlib_scalebar.scalebar import ScaleBar
-
     family = use_in_matplotlib()
     bar = ScaleBar(1.0, units="m", location="lower left", length_fraction=0.22, box_alpha=0.85,
                    border_pad=0.6, color="#222222", font_properties={"family": family, "size": fontsize})
@@ -533,12 +466,9 @@ def add_scalebar(ax: Any, *, lang: str = DEFAULT_LANGUAGE, fontsize: float = 8) 
     ax.add_artist(bar)
 
 
-def add_north_arrow(ax: Any, crs: str, *, lang: str = DEFAULT_LANGUAGE, size: float = 0.07) -> None:
+def add_north_arrow(ax: Axes, crs: str, *, lang: str = DEFAULT_LANGUAGE, size: float = 0.07) -> None:
     """A north arrow in the upper right pointing to true north at the map centre (UTM grid north
     differs from it by the meridian convergence, up to a few degrees)."""
-    from matplotlib.patches import FancyArrow
-    from pyproj import Transformer
-
     family = use_in_matplotlib()
     x0, x1 = ax.get_xlim()
     y0, y1 = ax.get_ylim()
@@ -565,8 +495,6 @@ def title_text(data: MapData, lang: str = DEFAULT_LANGUAGE) -> str:
 
 def projection_line(data: MapData, lang: str = DEFAULT_LANGUAGE) -> str:
     """The map's projection in plain words (its UTM zone), for the colophon."""
-    from pyproj import CRS
-
     zone = CRS.from_user_input(data.crs).utm_zone
     if zone:
         # "50N": Chinese maps name the zone by its number (every Chinese city is north).
@@ -582,8 +510,8 @@ def date_line(data: MapData, lang: str = DEFAULT_LANGUAGE, *, today: _dt.date | 
 
 # ---- the page -----------------------------------------------------------------------------------
 def print_map(
-    layers: Any,
-    plan: Any,
+    layers: CityLayers,
+    plan: Plan,
     *,
     fmt: str = "png",
     paper: str = "A4",
@@ -602,7 +530,7 @@ def print_map(
     layers : CityLayers
     plan : Plan
     fmt : {"png", "pdf"}
-        PNG at ``dpi`` (page size exactly :func:`paper_pixels`) or vector PDF.
+        PNG at ``dpi`` (page size exactly :func:`~grid_planning.prints.paper.paper_pixels`) or vector PDF.
     paper : {"A4", "A3"}
     orientation : {"landscape", "portrait"}
     lang : {"zh", "en"}
@@ -634,13 +562,11 @@ def print_map(
         else:
             fig.savefig(buf, format="pdf", metadata=meta)
     finally:
-        import matplotlib.pyplot as plt
-
         plt.close(fig)
     return buf.getvalue()
 
 
-def print_figure(layers: Any, plan: Any, *, paper: str = "A4", orientation: str = "landscape",
+def print_figure(layers: CityLayers, plan: Plan, *, paper: str = "A4", orientation: str = "landscape",
                  lang: str = DEFAULT_LANGUAGE, title: str | None = None, sample: bool | None = None,
                  source_names: Sequence[str] | None = None, data: MapData | None = None,
                  dpi: int = PRINT_DPI, chrome: bool = True,
@@ -650,10 +576,7 @@ def print_figure(layers: Any, plan: Any, *, paper: str = "A4", orientation: str 
     ``chrome=False`` leaves out title, subtitle and footer (the report has its own); ``size_mm``
     replaces the paper size (``orientation`` still picks the layout).
     """
-    import matplotlib
-
     matplotlib.use("Agg", force=False)
-    import matplotlib.pyplot as plt
 
     family = use_in_matplotlib()
     w_mm, h_mm = size_mm or paper_size_mm(paper, orientation)
@@ -751,12 +674,10 @@ def print_figure(layers: Any, plan: Any, *, paper: str = "A4", orientation: str 
     return fig
 
 
-def page_boxes(fig: Any) -> dict[str, Any]:
+def page_boxes(fig: Figure) -> dict[str, Bbox]:
     """Where the parts of a page from :func:`print_figure` lie (matplotlib ``Bbox`` in the page's
     display pixels): ``map``, ``inset`` (when drawn), ``legend`` and ``sources`` (the footer's
     lines together), so a layout can be checked for parts running into each other."""
-    from matplotlib.transforms import Bbox
-
     renderer = fig.canvas.get_renderer()
     parts = getattr(fig, "gp_parts", {})
     boxes = {}
@@ -768,7 +689,7 @@ def page_boxes(fig: Any) -> dict[str, Any]:
     return boxes
 
 
-def _title_block(fig: Any, data: MapData, lang: str, title: str | None, m: float, mv: float,
+def _title_block(fig: Figure, data: MapData, lang: str, title: str | None, m: float, mv: float,
                  h_mm: float, k: float, family: str) -> None:
     title = plain(title) if title is not None else plain(title_text(data, lang))
     fig.text(m, 1 - mv, title, fontsize=17 * k, family=family, weight="bold", va="top", ha="left")
@@ -778,10 +699,8 @@ def _title_block(fig: Any, data: MapData, lang: str, title: str | None, m: float
              ha="left", color="#444444")
 
 
-def _mark_extent(ax: Any, iax: Any, lang: str) -> None:
+def _mark_extent(ax: Axes, iax: Axes, lang: str) -> None:
     """Outline the inset's extent on the main map."""
-    from matplotlib.patches import Rectangle
-
     x0, x1 = iax.get_xlim()
     y0, y1 = iax.get_ylim()
     ax.add_patch(Rectangle((x0, y0), x1 - x0, y1 - y0, fill=False, edgecolor="#c0392b",

@@ -16,11 +16,30 @@ from __future__ import annotations
 
 import datetime as _dt
 import io
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 from xml.sax.saxutils import escape
 
+import matplotlib
+import matplotlib.pyplot as plt
 import pandas as pd
+from matplotlib.figure import Figure
+from reportlab.lib import colors
+from reportlab.lib.pagesizes import A4
+from reportlab.lib.styles import ParagraphStyle
+from reportlab.lib.units import mm
+from reportlab.pdfgen.canvas import Canvas
+from reportlab.platypus import (
+    CondPageBreak,
+    Image,
+    KeepTogether,
+    PageBreak,
+    Paragraph,
+    SimpleDocTemplate,
+    Spacer,
+    Table,
+    TableStyle,
+)
 
 from grid_planning.assess.checklist import CRITERIA, checklist_table
 from grid_planning.assess.conversion import conversion_candidates, conversion_text, conversions_of
@@ -37,6 +56,12 @@ from grid_planning.city.provenance import city_name_in
 from grid_planning.domain.rules import is_illustrative, status_counts
 from grid_planning.prints import printmap, textlayer
 from grid_planning.prints.fonts import use_in_reportlab
+from grid_planning.prints.mapdata import MapData
+
+if TYPE_CHECKING:
+    from grid_planning.city.costs import CostMatrix
+    from grid_planning.city.layers import CityLayers
+    from grid_planning.domain.plan import Plan
 
 #: Resolution of the map images inside the report.
 REPORT_DPI = 200
@@ -97,9 +122,6 @@ def fmt(value: object, kind: str, lang: str) -> str:
 
 class _Styles:
     def __init__(self) -> None:
-        from reportlab.lib import colors
-        from reportlab.lib.styles import ParagraphStyle
-
         regular, bold = use_in_reportlab()
         base = dict(fontName=regular, wordWrap="CJK", textColor=colors.HexColor("#222222"))
         self.regular, self.bold = regular, bold
@@ -124,9 +146,6 @@ class _Styles:
 def _table(rows: Sequence[Sequence[Any]], widths: Sequence[float], st: _Styles, *,
            header: bool = True, zebra: bool = True, status_col: int | None = None):
     """A table of Paragraph cells (strings are wrapped in an escaped Paragraph)."""
-    from reportlab.lib import colors
-    from reportlab.platypus import Paragraph, Table, TableStyle
-
     data = []
     for r, row in enumerate(rows):
         style = st.cell_bold if header and r == 0 else st.cell
@@ -163,12 +182,8 @@ def _status(code: str, label: str) -> str:
     return f'<font color="{colour}"><b>{text(label)}</b></font>'
 
 
-def _map_image(fig: Any, width_mm: float):
+def _map_image(fig: Figure, width_mm: float) -> Image:
     """A matplotlib figure as a report image ``width_mm`` wide (figure closed)."""
-    import matplotlib.pyplot as plt
-    from reportlab.lib.units import mm
-    from reportlab.platypus import Image
-
     buf = io.BytesIO()
     try:
         fig.savefig(buf, format="png", dpi=REPORT_DPI)
@@ -179,13 +194,8 @@ def _map_image(fig: Any, width_mm: float):
     return Image(buf, width=width_mm * mm, height=width_mm * mm * h_in / w_in)
 
 
-def _grid_figure(data: Any, grid: str, lang: str, width_mm: float, height_mm: float):
-    import matplotlib
-
+def _grid_figure(data: MapData, grid: str, lang: str, width_mm: float, height_mm: float) -> Figure:
     matplotlib.use("Agg", force=False)
-    import matplotlib.pyplot as plt
-
-
     fig = plt.figure(figsize=(width_mm / 25.4, height_mm / 25.4), dpi=100)
     ax = fig.add_axes([0.005, 0.005, 0.99, 0.99])
     printmap.draw_plan(ax, data, lang=lang, focus=grid, label_size=9, margin=0.06)
@@ -195,9 +205,9 @@ def _grid_figure(data: Any, grid: str, lang: str, width_mm: float, height_mm: fl
 
 
 def plan_report(
-    layers: Any,
-    plan: Any,
-    costs: Any = None,
+    layers: CityLayers,
+    plan: Plan,
+    costs: CostMatrix | None = None,
     *,
     lang: str = DEFAULT_LANGUAGE,
     sample: bool | None = None,
@@ -232,19 +242,7 @@ def plan_report(
     bytes
         A PDF (A4 portrait).
     """
-    import matplotlib
-
     matplotlib.use("Agg", force=False)
-    from reportlab.lib.pagesizes import A4
-    from reportlab.lib.units import mm
-    from reportlab.platypus import (
-        CondPageBreak,
-        KeepTogether,
-        PageBreak,
-        Paragraph,
-        SimpleDocTemplate,
-        Spacer,
-    )
 
     st = _Styles()
     today = today or localtime.today()
@@ -448,7 +446,7 @@ def plan_report(
     buf = io.BytesIO()
     footer = terminal_text(t("exports.report.footer", lang, city=city, printed=today.isoformat()))
 
-    def on_page(canvas: Any, doc: Any) -> None:
+    def on_page(canvas: Canvas, doc: SimpleDocTemplate) -> None:
         canvas.saveState()
         canvas.setFont(st.regular, 7)
         canvas.setFillColorRGB(0.4, 0.4, 0.4)
@@ -464,12 +462,9 @@ def plan_report(
     return buf.getvalue()
 
 
-def g9_section(layers: Any, plan: Any, lang: str, st: Any, frame_w: float) -> list:
+def g9_section(layers: CityLayers, plan: Plan, lang: str, st: _Styles, frame_w: float) -> list:
     """The G9 section: the plan's weights in plain words and the factors by grid beside the city's
     (:func:`grid_planning.assess.factors.g9_panel`, the table the plan page and ``check`` show)."""
-    from reportlab.lib.units import mm
-    from reportlab.platypus import Paragraph
-
     panel = g9_panel(layers, plan)
     story: list = [Paragraph(text(t("exports.report.g9_title", lang)), st.h1)]
     story += [Paragraph(text(note), st.body) for note in panel_notes(panel, lang)]
@@ -482,11 +477,8 @@ def g9_section(layers: Any, plan: Any, lang: str, st: Any, frame_w: float) -> li
     return story
 
 
-def g10_section(layers: Any, plan: Any, lang: str, st: Any, frame_w: float) -> list:
+def g10_section(layers: CityLayers, plan: Plan, lang: str, st: _Styles, frame_w: float) -> list:
     """The G10 section: the plan's conversions (what-if) and its conversion suggestions."""
-    from reportlab.lib.units import mm
-    from reportlab.platypus import Paragraph
-
     story: list = [Paragraph(text(t("exports.report.g10_title", lang)), st.h1),
                    Paragraph(text(t("exports.report.g10_intro", lang)), st.body)]
     done = conversions_of(plan)
@@ -510,7 +502,7 @@ def g10_section(layers: Any, plan: Any, lang: str, st: Any, frame_w: float) -> l
     return story
 
 
-def district_splits_text(cm: Any, lang: str) -> str | None:
+def district_splits_text(cm: Mapping[str, object], lang: str) -> str | None:
     """The plan's district splits for the cover (districts cut of all, residents in the smaller
     parts), from the city figures; None when the city has no districts."""
     cut = float(cm.get("districts_cut", float("nan")))
@@ -525,7 +517,7 @@ def district_splits_text(cm: Any, lang: str) -> str | None:
 GLOSSARY = ("area", "population", "demand", "beds", "beds_per_1000", "members", "travel", "illustrative")
 
 
-def method_lines(plan: Any, layers: Any, lang: str) -> list[tuple[str, str]]:
+def method_lines(plan: Plan, layers: CityLayers, lang: str) -> list[tuple[str, str]]:
     """The planning method and parameters in plain words (no program names, no CRS codes)."""
     params = plan.param_map
     lines = [(t("exports.method.grids", lang), integer(plan.k, lang))]
@@ -576,10 +568,8 @@ def _checklist_counts(checklist: pd.DataFrame, lang: str) -> str:
              na=na, grids=checklist["grid_id"].nunique() if len(checklist) else 0)
 
 
-def _numbered_canvas(font: str, lang: str, x: float, y: float) -> Any:
+def _numbered_canvas(font: str, lang: str, x: float, y: float) -> type[Canvas]:
     """A reportlab canvas class that prints "page x / y" once the page count is known."""
-    from reportlab.pdfgen.canvas import Canvas
-
     class NumberedCanvas(Canvas):
         def __init__(self, *args: Any, **kwargs: Any) -> None:
             super().__init__(*args, **kwargs)

@@ -14,6 +14,17 @@ import io
 from dataclasses import dataclass
 from typing import Any
 
+import matplotlib.pyplot as plt
+from matplotlib.backend_bases import GraphicsContextBase, RendererBase
+from matplotlib.colors import to_hex
+from matplotlib.figure import Figure
+from matplotlib.font_manager import FontProperties
+from matplotlib.text import Text
+from reportlab.lib.colors import HexColor
+from reportlab.lib.units import mm
+from reportlab.lib.utils import ImageReader
+from reportlab.platypus import Flowable
+
 from grid_planning.prints.fonts import TWO_EM_DASH, use_in_reportlab
 from grid_planning.prints.maplabels import halo_class
 
@@ -37,28 +48,25 @@ class LineRecorder:
     """A stand-in renderer that notes where matplotlib would draw each line of a text (its
     baseline's start, in display pixels) and draws nothing; everything else is the real renderer's."""
 
-    def __init__(self, renderer: Any) -> None:
+    def __init__(self, renderer: RendererBase) -> None:
         self.renderer = renderer
         self.lines: list[tuple[float, float, str]] = []
 
-    def __getattr__(self, name: str) -> Any:
+    def __getattr__(self, name: str) -> Any:  # any attribute of the renderer it stands in for
         return getattr(self.renderer, name)
 
-    def draw_text(self, gc: Any, x: float, y: float, s: str, prop: Any, angle: float,
-                  ismath: Any = False, mtext: Any = None) -> None:
+    def draw_text(self, gc: GraphicsContextBase, x: float, y: float, s: str, prop: FontProperties,
+                  angle: float, ismath: bool | str = False, mtext: Text | None = None) -> None:
         self.lines.append((float(x), float(y), str(s)))
 
 
-def lift_texts(fig: Any) -> list[TextLine]:
+def lift_texts(fig: Figure) -> list[TextLine]:
     """Every visible text of ``fig`` as :class:`TextLine` s, in points of the figure's size; the
     texts are then left out of the figure's picture (their halos stay).
 
     The figure is drawn once so that legends and labels have their final places; each text is then
     laid out by matplotlib itself (:class:`LineRecorder`), so every line starts where it would.
     """
-    from matplotlib.colors import to_hex
-    from matplotlib.text import Text
-
     regular, bold = use_in_reportlab()
     fig.canvas.draw()
     renderer = fig.canvas.get_renderer()
@@ -95,12 +103,9 @@ def lift_texts(fig: Any) -> list[TextLine]:
     return out
 
 
-def figure_flowable(fig: Any, width_mm: float, dpi: int) -> Any:
+def figure_flowable(fig: Figure, width_mm: float, dpi: int) -> Flowable:
     """``fig`` as a reportlab flowable ``width_mm`` wide: its picture at ``dpi`` with its words as
     real text above it (the figure is closed)."""
-    import matplotlib.pyplot as plt
-    from reportlab.lib.units import mm
-
     try:
         lines = lift_texts(fig)
         buf = io.BytesIO()
@@ -112,13 +117,9 @@ def figure_flowable(fig: Any, width_mm: float, dpi: int) -> Any:
 
 
 def picture_with_text(png: bytes, w_pt: float, h_pt: float, lines: list[TextLine],
-                      width: float) -> Any:
+                      width: float) -> Flowable:
     """A flowable drawing ``png`` (a figure ``w_pt`` x ``h_pt`` points) ``width`` points wide and
     ``lines`` over it at the same scale."""
-    from reportlab.lib.colors import HexColor
-    from reportlab.lib.utils import ImageReader
-    from reportlab.platypus import Flowable
-
     regular, bold = use_in_reportlab()
     scale = width / w_pt
 

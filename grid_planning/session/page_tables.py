@@ -114,7 +114,7 @@ def sent_down_text(obligation: Mapping[str, Any], lang: str) -> str:
     """What the data records as actually sent down by a lead (a row of
     :func:`grid_planning.assess.roster.lead_obligations`): beds and outpatient slots, each
     "not recorded" when the data has no figure (checklist item 8 then says "not recorded")."""
-    def shown(value: Any) -> str:
+    def shown(value: float | None) -> str:
         missing = value is None or pd.isna(value)
         return t("ws.mem.ob_not_recorded", lang) if missing else integer(value, lang)
 

@@ -11,8 +11,8 @@ escape it with :func:`grid_planning.base.textsafe.escape_markdown`; a data grid 
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from typing import Any
+from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
@@ -21,6 +21,9 @@ from grid_planning.base.i18n import DEFAULT_LANGUAGE, CatalogueError, t
 from grid_planning.base.textsafe import escape_markdown, markdown_params
 from grid_planning.store.identity import LOCAL_USER_ID, User
 from grid_planning.store.scenarios import changed_parts, layer_fingerprints
+
+if TYPE_CHECKING:
+    from grid_planning.city.layers import CityLayers
 
 #: Columns of :func:`scenario_table`, in order (catalogue keys ``team.col.<name>``).
 TABLE_COLUMNS = ("name", "k", "note", "owner", "author", "created", "updated", "layers")
@@ -49,7 +52,8 @@ def parts_text(parts: Iterable[str], lang: str = DEFAULT_LANGUAGE) -> str:
     return sep.join(t(f"team.part.{p}", lang) for p in parts)
 
 
-def layers_status(info: Any, layers: Any, layers_fp: str, lang: str = DEFAULT_LANGUAGE) -> str:
+def layers_status(info: pd.Series | Mapping[str, object], layers: CityLayers, layers_fp: str,
+                  lang: str = DEFAULT_LANGUAGE) -> str:
     """Whether a scenario was made on the layers in use; if not, what differs."""
     if info["city_fingerprint"] == layers_fp:
         return t("team.layers.same", lang)
@@ -64,7 +68,7 @@ def _time(value: str) -> str:
     return localtime.local_stamp(value)
 
 
-def scenario_table(saved: pd.DataFrame, layers: Any, lang: str = DEFAULT_LANGUAGE) -> pd.DataFrame:
+def scenario_table(saved: pd.DataFrame, layers: CityLayers, lang: str = DEFAULT_LANGUAGE) -> pd.DataFrame:
     """The list of scenarios for the page's data grid, headers in ``lang``.
 
     Parameters

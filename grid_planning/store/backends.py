@@ -29,10 +29,11 @@ import os
 import re
 import secrets
 import sqlite3
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from types import ModuleType
+from typing import Protocol
 
 from grid_planning.base.i18n import CatalogueError
 
@@ -56,6 +57,21 @@ class StoreError(CatalogueError):
     def __init__(self, code: str, **params: object) -> None:
         self.code = code
         super().__init__(f"scenarios.error.{code}", **params)
+
+
+class Cursor(Protocol):
+    """The rows of one statement, as sqlite3's and psycopg's cursors give them."""
+
+    def fetchone(self) -> tuple | None: ...
+    def fetchall(self) -> list[tuple]: ...
+    def __iter__(self) -> Iterator[tuple]: ...
+
+
+class Connection(Protocol):
+    """A database connection as the store uses it: sqlite3's or psycopg's."""
+
+    def execute(self, query: str, params: Sequence[object] = ..., /) -> Cursor: ...
+    def close(self) -> None: ...
 
 
 class Backend:
@@ -82,11 +98,11 @@ class Backend:
         """The store as a planner may see it (a file name, a database name; never a path or a password)."""
         raise NotImplementedError
 
-    def connect(self) -> Any:
+    def connect(self) -> Connection:
         raise NotImplementedError
 
     @contextlib.contextmanager
-    def transaction(self, *, write: bool = False) -> Iterator[Any]:
+    def transaction(self, *, write: bool = False) -> Iterator[Connection]:
         """A connection inside one transaction: committed when the block ends, rolled back on error."""
         con = self.connect()
         try:
@@ -106,7 +122,7 @@ class Backend:
     def sql(self, text: str) -> str:
         return text
 
-    def execute(self, con: Any, text: str, params: Sequence[Any] = ()) -> Any:
+    def execute(self, con: Connection, text: str, params: Sequence[object] = ()) -> Cursor:
         """Run one statement (``?`` placeholders) and return its cursor."""
         return con.execute(self.sql(text), tuple(params))
 
@@ -116,12 +132,12 @@ class Backend:
     def is_database_error(self, exc: BaseException) -> bool:
         raise NotImplementedError
 
-    def ts(self, when: datetime) -> Any:
+    def ts(self, when: datetime) -> datetime | str:
         """A timestamp as the engine stores it."""
         return when.isoformat(timespec="seconds")
 
     @staticmethod
-    def ts_text(value: Any) -> str:
+    def ts_text(value: datetime | str) -> str:
         """A stored timestamp as ISO 8601 UTC text (``2026-11-30T09:12:30+00:00``)."""
         if isinstance(value, datetime):
             return value.astimezone(UTC).isoformat(timespec="seconds")
@@ -304,7 +320,7 @@ class SQLiteBackend(Backend):
         except (sqlite3.Error, OSError):
             return set()
 
-    def create(self, init: Any) -> None:
+    def create(self, init: Callable[[sqlite3.Connection], None]) -> None:
         """Create a new store file atomically: ``init(con)`` fills a temporary file in the same
         folder, which is then hard-linked to the path (never replacing a file made meanwhile)."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -361,9 +377,10 @@ class PostgresBackend(Backend):
 
     def __init__(self, url: str, schema: str = "grid_planner") -> None:
         try:
-            import psycopg  # noqa: F401
+            import psycopg  # why: psycopg (~0.3 s) loads only when a PostgreSQL store is opened
         except ImportError:  # pragma: no cover - psycopg is in requirements.txt
             raise StoreError("no_driver") from None
+        self.psycopg: ModuleType = psycopg
         if not _SCHEMA_NAME.match(schema):
             raise StoreError("bad_schema", schema=schema)
         self.url = url
@@ -377,29 +394,24 @@ class PostgresBackend(Backend):
 
     @property
     def label(self) -> str:
-        from psycopg.conninfo import conninfo_to_dict
-
         try:
-            info = conninfo_to_dict(self.url)
+            info = self.psycopg.conninfo.conninfo_to_dict(self.url)
         except Exception:  # noqa: BLE001 - a label must never fail
             info = {}
         return f"PostgreSQL {info.get('dbname', '?')} · {self.schema}"
 
     def describe(self) -> str:
-        from psycopg.conninfo import conninfo_to_dict, make_conninfo
-
+        conninfo = self.psycopg.conninfo
         with contextlib.suppress(Exception):
-            info = conninfo_to_dict(self.url)
+            info = conninfo.conninfo_to_dict(self.url)
             info.pop("password", None)
-            return make_conninfo(**info) + f" schema={self.schema}"
+            return conninfo.make_conninfo(**info) + f" schema={self.schema}"
         return self.label
 
-    def connect(self) -> Any:
-        import psycopg
-
+    def connect(self) -> Connection:
         try:
-            con = psycopg.connect(self.url, autocommit=True, connect_timeout=10)
-        except psycopg.Error as exc:
+            con = self.psycopg.connect(self.url, autocommit=True, connect_timeout=10)
+        except self.psycopg.Error as exc:
             log.warning("cannot connect to the scenario store %s: %s", self.describe(), self.error_text(exc))
             raise StoreError("unavailable", store=self.label) from None
         con.execute(f'SET search_path TO "{self.schema}", "{self._gis_schema}"')
@@ -409,14 +421,10 @@ class PostgresBackend(Backend):
         return text.replace("?", "%s")
 
     def is_unique_violation(self, exc: BaseException) -> bool:
-        import psycopg.errors
-
-        return isinstance(exc, psycopg.errors.UniqueViolation)
+        return isinstance(exc, self.psycopg.errors.UniqueViolation)
 
     def is_database_error(self, exc: BaseException) -> bool:
-        import psycopg
-
-        return isinstance(exc, psycopg.Error)
+        return isinstance(exc, self.psycopg.Error)
 
     def is_permission_error(self, exc: BaseException) -> bool:
         return getattr(exc, "sqlstate", None) == "42501"  # insufficient_privilege
@@ -430,14 +438,12 @@ class PostgresBackend(Backend):
         if found:
             secrets_.append(found.group(1))
         with contextlib.suppress(Exception):
-            from psycopg.conninfo import conninfo_to_dict
-
-            secrets_.append(str(conninfo_to_dict(self.url).get("password") or ""))
+            secrets_.append(str(self.psycopg.conninfo.conninfo_to_dict(self.url).get("password") or ""))
         for secret in sorted({x for x in secrets_ if x}, key=len, reverse=True):
             text = text.replace(secret, "***")
         return text
 
-    def ts(self, when: datetime) -> Any:
+    def ts(self, when: datetime) -> datetime | str:
         return when
 
     def geom_in(self) -> str:
@@ -448,11 +454,11 @@ class PostgresBackend(Backend):
     def geom_out(self, column: str) -> str:
         return f"ST_AsBinary({column})" if self.postgis else column
 
-    def lock(self, con: Any) -> None:
+    def lock(self, con: Connection) -> None:
         """Serialise schema changes between processes (released at the end of the transaction)."""
         con.execute("SELECT pg_advisory_xact_lock(%s)", (_PG_LOCK,))
 
-    def inspect(self, con: Any) -> tuple[set[str], dict[str, str]] | None:
+    def inspect(self, con: Connection) -> tuple[set[str], dict[str, str]] | None:
         """The store schema's tables and ``meta``; ``None`` when the schema does not exist."""
         # The catalogues, not information_schema: that lists only what this account has rights
         # on, so a schema (or tables) it may not use looked absent, and the store was created
@@ -480,8 +486,6 @@ class PostgresBackend(Backend):
 
     def enable_postgis(self) -> None:
         """Use PostGIS when the database has it or lets us create it; otherwise WKB ``bytea``."""
-        import psycopg
-
         con = self.connect()
         try:
             row = con.execute(
@@ -490,7 +494,7 @@ class PostgresBackend(Backend):
             if row is None:
                 try:
                     con.execute("CREATE EXTENSION IF NOT EXISTS postgis")
-                except psycopg.Error as exc:
+                except self.psycopg.Error as exc:
                     log.warning("PostGIS is not available in %s (%s); grid outlines are kept as WKB",
                                 self.describe(), exc)
                 row = con.execute(
@@ -502,7 +506,7 @@ class PostgresBackend(Backend):
         finally:
             con.close()
 
-    def outline_column_is_geometry(self, con: Any) -> bool:
+    def outline_column_is_geometry(self, con: Connection) -> bool:
         """Whether an existing store keeps outlines as PostGIS geometry (it may predate PostGIS)."""
         row = con.execute(
             "SELECT udt_name FROM information_schema.columns WHERE table_schema = %s "

@@ -19,7 +19,7 @@ import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
@@ -35,6 +35,10 @@ from grid_planning.store.scenarios import (
     layer_fingerprints,
     part_fingerprint,
 )
+
+if TYPE_CHECKING:
+    from grid_planning.city.costs import CostMatrix
+    from grid_planning.city.layers import CityLayers
 
 #: Facility columns whose difference makes a plan "made on other facilities".
 FACILITY_KEYS = ("level", "type", "owner_level")
@@ -74,12 +78,12 @@ class Imported:
     changed: tuple[str, ...]
 
 
-def _same_units(layers: Any, plan: Plan) -> bool:
+def _same_units(layers: CityLayers, plan: Plan) -> bool:
     return set(layers.units["id"].astype(str)) == set(plan.assignment.index.astype(str))
 
 
 def scenario_gpkg(
-    store: ScenarioStore, scenario: int | str, layers: Any, costs: Any = None, *,
+    store: ScenarioStore, scenario: int | str, layers: CityLayers, costs: CostMatrix | None = None, *,
     lang: str = DEFAULT_LANGUAGE,
 ) -> bytes:
     """A saved scenario as the plan GeoPackage (bytes for a download).
@@ -121,14 +125,14 @@ def _public(exc: PlanFileError, filename: str, tmp: str) -> ExchangeError | Plan
     return PlanFileError(exc.key, **params)
 
 
-def _facility_table(fac: Any) -> pd.DataFrame:
+def _facility_table(fac: pd.DataFrame) -> pd.DataFrame:
     cols = [c for c in FACILITY_KEYS if c in fac.columns]
     out = pd.DataFrame({c: fac[c].astype(str).str.strip().to_numpy() for c in cols},
                        index=fac["id"].astype(str).to_numpy())
     return out.sort_index()
 
 
-def _differences(file_layers: Any, layers: Any) -> tuple[str, ...]:
+def _differences(file_layers: CityLayers, layers: CityLayers) -> tuple[str, ...]:
     changed = []
     mine = layers.units.set_index(layers.units["id"].astype(str))
     theirs = file_layers.units.set_index(file_layers.units["id"].astype(str))
@@ -151,7 +155,7 @@ def import_gpkg(
     store: ScenarioStore,
     data: bytes,
     filename: str,
-    layers: Any,
+    layers: CityLayers,
     *,
     user: User | None = None,
     name: str | None = None,

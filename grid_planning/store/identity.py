@@ -31,9 +31,9 @@ from __future__ import annotations
 import re
 import unicodedata
 import urllib.parse
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from grid_planning.base.config import setting
 from grid_planning.base.textsafe import invisible
@@ -96,8 +96,8 @@ def same_identity(a: str, b: str) -> bool:
     return bool(a) and clean_identity(a).casefold() == clean_identity(b).casefold()
 
 
-def _admin_list(raw: Any) -> tuple[str, ...]:
-    items: Iterable[Any] = raw if isinstance(raw, (list, tuple)) else re.split(r"[,\s]+", str(raw))
+def _admin_list(raw: object) -> tuple[str, ...]:
+    items: Iterable[object] = raw if isinstance(raw, (list, tuple)) else re.split(r"[,\s]+", str(raw))
     return tuple(c for c in (clean_identity(i) for i in items) if c)
 
 
@@ -137,7 +137,15 @@ def _header_values(headers: Mapping[str, Any], name: str) -> list[str]:
     return out
 
 
-def all_headers(found: Any) -> dict[str, list[str]]:
+class Headers(Protocol):
+    """A request's headers as Streamlit gives them (``st.context.headers``): names, and every
+    value of a name."""
+
+    def __iter__(self) -> Iterator[str]: ...
+    def get_all(self, key: str) -> Iterable[str]: ...
+
+
+def all_headers(found: Headers | None) -> dict[str, list[str]]:
     """Every value of every header of a request (``st.context.headers``, whose ``get_all`` gives
     them all): a header sent twice must be seen twice to be refused."""
     if not found:

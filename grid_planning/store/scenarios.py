@@ -37,13 +37,15 @@ import logging
 import os
 import unicodedata
 import weakref
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
+import geopandas as gpd
 import pandas as pd
+import shapely
 
 from grid_planning.base import config
 from grid_planning.base.config import text_limit, text_too_long
@@ -53,6 +55,7 @@ from grid_planning.domain.plan import Plan
 from grid_planning.store.backends import (
     STORE_TABLES,
     Backend,
+    Connection,
     PostgresBackend,
     SQLiteBackend,
     StoreError,
@@ -60,7 +63,12 @@ from grid_planning.store.backends import (
 )
 from grid_planning.store.identity import LOCAL_USER_ID, User, local_user
 
+if TYPE_CHECKING:
+    from grid_planning.city.layers import CityLayers
+
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 
 SCHEMA_VERSION = 2
@@ -141,7 +149,7 @@ LAYER_PARTS: tuple[str, ...] = ("units", "facilities", "roads")
 _PART_FINGERPRINTS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
-def part_fingerprint(frame: Any) -> str:
+def part_fingerprint(frame: gpd.GeoDataFrame | None) -> str:
     """A stable hash of one layer (attributes and geometry), as ``CityLayers.fingerprint`` does
     for all of them together."""
     h = hashlib.sha256()
@@ -149,7 +157,7 @@ def part_fingerprint(frame: Any) -> str:
     return h.hexdigest()[:16]
 
 
-def layer_fingerprints(layers: Any) -> dict[str, str]:
+def layer_fingerprints(layers: CityLayers) -> dict[str, str]:
     """Fingerprints of the units, facilities and roads (and the metric CRS) of ``layers``,
     memoised per object, so a changed scenario can say *what* changed."""
     with contextlib.suppress(KeyError, TypeError):
@@ -169,13 +177,11 @@ def changed_parts(saved: Mapping[str, str], current: Mapping[str, str]) -> tuple
     return tuple(p for p in (*LAYER_PARTS, "crs") if p in saved and saved[p] != current.get(p))
 
 
-def grid_outlines(layers: Any, plan: Plan) -> list[tuple[str, str, float, bytes | None]]:
+def grid_outlines(layers: CityLayers, plan: Plan) -> list[tuple[str, str, float, bytes | None]]:
     """Each grid's dissolved outline as WGS84 WKB (a MultiPolygon), with its lead and population.
 
     Units are dissolved in the layers' metric CRS (exact topology), then projected to EPSG:4326.
     """
-    import shapely
-
     units = layers.units
     ids = units["id"].astype(str)
     grid = ids.map(plan.assignment.astype(str).to_dict())
@@ -197,7 +203,6 @@ def grid_outlines(layers: Any, plan: Plan) -> list[tuple[str, str, float, bytes 
             polys = [p for g in parts for p in getattr(g, "geoms", [g])]
             if polys:
                 multi = shapely.MultiPolygon(polys)
-                import geopandas as gpd
 
                 wgs = gpd.GeoSeries([multi], crs=layers.metric_crs).to_crs(4326).iloc[0]
                 wkb = shapely.to_wkb(wgs)
@@ -313,7 +318,7 @@ class ScenarioStore:
         be = self.backend
         return isinstance(be, SQLiteBackend) and be.columns("scenarios") >= V1_COLUMNS
 
-    def _init_schema(self, con: Any) -> None:
+    def _init_schema(self, con: Connection) -> None:
         for stmt in self.backend.ddl():
             con.execute(stmt)
         self.backend.execute(
@@ -391,7 +396,7 @@ class ScenarioStore:
                  backup.name)
 
     # ---- helpers ----------------------------------------------------------------------------
-    def _run(self, fn: Any, *, write: bool) -> Any:
+    def _run(self, fn: Callable[[Connection], T], *, write: bool) -> T:
         """Run ``fn(con)`` in one transaction; database failures become a planner's message."""
         be = self.backend
         try:
@@ -420,7 +425,7 @@ class ScenarioStore:
         log.warning("scenario store %s %s: %s", be.describe(), what, be.error_text(exc))
         return StoreError(code, store=be.label)
 
-    def _row(self, con: Any, scenario: int | str, columns: str, *, lock: bool = False) -> tuple:
+    def _row(self, con: Connection, scenario: int | str, columns: str, *, lock: bool = False) -> tuple:
         be = self.backend
         if not isinstance(scenario, str):
             where, arg = "id = ?", int(scenario)
@@ -463,7 +468,8 @@ class ScenarioStore:
             raise StoreError("note_too_long", limit=f"{limit:,}", length=f"{length:,}")
         return text
 
-    def _insert_grids(self, con: Any, sid: int, outlines: Sequence[tuple[str, str, float | None, bytes | None]]) -> None:
+    def _insert_grids(self, con: Connection, sid: int, outlines: Sequence[tuple[str, str,
+                      float | None, bytes | None]]) -> None:
         be = self.backend
         for gid, lead, pop, wkb in outlines:
             be.execute(
@@ -521,7 +527,7 @@ class ScenarioStore:
         fps = json.dumps(dict(layer_fingerprints or {}), sort_keys=True)
         be = self.backend
 
-        def write(con: Any) -> int:
+        def write(con: Connection) -> int:
             now = be.ts(_now())
             existing = be.execute(
                 con, "SELECT id, name, owner, owner_name FROM scenarios WHERE name_key = ?"
@@ -576,7 +582,7 @@ class ScenarioStore:
         shown, key = self._valid_name(new_name)
         be = self.backend
 
-        def write(con: Any) -> None:
+        def write(con: Connection) -> None:
             sid, name, owner, owner_name = self._row(con, scenario, "id, name, owner, owner_name", lock=True)
             self._may_change(user, owner, owner_name, name)
             other = be.execute(con, "SELECT name FROM scenarios WHERE name_key = ? AND id <> ?",
@@ -597,7 +603,7 @@ class ScenarioStore:
         note = self._valid_note(note)
         be = self.backend
 
-        def write(con: Any) -> None:
+        def write(con: Connection) -> None:
             sid, name, owner, owner_name = self._row(con, scenario, "id, name, owner, owner_name", lock=True)
             self._may_change(user, owner, owner_name, name)
             be.execute(con, "UPDATE scenarios SET note = ?, author = ?, author_name = ?, updated = ? "
@@ -613,7 +619,7 @@ class ScenarioStore:
             raise StoreError("sign_in", name=shown)
         be = self.backend
 
-        def write(con: Any) -> int:
+        def write(con: Connection) -> int:
             # Locked: a delete in another session waits for the copy (or the copy sees it gone).
             (src,) = self._row(con, scenario, "id", lock=True)
             taken = be.execute(con, "SELECT name FROM scenarios WHERE name_key = ?", (key,)).fetchone()
@@ -649,7 +655,7 @@ class ScenarioStore:
         user = self._user(user)
         be = self.backend
 
-        def write(con: Any) -> None:
+        def write(con: Connection) -> None:
             sid, name, owner, owner_name = self._row(con, scenario, "id, name, owner, owner_name", lock=True)
             self._may_change(user, owner, owner_name, name)
             be.execute(con, "DELETE FROM scenario_grids WHERE scenario_id = ?", (sid,))
@@ -695,12 +701,9 @@ class ScenarioStore:
 
     def outlines(self, scenario: int | str):
         """The scenario's grid outlines as a GeoDataFrame in EPSG:4326 (grid_id, lead_id, population)."""
-        import geopandas as gpd
-        import shapely
-
         be = self.backend
 
-        def read(con: Any) -> list:
+        def read(con: Connection) -> list:
             (sid,) = self._row(con, scenario, "id")
             return be.execute(
                 con, f"SELECT grid_id, lead_id, population, {be.geom_out('geom')} FROM scenario_grids "

@@ -17,7 +17,7 @@ from plan_fixtures import make_costs
 from grid_planning.cli import main
 from grid_planning.exports.formats import FORMATS
 from grid_planning.exports.planfile import write_plan
-from grid_planning.prints.printmap import paper_pixels
+from grid_planning.prints.paper import paper_pixels
 
 ROOT = Path(__file__).resolve().parents[2]
 

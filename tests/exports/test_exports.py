@@ -39,7 +39,7 @@ from grid_planning.exports import formats
 from grid_planning.exports.planfile import read_plan
 from grid_planning.maps.htmlmap import LIBRARY_IDENTIFIERS
 from grid_planning.maps.offline import VENDOR_DIR, external_hosts
-from grid_planning.prints import printmap
+from grid_planning.prints import paper as paper_sizes
 
 HOSTILE_NAMES = sorted(HOSTILE_FACILITIES.values())
 
@@ -274,7 +274,7 @@ def test_csv_zip_has_bom_and_neutralised_formulas(exported, city, plan, costs):
 def test_print_map_png_has_the_page_size_at_300_dpi(exported, paper, orientation):
     f = exported("png", paper=paper, orientation=orientation)
     img = Image.open(io.BytesIO(f.data))
-    assert img.size == printmap.paper_pixels(paper, orientation, 300)
+    assert img.size == paper_sizes.paper_pixels(paper, orientation, 300)
     assert tuple(round(v) for v in img.info["dpi"]) == (300, 300)
     assert f.filename.endswith(f"_{paper}_{orientation}.png") and f.mime == "image/png"
     # not a blank page: the grids' colours are on it
@@ -284,12 +284,12 @@ def test_print_map_png_has_the_page_size_at_300_dpi(exported, paper, orientation
 
 
 def test_page_sizes():
-    assert printmap.paper_pixels("A4", "landscape") == (3508, 2480)
-    assert printmap.paper_pixels("A4", "portrait") == (2480, 3508)
-    assert printmap.paper_pixels("A3", "landscape") == (4961, 3508)
-    assert printmap.paper_size_mm("A3", "landscape") == (420.0, 297.0)
-    with pytest.raises(printmap.PrintMapError):
-        printmap.paper_size_mm("Letter", "landscape")
+    assert paper_sizes.paper_pixels("A4", "landscape") == (3508, 2480)
+    assert paper_sizes.paper_pixels("A4", "portrait") == (2480, 3508)
+    assert paper_sizes.paper_pixels("A3", "landscape") == (4961, 3508)
+    assert paper_sizes.paper_size_mm("A3", "landscape") == (420.0, 297.0)
+    with pytest.raises(paper_sizes.PrintMapError):
+        paper_sizes.paper_size_mm("Letter", "landscape")
 
 
 def _streams(pdf: bytes) -> list[bytes]:

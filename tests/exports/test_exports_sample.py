@@ -20,7 +20,7 @@ from grid_planning.city.provenance import load_sample_city
 from grid_planning.domain.request import CostParams, PlanRequest
 from grid_planning.exports.formats import export_plan
 from grid_planning.planning.planner import plan_city
-from grid_planning.prints.printmap import paper_pixels
+from grid_planning.prints.paper import paper_pixels
 
 
 @pytest.fixture(scope="module")
