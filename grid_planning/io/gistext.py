@@ -22,6 +22,7 @@ from __future__ import annotations
 import re
 import struct
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 
@@ -314,7 +315,7 @@ def _fgb_columns(header: bytes) -> list[tuple[str, int]]:
     return out
 
 
-def _fgb_header(fh) -> tuple[bytes, int]:  # noqa: ANN001 - an open binary file
+def _fgb_header(fh: BinaryIO) -> tuple[bytes, int]:
     """The header's bytes and the number of bytes to skip after it (the spatial index)."""
     size = struct.unpack("<I", fh.read(4))[0]
     if size > 64 * CHUNK:  # a header of its columns' names and metadata; never this large
@@ -371,7 +372,7 @@ def check_fgb_text(path: Path, limit: int) -> None:
             raise InputError("file_damaged", format="FlatGeobuf", detail=type(exc).__name__) from None
 
 
-def _fgb_feature(fh, start: int, size: int, number: int,  # noqa: ANN001 - an open binary file
+def _fgb_feature(fh: BinaryIO, start: int, size: int, number: int,
                  columns: list[tuple[str, int]], limit: int) -> None:
     """Check one feature's properties, read from the file a value at a time."""
     root = struct.unpack("<I", fh.read(4))[0]
