@@ -104,15 +104,17 @@ def needs_noding(lines: np.ndarray, snap_m: float, seed: int = 0) -> tuple[bool,
         return False, float("nan")
     pts = shapely.points(xy)
     # A crossing is noded when both lines have a vertex there.
-    on_a = _on_vertex(lines[qa[pair]], pts, snap_m)
-    on_b = _on_vertex(lines[qb[pair]], pts, snap_m)
+    on_a = _on_vertex(lines, qa[pair], pts, snap_m)
+    on_b = _on_vertex(lines, qb[pair], pts, snap_m)
     share = float(np.mean(~(on_a & on_b)))
     return share >= UNNODED_SHARE, share
 
 
-def _on_vertex(lines: np.ndarray, pts: np.ndarray, snap_m: float) -> np.ndarray:
-    """Whether each point lies within ``snap_m`` of a vertex of the matching line."""
-    verts = shapely.extract_unique_points(lines)
+def _on_vertex(lines: np.ndarray, which: np.ndarray, pts: np.ndarray, snap_m: float) -> np.ndarray:
+    """Whether each point lies within ``snap_m`` of a vertex of its line ``lines[which]``."""
+    # A street crosses many others: take each line's vertices once, not once per crossing.
+    line, inv = np.unique(which, return_inverse=True)
+    verts = shapely.extract_unique_points(lines[line])[inv.ravel()]
     return shapely.distance(verts, pts) <= max(snap_m, 1e-6)
 
 
