@@ -373,7 +373,12 @@ def road_network(roads_m: gpd.GeoDataFrame, params: CostParams) -> RoadNetwork:
     if len(coords) < 2:
         return RoadNetwork(sp.csr_matrix((0, 0)), np.zeros((0, 2)), joined, noding, share)
     # Merge vertices within snap_m: exact duplicates first, then near-duplicates via a KD-tree.
-    uniq, inv = np.unique(np.round(coords, 3), axis=0, return_inverse=True)
+    # Each (x, y) row read as one complex number: numpy orders complex values by real part, then
+    # imaginary part, which is the row order of ``np.unique(axis=0)`` (the same unique rows and
+    # inverse), with a 1-D sort instead of a structured one (~10x faster on 300,000 vertices).
+    rows = np.ascontiguousarray(np.round(coords, 3), dtype=np.float64).view(np.complex128).ravel()
+    uniq_c, inv = np.unique(rows, return_inverse=True)
+    uniq = uniq_c.view(np.float64).reshape(-1, 2)
     inv = inv.ravel()
     parent = np.arange(len(uniq))
     if params.snap_m > 0 and len(uniq) > 1:
@@ -446,17 +451,22 @@ class RoadTimes:
         self.upts = np.asarray(upts, dtype=float).reshape(-1, 2)
         self.fpts = np.asarray(fpts, dtype=float).reshape(-1, 2)
         self.small: sp.csr_matrix | None = None
+        self._tree: cKDTree | None = None
         n_f = len(self.fpts)
         if net.graph.shape[0] == 0 or n_f == 0:
             return
         # Facilities become nodes where they join their road; units are located on the segments
         # of that graph and reach either end of theirs (exact, without a node per unit: a city of
         # 100,000 units would otherwise grow its graph by 100,000 nodes for every Dijkstra run).
-        graph, df, fxy = network.attach_points(net.graph, net.node_xy, net.snappable, self.fpts)
+        segments: dict = {}  # the road segments' lines, built once for both joins
+        graph, df, fxy = network.attach_points(
+            net.graph, net.node_xy, net.snappable, self.fpts, segments=segments
+        )
         n_nodes = net.graph.shape[0]
         snappable = np.r_[net.snappable, np.ones(n_f, dtype=bool)]
         loc = network.locate_on_segments(
-            graph, np.vstack([net.node_xy, fxy]), snappable, self.upts, with_xy=False
+            graph, np.vstack([net.node_xy, fxy]), snappable, self.upts, with_xy=False,
+            segments=segments,
         )
         if len(loc["edge"]) == 0:
             return
@@ -492,21 +502,48 @@ class RoadTimes:
             # directed=True on the symmetric graph: the same distances (each node's is the least
             # of the same sums), without scipy adding the transposed graph on every call (~25 %).
             dist = dijkstra(self.small, directed=True, indices=src).astype(np.float32)
-            block = np.minimum(dist[:, self.ua] + self.along_a, dist[:, self.ub] + self.along_b).T
+            # The same float32 sums as ``minimum(dist[:, ua] + along_a, dist[:, ub] + along_b)``
+            # and ``+ ufix + ffix``, added in place (fewer 100,000-row temporaries).
+            via_a = dist[:, self.ua]
+            via_a += self.along_a
+            via_b = dist[:, self.ub]
+            via_b += self.along_b
+            block = np.minimum(via_a, via_b, out=via_a).T
             cols = np.flatnonzero((finv >= s) & (finv < s + len(src)))
             fcols = pos[cols]
-            minutes = block[:, finv[cols] - s] + self.ufix[:, None] + self.ffix[None, fcols]
-            # A facility nearer than the roads both would join is reached directly (a hospital
-            # in the unit itself is not two road-access legs away); never across a river, since
-            # the direct line is then longer than the two short legs to the roads on each bank.
-            direct = cdist(self.upts, self.fpts[fcols])
-            near = direct <= self.du[:, None] + self.df[None, fcols]
-            if near.any():
-                minutes = np.where(
-                    near, np.minimum(minutes, (direct * self.access).astype(np.float32)), minutes
-                )
+            minutes = block[:, finv[cols] - s]
+            minutes += self.ufix[:, None]
+            minutes += self.ffix[None, fcols]
+            self._direct(minutes, fcols)
             out[:, cols] = minutes
         return out
+
+    def _direct(self, minutes: np.ndarray, fcols: np.ndarray) -> None:
+        """A facility nearer than the roads both would join is reached directly (a hospital in
+        the unit itself is not two road-access legs away); never across a river, since the
+        direct line is then longer than the two short legs to the roads on each bank.
+
+        Only units within reach of that rule are measured (a KD-tree query with a margin, then
+        the exact test on ``cdist``'s own distances), not every unit and facility."""
+        reach = float(self.du.max(initial=0.0))
+        if not np.isfinite(reach):
+            reach = np.inf
+        if self._tree is None:
+            self._tree = cKDTree(self.upts)
+        for j, f in enumerate(fcols.tolist()):
+            radius = (reach + self.df[f]) * (1 + 1e-9) + 1e-6
+            cand = np.asarray(
+                self._tree.query_ball_point(self.fpts[f], radius, return_sorted=True), dtype=np.int64
+            ) if np.isfinite(radius) else np.arange(len(self.upts))
+            if not len(cand):
+                continue
+            direct = cdist(self.upts[cand], self.fpts[f : f + 1])[:, 0]
+            near = direct <= self.du[cand] + self.df[f]
+            if near.any():
+                rows = cand[near]
+                minutes[rows, j] = np.minimum(
+                    minutes[rows, j], (direct[near] * self.access).astype(np.float32)
+                )
 
 
 def network_report(index, facilities: gpd.GeoDataFrame, params: CostParams = CostParams()) -> dict:  # noqa: B008

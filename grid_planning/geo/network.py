@@ -104,15 +104,17 @@ def needs_noding(lines: np.ndarray, snap_m: float, seed: int = 0) -> tuple[bool,
         return False, float("nan")
     pts = shapely.points(xy)
     # A crossing is noded when both lines have a vertex there.
-    on_a = _on_vertex(lines[qa[pair]], pts, snap_m)
-    on_b = _on_vertex(lines[qb[pair]], pts, snap_m)
+    on_a = _on_vertex(lines, qa[pair], pts, snap_m)
+    on_b = _on_vertex(lines, qb[pair], pts, snap_m)
     share = float(np.mean(~(on_a & on_b)))
     return share >= UNNODED_SHARE, share
 
 
-def _on_vertex(lines: np.ndarray, pts: np.ndarray, snap_m: float) -> np.ndarray:
-    """Whether each point lies within ``snap_m`` of a vertex of the matching line."""
-    verts = shapely.extract_unique_points(lines)
+def _on_vertex(lines: np.ndarray, which: np.ndarray, pts: np.ndarray, snap_m: float) -> np.ndarray:
+    """Whether each point lies within ``snap_m`` of a vertex of its line ``lines[which]``."""
+    # A street crosses many others: take each line's vertices once, not once per crossing.
+    line, inv = np.unique(which, return_inverse=True)
+    verts = shapely.extract_unique_points(lines[line])[inv.ravel()]
     return shapely.distance(verts, pts) <= max(snap_m, 1e-6)
 
 
@@ -267,9 +269,13 @@ def locate_on_segments(
     points: np.ndarray,
     *,
     with_xy: bool = True,
+    segments: dict | None = None,
 ) -> dict[str, np.ndarray]:
     """The nearest road segment of every point (among segments between ``snappable`` nodes).
     ``with_xy=False`` leaves ``xy`` empty (travel times need only ``frac`` and ``dist``).
+    ``segments``: a dict kept between calls on graphs sharing their first nodes (a network and
+    the same network with points attached, :func:`attach_points`): the segment lines built for
+    one are reused by the next (the same lines, hence the same nearest segments).
 
     Returns
     -------
@@ -286,7 +292,7 @@ def locate_on_segments(
         return {"edge": np.zeros(0, np.int64), "lo": lo, "hi": hi, "w": w, "frac": np.zeros(0),
                 "dist": np.full(p, np.inf), "xy": np.zeros((0, 2)), "all_lo": lo, "all_hi": hi,
                 "all_w": w}
-    segs = shapely.linestrings(np.stack([node_xy[lo[usable]], node_xy[hi[usable]]], axis=1))
+    segs = _segment_lines(node_xy, lo[usable], hi[usable], segments)
     pts = shapely.points(points)
     hit, dist = shapely.STRtree(segs).query_nearest(pts, all_matches=False, return_distance=True)
     pt_i, seg_i = hit
@@ -303,8 +309,38 @@ def locate_on_segments(
             "dist": dist, "xy": on, "all_lo": lo, "all_hi": hi, "all_w": w}
 
 
+def _segment_lines(
+    node_xy: np.ndarray, lo: np.ndarray, hi: np.ndarray, known: dict | None
+) -> np.ndarray:
+    """Lines from ``node_xy[lo]`` to ``node_xy[hi]``; with ``known`` (see
+    :func:`locate_on_segments`), those between the same two nodes as before are the lines
+    already built, and ``known`` then holds this call's lines."""
+    if known is None:
+        return shapely.linestrings(np.stack([node_xy[lo], node_xy[hi]], axis=1))
+    keys = (lo << 32) | hi
+    order = np.argsort(keys, kind="stable")
+    out = np.empty(len(keys), dtype=object)
+    build = np.ones(len(keys), dtype=bool)
+    if "keys" in known and len(known["keys"]) and len(keys):
+        pos = np.minimum(np.searchsorted(known["keys"], keys), len(known["keys"]) - 1)
+        hit = (known["keys"][pos] == keys) & np.all(known["xy"][pos] == np.c_[node_xy[lo], node_xy[hi]],
+                                                     axis=1)
+        out[hit] = known["lines"][pos[hit]]
+        build = ~hit
+    if build.any():
+        out[build] = shapely.linestrings(np.stack([node_xy[lo[build]], node_xy[hi[build]]], axis=1))
+    known["keys"], known["lines"] = keys[order], out[order]
+    known["xy"] = np.c_[node_xy[lo], node_xy[hi]][order]
+    return out
+
+
 def attach_points(
-    graph: sp.csr_matrix, node_xy: np.ndarray, snappable: np.ndarray, points: np.ndarray
+    graph: sp.csr_matrix,
+    node_xy: np.ndarray,
+    snappable: np.ndarray,
+    points: np.ndarray,
+    *,
+    segments: dict | None = None,
 ) -> tuple[sp.csr_matrix, np.ndarray, np.ndarray]:
     """Join points to the network at the nearest point of the nearest road segment.
 
@@ -314,6 +350,9 @@ def attach_points(
     hospital beside a long straight road to whatever junction happens to be nearest, often on
     another road.
 
+    ``segments``: see :func:`locate_on_segments` (pass the same dict to locate other points on
+    the returned graph).
+
     Returns
     -------
     (csr_matrix, ndarray, ndarray)
@@ -322,7 +361,7 @@ def attach_points(
     """
     n = graph.shape[0]
     p = len(points)
-    loc = locate_on_segments(graph, node_xy, snappable, points)
+    loc = locate_on_segments(graph, node_xy, snappable, points, segments=segments)
     if len(loc["edge"]) == 0:
         grown = sp.csr_matrix((graph.data, graph.indices, graph.indptr), shape=(n, n))
         grown.resize((n + p, n + p))

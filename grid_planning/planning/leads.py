@@ -212,7 +212,7 @@ def _swaps(dt, w, leads, required, out, cand_unit) -> Iterator[tuple[int, list[i
         d1 = near[arg, cols]
         near[arg, cols] = np.inf  # ``near`` is a copy (fancy indexing)
         d2 = near.min(axis=0)
-    buf = np.empty_like(pool)
+    buf = _scratch(pool)
     for p, i in enumerate(leads):
         if i in required:
             continue
@@ -226,22 +226,46 @@ def _swaps(dt, w, leads, required, out, cand_unit) -> Iterator[tuple[int, list[i
         else:
             d_wo = np.full(dt.shape[1], np.inf, np.float32)
         rows = pool if len(opts) == len(out) else pool[[row_of[j] for j in opts]]
-        yield i, opts, _weighted_min(rows, d_wo, w32, buf[: len(opts)])
+        yield i, opts, _weighted_min(rows, d_wo, w32, buf)
 
 
 def swap_values(dt: np.ndarray, w: np.ndarray, rest: list[int], opts: list[int]) -> np.ndarray:
     """Weighted cost of ``rest + [j]`` for every ``j`` in ``opts`` (vectorised swap evaluation)."""
     d_wo = dt[rest].min(axis=0) if rest else np.full(dt.shape[1], np.inf, np.float32)
     rows = dt[opts]
-    return _weighted_min(rows, d_wo, w.astype(np.float32), np.empty_like(rows))
+    return _weighted_min(rows, d_wo, w.astype(np.float32), _scratch(rows))
+
+
+#: Candidate rows taken at a time by :func:`_weighted_min`: their minima stay in the CPU cache
+#: between being written and being summed (100,000 units: 4 x 400 kB).
+SWAP_BLOCK = 4
+
+
+def _scratch(rows: np.ndarray) -> np.ndarray:
+    """Scratch space for :func:`_weighted_min` over rows like ``rows``."""
+    return np.empty((SWAP_BLOCK, rows.shape[1]), dtype=rows.dtype)
 
 
 def _weighted_min(rows: np.ndarray, d_wo: np.ndarray, w32: np.ndarray, buf: np.ndarray) -> np.ndarray:
     # float32 (relative error ~1e-6): callers demand a larger improvement than that and recompute
     # the accepted value in float64. einsum, not BLAS matmul: on a busy 2-core machine threaded
     # sgemv was 40x slower for these shapes.
-    np.minimum(rows, d_wo[None, :], out=buf)
-    return np.einsum("cu,u->c", buf, w32).astype(np.float64)
+    # A few rows at a time (``buf``: SWAP_BLOCK rows), not all at once: the same sums, bit for bit
+    # (einsum sums each row on its own), with the minima read back from the cache instead of
+    # memory (~25 % less time on 100,000 units). A block of one row would take einsum's 1-D path,
+    # whose sums can differ in the last bit, so a lone last row is summed with the one before it.
+    c = rows.shape[0]
+    out = np.empty(c, dtype=np.float32)
+    start = 0
+    while start < c:
+        stop = min(c, start + SWAP_BLOCK)
+        if stop - start == 1 and c > 1:
+            start = stop - 2
+        blk = buf[: stop - start]
+        np.minimum(rows[start:stop], d_wo[None, :], out=blk)
+        out[start:stop] = np.einsum("cu,u->c", blk, w32)
+        start = stop
+    return out.astype(np.float64)
 
 
 def refine_leads(

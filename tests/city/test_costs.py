@@ -127,3 +127,28 @@ def test_columns_are_computed_on_demand_and_equal_the_whole_matrix():
             assert np.array_equal(whole[fine], every[fine])
         else:
             assert np.array_equal(whole, straight_minutes(index.points, fpts, CostParams()))
+
+
+def test_road_times_reach_near_facilities_directly_as_the_whole_rule_says():
+    """The direct-reach rule (a facility nearer than the roads both would join is reached
+    directly) is tested only for units a KD-tree finds within reach: the minutes are those of the
+    rule applied to every unit and facility (a sparse road grid: many units off-road)."""
+    from scipy.sparse.csgraph import dijkstra
+    from scipy.spatial.distance import cdist
+
+    from grid_planning.city.costs import RoadTimes
+
+    city = synthetic_city(600, 60, 8, seed=4, with_roads=True, road_spacing_m=400.0)
+    index = city.index
+    params = CostParams(mode="roads")
+    fpts = shapely.get_coordinates(city.facilities.to_crs(index.metric_crs).geometry.values)
+    rt = RoadTimes(index.road_network(params), index.points, fpts, params)
+    got = rt.columns(np.arange(len(fpts)))
+    dist = dijkstra(rt.small, directed=True, indices=rt.nf).astype(np.float32)
+    block = np.minimum(dist[:, rt.ua] + rt.along_a, dist[:, rt.ub] + rt.along_b).T
+    want = block + rt.ufix[:, None] + rt.ffix[None, :]
+    direct = cdist(rt.upts, rt.fpts)
+    near = direct <= rt.du[:, None] + rt.df[None, :]
+    want = np.where(near, np.minimum(want, (direct * rt.access).astype(np.float32)), want)
+    assert near.sum() >= 10 and (got < block + rt.ufix[:, None] + rt.ffix[None, :]).sum() >= 5
+    assert np.array_equal(got, want)

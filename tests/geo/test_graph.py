@@ -146,3 +146,20 @@ def test_rook_pairs_found_across_gaps_t_junctions_and_not_at_corners():
     assert sorted(queen[12].indices.tolist()) == [8]
     assert sorted(queen[4].indices.tolist()) == [0, 1, 2, 3, 5, 6, 7, 8]
     assert queen[11].nnz == 0
+
+
+def test_snap_cm_rounds_as_geos_snaps_to_a_centimetre():
+    # The corner test reads snapped coordinates without building snapped geometries: they must be
+    # the coordinates GEOS gives, halves included (GEOS rounds them up, numpy to even).
+    from grid_planning.geo.graph import snap_cm
+
+    halves = np.array([0.125, -0.125, 0.375, -0.375, 0.005, -0.005, 2.5, -2.5, 0.0, -0.0])
+    rng = np.random.default_rng(7)
+    noisy = np.r_[rng.uniform(-4e6, 4e6, 2000), rng.uniform(-50, 50, 2000)]
+    values = np.r_[halves, noisy, np.round(noisy, 3), 3.0e6 + halves]
+    xy = values.reshape(-1, 2)
+    geoms = shapely.linestrings(xy.reshape(-1, 2, 2))
+    snapped = shapely.get_coordinates(shapely.set_precision(geoms, 0.01, mode="pointwise"))
+    assert snapped.shape == xy.shape
+    assert np.array_equal(snap_cm(xy) / 100.0, snapped)
+    assert snap_cm(np.array([0.125, -0.125, 0.135]).tolist()).tolist() == [13, -12, 14]

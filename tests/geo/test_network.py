@@ -194,3 +194,26 @@ def test_validate_reports_cad_noding_and_fallback(tmp_path):
     assert "30" in finding.message("en") and "50.0%" in finding.message("en")
     text = format_summary(summarise(layers), "en")
     assert "2 pieces" in text and "50.0%" in text
+
+
+def test_segment_lines_built_once_locate_the_same_segments():
+    """``attach_points`` and the next ``locate_on_segments`` share the segment lines (a dict):
+    the nearest segments, fractions and distances are those found with lines built anew."""
+    net = road_network(_streets(noded=False), CostParams())
+    rng = np.random.default_rng(3)
+    fac = np.c_[X0 + rng.uniform(0, 10_000, 7), Y0 + rng.uniform(0, 7_000, 7)]
+    units = np.c_[X0 + rng.uniform(-500, 10_500, 300), Y0 + rng.uniform(-500, 7_500, 300)]
+    # a unit exactly between two parallel streets: a tie the shared lines must break the same way
+    units = np.vstack([units, [X0 + 500.0, Y0 + 500.0]])
+    shared: dict = {}
+    grown, dist, fxy = network.attach_points(net.graph, net.node_xy, net.snappable, fac,
+                                             segments=shared)
+    fresh = network.attach_points(net.graph, net.node_xy, net.snappable, fac)
+    assert (grown != fresh[0]).nnz == 0 and np.array_equal(dist, fresh[1])
+    assert len(shared["lines"]) > 0
+    xy = np.vstack([net.node_xy, fxy])
+    snappable = np.r_[net.snappable, np.ones(len(fac), dtype=bool)]
+    reused = network.locate_on_segments(grown, xy, snappable, units, segments=shared)
+    built = network.locate_on_segments(grown, xy, snappable, units)
+    for key in ("edge", "lo", "hi", "w", "frac", "dist", "xy"):
+        assert np.array_equal(reused[key], built[key]), key
