@@ -18,6 +18,8 @@ from grid_planning.assess.metrics import Figures, plan_figures
 from grid_planning.assess.roster import lead_obligations, roster_table
 from grid_planning.base.i18n import DEFAULT_LANGUAGE, has, source_text, t
 from grid_planning.city.districts import city_districts, grid_split_parts
+from grid_planning.city.provenance import city_name_in
+from grid_planning.domain.rules import rule_label
 from grid_planning.exports.planfile import plan_frames
 
 
@@ -77,7 +79,7 @@ def plan_tables(layers: Any, plan: Any, costs: Any = None, *, lang: str = DEFAUL
     ud, gm, cm = fig.units, fig.grids, fig.city
     cols = [c for c, _ in SUMMARY_COLUMNS]
     summary = gm[["grid_id", "name", "lead_id", "lead_name", *cols]].reset_index(drop=True)
-    total = {"grid_id": t("exports.table.city_total", lang), "name": str(layers.name), "lead_id": "",
+    total = {"grid_id": t("exports.table.city_total", lang), "name": city_name_in(layers.name, lang), "lead_id": "",
              "lead_name": ""}
     for c in cols:
         total[c] = cm.get(c, np.nan)
@@ -133,6 +135,8 @@ def readable(frame: pd.DataFrame, lang: str = DEFAULT_LANGUAGE) -> pd.DataFrame:
         if col not in out or prefix is None:
             continue
         out[col] = out[col].map(lambda v, p=prefix: t(f"{p}{v}", lang) if v and has(f"{p}{v}") else v)
+    if "rule" in out:  # contiguity and the request in words, G1-G10 as they are
+        out["rule"] = out["rule"].map(lambda v: rule_label(v, lang) if isinstance(v, str) else v)
     if "status" in out and "status_text" not in out:
         out["status"] = out["status"].map(
             lambda v: t(f"plan.checklist.status.{v}", lang) if has(f"plan.checklist.status.{v}") else v)

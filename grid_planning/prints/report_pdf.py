@@ -28,13 +28,13 @@ from grid_planning.assess.factors import g9_panel, panel_notes, panel_table, wei
 from grid_planning.assess.metrics import Figures, plan_figures
 from grid_planning.assess.roster import lead_obligations, roster_table
 from grid_planning.base import localtime
-from grid_planning.base.i18n import DEFAULT_LANGUAGE, has, source_text, t
+from grid_planning.base.i18n import DEFAULT_LANGUAGE, source_text, t
 from grid_planning.base.numfmt import MISSING, integer, number, percent
 from grid_planning.base.textsafe import terminal_text
 from grid_planning.base.version import __version__
 from grid_planning.city import provenance
 from grid_planning.city.provenance import city_name_in
-from grid_planning.domain.rules import is_illustrative, status_counts
+from grid_planning.domain.rules import is_illustrative, rule_label, status_counts
 from grid_planning.prints import printmap, textlayer
 from grid_planning.prints.fonts import use_in_reportlab
 
@@ -383,7 +383,7 @@ def plan_report(
         story.append(Paragraph(text(t("exports.report.grid_checks", lang)), st.h2))
         crow = [[t("plan.col.rule", lang), t("plan.col.status_text", lang), t("plan.col.message", lang)]]
         for r in mine:
-            crow.append([text(_rule_label(r.rule, lang)), _status(r.status, r.status_text(lang)), text(r.message(lang))])
+            crow.append([text(rule_label(r.rule, lang)), _status(r.status, r.status_text(lang)), text(r.message(lang))])
         story.append(_table(crow, [18 * mm, 26 * mm, 136 * mm], st))
         story.append(PageBreak())
 
@@ -432,7 +432,7 @@ def plan_report(
     crow = [[t("plan.col.rule", lang), t("plan.col.status_text", lang), t("plan.col.message", lang)]]
     for r in checks:
         if r.grid_id is None:
-            crow.append([text(_rule_label(r.rule, lang)), _status(r.status, r.status_text(lang)), text(r.message(lang))])
+            crow.append([text(rule_label(r.rule, lang)), _status(r.status, r.status_text(lang)), text(r.message(lang))])
     story.append(_table(crow, [18 * mm, 26 * mm, 136 * mm], st))
     story.append(Paragraph(text(t("exports.report.method", lang)), st.h2))
     prow = [[t("exports.report.parameter", lang), t("exports.report.value", lang)]]
@@ -557,12 +557,6 @@ def method_lines(plan: Any, layers: Any, lang: str) -> list[tuple[str, str]]:
         lines.append((t("exports.method.created", lang), created))
     lines.append((t("exports.method.projection", lang), t("exports.method.projection_text", lang)))
     return lines
-
-
-def _rule_label(rule: str, lang: str) -> str:
-    """A rule as the reader names it: G1-G10 as they are, other checks in words."""
-    key = f"exports.rule.{rule}"
-    return t(key, lang) if has(key) else str(rule)
 
 
 def _checklist_counts(checklist: pd.DataFrame, lang: str) -> str:
