@@ -157,9 +157,25 @@ def readable(frame: pd.DataFrame, lang: str = DEFAULT_LANGUAGE) -> pd.DataFrame:
     return out.rename(columns=headers)
 
 
+#: Figures that rest on the facilities' beds: marked illustrative (示意) when the beds are generated.
+BED_FIGURES = ("beds", "beds_per_1000")
+
+
+def figure_label(column: str, lang: str, generated: bool) -> str:
+    """A summary figure's header; a bed figure resting on generated beds carries the illustrative
+    mark ("床位（示意）"), as on the report's cover and grid pages."""
+    label = t(f"plan.col.{column}", lang)
+    if generated and column in BED_FIGURES:
+        label += t("exports.report.illustrative_mark", lang)
+    return label
+
+
 def workbook_sheets(tb: PlanTables, lang: str, *, per_grid: bool) -> dict[str, pd.DataFrame]:
     checklist = tb.checklist.drop(columns=["spatial"], errors="ignore")
-    sheets = {t("exports.sheet.summary", lang) if per_grid else "summary": readable(tb.summary, lang)}
+    generated = float(tb.city.get("beds_illustrative_share", 0) or 0) > 0
+    summary = readable(tb.summary, lang).rename(
+        columns={t(f"plan.col.{c}", lang): figure_label(c, lang, generated) for c in BED_FIGURES})
+    sheets = {t("exports.sheet.summary", lang) if per_grid else "summary": summary}
     if per_grid:
         for grid, name in tb.grid_names.items():
             sheets[grid_sheet_name(grid, name)] = readable(_grid_roster(tb.roster, grid), lang)

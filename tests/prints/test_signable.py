@@ -103,6 +103,8 @@ def test_zh_report_has_no_program_word_and_one_story_on_its_cover(sample, keep):
     assert not program_words(text)
     # The checks name contiguity and the request in words (the catalogue's rule labels).
     assert "空间连续" in text and "申请要求" in text
+    # The G1 check counts residents as every other figure does (it read 12326518 beside 12,326,518).
+    assert f"全部常住人口（{layers.index.population.sum():,.0f} 人" in text
     # Sources by organisation and dataset: Sina Weibo's check-in places, not "微博".
     assert "新浪微博签到地点数据集" in "".join(text.split())
     cover = _text(path, "-f", "1", "-l", "1")
@@ -182,6 +184,10 @@ def test_zh_workbook_and_csv_hold_words_not_program_names(sample):
     assert sheets["牵头医院下沉义务"][0][5:] == ["应下沉床位", "应下沉门诊号源", "床位/号源数据来源",
                                              "下沉床位", "下沉门诊号源"]
     assert sheets["汇总"][-1][:2] == ["全市合计", "武汉市"]
+    # Every bed of the sample is generated: the bed figures carry the mark, as on the report's cover.
+    assert {"床位（示意）", "每千人床位（示意）"} <= set(sheets["汇总"][0])
+    grid_sheet = sheets[book.sheetnames[1]]
+    assert [r[0] for r in grid_sheet if r[0] and "床位" in str(r[0])][:2] == ["床位（示意）", "每千人床位（示意）"]
     with zipfile.ZipFile(io.BytesIO(export_plan(layers, plan, costs, "csv", lang="zh").data)) as zf:
         for name in zf.namelist():
             rows = list(csv.reader(io.TextIOWrapper(zf.open(name), encoding="utf-8-sig")))
@@ -190,3 +196,5 @@ def test_zh_workbook_and_csv_hold_words_not_program_names(sample):
             assert not found, (name, sorted(found))
             if name == "roster.csv":
                 assert rows[0][0] == "编号"
+            if name == "summary.csv":
+                assert "每千人床位（示意）" in rows[0]
