@@ -34,6 +34,7 @@ from grid_planning.base.textsafe import terminal_text
 from grid_planning.base.version import __version__
 from grid_planning.city import provenance
 from grid_planning.city.provenance import city_name_in
+from grid_planning.domain.request import CostParams, request_from_plan
 from grid_planning.domain.rules import is_illustrative, rule_label, status_counts
 from grid_planning.prints import printmap, textlayer
 from grid_planning.prints.fonts import use_in_reportlab
@@ -275,13 +276,13 @@ def plan_report(
     mark = t("exports.report.illustrative_mark", lang) if cm.get("beds_illustrative_share", 0) > 0 else ""
     key_rows = [
         [t("exports.report.figure", lang), t("exports.report.value", lang)],
-        [t("plan.col.population", lang), integer(cm["population"], lang)],
+        [_cap(t("plan.col.population", lang)), integer(cm["population"], lang)],
         [t("exports.report.grids", lang), integer(cm["k"], lang)],
-        [t("plan.col.area_km2", lang), number(cm["area_km2"], 1, lang)],
+        [_cap(t("plan.col.area_km2", lang)), number(cm["area_km2"], 1, lang)],
         [t("exports.report.beds_counted", lang) + mark, integer(cm["beds"], lang)],
-        [t("plan.col.beds_per_1000", lang) + mark, number(cm["beds_per_1000"], 2, lang)],
-        [t("plan.col.mean_travel_min", lang), number(cm["mean_travel_min"], 1, lang)],
-        [t("plan.col.share_30_lead", lang), percent(cm["share_30_lead"], 1, lang)],
+        [_cap(t("plan.col.beds_per_1000", lang)) + mark, number(cm["beds_per_1000"], 2, lang)],
+        [_cap(t("plan.col.mean_travel_min", lang)), number(cm["mean_travel_min"], 1, lang)],
+        [_cap(t("plan.col.share_30_lead", lang)), percent(cm["share_30_lead"], 1, lang)],
     ]
     if (splits := district_splits_text(cm, lang)) is not None:
         key_rows.append([t("exports.report.district_splits", lang), splits])
@@ -321,7 +322,7 @@ def plan_report(
         figs = [[t("exports.report.figure", lang), t("exports.report.value", lang),
                  t("exports.report.figure", lang), t("exports.report.value", lang)]]
         generated = float(row.get("beds_illustrative_share") or 0) > 0
-        items = [(t(f"plan.col.{c}", lang)
+        items = [(_cap(t(f"plan.col.{c}", lang))
                   + (t("exports.report.illustrative_mark", lang) if generated and c in ("beds", "beds_per_1000") else ""),
                   fmt(row.get(c), kind, lang)) for c, kind in GRID_FIGURES]
         half = (len(items) + 1) // 2
@@ -545,7 +546,9 @@ def method_lines(plan: Any, layers: Any, lang: str) -> list[tuple[str, str]]:
     cost = str(params.get("cost_mode", "") or "")
     model = params.get("cost") if isinstance(params.get("cost"), dict) else {}
     if cost == "roads":
-        travel = t("exports.method.travel_roads", lang)
+        speeds = _road_speeds(plan, model)
+        travel = t("exports.method.travel_roads", lang, default=f"{speeds.default_road_speed_kmh:g}",
+                   access=f"{speeds.access_speed_kmh:g}")
     else:
         travel = t("exports.method.travel_straight", lang, detour=f"{float(model.get('detour', 1.3)):g}",
                    speed=f"{float(model.get('speed_kmh', 30.0)):g}")
@@ -557,6 +560,19 @@ def method_lines(plan: Any, layers: Any, lang: str) -> list[tuple[str, str]]:
         lines.append((t("exports.method.created", lang), created))
     lines.append((t("exports.method.projection", lang), t("exports.method.projection_text", lang)))
     return lines
+
+
+def _cap(label: str) -> str:
+    """A column header (lower case in the spreadsheets) as a row label of the report's tables."""
+    return label[:1].upper() + label[1:]
+
+
+def _road_speeds(plan: Any, model: dict) -> CostParams:
+    """The road speeds the plan used: its request's, else the ``cost`` it kept (older plans)."""
+    try:
+        return request_from_plan(plan).cost
+    except ValueError:
+        return CostParams.from_dict(model)
 
 
 def _checklist_counts(checklist: pd.DataFrame, lang: str) -> str:

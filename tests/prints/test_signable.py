@@ -122,7 +122,8 @@ def test_zh_report_has_no_program_word_and_one_story_on_its_cover(sample, keep):
     for key in ("面积：市界范围内的面积", "床位：全市医疗集团", "省属、部属医院为协作单位"):
         assert key in "".join(text.split()) or key in text, key
     # Travel parameters in plain words, for the model the plan used (the sample plans on its roads).
-    assert ("出行时间按道路网络及各级道路车速估算" if costs.mode == "roads"
+    assert ("出行时间按道路网络估算：各条道路按其车速或道路等级车速（无等级的道路按 25 km/h），往返最近道路按 15 km/h"
+            if costs.mode == "roads"
             else "出行时间按直线距离 ×1.3、30 km/h 估算") in text
     # Every grid page marks its generated beds too.
     assert text.count("每千人床位（示意）") >= plan.k + 1
