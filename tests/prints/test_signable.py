@@ -166,6 +166,16 @@ def test_one_count_per_kind_of_facility_in_each_grid(sample):
         assert int(counts.get("lead", 0)) == 1 and row["n_member"] == int(counts.get("member", 0))
     heading = t("exports.report.roster", "zh", group=1, lead=1, member=0, cross=0, primary=0, collab=0)
     assert "协作单位" in heading and "医疗集团" in heading
+    # Checklist item 3 counts members and cross-grid institutions as the roster does (it said
+    # "19 家成员单位" beside the roster's 13 members and 6 cross-grid institutions).
+    from grid_planning.assess.checklist import checklist_table
+
+    items = checklist_table(layers, plan, costs, lang="zh")
+    for grid in gm.index:
+        counts = roster[roster["grid_id"] == grid]["role"].value_counts()
+        detail = items[(items["grid_id"] == grid) & (items["item"] == 3)]["detail"].iloc[0]
+        assert (f"{int(counts.get('member', 0))} 家成员单位 + {int(counts.get('cross_grid', 0))} 家跨网格服务机构"
+                in detail), detail
 
 
 def test_zh_workbook_and_csv_hold_words_not_program_names(sample):
