@@ -273,7 +273,9 @@ def evaluate_spatial(
                     n_members,
                     "roster_ok" if city_has_collaborators else "roster_ok_no_provincial",
                     lang,
-                    members=n_members,
+                    # in the roster's words: members and cross-grid institutions apart
+                    members=int(inside["role"].eq("member").sum()),
+                    cross=int(inside["role"].eq("cross_grid").sum()),
                     collaborators=n_collab,
                 )
             )

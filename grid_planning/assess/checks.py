@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from grid_planning.base.i18n import DEFAULT_LANGUAGE, t
+from grid_planning.base.numfmt import integer
 from grid_planning.city.demand import DemandError, unit_demand, weighted
 from grid_planning.city.planview import (
     assignment_for,
@@ -78,6 +79,9 @@ class CheckResult:
             params = params | {"why": _why_text(params, lang)}
         if "g9_error" in params:  # the G9 figures' problem, worded once (city.demand)
             params = params | {"detail": DemandError(params["g9_error"], **params).message(lang)}
+        # A count of people reads as on every page (12,326,518), not as stored (12326518).
+        params = {k: integer(v, lang) if isinstance(v, int | float) and not isinstance(v, bool)
+                  and abs(v) >= 1_000 else v for k, v in params.items()}
         return t(f"plan.check.{self.code}", lang, **params)
 
     def status_text(self, lang: str = DEFAULT_LANGUAGE) -> str:

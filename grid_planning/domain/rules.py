@@ -1,6 +1,6 @@
 """The policy's rules (``/work/shared/policy.md``), each defined once.
 
-Every rule is one :class:`Rule` object (:data:`RULES`: G1-G9 and contiguity) naming whether it
+Every rule is one :class:`Rule` object (:data:`RULES`: G1-G9, contiguity and the request) naming whether it
 holds "in principle" (and so accepts a recorded exception, which request field records it and
 which refusal option offers it) and the predicates below it is made of; its check over a plan is
 :data:`grid_planning.assess.checks.RULE_CHECKS`. The planner, the checks, the rosters, the
@@ -32,6 +32,7 @@ unless it is designated with a reason, and then the check shows the exception.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -40,6 +41,7 @@ import numpy as np
 import pandas as pd
 
 from grid_planning.base.config import setting
+from grid_planning.base.i18n import DEFAULT_LANGUAGE, t
 from grid_planning.domain import schema
 from grid_planning.domain.schema import (
     COLLABORATOR_OWNER_LEVELS,
@@ -519,6 +521,17 @@ REQUEST = Rule("request")
 
 #: Every rule by id, in the policy's order.
 RULES: dict[str, Rule] = {r.id: r for r in (G1, G2, G3, G4, G5, G6, G7, G8, G9, CONTIGUITY, REQUEST)}
+
+
+
+def rule_label(rule: str, lang: str = DEFAULT_LANGUAGE) -> str:
+    """A rule as a reader names it in every table and export: the policy's own codes (G1-G10) as
+    they are, the other checks in words from the catalogue (``rules.label.<id>``: contiguity is
+    空间连续, the plan's request 申请要求); an id that is no rule is shown as it is."""
+    if re.fullmatch(r"G\d+", str(rule)):
+        return str(rule)
+    return t(f"rules.label.{rule}", lang) if rule in RULES else str(rule)
+
 
 #: Rules that hold "in principle" (原则上) and so accept a recorded exception.
 EXCEPTION_RULES: tuple[str, ...] = tuple(r.id for r in RULES.values() if r.in_principle)

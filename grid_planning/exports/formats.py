@@ -49,9 +49,11 @@ from grid_planning.city.layers import CityLayers
 from grid_planning.domain.plan import Plan
 from grid_planning.exports.planfile import gpkg_bytes
 from grid_planning.exports.tables import (
+    BED_FIGURES,
     NUMBER_FORMATS,
     SUMMARY_COLUMNS,
     PlanTables,
+    figure_label,
     plan_layers,
     plan_tables,
     workbook_sheets,
@@ -347,7 +349,8 @@ def xlsx_bytes(layers: CityLayers, plan: Plan, costs: CostMatrix | None = None, 
     buf.seek(0)
     wb = openpyxl.load_workbook(buf)
     headers = {t(f"plan.col.{c}", lang): c for c, _ in SUMMARY_COLUMNS} | {
-        t(f"plan.col.{c}", lang): c for c in NUMBER_FORMATS if has(f"plan.col.{c}")}
+        t(f"plan.col.{c}", lang): c for c in NUMBER_FORMATS if has(f"plan.col.{c}")} | {
+        figure_label(c, lang, True): c for c in BED_FIGURES}
     bold = openpyxl.styles.Font(bold=True)
     grid_sheets = list(wb.worksheets)[1 : 1 + len(tb.grid_names)]
     for ws in wb.worksheets:
@@ -367,7 +370,8 @@ def xlsx_bytes(layers: CityLayers, plan: Plan, costs: CostMatrix | None = None, 
         row = summary.loc[grid]
         block = [(t("plan.col.grid_id", lang), grid, None),
                  (t("plan.col.name", lang), tb.grid_names[grid], None)]
-        block += [(t(f"plan.col.{c}", lang), row[c], fmt) for c, fmt in SUMMARY_COLUMNS]
+        generated = float(row.get("beds_illustrative_share", 0) or 0) > 0
+        block += [(figure_label(c, lang, generated), row[c], fmt) for c, fmt in SUMMARY_COLUMNS]
         ws.freeze_panes = None
         ws.insert_rows(1, amount=len(block) + 1)
         for i, (label, value, fmt) in enumerate(block, start=1):

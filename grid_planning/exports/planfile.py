@@ -43,6 +43,7 @@ from grid_planning.base.version import __version__
 from grid_planning.city.layers import CityLayers
 from grid_planning.city.planview import effective_facilities, plan_roles
 from grid_planning.domain.plan import Plan
+from grid_planning.domain.rules import rule_label
 from grid_planning.io.gis import check_gpkg_text, check_layer_size, check_text_lengths
 from grid_planning.io.limits import InputError, SubLayer, limits, short_detail
 
@@ -569,8 +570,12 @@ def summary_text(grid_df: pd.DataFrame, lang: str = DEFAULT_LANGUAGE) -> str:
 def checks_text(results: list, lang: str = DEFAULT_LANGUAGE) -> str:
     """One line per check: rule, status, message."""
     marks = {"pass": "PASS", "fail": "FAIL", "exception": "EXC ", "warning": "WARN"}
+
+    def padded(label: str, width: int = 11) -> str:  # a CJK character takes two terminal columns
+        return label + " " * max(width - sum(2 if ord(ch) > 0x2E80 else 1 for ch in label), 1)
+
     return "\n".join(
-        f"{marks.get(r.status, r.status):4} {r.rule:<10} {r.status_text(lang)}: {r.message(lang)}"
+        f"{marks.get(r.status, r.status):4} {padded(rule_label(r.rule, lang))}{r.status_text(lang)}: {r.message(lang)}"
         for r in results
     )
 

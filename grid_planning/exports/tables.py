@@ -18,6 +18,8 @@ from grid_planning.assess.metrics import Figures, plan_figures
 from grid_planning.assess.roster import lead_obligations, roster_table
 from grid_planning.base.i18n import DEFAULT_LANGUAGE, has, source_text, t
 from grid_planning.city.districts import city_districts, grid_split_parts
+from grid_planning.city.provenance import city_name_in
+from grid_planning.domain.rules import rule_label
 from grid_planning.exports.planfile import plan_frames
 
 if TYPE_CHECKING:
@@ -83,7 +85,7 @@ def plan_tables(layers: CityLayers, plan: Plan, costs: CostMatrix | None = None,
     ud, gm, cm = fig.units, fig.grids, fig.city
     cols = [c for c, _ in SUMMARY_COLUMNS]
     summary = gm[["grid_id", "name", "lead_id", "lead_name", *cols]].reset_index(drop=True)
-    total = {"grid_id": t("exports.table.city_total", lang), "name": str(layers.name), "lead_id": "",
+    total = {"grid_id": t("exports.table.city_total", lang), "name": city_name_in(layers.name, lang), "lead_id": "",
              "lead_name": ""}
     for c in cols:
         total[c] = cm.get(c, np.nan)
@@ -139,6 +141,8 @@ def readable(frame: pd.DataFrame, lang: str = DEFAULT_LANGUAGE) -> pd.DataFrame:
         if col not in out or prefix is None:
             continue
         out[col] = out[col].map(lambda v, p=prefix: t(f"{p}{v}", lang) if v and has(f"{p}{v}") else v)
+    if "rule" in out:  # contiguity and the request in words, G1-G10 as they are
+        out["rule"] = out["rule"].map(lambda v: rule_label(v, lang) if isinstance(v, str) else v)
     if "status" in out and "status_text" not in out:
         out["status"] = out["status"].map(
             lambda v: t(f"plan.checklist.status.{v}", lang) if has(f"plan.checklist.status.{v}") else v)
@@ -159,9 +163,25 @@ def readable(frame: pd.DataFrame, lang: str = DEFAULT_LANGUAGE) -> pd.DataFrame:
     return out.rename(columns=headers)
 
 
+#: Figures that rest on the facilities' beds: marked illustrative (示意) when the beds are generated.
+BED_FIGURES = ("beds", "beds_per_1000")
+
+
+def figure_label(column: str, lang: str, generated: bool) -> str:
+    """A summary figure's header; a bed figure resting on generated beds carries the illustrative
+    mark ("床位（示意）"), as on the report's cover and grid pages."""
+    label = t(f"plan.col.{column}", lang)
+    if generated and column in BED_FIGURES:
+        label += t("exports.report.illustrative_mark", lang)
+    return label
+
+
 def workbook_sheets(tb: PlanTables, lang: str, *, per_grid: bool) -> dict[str, pd.DataFrame]:
     checklist = tb.checklist.drop(columns=["spatial"], errors="ignore")
-    sheets = {t("exports.sheet.summary", lang) if per_grid else "summary": readable(tb.summary, lang)}
+    generated = float(tb.city.get("beds_illustrative_share", 0) or 0) > 0
+    summary = readable(tb.summary, lang).rename(
+        columns={t(f"plan.col.{c}", lang): figure_label(c, lang, generated) for c in BED_FIGURES})
+    sheets = {t("exports.sheet.summary", lang) if per_grid else "summary": summary}
     if per_grid:
         for grid, name in tb.grid_names.items():
             sheets[grid_sheet_name(grid, name)] = readable(_grid_roster(tb.roster, grid), lang)

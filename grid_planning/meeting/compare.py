@@ -39,7 +39,7 @@ from grid_planning.base.i18n import DEFAULT_LANGUAGE, t
 from grid_planning.base.textsafe import display_text
 from grid_planning.city.planview import effective_facilities, fac_table, unit_grids
 from grid_planning.domain.plan import Plan
-from grid_planning.domain.rules import status_rank
+from grid_planning.domain.rules import rule_label, status_rank
 from grid_planning.maps.planmap import GRID_PALETTE, short_name
 from grid_planning.session.team import parts_text
 from grid_planning.session.workspace import Workspace
@@ -717,7 +717,7 @@ def check_rows(option: Option, lang: str = DEFAULT_LANGUAGE) -> pd.DataFrame:
     rows = sorted(option.figures.checks, key=lambda c: (status_rank(c.status), c.rule, c.grid_id or ""))
     return pd.DataFrame({
         t("meeting.col.status", lang): [f"{STATUS_ICONS.get(c.status, '')} {c.status_text(lang)}" for c in rows],
-        t("meeting.col.rule", lang): [c.rule for c in rows],
+        t("meeting.col.rule", lang): [rule_label(c.rule, lang) for c in rows],
         t("meeting.col.grid", lang): [f"{c.grid_id} · {names.get(c.grid_id, '')}".rstrip(" ·") if c.grid_id
                                       else t("meeting.city", lang) for c in rows],
         t("meeting.col.message", lang): [c.message(lang) for c in rows],
@@ -734,7 +734,7 @@ def attention(option: Option, lang: str = DEFAULT_LANGUAGE) -> list[tuple[str, s
     out = []
     for c in rows:
         where = f"{c.grid_id} {names.get(c.grid_id, '')}".strip() if c.grid_id else t("meeting.city", lang)
-        out.append((STATUS_ICONS.get(c.status, ""), f"{c.rule} · {where}", c.message(lang)))
+        out.append((STATUS_ICONS.get(c.status, ""), f"{rule_label(c.rule, lang)} · {where}", c.message(lang)))
     return out
 
 

@@ -47,13 +47,14 @@ from grid_planning.assess.factors import g9_panel, panel_notes, panel_table, wei
 from grid_planning.assess.metrics import Figures, plan_figures
 from grid_planning.assess.roster import lead_obligations, roster_table
 from grid_planning.base import localtime
-from grid_planning.base.i18n import DEFAULT_LANGUAGE, has, source_text, t
+from grid_planning.base.i18n import DEFAULT_LANGUAGE, source_text, t
 from grid_planning.base.numfmt import MISSING, integer, number, percent
 from grid_planning.base.textsafe import terminal_text
 from grid_planning.base.version import __version__
 from grid_planning.city import provenance
 from grid_planning.city.provenance import city_name_in
-from grid_planning.domain.rules import is_illustrative, status_counts
+from grid_planning.domain.request import CostParams, request_from_plan
+from grid_planning.domain.rules import is_illustrative, rule_label, status_counts
 from grid_planning.prints import printmap, textlayer
 from grid_planning.prints.fonts import use_in_reportlab
 from grid_planning.prints.mapdata import MapData
@@ -273,13 +274,13 @@ def plan_report(
     mark = t("exports.report.illustrative_mark", lang) if cm.get("beds_illustrative_share", 0) > 0 else ""
     key_rows = [
         [t("exports.report.figure", lang), t("exports.report.value", lang)],
-        [t("plan.col.population", lang), integer(cm["population"], lang)],
+        [_cap(t("plan.col.population", lang)), integer(cm["population"], lang)],
         [t("exports.report.grids", lang), integer(cm["k"], lang)],
-        [t("plan.col.area_km2", lang), number(cm["area_km2"], 1, lang)],
+        [_cap(t("plan.col.area_km2", lang)), number(cm["area_km2"], 1, lang)],
         [t("exports.report.beds_counted", lang) + mark, integer(cm["beds"], lang)],
-        [t("plan.col.beds_per_1000", lang) + mark, number(cm["beds_per_1000"], 2, lang)],
-        [t("plan.col.mean_travel_min", lang), number(cm["mean_travel_min"], 1, lang)],
-        [t("plan.col.share_30_lead", lang), percent(cm["share_30_lead"], 1, lang)],
+        [_cap(t("plan.col.beds_per_1000", lang)) + mark, number(cm["beds_per_1000"], 2, lang)],
+        [_cap(t("plan.col.mean_travel_min", lang)), number(cm["mean_travel_min"], 1, lang)],
+        [_cap(t("plan.col.share_30_lead", lang)), percent(cm["share_30_lead"], 1, lang)],
     ]
     if (splits := district_splits_text(cm, lang)) is not None:
         key_rows.append([t("exports.report.district_splits", lang), splits])
@@ -319,7 +320,7 @@ def plan_report(
         figs = [[t("exports.report.figure", lang), t("exports.report.value", lang),
                  t("exports.report.figure", lang), t("exports.report.value", lang)]]
         generated = float(row.get("beds_illustrative_share") or 0) > 0
-        items = [(t(f"plan.col.{c}", lang)
+        items = [(_cap(t(f"plan.col.{c}", lang))
                   + (t("exports.report.illustrative_mark", lang) if generated and c in ("beds", "beds_per_1000") else ""),
                   fmt(row.get(c), kind, lang)) for c, kind in GRID_FIGURES]
         half = (len(items) + 1) // 2
@@ -381,7 +382,7 @@ def plan_report(
         story.append(Paragraph(text(t("exports.report.grid_checks", lang)), st.h2))
         crow = [[t("plan.col.rule", lang), t("plan.col.status_text", lang), t("plan.col.message", lang)]]
         for r in mine:
-            crow.append([text(_rule_label(r.rule, lang)), _status(r.status, r.status_text(lang)), text(r.message(lang))])
+            crow.append([text(rule_label(r.rule, lang)), _status(r.status, r.status_text(lang)), text(r.message(lang))])
         story.append(_table(crow, [18 * mm, 26 * mm, 136 * mm], st))
         story.append(PageBreak())
 
@@ -430,7 +431,7 @@ def plan_report(
     crow = [[t("plan.col.rule", lang), t("plan.col.status_text", lang), t("plan.col.message", lang)]]
     for r in checks:
         if r.grid_id is None:
-            crow.append([text(_rule_label(r.rule, lang)), _status(r.status, r.status_text(lang)), text(r.message(lang))])
+            crow.append([text(rule_label(r.rule, lang)), _status(r.status, r.status_text(lang)), text(r.message(lang))])
     story.append(_table(crow, [18 * mm, 26 * mm, 136 * mm], st))
     story.append(Paragraph(text(t("exports.report.method", lang)), st.h2))
     prow = [[t("exports.report.parameter", lang), t("exports.report.value", lang)]]
@@ -537,7 +538,9 @@ def method_lines(plan: Plan, layers: CityLayers, lang: str) -> list[tuple[str, s
     cost = str(params.get("cost_mode", "") or "")
     model = params.get("cost") if isinstance(params.get("cost"), dict) else {}
     if cost == "roads":
-        travel = t("exports.method.travel_roads", lang)
+        speeds = _road_speeds(plan, model)
+        travel = t("exports.method.travel_roads", lang, default=f"{speeds.default_road_speed_kmh:g}",
+                   access=f"{speeds.access_speed_kmh:g}")
     else:
         travel = t("exports.method.travel_straight", lang, detour=f"{float(model.get('detour', 1.3)):g}",
                    speed=f"{float(model.get('speed_kmh', 30.0)):g}")
@@ -551,10 +554,17 @@ def method_lines(plan: Plan, layers: CityLayers, lang: str) -> list[tuple[str, s
     return lines
 
 
-def _rule_label(rule: str, lang: str) -> str:
-    """A rule as the reader names it: G1-G10 as they are, other checks in words."""
-    key = f"exports.rule.{rule}"
-    return t(key, lang) if has(key) else str(rule)
+def _cap(label: str) -> str:
+    """A column header (lower case in the spreadsheets) as a row label of the report's tables."""
+    return label[:1].upper() + label[1:]
+
+
+def _road_speeds(plan: Any, model: dict) -> CostParams:
+    """The road speeds the plan used: its request's, else the ``cost`` it kept (older plans)."""
+    try:
+        return request_from_plan(plan).cost
+    except ValueError:
+        return CostParams.from_dict(model)
 
 
 def _checklist_counts(checklist: pd.DataFrame, lang: str) -> str:

@@ -15,7 +15,7 @@ from grid_planning.assess.checks import CheckResult
 from grid_planning.base.i18n import source_text, t
 from grid_planning.base.numfmt import integer
 from grid_planning.domain.plan import Plan
-from grid_planning.domain.rules import is_illustrative, status_counts, status_rank
+from grid_planning.domain.rules import is_illustrative, rule_label, status_counts, status_rank
 from grid_planning.session.mapclicks import facility_label
 
 #: Plain symbols (not emoji): they render in every CJK font, also in the canvas tables.
@@ -69,7 +69,7 @@ def attention_lines(checks: Sequence[CheckResult], lang: str) -> list[tuple[str,
     """What needs attention, spelled out: (icon, rule, where, message) per failure, warning and
     exception, in the panel's order (``where`` is ``None``-free: the city when no grid)."""
     city = t("ws.checks.city", lang)
-    return [(STATUS_ICONS[c.status], c.rule, c.grid_id or city, c.message(lang))
+    return [(STATUS_ICONS[c.status], rule_label(c.rule, lang), c.grid_id or city, c.message(lang))
             for c in ordered_checks(checks) if c.status in ("fail", "warning", "exception")]
 
 
@@ -78,7 +78,7 @@ def checks_table(checks: Sequence[CheckResult], lang: str) -> pd.DataFrame:
     city = t("ws.checks.city", lang)
     return pd.DataFrame([{
         t("ws.checks.col.status", lang): f"{STATUS_ICONS.get(c.status, '')} {c.status_text(lang)}",
-        t("ws.checks.col.rule", lang): c.rule,
+        t("ws.checks.col.rule", lang): rule_label(c.rule, lang),
         t("ws.checks.col.grid", lang): c.grid_id or city,
         t("ws.checks.col.message", lang): c.message(lang),
     } for c in ordered_checks(checks)])
@@ -100,7 +100,7 @@ def member_records_table(records: Sequence[Mapping[str, Any]], lang: str, *,
             t("ws.col.beds", lang): integer(r.get("beds"), lang)
             + (t("ws.mem.illustrative_tag", lang) if is_illustrative(r) else ""),
             t("ws.mem.source", lang): source_text(r.get("source"), lang),
-            "id": r["id"],
+            t("ws.mem.id", lang): r["id"],
         }
         if with_supports:
             supports = r.get("supports")

@@ -362,7 +362,8 @@ def headline_figures(summary: Mapping, lang: str = DEFAULT_LANGUAGE) -> list[tup
     """(label, formatted value) pairs for the home page metrics, from :func:`layers.summarise`."""
     return [
         (t("home.metric.population", lang), _num(summary["population"])),
-        (t("home.metric.area", lang), f"{_num(summary['area_km2'])} km²"),
+        # one decimal, as the report's cover and the XLSX give the city's area
+        (t("home.metric.area", lang), f"{_num(summary['area_km2'], 1)} km²"),
         (t("home.metric.units", lang), _num(summary["units"])),
         (t("home.metric.facilities", lang), _num(summary["facilities"])),
         (

@@ -171,7 +171,7 @@ def test_g1_unassigned_reports_shortfall(city, plan):
     res = by_rule(checks.check_policy(city, short), "G1")
     assert [r.status for r in res] == ["fail"]
     assert res[0].params["shortfall"] == 1300 + 1400 and res[0].params["count"] == 2
-    assert "U30" in res[0].message("en") and "2700" in res[0].message("en")
+    assert "U30" in res[0].message("en") and "2,700 of 13,600" in res[0].message("en")
     assert not checks.all_passed(checks.check_policy(city, short))
 
 

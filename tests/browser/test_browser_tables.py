@@ -40,7 +40,7 @@ def planned(app_url, chromium):
 
 
 @pytest.mark.parametrize("width", [1366, 1440])
-@pytest.mark.parametrize(("title", "expected"), [("成员名单", ("名称", "数据来源", "id")),
+@pytest.mark.parametrize(("title", "expected"), [("成员名单", ("名称", "数据来源", "编号")),
                                                  ("评价清单", ("评价内容", "状态", "依据"))])
 def test_every_column_of_the_table_is_on_screen(planned, width, title, expected):
     page = planned

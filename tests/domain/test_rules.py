@@ -30,6 +30,21 @@ FAC = pd.DataFrame(
 )
 
 
+def test_every_rule_has_a_label_a_reader_knows():
+    """Tables and exports name a rule by :func:`rules.rule_label`: the policy's codes as they are,
+    the other checks in words of the language (the zh report once read "contiguity", "request")."""
+    for rule in rules.RULES:
+        zh, en = rules.rule_label(rule, "zh"), rules.rule_label(rule, "en")
+        if re.fullmatch(r"G\d+", rule):
+            assert zh == en == rule
+        else:
+            assert re.fullmatch(r"[\u4e00-\u9fff]+", zh), (rule, zh)
+            assert en != rule and en[0].isupper(), (rule, en)
+    assert rules.rule_label("contiguity", "zh") == "空间连续"
+    assert rules.rule_label("request", "zh") == "申请要求"
+    assert rules.rule_label("G10", "zh") == "G10"  # G10 is a suggestion, not a checked rule
+
+
 def test_rules_registry_covers_the_policy():
     # the policy's rules, contiguity, and what the plan's own request asked for (re-verified by check)
     assert list(rules.RULES) == ["G1", "G2", "G3", "G4", "G5", "G6", "G7", "G8", "G9", "contiguity",

@@ -156,7 +156,7 @@ def test_move_lock_flags_contiguity_and_undo_restores():
     assert after.at["G1", "Population"] == pytest.approx(before.at["G1", "Population"] - pop, abs=1)
     assert after.at["G3", "Pieces"] == 2
     assert _metric(at, "Contiguous grids") == "3/4"
-    flagged = [w for w in _check_texts(at) if "contiguity · G3" in w]
+    flagged = [w for w in _check_texts(at) if "Contiguity · G3" in w]  # the rule by its label
     assert len(flagged) == 1 and "2" in flagged[0]
 
     at.button(key="edit_lock").click()
@@ -172,7 +172,7 @@ def test_move_lock_flags_contiguity_and_undo_restores():
     _ok(at.run())
     restored = _grid_table(at).set_index("Grid")
     pd.testing.assert_frame_equal(restored, before)
-    assert not [w for w in _check_texts(at) if "contiguity" in w]
+    assert not [w for w in _check_texts(at) if "Contiguity" in w]
     assert _metric(at, "Contiguous grids") == "4/4"
     at.button(key="redo").click()
     _ok(at.run())

@@ -50,7 +50,9 @@ def test_member_tables_say_what_is_illustrative(planned):
     records = [r for ros in rosters.values() for r in ros["primary"]]
     assert records
     table = pt.member_records_table(records, "en")
-    assert list(table["id"]) == [r["id"] for r in records]
+    assert list(table["ID"]) == [r["id"] for r in records]
+    # The id column is headed in the page's language: 编号 in Chinese, never a program word.
+    assert list(pt.member_records_table(records, "zh")["编号"]) == [r["id"] for r in records]
     illustrative = [r.get("capacity_source") == "illustrative" for r in records]
     tagged = ["illustrative" in b.lower() or "示意" in b for b in table["Beds"]]
     assert tagged == illustrative
