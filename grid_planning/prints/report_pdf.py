@@ -559,7 +559,7 @@ def _cap(label: str) -> str:
     return label[:1].upper() + label[1:]
 
 
-def _road_speeds(plan: Any, model: dict) -> CostParams:
+def _road_speeds(plan: Plan, model: dict) -> CostParams:
     """The road speeds the plan used: its request's, else the ``cost`` it kept (older plans)."""
     try:
         return request_from_plan(plan).cost
