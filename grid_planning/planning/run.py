@@ -207,6 +207,8 @@ class _Run:
         )
         self._check_beds_city()
         self.exact_seconds: float | None = None
+        #: (score, index) of each lead set the heuristic tried after its refusal
+        self.near: list[tuple[tuple[int, float], int]] = []
 
     # -- validation
     def _validate(self) -> None:
@@ -529,7 +531,12 @@ class _Run:
                 # what HiGHS settles at once (most proofs) before the wider search
                 res = exact.decide(problem, PROBE_SHARE * seconds, gap=exact.REFUSAL_GAP, sets=sets)
                 if res.status == "unknown":
-                    found = self._wider_search(sets[0], t0 + SEARCH_SHARE * seconds)
+                    # the lead sets the heuristic came nearest on first (fewest grids without
+                    # G5, then least imbalance), the rest after them as they were
+                    tried = [i for _, i in sorted(self.near)]
+                    rest = [i for i in range(len(sets[0])) if i not in set(tried)]
+                    order = [sets[0][i] for i in tried + rest]
+                    found = self._wider_search(order, t0 + SEARCH_SHARE * seconds)
                     if found is not None:
                         return found
                     res = None
@@ -587,7 +594,9 @@ class _Run:
                 beds=self.beds,
                 min_beds_per_1000=req.min_beds_per_1000,
             )
-            if part.solve()[:2] == (0, 0.0):
+            score = part.solve()
+            self.near.append((score[:2], i))
+            if score[:2] == (0, 0.0):
                 objective = float(self.w @ self.dc[np.arange(len(self.w)), np.asarray(leads)[part.labels]])
                 sel = {
                     "leads": leads,
