@@ -7,8 +7,10 @@ process, the same cities and requests for every method:
   four outlines, G5 hospitals few and in corners, along an edge or clustered, tolerances 3-15 %,
   some locks; the cities of ``tests/planning/test_reference_agreement.py``), and planted cities
   (``tests/corner_cities.py``, a plan meeting G5 at +-4 % hidden in them);
-- planner: ``plan_city(..., analyse=False)`` (heuristic, then ``exact.decide``: lead-set bounds,
-  then the flow model with its presolve, a plan or a proof within ``--limit`` s);
+- planner: ``plan_city(..., analyse=False)`` (heuristic; then lead-set bounds, the heuristic on
+  each lead set, a short ``exact.decide`` probe, the wider search of ``planning/search.py``, and
+  ``exact.decide`` for the rest: a plan or a proof within ``--limit`` s); the last column names
+  the step that planned (``stats["method"]``);
 - exact alone, plain: HiGHS with the same constraints and flow contiguity, no presolve, no
   heuristic start (``solve_exact(presolve=False)``), stopping at the same 5 % gap;
 - exact alone, presolved: the same with the reachability presolve (``solve_exact``).
@@ -58,7 +60,8 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--limit", type=float, default=20.0, help="seconds for each exact solve")
     args = ap.parse_args(argv)
     run.FALLBACK_SECONDS = args.limit
-    print(f"{'city':>40} {'planner':>17} {'exact plain':>17} {'exact presolved':>17} {'ratio':>6}")
+    print(f"{'city':>40} {'planner':>17} {'exact plain':>17} {'exact presolved':>17} {'ratio':>6}"
+          "  via")
     within = []
     for name, build in _cases(args.quick):
         layers, req = build()
@@ -78,8 +81,9 @@ def main(argv: list[str] | None = None) -> None:
                 plain = dt
         if layers.index.n >= 300:
             within.append(ours != "not found" and t_plan <= 10.0)
+        via = res.stats.get("method", "") if res.ok else ""
         print(f"{name:>40} {ours:>9} {t_plan:6.1f}s {cols[0]:>17} {cols[1]:>17} "
-              f"{t_plan / plain:6.2f}", flush=True)
+              f"{t_plan / plain:6.2f}  {via}", flush=True)
     print(f"300-unit cities with a plan or a proof within 10 s: {sum(within)} of {len(within)}")
 
 

@@ -40,6 +40,7 @@ from grid_planning.domain.rules import MIN_GRIDS
 from grid_planning.planning import exact
 from grid_planning.planning.leads import NoLeadSet, refine_leads, select_leads
 from grid_planning.planning.partition import LockError, Partition
+from grid_planning.planning.search import wider_search
 
 if TYPE_CHECKING:
     import geopandas as gpd
@@ -57,6 +58,16 @@ FALLBACK_SECONDS = 20.0
 
 #: Share of the fallback's time the heuristic spends on other lead sets before the exact program.
 LEAD_SET_SHARE = 0.4
+
+
+#: Then the exact program for a share of the time (what it settles at once: most proofs, on the
+#: reference family in well under a second), then
+#: :func:`grid_planning.planning.search.wider_search` until its share of the time is spent (from
+#: the start), then the exact program again for the rest.
+PROBE_SHARE = 0.05
+
+
+SEARCH_SHARE = 0.8
 
 
 #: The exact program's variables allowed in that fallback (candidates x units).
@@ -204,6 +215,8 @@ class _Run:
         )
         self._check_beds_city()
         self.exact_seconds: float | None = None
+        #: (score, index) of each lead set the heuristic tried after its refusal
+        self.near: list[tuple[tuple[int, float], int]] = []
 
     # -- validation
     def _validate(self) -> None:
@@ -518,12 +531,26 @@ class _Run:
             t0 = time.perf_counter()
             problem = self.exact_problem()
             sets = exact.lead_sets(problem, seconds=LEAD_SET_SHARE * seconds)
+            res = None
             if sets is not None and sets[0]:
                 found = self._other_lead_sets(sets[0], t0 + LEAD_SET_SHARE * seconds)
                 if found is not None:
                     return found
-            left = max(seconds - (time.perf_counter() - t0), 0.1)
-            res = exact.decide(problem, left, gap=exact.REFUSAL_GAP, sets=sets)
+                # what HiGHS settles at once (most proofs) before the wider search
+                res = exact.decide(problem, PROBE_SHARE * seconds, gap=exact.REFUSAL_GAP, sets=sets)
+                if res.status == "unknown":
+                    # the lead sets the heuristic came nearest on first (fewest grids without
+                    # G5, then least imbalance), the rest after them as they were
+                    tried = [i for _, i in sorted(self.near)]
+                    rest = [i for i in range(len(sets[0])) if i not in set(tried)]
+                    order = [sets[0][i] for i in tried + rest]
+                    found = self._wider_search(order, t0 + SEARCH_SHARE * seconds)
+                    if found is not None:
+                        return found
+                    res = None
+            if res is None:
+                left = max(seconds - (time.perf_counter() - t0), 0.1)
+                res = exact.decide(problem, left, gap=exact.REFUSAL_GAP, sets=sets)
             res = replace(res, seconds=time.perf_counter() - t0)
         else:
             res = exact.solve_exact(self.exact_problem(), time_limit=seconds)
@@ -575,7 +602,9 @@ class _Run:
                 beds=self.beds,
                 min_beds_per_1000=req.min_beds_per_1000,
             )
-            if part.solve()[:2] == (0, 0.0):
+            score = part.solve()
+            self.near.append((score[:2], i))
+            if score[:2] == (0, 0.0):
                 objective = float(self.w @ self.dc[np.arange(len(self.w)), np.asarray(leads)[part.labels]])
                 sel = {
                     "leads": leads,
@@ -586,6 +615,47 @@ class _Run:
                 }
                 return leads, part.labels, sel
         return None
+
+    def _wider_search(
+        self, sets: list[tuple[int, ...]], deadline: float
+    ) -> tuple[list[int], np.ndarray, dict] | None:
+        """:func:`grid_planning.planning.search.wider_search` on the lead sets the exact bounds
+        leave, until ``deadline``."""
+        req = self.request
+
+        def build(leads: list[int], minutes: np.ndarray) -> Partition:
+            part = Partition(self.adj, self.w, minutes, self.cand_unit[leads], self.nbrs)
+            part.set_constraints(
+                g5=self.g5,
+                waived=self._waived([self.cand_ids[c] for c in leads]),
+                balance=req.balance,
+                beds=self.beds,
+                min_beds_per_1000=req.min_beds_per_1000,
+            )
+            return part
+
+        found = wider_search(
+            sets,
+            self.dc,
+            self.adj,
+            self.g5,
+            lambda leads: ~self._waived([self.cand_ids[c] for c in leads]),
+            lambda leads: self._lock_grid([self.cand_ids[c] for c in leads]),
+            build,
+            deadline,
+        )
+        if found is None:
+            return None
+        leads, labels, trials = found
+        objective = float(self.w @ self.dc[np.arange(len(self.w)), np.asarray(leads)[labels]])
+        sel = {
+            "leads": leads,
+            "objective": objective,
+            "lower_bound": None,
+            "method": "wider-search",
+            "iterations": trials,
+        }
+        return leads, labels, sel
 
     def _active(self) -> list[str]:
         return active_constraints(self.request)

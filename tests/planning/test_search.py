@@ -1,0 +1,104 @@
+"""The wider search (issue 15): a plan the heuristic and every lead set missed, found by trials
+that give each grid its own G5 unit or other shapes, polished, and meeting every constraint."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pytest
+from reference_cities import family, shaped_city
+
+from grid_planning.domain.request import balance_band
+from grid_planning.geo.graph import is_contiguous
+from grid_planning.planning import exact, run
+from grid_planning.planning.partition import Partition
+from grid_planning.planning.search import wider_search
+
+NAME = "ring-100u-k8-corners10-15%-s3795"
+
+
+@pytest.fixture(scope="module")
+def ring():
+    """The reference city (k = 8, +-15 %, G5 hospitals in the corners) where the heuristic and
+    every lead set the exact bounds leave fail."""
+    case = next(c for c in family((20, 40, 60, 100), 5, seed=0) if c.name == NAME)
+    layers, request = shaped_city(case)
+    r = run._Run(layers, request, None, lambda _f, _k: None)
+    problem = r.exact_problem()
+    sets, _ = exact.lead_sets(problem)
+    return r, problem, sets
+
+
+def _search(problem, sets, deadline, seed=0):
+    p = problem
+
+    def build(leads, minutes):
+        part = Partition(p.adjacency, p.population, minutes, p.cand_unit[leads])
+        part.set_constraints(g5=p.g5, balance=p.balance, beds=p.beds)
+        return part
+
+    return wider_search(
+        sets, p.minutes, p.adjacency, p.g5, lambda leads: np.ones(len(leads), bool),
+        lambda leads: np.full(p.n, -1), build, deadline, seed=seed,
+    )
+
+
+def _cost(p, leads, labels):
+    return float(p.population @ p.minutes[np.arange(p.n), np.asarray(leads)[labels]])
+
+
+def test_the_plain_heuristic_misses_every_lead_set(ring):
+    r, _problem, sets = ring
+    assert len(sets) == 45
+    assert r._other_lead_sets(sets, time.perf_counter() + 60) is None
+
+
+def test_wider_search_finds_a_plan_meeting_every_constraint(ring):
+    _r, p, sets = ring
+    found = _search(p, sets, time.perf_counter() + 60)
+    assert found is not None
+    leads, labels, trials = found
+    assert tuple(leads) in sets and trials >= 1
+    k = len(leads)
+    pops = np.bincount(labels, weights=p.population, minlength=k)
+    low, high = balance_band(p.population.sum() / k, p.balance)
+    assert ((pops >= low - 1e-6) & (pops <= high + 1e-6)).all()
+    assert (np.bincount(labels, weights=p.g5, minlength=k) >= 1).all()
+    assert (labels[p.cand_unit[leads]] == np.arange(k)).all()
+    assert set(is_contiguous(p.adjacency, labels).values()) == {1}
+    # the same trials in the same order: the same plan
+    again = _search(p, sets, time.perf_counter() + 60)
+    assert again[0] == leads and again[2] == trials and (again[1] == labels).all()
+
+
+@pytest.mark.slow
+def test_the_plan_is_polished_on_the_true_minutes(ring, monkeypatch):
+    """The trial's grids, grown on perturbed minutes, come back after boundary moves on the true
+    minutes: fewer population-weighted minutes, every constraint still met."""
+    from grid_planning.planning import search
+
+    _r, p, sets = ring
+    seen = []
+    polish = search._polished
+
+    def spy(labels, *args):
+        seen.append(labels.copy())
+        return polish(labels, *args)
+
+    monkeypatch.setattr(search, "_polished", spy)
+    leads, polished, _ = _search(p, sets, time.perf_counter() + 60)
+    (raw,) = seen
+    assert _cost(p, leads, polished) < _cost(p, leads, raw)
+    k = len(leads)
+    low, high = balance_band(p.population.sum() / k, p.balance)
+    pops = np.bincount(polished, weights=p.population, minlength=k)
+    assert ((pops >= low - 1e-6) & (pops <= high + 1e-6)).all()
+    assert (np.bincount(polished, weights=p.g5, minlength=k) >= 1).all()
+    assert set(is_contiguous(p.adjacency, polished).values()) == {1}
+
+
+def test_deadline_passed_no_trial(ring):
+    _r, p, sets = ring
+    assert _search(p, sets, time.perf_counter() - 1) is None
+    assert _search(p, [], time.perf_counter() + 60) is None
