@@ -47,7 +47,7 @@ def _count_lines(path: Path) -> int:
 
 #: Encodings a CSV may come in besides UTF-8 and UTF-16 (which carry a mark or decode as UTF-8):
 #: GB18030 (a superset of GBK and GB2312, Chinese Excel's "CSV") and Big5-HKSCS (a superset of
-#: Big5, from Taiwan and Hong Kong). Which one is decided by :func:`_score`.
+#: Big5, from Taiwan and Hong Kong). Which one is decided by :func:`common_share`.
 LEGACY_ENCODINGS = ("gb18030", "big5hkscs")
 
 
@@ -80,8 +80,9 @@ def _common(ch: str) -> bool:
     return False
 
 
-def _score(text: str) -> float:
-    """The share of common Chinese characters among the non-ASCII ones (1.0 when none)."""
+def common_share(text: str) -> float:
+    """The share of common Chinese characters among the non-ASCII ones (1.0 when none): text
+    decoded in the wrong one of GB18030 and Big5 scores low."""
     wide = [ch for ch in text if ord(ch) > 127]
     return sum(map(_common, wide)) / len(wide) if wide else 1.0
 
@@ -126,7 +127,7 @@ def detect_encoding(path: Path) -> tuple[str, bool, int]:
         candidates, skip = [e for e in LEGACY_ENCODINGS if _decodes(path, e)], 0
     if not candidates:
         return "gb18030", True, skip
-    scores = {e: _score(head.decode(e, errors="ignore")) for e in candidates}
+    scores = {e: common_share(head.decode(e, errors="ignore")) for e in candidates}
     return max(candidates, key=lambda e: (scores[e], e == "gb18030")), False, skip
 
 

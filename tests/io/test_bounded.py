@@ -274,3 +274,39 @@ def test_the_cli_reads_big5_and_takes_encoding(tmp_path, capsys):
     )
     out = capsys.readouterr()
     assert "read as big5 text, as chosen" in out.out + out.err
+
+
+HONG_KONG = ["觀塘嘅醫院", "葵涌醫院啲診所", "屯門冇名診所", "瑪嘉烈醫院"]
+
+
+@pytest.mark.parametrize(("names", "encoding"), [(TRADITIONAL, "CP950"), (HONG_KONG, "big5hkscs")])
+@pytest.mark.parametrize("cpg", [True, False])
+def test_big5_shapefile_names_round_trip_with_or_without_cpg(tmp_path, names, encoding, cpg):
+    import geopandas as gpd
+    from shapely.geometry import Point
+
+    frame = gpd.GeoDataFrame(
+        {"id": [f"H{i}" for i in range(len(names))], "name": names},
+        geometry=[Point(114 + i / 10, 22.3) for i in range(len(names))],
+        crs=4326,
+    )
+    frame.to_file(tmp_path / "醫院.shp", encoding=encoding)
+    if not cpg:
+        (tmp_path / "醫院.cpg").unlink()
+    opened = inputs.open_layer(tmp_path / "醫院.shp", kind="facilities")
+    assert list(opened.frame["name"]) == names
+    detected = [n for n in opened.notes if n[0] == "dbf_encoding_detected"]
+    assert detected == ([] if cpg else [("dbf_encoding_detected", {"encoding": "Big5-HKSCS (Big5)"})])
+
+
+def test_a_gbk_shapefile_without_cpg_is_still_read_as_gbk(tmp_path):
+    import geopandas as gpd
+    from shapely.geometry import Point
+
+    frame = gpd.GeoDataFrame(
+        {"name": SIMPLIFIED}, geometry=[Point(114, 30)] * len(SIMPLIFIED), crs=4326
+    )
+    frame.to_file(tmp_path / "医院.shp", encoding="GBK")
+    (tmp_path / "医院.cpg").unlink()
+    opened = inputs.open_layer(tmp_path / "医院.shp", kind="facilities")
+    assert list(opened.frame["name"]) == SIMPLIFIED and opened.notes == ()
