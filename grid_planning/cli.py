@@ -542,7 +542,10 @@ def _cmd_plan(args: argparse.Namespace) -> int:
         return EXIT_NOT_USABLE
     designated = _pairs(args.designate_lead, "--designate-lead", lang)
     waivers = _pairs(args.waive_g5, "--waive-g5", lang)
-    if designated is None or waivers is None or _pairs(args.lock, "--lock", lang) is None:
+    # A lock is split where the city's ids say (`_lock_pairs`, ids may begin with or hold `=`):
+    # here only a value without any `=` is refused.
+    no_separator = [v for v in args.lock if "=" not in v]
+    if designated is None or waivers is None or _pairs(no_separator, "--lock", lang) is None:
         return EXIT_NOT_USABLE
     conversions = _conversion_pairs(args.convert, lang)
     if conversions is None:

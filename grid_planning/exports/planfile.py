@@ -21,6 +21,7 @@ leads, roles, locks, exceptions, edits, params and checklist.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as _dt
 import json
 import math
@@ -91,6 +92,12 @@ REQUIRED_LAYERS = ("units", "facilities", "plan_meta")
 
 #: Every layer :func:`read_plan` reads (the input limits apply to each).
 READ_LAYERS = (*REQUIRED_LAYERS, "facilities_source", "boundary", "districts")
+
+
+#: Longest value of ``plan_meta`` (characters): the plan's own JSON (parameters, locks, reasons,
+#: checks, metrics), 3,600 characters at most for the sample city's 7,065 units, so a thousand
+#: times that leaves room for any city's locks and reasons; a 90 MB value took 700 MB to read.
+META_VALUE_CHARS = 4_000_000
 
 
 class PlanFileError(CatalogueError):
@@ -331,8 +338,10 @@ def _check_limits(path: Path, names: list[str]) -> None:
                        None if geometry in (None, "", "None") else str(geometry), (), path, name)
         try:
             check_layer_size(sub, lim)  # the rule every GIS input is read by
-            if name != "plan_meta":  # its values are the plan's own JSON (locks, reasons)
-                check_gpkg_text(path, name, lim)  # before a 90 MB name is read at all
+            # Before a 90 MB name is read at all; plan_meta's values are the plan's own JSON
+            # (locks, reasons), longer than a name but bounded too.
+            meta = dataclasses.replace(lim, cell_chars=META_VALUE_CHARS)
+            check_gpkg_text(path, name, meta if name == "plan_meta" else lim)
         except InputError as exc:
             raise PlanFileError(f"plan.file_error.{exc.code}", file=str(path), layer=name, **exc.params) from None
 

@@ -47,7 +47,7 @@ def _count_lines(path: Path) -> int:
 
 #: Encodings a CSV may come in besides UTF-8 and UTF-16 (which carry a mark or decode as UTF-8):
 #: GB18030 (a superset of GBK and GB2312, Chinese Excel's "CSV") and Big5-HKSCS (a superset of
-#: Big5, from Taiwan and Hong Kong). Which one is decided by :func:`_score`.
+#: Big5, from Taiwan and Hong Kong). Which one is decided by :func:`common_share`.
 LEGACY_ENCODINGS = ("gb18030", "big5hkscs")
 
 
@@ -80,8 +80,9 @@ def _common(ch: str) -> bool:
     return False
 
 
-def _score(text: str) -> float:
-    """The share of common Chinese characters among the non-ASCII ones (1.0 when none)."""
+def common_share(text: str) -> float:
+    """The share of common Chinese characters among the non-ASCII ones (1.0 when none): text
+    decoded in the wrong one of GB18030 and Big5 scores low."""
     wide = [ch for ch in text if ord(ch) > 127]
     return sum(map(_common, wide)) / len(wide) if wide else 1.0
 
@@ -126,7 +127,7 @@ def detect_encoding(path: Path) -> tuple[str, bool, int]:
         candidates, skip = [e for e in LEGACY_ENCODINGS if _decodes(path, e)], 0
     if not candidates:
         return "gb18030", True, skip
-    scores = {e: _score(head.decode(e, errors="ignore")) for e in candidates}
+    scores = {e: common_share(head.decode(e, errors="ignore")) for e in candidates}
     return max(candidates, key=lambda e: (scores[e], e == "gb18030")), False, skip
 
 
@@ -155,30 +156,62 @@ def _sniff_delimiter(header: str) -> str:
 _FIELD_LIMIT = threading.Lock()
 
 
-def _lines(fh: io.TextIOWrapper, most: int, lim: Limits) -> Iterator[str]:
-    """The file's lines, none built longer than ``most`` characters.
+class _Records:
+    """The file's lines for the csv module, none built longer than ``most`` characters, and no
+    record (the lines since :meth:`next_record`) longer either: a quoted field may run over many
+    short lines, and a record of a hundred million empty fields weighs gigabytes as a row.
 
-    Raises
-    ------
-    InputError
-        ``text_too_long`` naming the line.
+    ``header`` (set once the first record is read) names the column of a line too long.
     """
-    number = 0
-    while line := fh.readline(most + 1):
-        number += 1
-        if len(line) > most:
-            limit = f"{lim.cell_chars:,}"  # the line holds a field longer, or extra fields
-            raise InputError("text_too_long", cell=f"line {number:,}", limit=limit)
-        yield line
+
+    def __init__(self, fh: io.TextIOWrapper, most: int, lim: Limits, sep: str):
+        self.fh, self.most, self.lim, self.sep = fh, most, lim, sep
+        self.number = 0  # lines read
+        self.start = 1  # the current record's first line
+        self.used = 0  # characters of the current record read so far
+        self.header: list[str] | None = None
+
+    def next_record(self) -> None:
+        self.start, self.used = self.number + 1, 0
+
+    def __iter__(self) -> Iterator[str]:
+        while line := self.fh.readline(self.most + 1):
+            self.number += 1
+            self.used += len(line)
+            if self.used > self.most:
+                raise self.too_long(line if self.used == len(line) else None)
+            yield line
+
+    def column(self, index: int) -> str | None:
+        """The header's name of column ``index`` (cut to 100 characters), if it has one."""
+        if self.header is None or index >= len(self.header):
+            return None
+        return self.header[index][:100]
+
+    def too_long(self, line: str | None, index: int | None = None) -> InputError:
+        """The refusal of the current record, naming its first line and, when it can be told,
+        the column: the field at ``index``, or the last field begun in ``line`` (a record that
+        starts on that line and holds no more fields than the header)."""
+        if index is None and line is not None:
+            with contextlib.suppress(csv.Error, StopIteration):
+                begun = next(csv.reader([line[: self.most]], delimiter=self.sep))
+                index = len(begun) - 1
+        return InputError(
+            "text_too_long",
+            column=None if index is None else self.column(index),
+            cell=f"line {self.start:,}",
+            limit=f"{self.lim.cell_chars:,}",
+        )
 
 
 def _check_fields(
     path: Path, encoding: str, skip: int, sep: str, lim: Limits, most_line: int
 ) -> tuple[int, int]:
-    """Every field's length, streamed with the csv module, whose field limit stops a field at
-    ``max_cell_chars``, each line read no longer than ``most_line`` characters (as many fields of
-    the limit as the header has: a longer line holds a longer field, or more fields than the
-    header); the header's width and the number of records.
+    """Every field's length, streamed with the csv module, each record (one line, or several
+    when a quoted field holds line breaks) read no longer than ``most_line`` characters (as many
+    fields of the limit as the header has: a longer record holds a longer field, or more fields
+    than the header), each field no longer than ``max_cell_chars``; the header's width and the
+    number of records.
 
     Raises
     ------
@@ -188,26 +221,28 @@ def _check_fields(
     width = records = 0
     # The csv module's field limit is one for the process: set and restored under a lock.
     with _FIELD_LIMIT, _text(path, encoding, skip) as fh:
-        saved = csv.field_size_limit(lim.cell_chars)
+        saved = csv.field_size_limit(most_line + 1)
         try:
-            reader = csv.reader(_lines(fh, most_line, lim), delimiter=sep, skipinitialspace=True)
-            line = 1
+            lines = _Records(fh, most_line, lim, sep)
+            reader = csv.reader(lines, delimiter=sep, skipinitialspace=True)
             try:
                 for row in reader:
-                    line = reader.line_num + 1
+                    if row and max(map(len, row)) > lim.cell_chars:
+                        long = next(i for i, v in enumerate(row) if len(v) > lim.cell_chars)
+                        raise lines.too_long(None, long)
                     if records == 0:
                         width = len(row)
                         if width > lim.columns:
                             raise too_many_columns(lim)
+                        lines.header = [v.strip() for v in row]
                     records += 1
                     if records > lim.rows + 1:
                         raise too_many_rows(lim)
+                    lines.next_record()
             except csv.Error as exc:
                 if "field larger than field limit" not in str(exc):
                     return width, records  # pandas names a malformed file better
-                raise InputError(
-                    "text_too_long", cell=f"line {line:,}", limit=f"{lim.cell_chars:,}"
-                ) from None
+                raise lines.too_long(None) from None
         finally:
             csv.field_size_limit(saved)
     return width, records
@@ -265,6 +300,8 @@ def read_csv(
     if not header.strip() and not _header_text(path, encoding, skip, 65536).strip():
         return pd.DataFrame(), encoding, notes
     sep = _sniff_delimiter(header)
+    if header.count(sep) + 1 > lim.columns:  # before a row of them is built
+        raise too_many_columns(lim)
     # The header's fields, quoting aside (an upper bound), each at most the cell limit long.
     most_line = (lim.cell_chars + 3) * (header.count(sep) + 1) + 2
     width, records = _check_fields(path, encoding, skip, sep, lim, most_line)

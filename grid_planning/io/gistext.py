@@ -106,20 +106,23 @@ def check_geojson_text(path: Path, limit: int, encoding: str | None = None) -> N
         while chunk := fh.read(CHUNK):
             pos = 0
             end = len(chunk)
-            if not (in_string or escaped or skip_hex) and b"\\" not in chunk:
-                # No escape in the chunk (GDAL and QGIS write UTF-8 as is): its quotes pair up, so
-                # every string is measured at once and only one longer in bytes is counted.
-                quotes = np.flatnonzero(np.frombuffer(chunk, dtype=np.uint8) == 0x22)
-                opens, closes = quotes[0::2], quotes[1::2]
-                for a, b in zip(opens[: len(closes)][closes - opens[: len(closes)] > limit + 1],
-                                closes[closes - opens[: len(closes)] > limit + 1], strict=True):
-                    if _chars(chunk[a + 1 : b], utf8) > limit:
-                        raise _refuse(*_where_in_geojson(path, offset + int(a)), limit)
-                if len(opens) == len(closes):
-                    offset += end
-                    continue
-                pos = int(opens[-1])  # a string goes on into the next chunk: read it as below
+            last_escape = chunk.rfind(b"\\")
             while pos < end:
+                if not (in_string or escaped or skip_hex) and pos > last_escape:
+                    # No escape in the rest of the chunk (GDAL and QGIS write UTF-8 as is): its
+                    # quotes pair up, so every string is measured at once and only one longer in
+                    # bytes is counted. Taken again once a string begun in the chunk before ends,
+                    # so that such a string does not make the whole chunk go the slow way below.
+                    quotes = np.flatnonzero(np.frombuffer(chunk, np.uint8, offset=pos) == 0x22) + pos
+                    opens, closes = quotes[0::2], quotes[1::2]
+                    paired = opens[: len(closes)]
+                    long = closes - paired > limit + 1
+                    for a, b in zip(paired[long], closes[long], strict=True):
+                        if _chars(chunk[a + 1 : b], utf8) > limit:
+                            raise _refuse(*_where_in_geojson(path, offset + int(a)), limit)
+                    if len(opens) == len(closes):
+                        break
+                    pos = int(opens[-1])  # a string goes on into the next chunk: read it as below
                 if not in_string:
                     found = chunk.find(b'"', pos)
                     if found < 0:

@@ -355,6 +355,8 @@ def open_layer(
                 else:
                     frame = read_gis(sub, lim)
                     is_table = not isinstance(frame, gpd.GeoDataFrame)
+                    if sub.encoding == "BIG5HKSCS":  # a .dbf without .cpg found to be Big5
+                        notes = [*notes, ("dbf_encoding_detected", {"encoding": "Big5-HKSCS (Big5)"})]
             except InputError:
                 raise
             except Exception as exc:  # noqa: BLE001 - every reader failure is the user's file

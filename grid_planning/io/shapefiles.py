@@ -7,6 +7,7 @@ import shutil
 import struct
 from pathlib import Path
 
+from grid_planning.io.delimited import common_share
 from grid_planning.io.limits import (
     DBF_SNIFF_BYTES,
 )
@@ -25,7 +26,16 @@ _CPG_CODECS = {
     "GB2312": "gb18030",
     "GB18030": "gb18030",
     "EUC-CN": "gb18030",
+    "BIG5": "big5hkscs",
+    "CP950": "big5hkscs",
+    "950": "big5hkscs",
+    "BIG5HKSCS": "big5hkscs",
+    "BIG5-HKSCS": "big5hkscs",
 }
+
+#: What GDAL is told a .dbf without a .cpg holds, by :func:`dbf_encoding`'s finding (GDAL's
+#: iconv names), and the codec that reads it in Python.
+DBF_ENCODINGS = {"UTF-8": "utf-8", "GB18030": "gb18030", "BIG5HKSCS": "big5hkscs"}
 
 
 def _decodes(raw: bytes, codec: str) -> bool:
@@ -55,26 +65,36 @@ def _dbf_fields(head: bytes) -> list[tuple[int, bytes, str, int]]:
 
 def dbf_encoding(head: bytes) -> str:
     """Encoding of a .dbf without a .cpg from the first bytes of the file: ``"UTF-8"`` when its
-    field names and text values decode as UTF-8, else ``"GB18030"``.
+    field names and text values decode as UTF-8, else ``"GB18030"`` or ``"BIG5HKSCS"``, whichever
+    decodes them and gives more common Chinese characters (GB18030 on a tie, as for a CSV).
 
-    Shapefiles exported by Chinese GIS software often carry GBK text and no .cpg; GDAL would then
-    read them as Latin-1 and every Chinese column name would be garbled. Only ``head`` (at most
-    :data:`DBF_SNIFF_BYTES`) is looked at, never the whole file.
+    Shapefiles exported by Chinese GIS software often carry GBK (or, from Taiwan and Hong Kong,
+    Big5) text and no .cpg; GDAL would then read them as Latin-1 and every Chinese column name
+    would be garbled. Only ``head`` (at most :data:`DBF_SNIFF_BYTES`) is looked at, never the whole
+    file.
     """
     descriptors = _dbf_fields(head)
     if not descriptors:
-        return "UTF-8" if _decodes(head, "utf-8") else "GB18030"
-    header_len = struct.unpack("<H", head[8:10])[0]
-    record_len = struct.unpack("<H", head[10:12])[0]
-    texts = [name for _, name, _, _ in descriptors]
-    if record_len > 1:
-        for start in range(header_len, len(head) - record_len + 1, record_len):
-            pos = start + 1
-            for _, _, kind, width in descriptors:
-                if kind == "C":
-                    texts.append(head[pos : pos + width].rstrip(b" \0"))
-                pos += width
-    return "UTF-8" if all(_decodes(t, "utf-8") for t in texts) else "GB18030"
+        texts = [head]
+    else:
+        header_len = struct.unpack("<H", head[8:10])[0]
+        record_len = struct.unpack("<H", head[10:12])[0]
+        texts = [name for _, name, _, _ in descriptors]
+        if record_len > 1:
+            for start in range(header_len, len(head) - record_len + 1, record_len):
+                pos = start + 1
+                for _, _, kind, width in descriptors:
+                    if kind == "C":
+                        texts.append(head[pos : pos + width].rstrip(b" \0"))
+                    pos += width
+    if all(_decodes(t, "utf-8") for t in texts):
+        return "UTF-8"
+    fits = [e for e in ("GB18030", "BIG5HKSCS") if all(_decodes(t, DBF_ENCODINGS[e]) for t in texts)]
+    if len(fits) < 2:
+        return fits[0] if fits else "GB18030"
+    joined = b" ".join(texts)
+    return max(fits, key=lambda e: (common_share(joined.decode(DBF_ENCODINGS[e], "ignore")),
+                                    e == "GB18030"))
 
 
 def _cut_name_fixes(head: bytes, codec: str) -> list[tuple[int, bytes]]:
@@ -133,7 +153,7 @@ def prepare_shapefile(shp: Path, owned: bool, scratch) -> tuple[Path, str | None
         codec = _CPG_CODECS.get(label)
     else:
         explicit = dbf_encoding(head)
-        codec = "utf-8" if explicit == "UTF-8" else "gb18030"
+        codec = DBF_ENCODINGS[explicit]
     fixes = _cut_name_fixes(head, codec) if codec else []
     if fixes:
         if not owned:

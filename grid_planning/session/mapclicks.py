@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from grid_planning.base.i18n import t
+from grid_planning.base.textsafe import display_text
 from grid_planning.domain.rules import is_illustrative
 from grid_planning.session.workspace import Workspace
 
@@ -65,8 +66,10 @@ def interpret_click(ws: Workspace, returned: Mapping[str, Any] | None) -> Click:
 
 def facility_label(row: Mapping[str, Any], lang: str = "zh") -> str:
     """A facility's name for lists, with what the planner must not miss: illustrative data,
-    an assumed level, a planned (what-if) facility."""
-    name = str(row.get("name", row.get("id", "")))
+    an assumed level, a planned (what-if) facility. The name follows the rule of every label
+    (:func:`~grid_planning.base.textsafe.display_text`): select boxes and the members table show
+    no right-to-left override, escape sequence or control character."""
+    name = display_text(row.get("name", row.get("id", "")))
     tags = []
     if is_illustrative(row, part="facility"):
         tags.append(t("workspace.tag.illustrative", lang))

@@ -45,3 +45,24 @@ def test_a_unit_id_holding_equals_signs_is_locked_from_the_cli(tmp_path, capsys)
     rc = main([*args, "--lock", f"社区=17=B={leads[0]}"])
     err = capsys.readouterr().err
     assert rc != 0 and "社区=17=B" in err and "UNITID=LEADID" in err
+
+
+def test_a_unit_id_beginning_with_equals_and_holding_spaces_is_locked(tmp_path, capsys):
+    # Refused before as "not ID=REASON": the lock's syntax was checked by its first `=`.
+    city = synthetic.synthetic_city(200, 40, 6, seed=1)
+    units = city.units.copy()
+    units.loc[units.index[17], "id"] = "=起 点 17"
+    units.to_file(tmp_path / "units.gpkg")
+    city.facilities.to_file(tmp_path / "facilities.gpkg")
+    lead = city.facilities.loc[rules.g4_eligible(city.facilities), "id"].astype(str).tolist()[-1]
+    out = tmp_path / "plan.gpkg"
+    rc = main(["plan", "--units", str(tmp_path / "units.gpkg"), "--facilities",
+               str(tmp_path / "facilities.gpkg"), "--grids", "3", "--out", str(out),
+               "--lock", f"=起 点 17={lead}"])
+    assert rc == 0, capsys.readouterr().err
+    _layers, plan = read_plan(out)
+    assert plan.lead_of(plan.assignment.loc["=起 点 17"]) == lead
+    assert main(["plan", "--units", str(tmp_path / "units.gpkg"), "--facilities",
+                 str(tmp_path / "facilities.gpkg"), "--grids", "3", "--out", str(out),
+                 "--lock", "no-separator"]) != 0
+    assert "no-separator" in capsys.readouterr().err

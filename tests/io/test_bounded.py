@@ -134,6 +134,45 @@ def test_a_quoted_field_over_the_limit_is_refused_even_across_lines(tmp_path, mo
     assert inputs.open_layer(path).frame.loc[0, "name"].count("第一行") == 10
 
 
+def test_a_record_of_millions_of_fields_over_short_lines_is_refused_in_bounded_memory(tmp_path):
+    # Each line is short, but quotes join them into one record of 95 million empty fields: the
+    # check built it as a row (878 MB) and pandas then took the machine's memory.
+    path = tmp_path / "f.csv"
+    block = ("," * 10_000 + '"\n"') * 100
+    with path.open("w", encoding="utf-8") as fh:
+        fh.write("name,lon,lat\n医院")
+        for _ in range(95):
+            fh.write(block)
+        fh.write(",114.3,30.6\n")
+    got = read_capped(path)
+    assert got["code"] == "text_too_long" and got["params"] == {"cell": "line 2", "limit": "10,000"}
+    assert got["peak_mb"] < 100 and got["seconds"] < 30, got
+
+
+def test_a_header_of_millions_of_fields_is_refused_before_it_is_built(tmp_path):
+    path = tmp_path / "f.csv"
+    with path.open("w", encoding="utf-8") as fh:
+        fh.write("name,lon,lat")
+        for _ in range(95):
+            fh.write("," * 1024 * 1024)
+        fh.write("\n医院,114.3,30.6\n")
+    got = read_capped(path)
+    assert got["code"] == "too_many_columns", got
+    assert got["peak_mb"] < 100 and got["seconds"] < 30, got
+
+
+@pytest.mark.parametrize(("row", "column"), [("医院,1{},30.6", "lon"), ('"{}",114.3,30.6', "name")])
+def test_a_csv_field_over_the_limit_is_named_by_its_column(tmp_path, monkeypatch, row, column):
+    monkeypatch.setenv("GRID_PLANNER_MAX_CELL_CHARS", "50")
+    path = tmp_path / "f.csv"
+    for long in ("4" * 60, "4" * 600):  # within the line's bound (3 x 50), and past it
+        path.write_text("name,lon,lat\n医院,114.3,30.6\n" + row.format(long) + "\n", encoding="utf-8")
+        with pytest.raises(InputError) as err:
+            inputs.open_layer(path)
+        assert err.value.code == "text_too_long"
+        assert (err.value.column, err.value.params["cell"]) == (column, "line 3")
+
+
 def test_a_large_plain_csv_is_read_within_bounded_memory(tmp_path):
     # Before, the whole file was held as bytes, then as text, then copied for pandas.
     got = read_capped(wide_csv(tmp_path / "big.csv", 450_000), timeout=300)
@@ -235,3 +274,39 @@ def test_the_cli_reads_big5_and_takes_encoding(tmp_path, capsys):
     )
     out = capsys.readouterr()
     assert "read as big5 text, as chosen" in out.out + out.err
+
+
+HONG_KONG = ["觀塘嘅醫院", "葵涌醫院啲診所", "屯門冇名診所", "瑪嘉烈醫院"]
+
+
+@pytest.mark.parametrize(("names", "encoding"), [(TRADITIONAL, "CP950"), (HONG_KONG, "big5hkscs")])
+@pytest.mark.parametrize("cpg", [True, False])
+def test_big5_shapefile_names_round_trip_with_or_without_cpg(tmp_path, names, encoding, cpg):
+    import geopandas as gpd
+    from shapely.geometry import Point
+
+    frame = gpd.GeoDataFrame(
+        {"id": [f"H{i}" for i in range(len(names))], "name": names},
+        geometry=[Point(114 + i / 10, 22.3) for i in range(len(names))],
+        crs=4326,
+    )
+    frame.to_file(tmp_path / "醫院.shp", encoding=encoding)
+    if not cpg:
+        (tmp_path / "醫院.cpg").unlink()
+    opened = inputs.open_layer(tmp_path / "醫院.shp", kind="facilities")
+    assert list(opened.frame["name"]) == names
+    detected = [n for n in opened.notes if n[0] == "dbf_encoding_detected"]
+    assert detected == ([] if cpg else [("dbf_encoding_detected", {"encoding": "Big5-HKSCS (Big5)"})])
+
+
+def test_a_gbk_shapefile_without_cpg_is_still_read_as_gbk(tmp_path):
+    import geopandas as gpd
+    from shapely.geometry import Point
+
+    frame = gpd.GeoDataFrame(
+        {"name": SIMPLIFIED}, geometry=[Point(114, 30)] * len(SIMPLIFIED), crs=4326
+    )
+    frame.to_file(tmp_path / "医院.shp", encoding="GBK")
+    (tmp_path / "医院.cpg").unlink()
+    opened = inputs.open_layer(tmp_path / "医院.shp", kind="facilities")
+    assert list(opened.frame["name"]) == SIMPLIFIED and opened.notes == ()

@@ -82,3 +82,18 @@ def test_the_report_never_sees_an_unbounded_name(tmp_path, chars, refused):
         assert got["cpu_seconds"] < 30, got
     else:
         assert got["code"] == 0 and (tmp_path / "report.pdf").stat().st_size > 0, printed
+
+
+def test_a_plan_meta_value_is_bounded_too(tmp_path):
+    # plan_meta holds the plan's own JSON and was read whatever its length: a 90 MB value took
+    # the report and `check` to 700 MB.
+    import sqlite3
+
+    plan = _plan_file(tmp_path / "plan.gpkg", 20)
+    with sqlite3.connect(plan) as con:
+        assert con.execute("UPDATE plan_meta SET value = ? WHERE key = 'city'",
+                           ("长" * (90 * 1024 * 1024 // 3),)).rowcount == 1
+    got, printed = _export(plan, tmp_path / "report.pdf")
+    assert got["code"] != 0 and not (tmp_path / "report.pdf").exists(), printed
+    assert "longer than 4,000,000 characters" in printed and len(printed) < 5000
+    assert got["peak_mb"] < 100 and got["cpu_seconds"] < 30, got

@@ -279,3 +279,24 @@ def test_a_flatgeobuf_whose_structure_cannot_be_followed_is_named_damaged(tmp_pa
     with pytest.raises(InputError) as err:
         check_fgb_text(cut, 10)
     assert err.value.code == "file_damaged"
+
+
+def test_a_long_string_after_one_cut_by_a_chunk_is_still_found(tmp_path, monkeypatch):
+    # The scan goes back to measuring quotes in bulk once a string begun in the chunk before
+    # ends: what follows in the same chunk must still be measured.
+    import grid_planning.io.gistext as gistext
+
+    monkeypatch.setattr(gistext, "CHUNK", 128)
+    path = tmp_path / "f.geojson"
+    head = '{"p": ' + "1" * 110 + ', "a": "xxxxxxxxxx", "c": "'
+    assert head.index('"xx') < 128 < head.index('xx"')  # "a" is cut by the first chunk's end
+    for long, ok in ((20, True), (21, False)):
+        text = head + "长" * long + '", "d": "z"}'
+        assert len(text.encode()) < 256  # "c" lies whole in the second chunk
+        path.write_text(text, encoding="utf-8")
+        if ok:
+            check_geojson_text(path, 20)
+            continue
+        with pytest.raises(InputError) as err:
+            check_geojson_text(path, 20)
+        assert err.value.params["cell"].endswith(" c"), err.value.params

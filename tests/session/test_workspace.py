@@ -300,6 +300,14 @@ def test_facility_label_tells_real_from_illustrative():
     assert label == "乙（等级为假定）"
 
 
+
+def test_facility_label_shows_no_bidi_override_or_control_characters():
+    # Select boxes (lead choices) and the members table list facilities by this label: a name
+    # holding a right-to-left override showed "市一医院exe.gpj" as "市一医院jpg.exe".
+    row = {"name": "市一医院\u202eexe.gpj\u202c\x1b[31m\x07\u2067甲\u2069", "source": "real"}
+    assert facility_label(row, "en") == "市一医院exe.gpj甲"
+
+
 def test_history_is_bounded(city):
     w = Workspace(city, request=PlanRequest(k=2), history_limit=3)
     w.run()
