@@ -225,7 +225,8 @@ KML_GEOMETRY_TEXT = frozenset({"coordinates", "coord"})
 def check_kml_text(path: Path, limit: int) -> None:
     """Refuse a KML file with an element's text or an attribute longer than ``limit`` characters
     (coordinates aside), streamed through expat before GDAL reads it: text is counted as it
-    arrives, never joined; no tag may hold more than :data:`grid_planning.io.xlsx.TOKEN_BYTES`.
+    arrives, never joined; no tag may hold more than :data:`grid_planning.io.xlsx.TOKEN_BYTES`
+    (a geometry's coordinates may: they are text, handed on in pieces).
 
     Raises
     ------
@@ -246,6 +247,7 @@ def check_kml_text(path: Path, limit: int) -> None:
 
     def end(_name: str) -> None:
         state["count"] = 0
+        state["geometry"] = False
 
     def chars(text: str) -> None:
         if state["geometry"]:
@@ -256,7 +258,9 @@ def check_kml_text(path: Path, limit: int) -> None:
 
     with path.open("rb") as fh:
         try:
-            parse_part(fh, start, end, chars)
+            # A long road's or boundary's coordinates are text expat hands on in pieces: bounded
+            # by max_vertices when GDAL reads the layer, not by the token bound.
+            parse_part(fh, start, end, chars, long_text=lambda: bool(state["geometry"]))
         except InputError as exc:
             if exc.code != "file_damaged":
                 raise

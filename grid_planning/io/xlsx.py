@@ -78,6 +78,7 @@ def parse_part(
     start: Callable[[str, dict[str, str]], None],
     end: Callable[[str], None],
     chars: Callable[[str], None] | None = None,
+    long_text: Callable[[], bool] | None = None,
 ) -> None:
     """Feed an XML part to expat in chunks, calling ``start(local name, attrs)``, ``end(local
     name)`` and ``chars(text)``; a handler may raise :class:`_Stop` to end the read.
@@ -87,6 +88,10 @@ def parse_part(
     tag or attribute value holds a ``<``, so the bytes between two ``<`` (counted across chunks,
     at C speed) bound them all; once a part shows ``<!`` or a ``<?`` past its declaration, the
     parser's position is followed at every event instead (slower, and only then).
+
+    ``long_text()`` true says the parser is inside an element whose text may run past that bound
+    (expat hands text on in pieces of :data:`CHUNK`, so it is never held whole): the bytes since
+    the last ``<`` are that text, not a token, and are not counted (a KML geometry's coordinates).
 
     Raises
     ------
@@ -142,6 +147,9 @@ def parse_part(
     )
     try:
         while chunk := stream.read(CHUNK):
+            if long_text is not None and long_text():
+                gap = 0
+                seen[0] = fed
             if not careful[0]:
                 joined = last + chunk
                 declaration = 5 if fed == 0 and chunk.startswith(b"<?xml") else 0

@@ -300,3 +300,23 @@ def test_a_long_string_after_one_cut_by_a_chunk_is_still_found(tmp_path, monkeyp
         with pytest.raises(InputError) as err:
             check_geojson_text(path, 20)
         assert err.value.params["cell"].endswith(" c"), err.value.params
+
+
+def _kml(path, body: bytes) -> None:
+    path.write_bytes(b'<?xml version="1.0" encoding="UTF-8"?><kml xmlns="http://www.opengis.net/kml/2.2">'
+                     b"<Document>" + body + b"</Document></kml>")
+
+
+def test_a_long_road_in_kml_is_read_and_a_long_tag_after_it_refused(tmp_path):
+    # 250,000 vertices, 5.6 MB of coordinates: more than the 4 MB token bound, but text.
+    coords = b" ".join(b"114.%06d,30.500000" % (i % 1_000_000) for i in range(250_000))
+    path = tmp_path / "road.kml"
+    _kml(path, b"<Placemark><name>\xe9\x95\xbf\xe6\xb1\x9f\xe5\xa4\xa7\xe9\x81\x93</name><LineString><coordinates>"
+         + coords + b"</coordinates></LineString></Placemark>")
+    check_kml_text(path, 100)
+    # The same coordinates, then a tag of 5 MB: a token over the bound, refused.
+    _kml(path, b"<Placemark><LineString><coordinates>" + coords + b"</coordinates></LineString>"
+         + b'<name a="' + b"x" * (5 * 1024 * 1024) + b'">n</name></Placemark>')
+    with pytest.raises(InputError) as err:
+        check_kml_text(path, 100)
+    assert err.value.code == "file_damaged"
