@@ -508,6 +508,26 @@ def split_lock(value: str, units: set[str], leads: set[str]) -> list[tuple[str, 
     return out
 
 
+def _known_pairs(values: Sequence[str], option: str, ids: set[str],
+                 lang: str) -> tuple[tuple[str, str], ...] | None:
+    """``ID=REASON`` values split where the city's facility ids say: an id may hold ``=`` (so
+    may a reason); the reading whose id exists is taken, the first ``=`` when none does (the
+    unknown id is named later); a value two readings fit is named."""
+    out = []
+    for value in values:
+        found = [(value[:at].strip(), value[at + 1 :].strip()) for at, ch in enumerate(value)
+                 if ch == "=" and value[:at].strip() in ids and has_visible_text(value[at + 1 :])]
+        if len(found) > 1:
+            _print(t("plan.cli.ambiguous_pair", lang, option=option, value=value, count=len(found)),
+                   file=sys.stderr)
+            return None
+        if not found:
+            fid, _, reason = value.partition("=")
+            found = [(fid.strip(), reason.strip())]
+        out.append(found[0])
+    return tuple(out)
+
+
 def _print_g9(layers: CityLayers, plan: Plan, lang: str) -> None:
     """The G9 panel: the plan's weights and the factors by grid beside the city's."""
     _print()
@@ -554,7 +574,10 @@ def _cmd_plan(args: argparse.Namespace) -> int:
     if layers is None:
         return EXIT_NOT_USABLE
     locks = _lock_pairs(args.lock, layers, lang)
-    if locks is None:
+    facility_ids = {str(f) for f in layers.facilities["id"]}
+    designated = _known_pairs(args.designate_lead, "--designate-lead", facility_ids, lang)
+    waivers = _known_pairs(args.waive_g5, "--waive-g5", facility_ids, lang)
+    if locks is None or designated is None or waivers is None:
         return EXIT_NOT_USABLE
     if not layers.ok:
         _print(

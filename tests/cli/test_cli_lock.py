@@ -66,3 +66,27 @@ def test_a_unit_id_beginning_with_equals_and_holding_spaces_is_locked(tmp_path, 
                  str(tmp_path / "facilities.gpkg"), "--grids", "3", "--out", str(out),
                  "--lock", "no-separator"]) != 0
     assert "no-separator" in capsys.readouterr().err
+
+
+def test_a_facility_id_holding_equals_signs_is_designated_with_a_reason_holding_them(tmp_path, capsys):
+    # Before: the value was split at its first `=`, so "F=0020" could not be designated.
+    city = synthetic.synthetic_city(200, 40, 6, seed=1)  # F0020: an enterprise tertiary hospital
+    fac = city.facilities.copy()
+    fac.loc[fac["id"].astype(str) == "F0020", "id"] = "F=0020"
+    city.units.to_file(tmp_path / "units.gpkg")
+    fac.to_file(tmp_path / "facilities.gpkg")
+    out = tmp_path / "plan.gpkg"
+    args = ["plan", "--units", str(tmp_path / "units.gpkg"), "--facilities",
+            str(tmp_path / "facilities.gpkg"), "--grids", "3", "--out", str(out)]
+    rc = main([*args, "--designate-lead", "F=0020=市政府文件=2024 第 3 号"])
+    assert rc == 0, capsys.readouterr().err
+    _layers, plan = read_plan(out)
+    assert "F=0020" in set(plan.leads)
+    assert plan.exception_for("G4", "F=0020").reason == "市政府文件=2024 第 3 号"
+    # Two readings that each name a hospital: named, not guessed.
+    fac.loc[fac["id"].astype(str) == "F0019", "id"] = "F"
+    fac.to_file(tmp_path / "facilities.gpkg")
+    capsys.readouterr()
+    rc = main([*args, "--designate-lead", "F=0020=市政府文件"])
+    err = capsys.readouterr().err
+    assert rc != 0 and "F=0020=市政府文件" in err and "2" in err
