@@ -11,6 +11,7 @@ a TOML table with a ``zh`` and an ``en`` string; ``{name}`` placeholders are fil
 
 from __future__ import annotations
 
+import re
 import tomllib
 from pathlib import Path
 
@@ -85,6 +86,10 @@ _VOCAB_PARAMS = {
     "owner_level": "vocab.owner.",
 }
 
+#: A place in a file as a reader gives it, in English words (``line 2``, ``byte 38 name``): a
+#: ``cell`` placeholder holding one is shown in words of ``lang`` (the numbers and names kept).
+_PLACE = re.compile(r"(line|byte) ([\d,]+)(.*)", re.S)
+
 
 def t(key: str, lang: str = DEFAULT_LANGUAGE, **params: object) -> str:
     """Translate ``key`` into ``lang`` and fill its ``{placeholders}`` from ``params``.
@@ -92,7 +97,8 @@ def t(key: str, lang: str = DEFAULT_LANGUAGE, **params: object) -> str:
     A key missing from the catalogue is returned as itself (visible, never a crash); a language
     missing for a key falls back to Chinese. A ``level``, ``type``, ``owner`` or ``owner_level``
     placeholder holding a vocabulary code (``tertiary``, ``general``, ``municipal`` ...) is shown
-    in words of ``lang``, so no code leaks into a sentence; any other value is kept as given.
+    in words of ``lang``, so no code leaks into a sentence; so is a ``cell`` placeholder holding
+    a place in a file (``line 2``); any other value is kept as given.
     """
     entry = catalogue().get(key)
     if entry is None:
@@ -102,6 +108,9 @@ def t(key: str, lang: str = DEFAULT_LANGUAGE, **params: object) -> str:
         value = params.get(name)
         if isinstance(value, str) and (word := catalogue().get(prefix + value)) is not None:
             params[name] = word.get(lang) or word.get(DEFAULT_LANGUAGE) or value
+    cell = params.get("cell")
+    if isinstance(cell, str) and (place := _PLACE.fullmatch(cell)) is not None:
+        params["cell"] = t(f"file.place.{place[1]}", lang, n=place[2]) + place[3]
     if params:
         try:
             return text.format(**params)

@@ -80,3 +80,14 @@ def test_a_message_with_messages_under_it_keeps_both():
     for path in Path(catalogue.__module__.replace(".", "/")).parent.joinpath("messages").glob("*.toml"):
         for key in tables(tomllib.loads(path.read_text(encoding="utf-8"))):
             assert key in catalogue(), (path.name, key)
+
+
+def test_a_place_in_a_file_is_said_in_the_messages_language():
+    # A reader names a CSV's place as "line 2": the zh message said "line 2 处的文本…".
+    from grid_planning.base.i18n import t
+
+    zh = t("layers.finding.text_too_long", "zh", cell="line 1,234", limit="10,000")
+    assert zh.startswith("第 1,234 行") and "line" not in zh
+    assert t("layers.finding.text_too_long", "en", cell="line 2", limit="9").startswith("the text at line 2 ")
+    assert t("layers.finding.text_too_long", "zh", cell="byte 38 name", limit="9").startswith("第 38 字节 name")
+    assert t("layers.finding.text_too_long", "zh", cell="B2", limit="9").startswith("B2 ")  # a sheet's cell as is
