@@ -76,7 +76,7 @@ class CheckResult:
         """The result in words; an exception shows its reason."""
         params = self.params
         if "ineligible" in params:  # what keeps a lead from G4, in the reader's language
-            params = params | {"why": _why_text(params, lang)}
+            params = params | {"why": why_text(params, lang)}
         if "g9_error" in params:  # the G9 figures' problem, worded once (city.demand)
             params = params | {"detail": DemandError(params["g9_error"], **params).message(lang)}
         # A count of people reads as on every page (12,326,518), not as stored (12326518).
@@ -479,8 +479,10 @@ def _check_g3_grid(
 _VOCAB_PREFIX = {"level": "level", "type": "type", "owner_level": "owner"}
 
 
-def _why_text(params: dict, lang: str) -> str:
-    """``level=secondary, type=specialty`` in English, the vocabulary labels in Chinese."""
+def why_text(params: dict, lang: str) -> str:
+    """Why a hospital cannot lead (G4): ``params["ineligible"]`` names the fields, each with its
+    value in ``params``; ``level=secondary, type=specialty`` in English, the vocabulary labels in
+    Chinese (checks, and a refused designation)."""
     parts = []
     for col in params["ineligible"]:
         if col == "location" and "distance_m" in params:

@@ -14,9 +14,10 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from grid_planning.assess.checks import check_policy, whatif_eligible_ids
+from grid_planning.assess.checks import check_policy, whatif_eligible_ids, why_text
 from grid_planning.assess.roster import assign_roles
 from grid_planning.base.config import text_limit, text_too_long
+from grid_planning.base.i18n import LANGUAGES
 from grid_planning.base.textsafe import has_visible_text
 from grid_planning.base.version import __version__
 from grid_planning.city.costs import CostMatrix, travel_costs
@@ -290,7 +291,7 @@ class _Run:
                     options=[make_option(("undesignate", {"id": fid}))],
                     id=fid,
                     name=row.get("name", fid),
-                    why=_why_text(row, bool(outside.get(fid, False))),
+                    **_why(row, bool(outside.get(fid, False))),
                 )
         cand = rules.lead_candidates(
             fac,
@@ -330,7 +331,7 @@ class _Run:
                     options=opts,
                     id=fid,
                     name=row.get("name", fid),
-                    why=_why_text(row, bool(outside.get(fid, False))),
+                    **_why(row, bool(outside.get(fid, False))),
                 )
             required.append(fid)
         self.required_ids = required
@@ -863,11 +864,13 @@ class _Run:
             )
 
 
-def _why_text(row: pd.Series, outside: bool) -> str:
+def _why(row: pd.Series, outside: bool) -> dict[str, str]:
+    """Why ``row`` cannot lead, per language (``why_zh``, ``why_en``; ``why`` the English one),
+    in the checks' words (vocabulary labels in Chinese, never ``level=...``)."""
     fields = rules.g4_ineligible_fields(row, outside=outside)
-    return ", ".join(
-        f"{f}={row.get(f, '')}" if f not in ("location", "parent_id") else f for f in fields
-    ) or "-"
+    params = {"ineligible": fields, **{f: row.get(f, "") for f in fields}}
+    out = {f"why_{lang}": why_text(params, lang) or "-" for lang in LANGUAGES}
+    return {"why": out["why_en"], **out}
 
 
 def edited_facilities(layers: CityLayers, edits):

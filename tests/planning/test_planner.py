@@ -212,6 +212,9 @@ def test_a_provincial_hospital_is_never_designated_a_lead(city):
     )
     assert not res.ok and res.infeasible.code == "designation_not_allowed"
     assert "G8" in res.infeasible.message("en") and "owner_level=provincial" in res.infeasible.message("en")
+    # In Chinese the why is said in the vocabulary's words, never as a program's field=value.
+    zh = res.infeasible.message("zh")
+    assert "省属" in zh and "owner_level" not in zh and "provincial" not in zh
 
 
 def test_unknown_ids_and_conflicts(city):
@@ -470,7 +473,7 @@ def test_a_lead_outside_the_city_leads_only_when_designated(city):
                                        ("owner_level", "municipal")))
     req = PlanRequest(k=2, fixed_leads=("FAR",), edits=(edit,))
     inf = _code(city, **{k: getattr(req, k) for k in ("k", "fixed_leads", "edits")})
-    assert inf.code == "fixed_not_eligible" and "location" in inf.params["why"]
+    assert inf.code == "fixed_not_eligible" and "outside the city" in inf.params["why"] and "location" not in inf.params["why_zh"]
     designate = next(o for o in inf.options if o.steps[0][0] == "designate")
     res = plan_city(city, designate.apply(req, reason="serves the west bank by agreement"))
     assert res.ok and "FAR" in set(res.plan.leads)
