@@ -68,6 +68,7 @@ from grid_planning.city.districts import (
 )
 from grid_planning.city.layers import CityLayers, format_summary, load_city, summarise
 from grid_planning.city.provenance import (
+    city_name_in,
     file_basename,
     is_sample_city,
     load_sample_city,
@@ -224,7 +225,7 @@ def _load_layers(args: argparse.Namespace, loading_key: str, sample_key: str | N
     if args.units is None and args.facilities is None:
         layers = load_sample_city()
         if sample_key:
-            _print(t(sample_key, lang, city=layers.name))
+            _print(t(sample_key, lang, city=city_name_in(layers.name, lang)))
         return layers
     if args.units is None or args.facilities is None:
         missing, given = (
@@ -716,7 +717,8 @@ def _cmd_check(args: argparse.Namespace) -> int:
     except PlanFileError as exc:
         _print(t("plan.cli.unreadable", lang, detail=exc.message(lang)), file=sys.stderr)
         return EXIT_NOT_USABLE
-    _print(t("plan.cli.checking_file", lang, path=args.plan, city=layers.name, k=plan.k))
+    _print(t("plan.cli.checking_file", lang, path=args.plan, city=city_name_in(layers.name, lang),
+             k=plan.k))
     # Recomputed from the layers, not the stored results: a file edited elsewhere is judged afresh.
     results = check_policy(layers, plan)
     _print(checks_text(results, lang))
