@@ -8,12 +8,17 @@ from dataclasses import replace
 
 import pandas as pd
 import pytest
-from plan_fixtures import make_plan
+from plan_fixtures import make_layers, make_plan
 
 from grid_planning.assess.checks import all_passed, check_policy, check_request
 from grid_planning.cli import main
 from grid_planning.domain.request import PlanRequest, with_request
 from grid_planning.exports.planfile import read_plan, write_plan
+
+
+@pytest.fixture(scope="module")
+def city():
+    return make_layers()
 
 
 def _grid_pop(city, plan) -> dict[str, float]:

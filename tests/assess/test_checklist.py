@@ -8,7 +8,7 @@ from dataclasses import replace
 import numpy as np
 import pandas as pd
 import pytest
-from plan_fixtures import make_costs, make_plan, minutes
+from plan_fixtures import make_costs, make_layers, make_plan, minutes
 
 from grid_planning.assess.checklist import (
     CRITERIA,
@@ -19,6 +19,16 @@ from grid_planning.assess.checklist import (
     record,
 )
 from grid_planning.base.i18n import has
+
+
+@pytest.fixture(scope="module")
+def city():
+    return make_layers()
+
+
+@pytest.fixture(scope="module")
+def plan():
+    return make_plan()
 
 
 def ev(df, grid, item):
@@ -129,6 +139,7 @@ def test_record_validation(plan, args, key):
 
 
 def test_a_note_of_the_longest_length_is_kept(monkeypatch, tmp_path):
+    from plan_fixtures import make_plan
 
     monkeypatch.setenv("GRID_PLANNER_CONFIG", str(tmp_path / "none.toml"))
     note = "备" * 2_000  # the default of max_checklist_note_chars
@@ -136,6 +147,7 @@ def test_a_note_of_the_longest_length_is_kept(monkeypatch, tmp_path):
 
 
 def test_the_note_bound_is_the_setting_and_the_refusal_names_it(monkeypatch, tmp_path):
+    from plan_fixtures import make_plan
 
     config = tmp_path / "config.toml"
     config.write_text("max_checklist_note_chars = 30\n", encoding="utf-8")

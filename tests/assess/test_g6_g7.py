@@ -7,9 +7,20 @@ from __future__ import annotations
 from dataclasses import replace
 
 import pytest
+from plan_fixtures import make_layers, make_plan
 
 from grid_planning.assess.checks import all_passed, check_policy
 from grid_planning.assess.roster import rehome
+
+
+@pytest.fixture(scope="module")
+def city():
+    return make_layers()
+
+
+@pytest.fixture(scope="module")
+def plan():
+    return make_plan()
 
 
 def rule(results, rid):

@@ -8,13 +8,23 @@ from dataclasses import replace
 import numpy as np
 import pandas as pd
 import pytest
-from plan_fixtures import make_costs, make_plan, minutes
+from plan_fixtures import make_costs, make_layers, make_plan, minutes
 
 from grid_planning.assess import checks
 from grid_planning.assess import metrics as m
 from grid_planning.domain.plan import PolicyException
 
 G1_UNITS = ["U00", "U01", "U10", "U11"]
+
+
+@pytest.fixture(scope="module")
+def city():
+    return make_layers()
+
+
+@pytest.fixture(scope="module")
+def plan():
+    return make_plan()
 
 
 def pop(uid: str) -> float:

@@ -21,6 +21,16 @@ from grid_planning.domain import rules
 from grid_planning.domain.plan import ChecklistEntry, PolicyException
 
 
+@pytest.fixture(scope="module")
+def city():
+    return make_layers()
+
+
+@pytest.fixture(scope="module")
+def plan():
+    return make_plan()
+
+
 def test_grid_roster_groups_by_role(city, plan):
     ro = grid_roster(city, plan)
     assert set(ro) == {"G1", "G2"}
