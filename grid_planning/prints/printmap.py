@@ -1,10 +1,10 @@
 """The print-ready plan map: a page (A4 or A3, portrait or landscape) for an approval file.
 
 Drawn with matplotlib in the plan's metric CRS (so the scale bar of ``matplotlib-scalebar`` is
-true), with no tiles: grids filled in the plan map's colours (:data:`planmap.GRID_PALETTE`), grid
+true), with no tiles: grids filled in the plan map's colours (:data:`shared.GRID_PALETTE`), grid
 borders, city and district outlines, grid labels, lead hospitals as ringed markers, the other
-facilities by type (colour) and level (size) as on the dashboard (:data:`mapview.TYPE_COLOURS`,
-:data:`mapview.LEVEL_RADIUS`), illustrative facilities hollow and dashed, collaborators
+facilities by type (colour) and level (size) as on the dashboard (:data:`shared.TYPE_COLOURS`,
+:data:`shared.LEVEL_RADIUS`), illustrative facilities hollow and dashed, collaborators
 double-ringed. Around the map: title, legend, scale bar, north arrow, data sources, dates and the
 illustrative-data note. Chinese is set in the vendored Noto Sans SC (:mod:`grid_planning.prints.fonts`).
 
@@ -47,8 +47,8 @@ from grid_planning.base.version import __version__
 from grid_planning.city.planview import unit_grids
 from grid_planning.city.provenance import city_name_in, source_lines
 from grid_planning.domain.rules import is_illustrative
-from grid_planning.maps.markers import TYPE_COLOURS
-from grid_planning.maps.planmap import (
+from grid_planning.maps.shared import (
+    TYPE_COLOURS,
     dissolve,
     grid_colours,
     label_points,
@@ -177,7 +177,7 @@ def _borders(grids: gpd.GeoDataFrame) -> shapely.Geometry:
 def _label_points(geoms: np.ndarray, labels: np.ndarray, population: np.ndarray,
                   grids: Sequence[str]) -> dict[str, tuple[float, float]]:
     """A point inside each grid, as deep as possible and near where its people live
-    (:func:`grid_planning.maps.planmap.label_points`, in metric coordinates)."""
+    (:func:`grid_planning.maps.shared.label_points`, in metric coordinates)."""
     surface = shapely.point_on_surface(geoms)
     pts = np.full((len(surface), 2), np.nan)
     full = ~shapely.is_empty(surface)
