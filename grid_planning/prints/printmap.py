@@ -103,7 +103,8 @@ def map_data(layers: CityLayers, plan: Plan) -> MapData:
     geoms = shapely.make_valid(units.geometry.to_numpy())
     # Grids are drawn from the units' territories (units plus the unpopulated land around them)
     # so the map has no holes; labels stay near where people live (the units themselves).
-    territory = np.asarray(layers.index.territory, dtype=object)
+    unit_shapes = np.asarray(layers.index.geometry, dtype=object)
+    land = np.asarray(layers.index.territory_land, dtype=object)
     population = pd.to_numeric(units["population"], errors="coerce").fillna(0).to_numpy(float)
     grids = [str(g) for g in plan.leads.index]
     colours = grid_colours(grids)
@@ -112,8 +113,7 @@ def map_data(layers: CityLayers, plan: Plan) -> MapData:
     rows, shapes = [], []
     for g in grids:
         mask = labels == g
-        parts = territory[mask]
-        shape = dissolve(parts, grid_size=None) if len(parts) else shapely.Polygon()
+        shape = _grid_territory(unit_shapes[mask], land[mask]) if mask.any() else shapely.Polygon()
         lead = str(plan.leads[g])
         lead_name = names.get(lead, lead)
         rows.append({"grid_id": g, "colour": colours[g], "lead_id": lead, "lead_name": lead_name,
@@ -158,6 +158,18 @@ def _generalise(shapes: np.ndarray, boundary: gpd.GeoDataFrame | None) -> np.nda
     if boundary is not None:
         closed = shapely.intersection(closed, shapely.union_all(boundary.geometry.to_numpy()))
     return closed
+
+
+def _grid_territory(units: np.ndarray, land: np.ndarray) -> shapely.Geometry:
+    """A grid's territory: the union of its units (a coverage: :func:`dissolve`'s coverage union)
+    and the unpopulated land their territories add. The same area as dissolving the territories,
+    in a third of the time: territories cut by the land's Voronoi cells are not noded with each
+    other, so their union needs the robust overlay over thousands of pieces."""
+    body = dissolve(units, grid_size=None)
+    land = land[~shapely.is_empty(land)]
+    if not len(land):
+        return body
+    return shapely.make_valid(shapely.union_all(np.append(land, body)))
 
 
 def _borders(grids: gpd.GeoDataFrame) -> shapely.Geometry:
