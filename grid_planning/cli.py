@@ -72,7 +72,6 @@ from grid_planning.city.provenance import (
     file_basename,
     is_sample_city,
     load_sample_city,
-    sample_paths,
 )
 from grid_planning.domain import rules
 from grid_planning.domain.plan import apply_facility_edits
@@ -89,7 +88,7 @@ from grid_planning.exports.planfile import (
 from grid_planning.geo.coords import COORD_SYSTEMS
 from grid_planning.io.findings import ValidationReport
 from grid_planning.io.limits import KINDS
-from grid_planning.io.readers import read_districts, read_roads
+from grid_planning.io.readers import read_districts
 from grid_planning.planning.districts import plan_whole_districts
 from grid_planning.planning.planner import plan_city
 from grid_planning.prints.paper import FORMATS as PRINT_FORMATS
@@ -793,13 +792,15 @@ def _cmd_export(args: argparse.Namespace) -> int:
     sources = sources if isinstance(sources, dict) else {}
     sample = is_sample_city(layers, sources)
     # The print map draws the plan, not its travel figures: no travel costs (3-4 s on the sample's
-    # roads) and, for the sample, only its roads file (their credit), not the whole city.
+    # roads) and, for the sample, no roads either: the file's recorded sources say whether the plan
+    # was made with the sample's (OpenStreetMap) roads, which is all the credit needs.
     printed = args.format in PRINT_FORMATS
-    if sample and layers.roads is None:
-        # The file holds no roads; the sample's own (OpenStreetMap) roads give the plan's road
-        # times back, and their credit.
-        roads = read_roads(sample_paths()["roads"]) if printed else load_sample_city().roads
-        layers = dataclasses.replace(layers, roads=roads)
+    if sample and printed:
+        layers = dataclasses.replace(layers, sources={str(k): str(v) for k, v in sources.items()})
+    elif sample and layers.roads is None:
+        # The file holds no roads; the sample's own roads give the plan's road times back, and
+        # their credit.
+        layers = dataclasses.replace(layers, roads=load_sample_city().roads)
     names = [file_basename(v) for v in sources.values()] or [Path(args.plan).name]
     costs = None if printed else plan_costs(layers, plan)
     result = export_plan(layers, plan, costs, args.format, lang=lang, paper=args.paper,

@@ -114,6 +114,8 @@ LAZY_IMPORTS = {
         "matplotlib loads only when a map is printed, not with the dashboard or the CLI",
     ("grid_planning.exports.formats", "grid_planning.prints.report_pdf"):
         "matplotlib and reportlab load only when a report is made",
+    ("grid_planning.exports.formats", "grid_planning.maps.htmlmap"):
+        "folium, branca and jinja2 (~0.25 s) load only when an HTML map is written, not for a print",
     ("grid_planning.exports.formats", "openpyxl.styles"):
         "openpyxl (~0.4 s) loads only when a workbook is written",
     ("grid_planning.io.xlsx", "openpyxl.styles.numbers"):

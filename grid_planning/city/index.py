@@ -218,6 +218,22 @@ class CityIndex:
         return self._once("territory", make)
 
     @property
+    def territory_land(self) -> np.ndarray:
+        """The unpopulated land each unit's :attr:`territory` adds to the unit (territory minus
+        unit; empty where the territory is the unit), in the metric CRS. A grid's territory is the
+        union of its units and of their land: the units form a coverage (a fast, exact coverage
+        union), the land pieces are few."""
+
+        def make() -> np.ndarray:
+            units, terr = self.geometry, self.territory
+            land = np.full(len(terr), shapely.Polygon(), dtype=object)
+            grown = np.array([t is not u for t, u in zip(terr, units, strict=True)], dtype=bool)
+            land[grown] = shapely.difference(terr[grown], units[grown])
+            return _frozen(land)
+
+        return self._once("territory_land", make)
+
+    @property
     def territory_km2(self) -> np.ndarray:
         """Area of each unit's :attr:`territory` (km²); they add up to the city's area."""
         return self._once("territory_km2", lambda: _frozen(shapely.area(self.territory) / 1e6))

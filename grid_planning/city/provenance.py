@@ -76,7 +76,9 @@ def source_lines(layers: CityLayers, lang: str = DEFAULT_LANGUAGE, *, sample: bo
     lines = []
     if sample:
         lines.append(t("exports.sources.sample", lang))
-        if getattr(layers, "roads", None) is not None:
+        # The sample's roads file is its OpenStreetMap layer: credited when the layers hold it or
+        # name it among their sources (a print made from a plan file reads no roads).
+        if getattr(layers, "roads", None) is not None or "roads" in (getattr(layers, "sources", None) or {}):
             lines.append(t("exports.sources.sample_roads", lang))
     else:
         names = list(source_names or [])

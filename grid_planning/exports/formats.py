@@ -58,7 +58,6 @@ from grid_planning.exports.tables import (
     plan_tables,
     workbook_sheets,
 )
-from grid_planning.maps.htmlmap import standalone_map_html
 from grid_planning.prints.paper import PrintMapError, paper_size_mm
 
 if TYPE_CHECKING:
@@ -223,6 +222,9 @@ def export_plan(
     elif fmt == "xlsx":
         data = xlsx_bytes(layers, plan, costs, lang=lang, figures=fig)
     elif fmt == "html":
+        # why: folium, branca and jinja2 load only when an HTML map is written
+        from grid_planning.maps.htmlmap import standalone_map_html
+
         # Unit tooltips show minutes only when there are travel costs (as without figures).
         data = standalone_map_html(layers, plan, costs, lang=lang,
                                    unit_df=fig.units if costs is not None else None).encode("utf-8")

@@ -15,31 +15,7 @@ from grid_planning.base.textsafe import script_json
 from grid_planning.domain.rules import is_illustrative
 from grid_planning.maps.mapelements import DataLayer
 from grid_planning.maps.mapview import PlannerMap, add_legend, display_geojson, for_display
-
-#: Marker colour by facility type (fill for real data, outline for illustrative).
-TYPE_COLOURS: dict[str, str] = {
-    "general": "#1f4e9c",
-    "tcm": "#2e8b57",
-    "specialty": "#7b3fa0",
-    "maternal_child": "#d6378a",
-    "rehabilitation": "#e07b00",
-    "nursing": "#b8860b",
-    "public_health": "#008b8b",
-    "community_health_center": "#4f6d7a",
-    "township_health_center": "#6b8e23",
-    "clinic": "#8c8c8c",
-    "other": "#555555",
-}
-
-
-#: Marker radius (px) by level: the hierarchy should read at a glance.
-LEVEL_RADIUS: dict[str, float] = {
-    "tertiary": 8.0,
-    "secondary": 6.0,
-    "primary": 3.5,
-    "other": 3.5,
-    "unknown": 5.0,
-}
+from grid_planning.maps.shared import LEVEL_RADIUS, TYPE_COLOURS
 
 
 def marker_svg(type_: str, level: str, illustrative: bool) -> str:

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import html
 import json
-import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
@@ -32,13 +31,12 @@ import numpy as np
 import pandas as pd
 import shapely
 from folium.utilities import JsCode
-from scipy.spatial import cKDTree
 
 from grid_planning.base.cache import SharedCache, memo
 from grid_planning.base.i18n import DEFAULT_LANGUAGE, t
 from grid_planning.base.textsafe import script_json
 from grid_planning.city.layers import CityLayers
-from grid_planning.city.planview import effective_facilities, unit_grids
+from grid_planning.city.planview import unit_grids
 from grid_planning.domain.rules import hospital_masks, is_illustrative
 from grid_planning.maps.labels import add_labels
 from grid_planning.maps.mapelements import DataLayer, add_script
@@ -64,15 +62,13 @@ from grid_planning.maps.markers import (
     facility_lines,
     marker_svg,
 )
-
-#: Distinct grid colours (ColorBrewer Set3 / Paired, light enough to read labels on); cycled
-#: beyond 20 grids.
-GRID_PALETTE: tuple[str, ...] = (
-    "#8dd3c7", "#fdb462", "#bebada", "#fb8072", "#80b1d3", "#b3de69", "#fccde5", "#ffed6f",
-    "#bc80bd", "#ccebc5", "#a6cee3", "#fb9a99", "#cab2d6", "#b2df8a", "#fdbf6f", "#d9d9d9",
-    "#e5c494", "#66c2a5", "#e78ac3", "#a6d854",
+from grid_planning.maps.shared import (
+    dissolve,
+    grid_colours,
+    label_points,
+    plan_facilities,
+    short_name,
 )
-
 
 #: Travel-time class upper bounds (minutes); 15 and 30 are the planner's own yardsticks.
 TRAVEL_BREAKS: tuple[float, ...] = (10, 15, 20, 30, 45, 60)
@@ -227,33 +223,6 @@ def grid_collection(display: UnitDisplay, labels: np.ndarray, grids: Sequence[st
     return {"type": "FeatureCollection", "features": feats}
 
 
-def dissolve(parts: np.ndarray, grid_size: float | None = 1e-5):
-    """The union of some units' polygons (a grid, the units that changed grid): the one way
-    every map and print dissolves units.
-
-    A coverage union is exact and fast when the units tile the area; units that do not
-    (overlaps, a repaired bowtie touching itself at a point) make it fail or come out invalid,
-    and the robust union is used instead.
-
-    Parameters
-    ----------
-    parts : array of shapely geometries
-    grid_size : float or None
-        Precision of the result in the parts' units (default ~1 m for WGS84 display geometry);
-        None keeps full precision (metric print geometry).
-    """
-    def rounded(shape, mode: str = "valid_output"):
-        return shape if grid_size is None else shapely.set_precision(shape, grid_size, mode=mode)
-
-    try:
-        shape = shapely.coverage_union_all(parts)
-        if shape.is_valid:
-            return rounded(shape)
-    except shapely.errors.GEOSException:
-        pass
-    return rounded(shapely.make_valid(shapely.union_all(shapely.make_valid(parts))), "pointwise")
-
-
 def _clean(v: object) -> object:
     if isinstance(v, np.generic):
         v = v.item()
@@ -263,11 +232,6 @@ def _clean(v: object) -> object:
 
 
 # ---- plan helpers -----------------------------------------------------------------------------
-def grid_colours(grid_ids: Sequence[str]) -> dict[str, str]:
-    """A distinct colour per grid, stable for a given grid order."""
-    return {str(g): GRID_PALETTE[i % len(GRID_PALETTE)] for i, g in enumerate(grid_ids)}
-
-
 def grid_borders(display: UnitDisplay, labels: np.ndarray) -> dict:
     """GeoJSON of the unit edges where the grid changes (the internal grid borders)."""
     if len(display.pairs) == 0:
@@ -290,48 +254,6 @@ def grid_label_points(display: UnitDisplay, labels: np.ndarray, population: np.n
     lat0 = float(np.nanmean(pts[finite, 1])) if finite.any() else 0.0
     xy = np.column_stack([pts[:, 0] * np.cos(np.radians(lat0)), pts[:, 1]])
     return label_points(pts, xy, labels, population)
-
-
-def label_points(pts: np.ndarray, xy: np.ndarray, labels: np.ndarray,
-                 population: np.ndarray) -> dict[str, tuple[float, float]]:
-    """A label position per grid: a unit deep inside the grid, near its population centre (the
-    rule of the plan map and the print map).
-
-    Snapping to a unit keeps the label inside the grid even when the grid is crescent-shaped.
-    Only units at least half as far from the other grids as the grid's innermost unit are
-    candidates: a grid whose people live along its border with the centre (a suburban grid next to
-    the core) is otherwise labelled on that border, on top of the neighbouring grid's label.
-
-    Parameters
-    ----------
-    pts : ndarray
-        ``(n_units, 2)`` a point inside each unit (NaN where a unit has none), in the output CRS.
-    xy : ndarray
-        The same points in (roughly) metric coordinates, for the distances.
-    labels : ndarray
-        Grid of each unit (``""`` or None for none).
-    population : ndarray
-        Residents of each unit.
-    """
-    out: dict[str, tuple[float, float]] = {}
-    finite = np.isfinite(pts[:, 0])
-    for grid in pd.unique(labels):
-        if not grid:
-            continue
-        mine = (labels == grid) & finite
-        idx = np.flatnonzero(mine)
-        if len(idx) == 0:
-            continue
-        others = np.flatnonzero(~mine & finite)
-        if len(others):
-            depth, _ = cKDTree(xy[others]).query(xy[idx])
-            idx = idx[depth >= 0.5 * depth.max()]
-        w = population[idx]
-        w = w if w.sum() > 0 else np.ones(len(idx))
-        cx, cy = np.average(pts[idx, 0], weights=w), np.average(pts[idx, 1], weights=w)
-        j = idx[int(np.argmin((pts[idx, 0] - cx) ** 2 + (pts[idx, 1] - cy) ** 2))]
-        out[str(grid)] = (float(pts[j, 0]), float(pts[j, 1]))
-    return out
 
 
 def travel_class(minutes: Iterable[float], breaks: Sequence[float] = TRAVEL_BREAKS) -> np.ndarray:
@@ -437,17 +359,6 @@ def _outline_units(m: PlannerMap, display: UnitDisplay, mask: np.ndarray, *, nam
     if dash:
         style["dashArray"] = dash
     DataLayer(data, name=name, style=fixed_style(style), interactive=False, precision=5).add_to(m)
-
-
-def plan_facilities(layers: object, plan: object) -> gpd.GeoDataFrame:
-    """The effective facilities (what-if edits applied) with the plan's ``grid_id`` and ``role``."""
-    fac = effective_facilities(layers, plan).copy()
-    fac["id"] = fac["id"].astype(str)
-    roles = plan.roles.copy()
-    roles.index = roles.index.map(str)
-    for col in ("grid_id", "role", "supports"):
-        fac[col] = fac["id"].map(roles[col]).fillna("").astype(str) if col in roles else ""
-    return fac
 
 
 def _role_line(row: Mapping[str, object], lang: str) -> str:
@@ -725,17 +636,6 @@ def keep_view(m: folium.Map, key: str) -> None:
 def _collaborator_svg() -> str:
     return ("<svg width='18' height='18'><circle cx='9' cy='9' r='6' fill='#1f4e9c' stroke='#000' "
             "stroke-width='3'/></svg>")
-
-
-_TRAILING_ALIAS = re.compile(r"\s*[（(][^（）()]*[）)]\s*$")
-
-
-def short_name(name: str, limit: int = 12) -> str:
-    """A facility name short enough for a map label: without a trailing bracketed alias
-    (``武汉市中心医院（华中科技大学…）``), cut at ``limit``. Brackets inside the name stay
-    (``阜新矿业（集团）总医院`` is not ``阜新矿业``)."""
-    base = _TRAILING_ALIAS.sub("", str(name)).strip() or str(name)
-    return base if len(base) <= limit else base[: limit - 1] + "…"
 
 
 def _lead_svg(colour: str, assumed: bool) -> str:

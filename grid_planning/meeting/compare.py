@@ -40,7 +40,7 @@ from grid_planning.base.textsafe import display_text
 from grid_planning.city.planview import effective_facilities, fac_table, unit_grids
 from grid_planning.domain.plan import Plan
 from grid_planning.domain.rules import rule_label, status_rank
-from grid_planning.maps.planmap import GRID_PALETTE, short_name
+from grid_planning.maps.shared import GRID_PALETTE, short_name
 from grid_planning.session.team import parts_text
 from grid_planning.session.workspace import Workspace
 from grid_planning.store.scenarios import (

@@ -12,8 +12,7 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
 from grid_planning.base.i18n import DEFAULT_LANGUAGE, t
-from grid_planning.maps.markers import LEVEL_RADIUS, TYPE_COLOURS
-from grid_planning.maps.planmap import short_name
+from grid_planning.maps.shared import LEVEL_RADIUS, TYPE_COLOURS, short_name
 from grid_planning.prints.fonts import use_in_matplotlib
 from grid_planning.prints.mapdata import MapData
 from grid_planning.prints.maplabels import balanced_columns, plain

@@ -1,10 +1,10 @@
 """The print-ready plan map: a page (A4 or A3, portrait or landscape) for an approval file.
 
 Drawn with matplotlib in the plan's metric CRS (so the scale bar of ``matplotlib-scalebar`` is
-true), with no tiles: grids filled in the plan map's colours (:data:`planmap.GRID_PALETTE`), grid
+true), with no tiles: grids filled in the plan map's colours (:data:`shared.GRID_PALETTE`), grid
 borders, city and district outlines, grid labels, lead hospitals as ringed markers, the other
-facilities by type (colour) and level (size) as on the dashboard (:data:`mapview.TYPE_COLOURS`,
-:data:`mapview.LEVEL_RADIUS`), illustrative facilities hollow and dashed, collaborators
+facilities by type (colour) and level (size) as on the dashboard (:data:`shared.TYPE_COLOURS`,
+:data:`shared.LEVEL_RADIUS`), illustrative facilities hollow and dashed, collaborators
 double-ringed. Around the map: title, legend, scale bar, north arrow, data sources, dates and the
 illustrative-data note. Chinese is set in the vendored Noto Sans SC (:mod:`grid_planning.prints.fonts`).
 
@@ -47,8 +47,8 @@ from grid_planning.base.version import __version__
 from grid_planning.city.planview import unit_grids
 from grid_planning.city.provenance import city_name_in, source_lines
 from grid_planning.domain.rules import is_illustrative
-from grid_planning.maps.markers import TYPE_COLOURS
-from grid_planning.maps.planmap import (
+from grid_planning.maps.shared import (
+    TYPE_COLOURS,
     dissolve,
     grid_colours,
     label_points,
@@ -103,7 +103,8 @@ def map_data(layers: CityLayers, plan: Plan) -> MapData:
     geoms = shapely.make_valid(units.geometry.to_numpy())
     # Grids are drawn from the units' territories (units plus the unpopulated land around them)
     # so the map has no holes; labels stay near where people live (the units themselves).
-    territory = np.asarray(layers.index.territory, dtype=object)
+    unit_shapes = np.asarray(layers.index.geometry, dtype=object)
+    land = np.asarray(layers.index.territory_land, dtype=object)
     population = pd.to_numeric(units["population"], errors="coerce").fillna(0).to_numpy(float)
     grids = [str(g) for g in plan.leads.index]
     colours = grid_colours(grids)
@@ -112,8 +113,7 @@ def map_data(layers: CityLayers, plan: Plan) -> MapData:
     rows, shapes = [], []
     for g in grids:
         mask = labels == g
-        parts = territory[mask]
-        shape = dissolve(parts, grid_size=None) if len(parts) else shapely.Polygon()
+        shape = _grid_territory(unit_shapes[mask], land[mask]) if mask.any() else shapely.Polygon()
         lead = str(plan.leads[g])
         lead_name = names.get(lead, lead)
         rows.append({"grid_id": g, "colour": colours[g], "lead_id": lead, "lead_name": lead_name,
@@ -160,6 +160,18 @@ def _generalise(shapes: np.ndarray, boundary: gpd.GeoDataFrame | None) -> np.nda
     return closed
 
 
+def _grid_territory(units: np.ndarray, land: np.ndarray) -> shapely.Geometry:
+    """A grid's territory: the union of its units (a coverage: :func:`dissolve`'s coverage union)
+    and the unpopulated land their territories add. The same area as dissolving the territories,
+    in a third of the time: territories cut by the land's Voronoi cells are not noded with each
+    other, so their union needs the robust overlay over thousands of pieces."""
+    body = dissolve(units, grid_size=None)
+    land = land[~shapely.is_empty(land)]
+    if not len(land):
+        return body
+    return shapely.make_valid(shapely.union_all(np.append(land, body)))
+
+
 def _borders(grids: gpd.GeoDataFrame) -> shapely.Geometry:
     """Lines shared by two grids (the internal borders), drawn thick."""
     if len(grids) < 2:
@@ -177,7 +189,7 @@ def _borders(grids: gpd.GeoDataFrame) -> shapely.Geometry:
 def _label_points(geoms: np.ndarray, labels: np.ndarray, population: np.ndarray,
                   grids: Sequence[str]) -> dict[str, tuple[float, float]]:
     """A point inside each grid, as deep as possible and near where its people live
-    (:func:`grid_planning.maps.planmap.label_points`, in metric coordinates)."""
+    (:func:`grid_planning.maps.shared.label_points`, in metric coordinates)."""
     surface = shapely.point_on_surface(geoms)
     pts = np.full((len(surface), 2), np.nan)
     full = ~shapely.is_empty(surface)

@@ -11,7 +11,7 @@ from PIL import Image
 from plan_fixtures import make_costs, make_layers, make_plan
 
 from grid_planning.exports.formats import export_plan
-from grid_planning.maps.planmap import GRID_PALETTE
+from grid_planning.maps.shared import GRID_PALETTE
 
 pytestmark = pytest.mark.browser
 

@@ -118,3 +118,14 @@ def test_export_of_a_plan_with_a_planned_hospital_matches_the_dashboard(tmp_path
     units = pd.read_csv(io.BytesIO(theirs.read("units.csv")), encoding="utf-8-sig")
     assert units["Minutes to lead"].notna().all() and len(units) == 16
     assert any("规划医院" in theirs.read(n).decode("utf-8-sig") for n in theirs.namelist())
+
+
+def test_the_command_line_and_the_print_map_load_no_folium():
+    """folium, branca and jinja2 (~0.25 s of a print's 3 s) load only when an HTML map is made."""
+    code = ("import sys, grid_planning.cli, grid_planning.prints.printmap, grid_planning.prints.report_pdf\n"
+            "print(sorted({m.split('.')[0] for m in sys.modules} & {'folium', 'branca', 'jinja2'}))\n"
+            "import grid_planning.maps.htmlmap\n"
+            "print(sorted({m.split('.')[0] for m in sys.modules} & {'folium', 'branca', 'jinja2'}))\n")
+    proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True,
+                          timeout=300, check=True)
+    assert proc.stdout.split("\n")[:2] == ["[]", "['branca', 'folium', 'jinja2']"]
