@@ -493,6 +493,18 @@ def _print_conversions(layers: CityLayers, plan: Plan, lang: str) -> None:
     _print(t("conversion.hint", lang))
 
 
+def _split_at_equals(value: str, left: Callable[[str], bool],
+                    right: Callable[[str], bool]) -> list[tuple[str, str]]:
+    """Every way of reading ``value`` as ``LEFT=RIGHT`` that ``left`` and ``right`` accept: ids
+    may hold ``=`` themselves (so may a reason), so each ``=`` is tried."""
+    out = []
+    for at in (i for i, ch in enumerate(value) if ch == "="):
+        head, tail = value[:at].strip(), value[at + 1 :].strip()
+        if left(head) and right(tail):
+            out.append((head, tail))
+    return out
+
+
 def split_lock(value: str, units: set[str], leads: set[str]) -> list[tuple[str, str]]:
     """Every way of reading ``UNITID=LEADID`` as a unit id of the city and a lead id of it: ids
     may hold ``=`` themselves, so each ``=`` is tried and the known ids decide.
@@ -500,12 +512,7 @@ def split_lock(value: str, units: set[str], leads: set[str]) -> list[tuple[str, 
     >>> split_lock("A=1=H2", {"A=1", "A"}, {"H2", "1=H2"})
     [('A', '1=H2'), ('A=1', 'H2')]
     """
-    out = []
-    for at in (i for i, ch in enumerate(value) if ch == "="):
-        unit, lead = value[:at].strip(), value[at + 1 :].strip()
-        if unit in units and lead in leads:
-            out.append((unit, lead))
-    return out
+    return _split_at_equals(value, units.__contains__, leads.__contains__)
 
 
 def _known_pairs(values: Sequence[str], option: str, ids: set[str],
@@ -515,8 +522,7 @@ def _known_pairs(values: Sequence[str], option: str, ids: set[str],
     unknown id is named later); a value two readings fit is named."""
     out = []
     for value in values:
-        found = [(value[:at].strip(), value[at + 1 :].strip()) for at, ch in enumerate(value)
-                 if ch == "=" and value[:at].strip() in ids and has_visible_text(value[at + 1 :])]
+        found = _split_at_equals(value, ids.__contains__, has_visible_text)
         if len(found) > 1:
             _print(t("plan.cli.ambiguous_pair", lang, option=option, value=value, count=len(found)),
                    file=sys.stderr)
@@ -560,12 +566,13 @@ def _cmd_plan(args: argparse.Namespace) -> int:
             return EXIT_NOT_USABLE
     if _bad_output("--out", args.out, lang) or (args.xlsx and _bad_output("--xlsx", args.xlsx, lang)):
         return EXIT_NOT_USABLE
-    designated = _pairs(args.designate_lead, "--designate-lead", lang)
-    waivers = _pairs(args.waive_g5, "--waive-g5", lang)
-    # A lock is split where the city's ids say (`_lock_pairs`, ids may begin with or hold `=`):
-    # here only a value without any `=` is refused.
+    # The syntax alone, before the city is read: each value is split where the city's ids say
+    # once it is (`_known_pairs`, `_lock_pairs`: ids may begin with or hold `=`), so here only a
+    # lock without any `=` is refused.
     no_separator = [v for v in args.lock if "=" not in v]
-    if designated is None or waivers is None or _pairs(no_separator, "--lock", lang) is None:
+    if (_pairs(args.designate_lead, "--designate-lead", lang) is None
+            or _pairs(args.waive_g5, "--waive-g5", lang) is None
+            or _pairs(no_separator, "--lock", lang) is None):
         return EXIT_NOT_USABLE
     conversions = _conversion_pairs(args.convert, lang)
     if conversions is None:

@@ -14,10 +14,11 @@ import streamlit as st
 
 from grid_planning.base.i18n import CatalogueError
 from grid_planning.session import plan_page as pp
+from grid_planning.session.shared import shared_balance_advice
 from grid_planning.session.ui_state import format_table, seed_widget
 from grid_planning.session.workspace import Workspace
 from pages._common import lang, md_text, show_table, tr
-from pages._ws import balance_advice, fmt, progress_runner
+from pages._ws import fmt, progress_runner
 
 DONE = "plan_done"  # (plan revision, k, seconds) of the last successful run: worded when shown
 INFEASIBLE = "plan_infeasible"  # the refusal of the last run, shown until the next one
@@ -65,7 +66,7 @@ def _exception_form(ws: Workspace, form: str, field: str, labels: dict[str, str]
 def _balance_note(ws: Workspace, balance: float | None) -> None:
     """Say which balance the city can meet and what the plan would look like without it."""
     with st.spinner(tr("dash.balance.computing")):
-        advice = balance_advice(ws)
+        advice = shared_balance_advice(ws)  # a few planning runs, once for every session
     note = pp.balance_note(advice, ws.request, balance, lang())
     st.caption(tr(note.key, **note.params))
     if note.offer is not None and st.button(tr("dash.balance.use", tol=note.params["tol"]), key="plan_balance_use"):

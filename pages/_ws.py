@@ -16,9 +16,8 @@ import streamlit as st
 from grid_planning.base.i18n import CatalogueError, has
 from grid_planning.base.localtime import local_stamp
 from grid_planning.base.textsafe import escape_markdown
-from grid_planning.domain.request import BalanceAdvice
 from grid_planning.session.page_tables import attention_lines, check_summary, checks_table
-from grid_planning.session.shared import shared_balance_advice, shared_first_request, shared_store
+from grid_planning.session.shared import shared_first_request, shared_store
 from grid_planning.session.team import changes_text, markdown_message
 from grid_planning.session.workspace import Workspace
 from grid_planning.store.identity import User, all_headers
@@ -27,12 +26,6 @@ from grid_planning.store.scenarios import ScenarioStore, default_store_url
 from pages._common import PAGE_NAMES, active_layers, fmt, lang, md_text, tr  # noqa: F401 - fmt for the pages
 
 WS = "workspace"
-
-
-def balance_advice(ws: Workspace) -> BalanceAdvice:
-    """:meth:`Workspace.balance_advice`, shared by every session on the same layers and request
-    (it costs a few planning runs; :func:`grid_planning.session.shared.shared_balance_advice`)."""
-    return shared_balance_advice(ws)
 
 
 def workspace() -> Workspace:

@@ -24,8 +24,9 @@ from grid_planning.store.scenarios import ScenarioStore
 
 #: Opened options by store, scenario, last change, city and language.
 OPTIONS: SharedCache[Option] = SharedCache(max_entries=32, per_city=16)
-#: The compare page's maps and changes by options' versions and language.
-COMPARE: SharedCache[object] = SharedCache(max_entries=16, per_city=8)
+#: The compare page's maps, and the changes between two options, by options' versions and language.
+COMPARE_MAPS: SharedCache[str] = SharedCache(max_entries=8, per_city=4)
+CHANGES: SharedCache[tuple[pd.DataFrame, ChangeSummary, str]] = SharedCache(max_entries=8, per_city=4)
 
 
 def store_where(store: ScenarioStore) -> str:
@@ -47,7 +48,7 @@ def shared_compare_html(version: Hashable, layers: CityLayers, options: Sequence
     """:func:`compare_html` once per ``version`` (the layers' fingerprint and the options' keys
     and last changes) and language."""
     fp = layers.fingerprint()
-    return COMPARE.get(("maps", version, lang), lambda: compare_html(layers, options, lang), city=fp)
+    return COMPARE_MAPS.get(("maps", version, lang), lambda: compare_html(layers, options, lang), city=fp)
 
 
 def shared_changes(version: Hashable, layers: CityLayers, a: Option, b: Option,
@@ -62,4 +63,4 @@ def shared_changes(version: Hashable, layers: CityLayers, a: Option, b: Option,
         return (frozen_frame(changes), change_summary(layers, a.plan, b.plan, changes),
                 changes_html(layers, a, b, changes, colours, lang))
 
-    return COMPARE.get(("changes", version, lang), compute, city=fp)
+    return CHANGES.get(("changes", version, lang), compute, city=fp)
