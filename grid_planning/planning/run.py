@@ -543,7 +543,8 @@ class _Run:
                     # the lead sets the heuristic came nearest on first (fewest grids without
                     # G5, then least imbalance), the rest after them as they were
                     tried = [i for _, i in sorted(self.near)]
-                    rest = [i for i in range(len(sets[0])) if i not in set(tried)]
+                    seen = set(tried)
+                    rest = [i for i in range(len(sets[0])) if i not in seen]
                     order = [sets[0][i] for i in tried + rest]
                     found = self._wider_search(order, t0 + SEARCH_SHARE * seconds)
                     if found is not None:
@@ -573,43 +574,48 @@ class _Run:
             )
         raise _stop("exact_timeout", self._active(), seconds=round(res.seconds, 1), k=self.request.k)
 
+    def _partition(self, leads: list[int], minutes: np.ndarray | None = None) -> Partition:
+        """A partition among the candidates ``leads`` with the request's constraints set (G5 and
+        its waivers, balance, beds); ``minutes``: the columns it assigns by (the leads' travel
+        minutes unless given). Its locks are the caller's to pin."""
+        req = self.request
+        if minutes is None:
+            minutes = np.ascontiguousarray(self.dc[:, leads], dtype=np.float64)
+        part = Partition(self.adj, self.w, minutes, self.cand_unit[leads], self.nbrs)
+        part.set_constraints(
+            g5=self.g5,
+            waived=self._waived([self.cand_ids[c] for c in leads]),
+            balance=req.balance,
+            beds=self.beds,
+            min_beds_per_1000=req.min_beds_per_1000,
+        )
+        return part
+
+    def _objective(self, leads: list[int], labels: np.ndarray) -> float:
+        """Population-weighted minutes of every unit to its lead."""
+        return float(self.w @ self.dc[np.arange(len(self.w)), np.asarray(leads)[labels]])
+
     def _other_lead_sets(
         self, sets: list[tuple[int, ...]], deadline: float
     ) -> tuple[list[int], np.ndarray, dict] | None:
         """The heuristic on the lead sets the exact bounds leave, nearest first, until one gives
         a plan or the deadline passes (the heuristic tries one lead set; on awkward cities
         another set is often where the plan is, found in a fraction of a second)."""
-        req = self.request
         for i, leads in enumerate(sets):
             if time.perf_counter() > deadline:
                 return None
             leads = list(leads)
-            lead_ids = [self.cand_ids[c] for c in leads]
-            part = Partition(
-                self.adj,
-                self.w,
-                np.ascontiguousarray(self.dc[:, leads], dtype=np.float64),
-                self.cand_unit[leads],
-                self.nbrs,
-            )
+            part = self._partition(leads)
             try:
-                part.pin_locks(self._lock_grid(lead_ids))
+                part.pin_locks(self._lock_grid([self.cand_ids[c] for c in leads]))
             except LockError:
                 continue
-            part.set_constraints(
-                g5=self.g5,
-                waived=self._waived(lead_ids),
-                balance=req.balance,
-                beds=self.beds,
-                min_beds_per_1000=req.min_beds_per_1000,
-            )
             score = part.solve()
             self.near.append((score[:2], i))
             if score[:2] == (0, 0.0):
-                objective = float(self.w @ self.dc[np.arange(len(self.w)), np.asarray(leads)[part.labels]])
                 sel = {
                     "leads": leads,
-                    "objective": objective,
+                    "objective": self._objective(leads, part.labels),
                     "lower_bound": None,
                     "method": "lead-sets",
                     "iterations": i + 1,
@@ -622,19 +628,6 @@ class _Run:
     ) -> tuple[list[int], np.ndarray, dict] | None:
         """:func:`grid_planning.planning.search.wider_search` on the lead sets the exact bounds
         leave, until ``deadline``."""
-        req = self.request
-
-        def build(leads: list[int], minutes: np.ndarray) -> Partition:
-            part = Partition(self.adj, self.w, minutes, self.cand_unit[leads], self.nbrs)
-            part.set_constraints(
-                g5=self.g5,
-                waived=self._waived([self.cand_ids[c] for c in leads]),
-                balance=req.balance,
-                beds=self.beds,
-                min_beds_per_1000=req.min_beds_per_1000,
-            )
-            return part
-
         found = wider_search(
             sets,
             self.dc,
@@ -642,16 +635,15 @@ class _Run:
             self.g5,
             lambda leads: ~self._waived([self.cand_ids[c] for c in leads]),
             lambda leads: self._lock_grid([self.cand_ids[c] for c in leads]),
-            build,
+            self._partition,
             deadline,
         )
         if found is None:
             return None
         leads, labels, trials = found
-        objective = float(self.w @ self.dc[np.arange(len(self.w)), np.asarray(leads)[labels]])
         sel = {
             "leads": leads,
-            "objective": objective,
+            "objective": self._objective(leads, labels),
             "lower_bound": None,
             "method": "wider-search",
             "iterations": trials,
@@ -676,13 +668,7 @@ class _Run:
         )
         leads = list(sel["leads"])
         lead_ids = [self.cand_ids[i] for i in leads]
-        part = Partition(
-            self.adj,
-            self.w,
-            np.ascontiguousarray(self.dc[:, leads], dtype=np.float64),
-            self.cand_unit[leads],
-            self.nbrs,
-        )
+        part = self._partition(leads)
         try:
             part.pin_locks(self._lock_grid(lead_ids))
         except LockError as exc:
@@ -695,13 +681,6 @@ class _Run:
                 unit=unit,
                 lead=lead_ids[exc.grid],
             ) from None
-        part.set_constraints(
-            g5=self.g5,
-            waived=self._waived(lead_ids),
-            balance=req.balance,
-            beds=self.beds,
-            min_beds_per_1000=req.min_beds_per_1000,
-        )
         self.report(0.5, "planner.progress.assign")
         score = part.solve()
         if score[:2] != (0, 0.0):
