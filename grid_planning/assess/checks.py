@@ -146,7 +146,7 @@ def _fmt_ids(ids: list[str], limit: int = 5) -> str:
 def _population(units: pd.DataFrame) -> pd.Series:
     return pd.Series(
         pd.to_numeric(units["population"], errors="coerce").fillna(0).to_numpy(float),
-        index=str_ids(units["id"]),
+        index=pd.Index(str_ids(units["id"]), dtype=object),  # object: read back without a copy
     )
 
 
@@ -371,15 +371,20 @@ def _check_g1(
     if pop is None:
         pop = _population(layers.units)
     grid_of = grid_values(plan.assignment)
+    ids = str_ids(plan.assignment.index)
     raw = pd.Series(np.where(pd.isna(grid_of), "", grid_of),
-                    index=pd.Index(str_ids(plan.assignment.index), dtype=object), dtype=object)
+                    index=pd.Index(ids, dtype=object), dtype=object)
     out: list[CheckResult] = []
     dup = sorted(set(raw.index[raw.index.duplicated()]))
     if dup:
         out.append(
             CheckResult("G1", "fail", "g1_duplicate", {"count": len(dup), "ids": _fmt_ids(dup)})
         )
-    unknown_units = sorted(set(raw.index[~raw.index.isin(pop.index)]))
+    # The plan lists every unit once, in layer order (every plan the planner makes): no unit is
+    # unknown, and the units a valid grid holds are read by position, not looked up by id.
+    unit_np = pop.index.to_numpy(dtype=object)
+    in_order = not dup and pop.index.is_unique and np.array_equal(ids, unit_np)
+    unknown_units = [] if in_order else sorted(set(raw.index[~raw.index.isin(pop.index)]))
     if unknown_units:
         out.append(
             CheckResult(
@@ -389,7 +394,8 @@ def _check_g1(
                 {"count": len(unknown_units), "ids": _fmt_ids(unknown_units)},
             )
         )
-    bad_grid = raw[(raw != "") & ~raw.isin(grids)]
+    held = raw.isin(grids)
+    bad_grid = raw[(raw != "") & ~held]
     if len(bad_grid):
         out.append(
             CheckResult(
@@ -399,12 +405,17 @@ def _check_g1(
                 {"count": len(bad_grid), "grids": _fmt_ids(sorted(set(bad_grid)))},
             )
         )
-    valid = raw[raw.isin(grids)]
-    valid = valid[~valid.index.duplicated(keep="first")]
-    unit_ids = pd.Index(pop.index, dtype=object)
-    missing = unit_ids[~unit_ids.isin(valid.index)].tolist()
     total = float(pop.sum())
-    assigned = float(pop.reindex(valid.index).fillna(0).sum())
+    if in_order:
+        mask = held.to_numpy(dtype=bool)
+        missing = unit_np[~mask].tolist()
+        assigned = float(pd.Series(pop.to_numpy()[mask]).fillna(0).sum())
+    else:
+        valid = raw[held]
+        valid = valid[~valid.index.duplicated(keep="first")]
+        unit_ids = pd.Index(pop.index, dtype=object)
+        missing = unit_ids[~unit_ids.isin(valid.index)].tolist()
+        assigned = float(pop.reindex(valid.index).fillna(0).sum())
     if missing:
         out.append(
             CheckResult(
