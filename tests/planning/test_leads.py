@@ -69,3 +69,21 @@ def test_unboundable_minutes_fall_back_to_summing_every_swap():
     dm[5, 4] = 1.0
     w[0] = -1.0
     assert not leads._boundable(dm, w)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_greedy_reads_whole_rows_and_picks_as_from_columns(seed):
+    # The greedy start takes candidates' minutes from the rows of the transposed matrix; einsum
+    # must see the same values with the same strides, so every sum and every pick is the same.
+    dm, w, cand_unit = _instance(seed, 5_000 + 4_000 * seed, 16, ties=seed % 2 == 1)
+    dt = np.ascontiguousarray(dm.T)
+    free = list(range(dm.shape[1]))
+    opts = free[4:]
+    assert dt[opts].T.strides == dm[:, opts].strides
+    best = dm[:, :2].min(axis=1)
+    same = np.einsum("uc,u->c", np.minimum(best[:, None], dt[opts].T), w)
+    assert np.array_equal(same, np.einsum("uc,u->c", np.minimum(best[:, None], dm[:, opts]), w))
+    for k in (1, 3, 7):
+        assert leads._greedy(dm, w, k, [], free, cand_unit, dt) == leads._greedy(
+            dm, w, k, [], free, cand_unit
+        )
