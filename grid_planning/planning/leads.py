@@ -73,7 +73,7 @@ def select_leads(
     if n_sets * n * k <= EXHAUSTIVE_BUDGET:
         return _exhaustive(dm, wf, k, required, free, n_free, cand_unit)
     dt = np.ascontiguousarray(dm.T)
-    dm = np.ascontiguousarray(dm)  # rows of units, for the swap bounds
+    rows = np.ascontiguousarray(dm) if _boundable(dm, wf) else None  # for the swap bounds
     best = None
     rng = np.random.default_rng(12345)
     restarts = SWAP_RESTARTS_MANY if m > MANY_CANDIDATES else SWAP_RESTARTS
@@ -86,7 +86,7 @@ def select_leads(
             cur = list(required) + _distinct_units(start, cand_unit, required, free, n_free)
         if len(cur) < k:
             continue
-        cur, val, it = _swap(dt, wf, cur, required, free, cand_unit, dm)
+        cur, val, it = _swap(dt, wf, cur, required, free, cand_unit, rows)
         iters += it
         if best is None or val < best[1] - 1e-9:
             best = (cur, val)
@@ -176,17 +176,17 @@ def _greedy(dm, w, k, required, free, cand_unit, dt=None) -> list[int]:
 
 def _swap(dt, w, cur, required, free, cand_unit, dm=None) -> tuple[list[int], float, int]:
     """Teitz-Bart vertex substitution, best improvement per pass (``dt``: candidates x units;
-    ``dm``, the same minutes as units x candidates, lets :func:`_best_swap` bound the swaps)."""
+    ``dm``, the same minutes as units x candidates in C order, lets :func:`_best_swap` bound the
+    swaps: give it only when :func:`_boundable`)."""
     cur = list(cur)
     val = float(dt[cur].min(axis=0) @ w)
     it = 0
-    rows = dm if dm is not None and _boundable(dm, w) else None
     while True:
         it += 1
         out = [j for j in free if j not in cur]
         if not out:
             break
-        best_move = _best_swap(dt, rows, w, cur, required, out, cand_unit, val)
+        best_move = _best_swap(dt, dm, w, cur, required, out, cand_unit, val)
         if best_move is None or it > 200:
             break
         i, j, _v = best_move
