@@ -267,6 +267,10 @@ def _gamma(n: int) -> float:
     return n * _U32 / (1 - n * _U32)
 
 
+#: Units above which the bounds are not used (gamma_n grows with n: 0.25 at 4.2 million).
+MAX_BOUNDED_UNITS = 2**22
+
+
 def _swap_bounds(dt, dm, w, leads, out) -> tuple | None:
     """Lower bounds of every swap's float32 value (leads x ``out``), or None when there is one
     lead (``dm`` must hold finite, non-negative minutes, ``w`` non-negative weights: see
@@ -300,10 +304,11 @@ def _swap_bounds(dt, dm, w, leads, out) -> tuple | None:
         sub = np.take(dm, region, axis=0)
         wr = w32[region]
         g = 1 + _gamma(len(region))
-        one = np.einsum("uc,u->c", np.minimum(sub, d1[region][:, None]), wr)[out]
-        two = np.einsum("uc,u->c", np.minimum(sub, d2[region][:, None]), wr)[out]
+        # float64 from here (a float32 array divided by a Python float stays float32)
+        one = np.einsum("uc,u->c", np.minimum(sub, d1[region][:, None]), wr)[out].astype(float)
+        two = np.einsum("uc,u->c", np.minimum(sub, d2[region][:, None]), wr)[out].astype(float)
         t1[p], t2[p] = one / g, two / g
-        size[p] = one.astype(float) + two
+        size[p] = one + two
     low = (t1.sum(axis=0)[None, :] - t1 + t2) * (1 - _gamma(n)) - 1e-12 * size.sum(axis=0)
     return low, arg, d1, d2
 
@@ -313,7 +318,7 @@ def _boundable(dm: np.ndarray, w: np.ndarray) -> bool:
     bound is relative to the sum of the terms' sizes, the sum itself when none is negative)."""
     w32 = w.astype(np.float32)
     return bool(
-        dm.shape[0] >= 2
+        2 <= dm.shape[0] <= MAX_BOUNDED_UNITS
         and np.isfinite(w32).all() and (w32 >= 0).all()
         and np.isfinite(dm).all() and (dm >= 0).all()
     )
