@@ -146,7 +146,7 @@ def _fmt_ids(ids: list[str], limit: int = 5) -> str:
 def _population(units: pd.DataFrame) -> pd.Series:
     return pd.Series(
         pd.to_numeric(units["population"], errors="coerce").fillna(0).to_numpy(float),
-        index=str_ids(units["id"]),
+        index=pd.Index(str_ids(units["id"]), dtype=object),  # object: read back without a copy
     )
 
 
@@ -177,7 +177,8 @@ def check_policy(layers: CityLayers, plan: Plan, costs: CostMatrix | None = None
     )
     grids = list(leads.index)
     results: list[CheckResult] = []
-    results += _check_g1(layers, plan, grids)
+    pop = _population(layers.units)  # read once for G1 and the request (100,000 ids: ~0.03 s)
+    results += _check_g1(layers, plan, grids, pop)
     results += _check_g2(plan, grids)
     results += _check_g3_city(fac, leads)
 
@@ -228,7 +229,9 @@ def check_policy(layers: CityLayers, plan: Plan, costs: CostMatrix | None = None
             )
             results.append(_check_g5(grid, lead, name, fac, roles, plan, outside))
         results.append(_check_contiguity(grid, name, contiguity))
-    results += check_request(layers, plan, facilities=facilities, fu=fu, unit_grid=unit_grid)
+    results += check_request(
+        layers, plan, facilities=facilities, fu=fu, unit_grid=unit_grid, population=pop
+    )
     return results
 
 
@@ -243,6 +246,7 @@ def check_request(
     facilities: pd.DataFrame | None = None,
     fu: pd.Series | None = None,
     unit_grid: dict | None = None,
+    population: pd.Series | None = None,
 ) -> list[CheckResult]:
     """Re-verify what the plan's own request asked for (rule ``request``): the balance tolerance,
     the minimum beds per 1,000 residents in every grid (collaborators' beds excluded, facilities
@@ -250,6 +254,8 @@ def check_request(
     fixed lead (leads a grid) and every excluded lead (leads none). One result per requirement
     asked, so ``check`` says which the plan was asked to meet; ``request_none`` when none was.
     A plan file edited after planning is judged against the request it stands with.
+    ``population`` (residents by unit id, as the layers give them) spares reading them again
+    when the caller has them.
     """
     try:
         req = request_from_plan(plan)
@@ -266,7 +272,7 @@ def check_request(
     leads = {str(g): ("" if pd.isna(f) else str(f)) for g, f in plan.leads.items()}
     grid_of_lead = {f: g for g, f in leads.items() if f}
     out: list[CheckResult] = []
-    pop = _population(layers.units)
+    pop = _population(layers.units) if population is None else population
     if weighted(req) and req.balance is not None:
         # G9: the balance asked for is a balance of weighted demand, as the planner made it.
         try:
@@ -359,18 +365,26 @@ def _name(fac: pd.DataFrame, fid: str) -> str:
     return str(fac.at[fid, "name"]) if fid in fac.index and "name" in fac.columns else fid
 
 
-def _check_g1(layers: CityLayers, plan: Plan, grids: list[str]) -> list[CheckResult]:
-    pop = _population(layers.units)
+def _check_g1(
+    layers: CityLayers, plan: Plan, grids: list[str], pop: pd.Series | None = None
+) -> list[CheckResult]:
+    if pop is None:
+        pop = _population(layers.units)
     grid_of = grid_values(plan.assignment)
+    ids = str_ids(plan.assignment.index)
     raw = pd.Series(np.where(pd.isna(grid_of), "", grid_of),
-                    index=pd.Index(str_ids(plan.assignment.index), dtype=object), dtype=object)
+                    index=pd.Index(ids, dtype=object), dtype=object)
     out: list[CheckResult] = []
     dup = sorted(set(raw.index[raw.index.duplicated()]))
     if dup:
         out.append(
             CheckResult("G1", "fail", "g1_duplicate", {"count": len(dup), "ids": _fmt_ids(dup)})
         )
-    unknown_units = sorted(set(raw.index) - set(pop.index.to_numpy(dtype=object).tolist()))
+    # The plan lists every unit once, in layer order (every plan the planner makes): no unit is
+    # unknown, and the units a valid grid holds are read by position, not looked up by id.
+    unit_np = pop.index.to_numpy(dtype=object)
+    in_order = not dup and pop.index.is_unique and np.array_equal(ids, unit_np)
+    unknown_units = [] if in_order else sorted(set(raw.index[~raw.index.isin(pop.index)]))
     if unknown_units:
         out.append(
             CheckResult(
@@ -380,7 +394,8 @@ def _check_g1(layers: CityLayers, plan: Plan, grids: list[str]) -> list[CheckRes
                 {"count": len(unknown_units), "ids": _fmt_ids(unknown_units)},
             )
         )
-    bad_grid = raw[(raw != "") & ~raw.isin(grids)]
+    held = raw.isin(grids)
+    bad_grid = raw[(raw != "") & ~held]
     if len(bad_grid):
         out.append(
             CheckResult(
@@ -390,12 +405,17 @@ def _check_g1(layers: CityLayers, plan: Plan, grids: list[str]) -> list[CheckRes
                 {"count": len(bad_grid), "grids": _fmt_ids(sorted(set(bad_grid)))},
             )
         )
-    valid = raw[raw.isin(grids)]
-    valid = valid[~valid.index.duplicated(keep="first")]
-    unit_ids = pd.Index(pop.index, dtype=object)
-    missing = unit_ids[~unit_ids.isin(valid.index)].tolist()
     total = float(pop.sum())
-    assigned = float(pop.reindex(valid.index).fillna(0).sum())
+    if in_order:
+        mask = held.to_numpy(dtype=bool)
+        missing = unit_np[~mask].tolist()
+        assigned = float(pd.Series(pop.to_numpy()[mask]).fillna(0).sum())
+    else:
+        valid = raw[held]
+        valid = valid[~valid.index.duplicated(keep="first")]
+        unit_ids = pd.Index(pop.index, dtype=object)
+        missing = unit_ids[~unit_ids.isin(valid.index)].tolist()
+        assigned = float(pop.reindex(valid.index).fillna(0).sum())
     if missing:
         out.append(
             CheckResult(

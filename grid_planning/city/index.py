@@ -33,6 +33,7 @@ import pandas as pd
 import shapely
 
 from grid_planning.base.cache import SharedCache, content_key, facilities_key
+from grid_planning.base.gcpause import paused_collection
 from grid_planning.city.costs import CostMatrix, RoadNetwork, compute_costs, road_network
 from grid_planning.domain.rules import outside_city_m
 from grid_planning.geo import graph, territory
@@ -147,7 +148,8 @@ class CityIndex:
         with self._lock:
             hit = self._values.get(name)
             if hit is None:
-                hit = make()
+                with paused_collection():  # bulk allocations: see grid_planning.base.gcpause
+                    hit = make()
                 self._values[name] = hit
             return hit
 

@@ -108,12 +108,18 @@ def assignment_for(layers: CityLayers, plan: Plan) -> pd.Series:
     """Grid id (str, ``None`` when unassigned) per unit of ``layers``, in unit order; a unit listed
     twice in the plan counts once (its first grid)."""
     ids = str_ids(layers.units["id"])
-    assignment = pd.Series(grid_values(plan.assignment),
-                           index=pd.Index(str_ids(plan.assignment.index), dtype=object))
+    grids = grid_values(plan.assignment)
+    plan_ids = str_ids(plan.assignment.index)
+    index = pd.Index(ids, dtype=object)
+    if len(plan_ids) == len(ids) and index.is_unique and np.array_equal(plan_ids, ids):
+        # The plan lists the units in layer order, once each (every plan the planner makes):
+        # the reindex below would give the same values (~0.05 s for 100,000 units).
+        return pd.Series(grids, index=index, dtype=object)
+    assignment = pd.Series(grids, index=pd.Index(plan_ids, dtype=object))
     assignment = assignment[~assignment.index.duplicated(keep="first")]
-    out = assignment.reindex(pd.Index(ids, dtype=object)).to_numpy(dtype=object)
+    out = assignment.reindex(index).to_numpy(dtype=object)
     out[pd.isna(out)] = None
-    return pd.Series(out, index=pd.Index(ids, dtype=object), dtype=object)
+    return pd.Series(out, index=index, dtype=object)
 
 
 def unit_grids(layers: CityLayers, plan: Plan) -> np.ndarray:

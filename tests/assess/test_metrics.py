@@ -336,3 +336,18 @@ def test_beds_say_how_much_of_them_is_illustrative(city, plan):
     assert gm.at["G1", "beds_illustrative_share"] == pytest.approx(1.0)
     all_generated = m.grid_metrics(city, plan, make_costs())
     assert (all_generated["beds_illustrative_share"] == 1.0).all()
+
+
+def test_g1_reads_a_plan_in_layer_order_as_the_same_plan_listed_otherwise(city, plan):
+    # A plan listing every unit once in layer order is read by position (no lookup by id): an
+    # unknown grid, an empty grid and a unit without grid must give the G1 results, messages and
+    # figures of the same plan listed in another order.
+    a = plan.assignment.reindex(city.units["id"].astype(str)).astype(object)
+    a["U00"], a["U13"], a["U21"] = "G9", None, ""
+    shuffled = a.iloc[np.random.default_rng(3).permutation(len(a))]
+    ordered = by_rule(checks.check_policy(city, plan.with_assignment(a)), "G1")
+    other = by_rule(checks.check_policy(city, plan.with_assignment(shuffled)), "G1")
+    assert [(r.code, r.params) for r in ordered] == [(r.code, r.params) for r in other]
+    unassigned = next(r for r in ordered if r.code == "g1_unassigned")
+    assert unassigned.params["count"] == 3 and unassigned.params["ids"] == "U00, U13, U21"
+    assert unassigned.params["shortfall"] == round(pop("U00") + pop("U13") + pop("U21"))

@@ -163,3 +163,36 @@ def test_snap_cm_rounds_as_geos_snaps_to_a_centimetre():
     assert snapped.shape == xy.shape
     assert np.array_equal(snap_cm(xy) / 100.0, snapped)
     assert snap_cm(np.array([0.125, -0.125, 0.135]).tolist()).tolist() == [13, -12, 14]
+
+
+def test_a_large_island_links_to_the_same_pair_with_or_without_the_shortcut(monkeypatch):
+    # An island of 81 cells in the middle of a lake 10 cells wide: no cell of the island has a
+    # cell of the shore among its 16 or 64 nearest, so the search widens to 256 neighbours,
+    # more than the island's cells, where the shortcut (only the cells whose nearest shore cell
+    # is the closest are searched) must give the pair the full search gives. The cells are an
+    # exact grid: nine island cells are equally close to the shore, and each has shore cells at
+    # equal distances, so the tie-breaking must be the same too.
+    from scipy.spatial import cKDTree
+
+    from grid_planning.geo import graph
+
+    xy = np.stack(np.meshgrid(np.arange(61.0), np.arange(61.0)), -1).reshape(-1, 2)
+    ring = np.abs(xy - 30.0).max(axis=1)
+    keep = (ring <= 4) | (ring > 14)
+    pts = xy[keep] + np.where(ring[keep] <= 4, 0.0, 0.25)[:, None] * np.array([1.0, 0.0])
+    comp = (ring[keep] > 4).astype(int)
+    members = np.flatnonzero(comp == 0)
+    tree = cKDTree(pts)
+    calls = []
+    shortcut = graph._nearest_outside_all_found
+    monkeypatch.setattr(graph, "_nearest_outside_all_found",
+                        lambda *a: calls.append(1) or shortcut(*a))
+    monkeypatch.setattr(graph, "OUTSIDE_SHORTCUT", 0)
+    fast = graph._nearest_outside(tree, pts, members, comp, 0)
+    monkeypatch.setattr(graph, "OUTSIDE_SHORTCUT", 10**12)
+    full = graph._nearest_outside(tree, pts, members, comp, 0)
+    assert calls == [1]
+    assert fast == full
+    a, b = full
+    assert comp[a] == 0 and comp[b] == 1
+    assert np.hypot(*(pts[a] - pts[b])) == pytest.approx(11.0 - 0.25)
