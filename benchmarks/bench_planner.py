@@ -36,9 +36,10 @@ import scipy.sparse as sp
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from grid_planning.city.costs import travel_costs  # noqa: E402
+from grid_planning.city.planview import facility_units  # noqa: E402
 from grid_planning.city.synthetic import synthetic_city  # noqa: E402
 from grid_planning.domain.request import PlanRequest
-from grid_planning.geo.graph import facility_units, is_contiguous  # noqa: E402
+from grid_planning.geo.graph import is_contiguous  # noqa: E402
 from grid_planning.planning.planner import plan_city  # noqa: E402
 from grid_planning.planning.run import eligible_leads
 

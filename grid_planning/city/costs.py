@@ -42,7 +42,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Generic, TypeVar
+from typing import Generic, Protocol, TypeVar
 
 import geopandas as gpd
 import numpy as np
@@ -58,6 +58,36 @@ from grid_planning.geo import network
 from grid_planning.geo.water import water_distance
 
 T = TypeVar("T")
+
+
+
+class CostSource(Protocol):
+    """What the travel costs read of a city: :class:`~grid_planning.city.index.CityIndex` is one
+    (the index imports this module, so it is not imported here)."""
+
+    @property
+    def roads(self) -> gpd.GeoDataFrame | None: ...
+    @property
+    def metric_crs(self) -> str: ...
+    @property
+    def unit_ids(self) -> pd.Index: ...
+    @property
+    def population(self) -> np.ndarray: ...
+    @property
+    def points(self) -> np.ndarray: ...
+    def costs(self, params: CostParams, facilities: gpd.GeoDataFrame) -> CostMatrix: ...
+    def road_network(self, params: CostParams) -> RoadNetwork: ...
+    def water_metric(self) -> tuple[shapely.Geometry, np.ndarray, np.ndarray] | None: ...
+
+
+class CostedCity(Protocol):
+    """A city whose facilities have travel costs: :class:`~grid_planning.city.layers.CityLayers`
+    is one."""
+
+    @property
+    def facilities(self) -> gpd.GeoDataFrame: ...
+    @property
+    def index(self) -> CostSource: ...
 
 
 class CostMatrix:
@@ -186,7 +216,7 @@ class CostMatrix:
 
 
 def travel_costs(
-    layers,
+    layers: CostedCity,
     params: CostParams = CostParams(),  # noqa: B008 - frozen dataclass, safe default
     facilities: gpd.GeoDataFrame | None = None,
 ) -> CostMatrix:
@@ -216,7 +246,7 @@ def travel_costs(
 
 
 def compute_costs(
-    index, params: CostParams, facilities: gpd.GeoDataFrame, key: str | None = None
+    index: CostSource, params: CostParams, facilities: gpd.GeoDataFrame, key: str | None = None
 ) -> CostMatrix:
     """The travel minutes of :func:`travel_costs` (no caching) from a city index: a
     :class:`CostMatrix` whose columns are computed when first asked for.
@@ -546,7 +576,7 @@ class RoadTimes:
                 )
 
 
-def network_report(index, facilities: gpd.GeoDataFrame, params: CostParams = CostParams()) -> dict:  # noqa: B008
+def network_report(index: CostSource, facilities: gpd.GeoDataFrame, params: CostParams = CostParams()) -> dict:  # noqa: B008
     """What a road layer gives the planner: its pieces and who falls back to straight-line time.
 
     Units and facilities are joined to the network exactly as :func:`road_minutes` joins them.

@@ -419,13 +419,13 @@ class CityIndex:
 
         return self._once("roads_metric", make)
 
-    def water_metric(self) -> tuple[Any, np.ndarray, np.ndarray] | None:
+    def water_metric(self) -> tuple[shapely.Geometry, np.ndarray, np.ndarray] | None:
         """``(outline, water geometries, crossing coordinates)`` in the metric CRS, or None
         without water and crossings."""
         if self.water is None or self.crossings is None:
             return None
 
-        def make() -> tuple[Any, np.ndarray, np.ndarray]:
+        def make() -> tuple[shapely.Geometry, np.ndarray, np.ndarray]:
             if self.outline is not None and len(self.outline):
                 outline = shapely.union_all(graph.metric_geometry(self.outline, self.metric_crs))
             else:

@@ -15,7 +15,6 @@ import numpy as np
 import pandas as pd
 
 from grid_planning.domain.plan import apply_facility_edits
-from grid_planning.geo import graph
 
 if TYPE_CHECKING:
     from grid_planning.city.costs import CostMatrix
@@ -84,12 +83,31 @@ def cost_lookup(costs: CostMatrix | None, unit_ids: Ids, facility_ids: Ids) -> n
 
 
 def facility_units(layers: CityLayers, facilities: gpd.GeoDataFrame | None = None) -> pd.Series:
-    """Unit id containing each facility (nearest unit for a facility just outside every unit).
+    """Unit id each facility lies in (the nearest unit when it lies outside every unit): one
+    definition, so the planner, the checks, the rosters and the workspace locate facilities alike.
 
-    :func:`grid_planning.geo.graph.facility_units` (cached) as an object Series, so the checks locate
-    facilities exactly as the planner does.
+    Parameters
+    ----------
+    layers : CityLayers
+        City layers.
+    facilities : GeoDataFrame, optional
+        Facilities to place; default ``layers.facilities``.
+
+    Returns
+    -------
+    pandas.Series
+        Index: facility id; values: unit id (str, object dtype). See
+        :meth:`~grid_planning.city.index.CityIndex.locate` for whether a facility lies outside
+        the city.
     """
-    return graph.facility_units(layers, facilities).astype(object)
+    fac = layers.facilities if facilities is None else facilities
+    loc = layers.index.locate(fac)
+    return pd.Series(
+        layers.index.unit_ids.to_numpy()[loc.unit],
+        index=pd.Index(fac["id"].astype(str)),
+        name="unit_id",
+        dtype=object,
+    )
 
 
 # ---- unit, grid and city metrics ----------------------------------------------------------------

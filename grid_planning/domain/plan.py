@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
+from typing import Protocol, Self, TypeVar
 
 import geopandas as gpd
 import pandas as pd
@@ -290,7 +291,9 @@ class Plan(ReadOnlyTables):
 _EDIT_NORMALISERS = {"level": "normalise_level", "type": "normalise_type", "owner_level": "normalise_owner"}
 
 
-def apply_facility_edits(facilities, edits: Iterable[FacilityEdit]):
+def apply_facility_edits(
+    facilities: gpd.GeoDataFrame, edits: Iterable[FacilityEdit]
+) -> gpd.GeoDataFrame:
     """The facilities with what-if edits applied, in order; the input is not modified.
 
     ``modify`` sets columns of an existing facility (``level``/``type``/``owner_level`` values are
@@ -385,7 +388,19 @@ def apply_facility_edits(facilities, edits: Iterable[FacilityEdit]):
     return gpd.GeoDataFrame(fac, geometry=fac.geometry.name, crs=facilities.crs)
 
 
-def effective_layers(layers, edits: Iterable[FacilityEdit]):
+class EditableCity(Protocol):
+    """A city whose facilities can be swapped for edited ones:
+    :class:`~grid_planning.city.layers.CityLayers` (a floor above) is one."""
+
+    @property
+    def facilities(self) -> gpd.GeoDataFrame: ...
+    def with_facilities(self, facilities: gpd.GeoDataFrame) -> Self: ...
+
+
+City = TypeVar("City", bound=EditableCity)
+
+
+def effective_layers(layers: City, edits: Iterable[FacilityEdit]) -> City:
     """The layers with what-if facility edits applied (a new ``CityLayers``; the input is kept)."""
     edits = tuple(edits)
     if not edits:

@@ -487,31 +487,6 @@ def locate_points(unit_geoms: np.ndarray, points: np.ndarray) -> tuple[np.ndarra
     return out, dist
 
 
-def facility_units(layers, facilities: gpd.GeoDataFrame | None = None) -> pd.Series:
-    """Unit id each facility lies in (the nearest unit when it lies outside every unit).
-
-    Parameters
-    ----------
-    layers : CityLayers
-        City layers.
-    facilities : GeoDataFrame, optional
-        Facilities to place; default ``layers.facilities``.
-
-    Returns
-    -------
-    pandas.Series
-        Index: facility id; values: unit id (str). See :meth:`CityIndex.locate` for whether a
-        facility lies outside the city.
-    """
-    fac = layers.facilities if facilities is None else facilities
-    loc = layers.index.locate(fac)
-    return pd.Series(
-        layers.index.unit_ids.to_numpy()[loc.unit],
-        index=pd.Index(fac["id"].astype(str)),
-        name="unit_id",
-    )
-
-
 def is_contiguous(adj: sp.csr_matrix, labels: Sequence[Hashable] | pd.Series | np.ndarray) -> dict:
     """Number of connected parts of each grid.
 

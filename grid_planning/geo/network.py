@@ -47,7 +47,7 @@ SAMPLE_PAIRS = 400
 _TRUE = {"yes", "true", "1", "y", "t", "viaduct", "building_passage", "culvert", "covered"}
 
 
-def grade_levels(roads) -> np.ndarray | None:
+def grade_levels(roads: pd.DataFrame) -> np.ndarray | None:
     """Vertical level of every road (int), or None when the layer has no grade column.
 
     ``layer`` (an integer) when given, else 1 for a ``bridge``, -1 for a ``tunnel``, else 0.

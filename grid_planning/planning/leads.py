@@ -318,7 +318,7 @@ def _boundable(dm: np.ndarray, w: np.ndarray) -> bool:
     bound is relative to the sum of the terms' sizes, the sum itself when none is negative)."""
     w32 = w.astype(np.float32)
     return bool(
-        2 <= dm.shape[0] <= MAX_BOUNDED_UNITS
+        1 < dm.shape[0] <= MAX_BOUNDED_UNITS  # a swap needs two units (not the G2 minimum)
         and np.isfinite(w32).all() and (w32 >= 0).all()
         and np.isfinite(dm).all() and (dm >= 0).all()
     )

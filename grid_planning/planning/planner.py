@@ -38,6 +38,7 @@ from grid_planning.assess.roster import assign_roles
 from grid_planning.base.i18n import t
 from grid_planning.city.costs import CostMatrix, travel_costs
 from grid_planning.city.demand import unit_demand
+from grid_planning.city.planview import facility_units
 from grid_planning.domain.plan import Plan, apply_facility_edits
 from grid_planning.domain.request import (
     BALANCE_CHOICES,
@@ -47,12 +48,10 @@ from grid_planning.domain.request import (
     Progress,
     request_from_plan,
 )
-from grid_planning.geo.graph import facility_units as _fu
 from grid_planning.planning.refusal import analyse_refusal
 from grid_planning.planning.run import solve
 
 if TYPE_CHECKING:
-    import geopandas as gpd
 
     from grid_planning.city.layers import CityLayers
 
@@ -221,11 +220,6 @@ def move_units(
         objective=round(obj, 4),
         manual_moves=int(plan.param_map.get("manual_moves", 0) or 0) + len(unit_ids),
     )
-
-
-def facility_units(layers: CityLayers, facilities: gpd.GeoDataFrame) -> pd.Series:
-    """Facility id -> unit id (re-exported from :mod:`grid_planning.geo.graph`)."""
-    return _fu(layers, facilities)
 
 
 def replan(

@@ -54,6 +54,7 @@ from grid_planning.base.config import text_limit, text_too_long
 from grid_planning.base.i18n import CatalogueError, t
 from grid_planning.city.costs import CostMatrix, travel_costs
 from grid_planning.city.layers import CityLayers
+from grid_planning.city.planview import facility_units
 from grid_planning.domain.plan import FacilityEdit, Plan, apply_facility_edits, effective_layers
 from grid_planning.domain.request import (
     BalanceAdvice,
@@ -66,7 +67,6 @@ from grid_planning.domain.request import (
 )
 from grid_planning.domain.rules import MIN_GRIDS
 from grid_planning.exports.formats import PAPER_FORMATS, export_plan
-from grid_planning.geo.graph import facility_units
 from grid_planning.planning.districts import plan_whole_districts
 from grid_planning.planning.planner import compare_k, move_units, plan_city, replan, suggest_balance
 from grid_planning.planning.run import eligible_leads

@@ -31,7 +31,7 @@ def test_facility_mix_covers_every_role():
     assert fac["type"].isin(schema.PRIMARY_CARE_TYPES).any()
     assert set(fac["level_source"]) == {"data", "assumed"}
     # Eligible leads lie in distinct units.
-    from grid_planning.geo.graph import facility_units
+    from grid_planning.city.planview import facility_units
 
     fu = facility_units(city)
     assert fu[fac.loc[eligible, "id"]].is_unique

@@ -330,7 +330,7 @@ def test_a_plan_file_edited_in_a_gis_is_judged_where_its_facilities_lie(city, tm
     dashboard (planner.move_units) for every facility that belongs where it lies."""
     import geopandas as gpd
 
-    from grid_planning.geo.graph import facility_units
+    from grid_planning.city.planview import facility_units
     from grid_planning.planning.planner import move_units
 
     plan = make_plan()

@@ -6,13 +6,8 @@ import pytest
 import shapely
 
 from grid_planning.city.layers import CityLayers
-from grid_planning.geo.graph import (
-    build_adjacency,
-    facility_units,
-    is_contiguous,
-    locate_points,
-    unit_adjacency,
-)
+from grid_planning.city.planview import facility_units
+from grid_planning.geo.graph import build_adjacency, is_contiguous, locate_points, unit_adjacency
 
 CRS = "EPSG:32650"
 

@@ -17,7 +17,8 @@ from streamlit.testing.v1 import AppTest
 
 from grid_planning.assess.metrics import underserved_units
 from grid_planning.base.textsafe import escape_markdown
-from grid_planning.geo.graph import facility_units, unit_adjacency
+from grid_planning.city.planview import facility_units
+from grid_planning.geo.graph import unit_adjacency
 
 APP = str(Path(__file__).resolve().parents[2] / "app.py")
 TIMEOUT = 120

@@ -11,11 +11,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from grid_planning.city.costs import travel_costs
+from grid_planning.city.planview import facility_units
 from grid_planning.city.synthetic import synthetic_city
 from grid_planning.domain import rules, schema
 from grid_planning.domain.plan import FacilityEdit, apply_facility_edits, effective_layers
 from grid_planning.domain.request import CostParams, PlanRequest
-from grid_planning.geo.graph import facility_units, is_contiguous, unit_adjacency
+from grid_planning.geo.graph import is_contiguous, unit_adjacency
 from grid_planning.planning.planner import compare_k, move_units, plan_city, replan
 from grid_planning.planning.run import eligible_leads
 

@@ -9,10 +9,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from grid_planning.city.planview import facility_units
 from grid_planning.city.provenance import load_sample_city
 from grid_planning.city.synthetic import synthetic_city
 from grid_planning.domain.request import PlanRequest
-from grid_planning.geo.graph import facility_units, unit_adjacency
+from grid_planning.geo.graph import unit_adjacency
 from grid_planning.planning.run import eligible_leads
 from grid_planning.session.mapclicks import facility_label, interpret_click
 from grid_planning.session.workspace import Workspace, WorkspaceError
