@@ -553,7 +553,7 @@ def summary_text(grid_df: pd.DataFrame, lang: str = DEFAULT_LANGUAGE) -> str:
                 t("plan.col.grid_id", lang): g["grid_id"],
                 t("plan.col.lead_name", lang): f"{g['lead_name']} ({g['lead_id']})"
                 + (" *" if assumed else ""),
-                t("plan.col.population", lang): _fmt_num(g["population"], 0),
+                t("plan.col.population", lang): _fmt_num(g.get("population_shown", g["population"]), 0),
                 t("plan.col.area_km2", lang): _fmt_num(g["area_km2"], 1),
                 t("plan.col.beds_per_1000", lang): _fmt_num(g["beds_per_1000"], 2),
                 t("plan.col.mean_travel_min", lang): _fmt_num(g["mean_travel_min"], 1),
