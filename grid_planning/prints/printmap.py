@@ -702,7 +702,7 @@ def page_boxes(fig: Figure) -> dict[str, Bbox]:
 
 
 def _title_block(fig: Figure, data: MapData, lang: str, title: str | None, m: float, mv: float,
-                 h_mm: float, k: float, family: str) -> None:
+                 h_mm: float, k: float, family: list[str]) -> None:
     title = plain(title) if title is not None else plain(title_text(data, lang))
     fig.text(m, 1 - mv, title, fontsize=17 * k, family=family, weight="bold", va="top", ha="left")
     sub = t("exports.map.subtitle", lang, city=data.city, k=data.k,
