@@ -390,7 +390,9 @@ def _require_layers(path: Path) -> list[str]:
 
 
 def _clean_str(values: Iterable[object]) -> list[str]:
-    return ["" if v is None or (isinstance(v, float) and math.isnan(v)) else str(v) for v in values]
+    # a column as a list first: iterating pandas' Arrow-backed strings builds a scalar per value
+    items = values.tolist() if isinstance(values, (pd.Series, pd.Index, np.ndarray)) else values
+    return ["" if v is None or (isinstance(v, float) and math.isnan(v)) else str(v) for v in items]
 
 
 def read_plan(path: str | Path) -> tuple[CityLayers, Plan]:

@@ -98,9 +98,10 @@ def map_data(layers: CityLayers, plan: Plan) -> MapData:
     label points, facilities with their roles) in the layers' metric CRS.
     """
     crs = str(layers.metric_crs)
-    units = layers.units.to_crs(crs)
+    units = layers.units
     labels = unit_grids(layers, plan)
-    geoms = shapely.make_valid(units.geometry.to_numpy())
+    # the units in the metric CRS as the city's index keeps them (not projected a second time)
+    geoms = shapely.make_valid(np.asarray(layers.index.geometry, dtype=object))
     # Grids are drawn from the units' territories (units plus the unpopulated land around them)
     # so the map has no holes; labels stay near where people live (the units themselves).
     unit_shapes = np.asarray(layers.index.geometry, dtype=object)
