@@ -89,17 +89,22 @@ def land_pieces(units: np.ndarray, boundary: shapely.Geometry | None) -> tuple[n
     rest_parts = np.asarray(pieces, dtype=object)
     r_idx, c_hit = shapely.STRtree(cells).query(rest_parts, predicate="intersects")
     fragments = shapely.intersection(rest_parts[r_idx], cells[c_hit])
-    frag_list: list[shapely.Geometry] = []
-    owner_cell: list[int] = []
-    for frag, c in zip(fragments, c_hit, strict=True):
-        for poly in _polygons(frag):
-            if poly.area >= MIN_PIECE_M2:
-                frag_list.append(poly)
-                owner_cell.append(int(cell_of[c]))
-    if not frag_list:
+    # Their polygons, in order: the overlay's results are valid, and flat but for collections
+    # (taken apart as _polygons does, for the few there are).
+    parts, which = shapely.get_parts(fragments, return_index=True)
+    nested = np.flatnonzero(shapely.get_type_id(parts) >= 4)
+    if len(nested):
+        lists = [[p] for p in parts]
+        for i in nested:
+            lists[i] = _polygons(parts[i])
+        sizes = np.fromiter((len(x) for x in lists), dtype=np.int64, count=len(lists))
+        parts = np.asarray([p for x in lists for p in x], dtype=object)
+        which = np.repeat(which, sizes)
+    keep = (shapely.get_type_id(parts) == 3) & (shapely.area(parts) >= MIN_PIECE_M2)
+    if not keep.any():
         return none
-    frags = np.asarray(frag_list, dtype=object)
-    owner = np.asarray(owner_cell, dtype=np.int64)
+    frags = parts[keep]
+    owner = cell_of[c_hit[which[keep]]]
 
     tree = shapely.STRtree(geoms)
     # A fragment that does not touch its cell's unit goes to the unit it borders most.
