@@ -10,7 +10,17 @@ import streamlit as st
 
 from grid_planning.base.i18n import t
 from grid_planning.session.ui_state import chrome_css
-from pages._common import APP_RAN, LANG, REDIRECT, active_layers, lang, page_guard, tr, tr_md
+from pages._common import (
+    APP_RAN,
+    LANG,
+    REDIRECT,
+    active_layers,
+    city_name,
+    lang,
+    page_guard,
+    tr,
+    tr_md,
+)
 
 # The tab title follows the language chosen in this session (reading session state is not a
 # page element, so set_page_config still comes first).
@@ -92,7 +102,7 @@ with page_guard():
             "app.data_in_use",
             name=tr("app.data_sample")
             if is_sample
-            else f"{tr('app.data_uploaded')} · {layers.name}",
+            else f"{tr('app.data_uploaded')} · {city_name(layers.name)}",
         )
     )
 

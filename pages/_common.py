@@ -25,7 +25,7 @@ import streamlit as st
 from grid_planning.base.i18n import DEFAULT_LANGUAGE, LANGUAGES, t
 from grid_planning.base.textsafe import escape_markdown, markdown_params
 from grid_planning.city.layers import CityLayers
-from grid_planning.city.provenance import load_sample_city
+from grid_planning.city.provenance import city_name_in, load_sample_city
 from grid_planning.session.message_bound import bounded_table
 from grid_planning.session.ui_state import keep_widget, remember_widget
 
@@ -105,6 +105,13 @@ def tr_md(key: str, **params: object) -> str:
     """:func:`tr` for a Markdown element: the catalogue's wording as written, every parameter
     (name, id, reason, number) shown exactly as typed, never as a link, image or emphasis."""
     return t(key, lang(), **markdown_params(params))
+
+
+def city_name(name: object) -> str:
+    """A city's name in the page's language: the sample's "武汉市 Wuhan" reads 武汉市 in Chinese and
+    Wuhan in English, as in the documents and the CLI (:func:`grid_planning.city.provenance.city_name_in`);
+    any other name as it is."""
+    return city_name_in(name, lang())
 
 
 def md_text(text: object) -> str | None:

@@ -27,6 +27,7 @@ from grid_planning.meeting.shared import shared_changes, shared_compare_html
 from grid_planning.session.message_bound import map_refusal, text_bytes
 from pages._common import (
     active_layers,
+    city_name,
     ensure_navigation,
     lang,
     md_text,
@@ -63,7 +64,7 @@ def _styled(table, part: str):
 with page_guard():
     st.title(tr("meeting.compare.title"))
     layers, _ = active_layers()
-    st.caption(tr_md("meeting.compare.caption", city=layers.name))
+    st.caption(tr_md("meeting.compare.caption", city=city_name(layers.name)))
     scen, found, others = saved_options(layers)
     if others:
         st.caption(tr("meeting.compare.other_data", n=others))

@@ -21,6 +21,7 @@ from pages._common import (
     LAST_CHECK,
     UPLOAD_RESULT,
     active_layers,
+    city_name,
     ensure_navigation,
     fmt,
     kept,
@@ -95,7 +96,7 @@ with page_guard():
             format_func=fmt("data.coords."),
             horizontal=True,
         )
-        city_name = kept(c2.text_input, tr("data.city_name"), key="data_city_name", default="")
+        typed_name = kept(c2.text_input, tr("data.city_name"), key="data_city_name", default="")
         encoding = kept(
             st.selectbox,
             tr("data.encoding"),
@@ -114,7 +115,7 @@ with page_guard():
             result = load_uploads(
                 files,
                 coords=coords,
-                city_name=city_name.strip() or None,
+                city_name=typed_name.strip() or None,
                 layers=choices,
                 encoding=encoding or None,
             )
@@ -139,7 +140,7 @@ with page_guard():
             )
         else:
             st.error(tr("data.result.errors", errors=errors, warnings=warnings))
-            st.info(tr_md("data.result.kept", name=active_layers()[0].name))
+            st.info(tr_md("data.result.kept", name=city_name(active_layers()[0].name)))
         _report(checked.report)
         if checked.usable and (line := roads_line(checked.layers, lang())):
             st.caption(escape_markdown(line))
@@ -163,7 +164,7 @@ with page_guard():
         options=options,
         format_func={
             "sample": tr("data.use.sample"),
-            "uploaded": tr_md("data.use.uploaded", name=result.layers.name) if "uploaded" in options else "",
+            "uploaded": tr_md("data.use.uploaded", name=city_name(result.layers.name)) if "uploaded" in options else "",
         }.__getitem__,
         key=CHOICE_WIDGET,
         on_change=_chosen,
@@ -171,7 +172,7 @@ with page_guard():
     )
 
     layers, is_sample = active_layers()
-    with st.expander(tr("data.current.title") + f" · {md_text(layers.name)}"):
+    with st.expander(tr("data.current.title") + f" · {md_text(city_name(layers.name))}"):
         _report(layers.report)
         for line in (roads_line(layers, lang()), water_line(layers, lang())):
             if line:

@@ -14,6 +14,7 @@ from grid_planning.session.ui_state import counts_table, headline_figures, repor
 from pages._common import (
     PAGE_NAMES,
     active_layers,
+    city_name,
     ensure_navigation,
     fmt,
     kept,
@@ -54,7 +55,7 @@ with page_guard():
     layers, is_sample = active_layers()
     summary = summarise(layers)
     st.title(tr("app.title"))
-    st.caption(tr_md("home.caption", name=layers.name) + " " + tr("app.subtitle"))
+    st.caption(tr_md("home.caption", name=city_name(layers.name)) + " " + tr("app.subtitle"))
 
     figures = headline_figures(summary, lang())
     for start in (0, 3):  # two rows of three: a city's population needs the width

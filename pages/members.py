@@ -53,7 +53,7 @@ with page_guard():
         ros = rosters[grid]
         counts = ros["counts"]
         cols = st.columns(6)
-        cols[0].metric(tr("ws.col.population"), integer(fig.grids.at[grid, "population"], lang()))
+        cols[0].metric(tr("ws.col.population"), integer(fig.grids.at[grid, "population_shown"], lang()))
         # Beds resting on generated data say so (the sample city has no bed counts).
         illustrative = tr("home.metric.illustrative_suffix") if fig.grids.at[grid, "beds_illustrative_share"] > 0 else ""
         cols[1].metric(tr("ws.col.beds") + illustrative, _beds(ros["beds"]))

@@ -18,6 +18,7 @@ from grid_planning.session import plan_page as pp
 from grid_planning.session.ui_state import format_table
 from grid_planning.session.workspace import Workspace
 from pages._common import (
+    city_name,
     ensure_navigation,
     kept,
     lang,
@@ -186,7 +187,7 @@ def _g10(ws: Workspace) -> None:
 with page_guard():
     ws = workspace()
     st.title(tr("ws.plan.title"))
-    st.caption(tr_md("ws.plan.caption", name=ws.layers.name))
+    st.caption(tr_md("ws.plan.caption", name=city_name(ws.layers.name)))
     with st.sidebar:
         parameters(ws)
     comparison(ws)

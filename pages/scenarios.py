@@ -16,7 +16,7 @@ from grid_planning.session.team import (
     user_label,
 )
 from grid_planning.store.exchange import import_gpkg, scenario_gpkg
-from pages._common import PAGE_NAMES, ensure_navigation, lang, page_guard, tr
+from pages._common import PAGE_NAMES, city_name, ensure_navigation, lang, page_guard, tr
 from pages._ws import current_user, loaded_flag, store, workspace
 
 ensure_navigation(__file__)
@@ -152,7 +152,7 @@ with page_guard():
                     _flash("success", tr("team.deleted", name=escape_markdown(info.name)))
 
     st.subheader(tr("team.import_title"))
-    st.caption(tr("team.import_caption", city=escape_markdown(ws.layers.name)))
+    st.caption(tr("team.import_caption", city=escape_markdown(city_name(ws.layers.name))))
     upload = st.file_uploader(tr("team.import_file"), type=["gpkg"], key="scn_import_file")
     import_name = st.text_input(tr("team.import_name"), key="scn_import_name")
     if st.button(tr("team.import"), key="scn_import", disabled=upload is None or user.anonymous):
@@ -163,7 +163,7 @@ with page_guard():
         except (CatalogueError, ValueError) as exc:
             _failed(exc)
         else:
-            text = tr("team.imported", name=escape_markdown(done.name), city=escape_markdown(done.city))
+            text = tr("team.imported", name=escape_markdown(done.name), city=escape_markdown(city_name(done.city)))
             if done.changed:
                 _flash("warning", text + " " + changes_text(done.changed, lang()), pick=done.id)
             _flash("success", text, pick=done.id)

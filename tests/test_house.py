@@ -122,6 +122,8 @@ LAZY_IMPORTS = {
         "openpyxl loads only when a workbook with styles is read, not with every city",
     ("grid_planning.io.xlsx", "openpyxl.utils.datetime"):
         "openpyxl loads only when a workbook's date cell is read",
+    ("grid_planning.planning.search", "scipy.optimize"):
+        "scipy.optimize (~0.1 s) loads when the wider lead search runs, not with every CLI command",
     ("grid_planning.store.backends", "psycopg"):
         "psycopg is needed (and may be installed) only for a PostgreSQL store",
 }

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from grid_planning.base.i18n import DEFAULT_LANGUAGE, t
-from grid_planning.base.numfmt import integer, number, percent
+from grid_planning.base.numfmt import integer, number, percent, whole_people
 from grid_planning.city.demand import DemandError, demand_figures
 from grid_planning.city.planview import assignment_for
 from grid_planning.domain import rules
@@ -158,20 +158,30 @@ def weights_text(panel: G9Panel, lang: str = DEFAULT_LANGUAGE) -> str:
     return t("g9.weights.used", lang, parts=t("g9.weights.and", lang).join(parts))
 
 
+def _people(column: pd.Series, lang: str) -> list[str]:
+    """A people column of the panel for a reader: the grids in whole people that add up to the
+    city's row (:func:`whole_people`, as the grid figures), the city's row rounded."""
+    grids = column.index != CITY_ROW
+    shown = column.astype(object).copy()
+    if grids.any() and column[grids].notna().all():
+        shown[grids] = whole_people(column[grids].to_numpy(float))
+    return [integer(v, lang) for v in shown]
+
+
 def panel_table(panel: G9Panel, lang: str = DEFAULT_LANGUAGE) -> pd.DataFrame:
     """The panel as display text: one row per grid and the city's row, headers in ``lang``;
     columns without figures (no 65+ data, no burden column) are left out."""
     tab = panel.table
     out = pd.DataFrame(index=range(len(tab)))
     out[t("g9.col.grid", lang)] = [t("g9.city", lang) if g == CITY_ROW else str(g) for g in tab.index]
-    out[t("g9.col.residents", lang)] = [integer(v, lang) for v in tab["residents"]]
+    out[t("g9.col.residents", lang)] = _people(tab["residents"], lang)
     if tab["pop65"].notna().any():
-        out[t("g9.col.pop65", lang)] = [integer(v, lang) for v in tab["pop65"]]
+        out[t("g9.col.pop65", lang)] = _people(tab["pop65"], lang)
         out[t("g9.col.share65", lang)] = [percent(v, 1, lang) for v in tab["share65"]]
     if tab["burden"].notna().any():
         out[t("g9.col.burden", lang, column=panel.burden_column or "-")] = [integer(v, lang) for v in tab["burden"]]
         out[t("g9.col.burden_per_1000", lang)] = [number(v, 1, lang) for v in tab["burden_per_1000"]]
-    out[t("g9.col.demand", lang)] = [integer(v, lang) for v in tab["demand"]]
+    out[t("g9.col.demand", lang)] = _people(tab["demand"], lang)
     out[t("g9.col.demand_share", lang)] = [percent(v, 1, lang) for v in tab["demand_share"]]
     out[t("g9.col.demand_dev", lang)] = [percent(v, 1, lang, signed=True) for v in tab["demand_dev"]]
     out[t("g9.col.demand_per_resident", lang)] = [number(v, 2, lang) for v in tab["demand_per_resident"]]

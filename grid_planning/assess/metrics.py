@@ -28,6 +28,7 @@ import pandas as pd
 from grid_planning.assess.checks import CheckResult, check_policy
 from grid_planning.base.frozen import FrozenList, ReadOnlyTables, frozen_frame, frozen_value
 from grid_planning.base.i18n import DEFAULT_LANGUAGE, t
+from grid_planning.base.numfmt import whole_people
 from grid_planning.city.districts import plan_splits, splits_summary
 from grid_planning.city.figures import city_figures, per_1000
 from grid_planning.city.planview import (
@@ -190,7 +191,10 @@ def grid_metrics(
         ``share_15_secondary``, ``share_30_secondary`` (population shares), ``polsby_popper``,
         ``n_parts``, ``contiguous``, ``n_units``, ``n_facilities``, ``n_lead``, ``n_member``,
         ``n_primary``, ``n_cross_grid``, ``n_collaborator`` (collaborators supporting the grid) and
-        ``balance_dev`` (population / mean grid population - 1).
+        ``balance_dev`` (population / mean grid population - 1). ``population`` is exact (modelled
+        residents carry decimals); ``population_shown`` is the same in whole people for every view
+        and export, added up to the grids' rounded total (:func:`grid_planning.base.numfmt.whole_people`), so the grids of a
+        plan that assigns every unit add up to the city's shown total.
     """
     ud = unit_metrics(layers, plan, costs) if unit_df is None else unit_df
     facilities = effective_facilities(layers, plan)
@@ -279,6 +283,8 @@ def grid_metrics(
     frame = pd.DataFrame(rows)
     if frame.empty:
         return frame
+    frame.insert(int(frame.columns.get_loc("population")) + 1, "population_shown",
+                 whole_people(frame["population"]))
     return frame.set_index(pd.Index(frame["grid_id"], name=None))
 
 

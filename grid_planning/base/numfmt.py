@@ -26,6 +26,9 @@ from __future__ import annotations
 import math
 from numbers import Real
 
+import numpy as np
+import numpy.typing as npt
+
 from grid_planning.base.i18n import DEFAULT_LANGUAGE
 
 #: Shown for a missing value.
@@ -105,3 +108,27 @@ def with_unit(value: object, unit: str, digits: int = 1, lang: str = DEFAULT_LAN
     if text == MISSING:
         return text
     return text + _UNIT_SEP.get(lang, _UNIT_SEP["en"]) + unit
+
+
+def whole_people(values: npt.ArrayLike) -> np.ndarray:
+    """Populations as whole people that add up to their rounded total (largest-remainder rounding).
+
+    Units carry modelled, fractional residents; rounding every grid on its own can make the grids
+    add up to one more or one less than the city's figure. Each value is floored, then the people
+    still missing to the rounded total go one each to the largest remainders (ties to the earlier
+    value). Missing and negative values count as 0. Grid figures become whole people here
+    (:func:`grid_planning.assess.metrics.grid_metrics`' ``population_shown``, the G9 panel); every
+    computation keeps the exact values.
+
+    >>> whole_people([1.6, 2.6, 3.8]).tolist()  # rounded one by one: 2 + 3 + 4 = 9, total 8.0
+    [2, 2, 4]
+    """
+    v = np.nan_to_num(np.asarray(values, dtype=float), nan=0.0, posinf=0.0, neginf=0.0)
+    v = np.maximum(v, 0.0)
+    floor = np.floor(v)
+    missing = int(round(float(v.sum()))) - int(floor.sum())
+    out = floor.astype(np.int64)
+    if missing > 0:
+        order = np.argsort(-(v - floor), kind="stable")
+        out[order[:missing]] += 1
+    return out

@@ -210,14 +210,22 @@ class CityIndex:
         to it, so that the territories tile the city's boundary
         (:func:`grid_planning.geo.territory.tile`). Grids are drawn and measured from these."""
 
-        def make() -> np.ndarray:
+        return self._once("territory", lambda: _frozen(territory.tile(self.geometry, None, self._land_pieces)))
+
+    @property
+    def _land_pieces(self) -> tuple[np.ndarray, np.ndarray]:
+        """The unpopulated land in pieces and the unit each goes to
+        (:func:`grid_planning.geo.territory.land_pieces`): what :attr:`territory` and
+        :attr:`territory_land` are made of, computed once."""
+
+        def make() -> tuple[np.ndarray, np.ndarray]:
             b = self.boundary
             outline = None
             if b is not None and len(b) and not b.geometry.is_empty.all():
                 outline = shapely.make_valid(b.to_crs(self.metric_crs).geometry.union_all())
-            return _frozen(territory.tile(self.geometry, outline))
+            return territory.land_pieces(self.geometry, outline)
 
-        return self._once("territory", make)
+        return self._once("land_pieces", make)
 
     @property
     def territory_land(self) -> np.ndarray:
@@ -226,14 +234,8 @@ class CityIndex:
         union of its units and of their land: the units form a coverage (a fast, exact coverage
         union), the land pieces are few."""
 
-        def make() -> np.ndarray:
-            units, terr = self.geometry, self.territory
-            land = np.full(len(terr), shapely.Polygon(), dtype=object)
-            grown = np.array([t is not u for t, u in zip(terr, units, strict=True)], dtype=bool)
-            land[grown] = shapely.difference(terr[grown], units[grown])
-            return _frozen(land)
-
-        return self._once("territory_land", make)
+        return self._once("territory_land",
+                          lambda: _frozen(territory.land(self.geometry, self._land_pieces)))
 
     @property
     def territory_km2(self) -> np.ndarray:

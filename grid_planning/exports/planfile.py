@@ -390,7 +390,9 @@ def _require_layers(path: Path) -> list[str]:
 
 
 def _clean_str(values: Iterable[object]) -> list[str]:
-    return ["" if v is None or (isinstance(v, float) and math.isnan(v)) else str(v) for v in values]
+    # a column as a list first: iterating pandas' Arrow-backed strings builds a scalar per value
+    items = values.tolist() if isinstance(values, (pd.Series, pd.Index, np.ndarray)) else values
+    return ["" if v is None or (isinstance(v, float) and math.isnan(v)) else str(v) for v in items]
 
 
 def read_plan(path: str | Path) -> tuple[CityLayers, Plan]:
@@ -553,7 +555,7 @@ def summary_text(grid_df: pd.DataFrame, lang: str = DEFAULT_LANGUAGE) -> str:
                 t("plan.col.grid_id", lang): g["grid_id"],
                 t("plan.col.lead_name", lang): f"{g['lead_name']} ({g['lead_id']})"
                 + (" *" if assumed else ""),
-                t("plan.col.population", lang): _fmt_num(g["population"], 0),
+                t("plan.col.population", lang): _fmt_num(g.get("population_shown", g["population"]), 0),
                 t("plan.col.area_km2", lang): _fmt_num(g["area_km2"], 1),
                 t("plan.col.beds_per_1000", lang): _fmt_num(g["beds_per_1000"], 2),
                 t("plan.col.mean_travel_min", lang): _fmt_num(g["mean_travel_min"], 1),

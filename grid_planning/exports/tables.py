@@ -85,6 +85,8 @@ def plan_tables(layers: CityLayers, plan: Plan, costs: CostMatrix | None = None,
     ud, gm, cm = fig.units, fig.grids, fig.city
     cols = [c for c, _ in SUMMARY_COLUMNS]
     summary = gm[["grid_id", "name", "lead_id", "lead_name", *cols]].reset_index(drop=True)
+    # Residents are people: whole numbers that add up to the city's (units carry decimals).
+    summary["population"] = gm["population_shown"].to_numpy() if len(gm) else summary["population"]
     total = {"grid_id": t("exports.table.city_total", lang), "name": city_name_in(layers.name, lang), "lead_id": "",
              "lead_name": ""}
     for c in cols:
@@ -95,7 +97,6 @@ def plan_tables(layers: CityLayers, plan: Plan, costs: CostMatrix | None = None,
     total["polsby_popper"] = cm["mean_polsby_popper"]
     summary = pd.concat([summary, pd.DataFrame([total])], ignore_index=True)
     summary = _with_district_splits(summary, layers, plan, cm)
-    # Residents are people: whole numbers (units' modelled populations carry decimals).
     summary["population"] = pd.to_numeric(summary["population"], errors="coerce").round(0)
     checklist = checklist_table(layers, plan, costs, lang=lang, checks=fig.checks)
     units = ud.reset_index().rename(columns={"unit_id": "id"})
@@ -131,10 +132,31 @@ def _with_district_splits(summary: pd.DataFrame, layers: CityLayers, plan: Plan,
     return out
 
 
+#: Columns that count people, beds, slots, units or facilities: written as integers ("2330", not
+#: "2330.0") when every value is whole (a unit's modelled residents carry decimals and stay so).
+COUNT_COLUMNS = frozenset({
+    "population", "n_units", "n_facilities", "beds", "outpatient_slots", "beds_to_primary",
+    "slots_to_primary", "beds_down", "slots_down", "districts_cut", "district_smaller_parts",
+})
+
+
+def _whole(column: pd.Series) -> pd.Series:
+    """A float column of whole numbers as integers (missing values stay missing)."""
+    values = pd.to_numeric(column, errors="coerce")
+    finite = values[np.isfinite(values)]
+    if len(finite) < values.notna().sum() or not (finite == np.round(finite)).all():
+        return column
+    return values.astype("Int64")
+
+
 def readable(frame: pd.DataFrame, lang: str = DEFAULT_LANGUAGE) -> pd.DataFrame:
     """A table for people: vocabulary codes in words, headers in the language
-    (``plan.col.*`` / ``exports.col.*``); numbers stay numbers."""
+    (``plan.col.*`` / ``exports.col.*``); numbers stay numbers, counts whole
+    (:data:`COUNT_COLUMNS`)."""
     out = frame.copy()
+    for col in COUNT_COLUMNS & set(out.columns):
+        if pd.api.types.is_float_dtype(out[col]):
+            out[col] = _whole(out[col])
     vocab = {"level": "vocab.level.", "type": "vocab.type.", "owner_level": "vocab.owner.",
              "role": "plan.role.", "status": None}
     for col, prefix in vocab.items():

@@ -163,7 +163,10 @@ def check_text_lengths(frame: pd.DataFrame, lim: Limits) -> None:
             values.dtype == object or pd.api.types.is_string_dtype(values.dtype)
         ):
             continue
-        lengths = values.map(lambda v: len(v) if isinstance(v, str) else 0)
+        if values.dtype == object:
+            lengths = values.map(lambda v: len(v) if isinstance(v, str) else 0)
+        else:  # a string dtype: every value a str or missing, measured at once
+            lengths = values.str.len().fillna(0)
         too_long = lengths.to_numpy() > lim.cell_chars
         if too_long.any():
             at = int(too_long.argmax())

@@ -34,6 +34,7 @@ from folium.utilities import JsCode
 
 from grid_planning.base.cache import SharedCache, memo
 from grid_planning.base.i18n import DEFAULT_LANGUAGE, t
+from grid_planning.base.numfmt import whole_people
 from grid_planning.base.textsafe import script_json
 from grid_planning.city.layers import CityLayers
 from grid_planning.city.planview import unit_grids
@@ -544,9 +545,11 @@ def plan_map(
         # Grids drawn as k dissolved polygons; a click still finds its unit by position
         # (workspace.interpret_click falls back to Workspace.unit_at).
         fac_names0 = plan_facilities(layers, plan).set_index("id")["name"].astype(str).to_dict()
+        # whole people adding up to the city's total, as in the grid tables (numfmt.whole_people)
+        shown = dict(zip(grids, whole_people([population[labels == g].sum() for g in grids]), strict=True))
         grid_props = {
             g: {"g": g, "lead": fac_names0.get(str(plan.leads[g]), str(plan.leads[g])),
-                "p": float(np.round(population[labels == g].sum())), "nu": int((labels == g).sum())}
+                "p": float(shown[g]), "nu": int((labels == g).sum())}
             for g in grids
         }
         tip = ("<b>{g}</b> {lead}<br>"

@@ -258,7 +258,7 @@ GRID_METRICS: tuple[MetricSpec, ...] = (
 )
 
 
-_GRID_SOURCE = {"population": "population", "balance_dev": "balance_dev", "mean_min": "mean_travel_min",
+_GRID_SOURCE = {"population": "population_shown", "balance_dev": "balance_dev", "mean_min": "mean_travel_min",
                 "share_30": "share_30_lead", "beds_per_1000": "beds_per_1000", "compactness": "polsby_popper"}
 
 
@@ -287,7 +287,7 @@ def city_values(option: Option) -> dict[str, float | None]:
     c = option.figures.city
     g = option.figures.grids
     counts = check_counts(option.figures.checks)
-    pops = g["population"] if len(g) else pd.Series(dtype=float)
+    pops = g["population_shown"] if len(g) else pd.Series(dtype=float)
     beds = pd.to_numeric(g["beds_per_1000"], errors="coerce") if len(g) else pd.Series(dtype=float)
     return {
         "k": float(c["k"]),

@@ -32,7 +32,6 @@ from collections.abc import Callable
 
 import numpy as np
 import scipy.sparse as sp
-from scipy.optimize import linear_sum_assignment
 
 from grid_planning.planning.partition import LockError, Partition
 
@@ -119,6 +118,9 @@ def wider_search(
                 free = np.flatnonzero((g5 > 0) & (pins < 0))
                 if len(need) and len(free) >= len(need):
                     cost = dm[free][:, need].T * (1.0 + rng.random((len(need), len(free))))
+                    # why: scipy.optimize (~0.1 s) loads when this search runs, not with every CLI run
+                    from scipy.optimize import linear_sum_assignment
+
                     rows, cols = linear_sum_assignment(cost)
                     pins[free[cols]] = need[rows]
             else:  # shapes

@@ -1,5 +1,9 @@
 """The vendored CJK font (Noto Sans SC, ``assets/fonts/``) for matplotlib and reportlab.
 
+The print map (matplotlib) sets its text in the subset faces "GP Sans SC" (GB 2312 and the tool's
+own characters, :mod:`grid_planning.prints.fontsubset`) with the full faces behind them for any
+other character; the report (reportlab) embeds from the full faces.
+
 Exports never rely on a system font: a print map or PDF report made on a machine without
 ``fonts-noto-cjk`` must show the same Chinese as one made here. Both libraries get the two TrueType
 files by path; nothing is installed into the user's font directories.
@@ -31,6 +35,18 @@ BOLD = FONT_DIR / "NotoSansSC-Bold.ttf"
 FAMILY = "Noto Sans SC"
 
 
+#: The same faces cut to GB 2312 and the tool's own characters (:mod:`grid_planning.prints.fontsubset`):
+#: what the print map embeds from, a quarter of the glyphs to read at every save.
+SUBSET_REGULAR = FONT_DIR / "GPSansSC-Regular.ttf"
+
+
+SUBSET_BOLD = FONT_DIR / "GPSansSC-Bold.ttf"
+
+
+#: Family name inside the subset files (a Modified Version under the OFL: not "Noto Sans SC").
+SUBSET_FAMILY = "GP Sans SC"
+
+
 #: BCP 47 language the faces are set in (their default glyphs, Latin digits included).
 LANGUAGE = "zh-Hans"
 
@@ -52,8 +68,8 @@ class FontMissingError(RuntimeError):
     """The vendored font files are not where the package expects them (a broken checkout)."""
 
 
-def _check() -> None:
-    missing = [p.name for p in (REGULAR, BOLD) if not p.exists()]
+def _check(*paths: Path) -> None:
+    missing = [p.name for p in (REGULAR, BOLD, *paths) if not p.exists()]
     if missing:
         raise FontMissingError(
             f"vendored font files missing under grid_planning/prints/assets/fonts: {', '.join(missing)}"
@@ -64,26 +80,29 @@ def _check() -> None:
 REGISTERED: SharedCache = SharedCache(max_entries=2)
 
 
-def use_in_matplotlib() -> str:
-    """Register the vendored faces with matplotlib (once per process) and return the family name
-    to use.
+def use_in_matplotlib() -> list[str]:
+    """Register the vendored faces with matplotlib (once per process) and return the families
+    to use: the subset faces first, the full faces for any character the subset lacks
+    (matplotlib's font fallback, glyph by glyph; a PDF then embeds the full face for those glyphs
+    only).
 
     Also sets ``pdf.fonttype`` / ``ps.fonttype`` to 42 (embedded TrueType with a Unicode map), so
     text in a PDF is real, searchable text: with matplotlib's default Type 3 fonts, characters
     outside Latin-1 become drawings that ``pdftotext`` and a reader's search cannot find.
     """
-    return REGISTERED.get("matplotlib", _register_matplotlib)
+    return list(REGISTERED.get("matplotlib", _register_matplotlib))
 
 
-def _register_matplotlib() -> str:
-    _check()
+def _register_matplotlib() -> tuple[str, ...]:
+    _check(SUBSET_REGULAR, SUBSET_BOLD)
 
-    for path in (REGULAR, BOLD):
+    for path in (SUBSET_REGULAR, SUBSET_BOLD, REGULAR, BOLD):
         font_manager.fontManager.addfont(str(path))
-    # One family for every text (legend, scale bar, ticks): with the default DejaVu list in front,
-    # matplotlib builds a second font object with Noto as fallback and embeds the 10 MB face twice.
-    matplotlib.rcParams["font.family"] = [FAMILY]
-    matplotlib.rcParams["font.sans-serif"] = [FAMILY]
+    families = (SUBSET_FAMILY, FAMILY)
+    # These families for every text (legend, scale bar, ticks): with the default DejaVu list in
+    # front, matplotlib builds a second font object with Noto as fallback and embeds the face twice.
+    matplotlib.rcParams["font.family"] = list(families)
+    matplotlib.rcParams["font.sans-serif"] = list(families)
     matplotlib.rcParams["pdf.fonttype"] = 42
     matplotlib.rcParams["ps.fonttype"] = 42
     matplotlib.rcParams["svg.fonttype"] = "path"
@@ -92,7 +111,7 @@ def _register_matplotlib() -> str:
     # font's other digit glyphs (locl), and a PDF then embeds the regular face twice (a second
     # subset for the alternates), each subsetting pass of the 30,898-glyph face costing ~0.4 s.
     matplotlib.rcParams["text.language"] = LANGUAGE
-    return FAMILY
+    return families
 
 
 def use_in_reportlab() -> tuple[str, str]:

@@ -98,9 +98,10 @@ def map_data(layers: CityLayers, plan: Plan) -> MapData:
     label points, facilities with their roles) in the layers' metric CRS.
     """
     crs = str(layers.metric_crs)
-    units = layers.units.to_crs(crs)
+    units = layers.units
     labels = unit_grids(layers, plan)
-    geoms = shapely.make_valid(units.geometry.to_numpy())
+    # the units in the metric CRS as the city's index keeps them (not projected a second time)
+    geoms = shapely.make_valid(np.asarray(layers.index.geometry, dtype=object))
     # Grids are drawn from the units' territories (units plus the unpopulated land around them)
     # so the map has no holes; labels stay near where people live (the units themselves).
     unit_shapes = np.asarray(layers.index.geometry, dtype=object)
@@ -702,7 +703,7 @@ def page_boxes(fig: Figure) -> dict[str, Bbox]:
 
 
 def _title_block(fig: Figure, data: MapData, lang: str, title: str | None, m: float, mv: float,
-                 h_mm: float, k: float, family: str) -> None:
+                 h_mm: float, k: float, family: list[str]) -> None:
     title = plain(title) if title is not None else plain(title_text(data, lang))
     fig.text(m, 1 - mv, title, fontsize=17 * k, family=family, weight="bold", va="top", ha="left")
     sub = t("exports.map.subtitle", lang, city=data.city, k=data.k,

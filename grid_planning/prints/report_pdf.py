@@ -88,6 +88,11 @@ GRID_FIGURES: tuple[tuple[str, str], ...] = (
 )
 
 
+#: Figures shown from another column than their label's: residents in whole people that add up to
+#: the city's total (grid_metrics' ``population_shown``).
+SHOWN = {"population": "population_shown"}
+
+
 def text(value: object, limit: int | None = None) -> str:
     """User text for a Paragraph: escaped (markup shown as typed), line breaks kept.
 
@@ -322,7 +327,7 @@ def plan_report(
         generated = float(row.get("beds_illustrative_share") or 0) > 0
         items = [(_cap(t(f"plan.col.{c}", lang))
                   + (t("exports.report.illustrative_mark", lang) if generated and c in ("beds", "beds_per_1000") else ""),
-                  fmt(row.get(c), kind, lang)) for c, kind in GRID_FIGURES]
+                  fmt(row.get(SHOWN.get(c, c)), kind, lang)) for c, kind in GRID_FIGURES]
         half = (len(items) + 1) // 2
         for i in range(half):
             left = items[i]
@@ -496,10 +501,16 @@ def g10_section(layers: CityLayers, plan: Plan, lang: str, st: _Styles, frame_w:
         return story
     rows = [[t("exports.report.g10_col_hospital", lang), t("exports.report.g10_col_grid", lang),
              t("exports.report.g10_col_beds", lang), t("exports.report.g10_col_reason", lang)]]
+    generated_beds = False
     for c in candidates:
         beds = integer(c.beds, lang) if c.beds == c.beds else MISSING
+        if c.illustrative and beds != MISSING:
+            beds += " ※"  # marked as in the grids' rosters: the bed count is generated
+            generated_beds = True
         rows.append([text(f"{c.facility_id} {c.name}"), text(c.grid_id), beds, text(c.reason(lang))])
     story.append(_table(rows, [44 * mm, 14 * mm, 16 * mm, (frame_w - 74) * mm], st))
+    if generated_beds:
+        story.append(Paragraph(text(t("exports.report.g10_beds_note", lang)), st.small))
     return story
 
 

@@ -62,7 +62,7 @@ CMP_COLUMNS = (
 #: The per-grid tables: size and resources, access and shape (grid_planning.assess.metrics.grid_metrics).
 GRID_SIZE = (
     Column("ws.col.grid", ""), Column("ws.col.grid_name", "lead_short"),
-    Column("ws.col.population", "population", "integer"), Column("ws.col.area", "area_km2", "number", 1),
+    Column("ws.col.population", "population_shown", "integer"), Column("ws.col.area", "area_km2", "number", 1),
     Column("ws.col.balance", "balance_dev", "signed_percent", 1), Column("ws.col.beds", "beds", "integer"),
     Column("ws.col.beds_per_1000", "beds_per_1000", "number", 2), Column("ws.col.lead_level", "lead_level"),
 )

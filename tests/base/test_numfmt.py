@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from grid_planning.base.numfmt import MISSING, integer, number, percent, with_unit
+from grid_planning.base.numfmt import MISSING, integer, number, percent, whole_people, with_unit
 
 
 def test_grouping_and_decimals():
@@ -36,3 +36,17 @@ def test_missing_values_are_a_dash(missing):
 def test_units():
     assert with_unit(12.34, "分钟", 1, "zh") == "12.3分钟"
     assert with_unit(12.34, "min", 1, "en") == "12.3\u00a0min"
+
+
+def test_whole_people_add_up_to_the_rounded_total():
+    # Rounded one by one these read 2 + 3 + 4 = 9 people of 8.0; by largest remainders 8.
+    assert whole_people([1.6, 2.6, 3.8]).tolist() == [2, 2, 4]
+    # Rounded one by one, three grids of x.4 people lose one of the total's 601.
+    values = [100.4, 200.4, 300.4]
+    assert sum(whole_people(values)) == 601 and sum(round(v) for v in values) == 600
+    shown = whole_people([1694889.47, 1694839.52, 1688318.6, 0.0])
+    assert sum(shown) == round(1694889.47 + 1694839.52 + 1688318.6)
+    assert all(abs(s - v) < 1 for s, v in zip(shown, [1694889.47, 1694839.52, 1688318.6, 0.0], strict=True))
+    # Missing or negative values count as nobody; nothing is not an error.
+    assert whole_people([float("nan"), 2.4, -3.0]).tolist() == [0, 2, 0]
+    assert whole_people([]).tolist() == []

@@ -68,3 +68,18 @@ def test_plan_confirmation_follows_the_language_switch():
     shown = [s.value for s in at.success]
     assert any(v.startswith("Done:") for v in shown), shown
     assert not any("已完成" in v for v in shown), shown
+
+
+def test_the_pages_name_the_city_in_their_language():
+    """Captions read "武汉市" in Chinese and "Wuhan" in English, as the documents and the CLI do
+    (city_name_in), not the sample's bilingual "武汉市 Wuhan"."""
+    for lang, name, other in (("zh", "武汉市", "Wuhan"), ("en", "Wuhan", "武汉市")):
+        at = AppTest.from_file(APP, default_timeout=120)
+        at.session_state["lang"] = lang
+        _run(at)
+        home = [c.value for c in at.caption if c.value.startswith(t("home.caption", lang, name=name))]
+        assert len(home) == 1 and other not in home[0]
+        at.switch_page("pages/data.py")
+        _run(at)
+        title = t("data.current.title", lang) + f" · {name}"
+        assert [e.label for e in at.expander if e.label.startswith(t("data.current.title", lang))] == [title]

@@ -217,3 +217,49 @@ def test_zh_workbook_and_csv_hold_words_not_program_names(sample):
                 assert rows[0][0] == "编号"
             if name == "summary.csv":
                 assert "每千人床位（示意）" in rows[0]
+
+
+def _figure(value: str) -> int:
+    return int(value.replace(",", ""))
+
+
+def test_grid_residents_add_up_to_the_city_and_counts_are_whole(sample, keep):
+    """One figure per quantity: the grids' residents (rounded by largest remainders) add up to the
+    city's in the report (grid pages and G9 table), the XLSX and the CSV; at k = 8 the grids
+    rounded one by one made 12,326,519 beside the city's 12,326,518. Counts are whole in every
+    CSV/XLSX column ("2330", not "2330.0"), and the G10 table marks generated beds with ※."""
+    layers, plan, costs = sample
+    city = round(float(layers.index.population.sum()))
+    path = keep / f"report_residents_k{plan.k}.pdf"
+    path.write_bytes(export_plan(layers, plan, costs, "report", lang="zh").data)
+    text = _text(path)
+    cover = _text(path, "-f", "1", "-l", "1")
+    assert _figure(re.search(r"覆盖常住人口 ([\d,]+) 人", cover).group(1)) == city
+    pages = [_figure(v) for v in re.findall(r"^常住人口\s+([\d,]+)\s", text, re.M)]
+    assert len(pages) == plan.k and sum(pages) == city
+    g9 = [_figure(v) for v in re.findall(r"^G\d+\s+([\d,]+)\s+[\d,]+\s+[\d.]+%", text, re.M)]
+    assert g9 == pages
+    assert _figure(re.search(r"^全市\s+([\d,]+)\s", text, re.M).group(1)) == city
+    g10 = text[text.index("G10 二级医院转型建议"):]
+    rows = re.findall(r"^(ILL-\S+) .*?\s(G\d+)\s+([\d,]+)( ※)?\s", g10, re.M)
+    assert rows and all(mark for *_, mark in rows)  # every candidate of the sample is generated
+    assert "※ 床位数为示意值" in g10
+
+    book = openpyxl.load_workbook(io.BytesIO(export_plan(layers, plan, costs, "xlsx", lang="zh").data))
+    summary = [list(r) for r in book["汇总"].iter_rows(values_only=True)]
+    col = summary[0].index("常住人口")
+    grids = [r[col] for r in summary[1:-1]]
+    assert all(isinstance(v, int) for v in grids) and sum(grids) == summary[-1][col] == city
+    with zipfile.ZipFile(io.BytesIO(export_plan(layers, plan, costs, "csv", lang="zh").data)) as zf:
+        tables = {name: list(csv.reader(io.TextIOWrapper(zf.open(name), encoding="utf-8-sig")))
+                  for name in zf.namelist()}
+    head, *body = tables["summary.csv"]
+    col = head.index("常住人口")
+    assert sum(int(r[col]) for r in body[:-1]) == int(body[-1][col]) == city
+    counts = {"summary.csv": ("常住人口", "人口单元数", "床位（示意）", "机构数"),
+              "roster.csv": ("床位",), "obligations.csv": ("床位", "门诊号源")}
+    for name, headers in counts.items():
+        head, *body = tables[name]
+        for h in headers:
+            cells = [r[head.index(h)] for r in body]
+            assert cells and all(re.fullmatch(r"-?\d*", c) for c in cells), (name, h, cells[:5])

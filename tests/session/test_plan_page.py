@@ -167,7 +167,7 @@ def test_grid_rows_and_city_metrics_of_a_planned_city(planned):
     rows = pp.grid_rows(fig, "en")
     assert list(rows.index) == list(planned.plan.grid_ids)
     assert all(len(s) <= 16 for s in rows["lead_short"])
-    assert [c.source for c in pp.grid_columns(rows, pp.GRID_SIZE)][:3] == ["", "lead_short", "population"]
+    assert [c.source for c in pp.grid_columns(rows, pp.GRID_SIZE)][:3] == ["", "lead_short", "population_shown"]
     metrics = dict(pp.city_metrics(fig, "en"))
     assert metrics["ws.city.population"] == f"{fig.city['population']:,.0f}"
     assert metrics["ws.city.contiguous"] == f"{fig.city['n_contiguous']}/2"

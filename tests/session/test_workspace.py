@@ -344,8 +344,9 @@ def test_export_files_carry_the_edited_plan(ws, tmp_path, adjacency):
     assert book["Summary"].max_row == 1 + ws.plan.k + 1
     # the moved unit is counted in G1's population
     summary = pd.read_excel(xlsx, sheet_name="Summary")
-    # (residents are written as whole people)
-    assert summary.loc[summary["grid"] == "G1", "population"].iloc[0] == round(ws.figures("en").grids.loc["G1", "population"])
+    # (residents are written as whole people, adding up to the city's)
+    assert summary.loc[summary["grid"] == "G1", "population"].iloc[0] == ws.figures("en").grids.loc["G1", "population_shown"]
+    assert summary["population"].iloc[:-1].sum() == summary["population"].iloc[-1]
 
 
 def test_a_request_changed_outside_its_widgets_tells_them(ws):
