@@ -544,7 +544,7 @@ class _Run:
                     return found
                 # what HiGHS settles at once (most proofs) before the wider search
                 res = exact.decide(problem, PROBE_SHARE * seconds, gap=exact.REFUSAL_GAP, sets=sets)
-                late = max(res.seconds - PROBE_SHARE * seconds, 0.0)  # HiGHS past its limit
+                late = 2 * max(res.seconds - PROBE_SHARE * seconds, 0.0) + 0.5  # HiGHS overruns
                 if res.status == "unknown":
                     # the lead sets the heuristic came nearest on first (fewest grids without
                     # G5, then least imbalance), the rest after them as they were
