@@ -211,8 +211,7 @@ def _complete(
     p: ExactProblem, leads: tuple[int, ...], tree: np.ndarray, base: np.ndarray, seconds: float
 ) -> tuple[bool, np.ndarray | None]:
     """Whether the trees ``tree`` (grid per unit, -1 off them) pass the bounds, and a plan
-    holding them (None when not found): the trees' units
-    locked to their grids, :func:`grid_planning.planning.exact.lead_set_bounds` (most trees end
+    holding them (None when not found): the trees' units locked to their grids, :func:`grid_planning.planning.exact.lead_set_bounds` (most trees end
     here: a tree cutting a grid off from residents it needs), then the exact model with these
     leads and a zero objective (any plan), for at most ``seconds``."""
     locks = {int(u): int(c) for u, c in p.locks}
@@ -282,6 +281,9 @@ def skeleton_search(
                 live.remove(leads)
                 open_sets += status == "unknown"
                 continue
+            left = deadline - time.perf_counter()
+            if left <= 0:
+                return SkeletonOutcome(None, False, trials)
             passed, labels = _complete(p, leads, tree, base, min(COMPLETE_SECONDS, left))
             passes[leads] += passed
             if labels is None:
