@@ -8,9 +8,11 @@ process, the same cities and requests for every method:
   some locks; the cities of ``tests/planning/test_reference_agreement.py``), and planted cities
   (``tests/corner_cities.py``, a plan meeting G5 at +-4 % hidden in them);
 - planner: ``plan_city(..., analyse=False)`` (heuristic; then lead-set bounds, the heuristic on
-  each lead set, a short ``exact.decide`` probe, the wider search of ``planning/search.py``, and
-  ``exact.decide`` for the rest: a plan or a proof within ``--limit`` s); the last column names
-  the step that planned (``stats["method"]``);
+  each lead set, a short ``exact.decide`` probe, the wider search of ``planning/search.py``, the
+  skeleton trials of ``planning/skeleton.py``, the wider search again, and ``exact.decide`` for
+  the rest: a plan or a proof within ``--limit`` s); its CPU seconds next to its wall seconds
+  (the machine may be shared); the last column names the step that planned
+  (``stats["method"]``);
 - exact alone, plain: HiGHS with the same constraints and flow contiguity, no presolve, no
   heuristic start (``solve_exact(presolve=False)``), stopping at the same 5 % gap;
 - exact alone, presolved: the same with the reachability presolve (``solve_exact``).
@@ -60,14 +62,14 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--limit", type=float, default=20.0, help="seconds for each exact solve")
     args = ap.parse_args(argv)
     run.FALLBACK_SECONDS = args.limit
-    print(f"{'city':>40} {'planner':>17} {'exact plain':>17} {'exact presolved':>17} {'ratio':>6}"
-          "  via")
+    print(f"{'city':>40} {'planner':>17} {'cpu':>6} {'exact plain':>17} {'exact presolved':>17}"
+          f" {'ratio':>6}  via")
     within = []
     for name, build in _cases(args.quick):
         layers, req = build()
-        t = time.perf_counter()
+        t, c = time.perf_counter(), time.process_time()
         res = plan_city(layers, req, analyse=False)
-        t_plan = time.perf_counter() - t
+        t_plan, c_plan = time.perf_counter() - t, time.process_time() - c
         ours = "plan" if res.ok else "proof" if res.infeasible.proven else "not found"
         problem = run._Run(layers, req, None, lambda _f, _k: None).exact_problem()
         cols, plain = [], args.limit
@@ -82,7 +84,7 @@ def main(argv: list[str] | None = None) -> None:
         if layers.index.n >= 300:
             within.append(ours != "not found" and t_plan <= 10.0)
         via = res.stats.get("method", "") if res.ok else ""
-        print(f"{name:>40} {ours:>9} {t_plan:6.1f}s {cols[0]:>17} {cols[1]:>17} "
+        print(f"{name:>40} {ours:>9} {t_plan:6.1f}s {c_plan:5.1f}s {cols[0]:>17} {cols[1]:>17} "
               f"{t_plan / plain:6.2f}  {via}", flush=True)
     print(f"300-unit cities with a plan or a proof within 10 s: {sum(within)} of {len(within)}")
 

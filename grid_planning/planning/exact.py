@@ -37,7 +37,7 @@ from dataclasses import dataclass, field, replace
 import highspy
 import numpy as np
 import scipy.sparse as sp
-from highspy._core import _Highs  # the core class: see _new_highs
+from highspy._core import _Highs  # the core class: see new_highs
 from scipy.sparse.csgraph import connected_components, dijkstra, maximum_bipartite_matching
 
 from grid_planning.domain.request import balance_band
@@ -157,7 +157,7 @@ class ExactResult:
     bound: float = float("nan")
 
 
-def _new_highs() -> _Highs:
+def new_highs() -> _Highs:
     """A quiet HiGHS instance, with nothing done to the process's stdout (a dashboard server
     shares it between sessions).
 
@@ -223,7 +223,7 @@ def solve_exact(
     if (model.lo > model.hi).any() or model.hi[:m].sum() < k:
         # a required lead or a lock out of reach, or fewer candidates than grids can lead
         return ExactResult("infeasible", seconds=time.perf_counter() - t0)
-    h = _new_highs()
+    h = new_highs()
     h.setOptionValue("output_flag", False)
     h.setOptionValue("threads", 1)
     h.setOptionValue("mip_rel_gap", gap)

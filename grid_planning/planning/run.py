@@ -42,6 +42,7 @@ from grid_planning.planning import exact
 from grid_planning.planning.leads import NoLeadSet, refine_leads, select_leads
 from grid_planning.planning.partition import LockError, Partition
 from grid_planning.planning.search import wider_search
+from grid_planning.planning.skeleton import skeleton_search
 
 if TYPE_CHECKING:
     import geopandas as gpd
@@ -63,9 +64,13 @@ LEAD_SET_SHARE = 0.4
 
 #: Then the exact program for a share of the time (what it settles at once: most proofs, on the
 #: reference family in well under a second), then
-#: :func:`grid_planning.planning.search.wider_search` until its share of the time is spent (from
-#: the start), then the exact program again for the rest.
+#: :func:`grid_planning.planning.search.wider_search` for a share, skeleton trials
+#: (:mod:`grid_planning.planning.skeleton`) for a share, the wider search again (other draws)
+#: until its share of the time is spent (from the start), the exact program for the rest.
 PROBE_SHARE = 0.05
+
+
+FIRST_SHARE, SKELETON_SHARE = 0.1, 0.2
 
 
 SEARCH_SHARE = 0.8
@@ -532,13 +537,14 @@ class _Run:
             t0 = time.perf_counter()
             problem = self.exact_problem()
             sets = exact.lead_sets(problem, seconds=LEAD_SET_SHARE * seconds)
-            res = None
+            res, late = None, 0.0
             if sets is not None and sets[0]:
                 found = self._other_lead_sets(sets[0], t0 + LEAD_SET_SHARE * seconds)
                 if found is not None:
                     return found
                 # what HiGHS settles at once (most proofs) before the wider search
                 res = exact.decide(problem, PROBE_SHARE * seconds, gap=exact.REFUSAL_GAP, sets=sets)
+                late = 2 * max(res.seconds - PROBE_SHARE * seconds, 0.0) + 0.5  # HiGHS overruns
                 if res.status == "unknown":
                     # the lead sets the heuristic came nearest on first (fewest grids without
                     # G5, then least imbalance), the rest after them as they were
@@ -546,12 +552,16 @@ class _Run:
                     seen = set(tried)
                     rest = [i for i in range(len(sets[0])) if i not in seen]
                     order = [sets[0][i] for i in tried + rest]
-                    found = self._wider_search(order, t0 + SEARCH_SHARE * seconds)
+                    found = self._wider_search(order, time.perf_counter() + FIRST_SHARE * seconds)
+                    if found is None:
+                        found = self._skeleton(problem, order, time.perf_counter() + SKELETON_SHARE * seconds)
+                    if found is None:  # other trials than the first share's
+                        found = self._wider_search(order, t0 + SEARCH_SHARE * seconds, seed=1)
                     if found is not None:
                         return found
                     res = None
             if res is None:
-                left = max(seconds - (time.perf_counter() - t0), 0.1)
+                left = max(seconds - (time.perf_counter() - t0) - late, 0.1)
                 res = exact.decide(problem, left, gap=exact.REFUSAL_GAP, sets=sets)
             res = replace(res, seconds=time.perf_counter() - t0)
         else:
@@ -624,10 +634,10 @@ class _Run:
         return None
 
     def _wider_search(
-        self, sets: list[tuple[int, ...]], deadline: float
+        self, sets: list[tuple[int, ...]], deadline: float, seed: int = 0
     ) -> tuple[list[int], np.ndarray, dict] | None:
         """:func:`grid_planning.planning.search.wider_search` on the lead sets the exact bounds
-        leave, until ``deadline``."""
+        leave, until ``deadline`` (``seed``: its random draws)."""
         found = wider_search(
             sets,
             self.dc,
@@ -637,6 +647,7 @@ class _Run:
             lambda leads: self._lock_grid([self.cand_ids[c] for c in leads]),
             self._partition,
             deadline,
+            seed=seed,
         )
         if found is None:
             return None
@@ -649,6 +660,18 @@ class _Run:
             "iterations": trials,
         }
         return leads, labels, sel
+
+    def _skeleton(self, problem, sets, deadline) -> tuple[list[int], np.ndarray, dict] | None:
+        """Skeleton trials on ``sets``; a proof when every set is closed."""
+        out = skeleton_search(problem, sets, lambda leads: self._lock_grid(
+            [self.cand_ids[c] for c in leads]), self._partition, deadline)
+        if out.closed_all:
+            raise _stop("no_plan", self._active(), proven=True, k=self.request.k)
+        if out.plan is None:
+            return None
+        leads, labels, trials = out.plan
+        return leads, labels, {"leads": leads, "objective": self._objective(leads, labels),
+                               "lower_bound": None, "method": "skeleton", "iterations": trials}
 
     def _active(self) -> list[str]:
         return active_constraints(self.request)

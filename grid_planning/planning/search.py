@@ -137,11 +137,11 @@ def wider_search(
                 continue
             if part.solve(TRIAL_ROUNDS)[:2] != (0, 0.0):
                 continue
-            return leads, _polished(part.labels, leads, dm, locks, build), trials
+            return leads, polished(part.labels, leads, dm, locks, build), trials
     return None
 
 
-def _polished(
+def polished(
     labels: np.ndarray, leads: list[int], dm: np.ndarray, locks: np.ndarray, build: Build
 ) -> np.ndarray:
     """``labels`` after boundary moves on the true minutes that keep every constraint, the

@@ -73,20 +73,20 @@ def test_wider_search_finds_a_plan_meeting_every_constraint(ring):
 
 
 @pytest.mark.slow
-def test_the_plan_is_polished_on_the_true_minutes(ring, monkeypatch):
+def test_the_plan_ispolished_on_the_true_minutes(ring, monkeypatch):
     """The trial's grids, grown on perturbed minutes, come back after boundary moves on the true
     minutes: fewer population-weighted minutes, every constraint still met."""
     from grid_planning.planning import search
 
     _r, p, sets = ring
     seen = []
-    polish = search._polished
+    polish = search.polished
 
     def spy(labels, *args):
         seen.append(labels.copy())
         return polish(labels, *args)
 
-    monkeypatch.setattr(search, "_polished", spy)
+    monkeypatch.setattr(search, "polished", spy)
     leads, polished, _ = _search(p, sets, time.perf_counter() + 60)
     (raw,) = seen
     assert _cost(p, leads, polished) < _cost(p, leads, raw)

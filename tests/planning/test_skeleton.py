@@ -1,0 +1,116 @@
+"""Skeleton trials (issue 15): disjoint trees from each lead to what its grid must hold, a plan
+completed around them, and lead sets the trees' program closes where the exact bounds do not."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pytest
+from reference_cities import family, shaped_city
+from scipy.sparse.csgraph import connected_components
+
+from grid_planning.domain.request import balance_band
+from grid_planning.geo.graph import is_contiguous
+from grid_planning.planning import exact, run, skeleton
+
+STRIP60 = "strip-60u-k4-corners5-10%-s2572"  # every G5 unit at the strip's two ends
+STRIP100 = "strip-100u-k4-edge4-8%-lock-s8751"
+
+
+def _city(name):
+    case = next(c for c in family((20, 40, 60, 100), 5, seed=0) if c.name == name)
+    layers, request = shaped_city(case)
+    r = run._Run(layers, request, None, lambda _f, _k: None)
+    problem = r.exact_problem()
+    sets, _ = exact.lead_sets(problem)
+    return r, problem, sets
+
+
+@pytest.fixture(scope="module")
+def strip60():
+    return _city(STRIP60)
+
+
+@pytest.fixture(scope="module")
+def strip100():
+    return _city(STRIP100)
+
+
+def _search(r, p, sets, deadline, seed=0):
+    return skeleton.skeleton_search(
+        p, sets, lambda leads: r._lock_grid([r.cand_ids[c] for c in leads]), r._partition,
+        deadline, seed=seed,
+    )
+
+
+def test_the_heuristic_misses_every_lead_set_of_the_strip(strip60):
+    r, _p, sets = strip60
+    assert len(sets) == 15
+    assert r._other_lead_sets(sets, time.perf_counter() + 60) is None
+
+
+def test_skeleton_trials_plan_the_strip(strip60):
+    r, p, sets = strip60
+    out = _search(r, p, sets, time.perf_counter() + 60)
+    assert out.plan is not None and not out.closed_all
+    leads, labels, trials = out.plan
+    assert tuple(leads) in sets and 1 <= trials == out.trials
+    k = len(leads)
+    pops = np.bincount(labels, weights=p.population, minlength=k)
+    low, high = balance_band(p.population.sum() / k, p.balance)
+    assert ((pops >= low - 1e-6) & (pops <= high + 1e-6)).all()
+    assert (np.bincount(labels, weights=p.g5, minlength=k) >= 1).all()
+    assert (labels[p.cand_unit[leads]] == np.arange(k)).all()
+    assert set(is_contiguous(p.adjacency, labels).values()) == {1}
+    # seeded: the same trials give the same plan
+    again = _search(r, p, sets, time.perf_counter() + 60)
+    assert again.plan[0] == leads and again.trials == trials and (again.plan[1] == labels).all()
+
+
+@pytest.mark.parametrize("leads", [(0, 2, 3, 5), (0, 2, 4, 5)])
+def test_trees_of_a_lead_set_with_a_plan_hold_each_grid_together(strip60, leads):
+    """Both lead sets have plans (found by the planner and by the exact model with the leads
+    and the G5 units fixed): the trees' program must never close them."""
+    _r, p, _sets = strip60
+    allowed = exact.lead_set_bounds(p, leads)
+    status, tree = skeleton.trees(p, leads, allowed, np.ones((4, p.n)), 10.0)
+    assert status == "trees"
+    on = tree >= 0
+    assert (tree[p.cand_unit[list(leads)]] == np.arange(4)).all()
+    # each tree is connected, holds a G5 unit, and stays under the band's upper bound
+    high = balance_band(p.population.sum() / 4, p.balance)[1]
+    for g in range(4):
+        units = np.flatnonzero(tree == g)
+        sub = p.adjacency[units][:, units]
+        assert connected_components(sub, directed=False)[0] == 1
+        assert p.g5[units].sum() >= 1
+        assert p.population[units].sum() <= high
+    assert on.sum() < p.n  # trees, not a partition
+
+
+def test_the_trees_close_lead_sets_the_bounds_leave(strip100):
+    """On strip-100u some lead sets pass the exact bounds yet cannot hold disjoint trees (the
+    locked G5 unit's tree to its lead and the other grids' trees to their G5 units cross): each
+    such set is closed, in well under a second, where the exact model with the leads fixed does
+    not decide in 5 s (measured)."""
+    _r, p, sets = strip100
+    base, _ = exact.reach(p)
+    closed = []
+    for leads in sets:
+        allowed = exact.lead_set_bounds(p, leads, base)
+        assert allowed is not None
+        status, _ = skeleton.trees(p, leads, allowed, np.ones((len(leads), p.n)), 2.0)
+        if status == "none":
+            closed.append(leads)
+    assert 1 <= len(closed) < len(sets)
+
+
+def test_no_trial_after_the_deadline_and_the_deadline_is_kept(strip100):
+    r, p, sets = strip100
+    out = _search(r, p, sets, time.perf_counter() - 1)
+    assert out.plan is None and out.trials == 0 and not out.closed_all
+    t = time.perf_counter()
+    out = _search(r, p, sets, t + 0.5)
+    assert out.plan is None and not out.closed_all
+    assert time.perf_counter() - t < 1.5
