@@ -826,7 +826,7 @@ def run_load(url: str, *, sessions: int = 20, groups: Sequence[str] = tuple(STEP
              server_pid: int | None = None, timeout_s: float = 300.0,
              nice_browsers: bool = False, idle_s: float = 3.0,
              timing_log: Path | None = None, observers: int = 0, burst: bool = False,
-             ks: Sequence[int] = (4,)) -> LoadResult:
+             ks: Sequence[int] = (4,), observer_rounds: int = OBSERVER_ROUNDS) -> LoadResult:
     """Drive ``sessions`` concurrent browser sessions through ``groups`` of steps.
 
     Parameters
@@ -857,7 +857,7 @@ def run_load(url: str, *, sessions: int = 20, groups: Sequence[str] = tuple(STEP
         close to what a planner sees on their own PC while the other sessions load the server
         (the observers still share the two cores with the server and with each other). An
         observer does the steps again in a new session (a first visit each time, up to
-        :data:`OBSERVER_ROUNDS` times) until the loaded sessions are done, which gives its clock
+        ``observer_rounds`` times) until the loaded sessions are done, which gives its clock
         more than one sample per run.
     burst : bool
         The loaded sessions (not the observers) click "run" at the same moment: each waits, k
@@ -867,6 +867,9 @@ def run_load(url: str, *, sessions: int = 20, groups: Sequence[str] = tuple(STEP
         The number of grids each session plans, in turn (session i plans ``ks[i % len(ks)]``):
         ``(4,)`` is the same request everywhere (one planning run serves all); several values
         make as many different plans at once, each with its own figures and map.
+    observer_rounds : int
+        Most sessions each observer runs one after another (default :data:`OBSERVER_ROUNDS`; 1: its
+        first visit only, the smallest run, as the smoke test in tests/benchmarks uses).
 
     Returns
     -------
@@ -879,10 +882,12 @@ def run_load(url: str, *, sessions: int = 20, groups: Sequence[str] = tuple(STEP
         raise ValueError("observers need nice_browsers: otherwise every browser is an observer")
     if not 0 <= observers <= sessions:
         raise ValueError(f"observers must be between 0 and the {sessions} sessions")
+    if observer_rounds < 1:
+        raise ValueError(f"observer_rounds must be at least 1, got {observer_rounds}")
     ks = tuple(int(k) for k in ks)
     if not ks or min(ks) < 2:
         raise ValueError(f"ks must list numbers of grids of at least 2 (G2), got {list(ks)}")
-    n_units = sessions + OBSERVER_ROUNDS * observers
+    n_units = sessions + observer_rounds * observers
     units = pick_units(n_units) if "move" in groups else [None] * n_units
     watched: list[int] = []
     monitor = Monitor(server_pid)
@@ -915,8 +920,8 @@ def run_load(url: str, *, sessions: int = 20, groups: Sequence[str] = tuple(STEP
                                                             ks[i % len(ks)]))
 
                     async def observe(slot: int) -> None:
-                        for k in range(OBSERVER_ROUNDS):
-                            index = sessions + slot * OBSERVER_ROUNDS + k
+                        for k in range(observer_rounds):
+                            index = sessions + slot * observer_rounds + k
                             watched.append(index)
                             await session(index, own)
                             if loaded_done.is_set():

@@ -21,12 +21,15 @@ def _bench():
 @pytest.mark.slow
 def test_three_sessions_open_home_plan_and_move_without_errors():
     """Two loaded sessions (niced browsers, plan runs clicked together) and an observer (a browser
-    at normal priority, a new session after each round until the others are done)."""
+    at normal priority) at the bench's smallest size: the observer's first visit only. Its further
+    rounds (a new session each, up to OBSERVER_ROUNDS while the others work) only add samples of
+    the same steps, and cost 52 of this test's 85 s of CPU under load; what is asserted of the
+    observer holds of its first round (later rounds start after it, so they could not rescue it)."""
     bench = _bench()
     with bench.dashboard() as (url, pid, timing):
         res = bench.run_load(url, sessions=3, groups=["home", "plan", "move"], timeout_s=240,
                              idle_s=3.0, server_pid=pid, timing_log=timing, nice_browsers=True,
-                             observers=1, burst=True)
+                             observers=1, burst=True, observer_rounds=1)
     report = bench.report(res)
     assert res.errors == [] and res.external == [], report
     if bench.autogroups_apply():

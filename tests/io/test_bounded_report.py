@@ -36,21 +36,30 @@ from export_fixtures import hostile_city, hostile_plan
 from plan_fixtures import make_costs
 from grid_planning.exports.planfile import write_plan
 city = hostile_city()
-fac = city.facilities.copy()
-fac.loc[fac["id"] == "F1", "name"] = "长" * int(sys.argv[2])
-write_plan(Path(sys.argv[1]), replace(city, facilities=fac), hostile_plan(), make_costs(), lang="zh")
+for arg in sys.argv[2:]:
+    fac = city.facilities.copy()
+    fac.loc[fac["id"] == "F1", "name"] = "长" * int(arg)
+    path = Path(sys.argv[1]) / f"plan_{arg}.gpkg"
+    write_plan(path, replace(city, facilities=fac), hostile_plan(), make_costs(), lang="zh")
 """
 
+#: The lengths of F1's name in the plan files the tests read (:func:`plan_files`).
+HUGE, AT_LIMIT, SHORT = 90 * 1024 * 1024 // 3, 10_000, 20
 
-def _plan_file(path: Path, chars: int) -> Path:
-    """The hostile plan with facility F1 named by ``chars`` characters, written in a subprocess:
-    this process never holds the name (its peak memory is inherited by every process it starts,
-    which other tests measure)."""
+
+@pytest.fixture(scope="module")
+def plan_files(tmp_path_factory) -> dict[int, Path]:
+    """The hostile plan with facility F1 named by :data:`HUGE`, :data:`AT_LIMIT` and :data:`SHORT`
+    characters: {chars: file}. Written once for the module, in one subprocess: this process never
+    holds the name (its peak memory is inherited by every process it starts, which other tests
+    measure). Tests copy a file before changing it."""
+    folder = tmp_path_factory.mktemp("bounded_report")
     env = {**os.environ, "PYTHONPATH": f"{ROOT}{os.pathsep}{ROOT / 'tests'}"}
+    sizes = (HUGE, AT_LIMIT, SHORT)
     subprocess.run(
-        [sys.executable, "-c", _WRITE, str(path), str(chars)], check=True, timeout=600, env=env
+        [sys.executable, "-c", _WRITE, str(folder), *map(str, sizes)], check=True, timeout=600, env=env
     )
-    return path
+    return {chars: folder / f"plan_{chars}.gpkg" for chars in sizes}
 
 
 def _export(plan: Path, out: Path) -> tuple[dict, str]:
@@ -71,9 +80,9 @@ def _export(plan: Path, out: Path) -> tuple[dict, str]:
     return json.loads(done.stdout.strip().splitlines()[-1]), done.stdout + done.stderr
 
 
-@pytest.mark.parametrize(("chars", "refused"), [(90 * 1024 * 1024 // 3, True), (10_000, False)])
-def test_the_report_never_sees_an_unbounded_name(tmp_path, chars, refused):
-    plan = _plan_file(tmp_path / "plan.gpkg", chars)
+@pytest.mark.parametrize(("chars", "refused"), [(HUGE, True), (AT_LIMIT, False)])
+def test_the_report_never_sees_an_unbounded_name(plan_files, tmp_path, chars, refused):
+    plan = plan_files[chars]
     got, printed = _export(plan, tmp_path / "report.pdf")
     assert got["peak_mb"] < 600, got
     if refused:
@@ -84,12 +93,13 @@ def test_the_report_never_sees_an_unbounded_name(tmp_path, chars, refused):
         assert got["code"] == 0 and (tmp_path / "report.pdf").stat().st_size > 0, printed
 
 
-def test_a_plan_meta_value_is_bounded_too(tmp_path):
+def test_a_plan_meta_value_is_bounded_too(plan_files, tmp_path):
     # plan_meta holds the plan's own JSON and was read whatever its length: a 90 MB value took
     # the report and `check` to 700 MB.
+    import shutil
     import sqlite3
 
-    plan = _plan_file(tmp_path / "plan.gpkg", 20)
+    plan = Path(shutil.copy(plan_files[SHORT], tmp_path / "plan.gpkg"))
     with sqlite3.connect(plan) as con:
         assert con.execute("UPDATE plan_meta SET value = ? WHERE key = 'city'",
                            ("长" * (90 * 1024 * 1024 // 3),)).rowcount == 1
