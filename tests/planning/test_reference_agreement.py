@@ -51,12 +51,21 @@ UNDECIDED = {
     "strip-300u-k8-edge10-8%-lock-s7535",
 }
 
+#: Undecided cities no step came near within the planner's 20 s (benchmarks/bench_refusals.py
+#: measures them there): the suite gives them :data:`UNDECIDED_SECONDS`, enough to check the
+#: honest wording of their refusal (and any plan that comes) without spending 20 s of CPU each.
+#: rect-300u keeps the full time: it is planned on a quieter machine, and its plan is checked.
+HOPELESS = UNDECIDED - {"rect-300u-k6-edge6-3%-s5495"}
+UNDECIDED_SECONDS = 6.0
+
 
 def _params(cases, *marks):
     return [pytest.param(case, id=case.name, marks=list(marks)) for case in cases]
 
 
-def _agree(case):
+def _agree(case, monkeypatch):
+    if case.name in HOPELESS:
+        monkeypatch.setattr(run, "FALLBACK_SECONDS", UNDECIDED_SECONDS)
     layers, request = shaped_city(case)
     costs = travel_costs(layers)
     m = oracle.model(layers, request, costs)
@@ -80,13 +89,13 @@ def _agree(case):
 
 
 @pytest.mark.parametrize("case", _params(QUICK))
-def test_planner_agrees_with_the_reference(case):
-    _agree(case)
+def test_planner_agrees_with_the_reference(case, monkeypatch):
+    _agree(case, monkeypatch)
 
 
 @pytest.mark.parametrize("case", _params(SLOW, pytest.mark.slow))
-def test_planner_agrees_with_the_reference_up_to_300_units(case):
-    _agree(case)
+def test_planner_agrees_with_the_reference_up_to_300_units(case, monkeypatch):
+    _agree(case, monkeypatch)
 
 
 def test_the_family_is_awkward():
