@@ -31,7 +31,9 @@ import shapely
 from scipy.optimize import Bounds, LinearConstraint, milp
 
 from grid_planning.city.layers import load_city
-from grid_planning.domain.request import PlanRequest
+from grid_planning.domain.request import PlanRequest, balance_band
+from grid_planning.geo.graph import is_contiguous
+from grid_planning.planning import exact, run
 
 CRS = "EPSG:32650"
 X0, Y0 = 600_000.0, 3_300_000.0
@@ -339,6 +341,35 @@ def reference_plan_ok(m: oracle.Model, labels: np.ndarray) -> list[str]:
     for u, c in m.locks.items():
         if labels[u] != c:
             out.append(f"lock {u}")
+    return out
+
+
+def planner_problem(name: str):
+    """The planner's run, exact problem and lead sets (those the exact bounds leave) for one
+    city of ``family((20, 40, 60, 100), 5, seed=0)``."""
+    case = next(c for c in family((20, 40, 60, 100), 5, seed=0) if c.name == name)
+    layers, request = shaped_city(case)
+    r = run._Run(layers, request, None, lambda _f, _k: None)
+    problem = r.exact_problem()
+    sets, _ = exact.lead_sets(problem)
+    return r, problem, sets
+
+
+def partition_problems(problem, leads, labels: np.ndarray) -> list[str]:
+    """What a plan of the planner's exact problem breaks (empty: none): balance, G5 in every
+    grid, each lead in its own grid, every grid in one piece."""
+    k = len(leads)
+    out = []
+    pops = np.bincount(labels, weights=problem.population, minlength=k)
+    low, high = balance_band(problem.population.sum() / k, problem.balance)
+    if not ((pops >= low - 1e-6) & (pops <= high + 1e-6)).all():
+        out.append(f"off balance: {pops.round().tolist()} outside [{low:.0f}, {high:.0f}]")
+    if not (np.bincount(labels, weights=problem.g5, minlength=k) >= 1).all():
+        out.append("a grid without G5")
+    if not (labels[problem.cand_unit[list(leads)]] == np.arange(k)).all():
+        out.append("a lead outside its grid")
+    if set(is_contiguous(problem.adjacency, labels).values()) != {1}:
+        out.append("a grid in pieces")
     return out
 
 
