@@ -68,8 +68,7 @@ LEAD_SET_SHARE = 0.4
 #: (:mod:`grid_planning.planning.skeleton`) for a share, the wider search again (other draws)
 #: until its share of the time is spent (from the start), the exact program for the rest.
 PROBE_SHARE = 0.05
-
-
+#: The first wider search's and the skeleton trials' shares (each from when it starts).
 FIRST_SHARE, SKELETON_SHARE = 0.1, 0.2
 
 
@@ -661,7 +660,9 @@ class _Run:
         }
         return leads, labels, sel
 
-    def _skeleton(self, problem, sets, deadline) -> tuple[list[int], np.ndarray, dict] | None:
+    def _skeleton(
+        self, problem: exact.ExactProblem, sets: list[tuple[int, ...]], deadline: float
+    ) -> tuple[list[int], np.ndarray, dict] | None:
         """Skeleton trials on ``sets``; a proof when every set is closed."""
         out = skeleton_search(problem, sets, lambda leads: self._lock_grid(
             [self.cand_ids[c] for c in leads]), self._partition, deadline)
