@@ -40,8 +40,8 @@ from grid_planning.city.planview import facility_units  # noqa: E402
 from grid_planning.city.synthetic import synthetic_city  # noqa: E402
 from grid_planning.domain.request import PlanRequest
 from grid_planning.geo.graph import is_contiguous  # noqa: E402
+from grid_planning.planning.candidates import eligible_leads
 from grid_planning.planning.planner import plan_city  # noqa: E402
-from grid_planning.planning.run import eligible_leads
 
 
 def cold(layers):

@@ -28,8 +28,8 @@ from grid_planning.city.costs import travel_costs
 from grid_planning.city.layers import load_city
 from grid_planning.domain.request import CostParams
 from grid_planning.maps import mapview, overview, planmap
+from grid_planning.planning.candidates import may_designate
 from grid_planning.planning.planner import plan_city
-from grid_planning.planning.run import may_designate
 from grid_planning.session.workspace import Workspace
 
 #: Exports the Workspace offers: the data formats, read back for every planned city; the drawn ones

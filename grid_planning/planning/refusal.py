@@ -22,7 +22,8 @@ from grid_planning.domain.request import (
     make_option,
 )
 from grid_planning.domain.rules import MIN_GRIDS
-from grid_planning.planning.run import StopPlanning, edited_facilities, eligible_leads, solve
+from grid_planning.planning.candidates import eligible_leads
+from grid_planning.planning.run import StopPlanning, edited_facilities, solve
 
 if TYPE_CHECKING:
     from grid_planning.city.costs import CostMatrix

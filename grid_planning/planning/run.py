@@ -39,6 +39,7 @@ from grid_planning.domain.request import (
 )
 from grid_planning.domain.rules import MIN_GRIDS
 from grid_planning.planning import exact
+from grid_planning.planning.candidates import designation_order, may_designate
 from grid_planning.planning.leads import NoLeadSet, refine_leads, select_leads
 from grid_planning.planning.partition import LockError, Partition
 from grid_planning.planning.search import wider_search
@@ -124,62 +125,6 @@ def solve(
         return run.plan(t0)
     except StopPlanning as stop:
         return PlanResult(None, stop.infeasible, {"seconds": time.perf_counter() - t0})
-
-
-# ---- candidates -------------------------------------------------------------------------------------
-def eligible_leads(facilities: pd.DataFrame, request: PlanRequest,
-                   layers: CityLayers | None = None) -> pd.DataFrame:
-    """Facilities that may lead a grid under ``request`` (:func:`grid_planning.domain.rules.lead_candidates`).
-
-    With ``layers``, a hospital lying outside the city is a candidate only when designated.
-
-    Returns
-    -------
-    DataFrame
-        Candidate rows (ordered by id) with ``eligibility``: ``data``, ``assumed`` or ``designated``.
-    """
-    outside = layers.index.locate(facilities).outside if layers is not None else None
-    return rules.lead_candidates(
-        facilities,
-        outside,
-        designated=[f for f, _ in request.designated_leads],
-        excluded=request.excluded_leads,
-    )
-
-
-def designation_candidates(layers: CityLayers, facilities: pd.DataFrame | None = None) -> pd.DataFrame:
-    """Hospitals a planner may designate as a lead with a G4 reason (tertiary general/TCM of
-    another owner, or an eligible one outside the city), largest first. The plan page offers
-    exactly these."""
-    fac = layers.facilities if facilities is None else facilities
-    return _designation_order(fac, layers.index.locate(fac).outside)
-
-
-def may_designate(fac: pd.DataFrame, outside) -> np.ndarray:
-    """Hospitals a planner may designate as a lead (G4 "in principle" exception), per row:
-    :func:`grid_planning.domain.rules.g4_designatable` without the provincial and national
-    ones. G8 makes those external collaborators and is not an "in principle" rule, so no
-    written reason makes one a lead (README, "Who may lead")."""
-    return (
-        rules.g4_designatable(fac, outside).to_numpy()
-        & ~rules.collaborator_owner(fac).to_numpy()
-    )
-
-
-def _designation_order(fac: pd.DataFrame, outside: np.ndarray) -> pd.DataFrame:
-    """Designatable hospitals, the ones a planner would consider first first: other owners
-    (enterprise, university, army ...) and eligible hospitals just outside the city before
-    provincial and national ones, which the policy makes collaborators (G8); larger first."""
-    mask = may_designate(fac, outside)
-    out = pd.DataFrame(fac[mask]).copy()
-    out["outside_city"] = np.asarray(outside)[mask]
-    collab = rules.collaborator_owner(out).to_numpy().astype(int)
-    beds = pd.to_numeric(out["beds"], errors="coerce").fillna(0) if "beds" in out else 0
-    return (
-        out.assign(_c=collab, _b=beds)
-        .sort_values(["_c", "_b", "id"], ascending=[True, False, True])
-        .drop(columns=["_c", "_b"])
-    )
 
 
 # ---- one planning run ----------------------------------------------------------------------------------
@@ -393,7 +338,7 @@ class _Run:
             )
 
     def _designatable(self, cand_set: set[str]) -> list[str]:
-        order = _designation_order(self.facilities, self.location.outside)
+        order = designation_order(self.facilities, self.location.outside)
         return [f for f in order["id"].astype(str) if f not in cand_set][:3]
 
     def _outside_eligible(self) -> str:

@@ -42,7 +42,7 @@ from grid_planning.domain.request import (
     request_from_plan,
 )
 from grid_planning.maps import planmap
-from grid_planning.planning.run import designation_candidates, eligible_leads
+from grid_planning.planning.candidates import designation_candidates, eligible_leads
 from grid_planning.session.mapclicks import facility_label, interpret_click
 from grid_planning.session.ui_state import Column
 from grid_planning.session.workspace import Workspace, check_reason

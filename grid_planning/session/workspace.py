@@ -67,9 +67,9 @@ from grid_planning.domain.request import (
 )
 from grid_planning.domain.rules import MIN_GRIDS
 from grid_planning.exports.formats import PAPER_FORMATS, export_plan
+from grid_planning.planning.candidates import eligible_leads
 from grid_planning.planning.districts import plan_whole_districts
 from grid_planning.planning.planner import compare_k, move_units, plan_city, replan, suggest_balance
-from grid_planning.planning.run import eligible_leads
 from grid_planning.store.identity import User
 from grid_planning.store.scenarios import (
     ScenarioStore,

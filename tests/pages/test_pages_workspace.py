@@ -367,7 +367,7 @@ def _tr(key: str) -> str:
 
 
 def _eligible_ids(ws):
-    from grid_planning.planning.run import eligible_leads
+    from grid_planning.planning.candidates import eligible_leads
 
     return eligible_leads(ws.layers.facilities, ws.request)["id"].astype(str).tolist()
 

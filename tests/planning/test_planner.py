@@ -17,8 +17,8 @@ from grid_planning.domain import rules, schema
 from grid_planning.domain.plan import FacilityEdit, apply_facility_edits, effective_layers
 from grid_planning.domain.request import CostParams, PlanRequest
 from grid_planning.geo.graph import is_contiguous, unit_adjacency
+from grid_planning.planning.candidates import eligible_leads
 from grid_planning.planning.planner import compare_k, move_units, plan_city, replan
-from grid_planning.planning.run import eligible_leads
 
 
 @pytest.fixture(scope="module")
@@ -454,7 +454,7 @@ def test_only_a_tertiary_general_or_tcm_hospital_can_be_designated(city):
 
 
 def test_designation_candidates_never_offer_provincial_hospitals(city):
-    from grid_planning.planning.run import designation_candidates
+    from grid_planning.planning.candidates import designation_candidates
 
     cands = designation_candidates(city)
     owners = cands["owner_level"].tolist()

@@ -14,7 +14,7 @@ from grid_planning.city.provenance import load_sample_city
 from grid_planning.city.synthetic import synthetic_city
 from grid_planning.domain.request import PlanRequest
 from grid_planning.geo.graph import unit_adjacency
-from grid_planning.planning.run import eligible_leads
+from grid_planning.planning.candidates import eligible_leads
 from grid_planning.session.mapclicks import facility_label, interpret_click
 from grid_planning.session.workspace import Workspace, WorkspaceError
 from grid_planning.store.scenarios import ScenarioStore
