@@ -44,6 +44,12 @@ SLOW = family((200, 300), 4, seed=1)
 #: on a loaded machine. rect-300u-k6-edge6-3% is planned by it too (7.5 s, trial 36) when the
 #: machine is less loaded, but not at a load of 8 on 2 cores (the lead sets are then not all tried
 #: before the search, which changes its order): kept here, its plan checked whenever it comes.
+#: The truth, established offline (benchmarks/prove_undecided.py; benchmarks/README.md,
+#: bench_refusals): strip-100u-k4-8%-lock has no plan (each of its 10 lead sets closed by the
+#: skeleton trees or by HiGHS with the leads fixed, 59 s on 2 cores); ell-200u-k3-8%-lock has none
+#: (a planar separation argument: the lock's path to its lead cuts every other lead off from
+#: every G5 unit; HiGHS decides no set in 800 s); strip-300u-k8-8%-lock is still unknown. Their
+#: "not found" is true for the first two, not yet known for the third.
 UNDECIDED = {
     "strip-100u-k4-edge4-8%-lock-s8751",
     "ell-200u-k3-corners5-8%-lock-s3118",
