@@ -199,6 +199,8 @@ def close(problem: ExactProblem, outline: Outline, leads: tuple[int, ...]) -> Cu
     forced = {c: [int(cand_unit[c]), *locked_to[c]] for c in leads}
     taken = {u for units in forced.values() for u in units}
     usable = [int(h) for h in np.flatnonzero(holder) if int(h) not in taken]
+    if not usable:
+        return None  # no G5 unit left for any other grid: the bounds' business, not a cut's
     no_touch = np.zeros(0)
     margin = MARGIN * outline.length
     for lead in leads:
