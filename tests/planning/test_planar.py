@@ -9,6 +9,7 @@ contiguity checked with this file's own search), never from the module under tes
 
 from __future__ import annotations
 
+import dataclasses
 import gc
 import itertools
 import weakref
@@ -18,7 +19,7 @@ import oracle
 import pytest
 import scipy.sparse as sp
 import shapely
-from reference_cities import family, shaped_city
+from reference_cities import family, planar_proof_problems, shaped_city
 
 from grid_planning.city.costs import travel_costs
 from grid_planning.domain.request import Infeasible
@@ -262,3 +263,31 @@ def test_a_planned_city_with_a_lock_never_has_its_plan_s_lead_set_closed(name):
     outline = planar.city_outline(layers.index)
     assert outline.applies
     assert planar.close(p, outline, leads) is None
+
+
+def test_the_planner_s_step_keeps_the_open_sets_and_proves_when_none_is_left():
+    """On ell-200u-lock (every lead but T1 on the north arm, every G5 unit on the south edge) a G5
+    waiver for T0 and T2 leaves the set T0 T1 T2 open (the others each hold a cut-off lead): the
+    step keeps it with its own bounds. A waiver for T0 alone leaves none: a proven refusal that
+    says why."""
+    case = next(c for c in family((200, 300), 4, seed=1) if c.name == "ell-200u-k3-corners5-8%-lock-s3118")
+    layers, request = shaped_city(case)
+    costs = travel_costs(layers)
+    two = dataclasses.replace(request, g5_waivers=(("T0", "测试理由"), ("T2", "测试理由")))
+    r = run._Run(layers, two, costs, lambda _f, _k: None)
+    p = r.exact_problem()
+    sets = exact.lead_sets(p)
+    assert len(sets[0]) == 6
+    left, union = r._planar(p, sets)
+    ids = {tuple(sorted(r.cand_ids[c] for c in s)) for s in left}
+    assert ids == {("T0", "T1", "T2")}
+    expected = np.zeros_like(union)
+    expected[list(left[0])] = exact.lead_set_bounds(p, left[0], exact.reach(p)[0])
+    assert np.array_equal(union, expected)
+    one = dataclasses.replace(request, g5_waivers=(("T0", "测试理由"),))
+    res = plan_city(layers, one, costs=costs, analyse=False)
+    inf = res.infeasible
+    assert inf.code == "no_plan" and inf.proven and inf.params["proof"] == "planar"
+    assert "T0" not in inf.params["planar_cut"] and {"T2", "T3", "T4"} <= set(inf.params["planar_cut"])
+    m = oracle.model(layers, one, costs)
+    assert planar_proof_problems(layers, m, inf.params) == []
