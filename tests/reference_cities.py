@@ -20,6 +20,7 @@ and the required leads", as ``"plan"`` (with one), ``"none"`` (HiGHS proved it) 
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 
 import geopandas as gpd
@@ -376,3 +377,70 @@ def partition_problems(problem, leads, labels: np.ndarray) -> list[str]:
 def frame(cases: list[Case]) -> pd.DataFrame:
     """The cases as a table (for the benchmark's printout)."""
     return pd.DataFrame([c.__dict__ | {"name": c.name} for c in cases])
+
+
+def planar_proof_problems(layers, m: oracle.Model, params: dict) -> list[str]:
+    """What is wrong with a refusal proven by the planar argument (empty: the proof holds), read
+    with this file's own geometry and the oracle's reading of the request (``m``), never the
+    library's: the city is one polygon without holes whose units do not overlap, every adjacent
+    pair (the oracle's neighbours) shares a border of at least 0.5 m, the two ends
+    (``planar_ends``) are the lead's own unit or units locked to it, each meeting the city's edge
+    along a piece; the middles of their longest pieces split the edge into two open arcs. Then
+    every set of ``k`` leads the request allows (required and locked-to leads included, distinct
+    units) must hold a lead of ``planar_cut`` whose unit meets one arc only, with no waiver, no
+    G5 member in its unit and no lock, while every G5 unit it could use (not another lead's unit,
+    not locked) meets the other arc. (The grid of the lock's lead is a curve between the ends that
+    no other grid crosses, so that lead's grid cannot reach a G5 unit: no plan has the set.)"""
+    cells = np.asarray(layers.units.to_crs(layers.metric_crs).geometry.values)
+    unit_ids = layers.units["id"].astype(str).tolist()
+    city = shapely.union_all(cells)
+    if city.geom_type != "Polygon" or len(city.interiors):
+        return ["the city is not one polygon without holes"]
+    if sum(c.area for c in cells) > city.area * (1 + 1e-6):
+        return ["units overlap"]
+    out = []
+    for u in range(m.n):
+        for v in m.nbrs[u]:
+            if u < v and cells[u].boundary.intersection(cells[v].boundary).length < 0.5:
+                out.append(f"units {unit_ids[u]} and {unit_ids[v]} touch without a border")
+    ring = city.exterior
+    lead = m.cand.index(params["planar_lead"])
+    ends = [unit_ids.index(u) for u in params["planar_ends"]]
+    for e in ends:
+        if e != m.cand_unit[lead] and m.locks.get(e) != lead:
+            out.append(f"end {unit_ids[e]} is not in the grid of {m.cand[lead]}")
+
+    def middle(u):
+        lines = [g for g in shapely.get_parts(shapely.line_merge(ring.intersection(cells[u])))
+                 if g.length > 0]
+        return ring.project(max(lines, key=lambda g: g.length).interpolate(0.5, normalized=True))
+
+    if any(not ring.intersection(cells[e]).length for e in ends):
+        return out + ["an end does not meet the edge along a piece"]
+    s0, s1 = sorted(middle(e) for e in ends)
+
+    def arcs(u):
+        found = set()
+        for g in shapely.get_parts(ring.intersection(cells[u])):
+            s = ring.project(g.interpolate(0.5, normalized=True) if g.length else g)
+            if abs(s - s0) > 1e-3 and abs(s - s1) > 1e-3:
+                found.add("in" if s0 < s < s1 else "out")
+        return found
+
+    cut = {m.cand.index(c) for c in params["planar_cut"]}
+    must = m.required | set(m.locks.values())
+    for leads in itertools.combinations(range(len(m.cand)), m.k):
+        if not must <= set(leads) or len({int(m.cand_unit[c]) for c in leads}) < m.k:
+            continue
+        taken = {int(m.cand_unit[c]) for c in leads} | set(m.locks)
+        usable = [int(h) for h in np.flatnonzero(m.g5 > 0) if int(h) not in taken]
+        closed = False
+        for c in sorted(cut & set(leads) - {lead}):
+            side = arcs(int(m.cand_unit[c]))
+            if c in m.waived or m.g5[m.cand_unit[c]] > 0 or c in m.locks.values() or len(side) != 1:
+                continue
+            other = {"in", "out"} - side
+            closed |= all(other <= arcs(h) for h in usable)
+        if not closed:
+            out.append(f"no lead of {[m.cand[c] for c in leads]} is cut off")
+    return out

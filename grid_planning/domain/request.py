@@ -15,7 +15,7 @@ from typing import TypeVar
 import numpy as np
 import pandas as pd
 
-from grid_planning.base.i18n import DEFAULT_LANGUAGE, t
+from grid_planning.base.i18n import DEFAULT_LANGUAGE, has, t
 from grid_planning.domain.plan import FacilityEdit, Plan
 from grid_planning.domain.rules import OPTION_RULES
 
@@ -442,11 +442,16 @@ class Infeasible:
 
     def message(self, lang: str = DEFAULT_LANGUAGE) -> str:
         """The blocker in words. A parameter given per language (``reason`` and ``reason_en``)
-        is read in the reader's language."""
+        is read in the reader's language. A proof that says why (``proof``: the key of its words
+        under ``planner.proof``) adds them, whatever the code became in the analysis."""
         params = _fmt(self.params)
         suffix = f"_{lang}"
         params.update({k[: -len(suffix)]: v for k, v in list(params.items()) if k.endswith(suffix)})
-        return t(f"planner.infeasible.{self.code}", lang, **params)
+        text = t(f"planner.infeasible.{self.code}", lang, **params)
+        proof = self.params.get("proof")
+        if isinstance(proof, str) and has(f"planner.proof.{proof}"):
+            text += ("" if lang == "zh" else " ") + t(f"planner.proof.{proof}", lang, **params)
+        return text
 
     def suggestion_texts(self, lang: str = DEFAULT_LANGUAGE) -> list[str]:
         """The options, then the other advice, in words."""

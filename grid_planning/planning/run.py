@@ -38,7 +38,7 @@ from grid_planning.domain.request import (
     max_balance_deviation,
 )
 from grid_planning.domain.rules import MIN_GRIDS
-from grid_planning.planning import exact
+from grid_planning.planning import exact, planar
 from grid_planning.planning.candidates import designation_order, may_designate
 from grid_planning.planning.leads import NoLeadSet, refine_leads, select_leads
 from grid_planning.planning.partition import LockError, Partition
@@ -480,7 +480,7 @@ class _Run:
         if refusal is not None:  # after a heuristic's refusal: a plan or a proof, not the last 5 %
             t0 = time.perf_counter()
             problem = self.exact_problem()
-            sets = exact.lead_sets(problem, seconds=LEAD_SET_SHARE * seconds)
+            sets = self._planar(problem, exact.lead_sets(problem, seconds=LEAD_SET_SHARE * seconds))
             res, late = None, 0.0
             if sets is not None and sets[0]:
                 found = self._other_lead_sets(sets[0], t0 + LEAD_SET_SHARE * seconds)
@@ -527,6 +527,32 @@ class _Run:
                 replace(inf, code="not_found", params=inf.params | {"seconds": round(res.seconds)})
             )
         raise _stop("exact_timeout", self._active(), seconds=round(res.seconds, 1), k=self.request.k)
+
+    def _planar(self, problem: exact.ExactProblem, sets: tuple | None) -> tuple | None:
+        """The lead sets left once the planar argument (:mod:`grid_planning.planning.planar`) has
+        closed those it can; a proven refusal, saying why, when it closes them all."""
+        if sets is None or not sets[0] or not problem.locks:
+            return sets
+        closed = planar.close_sets(problem, planar.city_outline(self.index), sets[0])
+        if closed.sets:
+            return sets if not closed.cuts else (closed.sets, closed.union)
+        names = self.layers.units["name"].astype(str).to_numpy() if "name" in self.layers.units else None
+        fac_names = self.candidates["name"].astype(str).tolist() if "name" in self.candidates else None
+
+        def label(ident: str, name: str | None, lang: str) -> str:
+            return ident if name is None else f"{ident}（{name}）" if lang == "zh" else f"{ident} ({name})"
+
+        words = planar.proof_words(
+            problem, [cut for _, cut in closed.cuts],
+            lambda u, lang: label(str(self.index.unit_ids[u]), None if names is None else names[u], lang),
+            lambda c, lang: label(self.cand_ids[c], None if fac_names is None else fac_names[c], lang),
+        )
+        unit_ids = self.index.unit_ids
+        words |= {"planar_lead": self.cand_ids[words["planar_lead"]],
+                  "planar_ends": [str(unit_ids[u]) for u in words["planar_ends"]],
+                  "planar_cut": [self.cand_ids[c] for c in words["planar_cut"]],
+                  "planar_holders": [str(unit_ids[u]) for u in words["planar_holders"]]}
+        raise _stop("no_plan", self._active(), proven=True, k=self.request.k, **words)
 
     def _partition(self, leads: list[int], minutes: np.ndarray | None = None) -> Partition:
         """A partition among the candidates ``leads`` with the request's constraints set (G5 and
