@@ -261,6 +261,15 @@ def _named(layers: CityLayers, request: PlanRequest, option: Option) -> Option:
     return replace(option, steps=tuple(steps))
 
 
+def _rule_words(constraints: Iterable[str]) -> dict[str, object]:
+    """The conflicting requirements named in each reader's language (``rules`` is the English
+    list; ``rules_zh`` is read by a Chinese message, joined with the enumeration comma)."""
+    constraints = list(constraints)
+    en = [t(f"planner.constraint.{c}", "en") for c in constraints]
+    return {"rules": en, "rules_en": en,
+            "rules_zh": "、".join(t(f"planner.constraint.{c}", "zh") for c in constraints)}
+
+
 def _binding(layers: CityLayers, request: PlanRequest, costs: CostMatrix | None,
              inf: Infeasible) -> Infeasible:
     """Which of G5, balance, beds and locks binds, by relaxing each alone (then all together)."""
@@ -314,7 +323,7 @@ def _binding(layers: CityLayers, request: PlanRequest, costs: CostMatrix | None,
     elif alone:
         code = "constraints_conflict"
         binding = tuple(alone)
-        params["rules"] = [t(f"planner.constraint.{c}", "en") for c in alone]
+        params |= _rule_words(alone)
     else:
         together = request
         for c in active:
@@ -322,7 +331,7 @@ def _binding(layers: CityLayers, request: PlanRequest, costs: CostMatrix | None,
         binding = tuple(active)
         if _feasible(layers, together, costs):
             code = "constraints_conflict"
-            params["rules"] = [t(f"planner.constraint.{c}", "en") for c in active]
+            params |= _rule_words(active)
             steps: list[tuple[str, dict]] = []
             for c in active:
                 if c == "g5":

@@ -230,7 +230,7 @@ def test_the_refusal_says_why_in_both_languages():
         0, [12, 2], [1], [4, 9])
     inf = Infeasible("no_plan", {"k": 2, **words}, proven=True)
     zh, en = inf.message("zh"), inf.message("en")
-    assert "U12（北街道）、U2（南街道）" in zh and "市域边界" in zh and "牵头医院 市二医院" in zh
+    assert "U12（北街道）、U2（南街道）" in zh and "市域边界" in zh and "牵头医院市二医院在其中一侧" in zh
     assert "U4（东南街道）、U9（东街道）" in zh and "每一组满足固定和锁定要求的牵头医院组合中都至少有其中一家" in zh
     stripped = zh
     for value in ("U12", "U2", "U4", "U9"):
@@ -291,3 +291,17 @@ def test_the_planner_s_step_keeps_the_open_sets_and_proves_when_none_is_left():
     assert "T0" not in inf.params["planar_cut"] and {"T2", "T3", "T4"} <= set(inf.params["planar_cut"])
     m = oracle.model(layers, one, costs)
     assert planar_proof_problems(layers, m, inf.params) == []
+
+
+def test_the_analysed_refusal_names_the_conflicting_rules_in_the_reader_s_language():
+    """With the analysis, ell-200u-lock's proof becomes "these requirements conflict" (G5 and the
+    locks): the Chinese text names them in Chinese, joined by the enumeration comma, and keeps the
+    reason."""
+    case = next(c for c in family((200, 300), 4, seed=1) if c.name == "ell-200u-k3-corners5-8%-lock-s3118")
+    layers, request = shaped_city(case)
+    inf = plan_city(layers, request, costs=travel_costs(layers)).infeasible
+    assert inf.code == "constraints_conflict" and inf.proven
+    zh, en = inf.message("zh"), inf.message("en")
+    assert "无法同时满足：G5 成员单位、锁定单元。" in zh and "把全市分成两部分" in zh
+    assert "members" not in zh and "locked" not in zh
+    assert "not all together: G5 members, locked units." in en and "cuts the city in two" in en
