@@ -2,7 +2,8 @@
 
 strip-300u-k8-edge10-8%-lock-s7535 (tests/reference_cities.py) at its own +-8 % is undecided
 (benchmarks/README.md, bench_refusals). At +-60 % the planner still says "not found within
-20 s", yet a plan exists: recombination of a skeleton's trees (w6-chords) found the one in
+20 s", yet a plan exists: recombination of a skeleton's trees (benchmarks/recombine_plans.py
+``--sets 1 --seeds 1``) found the one in
 ``fixtures/plans/strip300_lock_loose_plan.json`` (lead set T0-T6, T9; grids between 233 k and
 694 k residents, the mean 538 k). It is a known false refusal of the looser request, kept here
 so the planner can be taught to find it: every check passes at +-60 %, and the plan is far from
