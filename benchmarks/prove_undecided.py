@@ -17,7 +17,9 @@ Every plan has some set of ``k`` leads. For each lead set, in turn:
    finds a plan, or runs out of time.
 
 A plan found is checked by the tests' independent checker (``tests/oracle.problems``) and
-printed as unit -> lead. The city has no plan exactly when every set is closed. ``W`` worker
+printed as unit -> lead. The city has no plan exactly when every set is closed. Other modes:
+``--planar`` (a separation argument, :func:`planar_cut`), ``--chords`` (the exact model with the
+outline's order of chords written in, :func:`chords_set`), ``--reference`` (the tests' model). ``W`` worker
 processes share the sets (one HiGHS thread each). Prints one line per set: how it was closed,
 seconds, HiGHS status.
 """
