@@ -17,7 +17,9 @@ Every plan has some set of ``k`` leads. For each lead set, in turn:
    finds a plan, or runs out of time.
 
 A plan found is checked by the tests' independent checker (``tests/oracle.problems``) and
-printed as unit -> lead. The city has no plan exactly when every set is closed. ``W`` worker
+printed as unit -> lead. The city has no plan exactly when every set is closed. Other modes:
+``--planar`` (a separation argument, :func:`planar_cut`), ``--chords`` (the exact model with the
+outline's order of chords written in, :func:`chords_set`), ``--reference`` (the tests' model). ``W`` worker
 processes share the sets (one HiGHS thread each). Prints one line per set: how it was closed,
 seconds, HiGHS status.
 """
@@ -142,6 +144,25 @@ def plan_of(name: str, labels: list[int]):
     return plan
 
 
+def _disk(name: str):
+    """The cells (metric), the city's outline, and why the chord arguments do not apply ("" when
+    they do): the city must be one polygon without a hole, and every pair of units the planner
+    counts as adjacent must share an edge of positive length (no point contact, no island link)."""
+    import shapely
+
+    p, _ = _problem(name)
+    layers = _STATE["layers"]
+    cells = layers.units.to_crs(layers.metric_crs).geometry.to_numpy()
+    outline = shapely.union_all(cells)
+    if outline.geom_type != "Polygon" or len(outline.interiors):
+        return cells, outline, "the city is not a disk"
+    adj = p.adjacency.tocoo()
+    for u, v in zip(adj.row.tolist(), adj.col.tolist(), strict=True):
+        if u < v and shapely.intersection(cells[u].boundary, cells[v].boundary).length <= 1e-6:
+            return cells, outline, f"units {u} and {v} touch at a point or are linked"
+    return cells, outline, ""
+
+
 def planar_cut(name: str, leads: tuple[int, ...]) -> dict:
     """A separation argument for one lead set, checked on the geometry (no solver).
 
@@ -158,19 +179,12 @@ def planar_cut(name: str, leads: tuple[int, ...]) -> dict:
     import shapely
 
     p, _ = _problem(name)
-    layers = _STATE["layers"]
-    cells = layers.units.to_crs(layers.metric_crs).geometry.to_numpy()
-    outline = shapely.union_all(cells)
     out = {"leads": list(leads), "how": "unknown", "status": "planar: no cut", "seconds": 0.0}
     t0 = time.perf_counter()
-    if outline.geom_type != "Polygon" or len(outline.interiors):
-        out["status"] = "planar: the city is not a disk"
+    cells, outline, why = _disk(name)
+    if why:
+        out["status"] = f"planar: {why}"
         return out
-    adj = p.adjacency.tocoo()
-    for u, v in zip(adj.row.tolist(), adj.col.tolist(), strict=True):
-        if u < v and shapely.intersection(cells[u].boundary, cells[v].boundary).length <= 1e-6:
-            out["status"] = f"planar: units {u} and {v} touch at a point or are linked"
-            return out
     ring = outline.exterior
     cand_unit = np.asarray(p.cand_unit, dtype=np.int64)
     lead_units = {int(cand_unit[c]) for c in leads}
@@ -211,6 +225,282 @@ def planar_cut(name: str, leads: tuple[int, ...]) -> dict:
     return out
 
 
+# --- chords: which G5 unit each grid can use, by the planar order of the outline -------------
+
+
+def _contacts(name: str) -> list[list[float]]:
+    """Per unit, where its cell touches the outline J: the middle of each contact arc, as a
+    fraction of J's length from J's start (empty for a unit inside the city); None when the
+    chord arguments do not apply (:func:`_disk`)."""
+    if "contacts" not in _STATE or _STATE.get("contacts_of") != name:
+        import shapely
+
+        p, _ = _problem(name)
+        cells, outline, why = _disk(name)
+        out = None
+        if not why:
+            ring = outline.exterior
+            out = []
+            for x in range(p.n):
+                touch = shapely.intersection(ring, cells[x])
+                parts = shapely.get_parts(shapely.line_merge(touch) if touch.length else touch)
+                out.append(sorted(ring.project(q.interpolate(0.5, normalized=True)) / ring.length
+                                  for q in parts if q.length > 0))
+        _STATE.update(contacts=out, contacts_of=name)
+    return _STATE["contacts"]
+
+
+def _between(a: float, b: float, x: float) -> bool:
+    """Whether the outline position ``x`` lies on the arc from ``a`` to ``b`` not passing J's start."""
+    return min(a, b) < x < max(a, b)
+
+
+def chord_parts(p, leads) -> tuple[list[int], list[int], dict[int, int]]:
+    """The grids of a lead set that need a G5 unit of their own (``need``: no G5 member at the
+    lead's unit nor at a unit locked to the grid), the G5 units they may use (``free``: not a
+    lead's unit, not locked to a grid), and the grid of each locked unit."""
+    cand_unit = np.asarray(p.cand_unit, dtype=np.int64)
+    roots = [int(cand_unit[c]) for c in leads]
+    holder = [int(h) for h in np.flatnonzero(np.asarray(p.g5) > 0)]
+    lock_grid = {int(u): list(leads).index(int(c)) for u, c in p.locks if int(c) in leads}
+    own = {g for g in range(len(leads)) if p.g5[roots[g]] > 0}
+    own |= {lock_grid[h] for h in holder if h in lock_grid}
+    need = [g for g in range(len(leads)) if g not in own]
+    free = [h for h in holder if h not in lock_grid and h not in roots]
+    return need, free, lock_grid
+
+
+def noncrossing(p, leads, pos, allowed: np.ndarray | None = None) -> list[dict[int, int]]:
+    """Every designated-G5 assignment (grid -> its own G5 unit, distinct units, for the grids of
+    :func:`chord_parts`) that the outline allows.
+
+    The rule: a grid whose lead's cell and designated G5 cell both touch the outline J (each along
+    one arc) holds a chord between the two; chords of two grids must not cross, i.e. the ends of
+    one must not lie on different arcs of J cut at the ends of the other. Nothing else is
+    excluded (a lead or G5 cell inside the city, or touching J along several arcs, has no chord),
+    so every plan's choice of one G5 unit per grid is in the list: it is complete. ``allowed``
+    (:func:`grid_planning.planning.exact.lead_set_bounds`) drops a unit a grid cannot hold."""
+    need, free, _ = chord_parts(p, leads)
+    cand_unit = np.asarray(p.cand_unit, dtype=np.int64)
+    end = {u: (pos[u][0] if len(pos[u]) == 1 else None) for u in range(p.n)}
+    out: list[dict[int, int]] = []
+    chords: list[tuple[float, float]] = []
+
+    def extend(i: int, chosen: dict[int, int], used: set[int]) -> None:
+        if i == len(need):
+            out.append(dict(chosen))
+            return
+        g = need[i]
+        a = end[int(cand_unit[leads[g]])]
+        for h in free:
+            if h in used or (allowed is not None and not allowed[g, h]):
+                continue
+            b = end[h]
+            chord = (a, b) if a is not None and b is not None else None
+            if chord and any(_between(*chord, c) != _between(*chord, d) for c, d in chords):
+                continue
+            chosen[g] = h
+            if chord:
+                chords.append(chord)
+            extend(i + 1, chosen, used | {h})
+            if chord:
+                chords.pop()
+            del chosen[g]
+
+    extend(0, {}, set())
+    return out
+
+
+def chord_model(name: str, leads, allowed: np.ndarray, fix: dict[int, int] | None = None):
+    """The exact model with the leads fixed (flow contiguity from each lead, balance, locks, G5
+    through a designated unit ``t[g, h]`` per grid that needs one) and the planar order written in
+    (see :func:`noncrossing`): two designations whose chords cross exclude each other; and for
+    the chord of grid g to unit h, a unit touching J only on one side cannot join a grid whose
+    lead touches J on the other (a grid whose lead is inside the city gets a side variable
+    instead), and a unit touching J on both sides belongs to g. ``fix``: designations fixed
+    (grid -> unit). Every row holds in every plan, so the model has a plan exactly when the
+    city has one with these leads. Returns the HiGHS model and the ``x`` columns."""
+    import highspy
+    import scipy.sparse as sp
+
+    from grid_planning.domain.request import balance_band
+
+    p, base = _problem(name)
+    pos = _contacts(name)
+    n, k = p.n, len(leads)
+    roots = [int(u) for u in np.asarray(p.cand_unit, dtype=np.int64)[list(leads)]]
+    w = np.asarray(p.population, dtype=float)
+    need, free, lock_grid = chord_parts(p, leads)
+    adj = sp.csr_matrix(p.adjacency)
+    adj.setdiag(0)
+    adj.eliminate_zeros()
+    big = float(max(exact.reach(p)[1] - 1, 1))
+    lo_c: list[float] = []
+    hi_c: list[float] = []
+    integer: list[bool] = []
+
+    def col(lo: float, hi: float, whole: bool) -> int:
+        lo_c.append(lo), hi_c.append(hi), integer.append(whole)
+        return len(lo_c) - 1
+
+    x = {(u, g): col(1.0 if u == roots[g] or lock_grid.get(u) == g else 0.0, 1.0, True)
+         for g in range(k) for u in np.flatnonzero(allowed[g]).tolist()}
+    t = {(g, h): col(0.0, 1.0, True) for g in need for h in free if (h, g) in x}
+    if fix:
+        for g, h in fix.items():
+            lo_c[t[g, h]] = 1.0
+    rows: list[tuple[list[int], list[float], float, float]] = []
+    for u in range(n):
+        idx = [x[u, g] for g in range(k) if (u, g) in x]
+        rows.append((idx, [1.0] * len(idx), 1.0, 1.0))
+    coo = adj.tocoo()
+    for g in range(k):  # flow from the lead, one unit absorbed by each other unit of the grid
+        flow_in: dict[int, list[int]] = {}
+        flow_out: dict[int, list[int]] = {}
+        for u, v in zip(coo.row.tolist(), coo.col.tolist(), strict=True):
+            if (u, g) in x and (v, g) in x and v != roots[g]:
+                f = col(0.0, big, False)
+                flow_out.setdefault(u, []).append(f)
+                flow_in.setdefault(v, []).append(f)
+                rows.append(([f, x[v, g]], [1.0, -big], -np.inf, 0.0))
+                if u != roots[g]:
+                    rows.append(([f, x[u, g]], [1.0, -big], -np.inf, 0.0))
+        for u in np.flatnonzero(allowed[g]).tolist():
+            if u != roots[g]:
+                fi, fo = flow_in.get(u, []), flow_out.get(u, [])
+                rows.append((fi + fo + [x[u, g]], [1.0] * len(fi) + [-1.0] * len(fo) + [-1.0], 0.0, 0.0))
+    if p.balance is not None:
+        low, high = balance_band(w.sum() / int(p.k), p.balance)
+        for g in range(k):
+            us = np.flatnonzero(allowed[g]).tolist()
+            rows.append(([x[u, g] for u in us], [float(w[u]) for u in us],
+                         low * (1 - 1e-9) - 1e-6, high * (1 + 1e-9) + 1e-6))
+    for g in need:
+        hs = [h for h in free if (g, h) in t]
+        rows.append(([t[g, h] for h in hs], [1.0] * len(hs), 1.0, 1.0))
+        for h in hs:
+            rows.append(([t[g, h], x[h, g]], [1.0, -1.0], -np.inf, 0.0))
+    counts = {"cross": 0, "side": 0}
+    if pos is not None:
+        end = {u: pos[u][0] for u in range(n) if len(pos[u]) == 1}
+        touching = {u: q for u, q in enumerate(pos) if q}
+        for g in need:
+            if roots[g] not in end:
+                continue
+            a = end[roots[g]]
+            mine = [h for h in free if (g, h) in t and h in end]
+            for g2 in range(k):
+                if g2 == g:
+                    continue
+                if g2 in need and g2 > g and roots[g2] in end:
+                    for h in mine:
+                        for h2 in free:
+                            if (g2, h2) in t and h2 != h and h2 in end and \
+                                    _between(a, end[h], end[roots[g2]]) != _between(a, end[h], end[h2]):
+                                rows.append(([t[g, h], t[g2, h2]], [1.0, 1.0], -np.inf, 1.0))
+                                counts["cross"] += 1
+                if roots[g2] in end:
+                    b = end[roots[g2]]
+                    for u, q in touching.items():
+                        if (u, g2) not in x:
+                            continue
+                        sep = [t[g, h] for h in mine
+                               if all(_between(a, end[h], c) != _between(a, end[h], b) for c in q)]
+                        if sep:
+                            rows.append(([x[u, g2]] + sep, [1.0] * (1 + len(sep)), -np.inf, 1.0))
+                            counts["side"] += 1
+                elif not pos[roots[g2]]:
+                    side = col(0.0, 1.0, True)  # 1: grid g2 lies on the arc between a and h
+                    for u, q in touching.items():
+                        if (u, g2) not in x:
+                            continue
+                        on_a = [t[g, h] for h in mine if all(_between(a, end[h], c) for c in q)]
+                        on_b = [t[g, h] for h in mine if not any(_between(a, end[h], c) for c in q)]
+                        if on_a:
+                            rows.append(([x[u, g2], side] + on_a, [1.0, -1.0] + [1.0] * len(on_a), -np.inf, 1.0))
+                        if on_b:
+                            rows.append(([x[u, g2], side] + on_b, [1.0, 1.0] + [1.0] * len(on_b), -np.inf, 2.0))
+                        counts["side"] += bool(on_a) + bool(on_b)
+            for u, q in touching.items():
+                both = [t[g, h] for h in mine if len({_between(a, end[h], c) for c in q}) == 2]
+                if both and (u, g) in x:
+                    rows.append(([x[u, g]] + both, [1.0] + [-1.0] * len(both), 0.0, np.inf))
+    n_col = len(lo_c)
+    a = sp.csc_matrix((np.concatenate([np.asarray(v, float) for _, v, _, _ in rows]),
+                       (np.concatenate([np.full(len(i), r) for r, (i, _, _, _) in enumerate(rows)]),
+                        np.concatenate([np.asarray(i, np.int64) for i, _, _, _ in rows]))),
+                      shape=(len(rows), n_col))
+    lp = highspy.HighsLp()
+    lp.num_col_, lp.num_row_ = n_col, len(rows)
+    lp.col_cost_ = np.zeros(n_col)
+    lp.col_lower_, lp.col_upper_ = np.asarray(lo_c), np.asarray(hi_c)
+    lp.row_lower_ = np.asarray([r[2] for r in rows], dtype=float)
+    lp.row_upper_ = np.asarray([r[3] for r in rows], dtype=float)
+    lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
+    lp.a_matrix_.start_, lp.a_matrix_.index_, lp.a_matrix_.value_ = a.indptr, a.indices, a.data
+    lp.integrality_ = [highspy.HighsVarType.kInteger if i else highspy.HighsVarType.kContinuous
+                       for i in integer]
+    return lp, x, {"columns": n_col, "rows": len(rows), **counts}
+
+
+def _solve_chords(name: str, leads, allowed, fix, seconds: float) -> tuple[str, list[int] | None, dict]:
+    """One chord model solved by HiGHS (one thread, zero objective): status and the plan
+    (candidate per unit) when found."""
+    import highspy
+
+    lp, x, info = chord_model(name, leads, allowed, fix)
+    h = exact.new_highs()
+    h.setOptionValue("threads", 1)
+    h.setOptionValue("mip_rel_gap", 1.0)
+    h.setOptionValue("time_limit", float(seconds))
+    h.passModel(lp)
+    h.run()
+    if h.getModelStatus() == highspy.HighsModelStatus.kInfeasible:
+        return "infeasible", None, info
+    if h.getInfo().primal_solution_status != 2:  # 2: a feasible solution
+        return "unknown", None, info
+    sol = np.asarray(h.getSolution().col_value)
+    labels = [-1] * _problem(name)[0].n
+    for (u, g), c in x.items():
+        if sol[c] > 0.5:
+            labels[u] = int(leads[g])
+    return "plan", labels, info
+
+
+def chords_set(name: str, leads: tuple[int, ...], seconds: float, max_assignments: int) -> dict:
+    """One lead set by the chords: bounds; the designated-G5 assignments the outline allows
+    (:func:`noncrossing`); then, when they are at most ``max_assignments``, the exact model with
+    each assignment fixed (the set is closed when every one is infeasible), otherwise one model
+    choosing the assignment itself (:func:`chord_model`); ``seconds`` per solve."""
+    p, base = _problem(name)
+    out = {"leads": list(leads)}
+    t0 = time.perf_counter()
+    allowed = exact.lead_set_bounds(p, leads, base)
+    if allowed is None:
+        out.update(how="bounds", seconds=round(time.perf_counter() - t0, 2), status="-")
+        return out
+    pos = _contacts(name)
+    assignments = noncrossing(p, leads, pos, allowed) if pos is not None else None
+    out["assignments"] = None if assignments is None else len(assignments)
+    if assignments is not None and not assignments:
+        out.update(how="chords", seconds=round(time.perf_counter() - t0, 2), status="no assignment")
+        return out
+    fixes = assignments if assignments is not None and len(assignments) <= max_assignments else [None]
+    verdicts: dict[str, int] = {}
+    for fix in fixes:
+        status, labels, info = _solve_chords(name, leads, allowed, fix, seconds)
+        verdicts[status] = verdicts.get(status, 0) + 1
+        if status == "plan":
+            out.update(how="PLAN", labels=labels, assignment=fix)
+            break
+    out["model"] = info
+    out["seconds"] = round(time.perf_counter() - t0, 2)
+    out["status"] = ", ".join(f"{v} {s}" for s, v in sorted(verdicts.items()))
+    if "how" not in out:
+        out["how"] = "chords" if set(verdicts) == {"infeasible"} else "unknown"
+    return out
+
+
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("city")
@@ -221,6 +511,11 @@ def main(argv: list[str] | None = None) -> None:
                     help="decide each set with the tests' reference model instead (cross-check)")
     ap.add_argument("--planar", action="store_true",
                     help="decide each set by the planar separation argument (no solver)")
+    ap.add_argument("--chords", action="store_true",
+                    help="decide each set by the exact model with the outline's order of chords "
+                         "written in, one designated-G5 assignment at a time when few")
+    ap.add_argument("--max-assignments", type=int, default=64,
+                    help="with --chords: solve assignment by assignment up to this many")
     ap.add_argument("--json", default="", help="write the per-set records here")
     args = ap.parse_args(argv)
     t0 = time.perf_counter()
@@ -236,6 +531,9 @@ def main(argv: list[str] | None = None) -> None:
     with ProcessPoolExecutor(max_workers=args.workers) as pool:
         if args.planar:
             futs = {i: pool.submit(planar_cut, args.city, sets[i]) for i in chosen}
+        elif args.chords:
+            futs = {i: pool.submit(chords_set, args.city, sets[i], args.seconds, args.max_assignments)
+                    for i in chosen}
         else:
             fn = reference_set if args.reference else decide_set
             futs = {i: pool.submit(fn, args.city, sets[i], args.seconds) for i in chosen}
@@ -244,6 +542,8 @@ def main(argv: list[str] | None = None) -> None:
             rec["set"] = i
             records.append(rec)
             extra = f" trees {rec.get('trees')} {rec.get('trees_seconds')} s;" if "trees" in rec else ""
+            if "assignments" in rec:
+                extra = f" {rec['assignments']} assignments;"
             print(f"  set {i:3d} leads {rec['leads']}:{extra} {rec['how']} "
                   f"({rec['seconds']} s, {rec['status']}) {rec.get('detail', '')}", flush=True)
             if rec["how"] == "PLAN":
@@ -259,7 +559,7 @@ def main(argv: list[str] | None = None) -> None:
     counts: dict[str, int] = {}
     for rec in records:
         counts[rec["how"]] = counts.get(rec["how"], 0) + 1
-    closed = sum(counts.get(h, 0) for h in ("bounds", "trees", "highs", "reference", "planar"))
+    closed = sum(counts.get(h, 0) for h in ("bounds", "trees", "highs", "reference", "planar", "chords"))
     print(f"{args.city}: {counts}; {closed} of {len(chosen)} sets closed; "
           f"{'NO PLAN EXISTS' if closed == len(sets) and len(chosen) == len(sets) else ''}"
           f"{'A PLAN EXISTS' if counts.get('PLAN') else ''} ({time.perf_counter() - t0:.0f} s)")
