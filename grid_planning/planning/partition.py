@@ -25,6 +25,7 @@ they never stop a later round from balancing.
 from __future__ import annotations
 
 import heapq
+import math
 from collections import deque
 
 import numpy as np
@@ -295,6 +296,14 @@ class Partition:
             v = v + np.maximum(0.0, pop - np.asarray(beds, dtype=float) * 1000.0 / self.min_beds)
         return np.where(np.isfinite(v), v, 0.0)
 
+    def _viol1(self, pop: float, beds: float) -> float:
+        """:meth:`_viol` of one grid in plain floats (the same arithmetic, without numpy's
+        overhead: the move loop asks it for every candidate move)."""
+        v = max(0.0, pop - self.hi) + max(0.0, self.lo - pop)
+        if self.min_beds is not None:
+            v = v + max(0.0, pop - beds * 1000.0 / self.min_beds)
+        return v if math.isfinite(v) else 0.0
+
     def violation(self) -> float:
         """Total balance + beds violation (residents)."""
         return float(self._viol(self.pops(), self.grid_beds()).sum())
@@ -333,10 +342,11 @@ class Partition:
             beds = self.grid_beds()
             g5c = self.g5_counts()
             diff = lab[a_all] != lab[b_all]
-            key = np.unique(np.column_stack([a_all[diff], lab[b_all[diff]]]), axis=0)
+            # (unit, neighbouring grid) pairs, sorted by unit then grid, as one integer each
+            key = np.unique(a_all[diff].astype(np.int64) * self.k + lab[b_all[diff]])
             if not len(key):
                 break
-            u, h = key[:, 0], key[:, 1]
+            u, h = key // self.k, key % self.k
             g = lab[u]
             dcost = w[u] * (cost[u, h] - cost[u, g])
             dv = (
@@ -361,11 +371,9 @@ class Partition:
                 # Re-evaluate against the current state (earlier moves in this pass changed it).
                 d_c = w[uu] * (cost[uu, hh] - cost[uu, gg])
                 d_v = float(
-                    self._viol(
-                        [pops[gg] - w[uu], pops[hh] + w[uu]],
-                        [beds[gg] - self.beds[uu], beds[hh] + self.beds[uu]],
-                    ).sum()
-                    - self._viol([pops[gg], pops[hh]], [beds[gg], beds[hh]]).sum()
+                    self._viol1(pops[gg] - w[uu], beds[gg] - self.beds[uu])
+                    + self._viol1(pops[hh] + w[uu], beds[hh] + self.beds[uu])
+                    - (self._viol1(pops[gg], beds[gg]) + self._viol1(pops[hh], beds[hh]))
                 )
                 if improve_only and not (d_c < -1e-9 and d_v <= 1e-9):
                     continue
