@@ -16,7 +16,9 @@ decide calls, the wider search's runs, the skeleton trials). Then per load and c
 out of runs and the median wall seconds, before and after, side by side.
 
 Default cities: rect-300u-k6-edge6-3% (wider search), strip-60u-k4-corners5-10% (skeleton
-trials), ring-100u-k8-corners10-15% (wider search).
+trials), ring-100u-k8-corners10-15% (wider search). ``--family``: every city of the reference
+family (the cities of ``tests/planning/test_reference_agreement.py``), quiet only, one run, with
+a last line saying whether both code bases gave the same outcome, step, trial and objective.
 """
 
 from __future__ import annotations
@@ -108,11 +110,20 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--load", type=int, default=6, help="busy processes for the loaded runs")
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--cities", nargs="+", default=list(CITIES))
+    ap.add_argument("--family", action="store_true", help="every reference city, quiet, once")
     args = ap.parse_args(argv)
+    loads = (0, args.load)
+    if args.family:
+        sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
+        from reference_cities import family
+
+        args.cities = [c.name for c in family((20, 40, 60, 100), 5, seed=0)
+                       + family((200, 300), 4, seed=1)]
+        args.runs, loads = 1, (0,)
     trees = {"before": args.before.resolve(), "after": ROOT}
     print(f"before: {trees['before']}\nafter:  {trees['after']}")
     summary = {}
-    for load in (0, args.load):
+    for load in loads:
         procs = start_load(load)
         try:
             time.sleep(2.0 if load else 0.0)
@@ -131,14 +142,19 @@ def main(argv: list[str] | None = None) -> int:
             stop_load(procs)
     print(f"\n{'load':<7}{'city':<34}{'before: plans':>14}{'median s':>9}{'after: plans':>14}"
           f"{'median s':>9}")
-    for load in (0, args.load):
+    differ = 0
+    for load in loads:
         for city in args.cities:
+            a, b = (summary[(load, city, side)][0] for side in trees)
+            keys = ("outcome", "method", "trial", "objective")
+            differ += any(a[key] != b[key] for key in keys)
             cols = []
             for side in trees:
                 rs = summary[(load, city, side)]
                 ok = sum(r["outcome"] == "plan" for r in rs)
                 cols.append(f"{ok:>9} of {len(rs)}{statistics.median(r['wall'] for r in rs):>8.1f}s")
             print(f"+{load:<6}{city:<34}{cols[0]:>23}{cols[1]:>23}")
+    print(f"first runs differing (outcome, step, trial or objective): {differ}")
     return 0
 
 
