@@ -73,14 +73,16 @@ LEAD_SETS_TRIED = 64
 #: Then the exact program for a share of the time (what it settles at once: most proofs, on the
 #: reference family in well under a second), then :class:`grid_planning.planning.search.WiderSearch`
 #: for :data:`FIRST_TRIALS` trials (about 1 s of CPU at 300 units, 0.4 s at 60),
-#: skeleton trials (:mod:`grid_planning.planning.skeleton`) for a share of the time, the same wider
+#: :data:`SKELETON_TRIALS` skeleton trials (:mod:`grid_planning.planning.skeleton`), the same wider
 #: search resumed (its next trials, the same draws) until its share of the time is spent (from the
 #: start), the exact program for the rest. Only the clock's safety net (:data:`SEARCH_SHARE`) and the
-#: HiGHS stages depend on the machine; the wider search's trials and their order do not.
+#: HiGHS programs (the probe, the skeleton's trees and completions: time limits of their own)
+#: depend on the machine; the wider search's trials and their order do not.
 PROBE_SHARE = 0.05
 FIRST_TRIALS = 64
-#: The skeleton trials' share (from when they start).
-SKELETON_SHARE = 0.2
+#: The skeleton trials run (at most; strip-60u-k4-corners5-10% is planned at the 2nd-10th, 0.9-1.9 s
+#: of CPU), whatever the clock, until the search's share of the time is spent.
+SKELETON_TRIALS = 16
 
 
 SEARCH_SHARE = 0.8
@@ -510,8 +512,7 @@ class _Run:
                     end = t0 + SEARCH_SHARE * seconds
                     found = self._wider(wider, end, FIRST_TRIALS)
                     if found is None:
-                        found = self._skeleton(
-                            problem, order, min(time.perf_counter() + SKELETON_SHARE * seconds, end))
+                        found = self._skeleton(problem, order, end)
                     if found is None:  # the next trials of the same search
                         found = self._wider(wider, end)
                     if found is not None:
@@ -625,9 +626,10 @@ class _Run:
     def _skeleton(
         self, problem: exact.ExactProblem, sets: list[tuple[int, ...]], deadline: float
     ) -> tuple[list[int], np.ndarray, dict] | None:
-        """Skeleton trials on ``sets``; a proof when every set is closed."""
+        """:data:`SKELETON_TRIALS` skeleton trials on ``sets`` (fewer if ``deadline`` passes);
+        a proof when every set is closed."""
         out = skeleton_search(problem, sets, lambda leads: self._lock_grid(
-            [self.cand_ids[c] for c in leads]), self._partition, deadline)
+            [self.cand_ids[c] for c in leads]), self._partition, deadline, max_trials=SKELETON_TRIALS)
         if out.closed_all:
             raise _stop("no_plan", self._active(), proven=True, k=self.request.k)
         if out.plan is None:
