@@ -57,8 +57,10 @@ from grid_planning.planning.search import polished
 TREE_SECONDS = 1.0
 
 
-#: Seconds the exact model may take to complete a plan around trees that pass the bounds.
-COMPLETE_SECONDS = 3.0
+#: Seconds the exact model may take to complete a plan around trees that pass the bounds (a
+#: limit on the wall clock: strip-60u's 2nd trial needs 0.7 s of CPU, 5 s of wall at a load of 8
+#: on 2 cores; with 1 s it was planned only on a quiet machine).
+COMPLETE_SECONDS = 6.0
 
 
 #: After the first round, a lead set whose trees never passed the bounds is tried once in this
