@@ -58,9 +58,10 @@ TREE_SECONDS = 1.0
 
 
 #: Seconds the exact model may take to complete a plan around trees that pass the bounds (a
-#: limit on the wall clock: strip-60u's 2nd trial needs 0.7 s of CPU, 5 s of wall at a load of 8
-#: on 2 cores; with 1 s it was planned only on a quiet machine).
-COMPLETE_SECONDS = 6.0
+#: limit on the wall clock, and never past the deadline: strip-60u's 2nd trial needs 0.7 s of
+#: CPU, 5-7 s of wall at a load of 8-9 on 2 cores; with 1 s or 3 s never planned there, with 6 s
+#: in 4 of 6 runs, with 10 s in 3 of 3 at a load of 7).
+COMPLETE_SECONDS = 10.0
 
 
 #: After the first round, a lead set whose trees never passed the bounds is tried once in this

@@ -39,13 +39,13 @@ SLOW = family((200, 300), 4, seed=1)
 #: Cities the planner refuses as "not found" within its 20 s (measured 2026-12-07). The
 #: reference did not decide the 60-100-unit ones in 60 s either. strip-60u-k4-corners5-10% is
 #: planned by the skeleton trials (planning/skeleton.py): 4.7-6.4 s in all, 1-1.6 s of them in
-#: the trials (w6-steady: 2.5-2.8 s quiet; 14.0-14.4 s at a load of 8.4-8.7 since a completion
-#: may take 6 s of wall clock).
+#: the trials (w6-steady: 2.5-2.8 s quiet; at a load of 7-9 on 2 cores 7.2-14.4 s in 9 of 11 runs
+#: since a completion may take 6 s, then 10 s, of wall clock; before, never planned there).
 #: ring-100u-k8-corners10-15% is planned by the wider search (planning/search.py): 5.6-10 s in all
 #: on a loaded machine. rect-300u-k6-edge6-3% is planned by it too (trial 36), now at any load:
 #: the lead sets tried and the search's trials are counted, not timed (w6-steady,
-#: benchmarks/bench_steady.py: 2.9-3.9 s quiet, 13.3-15.9 s at a load of 7-9 on 2 cores, 7 of 7
-#: loaded runs; before, "not found" in each of 8), so it is checked like any planned city.
+#: benchmarks/bench_steady.py: 2.7-3.9 s quiet, 13.3-16.8 s at a load of 4-9 on 2 cores, 13 of 13
+#: loaded runs; before, "not found" in each of 14), so it is checked like any planned city.
 #: The truth, established offline (benchmarks/prove_undecided.py; benchmarks/README.md,
 #: bench_refusals): strip-100u-k4-8%-lock has no plan (each of its 10 lead sets closed by the
 #: skeleton trees or by HiGHS with the leads fixed, 59 s on 2 cores); ell-200u-k3-8%-lock has none
