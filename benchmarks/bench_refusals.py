@@ -8,9 +8,10 @@ process, the same cities and requests for every method:
   some locks; the cities of ``tests/planning/test_reference_agreement.py``), and planted cities
   (``tests/corner_cities.py``, a plan meeting G5 at +-4 % hidden in them);
 - planner: ``plan_city(..., analyse=False)`` (heuristic; then lead-set bounds, the heuristic on
-  each lead set, a short ``exact.decide`` probe, the wider search of ``planning/search.py``, the
-  skeleton trials of ``planning/skeleton.py``, the wider search again, and ``exact.decide`` for
-  the rest: a plan or a proof within ``--limit`` s); its CPU seconds next to its wall seconds
+  each lead set (up to 64), a short ``exact.decide`` probe, 64 trials of the wider search of
+  ``planning/search.py``, 16 skeleton trials of ``planning/skeleton.py``, the wider search
+  resumed, and ``exact.decide`` for the rest: a plan or a proof within ``--limit`` s; the counts
+  do not depend on the clock, see ``bench_steady.py``); its CPU seconds next to its wall seconds
   (the machine may be shared); the last column names the step that planned
   (``stats["method"]``);
 - exact alone, plain: HiGHS with the same constraints and flow contiguity, no presolve, no

@@ -25,6 +25,7 @@ they never stop a later round from balancing.
 from __future__ import annotations
 
 import heapq
+import math
 from collections import deque
 
 import numpy as np
@@ -77,6 +78,12 @@ class Partition:
         self.adj = adjacency.tocsr()
         self.coo = self.adj.tocoo()
         self.n = self.adj.shape[0]
+        # the edges sorted by row, then column (the order scipy gives a graph built from pairs),
+        # when there are no duplicates: the graphs below are then built without re-sorting
+        order = np.lexsort((self.coo.col, self.coo.row))
+        er, ec = self.coo.row[order].astype(np.int64), self.coo.col[order].astype(np.int64)
+        same = (er[1:] == er[:-1]) & (ec[1:] == ec[:-1])
+        self._edges = None if same.any() else (er, ec)
         self.k = minutes.shape[1]
         self.w = np.asarray(population, dtype=np.float64)
         self.dm = np.asarray(minutes, dtype=np.float64)
@@ -166,15 +173,27 @@ class Partition:
         Node-weighted: entering unit v costs its minutes to the lead, next to nothing for the
         units in ``own`` (already the grid's); ``blocked`` units are impassable.
         """
-        coo = self.coo
         node_cost = np.where(own, 1e-6, self.dm[:, g] + 0.01)
-        keep = ~blocked[coo.col] & ~blocked[coo.row]
-        graph = sp.csr_matrix(
-            (node_cost[coo.col[keep]], (coo.row[keep], coo.col[keep])), shape=(self.n, self.n)
-        )
+        if self._edges is not None:
+            er, ec = self._edges
+            keep = ~blocked[ec] & ~blocked[er]
+            graph = self._graph(node_cost[ec[keep]], er[keep], ec[keep])
+        else:
+            coo = self.coo
+            keep = ~blocked[coo.col] & ~blocked[coo.row]
+            graph = sp.csr_matrix(
+                (node_cost[coo.col[keep]], (coo.row[keep], coo.col[keep])), shape=(self.n, self.n)
+            )
         return dijkstra(
             graph, directed=True, indices=int(self.lead_units[g]), return_predecessors=True
         )
+
+    def _graph(self, data: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> sp.csr_matrix:
+        """The csr graph of edges already sorted by row then column, without duplicates (what
+        ``csr_matrix((data, (rows, cols)))`` gives, without its sorting)."""
+        indptr = np.zeros(self.n + 1, dtype=np.int64)
+        np.cumsum(np.bincount(rows, minlength=self.n), out=indptr[1:])
+        return sp.csr_matrix((data, cols, indptr), shape=(self.n, self.n))
 
     def _walk_to_lead(self, pred: np.ndarray, v: int, g: int) -> list[int]:
         """The units from ``v`` back to grid ``g``'s lead unit along :meth:`_lead_paths`."""
@@ -197,11 +216,16 @@ class Partition:
     def repair(self) -> None:
         """Release the pieces of each grid not connected to its lead, regrow them from the cores."""
         lab = self.labels
-        coo = self.coo
-        same = lab[coo.row] == lab[coo.col]
-        g = sp.csr_matrix(
-            (np.ones(int(same.sum())), (coo.row[same], coo.col[same])), shape=(self.n, self.n)
-        )
+        if self._edges is not None:
+            er, ec = self._edges
+            same = lab[er] == lab[ec]
+            g = self._graph(np.ones(int(same.sum())), er[same], ec[same])
+        else:
+            coo = self.coo
+            same = lab[coo.row] == lab[coo.col]
+            g = sp.csr_matrix(
+                (np.ones(int(same.sum())), (coo.row[same], coo.col[same])), shape=(self.n, self.n)
+            )
         _, comp = connected_components(g, directed=False)
         core = comp == comp[self.lead_units[lab]]
         core |= self.pinned >= 0  # pinned units hang together through their pinned paths
@@ -295,6 +319,14 @@ class Partition:
             v = v + np.maximum(0.0, pop - np.asarray(beds, dtype=float) * 1000.0 / self.min_beds)
         return np.where(np.isfinite(v), v, 0.0)
 
+    def _viol1(self, pop: float, beds: float) -> float:
+        """:meth:`_viol` of one grid in plain floats (the same arithmetic, without numpy's
+        overhead: the move loop asks it for every candidate move)."""
+        v = max(0.0, pop - self.hi) + max(0.0, self.lo - pop)
+        if self.min_beds is not None:
+            v = v + max(0.0, pop - beds * 1000.0 / self.min_beds)
+        return v if math.isfinite(v) else 0.0
+
     def violation(self) -> float:
         """Total balance + beds violation (residents)."""
         return float(self._viol(self.pops(), self.grid_beds()).sum())
@@ -333,10 +365,11 @@ class Partition:
             beds = self.grid_beds()
             g5c = self.g5_counts()
             diff = lab[a_all] != lab[b_all]
-            key = np.unique(np.column_stack([a_all[diff], lab[b_all[diff]]]), axis=0)
+            # (unit, neighbouring grid) pairs, sorted by unit then grid, as one integer each
+            key = np.unique(a_all[diff].astype(np.int64) * self.k + lab[b_all[diff]])
             if not len(key):
                 break
-            u, h = key[:, 0], key[:, 1]
+            u, h = key // self.k, key % self.k
             g = lab[u]
             dcost = w[u] * (cost[u, h] - cost[u, g])
             dv = (
@@ -361,11 +394,9 @@ class Partition:
                 # Re-evaluate against the current state (earlier moves in this pass changed it).
                 d_c = w[uu] * (cost[uu, hh] - cost[uu, gg])
                 d_v = float(
-                    self._viol(
-                        [pops[gg] - w[uu], pops[hh] + w[uu]],
-                        [beds[gg] - self.beds[uu], beds[hh] + self.beds[uu]],
-                    ).sum()
-                    - self._viol([pops[gg], pops[hh]], [beds[gg], beds[hh]]).sum()
+                    self._viol1(pops[gg] - w[uu], beds[gg] - self.beds[uu])
+                    + self._viol1(pops[hh] + w[uu], beds[hh] + self.beds[uu])
+                    - (self._viol1(pops[gg], beds[gg]) + self._viol1(pops[hh], beds[hh]))
                 )
                 if improve_only and not (d_c < -1e-9 and d_v <= 1e-9):
                     continue

@@ -42,7 +42,7 @@ from grid_planning.planning import exact, planar
 from grid_planning.planning.candidates import designation_order, may_designate
 from grid_planning.planning.leads import NoLeadSet, refine_leads, select_leads
 from grid_planning.planning.partition import LockError, Partition
-from grid_planning.planning.search import wider_search
+from grid_planning.planning.search import WiderSearch
 from grid_planning.planning.skeleton import skeleton_search
 
 if TYPE_CHECKING:
@@ -59,18 +59,30 @@ EXACT_FALLBACK_UNITS = 300
 FALLBACK_SECONDS = 20.0
 
 
-#: Share of the fallback's time the heuristic spends on other lead sets before the exact program.
+#: Share of the fallback's time the lead-set bounds may take (about 0.05 s a set at 100 units).
 LEAD_SET_SHARE = 0.4
 
 
+#: After the bounds, the heuristic on at most this many of the lead sets they leave, nearest
+#: first, whatever the clock (28 sets of rect-300u-k6: 1.5 s of CPU; at most 45 on the reference
+#: family), so the same sets are tried, and the later stages ordered by them, on a loaded machine
+#: too (issue 15: a load of 8 once left half of rect-300u's sets untried, another order, no plan).
+LEAD_SETS_TRIED = 64
+
+
 #: Then the exact program for a share of the time (what it settles at once: most proofs, on the
-#: reference family in well under a second), then
-#: :func:`grid_planning.planning.search.wider_search` for a share, skeleton trials
-#: (:mod:`grid_planning.planning.skeleton`) for a share, the wider search again (other draws)
-#: until its share of the time is spent (from the start), the exact program for the rest.
+#: reference family in well under a second), then :class:`grid_planning.planning.search.WiderSearch`
+#: for :data:`FIRST_TRIALS` trials (about 1 s of CPU at 300 units, 0.4 s at 60),
+#: :data:`SKELETON_TRIALS` skeleton trials (:mod:`grid_planning.planning.skeleton`), the same wider
+#: search resumed (its next trials, the same draws) until its share of the time is spent (from the
+#: start), the exact program for the rest. Only the clock's safety net (:data:`SEARCH_SHARE`) and the
+#: HiGHS programs (the probe, the skeleton's trees and completions: time limits of their own)
+#: depend on the machine; the wider search's trials and their order do not.
 PROBE_SHARE = 0.05
-#: The first wider search's and the skeleton trials' shares (each from when it starts).
-FIRST_SHARE, SKELETON_SHARE = 0.1, 0.2
+FIRST_TRIALS = 64
+#: The skeleton trials run (at most; strip-60u-k4-corners5-10% is planned at the 2nd-10th, 0.9-1.9 s
+#: of CPU), whatever the clock, until the search's share of the time is spent.
+SKELETON_TRIALS = 16
 
 
 SEARCH_SHARE = 0.8
@@ -483,7 +495,7 @@ class _Run:
             sets = self._planar(problem, exact.lead_sets(problem, seconds=LEAD_SET_SHARE * seconds))
             res, late = None, 0.0
             if sets is not None and sets[0]:
-                found = self._other_lead_sets(sets[0], t0 + LEAD_SET_SHARE * seconds)
+                found = self._other_lead_sets(sets[0], t0 + SEARCH_SHARE * seconds)
                 if found is not None:
                     return found
                 # what HiGHS settles at once (most proofs) before the wider search
@@ -496,11 +508,13 @@ class _Run:
                     seen = set(tried)
                     rest = [i for i in range(len(sets[0])) if i not in seen]
                     order = [sets[0][i] for i in tried + rest]
-                    found = self._wider_search(order, time.perf_counter() + FIRST_SHARE * seconds)
+                    wider = self._wider_search(order)
+                    end = t0 + SEARCH_SHARE * seconds
+                    found = self._wider(wider, end, FIRST_TRIALS)
                     if found is None:
-                        found = self._skeleton(problem, order, time.perf_counter() + SKELETON_SHARE * seconds)
-                    if found is None:  # other trials than the first share's
-                        found = self._wider_search(order, t0 + SEARCH_SHARE * seconds, seed=1)
+                        found = self._skeleton(problem, order, end)
+                    if found is None:  # the next trials of the same search
+                        found = self._wider(wider, end)
                     if found is not None:
                         return found
                     res = None
@@ -579,9 +593,10 @@ class _Run:
         self, sets: list[tuple[int, ...]], deadline: float
     ) -> tuple[list[int], np.ndarray, dict] | None:
         """The heuristic on the lead sets the exact bounds leave, nearest first, until one gives
-        a plan or the deadline passes (the heuristic tries one lead set; on awkward cities
-        another set is often where the plan is, found in a fraction of a second)."""
-        for i, leads in enumerate(sets):
+        a plan, :data:`LEAD_SETS_TRIED` are tried, or (a safety net) the deadline passes (the
+        heuristic tries one lead set; on awkward cities another set is often where the plan
+        is, found in a fraction of a second)."""
+        for i, leads in enumerate(sets[:LEAD_SETS_TRIED]):
             if time.perf_counter() > deadline:
                 return None
             leads = list(leads)
@@ -603,12 +618,10 @@ class _Run:
                 return leads, part.labels, sel
         return None
 
-    def _wider_search(
-        self, sets: list[tuple[int, ...]], deadline: float, seed: int = 0
-    ) -> tuple[list[int], np.ndarray, dict] | None:
-        """:func:`grid_planning.planning.search.wider_search` on the lead sets the exact bounds
-        leave, until ``deadline`` (``seed``: its random draws)."""
-        found = wider_search(
+    def _wider_search(self, sets: list[tuple[int, ...]], seed: int = 0) -> WiderSearch:
+        """:class:`grid_planning.planning.search.WiderSearch` on the lead sets the exact bounds
+        leave (``seed``: its random draws)."""
+        return WiderSearch(
             sets,
             self.dc,
             self.adj,
@@ -616,9 +629,14 @@ class _Run:
             lambda leads: ~self._waived([self.cand_ids[c] for c in leads]),
             lambda leads: self._lock_grid([self.cand_ids[c] for c in leads]),
             self._partition,
-            deadline,
             seed=seed,
         )
+
+    def _wider(
+        self, search: WiderSearch, deadline: float, trials: int | None = None
+    ) -> tuple[list[int], np.ndarray, dict] | None:
+        """``search`` run on until it plans, ``deadline`` passes or ``trials`` (more) have run."""
+        found = search.run(deadline, None if trials is None else search.trials + max(trials, 1))
         if found is None:
             return None
         leads, labels, trials = found
@@ -634,9 +652,10 @@ class _Run:
     def _skeleton(
         self, problem: exact.ExactProblem, sets: list[tuple[int, ...]], deadline: float
     ) -> tuple[list[int], np.ndarray, dict] | None:
-        """Skeleton trials on ``sets``; a proof when every set is closed."""
+        """:data:`SKELETON_TRIALS` skeleton trials on ``sets`` (fewer if ``deadline`` passes);
+        a proof when every set is closed."""
         out = skeleton_search(problem, sets, lambda leads: self._lock_grid(
-            [self.cand_ids[c] for c in leads]), self._partition, deadline)
+            [self.cand_ids[c] for c in leads]), self._partition, deadline, max_trials=SKELETON_TRIALS)
         if out.closed_all:
             raise _stop("no_plan", self._active(), proven=True, k=self.request.k)
         if out.plan is None:

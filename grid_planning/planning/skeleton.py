@@ -57,8 +57,11 @@ from grid_planning.planning.search import polished
 TREE_SECONDS = 1.0
 
 
-#: Seconds the exact model may take to complete a plan around trees that pass the bounds.
-COMPLETE_SECONDS = 1.0
+#: Seconds the exact model may take to complete a plan around trees that pass the bounds (a
+#: limit on the wall clock, and never past the deadline: strip-60u's 2nd trial needs 0.7 s of
+#: CPU, 5-7 s of wall at a load of 8-9 on 2 cores; with 1 s or 3 s never planned there, with 6 s
+#: in 4 of 6 runs, with 10 s in 3 of 3 at a load of 7).
+COMPLETE_SECONDS = 10.0
 
 
 #: After the first round, a lead set whose trees never passed the bounds is tried once in this
@@ -240,10 +243,11 @@ def skeleton_search(
     deadline: float,
     *,
     seed: int = 0,
+    max_trials: int | None = None,
 ) -> SkeletonOutcome:
     """Skeleton trials over ``sets`` in turn (nearest first), each tree program given at most
     :data:`TREE_SECONDS` and the time left, until one plans, every set is closed, or
-    ``deadline`` (a ``time.perf_counter`` value) passes. A set closed or out of time is dropped
+    ``deadline`` (a ``time.perf_counter`` value) passes or ``max_trials`` have run. A set closed or out of time is dropped
     from later rounds (a later round draws other trees for the others); a set whose trees have
     never passed the bounds is tried once in :data:`RETRY_EVERY` rounds.
 
@@ -266,7 +270,7 @@ def skeleton_search(
             if rounds > 1 and passes[leads] == 0 and rounds % RETRY_EVERY:
                 continue  # a set whose trees never passed the bounds: one round in RETRY_EVERY
             left = deadline - time.perf_counter()
-            if left <= 0:
+            if left <= 0 or (max_trials is not None and trials >= max_trials):
                 return SkeletonOutcome(None, False, trials)
             if leads not in bounds:
                 bounds[leads] = lead_set_bounds(p, leads, base)

@@ -9,8 +9,9 @@ import numpy as np
 import pytest
 from reference_cities import partition_problems, planner_problem
 
+from grid_planning.planning import run
 from grid_planning.planning.partition import Partition
-from grid_planning.planning.search import wider_search
+from grid_planning.planning.search import WiderSearch, wider_search
 
 NAME = "ring-100u-k8-corners10-15%-s3795"
 
@@ -22,18 +23,19 @@ def ring():
     return planner_problem(NAME)
 
 
-def _search(problem, sets, deadline, seed=0):
-    p = problem
-
+def _args(p):
     def build(leads, minutes):
         part = Partition(p.adjacency, p.population, minutes, p.cand_unit[leads])
         part.set_constraints(g5=p.g5, balance=p.balance, beds=p.beds)
         return part
 
-    return wider_search(
-        sets, p.minutes, p.adjacency, p.g5, lambda leads: np.ones(len(leads), bool),
-        lambda leads: np.full(p.n, -1), build, deadline, seed=seed,
-    )
+    return (p.minutes, p.adjacency, p.g5, lambda leads: np.ones(len(leads), bool),
+            lambda leads: np.full(p.n, -1), build)
+
+
+def _search(problem, sets, deadline, seed=0):
+    minutes, adjacency, g5, needs, locks, build = _args(problem)
+    return wider_search(sets, minutes, adjacency, g5, needs, locks, build, deadline, seed=seed)
 
 
 def _cost(p, leads, labels):
@@ -44,6 +46,34 @@ def test_the_plain_heuristic_misses_every_lead_set(ring):
     r, _problem, sets = ring
     assert len(sets) == 45
     assert r._other_lead_sets(sets, time.perf_counter() + 60) is None
+
+
+def test_the_lead_sets_tried_are_counted_not_timed(ring, monkeypatch):
+    """The heuristic tries every lead set up to the count, whatever the time it takes (the
+    wider search's order is built from what it tried), and no more than the count."""
+    r, _problem, sets = ring
+    r.near.clear()
+    monkeypatch.setattr(run, "LEAD_SETS_TRIED", 5)
+    assert r._other_lead_sets(sets, time.perf_counter() + 60) is None
+    assert [i for _, i in r.near] == [0, 1, 2, 3, 4]
+    monkeypatch.setattr(run, "LEAD_SETS_TRIED", 64)
+    r.near.clear()
+    assert r._other_lead_sets(sets, time.perf_counter() + 60) is None
+    assert len(r.near) == len(sets) == 45
+
+
+def test_a_resumed_search_runs_the_trials_of_one_run(ring):
+    """Stopped after 100 trials and resumed (as the planner does around the skeleton trials),
+    the search finds the plan of one uninterrupted run at the same trial: where the clock
+    stops a run does not change which trials run."""
+    _r, p, sets = ring
+    whole = _search(p, sets, time.perf_counter() + 60)
+    assert whole is not None and whole[2] > 100  # bounds order: a plan at trial 243
+    search = WiderSearch(sets, *_args(p))
+    assert search.run(time.perf_counter() + 60, until=100) is None
+    assert search.trials == 100
+    leads, labels, trials = search.run(time.perf_counter() + 60)
+    assert leads == whole[0] and trials == whole[2] and (labels == whole[1]).all()
 
 
 def test_wider_search_finds_a_plan_meeting_every_constraint(ring):

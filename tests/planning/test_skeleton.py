@@ -27,10 +27,10 @@ def strip100():
     return planner_problem(STRIP100)
 
 
-def _search(r, p, sets, deadline, seed=0):
+def _search(r, p, sets, deadline, seed=0, max_trials=None):
     return skeleton.skeleton_search(
         p, sets, lambda leads: r._lock_grid([r.cand_ids[c] for c in leads]), r._partition,
-        deadline, seed=seed,
+        deadline, seed=seed, max_trials=max_trials,
     )
 
 
@@ -50,6 +50,14 @@ def test_skeleton_trials_plan_the_strip(strip60):
     # seeded: the same trials give the same plan
     again = _search(r, p, sets, time.perf_counter() + 60)
     assert again.plan[0] == leads and again.trials == trials and (again.plan[1] == labels).all()
+
+
+def test_the_trials_stop_at_their_count(strip60):
+    """The planner gives the trials a count, not a share of the clock: the search stops there
+    (here before the trial that plans) without claiming anything."""
+    r, p, sets = strip60
+    out = _search(r, p, sets, time.perf_counter() + 60, max_trials=1)
+    assert out.plan is None and out.trials == 1 and not out.closed_all
 
 
 @pytest.mark.parametrize("leads", [(0, 2, 3, 5), (0, 2, 4, 5)])
