@@ -41,7 +41,7 @@ sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
 from reference_cities import family, shaped_city  # noqa: E402
 
-from grid_planning.planning import exact, run, skeleton  # noqa: E402
+from grid_planning.planning import exact, planar, run, skeleton  # noqa: E402
 
 
 def case_named(name: str):
@@ -164,64 +164,24 @@ def _disk(name: str):
 
 
 def planar_cut(name: str, leads: tuple[int, ...]) -> dict:
-    """A separation argument for one lead set, checked on the geometry (no solver).
-
-    The city is a disk (one polygon, no hole) cut into cells that touch along edges of positive
-    length (checked for every pair the planner counts as adjacent: no point contact, no island
-    link). Suppose a grid must hold two cells that both touch the outline J: its lead's cell
-    ``r`` and a cell ``l`` locked to it. The grid is connected, so it holds a curve P from a point
-    of J in ``r`` to a point of J in ``l`` that meets no cell of another grid (it crosses cells'
-    interiors and edges between two of its own cells). P cuts the disk in two (theta-curve
-    theorem): J minus ``r`` and ``l`` falls into pieces, each on arc A or arc B of J between the
-    two ends, and no connected union of cells avoiding P touches both arcs. So another lead whose
-    cell touches arc A, and every G5 unit it could use touching only arc B, can have no G5
-    unit: no plan has these leads. Returns the verdict and what was checked."""
-    import shapely
-
+    """The planner's planar separation argument (:mod:`grid_planning.planning.planar`, the
+    argument written out there) for one lead set: its preconditions checked on the city once,
+    then whether a lock's grid cuts one of the set's leads off from every G5 unit it could use.
+    No solver. (The tests check such evidence with their own geometry code:
+    ``reference_cities.planar_proof_problems``.)"""
     p, _ = _problem(name)
     out = {"leads": list(leads), "how": "unknown", "status": "planar: no cut", "seconds": 0.0}
     t0 = time.perf_counter()
-    cells, outline, why = _disk(name)
-    if why:
-        out["status"] = f"planar: {why}"
+    outline = planar.city_outline(_STATE["run"].index)
+    if not outline.applies:
+        out["status"] = f"planar: {outline.why_not}"
         return out
-    ring = outline.exterior
-    cand_unit = np.asarray(p.cand_unit, dtype=np.int64)
-    lead_units = {int(cand_unit[c]) for c in leads}
-    holders = {int(h) for h in np.flatnonzero(np.asarray(p.g5) > 0)}
-    for lu, lc in p.locks:
-        r, lu = int(cand_unit[lc]), int(lu)
-        ends = [shapely.intersection(ring, cells[x]) for x in (r, lu)]
-        if lc not in leads or any(e.is_empty or e.length <= 0 for e in ends):
-            continue
-        s0, s1 = sorted(ring.project(e.interpolate(0.5, normalized=True)) for e in ends)
-        rest = shapely.difference(ring, shapely.union(cells[r], cells[lu]))
-
-        def sides(x, s0=s0, s1=s1, rest=rest):
-            """The arcs (A: between the two ends, B: around) cell ``x`` touches."""
-            touch = shapely.intersection(rest, cells[x])
-            found = set()
-            for part in shapely.get_parts(shapely.line_merge(touch) if touch.length else touch):
-                if part.length <= 0:
-                    continue
-                s = ring.project(part.interpolate(0.5, normalized=True))
-                found.add("A" if s0 < s < s1 else "B")
-            return found
-
-        for c in leads:
-            c_unit = int(cand_unit[c])
-            if c == lc or c_unit in holders or any(int(cc) == c for _, cc in p.locks):
-                continue
-            usable = sorted(holders - lead_units - {int(u) for u, _ in p.locks})
-            c_sides = sides(c_unit)
-            h_sides = {h: sides(h) for h in usable}
-            for arc, other in (("A", "B"), ("B", "A")):
-                if arc in c_sides and all(hs == {other} for hs in h_sides.values()):
-                    out.update(how="planar", status="separated", seconds=round(time.perf_counter() - t0, 2),
-                               detail=f"lock {lu} - lead unit {r} cut the disk; lead unit {c_unit} on arc "
-                                      f"{arc}, G5 units {usable} only on arc {other}")
-                    return out
+    cut = planar.close(p, outline, leads)
     out["seconds"] = round(time.perf_counter() - t0, 2)
+    if cut is not None:
+        out.update(how="planar", status="separated",
+                   detail=f"units {list(cut.ends)} of lead {cut.lead} cut the disk; leads {list(cut.cut_off)} "
+                          f"on one side, G5 units {list(cut.holders)} only on the other")
     return out
 
 

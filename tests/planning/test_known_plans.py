@@ -18,9 +18,11 @@ from pathlib import Path
 
 import oracle
 import pandas as pd
+import pytest
 from reference_cities import family, shaped_city
 
 from grid_planning.city.costs import travel_costs
+from grid_planning.planning.planner import plan_city
 
 FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "plans" / "strip300_lock_loose_plan.json"
 
@@ -45,3 +47,19 @@ def test_strip300_has_a_plan_at_60_percent():
     assert oracle.problems(layers, request, plan, costs) == []
     # the same plan breaks only the balance of the city's own request (+-8 %)
     assert oracle.problems(layers, replace(request, balance=0.08), plan, costs) == ["balance not met"]
+
+
+@pytest.mark.slow
+def test_the_planner_at_60_percent_plans_or_says_honestly_that_it_found_none():
+    """The known false refusal, tracked: given the planner's 20 s, the city at +-60 % gets a plan
+    that passes every check, or a refusal that says "not found" and never that none exists (then
+    an expected failure: the planner does not yet find this city's nested plan)."""
+    layers, request, _ = _city_and_plan()
+    costs = travel_costs(layers)
+    res = plan_city(layers, request, costs=costs, analyse=False)
+    if not res.ok:
+        inf = res.infeasible
+        assert not inf.proven and inf.code == "not_found"
+        assert "does not prove" in inf.message("en") and "不证明" in inf.message("zh")
+        pytest.xfail(f"known false refusal: {inf.message('en')[:120]}")
+    assert oracle.problems(layers, request, res.plan, costs) == []
