@@ -65,14 +65,23 @@ def _problem(name: str):
     return _STATE["problem"], _STATE["base"]
 
 
-def decide_set(name: str, leads: tuple[int, ...], seconds: float) -> dict:
-    """One lead set: trees, then the exact model with the leads fixed (see the module doc)."""
+def _bounded(name: str, leads: tuple[int, ...]):
+    """The problem, the set's record, its start time, and the units each lead may take after the
+    planner's bounds (``exact.lead_set_bounds``; None, with the record saying so, when they close
+    the set)."""
     p, base = _problem(name)
     out = {"leads": list(leads)}
     t0 = time.perf_counter()
     allowed = exact.lead_set_bounds(p, leads, base)
     if allowed is None:
         out.update(how="bounds", seconds=round(time.perf_counter() - t0, 2), status="-")
+    return p, out, t0, allowed
+
+
+def decide_set(name: str, leads: tuple[int, ...], seconds: float) -> dict:
+    """One lead set: trees, then the exact model with the leads fixed (see the module doc)."""
+    p, out, t0, allowed = _bounded(name, leads)
+    if allowed is None:
         return out
     cost = np.ones((len(leads), p.n))
     status, _ = skeleton.trees(p, leads, allowed, cost, seconds)
@@ -432,12 +441,8 @@ def chords_set(name: str, leads: tuple[int, ...], seconds: float, max_assignment
     (:func:`noncrossing`); then, when they are at most ``max_assignments``, the exact model with
     each assignment fixed (the set is closed when every one is infeasible), otherwise one model
     choosing the assignment itself (:func:`chord_model`); ``seconds`` per solve."""
-    p, base = _problem(name)
-    out = {"leads": list(leads)}
-    t0 = time.perf_counter()
-    allowed = exact.lead_set_bounds(p, leads, base)
+    p, out, t0, allowed = _bounded(name, leads)
     if allowed is None:
-        out.update(how="bounds", seconds=round(time.perf_counter() - t0, 2), status="-")
         return out
     pos = _contacts(name)
     assignments = noncrossing(p, leads, pos, allowed) if pos is not None else None
