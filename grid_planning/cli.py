@@ -642,8 +642,9 @@ def _cmd_plan(args: argparse.Namespace) -> int:
         inf = result.infeasible
         _print(t("plan.cli.infeasible", lang), file=sys.stderr)
         _print("  " + inf.message(lang), file=sys.stderr)
-        if inf.proven:
-            _print("  " + t("plan.cli.proven", lang), file=sys.stderr)
+        if inf.proven:  # a proof on the map says so, not "by exact search"
+            how = "plan.cli.proven_planar" if inf.params.get("proof") == "planar" else "plan.cli.proven"
+            _print("  " + t(how, lang), file=sys.stderr)
         for tip in inf.suggestion_texts(lang):
             _print("  " + t("plan.cli.suggestion", lang, text=tip), file=sys.stderr)
         return EXIT_NOT_USABLE

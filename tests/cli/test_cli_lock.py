@@ -90,3 +90,23 @@ def test_a_facility_id_holding_equals_signs_is_designated_with_a_reason_holding_
     rc = main([*args, "--designate-lead", "F=0020=市政府文件"])
     err = capsys.readouterr().err
     assert rc != 0 and "F=0020=市政府文件" in err and "2" in err
+
+
+def test_a_lock_that_cuts_the_city_is_refused_with_its_reason_and_proof(tmp_path, capsys):
+    """ell-200u-lock (tests/reference_cities.py) from files, as a planner runs it: the refusal
+    names the cut and says it is proven on the map, not by an exact search."""
+    from reference_cities import family, shaped_city
+
+    case = next(c for c in family((200, 300), 4, seed=1) if c.name == "ell-200u-k3-corners5-8%-lock-s3118")
+    layers, request = shaped_city(case)
+    layers.units.to_file(tmp_path / "units.gpkg")
+    layers.facilities.to_file(tmp_path / "facilities.gpkg")
+    (unit, lead), = request.locks
+    rc = main(["plan", "--units", str(tmp_path / "units.gpkg"), "--facilities",
+               str(tmp_path / "facilities.gpkg"), "--grids", "3", "--balance", "0.08",
+               "--lock", f"{unit}={lead}", "--lang", "zh", "--out", str(tmp_path / "plan.gpkg")])
+    err = capsys.readouterr().err
+    assert rc == 2 and not (tmp_path / "plan.gpkg").exists()
+    assert "把全市分成两部分" in err and f"{unit}（" in err
+    assert "已在地图上证明不存在满足全部要求的方案" in err and "精确求解证明不存在" not in err
+    assert "解除单元 Q162 的锁定（已验证可得出方案）" in err
