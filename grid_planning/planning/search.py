@@ -57,20 +57,11 @@ TRIAL_ROUNDS = 3
 Build = Callable[[list[int], np.ndarray], Partition]
 
 
-def wider_search(
-    sets: list[tuple[int, ...]],
-    minutes: np.ndarray,
-    adjacency: sp.csr_matrix,
-    g5: np.ndarray,
-    needs_g5: Callable[[list[int]], np.ndarray],
-    lock_grid: Callable[[list[int]], np.ndarray],
-    build: Build,
-    deadline: float,
-    *,
-    seed: int = 0,
-) -> tuple[list[int], np.ndarray, int] | None:
-    """Trials (see the module docstring) over ``sets`` in turn until one plans or the deadline
-    (a ``time.perf_counter`` value) passes.
+class WiderSearch:
+    """Trials (see the module docstring) over ``sets`` in turn, run by :meth:`run` until one
+    plans; it can be resumed: each :meth:`run` goes on with the next trial of the same sequence
+    (the same draws, the same lead set), so the trials run, and their order, depend only on the
+    data and the seed; the clock only decides how many run.
 
     Parameters
     ----------
@@ -87,20 +78,9 @@ def wider_search(
         Lead set -> ``(n_units,)`` grid index of each locked unit, -1 elsewhere.
     build : callable
         ``build(leads, minutes_k)`` -> Partition with the request's constraints set.
-    deadline : float
-
-    Returns
-    -------
-    (leads, labels, trials) or None
-        The lead set, the grid index of each unit (polished), and the trials it took.
+    seed : int
+        Seed of the random draws.
     """
-    return WiderSearch(sets, minutes, adjacency, g5, needs_g5, lock_grid, build, seed=seed).run(deadline)
-
-
-class WiderSearch:
-    """:func:`wider_search` that can be resumed: each :meth:`run` goes on with the next trial
-    of the same sequence (the same draws, the same lead set), so the trials run, and their
-    order, depend only on the data and the seed; the clock only decides how many run."""
 
     def __init__(
         self,
@@ -131,7 +111,13 @@ class WiderSearch:
         self, deadline: float, until: int | None = None
     ) -> tuple[list[int], np.ndarray, int] | None:
         """Trials until one plans, the deadline (a ``time.perf_counter`` value) passes or
-        ``until`` trials have run in all. Returns (leads, labels, trials) or None."""
+        ``until`` trials have run in all.
+
+        Returns
+        -------
+        (leads, labels, trials) or None
+            The lead set, the grid index of each unit (polished), and the trials run in all.
+        """
         if not self.sets:
             return None
         while time.perf_counter() < deadline and (until is None or self.trials < until):

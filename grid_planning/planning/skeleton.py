@@ -252,7 +252,7 @@ def skeleton_search(
     never passed the bounds is tried once in :data:`RETRY_EVERY` rounds.
 
     ``lock_grid``: lead set -> grid of each locked unit (-1 elsewhere); ``build``: as in
-    :func:`grid_planning.planning.search.wider_search`. Returns the plan (leads, labels
+    :class:`grid_planning.planning.search.WiderSearch`. Returns the plan (leads, labels
     polished on the true minutes, trials), whether every set was closed, and the trials."""
     rng = np.random.default_rng(seed)
     base, _ = reach(p)

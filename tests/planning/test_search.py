@@ -11,7 +11,7 @@ from reference_cities import partition_problems, planner_problem
 
 from grid_planning.planning import run
 from grid_planning.planning.partition import Partition
-from grid_planning.planning.search import WiderSearch, wider_search
+from grid_planning.planning.search import WiderSearch
 
 NAME = "ring-100u-k8-corners10-15%-s3795"
 
@@ -35,7 +35,7 @@ def _args(p):
 
 def _search(problem, sets, deadline, seed=0):
     minutes, adjacency, g5, needs, locks, build = _args(problem)
-    return wider_search(sets, minutes, adjacency, g5, needs, locks, build, deadline, seed=seed)
+    return WiderSearch(sets, minutes, adjacency, g5, needs, locks, build, seed=seed).run(deadline)
 
 
 def _cost(p, leads, labels):
