@@ -80,10 +80,11 @@ class Partition:
         self.n = self.adj.shape[0]
         # the edges sorted by row, then column (the order scipy gives a graph built from pairs),
         # when there are no duplicates: the graphs below are then built without re-sorting
+        # (with duplicates, the edges as they come, for scipy to sort and sum)
         order = np.lexsort((self.coo.col, self.coo.row))
         er, ec = self.coo.row[order].astype(np.int64), self.coo.col[order].astype(np.int64)
-        same = (er[1:] == er[:-1]) & (ec[1:] == ec[:-1])
-        self._edges = None if same.any() else (er, ec)
+        self._sorted = not ((er[1:] == er[:-1]) & (ec[1:] == ec[:-1])).any()
+        self._er, self._ec = (er, ec) if self._sorted else (self.coo.row, self.coo.col)
         self.k = minutes.shape[1]
         self.w = np.asarray(population, dtype=np.float64)
         self.dm = np.asarray(minutes, dtype=np.float64)
@@ -174,23 +175,19 @@ class Partition:
         units in ``own`` (already the grid's); ``blocked`` units are impassable.
         """
         node_cost = np.where(own, 1e-6, self.dm[:, g] + 0.01)
-        if self._edges is not None:
-            er, ec = self._edges
-            keep = ~blocked[ec] & ~blocked[er]
-            graph = self._graph(node_cost[ec[keep]], er[keep], ec[keep])
-        else:
-            coo = self.coo
-            keep = ~blocked[coo.col] & ~blocked[coo.row]
-            graph = sp.csr_matrix(
-                (node_cost[coo.col[keep]], (coo.row[keep], coo.col[keep])), shape=(self.n, self.n)
-            )
+        keep = ~blocked[self._ec] & ~blocked[self._er]
+        graph = self._graph(node_cost[self._ec[keep]], keep)
         return dijkstra(
             graph, directed=True, indices=int(self.lead_units[g]), return_predecessors=True
         )
 
-    def _graph(self, data: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> sp.csr_matrix:
-        """The csr graph of edges already sorted by row then column, without duplicates (what
-        ``csr_matrix((data, (rows, cols)))`` gives, without its sorting)."""
+    def _graph(self, data: np.ndarray, keep: np.ndarray) -> sp.csr_matrix:
+        """The csr graph of the edges ``keep`` selects, weighted by ``data``: what
+        ``csr_matrix((data, (rows, cols)))`` gives, built straight from the sorted edges when
+        they have no duplicates (no re-sorting)."""
+        rows, cols = self._er[keep], self._ec[keep]
+        if not self._sorted:
+            return sp.csr_matrix((data, (rows, cols)), shape=(self.n, self.n))
         indptr = np.zeros(self.n + 1, dtype=np.int64)
         np.cumsum(np.bincount(rows, minlength=self.n), out=indptr[1:])
         return sp.csr_matrix((data, cols, indptr), shape=(self.n, self.n))
@@ -216,16 +213,8 @@ class Partition:
     def repair(self) -> None:
         """Release the pieces of each grid not connected to its lead, regrow them from the cores."""
         lab = self.labels
-        if self._edges is not None:
-            er, ec = self._edges
-            same = lab[er] == lab[ec]
-            g = self._graph(np.ones(int(same.sum())), er[same], ec[same])
-        else:
-            coo = self.coo
-            same = lab[coo.row] == lab[coo.col]
-            g = sp.csr_matrix(
-                (np.ones(int(same.sum())), (coo.row[same], coo.col[same])), shape=(self.n, self.n)
-            )
+        same = lab[self._er] == lab[self._ec]
+        g = self._graph(np.ones(int(same.sum())), same)
         _, comp = connected_components(g, directed=False)
         core = comp == comp[self.lead_units[lab]]
         core |= self.pinned >= 0  # pinned units hang together through their pinned paths
