@@ -124,6 +124,21 @@ def has(key: str) -> bool:
     return key in catalogue()
 
 
+def listed(items: object, lang: str = DEFAULT_LANGUAGE) -> str:
+    """``items`` as one enumeration in ``lang``: the enumeration comma in Chinese (A、B), a comma
+    and a space in English (A, B)."""
+    return ("、" if lang == "zh" else ", ").join(map(str, items))
+
+
+def labelled(ident: object, name: object | None, lang: str = DEFAULT_LANGUAGE) -> str:
+    """A facility or unit as a planner reads it: its name, its id in brackets (full-width in
+    Chinese: 第2医院（T2）; 第2医院 (T2) in English); the id alone when it has no other name."""
+    ident = str(ident)
+    if name is None or str(name) in ("", ident):
+        return ident
+    return f"{name}（{ident}）" if lang == "zh" else f"{name} ({ident})"
+
+
 def source_text(source: object, lang: str = DEFAULT_LANGUAGE) -> str:
     """Where a figure comes from (``real``, ``illustrative``, ``user``, ``what_if`` ...) in words.
 

@@ -15,7 +15,7 @@ from typing import TypeVar
 import numpy as np
 import pandas as pd
 
-from grid_planning.base.i18n import DEFAULT_LANGUAGE, has, t
+from grid_planning.base.i18n import DEFAULT_LANGUAGE, has, labelled, listed, t
 from grid_planning.domain.plan import FacilityEdit, Plan
 from grid_planning.domain.rules import OPTION_RULES
 
@@ -399,14 +399,15 @@ class Option:
 
     def text(self, lang: str = DEFAULT_LANGUAGE) -> str:
         """The option in words."""
-        parts = [
-            t(
-                f"planner.option.{kind}" + ("_off" if None in p.values() else ""),
-                lang,
-                **_fmt({"name": p.get("id"), "names": p.get("leads")} | p),
-            )
-            for kind, p in self.steps
-        ]
+        parts = []
+        for kind, p in self.steps:
+            named = p.get("named") or {}
+            words = {k: v for k, v in p.items() if k != "named"}
+            words["name"] = labelled(p["id"], named.get(str(p["id"])), lang) if "id" in p else None
+            words["names"] = None if p.get("leads") is None else [
+                labelled(f, named.get(str(f)), lang) for f in p["leads"]]
+            parts.append(t(f"planner.option.{kind}" + ("_off" if None in p.values() else ""),
+                           lang, **_fmt(words, lang)))
         text = t("planner.option.and", lang).join(parts)
         return t("planner.option.verified", lang, text=text) if self.verified else text
 
@@ -443,12 +444,17 @@ class Infeasible:
     def message(self, lang: str = DEFAULT_LANGUAGE) -> str:
         """The blocker in words. A parameter given per language (``reason`` and ``reason_en``)
         is read in the reader's language. A proof that says why (``proof``: the key of its words
-        under ``planner.proof``) adds them, whatever the code became in the analysis."""
-        params = _fmt(self.params)
+        under ``planner.proof``) adds them, whatever the code became in the analysis, and words
+        the code's own sentence for that proof where the catalogue has one
+        (``planner.infeasible.<code>_<proof>``)."""
+        params = _fmt(self.params, lang)
         suffix = f"_{lang}"
         params.update({k[: -len(suffix)]: v for k, v in list(params.items()) if k.endswith(suffix)})
-        text = t(f"planner.infeasible.{self.code}", lang, **params)
         proof = self.params.get("proof")
+        key = f"planner.infeasible.{self.code}"
+        if isinstance(proof, str) and has(f"{key}_{proof}"):  # proven otherwise than by search
+            key = f"{key}_{proof}"
+        text = t(key, lang, **params)
         if isinstance(proof, str) and has(f"planner.proof.{proof}"):
             text += ("" if lang == "zh" else " ") + t(f"planner.proof.{proof}", lang, **params)
         return text
@@ -459,7 +465,7 @@ class Infeasible:
 
     def advice_texts(self, lang: str = DEFAULT_LANGUAGE) -> list[str]:
         """The advice that is not a change of the request (check the ids, use finer units ...)."""
-        return [t(f"planner.suggest.{key}", lang, **_fmt(p)) for key, p in self.suggestions]
+        return [t(f"planner.suggest.{key}", lang, **_fmt(p, lang)) for key, p in self.suggestions]
 
     def explain(self, lang: str = DEFAULT_LANGUAGE) -> str:
         """Message and suggestions as one text (CLI, tables)."""
@@ -467,13 +473,14 @@ class Infeasible:
         return self.message(lang) + ("" if not tips else " " + " ".join(tips))
 
 
-def _fmt(params: dict) -> dict:
+def _fmt(params: dict, lang: str) -> dict:
+    """Message values in words of ``lang``: shares as percentages, lists as one enumeration."""
     out = {}
     for key, value in params.items():
         if key in ("tolerance", "best_dev") and isinstance(value, (int, float)):
             out[key] = f"{value:.0%}"
         elif isinstance(value, (list, tuple)):
-            out[key] = ", ".join(map(str, value))
+            out[key] = listed(value, lang)
         elif isinstance(value, float):
             out[key] = f"{value:.3g}" if abs(value) < 1 else f"{value:,.1f}"
         else:

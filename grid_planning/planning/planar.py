@@ -67,7 +67,7 @@ import scipy.sparse as sp
 import shapely
 
 from grid_planning.base.cache import memo
-from grid_planning.base.i18n import LANGUAGES, t
+from grid_planning.base.i18n import LANGUAGES, listed, t
 from grid_planning.planning.exact import ExactProblem, lead_set_bounds, reach
 
 #: Shortest border (m) two adjacent units must share, and shortest piece of the city's edge a unit
@@ -351,12 +351,11 @@ def proof_words(
     words: dict[str, object] = {"proof": "planar", "planar_lead": lead, "planar_ends": list(ends),
                                 "planar_cut": cut_off, "planar_holders": holders}
     for lang in LANGUAGES:
-        sep = "、" if lang == "zh" else ", "
         words |= {
             f"lead_{lang}": lead_label(lead, lang),
-            f"ends_{lang}": sep.join(unit_label(u, lang) for u in ends),
-            f"cut_{lang}": sep.join(lead_label(c, lang) for c in cut_off),
-            f"holders_{lang}": sep.join(unit_label(h, lang) for h in holders),
+            f"ends_{lang}": listed((unit_label(u, lang) for u in ends), lang),
+            f"cut_{lang}": listed((lead_label(c, lang) for c in cut_off), lang),
+            f"holders_{lang}": listed((unit_label(h, lang) for h in holders), lang),
             f"rest_{lang}": t("planner.proof.planar_all" if every else "planner.proof.planar_rest", lang),
         }
     return words

@@ -247,27 +247,21 @@ def _named(layers: CityLayers, request: PlanRequest, option: Option) -> Option:
         return option
     names = dict(zip(fac["id"].astype(str), fac["name"].astype(str), strict=False))
 
-    def label(fid: object) -> str:
-        name = names.get(str(fid))
-        return f"{name} ({fid})" if name and name != str(fid) else str(fid)
-
     steps = []
     for kind, p in option.steps:
-        if "id" in p:
-            p = p | {"name": label(p["id"])}
-        if "leads" in p:
-            p = p | {"names": [label(f) for f in p["leads"]]}
-        steps.append((kind, p))
+        ids = [p["id"]] if "id" in p else list(p.get("leads") or ())
+        named = {str(f): names[str(f)] for f in ids if str(f) in names}
+        steps.append((kind, p | {"named": named} if named else p))
     return replace(option, steps=tuple(steps))
 
 
 def _rule_words(constraints: Iterable[str]) -> dict[str, object]:
     """The conflicting requirements named in each reader's language (``rules`` is the English
-    list; ``rules_zh`` is read by a Chinese message, joined with the enumeration comma)."""
+    list; ``rules_zh`` is read by a Chinese message)."""
     constraints = list(constraints)
     en = [t(f"planner.constraint.{c}", "en") for c in constraints]
     return {"rules": en, "rules_en": en,
-            "rules_zh": "、".join(t(f"planner.constraint.{c}", "zh") for c in constraints)}
+            "rules_zh": [t(f"planner.constraint.{c}", "zh") for c in constraints]}
 
 
 def _binding(layers: CityLayers, request: PlanRequest, costs: CostMatrix | None,

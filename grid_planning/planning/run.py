@@ -17,7 +17,7 @@ import pandas as pd
 from grid_planning.assess.checks import check_policy, whatif_eligible_ids, why_text
 from grid_planning.assess.roster import assign_roles
 from grid_planning.base.config import text_limit, text_too_long
-from grid_planning.base.i18n import LANGUAGES
+from grid_planning.base.i18n import LANGUAGES, labelled
 from grid_planning.base.textsafe import has_visible_text
 from grid_planning.base.version import __version__
 from grid_planning.city.costs import CostMatrix, travel_costs
@@ -553,13 +553,10 @@ class _Run:
         names = self.layers.units["name"].astype(str).to_numpy() if "name" in self.layers.units else None
         fac_names = self.candidates["name"].astype(str).tolist() if "name" in self.candidates else None
 
-        def label(ident: str, name: str | None, lang: str) -> str:
-            return ident if name is None else f"{ident}（{name}）" if lang == "zh" else f"{ident} ({name})"
-
         words = planar.proof_words(
             problem, [cut for _, cut in closed.cuts],
-            lambda u, lang: label(str(self.index.unit_ids[u]), None if names is None else names[u], lang),
-            lambda c, lang: label(self.cand_ids[c], None if fac_names is None else fac_names[c], lang),
+            lambda u, lang: labelled(self.index.unit_ids[u], None if names is None else names[u], lang),
+            lambda c, lang: labelled(self.cand_ids[c], None if fac_names is None else fac_names[c], lang),
         )
         unit_ids = self.index.unit_ids
         words |= {"planar_lead": self.cand_ids[words["planar_lead"]],

@@ -107,6 +107,6 @@ def test_a_lock_that_cuts_the_city_is_refused_with_its_reason_and_proof(tmp_path
                "--lock", f"{unit}={lead}", "--lang", "zh", "--out", str(tmp_path / "plan.gpkg")])
     err = capsys.readouterr().err
     assert rc == 2 and not (tmp_path / "plan.gpkg").exists()
-    assert "把全市分成两部分" in err and f"{unit}（" in err
+    assert "把全市分成两部分" in err and f"（{unit}）" in err
     assert "已在地图上证明不存在满足全部要求的方案" in err and "精确求解证明不存在" not in err
     assert "解除单元 Q162 的锁定（已验证可得出方案）" in err

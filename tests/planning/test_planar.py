@@ -237,6 +237,10 @@ def test_the_refusal_says_why_in_both_languages():
         stripped = stripped.replace(value, "")
     assert not any(ch.isascii() and ch.isalpha() for ch in stripped.replace("G5", ""))
     assert "cuts the city in two" in en and "The leads 市二医院 lie on one side" in en
+    # proven from the map, and said so: never "by exact search"
+    assert "已根据地图的几何关系证明" in zh and "精确求解" not in zh
+    assert "proven from the map's geometry" in en and "exact search" not in en
+    assert "精确求解" in Infeasible("no_plan", {"k": 2}, proven=True).message("zh")
     assert "Every set of leads that meets the fixed leads and the locks includes one of them." in en
     # the analysis may name the binding rules instead of no_plan: the reason stays
     assert "cuts the city in two" in Infeasible("locks_prevent_plan", inf.params, proven=True).message("en")

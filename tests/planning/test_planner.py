@@ -183,12 +183,15 @@ def test_fixed_lead_not_eligible_then_designated(city):
         (fac["level"] == "tertiary") & (fac["owner_level"] == "other") & (fac["type"] == "general")
     ]
     fid = str(other["id"].iloc[0])
+    name = str(other["name"].iloc[0])
     inf = _code(city, k=3, fixed_leads=(fid,))
     assert inf.code == "fixed_not_eligible" and inf.params["id"] == fid
     # unfixing records no exception, so it comes before the designation (issue 15)
     assert [o.steps[0][0] for o in inf.options] == ["unfix", "designate"]
     designate = inf.options[1]
-    assert designate.steps == (("designate", {"id": fid, "name": designate.steps[0][1]["name"]}),)
+    assert designate.steps == (("designate", {"id": fid, "named": {fid: name}}),)
+    assert designate.text("zh").startswith(f"将{name}（{fid}）作为 G4 例外")
+    assert f"{name} ({fid})" in designate.text("en")
     res = plan_city(
         city, PlanRequest(k=3, designated_leads=((fid, "university hospital, city decision"),))
     )
