@@ -18,7 +18,8 @@ Every plan has some set of ``k`` leads. For each lead set, in turn:
 
 A plan found is checked by the tests' independent checker (``tests/oracle.problems``) and
 printed as unit -> lead. The city has no plan exactly when every set is closed. Other modes:
-``--planar`` (a separation argument, :func:`planar_cut`), ``--chords`` (the exact model with the
+``--planar`` (a separation argument, :func:`planar_cut`), ``--sections`` (the cross-section rows of
+:mod:`grid_planning.planning.sections`, :func:`sections_set`; ``--axes x`` for the x axis only), ``--chords`` (the exact model with the
 outline's order of chords written in, :func:`chords_set`), ``--reference`` (the tests' model). ``W`` worker
 processes share the sets (one HiGHS thread each). Prints one line per set: how it was closed,
 seconds, HiGHS status.
@@ -41,7 +42,7 @@ sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
 from reference_cities import family, shaped_city  # noqa: E402
 
-from grid_planning.planning import exact, planar, run, skeleton  # noqa: E402
+from grid_planning.planning import exact, planar, run, sections, skeleton  # noqa: E402
 
 
 def case_named(name: str):
@@ -191,6 +192,27 @@ def planar_cut(name: str, leads: tuple[int, ...]) -> dict:
         out.update(how="planar", status="separated",
                    detail=f"units {list(cut.ends)} of lead {cut.lead} cut the disk; leads {list(cut.cut_off)} "
                           f"on one side, G5 units {list(cut.holders)} only on the other")
+    return out
+
+
+def sections_set(name: str, leads: tuple[int, ...], seconds: float, axes: str = "xy") -> dict:
+    """One lead set by the cross-sections (:mod:`grid_planning.planning.sections`, the argument
+    written out there): the planner's bounds, then HiGHS on the section rows for up to ``seconds``.
+    "sections" when the rows are infeasible (no plan has the set), "relaxed" when they have a
+    solution (no claim), "unknown" when HiGHS runs out of time. ``axes``: "xy" or "x" only."""
+    p, out, t0, allowed = _bounded(name, leads)
+    if allowed is None:
+        return out
+    spans = sections.city_spans(_STATE["run"].index)
+    if not spans.applies:
+        out.update(how="unknown", status=f"sections: {spans.why_not}", seconds=0.0)
+        return out
+    if axes == "x":
+        spans = replace(spans, lo=spans.lo[:1], hi=spans.hi[:1])
+    verdict = sections.close(p, spans, leads, allowed, seconds)
+    out["seconds"] = round(time.perf_counter() - t0, 2)
+    out["status"] = f"rows {verdict}"
+    out["how"] = {"none": "sections", "open": "relaxed"}.get(verdict, "unknown")
     return out
 
 
@@ -476,6 +498,9 @@ def main(argv: list[str] | None = None) -> None:
                     help="decide each set with the tests' reference model instead (cross-check)")
     ap.add_argument("--planar", action="store_true",
                     help="decide each set by the planar separation argument (no solver)")
+    ap.add_argument("--sections", action="store_true",
+                    help="decide each set by the cross-section rows (planning/sections.py)")
+    ap.add_argument("--axes", default="xy", help="with --sections: xy (default) or x")
     ap.add_argument("--chords", action="store_true",
                     help="decide each set by the exact model with the outline's order of chords "
                          "written in, one designated-G5 assignment at a time when few")
@@ -496,6 +521,8 @@ def main(argv: list[str] | None = None) -> None:
     with ProcessPoolExecutor(max_workers=args.workers) as pool:
         if args.planar:
             futs = {i: pool.submit(planar_cut, args.city, sets[i]) for i in chosen}
+        elif args.sections:
+            futs = {i: pool.submit(sections_set, args.city, sets[i], args.seconds, args.axes) for i in chosen}
         elif args.chords:
             futs = {i: pool.submit(chords_set, args.city, sets[i], args.seconds, args.max_assignments)
                     for i in chosen}
@@ -524,7 +551,8 @@ def main(argv: list[str] | None = None) -> None:
     counts: dict[str, int] = {}
     for rec in records:
         counts[rec["how"]] = counts.get(rec["how"], 0) + 1
-    closed = sum(counts.get(h, 0) for h in ("bounds", "trees", "highs", "reference", "planar", "chords"))
+    closed = sum(counts.get(h, 0) for h in ("bounds", "trees", "highs", "reference", "planar", "chords",
+                                                 "sections"))
     print(f"{args.city}: {counts}; {closed} of {len(chosen)} sets closed; "
           f"{'NO PLAN EXISTS' if closed == len(sets) and len(chosen) == len(sets) else ''}"
           f"{'A PLAN EXISTS' if counts.get('PLAN') else ''} ({time.perf_counter() - t0:.0f} s)")
