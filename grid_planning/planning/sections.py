@@ -25,10 +25,11 @@ set of units whose widened interval contains ``t``. Every plan with the lead set
   intervals); so at most ``|S_t|`` grids cover ``t``, and the grids crossing a narrow part share
   its units (an axis on which no ``S_t`` has fewer units than there are grids is left out: its
   rows would rarely bind, and dropping rows keeps a relaxation a relaxation);
-- every unit in one grid, each lead's unit and locked unit in its grid, every unit within the
-  planner's bounds (:func:`grid_planning.planning.exact.lead_set_bounds`), the balance band,
-  beds, and G5: a grid needing G5 (G5 enforced, no waiver, no G5 member in its lead's unit nor in
-  a unit locked to it) holds a G5 unit that is neither another lead's unit nor locked.
+- every unit in one grid, each lead's unit and locked unit in its grid, every other unit of a
+  grid next to another unit of it (a grid is connected), every unit within the planner's bounds
+  (:func:`grid_planning.planning.exact.lead_set_bounds`), the balance band, beds, and G5: a grid
+  needing G5 (G5 enforced, no waiver, no G5 member in its lead's unit nor in a unit locked to it)
+  holds a G5 unit that is neither another lead's unit nor locked.
 
 :func:`close` gives HiGHS these rows (unit-to-grid and piece-covered binaries, no flows, zero
 objective). They hold in every plan with the set, so when HiGHS proves them infeasible no plan
@@ -168,6 +169,13 @@ def model(p: ExactProblem, spans: Spans, leads: tuple[int, ...], allowed: np.nda
     for u in range(n):
         idx = [x[u, g] for g in range(k) if (u, g) in x]
         rows.append((idx, [1.0] * len(idx), 1.0, 1.0))
+    adj = sp.csr_matrix(p.adjacency)
+    for g in range(k):  # a grid of more than one unit is connected: each unit has a neighbour in it
+        for u in np.flatnonzero(allowed[g]).tolist():
+            if u != roots[g]:
+                nb = [x[v, g] for v in adj.indices[adj.indptr[u]:adj.indptr[u + 1]].tolist()
+                      if v != u and (v, g) in x]
+                rows.append(([x[u, g]] + nb, [1.0] + [-1.0] * len(nb), -np.inf, 0.0))
     for lo, hi in zip(spans.lo, spans.hi, strict=True):
         ends = np.unique(np.r_[lo, hi])
         mids = (ends[:-1] + ends[1:]) / 2
