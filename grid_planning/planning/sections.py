@@ -278,11 +278,12 @@ class Closed:
     closed: list[tuple[int, ...]]
 
 
-def close_sets(p: ExactProblem, spans: Spans, sets: list[tuple[int, ...]],
-               seconds: float, set_seconds: float = SET_SECONDS) -> Closed:
+def close_sets(p: ExactProblem, spans: Spans, sets: list[tuple[int, ...]], seconds: float,
+               set_seconds: float = SET_SECONDS, stop_at_open: bool = False) -> Closed:
     """:func:`close` on the sets of ``sets`` in order, within ``seconds`` in all (``set_seconds``
-    at most each; a set not reached in time stays open). Claims nothing when the preconditions
-    fail."""
+    at most each; a set not reached in time stays open). ``stop_at_open``: leave the rest
+    unchecked (open) after the first set not closed, when only closing every set is worth the
+    time (a proven refusal). Claims nothing when the preconditions fail."""
     if not spans.applies or not sets:
         return Closed(list(sets), None, [])
     t0 = time.perf_counter()
@@ -291,8 +292,11 @@ def close_sets(p: ExactProblem, spans: Spans, sets: list[tuple[int, ...]],
     closed: list[tuple[int, ...]] = []
     for s in sets:
         left = seconds - (time.perf_counter() - t0)
-        allowed = lead_set_bounds(p, s, base) if left > 0 else True
-        if allowed is None or (left > 0 and close(p, spans, s, allowed, min(set_seconds, left)) == "none"):
+        if left <= 0 or (stop_at_open and left_sets):
+            left_sets.append(tuple(s))
+            continue
+        allowed = lead_set_bounds(p, s, base)
+        if allowed is None or close(p, spans, s, allowed, min(set_seconds, left)) == "none":
             closed.append(tuple(s))
         else:
             left_sets.append(tuple(s))

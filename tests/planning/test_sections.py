@@ -12,11 +12,13 @@ from __future__ import annotations
 import itertools
 
 import numpy as np
+import oracle
 import pytest
 import scipy.sparse as sp
 import shapely
-from reference_cities import family, shaped_city
+from reference_cities import family, sections_proof_problems, shaped_city
 
+from grid_planning.city.costs import travel_costs
 from grid_planning.domain.request import balance_band
 from grid_planning.geo.graph import build_adjacency
 from grid_planning.planning import exact, run, sections
@@ -164,6 +166,9 @@ def test_close_sets_keeps_the_open_sets_and_their_bounds():
         union[list(s)] |= exact.lead_set_bounds(p, s)
     assert (got.union == union).all()
     assert sections.close_sets(p, spans, sets, seconds=0).sets == sets  # out of time: all open
+    first_open = sets[::-1]  # the set without the east candidate last: nothing closed
+    assert sections.close_sets(p, spans, first_open, seconds=30, stop_at_open=True).closed == []
+    assert sections.close_sets(p, spans, [(0, 1, 2)] + got.sets, seconds=30, stop_at_open=True).closed == [(0, 1, 2)]
 
 
 @pytest.mark.parametrize("seed", range(16))
@@ -221,3 +226,18 @@ def test_strip_100u_lock_every_lead_set_closes():
     assert spans.applies and len(sets) == 10
     got = sections.close_sets(p, spans, sets, seconds=300, set_seconds=60)
     assert got.sets == [] and len(got.closed) == 10
+
+
+@pytest.mark.slow
+def test_the_tests_own_check_of_a_sections_proof_is_no_rubber_stamp():
+    """The tests' own re-derivation (``reference_cities.sections_proof_problems``: scipy
+    ``milp``, the oracle's reading, no library code) proves strip-100u-lock has no plan over every
+    lead set the request allows; with the G5 rule waived for every lead (a tampered request,
+    plans then exist) it reports the sets it cannot close."""
+    case = next(c for c in family((20, 40, 60, 100), 5, seed=0) if c.name == "strip-100u-k4-edge4-8%-lock-s8751")
+    layers, request = shaped_city(case)
+    m = oracle.model(layers, request, travel_costs(layers))
+    assert sections_proof_problems(layers, m) == []
+    m.waived = set(range(len(m.cand)))
+    problems = sections_proof_problems(layers, m, time_limit=10)
+    assert problems and all("are not infeasible" in q for q in problems)
