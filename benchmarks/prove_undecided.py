@@ -302,7 +302,8 @@ def noncrossing(p, leads, pos, allowed: np.ndarray | None = None) -> list[dict[i
     return out
 
 
-def chord_model(name: str, leads, allowed: np.ndarray, fix: dict[int, int] | None = None):
+def chord_model(name: str, leads, allowed: np.ndarray, fix: dict[int, int] | None = None,
+                variant: str = "flows"):
     """The exact model with the leads fixed (flow contiguity from each lead, balance, locks, G5
     through a designated unit ``t[g, h]`` per grid that needs one) and the planar order written in
     (see :func:`noncrossing`): two designations whose chords cross exclude each other; and for
@@ -310,7 +311,10 @@ def chord_model(name: str, leads, allowed: np.ndarray, fix: dict[int, int] | Non
     lead touches J on the other (a grid whose lead is inside the city gets a side variable
     instead), and a unit touching J on both sides belongs to g. ``fix``: designations fixed
     (grid -> unit). Every row holds in every plan, so the model has a plan exactly when the
-    city has one with these leads. Returns the HiGHS model and the ``x`` columns."""
+    city has one with these leads. ``variant`` "sections": no flows, the cross-section and
+    neighbour rows of :func:`grid_planning.planning.sections.span_rows` instead (a relaxation:
+    "infeasible" still closes the set, a solution is no plan). Returns the HiGHS model and the
+    ``x`` columns."""
     import highspy
     import scipy.sparse as sp
 
@@ -345,7 +349,7 @@ def chord_model(name: str, leads, allowed: np.ndarray, fix: dict[int, int] | Non
         idx = [x[u, g] for g in range(k) if (u, g) in x]
         rows.append((idx, [1.0] * len(idx), 1.0, 1.0))
     coo = adj.tocoo()
-    for g in range(k):  # flow from the lead, one unit absorbed by each other unit of the grid
+    for g in range(k if variant == "flows" else 0):  # flow from the lead, one unit absorbed by each other unit
         flow_in: dict[int, list[int]] = {}
         flow_out: dict[int, list[int]] = {}
         for u, v in zip(coo.row.tolist(), coo.col.tolist(), strict=True):
@@ -360,6 +364,10 @@ def chord_model(name: str, leads, allowed: np.ndarray, fix: dict[int, int] | Non
             if u != roots[g]:
                 fi, fo = flow_in.get(u, []), flow_out.get(u, [])
                 rows.append((fi + fo + [x[u, g]], [1.0] * len(fi) + [-1.0] * len(fo) + [-1.0], 0.0, 0.0))
+    if variant == "sections":
+        spans = sections.city_spans(_STATE["run"].index)
+        if spans.applies:
+            sections.span_rows(p, spans, roots, allowed, x, lambda: col(0.0, 1.0, True), rows)
     if p.balance is not None:
         low, high = balance_band(w.sum() / int(p.k), p.balance)
         for g in range(k):
@@ -434,12 +442,13 @@ def chord_model(name: str, leads, allowed: np.ndarray, fix: dict[int, int] | Non
     return lp, x, {"columns": n_col, "rows": len(rows), **counts}
 
 
-def _solve_chords(name: str, leads, allowed, fix, seconds: float) -> tuple[str, list[int] | None, dict]:
+def _solve_chords(name: str, leads, allowed, fix, seconds: float,
+                  variant: str = "flows") -> tuple[str, list[int] | None, dict]:
     """One chord model solved by HiGHS (one thread, zero objective): status and the plan
     (candidate per unit) when found."""
     import highspy
 
-    lp, x, info = chord_model(name, leads, allowed, fix)
+    lp, x, info = chord_model(name, leads, allowed, fix, variant)
     h = exact.new_highs()
     h.setOptionValue("threads", 1)
     h.setOptionValue("mip_rel_gap", 1.0)
@@ -458,7 +467,8 @@ def _solve_chords(name: str, leads, allowed, fix, seconds: float) -> tuple[str, 
     return "plan", labels, info
 
 
-def chords_set(name: str, leads: tuple[int, ...], seconds: float, max_assignments: int) -> dict:
+def chords_set(name: str, leads: tuple[int, ...], seconds: float, max_assignments: int,
+               variant: str = "flows") -> dict:
     """One lead set by the chords: bounds; the designated-G5 assignments the outline allows
     (:func:`noncrossing`); then, when they are at most ``max_assignments``, the exact model with
     each assignment fixed (the set is closed when every one is infeasible), otherwise one model
@@ -475,8 +485,12 @@ def chords_set(name: str, leads: tuple[int, ...], seconds: float, max_assignment
     fixes = assignments if assignments is not None and len(assignments) <= max_assignments else [None]
     verdicts: dict[str, int] = {}
     for fix in fixes:
-        status, labels, info = _solve_chords(name, leads, allowed, fix, seconds)
+        status, labels, info = _solve_chords(name, leads, allowed, fix, seconds, variant)
         verdicts[status] = verdicts.get(status, 0) + 1
+        if status == "plan" and variant == "sections":  # a solution of a relaxation: no plan
+            status = "relaxed"
+            out.update(how="relaxed", assignment=fix)
+            break
         if status == "plan":
             out.update(how="PLAN", labels=labels, assignment=fix)
             break
@@ -504,6 +518,8 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--chords", action="store_true",
                     help="decide each set by the exact model with the outline's order of chords "
                          "written in, one designated-G5 assignment at a time when few")
+    ap.add_argument("--chords-sections", action="store_true",
+                    help="with --chords: no flows, the cross-section rows instead (a relaxation)")
     ap.add_argument("--max-assignments", type=int, default=64,
                     help="with --chords: solve assignment by assignment up to this many")
     ap.add_argument("--json", default="", help="write the per-set records here")
@@ -524,7 +540,8 @@ def main(argv: list[str] | None = None) -> None:
         elif args.sections:
             futs = {i: pool.submit(sections_set, args.city, sets[i], args.seconds, args.axes) for i in chosen}
         elif args.chords:
-            futs = {i: pool.submit(chords_set, args.city, sets[i], args.seconds, args.max_assignments)
+            futs = {i: pool.submit(chords_set, args.city, sets[i], args.seconds, args.max_assignments,
+                                   "sections" if args.chords_sections else "flows")
                     for i in chosen}
         else:
             fn = reference_set if args.reference else decide_set

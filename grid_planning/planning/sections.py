@@ -44,6 +44,7 @@ are wide enough, the rows have solutions (set 28 after 69 s), so it stays open.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import highspy
@@ -137,6 +138,43 @@ def _needs(p: ExactProblem, leads: tuple[int, ...]) -> tuple[list[int], list[int
     return need, free, lock_grid
 
 
+def span_rows(p: ExactProblem, spans: Spans, roots: list[int], allowed: np.ndarray, x: dict,
+              col: Callable[[], int], rows: list) -> None:
+    """Append the neighbour and span rows of the module docstring to ``rows`` (``(columns,
+    coefficients, lower, upper)``), for grids rooted at the units ``roots`` whose unit-in-grid
+    binaries are ``x[u, g]``; ``col()`` makes a new binary column and returns its index (so
+    another model, e.g. one with flows, can take the rows too)."""
+    k = len(roots)
+    adj = sp.csr_matrix(p.adjacency)
+    for g in range(k):  # a grid of more than one unit is connected: each unit has a neighbour in it
+        for u in np.flatnonzero(allowed[g]).tolist():
+            if u != roots[g]:
+                nb = [x[v, g] for v in adj.indices[adj.indptr[u]:adj.indptr[u + 1]].tolist()
+                      if v != u and (v, g) in x]
+                rows.append(([x[u, g]] + nb, [1.0] + [-1.0] * len(nb), -np.inf, 0.0))
+    for lo, hi in zip(spans.lo, spans.hi, strict=True):
+        ends = np.unique(np.r_[lo, hi])
+        mids = (ends[:-1] + ends[1:]) / 2
+        first = np.searchsorted(mids, lo)
+        last = np.searchsorted(mids, hi) - 1
+        inside = [np.flatnonzero((lo < t) & (hi > t)) for t in mids]
+        if min(len(units) for units in inside) >= k:
+            continue  # no part of the city narrower than the grids: this axis adds little
+        for g in range(k):
+            z = [col() for _ in mids]
+            s = [col() for _ in mids]
+            rows.append((s, [1.0] * len(s), 0.0, 1.0))  # one run of pieces
+            rows.append(([z[0], s[0]], [1.0, -1.0], -np.inf, 0.0))
+            for j in range(1, len(mids)):
+                rows.append(([z[j], z[j - 1], s[j]], [1.0, -1.0, -1.0], -np.inf, 0.0))
+            for j, units in enumerate(inside):
+                us = [x[u, g] for u in units.tolist() if (u, g) in x]
+                rows.append(([z[j]] + us, [1.0] + [-1.0] * len(us), -np.inf, 0.0))
+            for u in np.flatnonzero(allowed[g]).tolist():
+                rows.append(([x[u, g], z[first[u]]], [1.0, -1.0], -np.inf, 0.0))
+                rows.append(([x[u, g], z[last[u]]], [1.0, -1.0], -np.inf, 0.0))
+
+
 def model(p: ExactProblem, spans: Spans, leads: tuple[int, ...], allowed: np.ndarray) -> highspy.HighsLp:
     """The rows of the module docstring for one lead set, as a HiGHS model (zero objective).
 
@@ -169,34 +207,7 @@ def model(p: ExactProblem, spans: Spans, leads: tuple[int, ...], allowed: np.nda
     for u in range(n):
         idx = [x[u, g] for g in range(k) if (u, g) in x]
         rows.append((idx, [1.0] * len(idx), 1.0, 1.0))
-    adj = sp.csr_matrix(p.adjacency)
-    for g in range(k):  # a grid of more than one unit is connected: each unit has a neighbour in it
-        for u in np.flatnonzero(allowed[g]).tolist():
-            if u != roots[g]:
-                nb = [x[v, g] for v in adj.indices[adj.indptr[u]:adj.indptr[u + 1]].tolist()
-                      if v != u and (v, g) in x]
-                rows.append(([x[u, g]] + nb, [1.0] + [-1.0] * len(nb), -np.inf, 0.0))
-    for lo, hi in zip(spans.lo, spans.hi, strict=True):
-        ends = np.unique(np.r_[lo, hi])
-        mids = (ends[:-1] + ends[1:]) / 2
-        first = np.searchsorted(mids, lo)
-        last = np.searchsorted(mids, hi) - 1
-        inside = [np.flatnonzero((lo < t) & (hi > t)) for t in mids]
-        if min(len(units) for units in inside) >= k:
-            continue  # no part of the city narrower than the grids: this axis adds little
-        for g in range(k):
-            z = [col() for _ in mids]
-            s = [col() for _ in mids]
-            rows.append((s, [1.0] * len(s), 0.0, 1.0))  # one run of pieces
-            rows.append(([z[0], s[0]], [1.0, -1.0], -np.inf, 0.0))
-            for j in range(1, len(mids)):
-                rows.append(([z[j], z[j - 1], s[j]], [1.0, -1.0, -1.0], -np.inf, 0.0))
-            for j, units in enumerate(inside):
-                us = [x[u, g] for u in units.tolist() if (u, g) in x]
-                rows.append(([z[j]] + us, [1.0] + [-1.0] * len(us), -np.inf, 0.0))
-            for u in np.flatnonzero(allowed[g]).tolist():
-                rows.append(([x[u, g], z[first[u]]], [1.0, -1.0], -np.inf, 0.0))
-                rows.append(([x[u, g], z[last[u]]], [1.0, -1.0], -np.inf, 0.0))
+    span_rows(p, spans, roots, allowed, x, col, rows)
     if p.balance is not None:
         low, high = balance_band(w.sum() / max(int(p.k), 1), p.balance)
         for g in range(k):
