@@ -36,9 +36,12 @@ objective). They hold in every plan with the set, so when HiGHS proves them infe
 has the set. When they are feasible, or HiGHS runs out of time, nothing is claimed: the rows know
 nothing of how a grid winds in the plane.
 
-Measured (benchmarks/prove_undecided.py ``--sections``): ``strip-100u-k4-edge4-8%-lock``, every
-one of its 10 lead sets closed in 0.3-1.4 s each; ``strip-300u-k8-edge10-8%-lock``: its sections
-are wide enough, the rows have solutions (set 28 after 69 s), so it stays open.
+Measured (benchmarks/prove_undecided.py ``--sections``, bench_sections.py; benchmarks/README.md):
+``strip-100u-k4-edge4-8%-lock``, each of its 10 lead sets closed in 0.3-1 s, 3-7 s in all (the
+chords: 63-171 s); ``strip-300u-k8-edge10-8%-lock``: no set closed in 20 s (with the units split
+among grids the rows of its set 28 have a solution), so it stays open. Not yet a planner step
+(the hook proposed in benchmarks/bench_sections.py: a proof in about 3 s on strip-100u, 0.5-2.5 s
+more on cities planned after a heuristic refusal).
 """
 
 from __future__ import annotations
