@@ -171,7 +171,7 @@ def test_close_sets_keeps_the_open_sets_and_their_bounds():
     assert sections.close_sets(p, spans, [(0, 1, 2)] + got.sets, seconds=30, stop_at_open=True).closed == [(0, 1, 2)]
 
 
-@pytest.mark.parametrize("seed", range(16))
+@pytest.mark.parametrize("seed", range(40))
 def test_a_closed_set_never_has_a_plan(seed):
     """Random small strips (two rows, or three with the east end of the top row dropped), the
     candidates mostly in the west, the G5 units mostly in the east, random residents and
