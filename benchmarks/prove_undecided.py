@@ -18,7 +18,8 @@ Every plan has some set of ``k`` leads. For each lead set, in turn:
 
 A plan found is checked by the tests' independent checker (``tests/oracle.problems``) and
 printed as unit -> lead. The city has no plan exactly when every set is closed. Other modes:
-``--planar`` (a separation argument, :func:`planar_cut`), ``--chords`` (the exact model with the
+``--planar`` (a separation argument, :func:`planar_cut`), ``--sections`` (the cross-section rows of
+:mod:`grid_planning.planning.sections`, :func:`sections_set`; ``--axes x`` for the x axis only), ``--chords`` (the exact model with the
 outline's order of chords written in, :func:`chords_set`), ``--reference`` (the tests' model). ``W`` worker
 processes share the sets (one HiGHS thread each). Prints one line per set: how it was closed,
 seconds, HiGHS status.
@@ -41,7 +42,7 @@ sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
 from reference_cities import family, shaped_city  # noqa: E402
 
-from grid_planning.planning import exact, planar, run, skeleton  # noqa: E402
+from grid_planning.planning import exact, planar, run, sections, skeleton  # noqa: E402
 
 
 def case_named(name: str):
@@ -194,6 +195,27 @@ def planar_cut(name: str, leads: tuple[int, ...]) -> dict:
     return out
 
 
+def sections_set(name: str, leads: tuple[int, ...], seconds: float, axes: str = "xy") -> dict:
+    """One lead set by the cross-sections (:mod:`grid_planning.planning.sections`, the argument
+    written out there): the planner's bounds, then HiGHS on the section rows for up to ``seconds``.
+    "sections" when the rows are infeasible (no plan has the set), "relaxed" when they have a
+    solution (no claim), "unknown" when HiGHS runs out of time. ``axes``: "xy" or "x" only."""
+    p, out, t0, allowed = _bounded(name, leads)
+    if allowed is None:
+        return out
+    spans = sections.city_spans(_STATE["run"].index)
+    if not spans.applies:
+        out.update(how="unknown", status=f"sections: {spans.why_not}", seconds=0.0)
+        return out
+    if axes == "x":
+        spans = replace(spans, lo=spans.lo[:1], hi=spans.hi[:1])
+    verdict = sections.close(p, spans, leads, allowed, seconds)
+    out["seconds"] = round(time.perf_counter() - t0, 2)
+    out["status"] = f"rows {verdict}"
+    out["how"] = {"none": "sections", "open": "relaxed"}.get(verdict, "unknown")
+    return out
+
+
 # --- chords: which G5 unit each grid can use, by the planar order of the outline -------------
 
 
@@ -280,7 +302,8 @@ def noncrossing(p, leads, pos, allowed: np.ndarray | None = None) -> list[dict[i
     return out
 
 
-def chord_model(name: str, leads, allowed: np.ndarray, fix: dict[int, int] | None = None):
+def chord_model(name: str, leads, allowed: np.ndarray, fix: dict[int, int] | None = None,
+                variant: str = "flows"):
     """The exact model with the leads fixed (flow contiguity from each lead, balance, locks, G5
     through a designated unit ``t[g, h]`` per grid that needs one) and the planar order written in
     (see :func:`noncrossing`): two designations whose chords cross exclude each other; and for
@@ -288,7 +311,10 @@ def chord_model(name: str, leads, allowed: np.ndarray, fix: dict[int, int] | Non
     lead touches J on the other (a grid whose lead is inside the city gets a side variable
     instead), and a unit touching J on both sides belongs to g. ``fix``: designations fixed
     (grid -> unit). Every row holds in every plan, so the model has a plan exactly when the
-    city has one with these leads. Returns the HiGHS model and the ``x`` columns."""
+    city has one with these leads. ``variant`` "sections": no flows, the cross-section and
+    neighbour rows of :func:`grid_planning.planning.sections.span_rows` instead (a relaxation:
+    "infeasible" still closes the set, a solution is no plan). Returns the HiGHS model and the
+    ``x`` columns."""
     import highspy
     import scipy.sparse as sp
 
@@ -323,7 +349,7 @@ def chord_model(name: str, leads, allowed: np.ndarray, fix: dict[int, int] | Non
         idx = [x[u, g] for g in range(k) if (u, g) in x]
         rows.append((idx, [1.0] * len(idx), 1.0, 1.0))
     coo = adj.tocoo()
-    for g in range(k):  # flow from the lead, one unit absorbed by each other unit of the grid
+    for g in range(k if variant == "flows" else 0):  # flow from the lead, one unit absorbed by each other unit
         flow_in: dict[int, list[int]] = {}
         flow_out: dict[int, list[int]] = {}
         for u, v in zip(coo.row.tolist(), coo.col.tolist(), strict=True):
@@ -338,6 +364,10 @@ def chord_model(name: str, leads, allowed: np.ndarray, fix: dict[int, int] | Non
             if u != roots[g]:
                 fi, fo = flow_in.get(u, []), flow_out.get(u, [])
                 rows.append((fi + fo + [x[u, g]], [1.0] * len(fi) + [-1.0] * len(fo) + [-1.0], 0.0, 0.0))
+    if variant == "sections":
+        spans = sections.city_spans(_STATE["run"].index)
+        if spans.applies:
+            sections.span_rows(p, spans, roots, allowed, x, lambda: col(0.0, 1.0, True), rows)
     if p.balance is not None:
         low, high = balance_band(w.sum() / int(p.k), p.balance)
         for g in range(k):
@@ -412,12 +442,13 @@ def chord_model(name: str, leads, allowed: np.ndarray, fix: dict[int, int] | Non
     return lp, x, {"columns": n_col, "rows": len(rows), **counts}
 
 
-def _solve_chords(name: str, leads, allowed, fix, seconds: float) -> tuple[str, list[int] | None, dict]:
+def _solve_chords(name: str, leads, allowed, fix, seconds: float,
+                  variant: str = "flows") -> tuple[str, list[int] | None, dict]:
     """One chord model solved by HiGHS (one thread, zero objective): status and the plan
     (candidate per unit) when found."""
     import highspy
 
-    lp, x, info = chord_model(name, leads, allowed, fix)
+    lp, x, info = chord_model(name, leads, allowed, fix, variant)
     h = exact.new_highs()
     h.setOptionValue("threads", 1)
     h.setOptionValue("mip_rel_gap", 1.0)
@@ -436,7 +467,8 @@ def _solve_chords(name: str, leads, allowed, fix, seconds: float) -> tuple[str, 
     return "plan", labels, info
 
 
-def chords_set(name: str, leads: tuple[int, ...], seconds: float, max_assignments: int) -> dict:
+def chords_set(name: str, leads: tuple[int, ...], seconds: float, max_assignments: int,
+               variant: str = "flows") -> dict:
     """One lead set by the chords: bounds; the designated-G5 assignments the outline allows
     (:func:`noncrossing`); then, when they are at most ``max_assignments``, the exact model with
     each assignment fixed (the set is closed when every one is infeasible), otherwise one model
@@ -453,8 +485,12 @@ def chords_set(name: str, leads: tuple[int, ...], seconds: float, max_assignment
     fixes = assignments if assignments is not None and len(assignments) <= max_assignments else [None]
     verdicts: dict[str, int] = {}
     for fix in fixes:
-        status, labels, info = _solve_chords(name, leads, allowed, fix, seconds)
+        status, labels, info = _solve_chords(name, leads, allowed, fix, seconds, variant)
         verdicts[status] = verdicts.get(status, 0) + 1
+        if status == "plan" and variant == "sections":  # a solution of a relaxation: no plan
+            status = "relaxed"
+            out.update(how="relaxed", assignment=fix)
+            break
         if status == "plan":
             out.update(how="PLAN", labels=labels, assignment=fix)
             break
@@ -476,9 +512,14 @@ def main(argv: list[str] | None = None) -> None:
                     help="decide each set with the tests' reference model instead (cross-check)")
     ap.add_argument("--planar", action="store_true",
                     help="decide each set by the planar separation argument (no solver)")
+    ap.add_argument("--sections", action="store_true",
+                    help="decide each set by the cross-section rows (planning/sections.py)")
+    ap.add_argument("--axes", default="xy", help="with --sections: xy (default) or x")
     ap.add_argument("--chords", action="store_true",
                     help="decide each set by the exact model with the outline's order of chords "
                          "written in, one designated-G5 assignment at a time when few")
+    ap.add_argument("--chords-sections", action="store_true",
+                    help="with --chords: no flows, the cross-section rows instead (a relaxation)")
     ap.add_argument("--max-assignments", type=int, default=64,
                     help="with --chords: solve assignment by assignment up to this many")
     ap.add_argument("--json", default="", help="write the per-set records here")
@@ -496,8 +537,11 @@ def main(argv: list[str] | None = None) -> None:
     with ProcessPoolExecutor(max_workers=args.workers) as pool:
         if args.planar:
             futs = {i: pool.submit(planar_cut, args.city, sets[i]) for i in chosen}
+        elif args.sections:
+            futs = {i: pool.submit(sections_set, args.city, sets[i], args.seconds, args.axes) for i in chosen}
         elif args.chords:
-            futs = {i: pool.submit(chords_set, args.city, sets[i], args.seconds, args.max_assignments)
+            futs = {i: pool.submit(chords_set, args.city, sets[i], args.seconds, args.max_assignments,
+                                   "sections" if args.chords_sections else "flows")
                     for i in chosen}
         else:
             fn = reference_set if args.reference else decide_set
@@ -524,7 +568,8 @@ def main(argv: list[str] | None = None) -> None:
     counts: dict[str, int] = {}
     for rec in records:
         counts[rec["how"]] = counts.get(rec["how"], 0) + 1
-    closed = sum(counts.get(h, 0) for h in ("bounds", "trees", "highs", "reference", "planar", "chords"))
+    closed = sum(counts.get(h, 0) for h in ("bounds", "trees", "highs", "reference", "planar", "chords",
+                                                 "sections"))
     print(f"{args.city}: {counts}; {closed} of {len(chosen)} sets closed; "
           f"{'NO PLAN EXISTS' if closed == len(sets) and len(chosen) == len(sets) else ''}"
           f"{'A PLAN EXISTS' if counts.get('PLAN') else ''} ({time.perf_counter() - t0:.0f} s)")

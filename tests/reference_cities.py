@@ -444,3 +444,97 @@ def planar_proof_problems(layers, m: oracle.Model, params: dict) -> list[str]:
         if not closed:
             out.append(f"no lead of {[m.cand[c] for c in leads]} is cut off")
     return out
+
+
+def sections_proof_problems(layers, m: oracle.Model, time_limit: float = 60.0) -> list[str]:
+    """What is wrong with a refusal proven by the cross-sections (empty: the proof holds),
+    re-derived here with this file's own geometry, the oracle's reading of the request (``m``),
+    :func:`reach` and scipy ``milp``, never the library's code: every unit is one polygon, every
+    pair of neighbours lies within 1 m; each unit's projection on x (and on y) is widened by
+    0.5 m, outwards to whole centimetres. Then, for every set of ``k`` leads the request allows
+    (required and locked-to leads included, distinct units), these rows must be infeasible (a
+    grid's projection is one run of the pieces between the widened ends; it covers its units'
+    pieces; where it covers a piece it holds a unit whose widened projection covers it; every
+    unit in one grid; a grid's other units each next to one of its units; the lead's unit and
+    locked units in place; units within :func:`reach`; balance, beds and G5 as the oracle reads
+    them). Every plan satisfies them, so no plan has the set."""
+    cells = np.asarray(layers.units.to_crs(layers.metric_crs).geometry.values)
+    if any(c.geom_type != "Polygon" for c in cells):
+        return ["a unit is not one polygon"]
+    out = []
+    for u in range(m.n):
+        for v in m.nbrs[u]:
+            if u < v and cells[u].distance(cells[v]) > 1.0:
+                out.append(f"neighbours {u} and {v} lie more than 1 m apart")
+    if out:
+        return out
+    box = np.array([c.bounds for c in cells])
+    axes = [(np.floor((box[:, i] - 0.5) * 100) / 100, np.ceil((box[:, i + 2] + 0.5) * 100) / 100)
+            for i in (0, 1)]
+    reachable, _ = reach(m)
+    must = m.required | set(m.locks.values())
+    mean = m.w.sum() / m.k
+    for leads in itertools.combinations(range(len(m.cand)), m.k):
+        roots = [int(m.cand_unit[c]) for c in leads]
+        if not must <= set(leads) or len(set(roots)) < m.k:
+            continue
+        k, n = m.k, m.n
+        ok = reachable[list(leads)].copy()
+        ok[:, roots] = False
+        ok[np.arange(k), roots] = True
+        for u, c in m.locks.items():
+            ok[:, u] = False
+            ok[leads.index(c), u] = True
+        col: dict[tuple, int] = {("a", u, g): i for i, (g, u) in enumerate(zip(*np.nonzero(ok), strict=True))}
+        rows: list[tuple[dict[int, float], float, float]] = []
+        for u in range(n):
+            rows.append(({col["a", u, g]: 1.0 for g in range(k) if ok[g, u]}, 1.0, 1.0))
+        for g, c in enumerate(leads):
+            for u in np.flatnonzero(ok[g]):
+                if u != roots[g]:
+                    row = {col["a", v, g]: -1.0 for v in m.nbrs[u] if v != u and ok[g, v]}
+                    rows.append((row | {col["a", u, g]: 1.0}, -np.inf, 0.0))
+            us = np.flatnonzero(ok[g])
+            if m.balance is not None:
+                rows.append(({col["a", u, g]: m.w[u] for u in us},
+                             (1 - m.balance) * mean - 1e-6, (1 + m.balance) * mean + 1e-6))
+            if m.min_beds is not None:
+                rows.append(({col["a", u, g]: 1000.0 * m.beds[u] - m.min_beds * m.w[u] for u in us}, 0.0, np.inf))
+            if c not in m.waived:
+                rows.append(({col["a", u, g]: 1.0 for u in us if m.g5[u] > 0}, 1.0, np.inf))
+        for axis, (lo, hi) in enumerate(axes):
+            ends = np.unique(np.r_[lo, hi])
+            mids = (ends[:-1] + ends[1:]) / 2
+            cover = [[u for u in range(n) if lo[u] < t < hi[u]] for t in mids]
+            if min(len(c) for c in cover) >= k:
+                continue
+            for g in range(k):
+                for j in range(len(mids)):
+                    col["z", axis, g, j] = len(col)
+                    col["s", axis, g, j] = len(col)
+                rows.append(({col["s", axis, g, j]: 1.0 for j in range(len(mids))}, 0.0, 1.0))
+                for j in range(len(mids)):
+                    step = {col["z", axis, g, j]: 1.0, col["s", axis, g, j]: -1.0}
+                    if j:
+                        step[col["z", axis, g, j - 1]] = -1.0
+                    rows.append((step, -np.inf, 0.0))
+                    holds = {col["a", u, g]: -1.0 for u in cover[j] if ok[g, u]}
+                    rows.append((holds | {col["z", axis, g, j]: 1.0}, -np.inf, 0.0))
+                for u in np.flatnonzero(ok[g]):
+                    for j in np.flatnonzero((mids > lo[u]) & (mids < hi[u]))[[0, -1]]:
+                        rows.append(({col["a", u, g]: 1.0, col["z", axis, g, j]: -1.0}, -np.inf, 0.0))
+        nv = len(col)
+        lower = np.zeros(nv)
+        for g, r in enumerate(roots):
+            lower[col["a", r, g]] = 1
+        for u, c in m.locks.items():
+            lower[col["a", u, leads.index(c)]] = 1
+        mat = sp.csr_array(([v for r in rows for v in r[0].values()],
+                            ([i for i, r in enumerate(rows) for _ in r[0]], [j for r in rows for j in r[0]])),
+                           shape=(len(rows), nv))
+        res = milp(np.zeros(nv), constraints=LinearConstraint(mat, [r[1] for r in rows], [r[2] for r in rows]),
+                   integrality=np.ones(nv), bounds=Bounds(lower, np.ones(nv)),
+                   options={"time_limit": float(time_limit)})
+        if res.status != 2:
+            out.append(f"the rows of {[m.cand[c] for c in leads]} are not infeasible ({res.message})")
+    return out

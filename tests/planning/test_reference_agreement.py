@@ -9,7 +9,9 @@ policy (tests/oracle.py). For each city:
   reference never says no plan exists;
 - a refusal: it is a proof, and the reference proves it too; a refusal proven by the planar
   argument (planning/planar.py, which the reference cannot decide in 90 s) has its evidence
-  checked instead, with the tests' own geometry (``reference_cities.planar_proof_problems``);
+  checked instead, with the tests' own geometry (``reference_cities.planar_proof_problems``); a
+  refusal proven by the cross-sections (planning/sections.py) is re-derived by the tests' own
+  rows over every allowed lead set (``reference_cities.sections_proof_problems``, scipy ``milp``);
 - a city neither decides within its time is listed in :data:`UNDECIDED`: its refusal must say
   "not found within N s" (never "cannot") and is then reported as an expected failure; a plan
   the planner finds for it must pass every check like any other. (Not a strict xfail: strip-60u
@@ -26,6 +28,7 @@ from reference_cities import (
     planar_proof_problems,
     reference_decide,
     reference_plan_ok,
+    sections_proof_problems,
     shaped_city,
 )
 
@@ -56,7 +59,9 @@ SLOW = family((200, 300), 4, seed=1)
 #: loaded runs; before, "not found" in each of 14), so it is checked like any planned city.
 #: The truth, established offline (benchmarks/prove_undecided.py; benchmarks/README.md,
 #: bench_refusals): strip-100u-k4-8%-lock has no plan (each of its 10 lead sets closed by the
-#: skeleton trees or by HiGHS with the leads fixed, 59 s on 2 cores); strip-300u-k8-8%-lock is
+#: skeleton trees or by HiGHS with the leads fixed, 59 s on 2 cores; w7-sections: by the cross-section
+#: rows of planning/sections.py in 3-4 s, and by this file's own re-derivation of them,
+#: ``sections_proof_problems``, in 7 s; not yet a planner step); strip-300u-k8-8%-lock is
 #: still unknown at its +-8 % (w6-chords: no lead set decided by HiGHS with the chords written in;
 #: recombination comes no nearer than 47.9 %), while at +-60 % it has a plan the planner does not
 #: find (tests/planning/test_known_plans.py). The first one's "not found" is true, the second's
@@ -103,6 +108,9 @@ def _agree(case, monkeypatch):
         raise AssertionError(f"not decided: {inf.message('en')}")
     if inf.params.get("proof") == "planar":  # beyond the reference in 90 s: the evidence instead
         assert planar_proof_problems(layers, m, inf.params) == []
+        return
+    if inf.params.get("proof") == "sections":  # the tests' own rows over every allowed lead set
+        assert sections_proof_problems(layers, m) == []
         return
     ref = reference_decide(m, time_limit=REF_PROOF_SECONDS)
     assert ref.status == "none", f"the planner proved no plan, the reference says {ref.status}"
