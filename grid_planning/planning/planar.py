@@ -59,7 +59,7 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -67,7 +67,7 @@ import scipy.sparse as sp
 import shapely
 
 from grid_planning.base.cache import memo
-from grid_planning.base.i18n import LANGUAGES, listed, t
+from grid_planning.base.i18n import LANGUAGES, labelled, listed, t
 from grid_planning.planning.exact import ExactProblem, lead_set_bounds, reach
 
 #: Shortest border (m) two adjacent units must share, and shortest piece of the city's edge a unit
@@ -359,3 +359,26 @@ def proof_words(
             f"rest_{lang}": t("planner.proof.planar_all" if every else "planner.proof.planar_rest", lang),
         }
     return words
+
+
+def refusal_words(
+    problem: ExactProblem,
+    cuts: list[Cut],
+    unit_ids: Sequence[object],
+    unit_names: Sequence[object] | None,
+    lead_ids: Sequence[str],
+    lead_names: Sequence[object] | None,
+) -> dict[str, object]:
+    """:func:`proof_words` with every unit and lead named as a planner reads it
+    (:func:`grid_planning.base.i18n.labelled`: name, then id) and the evidence kept as ids
+    (``planar_lead``, ``planar_ends``, ``planar_cut``, ``planar_holders``) for the record.
+    ``*_names`` may be None (ids only)."""
+    words = proof_words(
+        problem, cuts,
+        lambda u, lang: labelled(unit_ids[u], None if unit_names is None else unit_names[u], lang),
+        lambda c, lang: labelled(lead_ids[c], None if lead_names is None else lead_names[c], lang),
+    )
+    return words | {"planar_lead": lead_ids[words["planar_lead"]],
+                    "planar_ends": [str(unit_ids[u]) for u in words["planar_ends"]],
+                    "planar_cut": [lead_ids[c] for c in words["planar_cut"]],
+                    "planar_holders": [str(unit_ids[u]) for u in words["planar_holders"]]}

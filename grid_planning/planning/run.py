@@ -17,7 +17,7 @@ import pandas as pd
 from grid_planning.assess.checks import check_policy, whatif_eligible_ids, why_text
 from grid_planning.assess.roster import assign_roles
 from grid_planning.base.config import text_limit, text_too_long
-from grid_planning.base.i18n import LANGUAGES, labelled
+from grid_planning.base.i18n import LANGUAGES
 from grid_planning.base.textsafe import has_visible_text
 from grid_planning.base.version import __version__
 from grid_planning.city.costs import CostMatrix, travel_costs
@@ -550,19 +550,11 @@ class _Run:
         closed = planar.close_sets(problem, planar.city_outline(self.index), sets[0])
         if closed.sets:
             return sets if not closed.cuts else (closed.sets, closed.union)
-        names = self.layers.units["name"].astype(str).to_numpy() if "name" in self.layers.units else None
-        fac_names = self.candidates["name"].astype(str).tolist() if "name" in self.candidates else None
-
-        words = planar.proof_words(
-            problem, [cut for _, cut in closed.cuts],
-            lambda u, lang: labelled(self.index.unit_ids[u], None if names is None else names[u], lang),
-            lambda c, lang: labelled(self.cand_ids[c], None if fac_names is None else fac_names[c], lang),
-        )
-        unit_ids = self.index.unit_ids
-        words |= {"planar_lead": self.cand_ids[words["planar_lead"]],
-                  "planar_ends": [str(unit_ids[u]) for u in words["planar_ends"]],
-                  "planar_cut": [self.cand_ids[c] for c in words["planar_cut"]],
-                  "planar_holders": [str(unit_ids[u]) for u in words["planar_holders"]]}
+        units, cands = self.layers.units, self.candidates
+        words = planar.refusal_words(
+            problem, [cut for _, cut in closed.cuts], self.index.unit_ids,
+            units["name"].astype(str).to_numpy() if "name" in units else None,
+            self.cand_ids, cands["name"].astype(str).tolist() if "name" in cands else None)
         raise _stop("no_plan", self._active(), proven=True, k=self.request.k, **words)
 
     def _partition(self, leads: list[int], minutes: np.ndarray | None = None) -> Partition:
