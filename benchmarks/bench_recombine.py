@@ -1,6 +1,7 @@
 """Recombination in the planner (issue 15): main's planner against this one, side by side in one run.
 
-Run ``python benchmarks/bench_recombine.py [--before DIR] [--runs 1] [--load N]`` from the
+Run ``python benchmarks/bench_recombine.py [--before DIR] [--runs 1] [--load N] [--cases 0,3]
+[--no-steps]`` from the
 repository root, where ``DIR`` is a checkout of the version to compare with (default
 ``/work/main``). strip-300u-k8-edge10-8%-lock-s7535 (tests/reference_cities.py) has a plan at
 +-60 % (tests/fixtures/plans/strip300_lock_loose_plan.json), yet the planner before said "not
@@ -122,7 +123,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--runs", type=int, default=1)
     ap.add_argument("--load", type=int, default=0, help="busy processes for a second, loaded round")
     ap.add_argument("--no-steps", action="store_true", help="leave out the steps' timing")
+    ap.add_argument("--cases", default="", help="positions in CASES to run (comma separated; default all)")
     args = ap.parse_args(argv)
+    cases = [CASES[int(i)] for i in args.cases.split(",")] if args.cases else list(CASES)
     trees = {"before": args.before.resolve(), "after": ROOT}
     print(f"before: {trees['before']}\nafter:  {trees['after']}")
     loads = (0, args.load) if args.load else (0,)
@@ -131,7 +134,7 @@ def main(argv: list[str] | None = None) -> int:
         procs = start_load(load)
         try:
             time.sleep(2.0 if load else 0.0)
-            for city, balance in CASES:
+            for city, balance in cases:
                 for i in range(args.runs):
                     for side, tree in trees.items():
                         r = plan(tree, city, balance)
@@ -145,7 +148,7 @@ def main(argv: list[str] | None = None) -> int:
             stop_load(procs)
     print(f"\n{'load':<6}{'case':<44}{'before':>24}{'after':>24}{'wall after/before':>19}")
     for load in loads:
-        for city, balance in CASES:
+        for city, balance in cases:
             cols, walls = [], []
             for side in trees:
                 rs = summary[(load, city, balance, side)]

@@ -22,6 +22,7 @@ import pytest
 from reference_cities import family, shaped_city
 
 from grid_planning.city.costs import travel_costs
+from grid_planning.planning import run
 from grid_planning.planning.planner import plan_city
 
 FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "plans" / "strip300_lock_loose_plan.json"
@@ -50,13 +51,16 @@ def test_strip300_has_a_plan_at_60_percent():
 
 
 @pytest.mark.slow
-def test_the_planner_plans_strip300_at_60_percent():
+def test_the_planner_plans_strip300_at_60_percent(monkeypatch):
     """Once a known false refusal ("not found within 20 s" although the fixture's plan exists):
     the fallback's last stage, recombination (``grid_planning/planning/recombine.py``), grows the
-    trees of cost 1 of the nearest lead set into a partition and brings it into the band. Its
-    steps and seeds are counted, not timed, so the planner finds this plan reliably (every run of
-    benchmarks/bench_recombine.py, quiet and loaded: benchmarks/README.md); the clock is only the
-    fallback's safety net."""
+    trees of cost 1 of the nearest lead set into a partition and brings it into the band. Every
+    stage on the way is counted, not timed, so the plan does not depend on the machine; the
+    clock is only the fallback's safety net. Within the planner's own 20 s it is found at a load
+    of up to 7.5 on 2 cores (9.4-13.7 s, benchmarks/bench_recombine.py), not when busy loops
+    leave the planner 12 % of a core; the test gives that net 60 s, so the suite's own load
+    cannot turn the plan into a refusal."""
+    monkeypatch.setattr(run, "FALLBACK_SECONDS", 60.0)
     layers, request, _ = _city_and_plan()
     costs = travel_costs(layers)
     res = plan_city(layers, request, costs=costs, analyse=False)
