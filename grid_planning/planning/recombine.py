@@ -25,9 +25,14 @@ computed once (no slicing of the whole adjacency), and the populations, G5 units
 either side of each possible cut are summed at once (the tree minus its path between the leads
 falls into one piece per path unit: one ``connected_components`` and one ``bincount`` each).
 
-:mod:`grid_planning.planning.run` calls it last in the fallback after a heuristic's refusal,
-when every other stage found nothing: measured on strip-300u-k8-edge10-8%-lock-s7535 loosened
-to +-60 % (tests/planning/test_known_plans.py, benchmarks/README.md).
+:mod:`grid_planning.planning.run` calls it (:func:`recombine_search`) after the skeleton trials
+and before the wider search resumes, when every stage before found nothing. Measured
+(benchmarks/bench_recombine.py, benchmarks/README.md) on strip-300u-k8-edge10-8%-lock-s7535,
+which the planner refused before ("not found within 20 s") at +-60 % although a plan exists
+(tests/planning/test_known_plans.py): the trees of its nearest lead set, grown, are already
+within +-60 % (no step needed; planned in 8-14 s); at +-45 % the fourth seed of that set reaches
+the band after 3,491 steps (15,491 in all, about 11 s); at +-30 % nothing (the steps end near
++-46 %). A step costs 0.27 ms there (the prototype in benchmarks/recombine_plans.py: 1.44 ms).
 """
 
 from __future__ import annotations
@@ -48,14 +53,16 @@ from grid_planning.planning.search import Build, polished
 from grid_planning.planning.skeleton import trees
 
 #: The lead sets recombined (the first in the caller's order), the seeds per set and the steps
-#: per seed: counted, so the same request tries the same steps on a quiet and a loaded machine.
+#: per seed: counted, so the same request tries the same steps on a quiet and a loaded machine
+#: (strip-300u at +-45 %: seeds 0-2 of its first set never reach the band in 4,000 steps, seed 3
+#: at step 3,491; at 300 units a set's 16,000 steps take about 4 s).
 SETS = 4
 
 
-SEEDS = 2
+SEEDS = 4
 
 
-STEPS = 3000
+STEPS = 4000
 
 
 #: Branch-and-bound nodes of a tree program the skeleton trials left undone (work counted, not

@@ -51,19 +51,23 @@ def test_strip300_has_a_plan_at_60_percent():
 
 
 @pytest.mark.slow
-def test_the_planner_plans_strip300_at_60_percent(monkeypatch):
+@pytest.mark.parametrize("balance", [0.6, 0.45])
+def test_the_planner_plans_strip300_loosened(monkeypatch, balance):
     """Once a known false refusal ("not found within 20 s" although the fixture's plan exists):
     the fallback's last stage, recombination (``grid_planning/planning/recombine.py``), grows the
-    trees of cost 1 of the nearest lead set into a partition and brings it into the band. Every
-    stage on the way is counted, not timed, so the plan does not depend on the machine; the
-    clock is only the fallback's safety net. Within the planner's own 20 s it is found at a load
-    of up to 7.5 on 2 cores (9.4-13.7 s, benchmarks/bench_recombine.py), not when busy loops
-    leave the planner 12 % of a core; the test gives that net 60 s, so the suite's own load
-    cannot turn the plan into a refusal."""
+    trees of cost 1 of the nearest lead set into a partition (already within +-60 %) and brings
+    it into the band (+-45 %: its fourth seed, 15,491 steps in all). Every stage on the way is
+    counted, not timed, so the plan does not depend on the machine; the clock is only the
+    fallback's safety net. Within the planner's own 20 s it is found at a load of up to 7.5 on 2
+    cores (+-60 %: 8-14 s; benchmarks/bench_recombine.py), not when busy loops leave the planner
+    12 % of a core; the test gives that net 60 s, so the suite's own load cannot turn the plan
+    into a refusal. At +-30 % the planner still finds nothing."""
     monkeypatch.setattr(run, "FALLBACK_SECONDS", 60.0)
     layers, request, _ = _city_and_plan()
+    request = replace(request, balance=balance)
     costs = travel_costs(layers)
     res = plan_city(layers, request, costs=costs, analyse=False)
     assert res.ok, res.infeasible.message("en")
     assert res.stats["method"] == "recombine"
+    assert res.stats["max_balance_dev"] <= balance
     assert oracle.problems(layers, request, res.plan, costs) == []
