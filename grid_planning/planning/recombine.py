@@ -123,17 +123,18 @@ class Recombination:
         self.er = np.concatenate([self.eu, self.ev])
         self.ec = np.concatenate([self.ev, self.eu])
 
-    def grow(self, labels: np.ndarray) -> np.ndarray:
+    def grow(self, labels: np.ndarray) -> np.ndarray | None:
         """A partition around partial grids ``labels`` (grid per unit, -1 for units on none): each
         unit left joins the least populated grid it borders, one unit at a time (ties: the lower
-        unit, then the lower grid), so every grid stays contiguous if it was."""
+        unit, then the lower grid), so every grid stays contiguous if it was. None when some
+        unit left cannot reach any grid (a city in pieces)."""
         lab = np.asarray(labels, dtype=np.int64).copy()
         k = int(lab.max()) + 1
         pops = np.bincount(lab[lab >= 0], weights=self.w[lab >= 0], minlength=k)
         while (lab < 0).any():
             open_ = (lab[self.er] < 0) & (lab[self.ec] >= 0)
             if not open_.any():
-                raise ValueError("a unit left borders no grid")
+                return None
             u, g = self.er[open_], lab[self.ec[open_]]
             pick = np.lexsort((g, u, pops[g]))[0]
             lab[u[pick]] = g[pick]
@@ -349,7 +350,7 @@ def recombine_search(
         lead_units = np.asarray(p.cand_unit, dtype=np.int64)[leads_l]
         locks = np.asarray(lock_grid(leads_l), dtype=np.int64)
         start = rec.grow(tree)
-        if not rec.valid(start, lead_units, locks):
+        if start is None or not rec.valid(start, lead_units, locks):
             continue
         needs = ~waived[leads_l] & holder
         for seed in range(SEEDS):

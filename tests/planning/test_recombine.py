@@ -124,3 +124,18 @@ def test_the_search_reuses_the_skeletons_trees(monkeypatch):
     got, labels, steps = found
     assert tuple(got) == leads and steps > 0
     assert partition_problems(p, leads, labels) == []
+
+
+def test_grow_gives_each_unit_left_to_the_lightest_grid_it_borders():
+    import scipy.sparse as sp
+
+    # a path 0-1-2-3 and a unit 4 on its own
+    rows, cols = [0, 1, 1, 2, 2, 3], [1, 0, 2, 1, 3, 2]
+    adj = sp.csr_matrix((np.ones(6), (rows, cols)), shape=(5, 5))
+    rec = Recombination(adj, np.array([10.0, 1.0, 5.0, 2.0, 1.0]), np.zeros(5))
+    assert rec.grow(np.array([0, -1, 1, -1, -1])) is None  # unit 4 reaches no grid
+    rec = Recombination(adj[:4, :4], np.array([10.0, 1.0, 5.0, 2.0]), np.zeros(4))
+    # unit 1 borders grid 0 (10) and grid 1 (5): it joins grid 1; unit 3 borders grid 1 only
+    assert rec.grow(np.array([0, -1, 1, -1])).tolist() == [0, 1, 1, 1]
+    assert rec.valid(np.array([0, 1, 1, 1]), np.array([0, 2]), np.full(4, -1))
+    assert not rec.valid(np.array([0, 1, 0, 1]), np.array([0, 1]), np.full(4, -1))  # pieces
