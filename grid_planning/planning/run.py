@@ -42,6 +42,7 @@ from grid_planning.planning import exact, planar
 from grid_planning.planning.candidates import designation_order, may_designate
 from grid_planning.planning.leads import NoLeadSet, refine_leads, select_leads
 from grid_planning.planning.partition import LockError, Partition
+from grid_planning.planning.recombine import recombine_search
 from grid_planning.planning.search import WiderSearch
 from grid_planning.planning.skeleton import skeleton_search
 
@@ -73,11 +74,12 @@ LEAD_SETS_TRIED = 64
 #: Then the exact program for a share of the time (what it settles at once: most proofs, on the
 #: reference family in well under a second), then :class:`grid_planning.planning.search.WiderSearch`
 #: for :data:`FIRST_TRIALS` trials (about 1 s of CPU at 300 units, 0.4 s at 60),
-#: :data:`SKELETON_TRIALS` skeleton trials (:mod:`grid_planning.planning.skeleton`), the same wider
-#: search resumed (its next trials, the same draws) until its share of the time is spent (from the
-#: start), the exact program for the rest. Only the clock's safety net (:data:`SEARCH_SHARE`) and the
-#: HiGHS programs (the probe, the skeleton's trees and completions: time limits of their own)
-#: depend on the machine; the wider search's trials and their order do not.
+#: :data:`SKELETON_TRIALS` skeleton trials (:mod:`grid_planning.planning.skeleton`), recombination
+#: (:mod:`grid_planning.planning.recombine`, counted steps), the same wider search resumed (its
+#: next trials, the same draws) until its share of the time is spent (from the start), the exact
+#: program for the rest. Only the clock's safety net (:data:`SEARCH_SHARE`) and the HiGHS programs
+#: (the probe, the skeleton's trees and completions: time limits of their own) depend on the
+#: machine; the wider search's trials, the recombination's steps and their order do not.
 PROBE_SHARE = 0.05
 FIRST_TRIALS = 64
 #: The skeleton trials run (at most; strip-60u-k4-corners5-10% is planned at the 2nd-10th, 0.9-1.9 s
@@ -179,6 +181,7 @@ class _Run:
         self.exact_seconds: float | None = None
         #: (score, index) of each lead set the heuristic tried after its refusal
         self.near: list[tuple[tuple[int, float], int]] = []
+        self.trees: tuple = ()  # the skeleton trials' trees no plan completed
 
     # -- validation
     def _validate(self) -> None:
@@ -513,6 +516,8 @@ class _Run:
                     found = self._wider(wider, end, FIRST_TRIALS)
                     if found is None:
                         found = self._skeleton(problem, order, end)
+                    if found is None:  # recombination, from the skeleton's trees
+                        found = self._recombined(problem, order, end)
                     if found is None:  # the next trials of the same search
                         found = self._wider(wider, end)
                     if found is not None:
@@ -626,17 +631,7 @@ class _Run:
     ) -> tuple[list[int], np.ndarray, dict] | None:
         """``search`` run on until it plans, ``deadline`` passes or ``trials`` (more) have run."""
         found = search.run(deadline, None if trials is None else search.trials + max(trials, 1))
-        if found is None:
-            return None
-        leads, labels, trials = found
-        sel = {
-            "leads": leads,
-            "objective": self._objective(leads, labels),
-            "lower_bound": None,
-            "method": "wider-search",
-            "iterations": trials,
-        }
-        return leads, labels, sel
+        return None if found is None else self._found(found, "wider-search")
 
     def _skeleton(
         self, problem: exact.ExactProblem, sets: list[tuple[int, ...]], deadline: float
@@ -647,11 +642,23 @@ class _Run:
             [self.cand_ids[c] for c in leads]), self._partition, deadline, max_trials=SKELETON_TRIALS)
         if out.closed_all:
             raise _stop("no_plan", self._active(), proven=True, k=self.request.k)
-        if out.plan is None:
-            return None
-        leads, labels, trials = out.plan
+        self.trees = out.trees
+        return None if out.plan is None else self._found(out.plan, "skeleton")
+
+    def _recombined(
+        self, problem: exact.ExactProblem, sets: list[tuple[int, ...]], deadline: float
+    ) -> tuple[list[int], np.ndarray, dict] | None:
+        """Recombination (:mod:`grid_planning.planning.recombine`) of ``sets``, from the trees the
+        skeleton trials left."""
+        out = recombine_search(problem, sets, lambda leads: self._lock_grid(
+            [self.cand_ids[c] for c in leads]), self._partition, deadline, self.trees)
+        return None if out is None else self._found(out, "recombine")
+
+    def _found(self, found: tuple[list[int], np.ndarray, int], method: str) -> tuple:
+        """A search's plan (leads, labels, count) with its selection record."""
+        leads, labels, count = found
         return leads, labels, {"leads": leads, "objective": self._objective(leads, labels),
-                               "lower_bound": None, "method": "skeleton", "iterations": trials}
+                               "lower_bound": None, "method": method, "iterations": count}
 
     def _active(self) -> list[str]:
         return active_constraints(self.request)

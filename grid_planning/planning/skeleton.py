@@ -69,18 +69,26 @@ COMPLETE_SECONDS = 10.0
 RETRY_EVERY = 4
 
 
+#: After this many tree programs out of their time the trials stop (at 300 units every one of
+#: them does: strip-300u-k8-edge10 spent 13 s on 13 of them; the recombination after the trials,
+#: :mod:`grid_planning.planning.recombine`, gets that time).
+OUT_OF_TIME = 2
+
+
 #: Spread of the random factor on each unit's minutes in the objective (drawn in [1 - s, 1 + s]).
 SPREAD = 0.8
 
 
 @dataclass(frozen=True)
 class SkeletonOutcome:
-    """What :func:`skeleton_search` found: ``plan`` (leads, labels, trials) or None, and whether
-    every lead set was closed (no plan exists)."""
+    """What :func:`skeleton_search` found: ``plan`` (leads, labels, trials) or None, whether
+    every lead set was closed (no plan exists), the trials, and the trees no plan completed."""
 
     plan: tuple[list[int], np.ndarray, int] | None
     closed_all: bool
     trials: int
+    #: the trees found (lead set, grid per unit, -1 off them) that no plan completed, in turn
+    trees: tuple[tuple[tuple[int, ...], np.ndarray], ...] = ()
 
 
 def trees(
@@ -89,10 +97,12 @@ def trees(
     allowed: np.ndarray,
     cost: np.ndarray,
     seconds: float,
+    nodes: int | None = None,
 ) -> tuple[str, np.ndarray | None]:
     """Disjoint trees for the lead set (see the module docstring). ``allowed``:
     :func:`grid_planning.planning.exact.lead_set_bounds` of the set, ``(k, n_units)``;
-    ``cost``: ``(k, n_units)``, a unit's cost on a grid's tree.
+    ``cost``: ``(k, n_units)``, a unit's cost on a grid's tree; ``nodes``: a limit on HiGHS's
+    branch-and-bound nodes (work counted, not timed; ``seconds`` then only a safety net).
 
     Returns
     -------
@@ -179,6 +189,8 @@ def trees(
     h = new_highs()
     h.setOptionValue("threads", 1)
     h.setOptionValue("mip_rel_gap", 1.0)  # any trees: the objective only varies them
+    if nodes is not None:
+        h.setOptionValue("mip_max_nodes", int(nodes))
     lp = highspy.HighsLp()
     lp.num_col_ = len(lo)
     lp.col_cost_ = np.asarray(obj)
@@ -247,7 +259,8 @@ def skeleton_search(
 ) -> SkeletonOutcome:
     """Skeleton trials over ``sets`` in turn (nearest first), each tree program given at most
     :data:`TREE_SECONDS` and the time left, until one plans, every set is closed, or
-    ``deadline`` (a ``time.perf_counter`` value) passes or ``max_trials`` have run. A set closed or out of time is dropped
+    ``deadline`` (a ``time.perf_counter`` value) passes, ``max_trials`` have run or
+    :data:`OUT_OF_TIME` tree programs ran out of their time. A set closed or out of time is dropped
     from later rounds (a later round draws other trees for the others); a set whose trees have
     never passed the bounds is tried once in :data:`RETRY_EVERY` rounds.
 
@@ -262,6 +275,7 @@ def skeleton_search(
     bounds = {}
     trials = 0
     open_sets = 0  # sets dropped out of time, not closed
+    found: list[tuple[tuple[int, ...], np.ndarray]] = []
     passes = dict.fromkeys(live, 0)
     rounds = 0
     while live:
@@ -270,8 +284,8 @@ def skeleton_search(
             if rounds > 1 and passes[leads] == 0 and rounds % RETRY_EVERY:
                 continue  # a set whose trees never passed the bounds: one round in RETRY_EVERY
             left = deadline - time.perf_counter()
-            if left <= 0 or (max_trials is not None and trials >= max_trials):
-                return SkeletonOutcome(None, False, trials)
+            if left <= 0 or (max_trials is not None and trials >= max_trials) or open_sets >= OUT_OF_TIME:
+                return SkeletonOutcome(None, False, trials, tuple(found))
             if leads not in bounds:
                 bounds[leads] = lead_set_bounds(p, leads, base)
             allowed = bounds[leads]
@@ -285,9 +299,10 @@ def skeleton_search(
                 live.remove(leads)
                 open_sets += status == "unknown"
                 continue
+            found.append((leads, tree))
             left = deadline - time.perf_counter()
             if left <= 0:
-                return SkeletonOutcome(None, False, trials)
+                return SkeletonOutcome(None, False, trials, tuple(found))
             passed, labels = _complete(p, leads, tree, base, min(COMPLETE_SECONDS, left))
             passes[leads] += passed
             if labels is None:
@@ -295,5 +310,5 @@ def skeleton_search(
             leads_l = list(leads)
             locks = np.asarray(lock_grid(leads_l), dtype=np.int64)
             labels = polished(labels, leads_l, minutes[:, leads_l], locks, build)
-            return SkeletonOutcome((leads_l, labels, trials), False, trials)
-    return SkeletonOutcome(None, open_sets == 0, trials)
+            return SkeletonOutcome((leads_l, labels, trials), False, trials, tuple(found))
+    return SkeletonOutcome(None, open_sets == 0, trials, tuple(found))

@@ -1,13 +1,13 @@
 """Plans found offline for reference cities the planner refuses as "not found" (issue 15).
 
 strip-300u-k8-edge10-8%-lock-s7535 (tests/reference_cities.py) at its own +-8 % is undecided
-(benchmarks/README.md, bench_refusals). At +-60 % the planner still says "not found within
+(benchmarks/README.md, bench_refusals). At +-60 % the planner said "not found within
 20 s", yet a plan exists: recombination of a skeleton's trees (benchmarks/recombine_plans.py
 ``--sets 1 --seeds 1``) found the one in
 ``fixtures/plans/strip300_lock_loose_plan.json`` (lead set T0-T6, T9; grids between 233 k and
-694 k residents, the mean 538 k). It is a known false refusal of the looser request, kept here
-so the planner can be taught to find it: every check passes at +-60 %, and the plan is far from
-the city's +-8 %.
+694 k residents, the mean 538 k). It was a known false refusal of the looser request; the
+planner now finds a plan there by recombination (the slow test below). Every check passes at
++-60 %, and the plan is far from the city's +-8 %.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ import pytest
 from reference_cities import family, shaped_city
 
 from grid_planning.city.costs import travel_costs
+from grid_planning.planning import run
 from grid_planning.planning.planner import plan_city
 
 FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "plans" / "strip300_lock_loose_plan.json"
@@ -50,16 +51,23 @@ def test_strip300_has_a_plan_at_60_percent():
 
 
 @pytest.mark.slow
-def test_the_planner_at_60_percent_plans_or_says_honestly_that_it_found_none():
-    """The known false refusal, tracked: given the planner's 20 s, the city at +-60 % gets a plan
-    that passes every check, or a refusal that says "not found" and never that none exists (then
-    an expected failure: the planner does not yet find this city's nested plan)."""
+@pytest.mark.parametrize("balance", [0.6, 0.45])
+def test_the_planner_plans_strip300_loosened(monkeypatch, balance):
+    """Once a known false refusal ("not found within 20 s" although the fixture's plan exists):
+    the fallback's last stage, recombination (``grid_planning/planning/recombine.py``), grows the
+    trees of cost 1 of the nearest lead set into a partition (already within +-60 %) and brings
+    it into the band (+-45 %: its fourth seed, 15,491 steps in all). Every stage on the way is
+    counted, not timed, so the plan does not depend on the machine; the clock is only the
+    fallback's safety net. Within the planner's own 20 s it is found at a load of up to 7.5 on 2
+    cores (+-60 %: 8-14 s; benchmarks/bench_recombine.py), not when busy loops leave the planner
+    12 % of a core; the test gives that net 60 s, so the suite's own load cannot turn the plan
+    into a refusal. At +-30 % the planner still finds nothing."""
+    monkeypatch.setattr(run, "FALLBACK_SECONDS", 60.0)
     layers, request, _ = _city_and_plan()
+    request = replace(request, balance=balance)
     costs = travel_costs(layers)
     res = plan_city(layers, request, costs=costs, analyse=False)
-    if not res.ok:
-        inf = res.infeasible
-        assert not inf.proven and inf.code == "not_found"
-        assert "does not prove" in inf.message("en") and "不证明" in inf.message("zh")
-        pytest.xfail(f"known false refusal: {inf.message('en')[:120]}")
+    assert res.ok, res.infeasible.message("en")
+    assert res.stats["method"] == "recombine"
+    assert res.stats["max_balance_dev"] <= balance
     assert oracle.problems(layers, request, res.plan, costs) == []

@@ -58,6 +58,27 @@ def test_the_trials_stop_at_their_count(strip60):
     r, p, sets = strip60
     out = _search(r, p, sets, time.perf_counter() + 60, max_trials=1)
     assert out.plan is None and out.trials == 1 and not out.closed_all
+    # the first trial's trees, which no plan completed, are handed on (to the recombination)
+    assert len(out.trees) == 1
+    leads, tree = out.trees[0]
+    assert leads == tuple(sets[0]) and (tree[p.cand_unit[list(leads)]] == np.arange(4)).all()
+    assert (tree >= 0).sum() < p.n
+
+
+def test_the_trials_stop_after_tree_programs_out_of_time(strip60, monkeypatch):
+    """At 300 units every tree program runs out of its second (strip-300u-k8: 13 in a row, 13 s):
+    after :data:`skeleton.OUT_OF_TIME` of them the trials stop, claiming nothing."""
+    r, p, sets = strip60
+    calls = []
+
+    def out_of_time(*a, **_k):
+        calls.append(a[1])
+        return "unknown", None
+
+    monkeypatch.setattr(skeleton, "trees", out_of_time)
+    out = _search(r, p, sets, time.perf_counter() + 60)
+    assert out.plan is None and not out.closed_all and out.trees == ()
+    assert len(calls) == out.trials == skeleton.OUT_OF_TIME
 
 
 @pytest.mark.parametrize("leads", [(0, 2, 3, 5), (0, 2, 4, 5)])
