@@ -9,6 +9,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+from grid_planning.assess.checks import why_text
+from grid_planning.base.i18n import LANGUAGES
 from grid_planning.domain import rules
 from grid_planning.domain.request import PlanRequest
 
@@ -69,3 +71,13 @@ def designation_order(fac: pd.DataFrame, outside: np.ndarray) -> pd.DataFrame:
         .sort_values(["_c", "_b", "id"], ascending=[True, False, True])
         .drop(columns=["_c", "_b"])
     )
+
+
+def why_cannot_lead(row: pd.Series, outside: bool) -> dict[str, str]:
+    """Why the facility ``row`` cannot lead (``outside``: it lies outside the city), per
+    language (``why_zh``, ``why_en``; ``why`` the English one), in the checks' words (vocabulary
+    labels in Chinese, never ``level=...``)."""
+    fields = rules.g4_ineligible_fields(row, outside=outside)
+    params = {"ineligible": fields, **{f: row.get(f, "") for f in fields}}
+    out = {f"why_{lang}": why_text(params, lang) or "-" for lang in LANGUAGES}
+    return {"why": out["why_en"], **out}

@@ -14,10 +14,9 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from grid_planning.assess.checks import check_policy, whatif_eligible_ids, why_text
+from grid_planning.assess.checks import check_policy, whatif_eligible_ids
 from grid_planning.assess.roster import assign_roles
 from grid_planning.base.config import text_limit, text_too_long
-from grid_planning.base.i18n import LANGUAGES
 from grid_planning.base.textsafe import has_visible_text
 from grid_planning.base.version import __version__
 from grid_planning.city.costs import CostMatrix, travel_costs
@@ -38,8 +37,8 @@ from grid_planning.domain.request import (
     max_balance_deviation,
 )
 from grid_planning.domain.rules import MIN_GRIDS
-from grid_planning.planning import exact, planar
-from grid_planning.planning.candidates import designation_order, may_designate
+from grid_planning.planning import exact, planar, sections
+from grid_planning.planning.candidates import designation_order, may_designate, why_cannot_lead
 from grid_planning.planning.leads import NoLeadSet, refine_leads, select_leads
 from grid_planning.planning.partition import LockError, Partition
 from grid_planning.planning.recombine import recombine_search
@@ -64,6 +63,11 @@ FALLBACK_SECONDS = 20.0
 LEAD_SET_SHARE = 0.4
 
 
+#: Seconds the cross-sections may take in all, and on one lead set (HiGHS's limits; on
+#: strip-100u-k4-edge4-8%-lock each of its 10 sets closes in 0.3-1 s).
+SECTIONS_SECONDS, SECTIONS_SET_SECONDS = 5.0, 2.0
+
+
 #: After the bounds, the heuristic on at most this many of the lead sets they leave, nearest
 #: first, whatever the clock (28 sets of rect-300u-k6: 1.5 s of CPU; at most 45 on the reference
 #: family), so the same sets are tried, and the later stages ordered by them, on a loaded machine
@@ -74,11 +78,13 @@ LEAD_SETS_TRIED = 64
 #: Then the exact program for a share of the time (what it settles at once: most proofs, on the
 #: reference family in well under a second), then :class:`grid_planning.planning.search.WiderSearch`
 #: for :data:`FIRST_TRIALS` trials (about 1 s of CPU at 300 units, 0.4 s at 60),
-#: :data:`SKELETON_TRIALS` skeleton trials (:mod:`grid_planning.planning.skeleton`), recombination
+#: the cross-sections (:mod:`grid_planning.planning.sections`: a proof when they close every
+#: lead set, else the sets they leave), :data:`SKELETON_TRIALS` skeleton trials
+#: (:mod:`grid_planning.planning.skeleton`), recombination
 #: (:mod:`grid_planning.planning.recombine`, counted steps), the same wider search resumed (its
 #: next trials, the same draws) until its share of the time is spent (from the start), the exact
 #: program for the rest. Only the clock's safety net (:data:`SEARCH_SHARE`) and the HiGHS programs
-#: (the probe, the skeleton's trees and completions: time limits of their own) depend on the
+#: (the probe, the cross-sections, the skeleton's trees and completions: limits of their own) depend on the
 #: machine; the wider search's trials, the recombination's steps and their order do not.
 PROBE_SHARE = 0.05
 FIRST_TRIALS = 64
@@ -255,7 +261,7 @@ class _Run:
                     options=[make_option(("undesignate", {"id": fid}))],
                     id=fid,
                     name=row.get("name", fid),
-                    **_why(row, bool(outside.get(fid, False))),
+                    **why_cannot_lead(row, bool(outside.get(fid, False))),
                 )
         cand = rules.lead_candidates(
             fac,
@@ -295,7 +301,7 @@ class _Run:
                     options=opts,
                     id=fid,
                     name=row.get("name", fid),
-                    **_why(row, bool(outside.get(fid, False))),
+                    **why_cannot_lead(row, bool(outside.get(fid, False))),
                 )
             required.append(fid)
         self.required_ids = required
@@ -514,7 +520,8 @@ class _Run:
                     wider = self._wider_search(order)
                     end = t0 + SEARCH_SHARE * seconds
                     found = self._wider(wider, end, FIRST_TRIALS)
-                    if found is None:
+                    if found is None:  # a proof from the cross-sections, or the sets they leave
+                        order = self._sections(problem, order)
                         found = self._skeleton(problem, order, end)
                     if found is None:  # recombination, from the skeleton's trees
                         found = self._recombined(problem, order, end)
@@ -561,6 +568,15 @@ class _Run:
             units["name"].astype(str).to_numpy() if "name" in units else None,
             self.cand_ids, cands["name"].astype(str).tolist() if "name" in cands else None)
         raise _stop("no_plan", self._active(), proven=True, k=self.request.k, **words)
+
+    def _sections(self, problem: exact.ExactProblem, sets: list[tuple[int, ...]]) -> list[tuple[int, ...]]:
+        """``sets`` less those the cross-sections (:mod:`grid_planning.planning.sections`) close,
+        in order until the first they leave open; a proven refusal when they close them all."""
+        cut = sections.close_sets(problem, sections.city_spans(self.index), sets, SECTIONS_SECONDS,
+                                  SECTIONS_SET_SECONDS, stop_at_open=True)
+        if sets and not cut.sets:
+            raise _stop("no_plan", self._active(), proven=True, k=self.request.k, proof="sections")
+        return cut.sets
 
     def _partition(self, leads: list[int], minutes: np.ndarray | None = None) -> Partition:
         """A partition among the candidates ``leads`` with the request's constraints set (G5 and
@@ -851,15 +867,6 @@ class _Run:
                 rules=sorted({c.rule for c in failed}),
                 detail="; ".join(c.message("en") for c in failed[:3]),
             )
-
-
-def _why(row: pd.Series, outside: bool) -> dict[str, str]:
-    """Why ``row`` cannot lead, per language (``why_zh``, ``why_en``; ``why`` the English one),
-    in the checks' words (vocabulary labels in Chinese, never ``level=...``)."""
-    fields = rules.g4_ineligible_fields(row, outside=outside)
-    params = {"ineligible": fields, **{f: row.get(f, "") for f in fields}}
-    out = {f"why_{lang}": why_text(params, lang) or "-" for lang in LANGUAGES}
-    return {"why": out["why_en"], **out}
 
 
 def edited_facilities(layers: CityLayers, edits):

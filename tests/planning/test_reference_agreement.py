@@ -58,21 +58,19 @@ SLOW = family((200, 300), 4, seed=1)
 #: benchmarks/bench_steady.py: 2.7-3.9 s quiet, 13.3-16.8 s at a load of 4-9 on 2 cores, 13 of 13
 #: loaded runs; before, "not found" in each of 14), so it is checked like any planned city.
 #: The truth, established offline (benchmarks/prove_undecided.py; benchmarks/README.md,
-#: bench_refusals): strip-100u-k4-8%-lock has no plan (each of its 10 lead sets closed by the
-#: skeleton trees or by HiGHS with the leads fixed, 59 s on 2 cores; w7-sections: by the cross-section
-#: rows of planning/sections.py in 3-4 s, and by this file's own re-derivation of them,
-#: ``sections_proof_problems``, in 7 s; not yet a planner step); strip-300u-k8-8%-lock is
-#: still unknown at its +-8 % (w6-chords: no lead set decided by HiGHS with the chords written in;
-#: recombination comes no nearer than 47.9 %), while at +-60 % it has a plan the planner does not
-#: find (tests/planning/test_known_plans.py). The first one's "not found" is true, the second's
-#: not yet known.
+#: bench_refusals): strip-300u-k8-8%-lock is still unknown at its +-8 % (w6-chords: no lead set
+#: decided by HiGHS with the chords written in; w7-sections: none by the cross-sections in 20 s a
+#: set; recombination comes no nearer than 44.9 %); at +-45 % and +-60 % the planner plans it
+#: since its recombination step (tests/planning/test_known_plans.py). Its "not found" is not
+#: yet known to be true.
+#: strip-100u-k4-edge4-8%-lock (no plan: 59 s offline, HiGHS with the leads fixed) is refused with
+#: a proof since the planner's cross-section step (planning/sections.py): each of its 10 lead
+#: sets closed, about 3 s in all (benchmarks/bench_sections.py); the tests re-derive the proof
+#: with their own rows (``sections_proof_problems``).
 #: ell-200u-k3-corners5-8%-lock (HiGHS decides no lead set in 800 s) is refused with a proof
 #: since the planner's planar step (planning/planar.py): the lock's path to its lead cuts every
 #: other lead off from every G5 unit, in well under a second; its evidence is checked here.
-UNDECIDED = {
-    "strip-100u-k4-edge4-8%-lock-s8751",
-    "strip-300u-k8-edge10-8%-lock-s7535",
-}
+UNDECIDED = {"strip-300u-k8-edge10-8%-lock-s7535"}
 
 #: Undecided cities no step came near within the planner's 20 s (benchmarks/bench_refusals.py
 #: measures them there): the suite gives them :data:`UNDECIDED_SECONDS`, enough to check the
