@@ -235,11 +235,11 @@ def verdict(rec: dict) -> str:
     return "undecided"
 
 
-def follow_one(name: str, seconds: float, budget: float) -> dict:
+def follow_one(name: str, seconds: float, budget: float, share: float = 0.5) -> dict:
     """The offline tools on an undecided city, lead set by lead set, within ``budget`` s:
 
     1. recombination (``recombine_plans.recombine``, seed 0, ``seconds / 3`` per set) on every
-       set, in at most half the budget: it finds plans, it proves nothing;
+       set, in at most ``share`` of the budget: it finds plans, it proves nothing;
     2. then the deciders (``prove_undecided.decide_set``: the trees, then HiGHS with the leads
        fixed, ``seconds`` each) on every set, in the rest: a set is closed (no plan with these
        leads), planned, or left open. Sets not reached count as open.
@@ -271,7 +271,7 @@ def follow_one(name: str, seconds: float, budget: float) -> dict:
         return True
 
     for leads in sets:
-        if time.perf_counter() - t0 > budget / 2:
+        if time.perf_counter() - t0 > budget * share:
             break
         rc = rp.recombine(name, leads, 0, seconds / 3, tree_seconds=seconds / 3)
         out["recombined"] += 1
@@ -293,6 +293,28 @@ def follow_one(name: str, seconds: float, budget: float) -> dict:
             out["outcome"] = "none" if out["closed"] == len(sets) else "unknown"
     out["seconds"] = round(time.perf_counter() - t0, 1)
     out["cpu"] = round(time.process_time() - c0, 1)
+    return out
+
+
+def patient_one(name: str, seconds: float) -> dict:
+    """The planner again on a city it refused as "not found", given ``seconds`` instead of its
+    20 s (``run.FALLBACK_SECONDS``, a wall-clock limit): tells a refusal that more CPU would
+    turn into a plan (the machine was loaded) from one it would not."""
+    from grid_planning.planning import run
+
+    _, build = all_cities()[name]
+    layers, request = build()
+    costs = travel_costs(layers)
+    run.FALLBACK_SECONDS = seconds
+    t0, c0 = time.perf_counter(), time.process_time()
+    res = plan_city(layers, request, costs=costs, analyse=False)
+    out = {"limit": seconds, "seconds": round(time.perf_counter() - t0, 1),
+           "cpu": round(time.process_time() - c0, 1)}
+    if res.ok:
+        out.update(outcome="plan", method=str(res.stats.get("method", "")),
+                   oracle=oracle.problems(layers, request, res.plan, costs))
+    else:
+        out.update(outcome="proof" if res.infeasible.proven else "not found")
     return out
 
 
@@ -325,9 +347,16 @@ def table(records: dict, names: list[str]) -> None:
         extra = ""
         if follow:
             extra = (f"  [follow: {follow.get('outcome')}, {follow['closed']} of {follow['sets']} lead sets "
-                     f"closed ({follow['decided']} tried), recombination on {follow['recombined']} "
-                     f"best {follow.get('best_maxdev')} % off, {follow['seconds']} s]")
+                     f"closed ({follow['decided']} tried), recombination on {follow['recombined']} sets: "
+                     + (f"best {follow['best_maxdev']} % off" if follow.get("best_maxdev") is not None
+                        else "no trees")
+                     + f", {follow['seconds']} s]")
             cpu += follow.get("cpu", 0.0)
+        if rec.get("patient"):
+            pt = rec["patient"]
+            extra += (f"  [planner given {pt['limit']:.0f} s: {pt['outcome']} in {pt['seconds']} s, "
+                      f"{pt['cpu']} CPU s]")
+            cpu += pt["cpu"]
         print(f"{name:44s} {rec['n']:4d} {rec['planner']:>10s} {rec['planner_s']:6.1f} "
               f"{rec['planner_cpu']:6.1f} {rec['ref']:>9s} {rec['ref_s']:6.1f}  {rec['verdict']}{extra}")
         counts[rec["verdict"]] = counts.get(rec["verdict"], 0) + 1
@@ -354,6 +383,13 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--follow", action="store_true", help="run the offline deciders on undecided cities")
     ap.add_argument("--follow-seconds", type=float, default=30.0, help="per lead set and step")
     ap.add_argument("--follow-budget", type=float, default=420.0, help="per city")
+    ap.add_argument("--recombine-share", type=float, default=0.5,
+                    help="share of the follow budget given to recombination (step 1)")
+    ap.add_argument("--refollow", action="store_true",
+                    help="follow the undecided cities again (the earlier follow kept as follow_first)")
+    ap.add_argument("--patient", type=float, default=0.0,
+                    help="run the planner again with this many seconds on the 'not found' cities "
+                         "that are false refusals or undecided")
     args = ap.parse_args(argv)
     cities = all_cities()
     want = set(args.only.split(",")) if args.only else None
@@ -373,15 +409,27 @@ def main(argv: list[str] | None = None) -> None:
                   f"{rec['ref']} {rec['ref_s']} s -> {rec['verdict']}", flush=True)
         if args.follow:
             open_ = [n for n in names if records[n]["verdict"] == "undecided"
-                     and "follow" not in records[n]]
-            futs = {pool.submit(follow_one, n, args.follow_seconds, args.follow_budget): n for n in open_}
+                     and (args.refollow or "follow" not in records[n])]
+            futs = {pool.submit(follow_one, n, args.follow_seconds, args.follow_budget,
+                                args.recombine_share): n for n in open_}
             for fut in as_completed(futs):
                 n = futs[fut]
+                if "follow" in records[n]:
+                    records[n].setdefault("follow_first", records[n]["follow"])
                 records[n]["follow"] = fut.result()
                 records[n]["verdict"] = verdict(records[n])
                 _save(cache, records)
                 print(f"  follow {n}: {records[n]['follow'].get('outcome')} -> {records[n]['verdict']}",
                       flush=True)
+        if args.patient:
+            again = [n for n in names if records[n]["planner"] == "not found"
+                     and records[n]["verdict"] != "ok" and "patient" not in records[n]]
+            futs = {pool.submit(patient_one, n, args.patient): n for n in again}
+            for fut in as_completed(futs):
+                n = futs[fut]
+                records[n]["patient"] = fut.result()
+                _save(cache, records)
+                print(f"  patient {n}: {records[n]['patient']}", flush=True)
     print()
     table(records, names)
 
