@@ -77,20 +77,23 @@ LEAD_SETS_TRIED = 64
 
 #: Then the exact program for a share of the time (what it settles at once: most proofs, on the
 #: reference family in well under a second), then :class:`grid_planning.planning.search.WiderSearch`
-#: for :data:`FIRST_TRIALS` trials (about 1 s of CPU at 300 units, 0.4 s at 60),
-#: the cross-sections (:mod:`grid_planning.planning.sections`: a proof when they close every
-#: lead set, else the sets they leave), :data:`SKELETON_TRIALS` skeleton trials
-#: (:mod:`grid_planning.planning.skeleton`), recombination
-#: (:mod:`grid_planning.planning.recombine`, counted steps), the same wider search resumed (its
-#: next trials, the same draws) until its share of the time is spent (from the start), the exact
-#: program for the rest. Only the clock's safety net (:data:`SEARCH_SHARE`) and the HiGHS programs
-#: (the probe, the cross-sections, the skeleton's trees and completions: limits of their own) depend on the
-#: machine; the wider search's trials, the recombination's steps and their order do not.
+#: for :data:`FIRST_TRIALS` trials (about 1 s of CPU at 300 units, 0.4 s at 60), the
+#: cross-sections (:mod:`grid_planning.planning.sections`: a proof when they close every lead set,
+#: else the sets they leave), :data:`SKELETON_TRIALS` skeleton trials
+#: (:mod:`grid_planning.planning.skeleton`), :data:`SECOND_TRIALS` more of the wider search,
+#: recombination (:mod:`grid_planning.planning.recombine`, counted steps), the same search
+#: resumed until its share of the time is spent (from the start), the exact program for the rest.
+#: Only the clock's safety net (:data:`SEARCH_SHARE`) and the HiGHS programs (the probe, the
+#: cross-sections, the trees and completions: limits of their own) depend on the machine; the
+#: wider search's trials, the recombination's steps and their order do not.
 PROBE_SHARE = 0.05
 FIRST_TRIALS = 64
 #: The skeleton trials run (at most; strip-60u-k4-corners5-10% is planned at the 2nd-10th, 0.9-1.9 s
 #: of CPU), whatever the clock, until the search's share of the time is spent.
 SKELETON_TRIALS = 16
+#: Then the wider search's next trials, before recombination (strip-300u-k7-corners8-15% is
+#: planned at its 226th trial, 6 s of CPU; with recombination first, never within 20 s).
+SECOND_TRIALS = 192
 
 
 SEARCH_SHARE = 0.8
@@ -523,7 +526,9 @@ class _Run:
                     if found is None:  # a proof from the cross-sections, or the sets they leave
                         order = self._sections(problem, order)
                         found = self._skeleton(problem, order, end)
-                    if found is None:  # recombination, from the skeleton's trees
+                    if found is None:  # more of the same search, then recombination
+                        found = self._wider(wider, end, SECOND_TRIALS)
+                    if found is None:
                         found = self._recombined(problem, order, end)
                     if found is None:  # the next trials of the same search
                         found = self._wider(wider, end)
