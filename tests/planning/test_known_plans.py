@@ -105,15 +105,18 @@ def test_a_swept_city_has_a_plan_at_its_own_request(fixture):
 
 @pytest.mark.slow
 @pytest.mark.parametrize("fixture", SWEPT)
-def test_a_swept_city_is_planned_or_refused_honestly(fixture):
-    """The sweep's false refusals, tracked: a plan that passes every check, or "not found" and
-    never "none exists" (then an expected failure: a plan exists)."""
+def test_a_swept_city_is_planned(monkeypatch, fixture):
+    """The sweep's false refusals are planned now: strip-300u-k7-corners8-15% by the wider
+    search's trials before recombination (the 226th; ``run.SECOND_TRIALS``), 8.8 s on a quiet
+    machine. The trials are counted, so only the clock's safety net depends on the load: the test
+    gives it 60 s, so the suite's own load cannot turn the plan into a refusal."""
+    monkeypatch.setattr(run, "FALLBACK_SECONDS", 60.0)
+    recombined = []  # recombination must not come first: its steps took the search's time
+    monkeypatch.setattr(run, "recombine_search", lambda *a, **k: recombined.append(1))
     layers, request, _ = _swept_city_and_plan(fixture)
     costs = travel_costs(layers)
     res = plan_city(layers, request, costs=costs, analyse=False)
-    if not res.ok:
-        inf = res.infeasible
-        assert not inf.proven and inf.code == "not_found"
-        assert "does not prove" in inf.message("en") and "不证明" in inf.message("zh")
-        pytest.xfail(f"known false refusal: {inf.message('en')[:120]}")
+    assert res.ok, res.infeasible.message("en")
+    assert recombined == [] and res.stats["method"].startswith("wider-search")
+    assert res.stats["max_balance_dev"] <= request.balance
     assert oracle.problems(layers, request, res.plan, costs) == []
