@@ -315,7 +315,6 @@ def chord_model(name: str, leads, allowed: np.ndarray, fix: dict[int, int] | Non
     neighbour rows of :func:`grid_planning.planning.sections.span_rows` instead (a relaxation:
     "infeasible" still closes the set, a solution is no plan). Returns the HiGHS model and the
     ``x`` columns."""
-    import highspy
     import scipy.sparse as sp
 
     from grid_planning.domain.request import balance_band
@@ -424,21 +423,8 @@ def chord_model(name: str, leads, allowed: np.ndarray, fix: dict[int, int] | Non
                 both = [t[g, h] for h in mine if len({_between(a, end[h], c) for c in q}) == 2]
                 if both and (u, g) in x:
                     rows.append(([x[u, g]] + both, [1.0] + [-1.0] * len(both), 0.0, np.inf))
+    lp = exact.rows_lp(rows, lo_c, hi_c, integer)
     n_col = len(lo_c)
-    a = sp.csc_matrix((np.concatenate([np.asarray(v, float) for _, v, _, _ in rows]),
-                       (np.concatenate([np.full(len(i), r) for r, (i, _, _, _) in enumerate(rows)]),
-                        np.concatenate([np.asarray(i, np.int64) for i, _, _, _ in rows]))),
-                      shape=(len(rows), n_col))
-    lp = highspy.HighsLp()
-    lp.num_col_, lp.num_row_ = n_col, len(rows)
-    lp.col_cost_ = np.zeros(n_col)
-    lp.col_lower_, lp.col_upper_ = np.asarray(lo_c), np.asarray(hi_c)
-    lp.row_lower_ = np.asarray([r[2] for r in rows], dtype=float)
-    lp.row_upper_ = np.asarray([r[3] for r in rows], dtype=float)
-    lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
-    lp.a_matrix_.start_, lp.a_matrix_.index_, lp.a_matrix_.value_ = a.indptr, a.indices, a.data
-    lp.integrality_ = [highspy.HighsVarType.kInteger if i else highspy.HighsVarType.kContinuous
-                       for i in integer]
     return lp, x, {"columns": n_col, "rows": len(rows), **counts}
 
 

@@ -157,6 +157,47 @@ class ExactResult:
     bound: float = float("nan")
 
 
+def highs_lp(a: sp.spmatrix, cost, lower, upper, row_lower, row_upper, integer) -> highspy.HighsLp:
+    """A HiGHS model: constraint matrix ``a`` (rows x columns), column costs and bounds, row
+    bounds, and ``integer`` (per column, whether it is integer)."""
+    a = sp.csc_matrix(a)
+    lp = highspy.HighsLp()
+    lp.num_row_, lp.num_col_ = a.shape
+    lp.col_cost_ = np.asarray(cost, dtype=float)
+    lp.col_lower_, lp.col_upper_ = np.asarray(lower, dtype=float), np.asarray(upper, dtype=float)
+    lp.row_lower_ = np.asarray(row_lower, dtype=float)
+    lp.row_upper_ = np.asarray(row_upper, dtype=float)
+    lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
+    lp.a_matrix_.start_, lp.a_matrix_.index_, lp.a_matrix_.value_ = a.indptr, a.indices, a.data
+    lp.integrality_ = [highspy.HighsVarType.kInteger if i else highspy.HighsVarType.kContinuous
+                       for i in integer]
+    return lp
+
+
+def rows_lp(rows: list[tuple[list[int], list[float], float, float]], lower, upper,
+            integer) -> highspy.HighsLp:
+    """:func:`highs_lp` with no objective, from rows ``(columns, coefficients, low, high)``."""
+    a = sp.csc_matrix(
+        (np.concatenate([np.asarray(v, float) for _, v, _, _ in rows]),
+         (np.concatenate([np.full(len(i), r) for r, (i, _, _, _) in enumerate(rows)]),
+          np.concatenate([np.asarray(i, np.int64) for i, _, _, _ in rows]))),
+        shape=(len(rows), len(lower)))
+    return highs_lp(a, np.zeros(len(lower)), lower, upper, [r[2] for r in rows],
+                    [r[3] for r in rows], integer)
+
+
+def bounds_union(problem: ExactProblem, sets: list[tuple[int, ...]], base=None) -> np.ndarray:
+    """``(n_candidates, n_units)``: the union of the lead sets' :func:`lead_set_bounds`
+    (``base``: :func:`reach`'s first value, computed when not given)."""
+    base = reach(problem)[0] if base is None else base
+    union = np.zeros((problem.m, problem.n), bool)
+    for s in sets:
+        bounds = lead_set_bounds(problem, s, base)
+        if bounds is not None:
+            union[list(s)] |= bounds
+    return union
+
+
 def new_highs() -> _Highs:
     """A quiet HiGHS instance, with nothing done to the process's stdout (a dashboard server
     shares it between sessions).
@@ -472,27 +513,12 @@ class _Model:
                 self.add([fi(c, a), xi(uu, c)], [1.0, -big], -np.inf, 0.0)
 
     def lp(self) -> highspy.HighsLp:
-        r = len(self.rlo)
         a = sp.csc_matrix(
             (np.concatenate(self.vals), (np.concatenate(self.rows), np.concatenate(self.cols))),
-            shape=(r, self.n_var),
+            shape=(len(self.rlo), self.n_var),
         )
-        lp = highspy.HighsLp()
-        lp.num_col_ = self.n_var
-        lp.num_row_ = r
-        lp.col_cost_ = self.cost
-        lp.col_lower_ = self.lo
-        lp.col_upper_ = self.hi
-        lp.row_lower_ = np.asarray(self.rlo, dtype=float)
-        lp.row_upper_ = np.asarray(self.rhi, dtype=float)
-        lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
-        lp.a_matrix_.start_ = a.indptr
-        lp.a_matrix_.index_ = a.indices
-        lp.a_matrix_.value_ = a.data
-        lp.integrality_ = [highspy.HighsVarType.kInteger] * self.n_int + [
-            highspy.HighsVarType.kContinuous
-        ] * (self.n_var - self.n_int)
-        return lp
+        return highs_lp(a, self.cost, self.lo, self.hi, self.rlo, self.rhi,
+                        [True] * self.n_int + [False] * (self.n_var - self.n_int))
 
     def separators(self, chosen: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
         """Cuts for a solution whose grids are in pieces: for a piece ``S`` of grid ``c`` without

@@ -68,7 +68,7 @@ import shapely
 
 from grid_planning.base.cache import memo
 from grid_planning.base.i18n import LANGUAGES, labelled, listed, t
-from grid_planning.planning.exact import ExactProblem, lead_set_bounds, reach
+from grid_planning.planning.exact import ExactProblem, bounds_union
 
 #: Shortest border (m) two adjacent units must share, and shortest piece of the city's edge a unit
 #: must have for a cut to end on it: shorter ones count as point contacts (no claim).
@@ -319,13 +319,7 @@ def close_sets(problem: ExactProblem, outline: Outline, sets: list[tuple[int, ..
             cuts.append((tuple(s), cut))
     if not cuts or not left:
         return Closed(left, None, cuts)
-    base = reach(problem)[0]
-    union = np.zeros((problem.m, problem.n), bool)
-    for s in left:
-        bounds = lead_set_bounds(problem, s, base)
-        if bounds is not None:
-            union[list(s)] |= bounds
-    return Closed(left, union, cuts)
+    return Closed(left, bounds_union(problem, left), cuts)
 
 
 def proof_words(

@@ -57,7 +57,14 @@ import shapely
 
 from grid_planning.base.cache import memo
 from grid_planning.domain.request import balance_band
-from grid_planning.planning.exact import ExactProblem, lead_set_bounds, new_highs, reach
+from grid_planning.planning.exact import (
+    ExactProblem,
+    bounds_union,
+    lead_set_bounds,
+    new_highs,
+    reach,
+    rows_lp,
+)
 
 #: Widest gap (m) between two adjacent units: farther apart, the step claims nothing.
 GAP = 1.0
@@ -225,23 +232,7 @@ def model(p: ExactProblem, spans: Spans, leads: tuple[int, ...], allowed: np.nda
     for g in need:
         hs = [x[h, g] for h in free if (h, g) in x]
         rows.append((hs, [1.0] * len(hs), 1.0, np.inf))
-    n_col = len(lower)
-    a = sp.csc_matrix(
-        (np.concatenate([np.asarray(v, float) for _, v, _, _ in rows]),
-         (np.concatenate([np.full(len(i), r) for r, (i, _, _, _) in enumerate(rows)]),
-          np.concatenate([np.asarray(i, np.int64) for i, _, _, _ in rows]))),
-        shape=(len(rows), n_col))
-    lp = highspy.HighsLp()
-    lp.num_col_, lp.num_row_ = n_col, len(rows)
-    lp.col_cost_ = np.zeros(n_col)
-    lp.col_lower_, lp.col_upper_ = np.asarray(lower), np.ones(n_col)
-    lp.row_lower_ = np.asarray([r[2] for r in rows], dtype=float)
-    lp.row_upper_ = np.asarray([r[3] for r in rows], dtype=float)
-    lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
-    lp.a_matrix_.start_, lp.a_matrix_.index_, lp.a_matrix_.value_ = a.indptr, a.indices, a.data
-    lp.integrality_ = [highspy.HighsVarType.kInteger if i else highspy.HighsVarType.kContinuous
-                       for i in ints]
-    return lp
+    return rows_lp(rows, lower, np.ones(len(lower)), ints)
 
 
 def close(p: ExactProblem, spans: Spans, leads: tuple[int, ...], allowed: np.ndarray | None = None,
@@ -316,9 +307,4 @@ def close_sets(p: ExactProblem, spans: Spans, sets: list[tuple[int, ...]], secon
             left_sets.append(tuple(s))
     if not closed or not left_sets:
         return Closed(left_sets, None, closed)
-    union = np.zeros((p.m, p.n), bool)
-    for s in left_sets:
-        bounds = lead_set_bounds(p, s, base)
-        if bounds is not None:
-            union[list(s)] |= bounds
-    return Closed(left_sets, union, closed)
+    return Closed(left_sets, bounds_union(p, left_sets, base), closed)
