@@ -26,7 +26,8 @@ either side of each possible cut are summed at once (the tree minus its path bet
 falls into one piece per path unit: one ``connected_components`` and one ``bincount`` each).
 
 :mod:`grid_planning.planning.run` calls it (:func:`recombine_search`) after the skeleton trials
-and before the wider search resumes, when every stage before found nothing. Measured
+and :data:`grid_planning.planning.run.SECOND_TRIALS` more trials of the wider search, before that
+search resumes until the deadline, when every stage before found nothing. Measured
 (benchmarks/bench_recombine.py, benchmarks/README.md) on strip-300u-k8-edge10-8%-lock-s7535,
 which the planner refused before ("not found within 20 s") at +-60 % although a plan exists
 (tests/planning/test_known_plans.py): the trees of its nearest lead set, grown, are already

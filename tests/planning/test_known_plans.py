@@ -64,7 +64,7 @@ def test_strip300_has_a_plan_at_60_percent():
 @pytest.mark.parametrize("balance", [0.6, 0.45])
 def test_the_planner_plans_strip300_loosened(monkeypatch, balance):
     """Once a known false refusal ("not found within 20 s" although the fixture's plan exists):
-    the fallback's last stage, recombination (``grid_planning/planning/recombine.py``), grows the
+    the fallback's recombination stage (``grid_planning/planning/recombine.py``) grows the
     trees of cost 1 of the nearest lead set into a partition (already within +-60 %) and brings
     it into the band (+-45 %: its fourth seed, 15,491 steps in all). Every stage on the way is
     counted, not timed, so the plan does not depend on the machine; the clock is only the
