@@ -20,17 +20,13 @@ import pytest
 import scipy.sparse as sp
 import shapely
 from reference_cities import family, planar_proof_problems, shaped_city
+from small_cities import has_plan, square_cells
 
 from grid_planning.city.costs import travel_costs
 from grid_planning.domain.request import Infeasible
 from grid_planning.geo.graph import build_adjacency
 from grid_planning.planning import exact, planar, run
 from grid_planning.planning.planner import plan_city
-
-
-def _cells(cols: int, rows: int, drop=()) -> np.ndarray:
-    return np.array([shapely.box(c * 1000.0, r * 1000.0, (c + 1) * 1000.0, (r + 1) * 1000.0)
-                     for r in range(rows) for c in range(cols) if r * cols + c not in drop], dtype=object)
 
 
 def _problem(n: int, adjacency, cand_unit, k, locks, holders, waived=None) -> exact.ExactProblem:
@@ -44,36 +40,6 @@ def _problem(n: int, adjacency, cand_unit, k, locks, holders, waived=None) -> ex
     )
 
 
-def _connected(units: list[int], nbrs: list[set[int]]) -> bool:
-    seen, todo, inside = {units[0]}, [units[0]], set(units)
-    while todo:
-        for v in nbrs[todo.pop()] & inside:
-            if v not in seen:
-                seen.add(v)
-                todo.append(v)
-    return len(seen) == len(inside)
-
-
-def _has_plan(p: exact.ExactProblem, leads: tuple[int, ...]) -> bool:
-    """Whether some plan has exactly these leads: every unit in one grid, each grid connected,
-    holding its lead's unit and its locked units and (unless waived) a G5 unit."""
-    n, k = p.n, len(leads)
-    adj = sp.csr_matrix(p.adjacency)
-    nbrs = [set(adj.indices[adj.indptr[u]:adj.indptr[u + 1]].tolist()) - {u} for u in range(n)]
-    roots = [int(p.cand_unit[c]) for c in leads]
-    free = [u for u in range(n) if u not in roots]
-    labels = np.zeros((k ** len(free), n), np.int64)
-    labels[:, free] = np.array(list(itertools.product(range(k), repeat=len(free))))
-    labels[:, roots] = np.arange(k)
-    ok = np.ones(len(labels), bool)
-    for u, c in p.locks:
-        ok &= labels[:, u] == leads.index(int(c))
-    holder = np.asarray(p.g5) > 0
-    for g, c in enumerate(leads):
-        if not p.g5_waived[c]:
-            ok &= ((labels == g) & holder).any(axis=1)
-    return any(all(_connected(np.flatnonzero(row == g).tolist(), nbrs) for g in range(k))
-               for row in labels[ok])
 
 
 #: Random small cities the soundness test draws.
@@ -83,7 +49,7 @@ SEEDS = 30
 # The disk city: 5 x 3 squares. Lead 0 sits at the top middle (unit 12) and unit 2 (bottom middle)
 # is locked to it; lead 1 sits on the west edge (unit 5); the G5 units are on the east edge.
 COLS, ROWS = 5, 3
-DISK = _cells(COLS, ROWS)
+DISK = square_cells(COLS, ROWS)
 
 
 def _disk(holders=(4, 9), cells=DISK, contiguity="rook"):
@@ -97,34 +63,34 @@ def test_the_cut_closes_the_lead_set_and_no_plan_has_it():
     assert outline.applies and outline.length == pytest.approx(16_000.0)
     cut = planar.close(p, outline, (0, 1))
     assert cut == planar.Cut(lead=0, ends=(12, 2), locked=(2,), cut_off=(1,), holders=(4, 9))
-    assert not _has_plan(p, (0, 1))
+    assert not has_plan(p, (0, 1))
 
 
 def test_a_g5_unit_on_the_lead_s_side_leaves_the_set_open_and_a_plan_exists():
     p, cells = _disk(holders=(4, 9, 0))
     assert planar.close(p, planar.outline_of(cells, p.adjacency), (0, 1)) is None
-    assert _has_plan(p, (0, 1))
+    assert has_plan(p, (0, 1))
 
 
 def test_a_waiver_or_a_g5_member_in_the_lead_s_own_unit_leaves_the_set_open():
     p, cells = _disk(holders=(4, 9, 5))  # lead 1's own unit holds a G5 member
     outline = planar.outline_of(cells, p.adjacency)
-    assert planar.close(p, outline, (0, 1)) is None and _has_plan(p, (0, 1))
+    assert planar.close(p, outline, (0, 1)) is None and has_plan(p, (0, 1))
     p, _ = _disk()
     waived = exact.ExactProblem(**{**p.__dict__, "g5_waived": np.array([False, True])})
-    assert planar.close(waived, outline, (0, 1)) is None and _has_plan(waived, (0, 1))
+    assert planar.close(waived, outline, (0, 1)) is None and has_plan(waived, (0, 1))
 
 
 def test_a_lock_off_the_edge_leaves_the_set_open():
     p, cells = _disk()
     inner = exact.ExactProblem(**{**p.__dict__, "locks": ((7, 0),)})  # the middle unit, not on the edge
     assert planar.close(inner, planar.outline_of(cells, p.adjacency), (0, 1)) is None
-    assert _has_plan(inner, (0, 1))
+    assert has_plan(inner, (0, 1))
 
 
 def test_a_city_with_a_hole_gets_no_claim():
     p, _ = _disk()
-    cells = _cells(COLS, ROWS, drop={8})  # unit 8 (row 1, column 3) is a lake: the city has a hole
+    cells = square_cells(COLS, ROWS, drop={8})  # unit 8 (row 1, column 3) is a lake: the city has a hole
     adjacency = build_adjacency(cells).matrix
     keep = [u for u in range(COLS * ROWS) if u != 8]
     pos = {u: i for i, u in enumerate(keep)}
@@ -141,7 +107,7 @@ def test_a_point_contact_gets_no_claim_and_there_the_plan_exists():
     outline = planar.outline_of(cells, p.adjacency)
     assert not outline.applies and "without a shared border" in outline.why_not
     assert planar.close(p, outline, (0, 1)) is None
-    assert _has_plan(p, (0, 1))
+    assert has_plan(p, (0, 1))
 
 
 def test_an_island_link_gets_no_claim():
@@ -171,7 +137,7 @@ def _random_city(seed: int) -> list[tuple[bool, bool]]:
     rng = np.random.default_rng(seed)
     cols, rows, k = [(4, 3, 2), (5, 3, 2), (3, 3, 3)][seed % 3]
     n = cols * rows
-    cells = _cells(cols, rows)
+    cells = square_cells(cols, rows)
     adjacency = build_adjacency(cells).matrix
     edge = [u for u in range(n) if u // cols in (0, rows - 1) or u % cols in (0, cols - 1)]
     units = rng.permutation(edge).tolist()
@@ -185,7 +151,7 @@ def _random_city(seed: int) -> list[tuple[bool, bool]]:
     for leads in itertools.combinations(range(len(cand_unit)), k):
         if 0 not in leads:
             continue
-        out.append((planar.close(p, outline, leads) is not None, _has_plan(p, leads)))
+        out.append((planar.close(p, outline, leads) is not None, has_plan(p, leads)))
     return out
 
 
@@ -196,7 +162,7 @@ def test_close_sets_drops_closed_sets_and_bounds_the_rest():
     outline = planar.outline_of(cells, p.adjacency)
     closed = planar.close_sets(three, outline, [(0, 1), (0, 2)])
     assert closed.sets == [(0, 2)] and [s for s, _ in closed.cuts] == [(0, 1)]
-    assert _has_plan(three, (0, 2)) and not _has_plan(three, (0, 1))
+    assert has_plan(three, (0, 2)) and not has_plan(three, (0, 1))
     bounds = exact.lead_set_bounds(three, (0, 2), exact.reach(three)[0])
     assert np.array_equal(closed.union[[0, 2]], bounds) and not closed.union[1].any()
     nothing = planar.close_sets(exact.ExactProblem(**{**three.__dict__, "locks": ()}), outline, [(0, 1)])

@@ -17,16 +17,11 @@ import pytest
 import scipy.sparse as sp
 import shapely
 from reference_cities import family, sections_proof_problems, shaped_city
+from small_cities import has_plan, square_cells
 
 from grid_planning.city.costs import travel_costs
-from grid_planning.domain.request import balance_band
 from grid_planning.geo.graph import build_adjacency
 from grid_planning.planning import exact, run, sections
-
-
-def _cells(cols: int, rows: int, drop=()) -> np.ndarray:
-    return np.array([shapely.box(c * 1000.0, r * 1000.0, (c + 1) * 1000.0, (r + 1) * 1000.0)
-                     for r in range(rows) for c in range(cols) if r * cols + c not in drop], dtype=object)
 
 
 def _problem(cells, cand_unit, k, holders, locks=(), population=None, balance=None, waived=None):
@@ -41,49 +36,12 @@ def _problem(cells, cand_unit, k, holders, locks=(), population=None, balance=No
     )
 
 
-def _connected(units: list[int], nbrs: list[set[int]]) -> bool:
-    seen, todo, inside = {units[0]}, [units[0]], set(units)
-    while todo:
-        for v in nbrs[todo.pop()] & inside:
-            if v not in seen:
-                seen.add(v)
-                todo.append(v)
-    return len(seen) == len(inside)
-
-
-def _has_plan(p: exact.ExactProblem, leads: tuple[int, ...]) -> bool:
-    """Whether some plan has exactly these leads: every unit in one grid, each grid connected,
-    holding its lead's unit and its locked units, (unless waived) a G5 unit, and residents within
-    the balance band."""
-    n, k = p.n, len(leads)
-    adj = sp.csr_matrix(p.adjacency)
-    nbrs = [set(adj.indices[adj.indptr[u]:adj.indptr[u + 1]].tolist()) - {u} for u in range(n)]
-    roots = [int(p.cand_unit[c]) for c in leads]
-    free = [u for u in range(n) if u not in roots]
-    labels = np.zeros((k ** len(free), n), np.int64)
-    labels[:, free] = np.array(list(itertools.product(range(k), repeat=len(free))))
-    labels[:, roots] = np.arange(k)
-    ok = np.ones(len(labels), bool)
-    for u, c in p.locks:
-        ok &= labels[:, u] == leads.index(int(c))
-    holder = np.asarray(p.g5) > 0
-    for g, c in enumerate(leads):
-        if not p.g5_waived[c]:
-            ok &= ((labels == g) & holder).any(axis=1)
-    if p.balance is not None:
-        w = np.asarray(p.population, float)
-        low, high = balance_band(w.sum() / k, p.balance)
-        for g in range(k):
-            pop = ((labels == g) * w).sum(axis=1)
-            ok &= (pop >= low - 1e-6) & (pop <= high + 1e-6)
-    return any(all(_connected(np.flatnonzero(row == g).tolist(), nbrs) for g in range(k))
-               for row in labels[ok])
 
 
 # The narrow city: 5 x 3 squares less the top row of columns 2-4 (12 units). Three leads on
 # the west edge, one per row; the G5 units in the east, where the city is two units wide.
 DROP = {12, 13, 14}
-NARROW = _cells(5, 3, DROP)
+NARROW = square_cells(5, 3, DROP)
 _KEEP = [u for u in range(15) if u not in DROP]
 
 
@@ -106,20 +64,20 @@ def test_three_grids_cannot_pass_a_part_two_units_wide():
     assert spans.applies and spans.lo.shape == (2, 12)
     assert exact.lead_set_bounds(p, (0, 1, 2)) is not None  # not the bounds' doing
     assert sections.close(p, spans, (0, 1, 2)) == "none"
-    assert not _has_plan(p, (0, 1, 2))
+    assert not has_plan(p, (0, 1, 2))
 
 
 def test_a_part_three_units_wide_leaves_the_set_open_and_a_plan_exists():
-    cells = _cells(5, 3)
+    cells = square_cells(5, 3)
     p = _problem(cells, [0, 5, 10], 3, (4, 9, 14))
     assert sections.close(p, sections.spans_of(cells, p.adjacency), (0, 1, 2)) == "open"
-    assert _has_plan(p, (0, 1, 2))
+    assert has_plan(p, (0, 1, 2))
 
 
 def test_a_waiver_or_a_g5_unit_in_the_west_leaves_the_set_open_and_a_plan_exists():
     for p in (_narrow(waived=[False, False, True]), _narrow(holders=(_at(2, 0), _at(4, 1), _at(1, 2)))):
         assert sections.close(p, sections.spans_of(NARROW, p.adjacency), (0, 1, 2)) == "open"
-        assert _has_plan(p, (0, 1, 2))
+        assert has_plan(p, (0, 1, 2))
 
 
 def test_a_lock_in_the_east_counts_its_grid_in():
@@ -129,11 +87,11 @@ def test_a_lock_in_the_east_counts_its_grid_in():
     holders = (_at(2, 0), _at(3, 0), _at(0, 2))
     p = _narrow(holders=holders)
     spans = sections.spans_of(NARROW, p.adjacency)
-    assert sections.close(p, spans, (0, 1, 2)) == "open" and _has_plan(p, (0, 1, 2))
+    assert sections.close(p, spans, (0, 1, 2)) == "open" and has_plan(p, (0, 1, 2))
     locked = _narrow(holders=holders, locks=[(_at(4, 1), 2)])
     assert exact.lead_set_bounds(locked, (0, 1, 2)) is not None
     assert sections.close(locked, spans, (0, 1, 2)) == "none"
-    assert not _has_plan(locked, (0, 1, 2))
+    assert not has_plan(locked, (0, 1, 2))
 
 
 def test_no_claim_without_the_preconditions():
@@ -160,7 +118,7 @@ def test_close_sets_keeps_the_open_sets_and_their_bounds():
     sets = [s for s in itertools.combinations(range(4), 3) if exact.lead_set_bounds(p, s) is not None]
     got = sections.close_sets(p, spans, sets, seconds=30)
     assert got.closed == [(0, 1, 2)] and sorted(got.closed + got.sets) == sorted(sets)
-    assert not _has_plan(p, (0, 1, 2)) and got.sets and all(_has_plan(p, s) for s in got.sets)
+    assert not has_plan(p, (0, 1, 2)) and got.sets and all(has_plan(p, s) for s in got.sets)
     union = np.zeros((p.m, p.n), bool)
     for s in got.sets:
         union[list(s)] |= exact.lead_set_bounds(p, s)
@@ -179,7 +137,7 @@ def test_a_closed_set_never_has_a_plan(seed):
     rng = np.random.default_rng(seed)
     cols, rows = [(6, 2), (5, 2), (5, 3), (7, 2)][seed % 4]
     drop = {2 * cols + c for c in range(int(rng.integers(2, cols)), cols)} if rows == 3 else set()
-    cells = _cells(cols, rows, drop)
+    cells = square_cells(cols, rows, drop)
     keep = [u for u in range(cols * rows) if u not in drop]
     x = np.array([u % cols for u in keep])
     n = len(cells)
@@ -199,7 +157,7 @@ def test_a_closed_set_never_has_a_plan(seed):
         assert verdict in ("none", "open")
         if verdict == "none":
             closed += 1
-            assert not _has_plan(p, s), (seed, s)
+            assert not has_plan(p, s), (seed, s)
     _CLOSED.append(closed)
 
 
