@@ -117,7 +117,7 @@ def bench_family(full: bool, repeat: int) -> None:
         closed = planar.close_sets(p, outline, sets)
         c2 = time.process_time()
         print(f"  {case.name}: outline {c1 - c0:.3f} s CPU (applies: {outline.applies}), "
-              f"{len(closed.cuts)} of {len(sets)} lead sets closed in {c2 - c1:.3f} s", flush=True)
+              f"{len(closed.closed)} of {len(sets)} lead sets closed in {c2 - c1:.3f} s", flush=True)
     print(f"  {'whole refusal':44s} {'before':>8s} {'wall':>8s} {'after':>9s} {'wall':>8s} {'b/a':>9s}  same  outcome")
     for case in cases:
         if not full and not case.name.startswith("ell-200u"):

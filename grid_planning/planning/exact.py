@@ -198,6 +198,38 @@ def bounds_union(problem: ExactProblem, sets: list[tuple[int, ...]], base=None) 
     return union
 
 
+@dataclass(frozen=True)
+class Closed:
+    """What an argument that closes lead sets (:mod:`grid_planning.planning.planar`,
+    :mod:`grid_planning.planning.sections`) did to a list of them: no plan has a closed set.
+
+    Attributes
+    ----------
+    sets : list of tuple
+        The lead sets left open (in the order given).
+    union : ndarray or None
+        ``(n_candidates, n_units)``: the union of the open sets' bounds, when some sets were
+        closed and some left (None otherwise: the caller's union stands, or nothing is open).
+    closed : list of tuple
+        The sets closed, in the order given.
+    evidence : list
+        Per closed set, what closed it (the argument's own record), when the argument keeps one.
+    """
+
+    sets: list[tuple[int, ...]]
+    union: np.ndarray | None
+    closed: list[tuple[int, ...]]
+    evidence: list = field(default_factory=list)
+
+    @classmethod
+    def of(cls, problem: ExactProblem, left: list[tuple[int, ...]], closed: list[tuple[int, ...]],
+           evidence: list | None = None, base=None) -> Closed:
+        """The outcome with ``left`` open and ``closed`` closed, their union computed when both
+        are non-empty (``base`` as in :func:`bounds_union`)."""
+        union = bounds_union(problem, left, base) if left and closed else None
+        return cls(list(left), union, list(closed), list(evidence or []))
+
+
 def new_highs() -> _Highs:
     """A quiet HiGHS instance, with nothing done to the process's stdout (a dashboard server
     shares it between sessions).

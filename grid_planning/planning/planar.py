@@ -68,7 +68,7 @@ import shapely
 
 from grid_planning.base.cache import memo
 from grid_planning.base.i18n import LANGUAGES, labelled, listed, t
-from grid_planning.planning.exact import ExactProblem, bounds_union
+from grid_planning.planning.exact import Closed, ExactProblem
 
 #: Shortest border (m) two adjacent units must share, and shortest piece of the city's edge a unit
 #: must have for a cut to end on it: shorter ones count as point contacts (no claim).
@@ -269,26 +269,6 @@ def close(problem: ExactProblem, outline: Outline, leads: tuple[int, ...]) -> Cu
     return None
 
 
-@dataclass(frozen=True)
-class Closed:
-    """What :func:`close_sets` did to a list of lead sets.
-
-    Attributes
-    ----------
-    sets : list of tuple
-        The lead sets left open (in the order given).
-    union : ndarray or None
-        ``(n_candidates, n_units)``: the union of the open sets' bounds, when a set was closed
-        (None: nothing closed, the caller's union stands).
-    cuts : list of (tuple, Cut)
-        Each closed set and its cut.
-    """
-
-    sets: list[tuple[int, ...]]
-    union: np.ndarray | None
-    cuts: list[tuple[tuple[int, ...], Cut]]
-
-
 def close_sets(problem: ExactProblem, outline: Outline, sets: list[tuple[int, ...]]) -> Closed:
     """:func:`close` on every set of ``sets``.
 
@@ -303,23 +283,22 @@ def close_sets(problem: ExactProblem, outline: Outline, sets: list[tuple[int, ..
     Returns
     -------
     Closed
-        The sets left open (same order), the cuts of those closed and, when some are closed but
-        not all, the union of the open sets' bounds
+        The sets left open (same order), those closed with their cuts as ``evidence`` and, when
+        some are closed but not all, the union of the open sets' bounds
         (:func:`grid_planning.planning.exact.lead_set_bounds`). Costs nothing on a request without
         locks or a city the argument does not apply to.
     """
     if not problem.locks or not outline.applies or not sets:
-        return Closed(list(sets), None, [])
-    left, cuts = [], []
+        return Closed.of(problem, sets, [])
+    left, closed, cuts = [], [], []
     for s in sets:
         cut = close(problem, outline, s)
         if cut is None:
             left.append(tuple(s))
         else:
-            cuts.append((tuple(s), cut))
-    if not cuts or not left:
-        return Closed(left, None, cuts)
-    return Closed(left, bounds_union(problem, left), cuts)
+            closed.append(tuple(s))
+            cuts.append(cut)
+    return Closed.of(problem, left, closed, cuts)
 
 
 def proof_words(

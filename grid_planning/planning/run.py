@@ -566,10 +566,10 @@ class _Run:
             return sets
         closed = planar.close_sets(problem, planar.city_outline(self.index), sets[0])
         if closed.sets:
-            return sets if not closed.cuts else (closed.sets, closed.union)
+            return sets if not closed.closed else (closed.sets, closed.union)
         units, cands = self.layers.units, self.candidates
         words = planar.refusal_words(
-            problem, [cut for _, cut in closed.cuts], self.index.unit_ids,
+            problem, closed.evidence, self.index.unit_ids,
             units["name"].astype(str).to_numpy() if "name" in units else None,
             self.cand_ids, cands["name"].astype(str).tolist() if "name" in cands else None)
         raise _stop("no_plan", self._active(), proven=True, k=self.request.k, **words)

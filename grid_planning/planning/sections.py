@@ -58,8 +58,8 @@ import shapely
 from grid_planning.base.cache import memo
 from grid_planning.domain.request import balance_band
 from grid_planning.planning.exact import (
+    Closed,
     ExactProblem,
-    bounds_union,
     lead_set_bounds,
     new_highs,
     reach,
@@ -263,26 +263,6 @@ def close(p: ExactProblem, spans: Spans, leads: tuple[int, ...], allowed: np.nda
     return "open" if h.getInfo().primal_solution_status == 2 else "unknown"
 
 
-@dataclass(frozen=True)
-class Closed:
-    """What :func:`close_sets` did to a list of lead sets.
-
-    Attributes
-    ----------
-    sets : list of tuple
-        The lead sets left open (in the order given).
-    union : ndarray or None
-        ``(n_candidates, n_units)``: the union of the open sets' bounds, when a set was closed
-        (None: nothing closed, the caller's union stands).
-    closed : list of tuple
-        The sets closed.
-    """
-
-    sets: list[tuple[int, ...]]
-    union: np.ndarray | None
-    closed: list[tuple[int, ...]]
-
-
 def close_sets(p: ExactProblem, spans: Spans, sets: list[tuple[int, ...]], seconds: float,
                set_seconds: float = SET_SECONDS, stop_at_open: bool = False) -> Closed:
     """:func:`close` on the sets of ``sets`` in order, within ``seconds`` in all (``set_seconds``
@@ -290,7 +270,7 @@ def close_sets(p: ExactProblem, spans: Spans, sets: list[tuple[int, ...]], secon
     unchecked (open) after the first set not closed, when only closing every set is worth the
     time (a proven refusal). Claims nothing when the preconditions fail."""
     if not spans.applies or not sets:
-        return Closed(list(sets), None, [])
+        return Closed.of(p, sets, [])
     t0 = time.perf_counter()
     base = reach(p)[0]
     left_sets: list[tuple[int, ...]] = []
@@ -305,6 +285,4 @@ def close_sets(p: ExactProblem, spans: Spans, sets: list[tuple[int, ...]], secon
             closed.append(tuple(s))
         else:
             left_sets.append(tuple(s))
-    if not closed or not left_sets:
-        return Closed(left_sets, None, closed)
-    return Closed(left_sets, bounds_union(p, left_sets, base), closed)
+    return Closed.of(p, left_sets, closed, base=base)

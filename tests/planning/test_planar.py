@@ -161,12 +161,12 @@ def test_close_sets_drops_closed_sets_and_bounds_the_rest():
     three = _problem(p.n, p.adjacency, [12, 5, 14], 2, [(2, 0)], [4, 9])
     outline = planar.outline_of(cells, p.adjacency)
     closed = planar.close_sets(three, outline, [(0, 1), (0, 2)])
-    assert closed.sets == [(0, 2)] and [s for s, _ in closed.cuts] == [(0, 1)]
+    assert closed.sets == [(0, 2)] and closed.closed == [(0, 1)]
     assert has_plan(three, (0, 2)) and not has_plan(three, (0, 1))
     bounds = exact.lead_set_bounds(three, (0, 2), exact.reach(three)[0])
     assert np.array_equal(closed.union[[0, 2]], bounds) and not closed.union[1].any()
     nothing = planar.close_sets(exact.ExactProblem(**{**three.__dict__, "locks": ()}), outline, [(0, 1)])
-    assert nothing.sets == [(0, 1)] and nothing.union is None and nothing.cuts == []
+    assert nothing.sets == [(0, 1)] and nothing.union is None and nothing.closed == []
 
 
 def test_the_outline_is_computed_once_per_city():
