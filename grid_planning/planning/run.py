@@ -459,6 +459,10 @@ class _Run:
         out[pos] = [lead_ids.index(str(f)) for _, f in self.request.locks]
         return out
 
+    def _locks_at(self, leads: list[int]) -> np.ndarray:
+        """:meth:`_lock_grid` for the leads given as candidate positions."""
+        return self._lock_grid([self.cand_ids[c] for c in leads])
+
     def _candidate_units(self) -> np.ndarray:
         """Unit position of each candidate lead (``cand_ids`` order)."""
         return self.location.unit[pd.Index(self.facilities["id"].astype(str)).get_indexer(self.cand_ids)]
@@ -617,7 +621,7 @@ class _Run:
             leads = list(leads)
             part = self._partition(leads)
             try:
-                part.pin_locks(self._lock_grid([self.cand_ids[c] for c in leads]))
+                part.pin_locks(self._locks_at(leads))
             except LockError:
                 continue
             score = part.solve()
@@ -642,7 +646,7 @@ class _Run:
             self.adj,
             self.g5,
             lambda leads: ~self._waived([self.cand_ids[c] for c in leads]),
-            lambda leads: self._lock_grid([self.cand_ids[c] for c in leads]),
+            self._locks_at,
             self._partition,
             seed=seed,
         )
@@ -659,8 +663,8 @@ class _Run:
     ) -> tuple[list[int], np.ndarray, dict] | None:
         """:data:`SKELETON_TRIALS` skeleton trials on ``sets`` (fewer if ``deadline`` passes);
         a proof when every set is closed."""
-        out = skeleton_search(problem, sets, lambda leads: self._lock_grid(
-            [self.cand_ids[c] for c in leads]), self._partition, deadline, max_trials=SKELETON_TRIALS)
+        out = skeleton_search(problem, sets, self._locks_at, self._partition, deadline,
+                              max_trials=SKELETON_TRIALS)
         if out.closed_all:
             raise _stop("no_plan", self._active(), proven=True, k=self.request.k)
         self.trees = out.trees
@@ -671,8 +675,7 @@ class _Run:
     ) -> tuple[list[int], np.ndarray, dict] | None:
         """Recombination (:mod:`grid_planning.planning.recombine`) of ``sets``, from the trees the
         skeleton trials left."""
-        out = recombine_search(problem, sets, lambda leads: self._lock_grid(
-            [self.cand_ids[c] for c in leads]), self._partition, deadline, self.trees)
+        out = recombine_search(problem, sets, self._locks_at, self._partition, deadline, self.trees)
         return None if out is None else self._found(out, "recombine")
 
     def _found(self, found: tuple[list[int], np.ndarray, int], method: str) -> tuple:
@@ -692,7 +695,7 @@ class _Run:
             raise _stop("no_lead_set", ["fixed", "k"], k=req.k) from None
 
         def lock_grid_for(leads: list[int]) -> np.ndarray | None:
-            return self._lock_grid([self.cand_ids[i] for i in leads]) if req.locks else None
+            return self._locks_at(leads) if req.locks else None
 
         sel = refine_leads(
             self.dc, self.w, self.adj, self.nbrs, sel, self.required, self.cand_unit, lock_grid_for
