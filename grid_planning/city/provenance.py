@@ -10,7 +10,7 @@ from pathlib import Path
 import pandas as pd
 
 from grid_planning.base.cache import SharedCache
-from grid_planning.base.i18n import DEFAULT_LANGUAGE, t
+from grid_planning.base.i18n import DEFAULT_LANGUAGE, listed, t
 from grid_planning.city.layers import CityLayers, load_city
 from grid_planning.domain.rules import any_illustrative, is_illustrative
 
@@ -85,8 +85,7 @@ def source_lines(layers: CityLayers, lang: str = DEFAULT_LANGUAGE, *, sample: bo
         if not names:
             names = [file_basename(v) for v in getattr(layers, "sources", {}).values()]
         if names:
-            sep = "、" if lang == "zh" else ", "
-            lines.append(t("exports.sources.user", lang, files=sep.join(names)))
+            lines.append(t("exports.sources.user", lang, files=listed(names, lang)))
         else:
             lines.append(t("exports.sources.user_unnamed", lang))
     lines += provenance_rows(layers, lang, sample=False)
