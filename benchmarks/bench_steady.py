@@ -16,7 +16,9 @@ decide calls, the wider search's runs, the skeleton trials). Then per load and c
 out of runs and the median wall seconds, before and after, side by side.
 
 Default cities: rect-300u-k6-edge6-3% (wider search), strip-60u-k4-corners5-10% (skeleton
-trials), ring-100u-k8-corners10-15% (wider search). ``--family``: every city of the reference
+trials), ring-100u-k8-corners10-15% (wider search); ``--cities`` also takes the new draws of
+benchmarks/sweep_new_cities.py (``family((60, 100, 200, 300), 4, seed=3)`` and ``seed=4``), e.g.
+strip-300u-k7-corners8-15%-s5002, planned at the wider search's 226th trial. ``--family``: every city of the reference
 family (the cities of ``tests/planning/test_reference_agreement.py``), quiet only, one run, with
 a last line saying whether both code bases gave the same outcome, step, trial and objective.
 """
@@ -50,7 +52,8 @@ from grid_planning.city.costs import travel_costs
 from grid_planning.planning import exact, run
 from grid_planning.planning.planner import plan_city
 
-cases = {c.name: c for c in family((20, 40, 60, 100), 5, seed=0) + family((200, 300), 4, seed=1)}
+cases = {c.name: c for c in family((20, 40, 60, 100), 5, seed=0) + family((200, 300), 4, seed=1)
+         + family((60, 100, 200, 300), 4, seed=3) + family((60, 100, 200, 300), 4, seed=4)}
 layers, request = shaped_city(cases[sys.argv[2]])
 costs = travel_costs(layers)
 stages = []

@@ -30,12 +30,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import time
 
 import numpy as np
 from prove_undecided import _STATE, _problem, plan_of
 
 from grid_planning.planning import exact, skeleton
+from grid_planning.planning.clock import Budget
 from grid_planning.planning.recombine import Recombination
 
 
@@ -70,7 +70,7 @@ def recombine(name: str, leads: tuple[int, ...], seed: int, steps: int, seconds:
     lead_ids = [r.cand_ids[c] for c in leads]
     res = rec.run(rec.grow(tree), np.asarray(p.cand_unit)[list(leads)], r._lock_grid(lead_ids),
                   ~r._waived(lead_ids), balance_band(mean, p.balance), steps, seed,
-                  time.perf_counter() + seconds)
+                  Budget(seconds))
     pops = np.bincount(res.labels, weights=w, minlength=len(leads))
     out.update(status="plan" if res.balanced else "none", maxdev=round(res.max_dev * 100, 1),
                pops=[int(x) for x in pops], steps=res.steps,

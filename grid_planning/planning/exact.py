@@ -41,6 +41,7 @@ from highspy._core import _Highs  # the core class: see new_highs
 from scipy.sparse.csgraph import connected_components, dijkstra, maximum_bipartite_matching
 
 from grid_planning.domain.request import balance_band
+from grid_planning.planning.clock import Budget
 
 #: Largest city (units) planned exactly by default, and the largest model (variables).
 EXACT_MAX_UNITS = 40
@@ -237,7 +238,7 @@ def new_highs() -> _Highs:
     highspy's ``Highs`` wrapper sets up Python callbacks in its constructor, which prints HiGHS's
     banner on the C stdout before any option can be set (highspy 1.16, pinned in
     requirements.txt); the core class it wraps takes ``output_flag`` first and prints nothing.
-    We use no callback, so the core class is all we need."""
+    Callbacks are set on the core class directly (:meth:`grid_planning.planning.clock.Budget.limit`)."""
     h = _Highs()
     h.setOptionValue("output_flag", False)
     return h
@@ -264,7 +265,8 @@ def solve_exact(
     ----------
     problem : ExactProblem
     time_limit : float
-        Seconds for the whole solve (every round of cuts included).
+        Seconds for the whole solve, every round of cuts included (CPU seconds capped on the
+        wall clock: :class:`grid_planning.planning.clock.Budget`).
     contiguity : {"cuts", "flow"}
         ``cuts``: the model without contiguity, solved again with separator cuts added for every
         grid found in pieces until every grid is in one piece (Validi, Buchanan and Lykhovyd
@@ -287,7 +289,7 @@ def solve_exact(
     -------
     ExactResult
     """
-    t0 = time.perf_counter()
+    t0, budget = time.perf_counter(), Budget(time_limit)
     p = problem
     n, m, k = p.n, p.m, int(p.k)
     if k < 1 or k > m or n == 0:
@@ -310,10 +312,9 @@ def solve_exact(
     final = contiguity != "cuts"
     status_word = "optimal"
     while True:
-        left = time_limit - (time.perf_counter() - t0)
-        if left <= 0:
+        if budget.over():
             return ExactResult("unknown", seconds=time.perf_counter() - t0)
-        h.setOptionValue("time_limit", float(left))
+        budget.limit(h)
         if start is not None:
             model.give_start(h, start)
             start = None
@@ -730,16 +731,17 @@ def lead_sets(
     """The lead sets :func:`lead_set_bounds` leaves, nearest first (population-weighted minutes
     to the nearest of the set's leads), and the union of their bounds per candidate
     (``(n_candidates, n_units)``); None when there are more than :data:`MAX_LEAD_SETS` or
-    bounding them all takes longer than ``seconds`` (about 0.05 s a set at 100 units)."""
+    bounding them all takes longer than ``seconds`` (CPU seconds,
+    :mod:`grid_planning.planning.clock`; about 0.05 s a set at 100 units)."""
     k, m = int(p.k), p.m
     if k < 1 or k > m or math.comb(m, k) > MAX_LEAD_SETS:
         return None
-    t0 = time.perf_counter()
+    budget = Budget(seconds)
     base, _ = reach(p)
     union = np.zeros((m, p.n), bool)
     sets = []
     for leads in itertools.combinations(range(m), k):
-        if time.perf_counter() - t0 > seconds:
+        if budget.over():
             return None
         bounds = lead_set_bounds(p, leads, base)
         if bounds is not None:

@@ -18,7 +18,7 @@ So contiguity, leads and locks hold after every step, and a grid never loses its
 lacking one may gain one: a partition whose grids all hold a G5 unit stays so). The run stops
 when every grid holds G5 and lies within the band, or after its count of steps: the steps and the
 random draws (``random.Random(seed)``, ``np.random.default_rng(seed)``) depend only on the data
-and the seed; a deadline is only a safety net.
+and the seed; a budget (:mod:`grid_planning.planning.clock`) is only a safety net.
 
 Each step works on the two grids' units only: the edges inside them are picked from arrays
 computed once (no slicing of the whole adjacency), and the populations, G5 units and locks on
@@ -27,7 +27,7 @@ falls into one piece per path unit: one ``connected_components`` and one ``binco
 
 :mod:`grid_planning.planning.run` calls it (:func:`recombine_search`) after the skeleton trials
 and :data:`grid_planning.planning.run.SECOND_TRIALS` more trials of the wider search, before that
-search resumes until the deadline, when every stage before found nothing. Measured
+search resumes until its budget is spent, when every stage before found nothing. Measured
 (benchmarks/bench_recombine.py, benchmarks/README.md) on strip-300u-k8-edge10-8%-lock-s7535,
 which the planner refused before ("not found within 20 s") at +-60 % although a plan exists
 (tests/planning/test_known_plans.py): the trees of its nearest lead set, grown, are already
@@ -40,7 +40,6 @@ from __future__ import annotations
 
 import math
 import random
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -49,6 +48,7 @@ import scipy.sparse as sp
 from scipy.sparse.csgraph import connected_components
 
 from grid_planning.domain.request import balance_band
+from grid_planning.planning.clock import NEVER, Budget
 from grid_planning.planning.exact import ExactProblem, lead_set_bounds, reach
 from grid_planning.planning.search import Build, polished
 from grid_planning.planning.skeleton import trees
@@ -167,14 +167,14 @@ class Recombination:
         band: tuple[float, float],
         steps: int,
         seed: int,
-        deadline: float = math.inf,
+        budget: Budget = NEVER,
         temperature: float = START_TEMPERATURE,
     ) -> Recombined:
         """Recombination steps from the valid partition ``labels`` (see :meth:`valid`) until every
         grid holds G5 (where ``needs_g5``) and lies within ``band`` (low, high residents), or
-        ``steps`` steps have run, or (a safety net) ``deadline`` (a ``time.perf_counter`` value)
-        passes; ``temperature``: where the annealing starts (``math.inf``: every step allowed is
-        taken). Returns the last partition (the balanced one when ``balanced``)."""
+        ``steps`` steps have run, or (a safety net) ``budget`` is spent; ``temperature``: where
+        the annealing starts (``math.inf``: every step allowed is taken). Returns the last partition (the
+        balanced one when ``balanced``)."""
         lab = np.asarray(labels, dtype=np.int64).copy()
         lead_units = np.asarray(lead_units, dtype=np.int64)
         locks = np.asarray(locks, dtype=np.int64)
@@ -195,7 +195,7 @@ class Recombination:
         def settled() -> bool:
             return bool(((pops >= low) & (pops <= high)).all() and (g5c[needs_g5] > 0).all())
 
-        while done < steps and not settled() and time.perf_counter() < deadline:
+        while done < steps and not settled() and not budget.over():
             done += 1
             if done % COOLING_STEPS == 0:
                 temp = max(1.0, temp * COOLING)
@@ -305,12 +305,12 @@ def recombine_search(
     sets: list[tuple[int, ...]],
     lock_grid: Callable[[list[int]], np.ndarray],
     build: Build,
-    deadline: float,
+    budget: Budget,
     found: tuple[tuple[tuple[int, ...], np.ndarray], ...] = (),
 ) -> tuple[list[int], np.ndarray, int] | None:
     """Recombination of the first :data:`SETS` of ``sets`` (in their order), :data:`SEEDS` seeds
     of :data:`STEPS` steps each, until a partition meets every constraint of ``build``'s
-    Partition (balance, beds, G5), or (a safety net) ``deadline`` passes.
+    Partition (balance, beds, G5), or (a safety net) ``budget`` is spent.
 
     Each set starts from disjoint trees (:func:`grid_planning.planning.skeleton.trees`) grown
     into a partition (:meth:`Recombination.grow`): the first trees ``found`` for the set (the
@@ -335,7 +335,7 @@ def recombine_search(
         seeds_of.setdefault(tuple(leads), tree)
     done = 0
     for leads in [tuple(s) for s in sets[:SETS]]:
-        if time.perf_counter() >= deadline:
+        if budget.over():
             return None
         tree = seeds_of.get(leads)
         if tree is None:
@@ -343,7 +343,7 @@ def recombine_search(
             allowed = lead_set_bounds(p, leads, base)
             if allowed is None:
                 continue
-            left = max(deadline - time.perf_counter(), 0.01)
+            left = max(budget.left(), 0.01)
             status, tree = trees(p, leads, allowed, np.ones((len(leads), p.n)), left, TREE_NODES)
             if status != "trees":
                 continue
@@ -355,7 +355,7 @@ def recombine_search(
             continue
         needs = ~waived[leads_l] & holder
         for seed in range(SEEDS):
-            out = rec.run(start, lead_units, locks, needs, band, STEPS, seed, deadline)
+            out = rec.run(start, lead_units, locks, needs, band, STEPS, seed, budget)
             done += out.steps
             if not out.balanced:
                 continue

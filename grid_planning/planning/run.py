@@ -39,6 +39,7 @@ from grid_planning.domain.request import (
 from grid_planning.domain.rules import MIN_GRIDS
 from grid_planning.planning import exact, planar, sections
 from grid_planning.planning.candidates import designation_order, may_designate, why_cannot_lead
+from grid_planning.planning.clock import Budget
 from grid_planning.planning.leads import NoLeadSet, refine_leads, select_leads
 from grid_planning.planning.partition import LockError, Partition
 from grid_planning.planning.recombine import recombine_search
@@ -54,8 +55,6 @@ if TYPE_CHECKING:
 #: units, within :data:`FALLBACK_SECONDS`; past either, the refusal says "no plan found within N s"
 #: and never that none exists.
 EXACT_FALLBACK_UNITS = 300
-
-
 FALLBACK_SECONDS = 20.0
 
 
@@ -83,9 +82,8 @@ LEAD_SETS_TRIED = 64
 #: (:mod:`grid_planning.planning.skeleton`), :data:`SECOND_TRIALS` more of the wider search,
 #: recombination (:mod:`grid_planning.planning.recombine`, counted steps), the same search
 #: resumed until its share of the time is spent (from the start), the exact program for the rest.
-#: Only the clock's safety net (:data:`SEARCH_SHARE`) and the HiGHS programs (the probe, the
-#: cross-sections, the trees and completions: limits of their own) depend on the machine; the
-#: wider search's trials, the recombination's steps and their order do not.
+#: The seconds are the planning thread's CPU seconds (:mod:`grid_planning.planning.clock`), so a
+#: loaded machine runs the same stages as a quiet one; trials, steps and their order are counted.
 PROBE_SHARE = 0.05
 FIRST_TRIALS = 64
 #: The skeleton trials run (at most; strip-60u-k4-corners5-10% is planned at the 2nd-10th, 0.9-1.9 s
@@ -506,17 +504,20 @@ class _Run:
         if self.exact_seconds is not None:
             seconds = min(seconds, self.exact_seconds)
         if refusal is not None:  # after a heuristic's refusal: a plan or a proof, not the last 5 %
-            t0 = time.perf_counter()
+            t0, budget = time.perf_counter(), Budget(seconds)
+            end = Budget(SEARCH_SHARE * seconds)
             problem = self.exact_problem()
             sets = self._planar(problem, exact.lead_sets(problem, seconds=LEAD_SET_SHARE * seconds))
             res, late = None, 0.0
             if sets is not None and sets[0]:
-                found = self._other_lead_sets(sets[0], t0 + SEARCH_SHARE * seconds)
+                found = self._other_lead_sets(sets[0], end)
                 if found is not None:
                     return found
                 # what HiGHS settles at once (most proofs) before the wider search
+                probe = budget.spent()
                 res = exact.decide(problem, PROBE_SHARE * seconds, gap=exact.REFUSAL_GAP, sets=sets)
-                late = 2 * max(res.seconds - PROBE_SHARE * seconds, 0.0) + 0.5  # HiGHS overruns
+                probe = budget.spent() - probe
+                late = 2 * max(probe - PROBE_SHARE * seconds, 0.0) + 0.5  # HiGHS overruns
                 if res.status == "unknown":
                     # the lead sets the heuristic came nearest on first (fewest grids without
                     # G5, then least imbalance), the rest after them as they were
@@ -525,7 +526,6 @@ class _Run:
                     rest = [i for i in range(len(sets[0])) if i not in seen]
                     order = [sets[0][i] for i in tried + rest]
                     wider = self._wider_search(order)
-                    end = t0 + SEARCH_SHARE * seconds
                     found = self._wider(wider, end, FIRST_TRIALS)
                     if found is None:  # a proof from the cross-sections, or the sets they leave
                         order = self._sections(problem, order)
@@ -540,7 +540,7 @@ class _Run:
                         return found
                     res = None
             if res is None:
-                left = max(seconds - (time.perf_counter() - t0) - late, 0.1)
+                left = max(budget.left() - late, 0.1)
                 res = exact.decide(problem, left, gap=exact.REFUSAL_GAP, sets=sets)
             res = replace(res, seconds=time.perf_counter() - t0)
         else:
@@ -609,14 +609,14 @@ class _Run:
         return float(self.w @ self.dc[np.arange(len(self.w)), np.asarray(leads)[labels]])
 
     def _other_lead_sets(
-        self, sets: list[tuple[int, ...]], deadline: float
+        self, sets: list[tuple[int, ...]], budget: Budget
     ) -> tuple[list[int], np.ndarray, dict] | None:
         """The heuristic on the lead sets the exact bounds leave, nearest first, until one gives
-        a plan, :data:`LEAD_SETS_TRIED` are tried, or (a safety net) the deadline passes (the
+        a plan, :data:`LEAD_SETS_TRIED` are tried, or (a safety net) ``budget`` is spent (the
         heuristic tries one lead set; on awkward cities another set is often where the plan
         is, found in a fraction of a second)."""
         for i, leads in enumerate(sets[:LEAD_SETS_TRIED]):
-            if time.perf_counter() > deadline:
+            if budget.over():
                 return None
             leads = list(leads)
             part = self._partition(leads)
@@ -652,18 +652,18 @@ class _Run:
         )
 
     def _wider(
-        self, search: WiderSearch, deadline: float, trials: int | None = None
+        self, search: WiderSearch, budget: Budget, trials: int | None = None
     ) -> tuple[list[int], np.ndarray, dict] | None:
-        """``search`` run on until it plans, ``deadline`` passes or ``trials`` (more) have run."""
-        found = search.run(deadline, None if trials is None else search.trials + max(trials, 1))
+        """``search`` run on until it plans, ``budget`` is spent or ``trials`` (more) have run."""
+        found = search.run(budget, None if trials is None else search.trials + max(trials, 1))
         return None if found is None else self._found(found, "wider-search")
 
     def _skeleton(
-        self, problem: exact.ExactProblem, sets: list[tuple[int, ...]], deadline: float
+        self, problem: exact.ExactProblem, sets: list[tuple[int, ...]], budget: Budget
     ) -> tuple[list[int], np.ndarray, dict] | None:
-        """:data:`SKELETON_TRIALS` skeleton trials on ``sets`` (fewer if ``deadline`` passes);
+        """:data:`SKELETON_TRIALS` skeleton trials on ``sets`` (fewer if ``budget`` is spent);
         a proof when every set is closed."""
-        out = skeleton_search(problem, sets, self._locks_at, self._partition, deadline,
+        out = skeleton_search(problem, sets, self._locks_at, self._partition, budget,
                               max_trials=SKELETON_TRIALS)
         if out.closed_all:
             raise _stop("no_plan", self._active(), proven=True, k=self.request.k)
@@ -671,11 +671,11 @@ class _Run:
         return None if out.plan is None else self._found(out.plan, "skeleton")
 
     def _recombined(
-        self, problem: exact.ExactProblem, sets: list[tuple[int, ...]], deadline: float
+        self, problem: exact.ExactProblem, sets: list[tuple[int, ...]], budget: Budget
     ) -> tuple[list[int], np.ndarray, dict] | None:
         """Recombination (:mod:`grid_planning.planning.recombine`) of ``sets``, from the trees the
         skeleton trials left."""
-        out = recombine_search(problem, sets, self._locks_at, self._partition, deadline, self.trees)
+        out = recombine_search(problem, sets, self._locks_at, self._partition, budget, self.trees)
         return None if out is None else self._found(out, "recombine")
 
     def _found(self, found: tuple[list[int], np.ndarray, int], method: str) -> tuple:

@@ -30,12 +30,12 @@ with seeds 1-3 it takes 394-450 trials (8-10 s); shapes trials plan it, matching
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 
 import numpy as np
 import scipy.sparse as sp
 
+from grid_planning.planning.clock import Budget
 from grid_planning.planning.partition import LockError, Partition
 
 #: Rounds of smoothing of the shapes' noise (each averages a unit with its neighbours).
@@ -108,10 +108,9 @@ class WiderSearch:
         self.trials = 0
 
     def run(
-        self, deadline: float, until: int | None = None
+        self, budget: Budget, until: int | None = None
     ) -> tuple[list[int], np.ndarray, int] | None:
-        """Trials until one plans, the deadline (a ``time.perf_counter`` value) passes or
-        ``until`` trials have run in all.
+        """Trials until one plans, ``budget`` is spent or ``until`` trials have run in all.
 
         Returns
         -------
@@ -120,7 +119,7 @@ class WiderSearch:
         """
         if not self.sets:
             return None
-        while time.perf_counter() < deadline and (until is None or self.trials < until):
+        while not budget.over() and (until is None or self.trials < until):
             found = self._trial()
             if found is not None:
                 return found

@@ -46,7 +46,6 @@ more on cities planned after a heuristic refusal).
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -57,6 +56,7 @@ import shapely
 
 from grid_planning.base.cache import memo
 from grid_planning.domain.request import balance_band
+from grid_planning.planning.clock import Budget
 from grid_planning.planning.exact import (
     Closed,
     ExactProblem,
@@ -255,8 +255,8 @@ def close(p: ExactProblem, spans: Spans, leads: tuple[int, ...], allowed: np.nda
     h = new_highs()
     h.setOptionValue("threads", 1)
     h.setOptionValue("mip_rel_gap", 1.0)
-    h.setOptionValue("time_limit", float(max(seconds, 0.01)))
     h.passModel(model(p, spans, tuple(leads), allowed))
+    Budget(max(seconds, 0.01)).limit(h)
     h.run()
     if h.getModelStatus() == highspy.HighsModelStatus.kInfeasible:
         return "none"
@@ -271,12 +271,12 @@ def close_sets(p: ExactProblem, spans: Spans, sets: list[tuple[int, ...]], secon
     time (a proven refusal). Claims nothing when the preconditions fail."""
     if not spans.applies or not sets:
         return Closed.of(p, sets, [])
-    t0 = time.perf_counter()
+    budget = Budget(seconds)
     base = reach(p)[0]
     left_sets: list[tuple[int, ...]] = []
     closed: list[tuple[int, ...]] = []
     for s in sets:
-        left = seconds - (time.perf_counter() - t0)
+        left = budget.left()
         if left <= 0 or (stop_at_open and left_sets):
             left_sets.append(tuple(s))
             continue

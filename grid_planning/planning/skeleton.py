@@ -33,7 +33,6 @@ strip-100u-k4-edge4-8%-lock the trees close 4 of the 10 lead sets the bounds lea
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
@@ -42,6 +41,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from grid_planning.domain.request import balance_band
+from grid_planning.planning.clock import Budget
 from grid_planning.planning.exact import (
     ExactProblem,
     lead_set_bounds,
@@ -57,10 +57,10 @@ from grid_planning.planning.search import polished
 TREE_SECONDS = 1.0
 
 
-#: Seconds the exact model may take to complete a plan around trees that pass the bounds (a
-#: limit on the wall clock, and never past the deadline: strip-60u's 2nd trial needs 0.7 s of
-#: CPU, 5-7 s of wall at a load of 8-9 on 2 cores; with 1 s or 3 s never planned there, with 6 s
-#: in 4 of 6 runs, with 10 s in 3 of 3 at a load of 7).
+#: Seconds the exact model may take to complete a plan around trees that pass the bounds (CPU
+#: seconds, :mod:`grid_planning.planning.clock`, and never past the budget: strip-60u's 2nd trial
+#: needs 0.7 s of CPU; on the wall clock it had taken 5-7 s at a load of 8-9 on 2 cores, and
+#: this limit was sized for that).
 COMPLETE_SECONDS = 10.0
 
 
@@ -109,7 +109,7 @@ def trees(
     ("trees", labels) with the grid of each unit on a tree (-1 elsewhere); ("none", None) when
     proven that no trees exist (no plan has these leads); ("unknown", None) out of time.
     """
-    t0 = time.perf_counter()
+    budget = Budget(seconds)
     n, k = p.n, len(leads)
     roots = np.asarray(p.cand_unit, dtype=np.int64)[list(leads)]
     w = np.maximum(np.asarray(p.population, dtype=float), 0.0)
@@ -208,7 +208,7 @@ def trees(
     h.addRows(len(starts), np.asarray(rlo), np.asarray(rhi), len(idx),
               np.asarray(starts, dtype=np.int32), np.asarray(idx, dtype=np.int32),
               np.asarray(vals, dtype=float))
-    h.setOptionValue("time_limit", float(max(seconds - (time.perf_counter() - t0), 0.01)))
+    budget.limit(h)
     h.run()
     if h.getModelStatus() == highspy.HighsModelStatus.kInfeasible:
         return "none", None
@@ -252,14 +252,14 @@ def skeleton_search(
     sets: list[tuple[int, ...]],
     lock_grid: Callable[[list[int]], np.ndarray],
     build: Callable[[list[int], np.ndarray], Partition],
-    deadline: float,
+    budget: Budget,
     *,
     seed: int = 0,
     max_trials: int | None = None,
 ) -> SkeletonOutcome:
     """Skeleton trials over ``sets`` in turn (nearest first), each tree program given at most
     :data:`TREE_SECONDS` and the time left, until one plans, every set is closed, or
-    ``deadline`` (a ``time.perf_counter`` value) passes, ``max_trials`` have run or
+    ``budget`` is spent, ``max_trials`` have run or
     :data:`OUT_OF_TIME` tree programs ran out of their time. A set closed or out of time is dropped
     from later rounds (a later round draws other trees for the others); a set whose trees have
     never passed the bounds is tried once in :data:`RETRY_EVERY` rounds.
@@ -283,7 +283,7 @@ def skeleton_search(
         for leads in list(live):
             if rounds > 1 and passes[leads] == 0 and rounds % RETRY_EVERY:
                 continue  # a set whose trees never passed the bounds: one round in RETRY_EVERY
-            left = deadline - time.perf_counter()
+            left = budget.left()
             if left <= 0 or (max_trials is not None and trials >= max_trials) or open_sets >= OUT_OF_TIME:
                 return SkeletonOutcome(None, False, trials, tuple(found))
             if leads not in bounds:
@@ -300,7 +300,7 @@ def skeleton_search(
                 open_sets += status == "unknown"
                 continue
             found.append((leads, tree))
-            left = deadline - time.perf_counter()
+            left = budget.left()
             if left <= 0:
                 return SkeletonOutcome(None, False, trials, tuple(found))
             passed, labels = _complete(p, leads, tree, base, min(COMPLETE_SECONDS, left))

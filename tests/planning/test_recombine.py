@@ -5,7 +5,6 @@ the same steps."""
 from __future__ import annotations
 
 import math
-import time
 
 import numpy as np
 import pytest
@@ -13,6 +12,7 @@ from reference_cities import is_contiguous, partition_problems, planner_problem
 
 from grid_planning.domain.request import balance_band
 from grid_planning.planning import exact, recombine, skeleton
+from grid_planning.planning.clock import Budget
 from grid_planning.planning.recombine import Recombination
 
 STRIP60 = "strip-60u-k4-corners5-10%-s2572"  # every G5 unit at the strip's two ends
@@ -119,7 +119,7 @@ def test_the_search_reuses_the_skeletons_trees(monkeypatch):
     monkeypatch.setattr(recombine, "trees", no_program)
     lock_grid = lambda ld: r._lock_grid([r.cand_ids[c] for c in ld])  # noqa: E731
     found = recombine.recombine_search(p, [leads], lock_grid, r._partition,
-                                       time.perf_counter() + 60, ((leads, tree),))
+                                       Budget(60), ((leads, tree),))
     assert found is not None
     got, labels, steps = found
     assert tuple(got) == leads and steps > 0

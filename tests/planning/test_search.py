@@ -3,13 +3,12 @@ that give each grid its own G5 unit or other shapes, polished, and meeting every
 
 from __future__ import annotations
 
-import time
-
 import numpy as np
 import pytest
 from reference_cities import partition_problems, planner_problem
 
 from grid_planning.planning import run
+from grid_planning.planning.clock import Budget
 from grid_planning.planning.partition import Partition
 from grid_planning.planning.search import WiderSearch
 
@@ -45,7 +44,7 @@ def _cost(p, leads, labels):
 def test_the_plain_heuristic_misses_every_lead_set(ring):
     r, _problem, sets = ring
     assert len(sets) == 45
-    assert r._other_lead_sets(sets, time.perf_counter() + 60) is None
+    assert r._other_lead_sets(sets, Budget(60)) is None
 
 
 def test_the_lead_sets_tried_are_counted_not_timed(ring, monkeypatch):
@@ -54,11 +53,11 @@ def test_the_lead_sets_tried_are_counted_not_timed(ring, monkeypatch):
     r, _problem, sets = ring
     r.near.clear()
     monkeypatch.setattr(run, "LEAD_SETS_TRIED", 5)
-    assert r._other_lead_sets(sets, time.perf_counter() + 60) is None
+    assert r._other_lead_sets(sets, Budget(60)) is None
     assert [i for _, i in r.near] == [0, 1, 2, 3, 4]
     monkeypatch.setattr(run, "LEAD_SETS_TRIED", 64)
     r.near.clear()
-    assert r._other_lead_sets(sets, time.perf_counter() + 60) is None
+    assert r._other_lead_sets(sets, Budget(60)) is None
     assert len(r.near) == len(sets) == 45
 
 
@@ -67,24 +66,24 @@ def test_a_resumed_search_runs_the_trials_of_one_run(ring):
     the search finds the plan of one uninterrupted run at the same trial: where the clock
     stops a run does not change which trials run."""
     _r, p, sets = ring
-    whole = _search(p, sets, time.perf_counter() + 60)
+    whole = _search(p, sets, Budget(60))
     assert whole is not None and whole[2] > 100  # bounds order: a plan at trial 243
     search = WiderSearch(sets, *_args(p))
-    assert search.run(time.perf_counter() + 60, until=100) is None
+    assert search.run(Budget(60), until=100) is None
     assert search.trials == 100
-    leads, labels, trials = search.run(time.perf_counter() + 60)
+    leads, labels, trials = search.run(Budget(60))
     assert leads == whole[0] and trials == whole[2] and (labels == whole[1]).all()
 
 
 def test_wider_search_finds_a_plan_meeting_every_constraint(ring):
     _r, p, sets = ring
-    found = _search(p, sets, time.perf_counter() + 60)
+    found = _search(p, sets, Budget(60))
     assert found is not None
     leads, labels, trials = found
     assert tuple(leads) in sets and trials >= 1
     assert partition_problems(p, leads, labels) == []
     # the same trials in the same order: the same plan
-    again = _search(p, sets, time.perf_counter() + 60)
+    again = _search(p, sets, Budget(60))
     assert again[0] == leads and again[2] == trials and (again[1] == labels).all()
 
 
@@ -103,7 +102,7 @@ def test_the_plan_ispolished_on_the_true_minutes(ring, monkeypatch):
         return polish(labels, *args)
 
     monkeypatch.setattr(search, "polished", spy)
-    leads, polished, _ = _search(p, sets, time.perf_counter() + 60)
+    leads, polished, _ = _search(p, sets, Budget(60))
     (raw,) = seen
     assert _cost(p, leads, polished) < _cost(p, leads, raw)
     assert partition_problems(p, leads, polished) == []
@@ -111,5 +110,5 @@ def test_the_plan_ispolished_on_the_true_minutes(ring, monkeypatch):
 
 def test_deadline_passed_no_trial(ring):
     _r, p, sets = ring
-    assert _search(p, sets, time.perf_counter() - 1) is None
-    assert _search(p, [], time.perf_counter() + 60) is None
+    assert _search(p, sets, Budget(0)) is None
+    assert _search(p, [], Budget(60)) is None
