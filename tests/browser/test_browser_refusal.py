@@ -115,6 +115,13 @@ def assert_refusal(page, lang: str, words: dict) -> None:
         assert not PROGRAM_WORDS.search(text), PROGRAM_WORDS.search(text)
         if lang == "zh":
             assert not ASCII_IN_ZH.search(text), ASCII_IN_ZH.search(text)
+    # nor anywhere on the page (Streamlit's icons are ligatures such as keyboard_arrow_right: drawn
+    # as icons, not read)
+    icons = set(page.get_by_test_id("stIconMaterial").all_inner_texts())
+    body = page.inner_text("body")
+    assert {m.group(0) for m in PROGRAM_WORDS.finditer(body)} <= icons
+    if lang == "zh":
+        assert not ASCII_IN_ZH.search(body), body[ASCII_IN_ZH.search(body).start() - 40:][:120]
     # every option that records an exception asks for its reason, labelled for its rule
     reason = t("ws.opt.reason", lang, rule="G5")
     assert page.get_by_role("textbox", name=reason).count() == 1
