@@ -114,8 +114,12 @@ def _clicked_facility(ws: Workspace) -> None:
 
 def _refusal(ws: Workspace, infeasible: Infeasible) -> None:
     """Why the request cannot be planned; each option the planner offers can be taken here (with
-    the reason its exceptions need) and planned at once; the other advice is listed."""
-    st.error(md_text(infeasible.message(lang())))
+    the reason its exceptions need) and planned at once; the other advice is listed. A proof the
+    sentence does not state is said under it, as ``plan`` says it."""
+    message = md_text(infeasible.message(lang()))
+    if note := pp.proven_note(infeasible, lang()):
+        message += "\n\n" + md_text(note)
+    st.error(message)
     if infeasible.options:
         st.markdown(f"**{tr('ws.opt.title')}**")
     for i, option in enumerate(infeasible.options):
