@@ -56,7 +56,7 @@ from grid_planning.assess.conversion import (
 )
 from grid_planning.assess.factors import g9_panel, panel_lines
 from grid_planning.assess.metrics import city_metrics, grid_metrics, unit_metrics
-from grid_planning.base.i18n import LANGUAGES, has, t
+from grid_planning.base.i18n import LANGUAGES, t
 from grid_planning.base.textsafe import has_visible_text, terminal_text
 from grid_planning.city.costs import travel_costs
 from grid_planning.city.demand import DemandError, unit_demand
@@ -642,10 +642,8 @@ def _cmd_plan(args: argparse.Namespace) -> int:
         inf = result.infeasible
         _print(t("plan.cli.infeasible", lang), file=sys.stderr)
         _print("  " + inf.message(lang), file=sys.stderr)
-        if inf.proven:  # a proof on the map says so, not "by exact search"
-            proof = inf.params.get("proof")
-            how = f"plan.cli.proven_{proof}" if has(f"plan.cli.proven_{proof}") else "plan.cli.proven"
-            _print("  " + t(how, lang), file=sys.stderr)
+        if note := inf.proven_note(lang):  # how it was proven, unless the sentence says it
+            _print("  " + note, file=sys.stderr)
         for tip in inf.suggestion_texts(lang):
             _print("  " + t("plan.cli.suggestion", lang, text=tip), file=sys.stderr)
         return EXIT_NOT_USABLE

@@ -117,7 +117,7 @@ def _refusal(ws: Workspace, infeasible: Infeasible) -> None:
     the reason its exceptions need) and planned at once; the other advice is listed. A proof the
     sentence does not state is said under it, as ``plan`` says it."""
     message = md_text(infeasible.message(lang()))
-    if note := pp.proven_note(infeasible, lang()):
+    if note := infeasible.proven_note(lang()):
         message += "\n\n" + md_text(note)
     st.error(message)
     if infeasible.options:

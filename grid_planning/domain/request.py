@@ -412,6 +412,11 @@ class Option:
         return t("planner.option.verified", lang, text=text) if self.verified else text
 
 
+#: Refusals proven by counting (:meth:`grid_planning.planning.run._Run._counted_proofs`); their
+#: sentences say so.
+COUNTED_CODES = ("g5_too_few", "balance_unit_too_big")
+
+
 @dataclass(frozen=True)
 class Infeasible:
     """Why a request cannot be planned, and the nearest options that are valid.
@@ -458,6 +463,22 @@ class Infeasible:
         if isinstance(proof, str) and has(f"planner.proof.{proof}"):
             text += ("" if lang == "zh" else " ") + t(f"planner.proof.{proof}", lang, **params)
         return text
+
+    def proven_note(self, lang: str = DEFAULT_LANGUAGE) -> str | None:
+        """How a proven refusal was proven, said under its sentence (by ``plan`` and the plan
+        page) when the sentence does not say it: a proof on the map (``proof``: planar, sections)
+        or by exact search that the analysis worded as the requirements that conflict or the one
+        that binds. None for a refusal not proven, and for one whose sentence says how
+        (``no_plan`` and its proofs' sentences, the refusals proven by counting)."""
+        if not self.proven or self.code == "no_plan" or self.code in COUNTED_CODES:
+            return None
+        proof = self.params.get("proof")
+        if isinstance(proof, str):
+            if has(f"planner.infeasible.{self.code}_{proof}"):
+                return None
+            if has(f"plan.cli.proven_{proof}"):
+                return t(f"plan.cli.proven_{proof}", lang)
+        return t("plan.cli.proven", lang)
 
     def suggestion_texts(self, lang: str = DEFAULT_LANGUAGE) -> list[str]:
         """The options, then the other advice, in words."""

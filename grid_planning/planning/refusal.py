@@ -14,6 +14,7 @@ from grid_planning.assess.metrics import grid_metrics
 from grid_planning.base.i18n import t
 from grid_planning.domain.request import (
     BALANCE_STEP,
+    COUNTED_CODES,
     Infeasible,
     Option,
     PlanRequest,
@@ -57,10 +58,6 @@ SOLVE_CODES = (
     "no_plan", "not_found", "exact_timeout", "g5_unsatisfiable", "balance_impossible",
     "beds_unsatisfiable",
 )
-
-
-#: Refusals proven by counting (:meth:`grid_planning.planning.run._Run._counted_proofs`).
-COUNTED_CODES = ("g5_too_few", "balance_unit_too_big")
 
 
 class _Budget:

@@ -21,7 +21,7 @@ from grid_planning.assess.checks import whatif_eligible_ids
 from grid_planning.assess.factors import g9_panel, panel_notes, panel_table
 from grid_planning.assess.metrics import Figures
 from grid_planning.base.cache import memo
-from grid_planning.base.i18n import has, t
+from grid_planning.base.i18n import t
 from grid_planning.base.numfmt import integer, number, percent
 from grid_planning.city.costs import CostMatrix, network_report
 from grid_planning.city.demand import demand_figures
@@ -38,13 +38,11 @@ from grid_planning.domain.request import (
     BALANCE_CHOICES,
     MODES,
     BalanceAdvice,
-    Infeasible,
     PlanRequest,
     request_from_plan,
 )
 from grid_planning.maps import planmap
 from grid_planning.planning.candidates import designation_candidates, eligible_leads
-from grid_planning.planning.refusal import COUNTED_CODES
 from grid_planning.session.mapclicks import facility_label, interpret_click
 from grid_planning.session.ui_state import Column
 from grid_planning.session.workspace import Workspace, check_reason
@@ -304,24 +302,6 @@ def excluded_lead(request: PlanRequest, facility_id: str) -> dict[str, tuple[str
     """The request change that excludes ``facility_id`` as a lead (and no longer fixes it)."""
     return {"excluded_leads": tuple(dict.fromkeys((*request.excluded_leads, facility_id))),
             "fixed_leads": tuple(f for f in request.fixed_leads if f != facility_id)}
-
-
-# ---- refusals ----------------------------------------------------------------------------------
-def proven_note(infeasible: Infeasible, lang: str) -> str | None:
-    """How a proven refusal was proven, the line ``plan`` prints under it, when the refusal's own
-    sentence does not say it: a refusal proven on the map (``proof``: planar, sections) or by
-    exact search, that the analysis worded as the requirements that conflict or the one that
-    binds. None for a refusal not proven, and for one whose sentence says how (``no_plan`` and its
-    proofs' sentences, the refusals proven by counting)."""
-    if not infeasible.proven or infeasible.code == "no_plan" or infeasible.code in COUNTED_CODES:
-        return None
-    proof = infeasible.params.get("proof")
-    if isinstance(proof, str):
-        if has(f"planner.infeasible.{infeasible.code}_{proof}"):
-            return None
-        if has(f"plan.cli.proven_{proof}"):
-            return t(f"plan.cli.proven_{proof}", lang)
-    return t("plan.cli.proven", lang)
 
 
 # ---- comparing k --------------------------------------------------------------------------------

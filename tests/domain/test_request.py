@@ -15,6 +15,7 @@ from grid_planning.domain.request import (
     REQUEST_PARAM,
     REQUEST_VERSION,
     CostParams,
+    Infeasible,
     PlanRequest,
     balance_band,
     balance_deviation,
@@ -141,3 +142,23 @@ def test_balance_band_and_deviation():
     assert balance_deviation(150.0, 100.0) == pytest.approx(0.5)
     assert max_balance_deviation(pops, 100.0) == pytest.approx(0.2)
     assert max_balance_deviation(pops, 0.0) == 0.0
+
+
+# ---- refusals ------------------------------------------------------------------------------------
+def test_a_proven_refusal_says_how_when_its_sentence_does_not():
+    """The line ``plan`` and the plan page say under a proven refusal: a planar or cross-section
+    proof, or an exact one, that the analysis worded as the rules that conflict; never twice, never
+    for a refusal not proven."""
+    conflict = Infeasible("constraints_conflict", {"proof": "planar"}, proven=True)
+    assert conflict.proven_note("zh") == "（依据上述原因，已在地图上证明不存在满足全部要求的方案。）"
+    assert conflict.proven_note("en") == "(Proven on the map, for the reason above: no plan meets every requirement.)"
+    sections = Infeasible("balance_impossible", {"proof": "sections"}, proven=True)
+    assert sections.proven_note("zh") == "（依据上述原因，已按地图的截面证明不存在满足全部要求的方案。）"
+    exact = Infeasible("g5_unsatisfiable", {}, proven=True)
+    assert exact.proven_note("zh") == "（城市足够小，已用精确求解证明不存在满足全部要求的方案。）"
+    # the sentence says it already: no_plan (exact search), its planar wording, counting
+    for said in (Infeasible("no_plan", {}, proven=True), Infeasible("no_plan", {"proof": "planar"}, proven=True),
+                 Infeasible("g5_too_few", {}, proven=True), Infeasible("balance_unit_too_big", {}, proven=True)):
+        assert said.proven_note("zh") is None, said.code
+    assert replace(conflict, proven=False).proven_note("zh") is None
+    assert Infeasible("not_found", {"seconds": 20}).proven_note("en") is None

@@ -4,15 +4,13 @@ G5 exception) and an L-shaped city near Mudanjiang whose extent's centre lies ou
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 import geopandas as gpd
 import pandas as pd
 import pytest
 from shapely.geometry import Point, box
 
 from grid_planning.city.layers import CityLayers
-from grid_planning.domain.request import BalanceAdvice, Infeasible, PlanRequest
+from grid_planning.domain.request import BalanceAdvice, PlanRequest
 from grid_planning.session import plan_page as pp
 
 WUHAN = (114.30, 30.59)  # the old default of every city's planned hospital
@@ -128,26 +126,6 @@ def test_fixing_a_lead_unexcludes_it_and_excluding_unfixes_it():
     assert pp.fixed_lead(req, "B") == {"fixed_leads": ("A", "B"), "excluded_leads": ()}
     assert pp.excluded_lead(req, "A") == {"excluded_leads": ("B", "A"), "fixed_leads": ()}
     assert pp.fixed_lead(req, "A")["fixed_leads"] == ("A",)
-
-
-# ---- refusals ------------------------------------------------------------------------------------
-def test_a_proven_refusal_says_how_when_its_sentence_does_not():
-    """The line ``plan`` prints under a proven refusal, for the page: a planar or cross-section
-    proof, or an exact one, that the analysis worded as the rules that conflict; never twice, never
-    for a refusal not proven."""
-    conflict = Infeasible("constraints_conflict", {"proof": "planar"}, proven=True)
-    assert pp.proven_note(conflict, "zh") == "（依据上述原因，已在地图上证明不存在满足全部要求的方案。）"
-    assert pp.proven_note(conflict, "en") == "(Proven on the map, for the reason above: no plan meets every requirement.)"
-    sections = Infeasible("balance_impossible", {"proof": "sections"}, proven=True)
-    assert pp.proven_note(sections, "zh") == "（依据上述原因，已按地图的截面证明不存在满足全部要求的方案。）"
-    exact = Infeasible("g5_unsatisfiable", {}, proven=True)
-    assert pp.proven_note(exact, "zh") == "（城市足够小，已用精确求解证明不存在满足全部要求的方案。）"
-    # the sentence says it already: no_plan (exact search), its planar wording, counting
-    for said in (Infeasible("no_plan", {}, proven=True), Infeasible("no_plan", {"proof": "planar"}, proven=True),
-                 Infeasible("g5_too_few", {}, proven=True), Infeasible("balance_unit_too_big", {}, proven=True)):
-        assert pp.proven_note(said, "zh") is None, said.code
-    assert pp.proven_note(replace(conflict, proven=False), "zh") is None
-    assert pp.proven_note(Infeasible("not_found", {"seconds": 20}), "en") is None
 
 
 def test_compare_range_and_the_plannable_ks():
