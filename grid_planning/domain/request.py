@@ -404,6 +404,8 @@ class Option:
             named = p.get("named") or {}
             words = {k: v for k, v in p.items() if k != "named"}
             words["name"] = labelled(p["id"], named.get(str(p["id"])), lang) if "id" in p else None
+            if "unit" in p:
+                words["unit"] = labelled(p["unit"], named.get(str(p["unit"])), lang)
             words["names"] = None if p.get("leads") is None else [
                 labelled(f, named.get(str(f)), lang) for f in p["leads"]]
             parts.append(t(f"planner.option.{kind}" + ("_off" if None in p.values() else ""),

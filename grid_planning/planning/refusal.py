@@ -237,17 +237,24 @@ def _key(option: Option) -> str:
 
 
 def _named(layers: CityLayers, request: PlanRequest, option: Option) -> Option:
-    """The option with the facilities' names beside their ids (a planner reads names)."""
+    """The option with the names of its facilities and units beside their ids (a planner reads
+    names; the refusal's proof names them the same way)."""
     try:
         fac = edited_facilities(layers, request.edits)
     except StopPlanning:
         return option
     names = dict(zip(fac["id"].astype(str), fac["name"].astype(str), strict=False))
+    units = layers.units
+    unit_names = (dict(zip(units["id"].astype(str), units["name"].astype(str), strict=False))
+                  if "name" in units else {})
 
     steps = []
     for kind, p in option.steps:
-        ids = [p["id"]] if "id" in p else list(p.get("leads") or ())
-        named = {str(f): names[str(f)] for f in ids if str(f) in names}
+        if "unit" in p:  # a unit's id may also be a facility's: looked up among the units only
+            ids, of = [p["unit"]], unit_names
+        else:
+            ids, of = [p["id"]] if "id" in p else list(p.get("leads") or ()), names
+        named = {str(f): of[str(f)] for f in ids if str(f) in of}
         steps.append((kind, p | {"named": named} if named else p))
     return replace(option, steps=tuple(steps))
 

@@ -48,7 +48,7 @@ ZH = {
              "它们的网格无法包含此类机构（规则 G5）。每一组满足固定和锁定要求的牵头医院组合中都至少有其中一家。",
     "proven": "（依据上述原因，已在地图上证明不存在满足全部要求的方案。）",
     "options": (
-        "解除单元 Q162 的锁定（已验证可得出方案）",
+        "解除单元街道162（Q162）的锁定（已验证可得出方案）",
         "为牵头医院第2医院（T2）、第0医院（T0）的网格记录 G5 例外并写明理由（已验证可得出方案）",
     ),
 }
@@ -62,7 +62,7 @@ EN = {
              "Every set of leads that meets the fixed leads and the locks includes one of them.",
     "proven": "(Proven on the map, for the reason above: no plan meets every requirement.)",
     "options": (
-        "unlock unit Q162 (verified to give a plan)",
+        "unlock unit 街道162 (Q162) (verified to give a plan)",
         "record a G5 exception with a written reason for the grid(s) of 第2医院 (T2), 第0医院 (T0) "
         "(verified to give a plan)",
     ),

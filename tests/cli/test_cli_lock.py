@@ -109,6 +109,6 @@ def test_a_lock_that_cuts_the_city_is_refused_with_its_reason_and_proof(tmp_path
     assert rc == 2 and not (tmp_path / "plan.gpkg").exists()
     assert "把全市分成两部分" in err and f"（{unit}）" in err
     assert "已在地图上证明不存在满足全部要求的方案" in err and "精确求解证明不存在" not in err
-    assert "解除单元 Q162 的锁定（已验证可得出方案）" in err
+    assert "解除单元街道162（Q162）的锁定（已验证可得出方案）" in err
     # names as a planner reads them, one enumeration in Chinese (、), full-width brackets
     assert "为牵头医院第2医院（T2）、第0医院（T0）的网格记录 G5 例外" in err and "), " not in err

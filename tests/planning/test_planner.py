@@ -258,7 +258,10 @@ def test_locks_that_break_contiguity(city):
     locks = tuple((ids[v], leads[0]) for v in nb) + ((ids[u], leads[1]),)
     inf = _code(city, k=3, locks=locks)
     assert inf.code == "locks_break_contiguity" and inf.params["unit"] == ids[u]
-    assert inf.options[0].steps == (("unlock", {"unit": ids[u]}),) and inf.options[0].verified
+    name = str(city.units["name"].iloc[u])  # the unit named as the proof names it
+    assert inf.options[0].steps == (("unlock", {"unit": ids[u], "named": {ids[u]: name}}),)
+    assert inf.options[0].verified
+    assert inf.options[0].text("zh") == f"解除单元{name}（{ids[u]}）的锁定（已验证可得出方案）"
 
 
 def test_locks_are_kept_and_replan_keeps_them(city):
