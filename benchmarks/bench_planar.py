@@ -2,7 +2,7 @@
 decides where it does. Before and after side by side in one run.
 
 Run ``python benchmarks/bench_planar.py [--quick] [--repeat N] [--full]`` from the repository root.
-"Before" is the same code with the step switched off (``run._Run._planar`` returning the lead sets
+"Before" is the same code with the step switched off (``fallback.Fallback.planar`` returning the lead sets
 as given, which is what the planner did before the step); "after" is the code as it is. CPU seconds
 (``time.process_time``, best of ``N``; the machine is shared: wall seconds beside them).
 
@@ -34,14 +34,14 @@ from reference_cities import family, shaped_city  # noqa: E402
 from grid_planning.city.costs import travel_costs  # noqa: E402
 from grid_planning.city.synthetic import synthetic_city  # noqa: E402
 from grid_planning.domain.request import PlanRequest  # noqa: E402
-from grid_planning.planning import exact, planar, run  # noqa: E402
+from grid_planning.planning import exact, fallback, planar, run  # noqa: E402
 from grid_planning.planning.planner import plan_city  # noqa: E402
 
-STEP = run._Run._planar
+STEP = fallback.Fallback.planar
 
 
 def _switch(on: bool) -> None:
-    run._Run._planar = STEP if on else (lambda self, problem, sets: sets)
+    fallback.Fallback.planar = STEP if on else (lambda self, sets: sets)
 
 
 def _digest(res) -> str:

@@ -77,6 +77,14 @@ timed(run._Run, "_wider", "wider")
 if not hasattr(run._Run, "_wider"):
     timed(run._Run, "_wider_search", "wider")
 timed(run._Run, "_skeleton", "skeleton")
+try:  # the stages' own class (planning/fallback.py), where the code base has it
+    from grid_planning.planning import fallback
+except ImportError:
+    fallback = None
+if fallback is not None:
+    timed(fallback.Fallback, "other_lead_sets", "sets")
+    timed(fallback.Fallback, "wider", "wider")
+    timed(fallback.Fallback, "skeleton", "skeleton")
 t, c = time.perf_counter(), time.process_time()
 res = plan_city(layers, request, costs=costs, analyse=False)
 wall, cpu = time.perf_counter() - t, time.process_time() - c

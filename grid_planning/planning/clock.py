@@ -1,7 +1,8 @@
 """The planner's clock: a refusal's stages are timed in the planning thread's CPU seconds.
 
-A heuristic's refusal is settled by stages that share :data:`grid_planning.planning.run.FALLBACK_SECONDS`
-(bounds, the wider search, cross-sections, skeleton trials, recombination, the exact program).
+A heuristic's refusal is settled by the stages of :mod:`grid_planning.planning.fallback` (bounds,
+the wider search, cross-sections, skeleton trials, recombination, the exact program), which share
+:data:`grid_planning.planning.run.FALLBACK_SECONDS`.
 Timed on the wall clock, a loaded server gave each stage less work than a quiet machine did, and
 could refuse "not found" where a quiet one plans: strip-300u-k7-corners8-15%-s5002 is planned at
 the wider search's 226th trial, 8.8 s on a quiet machine, and was refused at a load of 4-8 (issue

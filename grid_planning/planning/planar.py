@@ -5,7 +5,7 @@ Some requests have no plan for a reason the integer programs cannot see quickly 
 lead lies on the city's edge, so does the lead's own unit, and the grid that must hold both then
 crosses the city from edge to edge and cuts it in two. A lead on one side can reach no G5 unit on
 the other. This module checks that argument on the units' geometry, lead set by lead set, in
-milliseconds; :mod:`grid_planning.planning.run` drops the lead sets it closes, and refuses with a
+milliseconds; :mod:`grid_planning.planning.fallback` drops the lead sets it closes, and refuses with a
 proof when it closes every set the exact bounds leave.
 
 The argument

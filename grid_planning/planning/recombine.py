@@ -25,8 +25,8 @@ computed once (no slicing of the whole adjacency), and the populations, G5 units
 either side of each possible cut are summed at once (the tree minus its path between the leads
 falls into one piece per path unit: one ``connected_components`` and one ``bincount`` each).
 
-:mod:`grid_planning.planning.run` calls it (:func:`recombine_search`) after the skeleton trials
-and :data:`grid_planning.planning.run.SECOND_TRIALS` more trials of the wider search, before that
+:mod:`grid_planning.planning.fallback` calls it (:func:`recombine_search`) after the skeleton trials
+and :data:`grid_planning.planning.fallback.SECOND_TRIALS` more trials of the wider search, before that
 search resumes until its budget is spent, when every stage before found nothing. Measured
 (benchmarks/bench_recombine.py, benchmarks/README.md) on strip-300u-k8-edge10-8%-lock-s7535,
 which the planner refused before ("not found within 20 s") at +-60 % although a plan exists

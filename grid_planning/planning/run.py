@@ -37,14 +37,11 @@ from grid_planning.domain.request import (
     max_balance_deviation,
 )
 from grid_planning.domain.rules import MIN_GRIDS
-from grid_planning.planning import exact, planar, sections
+from grid_planning.planning import exact, planar
 from grid_planning.planning.candidates import designation_order, may_designate, why_cannot_lead
-from grid_planning.planning.clock import Budget
+from grid_planning.planning.fallback import Fallback, Outcome
 from grid_planning.planning.leads import NoLeadSet, refine_leads, select_leads
 from grid_planning.planning.partition import LockError, Partition
-from grid_planning.planning.recombine import recombine_search
-from grid_planning.planning.search import WiderSearch
-from grid_planning.planning.skeleton import skeleton_search
 
 if TYPE_CHECKING:
     import geopandas as gpd
@@ -56,45 +53,6 @@ if TYPE_CHECKING:
 #: and never that none exists.
 EXACT_FALLBACK_UNITS = 300
 FALLBACK_SECONDS = 20.0
-
-
-#: Share of the fallback's time the lead-set bounds may take (about 0.05 s a set at 100 units).
-LEAD_SET_SHARE = 0.4
-
-
-#: Seconds the cross-sections may take in all, and on one lead set (HiGHS's limits; on
-#: strip-100u-k4-edge4-8%-lock each of its 10 sets closes in 0.3-1 s).
-SECTIONS_SECONDS, SECTIONS_SET_SECONDS = 5.0, 2.0
-
-
-#: After the bounds, the heuristic on at most this many of the lead sets they leave, nearest
-#: first, whatever the clock (28 sets of rect-300u-k6: 1.5 s of CPU; at most 45 on the reference
-#: family), so the same sets are tried, and the later stages ordered by them, on a loaded machine
-#: too (issue 15: a load of 8 once left half of rect-300u's sets untried, another order, no plan).
-LEAD_SETS_TRIED = 64
-
-
-#: Then the exact program for a share of the time (what it settles at once: most proofs, on the
-#: reference family in well under a second), then :class:`grid_planning.planning.search.WiderSearch`
-#: for :data:`FIRST_TRIALS` trials (about 1 s of CPU at 300 units, 0.4 s at 60), the
-#: cross-sections (:mod:`grid_planning.planning.sections`: a proof when they close every lead set,
-#: else the sets they leave), :data:`SKELETON_TRIALS` skeleton trials
-#: (:mod:`grid_planning.planning.skeleton`), :data:`SECOND_TRIALS` more of the wider search,
-#: recombination (:mod:`grid_planning.planning.recombine`, counted steps), the same search
-#: resumed until its share of the time is spent (from the start), the exact program for the rest.
-#: The seconds are the planning thread's CPU seconds (:mod:`grid_planning.planning.clock`), so a
-#: loaded machine runs the same stages as a quiet one; trials, steps and their order are counted.
-PROBE_SHARE = 0.05
-FIRST_TRIALS = 64
-#: The skeleton trials run (at most; strip-60u-k4-corners5-10% is planned at the 2nd-10th, 0.9-1.9 s
-#: of CPU), whatever the clock, until the search's share of the time is spent.
-SKELETON_TRIALS = 16
-#: Then the wider search's next trials, before recombination (strip-300u-k7-corners8-15% is
-#: planned at its 226th trial, 6 s of CPU; with recombination first, never within 20 s).
-SECOND_TRIALS = 192
-
-
-SEARCH_SHARE = 0.8
 
 
 #: The exact program's variables allowed in that fallback (candidates x units).
@@ -186,9 +144,6 @@ class _Run:
         )
         self._check_beds_city()
         self.exact_seconds: float | None = None
-        #: (score, index) of each lead set the heuristic tried after its refusal
-        self.near: list[tuple[tuple[int, float], int]] = []
-        self.trees: tuple = ()  # the skeleton trials' trees no plan completed
 
     # -- validation
     def _validate(self) -> None:
@@ -504,45 +459,13 @@ class _Run:
         if self.exact_seconds is not None:
             seconds = min(seconds, self.exact_seconds)
         if refusal is not None:  # after a heuristic's refusal: a plan or a proof, not the last 5 %
-            t0, budget = time.perf_counter(), Budget(seconds)
-            end = Budget(SEARCH_SHARE * seconds)
             problem = self.exact_problem()
-            sets = self._planar(problem, exact.lead_sets(problem, seconds=LEAD_SET_SHARE * seconds))
-            res, late = None, 0.0
-            if sets is not None and sets[0]:
-                found = self._other_lead_sets(sets[0], end)
-                if found is not None:
-                    return found
-                # what HiGHS settles at once (most proofs) before the wider search
-                probe = budget.spent()
-                res = exact.decide(problem, PROBE_SHARE * seconds, gap=exact.REFUSAL_GAP, sets=sets)
-                probe = budget.spent() - probe
-                late = 2 * max(probe - PROBE_SHARE * seconds, 0.0) + 0.5  # HiGHS overruns
-                if res.status == "unknown":
-                    # the lead sets the heuristic came nearest on first (fewest grids without
-                    # G5, then least imbalance), the rest after them as they were
-                    tried = [i for _, i in sorted(self.near)]
-                    seen = set(tried)
-                    rest = [i for i in range(len(sets[0])) if i not in seen]
-                    order = [sets[0][i] for i in tried + rest]
-                    wider = self._wider_search(order)
-                    found = self._wider(wider, end, FIRST_TRIALS)
-                    if found is None:  # a proof from the cross-sections, or the sets they leave
-                        order = self._sections(problem, order)
-                        found = self._skeleton(problem, order, end)
-                    if found is None:  # more of the same search, then recombination
-                        found = self._wider(wider, end, SECOND_TRIALS)
-                    if found is None:
-                        found = self._recombined(problem, order, end)
-                    if found is None:  # the next trials of the same search
-                        found = self._wider(wider, end)
-                    if found is not None:
-                        return found
-                    res = None
-            if res is None:
-                left = max(budget.left() - late, 0.1)
-                res = exact.decide(problem, left, gap=exact.REFUSAL_GAP, sets=sets)
-            res = replace(res, seconds=time.perf_counter() - t0)
+            out = self.fallback(problem).run(seconds)
+            if out.plan is not None:
+                return out.plan
+            if out.proof is not None:
+                raise self._proven(problem, out)
+            res = out.result
         else:
             res = exact.solve_exact(self.exact_problem(), time_limit=seconds)
         if res.status in ("optimal", "feasible"):
@@ -563,29 +486,21 @@ class _Run:
             )
         raise _stop("exact_timeout", self._active(), seconds=round(res.seconds, 1), k=self.request.k)
 
-    def _planar(self, problem: exact.ExactProblem, sets: tuple | None) -> tuple | None:
-        """The lead sets left once the planar argument (:mod:`grid_planning.planning.planar`) has
-        closed those it can; a proven refusal, saying why, when it closes them all."""
-        if sets is None or not sets[0] or not problem.locks:
-            return sets
-        closed = planar.close_sets(problem, planar.city_outline(self.index), sets[0])
-        if closed.sets:
-            return sets if not closed.closed else (closed.sets, closed.union)
-        units, cands = self.layers.units, self.candidates
-        words = planar.refusal_words(
-            problem, closed.evidence, self.index.unit_ids,
-            units["name"].astype(str).to_numpy() if "name" in units else None,
-            self.cand_ids, cands["name"].astype(str).tolist() if "name" in cands else None)
-        raise _stop("no_plan", self._active(), proven=True, k=self.request.k, **words)
+    def fallback(self, problem: exact.ExactProblem | None = None) -> Fallback:
+        """The stages after a heuristic's refusal (:mod:`grid_planning.planning.fallback`)."""
+        problem = self.exact_problem() if problem is None else problem
+        return Fallback(problem, self.index, self._locks_at, self._partition)
 
-    def _sections(self, problem: exact.ExactProblem, sets: list[tuple[int, ...]]) -> list[tuple[int, ...]]:
-        """``sets`` less those the cross-sections (:mod:`grid_planning.planning.sections`) close,
-        in order until the first they leave open; a proven refusal when they close them all."""
-        cut = sections.close_sets(problem, sections.city_spans(self.index), sets, SECTIONS_SECONDS,
-                                  SECTIONS_SET_SECONDS, stop_at_open=True)
-        if sets and not cut.sets:
-            raise _stop("no_plan", self._active(), proven=True, k=self.request.k, proof="sections")
-        return cut.sets
+    def _proven(self, problem: exact.ExactProblem, out: Outcome) -> StopPlanning:
+        """The refusal the fallback proved, saying how (the planar argument names its units)."""
+        words: dict = {"proof": "sections"} if out.proof == "sections" else {}
+        if out.proof == "planar":
+            units, cands = self.layers.units, self.candidates
+            words = planar.refusal_words(
+                problem, out.evidence, self.index.unit_ids,
+                units["name"].astype(str).to_numpy() if "name" in units else None,
+                self.cand_ids, cands["name"].astype(str).tolist() if "name" in cands else None)
+        return _stop("no_plan", self._active(), proven=True, k=self.request.k, **words)
 
     def _partition(self, leads: list[int], minutes: np.ndarray | None = None) -> Partition:
         """A partition among the candidates ``leads`` with the request's constraints set (G5 and
@@ -603,86 +518,6 @@ class _Run:
             min_beds_per_1000=req.min_beds_per_1000,
         )
         return part
-
-    def _objective(self, leads: list[int], labels: np.ndarray) -> float:
-        """Population-weighted minutes of every unit to its lead."""
-        return float(self.w @ self.dc[np.arange(len(self.w)), np.asarray(leads)[labels]])
-
-    def _other_lead_sets(
-        self, sets: list[tuple[int, ...]], budget: Budget
-    ) -> tuple[list[int], np.ndarray, dict] | None:
-        """The heuristic on the lead sets the exact bounds leave, nearest first, until one gives
-        a plan, :data:`LEAD_SETS_TRIED` are tried, or (a safety net) ``budget`` is spent (the
-        heuristic tries one lead set; on awkward cities another set is often where the plan
-        is, found in a fraction of a second)."""
-        for i, leads in enumerate(sets[:LEAD_SETS_TRIED]):
-            if budget.over():
-                return None
-            leads = list(leads)
-            part = self._partition(leads)
-            try:
-                part.pin_locks(self._locks_at(leads))
-            except LockError:
-                continue
-            score = part.solve()
-            self.near.append((score[:2], i))
-            if score[:2] == (0, 0.0):
-                sel = {
-                    "leads": leads,
-                    "objective": self._objective(leads, part.labels),
-                    "lower_bound": None,
-                    "method": "lead-sets",
-                    "iterations": i + 1,
-                }
-                return leads, part.labels, sel
-        return None
-
-    def _wider_search(self, sets: list[tuple[int, ...]], seed: int = 0) -> WiderSearch:
-        """:class:`grid_planning.planning.search.WiderSearch` on the lead sets the exact bounds
-        leave (``seed``: its random draws)."""
-        return WiderSearch(
-            sets,
-            self.dc,
-            self.adj,
-            self.g5,
-            lambda leads: ~self._waived([self.cand_ids[c] for c in leads]),
-            self._locks_at,
-            self._partition,
-            seed=seed,
-        )
-
-    def _wider(
-        self, search: WiderSearch, budget: Budget, trials: int | None = None
-    ) -> tuple[list[int], np.ndarray, dict] | None:
-        """``search`` run on until it plans, ``budget`` is spent or ``trials`` (more) have run."""
-        found = search.run(budget, None if trials is None else search.trials + max(trials, 1))
-        return None if found is None else self._found(found, "wider-search")
-
-    def _skeleton(
-        self, problem: exact.ExactProblem, sets: list[tuple[int, ...]], budget: Budget
-    ) -> tuple[list[int], np.ndarray, dict] | None:
-        """:data:`SKELETON_TRIALS` skeleton trials on ``sets`` (fewer if ``budget`` is spent);
-        a proof when every set is closed."""
-        out = skeleton_search(problem, sets, self._locks_at, self._partition, budget,
-                              max_trials=SKELETON_TRIALS)
-        if out.closed_all:
-            raise _stop("no_plan", self._active(), proven=True, k=self.request.k)
-        self.trees = out.trees
-        return None if out.plan is None else self._found(out.plan, "skeleton")
-
-    def _recombined(
-        self, problem: exact.ExactProblem, sets: list[tuple[int, ...]], budget: Budget
-    ) -> tuple[list[int], np.ndarray, dict] | None:
-        """Recombination (:mod:`grid_planning.planning.recombine`) of ``sets``, from the trees the
-        skeleton trials left."""
-        out = recombine_search(problem, sets, self._locks_at, self._partition, budget, self.trees)
-        return None if out is None else self._found(out, "recombine")
-
-    def _found(self, found: tuple[list[int], np.ndarray, int], method: str) -> tuple:
-        """A search's plan (leads, labels, count) with its selection record."""
-        leads, labels, count = found
-        return leads, labels, {"leads": leads, "objective": self._objective(leads, labels),
-                               "lower_bound": None, "method": method, "iterations": count}
 
     def _active(self) -> list[str]:
         return active_constraints(self.request)

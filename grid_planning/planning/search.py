@@ -1,7 +1,7 @@
 """A wider heuristic search for a plan, after the heuristic's refusal and before the exact program.
 
 The heuristic (:class:`grid_planning.planning.partition.Partition`) tries one lead set with the
-true minutes, and :mod:`grid_planning.planning.run` then tries each lead set the exact bounds
+true minutes, and :mod:`grid_planning.planning.fallback` then tries each lead set the exact bounds
 leave. On awkward cities (G5 hospitals few, in corners or clustered, tight tolerances) a plan can
 still exist with none of them: the heuristic grows each grid by minutes and pulls the *nearest*
 G5 member, and the plan needs a grid to take a farther one, or a grid shaped against the minutes.
@@ -19,7 +19,7 @@ random draws are seeded: the same city and request try the same trials in the sa
 :class:`WiderSearch` can be stopped and resumed (the planner runs it for a count of trials, then
 the skeleton trials, then resumes it), so the clock decides only how many trials run, never which.
 
-The caller orders the lead sets (:mod:`grid_planning.planning.run`: those the plain heuristic
+The caller orders the lead sets (:mod:`grid_planning.planning.fallback`: those the plain heuristic
 came nearest on first). Measured on the reference family (tests/reference_cities.py) where the
 heuristic and every lead set fail: ``ring-100u-k8-corners10-15%`` is planned at the third trial
 (0.1 s; 6.5 s in all with the stages before, on a loaded machine), before: "not found" after 20 s.

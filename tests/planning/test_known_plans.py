@@ -29,7 +29,7 @@ import pytest
 from reference_cities import family, shaped_city
 
 from grid_planning.city.costs import travel_costs
-from grid_planning.planning import run
+from grid_planning.planning import fallback, run
 from grid_planning.planning.planner import plan_city
 
 PLANS = Path(__file__).resolve().parents[1] / "fixtures" / "plans"
@@ -110,7 +110,7 @@ def test_a_swept_city_has_a_plan_at_its_own_request(fixture):
 def test_a_swept_city_is_planned(monkeypatch, fixture, slowdown):
     """The sweep's false refusals are planned now, within the planner's own 20 s:
     strip-300u-k7-corners8-15% by the wider search's trials before recombination (the 226th;
-    ``run.SECOND_TRIALS``), about 9 s of CPU. ``slowdown`` 2: the wall clock runs twice as fast
+    ``fallback.SECOND_TRIALS``), about 9 s of CPU. ``slowdown`` 2: the wall clock runs twice as fast
     as the planner's CPU seconds, a machine that leaves it half a core; the same trial plans,
     because the fallback's seconds are CPU seconds (:mod:`grid_planning.planning.clock`). On the
     wall clock that machine was refused ("not found within 20 s": the sweep's load of 4-8)."""
@@ -118,7 +118,7 @@ def test_a_swept_city_is_planned(monkeypatch, fixture, slowdown):
     t0 = real()
     monkeypatch.setattr(time, "perf_counter", lambda: t0 + (real() - t0) * slowdown)
     recombined = []  # recombination must not come first: its steps took the search's time
-    monkeypatch.setattr(run, "recombine_search", lambda *a, **k: recombined.append(1))
+    monkeypatch.setattr(fallback, "recombine_search", lambda *a, **k: recombined.append(1))
     layers, request, _ = _swept_city_and_plan(fixture)
     costs = travel_costs(layers)
     res = plan_city(layers, request, costs=costs, analyse=False)

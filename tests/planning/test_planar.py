@@ -248,7 +248,7 @@ def test_the_planner_s_step_keeps_the_open_sets_and_proves_when_none_is_left():
     p = r.exact_problem()
     sets = exact.lead_sets(p)
     assert len(sets[0]) == 6
-    left, union = r._planar(p, sets)
+    left, union = r.fallback(p).planar(sets)
     ids = {tuple(sorted(r.cand_ids[c] for c in s)) for s in left}
     assert ids == {("T0", "T1", "T2")}
     expected = np.zeros_like(union)

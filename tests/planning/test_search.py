@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from reference_cities import partition_problems, planner_problem
 
-from grid_planning.planning import run
+from grid_planning.planning import fallback
 from grid_planning.planning.clock import Budget
 from grid_planning.planning.partition import Partition
 from grid_planning.planning.search import WiderSearch
@@ -44,21 +44,21 @@ def _cost(p, leads, labels):
 def test_the_plain_heuristic_misses_every_lead_set(ring):
     r, _problem, sets = ring
     assert len(sets) == 45
-    assert r._other_lead_sets(sets, Budget(60)) is None
+    assert r.fallback().other_lead_sets(sets, Budget(60)) is None
 
 
 def test_the_lead_sets_tried_are_counted_not_timed(ring, monkeypatch):
     """The heuristic tries every lead set up to the count, whatever the time it takes (the
     wider search's order is built from what it tried), and no more than the count."""
     r, _problem, sets = ring
-    r.near.clear()
-    monkeypatch.setattr(run, "LEAD_SETS_TRIED", 5)
-    assert r._other_lead_sets(sets, Budget(60)) is None
-    assert [i for _, i in r.near] == [0, 1, 2, 3, 4]
-    monkeypatch.setattr(run, "LEAD_SETS_TRIED", 64)
-    r.near.clear()
-    assert r._other_lead_sets(sets, Budget(60)) is None
-    assert len(r.near) == len(sets) == 45
+    monkeypatch.setattr(fallback, "LEAD_SETS_TRIED", 5)
+    stages = r.fallback()
+    assert stages.other_lead_sets(sets, Budget(60)) is None
+    assert [i for _, i in stages.near] == [0, 1, 2, 3, 4]
+    monkeypatch.setattr(fallback, "LEAD_SETS_TRIED", 64)
+    stages = r.fallback()
+    assert stages.other_lead_sets(sets, Budget(60)) is None
+    assert len(stages.near) == len(sets) == 45
 
 
 def test_a_resumed_search_runs_the_trials_of_one_run(ring):

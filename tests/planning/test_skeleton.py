@@ -36,7 +36,7 @@ def _search(r, p, sets, deadline, seed=0, max_trials=None):
 def test_the_heuristic_misses_every_lead_set_of_the_strip(strip60):
     r, _p, sets = strip60
     assert len(sets) == 15
-    assert r._other_lead_sets(sets, Budget(60)) is None
+    assert r.fallback().other_lead_sets(sets, Budget(60)) is None
 
 
 def test_skeleton_trials_plan_the_strip(strip60):
