@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from grid_planning.base.i18n import DEFAULT_LANGUAGE, t
+from grid_planning.base.i18n import DEFAULT_LANGUAGE, listed, t
 from grid_planning.base.numfmt import integer
 from grid_planning.city.demand import DemandError, unit_demand, weighted
 from grid_planning.city.planview import (
@@ -82,6 +82,11 @@ class CheckResult:
         # A count of people reads as on every page (12,326,518), not as stored (12326518).
         params = {k: integer(v, lang) if isinstance(v, int | float) and not isinstance(v, bool)
                   and abs(v) >= 1_000 else v for k, v in params.items()}
+        # Ids listed as one enumeration of the reader's language (A、B in Chinese), the rest
+        # counted; plan files of earlier versions hold them joined already, shown as they are.
+        params |= {k: listed(v, lang) + (t("plan.check.more", lang, n=params[f"{k}_more"])
+                                         if f"{k}_more" in params else "")
+                   for k, v in params.items() if isinstance(v, list | tuple)}
         return t(f"plan.check.{self.code}", lang, **params)
 
     def status_text(self, lang: str = DEFAULT_LANGUAGE) -> str:
@@ -138,9 +143,16 @@ def checks_table(results: list[CheckResult], lang: str = DEFAULT_LANGUAGE) -> pd
     )
 
 
-def _fmt_ids(ids: list[str], limit: int = 5) -> str:
-    shown = ", ".join(ids[:limit])
-    return shown + (f" (+{len(ids) - limit})" if len(ids) > limit else "")
+#: Ids (or names) a check message lists; the rest are counted ("(+3)").
+SHOWN_IDS = 5
+
+
+def _ids(key: str, ids: list[str]) -> dict[str, Any]:
+    """Message values listing ``ids``: the first :data:`SHOWN_IDS` under ``key`` (a list, joined
+    in the reader's language when the message is read) and how many more under ``key_more``."""
+    ids = [str(i) for i in ids]
+    more = len(ids) - SHOWN_IDS
+    return {key: ids[:SHOWN_IDS]} | ({f"{key}_more": more} if more > 0 else {})
 
 
 def _population(units: pd.DataFrame) -> pd.Series:
@@ -288,7 +300,7 @@ def check_request(
         worst = max(grid_pop, key=lambda g: abs(grid_pop[g] - mean))
         dev = float(balance_deviation(grid_pop[worst], mean)) if mean > 0 else 0.0
         p = {"tolerance": f"{req.balance:.0%}", "worst": worst, "dev": f"{dev:+.1%}",
-             "grids": _fmt_ids(sorted(outside)), "count": len(outside)}
+             **_ids("grids", sorted(outside)), "count": len(outside)}
         code = "request_demand_balance" if weighted(req) else "request_balance"
         out.append(CheckResult("request", "fail" if outside else "pass",
                                f"{code}_fail" if outside else f"{code}_ok", p))
@@ -303,7 +315,7 @@ def check_request(
                for g in grid_beds}
         low = sorted(g for g, v in per.items() if v < req.min_beds_per_1000 - 1e-9)
         lowest = min(per, key=per.get) if per else "-"
-        p = {"value": f"{req.min_beds_per_1000:g}", "grids": _fmt_ids(low), "count": len(low),
+        p = {"value": f"{req.min_beds_per_1000:g}", **_ids("grids", low), "count": len(low),
              "lowest": lowest, "lowest_value": f"{per.get(lowest, 0.0):.2f}"}
         out.append(CheckResult("request", "fail" if low else "pass",
                                "request_beds_fail" if low else "request_beds_ok", p))
@@ -378,7 +390,7 @@ def _check_g1(
     dup = sorted(set(raw.index[raw.index.duplicated()]))
     if dup:
         out.append(
-            CheckResult("G1", "fail", "g1_duplicate", {"count": len(dup), "ids": _fmt_ids(dup)})
+            CheckResult("G1", "fail", "g1_duplicate", {"count": len(dup), **_ids("ids", dup)})
         )
     # The plan lists every unit once, in layer order (every plan the planner makes): no unit is
     # unknown, and the units a valid grid holds are read by position, not looked up by id.
@@ -391,7 +403,7 @@ def _check_g1(
                 "G1",
                 "fail",
                 "g1_unknown_unit",
-                {"count": len(unknown_units), "ids": _fmt_ids(unknown_units)},
+                {"count": len(unknown_units), **_ids("ids", unknown_units)},
             )
         )
     held = raw.isin(grids)
@@ -402,7 +414,7 @@ def _check_g1(
                 "G1",
                 "fail",
                 "g1_unknown_grid",
-                {"count": len(bad_grid), "grids": _fmt_ids(sorted(set(bad_grid)))},
+                {"count": len(bad_grid), **_ids("grids", sorted(set(bad_grid)))},
             )
         )
     total = float(pop.sum())
@@ -424,7 +436,7 @@ def _check_g1(
                 "g1_unassigned",
                 {
                     "count": len(missing),
-                    "ids": _fmt_ids(missing),
+                    **_ids("ids", missing),
                     "shortfall": round(total - assigned),
                     "population": round(total),
                 },
@@ -479,7 +491,7 @@ def _check_g3_grid(
         f for f in roles.index[(roles["role"] == "lead") & (roles["grid_id"] == grid)] if f != lead
     ]
     if others:
-        return [CheckResult("G3", "fail", "g3_two_leads", p | {"others": _fmt_ids(others)}, grid)]
+        return [CheckResult("G3", "fail", "g3_two_leads", p | _ids("others", others), grid)]
     if lead in roles.index and (
         roles.at[lead, "role"] != "lead" or roles.at[lead, "grid_id"] != grid
     ):
@@ -675,8 +687,8 @@ def _check_g8(
                 "g8_not_collaborator",
                 {
                     "count": len(misplaced),
-                    "ids": _fmt_ids(misplaced),
-                    "names": _fmt_ids([_name(fac, f) for f in misplaced]),
+                    **_ids("ids", misplaced),
+                    **_ids("names", [_name(fac, f) for f in misplaced]),
                 },
             )
         )
@@ -685,7 +697,7 @@ def _check_g8(
     if orphan:
         out.append(
             CheckResult(
-                "G8", "warning", "g8_no_support", {"count": len(orphan), "ids": _fmt_ids(orphan)}
+                "G8", "warning", "g8_no_support", {"count": len(orphan), **_ids("ids", orphan)}
             )
         )
     if not out:
@@ -724,8 +736,8 @@ def _check_g6(
     ]
     if bad:
         return [CheckResult("G6", "fail", "g6_fail", {
-            "count": len(bad), "total": len(ids), "ids": _fmt_ids(bad),
-            "names": _fmt_ids([_name(fac, f) for f in bad])})]
+            "count": len(bad), "total": len(ids), **_ids("ids", bad),
+            **_ids("names", [_name(fac, f) for f in bad])})]
     grids = {lies_in[f] for f in ids}
     return [CheckResult("G6", "pass", "g6_ok", {"count": len(ids), "grids": len(grids)})]
 
@@ -761,8 +773,8 @@ def _check_g7(
             bad.append(f)
     if bad:
         return [CheckResult("G7", "fail", "g7_fail", {
-            "count": len(bad), "total": len(ids), "ids": _fmt_ids(bad),
-            "names": _fmt_ids([_name(fac, f) for f in bad])})]
+            "count": len(bad), "total": len(ids), **_ids("ids", bad),
+            **_ids("names", [_name(fac, f) for f in bad])})]
     return [CheckResult("G7", "pass", "g7_ok", {"count": len(ids), "serving": serving})]
 
 

@@ -43,7 +43,7 @@ def test_primary_care_in_another_grid_fails_g6(city, plan):
     roles = plan.roles.copy()
     roles.loc["F5", "grid_id"] = "G2"  # F5 lies in U11, a unit of G1
     g6 = rule(check_policy(city, replace(plan, roles=roles)), "G6")
-    assert g6.status == "fail" and g6.params["ids"] == "F5" and "社区中心甲" in g6.message("en")
+    assert g6.status == "fail" and g6.params["ids"] == ["F5"] and "社区中心甲" in g6.message("en")
 
 
 def test_units_moved_without_the_roles_fail_g6_until_rehomed(city, plan):
@@ -68,7 +68,7 @@ def test_cross_grid_institutions_out_of_place_fail_g7(city, plan, fid, column, v
     roles.loc[fid, column] = value
     res = check_policy(city, replace(plan, roles=roles))
     g7 = rule(res, "G7")
-    assert g7.status == "fail" and g7.params["ids"] == fid and not all_passed(res)
+    assert g7.status == "fail" and g7.params["ids"] == [fid] and not all_passed(res)
 
 
 def test_a_collaborator_by_the_planners_choice_is_not_a_g7_breach(city, plan):

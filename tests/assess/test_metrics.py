@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 from dataclasses import replace
 
@@ -349,5 +350,25 @@ def test_g1_reads_a_plan_in_layer_order_as_the_same_plan_listed_otherwise(city, 
     other = by_rule(checks.check_policy(city, plan.with_assignment(shuffled)), "G1")
     assert [(r.code, r.params) for r in ordered] == [(r.code, r.params) for r in other]
     unassigned = next(r for r in ordered if r.code == "g1_unassigned")
-    assert unassigned.params["count"] == 3 and unassigned.params["ids"] == "U00, U13, U21"
+    assert unassigned.params["count"] == 3 and unassigned.params["ids"] == ["U00", "U13", "U21"]
+    # one enumeration of the reader's language, in the message
+    assert "（U00、U13、U21）" in unassigned.message("zh")
+    assert "(U00, U13, U21)" in unassigned.message("en")
     assert unassigned.params["shortfall"] == round(pop("U00") + pop("U13") + pop("U21"))
+
+
+def test_a_check_lists_five_ids_in_the_readers_language_and_counts_the_rest():
+    """The ids a check names are stored as data (JSON in the plan file) and joined when read:
+    with the enumeration comma in Chinese; past five, the rest counted. A plan file of an earlier
+    version holds them joined already, and reads as it was."""
+    many = checks.CheckResult("G1", "fail", "g1_unassigned", {
+        "count": 8, "shortfall": 120, "population": 5000,
+        **checks._ids("ids", [f"U{i}" for i in range(8)])})
+    assert many.params["ids"] == ["U0", "U1", "U2", "U3", "U4"] and many.params["ids_more"] == 3
+    assert "（U0、U1、U2、U3、U4 及另外 3 个）" in many.message("zh")
+    assert "(U0, U1, U2, U3, U4 (+3))" in many.message("en")
+    again = checks.CheckResult.from_dict(json.loads(json.dumps(many.to_dict())))
+    assert again.message("zh") == many.message("zh")
+    old = checks.CheckResult("G1", "fail", "g1_unassigned", {
+        "count": 2, "shortfall": 10, "population": 5000, "ids": "U0, U1"})
+    assert "（U0, U1）" in old.message("zh")
