@@ -56,7 +56,7 @@ from grid_planning.assess.conversion import (
 )
 from grid_planning.assess.factors import g9_panel, panel_lines
 from grid_planning.assess.metrics import city_metrics, grid_metrics, unit_metrics
-from grid_planning.base.i18n import LANGUAGES, t
+from grid_planning.base.i18n import LANGUAGES, listed_labelled, t
 from grid_planning.base.textsafe import has_visible_text, terminal_text
 from grid_planning.city.costs import travel_costs
 from grid_planning.city.demand import DemandError, unit_demand
@@ -679,7 +679,7 @@ def _cmd_plan(args: argparse.Namespace) -> int:
         pieces = district_pieces(layers, districts)
         if len(pieces):
             _print(t("plan.cli.district_pieces", lang, count=len(pieces),
-                     names=", ".join(f"{n} ({p})" for n, p in pieces.items())))
+                     names=listed_labelled(pieces.items(), lang)))
     _print()
     results = check_policy(layers, plan)
     _print(t("plan.cli.checks_title", lang))

@@ -139,6 +139,13 @@ def labelled(ident: object, name: object | None, lang: str = DEFAULT_LANGUAGE) -
     return f"{name}（{ident}）" if lang == "zh" else f"{name} ({ident})"
 
 
+def listed_labelled(pairs: object, lang: str = DEFAULT_LANGUAGE) -> str:
+    """``(name, id)`` pairs as one enumeration, each :func:`labelled` (第2医院（T2）、第0医院（T0）
+    in Chinese; 第2医院 (T2), 第0医院 (T0) in English); also a name with a figure of its own in
+    brackets (江岸区（3））."""
+    return listed([labelled(ident, name, lang) for name, ident in pairs], lang)
+
+
 def source_text(source: object, lang: str = DEFAULT_LANGUAGE) -> str:
     """Where a figure comes from (``real``, ``illustrative``, ``user``, ``what_if`` ...) in words.
 

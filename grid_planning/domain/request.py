@@ -15,7 +15,7 @@ from typing import TypeVar
 import numpy as np
 import pandas as pd
 
-from grid_planning.base.i18n import DEFAULT_LANGUAGE, has, labelled, listed, t
+from grid_planning.base.i18n import DEFAULT_LANGUAGE, has, labelled, listed, listed_labelled, t
 from grid_planning.domain.plan import FacilityEdit, Plan
 from grid_planning.domain.rules import OPTION_RULES
 
@@ -497,13 +497,15 @@ class Infeasible:
 
 
 def _fmt(params: dict, lang: str) -> dict:
-    """Message values in words of ``lang``: shares as percentages, lists as one enumeration."""
+    """Message values in words of ``lang``: shares as percentages, lists as one enumeration (a
+    pair in a list, ``(name, id)``, as :func:`grid_planning.base.i18n.labelled`: 第2医院（T2））."""
     out = {}
     for key, value in params.items():
         if key in ("tolerance", "best_dev") and isinstance(value, (int, float)):
             out[key] = f"{value:.0%}"
         elif isinstance(value, (list, tuple)):
-            out[key] = listed(value, lang)
+            pairs = all(isinstance(v, (list, tuple)) and len(v) == 2 for v in value)
+            out[key] = listed_labelled(value, lang) if pairs and value else listed(value, lang)
         elif isinstance(value, float):
             out[key] = f"{value:.3g}" if abs(value) < 1 else f"{value:,.1f}"
         else:

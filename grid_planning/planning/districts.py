@@ -100,7 +100,7 @@ def pieces_advice(layers: CityLayers, districts: pd.Series) -> tuple[tuple[str, 
     pieces = district_pieces(layers, districts)
     if not len(pieces):
         return ()
-    names = ", ".join(f"{n} ({p})" for n, p in pieces.items())  # as plan --whole-districts prints
+    names = [(str(n), str(p)) for n, p in pieces.items()]  # name (pieces), as plan prints them
     return (("district_pieces", {"count": len(pieces), "names": names}),)
 
 
@@ -130,7 +130,7 @@ def plan_whole_districts(layers: CityLayers, request: PlanRequest, districts: pd
     if big:
         return PlanResult(None, Infeasible(
             "whole_districts_oversized",
-            {"districts": "、".join(f"{n} ({p:,.0f})" for n, p, _ in big),
+            {"districts": [(str(n), f"{p:,.0f}") for n, p, _ in big],
              "cap": f"{big[0][2]:,.0f}", "balance": f"{request.balance:.0%}"},
             binding=("balance", "districts"),
             suggestions=pieces_advice(layers, districts),

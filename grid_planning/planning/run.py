@@ -318,10 +318,11 @@ class _Run:
         order = designation_order(self.facilities, self.location.outside)
         return [f for f in order["id"].astype(str) if f not in cand_set][:3]
 
-    def _outside_eligible(self) -> str:
+    def _outside_eligible(self) -> list[tuple[str, str]]:
+        """(name, id) of the eligible leads outside the city, labelled when the message is read."""
         fac = self.facilities
         mask = rules.g4_eligible(fac).to_numpy() & self.location.outside
-        return ", ".join(f"{r['id']} ({r['name']})" for _, r in fac[mask].iterrows())
+        return [(str(r["name"]), str(r["id"])) for _, r in fac[mask].iterrows()]
 
     def _check_units(self) -> None:
         """Leads are in distinct units: required ones must be; k must not exceed the units the

@@ -21,7 +21,7 @@ from grid_planning.assess.checks import whatif_eligible_ids
 from grid_planning.assess.factors import g9_panel, panel_notes, panel_table
 from grid_planning.assess.metrics import Figures
 from grid_planning.base.cache import memo
-from grid_planning.base.i18n import t
+from grid_planning.base.i18n import listed_labelled, t
 from grid_planning.base.numfmt import integer, number, percent
 from grid_planning.city.costs import CostMatrix, network_report
 from grid_planning.city.demand import demand_figures
@@ -472,7 +472,7 @@ def pieces_note(layers: CityLayers, plan: Plan | None, lang: str) -> str | None:
     if not len(pieces):
         return None
     return t("plan.cli.district_pieces", lang, count=len(pieces),
-             names=", ".join(f"{n} ({p})" for n, p in pieces.items()))
+             names=listed_labelled(pieces.items(), lang))
 
 
 def fallback_note(layers: CityLayers, costs: CostMatrix, lang: str) -> str | None:

@@ -162,3 +162,17 @@ def test_a_proven_refusal_says_how_when_its_sentence_does_not():
         assert said.proven_note("zh") is None, said.code
     assert replace(conflict, proven=False).proven_note("zh") is None
     assert Infeasible("not_found", {"seconds": 20}).proven_note("en") is None
+
+
+def test_named_lists_in_a_refusal_are_labelled_in_the_readers_language():
+    """(name, id) pairs in a refusal's values read as 名称（ID）, joined with 、 in Chinese; a
+    district with its population the same way."""
+    inf = Infeasible("too_few_eligible_outside",
+                     {"count": 1, "k": 2, "outside": [("市外医院", "X1"), ("郊县医院", "X2")]})
+    assert "（市外医院（X1）、郊县医院（X2））" in inf.message("zh")
+    assert "(市外医院 (X1), 郊县医院 (X2))" in inf.message("en")
+    big = Infeasible("whole_districts_oversized",
+                     {"districts": [("洪山区", "1,200,000")], "cap": "900,000", "balance": "10%"})
+    assert "洪山区（1,200,000）的常住人口" in big.message("zh")
+    # plain lists stay plain, and one empty list is an empty text
+    assert Infeasible("no_plan", {"k": 2, "x": []}).message("zh")

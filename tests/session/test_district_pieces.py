@@ -94,9 +94,9 @@ def test_the_sample_refusal_and_plan_name_its_districts_in_pieces():
     refused = ws.run(districts=districts)
     assert not refused.ok
     advice = " ".join(refused.infeasible.advice_texts("zh"))
-    assert all(f"{name} (" in advice for name in in_pieces), advice
-    assert not any(f"{name} (" in advice for name in set(pd.unique(districts.dropna())) - set(in_pieces))
+    assert all(f"{name}（" in advice for name in in_pieces), advice
+    assert not any(f"{name}（" in advice for name in set(pd.unique(districts.dropna())) - set(in_pieces))
     ws.change_request(k=4, balance=0.2)
     assert ws.run(districts=districts).ok
     note = pp.pieces_note(sample, ws.plan, "zh")
-    assert note is not None and all(f"{name} (" in note for name in in_pieces)
+    assert note is not None and all(f"{name}（" in note for name in in_pieces)
