@@ -11,6 +11,7 @@ import scipy.sparse as sp
 import shapely
 
 from grid_planning.domain.request import balance_band
+from grid_planning.geo.graph import build_adjacency
 from grid_planning.planning import exact
 
 
@@ -18,6 +19,21 @@ def square_cells(cols: int, rows: int, drop=()) -> np.ndarray:
     """``cols`` x ``rows`` squares of 1 km, row by row, less the positions in ``drop``."""
     return np.array([shapely.box(c * 1000.0, r * 1000.0, (c + 1) * 1000.0, (r + 1) * 1000.0)
                      for r in range(rows) for c in range(cols) if r * cols + c not in drop], dtype=object)
+
+
+def cell_problem(cells, cand_unit, k, holders, locks=(), population=None, balance=None,
+                 waived=None) -> exact.ExactProblem:
+    """The planner's problem on the squares ``cells``: candidates at the units ``cand_unit``,
+    G5 units ``holders``, one resident a unit unless ``population`` says otherwise, no minutes."""
+    n, m = len(cells), len(cand_unit)
+    g5 = np.zeros(n, np.int64)
+    g5[list(holders)] = 1
+    return exact.ExactProblem(
+        minutes=np.zeros((n, m)), population=np.ones(n) if population is None else np.asarray(population, float),
+        cand_unit=np.asarray(cand_unit), k=k, adjacency=sp.csr_matrix(build_adjacency(cells).matrix),
+        locks=tuple(locks), g5=g5, balance=balance,
+        g5_waived=np.zeros(m, bool) if waived is None else np.asarray(waived),
+    )
 
 
 def connected(units: list[int], nbrs: list[set[int]]) -> bool:

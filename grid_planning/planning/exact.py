@@ -38,7 +38,12 @@ import highspy
 import numpy as np
 import scipy.sparse as sp
 from highspy._core import _Highs  # the core class: see new_highs
-from scipy.sparse.csgraph import connected_components, dijkstra, maximum_bipartite_matching
+from scipy.sparse.csgraph import (
+    connected_components,
+    dijkstra,
+    maximum_bipartite_matching,
+    maximum_flow,
+)
 
 from grid_planning.domain.request import balance_band
 from grid_planning.planning.clock import Budget
@@ -665,7 +670,8 @@ def lead_set_bounds(p: ExactProblem, leads, base: np.ndarray | None = None) -> n
     changes: another lead's unit (and a unit locked to another grid) is never on a grid's path;
     a unit only one grid can reach is that grid's, its residents counted before any path; a grid
     needing G5 must reach a G5 unit of its own (a matching of grids to distinct G5 units); a grid
-    must reach the lower bound of the band; every unit must be reachable by some grid."""
+    must reach the lower bound of the band; every unit must be reachable by some grid. Then the
+    grids needing G5 must reach G5 units by paths that share no unit (:func:`_disjoint_paths`)."""
     n, k = p.n, len(leads)
     leads = np.asarray(leads, dtype=np.int64)
     cand_unit = np.asarray(p.cand_unit, dtype=np.int64)
@@ -722,7 +728,37 @@ def lead_set_bounds(p: ExactProblem, leads, base: np.ndarray | None = None) -> n
                 return None
         if (allowed == before).all():
             break
+    if needs.any() and not _disjoint_paths(adj, allowed, roots, needs, holder):
+        return None
     return allowed
+
+
+def _disjoint_paths(adj: sp.csr_matrix, allowed: np.ndarray, roots: np.ndarray, needs: np.ndarray,
+                    holder: np.ndarray) -> bool:
+    """Whether each grid needing G5 can have a path from its lead to a G5 unit, the paths sharing
+    no unit, within the units some such grid may hold (``allowed``).
+
+    A plan gives each of these grids a connected set of units holding its lead and a G5 unit, so
+    a path between them inside the grid, and grids share no unit: if no such paths exist, neither
+    does the plan (Menger's theorem: a maximum flow with a capacity of one on every unit). It
+    closes lead sets the matching of grids to G5 units leaves, where the G5 units are clustered:
+    every grid must reach the cluster, and the cluster's surroundings let fewer paths through
+    (strip-200u-k6-cluster8-5 %: 5 paths for 6 grids)."""
+    n = allowed.shape[1]
+    usable = allowed[needs].any(axis=0)
+    usable[roots[~needs]] = False  # another grid's lead is never on a path
+    inner = np.flatnonzero(usable)
+    edges = sp.triu(adj, k=1).tocoo() if sp.issparse(adj) else sp.coo_matrix(np.triu(adj, 1))
+    on = usable[edges.row] & usable[edges.col]
+    a, b = edges.row[on], edges.col[on]
+    g5 = np.flatnonzero(holder & usable)
+    # unit v: in-node v, out-node n + v (capacity 1 between); source 2n, sink 2n + 1
+    rows = np.concatenate([inner, n + a, n + b, np.full(int(needs.sum()), 2 * n), n + g5])
+    cols = np.concatenate([n + inner, b, a, roots[needs], np.full(len(g5), 2 * n + 1)])
+    graph = sp.csr_matrix((np.ones(len(rows), dtype=np.int32), (rows, cols)),
+                          shape=(2 * n + 2, 2 * n + 2))
+    graph.data[:] = 1  # duplicates (a lead holding G5 twice over) count once
+    return maximum_flow(graph, 2 * n, 2 * n + 1).flow_value >= int(needs.sum())
 
 
 def lead_sets(
