@@ -173,7 +173,7 @@ def test_strip_100u_lock_every_lead_set_closes():
     case = next(c for c in family((20, 40, 60, 100), 5, seed=0) if c.name == "strip-100u-k4-edge4-8%-lock-s8751")
     layers, request = shaped_city(case)
     r = run._Run(layers, request, None, lambda _f, _k: None)
-    p = r.exactcell_problem()
+    p = r.exact_problem()
     sets, _ = exact.lead_sets(p)
     spans = sections.city_spans(r.index)
     assert spans.applies and len(sets) == 10
