@@ -43,7 +43,8 @@ def run(ws: Workspace, fresh: bool) -> None:
         # would otherwise take the confirmation away with the status box.
         st.session_state[DONE] = (ws.revision, result.plan.k, f"{result.stats.get('seconds', 0):.2f}")
     else:
-        status.update(label=tr("ws.plan.infeasible"), state="error", expanded=True)
+        # collapsed: the reason is on the page, and the bar would show a step it stopped after
+        status.update(label=tr("ws.plan.infeasible"), state="error", expanded=False)
         st.session_state[INFEASIBLE] = result.infeasible
 
 
