@@ -25,7 +25,15 @@ from pathlib import Path
 
 import pytest
 from conftest import HAS_CHROMIUM, NO_CHROMIUM, asked, idle, open_offline
-from test_browser_workspace import TIMEOUT, assert_clean, nav, open_app, settle, table_with
+from test_browser_workspace import (
+    TIMEOUT,
+    assert_clean,
+    nav,
+    open_app,
+    settle,
+    table_with,
+    upload_and_choose,
+)
 
 from grid_planning.base.i18n import t
 
@@ -186,18 +194,7 @@ def page(app_url, chromium):
 
 # ---- the flow -----------------------------------------------------------------------------------
 def test_upload_the_city_and_plan_it(page, files):
-    nav(page, t("app.nav.data", "zh"))
-    for slot, path in zip(("units", "facilities"), files, strict=True):
-        uploader = page.get_by_test_id("stFileUploader").filter(has_text=t(f"data.slot.{slot}", "zh"))
-        uploader.locator("input[type=file]").set_input_files(str(path))
-    page.get_by_role("textbox", name=t("data.city_name", "zh")).fill(CITY)
-    page.get_by_role("button", name=t("data.validate", "zh")).click()
-    choice = t("data.use.uploaded", "zh", name=CITY)
-    page.get_by_text(choice, exact=True).wait_for(timeout=TIMEOUT)
-    settle(page)
-    page.get_by_text(choice, exact=True).click()
-    settle(page)
-
+    upload_and_choose(page, *files, CITY)
     nav(page, t("ws.nav.plan", "zh"))
     page.get_by_test_id("stMain").get_by_role("heading", name=t("ws.plan.title", "zh")).wait_for(timeout=TIMEOUT)
     settle(page)

@@ -30,6 +30,7 @@ from test_browser_workspace import (
     open_app,
     settle,
     table_with,
+    upload_and_choose,
 )
 
 from grid_planning.base.i18n import t
@@ -115,18 +116,7 @@ def page(app_url, chromium):
 
 
 def test_upload_validate_and_choose_the_pilot_city(page, files):
-    units, facilities = files
-    nav(page, t("app.nav.data", "zh"))
-    for slot, path in (("units", units), ("facilities", facilities)):
-        uploader = page.get_by_test_id("stFileUploader").filter(has_text=t(f"data.slot.{slot}", "zh"))
-        uploader.locator("input[type=file]").set_input_files(str(path))
-    page.get_by_role("textbox", name=t("data.city_name", "zh")).fill(CITY)
-    page.get_by_role("button", name=t("data.validate", "zh")).click()
-    choice = t("data.use.uploaded", "zh", name=CITY)
-    page.get_by_text(choice, exact=True).wait_for(timeout=TIMEOUT)
-    settle(page)
-    page.get_by_text(choice, exact=True).click()
-    settle(page)
+    upload_and_choose(page, *files, CITY)
     assert uploaded_in_use(page, "zh")
     assert_clean(page)
 

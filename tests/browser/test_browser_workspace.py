@@ -15,6 +15,8 @@ from pathlib import Path
 import pytest
 from conftest import HAS_CHROMIUM, NO_CHROMIUM, asked, benchmark_module, idle, open_offline, painted
 
+from grid_planning.base.i18n import t
+
 pytestmark = [pytest.mark.browser, pytest.mark.skipif(not HAS_CHROMIUM, reason=NO_CHROMIUM)]
 
 MAP_IFRAME = "iframe[title*='st_folium']"
@@ -125,6 +127,22 @@ def nav(page, title: str) -> None:
     n = asked(page)
     page.get_by_test_id("stSidebarNav").get_by_role("link", name=title).click()
     idle(page, since=n)
+
+
+def upload_and_choose(page, units, facilities, city: str) -> None:
+    """On the data page, as a planner does: the two files uploaded, the city named, validated,
+    and the uploaded data chosen."""
+    nav(page, t("app.nav.data", "zh"))
+    for slot, path in (("units", units), ("facilities", facilities)):
+        uploader = page.get_by_test_id("stFileUploader").filter(has_text=t(f"data.slot.{slot}", "zh"))
+        uploader.locator("input[type=file]").set_input_files(str(path))
+    page.get_by_role("textbox", name=t("data.city_name", "zh")).fill(city)
+    page.get_by_role("button", name=t("data.validate", "zh")).click()
+    choice = t("data.use.uploaded", "zh", name=city)
+    page.get_by_text(choice, exact=True).wait_for(timeout=TIMEOUT)
+    settle(page)
+    page.get_by_text(choice, exact=True).click()
+    settle(page)
 
 
 def pick_unit() -> tuple[str, int, float, float]:

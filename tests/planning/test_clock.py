@@ -33,23 +33,16 @@ class FakeTime:
         self.wall += wall
 
 
-def test_on_a_quiet_machine_a_budget_is_its_cpu_seconds(monkeypatch):
+@pytest.mark.parametrize("wall_per_cpu", [1.0, 2.0])
+def test_a_budget_is_its_cpu_seconds_quiet_or_loaded(monkeypatch, wall_per_cpu):
+    """Quiet (1) or the planner given half a core (2: the wall clock runs twice as fast as its
+    CPU seconds): the budget ends on the CPU seconds (on the wall clock a loaded one had ended
+    halfway)."""
     fake = FakeTime(monkeypatch)
     b = Budget(2.0)
-    fake.run(cpu=1.5, wall=1.5)
+    fake.run(cpu=1.5, wall=1.5 * wall_per_cpu)
     assert b.spent() == pytest.approx(1.5) and not b.over()
-    fake.run(cpu=0.6, wall=0.6)
-    assert b.over()
-
-
-def test_a_loaded_machine_gets_the_same_cpu_seconds(monkeypatch):
-    """The planner given half a core: the wall clock runs twice as fast as its CPU seconds, and
-    the budget still ends on those CPU seconds (on the wall clock it had ended halfway)."""
-    fake = FakeTime(monkeypatch)
-    b = Budget(2.0)
-    fake.run(cpu=1.5, wall=3.0)
-    assert b.spent() == pytest.approx(1.5) and not b.over()
-    fake.run(cpu=0.6, wall=1.2)
+    fake.run(cpu=0.6, wall=0.6 * wall_per_cpu)
     assert b.over()
 
 
