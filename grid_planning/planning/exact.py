@@ -663,7 +663,8 @@ def _lightest(adj: sp.csr_matrix, weight: np.ndarray, inside: np.ndarray, source
     return out
 
 
-def lead_set_bounds(p: ExactProblem, leads, base: np.ndarray | None = None) -> np.ndarray | None:
+def lead_set_bounds(p: ExactProblem, leads, base: np.ndarray | None = None, *,
+                    paths: bool = True) -> np.ndarray | None:
     """Units each grid of the lead set ``leads`` can hold, or None when no plan has these leads.
 
     What :func:`reach` does for one candidate, done for a lead set and repeated until nothing
@@ -671,7 +672,8 @@ def lead_set_bounds(p: ExactProblem, leads, base: np.ndarray | None = None) -> n
     a unit only one grid can reach is that grid's, its residents counted before any path; a grid
     needing G5 must reach a G5 unit of its own (a matching of grids to distinct G5 units); a grid
     must reach the lower bound of the band; every unit must be reachable by some grid. Then the
-    grids needing G5 must reach G5 units by paths that share no unit (:func:`_disjoint_paths`)."""
+    grids needing G5 must reach G5 units by paths that share no unit (:func:`_disjoint_paths`;
+    ``paths`` False: not checked, for :func:`paths_proof`)."""
     n, k = p.n, len(leads)
     leads = np.asarray(leads, dtype=np.int64)
     cand_unit = np.asarray(p.cand_unit, dtype=np.int64)
@@ -694,10 +696,7 @@ def lead_set_bounds(p: ExactProblem, leads, base: np.ndarray | None = None) -> n
     for u, c in p.locks:
         allowed[:, u] = False
         allowed[pos[int(c)], u] = True
-    g5_on = p.enforce_g5 and p.g5 is not None
-    holder = (np.asarray(p.g5) > 0) if g5_on else np.zeros(n, bool)
-    waived = np.zeros(p.m, bool) if p.g5_waived is None else np.asarray(p.g5_waived, dtype=bool)
-    needs = g5_on & ~waived[leads] if g5_on else np.zeros(k, bool)
+    needs, holder = _needs(p, leads)
     for _ in range(50):
         before = allowed.copy()
         count = allowed.sum(axis=0)
@@ -728,15 +727,55 @@ def lead_set_bounds(p: ExactProblem, leads, base: np.ndarray | None = None) -> n
                 return None
         if (allowed == before).all():
             break
-    if needs.any() and not _disjoint_paths(adj, allowed, roots, needs, holder):
+    if paths and needs.any() and not _disjoint_paths(adj, allowed, roots, needs, holder):
         return None
     return allowed
 
 
 def _disjoint_paths(adj: sp.csr_matrix, allowed: np.ndarray, roots: np.ndarray, needs: np.ndarray,
                     holder: np.ndarray) -> bool:
-    """Whether each grid needing G5 can have a path from its lead to a G5 unit, the paths sharing
-    no unit, within the units some such grid may hold (``allowed``).
+    """:func:`_path_count` reaches the grids needing G5."""
+    return _path_count(adj, allowed, roots, needs, holder) >= int(needs.sum())
+
+
+def _needs(p: ExactProblem, leads) -> tuple[np.ndarray, np.ndarray]:
+    """Which grids of ``leads`` need G5, and which units hold it (as :func:`lead_set_bounds`)."""
+    g5_on = p.enforce_g5 and p.g5 is not None
+    holder = (np.asarray(p.g5) > 0) if g5_on else np.zeros(p.n, bool)
+    waived = np.zeros(p.m, bool) if p.g5_waived is None else np.asarray(p.g5_waived, dtype=bool)
+    return (~waived[np.asarray(leads, dtype=np.int64)] if g5_on else np.zeros(len(leads), bool)), holder
+
+
+def paths_proof(p: ExactProblem) -> tuple[int, int] | None:
+    """When the disjoint paths alone close every lead set the other bounds leave (at least one):
+    the paths and the grids needing them of the set that comes nearest (most paths); else None.
+    What a refusal proven this way says."""
+    k, m = int(p.k), p.m
+    if k < 1 or k > m or math.comb(m, k) > MAX_LEAD_SETS:
+        return None
+    base, _ = reach(p)
+    adj = sp.csr_matrix(p.adjacency, dtype=float)
+    adj.setdiag(0)
+    adj.eliminate_zeros()
+    roots_of = np.asarray(p.cand_unit, dtype=np.int64)
+    nearest = None
+    for leads in itertools.combinations(range(m), k):
+        allowed = lead_set_bounds(p, leads, base, paths=False)
+        if allowed is None:
+            continue
+        needs, holder = _needs(p, leads)
+        count = _path_count(adj, allowed, roots_of[list(leads)], needs, holder) if needs.any() else 0
+        if count >= int(needs.sum()):
+            return None  # open as far as the paths go
+        if nearest is None or count > nearest[0]:
+            nearest = (count, int(needs.sum()))
+    return nearest
+
+
+def _path_count(adj: sp.csr_matrix, allowed: np.ndarray, roots: np.ndarray, needs: np.ndarray,
+                holder: np.ndarray) -> int:
+    """How many of the grids needing G5 can have a path from its lead to a G5 unit, the paths
+    sharing no unit, within the units some such grid may hold (``allowed``).
 
     A plan gives each of these grids a connected set of units holding its lead and a G5 unit, so
     a path between them inside the grid, and grids share no unit: if no such paths exist, neither
@@ -758,7 +797,7 @@ def _disjoint_paths(adj: sp.csr_matrix, allowed: np.ndarray, roots: np.ndarray, 
     graph = sp.csr_matrix((np.ones(len(rows), dtype=np.int32), (rows, cols)),
                           shape=(2 * n + 2, 2 * n + 2))
     graph.data[:] = 1  # duplicates (a lead holding G5 twice over) count once
-    return maximum_flow(graph, 2 * n, 2 * n + 1).flow_value >= int(needs.sum())
+    return int(maximum_flow(graph, 2 * n, 2 * n + 1).flow_value)
 
 
 def lead_sets(

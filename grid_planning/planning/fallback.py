@@ -87,12 +87,14 @@ class Outcome:
         of how it was found (``method``, ``iterations``, ``objective``, ``lower_bound``).
     proof : str or None
         How a stage proved that no plan exists: ``"skeleton"`` (every lead set closed by the
-        skeleton trials), ``"planar"`` (its cuts in ``evidence``) or ``"sections"``.
+        skeleton trials), ``"planar"`` (its cuts in ``evidence``), ``"sections"``, or
+        ``"paths"`` (the bounds' disjoint paths closed every set: ``evidence`` holds the paths
+        and the grids needing them of the nearest set, :func:`grid_planning.planning.exact.paths_proof`).
     result : ExactResult or None
         Otherwise, the exact program's last word: a plan, a proof (``infeasible``) or
         ``unknown``, with the fallback's seconds.
     evidence : list
-        The planar argument's cuts, for the refusal's words.
+        What the refusal's words name (the planar argument's cuts; the paths' counts).
     """
 
     plan: Found | None = None
@@ -140,6 +142,8 @@ class Fallback:
         problem = self.problem
         try:
             sets = self.planar(exact.lead_sets(problem, seconds=LEAD_SET_SHARE * seconds))
+            if sets is not None and not sets[0] and (why := exact.paths_proof(problem)):
+                raise _Proven("paths", list(why))  # the bounds closed every set: say how
             res, late = None, 0.0
             if sets is not None and sets[0]:
                 found = self.other_lead_sets(sets[0], end)

@@ -202,7 +202,9 @@ def analyse_refusal(
             options = _verify(layers, request, costs, [make_option(("g2_reason", {}))], depth, budget)
         options = _once(options, request)
         options.sort(key=lambda o: _distance(o, request))
-        return replace(inf, options=tuple(_named(layers, request, o) for o in options))
+        names, unit_names = _names(layers, request)
+        return replace(inf, params=_named_leads(inf.params, names),
+                       options=tuple(_named(o, names, unit_names) for o in options))
     except Exception:  # noqa: BLE001 - the refusal itself must still reach the planner
         return inf
 
@@ -236,18 +238,30 @@ def _key(option: Option) -> str:
     return repr(option.steps)
 
 
-def _named(layers: CityLayers, request: PlanRequest, option: Option) -> Option:
-    """The option with the names of its facilities and units beside their ids (a planner reads
-    names; the refusal's proof names them the same way)."""
+def _names(layers: CityLayers, request: PlanRequest) -> tuple[dict[str, str], dict[str, str]]:
+    """The facilities' names (as edited by the request) and the units' names, by id."""
     try:
         fac = edited_facilities(layers, request.edits)
     except StopPlanning:
-        return option
-    names = dict(zip(fac["id"].astype(str), fac["name"].astype(str), strict=False))
+        return {}, {}
     units = layers.units
-    unit_names = (dict(zip(units["id"].astype(str), units["name"].astype(str), strict=False))
-                  if "name" in units else {})
+    return (dict(zip(fac["id"].astype(str), fac["name"].astype(str), strict=False)),
+            dict(zip(units["id"].astype(str), units["name"].astype(str), strict=False))
+            if "name" in units else {})
 
+
+def _named_leads(params: dict, names: dict[str, str]) -> dict:
+    """The refusal's leads (``lead``: ids) as (name, id), labelled when read, as the options
+    and the proofs name them."""
+    lead = params.get("lead")
+    if not isinstance(lead, list | tuple) or not all(isinstance(f, str) for f in lead):
+        return params
+    return params | {"lead": [(names.get(f, f), f) for f in lead]}
+
+
+def _named(option: Option, names: dict[str, str], unit_names: dict[str, str]) -> Option:
+    """The option with the names of its facilities and units beside their ids (a planner reads
+    names; the refusal's proof names them the same way)."""
     steps = []
     for kind, p in option.steps:
         if "unit" in p:  # a unit's id may also be a facility's: looked up among the units only

@@ -495,6 +495,8 @@ class _Run:
     def _proven(self, problem: exact.ExactProblem, out: Outcome) -> StopPlanning:
         """The refusal the fallback proved, saying how (the planar argument names its units)."""
         words: dict = {"proof": "sections"} if out.proof == "sections" else {}
+        if out.proof == "paths":
+            words = {"proof": "paths", "paths": out.evidence[0], "grids": out.evidence[1]}
         if out.proof == "planar":
             units, cands = self.layers.units, self.candidates
             words = planar.refusal_words(

@@ -100,5 +100,32 @@ def test_a_cluster_city_of_the_sweep_is_proven(name):
     case = next(c for s in (3, 4) for c in family((60, 100, 200, 300), 4, seed=s) if c.name == name)
     layers, request = shaped_city(case)
     res = plan_city(layers, request, analyse=False)
-    assert not res.ok and res.infeasible.proven, res.infeasible.message("en")
+    inf = res.infeasible
+    assert not res.ok and inf.proven and inf.params["proof"] == "paths", inf.message("en")
     assert res.stats["seconds"] < 20
+    paths, grids = inf.params["paths"], inf.params["grids"]
+    assert paths < grids == request.k  # no lead waived: every grid needs G5
+    assert f"最多 {paths} 条，需要 {grids} 条" in inf.message("zh") and "路径证明" in inf.message("zh")
+
+
+def test_the_paths_proof_names_the_nearest_set_and_is_none_when_a_set_is_open(monkeypatch):
+    """exact.paths_proof: the narrow city's only set, 2 paths for 3 grids; with a third row every
+    path gets through and there is nothing to say; a set the other bounds close is not counted."""
+    p = cell_problem(NARROW, WEST, 3, EAST)
+    assert exact.paths_proof(p) == (2, 3)
+    assert exact.paths_proof(cell_problem(square_cells(5, 3), [0, 5, 10], 3, (4, 9, 14))) is None
+    waived = cell_problem(NARROW, WEST, 3, EAST, waived=[False, False, True])
+    assert exact.paths_proof(waived) is None  # two grids need G5, two paths: open
+
+
+@pytest.mark.slow
+def test_a_refusal_analysed_names_its_leads_as_the_options_do():
+    """The planner's refusal after its analysis (the plan page, the CLI): the leads lacking G5
+    read as 名称（ID） joined by 、, as the options and the proofs name them."""
+    case = next(c for c in family((60, 100, 200, 300), 4, seed=3) if c.name == "strip-200u-k6-cluster8-5%-s6962")
+    layers, request = shaped_city(case)
+    inf = plan_city(layers, request).infeasible
+    assert inf.proven and inf.params["proof"] == "paths"
+    text = inf.message("zh")
+    assert "牵头医院第0医院（T0）、第2医院（T2）" in text and "T0、" not in text
+    assert inf.proven_note("zh") == "（依据上述原因，已按地图上的路径证明不存在满足全部要求的方案。）"
