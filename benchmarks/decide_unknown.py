@@ -301,8 +301,19 @@ def menger_cuts(sm: SetModel) -> list[dict]:
         targets = g5 - others
         h.add_edges_from(("S", sm.roots[g]) for g in a)
         h.add_edges_from((t, "T") for t in targets)
-        sep = set(nx.minimum_node_cut(h, "S", "T"))
+        sep = set(nx.minimum_node_cut(h, "S", "T")) if targets and nx.has_path(h, "S", "T") else set()
         avoid = sorted(m.cand[sm.pool[g]] for g in range(sm.k) if g not in a) if sm.fixed else []
+        if sm.fixed and len(sep) == len(a) and (tuple(sorted(sep)), tuple(avoid)) not in seen:
+            # each grid of A holds one unit of S: a grid is kept to the pieces of the city
+            # without S next to the units of S it holds
+            seen.add((tuple(sorted(sep)), tuple(avoid)))
+            rest = graph.subgraph(set(range(m.n)) - others - sep)
+            for piece in nx.connected_components(rest):
+                near = sorted({v for u in piece for v in sm.nbrs[u]} & sep)
+                for g in range(sm.k):
+                    if g in a and sm.roots[g] not in piece:
+                        for u in sorted(piece):
+                            out.append({"lead": m.cand[sm.pool[g]], "u": u, "S": near, "avoid": avoid})
         for g in a:
             if sm.roots[g] in sep:
                 continue
@@ -391,7 +402,8 @@ def check_cuts(sm: SetModel) -> list[str]:
         if cut["u"] is None:
             if not region_needs_more(sm, c, sep, cut.get("avoid", ())):
                 out.append(f"cut {i}: the region inside its border could be a grid")
-        elif not separates(sm.nbrs, sep, cut["u"], {int(sm.m.cand_unit[c])}):
+        elif not separates(sm.nbrs, sep | {int(sm.m.cand_unit[sm.m.cand.index(f)]) for f in cut.get("avoid", ())},
+                           cut["u"], {int(sm.m.cand_unit[c])}):
             out.append(f"cut {i}: does not separate unit {cut['u']} from the lead")
     return out
 
@@ -401,7 +413,8 @@ def decide_set(m, leads, set_seconds: float, solve_seconds: float, cuts=(), flow
     infeasible, a plan, or ``set_seconds``."""
     t0, c0 = time.perf_counter(), time.process_time()
     sm = SetModel(m, leads, flows=flows)
-    sm.cuts = list(cuts) + menger_cuts(sm)
+    derived = menger_cuts(sm)  # re-derived by the check, not saved
+    sm.cuts = derived + list(cuts)
     rec = {"leads": [m.cand[c] for c in leads] if leads is not None else ["*"], "rounds": 0,
            "flows": flows}
     while True:
@@ -421,7 +434,7 @@ def decide_set(m, leads, set_seconds: float, solve_seconds: float, cuts=(), flow
             rec.update(status="plan", labels=labels.tolist(), problems=reference_plan_ok(m, labels))
             break
     rec.update(seconds=round(time.perf_counter() - t0, 1), cpu=round(time.process_time() - c0, 1),
-               cuts=sm.cuts)
+               menger_cuts=len(derived), cuts=sm.cuts[len(derived):])
     return rec
 
 
@@ -429,7 +442,7 @@ def check_record(m, rec: dict, seconds: float) -> list[str]:
     """Re-check a closed set: every cut valid by graph search, the rows infeasible again."""
     leads = tuple(m.cand.index(c) for c in rec["leads"]) if rec["leads"] != ["*"] else None
     sm = SetModel(m, leads, flows=rec.get("flows", False))
-    sm.cuts = rec["cuts"]
+    sm.cuts = menger_cuts(sm) + rec["cuts"]
     out = check_cuts(sm)
     status, _, msg = sm.solve(seconds)
     if status != "infeasible":
@@ -485,14 +498,14 @@ def main(argv: list[str] | None = None) -> None:
                 if old and old["status"] == "closed":
                     t0 = time.perf_counter()
                     bad = check_record(m, old, args.solve_seconds)
-                    print(f"  set {i:2d} {'-'.join(key)}: {'re-checked' if not bad else bad} "
-                          f"({len(old['cuts'])} cuts, {time.perf_counter() - t0:.1f} s)")
+                    print(f"  set {i:2d} {'-'.join(key)}: {bad if bad else 're-checked'} "
+                          f"({old['menger_cuts']} + {len(old['cuts'])} cuts, {time.perf_counter() - t0:.1f} s)")
                 continue
             if old and (old["status"] != "unknown" or not args.retry):
                 print(f"  set {i:2d} {'-'.join(key)}: {old['status']} (saved)")
                 continue
             rec = decide_set(m, leads, args.set_seconds, args.solve_seconds,
-                             cuts=[c for c in old["cuts"] if c.get("avoid") is None] if old else (),
+                             cuts=old["cuts"] if old else (),
                              flows=not args.no_flows)
             rec["set"] = i
             if old:
@@ -500,7 +513,8 @@ def main(argv: list[str] | None = None) -> None:
             with path.open("a", encoding="utf-8") as f:
                 f.write(json.dumps(rec) + "\n")
             print(f"  set {i:2d} {'-'.join(key)}: {rec['status']} in {rec['seconds']} s, "
-                  f"{rec['rounds']} rounds, {len(rec['cuts'])} cuts ({rec['message']})", flush=True)
+                  f"{rec['rounds']} rounds, {rec['menger_cuts']} + {len(rec['cuts'])} cuts, "
+                  f"{rec['cpu']} CPU s ({rec['message']})", flush=True)
             if rec["status"] == "plan":
                 print(f"    PLAN, reference_plan_ok: {rec['problems']}")
         final = _load(path)
