@@ -42,6 +42,7 @@ a rerun skips the sets already there (closed or plan) and reopens unknown ones w
 from __future__ import annotations
 
 import argparse
+import copy
 import itertools
 import json
 import sys
@@ -198,7 +199,8 @@ class SetModel:
         for cut in self.cuts:
             if m.cand.index(cut["lead"]) not in self.pool:
                 continue
-            if cut.get("avoid") and not (self.fixed and {m.cand.index(f) for f in cut["avoid"]} <= set(self.pool)):
+            if not {m.cand.index(f) for f in cut.get("avoid", ())} <= (
+                    set(self.pool) if self.fixed else m.required | set(m.locks.values())):
                 continue  # holds only while those leads lead
             g = self.pool.index(m.cand.index(cut["lead"]))
             row = {col[g, s]: -1.0 for s in cut["S"] if self.ok[g, s]}
@@ -291,19 +293,27 @@ def menger_cuts(sm: SetModel) -> list[dict]:
     graph.add_nodes_from(range(m.n))
     graph.add_edges_from((u, v) for u in range(m.n) for v in sm.nbrs[u])
     g5 = set(sm.g5.tolist())
-    needy = [g for g in range(sm.k) if sm.needs[g] and sm.roots[g] not in g5]
-    subsets = ([a for size in range(1, len(needy) + 1) for a in itertools.combinations(needy, size)]
-               if sm.fixed else [(g,) for g in needy])
+    must = m.required | set(m.locks.values())
+    needy = [g for g in range(sm.k) if sm.needs[g] and sm.roots[g] not in g5
+             and (sm.fixed or sm.pool[g] not in must)]
+    if sm.fixed:
+        subsets = [a for size in range(1, len(needy) + 1) for a in itertools.combinations(needy, size)]
+    else:  # the leads free but the required ones: all the others together, and each alone
+        subsets = [tuple(needy)] + [(g,) for g in needy]
     out, seen = [], set()
     for a in subsets:
-        others = {sm.roots[g] for g in range(sm.k) if g not in a} if sm.fixed else set()
+        if sm.fixed:
+            others = {sm.roots[g] for g in range(sm.k) if g not in a}
+        else:
+            others = {sm.roots[g] for g in range(sm.k) if sm.pool[g] in must}
         h = graph.subgraph(set(range(m.n)) - others).copy()
         targets = g5 - others
         h.add_edges_from(("S", sm.roots[g]) for g in a)
         h.add_edges_from((t, "T") for t in targets)
         sep = set(nx.minimum_node_cut(h, "S", "T")) if targets and nx.has_path(h, "S", "T") else set()
-        avoid = sorted(m.cand[sm.pool[g]] for g in range(sm.k) if g not in a) if sm.fixed else []
-        if sm.fixed and len(sep) == len(a) and (tuple(sorted(sep)), tuple(avoid)) not in seen:
+        avoid = sorted(m.cand[sm.pool[g]] for g in range(sm.k)
+                       if (g not in a if sm.fixed else sm.pool[g] in must))
+        if len(sep) == len(a) and (tuple(sorted(sep)), tuple(avoid)) not in seen:
             # each grid of A holds one unit of S: a grid is kept to the pieces of the city
             # without S next to the units of S it holds
             seen.add((tuple(sorted(sep)), tuple(avoid)))
@@ -416,7 +426,7 @@ def decide_set(m, leads, set_seconds: float, solve_seconds: float, cuts=(), flow
     derived = menger_cuts(sm)  # re-derived by the check, not saved
     sm.cuts = derived + list(cuts)
     rec = {"leads": [m.cand[c] for c in leads] if leads is not None else ["*"], "rounds": 0,
-           "flows": flows}
+           "flows": flows, "required": sorted(m.cand[c] for c in m.required)}
     while True:
         left = set_seconds - (time.perf_counter() - t0)
         if left <= 1:
@@ -440,6 +450,9 @@ def decide_set(m, leads, set_seconds: float, solve_seconds: float, cuts=(), flow
 
 def check_record(m, rec: dict, seconds: float) -> list[str]:
     """Re-check a closed set: every cut valid by graph search, the rows infeasible again."""
+    if "required" in rec:  # every set with these leads (the record of a family of sets)
+        m = copy.copy(m)
+        m.required = {m.cand.index(f) for f in rec["required"]}
     leads = tuple(m.cand.index(c) for c in rec["leads"]) if rec["leads"] != ["*"] else None
     sm = SetModel(m, leads, flows=rec.get("flows", False))
     sm.cuts = menger_cuts(sm) + rec["cuts"]
