@@ -236,6 +236,14 @@ class Closed:
         return cls(list(left), union, list(closed), list(evidence or []))
 
 
+def links(p: ExactProblem) -> sp.csr_matrix:
+    """The units' adjacency without self-links (a unit is not its own neighbour), as floats."""
+    adj = sp.csr_matrix(p.adjacency, dtype=float)
+    adj.setdiag(0)
+    adj.eliminate_zeros()
+    return adj
+
+
 def new_highs() -> _Highs:
     """A quiet HiGHS instance, with nothing done to the process's stdout (a dashboard server
     shares it between sessions).
@@ -382,9 +390,7 @@ def reach(p: ExactProblem) -> tuple[np.ndarray, int]:
     if p.balance is None or n == 0:
         return np.ones((m, n), bool), n
     high = balance_band(w.sum() / max(int(p.k), 1), p.balance)[1] * (1 + 1e-9) + 1e-6
-    adj = sp.csr_matrix(p.adjacency, dtype=float)
-    adj.setdiag(0)
-    adj.eliminate_zeros()
+    adj = links(p)
     # node weights on the arc into a unit (a tiny floor: csgraph reads a zero as "no arc")
     arc_w = adj.multiply(sp.csr_matrix(w + 1e-9)).tocsr()
     cand_unit = np.asarray(p.cand_unit, dtype=np.int64)
@@ -687,9 +693,7 @@ def lead_set_bounds(p: ExactProblem, leads, base: np.ndarray | None = None, *,
     low, high = balance_band(w.sum() / max(int(p.k), 1), p.balance)
     high = high * (1 + 1e-9) + 1e-6
     low = low * (1 - 1e-9) - 1e-6
-    adj = sp.csr_matrix(p.adjacency, dtype=float)
-    adj.setdiag(0)
-    adj.eliminate_zeros()
+    adj = links(p)
     allowed = np.ones((k, n), bool) if base is None else base[leads].copy()
     allowed[:, roots] = False
     allowed[np.arange(k), roots] = True
@@ -754,9 +758,7 @@ def paths_proof(p: ExactProblem) -> tuple[int, int] | None:
     if k < 1 or k > m or math.comb(m, k) > MAX_LEAD_SETS:
         return None
     base, _ = reach(p)
-    adj = sp.csr_matrix(p.adjacency, dtype=float)
-    adj.setdiag(0)
-    adj.eliminate_zeros()
+    adj = links(p)
     roots_of = np.asarray(p.cand_unit, dtype=np.int64)
     nearest = None
     for leads in itertools.combinations(range(m), k):

@@ -38,13 +38,13 @@ from dataclasses import dataclass, replace
 
 import highspy
 import numpy as np
-import scipy.sparse as sp
 
 from grid_planning.domain.request import balance_band
 from grid_planning.planning.clock import Budget
 from grid_planning.planning.exact import (
     ExactProblem,
     lead_set_bounds,
+    links,
     new_highs,
     reach,
     solve_exact,
@@ -116,10 +116,7 @@ def trees(
     high = np.inf
     if p.balance is not None:
         high = balance_band(w.sum() / max(int(p.k), 1), p.balance)[1] * (1 + 1e-9) + 1e-6
-    adj = sp.csr_matrix(p.adjacency)
-    adj.setdiag(0)
-    adj.eliminate_zeros()
-    coo = adj.tocoo()
+    coo = links(p).tocoo()
     tail, head = coo.row.astype(np.int64), coo.col.astype(np.int64)
     into = [[] for _ in range(n)]
     out_of = [[] for _ in range(n)]
