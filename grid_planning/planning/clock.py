@@ -49,8 +49,6 @@ class Budget:
     >>> b = Budget(2.0)
     >>> b.over(), 1.9 < b.left() <= 2.0
     (False, True)
-    >>> b.within(0.5).left() <= 0.5
-    True
     """
 
     __slots__ = ("seconds", "_cpu0", "_wall0")
@@ -73,10 +71,6 @@ class Budget:
     def over(self) -> bool:
         """Whether the budget is spent."""
         return self.left() <= 0
-
-    def within(self, seconds: float) -> Budget:
-        """A budget of ``seconds`` from now, ending no later than this one."""
-        return Budget(min(seconds, max(self.left(), 0.0)))
 
     def limit(self, h) -> None:
         """Bound the HiGHS instance ``h``'s next runs by what is left of this budget: its
