@@ -3,7 +3,7 @@
 Run ``python benchmarks/decide_unknown.py CITY [CITY ..] [--set-seconds S] [--solve-seconds T]
 [--results DIR] [--sets I,J,..]`` from the repository root; ``CITY`` is a name of the reference
 families (``tests/reference_cities.py``: ``family((20, 40, 60, 100), 5, seed=0)``,
-``family((200, 300), 4, seed=1)``, ``family((60, 100, 200, 300), 4, seed=3)`` and ``seed=4``),
+``family((200, 300), 4, seed=1)``, ``family((60, 100, 200, 300), 4, seed=3)`` to ``seed=6``),
 e.g. ``ell-100u-k8-edge8-10%-s4304``. ``--check`` re-checks a saved record instead.
 
 Independent of the planner: the request is read by the tests' oracle (``oracle.model``: who may
@@ -65,7 +65,7 @@ from grid_planning.city.costs import travel_costs  # noqa: E402
 VERBOSE = False
 RESULTS = ROOT / "benchmarks" / "results" / "decide_unknown"
 FAMILIES = (((20, 40, 60, 100), 5, 0), ((200, 300), 4, 1), ((60, 100, 200, 300), 4, 3),
-            ((60, 100, 200, 300), 4, 4))
+            ((60, 100, 200, 300), 4, 4), ((60, 100, 200, 300), 4, 5), ((60, 100, 200, 300), 4, 6))
 
 
 def case_named(name: str):
@@ -463,7 +463,9 @@ def check_record(m, rec: dict, seconds: float) -> list[str]:
     return out
 
 
-def _load(path: Path) -> dict:
+def load_records(path: Path) -> dict:
+    """The saved records of ``path`` by lead set (a tuple of ids); a later record of a set (a
+    retry) replaces the earlier."""
     out = {}
     if path.exists():
         for line in path.read_text(encoding="utf-8").splitlines():
@@ -499,7 +501,7 @@ def main(argv: list[str] | None = None) -> None:
         layers, request, m, fam = city(name)
         sets = lead_sets(m)
         path = args.results / f"{name}.jsonl"
-        done = _load(path)
+        done = load_records(path)
         pick = [int(i) for i in args.sets.split(",")] if args.sets else range(len(sets))
         print(f"{name}: n={m.n} k={m.k}, {len(sets)} lead sets, band "
               f"[{(1 - m.balance) * m.w.sum() / m.k:.0f}, {(1 + m.balance) * m.w.sum() / m.k:.0f}]")
@@ -530,7 +532,7 @@ def main(argv: list[str] | None = None) -> None:
                   f"{rec['cpu']} CPU s ({rec['message']})", flush=True)
             if rec["status"] == "plan":
                 print(f"    PLAN, reference_plan_ok: {rec['problems']}")
-        final = _load(path)
+        final = load_records(path)
         counts = {s: sum(1 for k_ in map(lambda s_: tuple(m.cand[c] for c in s_), sets)
                          if final.get(k_, {}).get("status") == s) for s in ("closed", "plan", "unknown")}
         print(f"{name}: {counts}, {len(sets) - sum(counts.values())} not run")

@@ -7,7 +7,7 @@ Issue 15's done criterion is "no city of up to 300 units is refused while a plan
 refusal above that claims impossibility". The tests check it on the reference family the planner
 was tuned on (``family(..., seed=0)``, ``seed=1``, ``seed=2``). This sweep asks it of new cities:
 
-- ``fam3``, ``fam4``: ``family((60, 100, 200, 300), 4, seed=3)`` and ``seed=4``, new draws of the
+- ``fam3`` ... ``fam6``: ``family((60, 100, 200, 300), 4, seed=3)`` to ``seed=6``, new draws of the
   same generator (tests/reference_cities.py);
 - ``above``: ``family((320, 400), 2, seed=3)``, past 300 units: no refusal may claim
   impossibility (the reference is not run there);
@@ -147,7 +147,7 @@ def _above() -> dict:
 
 
 def all_cities() -> dict:
-    return {**_family(3), **_family(4), **other_cities(), **_above()}
+    return {**_family(3), **_family(4), **_family(5), **_family(6), **other_cities(), **_above()}
 
 
 def _plan_json(layers, m, labels) -> dict:
@@ -344,8 +344,24 @@ def _save(cache: Path, records: dict) -> None:
                      encoding="utf-8")
 
 
+def offline(name: str) -> tuple[int, int, int] | None:
+    """The lead sets of ``name`` closed, with a plan, and in all, by the saved records of
+    ``benchmarks/decide_unknown.py`` (None: it was not run on the city)."""
+    import decide_unknown
+
+    path = decide_unknown.RESULTS / f"{name}.jsonl"
+    if not path.exists():
+        return None
+    _, _, m, _ = decide_unknown.city(name)
+    saved = decide_unknown.load_records(path)
+    status = [saved.get(tuple(m.cand[c] for c in s), {}).get("status")
+              for s in decide_unknown.lead_sets(m)]
+    return status.count("closed"), status.count("plan"), len(status)
+
+
 def table(records: dict, names: list[str]) -> None:
-    """The table, the counts and the CPU seconds."""
+    """The table, the counts and the CPU seconds. A refusal the reference left open reads as
+    decided when ``benchmarks/decide_unknown.py`` closed every lead set (its saved records)."""
     print(f"{'city':44s} {'n':>4s} {'planner':>10s} {'s':>6s} {'cpu':>6s} {'reference':>9s} "
           f"{'s':>6s}  verdict")
     counts: dict[str, int] = {}
@@ -368,6 +384,14 @@ def table(records: dict, names: list[str]) -> None:
             extra += (f"  [planner given {pt['limit']:.0f} s: {pt['outcome']} in {pt['seconds']} s, "
                       f"{pt['cpu']} CPU s]")
             cpu += pt["cpu"]
+        decided = offline(name) if rec["verdict"] in ("undecided", "proof unconfirmed") else None
+        if decided is not None:
+            closed, plans, sets = decided
+            extra += f"  [decide_unknown: {closed} of {sets} lead sets closed, {plans} with a plan]"
+            if plans:
+                rec = rec | {"verdict": "FALSE REFUSAL" if rec["planner"] == "not found" else "WRONG PROOF"}
+            elif closed == sets:
+                rec = rec | {"verdict": "ok"}
         print(f"{name:44s} {rec['n']:4d} {rec['planner']:>10s} {rec['planner_s']:6.1f} "
               f"{rec['planner_cpu']:6.1f} {rec['ref']:>9s} {rec['ref_s']:6.1f}  {rec['verdict']}{extra}")
         counts[rec["verdict"]] = counts.get(rec["verdict"], 0) + 1
@@ -385,7 +409,7 @@ def table(records: dict, names: list[str]) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--only", default="", help="groups (fam3, fam4, other) or city names, comma separated")
+    ap.add_argument("--only", default="", help="groups (fam3-fam6, other, above) or city names, comma separated")
     ap.add_argument("--cache", default="/tmp/sweep_new_cities.jsonl")
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--ref-seconds", type=float, default=120.0)
