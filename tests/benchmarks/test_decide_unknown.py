@@ -87,6 +87,9 @@ def test_the_recheck_catches_a_cut_that_does_not_hold():
 SAVED_PROOFS = {
     # "not found" by the planner, shown true offline (w8-truth; this one: 0.7-2.2 s a set)
     "strip-200u-k6-cluster7-10%-s1776": (28, None),
+    # "not found" by the planner, shown true this session: HiGHS took 1.4-1,916 s a set
+    # (8,232 CPU s for the closing records)
+    "ell-100u-k8-edge8-10%-s4304": (45, 3),
     # "not found" by the planner (sweep of seeds 5 and 6); 2.6-6.5 s a set
     "ell-60u-k5-corners5-5%-lock-s539": (15, 3),
     # proven by the planner's disjoint paths (sweep of seeds 5 and 6), re-derived here without
