@@ -475,6 +475,13 @@ def load_records(path: Path) -> dict:
     return out
 
 
+def saved_by_set(m, path: Path) -> dict[tuple[str, ...], dict | None]:
+    """Every lead set of ``m`` (:func:`lead_sets`, as ids) with its saved record in ``path``
+    (None: not run)."""
+    saved = load_records(path)
+    return {key: saved.get(key) for key in (tuple(m.cand[c] for c in s) for s in lead_sets(m))}
+
+
 def plan_json(layers, m, labels, name: str, fam: dict, balance: float, note: str) -> dict:
     unit_ids = layers.units["id"].astype(str).tolist()
     cands = sorted({int(c) for c in labels})
@@ -532,9 +539,8 @@ def main(argv: list[str] | None = None) -> None:
                   f"{rec['cpu']} CPU s ({rec['message']})", flush=True)
             if rec["status"] == "plan":
                 print(f"    PLAN, reference_plan_ok: {rec['problems']}")
-        final = load_records(path)
-        counts = {s: sum(1 for k_ in map(lambda s_: tuple(m.cand[c] for c in s_), sets)
-                         if final.get(k_, {}).get("status") == s) for s in ("closed", "plan", "unknown")}
+        status = [rec and rec["status"] for rec in saved_by_set(m, path).values()]
+        counts = {s: status.count(s) for s in ("closed", "plan", "unknown")}
         print(f"{name}: {counts}, {len(sets) - sum(counts.values())} not run")
 
 

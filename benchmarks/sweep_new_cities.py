@@ -353,9 +353,7 @@ def offline(name: str) -> tuple[int, int, int] | None:
     if not path.exists():
         return None
     _, _, m, _ = decide_unknown.city(name)
-    saved = decide_unknown.load_records(path)
-    status = [saved.get(tuple(m.cand[c] for c in s), {}).get("status")
-              for s in decide_unknown.lead_sets(m)]
+    status = [rec and rec["status"] for rec in decide_unknown.saved_by_set(m, path).values()]
     return status.count("closed"), status.count("plan"), len(status)
 
 
